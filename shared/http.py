@@ -1,0 +1,93 @@
+"""HTTP conventions shared by the four APIs: domain errors mapped once to
+`{"error": code, "detail": ...}` with the right status, and validation errors in the same
+shape, with malformed JSON told apart from a valid document with bad fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx answer of our APIs."""
+
+    error: str = Field(description="Stable machine-readable code, e.g. 'incident_not_found'.")
+    detail: Any = Field(description="What was wrong, for a person.")
+
+
+class DomainError(Exception):
+    """An expected refusal from a use case; subclasses set `code` and `status_code`."""
+
+    code: ClassVar[str] = "domain_error"
+    status_code: ClassVar[int] = 400
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(DomainError):
+    """The id names nothing this service holds."""
+
+    code = "not_found"
+    status_code = 404
+
+
+class Conflict(DomainError):
+    """The request is valid but clashes with the current state."""
+
+    code = "conflict"
+    status_code = 409
+
+
+class Unprocessable(DomainError):
+    """The request is well-formed but breaks a domain rule."""
+
+    code = "unprocessable"
+    status_code = 422
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "Unknown id"},
+    409: {"model": ErrorBody, "description": "Conflicts with the current state"},
+    422: {"model": ErrorBody, "description": "Invalid request"},
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map domain errors, validation errors and unknown routes to `ErrorBody`."""
+
+    @app.exception_handler(DomainError)
+    async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(
+            status_code=exc.status_code, content={"error": exc.code, "detail": exc.detail}
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(err.get("loc", ())), "msg": err.get("msg"), "type": err.get("type")}
+            for err in exc.errors()
+        ]
+        code = (
+            "malformed_json"
+            if any(err["type"] == "json_invalid" for err in errors)
+            else "invalid_request"
+        )
+        return JSONResponse(
+            status_code=422, content={"error": code, "detail": jsonable_encoder(errors)}
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(
+            status_code=exc.status_code, content={"error": code, "detail": exc.detail}
+        )

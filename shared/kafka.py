@@ -1,0 +1,292 @@
+"""Kafka plumbing: topic creation, the producer, the outbox relay, the dead-letter sink,
+and the consume pipeline every agent goes through.
+
+The consume pipeline exists because faust acks and skips a message whose handler raises.
+So an agent never lets an exception escape: bytes that can never be processed go to the
+topic's `.dlq` with the reason in headers, a transient failure (database down) is retried
+with capped backoff until it passes, and only then does the stream move on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from sqlalchemy import Engine
+
+from shared.db import Messaging, OutboxRow, is_transient_db_error, run_transaction
+from shared.events import AnyEvent, EventRejected, parse_event
+from shared.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+
+
+class PermanentEventError(Exception):
+    """A well-formed event this service can never apply (unknown case, broken invariant).
+
+    Raised by handlers; the consume pipeline dead-letters the message with `reason`.
+    """
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+async def ensure_topics(
+    settings: KafkaSettings, topics: list[tuple[str, int]], *, timeout_s: float = 60.0
+) -> None:
+    """Create every topic with its partition count, waiting for the broker to come up.
+
+    Auto-creation would give Tansu's default of 4 partitions (Kafka's is 1) to DLQs and
+    anything else, so nothing is left to it.
+    """
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+        try:
+            await admin.start()
+            existing = set(await admin.list_topics())
+            missing = [
+                NewTopic(name, num_partitions=partitions,
+                         replication_factor=settings.replication_factor)
+                for name, partitions in topics
+                if name not in existing
+            ]
+            if missing:
+                try:
+                    await admin.create_topics(missing)
+                except TopicAlreadyExistsError:
+                    log.info("topics created concurrently by another service")
+            return
+        except (KafkaError, OSError) as exc:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            log.warning("broker not ready (%s); retrying", exc)
+            await asyncio.sleep(0.5)
+        finally:
+            await admin.close()
+
+
+def create_producer(settings: KafkaSettings, client_id: str) -> AIOKafkaProducer:
+    """A producer that waits for all replicas; idempotence is a setting (off on Tansu)."""
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=settings.enable_idempotence,
+        max_request_size=settings.max_request_size,
+        linger_ms=2,
+    )
+
+
+async def broker_reachable(producer: AIOKafkaProducer, timeout_s: float = 3.0) -> bool:
+    """Ask the broker for metadata: a real round trip, not just an open socket."""
+    try:
+        return bool(await asyncio.wait_for(producer.client.fetch_all_metadata(), timeout_s))
+    except (TimeoutError, KafkaError, OSError):
+        return False
+
+
+class OutboxRelay:
+    """Publishes a service's outbox rows in the order they were written, then marks them.
+
+    At least once: a crash between the broker's ack and the mark republishes the row, and
+    consumers dedupe by event id. `wake()` after a commit makes latency one round trip
+    instead of one poll interval.
+    """
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        messaging: Messaging,
+        producer: AIOKafkaProducer,
+        poll_interval_s: float = 0.5,
+        batch_size: int = 200,
+    ) -> None:
+        self._engine = engine
+        self._messaging = messaging
+        self._producer = producer
+        self._poll_interval_s = poll_interval_s
+        self._batch_size = batch_size
+        self._wakeup = asyncio.Event()
+        self.published = 0
+
+    def wake(self) -> None:
+        """Publish now rather than at the next poll."""
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        """Relay until cancelled; broker or database failures back off and retry."""
+        backoff_s = 0.1
+        while True:
+            try:
+                sent = await self.publish_pending()
+                backoff_s = 0.1
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the relay must outlive any failure
+                log.warning("outbox relay failed (%s); retrying in %.1fs", exc, backoff_s)
+                await asyncio.sleep(backoff_s)
+                backoff_s = min(backoff_s * 2, 5.0)
+                continue
+            if sent < self._batch_size:
+                try:
+                    await asyncio.wait_for(self._wakeup.wait(), self._poll_interval_s)
+                except TimeoutError:
+                    pass
+                self._wakeup.clear()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of pending rows; returns how many were published."""
+        rows: list[OutboxRow] = await asyncio.to_thread(
+            run_transaction, self._engine,
+            lambda session: self._messaging.pending(session, self._batch_size),
+        )
+        if not rows:
+            return 0
+        futures = [
+            await self._producer.send(
+                row.topic,
+                value=row.payload,
+                key=row.key,
+                headers=[("event_type", row.event_type.encode()),
+                         ("event_id", row.event_id.encode())],
+            )
+            for row in rows
+        ]
+        await asyncio.gather(*futures)
+        sequences = [row.sequence for row in rows]
+        await asyncio.to_thread(
+            run_transaction, self._engine,
+            lambda session: self._messaging.mark_published(session, sequences),
+        )
+        self.published += len(rows)
+        return len(rows)
+
+
+@dataclass(frozen=True)
+class MessageMeta:
+    """Where a consumed message came from, for dead-letter headers and logs."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+
+
+class DeadLetterSink:
+    """Writes raw bytes that could not be processed to `<topic>.dlq`, with the reason."""
+
+    def __init__(self, producer: AIOKafkaProducer, service: str) -> None:
+        self._producer = producer
+        self._service = service
+        self.sent = 0
+
+    async def send(
+        self,
+        raw: bytes | None,
+        meta: MessageMeta,
+        *,
+        reason: str,
+        detail: str,
+        event_id: str | None,
+    ) -> None:
+        """Dead-letter one message, waiting for the broker's ack (retrying until it comes)."""
+        headers = [
+            ("dlq.reason", reason.encode()),
+            ("dlq.detail", detail[:2000].encode()),
+            ("dlq.source_topic", meta.topic.encode()),
+            ("dlq.source_partition", str(meta.partition).encode()),
+            ("dlq.source_offset", str(meta.offset).encode()),
+            ("dlq.event_id", (event_id or "").encode()),
+            ("dlq.service", self._service.encode()),
+        ]
+        backoff_s = 0.1
+        while True:
+            try:
+                await self._producer.send_and_wait(
+                    f"{meta.topic}.dlq", value=raw or b"", key=meta.key, headers=headers
+                )
+                break
+            except KafkaError as exc:
+                log.warning("dead-letter send failed (%s); retrying", exc)
+                await asyncio.sleep(backoff_s)
+                backoff_s = min(backoff_s * 2, 5.0)
+        self.sent += 1
+        log.error(
+            "dead-lettered %s[%d]@%d (%s): %s", meta.topic, meta.partition, meta.offset,
+            reason, detail,
+        )
+
+
+EventHandler = Callable[[AnyEvent], None]
+
+
+async def consume_one(
+    raw: bytes | None,
+    meta: MessageMeta,
+    *,
+    handle: EventHandler,
+    dlq: DeadLetterSink,
+    max_unexpected_failures: int = 3,
+) -> str:
+    """Parse, apply and never raise. Returns the outcome: applied, dead_lettered.
+
+    - undecodable / invalid / unknown type or version → dead-letter at once;
+    - `PermanentEventError` from the handler → dead-letter at once;
+    - a transient database or broker failure → retry with capped backoff, forever:
+      a message is never dead-lettered because PostgreSQL was down;
+    - any other exception (a bug) → a few retries, then dead-letter, so one bad message
+      cannot stall its partition; the raw bytes stay replayable from the DLQ.
+    """
+    try:
+        event = parse_event(raw)
+    except EventRejected as rejected:
+        await dlq.send(raw, meta, reason=rejected.reason, detail=rejected.detail,
+                       event_id=rejected.event_id)
+        return "dead_lettered"
+
+    backoff_s = 0.1
+    unexpected = 0
+    while True:
+        try:
+            await asyncio.to_thread(handle, event)
+        except PermanentEventError as exc:
+            await dlq.send(raw, meta, reason=exc.reason, detail=exc.detail,
+                           event_id=str(event.event_id))
+            return "dead_lettered"
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - sorted below; nothing may escape to faust
+            if is_transient_db_error(exc) or isinstance(exc, KafkaError | OSError):
+                log.warning("transient failure on %s (%s); retrying", event.event_id, exc)
+            else:
+                unexpected += 1
+                log.exception("handler failed on %s (%d/%d)", event.event_id, unexpected,
+                              max_unexpected_failures)
+                if unexpected >= max_unexpected_failures:
+                    await dlq.send(raw, meta, reason="handler_error",
+                                   detail=f"{type(exc).__name__}: {exc}",
+                                   event_id=str(event.event_id))
+                    return "dead_lettered"
+            await asyncio.sleep(backoff_s)
+            backoff_s = min(backoff_s * 2, 5.0)
+            continue
+        return "applied"
+
+
+def meta_from_faust(event: Any) -> MessageMeta:
+    """Read topic, partition, offset and key from a faust stream event."""
+    message = event.message
+    return MessageMeta(
+        topic=message.topic, partition=message.partition, offset=message.offset,
+        key=message.key,
+    )

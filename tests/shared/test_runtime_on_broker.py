@@ -1,0 +1,108 @@
+"""The shared runtime on the real broker and database: events applied once, poison
+messages dead-lettered with their reason, and the stream carrying on after them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+
+from shared.events import GeoPoint, IncidentRejected, NeedLine, serialize_event
+from shared.kafka import PermanentEventError
+from shared.runtime import ServiceRuntime, Subscription, UnitOfWork
+from shared.settings import CommonSettings, KafkaSettings, ServiceSettings
+from shared.tansu import TansuBroker
+from shared.topics import INCIDENTS
+from tests.support.kafka import collect, eventually, send_raw
+
+
+def _rejected(case_id: uuid.UUID, reason: str = "duplicate report") -> IncidentRejected:
+    return IncidentRejected.first(
+        office_id="kukar", case_id=case_id, producer="intake",
+        occurred_at=datetime.now(UTC), reason=reason, rejected_by="Kabid Linjamsos",
+    )
+
+
+async def test_applies_once_dead_letters_poison_and_carries_on(
+    broker: TansuBroker, database_url: str
+) -> None:
+    metadata = MetaData()
+    effects = Table("effect", metadata, Column("id", Integer, primary_key=True),
+                    Column("case_id", String(36)))
+    ours: set[uuid.UUID] = set()
+
+    def record_effect(uow: UnitOfWork, event: object) -> None:
+        assert isinstance(event, IncidentRejected)
+        if event.case_id not in ours:
+            return  # another test's event on the shared topic
+        if event.reason == "refuse me":
+            raise PermanentEventError("unknown_incident", "no such incident here")
+        uow.session.execute(insert(effects).values(case_id=str(event.case_id)))
+
+    settings = ServiceSettings(
+        database_url=database_url,
+        common=CommonSettings(environment="test"),
+        kafka=KafkaSettings(bootstrap_servers=broker.bootstrap_servers),
+    )
+    runtime = ServiceRuntime(
+        name=f"spike{uuid.uuid4().hex[:8]}", settings=settings, metadata=metadata,
+        subscriptions=[Subscription(topic=INCIDENTS, handle=record_effect)],
+    )
+
+    def count_effects(case_id: uuid.UUID) -> int:
+        with runtime.engine.connect() as connection:
+            return int(connection.execute(
+                select(func.count()).select_from(effects).where(
+                    effects.c.case_id == str(case_id))
+            ).scalar_one())
+
+    case, refused, after = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    ours.update({case, refused, after})
+    event = _rejected(case)
+    poison_key = uuid.uuid4().hex.encode()
+    async with runtime.lifespan(FastAPI()):
+        await send_raw(broker.bootstrap_servers, INCIDENTS.name, serialize_event(event))
+        await send_raw(broker.bootstrap_servers, INCIDENTS.name, serialize_event(event))
+        await send_raw(broker.bootstrap_servers, INCIDENTS.name, b"{not json", poison_key)
+        await send_raw(broker.bootstrap_servers, INCIDENTS.name,
+                       b'{"event_type": "Nonsense"}', poison_key)
+        await send_raw(broker.bootstrap_servers, INCIDENTS.name,
+                       serialize_event(_rejected(refused, "refuse me")), poison_key)
+        await send_raw(broker.bootstrap_servers, INCIDENTS.name, serialize_event(_rejected(after)))
+
+        await eventually(lambda: count_effects(after) == 1)
+        assert count_effects(case) == 1, "the duplicate delivery must not apply twice"
+
+        dead = await collect(broker.bootstrap_servers, INCIDENTS.dlq,
+                             match=lambda r: r.key == poison_key, count=3)
+        reasons = sorted(dict(r.headers)["dlq.reason"].decode() for r in dead)
+        assert reasons == ["undecodable", "unknown_event_type", "unknown_incident"]
+        assert {r.value for r in dead} >= {b"{not json", b'{"event_type": "Nonsense"}'}
+        assert all(dict(r.headers)["dlq.source_topic"] == INCIDENTS.name.encode() for r in dead)
+
+
+async def test_outbox_rows_reach_the_topic_in_order(broker: TansuBroker, database_url: str) -> None:
+    settings = ServiceSettings(
+        database_url=database_url,
+        common=CommonSettings(environment="test"),
+        kafka=KafkaSettings(bootstrap_servers=broker.bootstrap_servers),
+    )
+    runtime = ServiceRuntime(name=f"relay{uuid.uuid4().hex[:8]}", settings=settings,
+                             metadata=MetaData())
+    case = uuid.uuid4()
+    reasons = [f"reason {n}" for n in range(20)]
+    async with runtime.lifespan(FastAPI()):
+        for reason in reasons:
+            runtime.run(lambda uow, reason=reason: uow.emit(_rejected(case, reason)))
+        records = await collect(broker.bootstrap_servers, INCIDENTS.name,
+                                match=lambda r: r.key == str(case).encode(), count=20)
+    seen = [IncidentRejected.model_validate_json(r.value).reason for r in records]
+    assert seen == reasons
+
+
+@pytest.mark.parametrize("payload", [GeoPoint(lat=-0.5, lon=117.1), NeedLine(item_code="RICE-5KG", quantity=3)])
+def test_value_objects_round_trip(payload: GeoPoint | NeedLine) -> None:
+    assert type(payload).model_validate_json(payload.model_dump_json()) == payload
