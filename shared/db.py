@@ -172,6 +172,11 @@ class Messaging:
     """The outbox and processed-event tables of one service's database."""
 
     def __init__(self, metadata: MetaData) -> None:
+        # A process may build several runtimes on one service's metadata (tests do).
+        if "outbox" in metadata.tables:
+            self.outbox = metadata.tables["outbox"]
+            self.processed = metadata.tables["processed_event"]
+            return
         self.outbox = Table(
             "outbox",
             metadata,

@@ -28,9 +28,10 @@ class DomainError(Exception):
     code: ClassVar[str] = "domain_error"
     status_code: ClassVar[int] = 400
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, *, code: str | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.error_code = code or type(self).code
 
 
 class NotFound(DomainError):
@@ -67,7 +68,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
         return JSONResponse(
-            status_code=exc.status_code, content={"error": exc.code, "detail": exc.detail}
+            status_code=exc.status_code, content={"error": exc.error_code, "detail": exc.detail}
         )
 
     @app.exception_handler(RequestValidationError)

@@ -1,0 +1,173 @@
+"""intake's tables and the shapes of its HTTP API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID, uuid4
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy.orm import registry
+from sqlmodel import Field as SQLField
+from sqlmodel import SQLModel
+
+from services.intake.domain import IncidentStatus, LocationSource
+from shared.db import UTCDateTime
+from shared.events import (
+    Address,
+    GeoPoint,
+    HazardType,
+    LongText,
+    NeedLine,
+    OfficeId,
+    ReporterRole,
+    ShortText,
+)
+
+
+class IntakeTable(SQLModel, registry=registry()):
+    """Base of intake's tables: their own metadata, in intake's own database."""
+
+
+class IncidentRow(IntakeTable, table=True):
+    """One reported incident and the coordinator's decision on it."""
+
+    __tablename__ = "incident"
+    __table_args__ = (UniqueConstraint("office_id", "client_report_id"),)
+
+    id: UUID = SQLField(default_factory=uuid4, primary_key=True)
+    office_id: str = SQLField(index=True, max_length=40)
+    client_report_id: str | None = SQLField(default=None, max_length=80)
+    status: IncidentStatus = SQLField(default=IncidentStatus.REPORTED, index=True, max_length=20)
+    hazard: HazardType = SQLField(max_length=40)
+    happened_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
+    reported_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False, index=True))
+    reporter_name: str = SQLField(max_length=200)
+    reporter_role: ReporterRole = SQLField(max_length=20)
+    # Contact stays in intake; it never travels in events.
+    reporter_phone: str | None = SQLField(default=None, max_length=30)
+    lat: float | None = None
+    lon: float | None = None
+    location_source: LocationSource = SQLField(max_length=20)
+    address: dict[str, Any] | None = SQLField(default=None, sa_column=Column(JSON))
+    households_affected: int
+    people_affected: int
+    stated_needs: list[dict[str, Any]] = SQLField(sa_column=Column(JSON, nullable=False))
+    description: str = SQLField(default="", max_length=2000)
+    assessed_needs: list[dict[str, Any]] | None = SQLField(default=None, sa_column=Column(JSON))
+    decided_by: str | None = SQLField(default=None, max_length=200)
+    decided_at: datetime | None = SQLField(default=None, sa_column=Column(UTCDateTime))
+    rejection_reason: str | None = SQLField(default=None, max_length=2000)
+
+    def location(self) -> GeoPoint | None:
+        """The incident's position, if known."""
+        if self.lat is None or self.lon is None:
+            return None
+        return GeoPoint(lat=self.lat, lon=self.lon)
+
+
+# --- API ----------------------------------------------------------------------------
+
+Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 -]{5,25}$")]
+ClientReportId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{8,80}$")]
+
+
+class ApiModel(BaseModel):
+    """Request bodies: unknown fields are refused, so a typo is not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReporterIn(ApiModel):
+    """Who is reporting."""
+
+    name: ShortText
+    role: ReporterRole
+    phone: Phone | None = Field(default=None, description="Kept in intake only.")
+
+
+class ReportIn(ApiModel):
+    """A field report (laporan kejadian)."""
+
+    client_report_id: ClientReportId | None = Field(
+        default=None,
+        description="Id the phone gives the report; resending the same id returns the "
+        "incident already created instead of a second one.",
+    )
+    office_id: OfficeId | None = Field(default=None, description="Defaults to this office.")
+    reporter: ReporterIn
+    hazard: HazardType
+    happened_at: AwareDatetime = Field(description="When it happened, with a time zone.")
+    location: GeoPoint | None = Field(default=None, description="GPS position, WGS84.")
+    address: Address | None = None
+    households_affected: int = Field(ge=0, le=10_000_000)
+    people_affected: int = Field(ge=0, le=100_000_000)
+    stated_needs: list[NeedLine] = Field(default_factory=list, max_length=100)
+    description: LongText = ""
+
+
+class VerificationIn(ApiModel):
+    """The coordinator's validation: what to send, and optionally where exactly."""
+
+    verified_by: ShortText
+    assessed_needs: list[NeedLine] = Field(min_length=1, max_length=100)
+    location: GeoPoint | None = Field(
+        default=None, description="Corrected or missing position of the incident."
+    )
+
+
+class RejectionIn(ApiModel):
+    """The coordinator's rejection and why."""
+
+    rejected_by: ShortText
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3,
+                                             max_length=2000)]
+
+
+class ReporterOut(BaseModel):
+    """Reporter as shown back (no phone)."""
+
+    name: str
+    role: ReporterRole
+
+
+class IncidentOut(BaseModel):
+    """An incident as the API shows it."""
+
+    id: UUID
+    office_id: str
+    status: IncidentStatus
+    hazard: HazardType
+    happened_at: datetime
+    reported_at: datetime
+    reporter: ReporterOut
+    location: GeoPoint | None
+    location_source: LocationSource
+    address: Address | None
+    households_affected: int
+    people_affected: int
+    stated_needs: list[NeedLine]
+    description: str
+    assessed_needs: list[NeedLine] | None
+    decided_by: str | None
+    decided_at: datetime | None
+    rejection_reason: str | None
+
+    @classmethod
+    def of(cls, row: IncidentRow) -> IncidentOut:
+        """The API view of a row."""
+        return cls(
+            id=row.id, office_id=row.office_id, status=row.status, hazard=row.hazard,
+            happened_at=row.happened_at, reported_at=row.reported_at,
+            reporter=ReporterOut(name=row.reporter_name, role=row.reporter_role),
+            location=row.location(), location_source=row.location_source,
+            address=Address.model_validate(row.address) if row.address else None,
+            households_affected=row.households_affected, people_affected=row.people_affected,
+            stated_needs=[NeedLine.model_validate(n) for n in row.stated_needs],
+            description=row.description,
+            assessed_needs=([NeedLine.model_validate(n) for n in row.assessed_needs]
+                            if row.assessed_needs is not None else None),
+            decided_by=row.decided_by, decided_at=row.decided_at,
+            rejection_reason=row.rejection_reason,
+        )
