@@ -412,7 +412,7 @@ EVENT_TYPES: tuple[type[EventBase], ...] = (
 )
 
 
-class EventRejected(Exception):  # noqa: N818 - it names the outcome, like ValidationError
+class EventRejected(Exception):
     """Inbound bytes that are not a valid event; `reason` is a stable code for the DLQ."""
 
     def __init__(self, reason: str, detail: str, event_id: str | None = None) -> None:

@@ -10,6 +10,7 @@ with capped backoff until it passes, and only then does the stream move on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -64,12 +65,13 @@ async def ensure_topics(
                     await admin.create_topics(missing)
                 except TopicAlreadyExistsError:
                     log.info("topics created concurrently by another service")
-            return
         except (KafkaError, OSError) as exc:
             if asyncio.get_running_loop().time() > deadline:
                 raise
             log.warning("broker not ready (%s); retrying", exc)
             await asyncio.sleep(0.5)
+        else:
+            return
         finally:
             await admin.close()
 
@@ -138,10 +140,8 @@ class OutboxRelay:
                 backoff_s = min(backoff_s * 2, 5.0)
                 continue
             if sent < self._batch_size:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), self._poll_interval_s)
-                except TimeoutError:
-                    pass
                 self._wakeup.clear()
 
     async def publish_pending(self) -> int:
@@ -227,7 +227,7 @@ class DeadLetterSink:
         )
 
 
-EventHandler = Callable[[AnyEvent], None]
+EventHandler = Callable[[AnyEvent], object]
 
 
 async def consume_one(
@@ -265,7 +265,7 @@ async def consume_one(
             return "dead_lettered"
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001 - sorted below; nothing may escape to faust
+        except Exception as exc:  # sorted below; nothing may escape to faust
             if is_transient_db_error(exc) or isinstance(exc, KafkaError | OSError):
                 log.warning("transient failure on %s (%s); retrying", event.event_id, exc)
             else:

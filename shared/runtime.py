@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
@@ -27,6 +27,7 @@ from sqlmodel import Session
 from shared.clock import Clock
 from shared.db import Messaging, create_db_engine, ping, run_transaction
 from shared.events import AnyEvent, EventBase
+from shared.http import install_error_handlers
 from shared.kafka import (
     DeadLetterSink,
     OutboxRelay,
@@ -74,8 +75,8 @@ class Subscription:
     handle: EventUseCase
 
 
-BackgroundTask = Callable[["ServiceRuntime"], Awaitable[None]]
-StreamHook = Callable[[faust.App, "ServiceRuntime"], None]
+BackgroundTask = Callable[["ServiceRuntime"], Coroutine[Any, Any, None]]
+
 
 
 class ServiceRuntime:
@@ -254,8 +255,6 @@ def health_router() -> APIRouter:
 
 def create_service_api(runtime: ServiceRuntime, *, title: str, description: str) -> FastAPI:
     """A FastAPI app wired to `runtime`: lifespan, error format, health endpoint."""
-    from shared.http import install_error_handlers
-
     api = FastAPI(title=title, description=description, version="0.1.0",
                   lifespan=runtime.lifespan)
     api.state.runtime = runtime

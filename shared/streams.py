@@ -20,7 +20,7 @@ from shared.settings import KafkaSettings
 _TUNED_SCHEME = "kafkatuned"
 
 
-class _TunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):  # type: ignore[misc]
+class _TunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
         wait_ms = getattr(self.app, "fetch_max_wait_ms_override", None)
@@ -30,12 +30,12 @@ class _TunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):  # type: igno
         return consumer
 
 
-class _TunedConsumer(faust_aiokafka.Consumer):  # type: ignore[misc]
+class _TunedConsumer(faust_aiokafka.Consumer):
     def _new_consumer_thread(self) -> Any:
         return _TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
 
-class TunedTransport(faust_aiokafka.Transport):  # type: ignore[misc]
+class TunedTransport(faust_aiokafka.Transport):
     """faust's aiokafka transport with a configurable fetch long-poll."""
 
     Consumer = _TunedConsumer
@@ -69,7 +69,7 @@ def create_stream_app(service: str, kafka: KafkaSettings) -> faust.App:
         producer_acks=-1,
         producer_max_request_size=kafka.max_request_size,
     )
-    app.fetch_max_wait_ms_override = kafka.fetch_max_wait_ms
+    app.fetch_max_wait_ms_override = kafka.fetch_max_wait_ms  # type: ignore[attr-defined]
     return app
 
 

@@ -31,7 +31,7 @@ class Geocoder(Protocol):
 class NoGeocoder:
     """Geocoding switched off: every address stays unresolved."""
 
-    def locate(self, query: str) -> GeoPoint | None:  # noqa: ARG002 - protocol signature
+    def locate(self, query: str) -> GeoPoint | None:
         """Always None."""
         return None
 

@@ -34,7 +34,7 @@ def nominatim_server() -> Iterator[NominatimStandIn]:
     state = NominatimStandIn()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             parts = urlsplit(self.path)
             params = parse_qs(parts.query)
             if parts.path != "/search" or params.get("format") != ["json"]:

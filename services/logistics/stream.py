@@ -1,0 +1,18 @@
+"""What logistics consumes: verified incidents, to allocate their needs from stock."""
+
+from __future__ import annotations
+
+from services.logistics import handlers
+from services.logistics.settings import LogisticsSettings
+from shared.events import AnyEvent
+from shared.runtime import Subscription, UnitOfWork
+from shared.topics import INCIDENTS
+
+
+def subscriptions(settings: LogisticsSettings) -> list[Subscription]:
+    """The topics logistics reads, each bound to its use case."""
+
+    def on_incident(uow: UnitOfWork, event: AnyEvent) -> None:
+        handlers.on_incident_event(uow, event, settings)
+
+    return [Subscription(topic=INCIDENTS, handle=on_incident)]

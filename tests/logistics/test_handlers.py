@@ -1,0 +1,205 @@
+"""logistics' use cases on SQLite and PostgreSQL: allocation reserves the oldest usable
+lots, every movement is in the ledger, and concurrent allocations never over-allocate."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from services.logistics import handlers
+from services.logistics.models import (
+    AdjustmentIn,
+    ItemIn,
+    LogisticsTable,
+    LotIn,
+    LotRow,
+    MovementKind,
+    WarehouseIn,
+)
+from services.logistics.settings import LogisticsSettings
+from shared.clock import FixedClock
+from shared.events import (
+    DispatchPlanned,
+    GeoPoint,
+    IncidentVerified,
+    NeedLine,
+    StockShortageDetected,
+)
+from shared.http import Conflict, Unprocessable
+from shared.runtime import ServiceRuntime
+from shared.settings import CommonSettings
+
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 WITA
+TODAY = date(2026, 11, 23)
+SITE = GeoPoint(lat=-0.4100, lon=116.9900)
+
+
+@pytest.fixture
+def runtime(database_url: str) -> Iterator[ServiceRuntime]:
+    settings = LogisticsSettings(database_url=database_url,
+                                 common=CommonSettings(environment="test"))
+    service = ServiceRuntime(name="logistics", settings=settings,
+                             metadata=LogisticsTable.metadata, clock=FixedClock(NOW))
+    service.create_tables()
+    service.run(lambda uow: handlers.register_warehouse(uow, WarehouseIn(
+        code="GDG-TGR", name="Gudang Tenggarong", location=GeoPoint(lat=-0.42, lon=116.98)),
+        "kukar"))
+    service.run(lambda uow: handlers.register_warehouse(uow, WarehouseIn(
+        code="GDG-SMD", name="Gudang Samarinda", location=GeoPoint(lat=-0.50, lon=117.15)),
+        "kukar"))
+    for code in ("RICE-5KG", "FAMILY-KIT"):
+        service.run(lambda uow, code=code: handlers.register_item(  # type: ignore[misc]
+            uow, ItemIn(code=code, name=code.title(), unit="pcs")))
+    yield service
+    service.engine.dispose()
+
+
+def receive(runtime: ServiceRuntime, quantity: int, received_on: date, *,
+            warehouse: str = "GDG-TGR", item: str = "RICE-5KG",
+            expires_on: date | None = None) -> uuid.UUID:
+    settings = runtime.settings
+    assert isinstance(settings, LogisticsSettings)
+    body = LotIn(item_code=item, warehouse_code=warehouse, quantity=quantity,
+                 received_on=received_on, expires_on=expires_on, source="PO-2026-001",
+                 received_by="Pak Gudang")
+    return runtime.run(lambda uow: handlers.receive_lot(uow, body, settings)).id
+
+
+def verified(*needs: tuple[str, int]) -> IncidentVerified:
+    case_id = uuid.uuid4()
+    return IncidentVerified.first(
+        office_id="kukar", case_id=case_id, producer="intake", occurred_at=NOW,
+        reported_at=NOW - timedelta(hours=1), destination=SITE, verified_by="Kabid",
+        assessed_needs=tuple(NeedLine(item_code=c, quantity=q) for c, q in needs))
+
+
+def allocate(runtime: ServiceRuntime, event: IncidentVerified) -> list[object]:
+    settings = runtime.settings
+    assert isinstance(settings, LogisticsSettings)
+
+    def work(uow: handlers.UnitOfWork) -> list[object]:
+        handlers.allocate_for_incident(uow, event, settings)
+        return list(uow.emitted)
+
+    return runtime.run(work)
+
+
+def lot_state(runtime: ServiceRuntime, lot_id: uuid.UUID) -> tuple[int, int]:
+    row = runtime.run(lambda uow: uow.session.get(LotRow, lot_id))
+    assert row is not None
+    return row.on_hand, row.reserved
+
+
+def test_allocation_reserves_the_oldest_unexpired_lot_and_release_issues_it(
+    runtime: ServiceRuntime,
+) -> None:
+    clock = runtime.clock
+    assert isinstance(clock, FixedClock)
+    clock.set(datetime(2025, 6, 1, 2, 0, tzinfo=UTC))  # booked while still good
+    expired = receive(runtime, 100, date(2025, 6, 1), expires_on=TODAY)
+    clock.set(NOW)
+    oldest = receive(runtime, 20, date(2026, 1, 10), expires_on=date(2027, 6, 1))
+    newest = receive(runtime, 100, date(2026, 10, 1))
+
+    emitted = allocate(runtime, verified(("RICE-5KG", 50)))
+    (planned,) = emitted
+    assert isinstance(planned, DispatchPlanned)
+    assert planned.warehouse_code == "GDG-TGR"
+    assert [(line.lot_id, line.quantity) for line in planned.lines] == [(oldest, 20), (newest, 30)]
+    assert lot_state(runtime, expired) == (100, 0)
+    assert lot_state(runtime, oldest) == (20, 20)
+    assert lot_state(runtime, newest) == (100, 30)
+
+    released = runtime.run(lambda uow: handlers.release_dispatch(uow, planned.dispatch_id, "Rina"))
+    assert released.status == "released"
+    assert lot_state(runtime, oldest) == (0, 0)
+    assert lot_state(runtime, newest) == (70, 0)
+    with pytest.raises(Conflict):
+        runtime.run(lambda uow: handlers.release_dispatch(uow, planned.dispatch_id, "Rina"))
+
+    kinds = [m.kind for m in runtime.run(lambda uow: handlers.list_movements(
+        uow, lot_id=None, dispatch_id=planned.dispatch_id, limit=100))]
+    assert sorted(kinds) == sorted([MovementKind.RESERVATION] * 2 + [MovementKind.ISSUE] * 2)
+    assert runtime.run(handlers.ledger_disagreements) == []
+
+
+def test_shortage_is_announced_and_nothing_is_reserved_for_an_unknown_item(
+    runtime: ServiceRuntime,
+) -> None:
+    receive(runtime, 5, date(2026, 5, 1), item="FAMILY-KIT", warehouse="GDG-SMD")
+    emitted = allocate(runtime, verified(("FAMILY-KIT", 8), ("VELBED", 3)))
+    planned, shortage = emitted
+    assert isinstance(planned, DispatchPlanned) and planned.warehouse_code == "GDG-SMD"
+    assert isinstance(shortage, StockShortageDetected)
+    assert [(s.item_code, s.allocated, s.missing, s.reason) for s in shortage.lines] == [
+        ("FAMILY-KIT", 5, 3, "insufficient_stock"), ("VELBED", 0, 3, "unknown_item")]
+    shortages = runtime.run(lambda uow: handlers.list_shortages(
+        uow, case_id=shortage.case_id, limit=10))
+    assert len(shortages) == 2
+
+
+def test_lot_that_expires_before_the_delivery_deadline_is_not_sent(
+    runtime: ServiceRuntime,
+) -> None:
+    # Reported at 09:00 WITA today: the goods must arrive by 09:00 tomorrow, so a lot
+    # expiring tomorrow is no longer good on arrival.
+    receive(runtime, 50, date(2026, 1, 1), expires_on=TODAY + timedelta(days=1))
+    fresh = receive(runtime, 50, date(2026, 8, 1), expires_on=TODAY + timedelta(days=2))
+    (planned,) = allocate(runtime, verified(("RICE-5KG", 10)))
+    assert isinstance(planned, DispatchPlanned)
+    assert [line.lot_id for line in planned.lines] == [fresh]
+
+
+def test_bad_receipts_and_adjustments_change_nothing(runtime: ServiceRuntime) -> None:
+    with pytest.raises(Unprocessable, match="expired"):
+        receive(runtime, 10, date(2026, 1, 1), expires_on=TODAY)
+    with pytest.raises(Unprocessable, match="no item"):
+        receive(runtime, 10, date(2026, 1, 1), item="NOPE")
+    with pytest.raises(Unprocessable, match="after today"):
+        receive(runtime, 10, TODAY + timedelta(days=2))
+    lot_id = receive(runtime, 10, date(2026, 1, 1))
+    allocate(runtime, verified(("RICE-5KG", 6)))
+    with pytest.raises(Unprocessable, match="reserved"):
+        runtime.run(lambda uow: handlers.adjust_lot(
+            uow, lot_id, AdjustmentIn(delta=-5, reason="rusak (damaged)", approved_by="Kabid")))
+    runtime.run(lambda uow: handlers.adjust_lot(
+        uow, lot_id, AdjustmentIn(delta=-4, reason="rusak (damaged)", approved_by="Kabid")))
+    assert lot_state(runtime, lot_id) == (6, 6)
+    assert runtime.run(handlers.ledger_disagreements) == []
+
+
+def test_concurrent_allocations_never_over_allocate(runtime: ServiceRuntime) -> None:
+    lots = [receive(runtime, 10, date(2026, 1, day)) for day in range(1, 6)]  # 50 units
+    events = [verified(("RICE-5KG", 7)) for _ in range(12)]  # 84 units wanted
+    errors: list[BaseException] = []
+    outcomes: list[list[object]] = []
+    start = threading.Barrier(len(events))
+
+    def contend(event: IncidentVerified) -> None:
+        start.wait()
+        try:
+            outcomes.append(allocate(runtime, event))
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=contend, args=(e,)) for e in events]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    states = [lot_state(runtime, lot_id) for lot_id in lots]
+    assert states == [(10, 10)] * 5
+    planned = [e for emitted in outcomes for e in emitted if isinstance(e, DispatchPlanned)]
+    missing = [line.missing for emitted in outcomes for e in emitted
+               if isinstance(e, StockShortageDetected) for line in e.lines]
+    assert sum(line.quantity for p in planned for line in p.lines) == 50
+    assert sorted(missing) == [6] + [7] * 4  # one got the last unit, four got nothing
+    dispatches = runtime.run(lambda uow: handlers.list_dispatches(
+        uow, case_id=None, status=None, limit=100))
+    assert sum(line["quantity"] for d in dispatches for line in d.lines) == 50
+    assert runtime.run(handlers.ledger_disagreements) == []
