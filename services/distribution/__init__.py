@@ -1,0 +1,1 @@
+"""distribution: deliveries of released dispatches to the incident location, step by step."""
