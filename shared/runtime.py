@@ -104,7 +104,8 @@ class ServiceRuntime:
         self.relay: OutboxRelay | None = None
         self.dlq: DeadLetterSink | None = None
         self.stream_app: faust.App | None = None
-        self.outcomes: dict[str, int] = {"applied": 0, "dead_lettered": 0}
+        # "applied" counts messages handled; "duplicates" those among them already applied.
+        self.outcomes: dict[str, int] = {"applied": 0, "dead_lettered": 0, "duplicates": 0}
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # --- units of work ----------------------------------------------------------------
@@ -164,13 +165,17 @@ class ServiceRuntime:
     def _add_agent(self, app: faust.App, subscription: Subscription, consumer: str) -> None:
         topic = raw_topic(app, subscription.topic.name)
 
+        def apply(event: AnyEvent) -> None:
+            if not self.apply_event(consumer, subscription.handle, event):
+                self.outcomes["duplicates"] += 1
+
         async def agent(stream: Any) -> None:
             async for message in stream.events():
                 assert self.dlq is not None
                 outcome = await consume_one(
                     message.value,
                     meta_from_faust(message),
-                    handle=lambda event: self.apply_event(consumer, subscription.handle, event),
+                    handle=apply,
                     dlq=self.dlq,
                 )
                 self.outcomes[outcome] += 1
@@ -229,6 +234,7 @@ class ServiceRuntime:
             "outbox_pending": pending,
             "events_applied": self.outcomes["applied"],
             "events_dead_lettered": self.outcomes["dead_lettered"],
+            "events_duplicate": self.outcomes["duplicates"],
         }
 
 

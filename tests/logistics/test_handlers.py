@@ -30,7 +30,7 @@ from shared.events import (
     StockShortageDetected,
 )
 from shared.http import Conflict, Unprocessable
-from shared.runtime import ServiceRuntime
+from shared.runtime import ServiceRuntime, UnitOfWork
 from shared.settings import CommonSettings
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 WITA
@@ -81,7 +81,7 @@ def allocate(runtime: ServiceRuntime, event: IncidentVerified) -> list[object]:
     settings = runtime.settings
     assert isinstance(settings, LogisticsSettings)
 
-    def work(uow: handlers.UnitOfWork) -> list[object]:
+    def work(uow: UnitOfWork) -> list[object]:
         handlers.allocate_for_incident(uow, event, settings)
         return list(uow.emitted)
 

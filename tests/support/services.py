@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from shared.settings import CommonSettings, KafkaSettings, ServiceSettings
 from shared.tansu import TansuBroker
@@ -10,7 +10,7 @@ from shared.tansu import TansuBroker
 S = TypeVar("S", bound=ServiceSettings)
 
 
-def settings_for(cls: type[S], broker: TansuBroker, database_url: str, **extra: object) -> S:
+def settings_for(cls: type[S], broker: TansuBroker, database_url: str, **extra: Any) -> S:
     """`cls` configured for a test: its own database, the session's broker."""
     return cls(
         database_url=database_url,

@@ -1,0 +1,12 @@
+# One image for the four services; docker-compose.yml picks the service by its command.
+FROM python:3.11-slim AS runtime
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY shared ./shared
+COPY services ./services
+RUN pip install . && useradd --system --uid 10001 dinsos && mkdir -p /app/data \
+    && chown dinsos /app/data
+USER dinsos
+EXPOSE 8001 8002 8003 8004
+CMD ["python", "-m", "services.intake"]

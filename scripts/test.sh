@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The test command (README, `make test`, `.ci/run`): install what is needed, start a
+# throw-away PostgreSQL, then run the whole suite on SQLite and PostgreSQL against a
+# real Tansu broker. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+TEST_POSTGRES_URL="$(bash scripts/postgres.sh)"
+export TEST_POSTGRES_URL
+echo "==> PostgreSQL for tests: $TEST_POSTGRES_URL"
+exec .venv/bin/python -m pytest "$@"

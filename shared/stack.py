@@ -1,0 +1,200 @@
+"""The whole system on one machine: Tansu plus the four services as separate processes.
+
+`python -m shared.stack` is the local run (`make run`): it starts everything on the
+embedded defaults, loads demo data, prints where to look and stops everything cleanly on
+Ctrl-C. The end-to-end tests and the benchmark start the same stack with their own ports,
+databases and clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Self
+
+import httpx
+
+from shared.tansu import TansuBroker, broker_version, free_port
+
+SERVICES = ("intake", "logistics", "distribution", "notify")
+DEFAULT_PORTS = {"intake": 8001, "logistics": 8002, "distribution": 8003, "notify": 8004}
+
+
+@dataclass
+class ServiceProcess:
+    """One running service."""
+
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        """Base URL of its HTTP API."""
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
+class Stack:
+    """A broker and the four services, each its own OS process."""
+
+    broker: TansuBroker
+    services: dict[str, ServiceProcess] = field(default_factory=dict)
+
+    def url(self, service: str) -> str:
+        """Base URL of a service."""
+        return self.services[service].url
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        data_dir: Path,
+        broker_port: int | None = None,
+        ports: Mapping[str, int] | None = None,
+        database_urls: Mapping[str, str] | None = None,
+        extra_env: Mapping[str, str] | None = None,
+        service_env: Mapping[str, Mapping[str, str]] | None = None,
+        log_dir: Path | None = None,
+        health_timeout_s: float = 90.0,
+    ) -> Self:
+        """Start the broker, then every service, and wait until all report healthy."""
+        data_dir.mkdir(parents=True, exist_ok=True)
+        log_dir = log_dir or data_dir / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        broker_log = (log_dir / "tansu.log").open("wb")
+        broker = TansuBroker.start(port=broker_port or free_port(), log=broker_log)
+        stack = cls(broker=broker)
+        try:
+            for name in SERVICES:
+                port = (ports or {}).get(name) or free_port()
+                env = {
+                    **os.environ,
+                    "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+                    "DINSOS_DATA_DIR": str(data_dir),
+                    f"{name.upper()}_PORT": str(port),
+                    **(extra_env or {}),
+                    **(service_env or {}).get(name, {}),
+                }
+                if database_urls and name in database_urls:
+                    env[f"{name.upper()}_DATABASE_URL"] = database_urls[name]
+                log: IO[bytes] = (log_dir / f"{name}.log").open("wb")
+                process = subprocess.Popen(  # noqa: S603 - our own modules, fixed arguments
+                    [sys.executable, "-m", f"services.{name}"],
+                    env=env, stdout=log, stderr=subprocess.STDOUT,
+                )
+                stack.services[name] = ServiceProcess(name=name, port=port, process=process)
+            stack.wait_healthy(health_timeout_s, log_dir)
+        except BaseException:
+            stack.stop()
+            raise
+        return stack
+
+    def wait_healthy(self, timeout_s: float, log_dir: Path) -> None:
+        """Poll every /health until 200; fail early, with its log, if a process dies."""
+        deadline = time.monotonic() + timeout_s
+        waiting = set(self.services)
+        while waiting:
+            for name in sorted(waiting):
+                service = self.services[name]
+                if service.process.poll() is not None:
+                    log = (log_dir / f"{name}.log").read_text(errors="replace")[-3000:]
+                    raise RuntimeError(f"{name} exited with {service.process.returncode}:\n{log}")
+                try:
+                    if httpx.get(f"{service.url}/health", timeout=2).status_code == 200:
+                        waiting.discard(name)
+                except httpx.HTTPError:
+                    pass
+            if waiting and time.monotonic() > deadline:
+                raise TimeoutError(f"not healthy after {timeout_s}s: {sorted(waiting)}")
+            time.sleep(0.2)
+
+    def stop(self, timeout_s: float = 20.0) -> None:
+        """SIGTERM every service (they drain and close), then the broker."""
+        for service in self.services.values():
+            if service.process.poll() is None:
+                service.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        for service in self.services.values():
+            try:
+                service.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                service.process.kill()
+                service.process.wait()
+        self.broker.stop()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def main() -> None:
+    """The local run: everything on the embedded defaults, until Ctrl-C."""
+    parser = argparse.ArgumentParser(description="Run the whole system locally.")
+    parser.add_argument("--data-dir", type=Path, default=Path("data"))
+    parser.add_argument("--broker-port", type=int, default=9092)
+    parser.add_argument("--no-demo", action="store_true", help="do not load demo data")
+    args = parser.parse_args()
+
+    from shared.demo import load_demo_data  # noqa: PLC0415 - only the local run needs it
+
+    print(f"==> starting Tansu ({broker_version()}) and the four services ...", flush=True)
+    stack = Stack.start(data_dir=args.data_dir, broker_port=args.broker_port,
+                        ports=DEFAULT_PORTS)
+    try:
+        if not args.no_demo:
+            print("==> loading demo warehouses, items and lots ...", flush=True)
+            print(load_demo_data(stack.url("logistics")), flush=True)
+        print(banner(stack, args.data_dir), flush=True)
+        signal.signal(signal.SIGTERM, _stop_on_sigterm)
+        while all(s.process.poll() is None for s in stack.services.values()):
+            time.sleep(0.5)
+        dead = [s.name for s in stack.services.values() if s.process.poll() is not None]
+        print(f"!! service(s) stopped unexpectedly: {dead}; see {args.data_dir}/logs/",
+              file=sys.stderr)
+    except KeyboardInterrupt:
+        print("\n==> stopping ...", flush=True)
+    finally:
+        stack.stop()
+        print("==> stopped.", flush=True)
+
+
+def _stop_on_sigterm(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def banner(stack: Stack, data_dir: Path) -> str:
+    """Where to look, for a newcomer."""
+    lines = [
+        "",
+        "Dinas Sosial relief logistics is running (Ctrl-C stops everything).",
+        f"  broker (Tansu, in memory)  {stack.broker.bootstrap_servers}",
+    ]
+    for name in SERVICES:
+        lines.append(f"  {name:<13} API docs    {stack.url(name)}/docs")
+    lines += [
+        f"  coordinator's board       {stack.url('notify')}/",
+        f"  open response clocks      {stack.url('notify')}/clocks?state=open",
+        f"  stock                     {stack.url('logistics')}/stock",
+        f"  data and logs             {data_dir.resolve()}",
+        "",
+        "Try one incident end to end: see README.md, 'A first incident'.",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""docker-compose.yml cannot be started here (no Docker engine), so this keeps it honest:
+every service it runs exists, every variable it sets is one the code reads and accepts,
+ports and databases line up, and production settings are what Kafka needs."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic_settings import BaseSettings
+
+from services.distribution.settings import DistributionSettings
+from services.intake.settings import IntakeSettings
+from services.logistics.settings import LogisticsSettings
+from services.notify.settings import NotifySettings
+from shared.settings import CommonSettings, KafkaSettings, ServiceSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+SETTINGS: dict[str, type[ServiceSettings]] = {
+    "intake": IntakeSettings, "logistics": LogisticsSettings,
+    "distribution": DistributionSettings, "notify": NotifySettings,
+}
+DEPLOY_ENV = {"POSTGRES_PASSWORD": "s3cret-for-test"}
+_VARIABLE = re.compile(r"\$\{(\w+)(?::([-?])([^}]*))?\}")
+
+
+def substitute(value: str, env: dict[str, str]) -> str:
+    """Compose's ${VAR}, ${VAR:-default} and ${VAR:?error} interpolation."""
+    def replace(match: re.Match[str]) -> str:
+        name, kind, arg = match.group(1), match.group(2), match.group(3)
+        if env.get(name):
+            return env[name]
+        if kind == "?":
+            raise KeyError(f"{name}: {arg}")
+        return arg or ""
+    return _VARIABLE.sub(replace, value)
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return document
+
+
+def env_of(compose: dict[str, Any], service: str) -> dict[str, str]:
+    raw: dict[str, Any] = compose["services"][service]["environment"]
+    return {key: substitute(str(value), DEPLOY_ENV) for key, value in raw.items()}
+
+
+def known_variables(cls: type[ServiceSettings]) -> set[str]:
+    prefix = str(cls.model_config.get("env_prefix", ""))
+    names = {f"{prefix}{field}".upper() for field in cls.model_fields
+             if field not in ("common", "kafka")}
+    for part in (CommonSettings, KafkaSettings):
+        part_prefix = str(part.model_config.get("env_prefix", ""))
+        names |= {f"{part_prefix}{field}".upper() for field in part.model_fields}
+    return names
+
+
+def test_runs_kafka_postgres_and_the_four_services(compose: dict[str, Any]) -> None:
+    assert set(compose["services"]) == {"kafka", "postgres", *SETTINGS}
+    kafka_env = compose["services"]["kafka"]["environment"]
+    assert "broker,controller" in kafka_env["KAFKA_PROCESS_ROLES"]  # KRaft, no ZooKeeper
+    assert kafka_env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+
+
+@pytest.mark.parametrize("service", sorted(SETTINGS))
+def test_service_command_variables_and_port_match_the_code(
+    compose: dict[str, Any], service: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = compose["services"][service]
+    assert spec["command"] == ["python", "-m", f"services.{service}"]
+    assert importlib.util.find_spec(f"services.{service}.__main__") is not None
+    env = env_of(compose, service)
+    unknown = set(env) - known_variables(SETTINGS[service])
+    assert not unknown, f"{service} sets variables no setting reads: {sorted(unknown)}"
+
+    for key in list(os.environ):
+        if key.startswith(("DINSOS_", "KAFKA_", f"{service.upper()}_")):
+            monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings = SETTINGS[service]()
+    assert isinstance(settings, BaseSettings)
+    assert settings.common.environment == "production"
+    assert settings.kafka.enable_idempotence is True
+    assert settings.kafka.bootstrap_servers == "kafka:9092"
+    assert settings.host == "0.0.0.0"  # noqa: S104 - inside its container
+    assert spec["ports"] == [f"{settings.port}:{settings.port}"]
+    assert settings.port == SETTINGS[service].model_fields["port"].default
+    assert settings.database_url.startswith("postgresql://dinsos:s3cret-for-test@postgres:")
+    database = settings.database_url.rsplit("/", 1)[1]
+    assert database == service
+    init_sql = (ROOT / "deploy" / "postgres-init.sql").read_text()
+    assert f"CREATE DATABASE {database};" in init_sql
+
+
+def test_password_must_be_set(compose: dict[str, Any]) -> None:
+    with pytest.raises(KeyError, match="POSTGRES_PASSWORD"):
+        substitute(compose["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"], {})
+
+
+def test_image_contains_what_the_services_import() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for needed in ("COPY shared ./shared", "COPY services ./services", "pip install ."):
+        assert needed in dockerfile
