@@ -338,7 +338,7 @@ class DeliveryFailed(EventBase):
 
     event_type: Literal["DeliveryFailed"] = "DeliveryFailed"
     delivery_id: UUID
-    reason: LongText
+    reason: LongText = Field(min_length=3, description="Why it failed, for the coordinator.")
 
 
 # --- notify -------------------------------------------------------------------------

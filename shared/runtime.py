@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -59,7 +60,7 @@ class UnitOfWork:
         self.messaging.emit(self.session, event)
         self.emitted.append(event)
 
-    def now(self) -> Any:
+    def now(self) -> datetime:
         """The current instant, from the service's clock."""
         return self.clock.now()
 
