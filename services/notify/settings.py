@@ -1,0 +1,54 @@
+"""notify's settings (`NOTIFY_*`), on top of the shared ones."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from shared.runtime import ServiceRuntime
+from shared.settings import ServiceSettings
+
+
+class NotifySettings(ServiceSettings):
+    """Where notify listens, how often it checks clocks, and how it delivers webhooks."""
+
+    model_config = SettingsConfigDict(env_prefix="NOTIFY_", extra="ignore")
+
+    port: int = Field(default=8004, ge=1, le=65535)
+    # How often open clocks are compared with the time; a warning is late by at most this.
+    tick_interval_s: float = Field(default=5.0, gt=0, le=3600)
+    # A folder of `<office_id>.toml` standards; None means the files shipped in the package.
+    standards_dir: Path | None = None
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=120,
+                                     description="Whole-request limit for one POST.")
+    webhook_max_attempts: int = Field(default=8, ge=1, le=100)
+    webhook_retry_base_s: float = Field(default=2.0, gt=0, le=3600)
+    webhook_retry_cap_s: float = Field(default=300.0, gt=0, le=86_400)
+    # How often the sender looks for due notifications (real time, not business time).
+    webhook_poll_interval_s: float = Field(default=1.0, gt=0, le=60)
+    # At most this many POSTs in flight at once, across all endpoints.
+    webhook_concurrency: int = Field(default=20, ge=1, le=500)
+
+    @model_validator(mode="after")
+    def _cap_not_below_base(self) -> Self:
+        if self.webhook_retry_cap_s < self.webhook_retry_base_s:
+            raise ValueError("NOTIFY_WEBHOOK_RETRY_CAP_S must be >= NOTIFY_WEBHOOK_RETRY_BASE_S")
+        return self
+
+
+@lru_cache
+def get_settings() -> NotifySettings:
+    """Settings from the environment, read once per process."""
+    return NotifySettings()
+
+
+def notify_settings(runtime: ServiceRuntime) -> NotifySettings:
+    """The runtime's settings as notify's own class (background tasks need its fields)."""
+    settings = runtime.settings
+    if not isinstance(settings, NotifySettings):
+        raise TypeError(f"notify needs NotifySettings, got {type(settings).__name__}")
+    return settings

@@ -1,0 +1,55 @@
+"""What notify consumes and the ticker that watches the clocks.
+
+Both topics go to one use case that dispatches on the event type; the agents themselves
+(parse, dead-letter, retry, apply once) are the shared runtime's. The ticker compares
+every open clock with the service's clock, so warnings come from the passing of time, not
+from a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from services.notify import handlers
+from services.notify.settings import notify_settings
+from services.notify.standards import Standards
+from shared.events import AnyEvent
+from shared.runtime import ServiceRuntime, Subscription, UnitOfWork
+from shared.topics import DELIVERIES, INCIDENTS
+
+log = logging.getLogger(__name__)
+
+
+def subscriptions(standards: Standards) -> tuple[Subscription, ...]:
+    """Incidents (report, rejection) and deliveries (arrival), judged by `standards`.
+
+    A function rather than a constant: the standards are read when the service starts,
+    never at import time.
+    """
+
+    def handle(uow: UnitOfWork, event: AnyEvent) -> None:
+        handlers.apply_event(uow, event, standards)
+
+    return (Subscription(topic=INCIDENTS, handle=handle),
+            Subscription(topic=DELIVERIES, handle=handle))
+
+
+async def tick_clocks(runtime: ServiceRuntime) -> None:
+    """Every NOTIFY_TICK_INTERVAL_S, raise the warnings and breaches that are due.
+
+    A failed tick (database restarting) is logged and the next one tries again: nothing
+    is lost, because what is due is computed from the stored clocks, not remembered.
+    """
+    interval_s = notify_settings(runtime).tick_interval_s
+    while True:
+        try:
+            emitted = await asyncio.to_thread(runtime.run, handlers.tick)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the ticker must outlive any one failure
+            log.exception("tick failed; retrying in %.1fs", interval_s)
+        else:
+            for event in emitted:
+                log.info("%s for case %s", handlers.event_type_of(event), event.case_id)
+        await asyncio.sleep(interval_s)

@@ -1,0 +1,114 @@
+"""Delivering notifications to webhook endpoints: POST the event JSON, retry with
+exponential backoff, log every attempt in the notification table.
+
+Each POST runs in its own task with a whole-request time limit, so an endpoint that hangs
+or keeps failing delays only its own notifications. Receivers dedupe on the
+`X-Dinsos-Event-Id` header: delivery is at least once (a crash between the answer and
+its record resends after the lease).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+from uuid import UUID
+
+import httpx
+
+from services.notify import handlers
+from services.notify.handlers import OutgoingWebhook
+from services.notify.settings import NotifySettings, notify_settings
+from shared.runtime import ServiceRuntime
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "dinsos-notify/0.1"
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """What one POST came to: an HTTP status if there was an answer, an error if it failed."""
+
+    response_status: int | None
+    error: str | None
+
+
+async def post_webhook(client: httpx.AsyncClient, item: OutgoingWebhook,
+                       *, timeout_s: float) -> AttemptResult:
+    """POST one notification; any 2xx is delivered, anything else an error to retry."""
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-Dinsos-Event-Type": item.event_type,
+        "X-Dinsos-Event-Id": str(item.event_id),
+        "X-Dinsos-Delivery-Attempt": str(item.attempt),
+    }
+    try:
+        # httpx's timeout bounds each phase; this bounds the whole request, so an
+        # endpoint that trickles its answer byte by byte cannot hold a slot forever.
+        async with asyncio.timeout(timeout_s):
+            response = await client.post(item.url, content=item.body, headers=headers)
+    except TimeoutError:
+        return AttemptResult(None, f"timed out after {timeout_s:g}s")
+    except httpx.HTTPError as exc:
+        return AttemptResult(None, f"{type(exc).__name__}: {exc}" if str(exc)
+                             else type(exc).__name__)
+    if response.is_success:
+        return AttemptResult(response.status_code, None)
+    return AttemptResult(response.status_code,
+                         f"HTTP {response.status_code}: {response.text[:200]}")
+
+
+async def deliver(client: httpx.AsyncClient, runtime: ServiceRuntime, item: OutgoingWebhook,
+                  settings: NotifySettings) -> None:
+    """POST one notification and log the attempt."""
+    result = await post_webhook(client, item, timeout_s=settings.webhook_timeout_s)
+    if result.error is not None:
+        log.warning("webhook %s attempt %d failed: %s", item.url, item.attempt, result.error)
+    await asyncio.to_thread(runtime.run, lambda uow: handlers.record_delivery_attempt(
+        uow, item.notification_id, response_status=result.response_status,
+        error=result.error, max_attempts=settings.webhook_max_attempts,
+        retry_base_s=settings.webhook_retry_base_s, retry_cap_s=settings.webhook_retry_cap_s))
+
+
+async def send_notifications(runtime: ServiceRuntime) -> None:
+    """Send due notifications until cancelled, each POST in its own task."""
+    settings = notify_settings(runtime)
+    # A claimed notification is not claimed again before its lease runs out: the whole
+    # request limit plus room to record the answer.
+    lease = timedelta(seconds=settings.webhook_timeout_s + 30)
+    in_flight: dict[UUID, asyncio.Task[None]] = {}
+
+    def finished(notification_id: UUID, task: asyncio.Task[None]) -> None:
+        in_flight.pop(notification_id, None)
+        if not task.cancelled() and task.exception() is not None:
+            # The POST happened but its record failed (database down): the lease expires
+            # and the notification is sent again; the receiver dedupes on the event id.
+            log.error("recording webhook attempt failed: %s", task.exception())
+
+    async with httpx.AsyncClient(follow_redirects=False) as client:
+        try:
+            while True:
+                room = settings.webhook_concurrency - len(in_flight)
+                due: list[OutgoingWebhook] = []
+                if room > 0:
+                    claim = partial(handlers.claim_due_notifications, limit=room, lease=lease,
+                                    exclude=frozenset(in_flight))
+                    try:
+                        due = await asyncio.to_thread(runtime.run, claim)
+                    except Exception:  # the sender must outlive a database hiccup
+                        log.exception("claiming notifications failed; retrying")
+                for item in due:
+                    task = asyncio.create_task(deliver(client, runtime, item, settings),
+                                               name=f"webhook-{item.notification_id}")
+                    in_flight[item.notification_id] = task
+                    task.add_done_callback(partial(finished, item.notification_id))
+                await asyncio.sleep(settings.webhook_poll_interval_s)
+        finally:
+            tasks = list(in_flight.values())
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
