@@ -44,9 +44,11 @@ def percentile(values: list[float], fraction: float) -> float:
 def describe(label: str, seconds: list[float]) -> str:
     """p50/p90/p99/max in milliseconds."""
     ms = [s * 1000 for s in seconds]
-    return (f"{label:<34} n={len(ms):<4} p50={statistics.median(ms):7.1f} ms  "
-            f"p90={percentile(ms, 0.9):7.1f} ms  p99={percentile(ms, 0.99):7.1f} ms  "
-            f"max={max(ms):7.1f} ms")
+    return (
+        f"{label:<34} n={len(ms):<4} p50={statistics.median(ms):7.1f} ms  "
+        f"p90={percentile(ms, 0.9):7.1f} ms  p99={percentile(ms, 0.99):7.1f} ms  "
+        f"max={max(ms):7.1f} ms"
+    )
 
 
 class PlannedWatcher:
@@ -55,8 +57,13 @@ class PlannedWatcher:
     def __init__(self, bootstrap: str) -> None:
         self.seen: dict[str, float] = {}
         self._consumer = AIOKafkaConsumer(
-            DISPATCHES.name, bootstrap_servers=bootstrap, group_id=None,
-            auto_offset_reset="earliest", enable_auto_commit=False, fetch_max_wait_ms=10)
+            DISPATCHES.name,
+            bootstrap_servers=bootstrap,
+            group_id=None,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            fetch_max_wait_ms=10,
+        )
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -90,16 +97,30 @@ class PlannedWatcher:
 async def report_and_verify(client: httpx.AsyncClient, intake: str) -> tuple[str, float, float]:
     """Returns case id, time the report was sent, time the verification was sent."""
     sent = time.perf_counter()
-    response = await client.post(f"{intake}/reports", json={
-        "reporter": {"name": "Bench Tagana", "role": "tagana"}, "hazard": "flood",
-        "happened_at": (datetime.now(UTC) - timedelta(minutes=30)).isoformat(),
-        "location": SITE, "households_affected": 3, "people_affected": 10})
+    response = await client.post(
+        f"{intake}/reports",
+        json={
+            "reporter": {"name": "Bench Tagana", "role": "tagana"},
+            "hazard": "flood",
+            "happened_at": (datetime.now(UTC) - timedelta(minutes=30)).isoformat(),
+            "location": SITE,
+            "households_affected": 3,
+            "people_affected": 10,
+        },
+    )
     response.raise_for_status()
     case_id = str(response.json()["id"])
     verify_sent = time.perf_counter()
-    verified = await client.post(f"{intake}/incidents/{case_id}/verification", json={
-        "verified_by": "Bench", "assessed_needs": [{"item_code": "RICE-5KG", "quantity": 1},
-                                                  {"item_code": "FAMILY-KIT", "quantity": 1}]})
+    verified = await client.post(
+        f"{intake}/incidents/{case_id}/verification",
+        json={
+            "verified_by": "Bench",
+            "assessed_needs": [
+                {"item_code": "RICE-5KG", "quantity": 1},
+                {"item_code": "FAMILY-KIT", "quantity": 1},
+            ],
+        },
+    )
     verified.raise_for_status()
     return case_id, sent, verify_sent
 
@@ -107,21 +128,35 @@ async def report_and_verify(client: httpx.AsyncClient, intake: str) -> tuple[str
 def load_stock(logistics: str, incidents: int) -> None:
     today = datetime.now(UTC).date()
     with httpx.Client(base_url=logistics, timeout=30) as client:
-        client.post("/warehouses", json={"code": "GDG-TGR", "name": "Tenggarong",
-                                         "location": {"lat": -0.4186, "lon": 116.9864}})
+        client.post(
+            "/warehouses",
+            json={
+                "code": "GDG-TGR",
+                "name": "Tenggarong",
+                "location": {"lat": -0.4186, "lon": 116.9864},
+            },
+        )
         for code in ("RICE-5KG", "FAMILY-KIT"):
             client.post("/items", json={"code": code, "name": code, "unit": "pcs"})
             for age in range(20):  # 20 lots per item: FIFO has something to choose from
-                client.post("/lots", json={
-                    "item_code": code, "warehouse_code": "GDG-TGR",
-                    "quantity": incidents // 10 + 10,
-                    "received_on": (today - timedelta(days=age + 1)).isoformat(),
-                    "source": "bench", "received_by": "bench"}).raise_for_status()
+                client.post(
+                    "/lots",
+                    json={
+                        "item_code": code,
+                        "warehouse_code": "GDG-TGR",
+                        "quantity": incidents // 10 + 10,
+                        "received_on": (today - timedelta(days=age + 1)).isoformat(),
+                        "source": "bench",
+                        "received_by": "bench",
+                    },
+                ).raise_for_status()
 
 
 async def run(sequential: int, burst: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="dinsos-bench-") as tmp, \
-            Stack.start(data_dir=Path(tmp)) as stack:
+    with (
+        tempfile.TemporaryDirectory(prefix="dinsos-bench-") as tmp,
+        Stack.start(data_dir=Path(tmp)) as stack,
+    ):
         load_stock(stack.url("logistics"), sequential + burst)
         watcher = PlannedWatcher(stack.broker.bootstrap_servers)
         await watcher.start()
@@ -140,15 +175,21 @@ async def run(sequential: int, burst: int) -> dict[str, Any]:
                     automated.append(watcher.seen[case_id] - verify_sent)
 
                 started = time.perf_counter()
-                results = await asyncio.gather(*(report_and_verify(client, intake)
-                                                 for _ in range(burst)))
+                results = await asyncio.gather(
+                    *(report_and_verify(client, intake) for _ in range(burst))
+                )
                 await watcher.wait_for([c for c, _, _ in results])
                 burst_s = time.perf_counter() - started
                 burst_latency = [watcher.seen[c] - v for c, _, v in results]
         finally:
             await watcher.stop()
-        return {"whole": whole, "automated": automated, "burst": burst,
-                "burst_s": burst_s, "burst_latency": burst_latency}
+        return {
+            "whole": whole,
+            "automated": automated,
+            "burst": burst,
+            "burst_s": burst_s,
+            "burst_latency": burst_latency,
+        }
 
 
 def main() -> None:
@@ -162,8 +203,10 @@ def main() -> None:
     print(describe("verify sent -> DispatchPlanned", figures["automated"]))
     print(describe("burst: verify -> DispatchPlanned", figures["burst_latency"]))
     rate = figures["burst"] / figures["burst_s"]
-    print(f"burst of {figures['burst']} incidents planned in {figures['burst_s']:.2f} s "
-          f"= {rate:.1f} incidents/s (report + verify over HTTP, allocation, outbox, Kafka)")
+    print(
+        f"burst of {figures['burst']} incidents planned in {figures['burst_s']:.2f} s "
+        f"= {rate:.1f} incidents/s (report + verify over HTTP, allocation, outbox, Kafka)"
+    )
 
 
 if __name__ == "__main__":

@@ -180,8 +180,12 @@ class Messaging:
         self.outbox = Table(
             "outbox",
             metadata,
-            Column("sequence", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                   autoincrement=True),
+            Column(
+                "sequence",
+                BigInteger().with_variant(Integer, "sqlite"),
+                primary_key=True,
+                autoincrement=True,
+            ),
             Column("event_id", String(36), nullable=False, unique=True),
             Column("event_type", String(64), nullable=False),
             Column("topic", String(200), nullable=False),

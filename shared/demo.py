@@ -9,12 +9,21 @@ from typing import Any
 import httpx
 
 WAREHOUSES = [
-    {"code": "GDG-TGR", "name": "Gudang Bencana Dinsos Kukar, Tenggarong",
-     "location": {"lat": -0.4186, "lon": 116.9864}},
-    {"code": "GDG-KBG", "name": "Gudang Logistik Kota Bangun",
-     "location": {"lat": -0.2667, "lon": 116.5833}},
-    {"code": "GDG-SGS", "name": "Gudang Logistik Sanga-Sanga",
-     "location": {"lat": -0.6333, "lon": 117.2500}},
+    {
+        "code": "GDG-TGR",
+        "name": "Gudang Bencana Dinsos Kukar, Tenggarong",
+        "location": {"lat": -0.4186, "lon": 116.9864},
+    },
+    {
+        "code": "GDG-KBG",
+        "name": "Gudang Logistik Kota Bangun",
+        "location": {"lat": -0.2667, "lon": 116.5833},
+    },
+    {
+        "code": "GDG-SGS",
+        "name": "Gudang Logistik Sanga-Sanga",
+        "location": {"lat": -0.6333, "lon": 117.2500},
+    },
 ]
 
 ITEMS = [
@@ -30,6 +39,7 @@ ITEMS = [
 
 def demo_lots(today: date) -> list[dict[str, Any]]:
     """Lots received over the past year, some with expiry, in three warehouses."""
+
     def ago(days: int) -> str:
         return (today - timedelta(days=days)).isoformat()
 
@@ -37,26 +47,81 @@ def demo_lots(today: date) -> list[dict[str, Any]]:
         return (today + timedelta(days=days)).isoformat()
 
     return [
-        {"item_code": "RICE-5KG", "warehouse_code": "GDG-TGR", "quantity": 60,
-         "received_on": ago(200), "expires_on": ahead(20), "source": "PO-041/DINSOS/2026"},
-        {"item_code": "RICE-5KG", "warehouse_code": "GDG-TGR", "quantity": 200,
-         "received_on": ago(40), "expires_on": ahead(300), "source": "PO-112/DINSOS/2026"},
-        {"item_code": "RICE-5KG", "warehouse_code": "GDG-KBG", "quantity": 120,
-         "received_on": ago(300), "expires_on": ahead(60), "source": "Hibah BPBD Prov. Kaltim"},
-        {"item_code": "INSTANT-NOODLE", "warehouse_code": "GDG-TGR", "quantity": 80,
-         "received_on": ago(90), "expires_on": ahead(150), "source": "PO-077/DINSOS/2026"},
-        {"item_code": "MINERAL-WATER", "warehouse_code": "GDG-TGR", "quantity": 100,
-         "received_on": ago(60), "expires_on": ahead(400), "source": "Donasi PT Kaltim Prima"},
-        {"item_code": "FAMILY-KIT", "warehouse_code": "GDG-TGR", "quantity": 30,
-         "received_on": ago(150), "source": "Kemensos RI"},
-        {"item_code": "FAMILY-KIT", "warehouse_code": "GDG-SGS", "quantity": 40,
-         "received_on": ago(20), "source": "Kemensos RI"},
-        {"item_code": "TENT-FAMILY", "warehouse_code": "GDG-TGR", "quantity": 12,
-         "received_on": ago(365), "source": "Kemensos RI"},
-        {"item_code": "VELBED", "warehouse_code": "GDG-TGR", "quantity": 25,
-         "received_on": ago(365), "source": "Kemensos RI"},
-        {"item_code": "BLANKET", "warehouse_code": "GDG-KBG", "quantity": 150,
-         "received_on": ago(100), "source": "Donasi masyarakat"},
+        {
+            "item_code": "RICE-5KG",
+            "warehouse_code": "GDG-TGR",
+            "quantity": 60,
+            "received_on": ago(200),
+            "expires_on": ahead(20),
+            "source": "PO-041/DINSOS/2026",
+        },
+        {
+            "item_code": "RICE-5KG",
+            "warehouse_code": "GDG-TGR",
+            "quantity": 200,
+            "received_on": ago(40),
+            "expires_on": ahead(300),
+            "source": "PO-112/DINSOS/2026",
+        },
+        {
+            "item_code": "RICE-5KG",
+            "warehouse_code": "GDG-KBG",
+            "quantity": 120,
+            "received_on": ago(300),
+            "expires_on": ahead(60),
+            "source": "Hibah BPBD Prov. Kaltim",
+        },
+        {
+            "item_code": "INSTANT-NOODLE",
+            "warehouse_code": "GDG-TGR",
+            "quantity": 80,
+            "received_on": ago(90),
+            "expires_on": ahead(150),
+            "source": "PO-077/DINSOS/2026",
+        },
+        {
+            "item_code": "MINERAL-WATER",
+            "warehouse_code": "GDG-TGR",
+            "quantity": 100,
+            "received_on": ago(60),
+            "expires_on": ahead(400),
+            "source": "Donasi PT Kaltim Prima",
+        },
+        {
+            "item_code": "FAMILY-KIT",
+            "warehouse_code": "GDG-TGR",
+            "quantity": 30,
+            "received_on": ago(150),
+            "source": "Kemensos RI",
+        },
+        {
+            "item_code": "FAMILY-KIT",
+            "warehouse_code": "GDG-SGS",
+            "quantity": 40,
+            "received_on": ago(20),
+            "source": "Kemensos RI",
+        },
+        {
+            "item_code": "TENT-FAMILY",
+            "warehouse_code": "GDG-TGR",
+            "quantity": 12,
+            "received_on": ago(365),
+            "source": "Kemensos RI",
+        },
+        {
+            "item_code": "VELBED",
+            "warehouse_code": "GDG-TGR",
+            "quantity": 25,
+            "received_on": ago(365),
+            "source": "Kemensos RI",
+        },
+        {
+            "item_code": "BLANKET",
+            "warehouse_code": "GDG-KBG",
+            "quantity": 150,
+            "received_on": ago(100),
+            "source": "Donasi masyarakat",
+        },
     ]
 
 
@@ -72,12 +137,17 @@ def load_demo_data(logistics_url: str, today: date | None = None) -> str:
         if not client.get("/lots").json():
             for lot in demo_lots(today):
                 created["lots"] += _created(
-                    client.post("/lots", json={**lot, "received_by": "Demo"}))
+                    client.post("/lots", json={**lot, "received_by": "Demo"})
+                )
         stock = client.get("/stock").json()
-    lines = [f"    {row['warehouse_code']:<8} {row['item_code']:<15} "
-             f"{row['free']:>5} {row['unit']}" for row in stock]
-    return (f"    new: {created['warehouses']} warehouses, {created['items']} items, "
-            f"{created['lots']} lots; free stock now:\n" + "\n".join(lines))
+    lines = [
+        f"    {row['warehouse_code']:<8} {row['item_code']:<15} {row['free']:>5} {row['unit']}"
+        for row in stock
+    ]
+    return (
+        f"    new: {created['warehouses']} warehouses, {created['items']} items, "
+        f"{created['lots']} lots; free stock now:\n" + "\n".join(lines)
+    )
 
 
 def _created(response: httpx.Response) -> int:

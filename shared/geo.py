@@ -15,16 +15,20 @@ INDONESIA_LON = (94.5, 141.5)
 
 def within_indonesia(point: GeoPoint) -> bool:
     """True when the point lies inside Indonesia's bounding box."""
-    return (INDONESIA_LAT[0] <= point.lat <= INDONESIA_LAT[1]
-            and INDONESIA_LON[0] <= point.lon <= INDONESIA_LON[1])
+    return (
+        INDONESIA_LAT[0] <= point.lat <= INDONESIA_LAT[1]
+        and INDONESIA_LON[0] <= point.lon <= INDONESIA_LON[1]
+    )
 
 
 def outside_indonesia_detail(point: GeoPoint) -> str:
     """A message telling a field user why the point was refused."""
-    return (f"position lat={point.lat}, lon={point.lon} is outside Indonesia "
-            f"(lat {INDONESIA_LAT[0]}..{INDONESIA_LAT[1]}, "
-            f"lon {INDONESIA_LON[0]}..{INDONESIA_LON[1]}); are latitude and longitude swapped "
-            "or is the minus sign of a southern latitude missing?")
+    return (
+        f"position lat={point.lat}, lon={point.lon} is outside Indonesia "
+        f"(lat {INDONESIA_LAT[0]}..{INDONESIA_LAT[1]}, "
+        f"lon {INDONESIA_LON[0]}..{INDONESIA_LON[1]}); are latitude and longitude swapped "
+        "or is the minus sign of a southern latitude missing?"
+    )
 
 
 def distance_km(a: GeoPoint, b: GeoPoint) -> float:

@@ -55,8 +55,9 @@ async def ensure_topics(
             await admin.start()
             existing = set(await admin.list_topics())
             missing = [
-                NewTopic(name, num_partitions=partitions,
-                         replication_factor=settings.replication_factor)
+                NewTopic(
+                    name, num_partitions=partitions, replication_factor=settings.replication_factor
+                )
                 for name, partitions in topics
                 if name not in existing
             ]
@@ -147,7 +148,8 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """Publish one batch of pending rows; returns how many were published."""
         rows: list[OutboxRow] = await asyncio.to_thread(
-            run_transaction, self._engine,
+            run_transaction,
+            self._engine,
             lambda session: self._messaging.pending(session, self._batch_size),
         )
         if not rows:
@@ -157,15 +159,18 @@ class OutboxRelay:
                 row.topic,
                 value=row.payload,
                 key=row.key,
-                headers=[("event_type", row.event_type.encode()),
-                         ("event_id", row.event_id.encode())],
+                headers=[
+                    ("event_type", row.event_type.encode()),
+                    ("event_id", row.event_id.encode()),
+                ],
             )
             for row in rows
         ]
         await asyncio.gather(*futures)
         sequences = [row.sequence for row in rows]
         await asyncio.to_thread(
-            run_transaction, self._engine,
+            run_transaction,
+            self._engine,
             lambda session: self._messaging.mark_published(session, sequences),
         )
         self.published += len(rows)
@@ -222,8 +227,12 @@ class DeadLetterSink:
                 backoff_s = min(backoff_s * 2, 5.0)
         self.sent += 1
         log.error(
-            "dead-lettered %s[%d]@%d (%s): %s", meta.topic, meta.partition, meta.offset,
-            reason, detail,
+            "dead-lettered %s[%d]@%d (%s): %s",
+            meta.topic,
+            meta.partition,
+            meta.offset,
+            reason,
+            detail,
         )
 
 
@@ -250,8 +259,9 @@ async def consume_one(
     try:
         event = parse_event(raw)
     except EventRejected as rejected:
-        await dlq.send(raw, meta, reason=rejected.reason, detail=rejected.detail,
-                       event_id=rejected.event_id)
+        await dlq.send(
+            raw, meta, reason=rejected.reason, detail=rejected.detail, event_id=rejected.event_id
+        )
         return "dead_lettered"
 
     backoff_s = 0.1
@@ -260,8 +270,9 @@ async def consume_one(
         try:
             await asyncio.to_thread(handle, event)
         except PermanentEventError as exc:
-            await dlq.send(raw, meta, reason=exc.reason, detail=exc.detail,
-                           event_id=str(event.event_id))
+            await dlq.send(
+                raw, meta, reason=exc.reason, detail=exc.detail, event_id=str(event.event_id)
+            )
             return "dead_lettered"
         except asyncio.CancelledError:
             raise
@@ -270,12 +281,20 @@ async def consume_one(
                 log.warning("transient failure on %s (%s); retrying", event.event_id, exc)
             else:
                 unexpected += 1
-                log.exception("handler failed on %s (%d/%d)", event.event_id, unexpected,
-                              max_unexpected_failures)
+                log.exception(
+                    "handler failed on %s (%d/%d)",
+                    event.event_id,
+                    unexpected,
+                    max_unexpected_failures,
+                )
                 if unexpected >= max_unexpected_failures:
-                    await dlq.send(raw, meta, reason="handler_error",
-                                   detail=f"{type(exc).__name__}: {exc}",
-                                   event_id=str(event.event_id))
+                    await dlq.send(
+                        raw,
+                        meta,
+                        reason="handler_error",
+                        detail=f"{type(exc).__name__}: {exc}",
+                        event_id=str(event.event_id),
+                    )
                     return "dead_lettered"
             await asyncio.sleep(backoff_s)
             backoff_s = min(backoff_s * 2, 5.0)
@@ -287,6 +306,8 @@ def meta_from_faust(event: Any) -> MessageMeta:
     """Read topic, partition, offset and key from a faust stream event."""
     message = event.message
     return MessageMeta(
-        topic=message.topic, partition=message.partition, offset=message.offset,
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
         key=message.key,
     )

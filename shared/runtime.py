@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 import faust
@@ -79,7 +79,6 @@ class Subscription:
 BackgroundTask = Callable[["ServiceRuntime"], Coroutine[Any, Any, None]]
 
 
-
 class ServiceRuntime:
     """Everything one service process owns at run time."""
 
@@ -138,8 +137,7 @@ class ServiceRuntime:
             if self.messaging.already_processed(uow.session, consumer, event.event_id):
                 return False
             handle(uow, event)
-            self.messaging.mark_processed(uow.session, consumer, event.event_id,
-                                          event.event_type)
+            self.messaging.mark_processed(uow.session, consumer, event.event_id, event.event_type)
             return True
 
         return self.run(work)
@@ -193,8 +191,9 @@ class ServiceRuntime:
         self.producer = create_producer(self.settings.kafka, client_id=f"dinsos-{self.name}")
         await self.producer.start()
         self.dlq = DeadLetterSink(self.producer, self.name)
-        self.relay = OutboxRelay(engine=self.engine, messaging=self.messaging,
-                                 producer=self.producer)
+        self.relay = OutboxRelay(
+            engine=self.engine, messaging=self.messaging, producer=self.producer
+        )
         tasks = [asyncio.create_task(self.relay.run(), name=f"{self.name}-outbox-relay")]
         tasks += [
             asyncio.create_task(job(self), name=f"{self.name}-{job.__name__}")
@@ -262,8 +261,7 @@ def health_router() -> APIRouter:
 
 def create_service_api(runtime: ServiceRuntime, *, title: str, description: str) -> FastAPI:
     """A FastAPI app wired to `runtime`: lifespan, error format, health endpoint."""
-    api = FastAPI(title=title, description=description, version="0.1.0",
-                  lifespan=runtime.lifespan)
+    api = FastAPI(title=title, description=description, version="0.1.0", lifespan=runtime.lifespan)
     api.state.runtime = runtime
     install_error_handlers(api)
     api.include_router(health_router())

@@ -24,5 +24,11 @@ def configure_logging(level: str) -> None:
 def serve(api: FastAPI, settings: ServiceSettings) -> None:
     """Serve until SIGINT/SIGTERM; the lifespan stops agents and relay cleanly."""
     configure_logging(settings.common.log_level)
-    uvicorn.run(api, host=settings.host, port=settings.port, log_level="warning",
-                lifespan="on", timeout_graceful_shutdown=10)
+    uvicorn.run(
+        api,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+    )

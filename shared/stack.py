@@ -89,7 +89,9 @@ class Stack:
                 log: IO[bytes] = (log_dir / f"{name}.log").open("wb")
                 process = subprocess.Popen(  # noqa: S603 - our own modules, fixed arguments
                     [sys.executable, "-m", f"services.{name}"],
-                    env=env, stdout=log, stderr=subprocess.STDOUT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
                 )
                 stack.services[name] = ServiceProcess(name=name, port=port, process=process)
             stack.wait_healthy(health_timeout_s, log_dir)
@@ -135,7 +137,9 @@ class Stack:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.stop()
@@ -152,8 +156,7 @@ def main() -> None:
     from shared.demo import load_demo_data  # noqa: PLC0415 - only the local run needs it
 
     print(f"==> starting Tansu ({broker_version()}) and the four services ...", flush=True)
-    stack = Stack.start(data_dir=args.data_dir, broker_port=args.broker_port,
-                        ports=DEFAULT_PORTS)
+    stack = Stack.start(data_dir=args.data_dir, broker_port=args.broker_port, ports=DEFAULT_PORTS)
     try:
         if not args.no_demo:
             print("==> loading demo warehouses, items and lots ...", flush=True)
@@ -163,8 +166,10 @@ def main() -> None:
         while all(s.process.poll() is None for s in stack.services.values()):
             time.sleep(0.5)
         dead = [s.name for s in stack.services.values() if s.process.poll() is not None]
-        print(f"!! service(s) stopped unexpectedly: {dead}; see {args.data_dir}/logs/",
-              file=sys.stderr)
+        print(
+            f"!! service(s) stopped unexpectedly: {dead}; see {args.data_dir}/logs/",
+            file=sys.stderr,
+        )
     except KeyboardInterrupt:
         print("\n==> stopping ...", flush=True)
     finally:

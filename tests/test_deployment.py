@@ -22,8 +22,10 @@ from shared.settings import CommonSettings, KafkaSettings, ServiceSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS: dict[str, type[ServiceSettings]] = {
-    "intake": IntakeSettings, "logistics": LogisticsSettings,
-    "distribution": DistributionSettings, "notify": NotifySettings,
+    "intake": IntakeSettings,
+    "logistics": LogisticsSettings,
+    "distribution": DistributionSettings,
+    "notify": NotifySettings,
 }
 DEPLOY_ENV = {"POSTGRES_PASSWORD": "s3cret-for-test"}
 _VARIABLE = re.compile(r"\$\{(\w+)(?::([-?])([^}]*))?\}")
@@ -31,6 +33,7 @@ _VARIABLE = re.compile(r"\$\{(\w+)(?::([-?])([^}]*))?\}")
 
 def substitute(value: str, env: dict[str, str]) -> str:
     """Compose's ${VAR}, ${VAR:-default} and ${VAR:?error} interpolation."""
+
     def replace(match: re.Match[str]) -> str:
         name, kind, arg = match.group(1), match.group(2), match.group(3)
         if env.get(name):
@@ -38,6 +41,7 @@ def substitute(value: str, env: dict[str, str]) -> str:
         if kind == "?":
             raise KeyError(f"{name}: {arg}")
         return arg or ""
+
     return _VARIABLE.sub(replace, value)
 
 
@@ -54,8 +58,9 @@ def env_of(compose: dict[str, Any], service: str) -> dict[str, str]:
 
 def known_variables(cls: type[ServiceSettings]) -> set[str]:
     prefix = str(cls.model_config.get("env_prefix", ""))
-    names = {f"{prefix}{field}".upper() for field in cls.model_fields
-             if field not in ("common", "kafka")}
+    names = {
+        f"{prefix}{field}".upper() for field in cls.model_fields if field not in ("common", "kafka")
+    }
     for part in (CommonSettings, KafkaSettings):
         part_prefix = str(part.model_config.get("env_prefix", ""))
         names |= {f"{part_prefix}{field}".upper() for field in part.model_fields}
@@ -90,7 +95,7 @@ def test_service_command_variables_and_port_match_the_code(
     assert settings.common.environment == "production"
     assert settings.kafka.enable_idempotence is True
     assert settings.kafka.bootstrap_servers == "kafka:9092"
-    assert settings.host == "0.0.0.0"  # noqa: S104 - inside its container
+    assert settings.host == "0.0.0.0"
     assert spec["ports"] == [f"{settings.port}:{settings.port}"]
     assert settings.port == SETTINGS[service].model_fields["port"].default
     assert settings.database_url.startswith("postgresql://dinsos:s3cret-for-test@postgres:")

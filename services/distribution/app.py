@@ -43,8 +43,11 @@ def list_deliveries(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[DeliveryOut]:
     """Deliveries in every state, optionally of one incident or one state."""
-    rows = runtime.run(lambda uow: handlers.list_deliveries(
-        uow, status=status_filter, case_id=case_id, limit=limit))
+    rows = runtime.run(
+        lambda uow: handlers.list_deliveries(
+            uow, status=status_filter, case_id=case_id, limit=limit
+        )
+    )
     return [DeliveryOut.of(row) for row in rows]
 
 
@@ -54,58 +57,80 @@ def get_delivery(delivery_id: UUID, runtime: RuntimeDep) -> DeliveryOut:
     return DeliveryOut.of(runtime.run(lambda uow: handlers.get_delivery(uow, delivery_id)))
 
 
-@router.post("/deliveries/{delivery_id}/assignment", tags=["field"],
-             summary="A field team takes the delivery")
+@router.post(
+    "/deliveries/{delivery_id}/assignment",
+    tags=["field"],
+    summary="A field team takes the delivery",
+)
 def assign(delivery_id: UUID, assignment: AssignmentIn, runtime: RuntimeDep) -> DeliveryOut:
     """Assign a created delivery to a team; sending it again changes nothing."""
-    return DeliveryOut.of(runtime.run(
-        lambda uow: handlers.assign(uow, delivery_id, assignment)))
+    return DeliveryOut.of(runtime.run(lambda uow: handlers.assign(uow, delivery_id, assignment)))
 
 
-@router.post("/deliveries/{delivery_id}/departure", tags=["field"],
-             summary="The goods leave for the location")
+@router.post(
+    "/deliveries/{delivery_id}/departure",
+    tags=["field"],
+    summary="The goods leave for the location",
+)
 def depart(delivery_id: UUID, runtime: RuntimeDep) -> DeliveryOut:
     """Mark an assigned delivery in transit; sending it again changes nothing."""
     return DeliveryOut.of(runtime.run(lambda uow: handlers.depart(uow, delivery_id)))
 
 
-@router.post("/deliveries/{delivery_id}/arrival", tags=["field"],
-             summary="The team reached the location")
-def arrive(delivery_id: UUID, arrival: ArrivalIn, runtime: RuntimeDep,
-           settings: SettingsDep) -> DeliveryOut:
+@router.post(
+    "/deliveries/{delivery_id}/arrival", tags=["field"], summary="The team reached the location"
+)
+def arrive(
+    delivery_id: UUID, arrival: ArrivalIn, runtime: RuntimeDep, settings: SettingsDep
+) -> DeliveryOut:
     """Record arrival at the team's GPS position, which must be within
     `DISTRIBUTION_ARRIVAL_TOLERANCE_M` of the destination; sending it again changes
     nothing."""
-    return DeliveryOut.of(runtime.run(lambda uow: handlers.arrive(
-        uow, delivery_id, arrival, tolerance_m=settings.arrival_tolerance_m)))
+    return DeliveryOut.of(
+        runtime.run(
+            lambda uow: handlers.arrive(
+                uow, delivery_id, arrival, tolerance_m=settings.arrival_tolerance_m
+            )
+        )
+    )
 
 
-@router.post("/deliveries/{delivery_id}/completion", tags=["field"],
-             summary="The goods were handed over")
+@router.post(
+    "/deliveries/{delivery_id}/completion", tags=["field"], summary="The goods were handed over"
+)
 def complete(delivery_id: UUID, completion: CompletionIn, runtime: RuntimeDep) -> DeliveryOut:
     """Record the handover (serah terima) to the named recipient after arrival."""
-    return DeliveryOut.of(runtime.run(
-        lambda uow: handlers.complete(uow, delivery_id, completion)))
+    return DeliveryOut.of(runtime.run(lambda uow: handlers.complete(uow, delivery_id, completion)))
 
 
-@router.post("/deliveries/{delivery_id}/failure", tags=["field"],
-             summary="The delivery could not be completed")
+@router.post(
+    "/deliveries/{delivery_id}/failure",
+    tags=["field"],
+    summary="The delivery could not be completed",
+)
 def fail(delivery_id: UUID, failure: FailureIn, runtime: RuntimeDep) -> DeliveryOut:
     """Close a delivery that has not been handed over, with the reason."""
     return DeliveryOut.of(runtime.run(lambda uow: handlers.fail(uow, delivery_id, failure)))
 
 
-def create_app(settings: DistributionSettings | None = None, *,
-               clock: Clock | None = None) -> FastAPI:
+def create_app(
+    settings: DistributionSettings | None = None, *, clock: Clock | None = None
+) -> FastAPI:
     """The distribution service: API, outbox relay, and the agent on released dispatches."""
     settings = settings or get_settings()
-    runtime = ServiceRuntime(name="distribution", settings=settings,
-                             metadata=DistributionTable.metadata, subscriptions=SUBSCRIPTIONS,
-                             clock=clock)
+    runtime = ServiceRuntime(
+        name="distribution",
+        settings=settings,
+        metadata=DistributionTable.metadata,
+        subscriptions=SUBSCRIPTIONS,
+        clock=clock,
+    )
     api = create_service_api(
-        runtime, title="Dinas Sosial distribution",
+        runtime,
+        title="Dinas Sosial distribution",
         description="Deliveries of released dispatches to the incident location: "
-        "assigned, in transit, arrived, delivered, or failed with a reason.")
+        "assigned, in transit, arrived, delivered, or failed with a reason.",
+    )
     api.state.settings = settings
     api.include_router(router)
     return api

@@ -50,10 +50,11 @@ def check_transition(current: DeliveryStatus, wanted: DeliveryStatus) -> Move:
     allowed = TRANSITIONS[current]
     if wanted in allowed:
         return Move.APPLY
-    then = (f"next it can be {' or '.join(sorted(allowed))}" if allowed
-            else "that is final")
-    raise Conflict(f"delivery is {current.value} and cannot become {wanted.value}; {then}",
-                   code="invalid_delivery_transition")
+    then = f"next it can be {' or '.join(sorted(allowed))}" if allowed else "that is final"
+    raise Conflict(
+        f"delivery is {current.value} and cannot become {wanted.value}; {then}",
+        code="invalid_delivery_transition",
+    )
 
 
 def check_arrival(position: GeoPoint, destination: GeoPoint, tolerance_m: float) -> float:
@@ -63,11 +64,12 @@ def check_arrival(position: GeoPoint, destination: GeoPoint, tolerance_m: float)
     means the team is not there yet (or the phone's fix is stale). Both are a 422.
     """
     if not within_indonesia(position):
-        raise Unprocessable(outside_indonesia_detail(position),
-                            code="position_outside_indonesia")
+        raise Unprocessable(outside_indonesia_detail(position), code="position_outside_indonesia")
     distance_m = distance_km(position, destination) * 1000
     if distance_m > tolerance_m:
         raise Unprocessable(
             f"position is {distance_m:.0f} m from the destination; arrival counts within "
-            f"{tolerance_m:.0f} m", code="arrival_too_far")
+            f"{tolerance_m:.0f} m",
+            code="arrival_too_far",
+        )
     return distance_m

@@ -53,18 +53,31 @@ def on_dispatch_released(uow: UnitOfWork, event: AnyEvent) -> None:
     now: datetime = uow.now()
     delivery_id = uuid4()
     scheduled = DeliveryScheduled.caused_by(
-        event, producer="distribution", occurred_at=now, delivery_id=delivery_id,
-        dispatch_id=event.dispatch_id, destination=event.destination,
+        event,
+        producer="distribution",
+        occurred_at=now,
+        delivery_id=delivery_id,
+        dispatch_id=event.dispatch_id,
+        destination=event.destination,
     )
-    uow.session.add(DeliveryRow(
-        id=delivery_id, office_id=event.office_id, case_id=event.case_id,
-        correlation_id=event.correlation_id, dispatch_id=event.dispatch_id,
-        warehouse_code=event.warehouse_code,
-        origin_lat=event.origin.lat, origin_lon=event.origin.lon,
-        destination_lat=event.destination.lat, destination_lon=event.destination.lon,
-        lines=[line.model_dump(mode="json") for line in event.lines],
-        status=DeliveryStatus.CREATED, created_at=now, last_event_id=scheduled.event_id,
-    ))
+    uow.session.add(
+        DeliveryRow(
+            id=delivery_id,
+            office_id=event.office_id,
+            case_id=event.case_id,
+            correlation_id=event.correlation_id,
+            dispatch_id=event.dispatch_id,
+            warehouse_code=event.warehouse_code,
+            origin_lat=event.origin.lat,
+            origin_lon=event.origin.lon,
+            destination_lat=event.destination.lat,
+            destination_lon=event.destination.lon,
+            lines=[line.model_dump(mode="json") for line in event.lines],
+            status=DeliveryStatus.CREATED,
+            created_at=now,
+            last_event_id=scheduled.event_id,
+        )
+    )
     uow.emit(scheduled)
 
 
@@ -128,8 +141,14 @@ def arrive(
     row.status, row.arrived_at = DeliveryStatus.ARRIVED, now
     row.arrival_lat, row.arrival_lon = arrival.position.lat, arrival.position.lon
     row.arrival_distance_m = distance_m
-    _announce(uow, row, DeliveryArrived, now, position=arrival.position,
-              distance_to_destination_m=distance_m)
+    _announce(
+        uow,
+        row,
+        DeliveryArrived,
+        now,
+        position=arrival.position,
+        distance_to_destination_m=distance_m,
+    )
     return row
 
 
@@ -161,9 +180,14 @@ def _announce(
 ) -> E:
     """Emit the event of the step just taken, caused by the delivery's previous event."""
     event = event_type.following(
-        office_id=row.office_id, case_id=row.case_id, correlation_id=row.correlation_id,
-        causation_id=row.last_event_id, producer="distribution", occurred_at=now,
-        delivery_id=row.id, **payload,
+        office_id=row.office_id,
+        case_id=row.case_id,
+        correlation_id=row.correlation_id,
+        causation_id=row.last_event_id,
+        producer="distribution",
+        occurred_at=now,
+        delivery_id=row.id,
+        **payload,
     )
     row.last_event_id = event.event_id
     uow.session.add(row)

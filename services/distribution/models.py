@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy import JSON, Column
 from sqlalchemy.orm import registry
 from sqlmodel import Field as SQLField
@@ -15,6 +15,7 @@ from sqlmodel import SQLModel
 from services.distribution.domain import DeliveryStatus
 from shared.db import UTCDateTime
 from shared.events import DispatchLine, GeoPoint, ShortText
+from shared.http import ApiModel
 
 
 class DistributionTable(SQLModel, registry=registry()):
@@ -72,12 +73,6 @@ class DeliveryRow(DistributionTable, table=True):
 # --- API ----------------------------------------------------------------------------
 
 
-class ApiModel(BaseModel):
-    """Request bodies: unknown fields are refused, so a typo is not silently dropped."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
 class AssignmentIn(ApiModel):
     """The field team that takes the delivery."""
 
@@ -99,8 +94,7 @@ class CompletionIn(ApiModel):
 class FailureIn(ApiModel):
     """Why the delivery could not be completed."""
 
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3,
-                                             max_length=2000)]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
 
 
 class DeliveryOut(BaseModel):
@@ -131,14 +125,24 @@ class DeliveryOut(BaseModel):
     def of(cls, row: DeliveryRow) -> DeliveryOut:
         """The API view of a row."""
         return cls(
-            id=row.id, office_id=row.office_id, case_id=row.case_id,
-            dispatch_id=row.dispatch_id, warehouse_code=row.warehouse_code,
-            status=row.status, origin=row.origin(), destination=row.destination(),
+            id=row.id,
+            office_id=row.office_id,
+            case_id=row.case_id,
+            dispatch_id=row.dispatch_id,
+            warehouse_code=row.warehouse_code,
+            status=row.status,
+            origin=row.origin(),
+            destination=row.destination(),
             lines=[DispatchLine.model_validate(line) for line in row.lines],
-            team=row.team, created_at=row.created_at, assigned_at=row.assigned_at,
-            departed_at=row.departed_at, arrived_at=row.arrived_at,
-            delivered_at=row.delivered_at, failed_at=row.failed_at,
+            team=row.team,
+            created_at=row.created_at,
+            assigned_at=row.assigned_at,
+            departed_at=row.departed_at,
+            arrived_at=row.arrived_at,
+            delivered_at=row.delivered_at,
+            failed_at=row.failed_at,
             arrival_position=row.arrival_position(),
-            arrival_distance_m=row.arrival_distance_m, received_by=row.received_by,
+            arrival_distance_m=row.arrival_distance_m,
+            received_by=row.received_by,
             failure_reason=row.failure_reason,
         )

@@ -20,8 +20,10 @@ class DistributionSettings(ServiceSettings):
     # posko may sit at the edge of the affected area: 2 km accepts that, but not a team
     # that reports "arrived" from the warehouse or the next village.
     arrival_tolerance_m: float = Field(
-        default=2000, gt=0,
-        description="Farthest an arrival position may be from the destination, in metres.")
+        default=2000,
+        gt=0,
+        description="Farthest an arrival position may be from the destination, in metres.",
+    )
 
 
 @lru_cache

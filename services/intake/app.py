@@ -29,8 +29,12 @@ def get_geocoder(request: Request) -> Geocoder:
 GeocoderDep = Annotated[Geocoder, Depends(get_geocoder)]
 
 
-@router.post("/reports", status_code=status.HTTP_201_CREATED, tags=["reports"],
-             summary="Report an incident from the field")
+@router.post(
+    "/reports",
+    status_code=status.HTTP_201_CREATED,
+    tags=["reports"],
+    summary="Report an incident from the field",
+)
 def submit_report(
     report: ReportIn, runtime: RuntimeDep, geocoder: GeocoderDep, response: Response
 ) -> IncidentOut:
@@ -42,7 +46,8 @@ def submit_report(
         geocoded = geocoder.locate(geocoding_query(report.address))
     try:
         row, created = runtime.run(
-            lambda uow: handlers.report_incident(uow, report, office_id, geocoded))
+            lambda uow: handlers.report_incident(uow, report, office_id, geocoded)
+        )
     except IntegrityError:
         # The same phone resent the report while the first copy was being stored.
         if report.client_report_id is None:
@@ -57,20 +62,28 @@ def submit_report(
     return IncidentOut.of(row)
 
 
-@router.post("/incidents/{incident_id}/verification", tags=["validation"],
-             summary="Validate a report and set the needs to send")
+@router.post(
+    "/incidents/{incident_id}/verification",
+    tags=["validation"],
+    summary="Validate a report and set the needs to send",
+)
 def verify(incident_id: UUID, decision: VerificationIn, runtime: RuntimeDep) -> IncidentOut:
     """The coordinator's validation; logistics allocates stock for the assessed needs."""
-    return IncidentOut.of(runtime.run(
-        lambda uow: handlers.verify_incident(uow, incident_id, decision)))
+    return IncidentOut.of(
+        runtime.run(lambda uow: handlers.verify_incident(uow, incident_id, decision))
+    )
 
 
-@router.post("/incidents/{incident_id}/rejection", tags=["validation"],
-             summary="Reject a report with a reason")
+@router.post(
+    "/incidents/{incident_id}/rejection",
+    tags=["validation"],
+    summary="Reject a report with a reason",
+)
 def reject(incident_id: UUID, decision: RejectionIn, runtime: RuntimeDep) -> IncidentOut:
     """The coordinator's rejection; the incident's response clock is cancelled."""
-    return IncidentOut.of(runtime.run(
-        lambda uow: handlers.reject_incident(uow, incident_id, decision)))
+    return IncidentOut.of(
+        runtime.run(lambda uow: handlers.reject_incident(uow, incident_id, decision))
+    )
 
 
 @router.get("/incidents", tags=["incidents"], summary="Incidents, newest first")
@@ -81,8 +94,11 @@ def list_incidents(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[IncidentOut]:
     """Reported, verified and rejected incidents."""
-    rows = runtime.run(lambda uow: handlers.list_incidents(
-        uow, status=status_filter, office_id=office_id, limit=limit))
+    rows = runtime.run(
+        lambda uow: handlers.list_incidents(
+            uow, status=status_filter, office_id=office_id, limit=limit
+        )
+    )
     return [IncidentOut.of(row) for row in rows]
 
 
@@ -92,16 +108,23 @@ def get_incident(incident_id: UUID, runtime: RuntimeDep) -> IncidentOut:
     return IncidentOut.of(runtime.run(lambda uow: handlers.get_incident(uow, incident_id)))
 
 
-def create_app(settings: IntakeSettings | None = None, *, clock: Clock | None = None,
-               geocoder: Geocoder | None = None) -> FastAPI:
+def create_app(
+    settings: IntakeSettings | None = None,
+    *,
+    clock: Clock | None = None,
+    geocoder: Geocoder | None = None,
+) -> FastAPI:
     """The intake service: API, outbox relay; it consumes no topic."""
     settings = settings or get_settings()
-    runtime = ServiceRuntime(name="intake", settings=settings, metadata=IntakeTable.metadata,
-                             clock=clock)
+    runtime = ServiceRuntime(
+        name="intake", settings=settings, metadata=IntakeTable.metadata, clock=clock
+    )
     api = create_service_api(
-        runtime, title="Dinas Sosial intake",
+        runtime,
+        title="Dinas Sosial intake",
         description="Incident reports from Tagana teams and village officials, and their "
-        "validation by a coordinator.")
+        "validation by a coordinator.",
+    )
     api.state.geocoder = geocoder or geocoder_from(settings)
     api.include_router(router)
     return api

@@ -44,12 +44,15 @@ def check_happened_at(happened_at: datetime, received_at: datetime) -> None:
     if happened_at > received_at + CLOCK_DRIFT_ALLOWANCE:
         raise Unprocessable(
             f"happened_at {happened_at.isoformat()} is in the future "
-            f"(report received {received_at.isoformat()})", code="happened_in_future")
+            f"(report received {received_at.isoformat()})",
+            code="happened_in_future",
+        )
     if happened_at < received_at - OLDEST_REPORTABLE:
         raise Unprocessable(
             f"happened_at {happened_at.isoformat()} is more than "
             f"{OLDEST_REPORTABLE.days} days before the report; file it as a late case",
-            code="happened_too_long_ago")
+            code="happened_too_long_ago",
+        )
 
 
 def check_where(location: GeoPoint | None, address: Address | None) -> None:
@@ -60,7 +63,9 @@ def check_where(location: GeoPoint | None, address: Address | None) -> None:
     if address is None or not (address.village and (address.district or address.regency)):
         raise Unprocessable(
             "give the GPS position, or an address with at least the village and its "
-            "district or regency", code="location_missing")
+            "district or regency",
+            code="location_missing",
+        )
 
 
 def geocoding_query(address: Address) -> str:
@@ -72,8 +77,10 @@ def geocoding_query(address: Address) -> str:
 def ensure_open_for_decision(status: IncidentStatus) -> None:
     """Only a report not yet decided can be verified or rejected."""
     if status is not IncidentStatus.REPORTED:
-        raise Conflict(f"incident is already {status.value}; a decision is final",
-                       code="incident_already_decided")
+        raise Conflict(
+            f"incident is already {status.value}; a decision is final",
+            code="incident_already_decided",
+        )
 
 
 def destination_for_verification(
@@ -85,5 +92,7 @@ def destination_for_verification(
     if known is None:
         raise Unprocessable(
             "the incident has no coordinates (its address could not be geocoded); "
-            "give `location` with the verification", code="destination_unknown")
+            "give `location` with the verification",
+            code="destination_unknown",
+        )
     return known, None

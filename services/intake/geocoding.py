@@ -44,8 +44,10 @@ class NominatimGeocoder:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"INTAKE_GEOCODER_URL must be an http(s) URL, got {base_url!r}")
         self._client = Nominatim(
-            domain=parts.netloc + parts.path.rstrip("/"), scheme=parts.scheme,
-            user_agent=user_agent, timeout=timeout_s,
+            domain=parts.netloc + parts.path.rstrip("/"),
+            scheme=parts.scheme,
+            user_agent=user_agent,
+            timeout=timeout_s,
         )
 
     def locate(self, query: str) -> GeoPoint | None:
@@ -66,5 +68,6 @@ def geocoder_from(settings: IntakeSettings) -> Geocoder:
     """The geocoder the settings name, or none."""
     if not settings.geocoder_url:
         return NoGeocoder()
-    return NominatimGeocoder(settings.geocoder_url, settings.geocoder_user_agent,
-                             settings.geocoder_timeout_s)
+    return NominatimGeocoder(
+        settings.geocoder_url, settings.geocoder_user_agent, settings.geocoder_timeout_s
+    )

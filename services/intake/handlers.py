@@ -34,8 +34,9 @@ MAX_LINE_QUANTITY = 1_000_000
 def find_by_client_id(uow: UnitOfWork, office_id: str, client_report_id: str) -> IncidentRow | None:
     """The incident a phone already created with this report id, if any."""
     return uow.session.exec(
-        select(IncidentRow).where(IncidentRow.office_id == office_id,
-                                  IncidentRow.client_report_id == client_report_id)
+        select(IncidentRow).where(
+            IncidentRow.office_id == office_id, IncidentRow.client_report_id == client_report_id
+        )
     ).first()
 
 
@@ -51,14 +52,25 @@ def report_incident(
     check_happened_at(report.happened_at, received_at)
     check_where(report.location, report.address)
     location = report.location or geocoded
-    source = (LocationSource.GPS if report.location else
-              LocationSource.GEOCODED if geocoded else LocationSource.UNRESOLVED)
+    source = (
+        LocationSource.GPS
+        if report.location
+        else LocationSource.GEOCODED
+        if geocoded
+        else LocationSource.UNRESOLVED
+    )
     row = IncidentRow(
-        id=uuid4(), office_id=office_id, client_report_id=report.client_report_id,
-        hazard=report.hazard, happened_at=report.happened_at, reported_at=received_at,
-        reporter_name=report.reporter.name, reporter_role=report.reporter.role,
+        id=uuid4(),
+        office_id=office_id,
+        client_report_id=report.client_report_id,
+        hazard=report.hazard,
+        happened_at=report.happened_at,
+        reported_at=received_at,
+        reporter_name=report.reporter.name,
+        reporter_role=report.reporter.role,
         reporter_phone=report.reporter.phone,
-        lat=location.lat if location else None, lon=location.lon if location else None,
+        lat=location.lat if location else None,
+        lon=location.lon if location else None,
         location_source=source,
         address=report.address.model_dump(mode="json") if report.address else None,
         households_affected=report.households_affected,
@@ -67,15 +79,23 @@ def report_incident(
         description=report.description,
     )
     uow.session.add(row)
-    uow.emit(IncidentReported.first(
-        office_id=office_id, case_id=row.id, producer="intake", occurred_at=received_at,
-        hazard=report.hazard, happened_at=report.happened_at,
-        reporter=Reporter(name=report.reporter.name, role=report.reporter.role),
-        location=location, address=report.address,
-        households_affected=report.households_affected,
-        people_affected=report.people_affected,
-        stated_needs=tuple(report.stated_needs), description=report.description,
-    ))
+    uow.emit(
+        IncidentReported.first(
+            office_id=office_id,
+            case_id=row.id,
+            producer="intake",
+            occurred_at=received_at,
+            hazard=report.hazard,
+            happened_at=report.happened_at,
+            reporter=Reporter(name=report.reporter.name, role=report.reporter.role),
+            location=location,
+            address=report.address,
+            households_affected=report.households_affected,
+            people_affected=report.people_affected,
+            stated_needs=tuple(report.stated_needs),
+            description=report.description,
+        )
+    )
     return row, True
 
 
@@ -103,12 +123,18 @@ def verify_incident(uow: UnitOfWork, incident_id: UUID, decision: VerificationIn
     row.assessed_needs = [need.model_dump(mode="json") for need in decision.assessed_needs]
     row.decided_by, row.decided_at = decision.verified_by, now
     uow.session.add(row)
-    uow.emit(IncidentVerified.first(
-        office_id=row.office_id, case_id=row.id, producer="intake", occurred_at=now,
-        reported_at=row.reported_at, destination=destination,
-        assessed_needs=merge_lines(decision.assessed_needs),
-        verified_by=decision.verified_by,
-    ))
+    uow.emit(
+        IncidentVerified.first(
+            office_id=row.office_id,
+            case_id=row.id,
+            producer="intake",
+            occurred_at=now,
+            reported_at=row.reported_at,
+            destination=destination,
+            assessed_needs=merge_lines(decision.assessed_needs),
+            verified_by=decision.verified_by,
+        )
+    )
     return row
 
 
@@ -121,10 +147,16 @@ def reject_incident(uow: UnitOfWork, incident_id: UUID, decision: RejectionIn) -
     row.rejection_reason = decision.reason
     row.decided_by, row.decided_at = decision.rejected_by, now
     uow.session.add(row)
-    uow.emit(IncidentRejected.first(
-        office_id=row.office_id, case_id=row.id, producer="intake", occurred_at=now,
-        reason=decision.reason, rejected_by=decision.rejected_by,
-    ))
+    uow.emit(
+        IncidentRejected.first(
+            office_id=row.office_id,
+            case_id=row.id,
+            producer="intake",
+            occurred_at=now,
+            reason=decision.reason,
+            rejected_by=decision.rejected_by,
+        )
+    )
     return row
 
 
@@ -147,7 +179,8 @@ def merge_lines(lines: Sequence[NeedLine]) -> tuple[NeedLine, ...]:
         totals[line.item_code] = totals.get(line.item_code, 0) + line.quantity
     too_many = [code for code, qty in totals.items() if qty > MAX_LINE_QUANTITY]
     if too_many:
-        raise Unprocessable(f"more than {MAX_LINE_QUANTITY} units of {', '.join(too_many)}",
-                            code="quantity_too_large")
+        raise Unprocessable(
+            f"more than {MAX_LINE_QUANTITY} units of {', '.join(too_many)}",
+            code="quantity_too_large",
+        )
     return tuple(NeedLine(item_code=code, quantity=qty) for code, qty in totals.items())
-

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field as SQLField
@@ -24,6 +24,7 @@ from shared.events import (
     ReporterRole,
     ShortText,
 )
+from shared.http import ApiModel
 
 
 class IntakeTable(SQLModel, registry=registry()):
@@ -73,12 +74,6 @@ Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 -]{5,25}$")]
 ClientReportId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{8,80}$")]
 
 
-class ApiModel(BaseModel):
-    """Request bodies: unknown fields are refused, so a typo is not silently dropped."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
 class ReporterIn(ApiModel):
     """Who is reporting."""
 
@@ -121,8 +116,7 @@ class RejectionIn(ApiModel):
     """The coordinator's rejection and why."""
 
     rejected_by: ShortText
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3,
-                                             max_length=2000)]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
 
 
 class ReporterOut(BaseModel):
@@ -158,16 +152,26 @@ class IncidentOut(BaseModel):
     def of(cls, row: IncidentRow) -> IncidentOut:
         """The API view of a row."""
         return cls(
-            id=row.id, office_id=row.office_id, status=row.status, hazard=row.hazard,
-            happened_at=row.happened_at, reported_at=row.reported_at,
+            id=row.id,
+            office_id=row.office_id,
+            status=row.status,
+            hazard=row.hazard,
+            happened_at=row.happened_at,
+            reported_at=row.reported_at,
             reporter=ReporterOut(name=row.reporter_name, role=row.reporter_role),
-            location=row.location(), location_source=row.location_source,
+            location=row.location(),
+            location_source=row.location_source,
             address=Address.model_validate(row.address) if row.address else None,
-            households_affected=row.households_affected, people_affected=row.people_affected,
+            households_affected=row.households_affected,
+            people_affected=row.people_affected,
             stated_needs=[NeedLine.model_validate(n) for n in row.stated_needs],
             description=row.description,
-            assessed_needs=([NeedLine.model_validate(n) for n in row.assessed_needs]
-                            if row.assessed_needs is not None else None),
-            decided_by=row.decided_by, decided_at=row.decided_at,
+            assessed_needs=(
+                [NeedLine.model_validate(n) for n in row.assessed_needs]
+                if row.assessed_needs is not None
+                else None
+            ),
+            decided_by=row.decided_by,
+            decided_at=row.decided_at,
             rejection_reason=row.rejection_reason,
         )

@@ -45,8 +45,9 @@ SettingsDep = Annotated[LogisticsSettings, Depends(get_logistics_settings)]
 
 
 def _warehouse_out(row: WarehouseRow) -> WarehouseOut:
-    return WarehouseOut(code=row.code, office_id=row.office_id, name=row.name,
-                        location=row.location())
+    return WarehouseOut(
+        code=row.code, office_id=row.office_id, name=row.name, location=row.location()
+    )
 
 
 def _lot_out(row: LotRow) -> LotOut:
@@ -88,12 +89,17 @@ def receive_lot(body: LotIn, runtime: RuntimeDep, settings: SettingsDep) -> LotO
 
 @router.get("/lots", tags=["stock"])
 def list_lots(
-    runtime: RuntimeDep, item_code: str | None = None, warehouse_code: str | None = None,
+    runtime: RuntimeDep,
+    item_code: str | None = None,
+    warehouse_code: str | None = None,
     include_empty: bool = False,
 ) -> list[LotOut]:
     """Lots in FIFO order (oldest received first)."""
-    rows = runtime.run(lambda uow: handlers.list_lots(
-        uow, item_code=item_code, warehouse_code=warehouse_code, include_empty=include_empty))
+    rows = runtime.run(
+        lambda uow: handlers.list_lots(
+            uow, item_code=item_code, warehouse_code=warehouse_code, include_empty=include_empty
+        )
+    )
     return [_lot_out(row) for row in rows]
 
 
@@ -118,24 +124,33 @@ def audit(runtime: RuntimeDep) -> dict[str, Any]:
 
 @router.get("/movements", tags=["stock"])
 def movements(
-    runtime: RuntimeDep, lot_id: UUID | None = None, dispatch_id: UUID | None = None,
+    runtime: RuntimeDep,
+    lot_id: UUID | None = None,
+    dispatch_id: UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[MovementOut]:
     """The stock ledger, oldest first."""
-    rows = runtime.run(lambda uow: handlers.list_movements(
-        uow, lot_id=lot_id, dispatch_id=dispatch_id, limit=limit))
+    rows = runtime.run(
+        lambda uow: handlers.list_movements(
+            uow, lot_id=lot_id, dispatch_id=dispatch_id, limit=limit
+        )
+    )
     return [MovementOut.model_validate(row, from_attributes=True) for row in rows]
 
 
 @router.get("/dispatches", tags=["dispatches"])
 def list_dispatches(
-    runtime: RuntimeDep, case_id: UUID | None = None,
+    runtime: RuntimeDep,
+    case_id: UUID | None = None,
     status_filter: Annotated[DispatchStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[DispatchOut]:
     """Planned and released dispatches, newest first."""
-    rows = runtime.run(lambda uow: handlers.list_dispatches(
-        uow, case_id=case_id, status=status_filter, limit=limit))
+    rows = runtime.run(
+        lambda uow: handlers.list_dispatches(
+            uow, case_id=case_id, status=status_filter, limit=limit
+        )
+    )
     return [DispatchOut.of(row) for row in rows]
 
 
@@ -148,13 +163,17 @@ def get_dispatch(dispatch_id: UUID, runtime: RuntimeDep) -> DispatchOut:
 @router.post("/dispatches/{dispatch_id}/release", tags=["dispatches"])
 def release(dispatch_id: UUID, body: ReleaseIn, runtime: RuntimeDep) -> DispatchOut:
     """Confirm loading: the reserved goods are issued and the delivery can start."""
-    return DispatchOut.of(runtime.run(
-        lambda uow: handlers.release_dispatch(uow, dispatch_id, body.released_by)))
+    return DispatchOut.of(
+        runtime.run(lambda uow: handlers.release_dispatch(uow, dispatch_id, body.released_by))
+    )
 
 
 @router.get("/shortages", tags=["dispatches"])
-def shortages(runtime: RuntimeDep, case_id: UUID | None = None,
-              limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[ShortageOut]:
+def shortages(
+    runtime: RuntimeDep,
+    case_id: UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[ShortageOut]:
     """Needs of verified incidents that no warehouse could cover."""
     rows = runtime.run(lambda uow: handlers.list_shortages(uow, case_id=case_id, limit=limit))
     return [ShortageOut.model_validate(row, from_attributes=True) for row in rows]
@@ -163,12 +182,18 @@ def shortages(runtime: RuntimeDep, case_id: UUID | None = None,
 def create_app(settings: LogisticsSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     """The logistics service: API, allocation agent on the incidents topic, outbox relay."""
     settings = settings or get_settings()
-    runtime = ServiceRuntime(name="logistics", settings=settings,
-                             metadata=LogisticsTable.metadata,
-                             subscriptions=subscriptions(settings), clock=clock)
+    runtime = ServiceRuntime(
+        name="logistics",
+        settings=settings,
+        metadata=LogisticsTable.metadata,
+        subscriptions=subscriptions(settings),
+        clock=clock,
+    )
     api = create_service_api(
-        runtime, title="Dinas Sosial logistics",
+        runtime,
+        title="Dinas Sosial logistics",
         description="Disaster warehouse stock (lots, ledger), FIFO allocation for verified "
-        "incidents, and release of dispatches.")
+        "incidents, and release of dispatches.",
+    )
     api.include_router(router)
     return api

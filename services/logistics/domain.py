@@ -136,18 +136,21 @@ def plan_allocation(
         for site, _distance in ranked:
             if remaining == 0:
                 break
-            takes = pick_fifo(lots_by_place.get((site.code, item_code), ()), remaining,
-                              must_last_until)
+            takes = pick_fifo(
+                lots_by_place.get((site.code, item_code), ()), remaining, must_last_until
+            )
             if takes:
                 takes_by_site.setdefault(site.code, []).extend(takes)
                 remaining -= sum(take.quantity for take in takes)
         if remaining:
-            shortfalls.append(Shortfall(item_code, requested, requested - remaining,
-                                        "insufficient_stock"))
+            shortfalls.append(
+                Shortfall(item_code, requested, requested - remaining, "insufficient_stock")
+            )
 
     picks = tuple(
         WarehousePick(site=site, distance_km=distance, takes=tuple(takes_by_site[site.code]))
-        for site, distance in ranked if site.code in takes_by_site
+        for site, distance in ranked
+        if site.code in takes_by_site
     )
     return AllocationPlan(picks=picks, shortfalls=tuple(shortfalls))
 
@@ -178,6 +181,8 @@ def adjustment_problem(on_hand: int, reserved: int, delta: int) -> str | None:
     if on_hand + delta < 0:
         return f"lot holds {on_hand}; removing {-delta} would make it negative"
     if on_hand + delta < reserved:
-        return (f"{reserved} units of this lot are reserved for dispatches; "
-                f"on hand cannot go to {on_hand + delta}")
+        return (
+            f"{reserved} units of this lot are reserved for dispatches; "
+            f"on hand cannot go to {on_hand + delta}"
+        )
     return None

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy import JSON, CheckConstraint, Column, Index
 from sqlalchemy.orm import registry
 from sqlmodel import Field as SQLField
@@ -20,6 +20,7 @@ from sqlmodel import SQLModel
 
 from shared.db import UTCDateTime
 from shared.events import GeoPoint, ItemCode, OfficeId, ShortText
+from shared.http import ApiModel
 
 
 class LogisticsTable(SQLModel, registry=registry()):
@@ -150,12 +151,6 @@ class ShortageRow(LogisticsTable, table=True):
 # --- API ----------------------------------------------------------------------------
 
 WarehouseCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9_-]{1,39}$")]
-
-
-class ApiModel(BaseModel):
-    """Request bodies: unknown fields are refused, so a typo is not silently dropped."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class WarehouseIn(ApiModel):
@@ -289,12 +284,17 @@ class DispatchOut(BaseModel):
     def of(cls, row: DispatchRow) -> DispatchOut:
         """The API view of a row."""
         return cls(
-            id=row.id, case_id=row.case_id, office_id=row.office_id,
-            warehouse_code=row.warehouse_code, status=row.status,
+            id=row.id,
+            case_id=row.case_id,
+            office_id=row.office_id,
+            warehouse_code=row.warehouse_code,
+            status=row.status,
             destination=GeoPoint(lat=row.dest_lat, lon=row.dest_lon),
             distance_km=row.distance_km,
             lines=[DispatchLineOut.model_validate(line) for line in row.lines],
-            planned_at=row.planned_at, released_at=row.released_at, released_by=row.released_by,
+            planned_at=row.planned_at,
+            released_at=row.released_at,
+            released_by=row.released_by,
         )
 
 

@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, status
 
 from services.notify import handlers
+from services.notify.board import board_router
 from services.notify.domain import NotificationStatus
 from services.notify.models import (
     ClockFilter,
@@ -50,8 +51,9 @@ def list_clocks(
     """Open clocks soonest deadline first, with the time remaining (negative when
     overdue); closed ones most recent first, with their outcome and response time."""
     now = runtime.clock.now()
-    rows = runtime.run(lambda uow: handlers.list_clocks(
-        uow, state=state, office_id=office_id, limit=limit))
+    rows = runtime.run(
+        lambda uow: handlers.list_clocks(uow, state=state, office_id=office_id, limit=limit)
+    )
     return [ClockOut.of(row, now=now, standards=standards) for row in rows]
 
 
@@ -69,8 +71,12 @@ def list_standards(standards: StandardsDep) -> dict[str, OfficeStandard]:
     return {**standards.offices, "default": standards.default}
 
 
-@router.post("/subscriptions", status_code=status.HTTP_201_CREATED, tags=["webhooks"],
-             summary="Register a webhook endpoint")
+@router.post(
+    "/subscriptions",
+    status_code=status.HTTP_201_CREATED,
+    tags=["webhooks"],
+    summary="Register a webhook endpoint",
+)
 def create_subscription(body: SubscriptionIn, runtime: RuntimeDep) -> SubscriptionOut:
     """The endpoint receives a POST of the event JSON for each chosen event, of one office
     or of all; `X-Dinsos-Event-Id` lets it drop a repeated delivery."""
@@ -84,12 +90,16 @@ def list_subscriptions(runtime: RuntimeDep, active: bool | None = None) -> list[
     return [SubscriptionOut.of(row) for row in rows]
 
 
-@router.delete("/subscriptions/{subscription_id}", tags=["webhooks"],
-               summary="Deactivate a webhook subscription")
+@router.delete(
+    "/subscriptions/{subscription_id}",
+    tags=["webhooks"],
+    summary="Deactivate a webhook subscription",
+)
 def deactivate_subscription(subscription_id: UUID, runtime: RuntimeDep) -> SubscriptionOut:
     """Nothing more is sent to it; the log keeps what was."""
-    return SubscriptionOut.of(runtime.run(
-        lambda uow: handlers.deactivate_subscription(uow, subscription_id)))
+    return SubscriptionOut.of(
+        runtime.run(lambda uow: handlers.deactivate_subscription(uow, subscription_id))
+    )
 
 
 @router.get("/notifications", tags=["webhooks"], summary="The log of notifications")
@@ -101,9 +111,11 @@ def list_notifications(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[NotificationOut]:
     """What was sent to whom, newest first: status, attempts, last error, HTTP status."""
-    rows = runtime.run(lambda uow: handlers.list_notifications(
-        uow, status=status_filter, case_id=case_id, subscription_id=subscription_id,
-        limit=limit))
+    rows = runtime.run(
+        lambda uow: handlers.list_notifications(
+            uow, status=status_filter, case_id=case_id, subscription_id=subscription_id, limit=limit
+        )
+    )
     return [NotificationOut.of(row) for row in rows]
 
 
@@ -113,14 +125,20 @@ def create_app(settings: NotifySettings | None = None, *, clock: Clock | None = 
     settings = settings or get_settings()
     standards = load_standards(settings.standards_dir)
     runtime = ServiceRuntime(
-        name="notify", settings=settings, metadata=NotifyTable.metadata,
+        name="notify",
+        settings=settings,
+        metadata=NotifyTable.metadata,
         subscriptions=subscriptions(standards),
-        background=[tick_clocks, send_notifications], clock=clock,
+        background=[tick_clocks, send_notifications],
+        clock=clock,
     )
     api = create_service_api(
-        runtime, title="Dinas Sosial notify",
+        runtime,
+        title="Dinas Sosial notify",
         description="Response clocks against each office's service standard (1x24 hours "
-        "from the report to aid at the location), warnings before a breach, and webhooks.")
+        "from the report to aid at the location), warnings before a breach, and webhooks.",
+    )
     api.state.standards = standards
     api.include_router(router)
+    api.include_router(board_router)
     return api

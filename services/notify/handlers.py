@@ -57,17 +57,26 @@ def open_clock(uow: UnitOfWork, event: EventBase, standard: ServiceStandard) -> 
     announced twice must not restart the clock)."""
     if uow.session.get(ClockRow, event.case_id) is not None:
         return None
-    state = ClockState(started_at=event.occurred_at, target_seconds=standard.target_seconds,
-                       warn_at=standard.warn_at)
+    state = ClockState(
+        started_at=event.occurred_at,
+        target_seconds=standard.target_seconds,
+        warn_at=standard.warn_at,
+    )
     reported = event if isinstance(event, IncidentReported) else None
     row = ClockRow(
-        case_id=event.case_id, office_id=event.office_id, service_code=EMERGENCY_RELIEF,
-        started_at=state.started_at, deadline=state.deadline,
-        target_seconds=state.target_seconds, warn_at=list(state.warn_at),
-        warned_fractions=[], next_alert_at=domain.next_alert_at(state),
+        case_id=event.case_id,
+        office_id=event.office_id,
+        service_code=EMERGENCY_RELIEF,
+        started_at=state.started_at,
+        deadline=state.deadline,
+        target_seconds=state.target_seconds,
+        warn_at=list(state.warn_at),
+        warned_fractions=[],
+        next_alert_at=domain.next_alert_at(state),
         hazard=reported.hazard if reported else None,
         people_affected=reported.people_affected if reported else None,
-        correlation_id=event.correlation_id, last_event_id=event.event_id,
+        correlation_id=event.correlation_id,
+        last_event_id=event.event_id,
     )
     uow.session.add(row)
     return row
@@ -101,21 +110,28 @@ def _clock_for_update(uow: UnitOfWork, event: EventBase) -> ClockRow:
         raise PermanentEventError(
             "unknown_case",
             f"{event_type_of(event)} {event.event_id} for case {event.case_id}, "
-            "which has no response clock (its report never reached notify)")
+            "which has no response clock (its report never reached notify)",
+        )
     return row
 
 
-def _stop(uow: UnitOfWork, row: ClockRow, state: ClockState, *,
-          cause: EventBase) -> ResponseClockStopped:
+def _stop(
+    uow: UnitOfWork, row: ClockRow, state: ClockState, *, cause: EventBase
+) -> ResponseClockStopped:
     now = uow.now()
     row.apply(state, now=now)
     row.last_event_id = cause.event_id
     uow.session.add(row)
     assert state.outcome is not None  # set by stop/cancel
     stopped = ResponseClockStopped.following(
-        office_id=row.office_id, case_id=row.case_id, correlation_id=row.correlation_id,
-        causation_id=cause.event_id, producer="notify", occurred_at=now,
-        service_code=row.service_code, outcome=state.outcome.value,
+        office_id=row.office_id,
+        case_id=row.case_id,
+        correlation_id=row.correlation_id,
+        causation_id=cause.event_id,
+        producer="notify",
+        occurred_at=now,
+        service_code=row.service_code,
+        outcome=state.outcome.value,
         response_seconds=domain.response_time(state).total_seconds(),
         target_seconds=row.target_seconds,
     )
@@ -151,14 +167,27 @@ def tick(uow: UnitOfWork) -> list[EventBase]:
 def _alert_event(row: ClockRow, alert: domain.Alert, now: datetime) -> EventBase:
     if isinstance(alert, Breach):
         return ResponseDeadlineBreached.following(
-            office_id=row.office_id, case_id=row.case_id, correlation_id=row.correlation_id,
-            causation_id=row.last_event_id, producer="notify", occurred_at=now,
-            service_code=row.service_code, deadline=alert.deadline)
+            office_id=row.office_id,
+            case_id=row.case_id,
+            correlation_id=row.correlation_id,
+            causation_id=row.last_event_id,
+            producer="notify",
+            occurred_at=now,
+            service_code=row.service_code,
+            deadline=alert.deadline,
+        )
     return ResponseDeadlineAtRisk.following(
-        office_id=row.office_id, case_id=row.case_id, correlation_id=row.correlation_id,
-        causation_id=row.last_event_id, producer="notify", occurred_at=now,
-        service_code=row.service_code, deadline=alert.deadline,
-        threshold=alert.threshold, seconds_remaining=alert.seconds_remaining)
+        office_id=row.office_id,
+        case_id=row.case_id,
+        correlation_id=row.correlation_id,
+        causation_id=row.last_event_id,
+        producer="notify",
+        occurred_at=now,
+        service_code=row.service_code,
+        deadline=alert.deadline,
+        threshold=alert.threshold,
+        seconds_remaining=alert.seconds_remaining,
+    )
 
 
 def event_type_of(event: EventBase) -> str:
@@ -183,26 +212,34 @@ def announce(uow: UnitOfWork, event: EventBase) -> EventBase:
     for subscription in candidates:
         # Event types are a short JSON list; filtering here is the same on both databases.
         if event_type in subscription.event_types:
-            uow.session.add(NotificationRow(
-                subscription_id=subscription.id, event_id=event.event_id,
-                event_type=event_type, case_id=event.case_id, payload=payload,
-                next_attempt_at=now, created_at=now,
-            ))
+            uow.session.add(
+                NotificationRow(
+                    subscription_id=subscription.id,
+                    event_id=event.event_id,
+                    event_type=event_type,
+                    case_id=event.case_id,
+                    payload=payload,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
     return event
 
 
 # --- reading clocks -----------------------------------------------------------------
 
 
-def list_clocks(uow: UnitOfWork, *, state: ClockFilter, office_id: str | None,
-                limit: int) -> Sequence[ClockRow]:
+def list_clocks(
+    uow: UnitOfWork, *, state: ClockFilter, office_id: str | None, limit: int
+) -> Sequence[ClockRow]:
     """Open clocks soonest deadline first; closed ones most recently stopped first."""
     query = select(ClockRow).limit(limit)
     if state is ClockFilter.OPEN:
         query = query.where(col(ClockRow.stopped_at).is_(None)).order_by(col(ClockRow.deadline))
     else:
         query = query.where(col(ClockRow.stopped_at).is_not(None)).order_by(
-            col(ClockRow.stopped_at).desc())
+            col(ClockRow.stopped_at).desc()
+        )
     if office_id is not None:
         query = query.where(ClockRow.office_id == office_id)
     return uow.session.exec(query).all()
@@ -222,8 +259,12 @@ def get_clock(uow: UnitOfWork, case_id: UUID) -> ClockRow:
 def create_subscription(uow: UnitOfWork, body: SubscriptionIn) -> SubscriptionRow:
     """Register a webhook endpoint (URL and event types are validated by `SubscriptionIn`)."""
     row = SubscriptionRow(
-        id=uuid4(), office_id=body.office_id, url=str(body.url),
-        event_types=list(dict.fromkeys(body.event_types)), active=True, created_at=uow.now(),
+        id=uuid4(),
+        office_id=body.office_id,
+        url=str(body.url),
+        event_types=list(dict.fromkeys(body.event_types)),
+        active=True,
+        created_at=uow.now(),
     )
     uow.session.add(row)
     return row
@@ -247,10 +288,15 @@ def deactivate_subscription(uow: UnitOfWork, subscription_id: UUID) -> Subscript
         uow.session.add(row)
         uow.session.execute(
             update(NotificationRow)
-            .where(col(NotificationRow.subscription_id) == subscription_id,
-                   col(NotificationRow.status) == NotificationStatus.PENDING)
-            .values(status=NotificationStatus.FAILED, next_attempt_at=None,
-                    last_error="subscription deactivated")
+            .where(
+                col(NotificationRow.subscription_id) == subscription_id,
+                col(NotificationRow.status) == NotificationStatus.PENDING,
+            )
+            .values(
+                status=NotificationStatus.FAILED,
+                next_attempt_at=None,
+                last_error="subscription deactivated",
+            )
         )
     return row
 
@@ -258,9 +304,14 @@ def deactivate_subscription(uow: UnitOfWork, subscription_id: UUID) -> Subscript
 # --- the notification log and its delivery ------------------------------------------
 
 
-def list_notifications(uow: UnitOfWork, *, status: NotificationStatus | None,
-                       case_id: UUID | None, subscription_id: UUID | None,
-                       limit: int) -> Sequence[NotificationRow]:
+def list_notifications(
+    uow: UnitOfWork,
+    *,
+    status: NotificationStatus | None,
+    case_id: UUID | None,
+    subscription_id: UUID | None,
+    limit: int,
+) -> Sequence[NotificationRow]:
     """The log of notifications, newest first."""
     query = select(NotificationRow).order_by(col(NotificationRow.created_at).desc()).limit(limit)
     if status is not None:
@@ -284,8 +335,9 @@ class OutgoingWebhook:
     attempt: int
 
 
-def claim_due_notifications(uow: UnitOfWork, *, limit: int, lease: timedelta,
-                            exclude: Collection[UUID] = ()) -> list[OutgoingWebhook]:
+def claim_due_notifications(
+    uow: UnitOfWork, *, limit: int, lease: timedelta, exclude: Collection[UUID] = ()
+) -> list[OutgoingWebhook]:
     """Take up to `limit` pending notifications that are due, oldest first.
 
     Each is leased (its next attempt pushed `lease` ahead) in this transaction, so another
@@ -295,9 +347,11 @@ def claim_due_notifications(uow: UnitOfWork, *, limit: int, lease: timedelta,
     query = (
         select(NotificationRow, SubscriptionRow)
         .join(SubscriptionRow, col(SubscriptionRow.id) == col(NotificationRow.subscription_id))
-        .where(col(NotificationRow.status) == NotificationStatus.PENDING,
-               col(NotificationRow.next_attempt_at) <= now,
-               col(SubscriptionRow.active).is_(True))
+        .where(
+            col(NotificationRow.status) == NotificationStatus.PENDING,
+            col(NotificationRow.next_attempt_at) <= now,
+            col(SubscriptionRow.active).is_(True),
+        )
         .order_by(col(NotificationRow.next_attempt_at), col(NotificationRow.created_at))
         .limit(limit)
         .with_for_update(skip_locked=True, of=NotificationRow)
@@ -308,18 +362,28 @@ def claim_due_notifications(uow: UnitOfWork, *, limit: int, lease: timedelta,
     for notification, subscription in uow.session.exec(query).all():
         notification.next_attempt_at = now + lease
         uow.session.add(notification)
-        claimed.append(OutgoingWebhook(
-            notification_id=notification.id, url=subscription.url,
-            event_id=notification.event_id, event_type=notification.event_type,
-            body=json.dumps(notification.payload, separators=(",", ":")).encode(),
-            attempt=notification.attempts + 1,
-        ))
+        claimed.append(
+            OutgoingWebhook(
+                notification_id=notification.id,
+                url=subscription.url,
+                event_id=notification.event_id,
+                event_type=notification.event_type,
+                body=json.dumps(notification.payload, separators=(",", ":")).encode(),
+                attempt=notification.attempts + 1,
+            )
+        )
     return claimed
 
 
 def record_delivery_attempt(
-    uow: UnitOfWork, notification_id: UUID, *, response_status: int | None,
-    error: str | None, max_attempts: int, retry_base_s: float, retry_cap_s: float,
+    uow: UnitOfWork,
+    notification_id: UUID,
+    *,
+    response_status: int | None,
+    error: str | None,
+    max_attempts: int,
+    retry_base_s: float,
+    retry_cap_s: float,
 ) -> NotificationRow | None:
     """Log one POST: sent when `error` is None, otherwise retried later or failed for good.
 
@@ -335,8 +399,9 @@ def record_delivery_attempt(
         row.status, row.sent_at, row.next_attempt_at = NotificationStatus.SENT, now, None
     else:
         row.last_error = error[:500]
-        wait = domain.after_failed_attempt(row.attempts, max_attempts=max_attempts,
-                                           base_s=retry_base_s, cap_s=retry_cap_s)
+        wait = domain.after_failed_attempt(
+            row.attempts, max_attempts=max_attempts, base_s=retry_base_s, cap_s=retry_cap_s
+        )
         if wait is None:
             row.status, row.next_attempt_at = NotificationStatus.FAILED, None
         else:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, get_args
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, Field, HttpUrl
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field as SQLField
@@ -25,6 +25,7 @@ from services.notify.domain import (
 from services.notify.standards import Standards
 from shared.db import UTCDateTime
 from shared.events import HazardType, OfficeId
+from shared.http import ApiModel
 
 # The events notify announces, and so the only ones a webhook can subscribe to.
 NotifyEventType = Literal[
@@ -52,10 +53,12 @@ class ClockRow(NotifyTable, table=True):
     warned_fractions: list[float] = SQLField(sa_column=Column(JSON, nullable=False))
     # When the ticker must look at this clock again; None once nothing more can be due.
     next_alert_at: datetime | None = SQLField(
-        default=None, sa_column=Column(UTCDateTime, nullable=True, index=True))
+        default=None, sa_column=Column(UTCDateTime, nullable=True, index=True)
+    )
     breached_at: datetime | None = SQLField(default=None, sa_column=Column(UTCDateTime))
     stopped_at: datetime | None = SQLField(
-        default=None, sa_column=Column(UTCDateTime, nullable=True, index=True))
+        default=None, sa_column=Column(UTCDateTime, nullable=True, index=True)
+    )
     outcome: Outcome | None = SQLField(default=None, max_length=20)
     response_seconds: float | None = None
     hazard: HazardType | None = SQLField(default=None, max_length=40)
@@ -67,9 +70,12 @@ class ClockRow(NotifyTable, table=True):
     def state(self) -> ClockState:
         """The domain view of this row."""
         return ClockState(
-            started_at=self.started_at, target_seconds=self.target_seconds,
-            warn_at=tuple(self.warn_at), warned=tuple(self.warned_fractions),
-            breached=self.breached_at is not None, stopped_at=self.stopped_at,
+            started_at=self.started_at,
+            target_seconds=self.target_seconds,
+            warn_at=tuple(self.warn_at),
+            warned=tuple(self.warned_fractions),
+            breached=self.breached_at is not None,
+            stopped_at=self.stopped_at,
             outcome=Outcome(self.outcome) if self.outcome is not None else None,
         )
 
@@ -113,10 +119,12 @@ class NotificationRow(NotifyTable, table=True):
     case_id: UUID = SQLField(index=True)
     payload: dict[str, Any] = SQLField(sa_column=Column(JSON, nullable=False))
     status: NotificationStatus = SQLField(
-        default=NotificationStatus.PENDING, index=True, max_length=20)
+        default=NotificationStatus.PENDING, index=True, max_length=20
+    )
     attempts: int = 0
     next_attempt_at: datetime | None = SQLField(
-        default=None, sa_column=Column(UTCDateTime, nullable=True, index=True))
+        default=None, sa_column=Column(UTCDateTime, nullable=True, index=True)
+    )
     last_error: str | None = SQLField(default=None, max_length=500)
     sent_at: datetime | None = SQLField(default=None, sa_column=Column(UTCDateTime))
     response_status: int | None = None
@@ -124,12 +132,6 @@ class NotificationRow(NotifyTable, table=True):
 
 
 # --- API ----------------------------------------------------------------------------
-
-
-class ApiModel(BaseModel):
-    """Request bodies: unknown fields are refused, so a typo is not silently dropped."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class ClockFilter(enum.StrEnum):
@@ -154,7 +156,8 @@ class ClockOut(BaseModel):
     time_zone: str
     target_seconds: float
     seconds_remaining: float | None = Field(
-        description="Open clocks: time left, negative when overdue. Closed: None.")
+        description="Open clocks: time left, negative when overdue. Closed: None."
+    )
     warn_at: list[float]
     warned_fractions: list[float]
     breached: bool
@@ -170,16 +173,24 @@ class ClockOut(BaseModel):
         standard = standards.for_office(row.office_id)
         remaining: timedelta | None = time_remaining(state, now) if state.is_open else None
         return cls(
-            case_id=row.case_id, office_id=row.office_id, service_code=row.service_code,
+            case_id=row.case_id,
+            office_id=row.office_id,
+            service_code=row.service_code,
             state=ClockFilter.OPEN if state.is_open else ClockFilter.CLOSED,
-            hazard=row.hazard, people_affected=row.people_affected,
-            started_at=row.started_at, deadline=row.deadline,
+            hazard=row.hazard,
+            people_affected=row.people_affected,
+            started_at=row.started_at,
+            deadline=row.deadline,
             deadline_local=row.deadline.astimezone(standard.zone),
-            time_zone=standard.time_zone, target_seconds=row.target_seconds,
+            time_zone=standard.time_zone,
+            target_seconds=row.target_seconds,
             seconds_remaining=remaining.total_seconds() if remaining is not None else None,
-            warn_at=row.warn_at, warned_fractions=row.warned_fractions,
-            breached=row.breached_at is not None, breached_at=row.breached_at,
-            stopped_at=row.stopped_at, outcome=row.outcome,
+            warn_at=row.warn_at,
+            warned_fractions=row.warned_fractions,
+            breached=row.breached_at is not None,
+            breached_at=row.breached_at,
+            stopped_at=row.stopped_at,
+            outcome=row.outcome,
             response_seconds=row.response_seconds,
         )
 
@@ -190,8 +201,10 @@ class SubscriptionIn(ApiModel):
     url: HttpUrl = Field(description="http(s) URL that receives a POST per event.")
     office_id: OfficeId | None = Field(default=None, description="None: every office.")
     event_types: list[NotifyEventType] = Field(
-        min_length=1, max_length=len(NOTIFY_EVENT_TYPES),
-        description="Which notify events to receive.")
+        min_length=1,
+        max_length=len(NOTIFY_EVENT_TYPES),
+        description="Which notify events to receive.",
+    )
 
 
 class SubscriptionOut(BaseModel):
@@ -207,8 +220,14 @@ class SubscriptionOut(BaseModel):
     @classmethod
     def of(cls, row: SubscriptionRow) -> SubscriptionOut:
         """The API view of a row."""
-        return cls(id=row.id, office_id=row.office_id, url=row.url,
-                   event_types=row.event_types, active=row.active, created_at=row.created_at)
+        return cls(
+            id=row.id,
+            office_id=row.office_id,
+            url=row.url,
+            event_types=row.event_types,
+            active=row.active,
+            created_at=row.created_at,
+        )
 
 
 class NotificationOut(BaseModel):
@@ -232,9 +251,17 @@ class NotificationOut(BaseModel):
     def of(cls, row: NotificationRow) -> NotificationOut:
         """The API view of a row."""
         return cls(
-            id=row.id, subscription_id=row.subscription_id, event_id=row.event_id,
-            event_type=row.event_type, case_id=row.case_id, status=row.status,
-            attempts=row.attempts, next_attempt_at=row.next_attempt_at,
-            last_error=row.last_error, response_status=row.response_status,
-            sent_at=row.sent_at, created_at=row.created_at, payload=row.payload,
+            id=row.id,
+            subscription_id=row.subscription_id,
+            event_id=row.event_id,
+            event_type=row.event_type,
+            case_id=row.case_id,
+            status=row.status,
+            attempts=row.attempts,
+            next_attempt_at=row.next_attempt_at,
+            last_error=row.last_error,
+            response_status=row.response_status,
+            sent_at=row.sent_at,
+            created_at=row.created_at,
+            payload=row.payload,
         )

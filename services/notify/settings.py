@@ -23,8 +23,9 @@ class NotifySettings(ServiceSettings):
     tick_interval_s: float = Field(default=5.0, gt=0, le=3600)
     # A folder of `<office_id>.toml` standards; None means the files shipped in the package.
     standards_dir: Path | None = None
-    webhook_timeout_s: float = Field(default=10.0, gt=0, le=120,
-                                     description="Whole-request limit for one POST.")
+    webhook_timeout_s: float = Field(
+        default=10.0, gt=0, le=120, description="Whole-request limit for one POST."
+    )
     webhook_max_attempts: int = Field(default=8, ge=1, le=100)
     webhook_retry_base_s: float = Field(default=2.0, gt=0, le=3600)
     webhook_retry_cap_s: float = Field(default=300.0, gt=0, le=86_400)

@@ -65,7 +65,8 @@ class ServiceStandard(_StandardModel):
     name: str = Field(default="", description="The service as the decree names it.")
     target_hours: float = Field(gt=0, le=24 * 366, description="Time limit in hours.")
     warn_at: tuple[float, ...] = Field(
-        default=(), description="Fractions of the target at which to warn, increasing.")
+        default=(), description="Fractions of the target at which to warn, increasing."
+    )
     starts_on: str = Field(description="Event type that starts the clock.")
     stops_on: str = Field(description="Event type that stops it (aid at the location).")
 
@@ -105,8 +106,10 @@ class OfficeStandard(_StandardModel):
     """One office's published standard: its name, its time zone and its services."""
 
     office_name: str = Field(min_length=1, description="The office, as its decree names it.")
-    time_zone: str = Field(description="IANA zone of the office (WIB Asia/Jakarta, WITA "
-                                       "Asia/Makassar, WIT Asia/Jayapura).")
+    time_zone: str = Field(
+        description="IANA zone of the office (WIB Asia/Jakarta, WITA "
+        "Asia/Makassar, WIT Asia/Jayapura)."
+    )
     source: str = Field(default="", description="The decree this standard comes from.")
     services: dict[ServiceCode, ServiceStandard]
 
@@ -121,12 +124,11 @@ class OfficeStandard(_StandardModel):
 
     @field_validator("services")
     @classmethod
-    def _has_emergency_relief(
-        cls, value: dict[str, ServiceStandard]
-    ) -> dict[str, ServiceStandard]:
+    def _has_emergency_relief(cls, value: dict[str, ServiceStandard]) -> dict[str, ServiceStandard]:
         if EMERGENCY_RELIEF not in value:
-            raise ValueError(f"[services.{EMERGENCY_RELIEF}] is missing; every incident is "
-                             "clocked against it")
+            raise ValueError(
+                f"[services.{EMERGENCY_RELIEF}] is missing; every incident is clocked against it"
+            )
         return value
 
     @property
@@ -182,8 +184,9 @@ def load_standards(directory: Path | Traversable | None = None) -> Standards:
     folder = directory if directory is not None else packaged_standards()
     if not folder.is_dir():
         raise StandardError(f"{folder}: standards folder not found")
-    entries = sorted((e for e in folder.iterdir() if e.name.endswith(".toml")),
-                     key=lambda e: e.name)
+    entries = sorted(
+        (e for e in folder.iterdir() if e.name.endswith(".toml")), key=lambda e: e.name
+    )
     return _standards_from(entries, folder)
 
 
@@ -199,9 +202,12 @@ def _standards_from(entries: Iterable[Traversable], folder: Path | Traversable) 
         elif _OFFICE_FILE.match(office_id):
             offices[office_id] = standard
         else:
-            raise StandardError(f"{source}: file name must be an office id "
-                                "(lowercase letters, digits, '-') or 'default'")
+            raise StandardError(
+                f"{source}: file name must be an office id "
+                "(lowercase letters, digits, '-') or 'default'"
+            )
     if default is None:
-        raise StandardError(f"{folder}: {DEFAULT_FILE} is missing; it serves offices "
-                            "without their own file")
+        raise StandardError(
+            f"{folder}: {DEFAULT_FILE} is missing; it serves offices without their own file"
+        )
     return Standards(offices=MappingProxyType(offices), default=default)

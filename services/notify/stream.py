@@ -31,8 +31,10 @@ def subscriptions(standards: Standards) -> tuple[Subscription, ...]:
     def handle(uow: UnitOfWork, event: AnyEvent) -> None:
         handlers.apply_event(uow, event, standards)
 
-    return (Subscription(topic=INCIDENTS, handle=handle),
-            Subscription(topic=DELIVERIES, handle=handle))
+    return (
+        Subscription(topic=INCIDENTS, handle=handle),
+        Subscription(topic=DELIVERIES, handle=handle),
+    )
 
 
 async def tick_clocks(runtime: ServiceRuntime) -> None:

@@ -36,8 +36,9 @@ class AttemptResult:
     error: str | None
 
 
-async def post_webhook(client: httpx.AsyncClient, item: OutgoingWebhook,
-                       *, timeout_s: float) -> AttemptResult:
+async def post_webhook(
+    client: httpx.AsyncClient, item: OutgoingWebhook, *, timeout_s: float
+) -> AttemptResult:
     """POST one notification; any 2xx is delivered, anything else an error to retry."""
     headers = {
         "Content-Type": "application/json",
@@ -54,24 +55,38 @@ async def post_webhook(client: httpx.AsyncClient, item: OutgoingWebhook,
     except TimeoutError:
         return AttemptResult(None, f"timed out after {timeout_s:g}s")
     except httpx.HTTPError as exc:
-        return AttemptResult(None, f"{type(exc).__name__}: {exc}" if str(exc)
-                             else type(exc).__name__)
+        return AttemptResult(
+            None, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        )
     if response.is_success:
         return AttemptResult(response.status_code, None)
-    return AttemptResult(response.status_code,
-                         f"HTTP {response.status_code}: {response.text[:200]}")
+    return AttemptResult(
+        response.status_code, f"HTTP {response.status_code}: {response.text[:200]}"
+    )
 
 
-async def deliver(client: httpx.AsyncClient, runtime: ServiceRuntime, item: OutgoingWebhook,
-                  settings: NotifySettings) -> None:
+async def deliver(
+    client: httpx.AsyncClient,
+    runtime: ServiceRuntime,
+    item: OutgoingWebhook,
+    settings: NotifySettings,
+) -> None:
     """POST one notification and log the attempt."""
     result = await post_webhook(client, item, timeout_s=settings.webhook_timeout_s)
     if result.error is not None:
         log.warning("webhook %s attempt %d failed: %s", item.url, item.attempt, result.error)
-    await asyncio.to_thread(runtime.run, lambda uow: handlers.record_delivery_attempt(
-        uow, item.notification_id, response_status=result.response_status,
-        error=result.error, max_attempts=settings.webhook_max_attempts,
-        retry_base_s=settings.webhook_retry_base_s, retry_cap_s=settings.webhook_retry_cap_s))
+    await asyncio.to_thread(
+        runtime.run,
+        lambda uow: handlers.record_delivery_attempt(
+            uow,
+            item.notification_id,
+            response_status=result.response_status,
+            error=result.error,
+            max_attempts=settings.webhook_max_attempts,
+            retry_base_s=settings.webhook_retry_base_s,
+            retry_cap_s=settings.webhook_retry_cap_s,
+        ),
+    )
 
 
 async def send_notifications(runtime: ServiceRuntime) -> None:
@@ -95,15 +110,21 @@ async def send_notifications(runtime: ServiceRuntime) -> None:
                 room = settings.webhook_concurrency - len(in_flight)
                 due: list[OutgoingWebhook] = []
                 if room > 0:
-                    claim = partial(handlers.claim_due_notifications, limit=room, lease=lease,
-                                    exclude=frozenset(in_flight))
+                    claim = partial(
+                        handlers.claim_due_notifications,
+                        limit=room,
+                        lease=lease,
+                        exclude=frozenset(in_flight),
+                    )
                     try:
                         due = await asyncio.to_thread(runtime.run, claim)
                     except Exception:  # the sender must outlive a database hiccup
                         log.exception("claiming notifications failed; retrying")
                 for item in due:
-                    task = asyncio.create_task(deliver(client, runtime, item, settings),
-                                               name=f"webhook-{item.notification_id}")
+                    task = asyncio.create_task(
+                        deliver(client, runtime, item, settings),
+                        name=f"webhook-{item.notification_id}",
+                    )
                     in_flight[item.notification_id] = task
                     task.add_done_callback(partial(finished, item.notification_id))
                 await asyncio.sleep(settings.webhook_poll_interval_s)

@@ -32,9 +32,9 @@ from shared.topics import DELIVERIES, DISPATCHES
 from tests.support.kafka import collect, eventually, send_raw
 from tests.support.services import settings_for
 
-WAREHOUSE = GeoPoint(lat=-0.4170, lon=116.9930)     # gudang bencana, Tenggarong
-DESTINATION = GeoPoint(lat=-0.5290, lon=117.0950)   # Loa Janan Ilir
-AT_THE_POSKO = {"lat": -0.5300, "lon": 117.0950}    # ~110 m from the destination
+WAREHOUSE = GeoPoint(lat=-0.4170, lon=116.9930)  # gudang bencana, Tenggarong
+DESTINATION = GeoPoint(lat=-0.5290, lon=117.0950)  # Loa Janan Ilir
+AT_THE_POSKO = {"lat": -0.5300, "lon": 117.0950}  # ~110 m from the destination
 
 
 @pytest.fixture
@@ -46,24 +46,41 @@ def client(broker: TansuBroker, database_url: str) -> Iterator[TestClient]:
 
 def released(case_id: uuid.UUID, dispatch_id: uuid.UUID | None = None) -> DispatchReleased:
     return DispatchReleased.first(
-        office_id="kukar", case_id=case_id, producer="logistics",
-        occurred_at=datetime.now(UTC), dispatch_id=dispatch_id or uuid.uuid4(),
-        warehouse_code="GUDANG-TGR", origin=WAREHOUSE, destination=DESTINATION,
-        lines=(DispatchLine(item_code="RICE-5KG", lot_id=uuid.uuid4(), quantity=40,
-                            received_on=date(2025, 11, 3), expires_on=date(2026, 11, 3)),),
+        office_id="kukar",
+        case_id=case_id,
+        producer="logistics",
+        occurred_at=datetime.now(UTC),
+        dispatch_id=dispatch_id or uuid.uuid4(),
+        warehouse_code="GUDANG-TGR",
+        origin=WAREHOUSE,
+        destination=DESTINATION,
+        lines=(
+            DispatchLine(
+                item_code="RICE-5KG",
+                lot_id=uuid.uuid4(),
+                quantity=40,
+                received_on=date(2025, 11, 3),
+                expires_on=date(2026, 11, 3),
+            ),
+        ),
         released_by="Kepala Gudang",
     )
 
 
 async def publish(broker: TansuBroker, event: DispatchReleased) -> None:
-    await send_raw(broker.bootstrap_servers, DISPATCHES.name, serialize_event(event),
-                   key=str(event.case_id).encode())
+    await send_raw(
+        broker.bootstrap_servers,
+        DISPATCHES.name,
+        serialize_event(event),
+        key=str(event.case_id).encode(),
+    )
 
 
 async def delivery_for(client: TestClient, case_id: uuid.UUID) -> dict[str, Any]:
     """The delivery distribution opened for the incident, once the agent has applied it."""
     found: list[dict[str, Any]] = await eventually(
-        lambda: client.get("/deliveries", params={"case_id": str(case_id)}).json())
+        lambda: client.get("/deliveries", params={"case_id": str(case_id)}).json()
+    )
     assert len(found) == 1, found
     return found[0]
 
@@ -76,15 +93,19 @@ async def delivery(client: TestClient, broker: TansuBroker) -> dict[str, Any]:
     return await delivery_for(client, case_id)
 
 
-def post(client: TestClient, delivery: dict[str, Any], step: str,
-         body: dict[str, Any] | None = None) -> Any:
+def post(
+    client: TestClient, delivery: dict[str, Any], step: str, body: dict[str, Any] | None = None
+) -> Any:
     return client.post(f"/deliveries/{delivery['id']}/{step}", json=body)
 
 
 def walk(client: TestClient, delivery: dict[str, Any], *steps: str) -> None:
-    bodies = {"assignment": {"team": "Tagana Tenggarong 2"}, "departure": None,
-              "arrival": {"position": AT_THE_POSKO},
-              "completion": {"received_by": "Kepala Desa"}}
+    bodies = {
+        "assignment": {"team": "Tagana Tenggarong 2"},
+        "departure": None,
+        "arrival": {"position": AT_THE_POSKO},
+        "completion": {"received_by": "Kepala Desa"},
+    }
     for step in steps:
         response = post(client, delivery, step, bodies[step])
         assert response.status_code == 200, response.text
@@ -101,12 +122,14 @@ async def test_released_dispatch_is_walked_to_the_handover_and_announced(
     assert delivery["destination"] == {"lat": -0.529, "lon": 117.095}
     assert delivery["lines"][0]["item_code"] == "RICE-5KG"
 
-    steps = [("assignment", {"team": "Tagana Tenggarong 2"}, "assigned"),
-             ("departure", None, "in_transit"),
-             ("arrival", {"position": AT_THE_POSKO}, "arrived"),
-             # The phone lost the answer and posts the arrival again.
-             ("arrival", {"position": AT_THE_POSKO}, "arrived"),
-             ("completion", {"received_by": "Kepala Desa Loa Janan Ilir"}, "delivered")]
+    steps = [
+        ("assignment", {"team": "Tagana Tenggarong 2"}, "assigned"),
+        ("departure", None, "in_transit"),
+        ("arrival", {"position": AT_THE_POSKO}, "arrived"),
+        # The phone lost the answer and posts the arrival again.
+        ("arrival", {"position": AT_THE_POSKO}, "arrived"),
+        ("completion", {"received_by": "Kepala Desa Loa Janan Ilir"}, "delivered"),
+    ]
     for step, body, status in steps:
         response = post(client, delivery, step, body)
         assert response.status_code == 200, response.text
@@ -117,16 +140,24 @@ async def test_released_dispatch_is_walked_to_the_handover_and_announced(
     assert shown["received_by"] == "Kepala Desa Loa Janan Ilir"
     assert shown["arrival_position"] == AT_THE_POSKO
     assert shown["arrival_distance_m"] == pytest.approx(110.6, abs=1)
-    assert None not in [shown[f"{s}_at"] for s in ("assigned", "departed", "arrived",
-                                                   "delivered")]
+    assert None not in [shown[f"{s}_at"] for s in ("assigned", "departed", "arrived", "delivered")]
     delivered = client.get("/deliveries", params={"status": "delivered"}).json()
     assert delivery["id"] in [d["id"] for d in delivered]
 
-    records = await collect(broker.bootstrap_servers, DELIVERIES.name, count=5,
-                            match=lambda r: r.key == str(release.case_id).encode())
+    records = await collect(
+        broker.bootstrap_servers,
+        DELIVERIES.name,
+        count=5,
+        match=lambda r: r.key == str(release.case_id).encode(),
+    )
     events = [parse_event(record.value) for record in records]
-    assert [type(e) for e in events] == [DeliveryScheduled, DeliveryAssigned, DeliveryDeparted,
-                                         DeliveryArrived, DeliveryCompleted]
+    assert [type(e) for e in events] == [
+        DeliveryScheduled,
+        DeliveryAssigned,
+        DeliveryDeparted,
+        DeliveryArrived,
+        DeliveryCompleted,
+    ]
     scheduled, arrived, completed = events[0], events[3], events[4]
     assert scheduled.causation_id == release.event_id
     assert isinstance(arrived, DeliveryArrived)
@@ -149,22 +180,36 @@ async def test_arrival_too_far_is_refused_and_changes_nothing(
     assert "2000 m" in refused.json()["detail"]
     shown = client.get(f"/deliveries/{delivery['id']}").json()
     assert (shown["status"], shown["arrived_at"], shown["arrival_position"]) == (
-        "in_transit", None, None)
+        "in_transit",
+        None,
+        None,
+    )
 
     # Had the refusal been announced, its DeliveryArrived would come before this one.
     walk(client, delivery, "arrival")
-    records = await collect(broker.bootstrap_servers, DELIVERIES.name, count=4,
-                            match=lambda r: r.key == delivery["case_id"].encode())
+    records = await collect(
+        broker.bootstrap_servers,
+        DELIVERIES.name,
+        count=4,
+        match=lambda r: r.key == delivery["case_id"].encode(),
+    )
     events = [parse_event(record.value) for record in records]
-    assert [type(e) for e in events] == [DeliveryScheduled, DeliveryAssigned, DeliveryDeparted,
-                                         DeliveryArrived]
+    assert [type(e) for e in events] == [
+        DeliveryScheduled,
+        DeliveryAssigned,
+        DeliveryDeparted,
+        DeliveryArrived,
+    ]
     assert isinstance(events[3], DeliveryArrived)
     assert events[3].distance_to_destination_m < 2000
 
 
 def test_malformed_json_is_refused(client: TestClient, delivery: dict[str, Any]) -> None:
-    broken = client.post(f"/deliveries/{delivery['id']}/assignment",
-                         content=b'{"team": "Tagana', headers={"Content-Type": "application/json"})
+    broken = client.post(
+        f"/deliveries/{delivery['id']}/assignment",
+        content=b'{"team": "Tagana',
+        headers={"Content-Type": "application/json"},
+    )
     assert (broken.status_code, broken.json()["error"]) == (422, "malformed_json")
     assert client.get(f"/deliveries/{delivery['id']}").json()["status"] == "created"
 
@@ -176,9 +221,7 @@ def test_unknown_delivery_is_not_found(client: TestClient) -> None:
     assert (step.status_code, step.json()["error"]) == (404, "delivery_not_found")
 
 
-def test_latitude_beyond_the_pole_is_refused(
-    client: TestClient, delivery: dict[str, Any]
-) -> None:
+def test_latitude_beyond_the_pole_is_refused(client: TestClient, delivery: dict[str, Any]) -> None:
     walk(client, delivery, "assignment", "departure")
     refused = post(client, delivery, "arrival", {"position": {"lat": 95, "lon": 117.0950}})
     assert (refused.status_code, refused.json()["error"]) == (422, "invalid_request")
@@ -216,11 +259,14 @@ def test_completing_a_failed_delivery_is_a_conflict(
     assert (shown["status"], shown["delivered_at"]) == ("failed", None)
 
 
-@pytest.mark.parametrize(("step", "body", "where"), [
-    ("assignment", {"team": ""}, "team"),
-    ("assignment", {"team": "Tagana 1", "vehicle": "truck"}, "vehicle"),
-    ("failure", {"reason": "no"}, "reason"),
-])
+@pytest.mark.parametrize(
+    ("step", "body", "where"),
+    [
+        ("assignment", {"team": ""}, "team"),
+        ("assignment", {"team": "Tagana 1", "vehicle": "truck"}, "vehicle"),
+        ("failure", {"reason": "no"}, "reason"),
+    ],
+)
 def test_empty_or_unexpected_fields_are_refused(
     client: TestClient, delivery: dict[str, Any], step: str, body: dict[str, Any], where: str
 ) -> None:
@@ -238,15 +284,20 @@ async def test_poison_on_dispatches_is_dead_lettered_and_the_stream_carries_on(
     broken_release = json.loads(serialize_event(released(uuid.uuid4())))
     broken_release["lines"] = []
     await send_raw(broker.bootstrap_servers, DISPATCHES.name, b"{not json", key=poison_key)
-    await send_raw(broker.bootstrap_servers, DISPATCHES.name,
-                   json.dumps(broken_release).encode(), key=poison_key)
+    await send_raw(
+        broker.bootstrap_servers,
+        DISPATCHES.name,
+        json.dumps(broken_release).encode(),
+        key=poison_key,
+    )
     later = released(uuid.uuid4())
     await publish(broker, later)
 
     assert (await delivery_for(client, later.case_id))["status"] == "created"
     assert DISPATCHES.dlq == "dinsos.logistics.dispatches.dlq"
-    dead = await collect(broker.bootstrap_servers, DISPATCHES.dlq, count=2,
-                         match=lambda r: r.key == poison_key)
+    dead = await collect(
+        broker.bootstrap_servers, DISPATCHES.dlq, count=2, match=lambda r: r.key == poison_key
+    )
     headers = [dict(record.headers) for record in dead]
     assert {h["dlq.reason"] for h in headers} == {b"undecodable", b"invalid_event"}
     assert {h["dlq.source_topic"] for h in headers} == {DISPATCHES.name.encode()}

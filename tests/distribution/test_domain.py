@@ -16,9 +16,13 @@ from shared.http import Conflict, Unprocessable
 S = DeliveryStatus
 # Written out here rather than read from the module, so a change to the table fails a test.
 ALLOWED = {
-    (S.CREATED, S.ASSIGNED), (S.ASSIGNED, S.IN_TRANSIT), (S.IN_TRANSIT, S.ARRIVED),
+    (S.CREATED, S.ASSIGNED),
+    (S.ASSIGNED, S.IN_TRANSIT),
+    (S.IN_TRANSIT, S.ARRIVED),
     (S.ARRIVED, S.DELIVERED),
-    (S.CREATED, S.FAILED), (S.ASSIGNED, S.FAILED), (S.IN_TRANSIT, S.FAILED),
+    (S.CREATED, S.FAILED),
+    (S.ASSIGNED, S.FAILED),
+    (S.IN_TRANSIT, S.FAILED),
     (S.ARRIVED, S.FAILED),
 }
 PAIRS = list(itertools.product(DeliveryStatus, DeliveryStatus))
@@ -113,10 +117,13 @@ def test_a_tighter_tolerance_refuses_what_the_default_accepts() -> None:
     assert refused.value.error_code == "arrival_too_far"
 
 
-@pytest.mark.parametrize("position", [
-    GeoPoint(lat=-0.4230, lon=-116.9860),  # minus sign on the wrong coordinate
-    GeoPoint(lat=48.8566, lon=2.3522),     # Paris
-])
+@pytest.mark.parametrize(
+    "position",
+    [
+        GeoPoint(lat=-0.4230, lon=-116.9860),  # minus sign on the wrong coordinate
+        GeoPoint(lat=48.8566, lon=2.3522),  # Paris
+    ],
+)
 def test_refuses_a_position_outside_indonesia(position: GeoPoint) -> None:
     with pytest.raises(Unprocessable) as refused:
         check_arrival(position, DESTINATION, tolerance_m=20_000_000)

@@ -44,8 +44,8 @@ from shared.settings import CommonSettings
 from shared.topics import DISPATCHES
 
 START = datetime(2026, 1, 12, 3, 0, tzinfo=UTC)
-WAREHOUSE = GeoPoint(lat=-0.4170, lon=116.9930)     # gudang bencana, Tenggarong
-DESTINATION = GeoPoint(lat=-0.5290, lon=117.0950)   # Loa Janan Ilir
+WAREHOUSE = GeoPoint(lat=-0.4170, lon=116.9930)  # gudang bencana, Tenggarong
+DESTINATION = GeoPoint(lat=-0.5290, lon=117.0950)  # Loa Janan Ilir
 NEAR_DESTINATION = GeoPoint(lat=-0.5300, lon=117.0950)  # ~110 m away
 TOLERANCE_M = 2000.0
 
@@ -57,46 +57,73 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def runtime(database_url: str, clock: FixedClock) -> Iterator[ServiceRuntime]:
-    settings = DistributionSettings(database_url=database_url,
-                                    common=CommonSettings(environment="test"))
-    built = ServiceRuntime(name="distribution", settings=settings,
-                           metadata=DistributionTable.metadata, subscriptions=SUBSCRIPTIONS,
-                           clock=clock)
+    settings = DistributionSettings(
+        database_url=database_url, common=CommonSettings(environment="test")
+    )
+    built = ServiceRuntime(
+        name="distribution",
+        settings=settings,
+        metadata=DistributionTable.metadata,
+        subscriptions=SUBSCRIPTIONS,
+        clock=clock,
+    )
     built.create_tables()
     yield built
     built.engine.dispose()
 
 
-def released(case_id: uuid.UUID | None = None, dispatch_id: uuid.UUID | None = None,
-             **overrides: Any) -> DispatchReleased:
+def released(
+    case_id: uuid.UUID | None = None, dispatch_id: uuid.UUID | None = None, **overrides: Any
+) -> DispatchReleased:
     payload: dict[str, Any] = {
         "dispatch_id": dispatch_id or uuid.uuid4(),
         "warehouse_code": "GUDANG-TGR",
         "origin": WAREHOUSE,
         "destination": DESTINATION,
-        "lines": (DispatchLine(item_code="RICE-5KG", lot_id=uuid.uuid4(), quantity=40,
-                               received_on=date(2025, 11, 3), expires_on=date(2026, 11, 3)),
-                  DispatchLine(item_code="FAMILY-KIT", lot_id=uuid.uuid4(), quantity=10,
-                               received_on=date(2025, 6, 1), expires_on=None)),
+        "lines": (
+            DispatchLine(
+                item_code="RICE-5KG",
+                lot_id=uuid.uuid4(),
+                quantity=40,
+                received_on=date(2025, 11, 3),
+                expires_on=date(2026, 11, 3),
+            ),
+            DispatchLine(
+                item_code="FAMILY-KIT",
+                lot_id=uuid.uuid4(),
+                quantity=10,
+                received_on=date(2025, 6, 1),
+                expires_on=None,
+            ),
+        ),
         "released_by": "Kepala Gudang",
     }
     payload.update(overrides)
-    return DispatchReleased.first(office_id="kukar", case_id=case_id or uuid.uuid4(),
-                                  producer="logistics", occurred_at=START, **payload)
+    return DispatchReleased.first(
+        office_id="kukar",
+        case_id=case_id or uuid.uuid4(),
+        producer="logistics",
+        occurred_at=START,
+        **payload,
+    )
 
 
 def outbox(runtime: ServiceRuntime) -> list[AnyEvent]:
     """Every event distribution queued, in the order it wrote them."""
     table = runtime.messaging.outbox
     with runtime.engine.connect() as connection:
-        payloads = connection.execute(
-            select(table.c.payload).order_by(table.c.sequence)).scalars().all()
+        payloads = (
+            connection.execute(select(table.c.payload).order_by(table.c.sequence)).scalars().all()
+        )
     return [parse_event(payload) for payload in payloads]
 
 
 def deliveries_of(runtime: ServiceRuntime, case_id: uuid.UUID) -> list[DeliveryRow]:
-    return list(runtime.run(lambda uow: handlers.list_deliveries(
-        uow, status=None, case_id=case_id, limit=100)))
+    return list(
+        runtime.run(
+            lambda uow: handlers.list_deliveries(uow, status=None, case_id=case_id, limit=100)
+        )
+    )
 
 
 def schedule(runtime: ServiceRuntime, event: DispatchReleased) -> DeliveryRow:
@@ -108,8 +135,11 @@ def schedule(runtime: ServiceRuntime, event: DispatchReleased) -> DeliveryRow:
 def walk_to_arrival(runtime: ServiceRuntime, delivery_id: uuid.UUID) -> DeliveryRow:
     runtime.run(lambda uow: handlers.assign(uow, delivery_id, AssignmentIn(team="Tagana 2")))
     runtime.run(lambda uow: handlers.depart(uow, delivery_id))
-    return runtime.run(lambda uow: handlers.arrive(
-        uow, delivery_id, ArrivalIn(position=NEAR_DESTINATION), tolerance_m=TOLERANCE_M))
+    return runtime.run(
+        lambda uow: handlers.arrive(
+            uow, delivery_id, ArrivalIn(position=NEAR_DESTINATION), tolerance_m=TOLERANCE_M
+        )
+    )
 
 
 def test_a_released_dispatch_opens_one_delivery_with_its_goods(runtime: ServiceRuntime) -> None:
@@ -117,7 +147,10 @@ def test_a_released_dispatch_opens_one_delivery_with_its_goods(runtime: ServiceR
     row = schedule(runtime, event)
     assert row.status is DeliveryStatus.CREATED
     assert (row.dispatch_id, row.office_id, row.warehouse_code) == (
-        event.dispatch_id, "kukar", "GUDANG-TGR")
+        event.dispatch_id,
+        "kukar",
+        "GUDANG-TGR",
+    )
     assert row.destination() == DESTINATION
     assert row.origin() == WAREHOUSE
     assert [DispatchLine.model_validate(line) for line in row.lines] == list(event.lines)
@@ -161,9 +194,17 @@ def test_two_dispatches_for_one_incident_are_two_deliveries(runtime: ServiceRunt
 def test_plans_and_shortages_on_the_topic_are_ignored(runtime: ServiceRuntime) -> None:
     case_id = uuid.uuid4()
     plan = DispatchPlanned.first(
-        office_id="kukar", case_id=case_id, producer="logistics", occurred_at=START,
-        dispatch_id=uuid.uuid4(), warehouse_code="GUDANG-TGR", origin=WAREHOUSE,
-        destination=DESTINATION, distance_km=16.8, lines=released().lines)
+        office_id="kukar",
+        case_id=case_id,
+        producer="logistics",
+        occurred_at=START,
+        dispatch_id=uuid.uuid4(),
+        warehouse_code="GUDANG-TGR",
+        origin=WAREHOUSE,
+        destination=DESTINATION,
+        distance_km=16.8,
+        lines=released().lines,
+    )
     runtime.run(lambda uow: handlers.on_dispatch_released(uow, plan))
     assert deliveries_of(runtime, case_id) == []
     assert outbox(runtime) == []
@@ -180,11 +221,17 @@ def test_full_path_stores_each_step_and_announces_it_in_order(
     clock.advance(timedelta(minutes=20))
     runtime.run(lambda uow: handlers.depart(uow, delivery_id))
     clock.advance(timedelta(hours=2))
-    runtime.run(lambda uow: handlers.arrive(
-        uow, delivery_id, ArrivalIn(position=NEAR_DESTINATION), tolerance_m=TOLERANCE_M))
+    runtime.run(
+        lambda uow: handlers.arrive(
+            uow, delivery_id, ArrivalIn(position=NEAR_DESTINATION), tolerance_m=TOLERANCE_M
+        )
+    )
     clock.advance(timedelta(minutes=30))
-    done = runtime.run(lambda uow: handlers.complete(
-        uow, delivery_id, CompletionIn(received_by="Kepala Desa Loa Janan Ilir")))
+    done = runtime.run(
+        lambda uow: handlers.complete(
+            uow, delivery_id, CompletionIn(received_by="Kepala Desa Loa Janan Ilir")
+        )
+    )
 
     stored = runtime.run(lambda uow: handlers.get_delivery(uow, delivery_id))
     assert stored.status is DeliveryStatus.DELIVERED
@@ -200,8 +247,13 @@ def test_full_path_stores_each_step_and_announces_it_in_order(
     assert stored.received_by == "Kepala Desa Loa Janan Ilir"
 
     events = outbox(runtime)
-    assert [type(e) for e in events] == [DeliveryScheduled, DeliveryAssigned, DeliveryDeparted,
-                                         DeliveryArrived, DeliveryCompleted]
+    assert [type(e) for e in events] == [
+        DeliveryScheduled,
+        DeliveryAssigned,
+        DeliveryDeparted,
+        DeliveryArrived,
+        DeliveryCompleted,
+    ]
     causes = [e.causation_id for e in events]
     assert causes == [release.event_id] + [e.event_id for e in events[:-1]]
     assert {e.correlation_id for e in events} == {release.case_id}
@@ -225,8 +277,11 @@ def test_repeating_a_step_changes_nothing_and_announces_nothing(
     before = outbox(runtime)
     clock.advance(timedelta(minutes=5))
     # The phone lost the answer and posts again, from a slightly different fix.
-    again = runtime.run(lambda uow: handlers.arrive(
-        uow, delivery_id, ArrivalIn(position=DESTINATION), tolerance_m=TOLERANCE_M))
+    again = runtime.run(
+        lambda uow: handlers.arrive(
+            uow, delivery_id, ArrivalIn(position=DESTINATION), tolerance_m=TOLERANCE_M
+        )
+    )
     assert again.arrived_at == first.arrived_at == START
     assert again.arrival_position() == NEAR_DESTINATION
     assert again.last_event_id == first.last_event_id
@@ -239,8 +294,11 @@ def test_arrival_too_far_is_refused_and_stores_nothing(runtime: ServiceRuntime) 
     runtime.run(lambda uow: handlers.depart(uow, delivery_id))
     before = outbox(runtime)
     with pytest.raises(Unprocessable) as refused:
-        runtime.run(lambda uow: handlers.arrive(
-            uow, delivery_id, ArrivalIn(position=WAREHOUSE), tolerance_m=TOLERANCE_M))
+        runtime.run(
+            lambda uow: handlers.arrive(
+                uow, delivery_id, ArrivalIn(position=WAREHOUSE), tolerance_m=TOLERANCE_M
+            )
+        )
     assert refused.value.error_code == "arrival_too_far"
     stored = runtime.run(lambda uow: handlers.get_delivery(uow, delivery_id))
     assert stored.status is DeliveryStatus.IN_TRANSIT
@@ -254,8 +312,11 @@ def test_failure_in_transit_keeps_the_reason_and_closes_the_delivery(
     delivery_id = schedule(runtime, released()).id
     runtime.run(lambda uow: handlers.assign(uow, delivery_id, AssignmentIn(team="Tagana 2")))
     runtime.run(lambda uow: handlers.depart(uow, delivery_id))
-    failed = runtime.run(lambda uow: handlers.fail(
-        uow, delivery_id, FailureIn(reason="jembatan putus, road cut by the flood")))
+    failed = runtime.run(
+        lambda uow: handlers.fail(
+            uow, delivery_id, FailureIn(reason="jembatan putus, road cut by the flood")
+        )
+    )
     assert failed.status is DeliveryStatus.FAILED
     assert failed.failed_at == START
     assert failed.failure_reason == "jembatan putus, road cut by the flood"
@@ -264,8 +325,9 @@ def test_failure_in_transit_keeps_the_reason_and_closes_the_delivery(
     assert last.reason == "jembatan putus, road cut by the flood"
 
     with pytest.raises(Conflict) as refused:
-        runtime.run(lambda uow: handlers.complete(
-            uow, delivery_id, CompletionIn(received_by="Kepala Desa")))
+        runtime.run(
+            lambda uow: handlers.complete(uow, delivery_id, CompletionIn(received_by="Kepala Desa"))
+        )
     assert refused.value.error_code == "invalid_delivery_transition"
     assert len(outbox(runtime)) == 4
 
@@ -273,8 +335,9 @@ def test_failure_in_transit_keeps_the_reason_and_closes_the_delivery(
 def test_a_handed_over_delivery_cannot_fail(runtime: ServiceRuntime) -> None:
     delivery_id = schedule(runtime, released()).id
     walk_to_arrival(runtime, delivery_id)
-    runtime.run(lambda uow: handlers.complete(
-        uow, delivery_id, CompletionIn(received_by="Kepala Desa")))
+    runtime.run(
+        lambda uow: handlers.complete(uow, delivery_id, CompletionIn(received_by="Kepala Desa"))
+    )
     with pytest.raises(Conflict):
         runtime.run(lambda uow: handlers.fail(uow, delivery_id, FailureIn(reason="lost")))
     stored = runtime.run(lambda uow: handlers.get_delivery(uow, delivery_id))
@@ -300,10 +363,16 @@ def test_list_filters_by_state_and_incident_newest_first(
     listed = deliveries_of(runtime, case_id)
     assert [row.id for row in listed][1:] == [older]
     assert other_case not in [row.id for row in listed]
-    assigned = runtime.run(lambda uow: handlers.list_deliveries(
-        uow, status=DeliveryStatus.ASSIGNED, case_id=case_id, limit=10))
+    assigned = runtime.run(
+        lambda uow: handlers.list_deliveries(
+            uow, status=DeliveryStatus.ASSIGNED, case_id=case_id, limit=10
+        )
+    )
     assert [row.id for row in assigned] == [older]
-    created = runtime.run(lambda uow: handlers.list_deliveries(
-        uow, status=DeliveryStatus.CREATED, case_id=None, limit=10))
+    created = runtime.run(
+        lambda uow: handlers.list_deliveries(
+            uow, status=DeliveryStatus.CREATED, case_id=None, limit=10
+        )
+    )
     assert older not in [row.id for row in created]
     assert other_case in [row.id for row in created]

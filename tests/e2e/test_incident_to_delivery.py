@@ -38,23 +38,32 @@ ARRIVAL = {"lat": -0.4236, "lon": 116.9867}  # ~100 m from the reported point
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def stack(request: pytest.FixtureRequest,
-          tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, Path]]:
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Stack, Path]]:
     backend: str = request.param
     root = tmp_path_factory.mktemp(f"e2e-{backend}")
     offset_file = root / "notify-clock-offset"
     offset_file.write_text("0")
-    databases = ({name: new_database_url("postgresql", root) for name in SERVICES}
-                 if backend == "postgresql" else None)
+    databases = (
+        {name: new_database_url("postgresql", root) for name in SERVICES}
+        if backend == "postgresql"
+        else None
+    )
     with Stack.start(
-        data_dir=root / "data", database_urls=databases,
+        data_dir=root / "data",
+        database_urls=databases,
         extra_env={"DINSOS_ENVIRONMENT": "test", "DINSOS_LOG_LEVEL": "INFO"},
         # Only notify runs on the test clock: moving it 25 h ahead makes a case late
         # without waiting, while report and arrival times stay real.
-        service_env={"notify": {"DINSOS_CLOCK_OFFSET_FILE": str(offset_file),
-                                "NOTIFY_TICK_INTERVAL_S": "0.2",
-                                "NOTIFY_WEBHOOK_RETRY_BASE_S": "0.2",
-                                "NOTIFY_WEBHOOK_POLL_INTERVAL_S": "0.2"}},
+        service_env={
+            "notify": {
+                "DINSOS_CLOCK_OFFSET_FILE": str(offset_file),
+                "NOTIFY_TICK_INTERVAL_S": "0.2",
+                "NOTIFY_WEBHOOK_RETRY_BASE_S": "0.2",
+                "NOTIFY_WEBHOOK_POLL_INTERVAL_S": "0.2",
+            }
+        },
     ) as running:
         yield running, offset_file
 
@@ -73,19 +82,33 @@ def setup_stock(stack: Stack) -> tuple[str, dict[str, str]]:
     item = f"RICE-{uuid.uuid4().hex[:6].upper()}"
     today = datetime.now(UTC).date()
     with api(stack, "logistics") as logistics:
-        created = logistics.post("/warehouses", json={
-            "code": "GDG-TGR", "name": "Gudang Bencana Tenggarong",
-            "location": {"lat": -0.4186, "lon": 116.9864}})
+        created = logistics.post(
+            "/warehouses",
+            json={
+                "code": "GDG-TGR",
+                "name": "Gudang Bencana Tenggarong",
+                "location": {"lat": -0.4186, "lon": 116.9864},
+            },
+        )
         assert created.status_code in (201, 409), created.text
-        ok(logistics.post("/items", json={"code": item, "name": "Beras 5 kg", "unit": "sak"}),
-           201)
+        ok(logistics.post("/items", json={"code": item, "name": "Beras 5 kg", "unit": "sak"}), 201)
 
         def receive(days_ago: int, quantity: int, expires_on: date | None = None) -> str:
-            lot = ok(logistics.post("/lots", json={
-                "item_code": item, "warehouse_code": "GDG-TGR", "quantity": quantity,
-                "received_on": (today - timedelta(days=days_ago)).isoformat(),
-                "expires_on": expires_on.isoformat() if expires_on else None,
-                "source": "PO-001/2026", "received_by": "Pak Budi"}), 201)
+            lot = ok(
+                logistics.post(
+                    "/lots",
+                    json={
+                        "item_code": item,
+                        "warehouse_code": "GDG-TGR",
+                        "quantity": quantity,
+                        "received_on": (today - timedelta(days=days_ago)).isoformat(),
+                        "expires_on": expires_on.isoformat() if expires_on else None,
+                        "source": "PO-001/2026",
+                        "received_by": "Pak Budi",
+                    },
+                ),
+                201,
+            )
             return str(lot["id"])
 
         lots = {
@@ -98,22 +121,41 @@ def setup_stock(stack: Stack) -> tuple[str, dict[str, str]]:
 
 def report_and_verify(stack: Stack, item: str, quantity: int) -> str:
     with api(stack, "intake") as intake:
-        incident = ok(intake.post("/reports", json={
-            "reporter": {"name": "Tim Tagana Tenggarong", "role": "tagana"},
-            "hazard": "flood",
-            "happened_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
-            "location": SITE, "households_affected": 30, "people_affected": 110,
-            "stated_needs": [{"item_code": item, "quantity": quantity}],
-            "description": "Banjir di Kelurahan Sukarame"}), 201)
-        ok(intake.post(f"/incidents/{incident['id']}/verification", json={
-            "verified_by": "Kabid Linjamsos",
-            "assessed_needs": [{"item_code": item, "quantity": quantity}]}))
+        incident = ok(
+            intake.post(
+                "/reports",
+                json={
+                    "reporter": {"name": "Tim Tagana Tenggarong", "role": "tagana"},
+                    "hazard": "flood",
+                    "happened_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+                    "location": SITE,
+                    "households_affected": 30,
+                    "people_affected": 110,
+                    "stated_needs": [{"item_code": item, "quantity": quantity}],
+                    "description": "Banjir di Kelurahan Sukarame",
+                },
+            ),
+            201,
+        )
+        ok(
+            intake.post(
+                f"/incidents/{incident['id']}/verification",
+                json={
+                    "verified_by": "Kabid Linjamsos",
+                    "assessed_needs": [{"item_code": item, "quantity": quantity}],
+                },
+            )
+        )
     return str(incident["id"])
 
 
 async def events_of(stack: Stack, case_id: str, topic: str, count: int) -> list[EventBase]:
-    records = await collect(stack.broker.bootstrap_servers, topic, count=count,
-                            match=lambda r: r.key == case_id.encode())
+    records = await collect(
+        stack.broker.bootstrap_servers,
+        topic,
+        count=count,
+        match=lambda r: r.key == case_id.encode(),
+    )
     return [parse_event(r.value) for r in records]
 
 
@@ -126,19 +168,26 @@ async def test_incident_flows_from_report_to_delivery_within_the_standard(
     case_id = report_and_verify(running, item, 30)
 
     with api(running, "logistics") as logistics:
-        (dispatch,) = await eventually(lambda: logistics.get(
-            "/dispatches", params={"case_id": case_id}).json())
+        (dispatch,) = await eventually(
+            lambda: logistics.get("/dispatches", params={"case_id": case_id}).json()
+        )
         planned_after = time.monotonic() - started
         print(f"\nreport -> planned dispatch over HTTP and Kafka: {planned_after * 1000:.0f} ms")
         # FIFO: the oldest lot first, skipping the one that would expire before arrival.
         assert [(line["lot_id"], line["quantity"]) for line in dispatch["lines"]] == [
-            (lots["oldest_usable"], 20), (lots["newest"], 10)]
-        ok(logistics.post(f"/dispatches/{dispatch['id']}/release",
-                          json={"released_by": "Rina (gudang)"}))
+            (lots["oldest_usable"], 20),
+            (lots["newest"], 10),
+        ]
+        ok(
+            logistics.post(
+                f"/dispatches/{dispatch['id']}/release", json={"released_by": "Rina (gudang)"}
+            )
+        )
 
     with api(running, "distribution") as distribution:
-        (delivery,) = await eventually(lambda: distribution.get(
-            "/deliveries", params={"case_id": case_id}).json())
+        (delivery,) = await eventually(
+            lambda: distribution.get("/deliveries", params={"case_id": case_id}).json()
+        )
         base = f"/deliveries/{delivery['id']}"
         ok(distribution.post(f"{base}/assignment", json={"team": "Tagana Regu 2"}))
         ok(distribution.post(f"{base}/departure", json={}))
@@ -147,8 +196,9 @@ async def test_incident_flows_from_report_to_delivery_within_the_standard(
         assert done["status"] == "delivered"
 
     with api(running, "notify") as notify:
-        clock = await eventually(lambda: (c := notify.get(f"/clocks/{case_id}").json())
-                                 .get("outcome") and c)
+        clock = await eventually(
+            lambda: (c := notify.get(f"/clocks/{case_id}").json()).get("outcome") and c
+        )
         assert clock["outcome"] == "met"
         assert 0 < clock["response_seconds"] < 24 * HOUR
         assert clock["target_seconds"] == 24 * HOUR
@@ -160,9 +210,17 @@ async def test_incident_flows_from_report_to_delivery_within_the_standard(
     clock_events = await events_of(running, case_id, RESPONSE_CLOCKS.name, 1)
     story = incident_events + dispatch_events + delivery_events + clock_events
     assert [e.event_type for e in story] == [  # type: ignore[attr-defined]
-        "IncidentReported", "IncidentVerified", "DispatchPlanned", "DispatchReleased",
-        "DeliveryScheduled", "DeliveryAssigned", "DeliveryDeparted", "DeliveryArrived",
-        "DeliveryCompleted", "ResponseClockStopped"]
+        "IncidentReported",
+        "IncidentVerified",
+        "DispatchPlanned",
+        "DispatchReleased",
+        "DeliveryScheduled",
+        "DeliveryAssigned",
+        "DeliveryDeparted",
+        "DeliveryArrived",
+        "DeliveryCompleted",
+        "ResponseClockStopped",
+    ]
     assert {e.office_id for e in story} == {"kukar"}
     assert {str(e.case_id) for e in story} == {case_id}
     # Verified -> Planned -> Released -> Scheduled -> ... -> Completed; Arrived stops the clock.
@@ -178,41 +236,67 @@ async def test_the_same_event_delivered_twice_has_one_effect(
     item, _lots = setup_stock(running)
     case_id = report_and_verify(running, item, 5)
     with api(running, "logistics") as logistics:
-        (dispatch,) = await eventually(lambda: logistics.get(
-            "/dispatches", params={"case_id": case_id}).json())
+        (dispatch,) = await eventually(
+            lambda: logistics.get("/dispatches", params={"case_id": case_id}).json()
+        )
         ok(logistics.post(f"/dispatches/{dispatch['id']}/release", json={"released_by": "Rina"}))
     with api(running, "distribution") as distribution:
-        (delivery,) = await eventually(lambda: distribution.get(
-            "/deliveries", params={"case_id": case_id}).json())
+        (delivery,) = await eventually(
+            lambda: distribution.get("/deliveries", params={"case_id": case_id}).json()
+        )
         base = f"/deliveries/{delivery['id']}"
-        for step, body in (("assignment", {"team": "Regu 1"}), ("departure", {}),
-                           ("arrival", {"position": ARRIVAL})):
+        for step, body in (
+            ("assignment", {"team": "Regu 1"}),
+            ("departure", {}),
+            ("arrival", {"position": ARRIVAL}),
+        ):
             ok(distribution.post(f"{base}/{step}", json=body))
 
-    verified = next(e for e in await events_of(running, case_id, INCIDENTS.name, 2)
-                    if isinstance(e, IncidentVerified))
-    released = next(e for e in await events_of(running, case_id, DISPATCHES.name, 2)
-                    if isinstance(e, DispatchReleased))
-    arrived = next(e for e in await events_of(running, case_id, DELIVERIES.name, 4)
-                   if isinstance(e, DeliveryArrived))
+    verified = next(
+        e
+        for e in await events_of(running, case_id, INCIDENTS.name, 2)
+        if isinstance(e, IncidentVerified)
+    )
+    released = next(
+        e
+        for e in await events_of(running, case_id, DISPATCHES.name, 2)
+        if isinstance(e, DispatchReleased)
+    )
+    arrived = next(
+        e
+        for e in await events_of(running, case_id, DELIVERIES.name, 4)
+        if isinstance(e, DeliveryArrived)
+    )
     before = {name: duplicates(running, name) for name in ("logistics", "distribution", "notify")}
     for topic, event in ((INCIDENTS, verified), (DISPATCHES, released), (DELIVERIES, arrived)):
         # Exactly the bytes that were published: a redelivery, not a new event.
-        await send_raw(running.broker.bootstrap_servers, topic.name,
-                       event.model_dump_json().encode(), key=case_id.encode())
+        await send_raw(
+            running.broker.bootstrap_servers,
+            topic.name,
+            event.model_dump_json().encode(),
+            key=case_id.encode(),
+        )
     for name, count in before.items():
         await eventually(partial(has_more_duplicates, running, name, count))
 
     with api(running, "logistics") as logistics:
         assert len(logistics.get("/dispatches", params={"case_id": case_id}).json()) == 1
-        reservations = [m for m in logistics.get("/movements", params={
-            "dispatch_id": dispatch["id"]}).json() if m["kind"] == "reservation"]
+        reservations = [
+            m
+            for m in logistics.get("/movements", params={"dispatch_id": dispatch["id"]}).json()
+            if m["kind"] == "reservation"
+        ]
         assert sum(m["reserved_delta"] for m in reservations) == 5
         assert logistics.get("/stock/audit").json()["consistent"] is True
     with api(running, "distribution") as distribution:
         assert len(distribution.get("/deliveries", params={"case_id": case_id}).json()) == 1
-    stopped = await collect(running.broker.bootstrap_servers, RESPONSE_CLOCKS.name, count=2,
-                            timeout_s=3, match=lambda r: r.key == case_id.encode())
+    stopped = await collect(
+        running.broker.bootstrap_servers,
+        RESPONSE_CLOCKS.name,
+        count=2,
+        timeout_s=3,
+        match=lambda r: r.key == case_id.encode(),
+    )
     assert len(stopped) == 1
     planned = await events_of(running, case_id, DISPATCHES.name, 3)
     assert sum(isinstance(e, DispatchPlanned) for e in planned) == 1
@@ -232,21 +316,40 @@ async def test_a_late_case_is_warned_breached_and_notified_by_webhook(
 ) -> None:
     running, offset_file = stack
     with webhook_receiver(fail_first=1) as receiver, api(running, "notify") as notify:
-        ok(notify.post("/subscriptions", json={
-            "url": receiver.url,
-            "event_types": ["ResponseDeadlineAtRisk", "ResponseDeadlineBreached"]}), 201)
+        ok(
+            notify.post(
+                "/subscriptions",
+                json={
+                    "url": receiver.url,
+                    "event_types": ["ResponseDeadlineAtRisk", "ResponseDeadlineBreached"],
+                },
+            ),
+            201,
+        )
         with api(running, "intake") as intake:
-            incident = ok(intake.post("/reports", json={
-                "reporter": {"name": "Kepala Desa Loa Ipuh", "role": "kepala_desa"},
-                "hazard": "landslide", "happened_at": datetime.now(UTC).isoformat(),
-                "location": SITE, "households_affected": 4, "people_affected": 15}), 201)
+            incident = ok(
+                intake.post(
+                    "/reports",
+                    json={
+                        "reporter": {"name": "Kepala Desa Loa Ipuh", "role": "kepala_desa"},
+                        "hazard": "landslide",
+                        "happened_at": datetime.now(UTC).isoformat(),
+                        "location": SITE,
+                        "households_affected": 4,
+                        "people_affected": 15,
+                    },
+                ),
+                201,
+            )
         case_id = str(incident["id"])
         await eventually(lambda: notify.get(f"/clocks/{case_id}").status_code == 200)
 
         def received(event_type: str) -> list[dict[str, Any]]:
-            return [body for r in receiver.delivered()
-                    if (body := r.json())["case_id"] == case_id
-                    and body["event_type"] == event_type]
+            return [
+                body
+                for r in receiver.delivered()
+                if (body := r.json())["case_id"] == case_id and body["event_type"] == event_type
+            ]
 
         try:
             offset_file.write_text(str(13 * HOUR))  # past half of the 24 h target

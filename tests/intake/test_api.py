@@ -29,8 +29,9 @@ def geocoder() -> Iterator[NominatimStandIn]:
 
 
 @pytest.fixture
-def client(broker: TansuBroker, database_url: str,
-           geocoder: NominatimStandIn) -> Iterator[TestClient]:
+def client(
+    broker: TansuBroker, database_url: str, geocoder: NominatimStandIn
+) -> Iterator[TestClient]:
     settings = settings_for(IntakeSettings, broker, database_url, geocoder_url=geocoder.url)
     with TestClient(create_app(settings)) as test_client:
         yield test_client
@@ -52,8 +53,12 @@ def report(**overrides: Any) -> dict[str, Any]:
 
 
 async def events_of(broker: TansuBroker, case_id: str, count: int) -> list[Any]:
-    records = await collect(broker.bootstrap_servers, INCIDENTS.name, count=count,
-                            match=lambda r: r.key == case_id.encode())
+    records = await collect(
+        broker.bootstrap_servers,
+        INCIDENTS.name,
+        count=count,
+        match=lambda r: r.key == case_id.encode(),
+    )
     return [parse_event(record.value) for record in records]
 
 
@@ -67,12 +72,17 @@ async def test_report_then_verify_announces_both_in_order(
     assert incident["location_source"] == "gps"
     assert "phone" not in incident["reporter"]
 
-    verified = client.post(f"/incidents/{incident['id']}/verification", json={
-        "verified_by": "Kabid Linjamsos",
-        "assessed_needs": [{"item_code": "RICE-5KG", "quantity": 30},
-                           {"item_code": "FAMILY-KIT", "quantity": 10},
-                           {"item_code": "RICE-5KG", "quantity": 12}],
-    })
+    verified = client.post(
+        f"/incidents/{incident['id']}/verification",
+        json={
+            "verified_by": "Kabid Linjamsos",
+            "assessed_needs": [
+                {"item_code": "RICE-5KG", "quantity": 30},
+                {"item_code": "FAMILY-KIT", "quantity": 10},
+                {"item_code": "RICE-5KG", "quantity": 12},
+            ],
+        },
+    )
     assert verified.status_code == 200, verified.text
     assert verified.json()["status"] == "verified"
 
@@ -84,7 +94,9 @@ async def test_report_then_verify_announces_both_in_order(
     assert verified_event.causation_id is None
     assert verified_event.reported_at == reported_event.occurred_at
     assert [(n.item_code, n.quantity) for n in verified_event.assessed_needs] == [
-        ("RICE-5KG", 42), ("FAMILY-KIT", 10)]
+        ("RICE-5KG", 42),
+        ("FAMILY-KIT", 10),
+    ]
     assert verified_event.destination.lat == pytest.approx(-0.4230)
 
 
@@ -96,14 +108,21 @@ async def test_resent_report_returns_the_first_incident(
     again = client.post("/reports", json=body)
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["id"] == again.json()["id"]
-    events = await collect(broker.bootstrap_servers, INCIDENTS.name, count=2, timeout_s=5,
-                           match=lambda r: r.key == first.json()["id"].encode())
+    events = await collect(
+        broker.bootstrap_servers,
+        INCIDENTS.name,
+        count=2,
+        timeout_s=5,
+        match=lambda r: r.key == first.json()["id"].encode(),
+    )
     assert len(events) == 1
 
 
 def test_address_is_geocoded(client: TestClient, geocoder: NominatimStandIn) -> None:
-    body = report(location=None, address={"village": "Sukarame", "district": "Tenggarong",
-                                          "regency": "Kutai Kartanegara"})
+    body = report(
+        location=None,
+        address={"village": "Sukarame", "district": "Tenggarong", "regency": "Kutai Kartanegara"},
+    )
     created = client.post("/reports", json=body)
     assert created.status_code == 201, created.text
     assert created.json()["location_source"] == "geocoded"
@@ -122,46 +141,70 @@ def test_geocoder_outage_keeps_the_report_and_the_coordinator_sets_the_point(
     assert (incident["location_source"], incident["location"]) == ("unresolved", None)
 
     needs = [{"item_code": "TENT", "quantity": 2}]
-    refused = client.post(f"/incidents/{incident['id']}/verification",
-                          json={"verified_by": "Kabid", "assessed_needs": needs})
+    refused = client.post(
+        f"/incidents/{incident['id']}/verification",
+        json={"verified_by": "Kabid", "assessed_needs": needs},
+    )
     assert refused.status_code == 422
     assert refused.json()["error"] == "destination_unknown"
 
-    accepted = client.post(f"/incidents/{incident['id']}/verification", json={
-        "verified_by": "Kabid", "assessed_needs": needs,
-        "location": {"lat": -0.42, "lon": 116.99}})
+    accepted = client.post(
+        f"/incidents/{incident['id']}/verification",
+        json={
+            "verified_by": "Kabid",
+            "assessed_needs": needs,
+            "location": {"lat": -0.42, "lon": 116.99},
+        },
+    )
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["location_source"] == "coordinator"
 
 
 def test_a_decision_is_final(client: TestClient) -> None:
     incident_id = client.post("/reports", json=report()).json()["id"]
-    rejected = client.post(f"/incidents/{incident_id}/rejection",
-                           json={"rejected_by": "Kabid", "reason": "duplicate of another report"})
+    rejected = client.post(
+        f"/incidents/{incident_id}/rejection",
+        json={"rejected_by": "Kabid", "reason": "duplicate of another report"},
+    )
     assert rejected.status_code == 200
-    again = client.post(f"/incidents/{incident_id}/verification", json={
-        "verified_by": "Kabid", "assessed_needs": [{"item_code": "TENT", "quantity": 1}]})
+    again = client.post(
+        f"/incidents/{incident_id}/verification",
+        json={"verified_by": "Kabid", "assessed_needs": [{"item_code": "TENT", "quantity": 1}]},
+    )
     assert again.status_code == 409
     assert again.json()["error"] == "incident_already_decided"
     listed = client.get("/incidents", params={"status": "rejected"}).json()
     assert incident_id in [i["id"] for i in listed]
 
 
-@pytest.mark.parametrize(("body", "error", "where"), [
-    (report(households_affected=-1), "invalid_request", "households_affected"),
-    (report(location={"lat": 117.0, "lon": -0.5}), "invalid_request", "location"),
-    (report(location={"lat": 48.85, "lon": 2.35}), "location_outside_indonesia", None),
-    (report(location=None), "location_missing", None),
-    (report(stated_needs=[{"item_code": "RICE-5KG", "quantity": 0}]), "invalid_request",
-     "quantity"),
-    (report(stated_needs=[{"item_code": "rice", "quantity": 1}]), "invalid_request", "item_code"),
-    (report(hazard="meteor"), "invalid_request", "hazard"),
-    (report(happened_at="2026-11-23T10:00:00"), "invalid_request", "happened_at"),
-    (report(happened_at=(datetime.now(UTC) + timedelta(days=1)).isoformat()),
-     "happened_in_future", None),
-    (report(surprise=True), "invalid_request", "surprise"),
-    (report(reporter={"name": "", "role": "tagana"}), "invalid_request", "name"),
-])
+@pytest.mark.parametrize(
+    ("body", "error", "where"),
+    [
+        (report(households_affected=-1), "invalid_request", "households_affected"),
+        (report(location={"lat": 117.0, "lon": -0.5}), "invalid_request", "location"),
+        (report(location={"lat": 48.85, "lon": 2.35}), "location_outside_indonesia", None),
+        (report(location=None), "location_missing", None),
+        (
+            report(stated_needs=[{"item_code": "RICE-5KG", "quantity": 0}]),
+            "invalid_request",
+            "quantity",
+        ),
+        (
+            report(stated_needs=[{"item_code": "rice", "quantity": 1}]),
+            "invalid_request",
+            "item_code",
+        ),
+        (report(hazard="meteor"), "invalid_request", "hazard"),
+        (report(happened_at="2026-11-23T10:00:00"), "invalid_request", "happened_at"),
+        (
+            report(happened_at=(datetime.now(UTC) + timedelta(days=1)).isoformat()),
+            "happened_in_future",
+            None,
+        ),
+        (report(surprise=True), "invalid_request", "surprise"),
+        (report(reporter={"name": "", "role": "tagana"}), "invalid_request", "name"),
+    ],
+)
 def test_bad_reports_are_refused_with_a_reason(
     client: TestClient, body: dict[str, Any], error: str, where: str | None
 ) -> None:
@@ -175,15 +218,18 @@ def test_bad_reports_are_refused_with_a_reason(
 
 
 def test_malformed_json_and_unknown_ids(client: TestClient) -> None:
-    broken = client.post("/reports", content=b'{"hazard": "flood",',
-                         headers={"Content-Type": "application/json"})
+    broken = client.post(
+        "/reports", content=b'{"hazard": "flood",', headers={"Content-Type": "application/json"}
+    )
     assert (broken.status_code, broken.json()["error"]) == (422, "malformed_json")
     unknown = client.get(f"/incidents/{uuid.uuid4()}")
     assert (unknown.status_code, unknown.json()["error"]) == (404, "incident_not_found")
     not_uuid = client.get("/incidents/42")
     assert not_uuid.status_code == 422
-    verify_unknown = client.post(f"/incidents/{uuid.uuid4()}/rejection",
-                                 json={"rejected_by": "Kabid", "reason": "no such thing"})
+    verify_unknown = client.post(
+        f"/incidents/{uuid.uuid4()}/rejection",
+        json={"rejected_by": "Kabid", "reason": "no such thing"},
+    )
     assert verify_unknown.status_code == 404
 
 

@@ -25,10 +25,22 @@ NEAR = Site("GDG-TGR", GeoPoint(lat=-0.4200, lon=116.9800))  # ~1.5 km away
 FAR = Site("GDG-SMD", GeoPoint(lat=-0.5000, lon=117.1500))  # Samarinda, ~20 km away
 
 
-def lot(received: date, free: int, *, item: str = "RICE-5KG", site: Site = NEAR,
-        expires: date | None = None) -> LotStock:
-    return LotStock(lot_id=uuid.uuid4(), item_code=item, warehouse_code=site.code,
-                    received_on=received, expires_on=expires, free=free)
+def lot(
+    received: date,
+    free: int,
+    *,
+    item: str = "RICE-5KG",
+    site: Site = NEAR,
+    expires: date | None = None,
+) -> LotStock:
+    return LotStock(
+        lot_id=uuid.uuid4(),
+        item_code=item,
+        warehouse_code=site.code,
+        received_on=received,
+        expires_on=expires,
+        free=free,
+    )
 
 
 def test_picks_oldest_lot_even_when_listed_last() -> None:
@@ -61,9 +73,14 @@ def test_same_received_date_is_ordered_by_lot_id_so_the_pick_is_stable() -> None
 def test_nearest_warehouse_is_used_before_a_farther_one_with_older_stock() -> None:
     far_old = lot(date(2025, 1, 1), 100, site=FAR)
     near_new = lot(date(2026, 9, 1), 100, site=NEAR)
-    plan = plan_allocation([("RICE-5KG", 40)], [FAR, NEAR], [far_old, near_new],
-                           destination=TENGGARONG, known_items=["RICE-5KG"],
-                           must_last_until=TODAY)
+    plan = plan_allocation(
+        [("RICE-5KG", 40)],
+        [FAR, NEAR],
+        [far_old, near_new],
+        destination=TENGGARONG,
+        known_items=["RICE-5KG"],
+        must_last_until=TODAY,
+    )
     assert [p.site.code for p in plan.picks] == ["GDG-TGR"]
     assert plan.picks[0].takes[0].lot == near_new
     assert plan.shortfalls == ()
@@ -73,20 +90,35 @@ def test_tops_up_from_the_next_warehouse_then_reports_what_is_still_missing() ->
     near = lot(date(2026, 1, 1), 30, site=NEAR)
     far = lot(date(2026, 1, 1), 50, site=FAR)
     kits = lot(date(2026, 1, 1), 5, item="FAMILY-KIT", site=FAR)
-    plan = plan_allocation([("RICE-5KG", 100), ("FAMILY-KIT", 5), ("TENT", 2)],
-                           [NEAR, FAR], [far, near, kits], destination=TENGGARONG,
-                           known_items=["RICE-5KG", "FAMILY-KIT"], must_last_until=TODAY)
+    plan = plan_allocation(
+        [("RICE-5KG", 100), ("FAMILY-KIT", 5), ("TENT", 2)],
+        [NEAR, FAR],
+        [far, near, kits],
+        destination=TENGGARONG,
+        known_items=["RICE-5KG", "FAMILY-KIT"],
+        must_last_until=TODAY,
+    )
     assert [(p.site.code, [(t.lot, t.quantity) for t in p.takes]) for p in plan.picks] == [
-        ("GDG-TGR", [(near, 30)]), ("GDG-SMD", [(far, 50), (kits, 5)])]
+        ("GDG-TGR", [(near, 30)]),
+        ("GDG-SMD", [(far, 50), (kits, 5)]),
+    ]
     assert plan.picks[0].distance_km < plan.picks[1].distance_km
     assert [(s.item_code, s.allocated, s.missing, s.reason) for s in plan.shortfalls] == [
-        ("RICE-5KG", 80, 20, "insufficient_stock"), ("TENT", 0, 2, "unknown_item")]
+        ("RICE-5KG", 80, 20, "insufficient_stock"),
+        ("TENT", 0, 2, "unknown_item"),
+    ]
 
 
 def test_reports_shortfall_when_only_expired_stock_is_left() -> None:
     stale = lot(date(2025, 1, 1), 500, expires=TODAY - timedelta(days=3))
-    plan = plan_allocation([("RICE-5KG", 10)], [NEAR], [stale], destination=TENGGARONG,
-                           known_items=["RICE-5KG"], must_last_until=TODAY)
+    plan = plan_allocation(
+        [("RICE-5KG", 10)],
+        [NEAR],
+        [stale],
+        destination=TENGGARONG,
+        known_items=["RICE-5KG"],
+        must_last_until=TODAY,
+    )
     assert plan.picks == ()
     assert plan.shortfalls[0].missing == 10
 
@@ -111,9 +143,14 @@ lots_strategy = st.lists(
 def test_picked_total_is_min_of_request_and_usable_stock(
     specs: list[tuple[int, int, int | None]], requested: int
 ) -> None:
-    lots = [lot(TODAY - timedelta(days=age), free,
-                expires=None if expiry is None else TODAY + timedelta(days=expiry))
-            for age, free, expiry in specs]
+    lots = [
+        lot(
+            TODAY - timedelta(days=age),
+            free,
+            expires=None if expiry is None else TODAY + timedelta(days=expiry),
+        )
+        for age, free, expiry in specs
+    ]
     usable = [x for x in lots if x.free > 0 and (x.expires_on is None or x.expires_on > TODAY)]
     takes = pick_fifo(lots, requested, TODAY)
     assert sum(t.quantity for t in takes) == min(requested, sum(x.free for x in usable))

@@ -40,41 +40,76 @@ SITE = GeoPoint(lat=-0.4100, lon=116.9900)
 
 @pytest.fixture
 def runtime(database_url: str) -> Iterator[ServiceRuntime]:
-    settings = LogisticsSettings(database_url=database_url,
-                                 common=CommonSettings(environment="test"))
-    service = ServiceRuntime(name="logistics", settings=settings,
-                             metadata=LogisticsTable.metadata, clock=FixedClock(NOW))
+    settings = LogisticsSettings(
+        database_url=database_url, common=CommonSettings(environment="test")
+    )
+    service = ServiceRuntime(
+        name="logistics", settings=settings, metadata=LogisticsTable.metadata, clock=FixedClock(NOW)
+    )
     service.create_tables()
-    service.run(lambda uow: handlers.register_warehouse(uow, WarehouseIn(
-        code="GDG-TGR", name="Gudang Tenggarong", location=GeoPoint(lat=-0.42, lon=116.98)),
-        "kukar"))
-    service.run(lambda uow: handlers.register_warehouse(uow, WarehouseIn(
-        code="GDG-SMD", name="Gudang Samarinda", location=GeoPoint(lat=-0.50, lon=117.15)),
-        "kukar"))
+    service.run(
+        lambda uow: handlers.register_warehouse(
+            uow,
+            WarehouseIn(
+                code="GDG-TGR", name="Gudang Tenggarong", location=GeoPoint(lat=-0.42, lon=116.98)
+            ),
+            "kukar",
+        )
+    )
+    service.run(
+        lambda uow: handlers.register_warehouse(
+            uow,
+            WarehouseIn(
+                code="GDG-SMD", name="Gudang Samarinda", location=GeoPoint(lat=-0.50, lon=117.15)
+            ),
+            "kukar",
+        )
+    )
     for code in ("RICE-5KG", "FAMILY-KIT"):
-        service.run(lambda uow, code=code: handlers.register_item(  # type: ignore[misc]
-            uow, ItemIn(code=code, name=code.title(), unit="pcs")))
+        service.run(
+            lambda uow, code=code: handlers.register_item(  # type: ignore[misc]
+                uow, ItemIn(code=code, name=code.title(), unit="pcs")
+            )
+        )
     yield service
     service.engine.dispose()
 
 
-def receive(runtime: ServiceRuntime, quantity: int, received_on: date, *,
-            warehouse: str = "GDG-TGR", item: str = "RICE-5KG",
-            expires_on: date | None = None) -> uuid.UUID:
+def receive(
+    runtime: ServiceRuntime,
+    quantity: int,
+    received_on: date,
+    *,
+    warehouse: str = "GDG-TGR",
+    item: str = "RICE-5KG",
+    expires_on: date | None = None,
+) -> uuid.UUID:
     settings = runtime.settings
     assert isinstance(settings, LogisticsSettings)
-    body = LotIn(item_code=item, warehouse_code=warehouse, quantity=quantity,
-                 received_on=received_on, expires_on=expires_on, source="PO-2026-001",
-                 received_by="Pak Gudang")
+    body = LotIn(
+        item_code=item,
+        warehouse_code=warehouse,
+        quantity=quantity,
+        received_on=received_on,
+        expires_on=expires_on,
+        source="PO-2026-001",
+        received_by="Pak Gudang",
+    )
     return runtime.run(lambda uow: handlers.receive_lot(uow, body, settings)).id
 
 
 def verified(*needs: tuple[str, int]) -> IncidentVerified:
     case_id = uuid.uuid4()
     return IncidentVerified.first(
-        office_id="kukar", case_id=case_id, producer="intake", occurred_at=NOW,
-        reported_at=NOW - timedelta(hours=1), destination=SITE, verified_by="Kabid",
-        assessed_needs=tuple(NeedLine(item_code=c, quantity=q) for c, q in needs))
+        office_id="kukar",
+        case_id=case_id,
+        producer="intake",
+        occurred_at=NOW,
+        reported_at=NOW - timedelta(hours=1),
+        destination=SITE,
+        verified_by="Kabid",
+        assessed_needs=tuple(NeedLine(item_code=c, quantity=q) for c, q in needs),
+    )
 
 
 def allocate(runtime: ServiceRuntime, event: IncidentVerified) -> list[object]:
@@ -121,8 +156,14 @@ def test_allocation_reserves_the_oldest_unexpired_lot_and_release_issues_it(
     with pytest.raises(Conflict):
         runtime.run(lambda uow: handlers.release_dispatch(uow, planned.dispatch_id, "Rina"))
 
-    kinds = [m.kind for m in runtime.run(lambda uow: handlers.list_movements(
-        uow, lot_id=None, dispatch_id=planned.dispatch_id, limit=100))]
+    kinds = [
+        m.kind
+        for m in runtime.run(
+            lambda uow: handlers.list_movements(
+                uow, lot_id=None, dispatch_id=planned.dispatch_id, limit=100
+            )
+        )
+    ]
     assert sorted(kinds) == sorted([MovementKind.RESERVATION] * 2 + [MovementKind.ISSUE] * 2)
     assert runtime.run(handlers.ledger_disagreements) == []
 
@@ -136,9 +177,12 @@ def test_shortage_is_announced_and_nothing_is_reserved_for_an_unknown_item(
     assert isinstance(planned, DispatchPlanned) and planned.warehouse_code == "GDG-SMD"
     assert isinstance(shortage, StockShortageDetected)
     assert [(s.item_code, s.allocated, s.missing, s.reason) for s in shortage.lines] == [
-        ("FAMILY-KIT", 5, 3, "insufficient_stock"), ("VELBED", 0, 3, "unknown_item")]
-    shortages = runtime.run(lambda uow: handlers.list_shortages(
-        uow, case_id=shortage.case_id, limit=10))
+        ("FAMILY-KIT", 5, 3, "insufficient_stock"),
+        ("VELBED", 0, 3, "unknown_item"),
+    ]
+    shortages = runtime.run(
+        lambda uow: handlers.list_shortages(uow, case_id=shortage.case_id, limit=10)
+    )
     assert len(shortages) == 2
 
 
@@ -164,10 +208,16 @@ def test_bad_receipts_and_adjustments_change_nothing(runtime: ServiceRuntime) ->
     lot_id = receive(runtime, 10, date(2026, 1, 1))
     allocate(runtime, verified(("RICE-5KG", 6)))
     with pytest.raises(Unprocessable, match="reserved"):
-        runtime.run(lambda uow: handlers.adjust_lot(
-            uow, lot_id, AdjustmentIn(delta=-5, reason="rusak (damaged)", approved_by="Kabid")))
-    runtime.run(lambda uow: handlers.adjust_lot(
-        uow, lot_id, AdjustmentIn(delta=-4, reason="rusak (damaged)", approved_by="Kabid")))
+        runtime.run(
+            lambda uow: handlers.adjust_lot(
+                uow, lot_id, AdjustmentIn(delta=-5, reason="rusak (damaged)", approved_by="Kabid")
+            )
+        )
+    runtime.run(
+        lambda uow: handlers.adjust_lot(
+            uow, lot_id, AdjustmentIn(delta=-4, reason="rusak (damaged)", approved_by="Kabid")
+        )
+    )
     assert lot_state(runtime, lot_id) == (6, 6)
     assert runtime.run(handlers.ledger_disagreements) == []
 
@@ -195,11 +245,17 @@ def test_concurrent_allocations_never_over_allocate(runtime: ServiceRuntime) -> 
     states = [lot_state(runtime, lot_id) for lot_id in lots]
     assert states == [(10, 10)] * 5
     planned = [e for emitted in outcomes for e in emitted if isinstance(e, DispatchPlanned)]
-    missing = [line.missing for emitted in outcomes for e in emitted
-               if isinstance(e, StockShortageDetected) for line in e.lines]
+    missing = [
+        line.missing
+        for emitted in outcomes
+        for e in emitted
+        if isinstance(e, StockShortageDetected)
+        for line in e.lines
+    ]
     assert sum(line.quantity for p in planned for line in p.lines) == 50
     assert sorted(missing) == [6] + [7] * 4  # one got the last unit, four got nothing
-    dispatches = runtime.run(lambda uow: handlers.list_dispatches(
-        uow, case_id=None, status=None, limit=100))
+    dispatches = runtime.run(
+        lambda uow: handlers.list_dispatches(uow, case_id=None, status=None, limit=100)
+    )
     assert sum(line["quantity"] for d in dispatches for line in d.lines) == 50
     assert runtime.run(handlers.ledger_disagreements) == []

@@ -47,32 +47,53 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def client(broker: TansuBroker, database_url: str, clock: FixedClock) -> Iterator[TestClient]:
-    settings = settings_for(NotifySettings, broker, database_url, tick_interval_s=0.2,
-                            webhook_poll_interval_s=0.1, webhook_timeout_s=5.0)
+    settings = settings_for(
+        NotifySettings,
+        broker,
+        database_url,
+        tick_interval_s=0.2,
+        webhook_poll_interval_s=0.1,
+        webhook_timeout_s=5.0,
+    )
     with TestClient(create_app(settings, clock=clock)) as test_client:
         yield test_client
 
 
 def reported(case_id: uuid.UUID, *, office_id: str, at: datetime) -> IncidentReported:
     return IncidentReported.first(
-        office_id=office_id, case_id=case_id, producer="intake", occurred_at=at,
-        hazard=HazardType.LANDSLIDE, happened_at=at - HOUR,
-        reporter=Reporter(name="Lurah Pasar Satelit", role="lurah"), location=SITE,
-        households_affected=12, people_affected=48,
+        office_id=office_id,
+        case_id=case_id,
+        producer="intake",
+        occurred_at=at,
+        hazard=HazardType.LANDSLIDE,
+        happened_at=at - HOUR,
+        reporter=Reporter(name="Lurah Pasar Satelit", role="lurah"),
+        location=SITE,
+        households_affected=12,
+        people_affected=48,
         stated_needs=(NeedLine(item_code="FAMILY-KIT", quantity=12),),
     )
 
 
 def arrived(case_id: uuid.UUID, *, office_id: str, at: datetime) -> DeliveryArrived:
     return DeliveryArrived.first(
-        office_id=office_id, case_id=case_id, producer="distribution", occurred_at=at,
-        delivery_id=uuid.uuid4(), position=SITE, distance_to_destination_m=20.0,
+        office_id=office_id,
+        case_id=case_id,
+        producer="distribution",
+        occurred_at=at,
+        delivery_id=uuid.uuid4(),
+        position=SITE,
+        distance_to_destination_m=20.0,
     )
 
 
 async def publish(broker: TansuBroker, topic: Topic, event: EventBase) -> None:
-    await send_raw(broker.bootstrap_servers, topic.name, serialize_event(event),
-                   key=str(event.case_id).encode())
+    await send_raw(
+        broker.bootstrap_servers,
+        topic.name,
+        serialize_event(event),
+        key=str(event.case_id).encode(),
+    )
 
 
 def clock_of(client: TestClient, case_id: uuid.UUID) -> dict[str, Any] | None:
@@ -93,7 +114,10 @@ async def test_a_report_opens_a_clock_and_the_first_arrival_stops_it(
 
     opened = await eventually(lambda: clock_of(client, case))
     assert (opened["state"], opened["office_id"], opened["hazard"]) == (
-        "open", "lubuklinggau", "landslide")
+        "open",
+        "lubuklinggau",
+        "landslide",
+    )
     assert datetime.fromisoformat(opened["deadline"]) == report.occurred_at + 24 * HOUR
     assert opened["time_zone"] == "Asia/Jakarta"
     assert opened["deadline_local"].endswith("+07:00")
@@ -101,30 +125,51 @@ async def test_a_report_opens_a_clock_and_the_first_arrival_stops_it(
     clock.advance(3 * HOUR)
     # Filtered by office: replayed events of other tests may open clocks here too.
     mine: dict[str, str | int] = {"office_id": "lubuklinggau", "limit": 500}
-    listed = {c["case_id"]: c for c in client.get("/clocks", params={**mine, "state": "open"})
-              .json()}
+    listed = {
+        c["case_id"]: c for c in client.get("/clocks", params={**mine, "state": "open"}).json()
+    }
     assert listed[str(case)]["seconds_remaining"] == 21 * 3600
     assert listed[str(case)]["breached"] is False
 
-    await publish(broker, DELIVERIES, arrived(case, office_id="lubuklinggau",
-                                              at=report.occurred_at + 3 * HOUR))
-    await publish(broker, DELIVERIES, arrived(case, office_id="lubuklinggau",
-                                              at=report.occurred_at + 5 * HOUR))
+    await publish(
+        broker,
+        DELIVERIES,
+        arrived(case, office_id="lubuklinggau", at=report.occurred_at + 3 * HOUR),
+    )
+    await publish(
+        broker,
+        DELIVERIES,
+        arrived(case, office_id="lubuklinggau", at=report.occurred_at + 5 * HOUR),
+    )
     # Same key, same partition: once this is dead-lettered both arrivals were applied.
-    await send_raw(broker.bootstrap_servers, DELIVERIES.name, b"end of arrivals",
-                   key=str(case).encode())
-    await collect(broker.bootstrap_servers, DELIVERIES.dlq, count=1,
-                  match=lambda r: r.key == str(case).encode())
+    await send_raw(
+        broker.bootstrap_servers, DELIVERIES.name, b"end of arrivals", key=str(case).encode()
+    )
+    await collect(
+        broker.bootstrap_servers,
+        DELIVERIES.dlq,
+        count=1,
+        match=lambda r: r.key == str(case).encode(),
+    )
 
-    closed = {c["case_id"]: c for c in client.get("/clocks", params={**mine, "state": "closed"})
-              .json()}
+    closed = {
+        c["case_id"]: c for c in client.get("/clocks", params={**mine, "state": "closed"}).json()
+    }
     assert str(case) not in {c["case_id"] for c in client.get("/clocks", params=mine).json()}
-    assert (closed[str(case)]["outcome"], closed[str(case)]["response_seconds"],
-            closed[str(case)]["target_seconds"]) == ("met", 3 * 3600, 86400)
+    assert (
+        closed[str(case)]["outcome"],
+        closed[str(case)]["response_seconds"],
+        closed[str(case)]["target_seconds"],
+    ) == ("met", 3 * 3600, 86400)
     assert closed[str(case)]["seconds_remaining"] is None
 
-    records = await collect(broker.bootstrap_servers, RESPONSE_CLOCKS.name, count=2,
-                            timeout_s=3, match=lambda r: r.key == str(case).encode())
+    records = await collect(
+        broker.bootstrap_servers,
+        RESPONSE_CLOCKS.name,
+        count=2,
+        timeout_s=3,
+        match=lambda r: r.key == str(case).encode(),
+    )
     assert len(records) == 1, "the second arrival must not stop the clock again"
     stopped = parse_event(records[0].value)
     assert isinstance(stopped, ResponseClockStopped)
@@ -138,9 +183,14 @@ async def test_a_breach_reaches_a_flaky_webhook_once_with_its_retries_logged(
     office = f"t{uuid.uuid4().hex[:12]}"
     case = uuid.uuid4()
     with webhook_receiver(fail_first=2) as receiver:
-        created = client.post("/subscriptions", json={
-            "url": receiver.url, "office_id": office,
-            "event_types": ["ResponseDeadlineBreached"]})
+        created = client.post(
+            "/subscriptions",
+            json={
+                "url": receiver.url,
+                "office_id": office,
+                "event_types": ["ResponseDeadlineBreached"],
+            },
+        )
         assert created.status_code == 201, created.text
         report = reported(case, office_id=office, at=clock.now())
         await publish(broker, INCIDENTS, report)
@@ -156,7 +206,8 @@ async def test_a_breach_reaches_a_flaky_webhook_once_with_its_retries_logged(
         assert (first["status"], first["response_status"]) == ("pending", 500)
         assert first["last_error"].startswith("HTTP 500")
         assert datetime.fromisoformat(first["next_attempt_at"]) == clock.now() + timedelta(
-            seconds=2), "retried after NOTIFY_WEBHOOK_RETRY_BASE_S"
+            seconds=2
+        ), "retried after NOTIFY_WEBHOOK_RETRY_BASE_S"
 
         clock.advance(timedelta(minutes=1))
         await eventually(lambda: log_entry(attempts=2))
@@ -181,8 +232,12 @@ async def test_a_breach_reaches_a_flaky_webhook_once_with_its_retries_logged(
     assert overdue is not None
     assert (overdue["breached"], overdue["state"]) == (True, "open")
     assert overdue["seconds_remaining"] == -(HOUR + timedelta(minutes=2)).total_seconds()
-    on_topic = await collect(broker.bootstrap_servers, RESPONSE_CLOCKS.name, count=1,
-                             match=lambda r: r.key == str(case).encode())
+    on_topic = await collect(
+        broker.bootstrap_servers,
+        RESPONSE_CLOCKS.name,
+        count=1,
+        match=lambda r: r.key == str(case).encode(),
+    )
     assert parse_event(on_topic[0].value).event_id == breach.event_id
 
 
@@ -191,14 +246,22 @@ async def test_poison_and_unknown_cases_are_dead_lettered_and_later_events_apply
 ) -> None:
     poison_key = uuid.uuid4().hex.encode()
     await send_raw(broker.bootstrap_servers, INCIDENTS.name, b"{not json", poison_key)
-    await send_raw(broker.bootstrap_servers, INCIDENTS.name,
-                   b'{"event_type": "IncidentReported", "people_affected": -1}', poison_key)
+    await send_raw(
+        broker.bootstrap_servers,
+        INCIDENTS.name,
+        b'{"event_type": "IncidentReported", "people_affected": -1}',
+        poison_key,
+    )
     never_reported = uuid.uuid4()
     rejection = IncidentRejected.first(
-        office_id="kukar", case_id=never_reported, producer="intake", occurred_at=clock.now(),
-        reason="duplicate of another report", rejected_by="Kabid Linjamsos")
-    await send_raw(broker.bootstrap_servers, INCIDENTS.name, serialize_event(rejection),
-                   poison_key)
+        office_id="kukar",
+        case_id=never_reported,
+        producer="intake",
+        occurred_at=clock.now(),
+        reason="duplicate of another report",
+        rejected_by="Kabid Linjamsos",
+    )
+    await send_raw(broker.bootstrap_servers, INCIDENTS.name, serialize_event(rejection), poison_key)
     stray = arrived(uuid.uuid4(), office_id="kukar", at=clock.now())
     await publish(broker, DELIVERIES, stray)
 
@@ -206,12 +269,17 @@ async def test_poison_and_unknown_cases_are_dead_lettered_and_later_events_apply
     await publish(broker, INCIDENTS, reported(after, office_id="kukar", at=clock.now()))
     assert (await eventually(lambda: clock_of(client, after)))["state"] == "open"
 
-    dead = await collect(broker.bootstrap_servers, INCIDENTS.dlq, count=3,
-                         match=lambda r: r.key == poison_key)
+    dead = await collect(
+        broker.bootstrap_servers, INCIDENTS.dlq, count=3, match=lambda r: r.key == poison_key
+    )
     assert dlq_reasons(dead) == ["invalid_event", "undecodable", "unknown_case"]
     assert all(dict(r.headers)["dlq.service"] == b"notify" for r in dead)
-    [unknown_arrival] = await collect(broker.bootstrap_servers, DELIVERIES.dlq, count=1,
-                                      match=lambda r: r.key == str(stray.case_id).encode())
+    [unknown_arrival] = await collect(
+        broker.bootstrap_servers,
+        DELIVERIES.dlq,
+        count=1,
+        match=lambda r: r.key == str(stray.case_id).encode(),
+    )
     headers = dict(unknown_arrival.headers)
     assert headers["dlq.reason"] == b"unknown_case"
     assert headers["dlq.event_id"] == str(stray.event_id).encode()
@@ -220,19 +288,38 @@ async def test_poison_and_unknown_cases_are_dead_lettered_and_later_events_apply
 
 
 BAD_SUBSCRIPTIONS: list[tuple[str, dict[str, Any], str]] = [
-    ("ftp URL", {"url": "ftp://dinsos.kukarkab.go.id/hooks",
-                 "event_types": ["ResponseDeadlineBreached"]}, "url"),
+    (
+        "ftp URL",
+        {"url": "ftp://dinsos.kukarkab.go.id/hooks", "event_types": ["ResponseDeadlineBreached"]},
+        "url",
+    ),
     ("not a URL", {"url": "dinsos kukar", "event_types": ["ResponseDeadlineBreached"]}, "url"),
     ("no URL", {"event_types": ["ResponseDeadlineBreached"]}, "url"),
     ("no event types", {"url": "https://example.org/h", "event_types": []}, "event_types"),
-    ("not notify's event", {"url": "https://example.org/h",
-                            "event_types": ["IncidentReported"]}, "event_types"),
-    ("unknown event", {"url": "https://example.org/h", "event_types": ["Nonsense"]},
-     "event_types"),
-    ("bad office id", {"url": "https://example.org/h", "office_id": "Kutai Kartanegara",
-                       "event_types": ["ResponseDeadlineBreached"]}, "office_id"),
-    ("unknown field", {"url": "https://example.org/h", "secret": "x",
-                       "event_types": ["ResponseDeadlineBreached"]}, "secret"),
+    (
+        "not notify's event",
+        {"url": "https://example.org/h", "event_types": ["IncidentReported"]},
+        "event_types",
+    ),
+    ("unknown event", {"url": "https://example.org/h", "event_types": ["Nonsense"]}, "event_types"),
+    (
+        "bad office id",
+        {
+            "url": "https://example.org/h",
+            "office_id": "Kutai Kartanegara",
+            "event_types": ["ResponseDeadlineBreached"],
+        },
+        "office_id",
+    ),
+    (
+        "unknown field",
+        {
+            "url": "https://example.org/h",
+            "secret": "x",
+            "event_types": ["ResponseDeadlineBreached"],
+        },
+        "secret",
+    ),
 ]
 
 
@@ -243,15 +330,23 @@ def test_subscriptions_are_managed_and_bad_input_is_refused(client: TestClient) 
         assert refused.status_code == 422, f"{name}: {refused.text}"
         assert refused.json()["error"] == "invalid_request", name
         assert where in json.dumps(refused.json()["detail"]), name
-    broken = client.post("/subscriptions", content=b'{"url": ',
-                         headers={"Content-Type": "application/json"})
+    broken = client.post(
+        "/subscriptions", content=b'{"url": ', headers={"Content-Type": "application/json"}
+    )
     assert (broken.status_code, broken.json()["error"]) == (422, "malformed_json")
     assert client.get("/subscriptions").json() == before
 
-    created = client.post("/subscriptions", json={
-        "url": "https://chat.dinsos.example/hooks/linjamsos",
-        "event_types": ["ResponseDeadlineAtRisk", "ResponseDeadlineBreached",
-                        "ResponseDeadlineAtRisk"]})
+    created = client.post(
+        "/subscriptions",
+        json={
+            "url": "https://chat.dinsos.example/hooks/linjamsos",
+            "event_types": [
+                "ResponseDeadlineAtRisk",
+                "ResponseDeadlineBreached",
+                "ResponseDeadlineAtRisk",
+            ],
+        },
+    )
     assert created.status_code == 201, created.text
     subscription = created.json()
     assert subscription["office_id"] is None and subscription["active"] is True
@@ -261,15 +356,19 @@ def test_subscriptions_are_managed_and_bad_input_is_refused(client: TestClient) 
     removed = client.delete(f"/subscriptions/{subscription['id']}")
     assert (removed.status_code, removed.json()["active"]) == (200, False)
     assert subscription["id"] not in {
-        s["id"] for s in client.get("/subscriptions", params={"active": True}).json()}
+        s["id"] for s in client.get("/subscriptions", params={"active": True}).json()
+    }
 
     missing = client.get(f"/clocks/{uuid.uuid4()}")
     assert (missing.status_code, missing.json()["error"]) == (404, "clock_not_found")
     gone = client.delete(f"/subscriptions/{uuid.uuid4()}")
     assert (gone.status_code, gone.json()["error"]) == (404, "subscription_not_found")
     bad_reads: list[tuple[str, dict[str, str | int]]] = [
-        ("/clocks", {"state": "paused"}), ("/clocks/42", {}),
-        ("/notifications", {"status": "lost"}), ("/clocks", {"limit": 0})]
+        ("/clocks", {"state": "paused"}),
+        ("/clocks/42", {}),
+        ("/notifications", {"status": "lost"}),
+        ("/clocks", {"limit": 0}),
+    ]
     for path, params in bad_reads:
         bad = client.get(path, params=params)
         assert (bad.status_code, bad.json()["error"]) == (422, "invalid_request"), path
@@ -284,3 +383,7 @@ def test_health_standards_and_openapi(client: TestClient) -> None:
     assert standards["balangan"]["services"]["emergency_relief"]["target_hours"] == 24
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/clocks", "/clocks/{case_id}", "/subscriptions", "/notifications"} <= set(paths)
+    board = client.get("/")
+    assert board.status_code == 200
+    assert board.headers["content-type"].startswith("text/html")
+    assert 'fetch("clocks?state=open")' in board.text

@@ -31,8 +31,11 @@ HOUR = timedelta(hours=1)
 
 
 def clock(**overrides: object) -> ClockState:
-    values: dict[str, object] = {"started_at": REPORTED, "target_seconds": DAY,
-                                 "warn_at": (0.5, 0.75, 0.9)}
+    values: dict[str, object] = {
+        "started_at": REPORTED,
+        "target_seconds": DAY,
+        "warn_at": (0.5, 0.75, 0.9),
+    }
     values.update(overrides)
     return ClockState(**values)  # type: ignore[arg-type]
 
@@ -43,12 +46,14 @@ def test_nothing_is_due_before_the_first_warning() -> None:
 
 def test_warns_at_half_the_target_with_the_time_left() -> None:
     assert due_alerts(clock(), REPORTED + 13 * HOUR) == (
-        AtRisk(threshold=0.5, deadline=REPORTED + 24 * HOUR, seconds_remaining=11 * 3600),)
+        AtRisk(threshold=0.5, deadline=REPORTED + 24 * HOUR, seconds_remaining=11 * 3600),
+    )
 
 
 def test_warns_exactly_when_the_fraction_is_reached() -> None:
-    assert [a.threshold for a in due_alerts(clock(), REPORTED + 12 * HOUR)
-            if isinstance(a, AtRisk)] == [0.5]
+    assert [
+        a.threshold for a in due_alerts(clock(), REPORTED + 12 * HOUR) if isinstance(a, AtRisk)
+    ] == [0.5]
 
 
 def test_does_not_repeat_a_warning_already_sent() -> None:
@@ -145,16 +150,19 @@ def test_time_remaining_of_a_stopped_clock_is_measured_at_the_stop() -> None:
     assert time_remaining(stopped, REPORTED + 99 * HOUR) == 4 * HOUR
 
 
-@pytest.mark.parametrize(("overrides", "message"), [
-    ({"target_seconds": 0}, "target must be positive"),
-    ({"target_seconds": -5}, "target must be positive"),
-    ({"warn_at": (0.5, 0.5)}, "warn_at must increase"),
-    ({"warn_at": (0.75, 0.5)}, "warn_at must increase"),
-    ({"warn_at": (0.0, 0.5)}, "warn_at must increase"),
-    ({"warn_at": (0.5, 1.0)}, "warn_at must increase"),
-    ({"started_at": datetime(2026, 1, 12)}, "aware"),  # noqa: DTZ001 - the naive value tested
-    ({"stopped_at": REPORTED}, "both stopped_at and outcome"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"target_seconds": 0}, "target must be positive"),
+        ({"target_seconds": -5}, "target must be positive"),
+        ({"warn_at": (0.5, 0.5)}, "warn_at must increase"),
+        ({"warn_at": (0.75, 0.5)}, "warn_at must increase"),
+        ({"warn_at": (0.0, 0.5)}, "warn_at must increase"),
+        ({"warn_at": (0.5, 1.0)}, "warn_at must increase"),
+        ({"started_at": datetime(2026, 1, 12)}, "aware"),  # noqa: DTZ001 - the naive value tested
+        ({"stopped_at": REPORTED}, "both stopped_at and outcome"),
+    ],
+)
 def test_refuses_a_clock_that_breaks_its_invariants(
     overrides: dict[str, object], message: str
 ) -> None:
@@ -169,15 +177,15 @@ def test_retries_back_off_exponentially_up_to_the_cap() -> None:
 
 
 def test_gives_up_after_the_last_attempt() -> None:
-    assert after_failed_attempt(7, max_attempts=8, base_s=2, cap_s=300) == timedelta(
-        seconds=128)
+    assert after_failed_attempt(7, max_attempts=8, base_s=2, cap_s=300) == timedelta(seconds=128)
     assert after_failed_attempt(8, max_attempts=8, base_s=2, cap_s=300) is None
 
 
 # --- properties -----------------------------------------------------------------------
 
 fractions = st.lists(st.floats(min_value=0.01, max_value=0.99), max_size=5, unique=True).map(
-    lambda fs: tuple(sorted(fs)))
+    lambda fs: tuple(sorted(fs))
+)
 targets = st.floats(min_value=60, max_value=30 * DAY)
 # Offsets from the report, in seconds; sorted below into a run of increasing ticks.
 ticks = st.lists(st.floats(min_value=-3600, max_value=60 * DAY), min_size=1, max_size=40)
@@ -201,8 +209,7 @@ def test_a_breach_is_raised_exactly_once_iff_a_tick_passed_the_deadline(
     state = clock(warn_at=warn_at, target_seconds=target)
     history = run_ticks(state, offsets)
     breaches = [a for _, alerts in history for a in alerts if isinstance(a, Breach)]
-    past_deadline = any(
-        REPORTED + timedelta(seconds=offset) > state.deadline for offset in offsets)
+    past_deadline = any(REPORTED + timedelta(seconds=offset) > state.deadline for offset in offsets)
     assert len(breaches) == (1 if past_deadline else 0)
 
 

@@ -64,45 +64,66 @@ def clock() -> FixedClock:
 @pytest.fixture
 def runtime(database_url: str, clock: FixedClock) -> Iterator[ServiceRuntime]:
     settings = NotifySettings(
-        database_url=database_url, common=CommonSettings(environment="test"),
-        webhook_timeout_s=1.0, webhook_poll_interval_s=0.05, webhook_max_attempts=3,
+        database_url=database_url,
+        common=CommonSettings(environment="test"),
+        webhook_timeout_s=1.0,
+        webhook_poll_interval_s=0.05,
+        webhook_max_attempts=3,
     )
-    runtime = ServiceRuntime(name="notify", settings=settings, metadata=NotifyTable.metadata,
-                             clock=clock)
+    runtime = ServiceRuntime(
+        name="notify", settings=settings, metadata=NotifyTable.metadata, clock=clock
+    )
     runtime.create_tables()
     yield runtime
     runtime.engine.dispose()
 
 
-def reported(case_id: uuid.UUID, *, office_id: str = "kukar",
-             at: datetime = REPORTED) -> IncidentReported:
+def reported(
+    case_id: uuid.UUID, *, office_id: str = "kukar", at: datetime = REPORTED
+) -> IncidentReported:
     return IncidentReported.first(
-        office_id=office_id, case_id=case_id, producer="intake", occurred_at=at,
-        hazard=HazardType.FLOOD, happened_at=at - 2 * HOUR,
-        reporter=Reporter(name="Tim Tagana Tenggarong", role="tagana"), location=SITE,
-        households_affected=42, people_affected=150,
+        office_id=office_id,
+        case_id=case_id,
+        producer="intake",
+        occurred_at=at,
+        hazard=HazardType.FLOOD,
+        happened_at=at - 2 * HOUR,
+        reporter=Reporter(name="Tim Tagana Tenggarong", role="tagana"),
+        location=SITE,
+        households_affected=42,
+        people_affected=150,
         stated_needs=(NeedLine(item_code="RICE-5KG", quantity=40),),
     )
 
 
 def arrived(case_id: uuid.UUID, at: datetime, *, office_id: str = "kukar") -> DeliveryArrived:
     return DeliveryArrived.first(
-        office_id=office_id, case_id=case_id, producer="distribution", occurred_at=at,
-        delivery_id=uuid.uuid4(), position=SITE, distance_to_destination_m=35.0,
+        office_id=office_id,
+        case_id=case_id,
+        producer="distribution",
+        occurred_at=at,
+        delivery_id=uuid.uuid4(),
+        position=SITE,
+        distance_to_destination_m=35.0,
     )
 
 
 def rejected(case_id: uuid.UUID, at: datetime) -> IncidentRejected:
     return IncidentRejected.first(
-        office_id="kukar", case_id=case_id, producer="intake", occurred_at=at,
-        reason="duplicate of another report", rejected_by="Kabid Linjamsos",
+        office_id="kukar",
+        case_id=case_id,
+        producer="intake",
+        occurred_at=at,
+        reason="duplicate of another report",
+        rejected_by="Kabid Linjamsos",
     )
 
 
 def apply(runtime: ServiceRuntime, standards: Standards, event: AnyEvent) -> bool:
     """Apply as the stream does: once per event id, in one transaction."""
     return runtime.apply_event(
-        CONSUMER, lambda uow, e: handlers.apply_event(uow, e, standards), event)
+        CONSUMER, lambda uow, e: handlers.apply_event(uow, e, standards), event
+    )
 
 
 def tick(runtime: ServiceRuntime) -> list[EventBase]:
@@ -117,22 +138,35 @@ def announced(runtime: ServiceRuntime, case_id: uuid.UUID) -> list[AnyEvent]:
     """The case's events in the outbox, in the order they were written."""
     outbox = runtime.messaging.outbox
     with runtime.engine.connect() as connection:
-        payloads = connection.execute(
-            select(outbox.c.payload).where(outbox.c.message_key == str(case_id).encode())
-            .order_by(outbox.c.sequence)).scalars().all()
+        payloads = (
+            connection.execute(
+                select(outbox.c.payload)
+                .where(outbox.c.message_key == str(case_id).encode())
+                .order_by(outbox.c.sequence)
+            )
+            .scalars()
+            .all()
+        )
     return [parse_event(payload) for payload in payloads]
 
 
-def subscribe(runtime: ServiceRuntime, url: str, event_types: list[str],
-              office_id: str | None = "kukar") -> uuid.UUID:
+def subscribe(
+    runtime: ServiceRuntime, url: str, event_types: list[str], office_id: str | None = "kukar"
+) -> uuid.UUID:
     body = SubscriptionIn.model_validate(
-        {"url": url, "office_id": office_id, "event_types": event_types})
+        {"url": url, "office_id": office_id, "event_types": event_types}
+    )
     return runtime.run(lambda uow: handlers.create_subscription(uow, body)).id
 
 
 def notifications(runtime: ServiceRuntime, case_id: uuid.UUID) -> list[NotificationRow]:
-    return list(runtime.run(lambda uow: handlers.list_notifications(
-        uow, status=None, case_id=case_id, subscription_id=None, limit=100)))
+    return list(
+        runtime.run(
+            lambda uow: handlers.list_notifications(
+                uow, status=None, case_id=case_id, subscription_id=None, limit=100
+            )
+        )
+    )
 
 
 # --- opening ----------------------------------------------------------------------------
@@ -147,8 +181,7 @@ def test_a_report_opens_a_clock_at_its_time_with_the_offices_standard(
     assert (row.office_id, row.service_code) == ("balangan", "emergency_relief")
     assert row.started_at == REPORTED
     assert row.deadline == REPORTED + 24 * HOUR
-    assert (row.target_seconds, row.warn_at, row.warned_fractions) == (
-        86400, [0.5, 0.75, 0.9], [])
+    assert (row.target_seconds, row.warn_at, row.warned_fractions) == (86400, [0.5, 0.75, 0.9], [])
     assert (row.hazard, row.people_affected, row.stopped_at) == (HazardType.FLOOD, 150, None)
 
 
@@ -169,8 +202,9 @@ def test_a_report_delivered_or_announced_twice_opens_one_clock(
     assert not apply(runtime, standards, first)  # the same event redelivered
     assert apply(runtime, standards, reported(case, at=REPORTED + 3 * HOUR))  # re-announced
     with runtime.engine.connect() as connection:
-        count = connection.execute(select(func.count()).select_from(ClockRow).where(
-            col(ClockRow.case_id) == case)).scalar_one()
+        count = connection.execute(
+            select(func.count()).select_from(ClockRow).where(col(ClockRow.case_id) == case)
+        ).scalar_one()
     assert count == 1
     assert clock_of(runtime, case).started_at == REPORTED, "the clock must not restart"
 
@@ -180,12 +214,22 @@ def test_events_that_do_not_drive_the_clock_are_ignored(
 ) -> None:
     case = uuid.uuid4()
     verified = IncidentVerified.first(
-        office_id="kukar", case_id=case, producer="intake", occurred_at=REPORTED,
-        reported_at=REPORTED, destination=SITE,
-        assessed_needs=(NeedLine(item_code="TENT", quantity=2),), verified_by="Kabid")
-    departed = DeliveryDeparted.first(office_id="kukar", case_id=case,
-                                      producer="distribution", occurred_at=REPORTED,
-                                      delivery_id=uuid.uuid4())
+        office_id="kukar",
+        case_id=case,
+        producer="intake",
+        occurred_at=REPORTED,
+        reported_at=REPORTED,
+        destination=SITE,
+        assessed_needs=(NeedLine(item_code="TENT", quantity=2),),
+        verified_by="Kabid",
+    )
+    departed = DeliveryDeparted.first(
+        office_id="kukar",
+        case_id=case,
+        producer="distribution",
+        occurred_at=REPORTED,
+        delivery_id=uuid.uuid4(),
+    )
     assert apply(runtime, standards, verified)
     assert apply(runtime, standards, departed)
     assert runtime.run(lambda uow: uow.session.get(ClockRow, case)) is None
@@ -208,11 +252,17 @@ def test_the_first_arrival_stops_the_clock_as_met(
 
     row = clock_of(runtime, case)
     assert (row.outcome, row.stopped_at, row.response_seconds) == (
-        Outcome.MET, REPORTED + 5 * HOUR, 5 * 3600)
+        Outcome.MET,
+        REPORTED + 5 * HOUR,
+        5 * 3600,
+    )
     [stopped] = announced(runtime, case)
     assert isinstance(stopped, ResponseClockStopped)
     assert (stopped.outcome, stopped.response_seconds, stopped.target_seconds) == (
-        "met", 5 * 3600, 86400)
+        "met",
+        5 * 3600,
+        86400,
+    )
     assert (stopped.causation_id, stopped.correlation_id) == (arrival.event_id, case)
     assert (stopped.producer, stopped.occurred_at) == ("notify", clock.now())
 
@@ -241,9 +291,11 @@ def test_a_rejection_cancels_the_clock_and_a_later_arrival_changes_nothing(
     assert [type(e) for e in announced(runtime, case)] == [ResponseClockStopped]
 
 
-@pytest.mark.parametrize("event", [
-    arrived(uuid.uuid4(), REPORTED), rejected(uuid.uuid4(), REPORTED)], ids=["arrival",
-                                                                          "rejection"])
+@pytest.mark.parametrize(
+    "event",
+    [arrived(uuid.uuid4(), REPORTED), rejected(uuid.uuid4(), REPORTED)],
+    ids=["arrival", "rejection"],
+)
 def test_an_event_for_a_case_without_a_clock_is_refused_for_the_dead_letter_topic(
     runtime: ServiceRuntime, standards: Standards, event: AnyEvent
 ) -> None:
@@ -252,8 +304,12 @@ def test_an_event_for_a_case_without_a_clock_is_refused_for_the_dead_letter_topi
     assert refused.value.reason == "unknown_case"
     assert str(event.case_id) in refused.value.detail
     # Not recorded as processed: replayed from the DLQ after its report, it will apply.
-    assert runtime.run(lambda uow: runtime.messaging.already_processed(
-        uow.session, CONSUMER, event.event_id)) is False
+    assert (
+        runtime.run(
+            lambda uow: runtime.messaging.already_processed(uow.session, CONSUMER, event.event_id)
+        )
+        is False
+    )
 
 
 # --- the ticker -----------------------------------------------------------------------
@@ -287,7 +343,9 @@ def test_warns_once_at_half_then_breaches_once_and_then_stays_quiet(
     assert (row.warned_fractions, row.breached_at) == ([0.5], REPORTED + 25 * HOUR)
     assert (row.stopped_at, row.next_alert_at) == (None, None)
     assert [type(e) for e in announced(runtime, case)] == [
-        ResponseDeadlineAtRisk, ResponseDeadlineBreached]
+        ResponseDeadlineAtRisk,
+        ResponseDeadlineBreached,
+    ]
 
 
 def test_a_stopped_clock_is_never_warned_or_breached(
@@ -309,8 +367,9 @@ def test_notifications_are_queued_only_for_matching_active_subscriptions(
 ) -> None:
     url = "http://127.0.0.1:9/hooks"
     kukar_breach = subscribe(runtime, url, ["ResponseDeadlineBreached"])
-    every_office = subscribe(runtime, url, ["ResponseDeadlineAtRisk",
-                                            "ResponseDeadlineBreached"], office_id=None)
+    every_office = subscribe(
+        runtime, url, ["ResponseDeadlineAtRisk", "ResponseDeadlineBreached"], office_id=None
+    )
     subscribe(runtime, url, ["ResponseDeadlineBreached"], office_id="balangan")
     subscribe(runtime, url, ["ResponseClockStopped"])
     gone = subscribe(runtime, url, ["ResponseDeadlineBreached"])
@@ -324,15 +383,22 @@ def test_notifications_are_queued_only_for_matching_active_subscriptions(
     [breach] = tick(runtime)
 
     queued = {(n.subscription_id, n.event_type) for n in notifications(runtime, case)}
-    assert queued == {(every_office, "ResponseDeadlineAtRisk"),
-                      (kukar_breach, "ResponseDeadlineBreached"),
-                      (every_office, "ResponseDeadlineBreached")}
+    assert queued == {
+        (every_office, "ResponseDeadlineAtRisk"),
+        (kukar_breach, "ResponseDeadlineBreached"),
+        (every_office, "ResponseDeadlineBreached"),
+    }
     for row in notifications(runtime, case):
         assert (row.status, row.attempts, row.next_attempt_at) == (
-            NotificationStatus.PENDING, 0, row.created_at)
+            NotificationStatus.PENDING,
+            0,
+            row.created_at,
+        )
         sent = parse_event(json.dumps(row.payload).encode())
-        assert sent.event_id == (at_risk if row.event_type == "ResponseDeadlineAtRisk"
-                                 else breach).event_id
+        assert (
+            sent.event_id
+            == (at_risk if row.event_type == "ResponseDeadlineAtRisk" else breach).event_id
+        )
 
 
 def test_deactivating_a_subscription_fails_what_still_waits_for_it(
@@ -344,22 +410,30 @@ def test_deactivating_a_subscription_fails_what_still_waits_for_it(
     apply(runtime, standards, arrived(case, REPORTED + HOUR))
     assert not runtime.run(lambda uow: handlers.deactivate_subscription(uow, sub)).active
     [row] = notifications(runtime, case)
-    assert (row.status, row.last_error) == (NotificationStatus.FAILED,
-                                            "subscription deactivated")
-    assert runtime.run(lambda uow: handlers.claim_due_notifications(
-        uow, limit=10, lease=HOUR)) == []
+    assert (row.status, row.last_error) == (NotificationStatus.FAILED, "subscription deactivated")
+    assert (
+        runtime.run(lambda uow: handlers.claim_due_notifications(uow, limit=10, lease=HOUR)) == []
+    )
 
 
 def claim(runtime: ServiceRuntime) -> list[OutgoingWebhook]:
-    return runtime.run(lambda uow: handlers.claim_due_notifications(
-        uow, limit=10, lease=timedelta(minutes=1)))
+    return runtime.run(
+        lambda uow: handlers.claim_due_notifications(uow, limit=10, lease=timedelta(minutes=1))
+    )
 
 
 def fail(runtime: ServiceRuntime, notification_id: uuid.UUID) -> NotificationRow | None:
     def work(uow: UnitOfWork) -> NotificationRow | None:
         return handlers.record_delivery_attempt(
-            uow, notification_id, response_status=503, error="HTTP 503: busy",
-            max_attempts=3, retry_base_s=2, retry_cap_s=300)
+            uow,
+            notification_id,
+            response_status=503,
+            error="HTTP 503: busy",
+            max_attempts=3,
+            retry_base_s=2,
+            retry_cap_s=300,
+        )
+
     return runtime.run(work)
 
 
@@ -392,7 +466,11 @@ def test_a_failed_delivery_is_retried_after_a_growing_wait_then_given_up(
     last = fail(runtime, item.notification_id)
     assert last is not None
     assert (last.status, last.attempts, last.next_attempt_at, last.response_status) == (
-        NotificationStatus.FAILED, 3, None, 503)
+        NotificationStatus.FAILED,
+        3,
+        None,
+        503,
+    )
     assert last.last_error == "HTTP 503: busy"
 
 
@@ -424,7 +502,9 @@ async def test_a_slow_endpoint_does_not_hold_up_another(
 
             timed_out = await eventually(slow_attempted, timeout_s=10)
             assert (timed_out.status, timed_out.last_error) == (
-                NotificationStatus.PENDING, "timed out after 1s")
+                NotificationStatus.PENDING,
+                "timed out after 1s",
+            )
         finally:
             sender.cancel()
             await asyncio.gather(sender, return_exceptions=True)

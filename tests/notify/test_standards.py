@@ -70,38 +70,83 @@ def test_a_folder_from_the_settings_replaces_the_shipped_one(tmp_path: Path) -> 
     assert standards.service("kukar").target_seconds == 24 * 3600  # the folder's default
 
 
-@pytest.mark.parametrize(("text", "field", "message"), [
-    (GOOD.replace("target_hours = 24", "target_hours = 0"),
-     "services.emergency_relief.target_hours", "greater than 0"),
-    (GOOD.replace("target_hours = 24", "target_hours = -24"),
-     "services.emergency_relief.target_hours", "greater than 0"),
-    (GOOD.replace("[0.5, 0.75, 0.9]", "[0.5, 0.9, 0.75]"),
-     "services.emergency_relief.warn_at", "strictly increasing"),
-    (GOOD.replace("[0.5, 0.75, 0.9]", "[0.5, 0.5]"),
-     "services.emergency_relief.warn_at", "strictly increasing"),
-    (GOOD.replace("[0.5, 0.75, 0.9]", "[0.5, 1.5]"),
-     "services.emergency_relief.warn_at", "between 0 and 1"),
-    (GOOD.replace("[0.5, 0.75, 0.9]", "[0, 0.5]"),
-     "services.emergency_relief.warn_at", "between 0 and 1"),
-    (GOOD.replace('"IncidentReported"', '"IncidentRecieved"'),
-     "services.emergency_relief.starts_on", "unknown event type 'IncidentRecieved'"),
-    (GOOD.replace('"DeliveryArrived"', '"AidArrived"'),
-     "services.emergency_relief.stops_on", "unknown event type 'AidArrived'"),
-    (GOOD.replace('"DeliveryArrived"', '"ResponseClockStopped"'),
-     "services.emergency_relief.stops_on", "notify's own event"),
-    (GOOD.replace('"DeliveryArrived"', '"IncidentReported"'),
-     "services.emergency_relief", "both 'IncidentReported'"),
-    (GOOD.replace("Asia/Makassar", "Asia/Balikpapan"), "time_zone",
-     "unknown time zone 'Asia/Balikpapan'"),
-    (GOOD.replace("Asia/Makassar", "WITA"), "time_zone", "unknown time zone 'WITA'"),
-    (GOOD.replace("target_hours", "target_hour"),
-     "services.emergency_relief.target_hour", "Extra inputs are not permitted"),
-    (GOOD.replace("emergency_relief", "house_repair"), "services",
-     "[services.emergency_relief] is missing"),
-    (GOOD.replace('office_name = "Dinas Sosial Kota Contoh"', ""), "office_name",
-     "Field required"),
-    ('office_name = "broken', "", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    ("text", "field", "message"),
+    [
+        (
+            GOOD.replace("target_hours = 24", "target_hours = 0"),
+            "services.emergency_relief.target_hours",
+            "greater than 0",
+        ),
+        (
+            GOOD.replace("target_hours = 24", "target_hours = -24"),
+            "services.emergency_relief.target_hours",
+            "greater than 0",
+        ),
+        (
+            GOOD.replace("[0.5, 0.75, 0.9]", "[0.5, 0.9, 0.75]"),
+            "services.emergency_relief.warn_at",
+            "strictly increasing",
+        ),
+        (
+            GOOD.replace("[0.5, 0.75, 0.9]", "[0.5, 0.5]"),
+            "services.emergency_relief.warn_at",
+            "strictly increasing",
+        ),
+        (
+            GOOD.replace("[0.5, 0.75, 0.9]", "[0.5, 1.5]"),
+            "services.emergency_relief.warn_at",
+            "between 0 and 1",
+        ),
+        (
+            GOOD.replace("[0.5, 0.75, 0.9]", "[0, 0.5]"),
+            "services.emergency_relief.warn_at",
+            "between 0 and 1",
+        ),
+        (
+            GOOD.replace('"IncidentReported"', '"IncidentRecieved"'),
+            "services.emergency_relief.starts_on",
+            "unknown event type 'IncidentRecieved'",
+        ),
+        (
+            GOOD.replace('"DeliveryArrived"', '"AidArrived"'),
+            "services.emergency_relief.stops_on",
+            "unknown event type 'AidArrived'",
+        ),
+        (
+            GOOD.replace('"DeliveryArrived"', '"ResponseClockStopped"'),
+            "services.emergency_relief.stops_on",
+            "notify's own event",
+        ),
+        (
+            GOOD.replace('"DeliveryArrived"', '"IncidentReported"'),
+            "services.emergency_relief",
+            "both 'IncidentReported'",
+        ),
+        (
+            GOOD.replace("Asia/Makassar", "Asia/Balikpapan"),
+            "time_zone",
+            "unknown time zone 'Asia/Balikpapan'",
+        ),
+        (GOOD.replace("Asia/Makassar", "WITA"), "time_zone", "unknown time zone 'WITA'"),
+        (
+            GOOD.replace("target_hours", "target_hour"),
+            "services.emergency_relief.target_hour",
+            "Extra inputs are not permitted",
+        ),
+        (
+            GOOD.replace("emergency_relief", "house_repair"),
+            "services",
+            "[services.emergency_relief] is missing",
+        ),
+        (
+            GOOD.replace('office_name = "Dinas Sosial Kota Contoh"', ""),
+            "office_name",
+            "Field required",
+        ),
+        ('office_name = "broken', "", "not valid TOML"),
+    ],
+)
 def test_a_broken_file_is_refused_naming_file_and_field(
     tmp_path: Path, text: str, field: str, message: str
 ) -> None:
@@ -134,7 +179,8 @@ def test_a_missing_folder_is_refused(tmp_path: Path) -> None:
 
 def test_the_service_refuses_to_start_with_a_broken_file(tmp_path: Path) -> None:
     folder = write_folder(tmp_path, kukar=GOOD.replace("target_hours = 24", "target_hours = 0"))
-    settings = NotifySettings(database_url=f"sqlite:///{tmp_path / 'notify.sqlite3'}",
-                              standards_dir=folder)
+    settings = NotifySettings(
+        database_url=f"sqlite:///{tmp_path / 'notify.sqlite3'}", standards_dir=folder
+    )
     with pytest.raises(ValueError, match=r"kukar\.toml: services\.emergency_relief\.target_hours"):
         create_app(settings)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from functools import partial
 
 import pytest
 from fastapi import FastAPI
@@ -19,10 +20,18 @@ from shared.topics import INCIDENTS
 from tests.support.kafka import collect, eventually, send_raw
 
 
+def _emit_rejected(uow: UnitOfWork, *, case: uuid.UUID, reason: str) -> None:
+    uow.emit(_rejected(case, reason))
+
+
 def _rejected(case_id: uuid.UUID, reason: str = "duplicate report") -> IncidentRejected:
     return IncidentRejected.first(
-        office_id="kukar", case_id=case_id, producer="intake",
-        occurred_at=datetime.now(UTC), reason=reason, rejected_by="Kabid Linjamsos",
+        office_id="kukar",
+        case_id=case_id,
+        producer="intake",
+        occurred_at=datetime.now(UTC),
+        reason=reason,
+        rejected_by="Kabid Linjamsos",
     )
 
 
@@ -30,8 +39,9 @@ async def test_applies_once_dead_letters_poison_and_carries_on(
     broker: TansuBroker, database_url: str
 ) -> None:
     metadata = MetaData()
-    effects = Table("effect", metadata, Column("id", Integer, primary_key=True),
-                    Column("case_id", String(36)))
+    effects = Table(
+        "effect", metadata, Column("id", Integer, primary_key=True), Column("case_id", String(36))
+    )
     ours: set[uuid.UUID] = set()
 
     def record_effect(uow: UnitOfWork, event: object) -> None:
@@ -48,16 +58,21 @@ async def test_applies_once_dead_letters_poison_and_carries_on(
         kafka=KafkaSettings(bootstrap_servers=broker.bootstrap_servers),
     )
     runtime = ServiceRuntime(
-        name=f"spike{uuid.uuid4().hex[:8]}", settings=settings, metadata=metadata,
+        name=f"spike{uuid.uuid4().hex[:8]}",
+        settings=settings,
+        metadata=metadata,
         subscriptions=[Subscription(topic=INCIDENTS, handle=record_effect)],
     )
 
     def count_effects(case_id: uuid.UUID) -> int:
         with runtime.engine.connect() as connection:
-            return int(connection.execute(
-                select(func.count()).select_from(effects).where(
-                    effects.c.case_id == str(case_id))
-            ).scalar_one())
+            return int(
+                connection.execute(
+                    select(func.count())
+                    .select_from(effects)
+                    .where(effects.c.case_id == str(case_id))
+                ).scalar_one()
+            )
 
     case, refused, after = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     ours.update({case, refused, after})
@@ -67,17 +82,23 @@ async def test_applies_once_dead_letters_poison_and_carries_on(
         await send_raw(broker.bootstrap_servers, INCIDENTS.name, serialize_event(event))
         await send_raw(broker.bootstrap_servers, INCIDENTS.name, serialize_event(event))
         await send_raw(broker.bootstrap_servers, INCIDENTS.name, b"{not json", poison_key)
-        await send_raw(broker.bootstrap_servers, INCIDENTS.name,
-                       b'{"event_type": "Nonsense"}', poison_key)
-        await send_raw(broker.bootstrap_servers, INCIDENTS.name,
-                       serialize_event(_rejected(refused, "refuse me")), poison_key)
+        await send_raw(
+            broker.bootstrap_servers, INCIDENTS.name, b'{"event_type": "Nonsense"}', poison_key
+        )
+        await send_raw(
+            broker.bootstrap_servers,
+            INCIDENTS.name,
+            serialize_event(_rejected(refused, "refuse me")),
+            poison_key,
+        )
         await send_raw(broker.bootstrap_servers, INCIDENTS.name, serialize_event(_rejected(after)))
 
         await eventually(lambda: count_effects(after) == 1)
         assert count_effects(case) == 1, "the duplicate delivery must not apply twice"
 
-        dead = await collect(broker.bootstrap_servers, INCIDENTS.dlq,
-                             match=lambda r: r.key == poison_key, count=3)
+        dead = await collect(
+            broker.bootstrap_servers, INCIDENTS.dlq, match=lambda r: r.key == poison_key, count=3
+        )
         reasons = sorted(dict(r.headers)["dlq.reason"].decode() for r in dead)
         assert reasons == ["undecodable", "unknown_event_type", "unknown_incident"]
         assert {r.value for r in dead} >= {b"{not json", b'{"event_type": "Nonsense"}'}
@@ -90,19 +111,26 @@ async def test_outbox_rows_reach_the_topic_in_order(broker: TansuBroker, databas
         common=CommonSettings(environment="test"),
         kafka=KafkaSettings(bootstrap_servers=broker.bootstrap_servers),
     )
-    runtime = ServiceRuntime(name=f"relay{uuid.uuid4().hex[:8]}", settings=settings,
-                             metadata=MetaData())
+    runtime = ServiceRuntime(
+        name=f"relay{uuid.uuid4().hex[:8]}", settings=settings, metadata=MetaData()
+    )
     case = uuid.uuid4()
     reasons = [f"reason {n}" for n in range(20)]
     async with runtime.lifespan(FastAPI()):
         for reason in reasons:
-            runtime.run(lambda uow, reason=reason: uow.emit(_rejected(case, reason)))
-        records = await collect(broker.bootstrap_servers, INCIDENTS.name,
-                                match=lambda r: r.key == str(case).encode(), count=20)
+            runtime.run(partial(_emit_rejected, case=case, reason=reason))
+        records = await collect(
+            broker.bootstrap_servers,
+            INCIDENTS.name,
+            match=lambda r: r.key == str(case).encode(),
+            count=20,
+        )
     seen = [IncidentRejected.model_validate_json(r.value).reason for r in records]
     assert seen == reasons
 
 
-@pytest.mark.parametrize("payload", [GeoPoint(lat=-0.5, lon=117.1), NeedLine(item_code="RICE-5KG", quantity=3)])
+@pytest.mark.parametrize(
+    "payload", [GeoPoint(lat=-0.5, lon=117.1), NeedLine(item_code="RICE-5KG", quantity=3)]
+)
 def test_value_objects_round_trip(payload: GeoPoint | NeedLine) -> None:
     assert type(payload).model_validate_json(payload.model_dump_json()) == payload

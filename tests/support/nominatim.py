@@ -49,8 +49,15 @@ def nominatim_server() -> Iterator[NominatimStandIn]:
             hits = []
             if village in GAZETTEER:
                 lat, lon, name = GAZETTEER[village]
-                hits.append({"lat": str(lat), "lon": str(lon), "display_name": name,
-                             "place_id": 1, "importance": 0.5})
+                hits.append(
+                    {
+                        "lat": str(lat),
+                        "lon": str(lon),
+                        "display_name": name,
+                        "place_id": 1,
+                        "importance": 0.5,
+                    }
+                )
             body = json.dumps(hits).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")

@@ -80,8 +80,9 @@ def webhook_receiver(*, fail_first: int = 0, delay_s: float = 0.0) -> Iterator[W
                 state.released.wait(state.delay_s)
             status = 500 if number <= state.fail_first else 200
             headers = {name.lower(): value for name, value in self.headers.items()}
-            state._record(ReceivedRequest(path=self.path, headers=headers, body=body,
-                                          answered=status))
+            state._record(
+                ReceivedRequest(path=self.path, headers=headers, body=body, answered=status)
+            )
             answer = b'{"ok": false}' if status == 500 else b'{"ok": true}'
             try:
                 self.send_response(status)
