@@ -8,6 +8,7 @@ import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from sqlalchemy import update
@@ -35,6 +36,8 @@ from shared.events import (
 from shared.http import NotFound
 from shared.kafka import PermanentEventError
 from shared.runtime import UnitOfWork
+
+ClockEventT = TypeVar("ClockEventT", bound=EventBase)
 
 # --- events in --------------------------------------------------------------------------
 
@@ -123,14 +126,11 @@ def _stop(
     row.last_event_id = cause.event_id
     uow.session.add(row)
     assert state.outcome is not None  # set by stop/cancel
-    stopped = ResponseClockStopped.following(
-        office_id=row.office_id,
-        case_id=row.case_id,
-        correlation_id=row.correlation_id,
+    stopped = _clock_event(
+        ResponseClockStopped,
+        row,
         causation_id=cause.event_id,
-        producer="notify",
-        occurred_at=now,
-        service_code=row.service_code,
+        now=now,
         outcome=state.outcome.value,
         response_seconds=domain.response_time(state).total_seconds(),
         target_seconds=row.target_seconds,
@@ -166,27 +166,37 @@ def tick(uow: UnitOfWork) -> list[EventBase]:
 
 def _alert_event(row: ClockRow, alert: domain.Alert, now: datetime) -> EventBase:
     if isinstance(alert, Breach):
-        return ResponseDeadlineBreached.following(
-            office_id=row.office_id,
-            case_id=row.case_id,
-            correlation_id=row.correlation_id,
+        return _clock_event(
+            ResponseDeadlineBreached,
+            row,
             causation_id=row.last_event_id,
-            producer="notify",
-            occurred_at=now,
-            service_code=row.service_code,
+            now=now,
             deadline=alert.deadline,
         )
-    return ResponseDeadlineAtRisk.following(
-        office_id=row.office_id,
-        case_id=row.case_id,
-        correlation_id=row.correlation_id,
+    return _clock_event(
+        ResponseDeadlineAtRisk,
+        row,
         causation_id=row.last_event_id,
-        producer="notify",
-        occurred_at=now,
-        service_code=row.service_code,
+        now=now,
         deadline=alert.deadline,
         threshold=alert.threshold,
         seconds_remaining=alert.seconds_remaining,
+    )
+
+
+def _clock_event(
+    kind: type[ClockEventT], row: ClockRow, *, causation_id: UUID, now: datetime, **payload: Any
+) -> ClockEventT:
+    """An event about `row`'s clock: the envelope comes from the clock, the rest is given."""
+    return kind.following(
+        office_id=row.office_id,
+        case_id=row.case_id,
+        correlation_id=row.correlation_id,
+        causation_id=causation_id,
+        producer="notify",
+        occurred_at=now,
+        service_code=row.service_code,
+        **payload,
     )
 
 
