@@ -213,8 +213,24 @@ class ServiceRuntime:
             await self.producer.stop()
             self.engine.dispose()
 
+    def consuming(self) -> bool | None:
+        """Whether the stream consumer holds its partitions (None: it subscribes to nothing).
+
+        False while joining the group or rebalancing: events wait on the topic meanwhile,
+        so a service reporting this is up but behind, and readiness checks should wait.
+        """
+        if not self.subscriptions:
+            return None
+        app = self.stream_app
+        if app is None or app.rebalancing:
+            return False
+        try:
+            return bool(app.consumer.assignment())
+        except Exception:  # noqa: BLE001 - a consumer not built yet is simply not consuming
+            return False
+
     async def health(self) -> dict[str, Any]:
-        """Whether the database and the broker answer, and how much waits in the outbox."""
+        """Whether database, broker and consumer are up, and how much waits in the outbox."""
         database_ok = True
         pending: int | None = None
         try:
@@ -226,11 +242,13 @@ class ServiceRuntime:
             log.warning("health: database unreachable: %s", exc)
             database_ok = False
         broker_ok = self.producer is not None and await broker_reachable(self.producer)
+        consuming = self.consuming()
         return {
             "service": self.name,
-            "status": "ok" if database_ok and broker_ok else "degraded",
+            "status": "ok" if database_ok and broker_ok and consuming is not False else "degraded",
             "database": database_ok,
             "broker": broker_ok,
+            "consuming": consuming,
             "outbox_pending": pending,
             "events_applied": self.outcomes["applied"],
             "events_dead_lettered": self.outcomes["dead_lettered"],

@@ -30,7 +30,7 @@ from shared.events import (
 from shared.tansu import TansuBroker
 from shared.topics import DELIVERIES, DISPATCHES
 from tests.support.kafka import collect, eventually, send_raw
-from tests.support.services import settings_for
+from tests.support.services import ready_client, settings_for
 
 WAREHOUSE = GeoPoint(lat=-0.4170, lon=116.9930)  # gudang bencana, Tenggarong
 DESTINATION = GeoPoint(lat=-0.5290, lon=117.0950)  # Loa Janan Ilir
@@ -40,7 +40,7 @@ AT_THE_POSKO = {"lat": -0.5300, "lon": 117.0950}  # ~110 m from the destination
 @pytest.fixture
 def client(broker: TansuBroker, database_url: str) -> Iterator[TestClient]:
     settings = settings_for(DistributionSettings, broker, database_url)
-    with TestClient(create_app(settings)) as test_client:
+    with ready_client(create_app(settings)) as test_client:
         yield test_client
 
 
@@ -309,5 +309,6 @@ def test_health_and_openapi(client: TestClient) -> None:
     health = client.get("/health")
     assert health.status_code == 200, health.text
     assert health.json()["database"] is True and health.json()["broker"] is True
+    assert health.json()["consuming"] is True
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/deliveries", "/deliveries/{delivery_id}/arrival"} <= set(paths)

@@ -19,7 +19,7 @@ from shared.tansu import TansuBroker
 from shared.topics import INCIDENTS
 from tests.support.kafka import collect
 from tests.support.nominatim import NominatimStandIn, nominatim_server
-from tests.support.services import settings_for
+from tests.support.services import ready_client, settings_for
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def client(
     broker: TansuBroker, database_url: str, geocoder: NominatimStandIn
 ) -> Iterator[TestClient]:
     settings = settings_for(IntakeSettings, broker, database_url, geocoder_url=geocoder.url)
-    with TestClient(create_app(settings)) as test_client:
+    with ready_client(create_app(settings)) as test_client:
         yield test_client
 
 
@@ -237,4 +237,5 @@ def test_health_and_openapi(client: TestClient) -> None:
     health = client.get("/health")
     assert health.status_code == 200, health.text
     assert health.json()["database"] is True and health.json()["broker"] is True
+    assert health.json()["consuming"] is None  # intake reads no topic
     assert "/reports" in client.get("/openapi.json").json()["paths"]

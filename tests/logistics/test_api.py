@@ -26,7 +26,7 @@ from shared.events import (
 from shared.tansu import TansuBroker
 from shared.topics import DISPATCHES, INCIDENTS
 from tests.support.kafka import collect, eventually, send_raw
-from tests.support.services import settings_for
+from tests.support.services import ready_client, settings_for
 
 TODAY = datetime.now(UTC).date()
 
@@ -34,7 +34,7 @@ TODAY = datetime.now(UTC).date()
 @pytest.fixture
 def client(broker: TansuBroker, database_url: str) -> Iterator[TestClient]:
     settings = settings_for(LogisticsSettings, broker, database_url)
-    with TestClient(create_app(settings)) as test_client:
+    with ready_client(create_app(settings)) as test_client:
         assert (
             test_client.post(
                 "/warehouses",

@@ -33,7 +33,7 @@ from shared.events import (
 from shared.tansu import TansuBroker
 from shared.topics import DELIVERIES, INCIDENTS, RESPONSE_CLOCKS, Topic
 from tests.support.kafka import collect, eventually, send_raw
-from tests.support.services import settings_for
+from tests.support.services import ready_client, settings_for
 from tests.support.webhook import webhook_receiver
 
 HOUR = timedelta(hours=1)
@@ -55,7 +55,7 @@ def client(broker: TansuBroker, database_url: str, clock: FixedClock) -> Iterato
         webhook_poll_interval_s=0.1,
         webhook_timeout_s=5.0,
     )
-    with TestClient(create_app(settings, clock=clock)) as test_client:
+    with ready_client(create_app(settings, clock=clock)) as test_client:
         yield test_client
 
 
@@ -378,6 +378,7 @@ def test_health_standards_and_openapi(client: TestClient) -> None:
     health = client.get("/health")
     assert health.status_code == 200, health.text
     assert health.json()["database"] is True and health.json()["broker"] is True
+    assert health.json()["consuming"] is True
     standards = client.get("/standards").json()
     assert set(standards) == {"kukar", "lubuklinggau", "balangan", "default"}
     assert standards["balangan"]["services"]["emergency_relief"]["target_hours"] == 24
