@@ -23,7 +23,6 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    TypeAdapter,
     ValidationError,
 )
 
@@ -106,9 +105,13 @@ class ReporterRole(enum.StrEnum):
 
 
 class CaseType(enum.StrEnum):
-    """What kind of case an event belongs to."""
+    """What kind of case an event belongs to; `case_id` is that case's id."""
 
-    INCIDENT = "incident"
+    INCIDENT = "incident"  # a disaster report, from intake
+    PERMAKANAN_ROUND = "permakanan_round"  # one bimonthly food round, from distribution
+    SANDANG_REQUEST = "sandang_request"  # an institution's clothing request, from distribution
+    PROCUREMENT = "procurement"  # a purchase request and its orders, from logistics
+    STOCK = "stock"  # warehouse housekeeping not tied to a case; case_id is the lot's id
 
 
 class Reporter(Contract):
@@ -118,9 +121,26 @@ class Reporter(Contract):
     role: ReporterRole = Field(description="Reporter's role in the field.")
 
 
+_REGISTRY: dict[str, type[EventBase]] = {}
+
+
 class EventBase(Contract):
     """The envelope every event carries."""
 
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        field = cls.model_fields.get("event_type")
+        if field is None or not isinstance(field.default, str):
+            return
+        name = field.default
+        if name != cls.__name__:
+            raise TypeError(f"{cls.__name__}: event_type must equal the class name, got {name}")
+        if name in _REGISTRY and _REGISTRY[name].__module__ != cls.__module__:
+            raise TypeError(f"event type {name} is defined twice")
+        _REGISTRY[name] = cls
+
+    event_type: str = Field(description="The contract's name; selects its schema.")
     event_id: UUID = Field(description="Unique id of this event; consumers dedupe on it.")
     schema_version: Literal[1] = Field(default=1, description="Version of this event's schema.")
     occurred_at: AwareDatetime = Field(description="When the fact happened, timezone-aware.")
@@ -372,44 +392,19 @@ class ResponseClockStopped(EventBase):
     target_seconds: float = Field(gt=0)
 
 
-AnyEvent = Annotated[
-    IncidentReported
-    | IncidentVerified
-    | IncidentRejected
-    | DispatchPlanned
-    | StockShortageDetected
-    | DispatchReleased
-    | DeliveryScheduled
-    | DeliveryAssigned
-    | DeliveryDeparted
-    | DeliveryArrived
-    | DeliveryCompleted
-    | DeliveryFailed
-    | ResponseDeadlineAtRisk
-    | ResponseDeadlineBreached
-    | ResponseClockStopped,
-    Field(discriminator="event_type"),
-]
+# Every concrete event registers itself here (see `EventBase.__pydantic_init_subclass__`),
+# so each service's contracts can live in their own module and still be parsed here.
+AnyEvent = EventBase
 
-EVENT_ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
 
-EVENT_TYPES: tuple[type[EventBase], ...] = (
-    IncidentReported,
-    IncidentVerified,
-    IncidentRejected,
-    DispatchPlanned,
-    StockShortageDetected,
-    DispatchReleased,
-    DeliveryScheduled,
-    DeliveryAssigned,
-    DeliveryDeparted,
-    DeliveryArrived,
-    DeliveryCompleted,
-    DeliveryFailed,
-    ResponseDeadlineAtRisk,
-    ResponseDeadlineBreached,
-    ResponseClockStopped,
-)
+def event_types() -> tuple[type[EventBase], ...]:
+    """Every event type any service may publish."""
+    return tuple(_REGISTRY.values())
+
+
+def event_class(event_type: str) -> type[EventBase] | None:
+    """The contract named `event_type`, or None when no service publishes it."""
+    return _REGISTRY.get(event_type)
 
 
 class EventRejected(Exception):
@@ -443,9 +438,9 @@ def parse_event(raw: bytes | None) -> AnyEvent:
         raise EventRejected("not_an_object", f"expected a JSON object, got {type(document)}")
     raw_id = document.get("event_id")
     event_id = raw_id if isinstance(raw_id, str) else None
-    known = {cls.model_fields["event_type"].default for cls in EVENT_TYPES}
     event_type = document.get("event_type")
-    if event_type not in known:
+    contract = event_class(event_type) if isinstance(event_type, str) else None
+    if contract is None:
         raise EventRejected("unknown_event_type", f"event_type={event_type!r}", event_id)
     if document.get("schema_version", SCHEMA_VERSION) != SCHEMA_VERSION:
         raise EventRejected(
@@ -454,9 +449,14 @@ def parse_event(raw: bytes | None) -> AnyEvent:
             event_id,
         )
     try:
-        return EVENT_ADAPTER.validate_python(document)
+        return contract.model_validate(document)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
         raise EventRejected("invalid_event", problems, event_id) from exc
+
+
+# The other services' contracts register themselves on import; importing them here means
+# `parse_event` knows every event whichever module a process imported first.
+from shared import events_alerts, events_field, events_programs, events_stock  # noqa: E402, F401

@@ -32,18 +32,18 @@ from pydantic import (
     model_validator,
 )
 
-from shared.events import EVENT_TYPES
+from shared.events import event_types
 
 # The service every incident is clocked against: emergency relief within 1x24 hours (1 x 24 jam).
 EMERGENCY_RELIEF = "emergency_relief"
 DEFAULT_FILE = "default.toml"
 _OFFICE_FILE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 
-_EVENT_NAMES = frozenset(cls.model_fields["event_type"].default for cls in EVENT_TYPES)
+_EVENT_NAMES = frozenset(cls.model_fields["event_type"].default for cls in event_types())
 # notify's own events cannot start or stop a clock: the clock would drive itself.
 _NOTIFY_EVENT_NAMES = frozenset(
     cls.model_fields["event_type"].default
-    for cls in EVENT_TYPES
+    for cls in event_types()
     if cls.__name__.startswith("Response")
 )
 

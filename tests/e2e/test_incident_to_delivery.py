@@ -209,7 +209,7 @@ async def test_incident_flows_from_report_to_delivery_within_the_standard(
     delivery_events = await events_of(running, case_id, DELIVERIES.name, 5)
     clock_events = await events_of(running, case_id, RESPONSE_CLOCKS.name, 1)
     story = incident_events + dispatch_events + delivery_events + clock_events
-    assert [e.event_type for e in story] == [  # type: ignore[attr-defined]
+    assert [e.event_type for e in story] == [
         "IncidentReported",
         "IncidentVerified",
         "DispatchPlanned",

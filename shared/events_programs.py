@@ -1,0 +1,106 @@
+"""distribution's contracts for the recurring programs (permakanan, sandang) and for goods
+coming back. Published on distribution's topic. No personal data travels here: recipients
+appear by their registry id only.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+from uuid import UUID
+
+from pydantic import Field
+
+from shared.events import (
+    Contract,
+    EventBase,
+    GeoPoint,
+    ItemCode,
+    LongText,
+    NeedLine,
+    Quantity,
+    ShortText,
+)
+
+
+class GoodsRequested(EventBase):
+    """distribution asks logistics for the goods of a program case (a permakanan round or a
+    sandang request; `case_type` says which). logistics plans a dispatch from stock with
+    the same case, or raises a purchase request for what is missing and plans it once the
+    goods are received."""
+
+    event_type: Literal["GoodsRequested"] = "GoodsRequested"
+    purpose: Literal["permakanan_round", "sandang_request"]
+    lines: tuple[NeedLine, ...] = Field(min_length=1)
+    needed_by: date = Field(description="The date the goods must be ready to go out.")
+    destination: GeoPoint = Field(description="Where the dispatch goes (hub or institution).")
+
+
+class PermakananRoundScheduled(EventBase):
+    """One of the 6 bimonthly rounds of a 12-month permakanan plan was opened: one delivery
+    per enrolled recipient, to their home address. `case_id` is the round."""
+
+    event_type: Literal["PermakananRoundScheduled"] = "PermakananRoundScheduled"
+    program_id: UUID
+    round_number: int = Field(ge=1, le=6)
+    period_start: date
+    period_end: date = Field(description="The last day the round's parcels may arrive.")
+    recipients: int = Field(ge=0)
+
+
+class PermakananRoundCompleted(EventBase):
+    """Every delivery of a round ended (delivered, or failed and returned)."""
+
+    event_type: Literal["PermakananRoundCompleted"] = "PermakananRoundCompleted"
+    program_id: UUID
+    round_number: int = Field(ge=1, le=6)
+    delivered: int = Field(ge=0)
+    returned: int = Field(ge=0)
+
+
+class SandangRequested(EventBase):
+    """An institution's clothing needs list became a request. `case_id` is the request;
+    the 3-month standard runs from here to the handover."""
+
+    event_type: Literal["SandangRequested"] = "SandangRequested"
+    institution_id: UUID
+    institution_name: ShortText
+    lines: tuple[NeedLine, ...] = Field(min_length=1)
+
+
+class SandangHandedOver(EventBase):
+    """The clothing was handed over at the institution, with a handover record (BAST)."""
+
+    event_type: Literal["SandangHandedOver"] = "SandangHandedOver"
+    institution_id: UUID
+    handover_id: UUID
+    received_by: ShortText
+    lines: tuple[NeedLine, ...] = Field(min_length=1)
+
+
+class ReturnedLine(Contract):
+    """Goods brought back to the warehouse, from the lot they were issued from."""
+
+    item_code: ItemCode
+    quantity: Quantity
+    lot_id: UUID | None = None
+
+
+class DeliveryReturned(EventBase):
+    """Goods of a failed delivery went back to the warehouse; logistics books them in."""
+
+    event_type: Literal["DeliveryReturned"] = "DeliveryReturned"
+    delivery_id: UUID
+    dispatch_id: UUID | None = None
+    warehouse_code: ShortText
+    lines: tuple[ReturnedLine, ...] = Field(min_length=1)
+    condition: Literal["good", "damaged"]
+    reason: LongText = Field(min_length=3)
+
+
+class RecipientFlaggedForReview(EventBase):
+    """A failed delivery's reason (moved, deceased) puts the recipient up for review."""
+
+    event_type: Literal["RecipientFlaggedForReview"] = "RecipientFlaggedForReview"
+    recipient_id: UUID
+    reason: Literal["moved", "deceased", "in_hospital", "refused", "address_not_found"]

@@ -1,0 +1,146 @@
+"""logistics' contracts about stock and procurement (the incident dispatch events are in
+`shared.events`). Published on logistics' topic.
+
+Case of each event: a movement made for a dispatch or a procurement carries that case; a
+housekeeping movement (count, transfer, quarantine) carries `CaseType.STOCK` with the lot's
+id as `case_id`.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+from typing import Literal
+from uuid import UUID
+
+from pydantic import Field
+
+from shared.events import Contract, EventBase, ItemCode, LongText, Quantity, ShortText
+
+
+class MovementKind(enum.StrEnum):
+    """Kinds of ledger entry; each changes on-hand and/or reserved by a signed amount."""
+
+    RECEIPT = "receipt"
+    RESERVATION = "reservation"
+    RESERVATION_RELEASE = "reservation_release"
+    ISSUE = "issue"
+    RETURN = "return"
+    TRANSFER_OUT = "transfer_out"
+    TRANSFER_IN = "transfer_in"
+    ADJUSTMENT = "adjustment"
+    QUARANTINE = "quarantine"
+    REVERSAL = "reversal"
+
+
+class StockMoved(EventBase):
+    """One ledger entry was posted (never edited; a mistake gets a reversing entry)."""
+
+    event_type: Literal["StockMoved"] = "StockMoved"
+    movement_id: UUID
+    kind: MovementKind
+    warehouse_code: ShortText
+    item_code: ItemCode
+    lot_id: UUID
+    on_hand_delta: int = Field(description="Signed change of the lot's on-hand quantity.")
+    reserved_delta: int = Field(default=0, description="Signed change of its reservations.")
+    on_hand_after: int = Field(ge=0)
+    reference: ShortText | None = Field(default=None, description="PO, dispatch, count no.")
+    reason: LongText = ""
+
+
+class LotQuarantined(EventBase):
+    """A lot (or part of it) was set aside as damaged or expired: it can never be issued."""
+
+    event_type: Literal["LotQuarantined"] = "LotQuarantined"
+    lot_id: UUID
+    warehouse_code: ShortText
+    item_code: ItemCode
+    quantity: Quantity
+    reason: Literal["damaged", "expired", "recalled", "other"]
+
+
+class LotNearExpiry(EventBase):
+    """A lot with free stock expires within its item's alert window."""
+
+    event_type: Literal["LotNearExpiry"] = "LotNearExpiry"
+    lot_id: UUID
+    warehouse_code: ShortText
+    item_code: ItemCode
+    expires_on: date
+    days_left: int = Field(ge=0)
+    quantity: Quantity
+
+
+class StockBelowMinimum(EventBase):
+    """Free stock (on hand minus reserved) of an item fell below its buffer level."""
+
+    event_type: Literal["StockBelowMinimum"] = "StockBelowMinimum"
+    warehouse_code: ShortText
+    item_code: ItemCode
+    available: int = Field(ge=0)
+    minimum: Quantity
+    suggested_order: Quantity
+
+
+class ProcurementLine(Contract):
+    """A quantity of one item asked for or ordered."""
+
+    item_code: ItemCode
+    quantity: Quantity
+
+
+class PurchaseRequested(EventBase):
+    """A purchase request was raised; `case_id` is the request (case type procurement),
+    `correlation_id` the case that needs the goods (round, sandang request, incident)."""
+
+    event_type: Literal["PurchaseRequested"] = "PurchaseRequested"
+    source: Literal["permakanan_round", "sandang_request", "shortage", "buffer_stock"]
+    source_case_id: UUID | None = None
+    lines: tuple[ProcurementLine, ...] = Field(min_length=1)
+    needed_by: date | None = None
+
+
+class PurchaseOrderPlaced(EventBase):
+    """An order went to a third-party supplier (pihak ketiga)."""
+
+    event_type: Literal["PurchaseOrderPlaced"] = "PurchaseOrderPlaced"
+    order_id: UUID
+    order_number: ShortText
+    supplier: ShortText
+    expected_on: date
+    lines: tuple[ProcurementLine, ...] = Field(min_length=1)
+
+
+class ReceivedLine(Contract):
+    """Goods accepted into a new lot."""
+
+    item_code: ItemCode
+    quantity: Quantity
+    lot_id: UUID
+
+
+class RejectedLine(Contract):
+    """Goods refused at the door, and why."""
+
+    item_code: ItemCode
+    quantity: Quantity
+    reason: Literal["short", "damaged", "expired", "not_ordered", "other"]
+
+
+class GoodsReceived(EventBase):
+    """A (possibly partial) delivery from a supplier was checked in."""
+
+    event_type: Literal["GoodsReceived"] = "GoodsReceived"
+    order_id: UUID
+    receipt_id: UUID
+    accepted: tuple[ReceivedLine, ...] = ()
+    rejected: tuple[RejectedLine, ...] = ()
+    order_complete: bool = Field(description="Everything ordered has now been accepted.")
+
+
+class ProcurementCompleted(EventBase):
+    """Every order of a purchase request was received: the procurement clock stops."""
+
+    event_type: Literal["ProcurementCompleted"] = "ProcurementCompleted"
+    source_case_id: UUID | None = None
