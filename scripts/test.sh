@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
+bash scripts/chromium.sh
 TEST_POSTGRES_URL="$(bash scripts/postgres.sh)"
 export TEST_POSTGRES_URL
 echo "==> PostgreSQL for tests: $TEST_POSTGRES_URL"

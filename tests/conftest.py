@@ -11,6 +11,8 @@ import pytest
 from shared.tansu import TansuBroker
 from tests.support.databases import POSTGRES_ENV, new_database_url, postgres_admin_url
 
+pytest_plugins = ["tests.support.browser"]
+
 BACKENDS = ("sqlite", "postgresql")
 
 

@@ -1,0 +1,46 @@
+"""A real headless browser (Debian's chromium, driven through its own chromedriver) for
+the tests of the screens. `make test` installs both (scripts/chromium.sh)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.remote.webdriver import WebDriver
+
+
+def chromium_paths() -> tuple[str, str] | None:
+    """(chromium, chromedriver) if both are installed."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    return (browser, driver) if browser and driver else None
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[WebDriver]:
+    """A headless chromium with a phone-sized window and its own profile."""
+    paths = chromium_paths()
+    if paths is None:
+        pytest.fail("chromium/chromedriver missing: run the suite through `make test`")
+    binary, driver_path = paths
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=412,915",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+    ):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
