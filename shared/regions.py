@@ -17,7 +17,7 @@ import gzip
 import io
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import cache
 from importlib import resources
 from typing import Literal
@@ -201,7 +201,7 @@ def check_nik(nik: str, *, today: date | None = None) -> NikInfo:
     female = day > 40
     if female:
         day -= 40
-    reference = today or date.today()
+    reference = today or datetime.now(UTC).date()
     century = 2000 if 2000 + year2 <= reference.year else 1900
     try:
         born = date(century + year2, month, day)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 
 import pytest
@@ -20,7 +21,7 @@ def test_resolves_a_kukar_village_top_down() -> None:
     assert names == ["Kalimantan Timur", "Kabupaten Kutai Kartanegara", "Tenggarong", "Melayu"]
     assert [r.code for r in matched][:3] == ["64", "64.02", "64.02.06"]
     assert [r.level for r in matched] == ["province", "regency", "district", "village"]
-    assert all(child.parent_code == parent.code for parent, child in zip(matched, matched[1:]))
+    assert all(child.parent_code == parent.code for parent, child in itertools.pairwise(matched))
 
 
 def test_misspelt_village_is_caught_with_a_suggestion() -> None:
