@@ -12,7 +12,10 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.db import is_transient_db_error
 
 
 class ApiModel(BaseModel):
@@ -65,6 +68,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "Unknown id"},
     409: {"model": ErrorBody, "description": "Conflicts with the current state"},
     422: {"model": ErrorBody, "description": "Invalid request"},
+    503: {"model": ErrorBody, "description": "Database unavailable; nothing was saved"},
 }
 
 
@@ -90,6 +94,21 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         return JSONResponse(
             status_code=422, content={"error": code, "detail": jsonable_encoder(errors)}
+        )
+
+    @app.exception_handler(DBAPIError)
+    async def _database_error(_request: Request, exc: DBAPIError) -> JSONResponse:
+        # The transaction was rolled back, so nothing was half-written; a client (a phone
+        # with a queued report) should simply try again later.
+        if not is_transient_db_error(exc):
+            raise exc
+        return JSONResponse(
+            status_code=503,
+            headers={"Retry-After": "5"},
+            content={
+                "error": "database_unavailable",
+                "detail": "the database is not answering; nothing was saved, try again",
+            },
         )
 
     @app.exception_handler(StarletteHTTPException)

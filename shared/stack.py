@@ -35,6 +35,8 @@ class ServiceProcess:
     name: str
     port: int
     process: subprocess.Popen[bytes]
+    env: dict[str, str]
+    log_path: Path
 
     @property
     def url(self) -> str:
@@ -47,6 +49,7 @@ class Stack:
     """A broker and the four services, each its own OS process."""
 
     broker: TansuBroker
+    log_dir: Path
     services: dict[str, ServiceProcess] = field(default_factory=dict)
 
     def url(self, service: str) -> str:
@@ -72,7 +75,7 @@ class Stack:
         log_dir.mkdir(parents=True, exist_ok=True)
         broker_log = (log_dir / "tansu.log").open("wb")
         broker = TansuBroker.start(port=broker_port or free_port(), log=broker_log)
-        stack = cls(broker=broker)
+        stack = cls(broker=broker, log_dir=log_dir)
         try:
             for name in SERVICES:
                 port = (ports or {}).get(name) or free_port()
@@ -86,29 +89,36 @@ class Stack:
                 }
                 if database_urls and name in database_urls:
                     env[f"{name.upper()}_DATABASE_URL"] = database_urls[name]
-                log: IO[bytes] = (log_dir / f"{name}.log").open("wb")
-                process = subprocess.Popen(  # noqa: S603 - our own modules, fixed arguments
-                    [sys.executable, "-m", f"services.{name}"],
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-                stack.services[name] = ServiceProcess(name=name, port=port, process=process)
-            stack.wait_healthy(health_timeout_s, log_dir)
+                stack.services[name] = _spawn(name, port, env, log_dir / f"{name}.log")
+            stack.wait_healthy(health_timeout_s)
         except BaseException:
             stack.stop()
             raise
         return stack
 
-    def wait_healthy(self, timeout_s: float, log_dir: Path) -> None:
+    def kill(self, name: str) -> None:
+        """SIGKILL one service, as a crash would: no draining, no clean shutdown."""
+        process = self.services[name].process
+        process.kill()
+        process.wait()
+
+    def restart(self, name: str, health_timeout_s: float = 90.0) -> None:
+        """Start a stopped or killed service again with the same port, env and database."""
+        old = self.services[name]
+        if old.process.poll() is None:
+            raise RuntimeError(f"{name} is still running")
+        self.services[name] = _spawn(name, old.port, old.env, old.log_path, append=True)
+        self.wait_healthy(health_timeout_s, only=(name,))
+
+    def wait_healthy(self, timeout_s: float, only: tuple[str, ...] | None = None) -> None:
         """Poll every /health until 200; fail early, with its log, if a process dies."""
         deadline = time.monotonic() + timeout_s
-        waiting = set(self.services)
+        waiting = set(only or self.services)
         while waiting:
             for name in sorted(waiting):
                 service = self.services[name]
                 if service.process.poll() is not None:
-                    log = (log_dir / f"{name}.log").read_text(errors="replace")[-3000:]
+                    log = service.log_path.read_text(errors="replace")[-3000:]
                     raise RuntimeError(f"{name} exited with {service.process.returncode}:\n{log}")
                 try:
                     if httpx.get(f"{service.url}/health", timeout=2).status_code == 200:
@@ -143,6 +153,19 @@ class Stack:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _spawn(
+    name: str, port: int, env: dict[str, str], log_path: Path, *, append: bool = False
+) -> ServiceProcess:
+    log: IO[bytes] = log_path.open("ab" if append else "wb")
+    process = subprocess.Popen(  # noqa: S603 - our own modules, fixed arguments
+        [sys.executable, "-m", f"services.{name}"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    return ServiceProcess(name=name, port=port, process=process, env=env, log_path=log_path)
 
 
 def main() -> None:
