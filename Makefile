@@ -16,8 +16,8 @@ typecheck:
 format:
 	.venv/bin/ruff format . && .venv/bin/ruff check --fix .
 
-bench:      ## time from report to planned dispatch, on this machine
-	bash scripts/bootstrap.sh && .venv/bin/python -m bench.pipeline
+bench:      ## every benchmark, figures printed: pipeline vs raw broker, HTTP, memory, latency
+	bash scripts/bootstrap.sh && .venv/bin/python -m bench.compare && .venv/bin/python -m bench.pipeline
 
 clean:
 	rm -rf data .pytest_cache .mypy_cache .ruff_cache

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import statistics
 import tempfile
 import time
@@ -32,7 +33,13 @@ from shared.stack import Stack
 from shared.tansu import broker_version
 from shared.topics import DISPATCHES
 
-SITE = {"lat": -0.4230, "lon": 116.9860}
+_sites = itertools.count()
+
+
+def distinct_site() -> dict[str, float]:
+    """A new point ~2 km from any other, so intake does not link reports as duplicates."""
+    n = next(_sites)
+    return {"lat": round(-0.30 - 0.02 * (n % 40), 4), "lon": round(116.50 + 0.02 * (n // 40), 4)}
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -103,7 +110,7 @@ async def report_and_verify(client: httpx.AsyncClient, intake: str) -> tuple[str
             "reporter": {"name": "Bench Tagana", "role": "tagana"},
             "hazard": "flood",
             "happened_at": (datetime.now(UTC) - timedelta(minutes=30)).isoformat(),
-            "location": SITE,
+            "location": distinct_site(),
             "households_affected": 3,
             "people_affected": 10,
         },
