@@ -117,3 +117,92 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             status_code=exc.status_code, content={"error": code, "detail": exc.detail}
         )
+
+
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+ACCEPTED_BODY_TYPES = frozenset(
+    {"application/json", "multipart/form-data", "application/x-www-form-urlencoded"}
+)
+
+
+class RequestGuard:
+    """Refuse, before any handler runs, a body larger than the limit (413, also when it
+    arrives chunked without a length) and a body of a type no endpoint reads (415).
+
+    Plain ASGI rather than BaseHTTPMiddleware, so streamed answers (live feeds) pass
+    through untouched.
+    """
+
+    def __init__(self, app: Any, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        headers = {name.lower(): value for name, value in scope["headers"]}
+        length = headers.get(b"content-length")
+        if length is not None and not length.isdigit():
+            await _refuse(send, 400, "invalid_content_length", "Content-Length is not a number")
+            return
+        if length is not None and int(length) > self.max_body_bytes:
+            await _refuse(send, 413, "body_too_large", self._too_large())
+            return
+        media_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower().decode()
+        has_body = (length is not None and length != b"0") or b"transfer-encoding" in headers
+        if has_body and media_type and media_type not in ACCEPTED_BODY_TYPES:
+            await _refuse(
+                send,
+                415,
+                "unsupported_media_type",
+                f"{media_type} is not read here; send application/json "
+                "(or multipart/form-data where an endpoint takes files)",
+            )
+            return
+        if length is None and has_body:
+            # Chunked, length unknown: read it here (at most the limit) and replay it.
+            buffered = await self._read_within_limit(receive)
+            if buffered is None:
+                await _refuse(send, 413, "body_too_large", self._too_large())
+                return
+            replay = iter(buffered)
+
+            async def replay_receive() -> Any:
+                return next(replay, None) or await receive()
+
+            await self.app(scope, replay_receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    async def _read_within_limit(self, receive: Any) -> list[Any] | None:
+        messages: list[Any] = []
+        received = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                return messages
+            received += len(message.get("body", b""))
+            if received > self.max_body_bytes:
+                return None
+            if not message.get("more_body", False):
+                return messages
+
+    def _too_large(self) -> str:
+        return f"the body is larger than {self.max_body_bytes} bytes; nothing was saved"
+
+
+async def _refuse(send: Any, status: int, code: str, detail: str) -> None:
+    body = JSONResponse(status_code=status, content={"error": code, "detail": detail}).body
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

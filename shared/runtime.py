@@ -28,7 +28,7 @@ from sqlmodel import Session
 from shared.clock import Clock
 from shared.db import Messaging, create_db_engine, ping, run_transaction
 from shared.events import AnyEvent, EventBase
-from shared.http import install_error_handlers
+from shared.http import RequestGuard, install_error_handlers
 from shared.kafka import (
     DeadLetterSink,
     OutboxRelay,
@@ -281,6 +281,7 @@ def create_service_api(runtime: ServiceRuntime, *, title: str, description: str)
     """A FastAPI app wired to `runtime`: lifespan, error format, health endpoint."""
     api = FastAPI(title=title, description=description, version="0.1.0", lifespan=runtime.lifespan)
     api.state.runtime = runtime
+    api.add_middleware(RequestGuard, max_body_bytes=runtime.settings.common.max_body_bytes)
     install_error_handlers(api)
     api.include_router(health_router())
     return api

@@ -48,6 +48,8 @@ class CommonSettings(BaseSettings):
     # A file holding seconds to add to the clock: for end-to-end tests and drills only.
     clock_offset_file: Path | None = None
     log_level: str = "INFO"
+    # Largest request body any endpoint takes (a field photo of a few MB, in a form).
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
 
     @model_validator(mode="after")
     def _refuse_test_clock_in_production(self) -> Self:
