@@ -25,6 +25,7 @@ from faust.contrib.asgi import faust_app_running
 from sqlalchemy import Engine, MetaData
 from sqlmodel import Session
 
+from shared.auth import AuthSettings, Policy, protect
 from shared.clock import Clock
 from shared.db import Messaging, create_db_engine, ping, run_transaction
 from shared.events import AnyEvent, EventBase
@@ -277,11 +278,26 @@ def health_router() -> APIRouter:
     return router
 
 
-def create_service_api(runtime: ServiceRuntime, *, title: str, description: str) -> FastAPI:
-    """A FastAPI app wired to `runtime`: lifespan, error format, health endpoint."""
+def create_service_api(
+    runtime: ServiceRuntime,
+    *,
+    title: str,
+    description: str,
+    policy: Policy | None = None,
+    auth: AuthSettings | None = None,
+) -> FastAPI:
+    """A FastAPI app wired to `runtime`: lifespan, error format, health endpoint, size and
+    type limits on bodies, and (given a policy) an access rule checked on every route."""
     api = FastAPI(title=title, description=description, version="0.1.0", lifespan=runtime.lifespan)
     api.state.runtime = runtime
     api.add_middleware(RequestGuard, max_body_bytes=runtime.settings.common.max_body_bytes)
     install_error_handlers(api)
+    if policy is not None:
+        protect(
+            api,
+            policy,
+            auth or AuthSettings(),
+            office=runtime.settings.common.default_office_id,
+        )
     api.include_router(health_router())
     return api

@@ -1,0 +1,340 @@
+"""Who may call what: OAuth2 bearer tokens (signed JWTs), roles, and one access rule per
+endpoint, checked before any handler runs.
+
+Tokens are verified locally in every service with the issuer's key: HS256 with a shared
+secret for the built-in development identity provider (`POST /auth/token`, users from a
+TOML file with scrypt password hashes), or RS256/ES256 with an external identity
+provider's public key (Keycloak or the province's SSO) in production. Claims used: `sub`,
+`name`, `office` (the tenant), `roles`, `exp`, `iss`, `aud`.
+
+Every route has an entry in its service's policy ("METHOD /path/template" -> Access);
+a route without one is refused (deny by default), and a test walks the whole matrix.
+Development may run with `DINSOS_AUTH_REQUIRED=false` (everyone is a local user of the
+default office with every role); production refuses to start that way.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import hashlib
+import hmac
+import secrets
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Literal, Self
+
+import jwt
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi.responses import JSONResponse
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Role(enum.StrEnum):
+    """The people who use the system (see docs/architecture.md, "Who may do what")."""
+
+    FIELD_TEAM = "field_team"  # Tagana teams and village officials reporting, delivering
+    WAREHOUSE = "warehouse"  # gudang staff: stock, picking, receiving
+    COORDINATOR = "coordinator"  # Kabid Linjamsos / Kepala Dinas: validate, decide, watch
+    OFFICE_ADMIN = "office_admin"  # users, standards, subscriptions of one office
+
+
+ALL_ROLES = frozenset(Role)
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may call one endpoint: nobody needs a token (public), or any of `roles`."""
+
+    public: bool = False
+    roles: frozenset[Role] = field(default_factory=frozenset)
+
+    @classmethod
+    def anyone(cls) -> Self:
+        """No token needed (health, API docs, the static shell of a screen)."""
+        return cls(public=True)
+
+    @classmethod
+    def of(cls, *roles: Role) -> Self:
+        """Any signed-in user holding one of `roles`."""
+        return cls(roles=frozenset(roles))
+
+    def allows(self, principal: Principal | None) -> bool:
+        """Whether `principal` (None: no valid token) may call the endpoint."""
+        if self.public:
+            return True
+        return principal is not None and bool(principal.roles & self.roles)
+
+
+Policy = Mapping[str, Access]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The signed-in user a request acts for."""
+
+    subject: str
+    name: str
+    office_id: str
+    roles: frozenset[Role]
+
+    def has(self, role: Role) -> bool:
+        """Whether the user holds `role`."""
+        return role in self.roles
+
+
+class AuthSettings(BaseSettings):
+    """How tokens are issued and checked (`DINSOS_AUTH_*`)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DINSOS_AUTH_", extra="ignore", populate_by_name=True
+    )
+
+    required: bool = True
+    algorithm: Literal["HS256", "RS256", "ES256"] = "HS256"
+    # HS256: the shared secret; RS256/ES256: the identity provider's public key (PEM).
+    secret: SecretStr | None = None
+    public_key: str | None = None
+    issuer: str = "dinsos-local"
+    audience: str = "dinsos"
+    token_minutes: int = Field(default=12 * 60, ge=1, le=7 * 24 * 60)  # one field shift
+    users_file: Path | None = None
+    environment: str = Field(default="development", validation_alias="DINSOS_ENVIRONMENT")
+
+    @model_validator(mode="after")
+    def _production_needs_auth(self) -> Self:
+        if self.environment == "production":
+            if not self.required:
+                raise ValueError("DINSOS_AUTH_REQUIRED=false is not allowed in production")
+            if self.algorithm == "HS256" and (
+                self.secret is None or len(self.secret.get_secret_value()) < 32
+            ):
+                raise ValueError("production needs DINSOS_AUTH_SECRET of 32+ characters")
+        return self
+
+    def verification_key(self) -> str:
+        """The key a token's signature is checked with."""
+        if self.algorithm == "HS256":
+            return self.signing_secret()
+        if not self.public_key:
+            raise ValueError(f"{self.algorithm} needs DINSOS_AUTH_PUBLIC_KEY")
+        return self.public_key
+
+    def signing_secret(self) -> str:
+        """The HS256 secret; a development default when none is set."""
+        if self.secret is not None:
+            return self.secret.get_secret_value()
+        return "development-only-secret-change-me-0123456789"
+
+
+class AuthError(Exception):
+    """A request without a valid token (401) or without the role it needs (403)."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+
+
+def issue_token(principal: Principal, settings: AuthSettings, now: datetime) -> str:
+    """A signed token for `principal` (the development identity provider; HS256 only)."""
+    claims = {
+        "sub": principal.subject,
+        "name": principal.name,
+        "office": principal.office_id,
+        "roles": sorted(principal.roles),
+        "iss": settings.issuer,
+        "aud": settings.audience,
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(minutes=settings.token_minutes)).timestamp()),
+    }
+    return jwt.encode(claims, settings.signing_secret(), algorithm="HS256")
+
+
+def decode_token(token: str, settings: AuthSettings) -> Principal:
+    """The principal a token names, or AuthError(401) saying why it is not accepted."""
+    try:
+        claims = jwt.decode(
+            token,
+            settings.verification_key(),
+            algorithms=[settings.algorithm],
+            audience=settings.audience,
+            issuer=settings.issuer,
+            options={"require": ["exp", "sub", "iss", "aud"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise AuthError(401, "token_expired", "the token has expired; sign in again") from exc
+    except jwt.InvalidSignatureError as exc:
+        raise AuthError(401, "token_invalid", "the token's signature is not valid") from exc
+    except jwt.PyJWTError as exc:
+        raise AuthError(401, "token_invalid", f"the token is not accepted: {exc}") from exc
+    try:
+        roles = frozenset(Role(r) for r in claims.get("roles", []))
+        office = str(claims["office"])
+    except (KeyError, ValueError) as exc:
+        raise AuthError(
+            401, "token_invalid", "the token lacks an office or has unknown roles"
+        ) from exc
+    return Principal(
+        subject=str(claims["sub"]),
+        name=str(claims.get("name", claims["sub"])),
+        office_id=office,
+        roles=roles,
+    )
+
+
+# --- the development identity provider ----------------------------------------------
+
+
+def hash_password(password: str, *, salt: bytes | None = None) -> str:
+    """scrypt, as stored in the users file: scrypt$n$r$p$salt$hash (base64)."""
+    salt = salt or secrets.token_bytes(16)
+    n, r, p = 2**14, 8, 1
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=32)
+    encode = base64.b64encode
+    return f"scrypt${n}${r}${p}${encode(salt).decode()}${encode(digest).decode()}"
+
+
+def password_matches(password: str, stored: str) -> bool:
+    """Constant-time check of `password` against a stored scrypt hash."""
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    candidate = hashlib.scrypt(
+        password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=32
+    )
+    return hmac.compare_digest(candidate, base64.b64decode(digest))
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """One user of the development identity provider."""
+
+    principal: Principal
+    password_hash: str
+
+
+def load_users(path: Path) -> dict[str, UserRecord]:
+    """Users from a TOML file of `[[user]]` tables; a bad entry stops start-up."""
+    document = tomllib.loads(path.read_text())
+    users: dict[str, UserRecord] = {}
+    for entry in document.get("user", []):
+        try:
+            principal = Principal(
+                subject=entry["username"],
+                name=entry.get("name", entry["username"]),
+                office_id=entry["office_id"],
+                roles=frozenset(Role(r) for r in entry["roles"]),
+            )
+            users[principal.subject] = UserRecord(principal, entry["password_scrypt"])
+        except (KeyError, ValueError) as exc:
+            raise ValueError(f"{path}: bad user entry {entry.get('username')!r}: {exc}") from exc
+    return users
+
+
+def token_router(settings: AuthSettings) -> APIRouter:
+    """`POST /auth/token`: OAuth2 password flow of the development identity provider."""
+    router = APIRouter(tags=["auth"])
+
+    @router.post("/auth/token")
+    def token(
+        username: Annotated[str, Form(max_length=100)],
+        password: Annotated[str, Form(max_length=200)],
+    ) -> JSONResponse:
+        users = load_users(settings.users_file) if settings.users_file else {}
+        record = users.get(username)
+        if record is None or not password_matches(password, record.password_hash):
+            return JSONResponse(
+                status_code=401,
+                content={"error": "bad_credentials", "detail": "unknown user or wrong password"},
+            )
+        now = datetime.now(UTC)
+        return JSONResponse(
+            {
+                "access_token": issue_token(record.principal, settings, now),
+                "token_type": "bearer",
+                "expires_in": settings.token_minutes * 60,
+            }
+        )
+
+    return router
+
+
+# --- enforcement --------------------------------------------------------------------
+
+PUBLIC_PATHS = ("/health", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/auth/token")
+
+
+def _authenticate(
+    request: Request, settings: AuthSettings, fallback: Principal
+) -> Principal | None:
+    authorization = request.headers.get("authorization", "")
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthError(401, "token_invalid", "use 'Authorization: Bearer <token>'")
+        return decode_token(token.strip(), settings)
+    return None if settings.required else fallback
+
+
+def protect(api: FastAPI, policy: Policy, settings: AuthSettings, *, office: str) -> None:
+    """Check `policy` before every API route of `api` and serve the development token
+    endpoint. Call it before any route is added: FastAPI copies app-wide dependencies
+    into each route as it is created.
+
+    The check runs as a dependency rather than a middleware because only after routing is
+    the route's path template known; deny by default: a route missing from the policy
+    answers 403 `no_access_rule`. Sets `request.state.principal` (see `current_user`).
+    """
+    development_user = Principal(
+        subject="local", name="Local development user", office_id=office, roles=ALL_ROLES
+    )
+
+    def authorize(request: Request) -> None:
+        route = request.scope.get("route")
+        path = getattr(route, "path", "")
+        principal = _authenticate(request, settings, development_user)
+        rule = Access.anyone() if path in PUBLIC_PATHS else policy.get(f"{request.method} {path}")
+        if rule is None:
+            raise AuthError(403, "no_access_rule", "this endpoint has no access rule")
+        if not rule.allows(principal):
+            if principal is None:
+                raise AuthError(401, "not_authenticated", "sign in: send a bearer token")
+            raise AuthError(
+                403,
+                "forbidden_role",
+                f"needs one of {sorted(rule.roles)}; you have {sorted(principal.roles)}",
+            )
+        request.state.principal = principal
+
+    api.router.dependencies.append(Depends(authorize))
+    api.state.access_policy = policy
+
+    @api.exception_handler(AuthError)
+    async def _auth_error(_request: Request, error: AuthError) -> JSONResponse:
+        return JSONResponse(
+            status_code=error.status,
+            content={"error": error.code, "detail": error.detail},
+            headers={"WWW-Authenticate": "Bearer"} if error.status == 401 else None,
+        )
+
+    api.include_router(token_router(settings))
+
+
+def current_user(request: Request) -> Principal:
+    """FastAPI dependency: the signed-in user of this request."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None:
+        raise AuthError(401, "not_authenticated", "sign in: send a bearer token")
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(current_user)]

@@ -1,0 +1,73 @@
+"""Walk a service's whole access matrix: every route, every role and no token at all."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from shared.auth import PUBLIC_PATHS, Access, AuthSettings, Principal, Role, issue_token
+
+_PARAM = re.compile(r"\{([^}:]+)(:[^}]+)?\}")
+
+
+def token_for(settings: AuthSettings, *roles: Role, office: str = "kukar") -> str:
+    """A valid token for a user holding exactly `roles`."""
+    principal = Principal(
+        subject=f"user-{uuid.uuid4().hex[:6]}",
+        name="Test user",
+        office_id=office,
+        roles=frozenset(roles),
+    )
+    return issue_token(principal, settings, datetime.now(UTC))
+
+
+def routes_of(app: FastAPI) -> Iterator[tuple[str, str]]:
+    """(method, path template) of every API route the app serves."""
+    for route in app.routes:
+        if isinstance(route, APIRoute):
+            for method in sorted((route.methods or set()) - {"HEAD"}):
+                yield method, route.path
+
+
+def missing_rules(app: FastAPI) -> list[str]:
+    """Routes with no access rule (they answer 403 to everyone; a test should fail)."""
+    policy = app.state.access_policy
+    return [
+        f"{method} {path}"
+        for method, path in routes_of(app)
+        if path not in PUBLIC_PATHS and f"{method} {path}" not in policy
+    ]
+
+
+def walk_matrix(client: TestClient, app: FastAPI, settings: AuthSettings) -> list[str]:
+    """Call every route as each role and anonymously; return every disagreement between
+    the answer and the route's rule (empty: the matrix holds)."""
+    policy = app.state.access_policy
+    problems: list[str] = []
+    for method, path in routes_of(app):
+        rule: Access = (
+            Access.anyone()
+            if path in PUBLIC_PATHS
+            else policy.get(f"{method} {path}", Access())  # no rule: nobody may
+        )
+        url = _PARAM.sub(lambda _m: str(uuid.uuid4()), path)
+        callers: list[tuple[str, dict[str, str], bool]] = [("anonymous", {}, rule.public)]
+        for role in Role:
+            token = token_for(settings, role)
+            allowed = rule.public or role in rule.roles
+            callers.append((role.value, {"Authorization": f"Bearer {token}"}, allowed))
+        for who, headers, allowed in callers:
+            response = client.request(method, url, headers=headers, json={})
+            refused = response.status_code in (401, 403)
+            if allowed == refused:
+                problems.append(
+                    f"{method} {path} as {who}: {response.status_code} "
+                    f"({'should pass' if allowed else 'should be refused'})"
+                )
+    return problems
