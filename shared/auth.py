@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import secrets
 import tomllib
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -32,6 +33,8 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.audit import set_context
 
 
 class Role(enum.StrEnum):
@@ -298,7 +301,9 @@ def protect(api: FastAPI, policy: Policy, settings: AuthSettings, *, office: str
         subject="local", name="Local development user", office_id=office, roles=ALL_ROLES
     )
 
-    def authorize(request: Request) -> None:
+    async def authorize(request: Request) -> None:
+        # async: it runs in the request's own context, so the audit attribution it sets is
+        # seen by the endpoint (sync endpoints get a copy of this context in their thread).
         route = request.scope.get("route")
         path = getattr(route, "path", "")
         principal = _authenticate(request, settings, development_user)
@@ -314,6 +319,7 @@ def protect(api: FastAPI, policy: Policy, settings: AuthSettings, *, office: str
                 f"needs one of {sorted(rule.roles)}; you have {sorted(principal.roles)}",
             )
         request.state.principal = principal
+        set_context(principal.subject if principal else "anonymous", request_source(request))
 
     api.router.dependencies.append(Depends(authorize))
     api.state.access_policy = policy
@@ -327,6 +333,18 @@ def protect(api: FastAPI, policy: Policy, settings: AuthSettings, *, office: str
         )
 
     api.include_router(token_router(settings))
+
+
+def request_source(request: Request) -> str:
+    """How an audit entry names the request that caused it."""
+    request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+    route = request.scope.get("route")
+    return f"request:{request.method} {getattr(route, 'path', request.url.path)} {request_id}"
+
+
+async def anonymous_context(request: Request) -> None:
+    """For an API served without access rules: attribute changes to the request only."""
+    set_context("anonymous", request_source(request))
 
 
 def current_user(request: Request) -> Principal:

@@ -19,13 +19,15 @@ from typing import Annotated, Any, TypeVar
 
 import faust
 from aiokafka import AIOKafkaProducer
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from faust.contrib.asgi import faust_app_running
 from sqlalchemy import Engine, MetaData
 from sqlmodel import Session
 
-from shared.auth import AuthSettings, Policy, protect
+from shared.audit import AuditTrail, acting_as, current_context
+from shared.auth import Access, AuthSettings, Policy, Role, anonymous_context, protect
 from shared.clock import Clock
 from shared.db import Messaging, create_db_engine, ping, run_transaction
 from shared.events import AnyEvent, EventBase
@@ -54,12 +56,49 @@ class UnitOfWork:
     session: Session
     messaging: Messaging
     clock: Clock
+    audit_trail: AuditTrail | None = None
+    service: str = "service"
     emitted: list[EventBase] = field(default_factory=list)
 
     def emit(self, event: EventBase) -> None:
-        """Write `event` to the outbox in this transaction (published after commit)."""
+        """Write `event` to the outbox in this transaction (published after commit), and
+        record the state change it announces in the audit trail."""
         self.messaging.emit(self.session, event)
         self.emitted.append(event)
+        envelope = set(EventBase.model_fields) - {"event_type"}
+        self.audit(
+            action=event.event_type,
+            entity=event.case_type.value,
+            entity_id=str(event.case_id),
+            office_id=event.office_id,
+            details={
+                "event_id": str(event.event_id),
+                **event.model_dump(mode="json", exclude=envelope | {"event_type"}),
+            },
+        )
+
+    def audit(
+        self,
+        *,
+        action: str,
+        entity: str,
+        entity_id: str,
+        office_id: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """Record a state change that announces no event (who and from where is known)."""
+        if self.audit_trail is None:
+            return
+        self.audit_trail.record(
+            self.session,
+            at=self.now(),
+            context=current_context(f"service:{self.service}"),
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            office_id=office_id,
+            details=details,
+        )
 
     def now(self) -> datetime:
         """The current instant, from the service's clock."""
@@ -97,6 +136,7 @@ class ServiceRuntime:
         self.settings = settings
         self.metadata = metadata
         self.messaging = Messaging(metadata)
+        self.audit_trail = AuditTrail(metadata)
         self.clock: Clock = clock or settings.common.clock()
         self.engine: Engine = create_db_engine(settings.resolved_database_url(name))
         self.subscriptions = tuple(subscriptions)
@@ -121,7 +161,13 @@ class ServiceRuntime:
         emitted: list[EventBase] = []
 
         def in_transaction(session: Session) -> T:
-            uow = UnitOfWork(session=session, messaging=self.messaging, clock=self.clock)
+            uow = UnitOfWork(
+                session=session,
+                messaging=self.messaging,
+                clock=self.clock,
+                audit_trail=self.audit_trail,
+                service=self.name,
+            )
             result = work(uow)
             emitted[:] = uow.emitted
             return result
@@ -141,7 +187,8 @@ class ServiceRuntime:
             self.messaging.mark_processed(uow.session, consumer, event.event_id, event.event_type)
             return True
 
-        return self.run(work)
+        with acting_as(f"service:{self.name}", f"event:{event.event_type}:{event.event_id}"):
+            return self.run(work)
 
     def wake_relay(self) -> None:
         """Ask the relay to publish now (thread-safe)."""
@@ -278,6 +325,42 @@ def health_router() -> APIRouter:
     return router
 
 
+AUDIT_POLICY: Policy = {
+    "GET /audit": Access.of(Role.COORDINATOR, Role.OFFICE_ADMIN),
+    "GET /audit/verify": Access.of(Role.COORDINATOR, Role.OFFICE_ADMIN),
+}
+
+
+def audit_router() -> APIRouter:
+    """`GET /audit` (newest entries) and `GET /audit/verify` (recompute the hash chain)."""
+    router = APIRouter(tags=["audit"])
+
+    @router.get("/audit")
+    def audit_entries(
+        runtime: RuntimeDep,
+        entity_id: Annotated[str | None, Query(max_length=100)] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    ) -> list[dict[str, Any]]:
+        """Who changed what, when, from which request or event; newest first."""
+        rows = runtime.run(
+            lambda uow: runtime.audit_trail.list(uow.session, entity_id=entity_id, limit=limit)
+        )
+        return jsonable_encoder(rows)  # type: ignore[no-any-return]
+
+    @router.get("/audit/verify")
+    def audit_verify(runtime: RuntimeDep) -> dict[str, Any]:
+        """Recompute every entry's hash and its link to the one before."""
+        check = runtime.run(lambda uow: runtime.audit_trail.verify(uow.session))
+        return {
+            "entries": check.entries,
+            "intact": check.intact,
+            "first_broken_sequence": check.first_broken_sequence,
+            "problem": check.problem,
+        }
+
+    return router
+
+
 def create_service_api(
     runtime: ServiceRuntime,
     *,
@@ -295,9 +378,12 @@ def create_service_api(
     if policy is not None:
         protect(
             api,
-            policy,
+            {**AUDIT_POLICY, **policy},
             auth or AuthSettings(),
             office=runtime.settings.common.default_office_id,
         )
+    else:
+        api.router.dependencies.append(Depends(anonymous_context))
+    api.include_router(audit_router())
     api.include_router(health_router())
     return api
