@@ -7,6 +7,7 @@ import logging
 import uvicorn
 from fastapi import FastAPI
 
+from shared.privacy import install_log_masking
 from shared.settings import ServiceSettings
 
 
@@ -16,6 +17,7 @@ def configure_logging(level: str) -> None:
         level=level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    install_log_masking()
     # faust and aiokafka are chatty at INFO during every rebalance.
     for noisy in ("faust", "mode", "aiokafka"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
