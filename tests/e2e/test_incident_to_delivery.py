@@ -35,6 +35,10 @@ from tests.support.webhook import webhook_receiver
 HOUR = 3600
 SITE = {"lat": -0.4230, "lon": 116.9860}  # Sukarame, Tenggarong
 ARRIVAL = {"lat": -0.4236, "lon": 116.9867}  # ~100 m from the reported point
+# Further incidents ~5 km apart, so intake does not link them to the first as duplicates.
+SECOND_SITE = {"lat": -0.3780, "lon": 116.9860}
+SECOND_ARRIVAL = {"lat": -0.3786, "lon": 116.9867}
+THIRD_SITE = {"lat": -0.4690, "lon": 116.9860}
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -119,7 +123,7 @@ def setup_stock(stack: Stack) -> tuple[str, dict[str, str]]:
     return item, lots
 
 
-def report_and_verify(stack: Stack, item: str, quantity: int) -> str:
+def report_and_verify(stack: Stack, item: str, quantity: int, site: dict[str, float] = SITE) -> str:
     with api(stack, "intake") as intake:
         incident = ok(
             intake.post(
@@ -128,7 +132,7 @@ def report_and_verify(stack: Stack, item: str, quantity: int) -> str:
                     "reporter": {"name": "Tim Tagana Tenggarong", "role": "tagana"},
                     "hazard": "flood",
                     "happened_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
-                    "location": SITE,
+                    "location": site,
                     "households_affected": 30,
                     "people_affected": 110,
                     "stated_needs": [{"item_code": item, "quantity": quantity}],
@@ -234,7 +238,7 @@ async def test_the_same_event_delivered_twice_has_one_effect(
 ) -> None:
     running, _ = stack
     item, _lots = setup_stock(running)
-    case_id = report_and_verify(running, item, 5)
+    case_id = report_and_verify(running, item, 5, site=SECOND_SITE)
     with api(running, "logistics") as logistics:
         (dispatch,) = await eventually(
             lambda: logistics.get("/dispatches", params={"case_id": case_id}).json()
@@ -248,7 +252,7 @@ async def test_the_same_event_delivered_twice_has_one_effect(
         for step, body in (
             ("assignment", {"team": "Regu 1"}),
             ("departure", {}),
-            ("arrival", {"position": ARRIVAL}),
+            ("arrival", {"position": SECOND_ARRIVAL}),
         ):
             ok(distribution.post(f"{base}/{step}", json=body))
 
@@ -334,7 +338,7 @@ async def test_a_late_case_is_warned_breached_and_notified_by_webhook(
                         "reporter": {"name": "Kepala Desa Loa Ipuh", "role": "kepala_desa"},
                         "hazard": "landslide",
                         "happened_at": datetime.now(UTC).isoformat(),
-                        "location": SITE,
+                        "location": THIRD_SITE,
                         "households_affected": 4,
                         "people_affected": 15,
                     },
