@@ -379,7 +379,7 @@ def create_service_api(
         protect(
             api,
             {**AUDIT_POLICY, **policy},
-            auth or AuthSettings(),
+            auth or runtime.settings.auth,
             office=runtime.settings.common.default_office_id,
         )
     else:

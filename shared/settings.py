@@ -13,6 +13,7 @@ from typing import Literal, Self
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.auth import AuthSettings
 from shared.clock import Clock, OffsetFileClock, SystemClock
 
 Environment = Literal["development", "test", "production"]
@@ -74,6 +75,7 @@ class ServiceSettings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     common: CommonSettings = Field(default_factory=CommonSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
 
     def resolved_database_url(self, service_name: str) -> str:
         """The configured URL, or a SQLite file in the data folder."""

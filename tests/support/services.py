@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from shared.auth import AuthSettings
 from shared.settings import CommonSettings, KafkaSettings, ServiceSettings
 from shared.tansu import TansuBroker
 
@@ -25,6 +26,8 @@ def settings_for(cls: type[S], broker: TansuBroker, database_url: str, **extra: 
         database_url=database_url,
         common=CommonSettings(environment="test"),
         kafka=KafkaSettings(bootstrap_servers=broker.bootstrap_servers),
+        # Service tests are about behaviour; tests/*/test_access.py walk each access matrix.
+        auth=AuthSettings(required=False),
         **extra,
     )
 
