@@ -2,20 +2,47 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, status
+from fastapi import (
+    APIRouter,
+    Depends,
+    FastAPI,
+    File,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+    status,
+)
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from sqlalchemy.exc import IntegrityError
 
 from services.intake import handlers
-from services.intake.domain import IncidentStatus, geocoding_query
+from services.intake.domain import AddressRefused, IncidentStatus, geocoding_query, inspect_photo
 from services.intake.geocoding import Geocoder, geocoder_from
-from services.intake.models import IncidentOut, IntakeTable, RejectionIn, ReportIn, VerificationIn
+from services.intake.models import (
+    FollowUpIn,
+    IncidentOut,
+    IncidentUpdateOut,
+    IncidentUpdateRow,
+    IntakeTable,
+    LinkedReportOut,
+    PhotoOut,
+    PhotoRow,
+    RejectionIn,
+    ReportAnswer,
+    ReportIn,
+    ReportOutcome,
+    VerificationIn,
+)
 from services.intake.settings import IntakeSettings, get_settings
 from shared.clock import Clock
-from shared.http import ERROR_RESPONSES
-from shared.runtime import RuntimeDep, ServiceRuntime, create_service_api
+from shared.http import ERROR_RESPONSES, ErrorBody, NotFound
+from shared.runtime import RuntimeDep, ServiceRuntime, UnitOfWork, create_service_api
 
 router = APIRouter(responses=ERROR_RESPONSES)
 
@@ -29,6 +56,15 @@ def get_geocoder(request: Request) -> Geocoder:
 GeocoderDep = Annotated[Geocoder, Depends(get_geocoder)]
 
 
+def get_policy(request: Request) -> handlers.ReportPolicy:
+    """The report rules this app was built with."""
+    policy: handlers.ReportPolicy = request.app.state.report_policy
+    return policy
+
+
+PolicyDep = Annotated[handlers.ReportPolicy, Depends(get_policy)]
+
+
 @router.post(
     "/reports",
     status_code=status.HTTP_201_CREATED,
@@ -36,30 +72,228 @@ GeocoderDep = Annotated[Geocoder, Depends(get_geocoder)]
     summary="Report an incident from the field",
 )
 def submit_report(
-    report: ReportIn, runtime: RuntimeDep, geocoder: GeocoderDep, response: Response
-) -> IncidentOut:
-    """Record a laporan kejadian. The response clock starts now. Resending a report with
-    the same `client_report_id` returns the incident created the first time (200)."""
+    report: ReportIn,
+    runtime: RuntimeDep,
+    geocoder: GeocoderDep,
+    policy: PolicyDep,
+    response: Response,
+) -> ReportAnswer:
+    """Record a laporan kejadian; the response clock starts now (201). Resending a report
+    with the same `client_report_id` returns what the first copy became (200); a report
+    of the same hazard close in space and time to an undecided incident is linked to it
+    (200, `outcome: linked`) instead of opening a second incident."""
     office_id = report.office_id or runtime.settings.common.default_office_id
-    geocoded = None
-    if report.location is None and report.address is not None:
-        geocoded = geocoder.locate(geocoding_query(report.address))
-    try:
-        row, created = runtime.run(
-            lambda uow: handlers.report_incident(uow, report, office_id, geocoded)
-        )
-    except IntegrityError:
-        # The same phone resent the report while the first copy was being stored.
-        if report.client_report_id is None:
-            raise
+    resent = None
+    if report.client_report_id is not None:
         client_id = report.client_report_id
-        existing = runtime.run(lambda uow: handlers.find_by_client_id(uow, office_id, client_id))
-        if existing is None:
+        resent = runtime.run(lambda uow: handlers.find_resent(uow, office_id, client_id))
+    if resent is None:
+        # Refuse a wrong address before asking the geocoder about it.
+        handlers.check_report(report, policy.hierarchy)
+        geocoded = None
+        if report.location is None and report.address is not None:
+            geocoded = geocoder.locate(geocoding_query(report.address))
+        try:
+            resent = runtime.run(
+                lambda uow: handlers.report_incident(uow, report, office_id, geocoded, policy)
+            )
+        except IntegrityError:
+            # The same phone resent the report while the first copy was being stored.
+            if report.client_report_id is None:
+                raise
+            client_id = report.client_report_id
+            found = runtime.run(lambda uow: handlers.find_resent(uow, office_id, client_id))
+            if found is None:
+                raise
+            resent = found
+    if resent.outcome is not ReportOutcome.CREATED:
+        response.status_code = status.HTTP_200_OK
+    return answer_for(resent)
+
+
+def answer_for(result: handlers.ReportResult) -> ReportAnswer:
+    """What the reporter is told, in Bahasa Indonesia and English."""
+    incident, report = result.incident, result.report
+    linked = report is not None and report.linked
+    if result.outcome is ReportOutcome.CREATED:
+        message = f"Laporan diterima sebagai kejadian baru {incident.id}."
+        message_en = f"Report received as new incident {incident.id}."
+    elif linked:
+        message = (
+            f"Kejadian yang sama sudah dilaporkan: laporan Anda digabung dengan kejadian "
+            f"{incident.id}."
+        )
+        message_en = f"The same event was already reported: linked to incident {incident.id}."
+    else:
+        message = f"Laporan ini sudah diterima sebelumnya (kejadian {incident.id})."
+        message_en = f"This report was already received (incident {incident.id})."
+    return ReportAnswer(
+        **IncidentOut.of(incident).model_dump(),
+        outcome=result.outcome,
+        report_id=report.id if report is not None else incident.id,
+        linked_to_incident=incident.id if linked else None,
+        distance_m=report.distance_m if report is not None else None,
+        minutes_apart=report.minutes_apart if report is not None else None,
+        message=message,
+        message_en=message_en,
+    )
+
+
+@router.get(
+    "/incidents/{incident_id}/reports",
+    tags=["reports"],
+    summary="Duplicate reports linked to an incident",
+)
+def list_linked_reports(incident_id: UUID, runtime: RuntimeDep) -> list[LinkedReportOut]:
+    """Other reports of the same event, joined to this incident."""
+    rows = runtime.run(lambda uow: handlers.linked_reports(uow, incident_id))
+    return [LinkedReportOut.of(row) for row in rows]
+
+
+@router.post(
+    "/incidents/{incident_id}/updates",
+    status_code=status.HTTP_201_CREATED,
+    tags=["reports"],
+    summary="Follow up on an open incident",
+)
+def submit_follow_up(
+    incident_id: UUID,
+    update: FollowUpIn,
+    runtime: RuntimeDep,
+    policy: PolicyDep,
+    response: Response,
+) -> IncidentUpdateOut:
+    """A laporan susulan: new totals of people and households, extra needs, a note. It
+    updates the incident and is announced as `IncidentUpdated`. Resending the same
+    `client_update_id` returns the first (200)."""
+
+    def apply(uow: UnitOfWork) -> tuple[IncidentUpdateRow, bool]:
+        return handlers.follow_up(uow, incident_id, update, policy.nik_key)
+
+    try:
+        row, created = runtime.run(apply)
+    except IntegrityError:
+        # Two copies of one follow-up raced; run again, the second finds the first.
+        if update.client_update_id is None:
             raise
-        row, created = existing, False
+        row, created = runtime.run(apply)
     if not created:
         response.status_code = status.HTTP_200_OK
-    return IncidentOut.of(row)
+    return IncidentUpdateOut.of(row)
+
+
+@router.get("/incidents/{incident_id}/updates", tags=["reports"], summary="Follow-ups")
+def list_follow_ups(incident_id: UUID, runtime: RuntimeDep) -> list[IncidentUpdateOut]:
+    """Follow-ups of the incident, oldest first."""
+    rows = runtime.run(lambda uow: handlers.incident_updates(uow, incident_id))
+    return [IncidentUpdateOut.of(row) for row in rows]
+
+
+@router.post(
+    "/incidents/{incident_id}/photos",
+    status_code=status.HTTP_201_CREATED,
+    tags=["photos"],
+    summary="Attach a photo to an incident",
+    responses={413: {"model": ErrorBody}, 415: {"model": ErrorBody}},
+)
+async def upload_photo(
+    incident_id: UUID,
+    photo: Annotated[UploadFile, File(description="A JPEG, PNG or WebP picture.")],
+    request: Request,
+    runtime: RuntimeDep,
+    response: Response,
+) -> PhotoOut:
+    """The bytes must really be a picture (the declared content type is not trusted) and
+    at most INTAKE_PHOTO_MAX_BYTES. The same picture sent again returns the first (200)."""
+    settings: IntakeSettings = request.app.state.intake_settings
+    limit = settings.photo_max_bytes
+    data = await photo.read(limit + 1)
+    facts = inspect_photo(data, limit)
+    photo_dir = settings.resolved_photo_dir()
+
+    def keep(uow: UnitOfWork) -> tuple[PhotoRow, bool]:
+        return handlers.add_photo(uow, incident_id, data, facts, photo_dir)
+
+    try:
+        row, created = await asyncio.to_thread(runtime.run, keep)
+    except IntegrityError:
+        # The same picture sent twice at once: the second finds the first.
+        row, created = await asyncio.to_thread(runtime.run, keep)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return PhotoOut.of(row)
+
+
+@router.get("/incidents/{incident_id}/photos", tags=["photos"], summary="An incident's photos")
+def list_photos(incident_id: UUID, runtime: RuntimeDep) -> list[PhotoOut]:
+    """Photos of the incident, oldest first."""
+    rows = runtime.run(lambda uow: handlers.incident_photos(uow, incident_id))
+    return [PhotoOut.of(row) for row in rows]
+
+
+@router.get(
+    "/photos/{photo_id}",
+    tags=["photos"],
+    summary="A photo's bytes",
+    response_class=FileResponse,
+)
+def get_photo(photo_id: UUID, request: Request, runtime: RuntimeDep) -> FileResponse:
+    """The picture as uploaded."""
+    row = runtime.run(lambda uow: handlers.get_photo(uow, photo_id))
+    settings: IntakeSettings = request.app.state.intake_settings
+    path = settings.resolved_photo_dir() / str(row.incident_id) / row.file_name
+    if not path.is_file():
+        raise NotFound(
+            f"photo {photo_id} is recorded but its file is missing", code="photo_missing"
+        )
+    return FileResponse(path, media_type=row.media_type)
+
+
+# --- the phone form ---------------------------------------------------------------------
+
+STATIC = Path(__file__).parent / "static"
+page_router = APIRouter(include_in_schema=False)
+
+
+@page_router.get("/")
+def home() -> RedirectResponse:
+    """The form is the service's front page."""
+    return RedirectResponse("/lapor")
+
+
+@page_router.get("/lapor")
+def report_form() -> FileResponse:
+    """The phone report form (Bahasa Indonesia; `?lang=en` for English)."""
+    return FileResponse(STATIC / "lapor.html", media_type="text/html", headers=NO_CACHE)
+
+
+@page_router.get("/lapor.js")
+def report_form_script() -> FileResponse:
+    """The form's script: outbox, sending, GPS."""
+    return FileResponse(STATIC / "lapor.js", media_type="text/javascript", headers=NO_CACHE)
+
+
+@page_router.get("/sw.js")
+def service_worker() -> FileResponse:
+    """The service worker that keeps the form available offline (scope `/`)."""
+    return FileResponse(STATIC / "sw.js", media_type="text/javascript", headers=NO_CACHE)
+
+
+# The service worker decides what is kept offline; the HTTP cache must not serve stale code.
+NO_CACHE = {"Cache-Control": "no-cache"}
+
+
+async def _address_refused(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AddressRefused)
+    return JSONResponse(
+        status_code=exc.status_code,
+        content={
+            "error": exc.error_code,
+            "detail": exc.detail,
+            "level": exc.level,
+            "suggestions": exc.suggestions,
+        },
+    )
 
 
 @router.post(
@@ -126,5 +360,9 @@ def create_app(
         "validation by a coordinator.",
     )
     api.state.geocoder = geocoder or geocoder_from(settings)
+    api.state.intake_settings = settings
+    api.state.report_policy = handlers.ReportPolicy.from_settings(settings)
+    api.add_exception_handler(AddressRefused, _address_refused)
     api.include_router(router)
+    api.include_router(page_router)
     return api

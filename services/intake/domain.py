@@ -1,13 +1,25 @@
-"""intake's rules, free of I/O: where an incident is, and who may decide on it when."""
+"""intake's rules, free of I/O: where an incident is, whether an address and a NIK can be
+real, when two reports are one event, what a photo must be, and who may decide when."""
 
 from __future__ import annotations
 
 import enum
+import hashlib
+import hmac
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import ClassVar
+from uuid import UUID
 
-from shared.events import Address, GeoPoint
-from shared.geo import outside_indonesia_detail, within_indonesia
-from shared.http import Conflict, Unprocessable
+from PIL import Image, UnidentifiedImageError
+
+from shared.events import Address, GeoPoint, HazardType
+from shared.geo import distance_km, outside_indonesia_detail, within_indonesia
+from shared.http import Conflict, DomainError, Unprocessable
+from shared.regions import AddressProblem, InvalidNik, Region, Regions, check_nik
+from shared.regions import postal_code_well_formed as _postal_code_well_formed
 
 # A report may describe something that happened a while ago (a village without signal),
 # but not in the future beyond a phone clock's plausible drift.
@@ -96,3 +108,237 @@ def destination_for_verification(
             code="destination_unknown",
         )
     return known, None
+
+
+# --- addresses and NIKs --------------------------------------------------------------
+
+
+class AddressRefused(Unprocessable):
+    """An address part that is not where the report says; carries suggestions."""
+
+    def __init__(self, problem: AddressProblem) -> None:
+        super().__init__(str(problem), code=f"{problem.level}_not_found")
+        self.level = problem.level
+        self.suggestions = list(problem.suggestions)
+
+
+def check_address(address: Address, hierarchy: Regions) -> Region | None:
+    """The most specific region the address names, checked top-down against the
+    Kemendagri hierarchy; AddressRefused (with suggestions) at the first wrong part.
+
+    A village given with its regency but without its district is looked for in every
+    district of that regency. The data has no postal codes: a kode pos is checked for
+    form only.
+    """
+    if address.postal_code is not None and not _postal_code_well_formed(address.postal_code):
+        raise Unprocessable(
+            f"kode pos {address.postal_code!r} is not five digits from 10000 to 99999",
+            code="postal_code_malformed",
+        )
+    try:
+        if address.village and not address.district and address.regency:
+            above = hierarchy.resolve(province=address.province, regency=address.regency)
+            return _village_anywhere_in(hierarchy, above[-1], address.village)
+        matched = hierarchy.resolve(
+            province=address.province,
+            regency=address.regency,
+            district=address.district,
+            village=address.village,
+        )
+    except AddressProblem as problem:
+        raise AddressRefused(problem) from problem
+    return matched[-1] if matched else None
+
+
+def _village_anywhere_in(hierarchy: Regions, regency: Region, village: str) -> Region:
+    districts = hierarchy.within(regency.code, "district")
+    found: list[Region] = []
+    suggestions: list[str] = []
+    for district in districts:
+        try:
+            found.append(hierarchy.find("village", village, district.code))
+        except AddressProblem as problem:
+            suggestions += [f"{name} ({district.name})" for name in problem.suggestions]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise AddressProblem(
+            "village",
+            village,
+            f"{regency.name} (several districts have one; give the kecamatan)",
+            [f"{v.name} ({hierarchy.by_code[v.parent_code or ''].name})" for v in found],
+        )
+    raise AddressProblem("village", village, regency.name, suggestions[:3])
+
+
+def check_reporter_nik(nik: str) -> None:
+    """A NIK must have the right form and a real district code, or it is refused.
+
+    The detail never repeats the NIK: it is personal data.
+    """
+    try:
+        check_nik(nik)
+    except InvalidNik as invalid:
+        raise Unprocessable(f"NIK refused: {invalid}", code=f"nik_{invalid.reason}") from invalid
+
+
+def nik_digest(nik: str, key: bytes) -> str:
+    """A keyed hash of the NIK: equal NIKs match, the NIK cannot be read back."""
+    return hmac.new(key, nik.encode(), hashlib.sha256).hexdigest()
+
+
+# --- duplicates ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """What a report says about the event: what, when, and where (point and/or village)."""
+
+    hazard: HazardType
+    happened_at: datetime
+    point: GeoPoint | None
+    village_code: str | None
+
+
+@dataclass(frozen=True)
+class OpenIncident:
+    """An incident a new report could be a duplicate of."""
+
+    id: UUID
+    reported_at: datetime
+    sighting: Sighting
+
+
+@dataclass(frozen=True)
+class DuplicateRule:
+    """How close in space and time two reports of one hazard must be to be one event."""
+
+    radius_m: float
+    window: timedelta
+
+    @property
+    def enabled(self) -> bool:
+        """A zero radius or window switches linking off."""
+        return self.radius_m > 0 and self.window > timedelta(0)
+
+
+@dataclass(frozen=True)
+class DuplicateMatch:
+    """The incident a report joins, and how far apart the two are."""
+
+    incident_id: UUID
+    distance_m: float
+    minutes_apart: float
+
+
+def find_duplicate(
+    report: Sighting, candidates: Sequence[OpenIncident], rule: DuplicateRule
+) -> DuplicateMatch | None:
+    """The first-reported open incident of the same hazard within the rule's radius and
+    window, or None. Without coordinates on either side, the same village counts as
+    close (distance 0); with neither, nothing can be said and no link is made."""
+    if not rule.enabled:
+        return None
+    matches: list[tuple[datetime, DuplicateMatch]] = []
+    for incident in candidates:
+        seen = incident.sighting
+        if seen.hazard is not report.hazard:
+            continue
+        apart = abs(seen.happened_at - report.happened_at)
+        if apart > rule.window:
+            continue
+        distance = _distance_m(report, seen)
+        if distance is None or distance > rule.radius_m:
+            continue
+        matches.append(
+            (
+                incident.reported_at,
+                DuplicateMatch(incident.id, round(distance, 1), apart.total_seconds() / 60),
+            )
+        )
+    if not matches:
+        return None
+    return min(matches, key=lambda pair: pair[0])[1]
+
+
+def _distance_m(a: Sighting, b: Sighting) -> float | None:
+    if a.point is not None and b.point is not None:
+        return distance_km(a.point, b.point) * 1000
+    if a.village_code is not None and a.village_code == b.village_code:
+        return 0.0
+    return None
+
+
+# --- follow-ups -------------------------------------------------------------------------
+
+
+def ensure_open_for_follow_up(status: IncidentStatus) -> None:
+    """A rejected incident takes no follow-ups; reported and verified ones do."""
+    if status is IncidentStatus.REJECTED:
+        raise Conflict(
+            "incident was rejected; send a new report instead of a follow-up",
+            code="incident_closed",
+        )
+
+
+# --- photos ----------------------------------------------------------------------------
+
+PHOTO_FORMATS = {
+    "JPEG": ("image/jpeg", "jpg"),
+    "PNG": ("image/png", "png"),
+    "WEBP": ("image/webp", "webp"),
+}
+
+
+class PhotoTooLarge(DomainError):
+    """The upload is over the size limit."""
+
+    code: ClassVar[str] = "photo_too_large"
+    status_code: ClassVar[int] = 413
+
+
+class NotAnImage(DomainError):
+    """The bytes are not a JPEG, PNG or WebP picture, whatever the content type says."""
+
+    code: ClassVar[str] = "not_an_image"
+    status_code: ClassVar[int] = 415
+
+
+@dataclass(frozen=True)
+class PhotoFacts:
+    """What the bytes of an accepted photo are."""
+
+    media_type: str
+    extension: str
+    width: int
+    height: int
+    size_bytes: int
+    sha256: str
+
+
+def inspect_photo(data: bytes, max_bytes: int) -> PhotoFacts:
+    """Accept a photo only if it is small enough and its bytes really are a picture."""
+    if len(data) > max_bytes:
+        raise PhotoTooLarge(f"photo is over the limit of {max_bytes // 1024} KiB")
+    if not data:
+        raise Unprocessable("the photo file is empty", code="photo_empty")
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            probe.verify()
+        with Image.open(io.BytesIO(data)) as image:
+            found, (width, height) = image.format, image.size
+    except Image.DecompressionBombError as exc:
+        raise Unprocessable(str(exc), code="photo_too_many_pixels") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise NotAnImage("the file is not a readable JPEG, PNG or WebP picture") from exc
+    if found not in PHOTO_FORMATS:
+        raise NotAnImage(f"{found} pictures are not accepted; send JPEG, PNG or WebP")
+    media_type, extension = PHOTO_FORMATS[found]
+    return PhotoFacts(
+        media_type=media_type,
+        extension=extension,
+        width=width,
+        height=height,
+        size_bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )

@@ -4,19 +4,43 @@ causes commit together (the outbox), or neither does."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
 from uuid import UUID, uuid4
 
 from sqlmodel import col, select
 
 from services.intake.domain import (
+    DuplicateMatch,
+    DuplicateRule,
     IncidentStatus,
     LocationSource,
+    OpenIncident,
+    PhotoFacts,
+    Sighting,
+    check_address,
     check_happened_at,
+    check_reporter_nik,
     check_where,
     destination_for_verification,
     ensure_open_for_decision,
+    ensure_open_for_follow_up,
+    find_duplicate,
+    nik_digest,
 )
-from services.intake.models import IncidentRow, RejectionIn, ReportIn, VerificationIn
+from services.intake.models import (
+    FieldReportRow,
+    FollowUpIn,
+    IncidentRow,
+    IncidentUpdateRow,
+    PhotoRow,
+    RejectionIn,
+    ReportIn,
+    ReportOutcome,
+    VerificationIn,
+)
+from services.intake.settings import IntakeSettings
 from shared.events import (
     GeoPoint,
     IncidentRejected,
@@ -25,10 +49,42 @@ from shared.events import (
     NeedLine,
     Reporter,
 )
+from shared.events_field import IncidentUpdated, ReportLinkedToIncident
 from shared.http import NotFound, Unprocessable
+from shared.regions import Region, Regions, regions
 from shared.runtime import UnitOfWork
 
 MAX_LINE_QUANTITY = 1_000_000
+
+
+@dataclass(frozen=True)
+class ReportPolicy:
+    """The rules a report is held to, built once from the settings."""
+
+    duplicate_rule: DuplicateRule
+    nik_key: bytes
+    hierarchy: Regions
+
+    @classmethod
+    def from_settings(cls, settings: IntakeSettings) -> ReportPolicy:
+        """The policy the settings describe (loads the region data on first use)."""
+        return cls(
+            duplicate_rule=DuplicateRule(
+                radius_m=settings.duplicate_radius_m,
+                window=timedelta(hours=settings.duplicate_window_h),
+            ),
+            nik_key=settings.nik_hash_key.get_secret_value().encode(),
+            hierarchy=regions(),
+        )
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """The incident a report created or joined, the report's own row, and the outcome."""
+
+    incident: IncidentRow
+    report: FieldReportRow | None
+    outcome: ReportOutcome
 
 
 def find_by_client_id(uow: UnitOfWork, office_id: str, client_report_id: str) -> IncidentRow | None:
@@ -40,18 +96,71 @@ def find_by_client_id(uow: UnitOfWork, office_id: str, client_report_id: str) ->
     ).first()
 
 
+def find_resent(uow: UnitOfWork, office_id: str, client_report_id: str) -> ReportResult | None:
+    """What became of a report the phone already sent with this id, if it did."""
+    report = uow.session.exec(
+        select(FieldReportRow).where(
+            FieldReportRow.office_id == office_id,
+            FieldReportRow.client_report_id == client_report_id,
+        )
+    ).first()
+    if report is not None:
+        incident = get_incident(uow, report.incident_id)
+        return ReportResult(incident, report, ReportOutcome.RESENT)
+    # Incidents created before reports were kept separately have no report row.
+    legacy = find_by_client_id(uow, office_id, client_report_id)
+    if legacy is None:
+        return None
+    return ReportResult(legacy, None, ReportOutcome.RESENT)
+
+
+def check_report(report: ReportIn, hierarchy: Regions) -> Region | None:
+    """Every check on a report that needs no database: where, address, NIK."""
+    check_where(report.location, report.address)
+    region = check_address(report.address, hierarchy) if report.address else None
+    if report.reporter.nik is not None:
+        check_reporter_nik(report.reporter.nik)
+    return region
+
+
 def report_incident(
-    uow: UnitOfWork, report: ReportIn, office_id: str, geocoded: GeoPoint | None
-) -> tuple[IncidentRow, bool]:
-    """Record a report and announce it; a resent report returns the first one (False)."""
+    uow: UnitOfWork,
+    report: ReportIn,
+    office_id: str,
+    geocoded: GeoPoint | None,
+    policy: ReportPolicy,
+) -> ReportResult:
+    """Record a report and announce it. A resent report returns what the first copy
+    became; a duplicate of an open incident is linked to it instead of opening another."""
     if report.client_report_id is not None:
-        existing = find_by_client_id(uow, office_id, report.client_report_id)
-        if existing is not None:
-            return existing, False
+        resent = find_resent(uow, office_id, report.client_report_id)
+        if resent is not None:
+            return resent
     received_at = uow.now()
     check_happened_at(report.happened_at, received_at)
-    check_where(report.location, report.address)
+    region = check_report(report, policy.hierarchy)
     location = report.location or geocoded
+    village_code = region.code if region is not None and region.level == "village" else None
+    sighting = Sighting(report.hazard, report.happened_at, location, village_code)
+    match = find_duplicate(
+        sighting,
+        open_incidents_near_in_time(uow, office_id, sighting, policy),
+        policy.duplicate_rule,
+    )
+    nik_hash = (
+        nik_digest(report.reporter.nik, policy.nik_key) if report.reporter.nik is not None else None
+    )
+    if match is not None:
+        return _link(
+            uow,
+            report,
+            office_id=office_id,
+            location=location,
+            region=region,
+            nik_hash=nik_hash,
+            match=match,
+            received_at=received_at,
+        )
     source = (
         LocationSource.GPS
         if report.location
@@ -79,6 +188,17 @@ def report_incident(
         description=report.description,
     )
     uow.session.add(row)
+    first_report = _report_row(
+        report,
+        report_id=row.id,
+        incident_id=row.id,
+        office_id=office_id,
+        location=location,
+        region=region,
+        received_at=received_at,
+    )
+    first_report.reporter_nik_hash = nik_hash
+    uow.session.add(first_report)
     uow.emit(
         IncidentReported.first(
             office_id=office_id,
@@ -96,7 +216,277 @@ def report_incident(
             description=report.description,
         )
     )
+    return ReportResult(row, first_report, ReportOutcome.CREATED)
+
+
+def _report_row(
+    report: ReportIn,
+    *,
+    report_id: UUID,
+    incident_id: UUID,
+    office_id: str,
+    location: GeoPoint | None,
+    region: Region | None,
+    received_at: datetime,
+) -> FieldReportRow:
+    return FieldReportRow(
+        id=report_id,
+        incident_id=incident_id,
+        office_id=office_id,
+        client_report_id=report.client_report_id,
+        hazard=report.hazard,
+        happened_at=report.happened_at,
+        reported_at=received_at,
+        reporter_name=report.reporter.name,
+        reporter_role=report.reporter.role,
+        reporter_phone=report.reporter.phone,
+        lat=location.lat if location else None,
+        lon=location.lon if location else None,
+        region_code=region.code if region else None,
+        address=report.address.model_dump(mode="json") if report.address else None,
+        households_affected=report.households_affected,
+        people_affected=report.people_affected,
+        stated_needs=[need.model_dump(mode="json") for need in report.stated_needs],
+        description=report.description,
+    )
+
+
+def _link(
+    uow: UnitOfWork,
+    report: ReportIn,
+    *,
+    office_id: str,
+    location: GeoPoint | None,
+    region: Region | None,
+    nik_hash: str | None,
+    match: DuplicateMatch,
+    received_at: datetime,
+) -> ReportResult:
+    incident = get_incident(uow, match.incident_id)
+    row = _report_row(
+        report,
+        report_id=uuid4(),
+        incident_id=incident.id,
+        office_id=office_id,
+        location=location,
+        region=region,
+        received_at=received_at,
+    )
+    row.linked = True
+    row.reporter_nik_hash = nik_hash
+    row.distance_m, row.minutes_apart = match.distance_m, match.minutes_apart
+    uow.session.add(row)
+    uow.emit(
+        ReportLinkedToIncident.first(
+            office_id=office_id,
+            case_id=incident.id,
+            producer="intake",
+            occurred_at=received_at,
+            report_id=row.id,
+            reporter=Reporter(name=report.reporter.name, role=report.reporter.role),
+            distance_m=match.distance_m,
+            minutes_apart=match.minutes_apart,
+        )
+    )
+    return ReportResult(incident, row, ReportOutcome.LINKED)
+
+
+def open_incidents_near_in_time(
+    uow: UnitOfWork, office_id: str, sighting: Sighting, policy: ReportPolicy
+) -> list[OpenIncident]:
+    """Incidents awaiting a decision, of the same hazard, within the time window.
+
+    Only undecided incidents collect duplicates: once a coordinator has verified or
+    rejected one, news about it comes as a follow-up, and a new report opens a new card
+    the coordinator can weigh on its own.
+    """
+    if not policy.duplicate_rule.enabled:
+        return []
+    window = policy.duplicate_rule.window
+    rows = uow.session.exec(
+        select(IncidentRow).where(
+            IncidentRow.office_id == office_id,
+            IncidentRow.hazard == sighting.hazard,
+            IncidentRow.status == IncidentStatus.REPORTED,
+            col(IncidentRow.happened_at) >= sighting.happened_at - window,
+            col(IncidentRow.happened_at) <= sighting.happened_at + window,
+        )
+    ).all()
+    if not rows:
+        return []
+    regions_of = {
+        report.id: report.region_code
+        for report in uow.session.exec(
+            select(FieldReportRow).where(col(FieldReportRow.id).in_([row.id for row in rows]))
+        ).all()
+    }
+    return [
+        OpenIncident(
+            id=row.id,
+            reported_at=row.reported_at,
+            sighting=Sighting(
+                row.hazard,
+                row.happened_at,
+                row.location(),
+                _village_only(regions_of.get(row.id)),
+            ),
+        )
+        for row in rows
+    ]
+
+
+def _village_only(code: str | None) -> str | None:
+    # Kemendagri village codes have four parts (64.02.06.1007); coarser ones do not say
+    # two reports are in the same place.
+    return code if code is not None and code.count(".") == 3 else None
+
+
+def linked_reports(uow: UnitOfWork, incident_id: UUID) -> Sequence[FieldReportRow]:
+    """Duplicates joined to the incident, oldest first."""
+    get_incident(uow, incident_id)
+    return uow.session.exec(
+        select(FieldReportRow)
+        .where(FieldReportRow.incident_id == incident_id, col(FieldReportRow.linked).is_(True))
+        .order_by(col(FieldReportRow.reported_at))
+    ).all()
+
+
+def follow_up(
+    uow: UnitOfWork, incident_id: UUID, update: FollowUpIn, nik_key: bytes
+) -> tuple[IncidentUpdateRow, bool]:
+    """Apply a follow-up to an open incident and announce it; a resend returns the first
+    (False). Counts are new totals; added needs come on top of those stated."""
+    incident = get_incident(uow, incident_id, for_update=True)
+    if update.client_update_id is not None:
+        existing = uow.session.exec(
+            select(IncidentUpdateRow).where(
+                IncidentUpdateRow.incident_id == incident_id,
+                IncidentUpdateRow.client_update_id == update.client_update_id,
+            )
+        ).first()
+        if existing is not None:
+            return existing, False
+    ensure_open_for_follow_up(incident.status)
+    if (
+        update.households_affected is None
+        and update.people_affected is None
+        and not update.added_needs
+        and not update.note
+    ):
+        raise Unprocessable(
+            "a follow-up must change a count, add needs or say something",
+            code="empty_update",
+        )
+    if update.reporter.nik is not None:
+        check_reporter_nik(update.reporter.nik)
+    added = merge_lines(update.added_needs) if update.added_needs else ()
+    now = uow.now()
+    row = IncidentUpdateRow(
+        id=uuid4(),
+        incident_id=incident.id,
+        client_update_id=update.client_update_id,
+        received_at=now,
+        reporter_name=update.reporter.name,
+        reporter_role=update.reporter.role,
+        reporter_phone=update.reporter.phone,
+        reporter_nik_hash=(
+            nik_digest(update.reporter.nik, nik_key) if update.reporter.nik is not None else None
+        ),
+        households_affected=update.households_affected,
+        people_affected=update.people_affected,
+        added_needs=[need.model_dump(mode="json") for need in added],
+        note=update.note,
+    )
+    uow.session.add(row)
+    if update.households_affected is not None:
+        incident.households_affected = update.households_affected
+    if update.people_affected is not None:
+        incident.people_affected = update.people_affected
+    if added:
+        stated = [NeedLine.model_validate(n) for n in incident.stated_needs]
+        incident.stated_needs = [
+            need.model_dump(mode="json") for need in merge_lines([*stated, *added])
+        ]
+    uow.session.add(incident)
+    uow.emit(
+        IncidentUpdated.first(
+            office_id=incident.office_id,
+            case_id=incident.id,
+            producer="intake",
+            occurred_at=now,
+            update_id=row.id,
+            reporter=Reporter(name=update.reporter.name, role=update.reporter.role),
+            households_affected=update.households_affected,
+            people_affected=update.people_affected,
+            added_needs=added,
+            note=update.note,
+        )
+    )
     return row, True
+
+
+def incident_updates(uow: UnitOfWork, incident_id: UUID) -> Sequence[IncidentUpdateRow]:
+    """Follow-ups of the incident, oldest first."""
+    get_incident(uow, incident_id)
+    return uow.session.exec(
+        select(IncidentUpdateRow)
+        .where(IncidentUpdateRow.incident_id == incident_id)
+        .order_by(col(IncidentUpdateRow.received_at))
+    ).all()
+
+
+def add_photo(
+    uow: UnitOfWork, incident_id: UUID, data: bytes, facts: PhotoFacts, photo_dir: Path
+) -> tuple[PhotoRow, bool]:
+    """Keep a checked photo of the incident; the same bytes again return the first (False).
+
+    The file is written before the row commits and is named by its hash, so a retried or
+    failed transaction leaves at most an identical file, never a row without its file.
+    """
+    incident = get_incident(uow, incident_id)
+    existing = uow.session.exec(
+        select(PhotoRow).where(PhotoRow.incident_id == incident.id, PhotoRow.sha256 == facts.sha256)
+    ).first()
+    if existing is not None:
+        return existing, False
+    row = PhotoRow(
+        id=uuid4(),
+        incident_id=incident.id,
+        sha256=facts.sha256,
+        media_type=facts.media_type,
+        extension=facts.extension,
+        width=facts.width,
+        height=facts.height,
+        size_bytes=facts.size_bytes,
+        uploaded_at=uow.now(),
+    )
+    folder = photo_dir / str(incident.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / row.file_name
+    if not target.exists():
+        partial = target.with_suffix(".part")
+        partial.write_bytes(data)
+        partial.replace(target)
+    uow.session.add(row)
+    return row, True
+
+
+def incident_photos(uow: UnitOfWork, incident_id: UUID) -> Sequence[PhotoRow]:
+    """Photos of the incident, oldest first."""
+    get_incident(uow, incident_id)
+    return uow.session.exec(
+        select(PhotoRow)
+        .where(PhotoRow.incident_id == incident_id)
+        .order_by(col(PhotoRow.uploaded_at))
+    ).all()
+
+
+def get_photo(uow: UnitOfWork, photo_id: UUID) -> PhotoRow:
+    """A photo's row, or 404."""
+    row = uow.session.get(PhotoRow, photo_id)
+    if row is None:
+        raise NotFound(f"no photo {photo_id}", code="photo_not_found")
+    return row
 
 
 def get_incident(uow: UnitOfWork, incident_id: UUID, *, for_update: bool = False) -> IncidentRow:

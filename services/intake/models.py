@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID, uuid4
@@ -68,6 +69,81 @@ class IncidentRow(IntakeTable, table=True):
         return GeoPoint(lat=self.lat, lon=self.lon)
 
 
+class FieldReportRow(IntakeTable, table=True):
+    """Every report as the field sent it: the one that opened an incident (its id is the
+    incident's) and each duplicate linked to it. The incident table keeps the current
+    picture; this keeps who said what, when, and where."""
+
+    __tablename__ = "field_report"
+    __table_args__ = (UniqueConstraint("office_id", "client_report_id"),)
+
+    id: UUID = SQLField(default_factory=uuid4, primary_key=True)
+    incident_id: UUID = SQLField(index=True)
+    office_id: str = SQLField(index=True, max_length=40)
+    client_report_id: str | None = SQLField(default=None, max_length=80)
+    linked: bool = SQLField(default=False, description="A duplicate joined to the incident.")
+    hazard: HazardType = SQLField(max_length=40)
+    happened_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
+    reported_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
+    reporter_name: str = SQLField(max_length=200)
+    reporter_role: ReporterRole = SQLField(max_length=20)
+    reporter_phone: str | None = SQLField(default=None, max_length=30)
+    # HMAC-SHA256 of the NIK under INTAKE_NIK_HASH_KEY; the NIK itself is never stored.
+    reporter_nik_hash: str | None = SQLField(default=None, max_length=64)
+    lat: float | None = None
+    lon: float | None = None
+    region_code: str | None = SQLField(default=None, index=True, max_length=20)
+    address: dict[str, Any] | None = SQLField(default=None, sa_column=Column(JSON))
+    households_affected: int
+    people_affected: int
+    stated_needs: list[dict[str, Any]] = SQLField(sa_column=Column(JSON, nullable=False))
+    description: str = SQLField(default="", max_length=2000)
+    distance_m: float | None = None
+    minutes_apart: float | None = None
+
+
+class IncidentUpdateRow(IntakeTable, table=True):
+    """A follow-up report on an open incident."""
+
+    __tablename__ = "incident_update"
+    __table_args__ = (UniqueConstraint("incident_id", "client_update_id"),)
+
+    id: UUID = SQLField(default_factory=uuid4, primary_key=True)
+    incident_id: UUID = SQLField(index=True)
+    client_update_id: str | None = SQLField(default=None, max_length=80)
+    received_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
+    reporter_name: str = SQLField(max_length=200)
+    reporter_role: ReporterRole = SQLField(max_length=20)
+    reporter_phone: str | None = SQLField(default=None, max_length=30)
+    reporter_nik_hash: str | None = SQLField(default=None, max_length=64)
+    households_affected: int | None = None
+    people_affected: int | None = None
+    added_needs: list[dict[str, Any]] = SQLField(sa_column=Column(JSON, nullable=False))
+    note: str = SQLField(default="", max_length=2000)
+
+
+class PhotoRow(IntakeTable, table=True):
+    """A checked photo of an incident; the bytes are on disk, named by their hash."""
+
+    __tablename__ = "incident_photo"
+    __table_args__ = (UniqueConstraint("incident_id", "sha256"),)
+
+    id: UUID = SQLField(default_factory=uuid4, primary_key=True)
+    incident_id: UUID = SQLField(index=True)
+    sha256: str = SQLField(max_length=64)
+    media_type: str = SQLField(max_length=40)
+    extension: str = SQLField(max_length=8)
+    width: int
+    height: int
+    size_bytes: int
+    uploaded_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
+
+    @property
+    def file_name(self) -> str:
+        """Name of the file under the incident's photo folder."""
+        return f"{self.sha256}.{self.extension}"
+
+
 # --- API ----------------------------------------------------------------------------
 
 Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 -]{5,25}$")]
@@ -80,6 +156,11 @@ class ReporterIn(ApiModel):
     name: ShortText
     role: ReporterRole
     phone: Phone | None = Field(default=None, description="Kept in intake only.")
+    nik: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None = Field(
+        default=None,
+        description="Optional NIK (16 digits), checked for form and region; stored only "
+        "as a keyed hash, never sent on.",
+    )
 
 
 class ReportIn(ApiModel):
@@ -100,6 +181,19 @@ class ReportIn(ApiModel):
     people_affected: int = Field(ge=0, le=100_000_000)
     stated_needs: list[NeedLine] = Field(default_factory=list, max_length=100)
     description: LongText = ""
+
+
+class FollowUpIn(ApiModel):
+    """A follow-up on an open incident: new totals and/or extra needs (laporan susulan)."""
+
+    client_update_id: ClientReportId | None = Field(
+        default=None, description="Id the phone gives the follow-up; resends return the first."
+    )
+    reporter: ReporterIn
+    households_affected: int | None = Field(default=None, ge=0, le=10_000_000)
+    people_affected: int | None = Field(default=None, ge=0, le=100_000_000)
+    added_needs: list[NeedLine] = Field(default_factory=list, max_length=100)
+    note: LongText = ""
 
 
 class VerificationIn(ApiModel):
@@ -174,4 +268,117 @@ class IncidentOut(BaseModel):
             decided_by=row.decided_by,
             decided_at=row.decided_at,
             rejection_reason=row.rejection_reason,
+        )
+
+
+class ReportOutcome(enum.StrEnum):
+    """What became of a report."""
+
+    CREATED = "created"  # a new incident
+    RESENT = "resent"  # the same client_report_id again: nothing new
+    LINKED = "linked"  # a duplicate, joined to an open incident
+
+
+class ReportAnswer(IncidentOut):
+    """The incident a report created or joined, and what happened to the report."""
+
+    outcome: ReportOutcome
+    report_id: UUID = Field(description="This report's own id.")
+    linked_to_incident: UUID | None = Field(
+        default=None, description="Set when the report joined an existing incident."
+    )
+    distance_m: float | None = None
+    minutes_apart: float | None = None
+    message: str = Field(description="For the reporter, in Bahasa Indonesia.")
+    message_en: str
+
+
+class LinkedReportOut(BaseModel):
+    """A duplicate report joined to an incident."""
+
+    id: UUID
+    reporter: ReporterOut
+    hazard: HazardType
+    happened_at: datetime
+    reported_at: datetime
+    location: GeoPoint | None
+    households_affected: int
+    people_affected: int
+    description: str
+    distance_m: float | None
+    minutes_apart: float | None
+
+    @classmethod
+    def of(cls, row: FieldReportRow) -> LinkedReportOut:
+        """The API view of a linked report."""
+        return cls(
+            id=row.id,
+            reporter=ReporterOut(name=row.reporter_name, role=row.reporter_role),
+            hazard=row.hazard,
+            happened_at=row.happened_at,
+            reported_at=row.reported_at,
+            location=(
+                GeoPoint(lat=row.lat, lon=row.lon)
+                if row.lat is not None and row.lon is not None
+                else None
+            ),
+            households_affected=row.households_affected,
+            people_affected=row.people_affected,
+            description=row.description,
+            distance_m=row.distance_m,
+            minutes_apart=row.minutes_apart,
+        )
+
+
+class IncidentUpdateOut(BaseModel):
+    """A follow-up as stored."""
+
+    id: UUID
+    incident_id: UUID
+    received_at: datetime
+    reporter: ReporterOut
+    households_affected: int | None
+    people_affected: int | None
+    added_needs: list[NeedLine]
+    note: str
+
+    @classmethod
+    def of(cls, row: IncidentUpdateRow) -> IncidentUpdateOut:
+        """The API view of a follow-up."""
+        return cls(
+            id=row.id,
+            incident_id=row.incident_id,
+            received_at=row.received_at,
+            reporter=ReporterOut(name=row.reporter_name, role=row.reporter_role),
+            households_affected=row.households_affected,
+            people_affected=row.people_affected,
+            added_needs=[NeedLine.model_validate(n) for n in row.added_needs],
+            note=row.note,
+        )
+
+
+class PhotoOut(BaseModel):
+    """A stored photo and where to fetch it."""
+
+    id: UUID
+    incident_id: UUID
+    media_type: str
+    width: int
+    height: int
+    size_bytes: int
+    uploaded_at: datetime
+    url: str
+
+    @classmethod
+    def of(cls, row: PhotoRow) -> PhotoOut:
+        """The API view of a photo."""
+        return cls(
+            id=row.id,
+            incident_id=row.incident_id,
+            media_type=row.media_type,
+            width=row.width,
+            height=row.height,
+            size_bytes=row.size_bytes,
+            uploaded_at=row.uploaded_at,
+            url=f"/photos/{row.id}",
         )

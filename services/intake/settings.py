@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
+from typing import Self
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
 
+# Only good for development and tests: production must set its own (see the validator).
+DEVELOPMENT_NIK_KEY = "dev-only-nik-key-change-me"
+
 
 class IntakeSettings(ServiceSettings):
-    """Where intake listens, its database, and the geocoder it asks for coordinates."""
+    """Where intake listens, its database, the geocoder, and the field-report rules."""
 
     model_config = SettingsConfigDict(env_prefix="INTAKE_", extra="ignore")
 
@@ -21,6 +26,31 @@ class IntakeSettings(ServiceSettings):
     geocoder_url: str = ""
     geocoder_user_agent: str = "dinsos-logistics/0.1 (Dinas Sosial relief logistics)"
     geocoder_timeout_s: float = Field(default=5.0, gt=0, le=60)
+
+    # Two reports of the same hazard this close in space and time describe one event.
+    # Either set to 0 switches duplicate linking off (e.g. for load tests at one site).
+    duplicate_radius_m: float = Field(default=1_000.0, ge=0, le=100_000)
+    duplicate_window_h: float = Field(default=6.0, ge=0, le=24 * 7)
+
+    photo_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
+    # Photos live on disk here; empty: `<DINSOS_DATA_DIR>/intake-photos`.
+    photo_dir: Path | None = None
+
+    # A NIK is stored only as HMAC-SHA256 under this key, never in clear.
+    nik_hash_key: SecretStr = SecretStr(DEVELOPMENT_NIK_KEY)
+
+    @model_validator(mode="after")
+    def _refuse_default_nik_key_in_production(self) -> Self:
+        if (
+            self.common.environment == "production"
+            and self.nik_hash_key.get_secret_value() == DEVELOPMENT_NIK_KEY
+        ):
+            raise ValueError("INTAKE_NIK_HASH_KEY must be set to a secret in production")
+        return self
+
+    def resolved_photo_dir(self) -> Path:
+        """Where uploaded photos are kept."""
+        return self.photo_dir or self.common.data_dir / "intake-photos"
 
 
 @lru_cache

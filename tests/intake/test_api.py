@@ -3,18 +3,22 @@ out, and a clear refusal for every kind of bad input."""
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
 from shared.events import IncidentReported, IncidentVerified, parse_event
+from shared.events_field import IncidentUpdated, ReportLinkedToIncident
 from shared.tansu import TansuBroker
 from shared.topics import INCIDENTS
 from tests.support.kafka import collect
@@ -30,9 +34,15 @@ def geocoder() -> Iterator[NominatimStandIn]:
 
 @pytest.fixture
 def client(
-    broker: TansuBroker, database_url: str, geocoder: NominatimStandIn
+    broker: TansuBroker, database_url: str, geocoder: NominatimStandIn, tmp_path: Path
 ) -> Iterator[TestClient]:
-    settings = settings_for(IntakeSettings, broker, database_url, geocoder_url=geocoder.url)
+    settings = settings_for(
+        IntakeSettings,
+        broker,
+        database_url,
+        geocoder_url=geocoder.url,
+        photo_dir=tmp_path / "photos",
+    )
     with ready_client(create_app(settings)) as test_client:
         yield test_client
 
@@ -202,6 +212,21 @@ def test_a_decision_is_final(client: TestClient) -> None:
             None,
         ),
         (report(surprise=True), "invalid_request", "surprise"),
+        (
+            report(location=None, address={"village": "Sukarame", "regency": "Kota Samarinda"}),
+            "village_not_found",
+            "Samarinda",
+        ),
+        (
+            report(reporter={"name": "Tim", "role": "tagana", "nik": "64020655078"}),
+            "nik_not_16_digits",
+            "16 digits",
+        ),
+        (
+            report(reporter={"name": "Tim", "role": "tagana", "nik": "9999995507850003"}),
+            "nik_unknown_region",
+            "999999",
+        ),
         (report(reporter={"name": "", "role": "tagana"}), "invalid_request", "name"),
     ],
 )
@@ -239,3 +264,116 @@ def test_health_and_openapi(client: TestClient) -> None:
     assert health.json()["database"] is True and health.json()["broker"] is True
     assert health.json()["consuming"] is None  # intake reads no topic
     assert "/reports" in client.get("/openapi.json").json()["paths"]
+
+
+def test_a_misspelt_village_is_answered_with_suggestions(client: TestClient) -> None:
+    body = report(
+        location=None,
+        address={"village": "Sukaramee", "district": "Tenggarong", "regency": "Kutai Kartanegara"},
+    )
+    refused = client.post("/reports", json=body)
+    assert refused.status_code == 422, refused.text
+    answer = refused.json()
+    assert (answer["error"], answer["level"]) == ("village_not_found", "village")
+    assert "Sukarame" in answer["suggestions"]
+    assert client.get("/incidents").json() == []
+
+
+async def test_duplicates_and_follow_ups_flow_on_as_events(
+    client: TestClient, broker: TansuBroker
+) -> None:
+    first = client.post("/reports", json=report())
+    assert first.status_code == 201, first.text
+    assert first.json()["outcome"] == "created"
+    incident_id = first.json()["id"]
+
+    duplicate = report(
+        client_report_id=f"phone-9-{uuid.uuid4().hex}",
+        location={"lat": -0.4240, "lon": 116.9870},
+        reporter={"name": "Kepala Desa Sukarame", "role": "kepala_desa", "nik": "6402065507850003"},
+    )
+    linked = client.post("/reports", json=duplicate)
+    assert linked.status_code == 200, linked.text
+    assert (linked.json()["outcome"], linked.json()["linked_to_incident"]) == (
+        "linked",
+        incident_id,
+    )
+    assert incident_id in linked.json()["message"]
+    assert client.post("/reports", json=duplicate).json()["outcome"] == "resent"
+    assert len(client.get("/incidents").json()) == 1
+    assert len(client.get(f"/incidents/{incident_id}/reports").json()) == 1
+
+    update = client.post(
+        f"/incidents/{incident_id}/updates",
+        json={
+            "reporter": {"name": "Tim Tagana Tenggarong", "role": "tagana"},
+            "households_affected": 60,
+            "added_needs": [{"item_code": "BLANKET", "quantity": 30}],
+        },
+    )
+    assert update.status_code == 201, update.text
+    assert client.get(f"/incidents/{incident_id}").json()["households_affected"] == 60
+
+    reported, joined, updated = await events_of(broker, incident_id, 3)
+    assert isinstance(reported, IncidentReported)
+    assert isinstance(joined, ReportLinkedToIncident)
+    assert joined.report_id == uuid.UUID(linked.json()["report_id"])
+    assert "6402065507850003" not in joined.model_dump_json()
+    assert isinstance(updated, IncidentUpdated)
+    assert updated.households_affected == 60
+    assert [(n.item_code, n.quantity) for n in updated.added_needs] == [("BLANKET", 30)]
+
+
+def test_follow_up_refusals(client: TestClient) -> None:
+    unknown = client.post(
+        f"/incidents/{uuid.uuid4()}/updates",
+        json={"reporter": {"name": "Tim", "role": "tagana"}, "people_affected": 3},
+    )
+    assert (unknown.status_code, unknown.json()["error"]) == (404, "incident_not_found")
+    incident_id = client.post("/reports", json=report()).json()["id"]
+    empty = client.post(
+        f"/incidents/{incident_id}/updates", json={"reporter": {"name": "Tim", "role": "tagana"}}
+    )
+    assert (empty.status_code, empty.json()["error"]) == (422, "empty_update")
+    negative = client.post(
+        f"/incidents/{incident_id}/updates",
+        json={"reporter": {"name": "Tim", "role": "tagana"}, "people_affected": -4},
+    )
+    assert (negative.status_code, negative.json()["error"]) == (422, "invalid_request")
+    assert client.get(f"/incidents/{incident_id}/updates").json() == []
+
+
+def jpeg() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 24), (10, 120, 60)).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+def test_photos_are_checked_stored_once_and_served_back(client: TestClient) -> None:
+    incident_id = client.post("/reports", json=report()).json()["id"]
+    url = f"/incidents/{incident_id}/photos"
+    data = jpeg()
+    # The declared type is not trusted: a JPEG sent as octet-stream is still a JPEG.
+    stored = client.post(url, files={"photo": ("banjir.bin", data, "application/octet-stream")})
+    assert stored.status_code == 201, stored.text
+    assert (stored.json()["media_type"], stored.json()["width"]) == ("image/jpeg", 32)
+    again = client.post(url, files={"photo": ("banjir.jpg", data, "image/jpeg")})
+    assert (again.status_code, again.json()["id"]) == (200, stored.json()["id"])
+    served = client.get(stored.json()["url"])
+    assert served.status_code == 200
+    assert (served.content, served.headers["content-type"]) == (data, "image/jpeg")
+
+    fake = client.post(url, files={"photo": ("foto.jpg", b"MZ\x90\x00 not a photo", "image/jpeg")})
+    assert (fake.status_code, fake.json()["error"]) == (415, "not_an_image")
+    huge = client.post(
+        url, files={"photo": ("big.jpg", b"\xff" * (5 * 1024 * 1024 + 1), "image/jpeg")}
+    )
+    assert (huge.status_code, huge.json()["error"]) == (413, "photo_too_large")
+    missing = client.post(url, data={"note": "no file"})
+    assert (missing.status_code, missing.json()["error"]) == (422, "invalid_request")
+    elsewhere = client.post(
+        f"/incidents/{uuid.uuid4()}/photos", files={"photo": ("a.jpg", data, "image/jpeg")}
+    )
+    assert (elsewhere.status_code, elsewhere.json()["error"]) == (404, "incident_not_found")
+    assert len(client.get(url).json()) == 1
+    assert client.get(f"/photos/{uuid.uuid4()}").json()["error"] == "photo_not_found"
