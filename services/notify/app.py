@@ -3,41 +3,42 @@ response time), webhook subscriptions, and the log of notifications sent."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+from functools import partial
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, status
+from fastapi import APIRouter, FastAPI, Query, Request, status
+from fastapi.responses import Response, StreamingResponse
 
 from services.notify import handlers
-from services.notify.board import board_router
-from services.notify.domain import NotificationStatus
+from services.notify.board import StandardsDep, board_router
+from services.notify.domain import NotificationStatus, ReportLine, evaluation_report
 from services.notify.models import (
+    AcknowledgeIn,
+    AlertOut,
     ClockFilter,
     ClockOut,
     NotificationOut,
     NotifyTable,
     SubscriptionIn,
     SubscriptionOut,
+    TimelineOut,
 )
-from services.notify.settings import NotifySettings, get_settings
+from services.notify.reports import report_csv, report_pdf
+from services.notify.settings import NotifySettings, get_settings, notify_settings
 from services.notify.standards import OfficeStandard, Standards, load_standards
-from services.notify.stream import subscriptions, tick_clocks
+from services.notify.stream import clock_ticker, subscriptions
 from services.notify.webhooks import send_notifications
 from shared.clock import Clock
 from shared.events import OfficeId
-from shared.http import ERROR_RESPONSES
+from shared.http import ERROR_RESPONSES, NotFound
 from shared.runtime import RuntimeDep, ServiceRuntime, create_service_api
 
 router = APIRouter(responses=ERROR_RESPONSES)
-
-
-def get_standards(request: Request) -> Standards:
-    """The standards this app was started with."""
-    standards: Standards = request.app.state.standards
-    return standards
-
-
-StandardsDep = Annotated[Standards, Depends(get_standards)]
 
 
 @router.get("/clocks", tags=["clocks"], summary="Response clocks, open or closed")
@@ -119,6 +120,142 @@ def list_notifications(
     return [NotificationOut.of(row) for row in rows]
 
 
+@router.get("/clocks/{case_id}/timeline", tags=["clocks"], summary="One case's timeline")
+def get_timeline(case_id: UUID, runtime: RuntimeDep) -> list[TimelineOut]:
+    """Every step of the case in order, with who did it."""
+    rows = runtime.run(lambda uow: handlers.timeline(uow, case_id))
+    return [
+        TimelineOut(
+            event_id=r.event_id,
+            event_type=r.event_type,
+            occurred_at=r.occurred_at,
+            actor=r.actor,
+            detail=r.detail,
+        )
+        for r in rows
+    ]
+
+
+@router.get("/alerts", tags=["alerts"], summary="Warnings and their escalation")
+def list_alerts(
+    runtime: RuntimeDep,
+    office_id: OfficeId | None = None,
+    open_only: bool = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[AlertOut]:
+    """Warnings newest first, with the rung of the ladder each has reached."""
+    rows = runtime.run(
+        lambda uow: handlers.list_alerts(uow, office_id=office_id, open_only=open_only, limit=limit)
+    )
+    return [AlertOut.of(row) for row in rows]
+
+
+@router.post("/alerts/{alert_id}/ack", tags=["alerts"], summary="Acknowledge a warning")
+def acknowledge_alert(alert_id: UUID, body: AcknowledgeIn, runtime: RuntimeDep) -> AlertOut:
+    """Take charge of a warning; it climbs the ladder no further. 409 when done before."""
+    return AlertOut.of(runtime.run(lambda uow: handlers.acknowledge(uow, alert_id, body.by)))
+
+
+@router.get("/feed", tags=["alerts"], summary="Live feed of notify's events (SSE)")
+async def feed(
+    request: Request,
+    runtime: RuntimeDep,
+    office_id: OfficeId | None = None,
+    follow: bool = True,
+    after: Annotated[int, Query(ge=0)] = 0,
+) -> StreamingResponse:
+    """Server-sent events, one per announced event, numbered: a client that reconnects
+    with `Last-Event-ID` (or `after`) gets what it missed. `follow=false` sends what is
+    there and ends."""
+    last_seen = request.headers.get("last-event-id")
+    start = int(last_seen) if last_seen and last_seen.isdigit() else after
+    interval = notify_settings(runtime).feed_poll_interval_s
+
+    async def stream() -> AsyncIterator[str]:
+        cursor = start
+        while True:
+            entries = await asyncio.to_thread(
+                runtime.run,
+                partial(handlers.feed_after, seq=cursor, office_id=office_id, limit=100),
+            )
+            for entry in entries:
+                cursor = entry.seq or cursor
+                yield f"id: {entry.seq}\nevent: message\ndata: {json.dumps(entry.payload)}\n\n"
+            if not follow and not entries:
+                return
+            if not entries:
+                if await request.is_disconnected():
+                    return
+                yield ": keep-alive\n\n"
+                await asyncio.sleep(interval)
+
+    return StreamingResponse(stream(), media_type="text/event-stream")
+
+
+def _report_lines(
+    runtime: ServiceRuntime, standards: Standards, office_id: str, months: list[str] | None
+) -> list[ReportLine]:
+    if office_id not in standards.offices:
+        raise NotFound(f"no standards file for office {office_id!r}", code="office_not_found")
+    return evaluation_report(
+        runtime.run(
+            lambda uow: handlers.closed_cases(uow, standards, office_id=office_id, months=months)
+        )
+    )
+
+
+Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+
+
+@router.get("/reports", tags=["reports"], summary="Evaluation figures")
+def get_report(
+    runtime: RuntimeDep,
+    standards: StandardsDep,
+    office_id: OfficeId,
+    month: Annotated[list[Month] | None, Query()] = None,
+) -> list[dict[str, object]]:
+    """Per service, month (office time) and district (`*`: all): cases handled, within
+    the standard, share, median and p90 response seconds (nearest rank)."""
+    return [asdict(line) for line in _report_lines(runtime, standards, office_id, month)]
+
+
+@router.get("/reports.csv", tags=["reports"], summary="Evaluation figures as CSV")
+def get_report_csv(
+    runtime: RuntimeDep,
+    standards: StandardsDep,
+    office_id: OfficeId,
+    month: Annotated[list[Month] | None, Query()] = None,
+) -> Response:
+    """The same figures, one CSV row per service, month and district."""
+    text = report_csv(_report_lines(runtime, standards, office_id, month))
+    return Response(
+        text,
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="evaluasi-{office_id}.csv"'},
+    )
+
+
+@router.get("/reports.pdf", tags=["reports"], summary="Evaluation figures as PDF")
+def get_report_pdf(
+    runtime: RuntimeDep,
+    standards: StandardsDep,
+    office_id: OfficeId,
+    month: Annotated[list[Month] | None, Query()] = None,
+) -> Response:
+    """The same figures as an A4 table."""
+    office = standards.for_office(office_id)
+    pdf = report_pdf(
+        _report_lines(runtime, standards, office_id, month),
+        title=f"Evaluasi standar pelayanan - {office.office_name}",
+        subtitle=office.source,
+    )
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="evaluasi-{office_id}.pdf"'},
+    )
+
+
 def create_app(settings: NotifySettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     """The notify service: API, incident and delivery agents, the clock ticker and the
     webhook sender. A bad standards file stops it here, before anything starts."""
@@ -129,7 +266,7 @@ def create_app(settings: NotifySettings | None = None, *, clock: Clock | None = 
         settings=settings,
         metadata=NotifyTable.metadata,
         subscriptions=subscriptions(standards),
-        background=[tick_clocks, send_notifications],
+        background=[clock_ticker(standards), send_notifications],
         clock=clock,
     )
     api = create_service_api(

@@ -8,10 +8,14 @@ takes the time as an argument; nothing reads a clock.
 
 from __future__ import annotations
 
+import calendar
 import enum
 import itertools
+import math
+import statistics
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 
 class Outcome(enum.StrEnum):
@@ -179,3 +183,223 @@ def after_failed_attempt(
     if attempts_made >= max_attempts:
         return None
     return retry_delay(attempts_made, base_s=base_s, cap_s=cap_s)
+
+
+# --- time limits: hours, calendar days, working days, months -------------------------
+
+
+class Unit(enum.StrEnum):
+    """How a standard counts its time limit."""
+
+    HOURS = "hours"
+    DAYS = "days"
+    # Monday to Friday, skipping Indonesian public holidays ("hari kerja").
+    WORKING_DAYS = "working_days"
+    MONTHS = "months"
+
+
+def is_working_day(day: date, holidays: Container[date]) -> bool:
+    """Monday to Friday and not a public holiday."""
+    return day.weekday() < 5 and day not in holidays
+
+
+def add_working_days(
+    start: datetime, count: int, *, zone: tzinfo, holidays: Container[date]
+) -> datetime:
+    """The end of the `count`-th working day after the start's local date.
+
+    The day a request arrives does not count ("2 hari kerja" after a Friday request ends
+    on Tuesday at midnight), and a weekend or holiday never does.
+    """
+    if count < 1:
+        raise ValueError(f"count must be positive, got {count}")
+    day = start.astimezone(zone).date()
+    remaining = count
+    while remaining:
+        day += timedelta(days=1)
+        if is_working_day(day, holidays):
+            remaining -= 1
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+
+
+def add_months(start: datetime, count: int, *, zone: tzinfo) -> datetime:
+    """The same local time `count` calendar months later (31 Jan + 1 month = 28/29 Feb)."""
+    local = start.astimezone(zone)
+    month_index = local.month - 1 + count
+    year, month = local.year + month_index // 12, month_index % 12 + 1
+    day = min(local.day, calendar.monthrange(year, month)[1])
+    return local.replace(year=year, month=month, day=day).astimezone(UTC)
+
+
+def deadline_for(
+    start: datetime, limit: float, unit: Unit, *, zone: tzinfo, holidays: Container[date]
+) -> datetime:
+    """When a clock started at `start` runs out, counted as the standard counts."""
+    if limit <= 0:
+        raise ValueError(f"limit must be positive, got {limit}")
+    if unit is Unit.HOURS:
+        return start + timedelta(hours=limit)
+    if unit is Unit.DAYS:
+        return start + timedelta(days=limit)
+    if unit is Unit.WORKING_DAYS:
+        return add_working_days(start, int(limit), zone=zone, holidays=holidays)
+    return add_months(start, int(limit), zone=zone)
+
+
+# --- stage budgets inside the 24-hour relief clock ----------------------------------
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One leg of a case (verify, dispatch, travel): done when `ends_on` happens, overdue
+    when that has not happened by `due_at` (the clock's start plus the budgets so far)."""
+
+    name: str
+    ends_on: str
+    due_at: datetime
+    done_at: datetime | None = None
+    overdue_raised: bool = False
+
+
+def plan_stages(started_at: datetime, budgets: Sequence[tuple[str, str, float]]) -> list[Stage]:
+    """Stages with cumulative due times from (name, ending event, budget hours) triples."""
+    stages: list[Stage] = []
+    elapsed = 0.0
+    for name, ends_on, hours in budgets:
+        elapsed += hours
+        stages.append(Stage(name, ends_on, started_at + timedelta(hours=elapsed)))
+    return stages
+
+
+def complete_stages(stages: Sequence[Stage], event_type: str, at: datetime) -> list[Stage]:
+    """Mark the stage ending on `event_type` done at `at`, and any earlier open one with
+    it (an arrival proves the goods were dispatched even if that event came late)."""
+    names = [s.ends_on for s in stages]
+    if event_type not in names:
+        return list(stages)
+    last = names.index(event_type)
+    return [
+        replace(s, done_at=at) if i <= last and s.done_at is None else s
+        for i, s in enumerate(stages)
+    ]
+
+
+def overdue_stages(stages: Sequence[Stage], now: datetime) -> list[Stage]:
+    """Open stages past their due time whose delay was not announced yet."""
+    return [s for s in stages if s.done_at is None and not s.overdue_raised and now > s.due_at]
+
+
+def current_stage(stages: Sequence[Stage]) -> Stage | None:
+    """The first stage not done yet: where the case is now."""
+    return next((s for s in stages if s.done_at is None), None)
+
+
+# --- predicted arrival ----------------------------------------------------------------
+
+
+def predict_arrival(
+    *, now: datetime, departed_at: datetime | None, distance_km: float | None, speed_kmh: float
+) -> datetime | None:
+    """When the goods should reach the location, from the delivery's progress.
+
+    Unknown until a dispatch names the distance. Not yet departed: leaving now. On the
+    road: departure plus the travel time, but never earlier than now (not arrived yet).
+    """
+    if distance_km is None:
+        return None
+    if speed_kmh <= 0:
+        raise ValueError("speed must be positive")
+    travel = timedelta(hours=distance_km / speed_kmh)
+    if departed_at is None:
+        return now + travel
+    return max(now, departed_at + travel)
+
+
+def breach_predicted(predicted_arrival: datetime | None, deadline: datetime) -> bool:
+    """Whether the predicted arrival falls after the deadline."""
+    return predicted_arrival is not None and predicted_arrival > deadline
+
+
+# --- escalation ladder ---------------------------------------------------------------
+
+LADDER: tuple[str, ...] = ("field_coordinator", "kabid_linjamsos", "kepala_dinas")
+
+
+def escalation_due(
+    *, level: int, since: datetime, acknowledged: bool, now: datetime, after: timedelta
+) -> int | None:
+    """The rung to escalate to at `now`, or None: an unacknowledged warning goes one rung
+    up the ladder each time `after` passes on the rung it is on, and stops at the top."""
+    if acknowledged or level >= len(LADDER) - 1:
+        return None
+    return level + 1 if now >= since + after else None
+
+
+# --- evaluation reports -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClosedCase:
+    """A case whose clock stopped with a verdict, as a report counts it."""
+
+    service_code: str
+    month: str  # YYYY-MM of the clock's start, in the office's time zone
+    district: str
+    response_seconds: float
+    within_standard: bool
+
+
+ALL_DISTRICTS = "*"
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    """One service, month and district (or `*` for all districts)."""
+
+    service_code: str
+    month: str
+    district: str
+    handled: int
+    within_standard: int
+    share_within: float
+    median_seconds: float
+    p90_seconds: float
+
+
+def nearest_rank(values: Sequence[float], fraction: float) -> float:
+    """The nearest-rank percentile: the smallest value with at least `fraction` of the
+    values at or below it (p90 of 10 values is the 9th smallest)."""
+    if not values:
+        raise ValueError("no values")
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+def evaluation_report(cases: Iterable[ClosedCase]) -> list[ReportLine]:
+    """Cases handled, share within the standard, median and p90 response time, per
+    service and month, by district and for all districts together."""
+    groups: dict[tuple[str, str, str], list[ClosedCase]] = {}
+    for case in cases:
+        for district in (case.district, ALL_DISTRICTS):
+            groups.setdefault((case.service_code, case.month, district), []).append(case)
+    lines = []
+    for (service_code, month, district), members in groups.items():
+        seconds = [c.response_seconds for c in members]
+        within = sum(1 for c in members if c.within_standard)
+        lines.append(
+            ReportLine(
+                service_code=service_code,
+                month=month,
+                district=district,
+                handled=len(members),
+                within_standard=within,
+                share_within=within / len(members),
+                median_seconds=statistics.median(seconds),
+                p90_seconds=nearest_rank(seconds, 0.9),
+            )
+        )
+    # All-districts line first within a month, then districts by name.
+    return sorted(
+        lines, key=lambda x: (x.service_code, x.month, x.district != ALL_DISTRICTS, x.district)
+    )

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
@@ -17,23 +17,35 @@ from sqlmodel import col, select
 from services.notify import domain
 from services.notify.domain import Breach, ClockState, NotificationStatus
 from services.notify.models import (
+    ALERT_EVENT_TYPES,
+    AlertRow,
     ClockFilter,
     ClockRow,
+    FeedRow,
     NotificationRow,
     SubscriptionIn,
     SubscriptionRow,
+    TimelineRow,
 )
 from services.notify.standards import EMERGENCY_RELIEF, ServiceStandard, Standards
 from shared.events import (
     AnyEvent,
+    DeliveryArrived,
+    DeliveryDeparted,
+    DispatchPlanned,
     EventBase,
     IncidentRejected,
     IncidentReported,
+    IncidentVerified,
     ResponseClockStopped,
     ResponseDeadlineAtRisk,
     ResponseDeadlineBreached,
 )
-from shared.http import NotFound
+from shared.events_alerts import AlertAcknowledged, AlertEscalated, BreachPredicted, StageOverdue
+from shared.events_field import IncidentUpdated
+from shared.events_programs import PermakananRoundScheduled, SandangRequested
+from shared.events_stock import PurchaseRequested
+from shared.http import Conflict, NotFound
 from shared.kafka import PermanentEventError
 from shared.runtime import UnitOfWork
 
@@ -43,46 +55,183 @@ ClockEventT = TypeVar("ClockEventT", bound=EventBase)
 
 
 def apply_event(uow: UnitOfWork, event: AnyEvent, standards: Standards) -> None:
-    """Route an inbound event: the office's start event opens a clock, its stop event
-    stops it, a rejection cancels it; every other event is none of notify's business."""
-    if isinstance(event, IncidentRejected):
-        cancel_clock(uow, event)
+    """Route an inbound event by the office's standards: a start event opens the clock of
+    the service it starts, the clock's stop event stops it, a cancelling event cancels
+    it, stage events complete stages, and a dispatch or departure updates the predicted
+    arrival. Every event of a clocked case joins its timeline; the rest is ignored."""
+    if event.producer == "notify":
+        return  # notify's own announcements, read back from its topic
+    event_type = event_type_of(event)
+    for code, service in standards.services_starting_on(
+        event.office_id, event_type, event.case_type.value
+    ):
+        open_clock(uow, event, service, code=code, standards=standards)
+    row = uow.session.exec(
+        select(ClockRow).where(ClockRow.case_id == event.case_id).with_for_update()
+    ).first()
+    if row is None:
+        if _would_stop(standards, event, event_type):
+            raise PermanentEventError(
+                "unknown_case",
+                f"{event_type} {event.event_id} for case {event.case_id}, "
+                "which has no clock (its start event never reached notify)",
+            )
         return
-    standard = standards.service(event.office_id, EMERGENCY_RELIEF)
-    if event.event_type == standard.starts_on:
-        open_clock(uow, event, standard)
-    elif event.event_type == standard.stops_on:
-        stop_clock(uow, event)
+    _record_timeline(uow, event, event_type)
+    service = standards.service(row.office_id, row.service_code)
+    _track_progress(row, event, service)
+    if row.stopped_at is None:
+        if event_type == service.stops_on:
+            _stop(uow, row, domain.stop(row.state(), event.occurred_at), cause=event)
+        elif event_type in service.cancelled_by:
+            _stop(uow, row, domain.cancel(row.state(), event.occurred_at), cause=event)
+    uow.session.add(row)
 
 
-def open_clock(uow: UnitOfWork, event: EventBase, standard: ServiceStandard) -> ClockRow | None:
+def _would_stop(standards: Standards, event: EventBase, event_type: str) -> bool:
+    """Whether the event stops or cancels a clock of its case kind in its office."""
+    office = standards.for_office(event.office_id)
+    services = {**standards.default.services, **office.services}.values()
+    return any(
+        service.case_type == event.case_type.value
+        and (event_type == service.stops_on or event_type in service.cancelled_by)
+        for service in services
+    )
+
+
+def open_clock(
+    uow: UnitOfWork,
+    event: EventBase,
+    standard: ServiceStandard,
+    *,
+    code: str = EMERGENCY_RELIEF,
+    standards: Standards | None = None,
+) -> ClockRow | None:
     """Start the case's clock at the event's time; None when it already has one (a report
     announced twice must not restart the clock)."""
     if uow.session.get(ClockRow, event.case_id) is not None:
         return None
+    zone = standards.for_office(event.office_id).zone if standards else UTC
+    holidays = standards.holidays if standards else frozenset()
+    deadline = domain.deadline_for(
+        event.occurred_at, standard.limit, standard.unit, zone=zone, holidays=holidays
+    )
     state = ClockState(
         started_at=event.occurred_at,
-        target_seconds=standard.target_seconds,
+        target_seconds=(deadline - event.occurred_at).total_seconds(),
         warn_at=standard.warn_at,
     )
-    reported = event if isinstance(event, IncidentReported) else None
     row = ClockRow(
         case_id=event.case_id,
         office_id=event.office_id,
-        service_code=EMERGENCY_RELIEF,
+        service_code=code,
+        case_type=standard.case_type,
+        unit=standard.unit.value,
+        limit=standard.limit,
         started_at=state.started_at,
         deadline=state.deadline,
         target_seconds=state.target_seconds,
         warn_at=list(state.warn_at),
         warned_fractions=[],
         next_alert_at=domain.next_alert_at(state),
-        hazard=reported.hazard if reported else None,
-        people_affected=reported.people_affected if reported else None,
+        travel_speed_kmh=standard.travel_speed_kmh,
         correlation_id=event.correlation_id,
         last_event_id=event.event_id,
+        **_case_facts(event),
+    )
+    row.set_stages(
+        domain.plan_stages(
+            event.occurred_at, [(s.name, s.ends_on, s.budget_hours) for s in standard.stages]
+        )
     )
     uow.session.add(row)
+    _record_timeline(uow, event, event_type_of(event))
     return row
+
+
+def _case_facts(event: EventBase) -> dict[str, Any]:
+    """What the start event says about the case, for the board, map and reports."""
+    if isinstance(event, IncidentReported):
+        address = event.address
+        return {
+            "hazard": event.hazard,
+            "people_affected": event.people_affected,
+            "district": address.district if address else None,
+            "label": (address.village or address.district) if address else None,
+            "site_lat": event.location.lat if event.location else None,
+            "site_lon": event.location.lon if event.location else None,
+        }
+    if isinstance(event, SandangRequested):
+        return {"label": event.institution_name}
+    if isinstance(event, PermakananRoundScheduled):
+        return {"label": f"Putaran {event.round_number} ({event.recipients} penerima)"}
+    if isinstance(event, PurchaseRequested):
+        return {"label": f"Pengadaan ({event.source})"}
+    return {}
+
+
+def _track_progress(row: ClockRow, event: EventBase, service: ServiceStandard) -> None:
+    """Stages, site, dispatch and departure from the event; the predicted arrival is
+    recomputed at the event's own time, so a replay gives the same prediction."""
+    event_type = event_type_of(event)
+    row.set_stages(domain.complete_stages(row.stage_list(), event_type, event.occurred_at))
+    if isinstance(event, IncidentVerified):
+        row.site_lat, row.site_lon = event.destination.lat, event.destination.lon
+    elif isinstance(event, DispatchPlanned):
+        row.warehouse_code = event.warehouse_code
+        row.origin_lat, row.origin_lon = event.origin.lat, event.origin.lon
+        row.distance_km = event.distance_km
+        if row.site_lat is None:
+            row.site_lat, row.site_lon = event.destination.lat, event.destination.lon
+    elif isinstance(event, DeliveryDeparted) and row.departed_at is None:
+        row.departed_at = event.occurred_at
+    elif isinstance(event, DeliveryArrived) and row.arrived_at is None:
+        row.arrived_at = event.occurred_at
+    elif isinstance(event, IncidentUpdated) and event.people_affected is not None:
+        row.people_affected = event.people_affected
+    if row.arrived_at is None and row.stopped_at is None:
+        row.predicted_arrival = domain.predict_arrival(
+            now=event.occurred_at,
+            departed_at=row.departed_at,
+            distance_km=row.distance_km,
+            speed_kmh=row.travel_speed_kmh,
+        )
+    row.last_event_id = event.event_id
+
+
+def _actor_of(event: EventBase) -> str | None:
+    """Who did what the event records, when it says."""
+    for attribute in ("verified_by", "rejected_by", "released_by", "team", "received_by"):
+        value = getattr(event, attribute, None)
+        if isinstance(value, str):
+            return value
+    reporter = getattr(event, "reporter", None)
+    if reporter is not None:
+        return f"{reporter.name} ({reporter.role})"
+    return event.producer
+
+
+def _detail_of(event: EventBase) -> str | None:
+    for attribute in ("warehouse_code", "reason", "hazard", "description"):
+        value = getattr(event, attribute, None)
+        if value:
+            return str(value)[:500]
+    return None
+
+
+def _record_timeline(uow: UnitOfWork, event: EventBase, event_type: str) -> None:
+    if uow.session.get(TimelineRow, (event.case_id, event.event_id)) is not None:
+        return
+    uow.session.add(
+        TimelineRow(
+            case_id=event.case_id,
+            event_id=event.event_id,
+            event_type=event_type,
+            occurred_at=event.occurred_at,
+            actor=_actor_of(event),
+            detail=_detail_of(event),
+        )
+    )
 
 
 def stop_clock(uow: UnitOfWork, event: EventBase) -> ResponseClockStopped | None:
@@ -96,8 +245,6 @@ def stop_clock(uow: UnitOfWork, event: EventBase) -> ResponseClockStopped | None
 
 def cancel_clock(uow: UnitOfWork, event: IncidentRejected) -> ResponseClockStopped | None:
     """The report was rejected: no aid is owed, the clock stops as cancelled."""
-    # Every shipped standard starts the clock on the report, which precedes its rejection
-    # on the same partition; so a rejection without a clock is a case notify never saw.
     row = _clock_for_update(uow, event)
     if row.stopped_at is not None:
         return None
@@ -142,14 +289,16 @@ def _stop(
 # --- the passing of time ------------------------------------------------------------
 
 
-def tick(uow: UnitOfWork) -> list[EventBase]:
-    """Raise what is due on every open clock at `uow.now()`; returns the events emitted."""
+def tick(uow: UnitOfWork, standards: Standards | None = None) -> list[EventBase]:
+    """Raise what is due at `uow.now()`: warnings and breaches, overdue stages, predicted
+    breaches, and escalations of warnings nobody acknowledged; returns the events."""
     now = uow.now()
-    # Only clocks with something possibly due; SKIP LOCKED leaves a clock being stopped
+    # Every open clock: stages and predictions fall due apart from next_alert_at. SKIP
+    # LOCKED leaves a clock being stopped
     # by the consumer right now to the next tick instead of waiting for it.
     rows = uow.session.exec(
         select(ClockRow)
-        .where(col(ClockRow.stopped_at).is_(None), col(ClockRow.next_alert_at) <= now)
+        .where(col(ClockRow.stopped_at).is_(None))
         .order_by(col(ClockRow.deadline))
         .with_for_update(skip_locked=True)
     ).all()
@@ -160,8 +309,158 @@ def tick(uow: UnitOfWork) -> list[EventBase]:
             state = domain.record(state, alert)
             emitted.append(announce(uow, _alert_event(row, alert, now)))
         row.apply(state, now=now)
+        emitted.extend(_stage_alerts(uow, row, now))
+        emitted.extend(_predicted_breach(uow, row, now))
         uow.session.add(row)
+    emitted.extend(escalate(uow, standards))
     return emitted
+
+
+def _stage_alerts(uow: UnitOfWork, row: ClockRow, now: datetime) -> list[EventBase]:
+    stages = row.stage_list()
+    late = domain.overdue_stages(stages, now)
+    if not late:
+        return []
+    events: list[EventBase] = []
+    for stage in late:
+        events.append(
+            announce(
+                uow,
+                _clock_event(
+                    StageOverdue,
+                    row,
+                    causation_id=row.last_event_id,
+                    now=now,
+                    stage=stage.name,
+                    due_at=stage.due_at,
+                    deadline=row.deadline,
+                ),
+            )
+        )
+    late_names = {stage.name for stage in late}
+    row.set_stages([replace(s, overdue_raised=True) if s.name in late_names else s for s in stages])
+    return events
+
+
+def _predicted_breach(uow: UnitOfWork, row: ClockRow, now: datetime) -> list[EventBase]:
+    if row.breach_predicted_at is not None or row.breached_at is not None:
+        return []
+    predicted = domain.predict_arrival(
+        now=now,
+        departed_at=row.departed_at,
+        distance_km=row.distance_km,
+        speed_kmh=row.travel_speed_kmh,
+    )
+    if predicted is None or row.arrived_at is not None:
+        return []
+    row.predicted_arrival = max(predicted, row.predicted_arrival or predicted)
+    if not domain.breach_predicted(row.predicted_arrival, row.deadline):
+        return []
+    row.breach_predicted_at = now
+    event = _clock_event(
+        BreachPredicted,
+        row,
+        causation_id=row.last_event_id,
+        now=now,
+        predicted_arrival=row.predicted_arrival,
+        deadline=row.deadline,
+    )
+    return [announce(uow, event)]
+
+
+# --- acknowledgement and escalation ---------------------------------------------------
+
+
+def escalate(uow: UnitOfWork, standards: Standards | None) -> list[EventBase]:
+    """Move every unacknowledged warning of a still-open case up one rung once the
+    office's acknowledgement time has passed on its current rung."""
+    now = uow.now()
+    pending = uow.session.exec(
+        select(AlertRow, ClockRow)
+        .join(ClockRow, col(ClockRow.case_id) == col(AlertRow.case_id))
+        .where(
+            col(AlertRow.acknowledged_at).is_(None),
+            col(AlertRow.level) < len(domain.LADDER) - 1,
+            col(ClockRow.stopped_at).is_(None),
+        )
+        .order_by(col(AlertRow.raised_at))
+        .with_for_update(skip_locked=True, of=AlertRow)
+    ).all()
+    emitted: list[EventBase] = []
+    for alert, _clock in pending:
+        minutes = (
+            standards.for_office(alert.office_id).escalation.after_minutes if standards else 30
+        )
+        rung = domain.escalation_due(
+            level=alert.level,
+            since=alert.level_since,
+            acknowledged=False,
+            now=now,
+            after=timedelta(minutes=minutes),
+        )
+        if rung is None:
+            continue
+        alert.level, alert.level_since = rung, now
+        uow.session.add(alert)
+        event = AlertEscalated.following(
+            office_id=alert.office_id,
+            case_id=alert.case_id,
+            correlation_id=alert.correlation_id,
+            causation_id=alert.id,
+            producer="notify",
+            occurred_at=now,
+            alert_id=alert.id,
+            alert_type=alert.event_type,
+            to_role=domain.LADDER[rung],
+            level=rung,
+        )
+        emitted.append(announce(uow, event, role=domain.LADDER[rung]))
+    return emitted
+
+
+def acknowledge(uow: UnitOfWork, alert_id: UUID, by: str) -> AlertRow:
+    """Someone takes charge of a warning: its escalation stops. Acknowledging twice is
+    refused (409) so the log names the first who acted."""
+    alert = uow.session.get(AlertRow, alert_id, with_for_update=True)
+    if alert is None:
+        raise NotFound(f"no alert {alert_id}", code="alert_not_found")
+    if alert.acknowledged_at is not None:
+        raise Conflict(
+            f"alert {alert_id} was acknowledged by {alert.acknowledged_by} "
+            f"at {alert.acknowledged_at.isoformat()}",
+            code="already_acknowledged",
+        )
+    now = uow.now()
+    alert.acknowledged_at, alert.acknowledged_by = now, by
+    uow.session.add(alert)
+    announce(
+        uow,
+        AlertAcknowledged.following(
+            office_id=alert.office_id,
+            case_id=alert.case_id,
+            correlation_id=alert.correlation_id,
+            causation_id=alert.id,
+            producer="notify",
+            occurred_at=now,
+            alert_id=alert.id,
+            alert_type=alert.event_type,
+            acknowledged_by=by,
+            level=alert.level,
+        ),
+    )
+    return alert
+
+
+def list_alerts(
+    uow: UnitOfWork, *, office_id: str | None, open_only: bool, limit: int
+) -> Sequence[AlertRow]:
+    """Warnings newest first; `open_only`: not acknowledged yet."""
+    query = select(AlertRow).order_by(col(AlertRow.raised_at).desc()).limit(limit)
+    if office_id is not None:
+        query = query.where(AlertRow.office_id == office_id)
+    if open_only:
+        query = query.where(col(AlertRow.acknowledged_at).is_(None))
+    return uow.session.exec(query).all()
 
 
 def _alert_event(row: ClockRow, alert: domain.Alert, now: datetime) -> EventBase:
@@ -206,10 +505,42 @@ def event_type_of(event: EventBase) -> str:
     return name
 
 
-def announce(uow: UnitOfWork, event: EventBase) -> EventBase:
-    """Emit a notify event and queue it for every active subscription that wants it."""
+def announce(uow: UnitOfWork, event: EventBase, *, role: str | None = None) -> EventBase:
+    """Emit a notify event, add it to the live feed, open an acknowledgement for a
+    warning, and queue it for every active subscription that wants it.
+
+    A warning reaches the first rung (and role-less subscriptions); an escalation reaches
+    subscriptions of its `role` (and role-less ones) that asked for `AlertEscalated`.
+    """
     uow.emit(event)
     event_type = event_type_of(event)
+    now = uow.now()
+    payload = json.loads(event.model_dump_json())
+    uow.session.add(
+        FeedRow(
+            event_id=event.event_id,
+            office_id=event.office_id,
+            case_id=event.case_id,
+            event_type=event_type,
+            payload=payload,
+            created_at=now,
+        )
+    )
+    if event_type in ALERT_EVENT_TYPES:
+        role = domain.LADDER[0]
+        uow.session.add(
+            AlertRow(
+                id=event.event_id,
+                case_id=event.case_id,
+                office_id=event.office_id,
+                correlation_id=event.correlation_id,
+                event_type=event_type,
+                summary=alert_summary(payload),
+                raised_at=now,
+                level=0,
+                level_since=now,
+            )
+        )
     candidates = uow.session.exec(
         select(SubscriptionRow).where(
             col(SubscriptionRow.active).is_(True),
@@ -217,9 +548,9 @@ def announce(uow: UnitOfWork, event: EventBase) -> EventBase:
             | (col(SubscriptionRow.office_id) == event.office_id),
         )
     ).all()
-    now = uow.now()
-    payload = json.loads(event.model_dump_json())
     for subscription in candidates:
+        if role is not None and subscription.role not in (None, role):
+            continue
         # Event types are a short JSON list; filtering here is the same on both databases.
         if event_type in subscription.event_types:
             uow.session.add(
@@ -234,6 +565,19 @@ def announce(uow: UnitOfWork, event: EventBase) -> EventBase:
                 )
             )
     return event
+
+
+def alert_summary(payload: dict[str, Any]) -> str:
+    """One line for a person: what is late, in Indonesian (the board translates the rest)."""
+    kind = payload["event_type"]
+    service = payload.get("service_code", "")
+    if kind == "StageOverdue":
+        return f"Tahap {payload['stage']} terlambat ({service})"
+    if kind == "BreachPredicted":
+        return f"Perkiraan tiba {payload['predicted_arrival'][:16]} melewati batas ({service})"
+    if kind == "ResponseDeadlineBreached":
+        return f"Batas waktu terlewati ({service})"
+    return f"{round(payload.get('threshold', 0) * 100)}% waktu terpakai ({service})"
 
 
 # --- reading clocks -----------------------------------------------------------------
@@ -271,7 +615,10 @@ def create_subscription(uow: UnitOfWork, body: SubscriptionIn) -> SubscriptionRo
     row = SubscriptionRow(
         id=uuid4(),
         office_id=body.office_id,
-        url=str(body.url),
+        channel=body.channel,
+        role=body.role,
+        url=str(body.url) if body.url is not None else None,
+        email=body.email,
         event_types=list(dict.fromkeys(body.event_types)),
         active=True,
         created_at=uow.now(),
@@ -338,7 +685,9 @@ class OutgoingWebhook:
     """One POST to make: where, what, and which attempt this is."""
 
     notification_id: UUID
-    url: str
+    channel: str
+    url: str | None
+    email: str | None
     event_id: UUID
     event_type: str
     body: bytes
@@ -375,7 +724,9 @@ def claim_due_notifications(
         claimed.append(
             OutgoingWebhook(
                 notification_id=notification.id,
+                channel=subscription.channel,
                 url=subscription.url,
+                email=subscription.email,
                 event_id=notification.event_id,
                 event_type=notification.event_type,
                 body=json.dumps(notification.payload, separators=(",", ":")).encode(),
@@ -418,3 +769,55 @@ def record_delivery_attempt(
             row.next_attempt_at = now + wait
     uow.session.add(row)
     return row
+
+
+# --- timeline and reports ------------------------------------------------------------
+
+
+def timeline(uow: UnitOfWork, case_id: UUID) -> Sequence[TimelineRow]:
+    """The case's steps in the order they happened (404 when notify has no clock)."""
+    get_clock(uow, case_id)
+    return uow.session.exec(
+        select(TimelineRow)
+        .where(TimelineRow.case_id == case_id)
+        .order_by(col(TimelineRow.occurred_at), col(TimelineRow.event_type))
+    ).all()
+
+
+def closed_cases(
+    uow: UnitOfWork, standards: Standards, *, office_id: str, months: Collection[str] | None
+) -> list[domain.ClosedCase]:
+    """The office's clocks that stopped with a verdict (met or late), as reports count
+    them: by the month the clock started in the office's time zone."""
+    zone = standards.for_office(office_id).zone
+    rows = uow.session.exec(
+        select(ClockRow).where(
+            ClockRow.office_id == office_id,
+            col(ClockRow.outcome).in_([domain.Outcome.MET, domain.Outcome.LATE]),
+        )
+    ).all()
+    cases = []
+    for row in rows:
+        month = row.started_at.astimezone(zone).strftime("%Y-%m")
+        if months is not None and month not in months:
+            continue
+        cases.append(
+            domain.ClosedCase(
+                service_code=row.service_code,
+                month=month,
+                district=row.district or "-",
+                response_seconds=row.response_seconds or 0.0,
+                within_standard=row.outcome == domain.Outcome.MET,
+            )
+        )
+    return cases
+
+
+def feed_after(
+    uow: UnitOfWork, *, seq: int, office_id: str | None, limit: int
+) -> Sequence[FeedRow]:
+    """Feed entries after number `seq`, oldest first."""
+    query = select(FeedRow).where(col(FeedRow.seq) > seq).order_by(col(FeedRow.seq)).limit(limit)
+    if office_id is not None:
+        query = query.where(FeedRow.office_id == office_id)
+    return uow.session.exec(query).all()

@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime, timedelta
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, Field, HttpUrl
+from pydantic import BaseModel, Field, HttpUrl, StringConstraints, model_validator
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
 from services.notify.domain import (
+    LADDER,
     ClockState,
     NotificationStatus,
     Outcome,
+    Stage,
+    current_stage,
     next_alert_at,
     response_time,
     time_remaining,
@@ -27,10 +30,26 @@ from shared.db import UTCDateTime
 from shared.events import HazardType, OfficeId
 from shared.http import ApiModel
 
+EmailAddress = Annotated[
+    str, StringConstraints(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+]
+
 # The events notify announces, and so the only ones a webhook can subscribe to.
 NotifyEventType = Literal[
-    "ResponseDeadlineAtRisk", "ResponseDeadlineBreached", "ResponseClockStopped"
+    "ResponseDeadlineAtRisk",
+    "ResponseDeadlineBreached",
+    "ResponseClockStopped",
+    "StageOverdue",
+    "BreachPredicted",
+    "AlertEscalated",
+    "AlertAcknowledged",
 ]
+# Warnings someone must acknowledge; unacknowledged ones climb the escalation ladder.
+ALERT_EVENT_TYPES = frozenset(
+    {"ResponseDeadlineAtRisk", "ResponseDeadlineBreached", "StageOverdue", "BreachPredicted"}
+)
+Channel = Literal["webhook", "email"]
+Role = Literal["field_coordinator", "kabid_linjamsos", "kepala_dinas"]
 NOTIFY_EVENT_TYPES: tuple[str, ...] = get_args(NotifyEventType)
 
 
@@ -41,11 +60,14 @@ class NotifyTable(SQLModel, registry=registry()):
 class ClockRow(NotifyTable, table=True):
     """The response clock of one incident against its office's standard."""
 
-    __tablename__ = "response_clock"
+    __tablename__ = "case_clock"
 
     case_id: UUID = SQLField(primary_key=True)
     office_id: str = SQLField(index=True, max_length=40)
-    service_code: str = SQLField(max_length=40)
+    service_code: str = SQLField(max_length=40, index=True)
+    case_type: str = SQLField(default="incident", max_length=40)
+    unit: str = SQLField(default="hours", max_length=20)
+    limit: float = 24.0
     started_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
     deadline: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False, index=True))
     target_seconds: float
@@ -63,6 +85,24 @@ class ClockRow(NotifyTable, table=True):
     response_seconds: float | None = None
     hazard: HazardType | None = SQLField(default=None, max_length=40)
     people_affected: int | None = None
+    district: str | None = SQLField(default=None, max_length=200)
+    label: str | None = SQLField(default=None, max_length=200)
+    site_lat: float | None = None
+    site_lon: float | None = None
+    # The dispatch and delivery under way, for the map and the predicted arrival.
+    warehouse_code: str | None = SQLField(default=None, max_length=200)
+    origin_lat: float | None = None
+    origin_lon: float | None = None
+    distance_km: float | None = None
+    departed_at: datetime | None = SQLField(default=None, sa_column=Column(UTCDateTime))
+    arrived_at: datetime | None = SQLField(default=None, sa_column=Column(UTCDateTime))
+    travel_speed_kmh: float = 30.0
+    predicted_arrival: datetime | None = SQLField(default=None, sa_column=Column(UTCDateTime))
+    breach_predicted_at: datetime | None = SQLField(default=None, sa_column=Column(UTCDateTime))
+    # [{name, ends_on, due_at, done_at, overdue_raised}], in order.
+    stages: list[dict[str, Any]] = SQLField(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     correlation_id: UUID
     # The event that last changed this clock: the cause of the events the ticker emits.
     last_event_id: UUID
@@ -90,16 +130,91 @@ class ClockRow(NotifyTable, table=True):
             self.response_seconds = response_time(state).total_seconds()
         self.next_alert_at = next_alert_at(state)
 
+    def stage_list(self) -> list[Stage]:
+        """The stages as domain values."""
+        return [
+            Stage(
+                name=item["name"],
+                ends_on=item["ends_on"],
+                due_at=datetime.fromisoformat(item["due_at"]),
+                done_at=datetime.fromisoformat(item["done_at"]) if item["done_at"] else None,
+                overdue_raised=item["overdue_raised"],
+            )
+            for item in self.stages
+        ]
+
+    def set_stages(self, stages: list[Stage]) -> None:
+        """Store the stages (a new list: JSON columns track assignment only)."""
+        self.stages = [
+            {
+                "name": s.name,
+                "ends_on": s.ends_on,
+                "due_at": s.due_at.isoformat(),
+                "done_at": s.done_at.isoformat() if s.done_at else None,
+                "overdue_raised": s.overdue_raised,
+            }
+            for s in stages
+        ]
+
+
+class TimelineRow(NotifyTable, table=True):
+    """One step of a case as it happened, with who did it: the incident's timeline."""
+
+    __tablename__ = "case_timeline"
+
+    case_id: UUID = SQLField(primary_key=True)
+    event_id: UUID = SQLField(primary_key=True)
+    event_type: str = SQLField(max_length=64)
+    occurred_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
+    actor: str | None = SQLField(default=None, max_length=200)
+    detail: str | None = SQLField(default=None, max_length=500)
+
+
+class AlertRow(NotifyTable, table=True):
+    """A warning that waits for an acknowledgement, and the rung of the ladder it is on."""
+
+    __tablename__ = "alert"
+
+    id: UUID = SQLField(primary_key=True)  # the warning event's id
+    case_id: UUID = SQLField(index=True)
+    office_id: str = SQLField(index=True, max_length=40)
+    correlation_id: UUID
+    event_type: str = SQLField(max_length=64)
+    summary: str = SQLField(max_length=500)
+    raised_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
+    level: int = 0
+    level_since: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
+    acknowledged_at: datetime | None = SQLField(default=None, sa_column=Column(UTCDateTime))
+    acknowledged_by: str | None = SQLField(default=None, max_length=200)
+
+
+class FeedRow(NotifyTable, table=True):
+    """Every event notify announced, numbered, for the live in-app feed (SSE)."""
+
+    __tablename__ = "feed_entry"
+
+    seq: int | None = SQLField(default=None, primary_key=True)
+    event_id: UUID = SQLField(unique=True)
+    office_id: str = SQLField(index=True, max_length=40)
+    case_id: UUID
+    event_type: str = SQLField(max_length=64)
+    payload: dict[str, Any] = SQLField(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
+
 
 class SubscriptionRow(NotifyTable, table=True):
     """A webhook endpoint and the notify events it wants."""
 
-    __tablename__ = "webhook_subscription"
+    __tablename__ = "subscription"
 
     id: UUID = SQLField(default_factory=uuid4, primary_key=True)
     # None: every office.
     office_id: str | None = SQLField(default=None, index=True, max_length=40)
-    url: str = SQLField(max_length=2083)
+    channel: str = SQLField(default="webhook", max_length=20)
+    # None: every rung; otherwise only warnings that reached this rung of the ladder.
+    role: str | None = SQLField(default=None, max_length=40)
+    url: str | None = SQLField(default=None, max_length=2083)
+    email: str | None = SQLField(default=None, max_length=320)
     event_types: list[str] = SQLField(sa_column=Column(JSON, nullable=False))
     active: bool = SQLField(default=True, index=True)
     created_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
@@ -108,12 +223,12 @@ class SubscriptionRow(NotifyTable, table=True):
 class NotificationRow(NotifyTable, table=True):
     """One event to deliver to one subscription, and how its delivery went (the log)."""
 
-    __tablename__ = "notification"
+    __tablename__ = "notification_log"
     # One delivery per event and endpoint, however often the event is re-announced.
     __table_args__ = (UniqueConstraint("subscription_id", "event_id"),)
 
     id: UUID = SQLField(default_factory=uuid4, primary_key=True)
-    subscription_id: UUID = SQLField(foreign_key="webhook_subscription.id", index=True)
+    subscription_id: UUID = SQLField(foreign_key="subscription.id", index=True)
     event_id: UUID
     event_type: str = SQLField(max_length=64)
     case_id: UUID = SQLField(index=True)
@@ -147,6 +262,11 @@ class ClockOut(BaseModel):
     case_id: UUID
     office_id: str
     service_code: str
+    case_type: str
+    limit: float
+    unit: str
+    label: str | None
+    district: str | None
     state: ClockFilter
     hazard: HazardType | None
     people_affected: int | None
@@ -165,6 +285,11 @@ class ClockOut(BaseModel):
     stopped_at: datetime | None
     outcome: Outcome | None
     response_seconds: float | None
+    stages: list[StageOut]
+    current_stage: str | None = Field(description="The first stage not done yet.")
+    late_stages: list[str] = Field(description="Stages past their budget (done late or not).")
+    predicted_arrival: datetime | None
+    breach_predicted: bool
 
     @classmethod
     def of(cls, row: ClockRow, *, now: datetime, standards: Standards) -> ClockOut:
@@ -172,10 +297,17 @@ class ClockOut(BaseModel):
         state = row.state()
         standard = standards.for_office(row.office_id)
         remaining: timedelta | None = time_remaining(state, now) if state.is_open else None
+        stages = row.stage_list()
+        current = current_stage(stages)
         return cls(
             case_id=row.case_id,
             office_id=row.office_id,
             service_code=row.service_code,
+            case_type=row.case_type,
+            limit=row.limit,
+            unit=row.unit,
+            label=row.label,
+            district=row.district,
             state=ClockFilter.OPEN if state.is_open else ClockFilter.CLOSED,
             hazard=row.hazard,
             people_affected=row.people_affected,
@@ -192,13 +324,52 @@ class ClockOut(BaseModel):
             stopped_at=row.stopped_at,
             outcome=row.outcome,
             response_seconds=row.response_seconds,
+            stages=[StageOut.of(stage, now=now) for stage in stages],
+            current_stage=current.name if current is not None and state.is_open else None,
+            late_stages=[stage.name for stage in stages if _late(stage, now)],
+            predicted_arrival=row.predicted_arrival,
+            breach_predicted=row.breach_predicted_at is not None,
+        )
+
+
+def _late(stage: Stage, now: datetime) -> bool:
+    return (stage.done_at or now) > stage.due_at
+
+
+class StageOut(BaseModel):
+    """One stage of a clock: its due time, when it was done, and whether it is late."""
+
+    name: str
+    ends_on: str
+    due_at: datetime
+    done_at: datetime | None
+    late: bool
+
+    @classmethod
+    def of(cls, stage: Stage, *, now: datetime) -> StageOut:
+        """The API view of a stage at `now`."""
+        return cls(
+            name=stage.name,
+            ends_on=stage.ends_on,
+            due_at=stage.due_at,
+            done_at=stage.done_at,
+            late=_late(stage, now),
         )
 
 
 class SubscriptionIn(ApiModel):
-    """A webhook endpoint to register."""
+    """A webhook endpoint or an e-mail address to notify."""
 
-    url: HttpUrl = Field(description="http(s) URL that receives a POST per event.")
+    channel: Channel = Field(default="webhook", description="webhook or email.")
+    url: HttpUrl | None = Field(
+        default=None, description="webhook: http(s) URL that receives a POST per event."
+    )
+    email: EmailAddress | None = Field(default=None, description="email: the address.")
+    role: Role | None = Field(
+        default=None,
+        description="Rung of the escalation ladder: warnings reach it when escalated to "
+        "it (field_coordinator: when raised). None: every rung.",
+    )
     office_id: OfficeId | None = Field(default=None, description="None: every office.")
     event_types: list[NotifyEventType] = Field(
         min_length=1,
@@ -206,13 +377,24 @@ class SubscriptionIn(ApiModel):
         description="Which notify events to receive.",
     )
 
+    @model_validator(mode="after")
+    def _target_matches_channel(self) -> SubscriptionIn:
+        if self.channel == "webhook" and (self.url is None or self.email is not None):
+            raise ValueError("a webhook subscription needs a url and no email")
+        if self.channel == "email" and (self.email is None or self.url is not None):
+            raise ValueError("an email subscription needs an email and no url")
+        return self
+
 
 class SubscriptionOut(BaseModel):
     """A webhook subscription as the API shows it."""
 
     id: UUID
     office_id: str | None
-    url: str
+    channel: str
+    role: str | None
+    url: str | None
+    email: str | None
     event_types: list[str]
     active: bool
     created_at: datetime
@@ -223,7 +405,10 @@ class SubscriptionOut(BaseModel):
         return cls(
             id=row.id,
             office_id=row.office_id,
+            channel=row.channel,
+            role=row.role,
             url=row.url,
+            email=row.email,
             event_types=row.event_types,
             active=row.active,
             created_at=row.created_at,
@@ -265,3 +450,50 @@ class NotificationOut(BaseModel):
             created_at=row.created_at,
             payload=row.payload,
         )
+
+
+class AlertOut(BaseModel):
+    """A warning and where it stands on the escalation ladder."""
+
+    id: UUID
+    case_id: UUID
+    office_id: str
+    event_type: str
+    summary: str
+    raised_at: datetime
+    level: int
+    role: str
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+
+    @classmethod
+    def of(cls, row: AlertRow) -> AlertOut:
+        """The API view of a row."""
+        return cls(
+            id=row.id,
+            case_id=row.case_id,
+            office_id=row.office_id,
+            event_type=row.event_type,
+            summary=row.summary,
+            raised_at=row.raised_at,
+            level=row.level,
+            role=LADDER[row.level],
+            acknowledged_at=row.acknowledged_at,
+            acknowledged_by=row.acknowledged_by,
+        )
+
+
+class AcknowledgeIn(ApiModel):
+    """Who takes charge of a warning."""
+
+    by: str = Field(min_length=1, max_length=200, description="Name and role of who acts.")
+
+
+class TimelineOut(BaseModel):
+    """One step of a case's timeline."""
+
+    event_id: UUID
+    event_type: str
+    occurred_at: datetime
+    actor: str | None
+    detail: str | None

@@ -34,6 +34,12 @@ class NotifySettings(ServiceSettings):
     # At most this many POSTs in flight at once, across all endpoints.
     webhook_concurrency: int = Field(default=20, ge=1, le=500)
 
+    smtp_host: str = Field(default="127.0.0.1", description="SMTP server for e-mail.")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_sender: str = Field(default="notify@dinsos.local", max_length=320)
+    # How often the live feed (SSE) looks for new entries.
+    feed_poll_interval_s: float = Field(default=1.0, gt=0, le=60)
+
     @model_validator(mode="after")
     def _cap_not_below_base(self) -> Self:
         if self.webhook_retry_cap_s < self.webhook_retry_base_s:

@@ -13,15 +13,17 @@ from __future__ import annotations
 import itertools
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Container, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import holidays
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -32,6 +34,7 @@ from pydantic import (
     model_validator,
 )
 
+from services.notify.domain import Unit
 from shared.events import event_types
 
 # The service every incident is clocked against: emergency relief within 1x24 hours (1 x 24 jam).
@@ -44,8 +47,13 @@ _EVENT_NAMES = frozenset(cls.model_fields["event_type"].default for cls in event
 _NOTIFY_EVENT_NAMES = frozenset(
     cls.model_fields["event_type"].default
     for cls in event_types()
-    if cls.__name__.startswith("Response")
+    if cls.__name__.startswith("Response") or cls.__module__ == "shared.events_alerts"
 )
+
+# Case kinds a standard may clock; house-damage proposals have no events yet.
+CaseKind = Literal[
+    "incident", "permakanan_round", "sandang_request", "procurement", "house_damage_proposal"
+]
 
 ServiceCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
 
@@ -59,16 +67,53 @@ class _StandardModel(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class StageBudget(_StandardModel):
+    """One leg inside a clock (verify, dispatch, travel) and its share of the limit."""
+
+    name: str = Field(min_length=1, max_length=40, description="The stage, e.g. verified.")
+    ends_on: str = Field(description="Event type that completes the stage.")
+    budget_hours: float = Field(gt=0, description="Hours the stage may take.")
+
+    @field_validator("ends_on")
+    @classmethod
+    def _known_event(cls, value: str) -> str:
+        return _check_event(value)
+
+
+def _check_event(value: str) -> str:
+    if value not in _EVENT_NAMES:
+        known = ", ".join(sorted(_EVENT_NAMES))
+        raise ValueError(f"unknown event type {value!r}; known: {known}")
+    if value in _NOTIFY_EVENT_NAMES:
+        raise ValueError(f"{value!r} is notify's own event and cannot drive a clock")
+    return value
+
+
 class ServiceStandard(_StandardModel):
-    """The time limit of one service and the events that start and stop its clock."""
+    """The time limit of one service and the events that start, stop and cancel its clock.
+
+    A service with no `starts_on` is published in the decree but has no events in the
+    system yet (house-damage proposals): it is listed, and no clock can start for it.
+    """
 
     name: str = Field(default="", description="The service as the decree names it.")
-    target_hours: float = Field(gt=0, le=24 * 366, description="Time limit in hours.")
+    case_type: CaseKind = Field(description="The kind of case this service clocks.")
+    limit: float = Field(gt=0, le=24 * 366, description="Time limit, counted in `unit`.")
+    unit: Unit = Field(description="hours, days, working_days (hari kerja) or months.")
     warn_at: tuple[float, ...] = Field(
-        default=(), description="Fractions of the target at which to warn, increasing."
+        default=(), description="Fractions of the limit at which to warn, increasing."
     )
-    starts_on: str = Field(description="Event type that starts the clock.")
-    stops_on: str = Field(description="Event type that stops it (aid at the location).")
+    starts_on: str | None = Field(default=None, description="Event type that starts the clock.")
+    stops_on: str | None = Field(default=None, description="Event type that stops it.")
+    cancelled_by: tuple[str, ...] = Field(
+        default=(), description="Event types that stop the clock without a verdict."
+    )
+    stages: tuple[StageBudget, ...] = Field(
+        default=(), description="Legs inside the limit, in order (hours units only)."
+    )
+    travel_speed_kmh: float = Field(
+        default=30.0, gt=0, le=200, description="Average road speed for predicted arrival."
+    )
 
     @field_validator("warn_at")
     @classmethod
@@ -82,24 +127,51 @@ class ServiceStandard(_StandardModel):
 
     @field_validator("starts_on", "stops_on")
     @classmethod
-    def _known_event(cls, value: str) -> str:
-        if value not in _EVENT_NAMES:
-            known = ", ".join(sorted(_EVENT_NAMES))
-            raise ValueError(f"unknown event type {value!r}; known: {known}")
-        if value in _NOTIFY_EVENT_NAMES:
-            raise ValueError(f"{value!r} is notify's own event and cannot drive a clock")
-        return value
+    def _known_event(cls, value: str | None) -> str | None:
+        return None if value is None else _check_event(value)
+
+    @field_validator("cancelled_by")
+    @classmethod
+    def _known_events(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_check_event(v) for v in value)
 
     @model_validator(mode="after")
-    def _start_differs_from_stop(self) -> Self:
-        if self.starts_on == self.stops_on:
+    def _consistent(self) -> Self:
+        if (self.starts_on is None) != (self.stops_on is None):
+            raise ValueError("starts_on and stops_on are given together or not at all")
+        if self.starts_on is not None and self.starts_on == self.stops_on:
             raise ValueError(f"starts_on and stops_on are both {self.starts_on!r}")
+        if self.unit in (Unit.WORKING_DAYS, Unit.MONTHS) and self.limit != int(self.limit):
+            raise ValueError(f"a limit in {self.unit.value} must be a whole number")
+        if self.stages:
+            if self.unit is not Unit.HOURS:
+                raise ValueError("stage budgets need a limit in hours")
+            total = sum(stage.budget_hours for stage in self.stages)
+            if total > self.limit:
+                raise ValueError(
+                    f"stage budgets add up to {total:g} h, more than the limit {self.limit:g} h"
+                )
         return self
 
     @property
+    def clocked(self) -> bool:
+        """Whether events exist that start a clock for this service."""
+        return self.starts_on is not None
+
+    @property
     def target_seconds(self) -> float:
-        """The time limit in seconds."""
-        return self.target_hours * 3600
+        """The limit in seconds, for a limit in hours or days (others depend on the start)."""
+        if self.unit is Unit.HOURS:
+            return self.limit * 3600
+        if self.unit is Unit.DAYS:
+            return self.limit * 86400
+        raise ValueError(f"a limit in {self.unit.value} has no fixed length")
+
+
+class Escalation(_StandardModel):
+    """How long a warning may wait for an acknowledgement on each rung of the ladder."""
+
+    after_minutes: float = Field(default=30, gt=0, le=7 * 24 * 60)
 
 
 class OfficeStandard(_StandardModel):
@@ -111,6 +183,7 @@ class OfficeStandard(_StandardModel):
         "Asia/Makassar, WIT Asia/Jayapura)."
     )
     source: str = Field(default="", description="The decree this standard comes from.")
+    escalation: Escalation = Field(default_factory=Escalation)
     services: dict[ServiceCode, ServiceStandard]
 
     @field_validator("time_zone")
@@ -122,19 +195,15 @@ class OfficeStandard(_StandardModel):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
-    @field_validator("services")
-    @classmethod
-    def _has_emergency_relief(cls, value: dict[str, ServiceStandard]) -> dict[str, ServiceStandard]:
-        if EMERGENCY_RELIEF not in value:
-            raise ValueError(
-                f"[services.{EMERGENCY_RELIEF}] is missing; every incident is clocked against it"
-            )
-        return value
-
     @property
     def zone(self) -> ZoneInfo:
         """The office's time zone, for showing deadlines in local time."""
         return ZoneInfo(self.time_zone)
+
+
+def indonesian_holidays() -> Container[date]:
+    """Indonesia's public holidays from the maintained `holidays` package (any year)."""
+    return holidays.country_holidays("ID")
 
 
 @dataclass(frozen=True)
@@ -143,10 +212,25 @@ class Standards:
 
     offices: Mapping[str, OfficeStandard]
     default: OfficeStandard
+    holidays: Container[date] = field(default_factory=indonesian_holidays)
 
     def for_office(self, office_id: str) -> OfficeStandard:
         """The office's own standard, or the default."""
         return self.offices.get(office_id, self.default)
+
+    def services_starting_on(
+        self, office_id: str, event_type: str, case_type: str
+    ) -> list[tuple[str, ServiceStandard]]:
+        """The office's clocked services whose clock `event_type` starts for `case_type`."""
+        return [
+            (code, service)
+            for code, service in self._services_of(office_id).items()
+            if service.starts_on == event_type and service.case_type == case_type
+        ]
+
+    def _services_of(self, office_id: str) -> dict[str, ServiceStandard]:
+        # An office file may list only some services; the default fills in the rest.
+        return {**self.default.services, **self.for_office(office_id).services}
 
     def service(self, office_id: str, code: str = EMERGENCY_RELIEF) -> ServiceStandard:
         """One service of an office's standard (the default office's when it lacks one)."""
@@ -209,5 +293,10 @@ def _standards_from(entries: Iterable[Traversable], folder: Path | Traversable) 
     if default is None:
         raise StandardError(
             f"{folder}: {DEFAULT_FILE} is missing; it serves offices without their own file"
+        )
+    if EMERGENCY_RELIEF not in default.services:
+        raise StandardError(
+            f"{folder}/{DEFAULT_FILE}: [services.{EMERGENCY_RELIEF}] is missing; "
+            "every incident is clocked against it"
         )
     return Standards(offices=MappingProxyType(offices), default=default)

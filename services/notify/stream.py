@@ -15,14 +15,15 @@ from services.notify import handlers
 from services.notify.settings import notify_settings
 from services.notify.standards import Standards
 from shared.events import AnyEvent
-from shared.runtime import ServiceRuntime, Subscription, UnitOfWork
-from shared.topics import DELIVERIES, INCIDENTS
+from shared.runtime import BackgroundTask, ServiceRuntime, Subscription, UnitOfWork
+from shared.topics import ALL_TOPICS
 
 log = logging.getLogger(__name__)
 
 
 def subscriptions(standards: Standards) -> tuple[Subscription, ...]:
-    """Incidents (report, rejection) and deliveries (arrival), judged by `standards`.
+    """Every topic (intake, logistics, distribution and notify's own), judged by
+    `standards`; events that start, stop or advance no clock are ignored.
 
     A function rather than a constant: the standards are read when the service starts,
     never at import time.
@@ -31,13 +32,19 @@ def subscriptions(standards: Standards) -> tuple[Subscription, ...]:
     def handle(uow: UnitOfWork, event: AnyEvent) -> None:
         handlers.apply_event(uow, event, standards)
 
-    return (
-        Subscription(topic=INCIDENTS, handle=handle),
-        Subscription(topic=DELIVERIES, handle=handle),
-    )
+    return tuple(Subscription(topic=topic, handle=handle) for topic in ALL_TOPICS)
 
 
-async def tick_clocks(runtime: ServiceRuntime) -> None:
+def clock_ticker(standards: Standards) -> BackgroundTask:
+    """The ticker, bound to the standards (escalation times are per office)."""
+
+    async def run(runtime: ServiceRuntime) -> None:
+        await tick_clocks(runtime, standards)
+
+    return run
+
+
+async def tick_clocks(runtime: ServiceRuntime, standards: Standards | None = None) -> None:
     """Every NOTIFY_TICK_INTERVAL_S, raise the warnings and breaches that are due.
 
     A failed tick (database restarting) is logged and the next one tries again: nothing
@@ -46,7 +53,9 @@ async def tick_clocks(runtime: ServiceRuntime) -> None:
     interval_s = notify_settings(runtime).tick_interval_s
     while True:
         try:
-            emitted = await asyncio.to_thread(runtime.run, handlers.tick)
+            emitted = await asyncio.to_thread(
+                runtime.run, lambda uow: handlers.tick(uow, standards)
+            )
         except asyncio.CancelledError:
             raise
         except Exception:  # the ticker must outlive any one failure

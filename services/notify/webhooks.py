@@ -1,4 +1,5 @@
-"""Delivering notifications to webhook endpoints: POST the event JSON, retry with
+"""Delivering notifications to webhook endpoints and e-mail addresses (SMTP): POST the
+event JSON or mail it, retry with
 exponential backoff, log every attempt in the notification table.
 
 Each POST runs in its own task with a whole-request time limit, so an endpoint that hangs
@@ -10,16 +11,19 @@ its record resends after the lease).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from email.message import EmailMessage
 from functools import partial
 from uuid import UUID
 
+import aiosmtplib
 import httpx
 
 from services.notify import handlers
-from services.notify.handlers import OutgoingWebhook
+from services.notify.handlers import OutgoingWebhook, alert_summary
 from services.notify.settings import NotifySettings, notify_settings
 from shared.runtime import ServiceRuntime
 
@@ -51,7 +55,7 @@ async def post_webhook(
         # httpx's timeout bounds each phase; this bounds the whole request, so an
         # endpoint that trickles its answer byte by byte cannot hold a slot forever.
         async with asyncio.timeout(timeout_s):
-            response = await client.post(item.url, content=item.body, headers=headers)
+            response = await client.post(item.url or "", content=item.body, headers=headers)
     except TimeoutError:
         return AttemptResult(None, f"timed out after {timeout_s:g}s")
     except httpx.HTTPError as exc:
@@ -65,16 +69,61 @@ async def post_webhook(
     )
 
 
+def email_message(item: OutgoingWebhook, *, sender: str) -> EmailMessage:
+    """The e-mail for one notification: a one-line summary and the event JSON. The
+    Message-ID is the event's, so a mail client shows a resend as the same message."""
+    payload = json.loads(item.body)
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = item.email or ""
+    message["Subject"] = (
+        f"[Dinsos {payload.get('office_id', '')}] {item.event_type} "
+        f"kasus {str(payload.get('case_id', ''))[:8]}"
+    )
+    message["Message-ID"] = f"<{item.event_id}.{item.notification_id}@dinsos-notify>"
+    message["X-Dinsos-Event-Id"] = str(item.event_id)
+    summary = alert_summary(payload) if "service_code" in payload else item.event_type
+    message.set_content(f"{summary}\n\n{json.dumps(payload, indent=2)}\n")
+    return message
+
+
+async def send_email(item: OutgoingWebhook, settings: NotifySettings) -> AttemptResult:
+    """Hand one notification to the SMTP server; any refusal or failure is retried."""
+    message = email_message(item, sender=settings.smtp_sender)
+    try:
+        async with asyncio.timeout(settings.webhook_timeout_s):
+            await aiosmtplib.send(
+                message,
+                hostname=settings.smtp_host,
+                port=settings.smtp_port,
+                timeout=settings.webhook_timeout_s,
+            )
+    except TimeoutError:
+        return AttemptResult(None, f"SMTP timed out after {settings.webhook_timeout_s:g}s")
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        return AttemptResult(None, f"SMTP {type(exc).__name__}: {exc}")
+    return AttemptResult(250, None)
+
+
 async def deliver(
     client: httpx.AsyncClient,
     runtime: ServiceRuntime,
     item: OutgoingWebhook,
     settings: NotifySettings,
 ) -> None:
-    """POST one notification and log the attempt."""
-    result = await post_webhook(client, item, timeout_s=settings.webhook_timeout_s)
+    """Send one notification on its channel and log the attempt."""
+    if item.channel == "email":
+        result = await send_email(item, settings)
+    else:
+        result = await post_webhook(client, item, timeout_s=settings.webhook_timeout_s)
     if result.error is not None:
-        log.warning("webhook %s attempt %d failed: %s", item.url, item.attempt, result.error)
+        log.warning(
+            "%s %s attempt %d failed: %s",
+            item.channel,
+            item.url or item.email,
+            item.attempt,
+            result.error,
+        )
     await asyncio.to_thread(
         runtime.run,
         lambda uow: handlers.record_delivery_attempt(

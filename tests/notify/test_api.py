@@ -380,11 +380,44 @@ def test_health_standards_and_openapi(client: TestClient) -> None:
     assert health.json()["database"] is True and health.json()["broker"] is True
     assert health.json()["consuming"] is True
     standards = client.get("/standards").json()
-    assert set(standards) == {"kukar", "lubuklinggau", "balangan", "default"}
-    assert standards["balangan"]["services"]["emergency_relief"]["target_hours"] == 24
+    assert set(standards) == {
+        "kukar",
+        "lubuklinggau",
+        "balangan",
+        "tarakan",
+        "oku-selatan",
+        "default",
+    }
+    assert standards["balangan"]["services"]["emergency_relief"]["limit"] == 24
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/clocks", "/clocks/{case_id}", "/subscriptions", "/notifications"} <= set(paths)
     board = client.get("/")
     assert board.status_code == 200
     assert board.headers["content-type"].startswith("text/html")
-    assert 'fetch("clocks?state=open")' in board.text
+    assert 'id="open"' in board.text and 'class="map"' in board.text
+    assert "Kasus terbuka" in board.text
+    assert "Open cases" in client.get("/?lang=en").text
+
+    # Reports, feed and acknowledgements answer bad input with a clear 4xx.
+    assert client.get("/reports?office_id=kukar").json() == []
+    csv_text = client.get("/reports.csv?office_id=kukar").text
+    assert csv_text.splitlines()[0].startswith("service_code,month,district,handled")
+    pdf = client.get("/reports.pdf?office_id=kukar")
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content[:5] == b"%PDF-"
+    unknown_office = client.get("/reports?office_id=palu")
+    assert (unknown_office.status_code, unknown_office.json()["error"]) == (
+        404,
+        "office_not_found",
+    )
+    assert client.get("/reports?office_id=kukar&month=2026-13").status_code == 422
+    missing = client.post(f"/alerts/{uuid.uuid4()}/ack", json={"by": "Kabid"})
+    assert (missing.status_code, missing.json()["error"]) == (404, "alert_not_found")
+    assert client.post(f"/alerts/{uuid.uuid4()}/ack", json={"by": ""}).status_code == 422
+    assert client.post(f"/alerts/{uuid.uuid4()}/ack", json={"who": "x"}).status_code == 422
+    feed = client.get("/feed?follow=false")
+    assert feed.headers["content-type"].startswith("text/event-stream")
+    bad_channel = client.post(
+        "/subscriptions",
+        json={"channel": "email", "url": "http://x.example/h", "event_types": ["StageOverdue"]},
+    )
+    assert bad_channel.status_code == 422

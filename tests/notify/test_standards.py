@@ -23,7 +23,9 @@ office_name = "Dinas Sosial Kota Contoh"
 time_zone = "Asia/Makassar"
 
 [services.emergency_relief]
-target_hours = 24
+case_type = "incident"
+limit = 24
+unit = "hours"
 warn_at = [0.5, 0.75, 0.9]
 starts_on = "IncidentReported"
 stops_on = "DeliveryArrived"
@@ -42,8 +44,15 @@ def write_folder(tmp_path: Path, **files: str) -> Path:
 def test_every_shipped_file_loads_with_the_decrees_24_hours() -> None:
     standards = load_standards()
     shipped = sorted(e.name for e in packaged_standards().iterdir() if e.name.endswith(".toml"))
-    assert shipped == ["balangan.toml", "default.toml", "kukar.toml", "lubuklinggau.toml"]
-    for office_id in ("kukar", "lubuklinggau", "balangan", "default"):
+    assert shipped == [
+        "balangan.toml",
+        "default.toml",
+        "kukar.toml",
+        "lubuklinggau.toml",
+        "oku-selatan.toml",
+        "tarakan.toml",
+    ]
+    for office_id in ("kukar", "lubuklinggau", "balangan", "tarakan", "oku-selatan", "default"):
         service = standards.for_office(office_id).services[EMERGENCY_RELIEF]
         assert service.target_seconds == 24 * 3600
         assert service.warn_at == (0.5, 0.75, 0.9)
@@ -60,11 +69,11 @@ def test_offices_keep_their_own_time_zone() -> None:
 
 def test_an_office_without_a_file_gets_the_default() -> None:
     standards = load_standards()
-    assert standards.for_office("tarakan") is standards.default
+    assert standards.for_office("palu") is standards.default
 
 
 def test_a_folder_from_the_settings_replaces_the_shipped_one(tmp_path: Path) -> None:
-    folder = write_folder(tmp_path, tarakan=GOOD.replace("target_hours = 24", "target_hours = 48"))
+    folder = write_folder(tmp_path, tarakan=GOOD.replace("limit = 24", "limit = 48"))
     standards = load_standards(folder)
     assert standards.service("tarakan").target_seconds == 48 * 3600
     assert standards.service("kukar").target_seconds == 24 * 3600  # the folder's default
@@ -74,13 +83,13 @@ def test_a_folder_from_the_settings_replaces_the_shipped_one(tmp_path: Path) -> 
     ("text", "field", "message"),
     [
         (
-            GOOD.replace("target_hours = 24", "target_hours = 0"),
-            "services.emergency_relief.target_hours",
+            GOOD.replace("limit = 24", "limit = 0"),
+            "services.emergency_relief.limit",
             "greater than 0",
         ),
         (
-            GOOD.replace("target_hours = 24", "target_hours = -24"),
-            "services.emergency_relief.target_hours",
+            GOOD.replace("limit = 24", "limit = -24"),
+            "services.emergency_relief.limit",
             "greater than 0",
         ),
         (
@@ -130,14 +139,14 @@ def test_a_folder_from_the_settings_replaces_the_shipped_one(tmp_path: Path) -> 
         ),
         (GOOD.replace("Asia/Makassar", "WITA"), "time_zone", "unknown time zone 'WITA'"),
         (
-            GOOD.replace("target_hours", "target_hour"),
-            "services.emergency_relief.target_hour",
+            GOOD.replace("unit = ", "units = "),
+            "services.emergency_relief.units",
             "Extra inputs are not permitted",
         ),
         (
-            GOOD.replace("emergency_relief", "house_repair"),
-            "services",
-            "[services.emergency_relief] is missing",
+            GOOD.replace('case_type = "incident"', 'case_type = "flood"'),
+            "services.emergency_relief.case_type",
+            "Input should be",
         ),
         (
             GOOD.replace('office_name = "Dinas Sosial Kota Contoh"', ""),
@@ -178,9 +187,9 @@ def test_a_missing_folder_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_service_refuses_to_start_with_a_broken_file(tmp_path: Path) -> None:
-    folder = write_folder(tmp_path, kukar=GOOD.replace("target_hours = 24", "target_hours = 0"))
+    folder = write_folder(tmp_path, kukar=GOOD.replace("limit = 24", "limit = 0"))
     settings = NotifySettings(
         database_url=f"sqlite:///{tmp_path / 'notify.sqlite3'}", standards_dir=folder
     )
-    with pytest.raises(ValueError, match=r"kukar\.toml: services\.emergency_relief\.target_hours"):
+    with pytest.raises(ValueError, match=r"kukar\.toml: services\.emergency_relief\.limit"):
         create_app(settings)

@@ -1,0 +1,169 @@
+"""Pure rules of issue #5: deadlines in hours, days, working days (with Indonesian
+holidays) and months in the office's zone; stage budgets; predicted arrival; the
+escalation ladder; and the report's median and p90. No I/O."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from services.notify.domain import (
+    ALL_DISTRICTS,
+    ClosedCase,
+    Unit,
+    add_working_days,
+    breach_predicted,
+    complete_stages,
+    current_stage,
+    deadline_for,
+    escalation_due,
+    evaluation_report,
+    nearest_rank,
+    overdue_stages,
+    plan_stages,
+    predict_arrival,
+)
+from services.notify.standards import indonesian_holidays, load_standards
+
+WITA = ZoneInfo("Asia/Makassar")
+WIB = ZoneInfo("Asia/Jakarta")
+HOUR = timedelta(hours=1)
+T0 = datetime(2026, 1, 12, 1, 30, tzinfo=UTC)
+
+
+def test_the_holidays_package_knows_indonesian_public_holidays() -> None:
+    holidays = indonesian_holidays()
+    assert date(2026, 8, 17) in holidays  # Hari Kemerdekaan
+    assert date(2026, 8, 18) not in holidays
+
+
+def test_working_days_skip_the_weekend() -> None:
+    friday_noon = datetime(2026, 1, 9, 12, 0, tzinfo=WITA)
+    # Friday's request: Monday and Tuesday are the 2 working days; due Wednesday 00:00 WITA.
+    deadline = add_working_days(friday_noon, 2, zone=WITA, holidays=frozenset())
+    assert deadline == datetime(2026, 1, 14, 0, 0, tzinfo=WITA)
+
+
+def test_working_days_skip_public_holidays_from_the_package() -> None:
+    # Thu 13 Aug 2026; Mon 17 Aug is Independence Day: Fri 14, Tue 18 count.
+    thursday = datetime(2026, 8, 13, 9, 0, tzinfo=WIB)
+    deadline = add_working_days(thursday, 2, zone=WIB, holidays=indonesian_holidays())
+    assert deadline == datetime(2026, 8, 19, 0, 0, tzinfo=WIB)
+
+
+def test_the_same_instant_counts_days_in_the_offices_own_zone() -> None:
+    # 16:30 UTC Friday is already Saturday 00:30 in WITA but still Friday 23:30 in WIB.
+    instant = datetime(2026, 1, 9, 16, 30, tzinfo=UTC)
+    wita = add_working_days(instant, 1, zone=WITA, holidays=frozenset())
+    wib = add_working_days(instant, 1, zone=WIB, holidays=frozenset())
+    assert wita == datetime(2026, 1, 13, 0, 0, tzinfo=WITA)  # Monday counts, due Tue
+    assert wib == datetime(2026, 1, 13, 0, 0, tzinfo=WIB)
+
+
+@pytest.mark.parametrize(
+    ("limit", "unit", "expected"),
+    [
+        (24, Unit.HOURS, T0 + 24 * HOUR),
+        (3, Unit.DAYS, T0 + 72 * HOUR),
+        (2, Unit.MONTHS, datetime(2026, 3, 12, 9, 30, tzinfo=WITA)),
+    ],
+)
+def test_deadlines_in_hours_days_and_months(limit: float, unit: Unit, expected: datetime) -> None:
+    assert deadline_for(T0, limit, unit, zone=WITA, holidays=frozenset()) == expected
+
+
+def test_a_month_from_the_31st_ends_on_the_last_day_of_a_short_month() -> None:
+    start = datetime(2026, 1, 31, 10, 0, tzinfo=WITA)
+    assert deadline_for(start, 1, Unit.MONTHS, zone=WITA, holidays=frozenset()) == datetime(
+        2026, 2, 28, 10, 0, tzinfo=WITA
+    )
+
+
+def test_a_negative_limit_is_a_broken_invariant() -> None:
+    with pytest.raises(ValueError, match="limit must be positive"):
+        deadline_for(T0, -1, Unit.HOURS, zone=WITA, holidays=frozenset())
+
+
+BUDGETS = [("verified", "IncidentVerified", 4), ("dispatched", "DispatchReleased", 8),
+           ("arrived", "DeliveryArrived", 12)]  # fmt: skip
+
+
+def test_stage_budgets_add_up_from_the_start() -> None:
+    stages = plan_stages(T0, BUDGETS)
+    assert [s.due_at - T0 for s in stages] == [4 * HOUR, 12 * HOUR, 24 * HOUR]
+    assert current_stage(stages) == stages[0]
+
+
+def test_the_late_stage_is_the_one_whose_event_has_not_come() -> None:
+    stages = complete_stages(plan_stages(T0, BUDGETS), "IncidentVerified", T0 + 3 * HOUR)
+    late = overdue_stages(stages, T0 + 13 * HOUR)
+    assert [s.name for s in late] == ["dispatched"]
+    assert overdue_stages(stages, T0 + 12 * HOUR) == []  # exactly at the budget: in time
+
+
+def test_an_arrival_completes_the_stages_before_it() -> None:
+    stages = complete_stages(plan_stages(T0, BUDGETS), "DeliveryArrived", T0 + 9 * HOUR)
+    assert all(s.done_at == T0 + 9 * HOUR for s in stages)
+    assert current_stage(stages) is None
+
+
+def test_predicted_arrival_follows_the_delivery() -> None:
+    assert predict_arrival(now=T0, departed_at=None, distance_km=None, speed_kmh=30) is None
+    not_left = predict_arrival(now=T0, departed_at=None, distance_km=60, speed_kmh=30)
+    assert not_left == T0 + 2 * HOUR
+    on_road = predict_arrival(now=T0 + HOUR, departed_at=T0, distance_km=90, speed_kmh=30)
+    assert on_road == T0 + 3 * HOUR
+    overdue_truck = predict_arrival(now=T0 + 5 * HOUR, departed_at=T0, distance_km=90, speed_kmh=30)
+    assert overdue_truck == T0 + 5 * HOUR
+    assert breach_predicted(T0 + 25 * HOUR, T0 + 24 * HOUR)
+    assert not breach_predicted(T0 + 24 * HOUR, T0 + 24 * HOUR)
+
+
+def test_an_unacknowledged_warning_climbs_one_rung_per_wait_and_stops_at_the_top() -> None:
+    wait = timedelta(minutes=30)
+    kwargs = {"since": T0, "acknowledged": False, "after": wait}
+    assert escalation_due(level=0, now=T0 + 29 * timedelta(minutes=1), **kwargs) is None  # type: ignore[arg-type]
+    assert escalation_due(level=0, now=T0 + wait, **kwargs) == 1  # type: ignore[arg-type]
+    assert escalation_due(level=1, now=T0 + wait, **kwargs) == 2  # type: ignore[arg-type]
+    assert escalation_due(level=2, now=T0 + 10 * wait, **kwargs) is None  # type: ignore[arg-type]
+    assert (
+        escalation_due(level=0, since=T0, acknowledged=True, now=T0 + 9 * wait, after=wait) is None
+    )
+
+
+def test_nearest_rank_p90_of_ten_values_is_the_ninth() -> None:
+    assert nearest_rank([float(v) for v in range(10, 0, -1)], 0.9) == 9.0
+    assert nearest_rank([5.0], 0.9) == 5.0
+
+
+def test_the_report_groups_by_service_month_and_district_with_a_total() -> None:
+    cases = [
+        ClosedCase("emergency_relief", "2026-01", "Tenggarong", 3600.0 * h, h <= 24)
+        for h in (10, 20, 30)
+    ] + [ClosedCase("emergency_relief", "2026-01", "Sebulu", 3600.0 * 5, True)]
+    lines = {(line.district): line for line in evaluation_report(cases)}
+    assert lines["Tenggarong"].handled == 3
+    assert lines["Tenggarong"].within_standard == 2
+    assert lines["Tenggarong"].median_seconds == 20 * 3600
+    assert lines[ALL_DISTRICTS].handled == 4
+    assert lines[ALL_DISTRICTS].share_within == 0.75
+    assert lines[ALL_DISTRICTS].median_seconds == 15 * 3600
+    assert lines[ALL_DISTRICTS].p90_seconds == 30 * 3600
+
+
+def test_the_five_offices_count_in_their_own_zones_and_units() -> None:
+    standards = load_standards()
+    zones = {office: standards.for_office(office).time_zone for office in standards.offices}
+    assert zones == {
+        "kukar": "Asia/Makassar",
+        "tarakan": "Asia/Makassar",
+        "balangan": "Asia/Makassar",
+        "lubuklinggau": "Asia/Jakarta",
+        "oku-selatan": "Asia/Jakarta",
+    }
+    assert standards.service("oku-selatan", "house_damage_settlement").unit is Unit.WORKING_DAYS
+    assert not standards.service("balangan", "house_damage_settlement").clocked
+    assert standards.service("kukar", "sandang").unit is Unit.MONTHS
+    assert standards.service("tarakan", "procurement").limit == 30
