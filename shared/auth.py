@@ -19,6 +19,7 @@ import base64
 import enum
 import hashlib
 import hmac
+import html
 import secrets
 import tomllib
 import uuid
@@ -27,10 +28,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal, Self
+from urllib.parse import quote
 
 import jwt
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -243,8 +245,50 @@ def load_users(path: Path) -> dict[str, UserRecord]:
     return users
 
 
+TOKEN_COOKIE = "dinsos_token"  # noqa: S105 - a cookie name, not a secret
+_LOGIN_TEXT = {
+    "id": ("Masuk", "Nama pengguna", "Kata sandi", "Nama pengguna atau kata sandi salah."),
+    "en": ("Sign in", "Username", "Password", "Unknown user or wrong password."),
+}
+
+
+def _authenticated_user(settings: AuthSettings, username: str, password: str) -> UserRecord | None:
+    users = load_users(settings.users_file) if settings.users_file else {}
+    record = users.get(username)
+    if record is None or not password_matches(password, record.password_hash):
+        return None
+    return record
+
+
+def _safe_next(target: str) -> str:
+    """Only a path on this server: never an open redirect to another site."""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+def login_page(next_path: str, lang: str, failed: bool = False) -> HTMLResponse:
+    """The sign-in form the screens send a browser to (no token yet)."""
+    title, user_label, password_label, error = _LOGIN_TEXT.get(lang, _LOGIN_TEXT["id"])
+    message = f'<p role="alert" class="error">{error}</p>' if failed else ""
+    body = f"""<!doctype html><html lang="{html.escape(lang)}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:24rem;margin:3rem auto;padding:0 1rem}}
+label,input,button{{display:block;width:100%;margin:.4rem 0;font-size:1.1rem}}
+.error{{color:#b00020}}</style></head><body><h1>{title}</h1>{message}
+<form method="post" action="auth/login">
+<input type="hidden" name="next" value="{html.escape(_safe_next(next_path))}">
+<label for="username">{user_label}</label><input id="username" name="username" required>
+<label for="password">{password_label}</label>
+<input id="password" name="password" type="password" required>
+<button type="submit">{title}</button></form></body></html>"""
+    return HTMLResponse(body, status_code=401 if failed else 200)
+
+
 def token_router(settings: AuthSettings) -> APIRouter:
-    """`POST /auth/token`: OAuth2 password flow of the development identity provider."""
+    """The development identity provider: `POST /auth/token` (OAuth2 password flow, for
+    API clients and phones) and `GET /login` + `POST /auth/login` (for the screens: the
+    token goes into an HttpOnly, SameSite=Strict cookie)."""
     router = APIRouter(tags=["auth"])
 
     @router.post("/auth/token")
@@ -252,28 +296,59 @@ def token_router(settings: AuthSettings) -> APIRouter:
         username: Annotated[str, Form(max_length=100)],
         password: Annotated[str, Form(max_length=200)],
     ) -> JSONResponse:
-        users = load_users(settings.users_file) if settings.users_file else {}
-        record = users.get(username)
-        if record is None or not password_matches(password, record.password_hash):
+        record = _authenticated_user(settings, username, password)
+        if record is None:
             return JSONResponse(
                 status_code=401,
                 content={"error": "bad_credentials", "detail": "unknown user or wrong password"},
             )
-        now = datetime.now(UTC)
         return JSONResponse(
             {
-                "access_token": issue_token(record.principal, settings, now),
+                "access_token": issue_token(record.principal, settings, datetime.now(UTC)),
                 "token_type": "bearer",
                 "expires_in": settings.token_minutes * 60,
             }
         )
+
+    @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
+    def login(next: str = "/", lang: str = "id") -> HTMLResponse:  # noqa: A002 - the query name
+        return login_page(next, lang)
+
+    @router.post("/auth/login", include_in_schema=False)
+    def login_form(
+        username: Annotated[str, Form(max_length=100)],
+        password: Annotated[str, Form(max_length=200)],
+        next: Annotated[str, Form(max_length=500)] = "/",  # noqa: A002 - the form field
+    ) -> Response:
+        record = _authenticated_user(settings, username, password)
+        if record is None:
+            return login_page(next, "id", failed=True)
+        response = RedirectResponse(_safe_next(next), status_code=303)
+        response.set_cookie(
+            TOKEN_COOKIE,
+            issue_token(record.principal, settings, datetime.now(UTC)),
+            max_age=settings.token_minutes * 60,
+            httponly=True,
+            samesite="strict",
+            secure=settings.environment == "production",
+        )
+        return response
 
     return router
 
 
 # --- enforcement --------------------------------------------------------------------
 
-PUBLIC_PATHS = ("/health", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/auth/token")
+PUBLIC_PATHS = (
+    "/health",
+    "/docs",
+    "/docs/oauth2-redirect",
+    "/redoc",
+    "/openapi.json",
+    "/auth/token",
+    "/auth/login",
+    "/login",
+)
 
 
 def _authenticate(
@@ -285,6 +360,9 @@ def _authenticate(
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthError(401, "token_invalid", "use 'Authorization: Bearer <token>'")
         return decode_token(token.strip(), settings)
+    cookie = request.cookies.get(TOKEN_COOKIE)
+    if cookie:
+        return decode_token(cookie, settings)
     return None if settings.required else fallback
 
 
@@ -325,7 +403,11 @@ def protect(api: FastAPI, policy: Policy, settings: AuthSettings, *, office: str
     api.state.access_policy = policy
 
     @api.exception_handler(AuthError)
-    async def _auth_error(_request: Request, error: AuthError) -> JSONResponse:
+    async def _auth_error(request: Request, error: AuthError) -> Response:
+        wants_page = request.method == "GET" and "text/html" in request.headers.get("accept", "")
+        if error.status == 401 and wants_page:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
         return JSONResponse(
             status_code=error.status,
             content={"error": error.code, "detail": error.detail},

@@ -234,3 +234,35 @@ def test_the_development_identity_provider_issues_working_tokens(tmp_path: Path)
         token = granted.json()["access_token"]
         assert client.post("/lots", headers=bearer(token)).status_code == 201
         assert client.get("/me", headers=bearer(token)).json()["subject"] == "budi"
+
+
+def test_a_screen_sends_a_browser_to_sign_in_and_a_cookie_carries_the_token(
+    tmp_path: Path,
+) -> None:
+    users = tmp_path / "users.toml"
+    users.write_text(
+        "[[user]]\n"
+        'username = "sari"\noffice_id = "kukar"\nroles = ["coordinator"]\n'
+        f'password_scrypt = "{hash_password("pantau-24-jam")}"\n'
+    )
+    settings = AuthSettings(secret=SECRET, users_file=users)
+    with TestClient(build_app(settings), follow_redirects=False) as client:
+        page = client.get("/stock?x=1", headers={"accept": "text/html"})
+        assert page.status_code == 303
+        assert page.headers["location"] == "/login?next=%2Fstock%3Fx%3D1"
+        assert "Masuk" in client.get("/login").text
+        wrong = client.post("/auth/login", data={"username": "sari", "password": "x"})
+        assert wrong.status_code == 401 and "salah" in wrong.text
+        signed_in = client.post(
+            "/auth/login",
+            data={"username": "sari", "password": "pantau-24-jam", "next": "/stock"},
+        )
+        assert (signed_in.status_code, signed_in.headers["location"]) == (303, "/stock")
+        cookie = signed_in.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie
+        assert client.get("/stock").status_code == 200  # the cookie now signs requests
+        elsewhere = client.post(
+            "/auth/login",
+            data={"username": "sari", "password": "pantau-24-jam", "next": "//evil.example"},
+        )
+        assert elsewhere.headers["location"] == "/"  # never an open redirect

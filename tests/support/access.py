@@ -28,11 +28,22 @@ def token_for(settings: AuthSettings, *roles: Role, office: str = "kukar") -> st
 
 
 def routes_of(app: FastAPI) -> Iterator[tuple[str, str]]:
-    """(method, path template) of every API route the app serves."""
+    """(method, path template) of every API route the app serves, screens included.
+
+    FastAPI keeps included routers as branches; `effective_route_contexts` lists the
+    routes a branch really serves, with their full paths.
+    """
     for route in app.routes:
-        if isinstance(route, APIRoute):
-            for method in sorted((route.methods or set()) - {"HEAD"}):
-                yield method, route.path
+        contexts = (
+            route.effective_route_contexts()
+            if hasattr(route, "effective_route_contexts")
+            else [route]
+            if isinstance(route, APIRoute)
+            else []
+        )
+        for context in contexts:
+            for method in sorted((context.methods or set()) - {"HEAD"}):
+                yield method, context.path
 
 
 def missing_rules(app: FastAPI) -> list[str]:
