@@ -1,5 +1,6 @@
 """Demo data for the local run: the disaster warehouses of Kutai Kartanegara, the relief
-items the decrees name, and lots of different ages so FIFO and expiry can be seen."""
+items the decrees name, lots of different ages so FIFO and expiry can be seen, buffer
+levels, and an open purchase order so the receiving screen has something to check in."""
 
 from __future__ import annotations
 
@@ -139,6 +140,10 @@ def load_demo_data(logistics_url: str, today: date | None = None) -> str:
                 created["lots"] += _created(
                     client.post("/lots", json={**lot, "received_by": "Demo"})
                 )
+        for level in MINIMUM_LEVELS:
+            _ok(client.put("/minimum-levels", json=level))
+        if not client.get("/purchase-orders").json():
+            _demo_order(client, today)
         stock = client.get("/stock").json()
     lines = [
         f"    {row['warehouse_code']:<8} {row['item_code']:<15} {row['free']:>5} {row['unit']}"
@@ -146,8 +151,62 @@ def load_demo_data(logistics_url: str, today: date | None = None) -> str:
     ]
     return (
         f"    new: {created['warehouses']} warehouses, {created['items']} items, "
-        f"{created['lots']} lots; free stock now:\n" + "\n".join(lines)
+        f"{created['lots']} lots; free stock now:\n" + "\n".join(lines) + "\n"
+        f"    warehouse screens: {logistics_url}/ui (English: {logistics_url}/ui?lang=en)"
     )
+
+
+# Buffer stock: family kits and rice for 50 households for 3 days at the main warehouse.
+MINIMUM_LEVELS = [
+    {
+        "item_code": "FAMILY-KIT",
+        "warehouse_code": "GDG-TGR",
+        "households": 50,
+        "per_household_per_day": 1,
+        "days": 3,
+        "basis": "50 KK x 1 paket x 3 hari",
+    },
+    {
+        "item_code": "RICE-5KG",
+        "warehouse_code": "GDG-TGR",
+        "households": 50,
+        "per_household_per_day": 1,
+        "days": 3,
+        "basis": "50 KK x 1 sak x 3 hari",
+    },
+]
+
+
+def _demo_order(client: httpx.Client, today: date) -> None:
+    """A purchase request for family kits below their buffer, ordered from a supplier."""
+    request = client.post(
+        "/purchase-requests",
+        json={
+            "source": "buffer_stock",
+            "lines": [{"item_code": "FAMILY-KIT", "quantity": 120}],
+            "needed_by": (today + timedelta(days=30)).isoformat(),
+            "requested_by": "Demo",
+        },
+    )
+    _ok(request)
+    _ok(
+        client.post(
+            "/purchase-orders",
+            json={
+                "request_id": request.json()["id"],
+                "number": f"PO-{today:%y%m%d}/SANDANG/DEMO",
+                "supplier": "CV Kutai Sandang Lestari",
+                "warehouse_code": "GDG-TGR",
+                "expected_on": (today + timedelta(days=7)).isoformat(),
+                "lines": [{"item_code": "FAMILY-KIT", "quantity": 120}],
+            },
+        )
+    )
+
+
+def _ok(response: httpx.Response) -> None:
+    if response.status_code >= 400:
+        raise RuntimeError(f"{response.request.url}: {response.status_code} {response.text}")
 
 
 def _created(response: httpx.Response) -> int:

@@ -1,9 +1,12 @@
 """logistics' contracts about stock and procurement (the incident dispatch events are in
 `shared.events`). Published on logistics' topic.
 
-Case of each event: a movement made for a dispatch or a procurement carries that case; a
-housekeeping movement (count, transfer, quarantine) carries `CaseType.STOCK` with the lot's
-id as `case_id`.
+Case of each event: stock events (`StockMoved`, `LotQuarantined`, `LotNearExpiry`) carry
+`CaseType.STOCK` with the lot's id as `case_id`, so every entry of one lot is on one
+partition in order; `correlation_id` is the case the movement was made for (the incident,
+round or sandang request of a dispatch, the procurement of a receipt) or the lot itself
+for housekeeping (count, transfer, quarantine). `StockBelowMinimum` uses a stable id per
+item and warehouse. Procurement events carry the purchase request (`CaseType.PROCUREMENT`).
 """
 
 from __future__ import annotations
@@ -45,6 +48,9 @@ class StockMoved(EventBase):
     on_hand_delta: int = Field(description="Signed change of the lot's on-hand quantity.")
     reserved_delta: int = Field(default=0, description="Signed change of its reservations.")
     on_hand_after: int = Field(ge=0)
+    effective_on: date | None = Field(
+        default=None, description="The stock-card date of the entry (may be back-dated)."
+    )
     reference: ShortText | None = Field(default=None, description="PO, dispatch, count no.")
     reason: LongText = ""
 

@@ -1,27 +1,59 @@
-"""logistics' HTTP API: catalogue, receipts, stock, ledger, and dispatch release."""
+"""logistics' HTTP API: catalogue, receipts, stock, ledger, stock card, transfers, counts,
+quarantine, dispatches with pick list and handover (BAST), procurement, buffer stock and
+alerts; the warehouse screens are in `ui.py`."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, status
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, status
+from sqlalchemy import inspect
 
-from services.logistics import handlers
+from services.logistics import alerts, documents, handlers, procurement, ui
 from services.logistics.models import (
     AdjustmentIn,
+    Alerts,
+    CancelIn,
+    CountIn,
+    CountOut,
     DispatchOut,
     DispatchStatus,
+    GoodsReceiptIn,
+    GoodsReceiptOut,
+    HandoverIn,
+    HandoverOut,
+    HandoverRow,
     ItemIn,
     ItemOut,
+    ItemUpdate,
     LogisticsTable,
+    LotCondition,
     LotIn,
     LotOut,
+    LotPlacement,
     LotRow,
+    MinimumLevelIn,
+    MinimumLevelOut,
     MovementOut,
+    OrderStatus,
+    PickList,
+    PickSignIn,
+    PurchaseOrderIn,
+    PurchaseOrderOut,
+    PurchaseOrderRow,
+    PurchaseRequestIn,
+    PurchaseRequestOut,
+    QuarantineIn,
     ReleaseIn,
+    ReorderSuggestion,
+    ReversalIn,
     ShortageOut,
+    StockCard,
     StockLevel,
+    TransferIn,
+    TransferOut,
     WarehouseIn,
     WarehouseOut,
     WarehouseRow,
@@ -30,7 +62,7 @@ from services.logistics.settings import LogisticsSettings, get_settings
 from services.logistics.stream import subscriptions
 from shared.clock import Clock
 from shared.http import ERROR_RESPONSES
-from shared.runtime import RuntimeDep, ServiceRuntime, create_service_api
+from shared.runtime import RuntimeDep, ServiceRuntime, UnitOfWork, create_service_api
 
 router = APIRouter(responses=ERROR_RESPONSES)
 
@@ -71,14 +103,27 @@ def list_warehouses(runtime: RuntimeDep) -> list[WarehouseOut]:
 def create_item(body: ItemIn, runtime: RuntimeDep) -> ItemOut:
     """Register a catalogue item and its unit."""
     row = runtime.run(lambda uow: handlers.register_item(uow, body))
-    return ItemOut(code=row.code, name=row.name, unit=row.unit)
+    return ItemOut.model_validate(row, from_attributes=True)
 
 
 @router.get("/items", tags=["catalogue"])
 def list_items(runtime: RuntimeDep) -> list[ItemOut]:
     """The item catalogue."""
     rows = runtime.run(handlers.list_items)
-    return [ItemOut(code=row.code, name=row.name, unit=row.unit) for row in rows]
+    return [ItemOut.model_validate(row, from_attributes=True) for row in rows]
+
+
+@router.patch("/items/{item_code}", tags=["catalogue"])
+def update_item(item_code: str, body: ItemUpdate, runtime: RuntimeDep) -> ItemOut:
+    """Change an item's near-expiry alert window (days)."""
+    row = runtime.run(lambda uow: handlers.update_item(uow, item_code, body))
+    return ItemOut.model_validate(row, from_attributes=True)
+
+
+@router.patch("/lots/{lot_id}", tags=["stock"])
+def place_lot(lot_id: UUID, body: LotPlacement, runtime: RuntimeDep) -> LotOut:
+    """Record the shelf or bin a lot stands on (shown on the pick list)."""
+    return _lot_out(runtime.run(lambda uow: handlers.place_lot(uow, lot_id, body)))
 
 
 @router.post("/lots", status_code=status.HTTP_201_CREATED, tags=["stock"])
@@ -93,20 +138,95 @@ def list_lots(
     item_code: str | None = None,
     warehouse_code: str | None = None,
     include_empty: bool = False,
+    condition: LotCondition | None = None,
 ) -> list[LotOut]:
     """Lots in FIFO order (oldest received first)."""
     rows = runtime.run(
         lambda uow: handlers.list_lots(
-            uow, item_code=item_code, warehouse_code=warehouse_code, include_empty=include_empty
+            uow,
+            item_code=item_code,
+            warehouse_code=warehouse_code,
+            include_empty=include_empty,
+            condition=condition,
         )
     )
     return [_lot_out(row) for row in rows]
 
 
+@router.get("/lots/{lot_id}", tags=["stock"])
+def get_lot(lot_id: UUID, runtime: RuntimeDep) -> LotOut:
+    """One lot and its balance."""
+    return _lot_out(runtime.run(lambda uow: handlers.get_lot(uow, lot_id)))
+
+
 @router.post("/lots/{lot_id}/adjustments", tags=["stock"])
-def adjust_lot(lot_id: UUID, body: AdjustmentIn, runtime: RuntimeDep) -> LotOut:
-    """Correct a lot's quantity (with reason and approver) by a ledger entry."""
-    return _lot_out(runtime.run(lambda uow: handlers.adjust_lot(uow, lot_id, body)))
+def adjust_lot(
+    lot_id: UUID, body: AdjustmentIn, runtime: RuntimeDep, settings: SettingsDep
+) -> LotOut:
+    """Correct a lot's quantity (with reason and approver) by a ledger entry; may be
+    back-dated if the lot's history stays non-negative."""
+    return _lot_out(runtime.run(lambda uow: handlers.adjust_lot(uow, lot_id, body, settings)))
+
+
+@router.post("/lots/{lot_id}/quarantine", status_code=status.HTTP_201_CREATED, tags=["stock"])
+def quarantine(
+    lot_id: UUID, body: QuarantineIn, runtime: RuntimeDep, settings: SettingsDep
+) -> LotOut:
+    """Set free units of a lot aside (damaged, expired, recalled): the quarantined lot."""
+    return _lot_out(runtime.run(lambda uow: handlers.quarantine_lot(uow, lot_id, body, settings)))
+
+
+@router.post(
+    "/movements/{movement_id}/reverse", status_code=status.HTTP_201_CREATED, tags=["stock"]
+)
+def reverse(
+    movement_id: UUID, body: ReversalIn, runtime: RuntimeDep, settings: SettingsDep
+) -> MovementOut:
+    """Correct a mistaken receipt, adjustment or return by its reversing entry."""
+    row = runtime.run(lambda uow: handlers.reverse_movement(uow, movement_id, body, settings))
+    return MovementOut.model_validate(row, from_attributes=True)
+
+
+@router.get("/stock-card", tags=["stock"])
+def stock_card(  # noqa: PLR0917 - FastAPI passes query parameters by keyword anyway
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    item_code: str,
+    warehouse_code: str,
+    as_of: date | None = None,
+    since: date | None = None,
+) -> StockCard:
+    """The stock card (kartu stok) of an item in a warehouse as of a date."""
+    return runtime.run(
+        lambda uow: handlers.stock_card(
+            uow,
+            item_code=item_code,
+            warehouse_code=warehouse_code,
+            as_of=as_of or handlers.local_today(uow, settings),
+            since=since,
+        )
+    )
+
+
+@router.post("/transfers", status_code=status.HTTP_201_CREATED, tags=["stock"])
+def transfer(body: TransferIn, runtime: RuntimeDep, settings: SettingsDep) -> TransferOut:
+    """Move goods between warehouses, in issue order, keeping their lots' dates."""
+    row = runtime.run(lambda uow: handlers.transfer_stock(uow, body, settings))
+    return TransferOut.model_validate(row, from_attributes=True)
+
+
+@router.post("/counts", status_code=status.HTTP_201_CREATED, tags=["stock"])
+def count(body: CountIn, runtime: RuntimeDep, settings: SettingsDep) -> CountOut:
+    """Post a stock count (opname): differences become approved adjustments."""
+    row = runtime.run(lambda uow: handlers.post_count(uow, body, settings))
+    return CountOut.model_validate(row, from_attributes=True)
+
+
+@router.get("/counts", tags=["stock"])
+def counts(runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[CountOut]:
+    """Stock counts, newest first."""
+    rows = runtime.run(lambda uow: handlers.list_counts(uow, limit=limit))
+    return [CountOut.model_validate(row, from_attributes=True) for row in rows]
 
 
 @router.get("/stock", tags=["stock"])
@@ -161,11 +281,204 @@ def get_dispatch(dispatch_id: UUID, runtime: RuntimeDep) -> DispatchOut:
 
 
 @router.post("/dispatches/{dispatch_id}/release", tags=["dispatches"])
-def release(dispatch_id: UUID, body: ReleaseIn, runtime: RuntimeDep) -> DispatchOut:
+def release(
+    dispatch_id: UUID, body: ReleaseIn, runtime: RuntimeDep, settings: SettingsDep
+) -> DispatchOut:
     """Confirm loading: the reserved goods are issued and the delivery can start."""
     return DispatchOut.of(
-        runtime.run(lambda uow: handlers.release_dispatch(uow, dispatch_id, body.released_by))
+        runtime.run(
+            lambda uow: handlers.release_dispatch(uow, dispatch_id, body.released_by, settings)
+        )
     )
+
+
+@router.post("/dispatches/{dispatch_id}/cancel", tags=["dispatches"])
+def cancel(
+    dispatch_id: UUID, body: CancelIn, runtime: RuntimeDep, settings: SettingsDep
+) -> DispatchOut:
+    """Give a planned dispatch's reservations back to free stock."""
+    return DispatchOut.of(
+        runtime.run(
+            lambda uow: handlers.cancel_dispatch(uow, dispatch_id, body.cancelled_by, settings)
+        )
+    )
+
+
+@router.get("/dispatches/{dispatch_id}/pick-list", tags=["dispatches"])
+def pick_list(dispatch_id: UUID, runtime: RuntimeDep) -> PickList:
+    """What to take from which lot and shelf."""
+    return runtime.run(lambda uow: documents.pick_list(uow, dispatch_id))
+
+
+@router.get("/dispatches/{dispatch_id}/pick-list.pdf", tags=["dispatches"])
+def pick_list_pdf(dispatch_id: UUID, runtime: RuntimeDep, settings: SettingsDep) -> Response:
+    """The pick list as a printable PDF."""
+    pick = runtime.run(lambda uow: documents.pick_list(uow, dispatch_id))
+    return _pdf(documents.pick_list_pdf(pick, settings.zone()), f"pick-list-{dispatch_id}.pdf")
+
+
+@router.post("/dispatches/{dispatch_id}/pick-list/sign", tags=["dispatches"])
+def sign_pick_list(dispatch_id: UUID, body: PickSignIn, runtime: RuntimeDep) -> PickList:
+    """The picker signs the pick list off."""
+    return runtime.run(lambda uow: documents.sign_pick_list(uow, dispatch_id, body))
+
+
+@router.post(
+    "/dispatches/{dispatch_id}/handover", status_code=status.HTTP_201_CREATED, tags=["dispatches"]
+)
+def handover(dispatch_id: UUID, body: HandoverIn, runtime: RuntimeDep) -> HandoverOut:
+    """Record the handover (BAST) of a released dispatch."""
+    row = runtime.run(lambda uow: documents.record_handover(uow, dispatch_id, body))
+    return HandoverOut.model_validate(row, from_attributes=True)
+
+
+@router.get("/dispatches/{dispatch_id}/handover", tags=["dispatches"])
+def handover_of(dispatch_id: UUID, runtime: RuntimeDep) -> HandoverOut:
+    """The handover record of a dispatch."""
+    row = runtime.run(lambda uow: documents.handover_of(uow, dispatch_id))
+    return HandoverOut.model_validate(row, from_attributes=True)
+
+
+@router.get("/handovers/{handover_id}.pdf", tags=["dispatches"])
+def handover_pdf(handover_id: UUID, runtime: RuntimeDep, settings: SettingsDep) -> Response:
+    """The handover record (Berita Acara Serah Terima) as a printable PDF."""
+
+    def load(uow: UnitOfWork) -> tuple[HandoverRow, WarehouseRow]:
+        row = documents.get_handover(uow, handover_id)
+        dispatch = handlers.get_dispatch(uow, row.dispatch_id)
+        warehouse = uow.session.get(WarehouseRow, dispatch.warehouse_code)
+        assert warehouse is not None
+        return row, warehouse
+
+    row, warehouse = runtime.run(load)
+    return _pdf(documents.handover_pdf(row, warehouse, settings.zone()), f"bast-{handover_id}.pdf")
+
+
+def _pdf(content: bytes, filename: str) -> Response:
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
+
+
+# --- procurement ----------------------------------------------------------------------
+
+
+@router.post("/purchase-requests", status_code=status.HTTP_201_CREATED, tags=["procurement"])
+def create_request(
+    body: PurchaseRequestIn, runtime: RuntimeDep, settings: SettingsDep
+) -> PurchaseRequestOut:
+    """Raise a purchase request (for a shortage, buffer stock or a program)."""
+    return runtime.run(
+        lambda uow: procurement.request_out(uow, procurement.request_by_hand(uow, body, settings))
+    )
+
+
+@router.get("/purchase-requests", tags=["procurement"])
+def list_requests(
+    runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> list[PurchaseRequestOut]:
+    """Purchase requests with their lead time against the standard."""
+    return runtime.run(
+        lambda uow: [
+            procurement.request_out(uow, row) for row in procurement.list_requests(uow, limit=limit)
+        ]
+    )
+
+
+@router.get("/purchase-requests/{request_id}", tags=["procurement"])
+def get_request(request_id: UUID, runtime: RuntimeDep) -> PurchaseRequestOut:
+    """One purchase request."""
+    return runtime.run(
+        lambda uow: procurement.request_out(uow, procurement.get_request(uow, request_id))
+    )
+
+
+@router.post("/purchase-orders", status_code=status.HTTP_201_CREATED, tags=["procurement"])
+def place_order(
+    body: PurchaseOrderIn, runtime: RuntimeDep, settings: SettingsDep
+) -> PurchaseOrderOut:
+    """Order goods of a purchase request from a supplier."""
+    return _order_out(runtime.run(lambda uow: procurement.place_order(uow, body, settings)))
+
+
+@router.get("/purchase-orders", tags=["procurement"])
+def list_orders(
+    runtime: RuntimeDep,
+    status_filter: Annotated[OrderStatus | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[PurchaseOrderOut]:
+    """Orders, soonest expected first."""
+    rows = runtime.run(lambda uow: procurement.list_orders(uow, status=status_filter, limit=limit))
+    return [_order_out(row) for row in rows]
+
+
+@router.post(
+    "/purchase-orders/{order_id}/receipts",
+    status_code=status.HTTP_201_CREATED,
+    tags=["procurement"],
+)
+def receive_goods(
+    order_id: UUID, body: GoodsReceiptIn, runtime: RuntimeDep, settings: SettingsDep
+) -> GoodsReceiptOut:
+    """Check a (partial) delivery in: accepted goods become lots, the rest is refused with
+    a reason."""
+
+    def work(uow: UnitOfWork) -> GoodsReceiptOut:
+        receipt = procurement.receive_goods(uow, order_id, body, settings)
+        order = procurement.get_order(uow, order_id)
+        return GoodsReceiptOut(
+            id=receipt.id,
+            order_id=receipt.order_id,
+            received_on=receipt.received_on,
+            received_by=receipt.received_by,
+            accepted=receipt.accepted,
+            rejected=receipt.rejected,
+            order_status=order.status,
+        )
+
+    return runtime.run(work)
+
+
+def _order_out(row: PurchaseOrderRow) -> PurchaseOrderOut:
+    return PurchaseOrderOut.model_validate(row, from_attributes=True)
+
+
+# --- buffer stock and alerts ------------------------------------------------------------
+
+
+@router.put("/minimum-levels", tags=["buffer stock"])
+def set_minimum(body: MinimumLevelIn, runtime: RuntimeDep) -> MinimumLevelOut:
+    """Set the buffer level of an item in a warehouse (a number, or households x ration x
+    days)."""
+    row = runtime.run(lambda uow: alerts.set_minimum(uow, body))
+    return MinimumLevelOut.model_validate(row, from_attributes=True)
+
+
+@router.get("/minimum-levels", tags=["buffer stock"])
+def minimum_levels(runtime: RuntimeDep) -> list[MinimumLevelOut]:
+    """All buffer levels."""
+    rows = runtime.run(alerts.list_minimums)
+    return [MinimumLevelOut.model_validate(row, from_attributes=True) for row in rows]
+
+
+@router.get("/reorder-suggestions", tags=["buffer stock"])
+def reorder(runtime: RuntimeDep) -> list[ReorderSuggestion]:
+    """Items whose free stock is below the buffer level, and what to order."""
+    return runtime.run(alerts.reorder_suggestions)
+
+
+@router.get("/alerts", tags=["buffer stock"])
+def get_alerts(runtime: RuntimeDep, settings: SettingsDep) -> Alerts:
+    """Near-expiry and expired lots, items below their buffer level."""
+    return runtime.run(lambda uow: alerts.alerts(uow, settings))
+
+
+@router.post("/alerts/scan", tags=["buffer stock"])
+def scan(runtime: RuntimeDep, settings: SettingsDep) -> dict[str, int]:
+    """Run the daily sweep now: quarantine expired lots, announce near-expiry ones."""
+    return runtime.run(lambda uow: alerts.scan(uow, settings))
 
 
 @router.get("/shortages", tags=["dispatches"])
@@ -187,13 +500,36 @@ def create_app(settings: LogisticsSettings | None = None, *, clock: Clock | None
         settings=settings,
         metadata=LogisticsTable.metadata,
         subscriptions=subscriptions(settings),
+        background=[alerts.scan_periodically],
         clock=clock,
     )
+    _refuse_stale_sqlite(runtime)
     api = create_service_api(
         runtime,
         title="Dinas Sosial logistics",
-        description="Disaster warehouse stock (lots, ledger), FIFO allocation for verified "
-        "incidents, and release of dispatches.",
+        description="Disaster warehouse stock (lots, ledger, stock card), FIFO allocation for "
+        "incidents and programs, pick lists, handovers (BAST), procurement and buffer stock.",
     )
     api.include_router(router)
+    api.include_router(ui.router)
     return api
+
+
+def _refuse_stale_sqlite(runtime: ServiceRuntime) -> None:
+    """A local SQLite file made by an older logistics lacks columns that `create_all` does
+    not add: say so at start, with the fix, instead of failing on the first request. (No
+    migrations yet; PostgreSQL deployments are created fresh.)"""
+    if runtime.engine.dialect.name != "sqlite":
+        return
+    inspector = inspect(runtime.engine)
+    stale = []
+    for table in LogisticsTable.metadata.sorted_tables:
+        if not inspector.has_table(table.name):
+            continue
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        stale += [f"{table.name}.{c.name}" for c in table.columns if c.name not in present]
+    if stale:
+        raise RuntimeError(
+            f"{runtime.engine.url.database} was made by an older logistics (missing "
+            f"{', '.join(stale[:5])}); delete it or run `make clean`"
+        )

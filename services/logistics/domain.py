@@ -1,17 +1,21 @@
-"""logistics' rules, free of I/O: which lots an incident's needs are taken from.
+"""logistics' rules, free of I/O: which lots a delivery's needs are taken from, and what
+a stock change may and may not do.
 
-The rule, from the decrees: relief goods leave the warehouse oldest first (FIFO by the
-date received, 001) and are never expired (000). A lot counts as usable for a delivery
-only if it is still good on the day the delivery must arrive; "good on day D" means its
-expiry date is after D. Warehouses are tried nearest first (geodesic distance to the
-incident), so one incident may be served from several warehouses.
+The issue rule, from the decrees: relief goods leave the warehouse oldest first (FIFO by
+the date received, 001) and are never defective or expired (000). For items that expire,
+a lot whose expiry is earlier than the oldest lot's goes first. Applied lot by lot, that
+rule is the order `(expiry, received, id)` with "no expiry" after every date, so a lot
+without expiry and all lots of an item that never expires leave strictly oldest first
+(`issue_key`). A lot is usable for a delivery only if it is in good condition and still
+good on the day the delivery must arrive: its expiry date is after that day. Warehouses
+are tried nearest first (geodesic distance), so one need may be served from several.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Literal
 from uuid import UUID
 
@@ -29,6 +33,15 @@ class LotStock:
     received_on: date
     expires_on: date | None
     free: int
+    quarantined: bool = False
+
+
+NO_EXPIRY = date(9999, 12, 31)
+
+
+class IssueOrderBroken(RuntimeError):
+    """Lots reached the picker out of issue order: a query bug, never an expected outcome,
+    so the allocation is rolled back rather than issue the wrong lot."""
 
 
 @dataclass(frozen=True)
@@ -80,28 +93,53 @@ class AllocationPlan:
 
 
 def usable_for(lot: LotStock, must_last_until: date) -> bool:
-    """A lot may be sent if it has free units and is still good on the arrival day."""
-    return lot.free > 0 and (lot.expires_on is None or lot.expires_on > must_last_until)
+    """A lot may be issued if it is in good condition, has free units and is still good
+    on the arrival day (expiry strictly after it)."""
+    return (
+        not lot.quarantined
+        and lot.free > 0
+        and (lot.expires_on is None or lot.expires_on > must_last_until)
+    )
 
 
-def fifo_key(lot: LotStock) -> tuple[date, str]:
-    """Oldest received first; the lot id breaks ties so the order is total and stable."""
-    return lot.received_on, str(lot.lot_id)
+def issue_key(lot: LotStock) -> tuple[date, date, str]:
+    """The issue order: earliest expiry first (no expiry last), then oldest received, then
+    lot id so the order is total and stable. Equal to "FIFO, except that a lot expiring
+    before the oldest lot goes first" (see the module docstring)."""
+    return lot.expires_on or NO_EXPIRY, lot.received_on, str(lot.lot_id)
 
 
-def pick_fifo(lots: Iterable[LotStock], requested: int, must_last_until: date) -> list[Take]:
-    """Take up to `requested` units, oldest usable lot first, never more than a lot has."""
+def take_in_issue_order(
+    lots: Iterable[LotStock], requested: int, must_last_until: date
+) -> list[Take]:
+    """Take up to `requested` units from lots that arrive already in issue order (a lazy
+    stream read from an index), consuming only as many lots as needed.
+
+    Raises `IssueOrderBroken` if the stream is out of order: the caller's query and this
+    rule must agree, and an allocation that silently broke FIFO is worse than none."""
     if requested <= 0:
         raise ValueError(f"requested quantity must be positive, got {requested}")
     takes: list[Take] = []
     remaining = requested
-    for lot in sorted((lot for lot in lots if usable_for(lot, must_last_until)), key=fifo_key):
-        if remaining == 0:
-            break
+    previous: tuple[date, date, str] | None = None
+    for lot in lots:
+        key = issue_key(lot)
+        if previous is not None and key < previous:
+            raise IssueOrderBroken(f"lot {lot.lot_id} arrived after a later lot")
+        previous = key
+        if not usable_for(lot, must_last_until):
+            continue
         quantity = min(lot.free, remaining)
         takes.append(Take(lot=lot, quantity=quantity))
         remaining -= quantity
+        if remaining == 0:
+            break
     return takes
+
+
+def pick_lots(lots: Iterable[LotStock], requested: int, must_last_until: date) -> list[Take]:
+    """Take up to `requested` units from lots in any order, by the issue rule."""
+    return take_in_issue_order(sorted(lots, key=issue_key), requested, must_last_until)
 
 
 def sites_by_distance(sites: Iterable[Site], destination: GeoPoint) -> list[tuple[Site, float]]:
@@ -110,22 +148,25 @@ def sites_by_distance(sites: Iterable[Site], destination: GeoPoint) -> list[tupl
     return sorted(measured, key=lambda pair: (pair[1], pair[0].code))
 
 
+LotSource = Callable[[str, str], Iterable[LotStock]]
+"""(warehouse code, item code) → that warehouse's lots of the item, in issue order."""
+
+
 def plan_allocation(
     needs: Sequence[tuple[str, int]],
     sites: Iterable[Site],
-    lots: Iterable[LotStock],
+    lots_at: LotSource,
     *,
     destination: GeoPoint,
     known_items: Iterable[str],
     must_last_until: date,
 ) -> AllocationPlan:
-    """Cover each need from the nearest warehouses first, FIFO within each warehouse."""
+    """Cover each need from the nearest warehouses first, in issue order within each.
+
+    `lots_at` is asked for one warehouse and item at a time and read only as far as the
+    need goes, so a caller can stream lots from an index instead of loading them all."""
     catalogue = set(known_items)
     ranked = sites_by_distance(sites, destination)
-    lots_by_place: dict[tuple[str, str], list[LotStock]] = {}
-    for lot in lots:
-        lots_by_place.setdefault((lot.warehouse_code, lot.item_code), []).append(lot)
-
     takes_by_site: dict[str, list[Take]] = {}
     shortfalls: list[Shortfall] = []
     for item_code, requested in needs:
@@ -136,9 +177,7 @@ def plan_allocation(
         for site, _distance in ranked:
             if remaining == 0:
                 break
-            takes = pick_fifo(
-                lots_by_place.get((site.code, item_code), ()), remaining, must_last_until
-            )
+            takes = take_in_issue_order(lots_at(site.code, item_code), remaining, must_last_until)
             if takes:
                 takes_by_site.setdefault(site.code, []).extend(takes)
                 remaining -= sum(take.quantity for take in takes)
@@ -153,6 +192,18 @@ def plan_allocation(
         if site.code in takes_by_site
     )
     return AllocationPlan(picks=picks, shortfalls=tuple(shortfalls))
+
+
+def lots_from(lots: Iterable[LotStock]) -> LotSource:
+    """A `LotSource` over lots held in memory (tests, small callers)."""
+    by_place: dict[tuple[str, str], list[LotStock]] = {}
+    for lot in lots:
+        by_place.setdefault((lot.warehouse_code, lot.item_code), []).append(lot)
+
+    def lots_at(warehouse_code: str, item_code: str) -> list[LotStock]:
+        return sorted(by_place.get((warehouse_code, item_code), ()), key=issue_key)
+
+    return lots_at
 
 
 def total_by_item(takes: Iterable[Take]) -> Mapping[str, int]:
@@ -186,3 +237,153 @@ def adjustment_problem(on_hand: int, reserved: int, delta: int) -> str | None:
             f"on hand cannot go to {on_hand + delta}"
         )
     return None
+
+
+def backdated_decrease_problem(
+    received_on: date, effective_on: date, balances_from_then: Sequence[int], decrease: int
+) -> str | None:
+    """Why a decrease dated `effective_on` cannot be posted, or None.
+
+    `balances_from_then` are the lot's running on-hand balances at and after that date
+    (the balance just before it first). A back-dated decrease lowers every later balance,
+    so it is refused if any of them would go below zero: history is never rewritten into
+    a state where goods left a lot that did not hold them."""
+    if effective_on < received_on:
+        return f"the lot was received on {received_on}; nothing left it on {effective_on}"
+    lowest = min(balances_from_then, default=0)
+    if lowest - decrease < 0:
+        return (
+            f"on or after {effective_on} the lot held as little as {lowest}; "
+            f"taking {decrease} then would make its history negative"
+        )
+    return None
+
+
+def issue_date_problem(expires_on: date | None, effective_on: date) -> str | None:
+    """Why goods of a lot cannot leave on `effective_on` (back-dated or not), or None."""
+    if expires_on is not None and expires_on <= effective_on:
+        return f"the lot expired on {expires_on}; it cannot be issued on {effective_on}"
+    return None
+
+
+@dataclass(frozen=True)
+class CountLine:
+    """One lot in a stock count: what the books say and what was found."""
+
+    lot_id: UUID
+    book: int
+    counted: int
+    reserved: int
+
+    @property
+    def difference(self) -> int:
+        """Units to add (+) or remove (-) so the books agree with the shelf."""
+        return self.counted - self.book
+
+
+def count_problem(lines: Sequence[CountLine]) -> str | None:
+    """Why a count cannot be posted, or None. A lot being picked (units reserved for a
+    dispatch) cannot be counted: its goods are moving between shelf and truck."""
+    seen: set[UUID] = set()
+    for line in lines:
+        if line.lot_id in seen:
+            return f"lot {line.lot_id} appears twice in the count"
+        seen.add(line.lot_id)
+        if line.counted < 0:
+            return f"lot {line.lot_id}: a counted quantity cannot be negative"
+        if line.reserved > 0:
+            return f"lot {line.lot_id} is being picked ({line.reserved} reserved); count it later"
+    return None
+
+
+def days_to_expiry(expires_on: date, today: date) -> int:
+    """Whole days from today to the expiry date (0 = expires today)."""
+    return (expires_on - today).days
+
+
+def is_near_expiry(expires_on: date | None, today: date, window_days: int) -> bool:
+    """Within the item's alert window, and not yet expired."""
+    if expires_on is None:
+        return False
+    return 0 < days_to_expiry(expires_on, today) <= window_days
+
+
+def reorder_suggestion(*, free: int, on_order: int, minimum: int) -> int:
+    """Units to order so free stock plus what is already on order reaches the minimum
+    (0 when it already does). Free stock is on hand minus reserved, good lots only."""
+    return max(0, minimum - free - on_order)
+
+
+def buffer_for_households(households: int, per_household_per_day: int, days: int = 3) -> int:
+    """A buffer level from a planning rule, e.g. family kits and rice for N households for
+    3 days."""
+    if households <= 0 or per_household_per_day <= 0 or days <= 0:
+        raise ValueError("households, daily ration and days must be positive")
+    return households * per_household_per_day * days
+
+
+@dataclass(frozen=True)
+class ReceiptDecision:
+    """What happens to one delivered line: how much becomes a lot, how much is refused."""
+
+    accepted: int
+    rejected: int
+    reason: Literal["short", "damaged", "expired", "not_ordered", "other"] | None
+
+
+def receipt_decision(
+    *,
+    delivered: int,
+    accepted: int,
+    reject_reason: Literal["short", "damaged", "expired", "other"] | None,
+    still_ordered: int,
+    expires_on: date | None,
+    today: date,
+) -> ReceiptDecision | str:
+    """Check one delivered line against the order: a decision, or why it is refused.
+
+    Expired goods (or goods expiring today) are refused whatever the keeper accepted; more
+    than is still on order is an error (the supplier must be asked, not the books bent)."""
+    if delivered <= 0:
+        return "delivered quantity must be positive"
+    if accepted < 0 or accepted > delivered:
+        return f"accepted must be between 0 and delivered ({delivered})"
+    if expires_on is not None and expires_on <= today:
+        return ReceiptDecision(accepted=0, rejected=delivered, reason="expired")
+    if accepted > still_ordered:
+        return f"accepting {accepted} exceeds the {still_ordered} still on order"
+    rejected = delivered - accepted
+    if rejected and reject_reason is None:
+        return f"{rejected} units not accepted: give a reason (short, damaged, expired, other)"
+    return ReceiptDecision(
+        accepted=accepted, rejected=rejected, reason=reject_reason if rejected else None
+    )
+
+
+@dataclass(frozen=True)
+class LeadTime:
+    """A procurement's time from request to goods received, against its standard."""
+
+    days: int
+    standard_days: int | None
+
+    @property
+    def overdue(self) -> bool:
+        """Past the standard (False when there is none)."""
+        return self.standard_days is not None and self.days > self.standard_days
+
+
+# The sandang standard (000): 3 months from request to handover. Permakanan rounds are
+# every 2 months, so their goods must come within one round.
+PROCUREMENT_STANDARD_DAYS: Mapping[str, int] = {"sandang_request": 90, "permakanan_round": 60}
+
+
+def lead_time(
+    source: str, requested_at: datetime, finished_at: datetime | None, now: datetime
+) -> LeadTime:
+    """Days from the request to its completion (or to now, while open)."""
+    end = finished_at or now
+    return LeadTime(
+        days=(end - requested_at) // timedelta(days=1),
+        standard_days=PROCUREMENT_STANDARD_DAYS.get(source),
+    )

@@ -1,65 +1,117 @@
-"""logistics' use cases. Each runs in one unit of work: the stock change, its ledger
-entries and the events it causes commit together, or none of them do."""
+"""logistics' stock use cases. Each runs in one unit of work: the stock change, its ledger
+entries and the events it causes commit together, or none of them do.
+
+Every path that lowers stock goes through the guarded helpers at the bottom of this file
+(`_issue_guarded`, `change_on_hand`), which repeat the issue rules in the UPDATE itself:
+nothing quarantined, nothing expired on the day it leaves, never below zero or below what
+is reserved. Allocation reads lots through the issue-order index a page at a time
+(`issuable_lots`), so its cost does not grow with the number of lots.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, cast
-from uuid import UUID, uuid4
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
-from sqlalchemy import CursorResult, Table, Update, func, or_, update
+from sqlalchemy import Table, and_, case, func, or_, text, tuple_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from services.logistics.domain import (
+    NO_EXPIRY,
     AllocationPlan,
+    CountLine,
     LotStock,
     Site,
     WarehousePick,
     adjustment_problem,
+    backdated_decrease_problem,
+    count_problem,
+    issue_date_problem,
     plan_allocation,
     receipt_problem,
+    reorder_suggestion,
+    take_in_issue_order,
 )
 from services.logistics.models import (
+    ISSUABLE_PREDICATE,
     AdjustmentIn,
+    CountIn,
     DispatchRow,
     DispatchStatus,
     ItemIn,
     ItemRow,
+    ItemUpdate,
     LogisticsTable,
+    LotCondition,
     LotIn,
+    LotPlacement,
     LotRow,
-    MovementKind,
+    MinimumLevelRow,
     MovementRow,
+    QuarantineIn,
+    ReversalIn,
     ShortageRow,
+    StockCard,
+    StockCardLine,
+    StockCountRow,
     StockLevel,
+    TransferIn,
+    TransferRow,
     WarehouseIn,
     WarehouseRow,
 )
 from services.logistics.settings import LogisticsSettings
 from shared.events import (
     AnyEvent,
+    CaseType,
     DispatchLine,
     DispatchPlanned,
     DispatchReleased,
+    EventBase,
     GeoPoint,
     IncidentVerified,
+    NeedLine,
     ShortageLine,
     StockShortageDetected,
 )
+from shared.events_stock import LotQuarantined, MovementKind, StockBelowMinimum, StockMoved
 from shared.http import Conflict, NotFound, Unprocessable
 from shared.runtime import UnitOfWork
 
-# Core views of two tables, for set-based updates and sums that the ORM types poorly.
+# Core views of tables, for set-based updates and sums that the ORM types poorly.
 LOT: Table = LogisticsTable.metadata.tables["lot"]
 MOVEMENT: Table = LogisticsTable.metadata.tables["stock_movement"]
 ITEM: Table = LogisticsTable.metadata.tables["item"]
+DISPATCH: Table = LogisticsTable.metadata.tables["dispatch"]
+
+# Lots read per round trip while allocating: most needs are met by the first few lots.
+LOT_PAGE = 8
 
 
 class StockInvariantBroken(RuntimeError):
     """A guarded stock update matched no row although the lot was locked: a bug, never an
     expected outcome, so the transaction is rolled back rather than half-applied."""
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Why a movement happened, for the envelope of its `StockMoved`: the event or case
+    that started the chain, if any."""
+
+    correlation_id: UUID | None = None
+    causation_id: UUID | None = None
+
+    @classmethod
+    def of(cls, event: EventBase) -> Cause:
+        """Movements caused by `event`."""
+        return cls(correlation_id=event.correlation_id, causation_id=event.event_id)
+
+
+NO_CAUSE = Cause()
 
 
 # --- catalogue ----------------------------------------------------------------------
@@ -84,9 +136,29 @@ def register_item(uow: UnitOfWork, body: ItemIn) -> ItemRow:
     """Add a catalogue item; its code must be new."""
     if uow.session.get(ItemRow, body.code) is not None:
         raise Conflict(f"item {body.code} already exists", code="item_exists")
-    row = ItemRow(code=body.code, name=body.name, unit=body.unit)
+    row = ItemRow(
+        code=body.code, name=body.name, unit=body.unit, near_expiry_days=body.near_expiry_days
+    )
     uow.session.add(row)
     return row
+
+
+def update_item(uow: UnitOfWork, item_code: str, body: ItemUpdate) -> ItemRow:
+    """Change an item's near-expiry alert window."""
+    item = uow.session.get(ItemRow, item_code)
+    if item is None:
+        raise NotFound(f"no item {item_code}", code="item_not_found")
+    item.near_expiry_days = body.near_expiry_days
+    uow.session.add(item)
+    return item
+
+
+def place_lot(uow: UnitOfWork, lot_id: UUID, body: LotPlacement) -> LotRow:
+    """Record where a lot stands (shelf or bin); no stock changes."""
+    lot = locked_lot(uow, lot_id)
+    lot.bin_location = body.bin_location
+    uow.session.add(lot)
+    return lot
 
 
 def list_warehouses(uow: UnitOfWork) -> Sequence[WarehouseRow]:
@@ -99,6 +171,22 @@ def list_items(uow: UnitOfWork) -> Sequence[ItemRow]:
     return uow.session.exec(select(ItemRow).order_by(col(ItemRow.code))).all()
 
 
+def known_item(uow: UnitOfWork, item_code: str) -> ItemRow:
+    """The item, or 422 unknown_item."""
+    item = uow.session.get(ItemRow, item_code)
+    if item is None:
+        raise Unprocessable(f"no item {item_code} in the catalogue", code="unknown_item")
+    return item
+
+
+def known_warehouse(uow: UnitOfWork, warehouse_code: str) -> WarehouseRow:
+    """The warehouse, or 422 unknown_warehouse."""
+    warehouse = uow.session.get(WarehouseRow, warehouse_code)
+    if warehouse is None:
+        raise Unprocessable(f"no warehouse {warehouse_code}", code="unknown_warehouse")
+    return warehouse
+
+
 # --- stock --------------------------------------------------------------------------
 
 
@@ -108,62 +196,313 @@ def local_today(uow: UnitOfWork, settings: LogisticsSettings) -> date:
     return today
 
 
-def receive_lot(uow: UnitOfWork, body: LotIn, settings: LogisticsSettings) -> LotRow:
-    """Book goods received as a new lot, with its receipt in the ledger."""
-    if uow.session.get(ItemRow, body.item_code) is None:
-        raise Unprocessable(f"no item {body.item_code} in the catalogue", code="unknown_item")
-    if uow.session.get(WarehouseRow, body.warehouse_code) is None:
-        raise Unprocessable(f"no warehouse {body.warehouse_code}", code="unknown_warehouse")
+def receive_lot(
+    uow: UnitOfWork,
+    body: LotIn,
+    settings: LogisticsSettings,
+    *,
+    reference: str | None = None,
+    cause: Cause = NO_CAUSE,
+) -> LotRow:
+    """Book goods received as a new lot, with its receipt in the ledger (dated the day the
+    goods arrived, so the stock card shows them then)."""
+    known_item(uow, body.item_code)
+    known_warehouse(uow, body.warehouse_code)
     problem = receipt_problem(body.received_on, body.expires_on, local_today(uow, settings))
     if problem is not None:
         raise Unprocessable(problem, code="receipt_refused")
-    now = uow.now()
-    lot = LotRow(
-        id=uuid4(),
+    lot = new_lot(
+        uow,
         item_code=body.item_code,
         warehouse_code=body.warehouse_code,
         received_on=body.received_on,
         expires_on=body.expires_on,
         source=body.source,
-        quantity_received=body.quantity,
-        on_hand=body.quantity,
-        reserved=0,
-        recorded_at=now,
+        quantity=body.quantity,
+        bin_location=body.bin_location,
     )
-    uow.session.add(lot)
-    uow.session.flush()
-    _record(
+    record(
         uow,
-        lot.id,
+        lot,
         MovementKind.RECEIPT,
         on_hand_delta=body.quantity,
+        effective_on=body.received_on,
+        reference=reference or body.source,
         reason=f"received from {body.source}",
         actor=body.received_by,
+        cause=cause,
     )
     return lot
 
 
-def adjust_lot(uow: UnitOfWork, lot_id: UUID, body: AdjustmentIn) -> LotRow:
-    """Correct a lot's quantity with a reason; history is never edited, only added to."""
-    lot = _locked_lot(uow, lot_id)
+def adjust_lot(
+    uow: UnitOfWork, lot_id: UUID, body: AdjustmentIn, settings: LogisticsSettings
+) -> LotRow:
+    """Correct a lot's quantity with a reason; history is never edited, only added to. A
+    back-dated correction is refused if it would make the lot's past balance negative."""
+    lot = locked_lot(uow, lot_id)
     problem = adjustment_problem(lot.on_hand, lot.reserved, body.delta)
     if problem is not None:
         raise Unprocessable(problem, code="adjustment_refused")
-    lot.on_hand += body.delta
-    uow.session.add(lot)
-    _record(
+    change_on_hand(
         uow,
-        lot.id,
+        lot,
+        body.delta,
         MovementKind.ADJUSTMENT,
-        on_hand_delta=body.delta,
+        effective_on=body.effective_on or local_today(uow, settings),
+        today=local_today(uow, settings),
+        reference=body.reference,
         reason=body.reason,
         actor=body.approved_by,
+        refused_code="adjustment_refused",
     )
     return lot
 
 
+REVERSIBLE = {MovementKind.RECEIPT, MovementKind.ADJUSTMENT, MovementKind.RETURN}
+
+
+def reverse_movement(
+    uow: UnitOfWork, movement_id: UUID, body: ReversalIn, settings: LogisticsSettings
+) -> MovementRow:
+    """Correct a mistaken entry by posting its opposite (a reversal); the original stays.
+
+    Only entries that changed on-hand alone can be reversed this way; reservations, issues
+    and transfers are undone through their dispatch or a new transfer."""
+    original = uow.session.get(MovementRow, movement_id)
+    if original is None:
+        raise NotFound(f"no movement {movement_id}", code="movement_not_found")
+    if original.kind not in REVERSIBLE:
+        raise Unprocessable(
+            f"a {original.kind} entry is undone through its dispatch or transfer, "
+            "not by a reversal",
+            code="not_reversible",
+        )
+    already = uow.session.exec(
+        select(MovementRow.id).where(MovementRow.reverses_id == movement_id)
+    ).first()
+    if already is not None:
+        raise Conflict(f"movement {movement_id} was already reversed", code="already_reversed")
+    lot = locked_lot(uow, original.lot_id)
+    today = local_today(uow, settings)
+    effective_on = body.effective_on or today
+    if effective_on < original.effective_on:
+        raise Unprocessable(
+            f"a reversal cannot be dated before the entry it reverses ({original.effective_on})",
+            code="reversal_refused",
+        )
+    return change_on_hand(
+        uow,
+        lot,
+        -original.on_hand_delta,
+        MovementKind.REVERSAL,
+        effective_on=effective_on,
+        today=today,
+        reference=f"reversal of {movement_id}",
+        reason=body.reason,
+        actor=body.reversed_by,
+        reverses_id=movement_id,
+        refused_code="reversal_refused",
+    )
+
+
+def quarantine_lot(
+    uow: UnitOfWork,
+    lot_id: UUID,
+    body: QuarantineIn,
+    settings: LogisticsSettings,
+    *,
+    cause: Cause = NO_CAUSE,
+) -> LotRow:
+    """Set free units of a lot aside as damaged, expired or recalled: they move to a
+    quarantined lot of their own, which stays on the stock card and is never issued."""
+    lot = locked_lot(uow, lot_id)
+    if lot.condition != LotCondition.GOOD:
+        raise Conflict(f"lot {lot_id} is already quarantined", code="already_quarantined")
+    free = lot.on_hand - lot.reserved
+    if body.quantity > free:
+        raise Conflict(
+            f"lot {lot_id} has {free} free units ({lot.reserved} are being picked); "
+            f"cannot quarantine {body.quantity}",
+            code="lot_being_picked" if lot.reserved else "insufficient_stock",
+        )
+    today = local_today(uow, settings)
+    held = _split_off(
+        uow,
+        lot,
+        body.quantity,
+        MovementKind.QUARANTINE,
+        today=today,
+        reason=f"{body.reason}: {body.note}".strip(": "),
+        actor=body.actor,
+        cause=cause,
+    )
+    held.condition = LotCondition.QUARANTINED.value
+    held.quarantine_reason = body.reason
+    uow.session.add(held)
+    emit_quarantined(uow, held, body.reason, cause)
+    _check_minimum(uow, lot.item_code, lot.warehouse_code, decreased_by=body.quantity)
+    return held
+
+
+def transfer_stock(uow: UnitOfWork, body: TransferIn, settings: LogisticsSettings) -> TransferRow:
+    """Move goods between warehouses: taken from the source in issue order (never
+    quarantined or expired), each part keeping its lot's received and expiry dates so FIFO
+    carries over to the destination."""
+    if body.from_warehouse == body.to_warehouse:
+        raise Unprocessable("a transfer needs two different warehouses", code="same_warehouse")
+    known_warehouse(uow, body.from_warehouse)
+    known_warehouse(uow, body.to_warehouse)
+    known_item(uow, body.item_code)
+    _lock_items(uow, [body.item_code])
+    today = local_today(uow, settings)
+    takes = take_in_issue_order(
+        issuable_lots(uow, body.from_warehouse, body.item_code, today), body.quantity, today
+    )
+    moved = sum(take.quantity for take in takes)
+    if moved < body.quantity:
+        raise Unprocessable(
+            f"{body.from_warehouse} has {moved} usable {body.item_code}; "
+            f"cannot transfer {body.quantity}",
+            code="insufficient_stock",
+        )
+    transfer_id = uuid4()
+    reference = f"TRF-{str(transfer_id)[:8].upper()}"
+    lines: list[dict[str, Any]] = []
+    for take in takes:
+        source = locked_lot(uow, take.lot.lot_id)
+        _issue_guarded(uow, source, take.quantity, today, reserved_too=False)
+        record(
+            uow,
+            source,
+            MovementKind.TRANSFER_OUT,
+            on_hand_delta=-take.quantity,
+            effective_on=today,
+            reference=reference,
+            reason=f"to {body.to_warehouse}",
+            actor=body.moved_by,
+        )
+        arrived = new_lot(
+            uow,
+            item_code=source.item_code,
+            warehouse_code=body.to_warehouse,
+            received_on=source.received_on,
+            expires_on=source.expires_on,
+            source=f"transfer {reference} from {body.from_warehouse}: {source.source}"[:200],
+            quantity=take.quantity,
+            parent_lot_id=source.id,
+        )
+        record(
+            uow,
+            arrived,
+            MovementKind.TRANSFER_IN,
+            on_hand_delta=take.quantity,
+            effective_on=today,
+            reference=reference,
+            reason=f"from {body.from_warehouse}",
+            actor=body.moved_by,
+        )
+        lines.append(
+            {"from_lot": str(source.id), "to_lot": str(arrived.id), "quantity": take.quantity}
+        )
+    row = TransferRow(
+        id=transfer_id,
+        from_warehouse=body.from_warehouse,
+        to_warehouse=body.to_warehouse,
+        item_code=body.item_code,
+        quantity=body.quantity,
+        moved_by=body.moved_by,
+        lines=lines,
+        recorded_at=uow.now(),
+    )
+    uow.session.add(row)
+    _check_minimum(uow, body.item_code, body.from_warehouse, decreased_by=body.quantity)
+    return row
+
+
+def post_count(uow: UnitOfWork, body: CountIn, settings: LogisticsSettings) -> StockCountRow:
+    """Record a stock count (opname): counted against book quantity per lot, and post the
+    differences as adjustments with the count's reason and approver."""
+    known_warehouse(uow, body.warehouse_code)
+    today = local_today(uow, settings)
+    counted_on = body.counted_on or today
+    if counted_on > today:
+        raise Unprocessable(f"a count cannot be dated after today ({today})", code="count_refused")
+    lots: dict[UUID, LotRow] = {}
+    for lot_id in sorted({line.lot_id for line in body.lines}, key=str):
+        lot = locked_lot(uow, lot_id)
+        if lot.warehouse_code != body.warehouse_code:
+            raise Unprocessable(
+                f"lot {lot_id} is in {lot.warehouse_code}, not {body.warehouse_code}",
+                code="count_refused",
+            )
+        lots[lot_id] = lot
+    lines = [
+        CountLine(
+            lot_id=line.lot_id,
+            book=lots[line.lot_id].on_hand,
+            counted=line.counted,
+            reserved=lots[line.lot_id].reserved,
+        )
+        for line in body.lines
+    ]
+    problem = count_problem(lines)
+    if problem is not None:
+        code = "lot_being_picked" if "being picked" in problem else "count_refused"
+        raise (Conflict if code == "lot_being_picked" else Unprocessable)(problem, code=code)
+    count_id = uuid4()
+    reference = f"OPNAME-{str(count_id)[:8].upper()}"
+    for line in lines:
+        if line.difference:
+            change_on_hand(
+                uow,
+                lots[line.lot_id],
+                line.difference,
+                MovementKind.ADJUSTMENT,
+                effective_on=counted_on,
+                today=today,
+                reference=reference,
+                reason=f"stock opname: book {line.book}, counted {line.counted}; {body.reason}",
+                actor=body.approved_by,
+                refused_code="count_refused",
+            )
+    row = StockCountRow(
+        id=count_id,
+        warehouse_code=body.warehouse_code,
+        counted_on=counted_on,
+        counted_by=body.counted_by,
+        approved_by=body.approved_by,
+        reason=body.reason,
+        lines=[
+            {
+                "lot_id": str(line.lot_id),
+                "item_code": lots[line.lot_id].item_code,
+                "book": line.book,
+                "counted": line.counted,
+                "difference": line.difference,
+            }
+            for line in lines
+        ],
+        recorded_at=uow.now(),
+    )
+    uow.session.add(row)
+    return row
+
+
+def list_counts(uow: UnitOfWork, *, limit: int) -> Sequence[StockCountRow]:
+    """Stock counts, newest first."""
+    return uow.session.exec(
+        select(StockCountRow).order_by(col(StockCountRow.recorded_at).desc()).limit(limit)
+    ).all()
+
+
 def list_lots(
-    uow: UnitOfWork, *, item_code: str | None, warehouse_code: str | None, include_empty: bool
+    uow: UnitOfWork,
+    *,
+    item_code: str | None,
+    warehouse_code: str | None,
+    include_empty: bool,
+    condition: LotCondition | None = None,
 ) -> Sequence[LotRow]:
     """Lots in FIFO order."""
     query = select(LotRow).order_by(
@@ -173,13 +512,24 @@ def list_lots(
         query = query.where(LotRow.item_code == item_code)
     if warehouse_code is not None:
         query = query.where(LotRow.warehouse_code == warehouse_code)
+    if condition is not None:
+        query = query.where(LotRow.condition == condition)
     if not include_empty:
         query = query.where(LotRow.on_hand > 0)
     return uow.session.exec(query).all()
 
 
+def get_lot(uow: UnitOfWork, lot_id: UUID) -> LotRow:
+    """The lot, or 404."""
+    lot = uow.session.get(LotRow, lot_id)
+    if lot is None:
+        raise NotFound(f"no lot {lot_id}", code="lot_not_found")
+    return lot
+
+
 def stock_levels(uow: UnitOfWork) -> list[StockLevel]:
-    """On hand, reserved and free per warehouse and item."""
+    """On hand, reserved, quarantined and free per warehouse and item."""
+    good = LOT.c.condition == LotCondition.GOOD.value
     query = (
         sa_select(
             LOT.c.warehouse_code,
@@ -187,6 +537,7 @@ def stock_levels(uow: UnitOfWork) -> list[StockLevel]:
             ITEM.c.unit,
             func.sum(LOT.c.on_hand),
             func.sum(LOT.c.reserved),
+            func.sum(case((good, LOT.c.on_hand), else_=0)),
             func.count(),
         )
         .join(ITEM, ITEM.c.code == LOT.c.item_code)
@@ -201,23 +552,105 @@ def stock_levels(uow: UnitOfWork) -> list[StockLevel]:
             unit=unit,
             on_hand=int(on_hand),
             reserved=int(reserved),
-            free=int(on_hand) - int(reserved),
+            quarantined=int(on_hand) - int(good_on_hand),
+            free=int(good_on_hand) - int(reserved),
             lots=int(lots),
         )
-        for wh, item, unit, on_hand, reserved, lots in uow.session.execute(query).all()
+        for wh, item, unit, on_hand, reserved, good_on_hand, lots in uow.session.execute(
+            query
+        ).all()
     ]
+
+
+def free_stock(uow: UnitOfWork, item_code: str, warehouse_code: str) -> int:
+    """Units of good lots not reserved: what can still be promised."""
+    value = uow.session.execute(
+        sa_select(func.coalesce(func.sum(LOT.c.on_hand - LOT.c.reserved), 0)).where(
+            LOT.c.item_code == item_code,
+            LOT.c.warehouse_code == warehouse_code,
+            LOT.c.condition == LotCondition.GOOD.value,
+        )
+    ).scalar_one()
+    return int(value)
 
 
 def list_movements(
     uow: UnitOfWork, *, lot_id: UUID | None, dispatch_id: UUID | None, limit: int
 ) -> Sequence[MovementRow]:
     """Ledger entries, oldest first."""
-    query = select(MovementRow).order_by(col(MovementRow.recorded_at), col(MovementRow.id))
+    query = select(MovementRow).order_by(*_ledger_order())
     if lot_id is not None:
         query = query.where(MovementRow.lot_id == lot_id)
     if dispatch_id is not None:
         query = query.where(MovementRow.dispatch_id == dispatch_id)
     return uow.session.exec(query.limit(limit)).all()
+
+
+def stock_card(
+    uow: UnitOfWork,
+    *,
+    item_code: str,
+    warehouse_code: str,
+    as_of: date,
+    since: date | None,
+) -> StockCard:
+    """The stock card (kartu stok) of an item in a warehouse: every movement of goods up to
+    `as_of` with the running balance, built from the ledger alone. Reservations are not on
+    it (no goods moved); quarantine splits are, with a zero net effect."""
+    item = known_item(uow, item_code)
+    known_warehouse(uow, warehouse_code)
+    base = and_(
+        MOVEMENT.c.item_code == item_code,
+        MOVEMENT.c.warehouse_code == warehouse_code,
+        MOVEMENT.c.on_hand_delta != 0,
+    )
+    opening = 0
+    if since is not None:
+        opening = int(
+            uow.session.execute(
+                sa_select(func.coalesce(func.sum(MOVEMENT.c.on_hand_delta), 0)).where(
+                    base, MOVEMENT.c.effective_on < since
+                )
+            ).scalar_one()
+        )
+    query = select(MovementRow).where(
+        MovementRow.item_code == item_code,
+        MovementRow.warehouse_code == warehouse_code,
+        MovementRow.on_hand_delta != 0,
+        col(MovementRow.effective_on) <= as_of,
+    )
+    if since is not None:
+        query = query.where(col(MovementRow.effective_on) >= since)
+    balance = opening
+    lines: list[StockCardLine] = []
+    for movement in uow.session.exec(query.order_by(*_ledger_order())).all():
+        balance += movement.on_hand_delta
+        lines.append(
+            StockCardLine(
+                movement_id=movement.id,
+                date=movement.effective_on,
+                kind=movement.kind,
+                reference=movement.reference,
+                lot_id=movement.lot_id,
+                quantity_in=max(movement.on_hand_delta, 0),
+                quantity_out=max(-movement.on_hand_delta, 0),
+                balance=balance,
+                reason=movement.reason,
+                actor=movement.actor,
+                recorded_at=movement.recorded_at,
+            )
+        )
+    return StockCard(
+        item_code=item_code,
+        item_name=item.name,
+        unit=item.unit,
+        warehouse_code=warehouse_code,
+        since=since,
+        as_of=as_of,
+        opening_balance=opening,
+        closing_balance=balance,
+        lines=lines,
+    )
 
 
 def ledger_disagreements(uow: UnitOfWork) -> list[dict[str, Any]]:
@@ -249,7 +682,7 @@ def ledger_disagreements(uow: UnitOfWork) -> list[dict[str, Any]]:
     ]
 
 
-# --- allocation for incidents ---------------------------------------------------------
+# --- allocation ---------------------------------------------------------------------
 
 
 def on_incident_event(uow: UnitOfWork, event: AnyEvent, settings: LogisticsSettings) -> None:
@@ -262,120 +695,209 @@ def on_incident_event(uow: UnitOfWork, event: AnyEvent, settings: LogisticsSetti
 def allocate_for_incident(
     uow: UnitOfWork, event: IncidentVerified, settings: LogisticsSettings
 ) -> AllocationPlan:
-    """Reserve the assessed needs FIFO from the nearest warehouses; announce one planned
-    dispatch per warehouse, and what no warehouse could cover."""
-    needs = [(line.item_code, line.quantity) for line in event.assessed_needs]
+    """Reserve the assessed needs in issue order from the nearest warehouses; announce one
+    planned dispatch per warehouse, and what no warehouse could cover."""
     arrive_by = event.reported_at + timedelta(hours=settings.delivery_window_hours)
     must_last_until = arrive_by.astimezone(settings.zone()).date()
+    plan = plan_dispatches(
+        uow,
+        cause=event,
+        needs=event.assessed_needs,
+        destination=event.destination,
+        must_last_until=must_last_until,
+        today=local_today(uow, settings),
+        reason=f"incident {event.case_id} verified by {event.verified_by}",
+    )
+    announce_shortfalls(uow, event, plan)
+    return plan
+
+
+def plan_dispatches(
+    uow: UnitOfWork,
+    *,
+    cause: EventBase,
+    needs: Sequence[NeedLine],
+    destination: GeoPoint,
+    must_last_until: date,
+    today: date,
+    reason: str,
+) -> AllocationPlan:
+    """Reserve `needs` for `cause`'s case and plan one dispatch per warehouse used.
+
+    The needed items are locked first, in code order: allocations of the same item wait
+    for each other (no double allocation, on PostgreSQL as on SQLite where the transaction
+    already holds the write lock), and a fixed lock order means no deadlock."""
+    totals: dict[str, int] = {}
+    for line in needs:
+        totals[line.item_code] = totals.get(line.item_code, 0) + line.quantity
+    known = _lock_items(uow, list(totals))
     sites = [
         Site(code=w.code, location=w.location())
         for w in uow.session.exec(
             select(WarehouseRow).where(col(WarehouseRow.active).is_(True))
         ).all()
     ]
-    lots = _lock_candidate_lots(uow, [code for code, _ in needs], must_last_until)
-    known_items = uow.session.exec(
-        select(ItemRow.code).where(col(ItemRow.code).in_([code for code, _ in needs]))
-    ).all()
     plan = plan_allocation(
-        needs,
+        list(totals.items()),
         sites,
-        lots,
-        destination=event.destination,
-        known_items=known_items,
+        lambda warehouse, item: issuable_lots(uow, warehouse, item, must_last_until),
+        destination=destination,
+        known_items=known,
         must_last_until=must_last_until,
     )
     for pick in plan.picks:
-        _reserve_pick(uow, event, pick)
-    if plan.shortfalls:
-        now = uow.now()
-        for shortfall in plan.shortfalls:
-            uow.session.add(
-                ShortageRow(
-                    case_id=event.case_id,
-                    item_code=shortfall.item_code,
-                    requested=shortfall.requested,
-                    allocated=shortfall.allocated,
-                    missing=shortfall.missing,
-                    reason=shortfall.reason,
-                    detected_at=now,
-                )
-            )
-        uow.emit(
-            StockShortageDetected.caused_by(
-                event,
-                producer="logistics",
-                occurred_at=now,
-                lines=tuple(
-                    ShortageLine(
-                        item_code=s.item_code,
-                        requested=s.requested,
-                        allocated=s.allocated,
-                        missing=s.missing,
-                        reason=s.reason,
-                    )
-                    for s in plan.shortfalls
-                ),
-            )
+        _reserve_pick(
+            uow,
+            cause,
+            pick,
+            destination=destination,
+            must_last_until=must_last_until,
+            today=today,
+            reason=reason,
         )
     return plan
 
 
-def _lock_candidate_lots(
-    uow: UnitOfWork, item_codes: list[str], must_last_until: date
-) -> list[LotStock]:
-    """Usable lots of the needed items, locked until commit.
-
-    Locked in lot-id order, the same in every transaction, so two allocations competing
-    for the same lots wait for each other instead of deadlocking; the second then sees the
-    first one's reservations (populate_existing refreshes rows the session already holds).
-    On SQLite the transaction already holds the write lock (BEGIN IMMEDIATE).
-    """
-    rows = uow.session.exec(
-        select(LotRow)
-        .where(
-            col(LotRow.item_code).in_(item_codes),
-            col(LotRow.on_hand) > col(LotRow.reserved),
-            or_(col(LotRow.expires_on).is_(None), col(LotRow.expires_on) > must_last_until),
+def announce_shortfalls(uow: UnitOfWork, cause: EventBase, plan: AllocationPlan) -> None:
+    """Keep what could not be covered for the coordinator and announce it."""
+    if not plan.shortfalls:
+        return
+    now = uow.now()
+    for shortfall in plan.shortfalls:
+        uow.session.add(
+            ShortageRow(
+                case_id=cause.case_id,
+                item_code=shortfall.item_code,
+                requested=shortfall.requested,
+                allocated=shortfall.allocated,
+                missing=shortfall.missing,
+                reason=shortfall.reason,
+                detected_at=now,
+            )
         )
-        .order_by(col(LotRow.id))
+    uow.emit(
+        StockShortageDetected.caused_by(
+            cause,
+            producer="logistics",
+            occurred_at=now,
+            lines=tuple(
+                ShortageLine(
+                    item_code=s.item_code,
+                    requested=s.requested,
+                    allocated=s.allocated,
+                    missing=s.missing,
+                    reason=s.reason,
+                )
+                for s in plan.shortfalls
+            ),
+        )
+    )
+
+
+def issuable_lots(
+    uow: UnitOfWork, warehouse_code: str, item_code: str, must_last_until: date
+) -> Iterator[LotStock]:
+    """Lots of an item in a warehouse that may be issued for a delivery that must stay good
+    until `must_last_until`, in issue order, read (and locked) a page at a time.
+
+    The query walks the partial index `ix_lot_issue_order` (good lots with free units)
+    from the first lot that lasts long enough, so each page costs O(log n) however many
+    lots exist; keyset paging resumes after the last lot seen instead of an OFFSET."""
+    after: tuple[date, date, UUID] | None = None
+    while True:
+        query = sa_select(
+            LOT.c.id,
+            LOT.c.received_on,
+            LOT.c.expires_on,
+            LOT.c.removal_key,
+            LOT.c.on_hand,
+            LOT.c.reserved,
+        ).where(
+            LOT.c.item_code == item_code,
+            LOT.c.warehouse_code == warehouse_code,
+            text(ISSUABLE_PREDICATE),
+            LOT.c.removal_key > must_last_until,
+        )
+        if after is not None:
+            query = query.where(
+                tuple_(LOT.c.removal_key, LOT.c.received_on, LOT.c.id) > tuple_(*after)
+            )
+        query = (
+            query.order_by(LOT.c.removal_key, LOT.c.received_on, LOT.c.id)
+            .limit(LOT_PAGE)
+            .with_for_update()
+        )
+        rows = uow.session.execute(query).all()
+        for lot_id, received_on, expires_on, _key, on_hand, reserved in rows:
+            yield LotStock(
+                lot_id=lot_id,
+                item_code=item_code,
+                warehouse_code=warehouse_code,
+                received_on=received_on,
+                expires_on=expires_on,
+                free=on_hand - reserved,
+            )
+        if len(rows) < LOT_PAGE:
+            return
+        last = rows[-1]
+        after = (last.removal_key, last.received_on, last.id)
+
+
+def _lock_items(uow: UnitOfWork, item_codes: list[str]) -> list[str]:
+    """Lock the catalogue rows of the items about to be allocated (code order); the codes
+    that exist."""
+    rows = uow.session.execute(
+        sa_select(ITEM.c.code)
+        .where(ITEM.c.code.in_(item_codes))
+        .order_by(ITEM.c.code)
         .with_for_update()
-        .execution_options(populate_existing=True)
     ).all()
-    return [
-        LotStock(
-            lot_id=row.id,
-            item_code=row.item_code,
-            warehouse_code=row.warehouse_code,
-            received_on=row.received_on,
-            expires_on=row.expires_on,
-            free=row.on_hand - row.reserved,
-        )
-        for row in rows
-    ]
+    return [code for (code,) in rows]
 
 
-def _reserve_pick(uow: UnitOfWork, event: IncidentVerified, pick: WarehousePick) -> None:
+def _reserve_pick(
+    uow: UnitOfWork,
+    cause: EventBase,
+    pick: WarehousePick,
+    *,
+    destination: GeoPoint,
+    must_last_until: date,
+    today: date,
+    reason: str,
+) -> None:
     dispatch_id = uuid4()
     for take in pick.takes:
-        # The guard repeats the rule in the database: never reserve more than is free.
-        changed = _guarded_update(
-            uow,
+        # The guard repeats the issue rules in the database: only good lots, still good on
+        # arrival, never more than is free.
+        row = uow.session.execute(
             update(LOT)
-            .where(LOT.c.id == take.lot.lot_id, LOT.c.on_hand - LOT.c.reserved >= take.quantity)
-            .values(reserved=LOT.c.reserved + take.quantity),
-        )
-        if changed != 1:
+            .where(
+                LOT.c.id == take.lot.lot_id,
+                LOT.c.on_hand - LOT.c.reserved >= take.quantity,
+                LOT.c.condition == LotCondition.GOOD.value,
+                or_(LOT.c.expires_on.is_(None), LOT.c.expires_on > must_last_until),
+            )
+            .values(reserved=LOT.c.reserved + take.quantity)
+            .returning(LOT.c.on_hand)
+        ).first()
+        if row is None:
             raise StockInvariantBroken(f"lot {take.lot.lot_id} lost its free stock while locked")
-        _record(
+        _record_core(
             uow,
-            take.lot.lot_id,
-            MovementKind.RESERVATION,
+            lot_id=take.lot.lot_id,
+            item_code=take.lot.item_code,
+            warehouse_code=take.lot.warehouse_code,
+            kind=MovementKind.RESERVATION,
+            on_hand_delta=0,
             reserved_delta=take.quantity,
+            on_hand_after=row.on_hand,
+            effective_on=today,
             dispatch_id=dispatch_id,
-            case_id=event.case_id,
-            reason=f"incident {event.case_id} verified by {event.verified_by}",
+            case_id=cause.case_id,
+            reference=f"dispatch {str(dispatch_id)[:8]}",
+            reason=reason,
             actor="allocation",
+            cause=Cause.of(cause),
         )
     lines = tuple(
         DispatchLine(
@@ -388,25 +910,27 @@ def _reserve_pick(uow: UnitOfWork, event: IncidentVerified, pick: WarehousePick)
         for take in pick.takes
     )
     planned = DispatchPlanned.caused_by(
-        event,
+        cause,
         producer="logistics",
         occurred_at=uow.now(),
         dispatch_id=dispatch_id,
         warehouse_code=pick.site.code,
         origin=pick.site.location,
-        destination=event.destination,
+        destination=destination,
         distance_km=round(pick.distance_km, 3),
         lines=lines,
     )
     uow.session.add(
         DispatchRow(
             id=dispatch_id,
-            office_id=event.office_id,
-            case_id=event.case_id,
-            correlation_id=event.correlation_id,
+            office_id=cause.office_id,
+            case_id=cause.case_id,
+            case_type=cause.case_type.value,
+            correlation_id=cause.correlation_id,
             warehouse_code=pick.site.code,
-            dest_lat=event.destination.lat,
-            dest_lon=event.destination.lon,
+            must_last_until=must_last_until,
+            dest_lat=destination.lat,
+            dest_lon=destination.lon,
             distance_km=planned.distance_km,
             lines=[line.model_dump(mode="json") for line in lines],
             planned_at=planned.occurred_at,
@@ -414,41 +938,57 @@ def _reserve_pick(uow: UnitOfWork, event: IncidentVerified, pick: WarehousePick)
         )
     )
     uow.emit(planned)
+    for item_code, quantity in _quantities(lines).items():
+        _check_minimum(uow, item_code, pick.site.code, decreased_by=quantity)
 
 
-def release_dispatch(uow: UnitOfWork, dispatch_id: UUID, released_by: str) -> DispatchRow:
-    """Warehouse staff confirm loading: the reserved goods are issued and leave stock."""
+def _quantities(lines: Sequence[DispatchLine]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for line in lines:
+        totals[line.item_code] = totals.get(line.item_code, 0) + line.quantity
+    return totals
+
+
+def release_dispatch(
+    uow: UnitOfWork, dispatch_id: UUID, released_by: str, settings: LogisticsSettings
+) -> DispatchRow:
+    """Warehouse staff confirm loading: the reserved goods are issued and leave stock. A
+    lot that expired while waiting is not issued: the dispatch must be cancelled and
+    planned again."""
     dispatch = get_dispatch(uow, dispatch_id, for_update=True)
     if dispatch.status is not DispatchStatus.PLANNED:
         raise Conflict(
-            f"dispatch {dispatch_id} was already released "
-            f"at {dispatch.released_at} by {dispatch.released_by}",
-            code="dispatch_already_released",
+            f"dispatch {dispatch_id} is {dispatch.status}"
+            + (
+                f" (released at {dispatch.released_at} by {dispatch.released_by})"
+                if dispatch.released_at
+                else ""
+            ),
+            code="dispatch_already_released"
+            if dispatch.status is DispatchStatus.RELEASED
+            else "dispatch_cancelled",
         )
+    today = local_today(uow, settings)
     lines = [DispatchLine.model_validate(line) for line in dispatch.lines]
     for line in sorted(lines, key=lambda line: str(line.lot_id)):
-        changed = _guarded_update(
+        lot = locked_lot(uow, line.lot_id)
+        problem = issue_date_problem(lot.expires_on, today)
+        if problem is not None:
+            raise Conflict(f"lot {lot.id}: {problem}; cancel and re-plan", code="lot_expired")
+        _issue_guarded(uow, lot, line.quantity, today, reserved_too=True)
+        record(
             uow,
-            update(LOT)
-            .where(
-                LOT.c.id == line.lot_id,
-                LOT.c.reserved >= line.quantity,
-                LOT.c.on_hand >= line.quantity,
-            )
-            .values(on_hand=LOT.c.on_hand - line.quantity, reserved=LOT.c.reserved - line.quantity),
-        )
-        if changed != 1:
-            raise StockInvariantBroken(f"lot {line.lot_id} no longer holds the reservation")
-        _record(
-            uow,
-            line.lot_id,
+            lot,
             MovementKind.ISSUE,
             on_hand_delta=-line.quantity,
             reserved_delta=-line.quantity,
+            effective_on=today,
             dispatch_id=dispatch.id,
             case_id=dispatch.case_id,
+            reference=f"dispatch {str(dispatch.id)[:8]}",
             reason="loaded for dispatch",
             actor=released_by,
+            cause=Cause(dispatch.correlation_id, dispatch.planned_event_id),
         )
     now = uow.now()
     dispatch.status = DispatchStatus.RELEASED
@@ -456,22 +996,58 @@ def release_dispatch(uow: UnitOfWork, dispatch_id: UUID, released_by: str) -> Di
     uow.session.add(dispatch)
     warehouse = uow.session.get(WarehouseRow, dispatch.warehouse_code)
     assert warehouse is not None  # foreign key
-    uow.emit(
-        DispatchReleased.following(
-            office_id=dispatch.office_id,
-            case_id=dispatch.case_id,
-            correlation_id=dispatch.correlation_id,
-            causation_id=dispatch.planned_event_id,
-            producer="logistics",
-            occurred_at=now,
-            dispatch_id=dispatch.id,
-            warehouse_code=dispatch.warehouse_code,
-            origin=warehouse.location(),
-            destination=_destination(dispatch),
-            lines=tuple(lines),
-            released_by=released_by,
-        )
+    released = DispatchReleased.following(
+        office_id=dispatch.office_id,
+        case_id=dispatch.case_id,
+        correlation_id=dispatch.correlation_id,
+        causation_id=dispatch.planned_event_id,
+        producer="logistics",
+        occurred_at=now,
+        dispatch_id=dispatch.id,
+        warehouse_code=dispatch.warehouse_code,
+        origin=warehouse.location(),
+        destination=_destination(dispatch),
+        lines=tuple(lines),
+        released_by=released_by,
     )
+    uow.emit(released.model_copy(update={"case_type": CaseType(dispatch.case_type)}))
+    return dispatch
+
+
+def cancel_dispatch(
+    uow: UnitOfWork, dispatch_id: UUID, cancelled_by: str, settings: LogisticsSettings
+) -> DispatchRow:
+    """Give a planned dispatch's reservations back to free stock."""
+    dispatch = get_dispatch(uow, dispatch_id, for_update=True)
+    if dispatch.status is not DispatchStatus.PLANNED:
+        raise Conflict(
+            f"dispatch {dispatch_id} is {dispatch.status}; only a planned one can be cancelled",
+            code="dispatch_not_planned",
+        )
+    for line in sorted(
+        (DispatchLine.model_validate(line) for line in dispatch.lines),
+        key=lambda line: str(line.lot_id),
+    ):
+        lot = locked_lot(uow, line.lot_id)
+        if lot.reserved < line.quantity:
+            raise StockInvariantBroken(f"lot {lot.id} no longer holds the reservation")
+        lot.reserved -= line.quantity
+        uow.session.add(lot)
+        record(
+            uow,
+            lot,
+            MovementKind.RESERVATION_RELEASE,
+            reserved_delta=-line.quantity,
+            effective_on=local_today(uow, settings),
+            dispatch_id=dispatch.id,
+            case_id=dispatch.case_id,
+            reference=f"dispatch {str(dispatch.id)[:8]}",
+            reason="dispatch cancelled",
+            actor=cancelled_by,
+            cause=Cause(dispatch.correlation_id, dispatch.planned_event_id),
+        )
+    dispatch.status = DispatchStatus.CANCELLED
+    uow.session.add(dispatch)
     return dispatch
 
 
@@ -506,10 +1082,50 @@ def list_shortages(uow: UnitOfWork, *, case_id: UUID | None, limit: int) -> Sequ
     return uow.session.exec(query).all()
 
 
-# --- helpers ------------------------------------------------------------------------
+# --- buffer stock ---------------------------------------------------------------------
 
 
-def _locked_lot(uow: UnitOfWork, lot_id: UUID) -> LotRow:
+def _check_minimum(uow: UnitOfWork, item_code: str, warehouse_code: str, decreased_by: int) -> None:
+    """Announce the moment free stock falls below its buffer level (not every time it is
+    below: once per crossing)."""
+    level = uow.session.get(MinimumLevelRow, (item_code, warehouse_code))
+    if level is None:
+        return
+    uow.session.flush()
+    free = free_stock(uow, item_code, warehouse_code)
+    if free >= level.minimum or free + decreased_by < level.minimum:
+        return
+    warehouse = uow.session.get(WarehouseRow, warehouse_code)
+    assert warehouse is not None
+    suggested = reorder_suggestion(free=free, on_order=0, minimum=level.minimum)
+    uow.emit(
+        StockBelowMinimum(
+            event_id=uuid4(),
+            occurred_at=uow.now(),
+            office_id=warehouse.office_id,
+            case_id=_stock_case(item_code, warehouse_code),
+            case_type=CaseType.STOCK,
+            correlation_id=_stock_case(item_code, warehouse_code),
+            producer="logistics",
+            warehouse_code=warehouse_code,
+            item_code=item_code,
+            available=max(free, 0),
+            minimum=level.minimum,
+            suggested_order=max(suggested, 1),
+        )
+    )
+
+
+def _stock_case(item_code: str, warehouse_code: str) -> UUID:
+    """A stable case id for one item in one warehouse, so its alerts share a partition."""
+    return uuid5(NAMESPACE_URL, f"dinsos:stock:{warehouse_code}:{item_code}")
+
+
+# --- guarded stock changes and the ledger -------------------------------------------------
+
+
+def locked_lot(uow: UnitOfWork, lot_id: UUID) -> LotRow:
+    """The lot, locked until commit and freshly read (populate_existing), or 404."""
     lot = uow.session.exec(
         select(LotRow)
         .where(LotRow.id == lot_id)
@@ -521,36 +1137,323 @@ def _locked_lot(uow: UnitOfWork, lot_id: UUID) -> LotRow:
     return lot
 
 
-def _guarded_update(uow: UnitOfWork, statement: Update) -> int:
-    """Run a conditional UPDATE; the number of rows it changed says if the guard held."""
-    result = cast(CursorResult[Any], uow.session.execute(statement))
-    return result.rowcount
-
-
-def _record(
+def new_lot(
     uow: UnitOfWork,
-    lot_id: UUID,
+    *,
+    item_code: str,
+    warehouse_code: str,
+    received_on: date,
+    expires_on: date | None,
+    source: str,
+    quantity: int,
+    bin_location: str | None = None,
+    parent_lot_id: UUID | None = None,
+) -> LotRow:
+    """A new lot holding `quantity` (its ledger entry is the caller's)."""
+    lot = LotRow(
+        id=uuid4(),
+        item_code=item_code,
+        warehouse_code=warehouse_code,
+        received_on=received_on,
+        expires_on=expires_on,
+        removal_key=expires_on or NO_EXPIRY,
+        source=source,
+        quantity_received=quantity,
+        on_hand=quantity,
+        reserved=0,
+        bin_location=bin_location,
+        parent_lot_id=parent_lot_id,
+        recorded_at=uow.now(),
+    )
+    uow.session.add(lot)
+    uow.session.flush()
+    return lot
+
+
+def _issue_guarded(
+    uow: UnitOfWork, lot: LotRow, quantity: int, today: date, *, reserved_too: bool
+) -> None:
+    """Take goods out of a locked lot: the UPDATE itself refuses quarantined goods, goods
+    expired today, and more than the lot holds (or, for unreserved goods, more than is
+    free), so no caller can issue what the rules forbid."""
+    guard = [
+        LOT.c.id == lot.id,
+        LOT.c.condition == LotCondition.GOOD.value,
+        or_(LOT.c.expires_on.is_(None), LOT.c.expires_on > today),
+    ]
+    if reserved_too:
+        guard += [LOT.c.reserved >= quantity, LOT.c.on_hand >= quantity]
+        values = {"on_hand": LOT.c.on_hand - quantity, "reserved": LOT.c.reserved - quantity}
+    else:
+        guard += [LOT.c.on_hand - LOT.c.reserved >= quantity]
+        values = {"on_hand": LOT.c.on_hand - quantity}
+    row = uow.session.execute(
+        update(LOT).where(*guard).values(**values).returning(LOT.c.on_hand, LOT.c.reserved)
+    ).first()
+    if row is None:
+        raise StockInvariantBroken(f"lot {lot.id} cannot give {quantity} now")
+    lot.on_hand, lot.reserved = row.on_hand, row.reserved
+
+
+def change_on_hand(
+    uow: UnitOfWork,
+    lot: LotRow,
+    delta: int,
+    kind: MovementKind,
+    *,
+    effective_on: date,
+    today: date,
+    reference: str | None,
+    reason: str,
+    actor: str,
+    refused_code: str,
+    reverses_id: UUID | None = None,
+    cause: Cause = NO_CAUSE,
+    dispatch_id: UUID | None = None,
+) -> MovementRow:
+    """Add or remove units of a locked lot (correction, count, reversal, return). A
+    decrease may not go below what is reserved, nor, when back-dated, make any later
+    balance of the lot's history negative."""
+    if effective_on > today:
+        raise Unprocessable(f"{effective_on} is in the future", code=refused_code)
+    if delta < 0:
+        if lot.on_hand + delta < lot.reserved:
+            raise Unprocessable(
+                f"lot {lot.id} holds {lot.on_hand}, {lot.reserved} reserved; "
+                f"cannot remove {-delta}",
+                code=refused_code,
+            )
+        if effective_on < today:
+            problem = backdated_decrease_problem(
+                lot.received_on, effective_on, _balances_from(uow, lot.id, effective_on), -delta
+            )
+            if problem is not None:
+                raise Unprocessable(problem, code=refused_code)
+    lot.on_hand += delta
+    uow.session.add(lot)
+    movement = record(
+        uow,
+        lot,
+        kind,
+        on_hand_delta=delta,
+        effective_on=effective_on,
+        reference=reference,
+        reverses_id=reverses_id,
+        dispatch_id=dispatch_id,
+        reason=reason,
+        actor=actor,
+        cause=cause,
+    )
+    if delta < 0 and lot.condition == LotCondition.GOOD:
+        _check_minimum(uow, lot.item_code, lot.warehouse_code, decreased_by=-delta)
+    return movement
+
+
+def _balances_from(uow: UnitOfWork, lot_id: UUID, effective_on: date) -> list[int]:
+    """The lot's on-hand balance just before `effective_on`, then after each later entry."""
+    before = int(
+        uow.session.execute(
+            sa_select(func.coalesce(func.sum(MOVEMENT.c.on_hand_delta), 0)).where(
+                MOVEMENT.c.lot_id == lot_id, MOVEMENT.c.effective_on < effective_on
+            )
+        ).scalar_one()
+    )
+    balances = [before]
+    for movement in uow.session.exec(
+        select(MovementRow)
+        .where(MovementRow.lot_id == lot_id, col(MovementRow.effective_on) >= effective_on)
+        .order_by(*_ledger_order())
+    ).all():
+        balances.append(balances[-1] + movement.on_hand_delta)
+    return balances
+
+
+def _split_off(
+    uow: UnitOfWork,
+    lot: LotRow,
+    quantity: int,
+    kind: MovementKind,
+    *,
+    today: date,
+    reason: str,
+    actor: str,
+    cause: Cause,
+) -> LotRow:
+    """Move free units of a locked lot into a new lot of the same goods (same dates and
+    source) in the same warehouse: an out and an in entry, net zero on the stock card."""
+    lot.on_hand -= quantity
+    uow.session.add(lot)
+    record(
+        uow,
+        lot,
+        kind,
+        on_hand_delta=-quantity,
+        effective_on=today,
+        reason=reason,
+        actor=actor,
+        cause=cause,
+        reference=f"split of {str(lot.id)[:8]}",
+    )
+    part = new_lot(
+        uow,
+        item_code=lot.item_code,
+        warehouse_code=lot.warehouse_code,
+        received_on=lot.received_on,
+        expires_on=lot.expires_on,
+        source=lot.source,
+        quantity=quantity,
+        bin_location=lot.bin_location,
+        parent_lot_id=lot.id,
+    )
+    record(
+        uow,
+        part,
+        kind,
+        on_hand_delta=quantity,
+        effective_on=today,
+        reason=reason,
+        actor=actor,
+        cause=cause,
+        reference=f"split of {str(lot.id)[:8]}",
+    )
+    return part
+
+
+def emit_quarantined(uow: UnitOfWork, lot: LotRow, reason: str, cause: Cause) -> None:
+    """Announce a quarantined lot (`LotQuarantined`)."""
+    warehouse = uow.session.get(WarehouseRow, lot.warehouse_code)
+    assert warehouse is not None
+    uow.emit(
+        LotQuarantined(
+            event_id=uuid4(),
+            occurred_at=uow.now(),
+            office_id=warehouse.office_id,
+            case_id=lot.parent_lot_id or lot.id,
+            case_type=CaseType.STOCK,
+            correlation_id=cause.correlation_id or lot.parent_lot_id or lot.id,
+            causation_id=cause.causation_id,
+            producer="logistics",
+            lot_id=lot.id,
+            warehouse_code=lot.warehouse_code,
+            item_code=lot.item_code,
+            quantity=lot.on_hand,
+            reason=reason,
+        )
+    )
+
+
+def record(
+    uow: UnitOfWork,
+    lot: LotRow,
     kind: MovementKind,
     *,
     on_hand_delta: int = 0,
     reserved_delta: int = 0,
+    effective_on: date,
     dispatch_id: UUID | None = None,
     case_id: UUID | None = None,
+    reference: str | None = None,
+    reverses_id: UUID | None = None,
     reason: str = "",
     actor: str = "",
-) -> None:
-    uow.session.add(
-        MovementRow(
-            lot_id=lot_id,
+    cause: Cause = NO_CAUSE,
+) -> MovementRow:
+    """Append a ledger entry for a lot whose row already holds its new balance."""
+    return _record_core(
+        uow,
+        lot_id=lot.id,
+        item_code=lot.item_code,
+        warehouse_code=lot.warehouse_code,
+        kind=kind,
+        on_hand_delta=on_hand_delta,
+        reserved_delta=reserved_delta,
+        on_hand_after=lot.on_hand,
+        effective_on=effective_on,
+        dispatch_id=dispatch_id,
+        case_id=case_id,
+        reference=reference,
+        reverses_id=reverses_id,
+        reason=reason,
+        actor=actor,
+        cause=cause,
+    )
+
+
+def _record_core(
+    uow: UnitOfWork,
+    *,
+    lot_id: UUID,
+    item_code: str,
+    warehouse_code: str,
+    kind: MovementKind,
+    on_hand_delta: int,
+    reserved_delta: int,
+    on_hand_after: int,
+    effective_on: date,
+    dispatch_id: UUID | None = None,
+    case_id: UUID | None = None,
+    reference: str | None = None,
+    reverses_id: UUID | None = None,
+    reason: str = "",
+    actor: str = "",
+    cause: Cause = NO_CAUSE,
+) -> MovementRow:
+    """Append one ledger entry and announce it (`StockMoved`, keyed by the lot so a
+    follower sees each lot's entries in order)."""
+    movement = MovementRow(
+        id=uuid4(),
+        lot_id=lot_id,
+        item_code=item_code,
+        warehouse_code=warehouse_code,
+        kind=kind,
+        on_hand_delta=on_hand_delta,
+        reserved_delta=reserved_delta,
+        effective_on=effective_on,
+        dispatch_id=dispatch_id,
+        case_id=case_id,
+        reference=reference[:200] if reference else None,
+        reverses_id=reverses_id,
+        reason=reason[:500],
+        actor=actor[:200],
+        recorded_at=uow.now(),
+    )
+    uow.session.add(movement)
+    warehouse = uow.session.get(WarehouseRow, warehouse_code)
+    assert warehouse is not None  # foreign key
+    uow.emit(
+        StockMoved(
+            event_id=uuid4(),
+            occurred_at=uow.now(),
+            office_id=warehouse.office_id,
+            case_id=lot_id,
+            case_type=CaseType.STOCK,
+            correlation_id=cause.correlation_id or lot_id,
+            causation_id=cause.causation_id,
+            producer="logistics",
+            movement_id=movement.id,
             kind=kind,
+            warehouse_code=warehouse_code,
+            item_code=item_code,
+            lot_id=lot_id,
             on_hand_delta=on_hand_delta,
             reserved_delta=reserved_delta,
-            dispatch_id=dispatch_id,
-            case_id=case_id,
-            reason=reason[:500],
-            actor=actor,
-            recorded_at=uow.now(),
+            on_hand_after=on_hand_after,
+            effective_on=effective_on,
+            reference=movement.reference,
+            reason=movement.reason[:2000],
         )
+    )
+    return movement
+
+
+def _ledger_order() -> tuple[Any, ...]:
+    """Entries by posting date; within an instant, additions before removals so a running
+    balance never dips below zero between two entries of one transaction."""
+    return (
+        col(MovementRow.effective_on),
+        col(MovementRow.recorded_at),
+        col(MovementRow.on_hand_delta).desc(),
+        col(MovementRow.id),
     )
 
 

@@ -23,6 +23,12 @@ class LogisticsSettings(ServiceSettings):
     # Relief must arrive within this many hours of the report; a lot has to stay good
     # until then to be sent.
     delivery_window_hours: int = Field(default=24, ge=1, le=24 * 90)
+    # Program goods (permakanan, sandang) must stay good this many days after the date
+    # they are due out: the time the deliveries of a round take.
+    program_delivery_days: int = Field(default=7, ge=0, le=90)
+    # How often expired lots are quarantined and near-expiry alerts sent (0: never, only
+    # through POST /alerts/scan).
+    alert_scan_interval_s: float = Field(default=3600, ge=0)
 
     @field_validator("office_timezone")
     @classmethod

@@ -1,12 +1,13 @@
-"""What logistics consumes: verified incidents, to allocate their needs from stock."""
+"""What logistics consumes: verified incidents, to allocate their needs from stock, and
+distribution's goods requests and returned goods."""
 
 from __future__ import annotations
 
-from services.logistics import handlers
+from services.logistics import handlers, procurement
 from services.logistics.settings import LogisticsSettings
 from shared.events import AnyEvent
 from shared.runtime import Subscription, UnitOfWork
-from shared.topics import INCIDENTS
+from shared.topics import DELIVERIES, INCIDENTS
 
 
 def subscriptions(settings: LogisticsSettings) -> list[Subscription]:
@@ -15,4 +16,10 @@ def subscriptions(settings: LogisticsSettings) -> list[Subscription]:
     def on_incident(uow: UnitOfWork, event: AnyEvent) -> None:
         handlers.on_incident_event(uow, event, settings)
 
-    return [Subscription(topic=INCIDENTS, handle=on_incident)]
+    def on_delivery(uow: UnitOfWork, event: AnyEvent) -> None:
+        procurement.on_delivery_event(uow, event, settings)
+
+    return [
+        Subscription(topic=INCIDENTS, handle=on_incident),
+        Subscription(topic=DELIVERIES, handle=on_delivery),
+    ]

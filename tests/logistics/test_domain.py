@@ -1,21 +1,36 @@
-"""FIFO allocation as pure functions: oldest first, never expired, never more than free,
-nearest warehouse first."""
+"""The issue rules as pure functions: oldest first except that a lot expiring before the
+oldest lot goes first, never expired or quarantined, never more than free, nearest
+warehouse first; and the rules of counts, back-dated postings, receipts and buffers."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from services.logistics.domain import (
+    CountLine,
+    IssueOrderBroken,
     LotStock,
     Site,
     adjustment_problem,
-    pick_fifo,
+    backdated_decrease_problem,
+    buffer_for_households,
+    count_problem,
+    is_near_expiry,
+    issue_key,
+    lead_time,
+    lots_from,
+    pick_lots,
     plan_allocation,
+    receipt_decision,
     receipt_problem,
+    reorder_suggestion,
+    take_in_issue_order,
 )
 from shared.events import GeoPoint
 
@@ -32,6 +47,7 @@ def lot(
     item: str = "RICE-5KG",
     site: Site = NEAR,
     expires: date | None = None,
+    quarantined: bool = False,
 ) -> LotStock:
     return LotStock(
         lot_id=uuid.uuid4(),
@@ -40,18 +56,19 @@ def lot(
         received_on=received,
         expires_on=expires,
         free=free,
+        quarantined=quarantined,
     )
 
 
 def test_picks_oldest_lot_even_when_listed_last() -> None:
     newer, older = lot(date(2026, 10, 1), 50), lot(date(2026, 3, 1), 50)
-    takes = pick_fifo([newer, older], 30, TODAY)
+    takes = pick_lots([newer, older], 30, TODAY)
     assert [(t.lot, t.quantity) for t in takes] == [(older, 30)]
 
 
 def test_splits_across_lots_oldest_first_and_never_takes_more_than_free() -> None:
     a, b, c = lot(date(2026, 1, 1), 10), lot(date(2026, 2, 1), 15), lot(date(2026, 3, 1), 100)
-    takes = pick_fifo([c, b, a], 30, TODAY)
+    takes = pick_lots([c, b, a], 30, TODAY)
     assert [(t.lot, t.quantity) for t in takes] == [(a, 10), (b, 15), (c, 5)]
 
 
@@ -59,14 +76,14 @@ def test_skips_expired_lot_and_lot_expiring_on_the_arrival_day() -> None:
     expired = lot(date(2025, 1, 1), 99, expires=TODAY - timedelta(days=1))
     expiring = lot(date(2025, 2, 1), 99, expires=TODAY)
     good = lot(date(2026, 5, 1), 99, expires=TODAY + timedelta(days=1))
-    takes = pick_fifo([expired, expiring, good], 10, TODAY)
+    takes = pick_lots([expired, expiring, good], 10, TODAY)
     assert [t.lot for t in takes] == [good]
 
 
 def test_same_received_date_is_ordered_by_lot_id_so_the_pick_is_stable() -> None:
     twins = [lot(date(2026, 1, 1), 1) for _ in range(5)]
-    first = pick_fifo(twins, 3, TODAY)
-    second = pick_fifo(list(reversed(twins)), 3, TODAY)
+    first = pick_lots(twins, 3, TODAY)
+    second = pick_lots(list(reversed(twins)), 3, TODAY)
     assert [t.lot for t in first] == [t.lot for t in second]
 
 
@@ -76,7 +93,7 @@ def test_nearest_warehouse_is_used_before_a_farther_one_with_older_stock() -> No
     plan = plan_allocation(
         [("RICE-5KG", 40)],
         [FAR, NEAR],
-        [far_old, near_new],
+        lots_from([far_old, near_new]),
         destination=TENGGARONG,
         known_items=["RICE-5KG"],
         must_last_until=TODAY,
@@ -93,7 +110,7 @@ def test_tops_up_from_the_next_warehouse_then_reports_what_is_still_missing() ->
     plan = plan_allocation(
         [("RICE-5KG", 100), ("FAMILY-KIT", 5), ("TENT", 2)],
         [NEAR, FAR],
-        [far, near, kits],
+        lots_from([far, near, kits]),
         destination=TENGGARONG,
         known_items=["RICE-5KG", "FAMILY-KIT"],
         must_last_until=TODAY,
@@ -114,7 +131,7 @@ def test_reports_shortfall_when_only_expired_stock_is_left() -> None:
     plan = plan_allocation(
         [("RICE-5KG", 10)],
         [NEAR],
-        [stale],
+        lots_from([stale]),
         destination=TENGGARONG,
         known_items=["RICE-5KG"],
         must_last_until=TODAY,
@@ -152,14 +169,153 @@ def test_picked_total_is_min_of_request_and_usable_stock(
         for age, free, expiry in specs
     ]
     usable = [x for x in lots if x.free > 0 and (x.expires_on is None or x.expires_on > TODAY)]
-    takes = pick_fifo(lots, requested, TODAY)
+    takes = pick_lots(lots, requested, TODAY)
     assert sum(t.quantity for t in takes) == min(requested, sum(x.free for x in usable))
     assert all(0 < t.quantity <= t.lot.free for t in takes)
     assert all(t.lot in usable for t in takes)
-    # FIFO: every usable lot older than the newest one used was emptied first.
+    # The issue rule, applied lot by lot as the issue states it, picks the same lots.
+    assert [(t.lot, t.quantity) for t in takes] == rule_as_stated(usable, requested)
+
+
+def rule_as_stated(lots: list[LotStock], requested: int) -> list[tuple[LotStock, int]]:
+    """Reference: FIFO by received date, except that the lot with the earliest expiry goes
+    first when it expires before the oldest lot does (ties: older lot, then lot id)."""
+    remaining, left, out = requested, list(lots), []
+    while remaining and left:
+        oldest = min(left, key=lambda x: (x.received_on, str(x.lot_id)))
+        soonest = min(left, key=lambda x: (x.expires_on or date.max, x.received_on, str(x.lot_id)))
+        oldest_expiry = oldest.expires_on or date.max
+        chosen = soonest if (soonest.expires_on or date.max) < oldest_expiry else oldest
+        left.remove(chosen)
+        quantity = min(chosen.free, remaining)
+        out.append((chosen, quantity))
+        remaining -= quantity
+    return out
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 400), st.integers(1, 60)), max_size=12), st.integers(1, 500)
+)
+def test_items_without_expiry_leave_strictly_oldest_first(
+    specs: list[tuple[int, int]], requested: int
+) -> None:
+    lots = [lot(TODAY - timedelta(days=age), free) for age, free in specs]
+    takes = pick_lots(lots, requested, TODAY)
     if takes:
         newest_used = max(t.lot.received_on for t in takes)
         taken = {t.lot.lot_id: t.quantity for t in takes}
-        for x in usable:
+        for x in lots:
             if x.received_on < newest_used:
                 assert taken.get(x.lot_id) == x.free
+
+
+def test_a_lot_expiring_before_the_oldest_lot_goes_first() -> None:
+    oldest = lot(date(2026, 1, 1), 10, expires=date(2027, 6, 1))
+    newer_sooner = lot(date(2026, 6, 1), 10, expires=date(2027, 1, 1))
+    newest_later = lot(date(2026, 9, 1), 10, expires=date(2028, 1, 1))
+    takes = pick_lots([newest_later, oldest, newer_sooner], 15, TODAY)
+    assert [(t.lot, t.quantity) for t in takes] == [(newer_sooner, 10), (oldest, 5)]
+
+
+def test_a_newer_lot_expiring_later_does_not_jump_the_queue() -> None:
+    oldest = lot(date(2026, 1, 1), 10, expires=date(2027, 1, 1))
+    same_day_expiry = lot(date(2026, 6, 1), 10, expires=date(2027, 1, 1))
+    takes = pick_lots([same_day_expiry, oldest], 5, TODAY)
+    assert [t.lot for t in takes] == [oldest]
+
+
+def test_a_quarantined_lot_is_never_taken_however_old() -> None:
+    damaged = lot(date(2025, 1, 1), 100, quarantined=True)
+    good = lot(date(2026, 1, 1), 100)
+    assert [t.lot for t in pick_lots([damaged, good], 50, TODAY)] == [good]
+
+
+def test_streamed_lots_are_read_only_as_far_as_the_need_goes() -> None:
+    lots = sorted((lot(date(2026, 1, day), 5) for day in range(1, 29)), key=issue_key)
+    read: list[LotStock] = []
+
+    def stream() -> Iterator[LotStock]:
+        for x in lots:
+            read.append(x)
+            yield x
+
+    takes = take_in_issue_order(stream(), 12, TODAY)
+    assert [t.quantity for t in takes] == [5, 5, 2]
+    assert len(read) == 3
+
+
+def test_a_stream_out_of_issue_order_is_refused_not_followed() -> None:
+    older, newer = lot(date(2026, 1, 1), 1), lot(date(2026, 2, 1), 1)
+    with pytest.raises(IssueOrderBroken):
+        take_in_issue_order(iter([newer, older]), 2, TODAY)
+
+
+def test_backdated_decrease_may_not_make_history_negative() -> None:
+    received = date(2026, 1, 1)
+    # Balance 10 before 1 March, then 2 after an issue of 8 on 5 March.
+    assert backdated_decrease_problem(received, date(2026, 3, 1), [10, 2], 2) is None
+    assert "negative" in (backdated_decrease_problem(received, date(2026, 3, 1), [10, 2], 3) or "")
+    assert "received" in (backdated_decrease_problem(received, date(2025, 12, 1), [0], 1) or "")
+
+
+def test_a_lot_being_picked_cannot_be_counted() -> None:
+    lot_id = uuid.uuid4()
+    assert count_problem([CountLine(lot_id, book=10, counted=9, reserved=0)]) is None
+    assert "being picked" in (count_problem([CountLine(lot_id, 10, 9, reserved=3)]) or "")
+    twice = [CountLine(lot_id, 10, 9, 0), CountLine(lot_id, 10, 8, 0)]
+    assert "twice" in (count_problem(twice) or "")
+    assert CountLine(lot_id, book=10, counted=7, reserved=0).difference == -3
+
+
+def test_goods_receipt_decisions() -> None:
+    ok = receipt_decision(
+        delivered=10,
+        accepted=8,
+        reject_reason="damaged",
+        still_ordered=10,
+        expires_on=None,
+        today=TODAY,
+    )
+    assert not isinstance(ok, str) and (ok.accepted, ok.rejected, ok.reason) == (8, 2, "damaged")
+    expired = receipt_decision(
+        delivered=10,
+        accepted=10,
+        reject_reason=None,
+        still_ordered=10,
+        expires_on=TODAY,
+        today=TODAY,
+    )
+    assert not isinstance(expired, str) and (expired.accepted, expired.reason) == (0, "expired")
+    no_reason = receipt_decision(
+        delivered=10,
+        accepted=8,
+        reject_reason=None,
+        still_ordered=10,
+        expires_on=None,
+        today=TODAY,
+    )
+    assert isinstance(no_reason, str) and "reason" in no_reason
+    too_many = receipt_decision(
+        delivered=12,
+        accepted=12,
+        reject_reason=None,
+        still_ordered=10,
+        expires_on=None,
+        today=TODAY,
+    )
+    assert isinstance(too_many, str) and "still on order" in too_many
+
+
+def test_buffer_reorder_expiry_and_lead_time_rules() -> None:
+    assert buffer_for_households(50, 2) == 300
+    with pytest.raises(ValueError, match="positive"):
+        buffer_for_households(0, 2)
+    assert reorder_suggestion(free=100, on_order=50, minimum=300) == 150
+    assert reorder_suggestion(free=400, on_order=0, minimum=300) == 0
+    assert is_near_expiry(TODAY + timedelta(days=30), TODAY, 30)
+    assert not is_near_expiry(TODAY + timedelta(days=31), TODAY, 30)
+    assert not is_near_expiry(TODAY, TODAY, 30)  # expired: quarantine, not a warning
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    late = lead_time("sandang_request", start, start + timedelta(days=95), start)
+    assert (late.days, late.standard_days, late.overdue) == (95, 90, True)
+    assert not lead_time("shortage", start, None, start + timedelta(days=400)).overdue

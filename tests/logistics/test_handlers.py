@@ -4,139 +4,34 @@ lots, every movement is in the ledger, and concurrent allocations never over-all
 from __future__ import annotations
 
 import threading
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from services.logistics import handlers
-from services.logistics.models import (
-    AdjustmentIn,
-    ItemIn,
-    LogisticsTable,
-    LotIn,
-    LotRow,
-    MovementKind,
-    WarehouseIn,
-)
-from services.logistics.settings import LogisticsSettings
-from shared.clock import FixedClock
-from shared.events import (
-    DispatchPlanned,
-    GeoPoint,
-    IncidentVerified,
-    NeedLine,
-    StockShortageDetected,
-)
+from services.logistics.models import AdjustmentIn
+from shared.events import DispatchPlanned, EventBase, IncidentVerified, StockShortageDetected
+from shared.events_stock import MovementKind
 from shared.http import Conflict, Unprocessable
-from shared.runtime import ServiceRuntime, UnitOfWork
-from shared.settings import CommonSettings
-
-NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 WITA
-TODAY = date(2026, 11, 23)
-SITE = GeoPoint(lat=-0.4100, lon=116.9900)
-
-
-@pytest.fixture
-def runtime(database_url: str) -> Iterator[ServiceRuntime]:
-    settings = LogisticsSettings(
-        database_url=database_url, common=CommonSettings(environment="test")
-    )
-    service = ServiceRuntime(
-        name="logistics", settings=settings, metadata=LogisticsTable.metadata, clock=FixedClock(NOW)
-    )
-    service.create_tables()
-    service.run(
-        lambda uow: handlers.register_warehouse(
-            uow,
-            WarehouseIn(
-                code="GDG-TGR", name="Gudang Tenggarong", location=GeoPoint(lat=-0.42, lon=116.98)
-            ),
-            "kukar",
-        )
-    )
-    service.run(
-        lambda uow: handlers.register_warehouse(
-            uow,
-            WarehouseIn(
-                code="GDG-SMD", name="Gudang Samarinda", location=GeoPoint(lat=-0.50, lon=117.15)
-            ),
-            "kukar",
-        )
-    )
-    for code in ("RICE-5KG", "FAMILY-KIT"):
-        service.run(
-            lambda uow, code=code: handlers.register_item(  # type: ignore[misc]
-                uow, ItemIn(code=code, name=code.title(), unit="pcs")
-            )
-        )
-    yield service
-    service.engine.dispose()
-
-
-def receive(
-    runtime: ServiceRuntime,
-    quantity: int,
-    received_on: date,
-    *,
-    warehouse: str = "GDG-TGR",
-    item: str = "RICE-5KG",
-    expires_on: date | None = None,
-) -> uuid.UUID:
-    settings = runtime.settings
-    assert isinstance(settings, LogisticsSettings)
-    body = LotIn(
-        item_code=item,
-        warehouse_code=warehouse,
-        quantity=quantity,
-        received_on=received_on,
-        expires_on=expires_on,
-        source="PO-2026-001",
-        received_by="Pak Gudang",
-    )
-    return runtime.run(lambda uow: handlers.receive_lot(uow, body, settings)).id
-
-
-def verified(*needs: tuple[str, int]) -> IncidentVerified:
-    case_id = uuid.uuid4()
-    return IncidentVerified.first(
-        office_id="kukar",
-        case_id=case_id,
-        producer="intake",
-        occurred_at=NOW,
-        reported_at=NOW - timedelta(hours=1),
-        destination=SITE,
-        verified_by="Kabid",
-        assessed_needs=tuple(NeedLine(item_code=c, quantity=q) for c, q in needs),
-    )
-
-
-def allocate(runtime: ServiceRuntime, event: IncidentVerified) -> list[object]:
-    settings = runtime.settings
-    assert isinstance(settings, LogisticsSettings)
-
-    def work(uow: UnitOfWork) -> list[object]:
-        handlers.allocate_for_incident(uow, event, settings)
-        return list(uow.emitted)
-
-    return runtime.run(work)
-
-
-def lot_state(runtime: ServiceRuntime, lot_id: uuid.UUID) -> tuple[int, int]:
-    row = runtime.run(lambda uow: uow.session.get(LotRow, lot_id))
-    assert row is not None
-    return row.on_hand, row.reserved
+from shared.runtime import ServiceRuntime
+from tests.logistics.support import (
+    NOW,
+    TODAY,
+    allocate,
+    clock,
+    lot_state,
+    receive,
+    settings,
+    verified,
+)
 
 
 def test_allocation_reserves_the_oldest_unexpired_lot_and_release_issues_it(
     runtime: ServiceRuntime,
 ) -> None:
-    clock = runtime.clock
-    assert isinstance(clock, FixedClock)
-    clock.set(datetime(2025, 6, 1, 2, 0, tzinfo=UTC))  # booked while still good
+    clock(runtime).set(datetime(2025, 6, 1, 2, 0, tzinfo=UTC))  # booked while still good
     expired = receive(runtime, 100, date(2025, 6, 1), expires_on=TODAY)
-    clock.set(NOW)
+    clock(runtime).set(NOW)
     oldest = receive(runtime, 20, date(2026, 1, 10), expires_on=date(2027, 6, 1))
     newest = receive(runtime, 100, date(2026, 10, 1))
 
@@ -149,12 +44,18 @@ def test_allocation_reserves_the_oldest_unexpired_lot_and_release_issues_it(
     assert lot_state(runtime, oldest) == (20, 20)
     assert lot_state(runtime, newest) == (100, 30)
 
-    released = runtime.run(lambda uow: handlers.release_dispatch(uow, planned.dispatch_id, "Rina"))
+    released = runtime.run(
+        lambda uow: handlers.release_dispatch(uow, planned.dispatch_id, "Rina", settings(runtime))
+    )
     assert released.status == "released"
     assert lot_state(runtime, oldest) == (0, 0)
     assert lot_state(runtime, newest) == (70, 0)
     with pytest.raises(Conflict):
-        runtime.run(lambda uow: handlers.release_dispatch(uow, planned.dispatch_id, "Rina"))
+        runtime.run(
+            lambda uow: handlers.release_dispatch(
+                uow, planned.dispatch_id, "Rina", settings(runtime)
+            )
+        )
 
     kinds = [
         m.kind
@@ -210,12 +111,18 @@ def test_bad_receipts_and_adjustments_change_nothing(runtime: ServiceRuntime) ->
     with pytest.raises(Unprocessable, match="reserved"):
         runtime.run(
             lambda uow: handlers.adjust_lot(
-                uow, lot_id, AdjustmentIn(delta=-5, reason="rusak (damaged)", approved_by="Kabid")
+                uow,
+                lot_id,
+                AdjustmentIn(delta=-5, reason="rusak (damaged)", approved_by="Kabid"),
+                settings(runtime),
             )
         )
     runtime.run(
         lambda uow: handlers.adjust_lot(
-            uow, lot_id, AdjustmentIn(delta=-4, reason="rusak (damaged)", approved_by="Kabid")
+            uow,
+            lot_id,
+            AdjustmentIn(delta=-4, reason="rusak (damaged)", approved_by="Kabid"),
+            settings(runtime),
         )
     )
     assert lot_state(runtime, lot_id) == (6, 6)
@@ -226,7 +133,7 @@ def test_concurrent_allocations_never_over_allocate(runtime: ServiceRuntime) -> 
     lots = [receive(runtime, 10, date(2026, 1, day)) for day in range(1, 6)]  # 50 units
     events = [verified(("RICE-5KG", 7)) for _ in range(12)]  # 84 units wanted
     errors: list[BaseException] = []
-    outcomes: list[list[object]] = []
+    outcomes: list[list[EventBase]] = []
     start = threading.Barrier(len(events))
 
     def contend(event: IncidentVerified) -> None:

@@ -1,0 +1,200 @@
+"""Buffer stock and alerts: minimum levels per item and warehouse, reorder suggestions,
+near-expiry warnings, and the daily sweep that quarantines what has expired."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING
+from uuid import uuid4
+
+from sqlmodel import col, select
+
+from services.logistics import handlers
+from services.logistics.domain import (
+    buffer_for_households,
+    days_to_expiry,
+    is_near_expiry,
+    reorder_suggestion,
+)
+from services.logistics.models import (
+    Alerts,
+    LotCondition,
+    LotRow,
+    MinimumLevelIn,
+    MinimumLevelRow,
+    NearExpiryAlert,
+    OrderStatus,
+    PurchaseOrderRow,
+    QuarantineIn,
+    ReorderSuggestion,
+    WarehouseRow,
+)
+from services.logistics.settings import LogisticsSettings
+from shared.events import CaseType
+from shared.events_stock import LotNearExpiry
+from shared.http import Unprocessable
+from shared.runtime import UnitOfWork
+
+if TYPE_CHECKING:
+    from shared.runtime import ServiceRuntime
+
+log = logging.getLogger(__name__)
+
+
+def set_minimum(uow: UnitOfWork, body: MinimumLevelIn) -> MinimumLevelRow:
+    """Set (or replace) the buffer level of an item in a warehouse."""
+    handlers.known_item(uow, body.item_code)
+    handlers.known_warehouse(uow, body.warehouse_code)
+    if body.minimum is not None:
+        minimum, basis = body.minimum, body.basis
+    elif body.households is not None and body.per_household_per_day is not None:
+        minimum = buffer_for_households(body.households, body.per_household_per_day, body.days)
+        basis = body.basis or (
+            f"{body.households} households x {body.per_household_per_day}/day x {body.days} days"
+        )
+    else:
+        raise Unprocessable(
+            "give minimum, or households and per_household_per_day", code="minimum_refused"
+        )
+    row = uow.session.get(MinimumLevelRow, (body.item_code, body.warehouse_code))
+    if row is None:
+        row = MinimumLevelRow(
+            item_code=body.item_code, warehouse_code=body.warehouse_code, minimum=0
+        )
+    row.minimum, row.basis = minimum, basis
+    uow.session.add(row)
+    return row
+
+
+def list_minimums(uow: UnitOfWork) -> Sequence[MinimumLevelRow]:
+    """All buffer levels."""
+    return uow.session.exec(
+        select(MinimumLevelRow).order_by(
+            col(MinimumLevelRow.warehouse_code), col(MinimumLevelRow.item_code)
+        )
+    ).all()
+
+
+def reorder_suggestions(uow: UnitOfWork) -> list[ReorderSuggestion]:
+    """Items whose free stock (on hand minus reserved, good lots) is below their buffer
+    level, with what to order beyond what is already on order."""
+    on_order: dict[tuple[str, str], int] = {}
+    for order in uow.session.exec(
+        select(PurchaseOrderRow).where(PurchaseOrderRow.status == OrderStatus.OPEN)
+    ).all():
+        for line in order.lines:
+            key = (line["item_code"], order.warehouse_code)
+            on_order[key] = on_order.get(key, 0) + line["ordered"] - line["accepted"]
+    suggestions = []
+    for level in list_minimums(uow):
+        free = handlers.free_stock(uow, level.item_code, level.warehouse_code)
+        if free >= level.minimum:
+            continue
+        pending = on_order.get((level.item_code, level.warehouse_code), 0)
+        suggestions.append(
+            ReorderSuggestion(
+                item_code=level.item_code,
+                warehouse_code=level.warehouse_code,
+                minimum=level.minimum,
+                free=free,
+                on_order=pending,
+                suggested_order=reorder_suggestion(
+                    free=free, on_order=pending, minimum=level.minimum
+                ),
+            )
+        )
+    return suggestions
+
+
+def alerts(uow: UnitOfWork, settings: LogisticsSettings) -> Alerts:
+    """Near-expiry and expired lots with free units, and items below their buffer level."""
+    today = handlers.local_today(uow, settings)
+    windows = {item.code: item.near_expiry_days for item in handlers.list_items(uow)}
+    horizon = today + timedelta(days=max(windows.values(), default=0))
+    near, expired = [], []
+    for lot in uow.session.exec(
+        select(LotRow)
+        .where(
+            LotRow.condition == LotCondition.GOOD,
+            col(LotRow.on_hand) > col(LotRow.reserved),
+            col(LotRow.expires_on).is_not(None),
+            col(LotRow.expires_on) <= horizon,
+        )
+        .order_by(col(LotRow.expires_on))
+    ).all():
+        assert lot.expires_on is not None
+        alert = NearExpiryAlert(
+            lot_id=lot.id,
+            item_code=lot.item_code,
+            warehouse_code=lot.warehouse_code,
+            expires_on=lot.expires_on,
+            days_left=days_to_expiry(lot.expires_on, today),
+            free=lot.on_hand - lot.reserved,
+        )
+        if alert.days_left <= 0:
+            expired.append(alert)
+        elif is_near_expiry(lot.expires_on, today, windows.get(lot.item_code, 30)):
+            near.append(alert)
+    return Alerts(
+        today=today, near_expiry=near, expired=expired, below_minimum=reorder_suggestions(uow)
+    )
+
+
+def scan(uow: UnitOfWork, settings: LogisticsSettings) -> dict[str, int]:
+    """The daily sweep: quarantine the free units of expired lots, and announce each lot
+    entering its near-expiry window once (`LotNearExpiry`)."""
+    current = alerts(uow, settings)
+    for alert in current.expired:
+        handlers.quarantine_lot(
+            uow,
+            alert.lot_id,
+            QuarantineIn(quantity=alert.free, reason="expired", note="daily sweep", actor="system"),
+            settings,
+        )
+    announced = 0
+    for alert in current.near_expiry:
+        lot = uow.session.get(LotRow, alert.lot_id)
+        assert lot is not None
+        if lot.near_expiry_alerted:
+            continue
+        lot.near_expiry_alerted = True
+        uow.session.add(lot)
+        warehouse = uow.session.get(WarehouseRow, lot.warehouse_code)
+        assert warehouse is not None
+        uow.emit(
+            LotNearExpiry(
+                event_id=uuid4(),
+                occurred_at=uow.now(),
+                office_id=warehouse.office_id,
+                case_id=lot.id,
+                case_type=CaseType.STOCK,
+                correlation_id=lot.id,
+                producer="logistics",
+                lot_id=lot.id,
+                warehouse_code=lot.warehouse_code,
+                item_code=lot.item_code,
+                expires_on=alert.expires_on,
+                days_left=alert.days_left,
+                quantity=alert.free,
+            )
+        )
+        announced += 1
+    return {"quarantined": len(current.expired), "near_expiry_announced": announced}
+
+
+async def scan_periodically(runtime: ServiceRuntime) -> None:
+    """Background task: run the sweep every `alert_scan_interval_s` (after waiting one)."""
+    settings = runtime.settings
+    assert isinstance(settings, LogisticsSettings)
+    if settings.alert_scan_interval_s <= 0:
+        return
+    while True:
+        await asyncio.sleep(settings.alert_scan_interval_s)
+        try:
+            result = await asyncio.to_thread(runtime.run, lambda uow: scan(uow, settings))
+            log.info("alert sweep: %s", result)
+        except Exception:
+            log.exception("alert sweep failed; retrying at the next interval")

@@ -1,0 +1,251 @@
+"""The warehouse's papers: the pick list of a dispatch and its handover record (BAST,
+berita acara serah terima), each signed off in the system and printable as PDF."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
+
+from fpdf import FPDF
+from sqlmodel import select
+
+from services.logistics import handlers
+from services.logistics.models import (
+    DispatchStatus,
+    HandoverIn,
+    HandoverRow,
+    ItemRow,
+    LotRow,
+    PickLine,
+    PickList,
+    PickSignIn,
+    WarehouseRow,
+)
+from shared.http import Conflict, NotFound
+from shared.runtime import UnitOfWork
+
+
+def pick_list(uow: UnitOfWork, dispatch_id: UUID) -> PickList:
+    """What to take, from which lot and shelf, for one dispatch (issue order)."""
+    dispatch = handlers.get_dispatch(uow, dispatch_id)
+    warehouse = uow.session.get(WarehouseRow, dispatch.warehouse_code)
+    assert warehouse is not None  # foreign key
+    lines: list[PickLine] = []
+    for line in dispatch.lines:
+        lot = uow.session.get(LotRow, UUID(str(line["lot_id"])))
+        item = uow.session.get(ItemRow, line["item_code"])
+        assert lot is not None and item is not None  # foreign keys
+        lines.append(
+            PickLine(
+                item_code=item.code,
+                item_name=item.name,
+                unit=item.unit,
+                lot_id=lot.id,
+                bin_location=lot.bin_location,
+                quantity=int(line["quantity"]),
+                received_on=lot.received_on,
+                expires_on=lot.expires_on,
+            )
+        )
+    return PickList(
+        dispatch_id=dispatch.id,
+        case_id=dispatch.case_id,
+        case_type=dispatch.case_type,
+        warehouse_code=warehouse.code,
+        warehouse_name=warehouse.name,
+        status=dispatch.status,
+        planned_at=dispatch.planned_at,
+        picked_by=dispatch.picked_by,
+        picked_at=dispatch.picked_at,
+        lines=lines,
+    )
+
+
+def sign_pick_list(uow: UnitOfWork, dispatch_id: UUID, body: PickSignIn) -> PickList:
+    """The picker confirms the goods of a planned dispatch are on the loading bay."""
+    dispatch = handlers.get_dispatch(uow, dispatch_id, for_update=True)
+    if dispatch.status is not DispatchStatus.PLANNED:
+        raise Conflict(f"dispatch {dispatch_id} is {dispatch.status}", code="dispatch_not_planned")
+    if dispatch.picked_by is not None:
+        raise Conflict(
+            f"pick list already signed by {dispatch.picked_by} at {dispatch.picked_at}",
+            code="pick_list_signed",
+        )
+    dispatch.picked_by, dispatch.picked_at = body.picked_by, uow.now()
+    uow.session.add(dispatch)
+    return pick_list(uow, dispatch_id)
+
+
+def record_handover(uow: UnitOfWork, dispatch_id: UUID, body: HandoverIn) -> HandoverRow:
+    """The BAST of a released dispatch: what, how much, from whom, to whom, when."""
+    dispatch = handlers.get_dispatch(uow, dispatch_id, for_update=True)
+    if dispatch.status is not DispatchStatus.RELEASED:
+        raise Conflict(
+            f"dispatch {dispatch_id} is {dispatch.status}; goods are handed over after release",
+            code="dispatch_not_released",
+        )
+    existing = uow.session.exec(
+        select(HandoverRow).where(HandoverRow.dispatch_id == dispatch_id)
+    ).first()
+    if existing is not None:
+        raise Conflict(
+            f"handover {existing.number} exists for this dispatch", code="handover_exists"
+        )
+    totals: dict[str, int] = {}
+    for line in dispatch.lines:
+        totals[line["item_code"]] = totals.get(line["item_code"], 0) + int(line["quantity"])
+    lines: list[dict[str, Any]] = []
+    for code, quantity in sorted(totals.items()):
+        item = uow.session.get(ItemRow, code)
+        assert item is not None
+        lines.append(
+            {"item_code": code, "item_name": item.name, "unit": item.unit, "quantity": quantity}
+        )
+    now = uow.now()
+    handover_id = uuid4()
+    row = HandoverRow(
+        id=handover_id,
+        dispatch_id=dispatch_id,
+        number=f"BAST/{now:%Y%m%d}/{str(handover_id)[:8].upper()}",
+        handed_over_by=body.handed_over_by,
+        received_by=body.received_by,
+        receiver_organisation=body.receiver_organisation,
+        handed_over_at=now,
+        lines=lines,
+    )
+    uow.session.add(row)
+    return row
+
+
+def get_handover(uow: UnitOfWork, handover_id: UUID) -> HandoverRow:
+    """The handover record, or 404."""
+    row = uow.session.get(HandoverRow, handover_id)
+    if row is None:
+        raise NotFound(f"no handover {handover_id}", code="handover_not_found")
+    return row
+
+
+def handover_of(uow: UnitOfWork, dispatch_id: UUID) -> HandoverRow:
+    """The handover record of a dispatch, or 404."""
+    row = uow.session.exec(
+        select(HandoverRow).where(HandoverRow.dispatch_id == dispatch_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"no handover for dispatch {dispatch_id}", code="handover_not_found")
+    return row
+
+
+# --- PDF ------------------------------------------------------------------------------
+
+
+def _latin1(text: object) -> str:
+    # fpdf2's core fonts are Latin-1; anything else prints as "?" rather than failing.
+    return str(text).encode("latin-1", "replace").decode("latin-1")
+
+
+def _table(
+    pdf: FPDF, headers: Sequence[str], widths: Sequence[int], rows: Sequence[Sequence[object]]
+) -> None:
+    pdf.set_font("Helvetica", "B", 9)
+    for header, width in zip(headers, widths, strict=True):
+        pdf.cell(width, 7, _latin1(header), border=1)
+    pdf.ln()
+    pdf.set_font("Helvetica", "", 9)
+    for row in rows:
+        for value, width in zip(row, widths, strict=True):
+            pdf.cell(width, 7, _latin1(value if value is not None else "-"), border=1)
+        pdf.ln()
+
+
+def _local(at: datetime | None, zone: ZoneInfo) -> str:
+    return at.astimezone(zone).strftime("%d-%m-%Y %H:%M") if at else "-"
+
+
+def pick_list_pdf(pick: PickList, zone: ZoneInfo) -> bytes:
+    """The pick list, printable (Daftar Pengambilan Barang)."""
+    pdf = FPDF(orientation="P", unit="mm", format="A4")
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 14)
+    pdf.cell(0, 10, "DAFTAR PENGAMBILAN BARANG (PICK LIST)", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 10)
+    for label, value in (
+        ("Gudang", f"{pick.warehouse_code} - {pick.warehouse_name}"),
+        ("Pengiriman (dispatch)", str(pick.dispatch_id)),
+        ("Kasus", f"{pick.case_type} {pick.case_id}"),
+        ("Direncanakan", _local(pick.planned_at, zone)),
+    ):
+        pdf.cell(0, 6, _latin1(f"{label}: {value}"), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    _table(
+        pdf,
+        ("Barang", "Lot", "Rak", "Diterima", "Kedaluwarsa", "Jumlah"),
+        (55, 25, 20, 25, 25, 30),
+        [
+            (
+                line.item_name[:30],
+                str(line.lot_id)[:8],
+                line.bin_location,
+                line.received_on.strftime("%d-%m-%Y"),
+                line.expires_on.strftime("%d-%m-%Y") if line.expires_on else None,
+                f"{line.quantity} {line.unit}",
+            )
+            for line in pick.lines
+        ],
+    )
+    pdf.ln(6)
+    signed = (
+        f"Diambil oleh / picked by: {pick.picked_by}, {_local(pick.picked_at, zone)}"
+        if pick.picked_by
+        else "Diambil oleh / picked by: ______________________ (belum ditandatangani)"
+    )
+    pdf.cell(0, 6, _latin1(signed), new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def handover_pdf(row: HandoverRow, warehouse: WarehouseRow, zone: ZoneInfo) -> bytes:
+    """The handover record, printable (Berita Acara Serah Terima)."""
+    pdf = FPDF(orientation="P", unit="mm", format="A4")
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 14)
+    pdf.cell(0, 10, "BERITA ACARA SERAH TERIMA BARANG", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 10)
+    pdf.cell(0, 6, _latin1(f"Nomor: {row.number}"), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    pdf.multi_cell(
+        0,
+        6,
+        _latin1(
+            f"Pada {_local(row.handed_over_at, zone)} telah diserahkan barang bantuan dari "
+            f"{warehouse.name} oleh {row.handed_over_by} (PIHAK PERTAMA) kepada "
+            f"{row.received_by}, {row.receiver_organisation} (PIHAK KEDUA), dengan rincian:"
+        ),
+    )
+    pdf.ln(2)
+    _table(
+        pdf,
+        ("No", "Barang", "Kode", "Jumlah"),
+        (12, 90, 45, 40),
+        [
+            (i, line["item_name"][:48], line["item_code"], f"{line['quantity']} {line['unit']}")
+            for i, line in enumerate(row.lines, start=1)
+        ],
+    )
+    pdf.ln(10)
+    pdf.cell(95, 6, "PIHAK PERTAMA (yang menyerahkan)")
+    pdf.cell(95, 6, "PIHAK KEDUA (yang menerima)", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(14)
+    pdf.cell(95, 6, _latin1(row.handed_over_by))
+    pdf.cell(95, 6, _latin1(row.received_by), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "I", 8)
+    pdf.ln(4)
+    pdf.cell(
+        0,
+        5,
+        _latin1(f"Dicatat dalam sistem / recorded in the system: {row.id}"),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    return bytes(pdf.output())

@@ -1,0 +1,572 @@
+"""logistics' procurement use cases (pengadaan through third-party suppliers, 000) and the
+program goods it serves: purchase requests, orders, goods receipts that accept partial
+deliveries and refuse short, damaged or expired goods, and distribution's requests for
+permakanan and sandang goods and returned deliveries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import Any, Literal
+from uuid import UUID, uuid4
+
+from sqlalchemy import func, or_
+from sqlmodel import col, select
+
+from services.logistics import handlers
+from services.logistics.domain import AllocationPlan, ReceiptDecision, lead_time, receipt_decision
+from services.logistics.handlers import Cause, local_today
+from services.logistics.models import (
+    DispatchRow,
+    GoodsReceiptIn,
+    GoodsReceiptRow,
+    HandoverRow,
+    LotCondition,
+    LotIn,
+    LotRow,
+    MovementRow,
+    OrderStatus,
+    PurchaseOrderIn,
+    PurchaseOrderRow,
+    PurchaseRequestIn,
+    PurchaseRequestOut,
+    PurchaseRequestRow,
+    RequestStatus,
+)
+from services.logistics.settings import LogisticsSettings
+from shared.events import AnyEvent, CaseType, EventBase, NeedLine, parse_event, serialize_event
+from shared.events_programs import DeliveryReturned, GoodsRequested
+from shared.events_stock import (
+    GoodsReceived,
+    MovementKind,
+    ProcurementCompleted,
+    ProcurementLine,
+    PurchaseOrderPlaced,
+    PurchaseRequested,
+    ReceivedLine,
+    RejectedLine,
+)
+from shared.http import Conflict, NotFound, Unprocessable
+from shared.kafka import PermanentEventError
+from shared.runtime import UnitOfWork
+
+RequestSource = Literal["permakanan_round", "sandang_request", "shortage", "buffer_stock"]
+
+
+# --- distribution's topic -----------------------------------------------------------------
+
+
+def on_delivery_event(uow: UnitOfWork, event: AnyEvent, settings: LogisticsSettings) -> None:
+    """Deliveries topic: goods requests and returned goods concern logistics; the rest of
+    distribution's events do not."""
+    if isinstance(event, GoodsRequested):
+        plan_goods_request(uow, event, settings)
+    elif isinstance(event, DeliveryReturned):
+        book_return(uow, event, settings)
+
+
+def plan_goods_request(uow: UnitOfWork, event: GoodsRequested, settings: LogisticsSettings) -> None:
+    """Plan a dispatch from stock for a permakanan round or sandang request (same case),
+    and raise a purchase request for what is missing; that part is planned once the
+    goods are received. A lot must stay good until the goods are due out plus the
+    program's delivery margin."""
+    must_last_until = event.needed_by + timedelta(days=settings.program_delivery_days)
+    plan = handlers.plan_dispatches(
+        uow,
+        cause=event,
+        needs=event.lines,
+        destination=event.destination,
+        must_last_until=must_last_until,
+        today=local_today(uow, settings),
+        reason=f"{event.purpose} {event.case_id} needs goods by {event.needed_by}",
+    )
+    unknown = [s for s in plan.shortfalls if s.reason == "unknown_item"]
+    missing = [s for s in plan.shortfalls if s.reason == "insufficient_stock"]
+    if unknown:
+        # Nothing can be bought that the catalogue does not know: the coordinator sees it.
+        handlers.announce_shortfalls(
+            uow, event, AllocationPlan(picks=(), shortfalls=tuple(unknown))
+        )
+    if missing:
+        raise_request(
+            uow,
+            office_id=event.office_id,
+            source=event.purpose,
+            source_case_id=event.case_id,
+            correlation_id=event.correlation_id,
+            causation_id=event.event_id,
+            lines=[(s.item_code, s.missing) for s in missing],
+            needed_by=event.needed_by,
+            requested_by="logistics (goods request)",
+            pending=event,
+        )
+
+
+def book_return(uow: UnitOfWork, event: DeliveryReturned, settings: LogisticsSettings) -> None:
+    """Goods of a failed delivery come back: a RETURN entry on the lot they left, or, when
+    damaged, a quarantined lot of their own. Never more than was issued from that lot for
+    that dispatch."""
+    today = local_today(uow, settings)
+    dispatch = uow.session.get(DispatchRow, event.dispatch_id) if event.dispatch_id else None
+    if event.dispatch_id is not None and dispatch is None:
+        raise PermanentEventError("unknown_dispatch", f"no dispatch {event.dispatch_id}")
+    cause = Cause.of(event)
+    for line in event.lines:
+        lot_id = line.lot_id or _lot_of_dispatch(dispatch, line.item_code)
+        if lot_id is None:
+            raise PermanentEventError(
+                "unknown_lot", f"{line.item_code}: no lot given and none found on the dispatch"
+            )
+        lot = uow.session.get(LotRow, lot_id)
+        if lot is None:
+            raise PermanentEventError("unknown_lot", f"no lot {lot_id}")
+        if lot.item_code != line.item_code:
+            raise PermanentEventError(
+                "wrong_item", f"lot {lot_id} holds {lot.item_code}, not {line.item_code}"
+            )
+        if event.dispatch_id is not None:
+            returnable = _returnable(uow, event.dispatch_id, lot_id)
+            if line.quantity > returnable:
+                raise PermanentEventError(
+                    "over_return",
+                    f"{line.quantity} returned to lot {lot_id} but only {returnable} "
+                    f"left it for dispatch {event.dispatch_id}",
+                )
+        lot = handlers.locked_lot(uow, lot_id)
+        reason = f"returned from delivery {event.delivery_id}: {event.reason}"
+        if event.condition == "good" and lot.condition == LotCondition.GOOD:
+            handlers.change_on_hand(
+                uow,
+                lot,
+                line.quantity,
+                MovementKind.RETURN,
+                effective_on=today,
+                today=today,
+                reference=f"delivery {str(event.delivery_id)[:8]}",
+                reason=reason,
+                actor="distribution",
+                refused_code="return_refused",
+                cause=cause,
+                dispatch_id=event.dispatch_id,
+            )
+            continue
+        held = handlers.new_lot(
+            uow,
+            item_code=lot.item_code,
+            warehouse_code=lot.warehouse_code,
+            received_on=lot.received_on,
+            expires_on=lot.expires_on,
+            source=f"return of delivery {str(event.delivery_id)[:8]}: {lot.source}"[:200],
+            quantity=line.quantity,
+            parent_lot_id=lot.id,
+        )
+        held.condition = LotCondition.QUARANTINED.value
+        held.quarantine_reason = "damaged"
+        uow.session.add(held)
+        handlers.record(
+            uow,
+            held,
+            MovementKind.RETURN,
+            on_hand_delta=line.quantity,
+            effective_on=today,
+            dispatch_id=event.dispatch_id,
+            reference=f"delivery {str(event.delivery_id)[:8]}",
+            reason=reason,
+            actor="distribution",
+            cause=cause,
+        )
+        handlers.emit_quarantined(uow, held, "damaged", cause)
+
+
+def _lot_of_dispatch(dispatch: DispatchRow | None, item_code: str) -> UUID | None:
+    if dispatch is None:
+        return None
+    for line in dispatch.lines:
+        if line["item_code"] == item_code:
+            return UUID(str(line["lot_id"]))
+    return None
+
+
+def _returnable(uow: UnitOfWork, dispatch_id: UUID, lot_id: UUID) -> int:
+    """Units issued from a lot for a dispatch, minus what already came back (to the lot
+    itself or, when damaged, to a quarantined lot split from it)."""
+    issued = -sum(
+        uow.session.exec(
+            select(MovementRow.on_hand_delta).where(
+                MovementRow.dispatch_id == dispatch_id,
+                MovementRow.lot_id == lot_id,
+                MovementRow.kind == MovementKind.ISSUE,
+            )
+        ).all()
+    )
+    returned = sum(
+        uow.session.exec(
+            select(MovementRow.on_hand_delta)
+            .join(LotRow, col(LotRow.id) == col(MovementRow.lot_id))
+            .where(
+                MovementRow.dispatch_id == dispatch_id,
+                MovementRow.kind == MovementKind.RETURN,
+                or_(col(LotRow.id) == lot_id, col(LotRow.parent_lot_id) == lot_id),
+            )
+        ).all()
+    )
+    return issued - returned
+
+
+# --- purchase requests --------------------------------------------------------------------
+
+
+def raise_request(
+    uow: UnitOfWork,
+    *,
+    office_id: str,
+    source: RequestSource,
+    source_case_id: UUID | None,
+    correlation_id: UUID | None,
+    causation_id: UUID | None,
+    lines: Sequence[tuple[str, int]],
+    needed_by: date | None,
+    requested_by: str,
+    pending: GoodsRequested | None = None,
+) -> PurchaseRequestRow:
+    """Record a purchase request (its id is the procurement case) and announce it."""
+    request_id = uuid4()
+    now = uow.now()
+    row = PurchaseRequestRow(
+        id=request_id,
+        office_id=office_id,
+        source=source,
+        source_case_id=source_case_id,
+        correlation_id=correlation_id or request_id,
+        lines=[{"item_code": code, "quantity": quantity} for code, quantity in lines],
+        needed_by=needed_by,
+        requested_by=requested_by,
+        requested_at=now,
+        pending_goods_request=serialize_event(pending).decode() if pending else None,
+        pending_lines=[{"item_code": code, "quantity": quantity} for code, quantity in lines]
+        if pending
+        else [],
+    )
+    uow.session.add(row)
+    uow.emit(
+        PurchaseRequested(
+            event_id=uuid4(),
+            occurred_at=now,
+            office_id=office_id,
+            case_id=request_id,
+            case_type=CaseType.PROCUREMENT,
+            correlation_id=row.correlation_id,
+            causation_id=causation_id,
+            producer="logistics",
+            source=source,
+            source_case_id=source_case_id,
+            lines=tuple(ProcurementLine(item_code=c, quantity=q) for c, q in lines),
+            needed_by=needed_by,
+        )
+    )
+    return row
+
+
+def request_by_hand(
+    uow: UnitOfWork, body: PurchaseRequestIn, settings: LogisticsSettings
+) -> PurchaseRequestRow:
+    """A purchase request raised by warehouse staff or the coordinator."""
+    for line in body.lines:
+        handlers.known_item(uow, line.item_code)
+    if len({line.item_code for line in body.lines}) != len(body.lines):
+        raise Unprocessable("an item appears twice in the request", code="duplicate_item")
+    return raise_request(
+        uow,
+        office_id=settings.common.default_office_id,
+        source=body.source,
+        source_case_id=body.source_case_id,
+        correlation_id=body.source_case_id,
+        causation_id=None,
+        lines=[(line.item_code, line.quantity) for line in body.lines],
+        needed_by=body.needed_by,
+        requested_by=body.requested_by,
+    )
+
+
+def get_request(
+    uow: UnitOfWork, request_id: UUID, *, for_update: bool = False
+) -> PurchaseRequestRow:
+    """The purchase request, or 404."""
+    query = select(PurchaseRequestRow).where(PurchaseRequestRow.id == request_id)
+    if for_update:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    row = uow.session.exec(query).first()
+    if row is None:
+        raise NotFound(f"no purchase request {request_id}", code="request_not_found")
+    return row
+
+
+def list_requests(uow: UnitOfWork, *, limit: int) -> Sequence[PurchaseRequestRow]:
+    """Purchase requests, newest first."""
+    return uow.session.exec(
+        select(PurchaseRequestRow)
+        .order_by(col(PurchaseRequestRow.requested_at).desc())
+        .limit(limit)
+    ).all()
+
+
+def request_out(uow: UnitOfWork, row: PurchaseRequestRow) -> PurchaseRequestOut:
+    """The API view, with lead time so far against the standard.
+
+    The sandang standard (000) runs from request to handover at the institution, so for a
+    sandang request the clock stops at the BAST of its dispatch, not at goods received."""
+    handed_over_at = None
+    if row.source_case_id is not None:
+        handed_over_at = uow.session.exec(
+            select(func.max(HandoverRow.handed_over_at))
+            .join(DispatchRow, col(DispatchRow.id) == col(HandoverRow.dispatch_id))
+            .where(DispatchRow.case_id == row.source_case_id)
+        ).first()
+    finished = handed_over_at if row.source == "sandang_request" else row.completed_at
+    measured = lead_time(row.source, row.requested_at, finished, uow.now())
+    return PurchaseRequestOut(
+        id=row.id,
+        source=row.source,
+        source_case_id=row.source_case_id,
+        lines=row.lines,
+        needed_by=row.needed_by,
+        status=row.status,
+        requested_by=row.requested_by,
+        requested_at=row.requested_at,
+        completed_at=row.completed_at,
+        handed_over_at=handed_over_at,
+        lead_time_days=measured.days,
+        standard_days=measured.standard_days,
+        overdue=measured.overdue,
+        waiting_dispatch=row.pending_goods_request is not None,
+    )
+
+
+# --- purchase orders and receipts -----------------------------------------------------------
+
+
+def place_order(
+    uow: UnitOfWork, body: PurchaseOrderIn, settings: LogisticsSettings
+) -> PurchaseOrderRow:
+    """Order (part of) an open purchase request from a supplier."""
+    request = get_request(uow, body.request_id, for_update=True)
+    if request.status is not RequestStatus.OPEN:
+        raise Conflict(f"purchase request {request.id} is {request.status}", code="request_closed")
+    handlers.known_warehouse(uow, body.warehouse_code)
+    requested = {line["item_code"] for line in request.lines}
+    codes = [line.item_code for line in body.lines]
+    if len(set(codes)) != len(codes):
+        raise Unprocessable("an item appears twice in the order", code="duplicate_item")
+    stray = sorted(set(codes) - requested)
+    if stray:
+        raise Unprocessable(
+            f"not in the purchase request: {', '.join(stray)}", code="not_requested"
+        )
+    if body.expected_on < local_today(uow, settings):
+        raise Unprocessable("the expected date is in the past", code="order_refused")
+    if uow.session.exec(
+        select(PurchaseOrderRow.id).where(PurchaseOrderRow.number == body.number)
+    ).first():
+        raise Conflict(f"order number {body.number} is taken", code="order_exists")
+    now = uow.now()
+    placed = PurchaseOrderPlaced(
+        event_id=uuid4(),
+        occurred_at=now,
+        office_id=request.office_id,
+        case_id=request.id,
+        case_type=CaseType.PROCUREMENT,
+        correlation_id=request.correlation_id,
+        producer="logistics",
+        order_id=uuid4(),
+        order_number=body.number,
+        supplier=body.supplier,
+        expected_on=body.expected_on,
+        lines=tuple(
+            ProcurementLine(item_code=line.item_code, quantity=line.quantity) for line in body.lines
+        ),
+    )
+    row = PurchaseOrderRow(
+        id=placed.order_id,
+        number=body.number,
+        request_id=request.id,
+        supplier=body.supplier,
+        warehouse_code=body.warehouse_code,
+        expected_on=body.expected_on,
+        lines=[
+            {"item_code": line.item_code, "ordered": line.quantity, "accepted": 0}
+            for line in body.lines
+        ],
+        placed_at=now,
+        placed_event_id=placed.event_id,
+    )
+    uow.session.add(row)
+    uow.emit(placed)
+    return row
+
+
+def get_order(uow: UnitOfWork, order_id: UUID, *, for_update: bool = False) -> PurchaseOrderRow:
+    """The order, or 404."""
+    query = select(PurchaseOrderRow).where(PurchaseOrderRow.id == order_id)
+    if for_update:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    row = uow.session.exec(query).first()
+    if row is None:
+        raise NotFound(f"no purchase order {order_id}", code="order_not_found")
+    return row
+
+
+def list_orders(
+    uow: UnitOfWork, *, status: OrderStatus | None, limit: int
+) -> Sequence[PurchaseOrderRow]:
+    """Orders, soonest expected first."""
+    query = select(PurchaseOrderRow).order_by(col(PurchaseOrderRow.expected_on)).limit(limit)
+    if status is not None:
+        query = query.where(PurchaseOrderRow.status == status)
+    return uow.session.exec(query).all()
+
+
+def receive_goods(
+    uow: UnitOfWork, order_id: UUID, body: GoodsReceiptIn, settings: LogisticsSettings
+) -> GoodsReceiptRow:
+    """Check a delivery in against its order: accepted goods become lots (FIFO from the
+    day received), refused goods are recorded with their reason, a partial delivery
+    leaves the order open. When the whole request has arrived, its procurement is
+    complete and any program goods waiting for it are planned."""
+    order = get_order(uow, order_id, for_update=True)
+    if order.status is not OrderStatus.OPEN:
+        raise Conflict(f"purchase order {order.number} is closed", code="order_closed")
+    today = local_today(uow, settings)
+    if body.received_on > today:
+        raise Unprocessable(
+            f"received_on {body.received_on} is after today", code="receipt_refused"
+        )
+    remaining = {line["item_code"]: line["ordered"] - line["accepted"] for line in order.lines}
+    decisions: list[tuple[Any, ReceiptDecision]] = []
+    for line in body.lines:
+        if line.item_code not in remaining:
+            raise Unprocessable(
+                f"{line.item_code} is not on order {order.number}", code="not_ordered"
+            )
+        decision = receipt_decision(
+            delivered=line.delivered,
+            accepted=line.accepted,
+            reject_reason=line.reject_reason,
+            still_ordered=remaining[line.item_code],
+            expires_on=line.expires_on,
+            today=today,
+        )
+        if isinstance(decision, str):
+            raise Unprocessable(f"{line.item_code}: {decision}", code="receipt_refused")
+        remaining[line.item_code] -= decision.accepted
+        decisions.append((line, decision))
+    request = get_request(uow, order.request_id, for_update=True)
+    cause = Cause(correlation_id=request.correlation_id, causation_id=order.placed_event_id)
+    accepted: list[dict[str, Any]] = []
+    rejected: list[dict[str, Any]] = []
+    for line, decision in decisions:
+        if decision.accepted:
+            lot = handlers.receive_lot(
+                uow,
+                LotIn(
+                    item_code=line.item_code,
+                    warehouse_code=order.warehouse_code,
+                    quantity=decision.accepted,
+                    received_on=body.received_on,
+                    expires_on=line.expires_on,
+                    source=f"{order.number} / {order.supplier}"[:200],
+                    received_by=body.received_by,
+                    bin_location=line.bin_location,
+                ),
+                settings,
+                reference=order.number,
+                cause=cause,
+            )
+            accepted.append(
+                {"item_code": line.item_code, "quantity": decision.accepted, "lot_id": str(lot.id)}
+            )
+        if decision.rejected:
+            rejected.append(
+                {
+                    "item_code": line.item_code,
+                    "quantity": decision.rejected,
+                    "reason": decision.reason,
+                }
+            )
+    order.lines = [
+        {**line, "accepted": line["ordered"] - remaining[line["item_code"]]} for line in order.lines
+    ]
+    complete = all(value == 0 for value in remaining.values())
+    if complete:
+        order.status = OrderStatus.CLOSED
+    uow.session.add(order)
+    receipt = GoodsReceiptRow(
+        id=uuid4(),
+        order_id=order.id,
+        received_on=body.received_on,
+        received_by=body.received_by,
+        accepted=accepted,
+        rejected=rejected,
+        recorded_at=uow.now(),
+    )
+    uow.session.add(receipt)
+    received = GoodsReceived(
+        event_id=uuid4(),
+        occurred_at=uow.now(),
+        office_id=request.office_id,
+        case_id=request.id,
+        case_type=CaseType.PROCUREMENT,
+        correlation_id=request.correlation_id,
+        causation_id=order.placed_event_id,
+        producer="logistics",
+        order_id=order.id,
+        receipt_id=receipt.id,
+        accepted=tuple(ReceivedLine.model_validate(a) for a in accepted),
+        rejected=tuple(RejectedLine.model_validate(r) for r in rejected),
+        order_complete=complete,
+    )
+    uow.emit(received)
+    uow.session.flush()
+    _complete_request_if_received(uow, request, received, settings)
+    return receipt
+
+
+def _complete_request_if_received(
+    uow: UnitOfWork, request: PurchaseRequestRow, cause: EventBase, settings: LogisticsSettings
+) -> None:
+    orders = uow.session.exec(
+        select(PurchaseOrderRow).where(PurchaseOrderRow.request_id == request.id)
+    ).all()
+    accepted: dict[str, int] = {}
+    for order in orders:
+        for line in order.lines:
+            accepted[line["item_code"]] = accepted.get(line["item_code"], 0) + line["accepted"]
+    if any(accepted.get(line["item_code"], 0) < line["quantity"] for line in request.lines):
+        return
+    request.status = RequestStatus.COMPLETED
+    request.completed_at = uow.now()
+    pending = request.pending_goods_request
+    request.pending_goods_request = None
+    uow.session.add(request)
+    uow.emit(
+        ProcurementCompleted.caused_by(
+            cause,
+            producer="logistics",
+            occurred_at=uow.now(),
+            source_case_id=request.source_case_id,
+        )
+    )
+    if pending is None:
+        return
+    waiting = parse_event(pending.encode())
+    assert isinstance(waiting, GoodsRequested)
+    needs = tuple(NeedLine.model_validate(line) for line in request.pending_lines)
+    plan = handlers.plan_dispatches(
+        uow,
+        cause=waiting,
+        needs=needs,
+        destination=waiting.destination,
+        must_last_until=waiting.needed_by + timedelta(days=settings.program_delivery_days),
+        today=local_today(uow, settings),
+        reason=f"{waiting.purpose} {waiting.case_id}: procured goods arrived",
+    )
+    handlers.announce_shortfalls(uow, waiting, plan)

@@ -1,0 +1,194 @@
+"""The warehouse keeper's screens in a real headless chromium (phone-sized), against
+logistics' pages served by uvicorn: pick and release today's dispatch, read the stock
+card, post a count, check a delivery in, see alerts; Bahasa Indonesia first, English on
+request. A screenshot of each page is saved under the test's tmp dir."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+
+from services.logistics import procurement, ui
+from services.logistics.app import router
+from services.logistics.models import ProcurementLineIn, PurchaseOrderIn, PurchaseRequestIn
+from shared.demo import load_demo_data
+from shared.http import install_error_handlers
+from shared.runtime import ServiceRuntime
+from shared.tansu import free_port
+from tests.logistics.support import TODAY, allocate, receive, settings, verified
+from tests.support.browser import browser  # noqa: F401  the fixture
+
+
+@pytest.fixture(params=["sqlite"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The screens are the same on either database: SQLite only, to keep the suite fast."""
+    return f"sqlite:///{tmp_path / f'{request.param}.sqlite3'}"
+
+
+@pytest.fixture
+def site(runtime: ServiceRuntime) -> Iterator[str]:
+    """logistics' API and pages over real HTTP (no broker: the screens need none)."""
+    receive(runtime, 30, date(2026, 3, 1), expires_on=TODAY + timedelta(days=12))
+    receive(runtime, 100, date(2026, 9, 1), expires_on=date(2027, 9, 1))
+    receive(runtime, 15, date(2026, 8, 1), warehouse="GDG-SMD", expires_on=TODAY + timedelta(20))
+    allocate(runtime, verified(("RICE-5KG", 40)))
+    request = runtime.run(
+        lambda uow: procurement.request_by_hand(
+            uow,
+            PurchaseRequestIn(
+                source="buffer_stock",
+                lines=[ProcurementLineIn(item_code="FAMILY-KIT", quantity=50)],
+                requested_by="Kabid",
+            ),
+            settings(runtime),
+        )
+    )
+    runtime.run(
+        lambda uow: procurement.place_order(
+            uow,
+            PurchaseOrderIn(
+                request_id=request.id,
+                number="PO-088/DINSOS/2026",
+                supplier="CV Kutai Sandang",
+                warehouse_code="GDG-TGR",
+                expected_on=TODAY + timedelta(days=3),
+                lines=[ProcurementLineIn(item_code="FAMILY-KIT", quantity=50)],
+            ),
+            settings(runtime),
+        )
+    )
+    with served(runtime) as url:
+        yield url
+
+
+@contextmanager
+def served(runtime: ServiceRuntime) -> Iterator[str]:
+    """logistics' API and pages on `runtime`, served by uvicorn on a free port."""
+    app = FastAPI()
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.include_router(router)
+    app.include_router(ui.router)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def title(browser: WebDriver) -> str:  # noqa: F811  the fixture's name
+    return browser.find_element(By.ID, "page-title").text
+
+
+def test_a_keeper_picks_releases_counts_receives_and_reads_the_stock_card(
+    browser: WebDriver,  # noqa: F811  the fixture imported above
+    site: str,
+    tmp_path: Path,
+) -> None:
+    browser.get(f"{site}/ui")
+    assert title(browser) == "Ambil barang"
+    (card,) = browser.find_elements(By.CSS_SELECTOR, ".dispatch")
+    assert "30" in card.text and "10" in card.text  # the sooner-expiring lot first
+    card.find_element(By.CSS_SELECTOR, "form input[name=name]").send_keys("Budi")
+    card.find_element(By.CSS_SELECTOR, "button.sign").click()
+    assert browser.find_element(By.ID, "ok").is_displayed()
+    card = browser.find_element(By.CSS_SELECTOR, ".dispatch")
+    assert "Ditandatangani oleh: Budi" in card.text
+    browser.save_screenshot(str(tmp_path / "picking.png"))
+    release_form = card.find_elements(By.CSS_SELECTOR, "form")[-1]
+    release_form.find_element(By.NAME, "name").send_keys("Rina")
+    release_form.find_element(By.CSS_SELECTOR, "button.release").click()
+    assert "Tidak ada pengiriman" in browser.find_element(By.TAG_NAME, "main").text
+
+    browser.find_element(By.ID, "nav-stock").click()
+    browser.find_element(
+        By.XPATH, "//table[@id='levels']//tr[td[1]='GDG-TGR' and td[2]='RICE-5KG']//a"
+    ).click()
+    assert title(browser) == "Kartu stok"
+    balances = [
+        row.find_elements(By.TAG_NAME, "td")[-1].text
+        for row in browser.find_elements(By.CSS_SELECTOR, "#card tbody tr")
+    ]
+    assert balances == ["30", "130", "120", "90"]
+    assert browser.find_element(By.ID, "closing").text == "90"
+
+    browser.find_element(By.ID, "nav-counts").click()
+    browser.find_element(By.CSS_SELECTOR, "#count-warehouse option[value=GDG-TGR]").click()
+    browser.find_element(By.ID, "count-choose").click()
+    first_lot = browser.find_elements(By.CSS_SELECTOR, "input.counted")[0]
+    first_lot.clear()
+    first_lot.send_keys("88")  # two sacks short on the shelf
+    for name, value in (("counted_by", "Rina"), ("approved_by", "Kabid"), ("reason", "opname")):
+        browser.find_element(By.NAME, name).send_keys(value)
+    browser.find_element(By.ID, "post-count").click()
+    assert browser.find_element(By.ID, "ok").is_displayed()
+    browser.save_screenshot(str(tmp_path / "counts.png"))
+
+    browser.find_element(By.ID, "nav-receiving").click()
+    order = browser.find_element(By.CSS_SELECTOR, ".order")
+    assert "PO-088/DINSOS/2026" in order.text
+    for field, value in (("delivered-0", "50"), ("accepted-0", "45")):
+        box = browser.find_element(By.ID, field)
+        box.clear()
+        box.send_keys(value)
+    browser.find_element(By.NAME, "received_by").send_keys("Pak Gudang")
+    browser.find_element(By.CSS_SELECTOR, "button.receive").click()
+    # 5 not accepted without a reason: refused, with the rule's words, nothing booked.
+    assert "reason" in browser.find_element(By.ID, "error").text
+    order = browser.find_element(By.CSS_SELECTOR, ".order")
+    for field, value in (("delivered-0", "50"), ("accepted-0", "45")):
+        box = browser.find_element(By.ID, field)
+        box.clear()
+        box.send_keys(value)
+    order.find_element(By.CSS_SELECTOR, "select[name=reject_reason] option[value=damaged]").click()
+    browser.find_element(By.NAME, "received_by").send_keys("Pak Gudang")
+    browser.find_element(By.CSS_SELECTOR, "button.receive").click()
+    assert browser.find_element(By.ID, "ok").is_displayed()
+    assert "45" in browser.find_element(By.CSS_SELECTOR, ".order").text  # accepted so far
+
+    browser.get(f"{site}/ui/stock-card?item_code=RICE-5KG&warehouse_code=GDG-TGR")
+    assert browser.find_element(By.ID, "closing").text == "88"
+    browser.find_element(By.ID, "lang-switch").click()
+    assert title(browser) == "Stock card"
+    assert browser.find_element(By.ID, "closing").text == "88"
+    browser.find_element(By.ID, "nav-alerts").click()
+    assert title(browser) == "Alerts"
+    assert "GDG-SMD" in browser.find_element(By.ID, "near-expiry").text
+    browser.save_screenshot(str(tmp_path / "alerts-en.png"))
+
+
+def test_the_demo_data_of_make_run_loads_and_shows_on_the_screens(
+    runtime: ServiceRuntime,
+    browser: WebDriver,  # noqa: F811  the fixture imported above
+) -> None:
+    with served(runtime) as url:
+        summary = load_demo_data(url, today=TODAY)
+        # The fixture already holds GDG-TGR, RICE-5KG and FAMILY-KIT; a second run adds
+        # nothing (make run loads the demo on every start).
+        assert "new: 2 warehouses, 5 items, 10 lots" in summary
+        assert "new: 0 warehouses, 0 items, 0 lots" in load_demo_data(url, today=TODAY)
+        browser.get(f"{url}/ui/receiving?lang=en")
+        assert "CV Kutai Sandang Lestari" in browser.find_element(By.CSS_SELECTOR, ".order").text
+        browser.get(f"{url}/ui/alerts")
+        assert "FAMILY-KIT" in browser.find_element(By.ID, "below-minimum").text
