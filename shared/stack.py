@@ -81,6 +81,9 @@ class Stack:
                 port = (ports or {}).get(name) or free_port()
                 env = {
                     **os.environ,
+                    # The local run and the system tests run without sign-in unless the
+                    # caller turns it on; production refuses to start that way.
+                    "DINSOS_AUTH_REQUIRED": "false",
                     "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
                     "DINSOS_DATA_DIR": str(data_dir),
                     f"{name.upper()}_PORT": str(port),

@@ -40,6 +40,7 @@ from services.intake.models import (
     VerificationIn,
 )
 from services.intake.settings import IntakeSettings, get_settings
+from shared.auth import Access, Policy, Role
 from shared.clock import Clock
 from shared.http import ERROR_RESPONSES, ErrorBody, NotFound
 from shared.runtime import RuntimeDep, ServiceRuntime, UnitOfWork, create_service_api
@@ -342,6 +343,28 @@ def get_incident(incident_id: UUID, runtime: RuntimeDep) -> IncidentOut:
     return IncidentOut.of(runtime.run(lambda uow: handlers.get_incident(uow, incident_id)))
 
 
+FIELD = (Role.FIELD_TEAM, Role.COORDINATOR)
+# Who may call what; a route missing here is refused to everyone (tests/intake/test_access).
+ACCESS: Policy = {
+    "POST /reports": Access.of(*FIELD),
+    "GET /incidents": Access.of(*FIELD, Role.WAREHOUSE, Role.OFFICE_ADMIN),
+    "GET /incidents/{incident_id}": Access.of(*FIELD, Role.WAREHOUSE, Role.OFFICE_ADMIN),
+    "GET /incidents/{incident_id}/reports": Access.of(*FIELD),
+    "POST /incidents/{incident_id}/updates": Access.of(*FIELD),
+    "GET /incidents/{incident_id}/updates": Access.of(*FIELD, Role.WAREHOUSE),
+    "POST /incidents/{incident_id}/photos": Access.of(*FIELD),
+    "GET /incidents/{incident_id}/photos": Access.of(*FIELD),
+    "GET /photos/{photo_id}": Access.of(*FIELD),
+    "POST /incidents/{incident_id}/verification": Access.of(Role.COORDINATOR),
+    "POST /incidents/{incident_id}/rejection": Access.of(Role.COORDINATOR),
+    # The phone form's shell and scripts: no data in them, and they must load offline.
+    "GET /": Access.anyone(),
+    "GET /lapor": Access.anyone(),
+    "GET /lapor.js": Access.anyone(),
+    "GET /sw.js": Access.anyone(),
+}
+
+
 def create_app(
     settings: IntakeSettings | None = None,
     *,
@@ -358,6 +381,7 @@ def create_app(
         title="Dinas Sosial intake",
         description="Incident reports from Tagana teams and village officials, and their "
         "validation by a coordinator.",
+        policy=ACCESS,
     )
     api.state.geocoder = geocoder or geocoder_from(settings)
     api.state.intake_settings = settings

@@ -33,6 +33,7 @@ from services.notify.settings import NotifySettings, get_settings, notify_settin
 from services.notify.standards import OfficeStandard, Standards, load_standards
 from services.notify.stream import clock_ticker, subscriptions
 from services.notify.webhooks import send_notifications
+from shared.auth import Access, Policy, Role
 from shared.clock import Clock
 from shared.events import OfficeId
 from shared.http import ERROR_RESPONSES, NotFound
@@ -256,6 +257,29 @@ def get_report_pdf(
     )
 
 
+WATCH = (Role.COORDINATOR, Role.OFFICE_ADMIN)
+# Who may call what; a route missing here is refused to everyone (tests/notify/test_access).
+ACCESS: Policy = {
+    "GET /clocks": Access.of(*WATCH),
+    "GET /clocks/{case_id}": Access.of(*WATCH, Role.FIELD_TEAM, Role.WAREHOUSE),
+    "GET /clocks/{case_id}/timeline": Access.of(*WATCH, Role.FIELD_TEAM, Role.WAREHOUSE),
+    "GET /standards": Access.of(*Role),
+    "POST /subscriptions": Access.of(*WATCH),
+    "GET /subscriptions": Access.of(*WATCH),
+    "DELETE /subscriptions/{subscription_id}": Access.of(*WATCH),
+    "GET /notifications": Access.of(*WATCH),
+    "GET /alerts": Access.of(*WATCH),
+    "POST /alerts/{alert_id}/ack": Access.of(Role.COORDINATOR),
+    "GET /feed": Access.of(*WATCH),
+    "GET /reports": Access.of(*WATCH),
+    "GET /reports.csv": Access.of(*WATCH),
+    "GET /reports.pdf": Access.of(*WATCH),
+    "GET /reports/view": Access.of(*WATCH),
+    "GET /": Access.of(*WATCH),
+    "GET /cases/{case_id}": Access.of(*WATCH),
+}
+
+
 def create_app(settings: NotifySettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     """The notify service: API, incident and delivery agents, the clock ticker and the
     webhook sender. A bad standards file stops it here, before anything starts."""
@@ -274,6 +298,7 @@ def create_app(settings: NotifySettings | None = None, *, clock: Clock | None = 
         title="Dinas Sosial notify",
         description="Response clocks against each office's service standard (1x24 hours "
         "from the report to aid at the location), warnings before a breach, and webhooks.",
+        policy=ACCESS,
     )
     api.state.standards = standards
     api.include_router(router)

@@ -1,0 +1,28 @@
+"""Who may call what in notify: every route has an access rule, and every route answers
+every role (and no token at all) as its rule says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.notify.app import create_app
+from services.notify.settings import NotifySettings
+from shared.auth import AuthSettings
+from shared.settings import CommonSettings
+from tests.support.access import matrix_problems
+
+SECRET = "a-test-secret-that-is-long-enough-0123456789"
+
+
+def test_every_route_answers_every_role_as_its_rule_says(tmp_path: Path) -> None:
+    auth = AuthSettings(required=True, secret=SECRET)
+    settings = NotifySettings(
+        database_url=f"sqlite:///{tmp_path / 'notify.sqlite3'}",
+        common=CommonSettings(environment="test", data_dir=tmp_path),
+        auth=auth,
+    )
+    missing, disagreements = matrix_problems(
+        create_app(settings), auth, streaming=frozenset({"GET /feed"})
+    )
+    assert missing == []
+    assert disagreements == []
