@@ -104,3 +104,25 @@ class RecipientFlaggedForReview(EventBase):
     event_type: Literal["RecipientFlaggedForReview"] = "RecipientFlaggedForReview"
     recipient_id: UUID
     reason: Literal["moved", "deceased", "in_hospital", "refused", "address_not_found"]
+
+
+class DeliveryRunPlanned(EventBase):
+    """Program deliveries of one case were grouped into a run for one vehicle and team, in
+    visiting order (one event per case in the run rather than one per parcel: a
+    permakanan round sends hundreds). Incident deliveries keep `DeliveryAssigned`."""
+
+    event_type: Literal["DeliveryRunPlanned"] = "DeliveryRunPlanned"
+    run_id: UUID
+    team: ShortText
+    vehicle: ShortText
+    run_date: date
+    delivery_ids: tuple[UUID, ...] = Field(min_length=1, description="In visiting order.")
+    total_km: float = Field(ge=0, description="Geodesic length of the whole run from its start.")
+
+
+class DeliveryRunDeparted(EventBase):
+    """The run's vehicle left: these program deliveries of the case are in transit."""
+
+    event_type: Literal["DeliveryRunDeparted"] = "DeliveryRunDeparted"
+    run_id: UUID
+    delivery_ids: tuple[UUID, ...] = Field(min_length=1)

@@ -18,6 +18,7 @@ from services.distribution.settings import DistributionSettings
 from services.intake.settings import IntakeSettings
 from services.logistics.settings import LogisticsSettings
 from services.notify.settings import NotifySettings
+from shared.auth import AuthSettings
 from shared.settings import CommonSettings, KafkaSettings, ServiceSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +28,13 @@ SETTINGS: dict[str, type[ServiceSettings]] = {
     "distribution": DistributionSettings,
     "notify": NotifySettings,
 }
-DEPLOY_ENV = {"POSTGRES_PASSWORD": "s3cret-for-test"}
+DEPLOY_ENV = {
+    "POSTGRES_PASSWORD": "s3cret-for-test",
+    "DINSOS_AUTH_SECRET": "a-production-secret-of-40-characters-xyz",
+    "INTAKE_NIK_HASH_KEY": "a-nik-hash-key-of-enough-length-0123456789",
+    # A valid Fernet key (32 url-safe base64 bytes), for this test only.
+    "DISTRIBUTION_DATA_KEY": "q7w2mPZV5cQ0b1pRZtJf9Yx3Lk8sN4aHdE6uGvC0iTo=",
+}
 _VARIABLE = re.compile(r"\$\{(\w+)(?::([-?])([^}]*))?\}")
 
 
@@ -59,9 +66,11 @@ def env_of(compose: dict[str, Any], service: str) -> dict[str, str]:
 def known_variables(cls: type[ServiceSettings]) -> set[str]:
     prefix = str(cls.model_config.get("env_prefix", ""))
     names = {
-        f"{prefix}{field}".upper() for field in cls.model_fields if field not in ("common", "kafka")
+        f"{prefix}{field}".upper()
+        for field in cls.model_fields
+        if field not in ("common", "kafka", "auth")
     }
-    for part in (CommonSettings, KafkaSettings):
+    for part in (CommonSettings, KafkaSettings, AuthSettings):
         part_prefix = str(part.model_config.get("env_prefix", ""))
         names |= {f"{part_prefix}{field}".upper() for field in part.model_fields}
     return names
@@ -95,6 +104,8 @@ def test_service_command_variables_and_port_match_the_code(
     assert settings.common.environment == "production"
     assert settings.kafka.enable_idempotence is True
     assert settings.kafka.bootstrap_servers == "kafka:9092"
+    assert settings.auth.required is True
+    assert settings.auth.signing_secret() == DEPLOY_ENV["DINSOS_AUTH_SECRET"]
     assert settings.host == "0.0.0.0"
     assert spec["ports"] == [f"{settings.port}:{settings.port}"]
     assert settings.port == SETTINGS[service].model_fields["port"].default
@@ -108,6 +119,8 @@ def test_service_command_variables_and_port_match_the_code(
 def test_password_must_be_set(compose: dict[str, Any]) -> None:
     with pytest.raises(KeyError, match="POSTGRES_PASSWORD"):
         substitute(compose["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"], {})
+    with pytest.raises(KeyError, match="DINSOS_AUTH_SECRET"):
+        substitute(compose["services"]["intake"]["environment"]["DINSOS_AUTH_SECRET"], {})
 
 
 def test_image_contains_what_the_services_import() -> None:

@@ -1,27 +1,55 @@
-"""distribution's HTTP API: the delivery list, and the field team's steps."""
+"""distribution's HTTP API: the recipient registry, permakanan programs and rounds,
+sandang requests, deliveries and their steps, runs, and the field team's screen."""
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel
 
-from services.distribution import handlers
-from services.distribution.domain import DeliveryStatus
+from services.distribution import handlers, screens
+from services.distribution.domain import DeliveryKind, DeliveryStatus
+from services.distribution.handlers import Policy
 from services.distribution.models import (
     ArrivalIn,
     AssignmentIn,
     CompletionIn,
     DeliveryOut,
     DistributionTable,
+    EnrolmentIn,
+    EnrolmentOut,
+    EnrolmentRow,
+    EnrolmentStatus,
+    EvaluationOut,
     FailureIn,
+    HandoverOut,
+    ProgramIn,
+    ProgramOut,
+    ProgramRow,
+    RecipientIn,
+    RecipientKind,
+    RecipientOut,
+    ReplacementIn,
+    ReturnIn,
+    RoundOut,
+    RunIn,
+    RunOut,
+    RunRow,
+    SandangRequestIn,
+    SandangRequestOut,
+    StopOut,
 )
+from services.distribution.privacy import PersonalDataVault, load_data_key
 from services.distribution.settings import DistributionSettings, get_settings
 from services.distribution.stream import SUBSCRIPTIONS
 from shared.clock import Clock
-from shared.http import ERROR_RESPONSES
-from shared.runtime import RuntimeDep, ServiceRuntime, create_service_api
+from shared.http import ERROR_RESPONSES, Unprocessable
+from shared.runtime import RuntimeDep, ServiceRuntime, UnitOfWork, create_service_api
 
 router = APIRouter(responses=ERROR_RESPONSES)
 
@@ -32,20 +60,213 @@ def get_app_settings(request: Request) -> DistributionSettings:
     return settings
 
 
+def get_policy(request: Request) -> Policy:
+    """The rules and the personal-data vault this app was built with."""
+    policy: Policy = request.app.state.policy
+    return policy
+
+
 SettingsDep = Annotated[DistributionSettings, Depends(get_app_settings)]
+PolicyDep = Annotated[Policy, Depends(get_policy)]
+
+
+def may_reveal(request: Request) -> bool:
+    """Whether this caller may see NIK, KK and phone numbers in clear.
+
+    Hook for authorisation: there are no user accounts yet, so any caller who asks
+    explicitly may; when auth lands, check the caller's role here (and audit the read).
+    """
+    return request.method == "GET"
+
+
+# --- registry -------------------------------------------------------------------------
+
+
+@router.post("/recipients", tags=["registry"], status_code=201, summary="Register a recipient")
+def register(body: RecipientIn, runtime: RuntimeDep, policy: PolicyDep) -> RecipientOut:
+    """A person (with NIK) or an institution, with an address in the office's regency and
+    coordinates in Indonesia. Personal numbers come back masked."""
+    row = runtime.run(lambda uow: handlers.register_recipient(uow, policy, body))
+    return handlers.recipient_view(row, policy.vault, reveal=False)
+
+
+@router.get("/recipients", tags=["registry"], summary="Recipients, by name")
+def list_recipients(
+    runtime: RuntimeDep,
+    policy: PolicyDep,
+    kind: RecipientKind | None = None,
+    flagged: Annotated[bool | None, Query(description="Only those up for review.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[RecipientOut]:
+    """Recipients with their personal numbers masked."""
+    rows = runtime.run(
+        lambda uow: handlers.list_recipients(uow, kind=kind, flagged=flagged, limit=limit)
+    )
+    return [handlers.recipient_view(row, policy.vault, reveal=False) for row in rows]
+
+
+@router.get("/recipients/{recipient_id}", tags=["registry"], summary="One recipient")
+def get_recipient(
+    recipient_id: UUID,
+    request: Request,
+    runtime: RuntimeDep,
+    policy: PolicyDep,
+    reveal: Annotated[bool, Query(description="Show NIK, KK and phone in clear.")] = False,
+) -> RecipientOut:
+    """Masked, unless `?reveal=true` is asked for (and allowed)."""
+    row = runtime.run(lambda uow: handlers.get_recipient(uow, recipient_id))
+    return handlers.recipient_view(row, policy.vault, reveal=reveal and may_reveal(request))
+
+
+@router.post(
+    "/recipients/{recipient_id}/verification",
+    tags=["registry"],
+    summary="The recipient was verified at home",
+)
+def verify(recipient_id: UUID, runtime: RuntimeDep, policy: PolicyDep) -> RecipientOut:
+    """Marks the recipient verified and clears a review flag."""
+    row = runtime.run(lambda uow: handlers.verify_recipient(uow, recipient_id))
+    return handlers.recipient_view(row, policy.vault, reveal=False)
+
+
+# --- permakanan -----------------------------------------------------------------------
+
+
+def _program_out(uow: UnitOfWork, program: ProgramRow) -> ProgramOut:
+    return ProgramOut(
+        id=program.id,
+        name=program.name,
+        start_date=program.start_date,
+        parcel=program.parcel_lines(),
+        hub=program.hub(),
+        rounds=[handlers.round_view(r) for r in handlers.rounds_of(uow, program.id)],
+    )
+
+
+@router.post(
+    "/permakanan/programs", tags=["permakanan"], status_code=201, summary="A 12-month plan"
+)
+def create_program(body: ProgramIn, runtime: RuntimeDep, policy: PolicyDep) -> ProgramOut:
+    """The program and its 6 rounds, every 2 months from `start_date`."""
+
+    def work(uow: UnitOfWork) -> ProgramOut:
+        program = handlers.create_program(uow, policy, body)
+        uow.session.flush()
+        return _program_out(uow, program)
+
+    return runtime.run(work)
+
+
+@router.get("/permakanan/programs/{program_id}", tags=["permakanan"], summary="One program")
+def get_program(program_id: UUID, runtime: RuntimeDep) -> ProgramOut:
+    """The program with each round's status and tally."""
+    return runtime.run(lambda uow: _program_out(uow, handlers.get_program(uow, program_id)))
+
+
+def _enrolment_out(row: EnrolmentRow) -> EnrolmentOut:
+    return EnrolmentOut.model_validate(row, from_attributes=True)
+
+
+@router.post(
+    "/permakanan/programs/{program_id}/enrolments",
+    tags=["permakanan"],
+    summary="Enrol a verified person",
+)
+def enrol(program_id: UUID, body: EnrolmentIn, runtime: RuntimeDep) -> EnrolmentOut:
+    """Active from the next round opened, or queued as a candidate for replacements."""
+    return _enrolment_out(runtime.run(lambda uow: handlers.enrol(uow, program_id, body)))
+
+
+@router.get(
+    "/permakanan/programs/{program_id}/enrolments",
+    tags=["permakanan"],
+    summary="Enrolments in queue order",
+)
+def enrolments(
+    program_id: UUID, runtime: RuntimeDep, status: EnrolmentStatus | None = None
+) -> list[EnrolmentOut]:
+    """Active recipients, waiting candidates, ended enrolments."""
+    rows = runtime.run(lambda uow: handlers.enrolments_of(uow, program_id, status))
+    return [_enrolment_out(row) for row in rows]
+
+
+class ReplacementOut(BaseModel):
+    """The ended enrolment and the candidate who took the place (None: queue empty)."""
+
+    ended: EnrolmentOut
+    replacement: EnrolmentOut | None
+
+
+@router.post(
+    "/permakanan/programs/{program_id}/replacements",
+    tags=["permakanan"],
+    summary="Replace a recipient who no longer qualifies",
+)
+def replace(program_id: UUID, body: ReplacementIn, runtime: RuntimeDep) -> ReplacementOut:
+    """Ends the enrolment and activates the next verified candidate."""
+    ended, successor = runtime.run(lambda uow: handlers.replace_recipient(uow, program_id, body))
+    return ReplacementOut(
+        ended=_enrolment_out(ended),
+        replacement=_enrolment_out(successor) if successor else None,
+    )
+
+
+@router.post("/permakanan/rounds/{round_id}/opening", tags=["permakanan"], summary="Open a round")
+def open_round(round_id: UUID, runtime: RuntimeDep) -> RoundOut:
+    """One parcel delivery per active recipient; announces the round and asks logistics
+    for the goods. Opening again changes nothing."""
+    return handlers.round_view(runtime.run(lambda uow: handlers.open_round(uow, round_id)))
+
+
+@router.get(
+    "/permakanan/rounds/{round_id}/evaluation", tags=["permakanan"], summary="Round evaluation"
+)
+def evaluate(round_id: UUID, runtime: RuntimeDep) -> EvaluationOut:
+    """Delivered, returned and open parcels, failures by reason, recipients to review."""
+    return runtime.run(lambda uow: handlers.evaluate_round(uow, round_id))
+
+
+# --- sandang --------------------------------------------------------------------------
+
+
+@router.post("/sandang/requests", tags=["sandang"], status_code=201, summary="Clothing request")
+def request_sandang(
+    body: SandangRequestIn, runtime: RuntimeDep, policy: PolicyDep
+) -> SandangRequestOut:
+    """An institution's needs list; logistics is asked for the goods."""
+    row = runtime.run(lambda uow: handlers.request_sandang(uow, policy, body))
+    return SandangRequestOut.model_validate(row, from_attributes=True)
+
+
+@router.get("/sandang/requests/{request_id}", tags=["sandang"], summary="One request")
+def get_sandang(request_id: UUID, runtime: RuntimeDep) -> SandangRequestOut:
+    """Requested, goods released (handover delivery open) or handed over."""
+    row = runtime.run(lambda uow: handlers.get_sandang_request(uow, request_id))
+    return SandangRequestOut.model_validate(row, from_attributes=True)
+
+
+@router.get("/sandang/handovers/{handover_id}", tags=["sandang"], summary="A handover (BAST)")
+def get_handover(handover_id: UUID, runtime: RuntimeDep) -> HandoverOut:
+    """The handover record of clothing at an institution."""
+    row = runtime.run(lambda uow: handlers.get_handover(uow, handover_id))
+    return HandoverOut.model_validate(row, from_attributes=True)
+
+
+# --- deliveries -----------------------------------------------------------------------
 
 
 @router.get("/deliveries", tags=["deliveries"], summary="Deliveries, newest first")
 def list_deliveries(
     runtime: RuntimeDep,
     status_filter: Annotated[DeliveryStatus | None, Query(alias="status")] = None,
-    case_id: Annotated[UUID | None, Query(description="The incident.")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    case_id: Annotated[UUID | None, Query(description="Incident, round or request.")] = None,
+    kind: DeliveryKind | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[DeliveryOut]:
-    """Deliveries in every state, optionally of one incident or one state."""
+    """Deliveries in every state, optionally of one case, kind or state."""
     rows = runtime.run(
         lambda uow: handlers.list_deliveries(
-            uow, status=status_filter, case_id=case_id, limit=limit
+            uow, status=status_filter, case_id=case_id, limit=limit, kind=kind
         )
     )
     return [DeliveryOut.of(row) for row in rows]
@@ -83,13 +304,17 @@ def depart(delivery_id: UUID, runtime: RuntimeDep) -> DeliveryOut:
 def arrive(
     delivery_id: UUID, arrival: ArrivalIn, runtime: RuntimeDep, settings: SettingsDep
 ) -> DeliveryOut:
-    """Record arrival at the team's GPS position, which must be within
-    `DISTRIBUTION_ARRIVAL_TOLERANCE_M` of the destination; sending it again changes
-    nothing."""
+    """Record arrival at the team's GPS position. An incident delivery's must be within
+    `DISTRIBUTION_ARRIVAL_TOLERANCE_M` of the destination; a program parcel's is kept and
+    flagged beyond `DISTRIBUTION_PROOF_TOLERANCE_M`. Sending it again changes nothing."""
     return DeliveryOut.of(
         runtime.run(
             lambda uow: handlers.arrive(
-                uow, delivery_id, arrival, tolerance_m=settings.arrival_tolerance_m
+                uow,
+                delivery_id,
+                arrival,
+                tolerance_m=settings.arrival_tolerance_m,
+                proof_tolerance_m=settings.proof_tolerance_m,
             )
         )
     )
@@ -98,9 +323,40 @@ def arrive(
 @router.post(
     "/deliveries/{delivery_id}/completion", tags=["field"], summary="The goods were handed over"
 )
-def complete(delivery_id: UUID, completion: CompletionIn, runtime: RuntimeDep) -> DeliveryOut:
-    """Record the handover (serah terima) to the named recipient after arrival."""
-    return DeliveryOut.of(runtime.run(lambda uow: handlers.complete(uow, delivery_id, completion)))
+def complete(
+    delivery_id: UUID, completion: CompletionIn, runtime: RuntimeDep, policy: PolicyDep
+) -> DeliveryOut:
+    """Record the handover (serah terima). A program parcel needs the proof: relation,
+    GPS position, and a signature or a photo uploaded before."""
+    return DeliveryOut.of(
+        runtime.run(lambda uow: handlers.complete(uow, delivery_id, completion, policy=policy))
+    )
+
+
+@router.post("/deliveries/{delivery_id}/photo", tags=["field"], summary="Photo of the handover")
+def upload_photo(
+    delivery_id: UUID, photo: UploadFile, runtime: RuntimeDep, policy: PolicyDep
+) -> DeliveryOut:
+    """A JPEG, PNG or WebP (checked by decoding it), at most `DISTRIBUTION_MAX_PHOTO_BYTES`."""
+    # Read one byte past the limit: enough to refuse, without holding a huge upload.
+    data = photo.file.read(policy.max_image_bytes + 1)
+    return DeliveryOut.of(
+        runtime.run(lambda uow: handlers.upload_photo(uow, policy, delivery_id, data))
+    )
+
+
+@router.get(
+    "/deliveries/{delivery_id}/{purpose}",
+    tags=["field"],
+    summary="The stored photo or signature",
+    responses={200: {"content": {"image/png": {}, "image/jpeg": {}}}},
+)
+def proof_image(delivery_id: UUID, purpose: str, runtime: RuntimeDep) -> Response:
+    """The image as uploaded (after checking)."""
+    if purpose not in ("photo", "signature"):
+        raise Unprocessable("ask for photo or signature", code="unknown_proof")
+    image = runtime.run(lambda uow: handlers.proof_image(uow, delivery_id, purpose))
+    return Response(content=image.data, media_type=image.content_type)
 
 
 @router.post(
@@ -111,6 +367,112 @@ def complete(delivery_id: UUID, completion: CompletionIn, runtime: RuntimeDep) -
 def fail(delivery_id: UUID, failure: FailureIn, runtime: RuntimeDep) -> DeliveryOut:
     """Close a delivery that has not been handed over, with the reason."""
     return DeliveryOut.of(runtime.run(lambda uow: handlers.fail(uow, delivery_id, failure)))
+
+
+@router.post(
+    "/deliveries/{delivery_id}/reattempt", tags=["field"], summary="Try a failed delivery again"
+)
+def reattempt(delivery_id: UUID, runtime: RuntimeDep) -> DeliveryOut:
+    """A new delivery of the same goods to the same recipient (answered with it)."""
+    return DeliveryOut.of(runtime.run(lambda uow: handlers.reattempt(uow, delivery_id)))
+
+
+@router.post(
+    "/deliveries/{delivery_id}/return", tags=["field"], summary="Bring the goods back to stock"
+)
+def return_goods(delivery_id: UUID, body: ReturnIn, runtime: RuntimeDep) -> DeliveryOut:
+    """The failed delivery's goods go back to their warehouse (DeliveryReturned)."""
+    return DeliveryOut.of(runtime.run(lambda uow: handlers.return_goods(uow, delivery_id, body)))
+
+
+# --- runs -----------------------------------------------------------------------------
+
+
+def _run_out(uow: UnitOfWork, run: RunRow) -> RunOut:
+    stops = handlers.run_stops(uow, run)
+    return RunOut(
+        id=run.id,
+        team=run.team,
+        vehicle=run.vehicle,
+        run_date=run.run_date,
+        status=run.status,
+        start=run.start(),
+        total_km=round(run.total_km, 3),
+        stops=[
+            StopOut(
+                position=row.run_position or 0,
+                delivery_id=row.id,
+                leg_km=round(run.legs_km[(row.run_position or 1) - 1], 3),
+                status=row.status,
+                destination=row.destination(),
+                recipient_name=person.name if person else None,
+                village=person.village if person else None,
+            )
+            for row, person in stops
+        ],
+    )
+
+
+@router.post("/runs", tags=["runs"], status_code=201, summary="Group deliveries into a run")
+def create_run(body: RunIn, runtime: RuntimeDep, policy: PolicyDep) -> RunOut:
+    """Ordered by nearest neighbour + 2-opt on geodesic distance; each delivery assigned."""
+
+    def work(uow: UnitOfWork) -> RunOut:
+        run = handlers.create_run(uow, body, office_id=policy.office_id)
+        uow.session.flush()
+        return _run_out(uow, run)
+
+    return runtime.run(work)
+
+
+@router.get("/runs", tags=["runs"], summary="Runs of a day")
+def list_runs(runtime: RuntimeDep, on: date, team: str | None = None) -> list[RunOut]:
+    """The runs on `on` (of one team, if given)."""
+    return runtime.run(
+        lambda uow: [_run_out(uow, run) for run in handlers.runs_for(uow, team=team, on=on)]
+    )
+
+
+@router.get("/runs/{run_id}", tags=["runs"], summary="One run in visiting order")
+def get_run(run_id: UUID, runtime: RuntimeDep) -> RunOut:
+    """Stops in order with each leg and the total distance."""
+    return runtime.run(lambda uow: _run_out(uow, handlers.get_run(uow, run_id)))
+
+
+@router.post("/runs/{run_id}/departure", tags=["runs"], summary="The vehicle leaves")
+def depart_run(run_id: UUID, runtime: RuntimeDep) -> RunOut:
+    """Every assigned delivery of the run goes in transit; again changes nothing."""
+
+    def work(uow: UnitOfWork) -> RunOut:
+        return _run_out(uow, handlers.depart_run(uow, run_id))
+
+    return runtime.run(work)
+
+
+@router.get("/runs/{run_id}/map.svg", tags=["runs"], summary="The run on a small map")
+def run_map(run_id: UUID, runtime: RuntimeDep) -> Response:
+    """An SVG of the start and the stops in visiting order (no tiles: works offline)."""
+    svg = runtime.run(lambda uow: screens.run_svg(_run_out(uow, handlers.get_run(uow, run_id))))
+    return Response(content=svg, media_type="image/svg+xml")
+
+
+@router.get(
+    "/field", tags=["field"], summary="The field team's phone screen", response_class=HTMLResponse
+)
+def field_screen(
+    runtime: RuntimeDep,
+    team: str | None = None,
+    lang: screens.Lang = "id",
+) -> HTMLResponse:
+    """Today's runs in visiting order with one-tap status buttons (Bahasa Indonesia by
+    default, `?lang=en` for English)."""
+
+    def work(uow: UnitOfWork) -> list[RunOut]:
+        today = uow.now().date()
+        return [_run_out(uow, run) for run in handlers.runs_for(uow, team=team, on=today)]
+
+    runs = runtime.run(work)
+    return HTMLResponse(screens.field_page(runs, team=team, lang=lang))
 
 
 def create_app(
@@ -128,9 +490,32 @@ def create_app(
     api = create_service_api(
         runtime,
         title="Dinas Sosial distribution",
-        description="Deliveries of released dispatches to the incident location: "
+        description="Recipients, permakanan rounds, sandang handovers, runs and deliveries: "
         "assigned, in transit, arrived, delivered, or failed with a reason.",
     )
     api.state.settings = settings
+    api.state.policy = build_policy(settings)
     api.include_router(router)
     return api
+
+
+def build_policy(settings: DistributionSettings) -> Policy:
+    """The use cases' rules from the settings, with the personal-data vault."""
+    return Policy(
+        office_id=settings.common.default_office_id,
+        province=settings.province,
+        regency=settings.regency,
+        arrival_tolerance_m=settings.arrival_tolerance_m,
+        proof_tolerance_m=settings.proof_tolerance_m,
+        max_image_bytes=settings.max_photo_bytes,
+        vault=PersonalDataVault(load_data_key(settings)),
+    )
+
+
+FIELD_SCRIPT = Path(__file__).with_name("static") / "field.js"
+
+
+@router.get("/field/app.js", tags=["field"], include_in_schema=False)
+def field_script() -> Response:
+    """The field screen's script, served by the service itself (no CDN)."""
+    return Response(content=FIELD_SCRIPT.read_bytes(), media_type="text/javascript")

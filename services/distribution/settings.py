@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Self
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
 
 
 class DistributionSettings(ServiceSettings):
-    """Where distribution listens, its database, and how near an arrival must be."""
+    """Where distribution listens, its database, how near an arrival must be, the office's
+    regency, and the key that protects recipients' personal data."""
 
     model_config = SettingsConfigDict(env_prefix="DISTRIBUTION_", extra="ignore")
 
@@ -24,6 +26,34 @@ class DistributionSettings(ServiceSettings):
         gt=0,
         description="Farthest an arrival position may be from the destination, in metres.",
     )
+    # A permakanan parcel is handed over at the door: a proof position farther than this
+    # from the registered home is kept but flagged for the coordinator to look at.
+    proof_tolerance_m: float = Field(
+        default=300,
+        gt=0,
+        description="Farthest a proof-of-delivery position may be from the address, in metres.",
+    )
+    province: str = Field(default="Kalimantan Timur", description="The office's province.")
+    regency: str = Field(
+        default="Kutai Kartanegara", description="The regency (kabupaten) the office serves."
+    )
+    max_photo_bytes: int = Field(
+        default=2_000_000, ge=10_000, description="Largest proof photo or signature accepted."
+    )
+    # Fernet key (urlsafe base64 of 32 bytes) for NIK, KK and phone numbers at rest. In
+    # development one is generated into the data folder once; production must set it.
+    data_key: SecretStr | None = Field(default=None, description="Fernet key for personal data.")
+
+    @model_validator(mode="after")
+    def _refuse_production_without_a_data_key(self) -> Self:
+        if self.common.environment == "production" and self.data_key is None:
+            raise ValueError(
+                "DISTRIBUTION_DATA_KEY must be set in production: it encrypts recipients' "
+                "NIK, KK and phone numbers (generate one with "
+                "`python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'`)"
+            )
+        return self
 
 
 @lru_cache
