@@ -50,6 +50,13 @@ class NotFound(DomainError):
     status_code = 404
 
 
+class Forbidden(DomainError):
+    """The caller is signed in but their role may not do this."""
+
+    code = "forbidden"
+    status_code = 403
+
+
 class Conflict(DomainError):
     """The request is valid but clashes with the current state."""
 

@@ -13,6 +13,10 @@ from tests.support.databases import POSTGRES_ENV, new_database_url, postgres_adm
 
 pytest_plugins = ["tests.support.browser"]
 
+# Behaviour tests call the services without signing in; every tests/<service>/test_access.py
+# builds its app with sign-in required and walks the whole access matrix.
+os.environ.setdefault("DINSOS_AUTH_REQUIRED", "false")
+
 BACKENDS = ("sqlite", "postgresql")
 
 

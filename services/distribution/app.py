@@ -47,8 +47,10 @@ from services.distribution.models import (
 from services.distribution.privacy import PersonalDataVault, load_data_key
 from services.distribution.settings import DistributionSettings, get_settings
 from services.distribution.stream import SUBSCRIPTIONS
+from shared.auth import Access, Role
+from shared.auth import Policy as AccessPolicy
 from shared.clock import Clock
-from shared.http import ERROR_RESPONSES, Unprocessable
+from shared.http import ERROR_RESPONSES, Forbidden, Unprocessable
 from shared.runtime import RuntimeDep, ServiceRuntime, UnitOfWork, create_service_api
 
 router = APIRouter(responses=ERROR_RESPONSES)
@@ -70,13 +72,14 @@ SettingsDep = Annotated[DistributionSettings, Depends(get_app_settings)]
 PolicyDep = Annotated[Policy, Depends(get_policy)]
 
 
-def may_reveal(request: Request) -> bool:
-    """Whether this caller may see NIK, KK and phone numbers in clear.
+REVEALING_ROLES = frozenset({Role.COORDINATOR, Role.OFFICE_ADMIN})
 
-    Hook for authorisation: there are no user accounts yet, so any caller who asks
-    explicitly may; when auth lands, check the caller's role here (and audit the read).
-    """
-    return request.method == "GET"
+
+def may_reveal(request: Request) -> bool:
+    """Whether this caller may see NIK, KK and phone numbers in clear (UU PDP: only the
+    roles that verify eligibility or answer a data-subject request)."""
+    principal = getattr(request.state, "principal", None)
+    return principal is not None and bool(principal.roles & REVEALING_ROLES)
 
 
 # --- registry -------------------------------------------------------------------------
@@ -108,14 +111,35 @@ def list_recipients(
 @router.get("/recipients/{recipient_id}", tags=["registry"], summary="One recipient")
 def get_recipient(
     recipient_id: UUID,
+    *,
     request: Request,
     runtime: RuntimeDep,
     policy: PolicyDep,
     reveal: Annotated[bool, Query(description="Show NIK, KK and phone in clear.")] = False,
+    purpose: Annotated[
+        str | None,
+        Query(max_length=200, description="Why the numbers are read; required with reveal."),
+    ] = None,
 ) -> RecipientOut:
-    """Masked, unless `?reveal=true` is asked for (and allowed)."""
-    row = runtime.run(lambda uow: handlers.get_recipient(uow, recipient_id))
-    return handlers.recipient_view(row, policy.vault, reveal=reveal and may_reveal(request))
+    """Masked, unless `?reveal=true&purpose=...` is asked for by a coordinator or an
+    office admin; every such read is recorded in the audit trail with its purpose."""
+    if reveal and not may_reveal(request):
+        raise Forbidden("only a coordinator or office admin may see personal numbers")
+    if reveal and not (purpose and purpose.strip()):
+        raise Unprocessable("say why the numbers are read (purpose)", code="purpose_required")
+
+    def read(uow: UnitOfWork) -> RecipientOut:
+        row = handlers.get_recipient(uow, recipient_id)
+        if reveal:
+            uow.audit(
+                action="PersonalDataRead",
+                entity="recipient",
+                entity_id=str(recipient_id),
+                details={"purpose": purpose, "fields": ["nik", "kk_number", "phone"]},
+            )
+        return handlers.recipient_view(row, policy.vault, reveal=reveal)
+
+    return runtime.run(read)
 
 
 @router.post(
@@ -475,6 +499,55 @@ def field_screen(
     return HTMLResponse(screens.field_page(runs, team=team, lang=lang))
 
 
+# Who may call what; a route missing here is refused to everyone
+# (tests/distribution/test_access). NIK, KK and phone are masked for every role unless a
+# coordinator or office admin asks with a purpose (`may_reveal`).
+ACCESS: AccessPolicy = {
+    "POST /recipients": Access.of(Role.COORDINATOR, Role.OFFICE_ADMIN),
+    "GET /recipients": Access.of(Role.COORDINATOR, Role.OFFICE_ADMIN, Role.FIELD_TEAM),
+    "GET /recipients/{recipient_id}": Access.of(
+        Role.COORDINATOR, Role.OFFICE_ADMIN, Role.FIELD_TEAM
+    ),
+    "POST /recipients/{recipient_id}/verification": Access.of(Role.COORDINATOR),
+    "POST /permakanan/programs": Access.of(Role.COORDINATOR),
+    "GET /permakanan/programs/{program_id}": Access.of(Role.COORDINATOR, Role.OFFICE_ADMIN),
+    "POST /permakanan/programs/{program_id}/enrolments": Access.of(Role.COORDINATOR),
+    "GET /permakanan/programs/{program_id}/enrolments": Access.of(
+        Role.COORDINATOR, Role.OFFICE_ADMIN
+    ),
+    "POST /permakanan/programs/{program_id}/replacements": Access.of(Role.COORDINATOR),
+    "POST /permakanan/rounds/{round_id}/opening": Access.of(Role.COORDINATOR),
+    "GET /permakanan/rounds/{round_id}/evaluation": Access.of(Role.COORDINATOR, Role.OFFICE_ADMIN),
+    "POST /sandang/requests": Access.of(Role.COORDINATOR, Role.OFFICE_ADMIN),
+    "GET /sandang/requests/{request_id}": Access.of(
+        Role.COORDINATOR, Role.OFFICE_ADMIN, Role.FIELD_TEAM
+    ),
+    "GET /sandang/handovers/{handover_id}": Access.of(
+        Role.COORDINATOR, Role.OFFICE_ADMIN, Role.FIELD_TEAM
+    ),
+    "GET /deliveries": Access.of(Role.FIELD_TEAM, Role.COORDINATOR, Role.WAREHOUSE),
+    "GET /deliveries/{delivery_id}": Access.of(Role.FIELD_TEAM, Role.COORDINATOR, Role.WAREHOUSE),
+    "POST /deliveries/{delivery_id}/assignment": Access.of(Role.FIELD_TEAM, Role.COORDINATOR),
+    "POST /deliveries/{delivery_id}/departure": Access.of(Role.FIELD_TEAM, Role.COORDINATOR),
+    "POST /deliveries/{delivery_id}/arrival": Access.of(Role.FIELD_TEAM, Role.COORDINATOR),
+    "POST /deliveries/{delivery_id}/completion": Access.of(Role.FIELD_TEAM, Role.COORDINATOR),
+    "POST /deliveries/{delivery_id}/photo": Access.of(Role.FIELD_TEAM, Role.COORDINATOR),
+    "GET /deliveries/{delivery_id}/{purpose}": Access.of(Role.FIELD_TEAM, Role.COORDINATOR),
+    "POST /deliveries/{delivery_id}/failure": Access.of(Role.FIELD_TEAM, Role.COORDINATOR),
+    "POST /deliveries/{delivery_id}/reattempt": Access.of(Role.FIELD_TEAM, Role.COORDINATOR),
+    "POST /deliveries/{delivery_id}/return": Access.of(
+        Role.FIELD_TEAM, Role.COORDINATOR, Role.WAREHOUSE
+    ),
+    "POST /runs": Access.of(Role.COORDINATOR, Role.FIELD_TEAM),
+    "GET /runs": Access.of(Role.FIELD_TEAM, Role.COORDINATOR),
+    "GET /runs/{run_id}": Access.of(Role.FIELD_TEAM, Role.COORDINATOR),
+    "POST /runs/{run_id}/departure": Access.of(Role.FIELD_TEAM, Role.COORDINATOR),
+    "GET /runs/{run_id}/map.svg": Access.of(Role.FIELD_TEAM, Role.COORDINATOR),
+    "GET /field": Access.of(Role.FIELD_TEAM, Role.COORDINATOR),
+    "GET /field/app.js": Access.anyone(),
+}
+
+
 def create_app(
     settings: DistributionSettings | None = None, *, clock: Clock | None = None
 ) -> FastAPI:
@@ -492,6 +565,7 @@ def create_app(
         title="Dinas Sosial distribution",
         description="Recipients, permakanan rounds, sandang handovers, runs and deliveries: "
         "assigned, in transit, arrived, delivered, or failed with a reason.",
+        policy=ACCESS,
     )
     api.state.settings = settings
     api.state.policy = build_policy(settings)

@@ -60,6 +60,7 @@ from services.logistics.models import (
 )
 from services.logistics.settings import LogisticsSettings, get_settings
 from services.logistics.stream import subscriptions
+from shared.auth import Access, Policy, Role
 from shared.clock import Clock
 from shared.http import ERROR_RESPONSES
 from shared.runtime import RuntimeDep, ServiceRuntime, UnitOfWork, create_service_api
@@ -492,6 +493,69 @@ def shortages(
     return [ShortageOut.model_validate(row, from_attributes=True) for row in rows]
 
 
+# Who may call what; a route missing here is refused to everyone (tests/logistics/test_access).
+ACCESS: Policy = {
+    "POST /warehouses": Access.of(Role.OFFICE_ADMIN, Role.WAREHOUSE),
+    "GET /warehouses": Access.of(*Role),
+    "POST /items": Access.of(Role.WAREHOUSE, Role.OFFICE_ADMIN),
+    "GET /items": Access.of(*Role),
+    "PATCH /items/{item_code}": Access.of(Role.WAREHOUSE, Role.OFFICE_ADMIN),
+    "PATCH /lots/{lot_id}": Access.of(Role.WAREHOUSE),
+    "POST /lots": Access.of(Role.WAREHOUSE),
+    "GET /lots": Access.of(Role.WAREHOUSE, Role.COORDINATOR, Role.OFFICE_ADMIN),
+    "GET /lots/{lot_id}": Access.of(Role.WAREHOUSE, Role.COORDINATOR, Role.OFFICE_ADMIN),
+    "POST /lots/{lot_id}/adjustments": Access.of(Role.WAREHOUSE),
+    "POST /lots/{lot_id}/quarantine": Access.of(Role.WAREHOUSE),
+    "POST /movements/{movement_id}/reverse": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
+    "GET /stock-card": Access.of(Role.WAREHOUSE, Role.COORDINATOR, Role.OFFICE_ADMIN),
+    "POST /transfers": Access.of(Role.WAREHOUSE),
+    "POST /counts": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
+    "GET /counts": Access.of(Role.WAREHOUSE, Role.COORDINATOR, Role.OFFICE_ADMIN),
+    "GET /stock": Access.of(Role.WAREHOUSE, Role.COORDINATOR, Role.OFFICE_ADMIN, Role.FIELD_TEAM),
+    "GET /stock/audit": Access.of(Role.WAREHOUSE, Role.COORDINATOR, Role.OFFICE_ADMIN),
+    "GET /movements": Access.of(Role.WAREHOUSE, Role.COORDINATOR, Role.OFFICE_ADMIN),
+    "GET /dispatches": Access.of(Role.WAREHOUSE, Role.COORDINATOR, Role.FIELD_TEAM),
+    "GET /dispatches/{dispatch_id}": Access.of(Role.WAREHOUSE, Role.COORDINATOR, Role.FIELD_TEAM),
+    "POST /dispatches/{dispatch_id}/release": Access.of(Role.WAREHOUSE),
+    "POST /dispatches/{dispatch_id}/cancel": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
+    "GET /dispatches/{dispatch_id}/pick-list": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
+    "GET /dispatches/{dispatch_id}/pick-list.pdf": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
+    "POST /dispatches/{dispatch_id}/pick-list/sign": Access.of(Role.WAREHOUSE),
+    "POST /dispatches/{dispatch_id}/handover": Access.of(Role.WAREHOUSE),
+    "GET /dispatches/{dispatch_id}/handover": Access.of(
+        Role.WAREHOUSE, Role.COORDINATOR, Role.FIELD_TEAM
+    ),
+    "GET /handovers/{handover_id}.pdf": Access.of(
+        Role.WAREHOUSE, Role.COORDINATOR, Role.FIELD_TEAM
+    ),
+    "POST /purchase-requests": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
+    "GET /purchase-requests": Access.of(Role.WAREHOUSE, Role.COORDINATOR, Role.OFFICE_ADMIN),
+    "GET /purchase-requests/{request_id}": Access.of(
+        Role.WAREHOUSE, Role.COORDINATOR, Role.OFFICE_ADMIN
+    ),
+    "POST /purchase-orders": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
+    "GET /purchase-orders": Access.of(Role.WAREHOUSE, Role.COORDINATOR, Role.OFFICE_ADMIN),
+    "POST /purchase-orders/{order_id}/receipts": Access.of(Role.WAREHOUSE),
+    "PUT /minimum-levels": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
+    "GET /minimum-levels": Access.of(Role.WAREHOUSE, Role.COORDINATOR, Role.OFFICE_ADMIN),
+    "GET /reorder-suggestions": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
+    "GET /alerts": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
+    "POST /alerts/scan": Access.of(Role.WAREHOUSE, Role.OFFICE_ADMIN),
+    "GET /shortages": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
+    "GET /ui": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
+    "GET /ui/picking": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
+    "POST /ui/picking/{dispatch_id}/sign": Access.of(Role.WAREHOUSE),
+    "POST /ui/picking/{dispatch_id}/release": Access.of(Role.WAREHOUSE),
+    "GET /ui/stock": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
+    "GET /ui/stock-card": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
+    "GET /ui/receiving": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
+    "POST /ui/receiving/{order_id}": Access.of(Role.WAREHOUSE),
+    "GET /ui/counts": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
+    "POST /ui/counts": Access.of(Role.WAREHOUSE),
+    "GET /ui/alerts": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
+}
+
+
 def create_app(settings: LogisticsSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     """The logistics service: API, allocation agent on the incidents topic, outbox relay."""
     settings = settings or get_settings()
@@ -509,6 +573,7 @@ def create_app(settings: LogisticsSettings | None = None, *, clock: Clock | None
         title="Dinas Sosial logistics",
         description="Disaster warehouse stock (lots, ledger, stock card), FIFO allocation for "
         "incidents and programs, pick lists, handovers (BAST), procurement and buffer stock.",
+        policy=ACCESS,
     )
     api.include_router(router)
     api.include_router(ui.router)

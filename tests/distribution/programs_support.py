@@ -28,6 +28,7 @@ from services.distribution.models import (
 )
 from services.distribution.settings import DistributionSettings
 from services.distribution.stream import SUBSCRIPTIONS
+from shared.auth import AuthSettings
 from shared.clock import FixedClock
 from shared.events import AnyEvent, CaseType, DispatchLine, DispatchReleased, GeoPoint, parse_event
 from shared.runtime import ServiceRuntime
@@ -44,6 +45,8 @@ def make_settings(database_url: str, **extra: Any) -> DistributionSettings:
         database_url=database_url,
         common=CommonSettings(environment="test"),
         data_key=Fernet.generate_key().decode(),
+        # Behaviour tests; test_access.py walks the access matrix with sign-in on.
+        auth=AuthSettings(required=False),
         **extra,
     )
 

@@ -56,7 +56,14 @@ def test_registry_over_http_masks_reveals_and_refuses_clearly(client: TestClient
     )
     one = client.get(f"/recipients/{shown['id']}").json()
     assert one["nik"] == "64020601******11"
-    revealed = client.get(f"/recipients/{shown['id']}", params={"reveal": "true"}).json()
+    error(
+        client.get(f"/recipients/{shown['id']}", params={"reveal": "true"}),
+        422,
+        "purpose_required",
+    )
+    revealed = client.get(
+        f"/recipients/{shown['id']}", params={"reveal": "true", "purpose": "verifikasi"}
+    ).json()
     assert (revealed["nik"], revealed["kk"], revealed["revealed"]) == (
         "6402060101500011",
         "6402060000000011",

@@ -1,0 +1,68 @@
+"""Who may call what in distribution: every route has an access rule, and every route answers
+every role (and no token at all) as its rule says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from services.distribution.app import create_app
+from services.distribution.settings import DistributionSettings
+from shared.auth import AuthSettings, Role
+from shared.settings import CommonSettings
+from tests.distribution.programs_support import person
+from tests.support.access import matrix_problems, token_for
+
+SECRET = "a-test-secret-that-is-long-enough-0123456789"
+
+
+def test_every_route_answers_every_role_as_its_rule_says(tmp_path: Path) -> None:
+    auth = AuthSettings(required=True, secret=SECRET)
+    settings = DistributionSettings(
+        database_url=f"sqlite:///{tmp_path / 'distribution.sqlite3'}",
+        common=CommonSettings(environment="test", data_dir=tmp_path),
+        auth=auth,
+    )
+    missing, disagreements = matrix_problems(create_app(settings), auth)
+    assert missing == []
+    assert disagreements == []
+
+
+def test_personal_numbers_are_revealed_only_to_coordinators_with_a_purpose_and_audited(
+    tmp_path: Path,
+) -> None:
+    auth = AuthSettings(required=True, secret=SECRET)
+    settings = DistributionSettings(
+        database_url=f"sqlite:///{tmp_path / 'distribution.sqlite3'}",
+        common=CommonSettings(environment="test", data_dir=tmp_path),
+        auth=auth,
+    )
+    app = create_app(settings)
+    app.state.runtime.create_tables()
+    client = TestClient(app)
+    coordinator = {"Authorization": f"Bearer {token_for(auth, Role.COORDINATOR)}"}
+    field_team = {"Authorization": f"Bearer {token_for(auth, Role.FIELD_TEAM)}"}
+    created = client.post(
+        "/recipients", json=person(7).model_dump(mode="json"), headers=coordinator
+    )
+    assert created.status_code == 201, created.text
+    url = f"/recipients/{created.json()['id']}"
+
+    masked = client.get(url, headers=field_team).json()
+    assert masked["nik"] == "64020601******07"
+    refused = client.get(url, params={"reveal": "true", "purpose": "x"}, headers=field_team)
+    assert (refused.status_code, refused.json()["error"]) == (403, "forbidden")
+    shown = client.get(
+        url, params={"reveal": "true", "purpose": "permintaan subjek data"}, headers=coordinator
+    ).json()
+    assert shown["nik"] == "6402060101500007"
+
+    reads = [
+        entry
+        for entry in client.get("/audit", headers=coordinator).json()
+        if entry["action"] == "PersonalDataRead"
+    ]
+    assert len(reads) == 1
+    assert reads[0]["actor"].startswith("user-")
+    assert "permintaan subjek data" in reads[0]["details"]
