@@ -17,7 +17,7 @@ format:
 	.venv/bin/ruff format . && .venv/bin/ruff check --fix .
 
 bench:      ## every benchmark, figures printed: pipeline vs raw broker, HTTP, memory, latency
-	bash scripts/bootstrap.sh && .venv/bin/python -m bench.compare && .venv/bin/python -m bench.pipeline
+	bash scripts/bootstrap.sh && .venv/bin/python -m bench.compare && .venv/bin/python -m bench.pipeline && .venv/bin/python -m bench.allocation
 
 clean:
 	rm -rf data .pytest_cache .mypy_cache .ruff_cache

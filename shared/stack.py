@@ -217,11 +217,14 @@ def banner(stack: Stack, data_dir: Path) -> str:
     for name in SERVICES:
         lines.append(f"  {name:<13} API docs    {stack.url(name)}/docs")
     lines += [
-        f"  coordinator's board       {stack.url('notify')}/",
-        f"  open response clocks      {stack.url('notify')}/clocks?state=open",
-        f"  stock                     {stack.url('logistics')}/stock",
+        f"  report form (phone)       {stack.url('intake')}/lapor",
+        f"  warehouse screens         {stack.url('logistics')}/ui",
+        f"  field team's run          {stack.url('distribution')}/field?team=Tim%20A",
+        f"  coordinator's dashboard   {stack.url('notify')}/",
+        f"  evaluation report         {stack.url('notify')}/reports/view",
         f"  data and logs             {data_dir.resolve()}",
         "",
+        "Sign-in is off in this local run (everyone has every role).",
         "Try one incident end to end: see README.md, 'A first incident'.",
     ]
     return "\n".join(lines)
