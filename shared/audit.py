@@ -33,6 +33,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from shared.db import UTCDateTime
@@ -154,16 +156,28 @@ class AuditTrail:
         return sequence
 
     def _advance_head(self, session: Session) -> tuple[int, str]:
-        advanced = session.execute(
+        advanced = self._bump(session)
+        if advanced is None:
+            # First entry ever: create the head at sequence 0. Two first writers at once
+            # both get here; ON CONFLICT makes the second wait for the first and skip.
+            dialect = session.get_bind().dialect.name
+            create = (postgres_insert if dialect == "postgresql" else sqlite_insert)(self.head)
+            session.execute(
+                create.values(id=1, last_sequence=0, last_hash=GENESIS).on_conflict_do_nothing()
+            )
+            advanced = self._bump(session)
+        if advanced is None:
+            raise RuntimeError("audit head row missing after creating it")
+        return advanced
+
+    def _bump(self, session: Session) -> tuple[int, str] | None:
+        row = session.execute(
             update(self.head)
             .where(self.head.c.id == 1)
             .values(last_sequence=self.head.c.last_sequence + 1)
             .returning(self.head.c.last_sequence, self.head.c.last_hash)
         ).one_or_none()
-        if advanced is None:
-            session.execute(insert(self.head).values(id=1, last_sequence=1, last_hash=GENESIS))
-            return 1, GENESIS
-        return int(advanced[0]), str(advanced[1])
+        return None if row is None else (int(row[0]), str(row[1]))
 
     def verify(self, session: Session) -> ChainCheck:
         """Recompute every hash in order; report the first entry that does not hold."""

@@ -26,7 +26,7 @@ from shared.http import install_error_handlers
 from shared.runtime import ServiceRuntime
 from shared.tansu import free_port
 from tests.logistics.support import TODAY, allocate, receive, settings, verified
-from tests.support.browser import browser  # noqa: F401  the fixture
+from tests.support.browser import browser, click_and_load  # noqa: F401  the fixture
 
 
 @pytest.fixture(params=["sqlite"])
@@ -111,20 +111,23 @@ def test_a_keeper_picks_releases_counts_receives_and_reads_the_stock_card(
     (card,) = browser.find_elements(By.CSS_SELECTOR, ".dispatch")
     assert "30" in card.text and "10" in card.text  # the sooner-expiring lot first
     card.find_element(By.CSS_SELECTOR, "form input[name=name]").send_keys("Budi")
-    card.find_element(By.CSS_SELECTOR, "button.sign").click()
+    click_and_load(browser, card.find_element(By.CSS_SELECTOR, "button.sign"))
     assert browser.find_element(By.ID, "ok").is_displayed()
     card = browser.find_element(By.CSS_SELECTOR, ".dispatch")
     assert "Ditandatangani oleh: Budi" in card.text
     browser.save_screenshot(str(tmp_path / "picking.png"))
     release_form = card.find_elements(By.CSS_SELECTOR, "form")[-1]
     release_form.find_element(By.NAME, "name").send_keys("Rina")
-    release_form.find_element(By.CSS_SELECTOR, "button.release").click()
+    click_and_load(browser, release_form.find_element(By.CSS_SELECTOR, "button.release"))
     assert "Tidak ada pengiriman" in browser.find_element(By.TAG_NAME, "main").text
 
-    browser.find_element(By.ID, "nav-stock").click()
-    browser.find_element(
-        By.XPATH, "//table[@id='levels']//tr[td[1]='GDG-TGR' and td[2]='RICE-5KG']//a"
-    ).click()
+    click_and_load(browser, browser.find_element(By.ID, "nav-stock"))
+    click_and_load(
+        browser,
+        browser.find_element(
+            By.XPATH, "//table[@id='levels']//tr[td[1]='GDG-TGR' and td[2]='RICE-5KG']//a"
+        ),
+    )
     assert title(browser) == "Kartu stok"
     balances = [
         row.find_elements(By.TAG_NAME, "td")[-1].text
@@ -133,19 +136,19 @@ def test_a_keeper_picks_releases_counts_receives_and_reads_the_stock_card(
     assert balances == ["30", "130", "120", "90"]
     assert browser.find_element(By.ID, "closing").text == "90"
 
-    browser.find_element(By.ID, "nav-counts").click()
+    click_and_load(browser, browser.find_element(By.ID, "nav-counts"))
     browser.find_element(By.CSS_SELECTOR, "#count-warehouse option[value=GDG-TGR]").click()
-    browser.find_element(By.ID, "count-choose").click()
+    click_and_load(browser, browser.find_element(By.ID, "count-choose"))
     first_lot = browser.find_elements(By.CSS_SELECTOR, "input.counted")[0]
     first_lot.clear()
     first_lot.send_keys("88")  # two sacks short on the shelf
     for name, value in (("counted_by", "Rina"), ("approved_by", "Kabid"), ("reason", "opname")):
         browser.find_element(By.NAME, name).send_keys(value)
-    browser.find_element(By.ID, "post-count").click()
+    click_and_load(browser, browser.find_element(By.ID, "post-count"))
     assert browser.find_element(By.ID, "ok").is_displayed()
     browser.save_screenshot(str(tmp_path / "counts.png"))
 
-    browser.find_element(By.ID, "nav-receiving").click()
+    click_and_load(browser, browser.find_element(By.ID, "nav-receiving"))
     order = browser.find_element(By.CSS_SELECTOR, ".order")
     assert "PO-088/DINSOS/2026" in order.text
     for field, value in (("delivered-0", "50"), ("accepted-0", "45")):
@@ -153,7 +156,7 @@ def test_a_keeper_picks_releases_counts_receives_and_reads_the_stock_card(
         box.clear()
         box.send_keys(value)
     browser.find_element(By.NAME, "received_by").send_keys("Pak Gudang")
-    browser.find_element(By.CSS_SELECTOR, "button.receive").click()
+    click_and_load(browser, browser.find_element(By.CSS_SELECTOR, "button.receive"))
     # 5 not accepted without a reason: refused, with the rule's words, nothing booked.
     assert "reason" in browser.find_element(By.ID, "error").text
     order = browser.find_element(By.CSS_SELECTOR, ".order")
@@ -163,16 +166,16 @@ def test_a_keeper_picks_releases_counts_receives_and_reads_the_stock_card(
         box.send_keys(value)
     order.find_element(By.CSS_SELECTOR, "select[name=reject_reason] option[value=damaged]").click()
     browser.find_element(By.NAME, "received_by").send_keys("Pak Gudang")
-    browser.find_element(By.CSS_SELECTOR, "button.receive").click()
+    click_and_load(browser, browser.find_element(By.CSS_SELECTOR, "button.receive"))
     assert browser.find_element(By.ID, "ok").is_displayed()
     assert "45" in browser.find_element(By.CSS_SELECTOR, ".order").text  # accepted so far
 
     browser.get(f"{site}/ui/stock-card?item_code=RICE-5KG&warehouse_code=GDG-TGR")
     assert browser.find_element(By.ID, "closing").text == "88"
-    browser.find_element(By.ID, "lang-switch").click()
+    click_and_load(browser, browser.find_element(By.ID, "lang-switch"))
     assert title(browser) == "Stock card"
     assert browser.find_element(By.ID, "closing").text == "88"
-    browser.find_element(By.ID, "nav-alerts").click()
+    click_and_load(browser, browser.find_element(By.ID, "nav-alerts"))
     assert title(browser) == "Alerts"
     assert "GDG-SMD" in browser.find_element(By.ID, "near-expiry").text
     browser.save_screenshot(str(tmp_path / "alerts-en.png"))

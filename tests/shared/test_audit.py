@@ -123,7 +123,7 @@ def test_concurrent_writers_never_fork_the_chain(runtime: ServiceRuntime) -> Non
 
 
 def test_requests_are_attributed_to_the_signed_in_user(runtime: ServiceRuntime) -> None:
-    settings = AuthSettings(secret=SECRET)
+    settings = AuthSettings(required=True, secret=SECRET)
     api = create_service_api(
         runtime,
         title="t",

@@ -69,7 +69,7 @@ def build_app(settings: AuthSettings, policy: dict[str, Access] | None = None) -
 
 @pytest.fixture
 def settings() -> AuthSettings:
-    return AuthSettings(secret=SECRET)
+    return AuthSettings(required=True, secret=SECRET)
 
 
 @pytest.fixture
@@ -182,8 +182,8 @@ def test_production_refuses_to_run_without_auth_or_with_a_weak_secret() -> None:
     with pytest.raises(ValidationError, match="not allowed in production"):
         AuthSettings(environment="production", required=False, secret=SECRET)
     with pytest.raises(ValidationError, match="32"):
-        AuthSettings(environment="production", secret="short")
-    AuthSettings(environment="production", secret=SECRET)
+        AuthSettings(environment="production", required=True, secret="short")
+    AuthSettings(environment="production", required=True, secret=SECRET)
 
 
 def test_tokens_of_an_external_identity_provider_verify_with_its_public_key() -> None:
@@ -194,7 +194,7 @@ def test_tokens_of_an_external_identity_provider_verify_with_its_public_key() ->
         .decode()
     )
     settings = AuthSettings(
-        algorithm="RS256", public_key=public_pem, issuer="https://sso.example.go.id"
+        required=True, algorithm="RS256", public_key=public_pem, issuer="https://sso.example.go.id"
     )
     claims = {
         "sub": "sari",
@@ -225,7 +225,7 @@ def test_the_development_identity_provider_issues_working_tokens(tmp_path: Path)
         'roles = ["warehouse"]\n'
         f'password_scrypt = "{hash_password("gudang-aman")}"\n'
     )
-    settings = AuthSettings(secret=SECRET, users_file=users)
+    settings = AuthSettings(required=True, secret=SECRET, users_file=users)
     with TestClient(build_app(settings)) as client:
         refused = client.post("/auth/token", data={"username": "budi", "password": "salah"})
         assert (refused.status_code, refused.json()["error"]) == (401, "bad_credentials")
@@ -245,7 +245,7 @@ def test_a_screen_sends_a_browser_to_sign_in_and_a_cookie_carries_the_token(
         'username = "sari"\noffice_id = "kukar"\nroles = ["coordinator"]\n'
         f'password_scrypt = "{hash_password("pantau-24-jam")}"\n'
     )
-    settings = AuthSettings(secret=SECRET, users_file=users)
+    settings = AuthSettings(required=True, secret=SECRET, users_file=users)
     with TestClient(build_app(settings), follow_redirects=False) as client:
         page = client.get("/stock?x=1", headers={"accept": "text/html"})
         assert page.status_code == 303

@@ -10,7 +10,11 @@ from pathlib import Path
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 
 def chromium_paths() -> tuple[str, str] | None:
@@ -44,3 +48,14 @@ def browser(tmp_path: Path) -> Iterator[WebDriver]:
         yield driver
     finally:
         driver.quit()
+
+
+def click_and_load(browser: WebDriver, element: WebElement, timeout_s: float = 15.0) -> None:
+    """Click something that loads a new page (a form post, a link) and wait until the new
+    page has replaced the old one, so the next lookup cannot read the page being left."""
+    old_page = browser.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(browser, timeout_s).until(expected_conditions.staleness_of(old_page))
+    WebDriverWait(browser, timeout_s).until(
+        lambda driver: driver.execute_script("return document.readyState") == "complete"
+    )
