@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, UploadFile
@@ -19,6 +19,7 @@ from services.distribution.models import (
     ArrivalIn,
     AssignmentIn,
     CompletionIn,
+    CorrectionIn,
     DeliveryOut,
     DistributionTable,
     EnrolmentIn,
@@ -140,6 +141,34 @@ def get_recipient(
         return handlers.recipient_view(row, policy.vault, reveal=reveal)
 
     return runtime.run(read)
+
+
+@router.patch("/recipients/{recipient_id}", tags=["registry"], summary="Correct a recipient")
+def correct(
+    recipient_id: UUID, body: CorrectionIn, runtime: RuntimeDep, policy: PolicyDep
+) -> RecipientOut:
+    """A data subject's correction (UU PDP 27/2022): the fields given are checked as at
+    registration and replaced; the audit trail records which fields changed and why."""
+    row = runtime.run(lambda uow: handlers.correct_recipient(uow, policy, recipient_id, body))
+    return handlers.recipient_view(row, policy.vault, reveal=False)
+
+
+@router.get(
+    "/recipients/{recipient_id}/personal-data",
+    tags=["registry"],
+    summary="Everything held about one person (data-subject request)",
+)
+def personal_data(
+    recipient_id: UUID,
+    runtime: RuntimeDep,
+    policy: PolicyDep,
+    purpose: Annotated[str, Query(min_length=3, max_length=200)],
+) -> dict[str, Any]:
+    """The registry entry in clear, memberships, deliveries with their proof, and who read
+    or corrected the record; the export itself is audited with its purpose."""
+    return runtime.run(
+        lambda uow: handlers.personal_data_export(uow, policy, recipient_id, purpose)
+    )
 
 
 @router.post(
@@ -509,6 +538,8 @@ ACCESS: AccessPolicy = {
         Role.COORDINATOR, Role.OFFICE_ADMIN, Role.FIELD_TEAM
     ),
     "POST /recipients/{recipient_id}/verification": Access.of(Role.COORDINATOR),
+    "PATCH /recipients/{recipient_id}": Access.of(Role.COORDINATOR, Role.OFFICE_ADMIN),
+    "GET /recipients/{recipient_id}/personal-data": Access.of(Role.COORDINATOR, Role.OFFICE_ADMIN),
     "POST /permakanan/programs": Access.of(Role.COORDINATOR),
     "GET /permakanan/programs/{program_id}": Access.of(Role.COORDINATOR, Role.OFFICE_ADMIN),
     "POST /permakanan/programs/{program_id}/enrolments": Access.of(Role.COORDINATOR),

@@ -45,9 +45,11 @@ from services.distribution.domain import (
     tally,
 )
 from services.distribution.models import (
+    AddressIn,
     ArrivalIn,
     AssignmentIn,
     CompletionIn,
+    CorrectionIn,
     DeliveryRow,
     EnrolmentIn,
     EnrolmentRow,
@@ -138,32 +140,10 @@ def register_recipient(uow: UnitOfWork, policy: Policy, body: RecipientIn) -> Re
     as a keyed hash; a NIK already registered is a 409 naming the existing recipient.
     """
     check_in_indonesia(body.position)
-    province, regency = _office_area(policy.province, policy.regency)
-    try:
-        district = regions().find("district", body.address.district, regency.code)
-        village = regions().find("village", body.address.village, district.code)
-    except AddressProblem as problem:
-        raise Unprocessable(str(problem), code="address_not_in_regency") from problem
-    if body.address.postal_code is not None and not postal_code_well_formed(
-        body.address.postal_code
-    ):
-        raise Unprocessable("a kode pos is 5 digits, 10000-99999", code="invalid_postal_code")
-    nik_hash = None
-    if body.nik is not None:
-        try:
-            check_nik(body.nik, today=uow.now().date())
-        except InvalidNik as invalid:
-            raise Unprocessable(f"{invalid.reason}: {invalid}", code="invalid_nik") from invalid
-        nik_hash = policy.vault.fingerprint(body.nik)
-        existing = uow.session.exec(
-            select(RecipientRow.id).where(RecipientRow.nik_hash == nik_hash)
-        ).first()
-        if existing is not None:
-            raise Conflict(
-                f"this NIK is already registered as recipient {existing}", code="duplicate_nik"
-            )
-    if body.kk is not None and not re.fullmatch(r"\d{16}", body.kk):
-        raise Unprocessable("a family-card (KK) number is exactly 16 digits", code="invalid_kk")
+    province, regency, district, village = _checked_address(policy, body.address)
+    nik_hash = _checked_nik(uow, policy, body.nik) if body.nik is not None else None
+    if body.kk is not None:
+        _check_kk(body.kk)
     row = RecipientRow(
         office_id=policy.office_id,
         kind=body.kind,
@@ -188,6 +168,144 @@ def register_recipient(uow: UnitOfWork, policy: Policy, body: RecipientIn) -> Re
     )
     uow.session.add(row)
     return row
+
+
+def _checked_address(policy: Policy, address: AddressIn) -> tuple[Region, Region, Region, Region]:
+    province, regency = _office_area(policy.province, policy.regency)
+    try:
+        district = regions().find("district", address.district, regency.code)
+        village = regions().find("village", address.village, district.code)
+    except AddressProblem as problem:
+        raise Unprocessable(str(problem), code="address_not_in_regency") from problem
+    if address.postal_code is not None and not postal_code_well_formed(address.postal_code):
+        raise Unprocessable("a kode pos is 5 digits, 10000-99999", code="invalid_postal_code")
+    return province, regency, district, village
+
+
+def _checked_nik(
+    uow: UnitOfWork, policy: Policy, nik: str, *, except_recipient: UUID | None = None
+) -> str:
+    """The NIK's keyed hash, once its form, region and birth date hold and no other
+    recipient has it."""
+    try:
+        check_nik(nik, today=uow.now().date())
+    except InvalidNik as invalid:
+        raise Unprocessable(f"{invalid.reason}: {invalid}", code="invalid_nik") from invalid
+    nik_hash = policy.vault.fingerprint(nik)
+    existing = uow.session.exec(
+        select(RecipientRow.id).where(RecipientRow.nik_hash == nik_hash)
+    ).first()
+    if existing is not None and existing != except_recipient:
+        raise Conflict(
+            f"this NIK is already registered as recipient {existing}", code="duplicate_nik"
+        )
+    return nik_hash
+
+
+def _check_kk(kk: str) -> None:
+    if not re.fullmatch(r"\d{16}", kk):
+        raise Unprocessable("a family-card (KK) number is exactly 16 digits", code="invalid_kk")
+
+
+def correct_recipient(
+    uow: UnitOfWork, policy: Policy, recipient_id: UUID, body: CorrectionIn
+) -> RecipientRow:
+    """A data subject's correction (UU PDP): the same checks as registration, and an audit
+    entry naming the fields changed and why (never their values)."""
+    row = get_recipient(uow, recipient_id)
+    changed: list[str] = []
+    if body.name is not None and body.name != row.name:
+        row.name = body.name
+        changed.append("name")
+    if body.nik is not None:
+        row.nik_hash = _checked_nik(uow, policy, body.nik, except_recipient=row.id)
+        row.nik_token = policy.vault.encrypt(body.nik)
+        changed.append("nik")
+    if body.kk is not None:
+        _check_kk(body.kk)
+        row.kk_token = policy.vault.encrypt(body.kk)
+        changed.append("kk")
+    if body.phone is not None:
+        row.phone_token = policy.vault.encrypt(body.phone)
+        changed.append("phone")
+    if body.address is not None:
+        province, regency, district, village = _checked_address(policy, body.address)
+        row.street = body.address.street
+        row.village, row.village_code = village.name, village.code
+        row.district, row.regency, row.province = district.name, regency.name, province.name
+        row.postal_code = body.address.postal_code
+        changed.append("address")
+    if body.position is not None:
+        check_in_indonesia(body.position)
+        row.lat, row.lon = body.position.lat, body.position.lon
+        changed.append("position")
+    if not changed:
+        raise Unprocessable("nothing to correct", code="empty_correction")
+    uow.session.add(row)
+    uow.audit(
+        action="PersonalDataCorrected",
+        entity="recipient",
+        entity_id=str(row.id),
+        office_id=row.office_id,
+        details={"fields": changed, "reason": body.reason},
+    )
+    return row
+
+
+def personal_data_export(
+    uow: UnitOfWork, policy: Policy, recipient_id: UUID, purpose: str
+) -> dict[str, Any]:
+    """Everything distribution holds about one person, for a data-subject request: the
+    registry entry in clear, program memberships, every delivery with its proof, and who
+    read or corrected the record. The export itself is audited."""
+    row = get_recipient(uow, recipient_id)
+    enrolments = uow.session.exec(
+        select(EnrolmentRow).where(EnrolmentRow.recipient_id == recipient_id)
+    ).all()
+    deliveries = uow.session.exec(
+        select(DeliveryRow)
+        .where(DeliveryRow.recipient_id == recipient_id)
+        .order_by(DeliveryRow.created_at)  # type: ignore[arg-type]
+    ).all()
+    trail = (
+        uow.audit_trail.list(uow.session, entity_id=str(recipient_id)) if uow.audit_trail else []
+    )
+    uow.audit(
+        action="PersonalDataExported",
+        entity="recipient",
+        entity_id=str(recipient_id),
+        office_id=row.office_id,
+        details={"purpose": purpose},
+    )
+    return {
+        "recipient": recipient_view(row, policy.vault, reveal=True).model_dump(mode="json"),
+        "enrolments": [e.model_dump(mode="json") for e in enrolments],
+        "deliveries": [
+            {
+                "id": str(d.id),
+                "case_id": str(d.case_id),
+                "kind": d.kind,
+                "status": d.status,
+                "attempt": d.attempt,
+                "created_at": d.created_at.isoformat(),
+                "delivered_at": d.delivered_at.isoformat() if d.delivered_at else None,
+                "received_by": d.received_by,
+                "relation": d.received_relation,
+                "failure_reason": d.failure_code,
+                "far_from_address": d.far_from_address,
+            }
+            for d in deliveries
+        ],
+        "access_log": [
+            {
+                "at": entry["recorded_at"].isoformat(),
+                "actor": entry["actor"],
+                "action": entry["action"],
+                "details": entry["details"],
+            }
+            for entry in trail
+        ],
+    }
 
 
 @lru_cache(maxsize=8)

@@ -226,6 +226,19 @@ class EnrolmentRow(DistributionTable, table=True):
     replaces: UUID | None = None
 
 
+class CorrectionIn(ApiModel):
+    """A data subject's correction of their registry entry (UU PDP 27/2022): only the
+    fields given change, each checked as at registration; the reason is audited."""
+
+    name: ShortText | None = None
+    nik: str | None = Field(default=None, max_length=16)
+    kk: str | None = Field(default=None, max_length=16)
+    phone: Annotated[str, StringConstraints(pattern=r"^\+?\d{8,15}$")] | None = None
+    address: AddressIn | None = None
+    position: GeoPoint | None = None
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
+
+
 class ProgramIn(ApiModel):
     """A new 12-month permakanan plan."""
 
