@@ -178,6 +178,14 @@ class _MapClock:
         self.title = clock.label or str(clock.case_id)[:8]
 
 
+def _service_name(standards: Standards, office_id: str, code: str) -> str:
+    """The service as the office's decree names it (its code when the standard lacks it)."""
+    try:
+        return standards.service(office_id, code).name or code
+    except KeyError:
+        return code
+
+
 def _fmt(moment: datetime | None, zone_name: str) -> str:
     return moment.astimezone(ZoneInfo(zone_name)).strftime("%d-%m %H:%M") if moment else ""
 
@@ -245,7 +253,8 @@ def board(
             stage += f'<br><span class="muted">{t("predicted", lang)} {_fmt(c.predicted_arrival, c.time_zone)}</span>'
         open_rows.append(
             f'<tr class="{css} case"><td><a href="cases/{c.case_id}?lang={lang}">{escape(c.label or str(c.case_id)[:8])}</a></td>'
-            f"<td>{escape(c.service_code)}</td><td>{stage}</td>"
+            f'<td title="{escape(c.service_code)}">'
+            f"{escape(_service_name(standards, c.office_id, c.service_code))}</td><td>{stage}</td>"
             f"<td>{_fmt(c.deadline, c.time_zone)} {escape(c.time_zone.split('/')[-1])}</td>"
             f'<td class="countdown" data-deadline="{c.deadline.isoformat()}"></td></tr>'
         )
