@@ -86,6 +86,8 @@ class Principal:
     name: str
     office_id: str
     roles: frozenset[Role]
+    # Only the local development user (sign-in switched off) sees every office.
+    all_offices: bool = False
 
     def has(self, role: Role) -> bool:
         """Whether the user holds `role`."""
@@ -376,7 +378,11 @@ def protect(api: FastAPI, policy: Policy, settings: AuthSettings, *, office: str
     answers 403 `no_access_rule`. Sets `request.state.principal` (see `current_user`).
     """
     development_user = Principal(
-        subject="local", name="Local development user", office_id=office, roles=ALL_ROLES
+        subject="local",
+        name="Local development user",
+        office_id=office,
+        roles=ALL_ROLES,
+        all_offices=True,
     )
 
     async def authorize(request: Request) -> None:
@@ -427,6 +433,21 @@ def request_source(request: Request) -> str:
 async def anonymous_context(request: Request) -> None:
     """For an API served without access rules: attribute changes to the request only."""
     set_context("anonymous", request_source(request))
+
+
+def office_scope(request: Request) -> str | None:
+    """The office (tenant) this request is confined to: the signed-in user's; None only for
+    the local development user when sign-in is off."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None or principal.all_offices:
+        return None
+    return principal.office_id
+
+
+def confine(scope: str | None, office_id: str, what: str) -> None:
+    """Refuse a record of another office as if it did not exist (its id reveals nothing)."""
+    if scope is not None and office_id != scope:
+        raise AuthError(404, "not_found", f"no such {what}")
 
 
 def current_user(request: Request) -> Principal:

@@ -40,9 +40,9 @@ from services.intake.models import (
     VerificationIn,
 )
 from services.intake.settings import IntakeSettings, get_settings
-from shared.auth import Access, Policy, Role
+from shared.auth import Access, Policy, Role, confine, office_scope
 from shared.clock import Clock
-from shared.http import ERROR_RESPONSES, ErrorBody, NotFound
+from shared.http import ERROR_RESPONSES, ErrorBody, Forbidden, NotFound
 from shared.runtime import RuntimeDep, ServiceRuntime, UnitOfWork, create_service_api
 
 router = APIRouter(responses=ERROR_RESPONSES)
@@ -55,6 +55,17 @@ def get_geocoder(request: Request) -> Geocoder:
 
 
 GeocoderDep = Annotated[Geocoder, Depends(get_geocoder)]
+
+
+def incident_in_callers_office(incident_id: UUID, request: Request, runtime: RuntimeDep) -> None:
+    """An incident of another office is answered as unknown (tenancy)."""
+    scope = office_scope(request)
+    if scope is not None:
+        row = runtime.run(lambda uow: handlers.get_incident(uow, incident_id))
+        confine(scope, row.office_id, "incident")
+
+
+InCallersOffice = [Depends(incident_in_callers_office)]
 
 
 def get_policy(request: Request) -> handlers.ReportPolicy:
@@ -74,6 +85,8 @@ PolicyDep = Annotated[handlers.ReportPolicy, Depends(get_policy)]
 )
 def submit_report(
     report: ReportIn,
+    *,
+    request: Request,
     runtime: RuntimeDep,
     geocoder: GeocoderDep,
     policy: PolicyDep,
@@ -83,7 +96,10 @@ def submit_report(
     with the same `client_report_id` returns what the first copy became (200); a report
     of the same hazard close in space and time to an undecided incident is linked to it
     (200, `outcome: linked`) instead of opening a second incident."""
-    office_id = report.office_id or runtime.settings.common.default_office_id
+    scope = office_scope(request)
+    if scope is not None and report.office_id not in (None, scope):
+        raise Forbidden("a report is filed with your own office", code="other_office")
+    office_id = scope or report.office_id or runtime.settings.common.default_office_id
     resent = None
     if report.client_report_id is not None:
         client_id = report.client_report_id
@@ -142,6 +158,7 @@ def answer_for(result: handlers.ReportResult) -> ReportAnswer:
 
 @router.get(
     "/incidents/{incident_id}/reports",
+    dependencies=InCallersOffice,
     tags=["reports"],
     summary="Duplicate reports linked to an incident",
 )
@@ -153,6 +170,7 @@ def list_linked_reports(incident_id: UUID, runtime: RuntimeDep) -> list[LinkedRe
 
 @router.post(
     "/incidents/{incident_id}/updates",
+    dependencies=InCallersOffice,
     status_code=status.HTTP_201_CREATED,
     tags=["reports"],
     summary="Follow up on an open incident",
@@ -183,7 +201,12 @@ def submit_follow_up(
     return IncidentUpdateOut.of(row)
 
 
-@router.get("/incidents/{incident_id}/updates", tags=["reports"], summary="Follow-ups")
+@router.get(
+    "/incidents/{incident_id}/updates",
+    dependencies=InCallersOffice,
+    tags=["reports"],
+    summary="Follow-ups",
+)
 def list_follow_ups(incident_id: UUID, runtime: RuntimeDep) -> list[IncidentUpdateOut]:
     """Follow-ups of the incident, oldest first."""
     rows = runtime.run(lambda uow: handlers.incident_updates(uow, incident_id))
@@ -192,6 +215,7 @@ def list_follow_ups(incident_id: UUID, runtime: RuntimeDep) -> list[IncidentUpda
 
 @router.post(
     "/incidents/{incident_id}/photos",
+    dependencies=InCallersOffice,
     status_code=status.HTTP_201_CREATED,
     tags=["photos"],
     summary="Attach a photo to an incident",
@@ -225,7 +249,12 @@ async def upload_photo(
     return PhotoOut.of(row)
 
 
-@router.get("/incidents/{incident_id}/photos", tags=["photos"], summary="An incident's photos")
+@router.get(
+    "/incidents/{incident_id}/photos",
+    dependencies=InCallersOffice,
+    tags=["photos"],
+    summary="An incident's photos",
+)
 def list_photos(incident_id: UUID, runtime: RuntimeDep) -> list[PhotoOut]:
     """Photos of the incident, oldest first."""
     rows = runtime.run(lambda uow: handlers.incident_photos(uow, incident_id))
@@ -241,6 +270,10 @@ def list_photos(incident_id: UUID, runtime: RuntimeDep) -> list[PhotoOut]:
 def get_photo(photo_id: UUID, request: Request, runtime: RuntimeDep) -> FileResponse:
     """The picture as uploaded."""
     row = runtime.run(lambda uow: handlers.get_photo(uow, photo_id))
+    scope = office_scope(request)
+    if scope is not None:
+        incident = runtime.run(lambda uow: handlers.get_incident(uow, row.incident_id))
+        confine(scope, incident.office_id, "photo")
     settings: IntakeSettings = request.app.state.intake_settings
     path = settings.resolved_photo_dir() / str(row.incident_id) / row.file_name
     if not path.is_file():
@@ -299,6 +332,7 @@ async def _address_refused(_request: Request, exc: Exception) -> JSONResponse:
 
 @router.post(
     "/incidents/{incident_id}/verification",
+    dependencies=InCallersOffice,
     tags=["validation"],
     summary="Validate a report and set the needs to send",
 )
@@ -311,6 +345,7 @@ def verify(incident_id: UUID, decision: VerificationIn, runtime: RuntimeDep) -> 
 
 @router.post(
     "/incidents/{incident_id}/rejection",
+    dependencies=InCallersOffice,
     tags=["validation"],
     summary="Reject a report with a reason",
 )
@@ -323,12 +358,17 @@ def reject(incident_id: UUID, decision: RejectionIn, runtime: RuntimeDep) -> Inc
 
 @router.get("/incidents", tags=["incidents"], summary="Incidents, newest first")
 def list_incidents(
+    request: Request,
     runtime: RuntimeDep,
     status_filter: Annotated[IncidentStatus | None, Query(alias="status")] = None,
     office_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[IncidentOut]:
-    """Reported, verified and rejected incidents."""
+    """Reported, verified and rejected incidents (of the caller's office only)."""
+    scope = office_scope(request)
+    if scope is not None and office_id not in (None, scope):
+        raise Forbidden("you see your own office's incidents only", code="other_office")
+    office_id = scope or office_id
     rows = runtime.run(
         lambda uow: handlers.list_incidents(
             uow, status=status_filter, office_id=office_id, limit=limit
@@ -337,7 +377,12 @@ def list_incidents(
     return [IncidentOut.of(row) for row in rows]
 
 
-@router.get("/incidents/{incident_id}", tags=["incidents"], summary="One incident")
+@router.get(
+    "/incidents/{incident_id}",
+    dependencies=InCallersOffice,
+    tags=["incidents"],
+    summary="One incident",
+)
 def get_incident(incident_id: UUID, runtime: RuntimeDep) -> IncidentOut:
     """An incident with its decision."""
     return IncidentOut.of(runtime.run(lambda uow: handlers.get_incident(uow, incident_id)))

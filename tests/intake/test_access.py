@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fastapi.testclient import TestClient
+
 from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
-from shared.auth import AuthSettings
+from shared.auth import AuthSettings, Role
 from shared.settings import CommonSettings
-from tests.support.access import matrix_problems
+from tests.intake.test_api import report
+from tests.support.access import matrix_problems, token_for
 
 SECRET = "a-test-secret-that-is-long-enough-0123456789"
 
@@ -24,3 +27,44 @@ def test_every_route_answers_every_role_as_its_rule_says(tmp_path: Path) -> None
     missing, disagreements = matrix_problems(create_app(settings), auth)
     assert missing == []
     assert disagreements == []
+
+
+def test_an_office_sees_and_changes_only_its_own_incidents(tmp_path: Path) -> None:
+    auth = AuthSettings(required=True, secret=SECRET)
+    settings = IntakeSettings(
+        database_url=f"sqlite:///{tmp_path / 'intake.sqlite3'}",
+        common=CommonSettings(environment="test", data_dir=tmp_path),
+        auth=auth,
+    )
+    app = create_app(settings)
+    app.state.runtime.create_tables()
+    client = TestClient(app)  # no lifespan: the outbox keeps the events, no broker needed
+    kukar_field = bearer(token_for(auth, Role.FIELD_TEAM, office="kukar"))
+    kukar_coordinator = bearer(token_for(auth, Role.COORDINATOR, office="kukar"))
+    balangan_coordinator = bearer(token_for(auth, Role.COORDINATOR, office="balangan"))
+
+    filed = client.post("/reports", json=report(), headers=kukar_field)
+    assert filed.status_code == 201, filed.text
+    incident = filed.json()["id"]
+    elsewhere = client.post("/reports", json=report(office_id="balangan"), headers=kukar_field)
+    assert (elsewhere.status_code, elsewhere.json()["error"]) == (403, "other_office")
+
+    assert client.get(f"/incidents/{incident}", headers=kukar_coordinator).status_code == 200
+    assert client.get(f"/incidents/{incident}", headers=balangan_coordinator).status_code == 404
+    assert client.get("/incidents", headers=balangan_coordinator).json() == []
+    peek = client.get("/incidents", params={"office_id": "kukar"}, headers=balangan_coordinator)
+    assert (peek.status_code, peek.json()["error"]) == (403, "other_office")
+    verify = client.post(
+        f"/incidents/{incident}/verification",
+        json={"verified_by": "Kabid", "assessed_needs": [{"item_code": "RICE-5KG", "quantity": 5}]},
+        headers=balangan_coordinator,
+    )
+    assert verify.status_code == 404
+    unchanged = client.get(f"/incidents/{incident}", headers=kukar_coordinator).json()
+    assert unchanged["status"] == "reported"
+    photos = client.get(f"/incidents/{incident}/photos", headers=balangan_coordinator)
+    assert photos.status_code == 404
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
