@@ -20,6 +20,7 @@ from services.notify.domain import NotificationStatus, ReportLine, evaluation_re
 from services.notify.models import (
     AcknowledgeIn,
     AlertOut,
+    AlertRow,
     ClockFilter,
     ClockOut,
     NotificationOut,
@@ -32,12 +33,12 @@ from services.notify.reports import report_csv, report_pdf
 from services.notify.settings import NotifySettings, get_settings, notify_settings
 from services.notify.standards import OfficeStandard, Standards, load_standards
 from services.notify.stream import clock_ticker, subscriptions
+from services.notify.tenancy import OfficeFilter, ReportOffice
 from services.notify.webhooks import send_notifications
-from shared.auth import Access, Policy, Role
+from shared.auth import Access, Policy, Role, confine, office_scope
 from shared.clock import Clock
-from shared.events import OfficeId
 from shared.http import ERROR_RESPONSES, NotFound
-from shared.runtime import RuntimeDep, ServiceRuntime, create_service_api
+from shared.runtime import RuntimeDep, ServiceRuntime, UnitOfWork, create_service_api
 
 router = APIRouter(responses=ERROR_RESPONSES)
 
@@ -46,8 +47,8 @@ router = APIRouter(responses=ERROR_RESPONSES)
 def list_clocks(
     runtime: RuntimeDep,
     standards: StandardsDep,
+    office_id: OfficeFilter,
     state: ClockFilter = ClockFilter.OPEN,
-    office_id: OfficeId | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[ClockOut]:
     """Open clocks soonest deadline first, with the time remaining (negative when
@@ -60,10 +61,13 @@ def list_clocks(
 
 
 @router.get("/clocks/{case_id}", tags=["clocks"], summary="One incident's response clock")
-def get_clock(case_id: UUID, runtime: RuntimeDep, standards: StandardsDep) -> ClockOut:
+def get_clock(
+    case_id: UUID, request: Request, runtime: RuntimeDep, standards: StandardsDep
+) -> ClockOut:
     """The clock of one case."""
     now = runtime.clock.now()
     row = runtime.run(lambda uow: handlers.get_clock(uow, case_id))
+    confine(office_scope(request), row.office_id, "case")
     return ClockOut.of(row, now=now, standards=standards)
 
 
@@ -122,8 +126,10 @@ def list_notifications(
 
 
 @router.get("/clocks/{case_id}/timeline", tags=["clocks"], summary="One case's timeline")
-def get_timeline(case_id: UUID, runtime: RuntimeDep) -> list[TimelineOut]:
+def get_timeline(case_id: UUID, request: Request, runtime: RuntimeDep) -> list[TimelineOut]:
     """Every step of the case in order, with who did it."""
+    clock = runtime.run(lambda uow: handlers.get_clock(uow, case_id))
+    confine(office_scope(request), clock.office_id, "case")
     rows = runtime.run(lambda uow: handlers.timeline(uow, case_id))
     return [
         TimelineOut(
@@ -140,7 +146,7 @@ def get_timeline(case_id: UUID, runtime: RuntimeDep) -> list[TimelineOut]:
 @router.get("/alerts", tags=["alerts"], summary="Warnings and their escalation")
 def list_alerts(
     runtime: RuntimeDep,
-    office_id: OfficeId | None = None,
+    office_id: OfficeFilter,
     open_only: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AlertOut]:
@@ -152,16 +158,26 @@ def list_alerts(
 
 
 @router.post("/alerts/{alert_id}/ack", tags=["alerts"], summary="Acknowledge a warning")
-def acknowledge_alert(alert_id: UUID, body: AcknowledgeIn, runtime: RuntimeDep) -> AlertOut:
+def acknowledge_alert(
+    alert_id: UUID, body: AcknowledgeIn, request: Request, runtime: RuntimeDep
+) -> AlertOut:
     """Take charge of a warning; it climbs the ladder no further. 409 when done before."""
-    return AlertOut.of(runtime.run(lambda uow: handlers.acknowledge(uow, alert_id, body.by)))
+    scope = office_scope(request)
+
+    def take_charge(uow: UnitOfWork) -> AlertRow:
+        alert = uow.session.get(AlertRow, alert_id)
+        if alert is not None:
+            confine(scope, alert.office_id, "alert")
+        return handlers.acknowledge(uow, alert_id, body.by)
+
+    return AlertOut.of(runtime.run(take_charge))
 
 
 @router.get("/feed", tags=["alerts"], summary="Live feed of notify's events (SSE)")
 async def feed(
     request: Request,
     runtime: RuntimeDep,
-    office_id: OfficeId | None = None,
+    office_id: OfficeFilter,
     follow: bool = True,
     after: Annotated[int, Query(ge=0)] = 0,
 ) -> StreamingResponse:
@@ -212,7 +228,7 @@ Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 def get_report(
     runtime: RuntimeDep,
     standards: StandardsDep,
-    office_id: OfficeId,
+    office_id: ReportOffice,
     month: Annotated[list[Month] | None, Query()] = None,
 ) -> list[dict[str, object]]:
     """Per service, month (office time) and district (`*`: all): cases handled, within
@@ -224,7 +240,7 @@ def get_report(
 def get_report_csv(
     runtime: RuntimeDep,
     standards: StandardsDep,
-    office_id: OfficeId,
+    office_id: ReportOffice,
     month: Annotated[list[Month] | None, Query()] = None,
 ) -> Response:
     """The same figures, one CSV row per service, month and district."""
@@ -240,7 +256,7 @@ def get_report_csv(
 def get_report_pdf(
     runtime: RuntimeDep,
     standards: StandardsDep,
-    office_id: OfficeId,
+    office_id: ReportOffice,
     month: Annotated[list[Month] | None, Query()] = None,
 ) -> Response:
     """The same figures as an A4 table."""

@@ -21,6 +21,8 @@ from services.notify.domain import evaluation_report
 from services.notify.models import AlertRow, ClockFilter, ClockOut, TimelineRow
 from services.notify.reports import report_csv, share_chart_svg
 from services.notify.standards import Standards
+from services.notify.tenancy import OfficeFilter
+from shared.auth import confine, office_scope
 from shared.events import OfficeId
 from shared.runtime import RuntimeDep
 
@@ -194,8 +196,8 @@ def _fmt(moment: datetime | None, zone_name: str) -> str:
 def board(
     runtime: RuntimeDep,
     standards: StandardsDep,
+    office_id: OfficeFilter,
     lang: LangQuery = "id",
-    office_id: OfficeId | None = None,
 ) -> HTMLResponse:
     """Map, open cases by time left with live countdowns, warnings, live feed."""
     now = runtime.clock.now()
@@ -290,10 +292,15 @@ try {{ const source = new EventSource("feed{"?office_id=" + office_id if office_
 
 @board_router.get("/cases/{case_id}", response_class=HTMLResponse, summary="One case's timeline")
 def case_page(
-    case_id: UUID, runtime: RuntimeDep, standards: StandardsDep, lang: LangQuery = "id"
+    case_id: UUID,
+    request: Request,
+    runtime: RuntimeDep,
+    standards: StandardsDep,
+    lang: LangQuery = "id",
 ) -> HTMLResponse:
     """Reported, verified, dispatched, arrived, delivered: when and by whom."""
     row = runtime.run(lambda uow: handlers.get_clock(uow, case_id))
+    confine(office_scope(request), row.office_id, "case")
     steps: Sequence[TimelineRow] = runtime.run(lambda uow: handlers.timeline(uow, case_id))
     clock = ClockOut.of(row, now=runtime.clock.now(), standards=standards)
     items = "".join(
@@ -317,12 +324,14 @@ def case_page(
 
 @board_router.get("/reports/view", response_class=HTMLResponse, summary="The evaluation report")
 def report_page(
+    request: Request,
     runtime: RuntimeDep,
     standards: StandardsDep,
     office_id: OfficeId = "kukar",
     lang: LangQuery = "id",
 ) -> HTMLResponse:
     """Chart and table per service, month and district, with CSV and PDF links."""
+    office_id = office_scope(request) or office_id
     lines = evaluation_report(
         runtime.run(
             lambda uow: handlers.closed_cases(uow, standards, office_id=office_id, months=None)
