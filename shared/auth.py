@@ -24,6 +24,7 @@ import secrets
 import tomllib
 import uuid
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -404,6 +405,9 @@ def protect(api: FastAPI, policy: Policy, settings: AuthSettings, *, office: str
             )
         request.state.principal = principal
         set_context(principal.subject if principal else "anonymous", request_source(request))
+        _office_scope.set(
+            None if principal is None or principal.all_offices else principal.office_id
+        )
 
     api.router.dependencies.append(Depends(authorize))
     api.state.access_policy = policy
@@ -433,6 +437,15 @@ def request_source(request: Request) -> str:
 async def anonymous_context(request: Request) -> None:
     """For an API served without access rules: attribute changes to the request only."""
     set_context("anonymous", request_source(request))
+
+
+_office_scope: ContextVar[str | None] = ContextVar("office_scope", default=None)
+
+
+def scoped_office() -> str | None:
+    """The office the current request is confined to, read where no request is at hand
+    (use cases); None for events being applied and for the local development user."""
+    return _office_scope.get()
 
 
 def office_scope(request: Request) -> str | None:

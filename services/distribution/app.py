@@ -48,7 +48,7 @@ from services.distribution.models import (
 from services.distribution.privacy import PersonalDataVault, load_data_key
 from services.distribution.settings import DistributionSettings, get_settings
 from services.distribution.stream import SUBSCRIPTIONS
-from shared.auth import Access, Role
+from shared.auth import Access, Role, scoped_office
 from shared.auth import Policy as AccessPolicy
 from shared.clock import Clock
 from shared.http import ERROR_RESPONSES, Forbidden, Unprocessable
@@ -239,7 +239,11 @@ def enrolments(
     program_id: UUID, runtime: RuntimeDep, status: EnrolmentStatus | None = None
 ) -> list[EnrolmentOut]:
     """Active recipients, waiting candidates, ended enrolments."""
-    rows = runtime.run(lambda uow: handlers.enrolments_of(uow, program_id, status))
+    def of_program(uow: UnitOfWork) -> list[EnrolmentRow]:
+        handlers.get_program(uow, program_id)  # 404 for an unknown or another office's
+        return handlers.enrolments_of(uow, program_id, status)
+
+    rows = runtime.run(of_program)
     return [_enrolment_out(row) for row in rows]
 
 
@@ -471,7 +475,7 @@ def create_run(body: RunIn, runtime: RuntimeDep, policy: PolicyDep) -> RunOut:
     """Ordered by nearest neighbour + 2-opt on geodesic distance; each delivery assigned."""
 
     def work(uow: UnitOfWork) -> RunOut:
-        run = handlers.create_run(uow, body, office_id=policy.office_id)
+        run = handlers.create_run(uow, body, office_id=scoped_office() or policy.office_id)
         uow.session.flush()
         return _run_out(uow, run)
 

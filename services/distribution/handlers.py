@@ -77,6 +77,7 @@ from services.distribution.models import (
     SandangStatus,
 )
 from services.distribution.privacy import PersonalDataVault
+from shared.auth import scoped_office
 from shared.events import (
     AnyEvent,
     CaseType,
@@ -145,7 +146,7 @@ def register_recipient(uow: UnitOfWork, policy: Policy, body: RecipientIn) -> Re
     if body.kk is not None:
         _check_kk(body.kk)
     row = RecipientRow(
-        office_id=policy.office_id,
+        office_id=scoped_office() or policy.office_id,
         kind=body.kind,
         name=body.name,
         institution_type=body.institution_type,
@@ -349,10 +350,16 @@ def recipient_view(row: RecipientRow, vault: PersonalDataVault, *, reveal: bool)
     )
 
 
+def _in_scope(office_id: str) -> bool:
+    """Whether a record of `office_id` is visible to the current request (tenancy)."""
+    scope = scoped_office()
+    return scope is None or scope == office_id
+
+
 def get_recipient(uow: UnitOfWork, recipient_id: UUID) -> RecipientRow:
     """The recipient, or 404."""
     row = uow.session.get(RecipientRow, recipient_id)
-    if row is None:
+    if row is None or not _in_scope(row.office_id):
         raise NotFound(f"no recipient {recipient_id}", code="recipient_not_found")
     return row
 
@@ -362,6 +369,8 @@ def list_recipients(
 ) -> Sequence[RecipientRow]:
     """Recipients by name; `flagged` lists those up for review."""
     query = select(RecipientRow).order_by(col(RecipientRow.name)).limit(limit)
+    if (scope := scoped_office()) is not None:
+        query = query.where(RecipientRow.office_id == scope)
     if kind is not None:
         query = query.where(RecipientRow.kind == kind)
     if flagged is True:
@@ -386,7 +395,7 @@ def create_program(uow: UnitOfWork, policy: Policy, body: ProgramIn) -> ProgramR
     """A 12-month plan with its 6 rounds, 2 months apart, all still planned."""
     check_in_indonesia(body.hub)
     program = ProgramRow(
-        office_id=policy.office_id,
+        office_id=scoped_office() or policy.office_id,
         name=body.name,
         start_date=body.start_date,
         parcel=[line.model_dump(mode="json") for line in body.parcel],
@@ -410,7 +419,7 @@ def create_program(uow: UnitOfWork, policy: Policy, body: ProgramIn) -> ProgramR
 def get_program(uow: UnitOfWork, program_id: UUID) -> ProgramRow:
     """The program, or 404."""
     row = uow.session.get(ProgramRow, program_id)
-    if row is None:
+    if row is None or not _in_scope(row.office_id):
         raise NotFound(f"no permakanan program {program_id}", code="program_not_found")
     return row
 
@@ -430,7 +439,8 @@ def get_round(uow: UnitOfWork, round_id: UUID, *, for_update: bool = False) -> R
     if for_update:
         query = query.with_for_update()
     row = uow.session.exec(query).first()
-    if row is None:
+    program = uow.session.get(ProgramRow, row.program_id) if row is not None else None
+    if row is None or program is None or not _in_scope(program.office_id):
         raise NotFound(f"no permakanan round {round_id}", code="round_not_found")
     return row
 
@@ -750,7 +760,7 @@ def request_sandang(uow: UnitOfWork, policy: Policy, body: SandangRequestIn) -> 
     now = uow.now()
     lines = tuple(body.lines)
     requested = SandangRequested.first(
-        office_id=policy.office_id,
+        office_id=scoped_office() or policy.office_id,
         case_id=request_id,
         producer="distribution",
         occurred_at=now,
@@ -770,7 +780,7 @@ def request_sandang(uow: UnitOfWork, policy: Policy, body: SandangRequestIn) -> 
     )
     row = SandangRequestRow(
         id=request_id,
-        office_id=policy.office_id,
+        office_id=scoped_office() or policy.office_id,
         institution_id=institution.id,
         lines=[line.model_dump(mode="json") for line in lines],
         needed_by=body.needed_by,
@@ -786,7 +796,7 @@ def request_sandang(uow: UnitOfWork, policy: Policy, body: SandangRequestIn) -> 
 def get_sandang_request(uow: UnitOfWork, request_id: UUID) -> SandangRequestRow:
     """The request, or 404."""
     row = uow.session.get(SandangRequestRow, request_id)
-    if row is None:
+    if row is None or not _in_scope(row.office_id):
         raise NotFound(f"no sandang request {request_id}", code="sandang_request_not_found")
     return row
 
@@ -794,7 +804,8 @@ def get_sandang_request(uow: UnitOfWork, request_id: UUID) -> SandangRequestRow:
 def get_handover(uow: UnitOfWork, handover_id: UUID) -> HandoverRow:
     """The BAST, or 404."""
     row = uow.session.get(HandoverRow, handover_id)
-    if row is None:
+    request = uow.session.get(SandangRequestRow, row.request_id) if row is not None else None
+    if row is None or request is None or not _in_scope(request.office_id):
         raise NotFound(f"no handover record {handover_id}", code="handover_not_found")
     return row
 
@@ -948,7 +959,7 @@ def get_delivery(uow: UnitOfWork, delivery_id: UUID, *, for_update: bool = False
         # then finds the step already done.
         query = query.with_for_update()
     row = uow.session.exec(query).first()
-    if row is None:
+    if row is None or not _in_scope(row.office_id):
         raise NotFound(f"no delivery {delivery_id}", code="delivery_not_found")
     return row
 
@@ -973,6 +984,8 @@ def list_deliveries(
         query = query.where(DeliveryRow.case_id == case_id)
     if kind is not None:
         query = query.where(DeliveryRow.kind == kind)
+    if (scope := scoped_office()) is not None:
+        query = query.where(DeliveryRow.office_id == scope)
     return uow.session.exec(query).all()
 
 
@@ -1403,7 +1416,7 @@ def _announce_run(
 def get_run(uow: UnitOfWork, run_id: UUID) -> RunRow:
     """The run, or 404."""
     row = uow.session.get(RunRow, run_id)
-    if row is None:
+    if row is None or not _in_scope(row.office_id):
         raise NotFound(f"no run {run_id}", code="run_not_found")
     return row
 
@@ -1451,6 +1464,8 @@ def depart_run(uow: UnitOfWork, run_id: UUID) -> RunRow:
 def runs_for(uow: UnitOfWork, *, team: str | None, on: date) -> Sequence[RunRow]:
     """The runs of a day (of one team, if given)."""
     query = select(RunRow).where(RunRow.run_date == on).order_by(col(RunRow.created_at))
+    if (scope := scoped_office()) is not None:
+        query = query.where(RunRow.office_id == scope)
     if team is not None:
         query = query.where(RunRow.team == team)
     return uow.session.exec(query).all()

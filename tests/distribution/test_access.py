@@ -66,3 +66,35 @@ def test_personal_numbers_are_revealed_only_to_coordinators_with_a_purpose_and_a
     assert len(reads) == 1
     assert reads[0]["actor"].startswith("user-")
     assert "permintaan subjek data" in reads[0]["details"]
+
+
+def test_an_office_sees_and_changes_only_its_own_recipients(tmp_path: Path) -> None:
+    auth = AuthSettings(required=True, secret=SECRET)
+    settings = DistributionSettings(
+        database_url=f"sqlite:///{tmp_path / 'distribution.sqlite3'}",
+        common=CommonSettings(environment="test", data_dir=tmp_path),
+        auth=auth,
+    )
+    app = create_app(settings)
+    app.state.runtime.create_tables()
+    client = TestClient(app)
+    kukar = {"Authorization": f"Bearer {token_for(auth, Role.COORDINATOR, office='kukar')}"}
+    balangan = {"Authorization": f"Bearer {token_for(auth, Role.COORDINATOR, office='balangan')}"}
+    created = client.post("/recipients", json=person(9).model_dump(mode="json"), headers=kukar)
+    assert created.status_code == 201, created.text
+    url = f"/recipients/{created.json()['id']}"
+
+    assert client.get(url, headers=kukar).status_code == 200
+    assert client.get(url, headers=balangan).status_code == 404
+    assert client.get("/recipients", headers=balangan).json() == []
+    assert [r["id"] for r in client.get("/recipients", headers=kukar).json()] == [
+        created.json()["id"]
+    ]
+    correction = {"phone": "081200000000", "reason": "salah tulis"}
+    assert client.patch(url, json=correction, headers=balangan).status_code == 404
+    export = client.get(f"{url}/personal-data", params={"purpose": "x y z"}, headers=balangan)
+    assert export.status_code == 404
+    assert (
+        client.get(url, params={"reveal": "true", "purpose": "cek"}, headers=kukar).json()["phone"]
+        == person(9).phone
+    )
