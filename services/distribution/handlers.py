@@ -1279,24 +1279,18 @@ def return_goods(uow: UnitOfWork, delivery_id: UUID, body: ReturnIn) -> Delivery
             "the goods never left the warehouse; nothing to return", code="goods_not_released"
         )
     now = uow.now()
-    event = DeliveryReturned.following(
-        office_id=row.office_id,
-        case_id=row.case_id,
-        correlation_id=row.correlation_id,
-        causation_id=row.last_event_id,
-        producer="distribution",
-        occurred_at=now,
-        case_type=row.case_type,
-        delivery_id=row.id,
+    row.resolution, row.resolved_at = Resolution.RETURNED, now
+    _announce(
+        uow,
+        row,
+        DeliveryReturned,
+        now,
         dispatch_id=row.dispatch_id,
         warehouse_code=row.warehouse_code,
         lines=tuple(_returned_lines(row)),
         condition=body.condition,
         reason=row.failure_reason or "failed delivery",
     )
-    row.resolution, row.resolved_at, row.last_event_id = Resolution.RETURNED, now, event.event_id
-    uow.session.add(row)
-    uow.emit(event)
     _settle_round(uow, row)
     return row
 
