@@ -30,7 +30,7 @@ from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
 from shared.tansu import free_port
 from tests.notify.test_cases import arrived, departed, planned, released, reported, verified
-from tests.support.browser import browser  # noqa: F401  the fixture
+from tests.support.browser import browser, click_and_load  # noqa: F401  the fixture
 
 HOUR = timedelta(hours=1)
 
@@ -113,7 +113,7 @@ def test_the_board_shows_the_map_and_cases_by_time_left_with_live_countdowns(
     assert rows[0].find_element(By.CLASS_NAME, "countdown").text != first, "it ticks"
     browser.save_screenshot(str(tmp_path / "board-id.png"))
 
-    browser.find_element(By.ID, "lang").click()
+    click_and_load(browser, browser.find_element(By.ID, "lang"))
     assert browser.find_element(By.TAG_NAME, "h1").text == "Coordinator's board"
     browser.get(f"{url}/cases/{cases[0]}?lang=en")
     steps = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "#timeline tbody tr")]

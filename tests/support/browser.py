@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -54,7 +55,16 @@ def click_and_load(browser: WebDriver, element: WebElement, timeout_s: float = 1
     """Click something that loads a new page (a form post, a link) and wait until the new
     page has replaced the old one, so the next lookup cannot read the page being left."""
     old_page = browser.find_element(By.TAG_NAME, "html")
-    element.click()
+    try:
+        element.click()
+    except WebDriverException as error:
+        # chromedriver may report the clicked node as gone when the click itself already
+        # navigated away; the wait below still fails if no new page came.
+        gone = isinstance(error, StaleElementReferenceException) or (
+            "does not belong to the document" in str(error)
+        )
+        if not gone:
+            raise
     WebDriverWait(browser, timeout_s).until(expected_conditions.staleness_of(old_page))
     WebDriverWait(browser, timeout_s).until(
         lambda driver: driver.execute_script("return document.readyState") == "complete"
