@@ -356,12 +356,28 @@ def _in_scope(office_id: str) -> bool:
     return scope is None or scope == office_id
 
 
+OfficeRecord = TypeVar("OfficeRecord", RecipientRow, ProgramRow, SandangRequestRow, RunRow)
+
+
+def _office_record(
+    uow: UnitOfWork,
+    model: type[OfficeRecord],
+    record_id: UUID,
+    what: str,
+    *,
+    code: str | None = None,
+) -> OfficeRecord:
+    """A record by id, or 404 `<what>_not_found` when it is unknown or of another office."""
+    row = uow.session.get(model, record_id)
+    if row is None or not _in_scope(row.office_id):
+        error_code = f"{code or what.replace(' ', '_')}_not_found"
+        raise NotFound(f"no {what} {record_id}", code=error_code)
+    return row
+
+
 def get_recipient(uow: UnitOfWork, recipient_id: UUID) -> RecipientRow:
     """The recipient, or 404."""
-    row = uow.session.get(RecipientRow, recipient_id)
-    if row is None or not _in_scope(row.office_id):
-        raise NotFound(f"no recipient {recipient_id}", code="recipient_not_found")
-    return row
+    return _office_record(uow, RecipientRow, recipient_id, "recipient")
 
 
 def list_recipients(
@@ -418,10 +434,7 @@ def create_program(uow: UnitOfWork, policy: Policy, body: ProgramIn) -> ProgramR
 
 def get_program(uow: UnitOfWork, program_id: UUID) -> ProgramRow:
     """The program, or 404."""
-    row = uow.session.get(ProgramRow, program_id)
-    if row is None or not _in_scope(row.office_id):
-        raise NotFound(f"no permakanan program {program_id}", code="program_not_found")
-    return row
+    return _office_record(uow, ProgramRow, program_id, "permakanan program", code="program")
 
 
 def rounds_of(uow: UnitOfWork, program_id: UUID) -> list[RoundRow]:
@@ -795,10 +808,7 @@ def request_sandang(uow: UnitOfWork, policy: Policy, body: SandangRequestIn) -> 
 
 def get_sandang_request(uow: UnitOfWork, request_id: UUID) -> SandangRequestRow:
     """The request, or 404."""
-    row = uow.session.get(SandangRequestRow, request_id)
-    if row is None or not _in_scope(row.office_id):
-        raise NotFound(f"no sandang request {request_id}", code="sandang_request_not_found")
-    return row
+    return _office_record(uow, SandangRequestRow, request_id, "sandang request")
 
 
 def get_handover(uow: UnitOfWork, handover_id: UUID) -> HandoverRow:
@@ -1409,10 +1419,7 @@ def _announce_run(
 
 def get_run(uow: UnitOfWork, run_id: UUID) -> RunRow:
     """The run, or 404."""
-    row = uow.session.get(RunRow, run_id)
-    if row is None or not _in_scope(row.office_id):
-        raise NotFound(f"no run {run_id}", code="run_not_found")
-    return row
+    return _office_record(uow, RunRow, run_id, "run")
 
 
 def run_stops(uow: UnitOfWork, run: RunRow) -> list[tuple[DeliveryRow, RecipientRow | None]]:
