@@ -239,6 +239,7 @@ def enrolments(
     program_id: UUID, runtime: RuntimeDep, status: EnrolmentStatus | None = None
 ) -> list[EnrolmentOut]:
     """Active recipients, waiting candidates, ended enrolments."""
+
     def of_program(uow: UnitOfWork) -> list[EnrolmentRow]:
         handlers.get_program(uow, program_id)  # 404 for an unknown or another office's
         return handlers.enrolments_of(uow, program_id, status)
