@@ -448,6 +448,13 @@ def scoped_office() -> str | None:
     return _office_scope.get()
 
 
+def visible_to_caller(office_id: str) -> bool:
+    """Whether a record of `office_id` may be seen and changed by the current request:
+    always for events being applied and for the local development user."""
+    scope = _office_scope.get()
+    return scope is None or scope == office_id
+
+
 def office_scope(request: Request) -> str | None:
     """The office (tenant) this request is confined to: the signed-in user's; None only for
     the local development user when sign-in is off."""

@@ -77,7 +77,7 @@ from services.distribution.models import (
     SandangStatus,
 )
 from services.distribution.privacy import PersonalDataVault
-from shared.auth import scoped_office
+from shared.auth import scoped_office, visible_to_caller
 from shared.events import (
     AnyEvent,
     CaseType,
@@ -350,12 +350,6 @@ def recipient_view(row: RecipientRow, vault: PersonalDataVault, *, reveal: bool)
     )
 
 
-def _in_scope(office_id: str) -> bool:
-    """Whether a record of `office_id` is visible to the current request (tenancy)."""
-    scope = scoped_office()
-    return scope is None or scope == office_id
-
-
 OfficeRecord = TypeVar("OfficeRecord", RecipientRow, ProgramRow, SandangRequestRow, RunRow)
 
 
@@ -369,7 +363,7 @@ def _office_record(
 ) -> OfficeRecord:
     """A record by id, or 404 `<what>_not_found` when it is unknown or of another office."""
     row = uow.session.get(model, record_id)
-    if row is None or not _in_scope(row.office_id):
+    if row is None or not visible_to_caller(row.office_id):
         error_code = f"{code or what.replace(' ', '_')}_not_found"
         raise NotFound(f"no {what} {record_id}", code=error_code)
     return row
@@ -453,7 +447,7 @@ def get_round(uow: UnitOfWork, round_id: UUID, *, for_update: bool = False) -> R
         query = query.with_for_update()
     row = uow.session.exec(query).first()
     program = uow.session.get(ProgramRow, row.program_id) if row is not None else None
-    if row is None or program is None or not _in_scope(program.office_id):
+    if row is None or program is None or not visible_to_caller(program.office_id):
         raise NotFound(f"no permakanan round {round_id}", code="round_not_found")
     return row
 
@@ -815,7 +809,7 @@ def get_handover(uow: UnitOfWork, handover_id: UUID) -> HandoverRow:
     """The BAST, or 404."""
     row = uow.session.get(HandoverRow, handover_id)
     request = uow.session.get(SandangRequestRow, row.request_id) if row is not None else None
-    if row is None or request is None or not _in_scope(request.office_id):
+    if row is None or request is None or not visible_to_caller(request.office_id):
         raise NotFound(f"no handover record {handover_id}", code="handover_not_found")
     return row
 
@@ -969,7 +963,7 @@ def get_delivery(uow: UnitOfWork, delivery_id: UUID, *, for_update: bool = False
         # then finds the step already done.
         query = query.with_for_update()
     row = uow.session.exec(query).first()
-    if row is None or not _in_scope(row.office_id):
+    if row is None or not visible_to_caller(row.office_id):
         raise NotFound(f"no delivery {delivery_id}", code="delivery_not_found")
     return row
 

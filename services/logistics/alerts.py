@@ -33,6 +33,7 @@ from services.logistics.models import (
     WarehouseRow,
 )
 from services.logistics.settings import LogisticsSettings
+from services.logistics.tenancy import in_callers_warehouses
 from shared.events import CaseType
 from shared.events_stock import LotNearExpiry
 from shared.http import Unprocessable
@@ -70,12 +71,11 @@ def set_minimum(uow: UnitOfWork, body: MinimumLevelIn) -> MinimumLevelRow:
 
 
 def list_minimums(uow: UnitOfWork) -> Sequence[MinimumLevelRow]:
-    """All buffer levels."""
-    return uow.session.exec(
-        select(MinimumLevelRow).order_by(
-            col(MinimumLevelRow.warehouse_code), col(MinimumLevelRow.item_code)
-        )
-    ).all()
+    """The buffer levels of the caller's office's warehouses."""
+    query = select(MinimumLevelRow).order_by(
+        col(MinimumLevelRow.warehouse_code), col(MinimumLevelRow.item_code)
+    )
+    return uow.session.exec(in_callers_warehouses(query, MinimumLevelRow.warehouse_code)).all()
 
 
 def reorder_suggestions(uow: UnitOfWork) -> list[ReorderSuggestion]:
@@ -115,7 +115,7 @@ def alerts(uow: UnitOfWork, settings: LogisticsSettings) -> Alerts:
     windows = {item.code: item.near_expiry_days for item in handlers.list_items(uow)}
     horizon = today + timedelta(days=max(windows.values(), default=0))
     near, expired = [], []
-    for lot in uow.session.exec(
+    expiring = (
         select(LotRow)
         .where(
             LotRow.condition == LotCondition.GOOD,
@@ -124,7 +124,8 @@ def alerts(uow: UnitOfWork, settings: LogisticsSettings) -> Alerts:
             col(LotRow.expires_on) <= horizon,
         )
         .order_by(col(LotRow.expires_on))
-    ).all():
+    )
+    for lot in uow.session.exec(in_callers_warehouses(expiring, LotRow.warehouse_code)).all():
         assert lot.expires_on is not None
         alert = NearExpiryAlert(
             lot_id=lot.id,

@@ -14,6 +14,7 @@ from sqlmodel import select
 
 from services.logistics import handlers
 from services.logistics.models import (
+    DispatchRow,
     DispatchStatus,
     HandoverIn,
     HandoverRow,
@@ -24,6 +25,7 @@ from services.logistics.models import (
     PickSignIn,
     WarehouseRow,
 )
+from shared.auth import visible_to_caller
 from shared.http import Conflict, NotFound
 from shared.runtime import UnitOfWork
 
@@ -121,15 +123,17 @@ def record_handover(uow: UnitOfWork, dispatch_id: UUID, body: HandoverIn) -> Han
 
 
 def get_handover(uow: UnitOfWork, handover_id: UUID) -> HandoverRow:
-    """The handover record, or 404."""
+    """The handover record, or 404 (also for another office's)."""
     row = uow.session.get(HandoverRow, handover_id)
-    if row is None:
+    dispatch = None if row is None else uow.session.get(DispatchRow, row.dispatch_id)
+    if row is None or dispatch is None or not visible_to_caller(dispatch.office_id):
         raise NotFound(f"no handover {handover_id}", code="handover_not_found")
     return row
 
 
 def handover_of(uow: UnitOfWork, dispatch_id: UUID) -> HandoverRow:
     """The handover record of a dispatch, or 404."""
+    handlers.get_dispatch(uow, dispatch_id)
     row = uow.session.exec(
         select(HandoverRow).where(HandoverRow.dispatch_id == dispatch_id)
     ).first()

@@ -65,6 +65,12 @@ from services.logistics.models import (
     WarehouseRow,
 )
 from services.logistics.settings import LogisticsSettings
+from services.logistics.tenancy import (
+    in_callers_warehouses,
+    of_callers_office,
+    warehouse_visible,
+)
+from shared.auth import scoped_office, visible_to_caller
 from shared.events import (
     AnyEvent,
     CaseType,
@@ -79,7 +85,7 @@ from shared.events import (
     StockShortageDetected,
 )
 from shared.events_stock import LotQuarantined, MovementKind, StockBelowMinimum, StockMoved
-from shared.http import Conflict, NotFound, Unprocessable
+from shared.http import Conflict, Forbidden, NotFound, Unprocessable
 from shared.runtime import UnitOfWork
 
 # Core views of tables, for set-based updates and sums that the ORM types poorly.
@@ -118,12 +124,16 @@ NO_CAUSE = Cause()
 
 
 def register_warehouse(uow: UnitOfWork, body: WarehouseIn, default_office: str) -> WarehouseRow:
-    """Add a warehouse; its code must be new."""
+    """Add a warehouse of the caller's office (or, for a user of all offices, of the office
+    named); its code must be new."""
+    scope = scoped_office()
+    if scope is not None and body.office_id not in (None, scope):
+        raise Forbidden("you register warehouses of your own office only", code="other_office")
     if uow.session.get(WarehouseRow, body.code) is not None:
         raise Conflict(f"warehouse {body.code} already exists", code="warehouse_exists")
     row = WarehouseRow(
         code=body.code,
-        office_id=body.office_id or default_office,
+        office_id=scope or body.office_id or default_office,
         name=body.name,
         lat=body.location.lat,
         lon=body.location.lon,
@@ -144,10 +154,17 @@ def register_item(uow: UnitOfWork, body: ItemIn) -> ItemRow:
 
 
 def update_item(uow: UnitOfWork, item_code: str, body: ItemUpdate) -> ItemRow:
-    """Change an item's near-expiry alert window."""
+    """Change an item's near-expiry alert window. The catalogue is shared by every office
+    (its codes are what incidents and programs ask for), so only a user of all offices may
+    change an item: a change would move every office's alerts."""
     item = uow.session.get(ItemRow, item_code)
     if item is None:
         raise NotFound(f"no item {item_code}", code="item_not_found")
+    if scoped_office() is not None:
+        raise Forbidden(
+            "the item catalogue is shared by every office; a user of all offices changes it",
+            code="shared_catalogue",
+        )
     item.near_expiry_days = body.near_expiry_days
     uow.session.add(item)
     return item
@@ -162,8 +179,9 @@ def place_lot(uow: UnitOfWork, lot_id: UUID, body: LotPlacement) -> LotRow:
 
 
 def list_warehouses(uow: UnitOfWork) -> Sequence[WarehouseRow]:
-    """All warehouses by code."""
-    return uow.session.exec(select(WarehouseRow).order_by(col(WarehouseRow.code))).all()
+    """The caller's office's warehouses by code."""
+    query = select(WarehouseRow).order_by(col(WarehouseRow.code))
+    return uow.session.exec(of_callers_office(query, WarehouseRow.office_id)).all()
 
 
 def list_items(uow: UnitOfWork) -> Sequence[ItemRow]:
@@ -180,9 +198,9 @@ def known_item(uow: UnitOfWork, item_code: str) -> ItemRow:
 
 
 def known_warehouse(uow: UnitOfWork, warehouse_code: str) -> WarehouseRow:
-    """The warehouse, or 422 unknown_warehouse."""
+    """The warehouse, or 422 unknown_warehouse (also for another office's)."""
     warehouse = uow.session.get(WarehouseRow, warehouse_code)
-    if warehouse is None:
+    if warehouse is None or not visible_to_caller(warehouse.office_id):
         raise Unprocessable(f"no warehouse {warehouse_code}", code="unknown_warehouse")
     return warehouse
 
@@ -270,7 +288,7 @@ def reverse_movement(
     Only entries that changed on-hand alone can be reversed this way; reservations, issues
     and transfers are undone through their dispatch or a new transfer."""
     original = uow.session.get(MovementRow, movement_id)
-    if original is None:
+    if original is None or not warehouse_visible(uow, original.warehouse_code):
         raise NotFound(f"no movement {movement_id}", code="movement_not_found")
     if original.kind not in REVERSIBLE:
         raise Unprocessable(
@@ -491,9 +509,8 @@ def post_count(uow: UnitOfWork, body: CountIn, settings: LogisticsSettings) -> S
 
 def list_counts(uow: UnitOfWork, *, limit: int) -> Sequence[StockCountRow]:
     """Stock counts, newest first."""
-    return uow.session.exec(
-        select(StockCountRow).order_by(col(StockCountRow.recorded_at).desc()).limit(limit)
-    ).all()
+    query = select(StockCountRow).order_by(col(StockCountRow.recorded_at).desc()).limit(limit)
+    return uow.session.exec(in_callers_warehouses(query, StockCountRow.warehouse_code)).all()
 
 
 def list_lots(
@@ -516,13 +533,13 @@ def list_lots(
         query = query.where(LotRow.condition == condition)
     if not include_empty:
         query = query.where(LotRow.on_hand > 0)
-    return uow.session.exec(query).all()
+    return uow.session.exec(in_callers_warehouses(query, LotRow.warehouse_code)).all()
 
 
 def get_lot(uow: UnitOfWork, lot_id: UUID) -> LotRow:
-    """The lot, or 404."""
+    """The lot, or 404 (also for another office's)."""
     lot = uow.session.get(LotRow, lot_id)
-    if lot is None:
+    if lot is None or not warehouse_visible(uow, lot.warehouse_code):
         raise NotFound(f"no lot {lot_id}", code="lot_not_found")
     return lot
 
@@ -545,6 +562,7 @@ def stock_levels(uow: UnitOfWork) -> list[StockLevel]:
         .group_by(LOT.c.warehouse_code, LOT.c.item_code, ITEM.c.unit)
         .order_by(LOT.c.warehouse_code, LOT.c.item_code)
     )
+    query = in_callers_warehouses(query, LOT.c.warehouse_code)
     return [
         StockLevel(
             warehouse_code=wh,
@@ -578,7 +596,9 @@ def list_movements(
     uow: UnitOfWork, *, lot_id: UUID | None, dispatch_id: UUID | None, limit: int
 ) -> Sequence[MovementRow]:
     """Ledger entries, oldest first."""
-    query = select(MovementRow).order_by(*_ledger_order())
+    query = in_callers_warehouses(
+        select(MovementRow).order_by(*_ledger_order()), MovementRow.warehouse_code
+    )
     if lot_id is not None:
         query = query.where(MovementRow.lot_id == lot_id)
     if dispatch_id is not None:
@@ -665,9 +685,12 @@ def ledger_disagreements(uow: UnitOfWork) -> list[dict[str, Any]]:
         .subquery()
     )
     rows = uow.session.execute(
-        sa_select(
-            LOT.c.id, LOT.c.on_hand, LOT.c.reserved, sums.c.on_hand, sums.c.reserved
-        ).outerjoin(sums, sums.c.lot_id == LOT.c.id)
+        in_callers_warehouses(
+            sa_select(
+                LOT.c.id, LOT.c.on_hand, LOT.c.reserved, sums.c.on_hand, sums.c.reserved
+            ).outerjoin(sums, sums.c.lot_id == LOT.c.id),
+            LOT.c.warehouse_code,
+        )
     ).all()
     return [
         {
@@ -722,7 +745,8 @@ def plan_dispatches(
     today: date,
     reason: str,
 ) -> AllocationPlan:
-    """Reserve `needs` for `cause`'s case and plan one dispatch per warehouse used.
+    """Reserve `needs` for `cause`'s case and plan one dispatch per warehouse of the
+    case's office used (another office's stock is lent by a transfer, not taken).
 
     The needed items are locked first, in code order: allocations of the same item wait
     for each other (no double allocation, on PostgreSQL as on SQLite where the transaction
@@ -734,7 +758,9 @@ def plan_dispatches(
     sites = [
         Site(code=w.code, location=w.location())
         for w in uow.session.exec(
-            select(WarehouseRow).where(col(WarehouseRow.active).is_(True))
+            select(WarehouseRow).where(
+                col(WarehouseRow.active).is_(True), WarehouseRow.office_id == cause.office_id
+            )
         ).all()
     ]
     plan = plan_allocation(
@@ -766,6 +792,7 @@ def announce_shortfalls(uow: UnitOfWork, cause: EventBase, plan: AllocationPlan)
     for shortfall in plan.shortfalls:
         uow.session.add(
             ShortageRow(
+                office_id=cause.office_id,
                 case_id=cause.case_id,
                 item_code=shortfall.item_code,
                 requested=shortfall.requested,
@@ -1052,12 +1079,12 @@ def cancel_dispatch(
 
 
 def get_dispatch(uow: UnitOfWork, dispatch_id: UUID, *, for_update: bool = False) -> DispatchRow:
-    """The dispatch, or 404."""
+    """The dispatch, or 404 (also for another office's)."""
     query = select(DispatchRow).where(DispatchRow.id == dispatch_id)
     if for_update:
         query = query.with_for_update().execution_options(populate_existing=True)
     row = uow.session.exec(query).first()
-    if row is None:
+    if row is None or not visible_to_caller(row.office_id):
         raise NotFound(f"no dispatch {dispatch_id}", code="dispatch_not_found")
     return row
 
@@ -1066,7 +1093,10 @@ def list_dispatches(
     uow: UnitOfWork, *, case_id: UUID | None, status: DispatchStatus | None, limit: int
 ) -> Sequence[DispatchRow]:
     """Newest first."""
-    query = select(DispatchRow).order_by(col(DispatchRow.planned_at).desc()).limit(limit)
+    query = of_callers_office(
+        select(DispatchRow).order_by(col(DispatchRow.planned_at).desc()).limit(limit),
+        DispatchRow.office_id,
+    )
     if case_id is not None:
         query = query.where(DispatchRow.case_id == case_id)
     if status is not None:
@@ -1076,7 +1106,10 @@ def list_dispatches(
 
 def list_shortages(uow: UnitOfWork, *, case_id: UUID | None, limit: int) -> Sequence[ShortageRow]:
     """Unmet needs, newest first."""
-    query = select(ShortageRow).order_by(col(ShortageRow.detected_at).desc()).limit(limit)
+    query = of_callers_office(
+        select(ShortageRow).order_by(col(ShortageRow.detected_at).desc()).limit(limit),
+        ShortageRow.office_id,
+    )
     if case_id is not None:
         query = query.where(ShortageRow.case_id == case_id)
     return uow.session.exec(query).all()
@@ -1125,14 +1158,15 @@ def _stock_case(item_code: str, warehouse_code: str) -> UUID:
 
 
 def locked_lot(uow: UnitOfWork, lot_id: UUID) -> LotRow:
-    """The lot, locked until commit and freshly read (populate_existing), or 404."""
+    """The lot, locked until commit and freshly read (populate_existing), or 404 (also for
+    another office's)."""
     lot = uow.session.exec(
         select(LotRow)
         .where(LotRow.id == lot_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).first()
-    if lot is None:
+    if lot is None or not warehouse_visible(uow, lot.warehouse_code):
         raise NotFound(f"no lot {lot_id}", code="lot_not_found")
     return lot
 

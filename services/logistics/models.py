@@ -183,6 +183,7 @@ class ShortageRow(LogisticsTable, table=True):
     __tablename__ = "shortage"
 
     id: UUID = SQLField(default_factory=uuid4, primary_key=True)
+    office_id: str = SQLField(index=True, max_length=40)
     case_id: UUID = SQLField(index=True)
     item_code: str = SQLField(max_length=40)
     requested: int

@@ -32,8 +32,11 @@ from services.logistics.models import (
     PurchaseRequestOut,
     PurchaseRequestRow,
     RequestStatus,
+    WarehouseRow,
 )
 from services.logistics.settings import LogisticsSettings
+from services.logistics.tenancy import in_callers_warehouses, of_callers_office, warehouse_visible
+from shared.auth import scoped_office, visible_to_caller
 from shared.events import AnyEvent, CaseType, EventBase, NeedLine, parse_event, serialize_event
 from shared.events_programs import DeliveryReturned, GoodsRequested
 from shared.events_stock import (
@@ -110,6 +113,10 @@ def book_return(uow: UnitOfWork, event: DeliveryReturned, settings: LogisticsSet
     dispatch = uow.session.get(DispatchRow, event.dispatch_id) if event.dispatch_id else None
     if event.dispatch_id is not None and dispatch is None:
         raise PermanentEventError("unknown_dispatch", f"no dispatch {event.dispatch_id}")
+    if dispatch is not None and dispatch.office_id != event.office_id:
+        raise PermanentEventError(
+            "other_office", f"dispatch {dispatch.id} is of office {dispatch.office_id}"
+        )
     cause = Cause.of(event)
     for line in event.lines:
         lot_id = line.lot_id or _lot_of_dispatch(dispatch, line.item_code)
@@ -120,6 +127,11 @@ def book_return(uow: UnitOfWork, event: DeliveryReturned, settings: LogisticsSet
         lot = uow.session.get(LotRow, lot_id)
         if lot is None:
             raise PermanentEventError("unknown_lot", f"no lot {lot_id}")
+        warehouse = uow.session.get(WarehouseRow, lot.warehouse_code)
+        if warehouse is None or warehouse.office_id != event.office_id:
+            raise PermanentEventError(
+                "other_office", f"lot {lot_id} is not in a warehouse of office {event.office_id}"
+            )
         if lot.item_code != line.item_code:
             raise PermanentEventError(
                 "wrong_item", f"lot {lot_id} holds {lot.item_code}, not {line.item_code}"
@@ -277,7 +289,7 @@ def request_by_hand(
         raise Unprocessable("an item appears twice in the request", code="duplicate_item")
     return raise_request(
         uow,
-        office_id=settings.common.default_office_id,
+        office_id=scoped_office() or settings.common.default_office_id,
         source=body.source,
         source_case_id=body.source_case_id,
         correlation_id=body.source_case_id,
@@ -296,18 +308,19 @@ def get_request(
     if for_update:
         query = query.with_for_update().execution_options(populate_existing=True)
     row = uow.session.exec(query).first()
-    if row is None:
+    if row is None or not visible_to_caller(row.office_id):
         raise NotFound(f"no purchase request {request_id}", code="request_not_found")
     return row
 
 
 def list_requests(uow: UnitOfWork, *, limit: int) -> Sequence[PurchaseRequestRow]:
     """Purchase requests, newest first."""
-    return uow.session.exec(
+    query = (
         select(PurchaseRequestRow)
         .order_by(col(PurchaseRequestRow.requested_at).desc())
         .limit(limit)
-    ).all()
+    )
+    return uow.session.exec(of_callers_office(query, PurchaseRequestRow.office_id)).all()
 
 
 def request_out(uow: UnitOfWork, row: PurchaseRequestRow) -> PurchaseRequestOut:
@@ -352,7 +365,13 @@ def place_order(
     request = get_request(uow, body.request_id, for_update=True)
     if request.status is not RequestStatus.OPEN:
         raise Conflict(f"purchase request {request.id} is {request.status}", code="request_closed")
-    handlers.known_warehouse(uow, body.warehouse_code)
+    warehouse = handlers.known_warehouse(uow, body.warehouse_code)
+    if warehouse.office_id != request.office_id:
+        raise Unprocessable(
+            f"warehouse {warehouse.code} is not of office {request.office_id}, which asked "
+            "for these goods",
+            code="warehouse_of_other_office",
+        )
     requested = {line["item_code"] for line in request.lines}
     codes = [line.item_code for line in body.lines]
     if len(set(codes)) != len(codes):
@@ -410,7 +429,7 @@ def get_order(uow: UnitOfWork, order_id: UUID, *, for_update: bool = False) -> P
     if for_update:
         query = query.with_for_update().execution_options(populate_existing=True)
     row = uow.session.exec(query).first()
-    if row is None:
+    if row is None or not warehouse_visible(uow, row.warehouse_code):
         raise NotFound(f"no purchase order {order_id}", code="order_not_found")
     return row
 
@@ -419,7 +438,10 @@ def list_orders(
     uow: UnitOfWork, *, status: OrderStatus | None, limit: int
 ) -> Sequence[PurchaseOrderRow]:
     """Orders, soonest expected first."""
-    query = select(PurchaseOrderRow).order_by(col(PurchaseOrderRow.expected_on)).limit(limit)
+    query = in_callers_warehouses(
+        select(PurchaseOrderRow).order_by(col(PurchaseOrderRow.expected_on)).limit(limit),
+        PurchaseOrderRow.warehouse_code,
+    )
     if status is not None:
         query = query.where(PurchaseOrderRow.status == status)
     return uow.session.exec(query).all()

@@ -274,6 +274,10 @@ def test_returned_goods_go_back_to_their_lot_or_into_quarantine(runtime: Service
     with pytest.raises(PermanentEventError) as unknown:
         consume(runtime, returned(1, "good", uuid.uuid4()))
     assert unknown.value.reason == "unknown_lot"
+    # Another office cannot book goods back into this office's lot or dispatch.
+    with pytest.raises(PermanentEventError) as foreign:
+        consume(runtime, returned(1, "good").model_copy(update={"office_id": "balangan"}))
+    assert foreign.value.reason == "other_office"
     assert lot_state(runtime, lot_id) == (13, 0)
     assert consistent(runtime)
 

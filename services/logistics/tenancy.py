@@ -1,0 +1,50 @@
+"""Offices as tenants in logistics. A warehouse belongs to one office; its lots, ledger
+entries, counts, transfers, buffer levels and purchase orders belong to that office
+through it. Dispatches, shortages and purchase requests carry their case's office.
+
+A signed-in user of one office sees only these records of their own office: list queries
+are filtered here, and a record of another office is answered as unknown (404), so its
+id reveals nothing. Events being applied have no caller scope; they are confined by the
+office they carry (an incident draws only on its own office's warehouses)."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, Table
+from sqlalchemy import select as sa_select
+
+from services.logistics.models import LogisticsTable, WarehouseRow
+from shared.auth import scoped_office, visible_to_caller
+from shared.runtime import UnitOfWork
+
+WAREHOUSE: Table = LogisticsTable.metadata.tables["warehouse"]
+
+Query = TypeVar("Query", bound=Select[Any])
+
+
+def office_warehouse_codes(office_id: str) -> Select[Any]:
+    """The codes of an office's warehouses, as a subquery."""
+    return sa_select(WAREHOUSE.c.code).where(WAREHOUSE.c.office_id == office_id)
+
+
+def in_callers_warehouses(query: Query, warehouse_code: ColumnElement[Any] | Any) -> Query:
+    """`query` limited to rows held in the caller's office's warehouses."""
+    scope = scoped_office()
+    if scope is None:
+        return query
+    return query.where(warehouse_code.in_(office_warehouse_codes(scope)))
+
+
+def of_callers_office(query: Query, office_id: ColumnElement[Any] | Any) -> Query:
+    """`query` limited to rows of the caller's office."""
+    scope = scoped_office()
+    if scope is None:
+        return query
+    return query.where(office_id == scope)
+
+
+def warehouse_visible(uow: UnitOfWork, warehouse_code: str) -> bool:
+    """Whether the warehouse exists and is the caller's office's."""
+    warehouse = uow.session.get(WarehouseRow, warehouse_code)
+    return warehouse is not None and visible_to_caller(warehouse.office_id)
