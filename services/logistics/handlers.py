@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from sqlalchemy import Table, and_, case, func, or_, text, tuple_, update
@@ -68,6 +68,7 @@ from services.logistics.settings import LogisticsSettings
 from services.logistics.tenancy import (
     in_callers_warehouses,
     of_callers_office,
+    record_of_callers_office,
     warehouse_visible,
 )
 from shared.auth import scoped_office, visible_to_caller
@@ -538,10 +539,7 @@ def list_lots(
 
 def get_lot(uow: UnitOfWork, lot_id: UUID) -> LotRow:
     """The lot, or 404 (also for another office's)."""
-    lot = uow.session.get(LotRow, lot_id)
-    if lot is None or not warehouse_visible(uow, lot.warehouse_code):
-        raise NotFound(f"no lot {lot_id}", code="lot_not_found")
-    return lot
+    return record_of_callers_office(uow, LotRow, lot_id, what="lot", code="lot_not_found")
 
 
 def stock_levels(uow: UnitOfWork) -> list[StockLevel]:
@@ -911,20 +909,18 @@ def _reserve_pick(
             raise StockInvariantBroken(f"lot {take.lot.lot_id} lost its free stock while locked")
         _record_core(
             uow,
-            lot_id=take.lot.lot_id,
-            item_code=take.lot.item_code,
-            warehouse_code=take.lot.warehouse_code,
-            kind=MovementKind.RESERVATION,
-            on_hand_delta=0,
-            reserved_delta=take.quantity,
-            on_hand_after=row.on_hand,
-            effective_on=today,
-            dispatch_id=dispatch_id,
-            case_id=cause.case_id,
-            reference=f"dispatch {str(dispatch_id)[:8]}",
-            reason=reason,
-            actor="allocation",
-            cause=Cause.of(cause),
+            LotPosition(take.lot.lot_id, take.lot.item_code, take.lot.warehouse_code, row.on_hand),
+            MovementKind.RESERVATION,
+            today,
+            EntryDetails(
+                reserved_delta=take.quantity,
+                dispatch_id=dispatch_id,
+                case_id=cause.case_id,
+                reference=f"dispatch {str(dispatch_id)[:8]}",
+                reason=reason,
+                actor="allocation",
+                cause=Cause.of(cause),
+            ),
         )
     lines = tuple(
         DispatchLine(
@@ -1080,13 +1076,14 @@ def cancel_dispatch(
 
 def get_dispatch(uow: UnitOfWork, dispatch_id: UUID, *, for_update: bool = False) -> DispatchRow:
     """The dispatch, or 404 (also for another office's)."""
-    query = select(DispatchRow).where(DispatchRow.id == dispatch_id)
-    if for_update:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    row = uow.session.exec(query).first()
-    if row is None or not visible_to_caller(row.office_id):
-        raise NotFound(f"no dispatch {dispatch_id}", code="dispatch_not_found")
-    return row
+    return record_of_callers_office(
+        uow,
+        DispatchRow,
+        dispatch_id,
+        what="dispatch",
+        code="dispatch_not_found",
+        for_update=for_update,
+    )
 
 
 def list_dispatches(
@@ -1158,17 +1155,10 @@ def _stock_case(item_code: str, warehouse_code: str) -> UUID:
 
 
 def locked_lot(uow: UnitOfWork, lot_id: UUID) -> LotRow:
-    """The lot, locked until commit and freshly read (populate_existing), or 404 (also for
-    another office's)."""
-    lot = uow.session.exec(
-        select(LotRow)
-        .where(LotRow.id == lot_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
-    if lot is None or not warehouse_visible(uow, lot.warehouse_code):
-        raise NotFound(f"no lot {lot_id}", code="lot_not_found")
-    return lot
+    """The lot, locked until commit and freshly read, or 404 (also for another office's)."""
+    return record_of_callers_office(
+        uow, LotRow, lot_id, what="lot", code="lot_not_found", for_update=True
+    )
 
 
 def new_lot(
@@ -1237,13 +1227,8 @@ def change_on_hand(
     *,
     effective_on: date,
     today: date,
-    reference: str | None,
-    reason: str,
-    actor: str,
     refused_code: str,
-    reverses_id: UUID | None = None,
-    cause: Cause = NO_CAUSE,
-    dispatch_id: UUID | None = None,
+    **notes: Unpack[EntryNotes],
 ) -> MovementRow:
     """Add or remove units of a locked lot (correction, count, reversal, return). A
     decrease may not go below what is reserved, nor, when back-dated, make any later
@@ -1265,19 +1250,7 @@ def change_on_hand(
                 raise Unprocessable(problem, code=refused_code)
     lot.on_hand += delta
     uow.session.add(lot)
-    movement = record(
-        uow,
-        lot,
-        kind,
-        on_hand_delta=delta,
-        effective_on=effective_on,
-        reference=reference,
-        reverses_id=reverses_id,
-        dispatch_id=dispatch_id,
-        reason=reason,
-        actor=actor,
-        cause=cause,
-    )
+    movement = record(uow, lot, kind, effective_on=effective_on, on_hand_delta=delta, **notes)
     if delta < 0 and lot.condition == LotCondition.GOOD:
         _check_minimum(uow, lot.item_code, lot.warehouse_code, decreased_by=-delta)
     return movement
@@ -1376,64 +1349,63 @@ def emit_quarantined(uow: UnitOfWork, lot: LotRow, reason: str, cause: Cause) ->
     )
 
 
+class EntryNotes(TypedDict, total=False):
+    """Why and for what a ledger entry was made (all optional)."""
+
+    dispatch_id: UUID | None
+    case_id: UUID | None
+    reference: str | None
+    reverses_id: UUID | None
+    reason: str
+    actor: str
+    cause: Cause
+
+
+class EntryDetails(EntryNotes, total=False):
+    """What a ledger entry says beyond its lot, kind and date: the quantities it moves
+    (zero unless given) and its notes."""
+
+    on_hand_delta: int
+    reserved_delta: int
+
+
+@dataclass(frozen=True)
+class LotPosition:
+    """The lot a ledger entry is about, and its on-hand balance after the entry."""
+
+    lot_id: UUID
+    item_code: str
+    warehouse_code: str
+    on_hand_after: int
+
+
 def record(
     uow: UnitOfWork,
     lot: LotRow,
     kind: MovementKind,
     *,
-    on_hand_delta: int = 0,
-    reserved_delta: int = 0,
     effective_on: date,
-    dispatch_id: UUID | None = None,
-    case_id: UUID | None = None,
-    reference: str | None = None,
-    reverses_id: UUID | None = None,
-    reason: str = "",
-    actor: str = "",
-    cause: Cause = NO_CAUSE,
+    **details: Unpack[EntryDetails],
 ) -> MovementRow:
     """Append a ledger entry for a lot whose row already holds its new balance."""
-    return _record_core(
-        uow,
-        lot_id=lot.id,
-        item_code=lot.item_code,
-        warehouse_code=lot.warehouse_code,
-        kind=kind,
-        on_hand_delta=on_hand_delta,
-        reserved_delta=reserved_delta,
-        on_hand_after=lot.on_hand,
-        effective_on=effective_on,
-        dispatch_id=dispatch_id,
-        case_id=case_id,
-        reference=reference,
-        reverses_id=reverses_id,
-        reason=reason,
-        actor=actor,
-        cause=cause,
-    )
+    position = LotPosition(lot.id, lot.item_code, lot.warehouse_code, lot.on_hand)
+    return _record_core(uow, position, kind, effective_on, details)
 
 
 def _record_core(
     uow: UnitOfWork,
-    *,
-    lot_id: UUID,
-    item_code: str,
-    warehouse_code: str,
+    position: LotPosition,
     kind: MovementKind,
-    on_hand_delta: int,
-    reserved_delta: int,
-    on_hand_after: int,
     effective_on: date,
-    dispatch_id: UUID | None = None,
-    case_id: UUID | None = None,
-    reference: str | None = None,
-    reverses_id: UUID | None = None,
-    reason: str = "",
-    actor: str = "",
-    cause: Cause = NO_CAUSE,
+    details: EntryDetails,
 ) -> MovementRow:
     """Append one ledger entry and announce it (`StockMoved`, keyed by the lot so a
     follower sees each lot's entries in order)."""
+    lot_id, item_code, warehouse_code = position.lot_id, position.item_code, position.warehouse_code
+    on_hand_delta = details.get("on_hand_delta", 0)
+    reserved_delta = details.get("reserved_delta", 0)
+    reference = details.get("reference")
+    cause = details.get("cause", NO_CAUSE)
     movement = MovementRow(
         id=uuid4(),
         lot_id=lot_id,
@@ -1443,12 +1415,12 @@ def _record_core(
         on_hand_delta=on_hand_delta,
         reserved_delta=reserved_delta,
         effective_on=effective_on,
-        dispatch_id=dispatch_id,
-        case_id=case_id,
+        dispatch_id=details.get("dispatch_id"),
+        case_id=details.get("case_id"),
         reference=reference[:200] if reference else None,
-        reverses_id=reverses_id,
-        reason=reason[:500],
-        actor=actor[:200],
+        reverses_id=details.get("reverses_id"),
+        reason=details.get("reason", "")[:500],
+        actor=details.get("actor", "")[:200],
         recorded_at=uow.now(),
     )
     uow.session.add(movement)
@@ -1471,7 +1443,7 @@ def _record_core(
             lot_id=lot_id,
             on_hand_delta=on_hand_delta,
             reserved_delta=reserved_delta,
-            on_hand_after=on_hand_after,
+            on_hand_after=position.on_hand_after,
             effective_on=effective_on,
             reference=movement.reference,
             reason=movement.reason[:2000],

@@ -35,8 +35,12 @@ from services.logistics.models import (
     WarehouseRow,
 )
 from services.logistics.settings import LogisticsSettings
-from services.logistics.tenancy import in_callers_warehouses, of_callers_office, warehouse_visible
-from shared.auth import scoped_office, visible_to_caller
+from services.logistics.tenancy import (
+    in_callers_warehouses,
+    of_callers_office,
+    record_of_callers_office,
+)
+from shared.auth import scoped_office
 from shared.events import AnyEvent, CaseType, EventBase, NeedLine, parse_event, serialize_event
 from shared.events_programs import DeliveryReturned, GoodsRequested
 from shared.events_stock import (
@@ -49,7 +53,7 @@ from shared.events_stock import (
     ReceivedLine,
     RejectedLine,
 )
-from shared.http import Conflict, NotFound, Unprocessable
+from shared.http import Conflict, Unprocessable
 from shared.kafka import PermanentEventError
 from shared.runtime import UnitOfWork
 
@@ -303,14 +307,15 @@ def request_by_hand(
 def get_request(
     uow: UnitOfWork, request_id: UUID, *, for_update: bool = False
 ) -> PurchaseRequestRow:
-    """The purchase request, or 404."""
-    query = select(PurchaseRequestRow).where(PurchaseRequestRow.id == request_id)
-    if for_update:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    row = uow.session.exec(query).first()
-    if row is None or not visible_to_caller(row.office_id):
-        raise NotFound(f"no purchase request {request_id}", code="request_not_found")
-    return row
+    """The purchase request, or 404 (also for another office's)."""
+    return record_of_callers_office(
+        uow,
+        PurchaseRequestRow,
+        request_id,
+        what="purchase request",
+        code="request_not_found",
+        for_update=for_update,
+    )
 
 
 def list_requests(uow: UnitOfWork, *, limit: int) -> Sequence[PurchaseRequestRow]:
@@ -424,14 +429,15 @@ def place_order(
 
 
 def get_order(uow: UnitOfWork, order_id: UUID, *, for_update: bool = False) -> PurchaseOrderRow:
-    """The order, or 404."""
-    query = select(PurchaseOrderRow).where(PurchaseOrderRow.id == order_id)
-    if for_update:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    row = uow.session.exec(query).first()
-    if row is None or not warehouse_visible(uow, row.warehouse_code):
-        raise NotFound(f"no purchase order {order_id}", code="order_not_found")
-    return row
+    """The order, or 404 (also for another office's)."""
+    return record_of_callers_office(
+        uow,
+        PurchaseOrderRow,
+        order_id,
+        what="purchase order",
+        code="order_not_found",
+        for_update=for_update,
+    )
 
 
 def list_orders(

@@ -10,17 +10,28 @@ office they carry (an incident draws only on its own office's warehouses)."""
 from __future__ import annotations
 
 from typing import Any, TypeVar
+from uuid import UUID
 
 from sqlalchemy import ColumnElement, Select, Table
 from sqlalchemy import select as sa_select
+from sqlmodel import col, select
 
-from services.logistics.models import LogisticsTable, WarehouseRow
+from services.logistics.models import (
+    DispatchRow,
+    LogisticsTable,
+    LotRow,
+    PurchaseOrderRow,
+    PurchaseRequestRow,
+    WarehouseRow,
+)
 from shared.auth import scoped_office, visible_to_caller
+from shared.http import NotFound
 from shared.runtime import UnitOfWork
 
 WAREHOUSE: Table = LogisticsTable.metadata.tables["warehouse"]
 
 Query = TypeVar("Query", bound=Select[Any])
+OfficeRecord = TypeVar("OfficeRecord", DispatchRow, PurchaseRequestRow, PurchaseOrderRow, LotRow)
 
 
 def office_warehouse_codes(office_id: str) -> Select[Any]:
@@ -48,3 +59,31 @@ def warehouse_visible(uow: UnitOfWork, warehouse_code: str) -> bool:
     """Whether the warehouse exists and is the caller's office's."""
     warehouse = uow.session.get(WarehouseRow, warehouse_code)
     return warehouse is not None and visible_to_caller(warehouse.office_id)
+
+
+def record_of_callers_office(
+    uow: UnitOfWork,
+    model: type[OfficeRecord],
+    record_id: UUID,
+    *,
+    what: str,
+    code: str,
+    for_update: bool = False,
+) -> OfficeRecord:
+    """A record by id (locked until commit and freshly read if `for_update`), or
+    404 `code` when it is unknown or of another office."""
+    query = select(model).where(col(model.id) == record_id)
+    if for_update:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    row = uow.session.exec(query).first()
+    if row is None or not _of_callers_office(uow, row):
+        raise NotFound(f"no {what} {record_id}", code=code)
+    return row
+
+
+def _of_callers_office(
+    uow: UnitOfWork, row: DispatchRow | PurchaseRequestRow | PurchaseOrderRow | LotRow
+) -> bool:
+    if isinstance(row, DispatchRow | PurchaseRequestRow):
+        return visible_to_caller(row.office_id)
+    return warehouse_visible(uow, row.warehouse_code)
