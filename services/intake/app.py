@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 from uuid import UUID
 
 from fastapi import (
@@ -189,15 +190,7 @@ def submit_follow_up(
     def apply(uow: UnitOfWork) -> tuple[IncidentUpdateRow, bool]:
         return handlers.follow_up(uow, incident_id, update, policy.nik_key)
 
-    try:
-        row, created = runtime.run(apply)
-    except IntegrityError:
-        # Two copies of one follow-up raced; run again, the second finds the first.
-        if update.client_update_id is None:
-            raise
-        row, created = runtime.run(apply)
-    if not created:
-        response.status_code = status.HTTP_200_OK
+    row = _stored_once(runtime, apply, response, retry=update.client_update_id is not None)
     return IncidentUpdateOut.of(row)
 
 
@@ -239,14 +232,31 @@ async def upload_photo(
     def keep(uow: UnitOfWork) -> tuple[PhotoRow, bool]:
         return handlers.add_photo(uow, incident_id, data, facts, photo_dir)
 
+    return PhotoOut.of(await asyncio.to_thread(_stored_once, runtime, keep, response, retry=True))
+
+
+Stored = TypeVar("Stored")
+
+
+def _stored_once(
+    runtime: ServiceRuntime,
+    store: Callable[[UnitOfWork], tuple[Stored, bool]],
+    response: Response,
+    *,
+    retry: bool,
+) -> Stored:
+    """Run `store`, which answers (row, whether it is new), for a request a phone may
+    resend: the answer is 201 for the first copy and 200 for a copy found stored. When two
+    copies race, the loser's unique index refuses it; running it again finds the winner's."""
     try:
-        row, created = await asyncio.to_thread(runtime.run, keep)
+        row, created = runtime.run(store)
     except IntegrityError:
-        # The same picture sent twice at once: the second finds the first.
-        row, created = await asyncio.to_thread(runtime.run, keep)
+        if not retry:
+            raise
+        row, created = runtime.run(store)
     if not created:
         response.status_code = status.HTTP_200_OK
-    return PhotoOut.of(row)
+    return row
 
 
 @router.get(
