@@ -49,7 +49,8 @@ from shared.http import Conflict, NotFound
 from shared.kafka import PermanentEventError
 from shared.runtime import UnitOfWork
 
-ClockEventT = TypeVar("ClockEventT", bound=EventBase)
+NotifyEventT = TypeVar("NotifyEventT", bound=EventBase)
+
 
 # --- events in --------------------------------------------------------------------------
 
@@ -402,18 +403,7 @@ def escalate(uow: UnitOfWork, standards: Standards | None) -> list[EventBase]:
             continue
         alert.level, alert.level_since = rung, now
         uow.session.add(alert)
-        event = AlertEscalated.following(
-            office_id=alert.office_id,
-            case_id=alert.case_id,
-            correlation_id=alert.correlation_id,
-            causation_id=alert.id,
-            producer="notify",
-            occurred_at=now,
-            alert_id=alert.id,
-            alert_type=alert.event_type,
-            to_role=domain.LADDER[rung],
-            level=rung,
-        )
+        event = _warning_event(AlertEscalated, alert, now, to_role=domain.LADDER[rung], level=rung)
         emitted.append(announce(uow, event, role=domain.LADDER[rung]))
     return emitted
 
@@ -434,21 +424,26 @@ def acknowledge(uow: UnitOfWork, alert_id: UUID, by: str) -> AlertRow:
     alert.acknowledged_at, alert.acknowledged_by = now, by
     uow.session.add(alert)
     announce(
-        uow,
-        AlertAcknowledged.following(
-            office_id=alert.office_id,
-            case_id=alert.case_id,
-            correlation_id=alert.correlation_id,
-            causation_id=alert.id,
-            producer="notify",
-            occurred_at=now,
-            alert_id=alert.id,
-            alert_type=alert.event_type,
-            acknowledged_by=by,
-            level=alert.level,
-        ),
+        uow, _warning_event(AlertAcknowledged, alert, now, acknowledged_by=by, level=alert.level)
     )
     return alert
+
+
+def _warning_event(
+    kind: type[NotifyEventT], alert: AlertRow, now: datetime, **payload: Any
+) -> NotifyEventT:
+    """An event about a warning: its case and chain, caused by the warning."""
+    return kind.following(
+        office_id=alert.office_id,
+        case_id=alert.case_id,
+        correlation_id=alert.correlation_id,
+        causation_id=alert.id,
+        producer="notify",
+        occurred_at=now,
+        alert_id=alert.id,
+        alert_type=alert.event_type,
+        **payload,
+    )
 
 
 def list_alerts(
@@ -484,8 +479,8 @@ def _alert_event(row: ClockRow, alert: domain.Alert, now: datetime) -> EventBase
 
 
 def _clock_event(
-    kind: type[ClockEventT], row: ClockRow, *, causation_id: UUID, now: datetime, **payload: Any
-) -> ClockEventT:
+    kind: type[NotifyEventT], row: ClockRow, *, causation_id: UUID, now: datetime, **payload: Any
+) -> NotifyEventT:
     """An event about `row`'s clock: the envelope comes from the clock, the rest is given."""
     return kind.following(
         office_id=row.office_id,
