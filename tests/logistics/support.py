@@ -5,7 +5,7 @@ look at lots."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -107,6 +107,16 @@ def allocate(runtime: ServiceRuntime, event: IncidentVerified) -> list[EventBase
         return [e for e in uow.emitted if not isinstance(e, StockMoved)]
 
     return runtime.run(work)
+
+
+def emitted_by(runtime: ServiceRuntime, work: Callable[[UnitOfWork], object]) -> list[EventBase]:
+    """Run a use case; every event it emitted."""
+
+    def collect(uow: UnitOfWork) -> list[EventBase]:
+        work(uow)
+        return list(uow.emitted)
+
+    return runtime.run(collect)
 
 
 def lot_state(runtime: ServiceRuntime, lot_id: uuid.UUID) -> tuple[int, int]:

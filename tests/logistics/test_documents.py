@@ -16,29 +16,20 @@ from services.logistics.models import (
     PickSignIn,
     WarehouseRow,
 )
-from shared.events import DispatchPlanned, EventBase
+from shared.events import DispatchPlanned
 from shared.events_stock import LotNearExpiry, LotQuarantined, StockBelowMinimum
 from shared.http import Conflict, NotFound, Unprocessable
-from shared.runtime import ServiceRuntime, UnitOfWork
+from shared.runtime import ServiceRuntime
 from tests.logistics.support import (
     TODAY,
     allocate,
     clock,
+    emitted_by,
     lot_state,
     receive,
     settings,
     verified,
 )
-
-
-def emitted_by(runtime: ServiceRuntime, work: object) -> list[EventBase]:
-    assert callable(work)
-
-    def collect(uow: UnitOfWork) -> list[EventBase]:
-        work(uow)
-        return list(uow.emitted)
-
-    return runtime.run(collect)
 
 
 def test_pick_list_signed_then_released_then_handed_over_with_printable_papers(

@@ -36,7 +36,7 @@ from shared.events_stock import (
 )
 from shared.http import Conflict, Unprocessable
 from shared.kafka import PermanentEventError
-from shared.runtime import ServiceRuntime, UnitOfWork
+from shared.runtime import ServiceRuntime
 from tests.logistics.support import (
     NOW,
     SITE,
@@ -44,21 +44,12 @@ from tests.logistics.support import (
     allocate,
     clock,
     consistent,
+    emitted_by,
     lot_state,
     receive,
     settings,
     verified,
 )
-
-
-def emitted_by(runtime: ServiceRuntime, work: object) -> list[EventBase]:
-    assert callable(work)
-
-    def collect(uow: UnitOfWork) -> list[EventBase]:
-        work(uow)
-        return list(uow.emitted)
-
-    return runtime.run(collect)
 
 
 def goods_request(

@@ -34,22 +34,12 @@ from tests.logistics.support import (
     allocate,
     clock,
     consistent,
+    emitted_by,
     lot_state,
     receive,
     settings,
     verified,
 )
-
-
-def run(runtime: ServiceRuntime, work: object) -> list[EventBase]:
-    """Run a use case; every event it emitted."""
-    assert callable(work)
-
-    def collect(uow: UnitOfWork) -> list[EventBase]:
-        work(uow)
-        return list(uow.emitted)
-
-    return runtime.run(collect)
 
 
 def adjust(
@@ -81,11 +71,11 @@ def test_every_ledger_entry_is_announced_keyed_by_its_lot(runtime: ServiceRuntim
     events: list[EventBase] = []
     body_lot = receive(runtime, 30, date(2026, 1, 5))
     event = verified(("RICE-5KG", 12))
-    events += run(
+    events += emitted_by(
         runtime, lambda uow: handlers.allocate_for_incident(uow, event, settings(runtime))
     )
     (planned,) = [e for e in events if isinstance(e, DispatchPlanned)]
-    events += run(
+    events += emitted_by(
         runtime,
         lambda uow: handlers.release_dispatch(uow, planned.dispatch_id, "Rina", settings(runtime)),
     )
@@ -252,7 +242,9 @@ def quarantine(runtime: ServiceRuntime, lot_id: uuid.UUID, quantity: int) -> lis
     body = QuarantineIn(
         quantity=quantity, reason="damaged", note="karung sobek", actor="Pak Gudang"
     )
-    return run(runtime, lambda uow: handlers.quarantine_lot(uow, lot_id, body, settings(runtime)))
+    return emitted_by(
+        runtime, lambda uow: handlers.quarantine_lot(uow, lot_id, body, settings(runtime))
+    )
 
 
 def test_quarantined_goods_are_never_issued_even_when_oldest(runtime: ServiceRuntime) -> None:
