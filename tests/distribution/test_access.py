@@ -9,21 +9,14 @@ from fastapi.testclient import TestClient
 
 from services.distribution.app import create_app
 from services.distribution.settings import DistributionSettings
-from shared.auth import AuthSettings, Role
-from shared.settings import CommonSettings
+from shared.auth import Role
 from tests.distribution.programs_support import person
-from tests.support.access import matrix_problems, token_for
-
-SECRET = "a-test-secret-that-is-long-enough-0123456789"
+from tests.support.access import matrix_problems, signed_in, token_for
 
 
 def test_every_route_answers_every_role_as_its_rule_says(tmp_path: Path) -> None:
-    auth = AuthSettings(required=True, secret=SECRET)
-    settings = DistributionSettings(
-        database_url=f"sqlite:///{tmp_path / 'distribution.sqlite3'}",
-        common=CommonSettings(environment="test", data_dir=tmp_path),
-        auth=auth,
-    )
+    settings = signed_in(DistributionSettings, tmp_path)
+    auth = settings.auth
     missing, disagreements = matrix_problems(create_app(settings), auth)
     assert missing == []
     assert disagreements == []
@@ -32,12 +25,8 @@ def test_every_route_answers_every_role_as_its_rule_says(tmp_path: Path) -> None
 def test_personal_numbers_are_revealed_only_to_coordinators_with_a_purpose_and_audited(
     tmp_path: Path,
 ) -> None:
-    auth = AuthSettings(required=True, secret=SECRET)
-    settings = DistributionSettings(
-        database_url=f"sqlite:///{tmp_path / 'distribution.sqlite3'}",
-        common=CommonSettings(environment="test", data_dir=tmp_path),
-        auth=auth,
-    )
+    settings = signed_in(DistributionSettings, tmp_path)
+    auth = settings.auth
     app = create_app(settings)
     app.state.runtime.create_tables()
     client = TestClient(app)
@@ -69,12 +58,8 @@ def test_personal_numbers_are_revealed_only_to_coordinators_with_a_purpose_and_a
 
 
 def test_an_office_sees_and_changes_only_its_own_recipients(tmp_path: Path) -> None:
-    auth = AuthSettings(required=True, secret=SECRET)
-    settings = DistributionSettings(
-        database_url=f"sqlite:///{tmp_path / 'distribution.sqlite3'}",
-        common=CommonSettings(environment="test", data_dir=tmp_path),
-        auth=auth,
-    )
+    settings = signed_in(DistributionSettings, tmp_path)
+    auth = settings.auth
     app = create_app(settings)
     app.state.runtime.create_tables()
     client = TestClient(app)

@@ -9,33 +9,22 @@ from fastapi.testclient import TestClient
 
 from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
-from shared.auth import AuthSettings, Role
-from shared.settings import CommonSettings
+from shared.auth import Role
 from tests.intake.test_api import report
-from tests.support.access import matrix_problems, token_for
-
-SECRET = "a-test-secret-that-is-long-enough-0123456789"
+from tests.support.access import matrix_problems, signed_in, token_for
 
 
 def test_every_route_answers_every_role_as_its_rule_says(tmp_path: Path) -> None:
-    auth = AuthSettings(required=True, secret=SECRET)
-    settings = IntakeSettings(
-        database_url=f"sqlite:///{tmp_path / 'intake.sqlite3'}",
-        common=CommonSettings(environment="test", data_dir=tmp_path),
-        auth=auth,
-    )
+    settings = signed_in(IntakeSettings, tmp_path)
+    auth = settings.auth
     missing, disagreements = matrix_problems(create_app(settings), auth)
     assert missing == []
     assert disagreements == []
 
 
 def test_an_office_sees_and_changes_only_its_own_incidents(tmp_path: Path) -> None:
-    auth = AuthSettings(required=True, secret=SECRET)
-    settings = IntakeSettings(
-        database_url=f"sqlite:///{tmp_path / 'intake.sqlite3'}",
-        common=CommonSettings(environment="test", data_dir=tmp_path),
-        auth=auth,
-    )
+    settings = signed_in(IntakeSettings, tmp_path)
+    auth = settings.auth
     app = create_app(settings)
     app.state.runtime.create_tables()
     client = TestClient(app)  # no lifespan: the outbox keeps the events, no broker needed

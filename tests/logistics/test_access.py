@@ -14,25 +14,18 @@ from httpx2 import Response
 from services.logistics import handlers
 from services.logistics.app import create_app
 from services.logistics.settings import LogisticsSettings
-from shared.auth import AuthSettings, Role
+from shared.auth import Role
 from shared.clock import FixedClock
 from shared.events import GeoPoint
 from shared.runtime import ServiceRuntime
-from shared.settings import CommonSettings
 from tests.logistics.support import NOW, TODAY, verified
 from tests.logistics.support import settings as app_settings
-from tests.support.access import matrix_problems, token_for
-
-SECRET = "a-test-secret-that-is-long-enough-0123456789"
+from tests.support.access import matrix_problems, signed_in, token_for
 
 
 def test_every_route_answers_every_role_as_its_rule_says(tmp_path: Path) -> None:
-    auth = AuthSettings(required=True, secret=SECRET)
-    settings = LogisticsSettings(
-        database_url=f"sqlite:///{tmp_path / 'logistics.sqlite3'}",
-        common=CommonSettings(environment="test", data_dir=tmp_path),
-        auth=auth,
-    )
+    settings = signed_in(LogisticsSettings, tmp_path)
+    auth = settings.auth
     missing, disagreements = matrix_problems(create_app(settings), auth)
     assert missing == []
     assert disagreements == []
@@ -47,12 +40,8 @@ def _two_offices(
     """logistics with sign-in required, its clock at NOW, warehouse GDG-TGR of kukar and
     GDG-BLG of balangan, items RICE-5KG and TENT; headers of a kukar and a balangan user
     holding every role."""
-    auth = AuthSettings(required=True, secret=SECRET)
-    settings = LogisticsSettings(
-        database_url=f"sqlite:///{tmp_path / 'logistics.sqlite3'}",
-        common=CommonSettings(environment="test", data_dir=tmp_path),
-        auth=auth,
-    )
+    settings = signed_in(LogisticsSettings, tmp_path)
+    auth = settings.auth
     app = create_app(settings, clock=FixedClock(NOW))
     runtime: ServiceRuntime = app.state.runtime
     runtime.create_tables()

@@ -11,21 +11,14 @@ from fastapi.testclient import TestClient
 
 from services.notify.app import create_app
 from services.notify.settings import NotifySettings
-from shared.auth import AuthSettings, Role
-from shared.settings import CommonSettings
+from shared.auth import Role
 from tests.notify.test_api import reported
-from tests.support.access import matrix_problems, token_for
-
-SECRET = "a-test-secret-that-is-long-enough-0123456789"
+from tests.support.access import matrix_problems, signed_in, token_for
 
 
 def test_every_route_answers_every_role_as_its_rule_says(tmp_path: Path) -> None:
-    auth = AuthSettings(required=True, secret=SECRET)
-    settings = NotifySettings(
-        database_url=f"sqlite:///{tmp_path / 'notify.sqlite3'}",
-        common=CommonSettings(environment="test", data_dir=tmp_path),
-        auth=auth,
-    )
+    settings = signed_in(NotifySettings, tmp_path)
+    auth = settings.auth
     missing, disagreements = matrix_problems(
         create_app(settings), auth, streaming=frozenset({"GET /feed"})
     )
@@ -34,12 +27,8 @@ def test_every_route_answers_every_role_as_its_rule_says(tmp_path: Path) -> None
 
 
 def test_an_office_sees_only_its_own_cases(tmp_path: Path) -> None:
-    auth = AuthSettings(required=True, secret=SECRET)
-    settings = NotifySettings(
-        database_url=f"sqlite:///{tmp_path / 'notify.sqlite3'}",
-        common=CommonSettings(environment="test", data_dir=tmp_path),
-        auth=auth,
-    )
+    settings = signed_in(NotifySettings, tmp_path)
+    auth = settings.auth
     app = create_app(settings)
     runtime = app.state.runtime
     runtime.create_tables()

@@ -6,14 +6,31 @@ import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from shared.auth import PUBLIC_PATHS, Access, AuthSettings, Principal, Role, issue_token
+from shared.settings import CommonSettings, ServiceSettings
 
 _PARAM = re.compile(r"\{([^}:]+)(:[^}]+)?\}")
+
+SECRET = "a-test-secret-that-is-long-enough-0123456789"
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def signed_in(cls: type[S], tmp_path: Path) -> S:
+    """Settings of a service (class `cls`) that requires sign-in, on a SQLite file of its
+    own in `tmp_path`; no broker is needed to call its routes."""
+    return cls(
+        database_url=f"sqlite:///{tmp_path / 'service.sqlite3'}",
+        common=CommonSettings(environment="test", data_dir=tmp_path),
+        auth=AuthSettings(required=True, secret=SECRET),
+    )
 
 
 def token_for(settings: AuthSettings, *roles: Role, office: str = "kukar") -> str:
