@@ -15,7 +15,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from shared.events import (
@@ -30,6 +29,7 @@ from shared.stack import SERVICES, Stack
 from shared.topics import DELIVERIES, DISPATCHES, INCIDENTS, RESPONSE_CLOCKS
 from tests.support.databases import new_database_url
 from tests.support.kafka import collect, eventually, send_raw
+from tests.support.stack import api, ok, report_and_verify
 from tests.support.webhook import webhook_receiver
 
 HOUR = 3600
@@ -37,6 +37,12 @@ SITE = {"lat": -0.4230, "lon": 116.9860}  # Sukarame, Tenggarong
 ARRIVAL = {"lat": -0.4236, "lon": 116.9867}  # ~100 m from the reported point
 # Further incidents ~5 km apart, so intake does not link them to the first as duplicates.
 SECOND_SITE = {"lat": -0.3780, "lon": 116.9860}
+FLOOD = {
+    "reporter": {"name": "Tim Tagana Tenggarong", "role": "tagana"},
+    "households_affected": 30,
+    "people_affected": 110,
+    "description": "Banjir di Kelurahan Sukarame",
+}
 SECOND_ARRIVAL = {"lat": -0.3786, "lon": 116.9867}
 THIRD_SITE = {"lat": -0.4690, "lon": 116.9860}
 
@@ -70,15 +76,6 @@ def stack(
         },
     ) as running:
         yield running, offset_file
-
-
-def api(stack: Stack, service: str) -> httpx.Client:
-    return httpx.Client(base_url=stack.url(service), timeout=10)
-
-
-def ok(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, f"{response.request.url}: {response.text}"
-    return response.json()
 
 
 def setup_stock(stack: Stack) -> tuple[str, dict[str, str]]:
@@ -123,36 +120,6 @@ def setup_stock(stack: Stack) -> tuple[str, dict[str, str]]:
     return item, lots
 
 
-def report_and_verify(stack: Stack, item: str, quantity: int, site: dict[str, float] = SITE) -> str:
-    with api(stack, "intake") as intake:
-        incident = ok(
-            intake.post(
-                "/reports",
-                json={
-                    "reporter": {"name": "Tim Tagana Tenggarong", "role": "tagana"},
-                    "hazard": "flood",
-                    "happened_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
-                    "location": site,
-                    "households_affected": 30,
-                    "people_affected": 110,
-                    "stated_needs": [{"item_code": item, "quantity": quantity}],
-                    "description": "Banjir di Kelurahan Sukarame",
-                },
-            ),
-            201,
-        )
-        ok(
-            intake.post(
-                f"/incidents/{incident['id']}/verification",
-                json={
-                    "verified_by": "Kabid Linjamsos",
-                    "assessed_needs": [{"item_code": item, "quantity": quantity}],
-                },
-            )
-        )
-    return str(incident["id"])
-
-
 async def events_of(stack: Stack, case_id: str, topic: str, count: int) -> list[EventBase]:
     records = await collect(
         stack.broker.bootstrap_servers,
@@ -169,7 +136,7 @@ async def test_incident_flows_from_report_to_delivery_within_the_standard(
     running, _ = stack
     item, lots = setup_stock(running)
     started = time.monotonic()
-    case_id = report_and_verify(running, item, 30)
+    case_id = report_and_verify(running, item, 30, SITE, **FLOOD)
 
     with api(running, "logistics") as logistics:
         (dispatch,) = await eventually(
@@ -238,7 +205,7 @@ async def test_the_same_event_delivered_twice_has_one_effect(
 ) -> None:
     running, _ = stack
     item, _lots = setup_stock(running)
-    case_id = report_and_verify(running, item, 5, site=SECOND_SITE)
+    case_id = report_and_verify(running, item, 5, SECOND_SITE, **FLOOD)
     with api(running, "logistics") as logistics:
         (dispatch,) = await eventually(
             lambda: logistics.get("/dispatches", params={"case_id": case_id}).json()

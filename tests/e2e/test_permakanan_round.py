@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import base64
 import io
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
 from PIL import Image
 
 from shared.stack import Stack
+from tests.support.stack import ok, wait_for
 
-T = TypeVar("T")
 HUB = {"lat": -0.4235, "lon": 116.9860}
 HOMES = [
     {"lat": -0.4301, "lon": 116.9822, "village": "Sukarame"},
@@ -38,22 +37,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         extra_env={"DINSOS_ENVIRONMENT": "test", "NOTIFY_TICK_INTERVAL_S": "0.5"},
     ) as running:
         yield running
-
-
-def ok(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, f"{response.request.url}: {response.text}"
-    return response.json()
-
-
-def wait_for(probe: Callable[[], T | None], what: str, timeout_s: float = 60.0) -> T:
-    deadline = time.monotonic() + timeout_s
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"{what} not seen in {timeout_s}s (last: {last!r})")
 
 
 def signature() -> str:
@@ -140,7 +123,7 @@ def test_a_permakanan_round_goes_from_plan_to_every_door(stack: Stack) -> None:
     # logistics plans the round's goods under the round's case, oldest lot first.
     dispatches = wait_for(
         lambda: logistics.get("/dispatches", params={"case_id": round_id}).json(),
-        "the round's dispatch",
+        what="the round's dispatch",
     )
     assert len(dispatches) == 1
     planned = dispatches[0]["lines"]
@@ -154,7 +137,7 @@ def test_a_permakanan_round_goes_from_plan_to_every_door(stack: Stack) -> None:
         )
         return rows if len(rows) == len(HOMES) and all(d["goods_ready_at"] for d in rows) else None
 
-    parcels = wait_for(ready_parcels, "parcels ready")
+    parcels = wait_for(ready_parcels, what="parcels ready")
     assert sorted(d["recipient_id"] for d in parcels) == sorted(recipients)
 
     run = ok(
@@ -196,7 +179,7 @@ def test_a_permakanan_round_goes_from_plan_to_every_door(stack: Stack) -> None:
             == "completed"
             and r
         ),
-        "round completed",
+        what="round completed",
     )
     assert (finished["delivered"], finished["returned"]) == (len(HOMES), 0)
     clock = wait_for(
@@ -205,7 +188,7 @@ def test_a_permakanan_round_goes_from_plan_to_every_door(stack: Stack) -> None:
             and c.json().get("state") == "closed"
             and c.json()
         ),
-        "the round's clock stopped",
+        what="the round's clock stopped",
     )
     assert clock["outcome"] == "met"
     stock = next(s for s in ok(logistics.get("/stock")) if s["item_code"] == item)

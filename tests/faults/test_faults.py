@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
-import httpx
 import psycopg
 import pytest
 
@@ -25,6 +24,7 @@ from shared.stack import SERVICES, Stack
 from shared.topics import DELIVERIES, DISPATCHES, INCIDENTS
 from tests.support.databases import new_database_url, postgres_admin_url
 from tests.support.kafka import collect, send_raw
+from tests.support.stack import api, ok, report_and_verify, wait_for
 
 T = TypeVar("T")
 WAREHOUSE = {"code": "GDG-TGR", "name": "Gudang Bencana Tenggarong"}
@@ -48,32 +48,6 @@ def stack(
             )
             assert created.status_code in (201, 409), created.text
         yield running, databases
-
-
-def api(stack: Stack, service: str) -> httpx.Client:
-    return httpx.Client(base_url=stack.url(service), timeout=15)
-
-
-def ok(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, f"{response.request.url}: {response.text}"
-    return response.json()
-
-
-def wait_for(
-    probe: Callable[[], T | None],
-    *,
-    timeout_s: float = 60.0,
-    interval_s: float = 0.2,
-    what: str = "",
-) -> T:
-    deadline = time.monotonic() + timeout_s
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(interval_s)
-    raise AssertionError(f"{what or 'condition'} not met in {timeout_s}s (last: {last!r})")
 
 
 def new_item(stack: Stack, *lot_quantities: int) -> str:
@@ -104,35 +78,6 @@ def distinct_site() -> dict[str, float]:
     """A point ~11 km from every other one, so no two reports look like duplicates."""
     n = next(_site_numbers)
     return {"lat": round(-0.20 - 0.1 * (n % 12), 4), "lon": round(116.20 + 0.1 * (n // 12), 4)}
-
-
-def report_and_verify(stack: Stack, item: str, quantity: int) -> str:
-    with api(stack, "intake") as intake:
-        incident = ok(
-            intake.post(
-                "/reports",
-                json={
-                    "reporter": {"name": "Tim Tagana Kukar", "role": "tagana"},
-                    "hazard": "flood",
-                    "happened_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
-                    "location": distinct_site(),
-                    "households_affected": 5,
-                    "people_affected": 20,
-                    "stated_needs": [{"item_code": item, "quantity": quantity}],
-                },
-            ),
-            201,
-        )
-        ok(
-            intake.post(
-                f"/incidents/{incident['id']}/verification",
-                json={
-                    "verified_by": "Kabid Linjamsos",
-                    "assessed_needs": [{"item_code": item, "quantity": quantity}],
-                },
-            )
-        )
-    return str(incident["id"])
 
 
 def health(stack: Stack, service: str) -> dict[str, Any]:
@@ -199,7 +144,7 @@ def test_a_service_killed_mid_event_loses_nothing_and_doubles_nothing(
     cases, logistics_redelivered = crash_during_backlog(
         running,
         "logistics",
-        lambda: [report_and_verify(running, item, 7) for _ in range(incidents)],
+        lambda: [report_and_verify(running, item, 7, distinct_site()) for _ in range(incidents)],
     )
     planned = {
         case: wait_for(partial(dispatches_of, running, case), what=f"dispatch of {case}")
@@ -281,7 +226,7 @@ def test_every_event_delivered_twice_and_out_of_order_has_one_effect(
 ) -> None:
     running, _ = stack
     item = new_item(running, 50)
-    cases = [report_and_verify(running, item, 3) for _ in range(5)]
+    cases = [report_and_verify(running, item, 3, distinct_site()) for _ in range(5)]
     for case in cases:
         wait_for(partial(dispatches_of, running, case), what="dispatch")
     stock_before = stock_of(running, item)
@@ -351,7 +296,7 @@ def test_poison_on_every_consumed_topic_is_dead_lettered_and_the_rest_goes_on(
 
     _run(send_poison())
     item = new_item(running, 10)
-    after = report_and_verify(running, item, 2)  # the pipeline still moves
+    after = report_and_verify(running, item, 2, distinct_site())  # the pipeline still moves
     assert wait_for(lambda: dispatches_of(running, after), what="dispatch after poison")
 
     dead: dict[str, Counter[tuple[str, str]]] = {}
@@ -426,7 +371,7 @@ def test_database_gone_for_a_while_fails_cleanly_then_work_resumes(
                 },
             )
             health_during = logistics.get("/health")
-        case = report_and_verify(running, item, 4)  # intake's own database is fine
+        case = report_and_verify(running, item, 4, distinct_site())  # intake's own database is fine
         time.sleep(3.0)  # logistics keeps retrying this event meanwhile
     finally:
         _set_connections(databases["logistics"], allowed=True)
@@ -467,7 +412,11 @@ def test_a_burst_of_dispatches_never_over_allocates_scarce_stock(
     item = new_item(running, 60, 40)
     incidents, each = 30, 7
     with ThreadPoolExecutor(max_workers=10) as pool:
-        cases = list(pool.map(lambda _: report_and_verify(running, item, each), range(incidents)))
+        cases = list(
+            pool.map(
+                lambda _: report_and_verify(running, item, each, distinct_site()), range(incidents)
+            )
+        )
 
     def handled() -> bool:
         with api(running, "logistics") as logistics:
