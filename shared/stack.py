@@ -17,12 +17,11 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Self
 
 import httpx
 
-from shared.tansu import TansuBroker, broker_version, free_port
+from shared.tansu import StoppedOnExit, TansuBroker, broker_version, free_port
 
 SERVICES = ("intake", "logistics", "distribution", "notify")
 DEFAULT_PORTS = {"intake": 8001, "logistics": 8002, "distribution": 8003, "notify": 8004}
@@ -45,7 +44,7 @@ class ServiceProcess:
 
 
 @dataclass
-class Stack:
+class Stack(StoppedOnExit):
     """A broker and the four services, each its own OS process."""
 
     broker: TansuBroker
@@ -145,17 +144,6 @@ class Stack:
                 service.process.kill()
                 service.process.wait()
         self.broker.stop()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _spawn(

@@ -49,8 +49,26 @@ def broker_version() -> str:
     return result.stdout.strip()
 
 
+class StoppedOnExit:
+    """A `with` block stops what it started, however the block ends."""
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
 @dataclass
-class TansuBroker:
+class TansuBroker(StoppedOnExit):
     """A running Tansu process on loopback."""
 
     port: int
@@ -97,14 +115,3 @@ class TansuBroker:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
