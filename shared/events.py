@@ -26,6 +26,8 @@ from pydantic import (
     ValidationError,
 )
 
+from shared.text import FREE_TEXT
+
 SCHEMA_VERSION = 1
 
 OfficeId = Annotated[
@@ -40,7 +42,8 @@ ItemCode = Annotated[
 ]
 Quantity = Annotated[int, Field(gt=0, le=1_000_000, description="Whole units, always > 0.")]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+# Free text: may hold line breaks (a description, a reason); see shared/text.py.
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), FREE_TEXT]
 Producer = Literal["intake", "logistics", "distribution", "notify"]
 
 

@@ -5,23 +5,77 @@ shape, with malformed JSON told apart from a valid document with bad fields.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, ClassVar
+from urllib.parse import unquote_plus
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.db import is_transient_db_error
+from shared.text import allows_line_breaks, control_character
+
+CONTROL_CHARACTER = "control_character"
 
 
 class ApiModel(BaseModel):
-    """Request bodies: unknown fields are refused, so a typo is not silently dropped."""
+    """Request bodies: unknown fields are refused, so a typo is not silently dropped, and
+    no string anywhere in the body (nested models, lists, dicts) may hold a control
+    character; free text (`shared.text.FREE_TEXT`) may hold tabs and line breaks."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.field_name is None:
+            return value
+        field = cls.model_fields[info.field_name]
+        free_text = allows_line_breaks(field.annotation, field.metadata)
+        problem = _first_control_character(value, free_text=free_text, where="")
+        if problem is not None:
+            where, character = problem
+            raise PydanticCustomError(
+                CONTROL_CHARACTER,
+                "control character {character} is not allowed{where}",
+                {"character": character, "where": f" (in {where})" if where else ""},
+            )
+        return value
+
+
+def _first_control_character(value: Any, *, free_text: bool, where: str) -> tuple[str, str] | None:
+    """(where, U+XXXX) of the first control character in a validated value, or None."""
+    for path, text, free in _strings(value, free_text=free_text, where=where):
+        character = control_character(text, free_text=free)
+        if character is not None:
+            return path, character
+    return None
+
+
+def _strings(value: Any, *, free_text: bool, where: str) -> Iterator[tuple[str, str, bool]]:
+    """(where, string, may hold line breaks) of every string in a validated value. Nested
+    ApiModels checked themselves; other models (the shared contracts such as `Address`)
+    are walked here with their own fields' markers."""
+    if isinstance(value, str):
+        yield where, value, free_text
+    elif isinstance(value, BaseModel) and not isinstance(value, ApiModel):
+        for name, field in type(value).model_fields.items():
+            inner_free = allows_line_breaks(field.annotation, field.metadata)
+            inner_where = f"{where}.{name}".lstrip(".")
+            yield from _strings(getattr(value, name), free_text=inner_free, where=inner_where)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key, free_text=free_text, where=f"{where}[{key!r}]")
+            yield from _strings(item, free_text=free_text, where=f"{where}[{key!r}]")
+    elif isinstance(value, list | tuple | set | frozenset):
+        for index, item in enumerate(value):
+            yield from _strings(item, free_text=free_text, where=f"{where}[{index}]")
 
 
 class ErrorBody(BaseModel):
@@ -94,11 +148,13 @@ def install_error_handlers(app: FastAPI) -> None:
             {"loc": list(err.get("loc", ())), "msg": err.get("msg"), "type": err.get("type")}
             for err in exc.errors()
         ]
-        code = (
-            "malformed_json"
-            if any(err["type"] == "json_invalid" for err in errors)
-            else "invalid_request"
-        )
+        if any(err["type"] == "json_invalid" for err in errors):
+            code = "malformed_json"
+        elif all(err["type"] == CONTROL_CHARACTER for err in errors):
+            # One clear code for text that holds a NUL, CR/LF or another control character.
+            code = CONTROL_CHARACTER
+        else:
+            code = "invalid_request"
         return JSONResponse(
             status_code=422, content={"error": code, "detail": jsonable_encoder(errors)}
         )
@@ -133,8 +189,9 @@ ACCEPTED_BODY_TYPES = frozenset(
 
 
 class RequestGuard:
-    """Refuse, before any handler runs, a body larger than the limit (413, also when it
-    arrives chunked without a length) and a body of a type no endpoint reads (415).
+    """Refuse, before any handler runs, a path or query holding a control character
+    (422), a body larger than the limit (413, also when it arrives chunked without a
+    length) and a body of a type no endpoint reads (415).
 
     Plain ASGI rather than BaseHTTPMiddleware, so streamed answers (live feeds) pass
     through untouched.
@@ -145,9 +202,23 @@ class RequestGuard:
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
-            await self.app(scope, receive, send)
-            return
+        if scope["type"] == "http":
+            character = _control_character_in_url(scope)
+            if character is not None:
+                # A NUL in a filter would reach the database (PostgreSQL refuses it: a 500).
+                await _refuse(
+                    send,
+                    422,
+                    CONTROL_CHARACTER,
+                    f"control character {character} is not allowed in the address",
+                )
+                return
+            if scope["method"] in _BODY_METHODS:
+                await self._guard_body(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    async def _guard_body(self, scope: Any, receive: Any, send: Any) -> None:
         headers = {name.lower(): value for name, value in scope["headers"]}
         length = headers.get(b"content-length")
         if length is not None and not length.isdigit():
@@ -198,6 +269,16 @@ class RequestGuard:
 
     def _too_large(self) -> str:
         return f"the body is larger than {self.max_body_bytes} bytes; nothing was saved"
+
+
+def _control_character_in_url(scope: Any) -> str | None:
+    """The first control character in the request's path or decoded query, or None."""
+    query = unquote_plus(scope.get("query_string", b"").decode("latin-1"), errors="replace")
+    for part in (scope.get("path", ""), query):
+        character = control_character(part, free_text=False)
+        if character is not None:
+            return character
+    return None
 
 
 async def _refuse(send: Any, status: int, code: str, detail: str) -> None:

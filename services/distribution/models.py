@@ -22,6 +22,7 @@ from services.distribution.domain import (
 from shared.db import UTCDateTime
 from shared.events import CaseType, DispatchLine, GeoPoint, NeedLine, ShortText
 from shared.http import ApiModel
+from shared.text import FREE_TEXT
 
 
 class DistributionTable(SQLModel, registry=registry()):
@@ -86,7 +87,9 @@ class RecipientRow(DistributionTable, table=True):
 class AddressIn(ApiModel):
     """An address inside the office's regency, down to the village."""
 
-    street: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    street: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), FREE_TEXT] | None
+    ) = None
     district: ShortText = Field(description="Kecamatan, e.g. 'Tenggarong'.")
     village: ShortText = Field(description="Desa or kelurahan, e.g. 'Sukarame'.")
     postal_code: str | None = Field(default=None, description="Five-digit kode pos.")
@@ -236,7 +239,9 @@ class CorrectionIn(ApiModel):
     phone: Annotated[str, StringConstraints(pattern=r"^\+?\d{8,15}$")] | None = None
     address: AddressIn | None = None
     position: GeoPoint | None = None
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
+    reason: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500), FREE_TEXT
+    ]
 
 
 class ProgramIn(ApiModel):
@@ -259,7 +264,9 @@ class ReplacementIn(ApiModel):
     """A recipient who no longer qualifies, and why."""
 
     recipient_id: UUID
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
+    reason: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000), FREE_TEXT
+    ]
 
 
 class EnrolmentOut(BaseModel):
@@ -557,7 +564,9 @@ class FailureIn(ApiModel):
 
     reason_code: FailureReason | None = None
     reason: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
+        Annotated[
+            str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000), FREE_TEXT
+        ]
         | None
     ) = None
 

@@ -26,6 +26,7 @@ from shared.events import (
     ShortText,
 )
 from shared.http import ApiModel
+from shared.text import FREE_TEXT
 
 
 class IntakeTable(SQLModel, registry=registry()):
@@ -210,7 +211,9 @@ class RejectionIn(ApiModel):
     """The coordinator's rejection and why."""
 
     rejected_by: ShortText
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
+    reason: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000), FREE_TEXT
+    ]
 
 
 class ReporterOut(BaseModel):

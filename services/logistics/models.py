@@ -22,6 +22,7 @@ from shared.db import UTCDateTime
 from shared.events import GeoPoint, ItemCode, OfficeId, ShortText
 from shared.events_stock import MovementKind
 from shared.http import ApiModel
+from shared.text import FREE_TEXT
 
 # A lot without an expiry sorts after every dated lot in the issue order; a real date
 # rather than NULL because SQLite and PostgreSQL disagree on where NULLs sort.
@@ -409,7 +410,9 @@ class LotPlacement(ApiModel):
     bin_location: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None
 
 
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
+Reason = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500), FREE_TEXT
+]
 
 
 class AdjustmentIn(ApiModel):
@@ -437,7 +440,7 @@ class QuarantineIn(ApiModel):
 
     quantity: int = Field(gt=0, le=1_000_000)
     reason: Literal["damaged", "expired", "recalled", "other"]
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] = ""
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300), FREE_TEXT] = ""
     actor: ShortText
 
 

@@ -8,7 +8,9 @@ from collections.abc import Iterator
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import Field
 
+from shared.events import Address, LongText, ShortText
 from shared.http import ApiModel, RequestGuard, install_error_handlers
 
 LIMIT = 4096
@@ -109,3 +111,80 @@ def test_injection_strings_are_data_not_code(
     assert response.json() == {"text": text}
     assert response.headers["content-type"] == "application/json"
     assert calls == [text]
+
+
+class Place(ApiModel):
+    """A short name, free text with line breaks, and a nested shared contract."""
+
+    name: ShortText
+    description: LongText = ""
+    address: Address | None = None
+    tags: list[ShortText] = Field(default_factory=list)
+
+
+@pytest.fixture
+def places(calls: list[str]) -> Iterator[TestClient]:
+    app = FastAPI()
+    app.add_middleware(RequestGuard, max_body_bytes=LIMIT)
+    install_error_handlers(app)
+
+    @app.post("/places", status_code=201)
+    def create(place: Place) -> Place:
+        calls.append(place.name)
+        return place
+
+    @app.get("/places")
+    def search(name: str = "") -> list[str]:
+        calls.append(name)
+        return [name]
+
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "a\u0000b"},
+        {"name": "Tim\r\nSet-Cookie: x=1"},
+        {"name": "Tim\tA"},
+        {"name": "Tim", "description": "banjir\u0000"},
+        {"name": "Tim", "address": {"village": "Suka\u0007rame"}},
+        {"name": "Tim", "address": {"street": "Jl. A\u0000"}},
+        {"name": "Tim", "tags": ["ok", "x\u009b"]},
+    ],
+)
+def test_control_characters_in_a_body_are_a_clear_422(
+    places: TestClient, calls: list[str], body: dict[str, object]
+) -> None:
+    response = places.post("/places", json=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == "control_character"
+    assert response.json()["detail"][0]["type"] == "control_character"
+    assert calls == []
+
+
+def test_free_text_keeps_its_line_breaks_and_other_text_is_untouched(
+    places: TestClient, calls: list[str]
+) -> None:
+    body = {
+        "name": "\u202egnp.exe <b>",
+        "description": "Banjir 1 m.\r\n\tRT 05 terendam.",
+        "address": {"street": "Jl. Mulawarman\nRT 05"},
+    }
+    response = places.post("/places", json=body)
+    assert response.status_code == 201, response.text
+    assert response.json()["description"] == body["description"]
+    assert response.json()["address"]["street"] == "Jl. Mulawarman\nRT 05"
+    assert calls == [body["name"]]
+
+
+@pytest.mark.parametrize("query", ["name=a%00b", "name=a%0D%0Ab", "x=1&name=%1b"])
+def test_control_characters_in_the_address_are_a_clear_422(
+    places: TestClient, calls: list[str], query: str
+) -> None:
+    response = places.get(f"/places?{query}")
+    assert response.status_code == 422
+    assert response.json()["error"] == "control_character"
+    assert calls == []
+    assert places.get("/places", params={"name": "a b"}).json() == ["a b"]
