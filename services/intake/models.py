@@ -348,15 +348,9 @@ class IncidentUpdateOut(BaseModel):
     @classmethod
     def of(cls, row: IncidentUpdateRow) -> IncidentUpdateOut:
         """The API view of a follow-up."""
-        return cls(
-            id=row.id,
-            incident_id=row.incident_id,
-            received_at=row.received_at,
-            reporter=ReporterOut(name=row.reporter_name, role=row.reporter_role),
-            households_affected=row.households_affected,
-            people_affected=row.people_affected,
-            added_needs=[NeedLine.model_validate(n) for n in row.added_needs],
-            note=row.note,
+        return cls.model_validate(
+            row.model_dump()
+            | {"reporter": ReporterOut(name=row.reporter_name, role=row.reporter_role)}
         )
 
 
@@ -375,13 +369,4 @@ class PhotoOut(BaseModel):
     @classmethod
     def of(cls, row: PhotoRow) -> PhotoOut:
         """The API view of a photo."""
-        return cls(
-            id=row.id,
-            incident_id=row.incident_id,
-            media_type=row.media_type,
-            width=row.width,
-            height=row.height,
-            size_bytes=row.size_bytes,
-            uploaded_at=row.uploaded_at,
-            url=f"/photos/{row.id}",
-        )
+        return cls.model_validate(row.model_dump() | {"url": f"/photos/{row.id}"})

@@ -598,21 +598,8 @@ class DispatchOut(BaseModel):
     @classmethod
     def of(cls, row: DispatchRow) -> DispatchOut:
         """The API view of a row."""
-        return cls(
-            id=row.id,
-            case_id=row.case_id,
-            case_type=row.case_type,
-            office_id=row.office_id,
-            warehouse_code=row.warehouse_code,
-            status=row.status,
-            destination=GeoPoint(lat=row.dest_lat, lon=row.dest_lon),
-            distance_km=row.distance_km,
-            lines=[DispatchLineOut.model_validate(line) for line in row.lines],
-            planned_at=row.planned_at,
-            released_at=row.released_at,
-            released_by=row.released_by,
-            picked_by=row.picked_by,
-            picked_at=row.picked_at,
+        return cls.model_validate(
+            row.model_dump() | {"destination": GeoPoint(lat=row.dest_lat, lon=row.dest_lon)}
         )
 
 

@@ -402,17 +402,7 @@ class SubscriptionOut(BaseModel):
     @classmethod
     def of(cls, row: SubscriptionRow) -> SubscriptionOut:
         """The API view of a row."""
-        return cls(
-            id=row.id,
-            office_id=row.office_id,
-            channel=row.channel,
-            role=row.role,
-            url=row.url,
-            email=row.email,
-            event_types=row.event_types,
-            active=row.active,
-            created_at=row.created_at,
-        )
+        return cls.model_validate(row.model_dump())
 
 
 class NotificationOut(BaseModel):
@@ -435,21 +425,7 @@ class NotificationOut(BaseModel):
     @classmethod
     def of(cls, row: NotificationRow) -> NotificationOut:
         """The API view of a row."""
-        return cls(
-            id=row.id,
-            subscription_id=row.subscription_id,
-            event_id=row.event_id,
-            event_type=row.event_type,
-            case_id=row.case_id,
-            status=row.status,
-            attempts=row.attempts,
-            next_attempt_at=row.next_attempt_at,
-            last_error=row.last_error,
-            response_status=row.response_status,
-            sent_at=row.sent_at,
-            created_at=row.created_at,
-            payload=row.payload,
-        )
+        return cls.model_validate(row.model_dump())
 
 
 class AlertOut(BaseModel):
@@ -469,18 +445,7 @@ class AlertOut(BaseModel):
     @classmethod
     def of(cls, row: AlertRow) -> AlertOut:
         """The API view of a row."""
-        return cls(
-            id=row.id,
-            case_id=row.case_id,
-            office_id=row.office_id,
-            event_type=row.event_type,
-            summary=row.summary,
-            raised_at=row.raised_at,
-            level=row.level,
-            role=LADDER[row.level],
-            acknowledged_at=row.acknowledged_at,
-            acknowledged_by=row.acknowledged_by,
-        )
+        return cls.model_validate(row.model_dump() | {"role": LADDER[row.level]})
 
 
 class AcknowledgeIn(ApiModel):
