@@ -28,6 +28,7 @@ from services.notify.models import (
     TimelineRow,
 )
 from services.notify.standards import EMERGENCY_RELIEF, ServiceStandard, Standards
+from shared.auth import scoped_office
 from shared.events import (
     AnyEvent,
     DeliveryArrived,
@@ -45,7 +46,7 @@ from shared.events_alerts import AlertAcknowledged, AlertEscalated, BreachPredic
 from shared.events_field import IncidentUpdated
 from shared.events_programs import PermakananRoundScheduled, SandangRequested
 from shared.events_stock import PurchaseRequested
-from shared.http import Conflict, NotFound
+from shared.http import Conflict, Forbidden, NotFound
 from shared.kafka import PermanentEventError
 from shared.runtime import UnitOfWork
 
@@ -606,10 +607,15 @@ def get_clock(uow: UnitOfWork, case_id: UUID) -> ClockRow:
 
 
 def create_subscription(uow: UnitOfWork, body: SubscriptionIn) -> SubscriptionRow:
-    """Register a webhook endpoint (URL and event types are validated by `SubscriptionIn`)."""
+    """Register a webhook endpoint (URL and event types are validated by `SubscriptionIn`).
+    A signed-in user subscribes to their own office's events only; an endpoint for every
+    office (no `office_id`) is for a user of all offices."""
+    scope = scoped_office()
+    if scope is not None and body.office_id not in (None, scope):
+        raise Forbidden("you subscribe to your own office's events only", code="other_office")
     row = SubscriptionRow(
         id=uuid4(),
-        office_id=body.office_id,
+        office_id=scope or body.office_id,
         channel=body.channel,
         role=body.role,
         url=str(body.url) if body.url is not None else None,
@@ -623,8 +629,10 @@ def create_subscription(uow: UnitOfWork, body: SubscriptionIn) -> SubscriptionRo
 
 
 def list_subscriptions(uow: UnitOfWork, *, active: bool | None) -> Sequence[SubscriptionRow]:
-    """Subscriptions, oldest first."""
+    """The caller's office's subscriptions, oldest first."""
     query = select(SubscriptionRow).order_by(col(SubscriptionRow.created_at))
+    if (scope := scoped_office()) is not None:
+        query = query.where(SubscriptionRow.office_id == scope)
     if active is not None:
         query = query.where(SubscriptionRow.active == active)
     return uow.session.exec(query).all()
@@ -633,7 +641,7 @@ def list_subscriptions(uow: UnitOfWork, *, active: bool | None) -> Sequence[Subs
 def deactivate_subscription(uow: UnitOfWork, subscription_id: UUID) -> SubscriptionRow:
     """Stop sending to an endpoint; what was still waiting for it is marked failed."""
     row = uow.session.get(SubscriptionRow, subscription_id, with_for_update=True)
-    if row is None:
+    if row is None or not _callers_subscription(row):
         raise NotFound(f"no subscription {subscription_id}", code="subscription_not_found")
     if row.active:
         row.active = False
@@ -653,6 +661,12 @@ def deactivate_subscription(uow: UnitOfWork, subscription_id: UUID) -> Subscript
     return row
 
 
+def _callers_subscription(row: SubscriptionRow) -> bool:
+    """Whether the current request may see the subscription: one for every office only
+    a user of all offices may."""
+    return scoped_office() is None or row.office_id == scoped_office()
+
+
 # --- the notification log and its delivery ------------------------------------------
 
 
@@ -664,8 +678,11 @@ def list_notifications(
     subscription_id: UUID | None,
     limit: int,
 ) -> Sequence[NotificationRow]:
-    """The log of notifications, newest first."""
+    """The log of notifications to the caller's office's subscriptions, newest first."""
     query = select(NotificationRow).order_by(col(NotificationRow.created_at).desc()).limit(limit)
+    if (scope := scoped_office()) is not None:
+        callers = select(SubscriptionRow.id).where(SubscriptionRow.office_id == scope)
+        query = query.where(col(NotificationRow.subscription_id).in_(callers))
     if status is not None:
         query = query.where(NotificationRow.status == status)
     if case_id is not None:

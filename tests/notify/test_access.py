@@ -4,14 +4,17 @@ every role (and no token at all) as its rule says."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from services.notify import handlers
 from services.notify.app import create_app
 from services.notify.settings import NotifySettings
 from shared.auth import Role
+from shared.clock import FixedClock
+from shared.events_alerts import StageOverdue
 from tests.notify.test_api import reported
 from tests.support.access import matrix_problems, signed_in, token_for
 
@@ -50,3 +53,42 @@ def test_an_office_sees_only_its_own_cases(tmp_path: Path) -> None:
     report = client.get("/reports", params={"office_id": "kukar"}, headers=balangan)
     assert report.status_code == 403
     assert client.get(f"/cases/{case}", headers=balangan).status_code == 404
+
+
+def test_an_office_subscribes_to_and_sees_only_its_own_events(tmp_path: Path) -> None:
+    settings = signed_in(NotifySettings, tmp_path)
+    clock = FixedClock(datetime(2026, 11, 23, 2, 0, tzinfo=UTC))
+    app = create_app(settings, clock=clock)
+    runtime = app.state.runtime
+    runtime.create_tables()
+    client = TestClient(app)
+    kukar = {"Authorization": f"Bearer {token_for(settings.auth, Role.COORDINATOR)}"}
+    balangan = {
+        "Authorization": f"Bearer {token_for(settings.auth, Role.COORDINATOR, office='balangan')}"
+    }
+    hook = {"url": "http://127.0.0.1:9/hook", "event_types": ["StageOverdue"]}
+    peek = client.post("/subscriptions", json=hook | {"office_id": "kukar"}, headers=balangan)
+    assert (peek.status_code, peek.json()["error"]) == (403, "other_office")
+    # No office named: the caller's own, never every office's.
+    mine = client.post("/subscriptions", json=hook, headers=kukar)
+    assert (mine.status_code, mine.json()["office_id"]) == (201, "kukar")
+    theirs = client.post("/subscriptions", json=hook, headers=balangan).json()
+    assert theirs["office_id"] == "balangan"
+
+    for office in ("kukar", "balangan"):
+        event = reported(uuid.uuid4(), office_id=office, at=clock.now())
+        assert any(runtime.apply_event("test", s.handle, event) for s in runtime.subscriptions)
+    clock.set(clock.now() + timedelta(hours=5))  # the first stage of both cases is overdue
+    overdue = runtime.run(lambda uow: handlers.tick(uow, app.state.standards))
+    assert {e.office_id for e in overdue if isinstance(e, StageOverdue)} == {"kukar", "balangan"}
+
+    assert [s["id"] for s in client.get("/subscriptions", headers=balangan).json()] == [
+        theirs["id"]
+    ]
+    logged = client.get("/notifications", headers=balangan).json()
+    assert [(n["subscription_id"], n["payload"]["office_id"]) for n in logged] == [
+        (theirs["id"], "balangan")
+    ]
+    gone = client.delete(f"/subscriptions/{mine.json()['id']}", headers=balangan)
+    assert gone.status_code == 404
+    assert [s["active"] for s in client.get("/subscriptions", headers=kukar).json()] == [True]
