@@ -7,6 +7,7 @@ import enum
 import hashlib
 import hmac
 import io
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -229,6 +230,45 @@ class DuplicateMatch:
     incident_id: UUID
     distance_m: float
     minutes_apart: float
+
+
+# Lower bounds on lengths on the WGS84 ellipsoid, for a search box that may be too large
+# but never too small. The meridian's radius of curvature is smallest at the equator,
+# a(1 - e^2) = 6,335,439 m, so no path between two latitudes is shorter than 110,574 m per
+# degree between them; and a parallel's radius is N cos(lat) >= a cos(lat), so no path
+# that stays between latitudes +-L is shorter than 111,319 m * cos(L) per degree of
+# longitude it crosses.
+_MIN_M_PER_DEGREE_LAT = 110_574.0
+_M_PER_DEGREE_LON_AT_EQUATOR = 111_319.0
+_BOX_MARGIN = 1.01  # against rounding; a slightly larger box costs nothing
+
+
+@dataclass(frozen=True)
+class SearchBox:
+    """Latitude and longitude bounds holding every point within a radius of a point."""
+
+    lat_min: float
+    lat_max: float
+    lon_min: float
+    lon_max: float
+
+
+def duplicate_search_box(point: GeoPoint, radius_m: float) -> SearchBox | None:
+    """A box around `point` that holds every point within `radius_m` of it (geodesic), so
+    the database can skip far incidents before the exact, costly distance is computed.
+    None when no cheap bound holds (near a pole).
+
+    A geodesic of length <= r stays within r / 110,574 m degrees of latitude of both its
+    ends, so it never comes nearer a pole than |lat| + 2 * that; the longitude bound uses
+    that latitude. (Points are inside Indonesia: no box crosses the antimeridian.)
+    """
+    dlat = radius_m / _MIN_M_PER_DEGREE_LAT * _BOX_MARGIN
+    farthest = abs(point.lat) + 2 * dlat
+    if farthest >= 89.0:
+        return None
+    metres_per_degree_lon = _M_PER_DEGREE_LON_AT_EQUATOR * math.cos(math.radians(farthest))
+    dlon = radius_m / metres_per_degree_lon * _BOX_MARGIN
+    return SearchBox(point.lat - dlat, point.lat + dlat, point.lon - dlon, point.lon + dlon)
 
 
 def find_duplicate(

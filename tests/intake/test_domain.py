@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from geopy.distance import geodesic
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -22,6 +23,7 @@ from services.intake.domain import (
     Sighting,
     check_address,
     check_reporter_nik,
+    duplicate_search_box,
     find_duplicate,
     inspect_photo,
     nik_digest,
@@ -105,6 +107,28 @@ def test_without_coordinates_the_same_village_counts_as_close() -> None:
     assert match is not None and match.distance_m == 0
     assert find_duplicate(flood(point=None, village="64.02.06.1001"), [by_address], RULE) is None
     assert find_duplicate(flood(point=None), [incident(point=None)], RULE) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lat=st.floats(min_value=-11.5, max_value=6.5),
+    lon=st.floats(min_value=94.5, max_value=141.5),
+    bearing=st.floats(min_value=0, max_value=360),
+    fraction=st.floats(min_value=0, max_value=1),
+    radius_m=st.sampled_from([1.0, 250.0, 1_000.0, 5_000.0, 50_000.0]),
+)
+def test_the_search_box_holds_every_point_within_the_radius(
+    lat: float, lon: float, bearing: float, fraction: float, radius_m: float
+) -> None:
+    """The database pre-filter may let far incidents through, never drop a near one."""
+    centre = GeoPoint(lat=lat, lon=lon)
+    box = duplicate_search_box(centre, radius_m)
+    assert box is not None
+    reached = geodesic(meters=radius_m * fraction).destination((lat, lon), bearing)
+    assert box.lat_min <= reached.latitude <= box.lat_max
+    assert box.lon_min <= reached.longitude <= box.lon_max
+    # ... and it is tight enough to be worth asking for (a few times the radius at most).
+    assert (box.lat_max - box.lat_min) * 110_574 < 2.1 * radius_m
 
 
 def test_a_zero_radius_switches_linking_off() -> None:
