@@ -96,7 +96,20 @@ class AuditTrail:
         if "audit_entry" in metadata.tables:
             self.entries = metadata.tables["audit_entry"]
             self.head = metadata.tables["audit_head"]
-            return
+        else:
+            self._define_tables(metadata)
+        # Built once, run with parameters: every emitted event appends an entry, and
+        # building these anew cost more Python time than SQLite takes to run them.
+        self._insert_entry = insert(self.entries)
+        self._set_last_hash = update(self.head).where(self.head.c.id == 1)
+        self._bump_head = (
+            update(self.head)
+            .where(self.head.c.id == 1)
+            .values(last_sequence=self.head.c.last_sequence + 1)
+            .returning(self.head.c.last_sequence, self.head.c.last_hash)
+        )
+
+    def _define_tables(self, metadata: MetaData) -> None:
         self.entries = Table(
             "audit_entry",
             metadata,
@@ -148,11 +161,10 @@ class AuditTrail:
         }
         digest = entry_hash(previous, fields)
         session.execute(
-            insert(self.entries).values(
-                **{**fields, "recorded_at": at}, previous_hash=previous, hash=digest
-            )
+            self._insert_entry,
+            {**fields, "recorded_at": at, "previous_hash": previous, "hash": digest},
         )
-        session.execute(update(self.head).where(self.head.c.id == 1).values(last_hash=digest))
+        session.execute(self._set_last_hash, {"last_hash": digest})
         return sequence
 
     def _advance_head(self, session: Session) -> tuple[int, str]:
@@ -171,12 +183,7 @@ class AuditTrail:
         return advanced
 
     def _bump(self, session: Session) -> tuple[int, str] | None:
-        row = session.execute(
-            update(self.head)
-            .where(self.head.c.id == 1)
-            .values(last_sequence=self.head.c.last_sequence + 1)
-            .returning(self.head.c.last_sequence, self.head.c.last_hash)
-        ).one_or_none()
+        row = session.execute(self._bump_head).one_or_none()
         return None if row is None else (int(row[0]), str(row[1]))
 
     def verify(self, session: Session) -> ChainCheck:

@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -21,7 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from sqlalchemy import Engine
 
-from shared.db import Messaging, OutboxRow, is_transient_db_error, run_transaction
+from shared.db import Messaging, is_transient_db_error, read_transaction, run_transaction
 from shared.events import AnyEvent, EventRejected, parse_event
 from shared.settings import KafkaSettings
 
@@ -97,12 +98,45 @@ async def broker_reachable(producer: AIOKafkaProducer, timeout_s: float = 3.0) -
         return False
 
 
+@dataclass
+class HopTimes:
+    """Running totals of one hop of the pipeline (how many, how long in all, the longest),
+    shown by /health so a benchmark or an operator can say where an event's time goes."""
+
+    count: int = 0
+    total_s: float = 0.0
+    max_s: float = 0.0
+
+    def add(self, seconds: float) -> None:
+        """Count one passage that took `seconds` (clock skew can make it negative: 0)."""
+        seconds = max(0.0, seconds)
+        self.count += 1
+        self.total_s += seconds
+        self.max_s = max(self.max_s, seconds)
+
+    def as_dict(self) -> dict[str, float | int]:
+        """The totals, with the mean in milliseconds."""
+        return {
+            "count": self.count,
+            "total_s": round(self.total_s, 6),
+            "mean_ms": round(1000 * self.total_s / self.count, 3) if self.count else 0.0,
+            "max_ms": round(1000 * self.max_s, 3),
+        }
+
+
 class OutboxRelay:
     """Publishes a service's outbox rows in the order they were written, then marks them.
 
     At least once: a crash between the broker's ack and the mark republishes the row, and
     consumers dedupe by event id. `wake()` after a commit makes latency one round trip
     instead of one poll interval.
+
+    Each round reads the next rows in a read-only snapshot (no writer turn on SQLite, so
+    request handlers committing meanwhile do not hold publication up), sends them all
+    before waiting for the acks (one produce request per partition, not one per row), and
+    records the previous round's rows as published while this round's are in flight.
+    Rows acked but not yet marked are left out of the next read, so nothing is sent twice
+    by a running relay.
     """
 
     def __init__(
@@ -113,6 +147,7 @@ class OutboxRelay:
         producer: AIOKafkaProducer,
         poll_interval_s: float = 0.5,
         batch_size: int = 200,
+        delay: HopTimes | None = None,
     ) -> None:
         self._engine = engine
         self._messaging = messaging
@@ -120,7 +155,10 @@ class OutboxRelay:
         self._poll_interval_s = poll_interval_s
         self._batch_size = batch_size
         self._wakeup = asyncio.Event()
+        self._acked: list[int] = []  # on the broker, not yet marked in the outbox
         self.published = 0
+        # From a row's commit (its created_at, just before) to the broker's ack.
+        self.delay = delay if delay is not None else HopTimes()
 
     def wake(self) -> None:
         """Publish now rather than at the next poll."""
@@ -129,52 +167,72 @@ class OutboxRelay:
     async def run(self) -> None:
         """Relay until cancelled; broker or database failures back off and retry."""
         backoff_s = 0.1
-        while True:
-            try:
-                sent = await self.publish_pending()
-                backoff_s = 0.1
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - the relay must outlive any failure
-                log.warning("outbox relay failed (%s); retrying in %.1fs", exc, backoff_s)
-                await asyncio.sleep(backoff_s)
-                backoff_s = min(backoff_s * 2, 5.0)
-                continue
-            if sent < self._batch_size:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), self._poll_interval_s)
-                self._wakeup.clear()
+        try:
+            while True:
+                try:
+                    sent = await self.publish_pending()
+                    backoff_s = 0.1
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - the relay must outlive any failure
+                    log.warning("outbox relay failed (%s); retrying in %.1fs", exc, backoff_s)
+                    await asyncio.sleep(backoff_s)
+                    backoff_s = min(backoff_s * 2, 5.0)
+                    continue
+                if sent == 0:  # the round also marked the last rows: nothing is left over
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wakeup.wait(), self._poll_interval_s)
+                    self._wakeup.clear()
+        finally:
+            # Stopping: record what reached the broker, so a restart does not resend it.
+            if self._acked:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self._mark(list(self._acked)))
 
     async def publish_pending(self) -> int:
-        """Publish one batch of pending rows; returns how many were published."""
-        rows: list[OutboxRow] = await asyncio.to_thread(
-            run_transaction,
+        """Publish one batch of pending rows (and mark the previous batch meanwhile);
+        returns how many were published."""
+        acked = list(self._acked)
+        skip = set(acked)
+        rows = await asyncio.to_thread(
+            read_transaction,
             self._engine,
-            lambda session: self._messaging.pending(session, self._batch_size),
+            lambda session: self._messaging.pending(session, self._batch_size, exclude=acked),
         )
-        if not rows:
-            return 0
-        futures = [
-            await self._producer.send(
-                row.topic,
-                value=row.payload,
-                key=row.key,
-                headers=[
-                    ("event_type", row.event_type.encode()),
-                    ("event_id", row.event_id.encode()),
-                ],
-            )
-            for row in rows
-        ]
-        await asyncio.gather(*futures)
-        sequences = [row.sequence for row in rows]
+        marking = asyncio.create_task(self._mark(acked)) if acked else None
+        try:
+            if rows:
+                futures = [
+                    await self._producer.send(
+                        row.topic,
+                        value=row.payload,
+                        key=row.key,
+                        headers=[
+                            ("event_type", row.event_type.encode()),
+                            ("event_id", row.event_id.encode()),
+                        ],
+                    )
+                    for row in rows
+                ]
+                await asyncio.gather(*futures)
+                now = datetime.now(UTC)
+                for row in rows:
+                    self.delay.add((now - row.created_at).total_seconds())
+                self._acked += [row.sequence for row in rows]
+                self.published += len(rows)
+        finally:
+            if marking is not None:
+                await marking  # a failed mark raises here; those rows stay to be marked
+                self._acked = [sequence for sequence in self._acked if sequence not in skip]
+        return len(rows)
+
+    async def _mark(self, sequences: list[int]) -> None:
         await asyncio.to_thread(
             run_transaction,
             self._engine,
             lambda session: self._messaging.mark_published(session, sequences),
+            urgent=True,
         )
-        self.published += len(rows)
-        return len(rows)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -29,11 +30,12 @@ from sqlmodel import Session
 from shared.audit import AuditTrail, acting_as, current_context
 from shared.auth import Access, AuthSettings, Policy, Role, anonymous_context, protect
 from shared.clock import Clock
-from shared.db import Messaging, create_db_engine, ping, run_transaction
+from shared.db import Messaging, create_db_engine, ping, read_transaction, run_transaction
 from shared.events import AnyEvent, EventBase
 from shared.http import RequestGuard, install_error_handlers
 from shared.kafka import (
     DeadLetterSink,
+    HopTimes,
     OutboxRelay,
     broker_reachable,
     consume_one,
@@ -147,6 +149,12 @@ class ServiceRuntime:
         self.stream_app: faust.App | None = None
         # "applied" counts messages handled; "duplicates" those among them already applied.
         self.outcomes: dict[str, int] = {"applied": 0, "dead_lettered": 0, "duplicates": 0}
+        # Where an event's time goes in this process, for /health and the benchmark:
+        # "relay" from an outbox row's commit to the broker's ack; per consumed topic,
+        # "wait:<topic>" from the producer's send (the record's timestamp) to our handler
+        # starting (broker, fetch, queue behind earlier events) and "handle:<topic>" the
+        # handler itself (parse, transaction, commit).
+        self.hops: dict[str, HopTimes] = {"relay": HopTimes()}
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # --- units of work ----------------------------------------------------------------
@@ -181,10 +189,10 @@ class ServiceRuntime:
         """Apply an event at most once for `consumer`; False when it was already applied."""
 
         def work(uow: UnitOfWork) -> bool:
-            if self.messaging.already_processed(uow.session, consumer, event.event_id):
+            # Claimed first, in the transaction of the effect: a failure rolls both back.
+            if not self.messaging.claim(uow.session, consumer, event.event_id, event.event_type):
                 return False
             handle(uow, event)
-            self.messaging.mark_processed(uow.session, consumer, event.event_id, event.event_type)
             return True
 
         with acting_as(f"service:{self.name}", f"event:{event.event_type}:{event.event_id}"):
@@ -216,15 +224,23 @@ class ServiceRuntime:
             if not self.apply_event(consumer, subscription.handle, event):
                 self.outcomes["duplicates"] += 1
 
+        waited = self.hops.setdefault(f"wait:{subscription.topic.name}", HopTimes())
+        handled = self.hops.setdefault(f"handle:{subscription.topic.name}", HopTimes())
+
         async def agent(stream: Any) -> None:
             async for message in stream.events():
                 assert self.dlq is not None
+                sent_at = message.message.timestamp
+                if sent_at is not None:
+                    waited.add(time.time() - sent_at)
+                started = time.perf_counter()
                 outcome = await consume_one(
                     message.value,
                     meta_from_faust(message),
                     handle=apply,
                     dlq=self.dlq,
                 )
+                handled.add(time.perf_counter() - started)
                 self.outcomes[outcome] += 1
 
         agent.__name__ = f"on_{subscription.topic.name.replace('.', '_').replace('-', '_')}"
@@ -240,7 +256,10 @@ class ServiceRuntime:
         await self.producer.start()
         self.dlq = DeadLetterSink(self.producer, self.name)
         self.relay = OutboxRelay(
-            engine=self.engine, messaging=self.messaging, producer=self.producer
+            engine=self.engine,
+            messaging=self.messaging,
+            producer=self.producer,
+            delay=self.hops["relay"],
         )
         tasks = [asyncio.create_task(self.relay.run(), name=f"{self.name}-outbox-relay")]
         tasks += [
@@ -284,7 +303,7 @@ class ServiceRuntime:
         try:
             await asyncio.to_thread(ping, self.engine)
             pending = await asyncio.to_thread(
-                run_transaction, self.engine, self.messaging.unpublished_count
+                read_transaction, self.engine, self.messaging.unpublished_count
             )
         except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
             log.warning("health: database unreachable: %s", exc)
@@ -301,6 +320,7 @@ class ServiceRuntime:
             "events_applied": self.outcomes["applied"],
             "events_dead_lettered": self.outcomes["dead_lettered"],
             "events_duplicate": self.outcomes["duplicates"],
+            "hops": {name: hop.as_dict() for name, hop in self.hops.items()},
         }
 
 
