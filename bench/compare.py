@@ -35,7 +35,17 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from bench.pipeline import PlannedWatcher, describe, distinct_site, load_stock, report_and_verify
+from bench.pipeline import (
+    Breakdown,
+    PlannedWatcher,
+    describe,
+    describe_breakdown,
+    distinct_site,
+    hop_breakdown,
+    load_stock,
+    report_and_verify,
+    service_hops,
+)
 from shared.settings import KafkaSettings
 from shared.stack import SERVICES, Stack
 from shared.tansu import broker_version, free_port
@@ -110,26 +120,31 @@ async def _receive(
             latency.extend(now - sent_at[record.key] for record in records)
 
 
-async def pipeline_burst(stack: Stack, count: int) -> dict[str, Any]:
+async def pipeline_burst(stack: Stack, count: int, data_dir: Path) -> dict[str, Any]:
     watcher = PlannedWatcher(stack.broker.bootstrap_servers)
     await watcher.start()
     intake = stack.url("intake")
     try:
         async with httpx.AsyncClient(timeout=60) as client:
             warm = [await report_and_verify(client, intake) for _ in range(3)]
-            await watcher.wait_for([c for c, _, _ in warm])
+            await watcher.wait_for([t.case_id for t in warm])
+            before = await service_hops(stack)
             started = time.perf_counter()
             results = await asyncio.gather(
                 *(report_and_verify(client, intake) for _ in range(count))
             )
-            await watcher.wait_for([c for c, _, _ in results], timeout_s=300)
+            http_s = time.perf_counter() - started
+            await watcher.wait_for([t.case_id for t in results], timeout_s=300)
             elapsed = time.perf_counter() - started
+            after = await service_hops(stack)
     finally:
         await watcher.stop()
     return {
         "count": count,
         "seconds": elapsed,
-        "latency": [watcher.seen[c] - sent for c, sent, _ in results],
+        "http_seconds": http_s,
+        "latency": [watcher.seen[t.case_id] - t.sent for t in results],
+        "breakdown": Breakdown(hop_breakdown(data_dir, watcher, results), before, after),
     }
 
 
@@ -198,7 +213,7 @@ async def run(incidents: int, http_seconds: float, concurrency: int) -> None:
             await asyncio.sleep(2.0)  # let start-up settle before "at rest"
             at_rest = {n: rss_kib(stack.services[n].process.pid) for n in SERVICES}
 
-            pipeline = await pipeline_burst(stack, incidents)
+            pipeline = await pipeline_burst(stack, incidents, root / "data")
             raw = await raw_round_trip(stack.broker.bootstrap_servers, incidents * 2, 600)
             intake_rps = await requests_per_second(stack.url("intake"), http_seconds, concurrency)
             peak = {n: rss_kib(stack.services[n].process.pid, "VmHWM") for n in SERVICES}
@@ -219,6 +234,12 @@ async def run(incidents: int, http_seconds: float, concurrency: int) -> None:
         f"{pipeline['seconds']:.2f} s = {pipeline_rate:.1f} incidents/s"
     )
     print("   " + describe("pipeline report -> DispatchPlanned", pipeline["latency"]))
+    print(
+        f"   (the {2 * pipeline['count']} HTTP calls were all answered after "
+        f"{pipeline['http_seconds']:.2f} s)"
+    )
+    print("   where each incident's time went (p50 ... max per hop):")
+    print(describe_breakdown(pipeline["breakdown"], "     "))
     print(
         f"   raw aiokafka: {raw['count']} messages (= the pipeline's broker hops) in "
         f"{raw['seconds']:.2f} s = {raw_rate:.1f} msg/s"

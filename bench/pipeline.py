@@ -7,6 +7,11 @@ stock, then:
      whole path (report sent -> planned);
   2. burst: N incidents reported and verified by concurrent clients; time until every
      DispatchPlanned is on the topic (incidents per second).
+Then it breaks both down per hop (`hop_breakdown`): from timestamps the path leaves
+anyway (the client's clock, the outbox rows' `created_at`, the record timestamps the
+relays' producers set, logistics' `processed_event.processed_at`, written when its
+transaction starts, and when the watcher reads the DispatchPlanned), plus each service's
+own running totals from /health (time waiting for an event, handling it, relaying).
 Prints the figures; asserts nothing about time (figures belong here, not in tests).
 
     python -m bench.pipeline [--sequential 50] [--burst 100]
@@ -17,21 +22,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import sqlite3
 import statistics
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 from aiokafka import AIOKafkaConsumer
 
-from shared.events import DispatchPlanned, parse_event
-from shared.stack import Stack
+from shared.stack import SERVICES, Stack
 from shared.tansu import broker_version
-from shared.topics import DISPATCHES
+from shared.topics import DISPATCHES, INCIDENTS
+
+# Wall-clock instants (database rows, record timestamps) minus this are on the
+# perf_counter scale the client measures with.
+WALL_MINUS_PERF = time.time() - time.perf_counter()
 
 _sites = itertools.count()
 
@@ -52,18 +62,30 @@ def describe(label: str, seconds: list[float]) -> str:
     """p50/p90/p99/max in milliseconds."""
     ms = [s * 1000 for s in seconds]
     return (
-        f"{label:<34} n={len(ms):<4} p50={statistics.median(ms):7.1f} ms  "
+        f"{label:<40} n={len(ms):<4} p50={statistics.median(ms):7.1f} ms  "
         f"p90={percentile(ms, 0.9):7.1f} ms  p99={percentile(ms, 0.99):7.1f} ms  "
         f"max={max(ms):7.1f} ms"
     )
 
 
+class Trip(NamedTuple):
+    """One incident as the client saw it (perf_counter instants)."""
+
+    case_id: str
+    sent: float  # the report was sent
+    verify_sent: float  # the report was answered and the verification sent
+    verified: float  # the verification was answered
+
+
 class PlannedWatcher:
-    """Reads the dispatches topic and notes when each case's DispatchPlanned arrives."""
+    """Reads the incidents and dispatches topics: when each case's DispatchPlanned
+    arrives here, and the timestamp its producer gave every record (perf_counter scale)."""
 
     def __init__(self, bootstrap: str) -> None:
         self.seen: dict[str, float] = {}
+        self.produced: dict[tuple[str, str], float] = {}
         self._consumer = AIOKafkaConsumer(
+            INCIDENTS.name,
             DISPATCHES.name,
             bootstrap_servers=bootstrap,
             group_id=None,
@@ -83,9 +105,14 @@ class PlannedWatcher:
             now = time.perf_counter()
             for records in batches.values():
                 for record in records:
-                    event = parse_event(record.value)
-                    if isinstance(event, DispatchPlanned):
-                        self.seen.setdefault(str(event.case_id), now)
+                    # The relays put the type in a header and key by case: no parsing.
+                    event_type = dict(record.headers).get("event_type", b"").decode()
+                    case_id = (record.key or b"").decode()
+                    self.produced.setdefault(
+                        (event_type, case_id), record.timestamp / 1000 - WALL_MINUS_PERF
+                    )
+                    if event_type == "DispatchPlanned":
+                        self.seen.setdefault(case_id, now)
 
     async def wait_for(self, case_ids: list[str], timeout_s: float = 120) -> None:
         deadline = time.perf_counter() + timeout_s
@@ -101,8 +128,8 @@ class PlannedWatcher:
         await self._consumer.stop()
 
 
-async def report_and_verify(client: httpx.AsyncClient, intake: str) -> tuple[str, float, float]:
-    """Returns case id, time the report was sent, time the verification was sent."""
+async def report_and_verify(client: httpx.AsyncClient, intake: str) -> Trip:
+    """Report an incident and verify it over HTTP, as a Tagana team and a coordinator."""
     sent = time.perf_counter()
     response = await client.post(
         f"{intake}/reports",
@@ -129,7 +156,130 @@ async def report_and_verify(client: httpx.AsyncClient, intake: str) -> tuple[str
         },
     )
     verified.raise_for_status()
-    return case_id, sent, verify_sent
+    return Trip(case_id, sent, verify_sent, time.perf_counter())
+
+
+# --- where the time goes -------------------------------------------------------------
+
+HOPS = (
+    ("report: POST /reports answered", "HTTP, checks, duplicate search, one transaction"),
+    ("verify: POST .../verification answered", "HTTP, one transaction with the outbox row"),
+    ("intake outbox row -> on the broker", "intake's relay picks the row up and sends it"),
+    ("on the broker -> logistics starts it", "fetch, faust, queue behind earlier events"),
+    ("logistics starts -> DispatchPlanned row", "the allocation's transaction until its emit"),
+    ("logistics outbox row -> on the broker", "commit, then logistics' relay sends it"),
+    ("on the broker -> read by the watcher", "a plain consumer's fetch"),
+)
+
+
+def _instant(value: str) -> float:
+    """A UTC timestamp as SQLite keeps it, on the perf_counter scale."""
+    return datetime.fromisoformat(value).replace(tzinfo=UTC).timestamp() - WALL_MINUS_PERF
+
+
+def _query(database: Path, sql: str) -> list[tuple[Any, ...]]:
+    # Read-only, beside the running service (WAL readers do not disturb it).
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def hop_breakdown(
+    data_dir: Path, watcher: PlannedWatcher, trips: list[Trip]
+) -> dict[str, list[float]]:
+    """Seconds each of `trips` spent in each of HOPS (SQLite stacks only)."""
+    verified = {
+        key.decode(): (event_id, _instant(created))
+        for key, event_id, created in _query(
+            data_dir / "intake.sqlite3",
+            "SELECT message_key, event_id, created_at FROM outbox "
+            "WHERE event_type = 'IncidentVerified'",
+        )
+    }
+    started = {
+        event_id: _instant(at)
+        for event_id, at in _query(
+            data_dir / "logistics.sqlite3",
+            "SELECT event_id, processed_at FROM processed_event "
+            f"WHERE consumer = 'logistics:{INCIDENTS.name}'",
+        )
+    }
+    planned = {
+        key.decode(): _instant(created)
+        for key, created in _query(
+            data_dir / "logistics.sqlite3",
+            "SELECT message_key, MIN(created_at) FROM outbox "
+            "WHERE event_type = 'DispatchPlanned' GROUP BY message_key",
+        )
+    }
+    hops: dict[str, list[float]] = {label: [] for label, _ in HOPS}
+    for trip in trips:
+        event_id, verify_row = verified[trip.case_id]
+        on_broker = watcher.produced[("IncidentVerified", trip.case_id)]
+        plan_row = planned[trip.case_id]
+        plan_on_broker = watcher.produced[("DispatchPlanned", trip.case_id)]
+        spans = (
+            trip.verify_sent - trip.sent,
+            trip.verified - trip.verify_sent,
+            on_broker - verify_row,
+            started[event_id] - on_broker,
+            plan_row - started[event_id],
+            plan_on_broker - plan_row,
+            watcher.seen[trip.case_id] - plan_on_broker,
+        )
+        for (label, _), span in zip(HOPS, spans, strict=True):
+            hops[label].append(span)
+    return hops
+
+
+async def service_hops(stack: Stack) -> dict[str, dict[str, dict[str, float]]]:
+    """Each service's running hop totals, from /health."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        return {
+            name: (await client.get(f"{stack.url(name)}/health")).json().get("hops", {})
+            for name in SERVICES
+        }
+
+
+def describe_service_hops(
+    before: dict[str, dict[str, dict[str, float]]],
+    after: dict[str, dict[str, dict[str, float]]],
+) -> list[str]:
+    """Per service, the mean of each hop between two /health readings."""
+    lines = []
+    for service, hops in after.items():
+        for name, totals in hops.items():
+            earlier = before.get(service, {}).get(name, {})
+            count = int(totals["count"] - earlier.get("count", 0))
+            if count <= 0:
+                continue
+            seconds = totals["total_s"] - earlier.get("total_s", 0.0)
+            lines.append(
+                f"{service + ' ' + name:<55} n={count:<5} mean={1000 * seconds / count:7.1f} ms"
+            )
+    return lines
+
+
+@dataclass
+class Breakdown:
+    """What `describe_breakdown` prints."""
+
+    hops: dict[str, list[float]]
+    services_before: dict[str, dict[str, dict[str, float]]]
+    services_after: dict[str, dict[str, dict[str, float]]]
+
+
+def describe_breakdown(breakdown: Breakdown, indent: str = "") -> str:
+    """The per-incident hops (percentiles) and the services' own means."""
+    lines = [
+        describe(label, spans) + f"  ({what})"
+        for (label, what), spans in zip(HOPS, breakdown.hops.values(), strict=True)
+    ]
+    lines.append("services' own totals over the same interval (/health hops):")
+    lines += [
+        "  " + line
+        for line in describe_service_hops(breakdown.services_before, breakdown.services_after)
+    ]
+    return "\n".join(indent + line for line in lines)
 
 
 def load_stock(logistics: str, incidents: int) -> None:
@@ -172,30 +322,37 @@ async def run(sequential: int, burst: int) -> dict[str, Any]:
             async with httpx.AsyncClient(timeout=30) as client:
                 # warm-up: first requests pay for imports, connections and group joins
                 warm = [await report_and_verify(client, intake) for _ in range(3)]
-                await watcher.wait_for([c for c, _, _ in warm])
+                await watcher.wait_for([t.case_id for t in warm])
 
-                whole, automated = [], []
+                seq_before = await service_hops(stack)
+                trips = []
                 for _ in range(sequential):
-                    case_id, sent, verify_sent = await report_and_verify(client, intake)
-                    await watcher.wait_for([case_id])
-                    whole.append(watcher.seen[case_id] - sent)
-                    automated.append(watcher.seen[case_id] - verify_sent)
+                    trip = await report_and_verify(client, intake)
+                    await watcher.wait_for([trip.case_id])
+                    trips.append(trip)
+                seq_after = await service_hops(stack)
 
                 started = time.perf_counter()
                 results = await asyncio.gather(
                     *(report_and_verify(client, intake) for _ in range(burst))
                 )
-                await watcher.wait_for([c for c, _, _ in results])
+                await watcher.wait_for([t.case_id for t in results])
                 burst_s = time.perf_counter() - started
-                burst_latency = [watcher.seen[c] - v for c, _, v in results]
+                burst_after = await service_hops(stack)
         finally:
             await watcher.stop()
         return {
-            "whole": whole,
-            "automated": automated,
+            "whole": [watcher.seen[t.case_id] - t.sent for t in trips],
+            "automated": [watcher.seen[t.case_id] - t.verify_sent for t in trips],
             "burst": burst,
             "burst_s": burst_s,
-            "burst_latency": burst_latency,
+            "burst_latency": [watcher.seen[t.case_id] - t.verify_sent for t in results],
+            "sequential_hops": Breakdown(
+                hop_breakdown(Path(tmp), watcher, trips), seq_before, seq_after
+            ),
+            "burst_hops": Breakdown(
+                hop_breakdown(Path(tmp), watcher, results), seq_after, burst_after
+            ),
         }
 
 
@@ -214,6 +371,12 @@ def main() -> None:
         f"burst of {figures['burst']} incidents planned in {figures['burst_s']:.2f} s "
         f"= {rate:.1f} incidents/s (report + verify over HTTP, allocation, outbox, Kafka)"
     )
+    print()
+    print("where one incident's time goes, one at a time:")
+    print(describe_breakdown(figures["sequential_hops"], "  "))
+    print()
+    print(f"where one incident's time goes in the burst of {figures['burst']}:")
+    print(describe_breakdown(figures["burst_hops"], "  "))
 
 
 if __name__ == "__main__":
