@@ -216,10 +216,17 @@ class AuditTrail:
         return ChainCheck(count, True, None, None)
 
     def list(
-        self, session: Session, *, entity_id: str | None = None, limit: int = 200
+        self,
+        session: Session,
+        *,
+        entity_id: str | None = None,
+        office_id: str | None = None,
+        limit: int = 200,
     ) -> list[dict[str, Any]]:
-        """The newest entries first, optionally of one entity."""
+        """The newest entries first, optionally of one entity, or of one office only."""
         query = select(self.entries).order_by(self.entries.c.sequence.desc()).limit(limit)
         if entity_id is not None:
             query = query.where(self.entries.c.entity_id == entity_id)
+        if office_id is not None:
+            query = query.where(self.entries.c.office_id == office_id)
         return [dict(row._mapping) for row in session.execute(query)]

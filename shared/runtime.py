@@ -28,7 +28,15 @@ from sqlalchemy import Engine, MetaData
 from sqlmodel import Session
 
 from shared.audit import AuditTrail, acting_as, current_context
-from shared.auth import Access, AuthSettings, Policy, Role, anonymous_context, protect
+from shared.auth import (
+    Access,
+    AuthSettings,
+    Policy,
+    Role,
+    anonymous_context,
+    protect,
+    scoped_office,
+)
 from shared.clock import Clock
 from shared.db import Messaging, create_db_engine, ping, read_transaction, run_transaction
 from shared.events import AnyEvent, EventBase
@@ -85,10 +93,12 @@ class UnitOfWork:
         action: str,
         entity: str,
         entity_id: str,
-        office_id: str | None = None,
+        office_id: str | None,
         details: dict[str, Any] | None = None,
     ) -> None:
-        """Record a state change that announces no event (who and from where is known)."""
+        """Record a state change that announces no event (who and from where is known).
+        `office_id` says whose users may read the entry: None only for what belongs to no
+        office (a user of all offices sees it)."""
         if self.audit_trail is None:
             return
         self.audit_trail.record(
@@ -361,9 +371,13 @@ def audit_router() -> APIRouter:
         entity_id: Annotated[str | None, Query(max_length=100)] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     ) -> list[dict[str, Any]]:
-        """Who changed what, when, from which request or event; newest first."""
+        """Who changed what, when, from which request or event; newest first. A signed-in
+        user sees their own office's entries (the chain check below covers every office)."""
+        office_id = scoped_office()
         rows = runtime.run(
-            lambda uow: runtime.audit_trail.list(uow.session, entity_id=entity_id, limit=limit)
+            lambda uow: runtime.audit_trail.list(
+                uow.session, entity_id=entity_id, office_id=office_id, limit=limit
+            )
         )
         return jsonable_encoder(rows)  # type: ignore[no-any-return]
 

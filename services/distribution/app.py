@@ -136,6 +136,7 @@ def get_recipient(
                 action="PersonalDataRead",
                 entity="recipient",
                 entity_id=str(recipient_id),
+                office_id=row.office_id,
                 details={"purpose": purpose, "fields": ["nik", "kk_number", "phone"]},
             )
         return handlers.recipient_view(row, policy.vault, reveal=reveal)

@@ -115,6 +115,7 @@ def test_an_export_holds_everything_and_who_read_it(
                 action="PersonalDataRead",
                 entity="recipient",
                 entity_id=str(row.id),
+                office_id=row.office_id,
                 details={"purpose": "verifikasi"},
             )
         )

@@ -147,4 +147,9 @@ def test_requests_are_attributed_to_the_signed_in_user(runtime: ServiceRuntime) 
     assert client.get("/audit/verify", headers=coordinator).json()["intact"] is True
     field_team = {"Authorization": f"Bearer {token_for(settings, Role.FIELD_TEAM)}"}
     assert client.get("/audit", headers=field_team).status_code == 403
+    # Another office's coordinator sees none of this office's entries.
+    balangan = {
+        "Authorization": f"Bearer {token_for(settings, Role.COORDINATOR, office='balangan')}"
+    }
+    assert client.get("/audit", headers=balangan).json() == []
     assert datetime.fromisoformat(entry["recorded_at"]).tzinfo is not None
