@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from services.distribution import handlers
+from shared.events import DispatchReleased
 from shared.runtime import Subscription
 from shared.topics import DISPATCHES
 
-SUBSCRIPTIONS = [Subscription(topic=DISPATCHES, handle=handlers.on_dispatch_released)]
+SUBSCRIPTIONS = [
+    Subscription(
+        topic=DISPATCHES, handle=handlers.on_dispatch_released, acts_on=(DispatchReleased,)
+    )
+]

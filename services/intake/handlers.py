@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from sqlalchemy import and_, or_
@@ -446,12 +447,7 @@ def follow_up(
 
 def incident_updates(uow: UnitOfWork, incident_id: UUID) -> Sequence[IncidentUpdateRow]:
     """Follow-ups of the incident, oldest first."""
-    get_incident(uow, incident_id)
-    return uow.session.exec(
-        select(IncidentUpdateRow)
-        .where(IncidentUpdateRow.incident_id == incident_id)
-        .order_by(col(IncidentUpdateRow.received_at))
-    ).all()
+    return _attached(uow, IncidentUpdateRow, incident_id, col(IncidentUpdateRow.received_at))
 
 
 def add_photo(
@@ -492,12 +488,19 @@ def add_photo(
 
 def incident_photos(uow: UnitOfWork, incident_id: UUID) -> Sequence[PhotoRow]:
     """Photos of the incident, oldest first."""
+    return _attached(uow, PhotoRow, incident_id, col(PhotoRow.uploaded_at))
+
+
+Attachment = TypeVar("Attachment", IncidentUpdateRow, PhotoRow)
+
+
+def _attached(
+    uow: UnitOfWork, model: type[Attachment], incident_id: UUID, oldest_first: Any
+) -> Sequence[Attachment]:
+    """What was attached to a known incident (404 otherwise), in `oldest_first` order."""
     get_incident(uow, incident_id)
-    return uow.session.exec(
-        select(PhotoRow)
-        .where(PhotoRow.incident_id == incident_id)
-        .order_by(col(PhotoRow.uploaded_at))
-    ).all()
+    query = select(model).where(col(model.incident_id) == incident_id).order_by(oldest_first)
+    return uow.session.exec(query).all()
 
 
 def get_photo(uow: UnitOfWork, photo_id: UUID) -> PhotoRow:

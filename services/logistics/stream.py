@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from services.logistics import handlers, procurement
 from services.logistics.settings import LogisticsSettings
-from shared.events import AnyEvent
+from shared.events import AnyEvent, IncidentVerified
+from shared.events_programs import DeliveryReturned, GoodsRequested
 from shared.runtime import Subscription, UnitOfWork
 from shared.topics import DELIVERIES, INCIDENTS
 
@@ -20,6 +21,8 @@ def subscriptions(settings: LogisticsSettings) -> list[Subscription]:
         procurement.on_delivery_event(uow, event, settings)
 
     return [
-        Subscription(topic=INCIDENTS, handle=on_incident),
-        Subscription(topic=DELIVERIES, handle=on_delivery),
+        Subscription(topic=INCIDENTS, handle=on_incident, acts_on=(IncidentVerified,)),
+        Subscription(
+            topic=DELIVERIES, handle=on_delivery, acts_on=(GoodsRequested, DeliveryReturned)
+        ),
     ]
