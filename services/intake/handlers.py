@@ -173,22 +173,8 @@ def report_incident(
     )
     row = IncidentRow(
         id=uuid4(),
-        office_id=office_id,
-        client_report_id=report.client_report_id,
-        hazard=report.hazard,
-        happened_at=report.happened_at,
-        reported_at=received_at,
-        reporter_name=report.reporter.name,
-        reporter_role=report.reporter.role,
-        reporter_phone=report.reporter.phone,
-        lat=location.lat if location else None,
-        lon=location.lon if location else None,
         location_source=source,
-        address=report.address.model_dump(mode="json") if report.address else None,
-        households_affected=report.households_affected,
-        people_affected=report.people_affected,
-        stated_needs=[need.model_dump(mode="json") for need in report.stated_needs],
-        description=report.description,
+        **_as_reported(report, office_id=office_id, location=location, received_at=received_at),
     )
     uow.session.add(row)
     first_report = _report_row(
@@ -235,23 +221,32 @@ def _report_row(
     return FieldReportRow(
         id=report_id,
         incident_id=incident_id,
-        office_id=office_id,
-        client_report_id=report.client_report_id,
-        hazard=report.hazard,
-        happened_at=report.happened_at,
-        reported_at=received_at,
-        reporter_name=report.reporter.name,
-        reporter_role=report.reporter.role,
-        reporter_phone=report.reporter.phone,
-        lat=location.lat if location else None,
-        lon=location.lon if location else None,
         region_code=region.code if region else None,
-        address=report.address.model_dump(mode="json") if report.address else None,
-        households_affected=report.households_affected,
-        people_affected=report.people_affected,
-        stated_needs=[need.model_dump(mode="json") for need in report.stated_needs],
-        description=report.description,
+        **_as_reported(report, office_id=office_id, location=location, received_at=received_at),
     )
+
+
+def _as_reported(
+    report: ReportIn, *, office_id: str, location: GeoPoint | None, received_at: datetime
+) -> dict[str, Any]:
+    """The columns an incident and each of its field reports keep as the reporter sent them."""
+    return {
+        "office_id": office_id,
+        "client_report_id": report.client_report_id,
+        "hazard": report.hazard,
+        "happened_at": report.happened_at,
+        "reported_at": received_at,
+        "reporter_name": report.reporter.name,
+        "reporter_role": report.reporter.role,
+        "reporter_phone": report.reporter.phone,
+        "lat": location.lat if location else None,
+        "lon": location.lon if location else None,
+        "address": report.address.model_dump(mode="json") if report.address else None,
+        "households_affected": report.households_affected,
+        "people_affected": report.people_affected,
+        "stated_needs": [need.model_dump(mode="json") for need in report.stated_needs],
+        "description": report.description,
+    }
 
 
 def _link(
