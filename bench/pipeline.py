@@ -35,6 +35,7 @@ from typing import Any, NamedTuple
 import httpx
 from aiokafka import AIOKafkaConsumer
 
+from shared.clock import office_today
 from shared.stack import SERVICES, Stack
 from shared.tansu import broker_version
 from shared.topics import DISPATCHES, INCIDENTS
@@ -283,7 +284,7 @@ def describe_breakdown(breakdown: Breakdown, indent: str = "") -> str:
 
 
 def load_stock(logistics: str, incidents: int) -> None:
-    today = datetime.now(UTC).date()
+    today = office_today()
     with httpx.Client(base_url=logistics, timeout=30) as client:
         client.post(
             "/warehouses",

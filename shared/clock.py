@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
+from zoneinfo import ZoneInfo
+
+# Kutai Kartanegara keeps WITA (UTC+8): its calendar day starts at 16:00 UTC.
+DEFAULT_OFFICE_ZONE = "Asia/Makassar"
+
+
+def office_today(zone: str = DEFAULT_OFFICE_ZONE) -> date:
+    """Today's date at an office, the day its rules count in (not the UTC date, which is
+    still yesterday there for eight hours of every day)."""
+    return datetime.now(ZoneInfo(zone)).date()
 
 
 class Clock(Protocol):

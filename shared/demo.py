@@ -4,10 +4,12 @@ levels, and an open purchase order so the receiving screen has something to chec
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
+
+from shared.clock import office_today
 
 WAREHOUSES = [
     {
@@ -128,7 +130,7 @@ def demo_lots(today: date) -> list[dict[str, Any]]:
 
 def load_demo_data(logistics_url: str, today: date | None = None) -> str:
     """Register the demo warehouses, items and lots (once); a summary of what was done."""
-    today = today or datetime.now(UTC).date()
+    today = today or office_today()
     with httpx.Client(base_url=logistics_url, timeout=10) as client:
         created = {"warehouses": 0, "items": 0, "lots": 0}
         for warehouse in WAREHOUSES:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal, Self
+from zoneinfo import ZoneInfo, available_timezones
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.auth import AuthSettings
-from shared.clock import Clock, OffsetFileClock, SystemClock
+from shared.clock import DEFAULT_OFFICE_ZONE, Clock, OffsetFileClock, SystemClock
 
 Environment = Literal["development", "test", "production"]
 
@@ -76,6 +77,20 @@ class ServiceSettings(BaseSettings):
     common: CommonSettings = Field(default_factory=CommonSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    # The office's calendar: expiry dates, "today's runs" and due dates are local dates
+    # (WIB Asia/Jakarta, WITA Asia/Makassar, WIT Asia/Jayapura).
+    office_timezone: str = DEFAULT_OFFICE_ZONE
+
+    @field_validator("office_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value not in available_timezones():
+            raise ValueError(f"unknown time zone {value!r}, e.g. Asia/Makassar")
+        return value
+
+    def zone(self) -> ZoneInfo:
+        """The office's time zone."""
+        return ZoneInfo(self.office_timezone)
 
     def resolved_database_url(self, service_name: str) -> str:
         """The configured URL, or a SQLite file in the data folder."""

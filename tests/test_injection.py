@@ -37,6 +37,7 @@ from services.notify.app import create_app as create_notify
 from services.notify.models import AlertRow
 from services.notify.settings import NotifySettings
 from shared.auth import AuthSettings
+from shared.clock import office_today
 from shared.events import Address, GeoPoint, IncidentVerified, NeedLine
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
@@ -494,7 +495,7 @@ def distribution_service(database_url: str, tmp_path: Path) -> Service:
     client = started(app)
     runtime: ServiceRuntime = app.state.runtime
     serial = unique_suffix()
-    today = datetime.now(UTC).date()
+    today = office_today()
 
     def person_body(n: int) -> Body:
         body: Body = person(1000 + n).model_dump(mode="json")

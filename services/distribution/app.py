@@ -527,7 +527,7 @@ def field_screen(
     default, `?lang=en` for English)."""
 
     def work(uow: UnitOfWork) -> list[RunOut]:
-        today = uow.now().date()
+        today = uow.now().astimezone(runtime.settings.zone()).date()
         return [_run_out(uow, run) for run in handlers.runs_for(uow, team=team, on=today)]
 
     runs = runtime.run(work)

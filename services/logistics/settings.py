@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from zoneinfo import ZoneInfo, available_timezones
 
-from pydantic import Field, field_validator
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -17,9 +16,6 @@ class LogisticsSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="LOGISTICS_", extra="ignore")
 
     port: int = Field(default=8002, ge=1, le=65535)
-    # Expiry dates on packaging are local dates: judge them in the office's zone
-    # (WIB Asia/Jakarta, WITA Asia/Makassar, WIT Asia/Jayapura).
-    office_timezone: str = "Asia/Makassar"
     # Relief must arrive within this many hours of the report; a lot has to stay good
     # until then to be sent.
     delivery_window_hours: int = Field(default=24, ge=1, le=24 * 90)
@@ -29,17 +25,6 @@ class LogisticsSettings(ServiceSettings):
     # How often expired lots are quarantined and near-expiry alerts sent (0: never, only
     # through POST /alerts/scan).
     alert_scan_interval_s: float = Field(default=3600, ge=0)
-
-    @field_validator("office_timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        if value not in available_timezones():
-            raise ValueError(f"unknown time zone {value!r}, e.g. Asia/Makassar")
-        return value
-
-    def zone(self) -> ZoneInfo:
-        """The office's time zone."""
-        return ZoneInfo(self.office_timezone)
 
 
 @lru_cache

@@ -11,7 +11,6 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from selenium.webdriver.support.ui import Select
 
 from services.distribution.app import create_app
 from services.distribution.settings import DistributionSettings
+from shared.clock import office_today
 from shared.events import CaseType, serialize_event
 from shared.tansu import TansuBroker
 from shared.topics import DISPATCHES
@@ -107,7 +107,7 @@ def test_a_team_works_todays_run_from_a_phone(
             "/permakanan/programs",
             json={
                 "name": "Permakanan 2026",
-                "start_date": datetime.now(UTC).date().isoformat(),
+                "start_date": office_today().isoformat(),
                 "parcel": [{"item_code": "RICE-5KG", "quantity": 2}],
                 "hub": HUB.model_dump(),
             },
@@ -151,7 +151,7 @@ def test_a_team_works_todays_run_from_a_phone(
             json={
                 "team": "Tim A",
                 "vehicle": "KT 8001 DS",
-                "run_date": datetime.now(UTC).date().isoformat(),
+                "run_date": office_today().isoformat(),
                 "start": HUB.model_dump(),
                 "delivery_ids": [d["id"] for d in parcels],
             },

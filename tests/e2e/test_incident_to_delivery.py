@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from shared.clock import office_today
 from shared.events import (
     DeliveryArrived,
     DispatchPlanned,
@@ -81,7 +82,7 @@ def stack(
 def setup_stock(stack: Stack) -> tuple[str, dict[str, str]]:
     """A warehouse near the site and an item with three lots of different ages."""
     item = f"RICE-{uuid.uuid4().hex[:6].upper()}"
-    today = datetime.now(UTC).date()
+    today = office_today()
     with api(stack, "logistics") as logistics:
         created = logistics.post(
             "/warehouses",

@@ -11,13 +11,14 @@ import base64
 import io
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 from PIL import Image
 
+from shared.clock import office_today
 from shared.stack import Stack
 from tests.support.stack import ok, wait_for
 
@@ -47,7 +48,7 @@ def signature() -> str:
 
 def test_a_permakanan_round_goes_from_plan_to_every_door(stack: Stack) -> None:
     item = f"PARCEL-{uuid.uuid4().hex[:5].upper()}"
-    today = datetime.now(UTC).date()
+    today = office_today()
     logistics = httpx.Client(base_url=stack.url("logistics"), timeout=15)
     distribution = httpx.Client(base_url=stack.url("distribution"), timeout=15)
     notify = httpx.Client(base_url=stack.url("notify"), timeout=15)

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import psycopg
 import pytest
 
+from shared.clock import office_today
 from shared.events import DispatchPlanned, IncidentVerified, parse_event, serialize_event
 from shared.stack import SERVICES, Stack
 from shared.topics import DELIVERIES, DISPATCHES, INCIDENTS
@@ -53,7 +54,7 @@ def stack(
 def new_item(stack: Stack, *lot_quantities: int) -> str:
     """A fresh catalogue item with lots of the given sizes, oldest first."""
     item = f"RICE-{uuid.uuid4().hex[:6].upper()}"
-    today = datetime.now(UTC).date()
+    today = office_today()
     with api(stack, "logistics") as logistics:
         ok(logistics.post("/items", json={"code": item, "name": "Beras 5 kg", "unit": "sak"}), 201)
         for age, quantity in enumerate(lot_quantities):
@@ -373,7 +374,7 @@ def test_database_gone_for_a_while_fails_cleanly_then_work_resumes(
                     "item_code": item,
                     "warehouse_code": WAREHOUSE["code"],
                     "quantity": 5,
-                    "received_on": datetime.now(UTC).date().isoformat(),
+                    "received_on": office_today().isoformat(),
                     "source": "PO-OUTAGE",
                     "received_by": "Pak Budi",
                 },

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from services.logistics.app import create_app
 from services.logistics.settings import LogisticsSettings
+from shared.clock import office_today
 from shared.events import (
     CaseType,
     DispatchPlanned,
@@ -30,7 +31,7 @@ from shared.topics import DELIVERIES, DISPATCHES, INCIDENTS
 from tests.support.kafka import collect, eventually, send_raw
 from tests.support.services import ready_client, settings_for
 
-TODAY = datetime.now(UTC).date()
+TODAY = office_today()
 
 
 @pytest.fixture
