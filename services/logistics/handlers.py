@@ -401,15 +401,12 @@ def transfer_stock(uow: UnitOfWork, body: TransferIn, settings: LogisticsSetting
             reason=f"to {body.to_warehouse}",
             actor=body.moved_by,
         )
-        arrived = new_lot(
+        arrived = part_of(
             uow,
-            item_code=source.item_code,
+            source,
+            take.quantity,
             warehouse_code=body.to_warehouse,
-            received_on=source.received_on,
-            expires_on=source.expires_on,
-            source=f"transfer {reference} from {body.from_warehouse}: {source.source}"[:200],
-            quantity=take.quantity,
-            parent_lot_id=source.id,
+            source=f"transfer {reference} from {body.from_warehouse}: {source.source}",
         )
         record(
             uow,
@@ -1194,6 +1191,31 @@ def new_lot(
     return lot
 
 
+def part_of(
+    uow: UnitOfWork,
+    parent: LotRow,
+    quantity: int,
+    *,
+    warehouse_code: str | None = None,
+    source: str | None = None,
+    bin_location: str | None = None,
+) -> LotRow:
+    """A new lot of `quantity` units that came from `parent` (moved, returned or split
+    off): same item and dates, so it keeps its place in the issue order; in `parent`'s
+    warehouse unless another is named."""
+    return new_lot(
+        uow,
+        item_code=parent.item_code,
+        warehouse_code=warehouse_code or parent.warehouse_code,
+        received_on=parent.received_on,
+        expires_on=parent.expires_on,
+        source=(source or parent.source)[:200],
+        quantity=quantity,
+        bin_location=bin_location,
+        parent_lot_id=parent.id,
+    )
+
+
 def _issue_guarded(
     uow: UnitOfWork, lot: LotRow, quantity: int, today: date, *, reserved_too: bool
 ) -> None:
@@ -1301,17 +1323,7 @@ def _split_off(
         cause=cause,
         reference=f"split of {str(lot.id)[:8]}",
     )
-    part = new_lot(
-        uow,
-        item_code=lot.item_code,
-        warehouse_code=lot.warehouse_code,
-        received_on=lot.received_on,
-        expires_on=lot.expires_on,
-        source=lot.source,
-        quantity=quantity,
-        bin_location=lot.bin_location,
-        parent_lot_id=lot.id,
-    )
+    part = part_of(uow, lot, quantity, bin_location=lot.bin_location)
     record(
         uow,
         part,

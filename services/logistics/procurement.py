@@ -166,15 +166,11 @@ def book_return(uow: UnitOfWork, event: DeliveryReturned, settings: LogisticsSet
                 dispatch_id=event.dispatch_id,
             )
             continue
-        held = handlers.new_lot(
+        held = handlers.part_of(
             uow,
-            item_code=lot.item_code,
-            warehouse_code=lot.warehouse_code,
-            received_on=lot.received_on,
-            expires_on=lot.expires_on,
-            source=f"return of delivery {str(event.delivery_id)[:8]}: {lot.source}"[:200],
-            quantity=line.quantity,
-            parent_lot_id=lot.id,
+            lot,
+            line.quantity,
+            source=f"return of delivery {str(event.delivery_id)[:8]}: {lot.source}",
         )
         held.condition = LotCondition.QUARANTINED.value
         held.quarantine_reason = "damaged"
