@@ -95,6 +95,41 @@ class Principal:
         return role in self.roles
 
 
+# The key tests sign with when they set none. It is published in this file, so a
+# deployment that requires sign-in refuses it, as it refuses every known or guessable key.
+TEST_ONLY_SECRET = "development-only-secret-change-me-0123456789"  # noqa: S105 - refused outside tests
+KNOWN_SECRETS = frozenset(
+    {
+        TEST_ONLY_SECRET,
+        "a-test-secret-that-is-long-enough-0123456789",  # the one older tests used
+        "change-me-to-a-long-random-secret-of-32-chars",
+    }
+)
+# zxcvbn's estimate of the guesses an attacker needs, as a power of ten: 10^32 is about
+# 106 bits, what 22 random URL-safe characters give; words, repeats and keyboard runs
+# score far lower however long they are.
+MIN_SECRET_GUESSES_LOG10 = 32.0
+SECRET_ADVICE = "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"  # noqa: S105 - advice, not a key
+
+
+def secret_weakness(value: str) -> str | None:
+    """Why `value` is not fit to sign tokens with (None: it is)."""
+    from zxcvbn import zxcvbn  # noqa: PLC0415 - its dictionaries load on first use only
+
+    if value in KNOWN_SECRETS:
+        return "it is a published value"
+    if len(value) < 32:
+        return f"it has {len(value)} characters, 32 or more are needed"
+    # zxcvbn looks at the first 100 characters; a longer secret only gets stronger.
+    guesses_log10 = float(zxcvbn(value[:100])["guesses_log10"])
+    if guesses_log10 < MIN_SECRET_GUESSES_LOG10:
+        return (
+            f"it is guessable (about 10^{guesses_log10:.0f} guesses; "
+            f"10^{MIN_SECRET_GUESSES_LOG10:.0f} or more are needed)"
+        )
+    return None
+
+
 class AuthSettings(BaseSettings):
     """How tokens are issued and checked (`DINSOS_AUTH_*`)."""
 
@@ -114,14 +149,21 @@ class AuthSettings(BaseSettings):
     environment: str = Field(default="development", validation_alias="DINSOS_ENVIRONMENT")
 
     @model_validator(mode="after")
-    def _production_needs_auth(self) -> Self:
-        if self.environment == "production":
-            if not self.required:
-                raise ValueError("DINSOS_AUTH_REQUIRED=false is not allowed in production")
-            if self.algorithm == "HS256" and (
-                self.secret is None or len(self.secret.get_secret_value()) < 32
-            ):
-                raise ValueError("production needs DINSOS_AUTH_SECRET of 32+ characters")
+    def _refuse_guessable_secrets(self) -> Self:
+        if self.environment == "production" and not self.required:
+            raise ValueError("DINSOS_AUTH_REQUIRED=false is not allowed in production")
+        if self.algorithm != "HS256":
+            return self
+        if self.secret is not None:
+            weakness = secret_weakness(self.secret.get_secret_value())
+            if weakness is not None:
+                raise ValueError(f"DINSOS_AUTH_SECRET is refused: {weakness}. {SECRET_ADVICE}")
+        elif self.required and self.environment != "test":
+            # Anyone who has read this repository could mint a token for any office and
+            # role with a built-in key, so only the test suite may rely on it.
+            raise ValueError(
+                f"sign-in is required but DINSOS_AUTH_SECRET is not set. {SECRET_ADVICE}"
+            )
         return self
 
     def verification_key(self) -> str:
@@ -133,10 +175,11 @@ class AuthSettings(BaseSettings):
         return self.public_key
 
     def signing_secret(self) -> str:
-        """The HS256 secret; a development default when none is set."""
+        """The HS256 secret. Without one (tests, or sign-in switched off, where no token is
+        checked) the built-in test key, which every other case refuses at start-up."""
         if self.secret is not None:
             return self.secret.get_secret_value()
-        return "development-only-secret-change-me-0123456789"
+        return TEST_ONLY_SECRET
 
 
 class AuthError(Exception):

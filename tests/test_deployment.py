@@ -30,7 +30,7 @@ SETTINGS: dict[str, type[ServiceSettings]] = {
 }
 DEPLOY_ENV = {
     "POSTGRES_PASSWORD": "s3cret-for-test",
-    "DINSOS_AUTH_SECRET": "a-production-secret-of-40-characters-xyz",
+    "DINSOS_AUTH_SECRET": "pR0d-9fKq2Lw7XvN4mZt8sBc1yHj6uGe3aTd5oWi_Qx",
     "INTAKE_NIK_HASH_KEY": "a-nik-hash-key-of-enough-length-0123456789",
     # A valid Fernet key (32 url-safe base64 bytes), for this test only.
     "DISTRIBUTION_DATA_KEY": "q7w2mPZV5cQ0b1pRZtJf9Yx3Lk8sN4aHdE6uGvC0iTo=",

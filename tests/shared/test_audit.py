@@ -19,7 +19,7 @@ from shared.runtime import RuntimeDep, ServiceRuntime, UnitOfWork, create_servic
 from shared.settings import CommonSettings, ServiceSettings
 from tests.support.access import token_for
 
-SECRET = "a-test-secret-that-is-long-enough-0123456789"
+SECRET = "Zq7vN2kXw9pL4tRb8sYc3mHf6jDg1uEa5oWi0e-Tx_K"
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ expired token never passes, and production cannot run without auth."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from shared.auth import (
+    TEST_ONLY_SECRET,
     Access,
     AuthSettings,
     CurrentUser,
@@ -26,11 +28,12 @@ from shared.auth import (
     issue_token,
     password_matches,
     protect,
+    secret_weakness,
 )
 from shared.http import install_error_handlers
 from tests.support.access import missing_rules, token_for, walk_matrix
 
-SECRET = "a-test-secret-that-is-long-enough-0123456789"
+SECRET = "Zq7vN2kXw9pL4tRb8sYc3mHf6jDg1uEa5oWi0e-Tx_K"
 POLICY = {
     "GET /stock": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
     "POST /lots": Access.of(Role.WAREHOUSE),
@@ -184,6 +187,43 @@ def test_production_refuses_to_run_without_auth_or_with_a_weak_secret() -> None:
     with pytest.raises(ValidationError, match="32"):
         AuthSettings(environment="production", required=True, secret="short")
     AuthSettings(environment="production", required=True, secret=SECRET)
+
+
+@pytest.mark.parametrize("environment", ["development", "production"])
+def test_sign_in_without_a_secret_is_refused_outside_tests(environment: str) -> None:
+    # The built-in key is in this repository: with it anyone could mint a token for any
+    # office and role, so a deployment that checks tokens must bring its own.
+    with pytest.raises(ValidationError, match="DINSOS_AUTH_SECRET is not set"):
+        AuthSettings(environment=environment, required=True)
+    assert AuthSettings(environment="test", required=True).signing_secret() == TEST_ONLY_SECRET
+
+
+@pytest.mark.parametrize("environment", ["development", "test", "production"])
+def test_the_published_test_key_pasted_into_the_settings_is_refused(environment: str) -> None:
+    with pytest.raises(ValidationError, match="published value"):
+        AuthSettings(environment=environment, required=True, secret=TEST_ONLY_SECRET)
+
+
+@pytest.mark.parametrize(
+    "guessable",
+    [
+        "a" * 40,
+        "0123456789" * 4,
+        "passwordpasswordpasswordpassword12",
+        "abcdefghijklmnopqrstuvwxyzabcdefgh",
+        "dinsos-kukar-secret-2026-dinsos-kukar",
+    ],
+)
+def test_a_long_but_guessable_secret_is_refused(guessable: str) -> None:
+    with pytest.raises(ValidationError, match="guessable"):
+        AuthSettings(environment="production", required=True, secret=guessable)
+
+
+def test_a_random_secret_is_accepted_and_signs_tokens() -> None:
+    secret = secrets.token_urlsafe(48)
+    settings = AuthSettings(environment="production", required=True, secret=secret)
+    assert secret_weakness(secret) is None
+    assert settings.signing_secret() == secret
 
 
 def test_tokens_of_an_external_identity_provider_verify_with_its_public_key() -> None:

@@ -18,7 +18,7 @@ from shared.settings import CommonSettings, ServiceSettings
 
 _PARAM = re.compile(r"\{([^}:]+)(:[^}]+)?\}")
 
-SECRET = "a-test-secret-that-is-long-enough-0123456789"
+SECRET = "Zq7vN2kXw9pL4tRb8sYc3mHf6jDg1uEa5oWi0e-Tx_K"
 
 S = TypeVar("S", bound=ServiceSettings)
 
