@@ -1184,7 +1184,10 @@ def upload_photo(uow: UnitOfWork, policy: Policy, delivery_id: UUID, data: bytes
 
 
 def proof_image(uow: UnitOfWork, delivery_id: UUID, purpose: str) -> ProofImageRow:
-    """A stored photo or signature, or 404."""
+    """A stored photo or signature of a delivery of the caller's office, or 404."""
+    # Through the delivery: a handover photo shows a recipient's face and home, and a
+    # signature is theirs, so another office's ids answer as unknown.
+    get_delivery(uow, delivery_id)
     image = uow.session.exec(
         select(ProofImageRow).where(
             ProofImageRow.delivery_id == delivery_id, ProofImageRow.purpose == purpose
@@ -1331,9 +1334,13 @@ def create_run(uow: UnitOfWork, body: RunIn, *, office_id: str) -> RunRow:
     rows = {
         row.id: row
         for row in uow.session.exec(
-            select(DeliveryRow).where(col(DeliveryRow.id).in_(body.delivery_ids)).with_for_update()
+            select(DeliveryRow)
+            .where(col(DeliveryRow.id).in_(body.delivery_ids), DeliveryRow.office_id == office_id)
+            .with_for_update()
         ).all()
     }
+    # Another office's parcel is unknown here: a run would show its recipient's name,
+    # village and home, and send this office's team to it.
     missing = [str(i) for i in body.delivery_ids if i not in rows]
     if missing:
         raise NotFound(f"no delivery {', '.join(missing)}", code="delivery_not_found")

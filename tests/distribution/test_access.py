@@ -3,14 +3,18 @@ every role (and no token at all) as its rule says."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from services.distribution import handlers
 from services.distribution.app import create_app
 from services.distribution.settings import DistributionSettings
 from shared.auth import Role
-from tests.distribution.programs_support import person
+from shared.events import CaseType
+from shared.runtime import ServiceRuntime
+from tests.distribution.programs_support import HUB, person, png_bytes, release_for
 from tests.support.access import matrix_problems, signed_in, token_for
 
 
@@ -82,4 +86,83 @@ def test_an_office_sees_and_changes_only_its_own_recipients(tmp_path: Path) -> N
     assert (
         client.get(url, params={"reveal": "true", "purpose": "cek"}, headers=kukar).json()["phone"]
         == person(9).phone
+    )
+
+
+def test_another_offices_handover_photo_signature_and_parcels_stay_out_of_reach(
+    tmp_path: Path,
+) -> None:
+    """Office A's handover photo, recipient's signature and parcels are unknown to office
+    B in every role: no image, and no run that would show the recipients' names, villages
+    and homes or send B's team off with A's parcels."""
+    settings = signed_in(DistributionSettings, tmp_path)
+    auth = settings.auth
+    app = create_app(settings)
+    runtime: ServiceRuntime = app.state.runtime
+    runtime.create_tables()
+    client = TestClient(app)
+    kukar = {"Authorization": f"Bearer {token_for(auth, Role.COORDINATOR, office='kukar')}"}
+    recipients = [
+        client.post("/recipients", json=person(s).model_dump(mode="json"), headers=kukar).json()
+        for s in (21, 22)
+    ]
+    program = client.post(
+        "/permakanan/programs",
+        json={
+            "name": "Permakanan Tenggarong",
+            "start_date": "2026-01-05",
+            "parcel": [{"item_code": "RICE-5KG", "quantity": 1}],
+            "hub": HUB.model_dump(),
+        },
+        headers=kukar,
+    ).json()
+    for recipient in recipients:
+        enrolled = client.post(
+            f"/permakanan/programs/{program['id']}/enrolments",
+            json={"recipient_id": recipient["id"]},
+            headers=kukar,
+        )
+        assert enrolled.status_code == 200, enrolled.text
+    round_id = program["rounds"][0]["id"]
+    assert client.post(f"/permakanan/rounds/{round_id}/opening", headers=kukar).status_code == 200
+    release = release_for(uuid.UUID(round_id), CaseType.PERMAKANAN_ROUND, [("RICE-5KG", 2)])
+    runtime.run(lambda uow: handlers.on_dispatch_released(uow, release))
+    parcels = client.get("/deliveries", params={"case_id": round_id}, headers=kukar).json()
+    photographed, other = (parcel["id"] for parcel in parcels)
+    uploaded = client.post(
+        f"/deliveries/{photographed}/photo",
+        files={"photo": ("p.png", png_bytes(), "image/png")},
+        headers=kukar,
+    )
+    assert uploaded.status_code == 200, uploaded.text
+    assert client.get(f"/deliveries/{photographed}/photo", headers=kukar).status_code == 200
+
+    run_body = {
+        "team": "Tim Balangan",
+        "vehicle": "DA 1",
+        "run_date": release.occurred_at.date().isoformat(),
+        "start": HUB.model_dump(),
+        "delivery_ids": [photographed, other],
+    }
+    for role in Role:
+        balangan = {"Authorization": f"Bearer {token_for(auth, role, office='balangan')}"}
+        for purpose in ("photo", "signature"):
+            answer = client.get(f"/deliveries/{photographed}/{purpose}", headers=balangan)
+            assert answer.status_code in (403, 404), (role, purpose, answer.status_code)
+            assert answer.content != png_bytes()
+            if answer.status_code == 404:
+                assert answer.json()["error"] == "delivery_not_found"
+        run = client.post("/runs", json=run_body, headers=balangan)
+        assert run.status_code in (403, 404), (role, run.status_code, run.text)
+        assert "Penerima" not in run.text
+    # The only roles that may plan a run were refused as if the parcels did not exist.
+    for role in (Role.COORDINATOR, Role.FIELD_TEAM):
+        balangan = {"Authorization": f"Bearer {token_for(auth, role, office='balangan')}"}
+        assert client.post("/runs", json=run_body, headers=balangan).json()["error"] == (
+            "delivery_not_found"
+        )
+    unchanged = client.get("/deliveries", params={"case_id": round_id}, headers=kukar).json()
+    assert [(p["status"], p.get("team")) for p in unchanged] == [("created", None)] * 2
+    assert (
+        client.post("/runs", json={**run_body, "team": "Tim A"}, headers=kukar).status_code == 201
     )
