@@ -134,7 +134,11 @@ class AuthSettings(BaseSettings):
     """How tokens are issued and checked (`DINSOS_AUTH_*`)."""
 
     model_config = SettingsConfigDict(
-        env_prefix="DINSOS_AUTH_", extra="ignore", populate_by_name=True
+        # A refused secret must not reach a log through the error that refuses it.
+        env_prefix="DINSOS_AUTH_",
+        extra="ignore",
+        populate_by_name=True,
+        hide_input_in_errors=True,
     )
 
     required: bool = True

@@ -1,0 +1,80 @@
+"""`dinsos-admin keys generate` and `dinsos-admin settings check`: what an office's IT
+person needs before the first start."""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+from collections.abc import Callable
+
+from cryptography.fernet import Fernet
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings
+
+from services.distribution.settings import DistributionSettings
+from services.intake.settings import IntakeSettings
+from services.logistics.settings import LogisticsSettings
+from services.notify.settings import NotifySettings
+
+# Built fresh from the environment (not the cached get_settings()), as each service would.
+SERVICE_SETTINGS: dict[str, Callable[[], BaseSettings]] = {
+    "intake": IntakeSettings,
+    "logistics": LogisticsSettings,
+    "distribution": DistributionSettings,
+    "notify": NotifySettings,
+}
+
+
+def new_keys() -> dict[str, str]:
+    """A fresh value for every key a production deployment must set."""
+    return {
+        "DINSOS_AUTH_SECRET": secrets.token_urlsafe(48),
+        "INTAKE_NIK_HASH_KEY": secrets.token_urlsafe(48),
+        "DISTRIBUTION_DATA_KEY": Fernet.generate_key().decode(),
+    }
+
+
+def settings_problems() -> dict[str, str]:
+    """Each service whose settings, read from this environment, would stop it at start,
+    with the reason."""
+    problems: dict[str, str] = {}
+    for service, build in SERVICE_SETTINGS.items():
+        try:
+            build()
+        except (ValidationError, ValueError) as exc:
+            problems[service] = str(exc)
+    return problems
+
+
+def _generate(arguments: argparse.Namespace) -> int:
+    del arguments
+    for name, value in new_keys().items():
+        print(f"{name}={value}")
+    return 0
+
+
+def _check(arguments: argparse.Namespace) -> int:
+    del arguments
+    problems = settings_problems()
+    for service in SERVICE_SETTINGS:
+        print(f"{service}: {'refused' if service in problems else 'ok'}")
+        if service in problems:
+            print("  " + problems[service].replace("\n", "\n  "))
+    return 1 if problems else 0
+
+
+def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`keys generate` and `settings check`."""
+    keys = groups.add_parser("keys", help="make the secrets a deployment needs")
+    key_actions = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
+    generate = key_actions.add_parser(
+        "generate", help="print a fresh value for every key, as lines for .env"
+    )
+    generate.set_defaults(run=_generate)
+
+    settings = groups.add_parser("settings", help="check a deployment's settings")
+    setting_actions = settings.add_subparsers(dest="action", required=True, metavar="ACTION")
+    check = setting_actions.add_parser(
+        "check", help="read the settings from this environment as each service would"
+    )
+    check.set_defaults(run=_check)
