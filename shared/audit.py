@@ -583,26 +583,26 @@ class _ChainWalk:
             return "an entry is missing"
         if entry["previous_hash"] != self.previous:
             return "chain link broken"
-        digest = self._expected_hash(entry)
-        if not digest.startswith("problem:"):
-            return None if hmac.compare_digest(digest, entry["hash"]) else "content altered"
-        return digest.removeprefix("problem:")
+        digest, refused = self._expected_hash(entry)
+        if refused is not None:
+            return refused
+        return None if hmac.compare_digest(digest, entry["hash"]) else "content altered"
 
-    def _expected_hash(self, entry: Entry) -> str:
-        """The hash the entry must have under its scheme, or `problem:` and why none."""
+    def _expected_hash(self, entry: Entry) -> tuple[str, str | None]:
+        """The hash the entry must have under its scheme, or why it cannot have one."""
         fields = _fields(entry)
         if entry["scheme"] is None:
             if self.keyed_seen:
-                return "problem:an unkeyed entry after keyed ones"
+                return "", "an unkeyed entry after keyed ones"
             self.unkeyed += 1
-            return entry_hash(self.previous, fields)
+            return entry_hash(self.previous, fields), None
         if entry["scheme"] != KEYED:
-            return f"problem:unknown scheme {entry['scheme']!r}"
+            return "", f"unknown scheme {entry['scheme']!r}"
         self.keyed_seen = True
         key = self.keys.by_id.get(entry["key_id"] or "")
         if key is None:
-            return "problem:chained with a key this deployment does not hold"
-        return keyed_entry_hash(key, self.previous, fields)
+            return "", "chained with a key this deployment does not hold"
+        return keyed_entry_hash(key, self.previous, fields), None
 
     def finish(self, head: Entry | None, *, head_holds: bool) -> ChainCheck:
         """The verdict, with the end of the chain compared against the head."""

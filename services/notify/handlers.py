@@ -8,7 +8,7 @@ import base64
 import json
 import secrets
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
@@ -726,7 +726,7 @@ class OutgoingWebhook:
     event_type: str
     body: bytes
     attempt: int
-    signing_secret: str | None = None
+    signing_secret: str | None = field(default=None, repr=False)
 
 
 def claim_due_notifications(

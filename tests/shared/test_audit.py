@@ -5,6 +5,8 @@ still verify, and a signed anchor kept outside finds what the database alone can
 
 from __future__ import annotations
 
+import base64
+import json
 import secrets
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -12,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import status
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
@@ -408,6 +411,18 @@ def test_a_chain_rewritten_with_the_key_no_longer_holds_an_earlier_anchor(
     assert anchor_problem(runtime, document) == (
         "entry 3 is not the one anchored: the chain was rewritten"
     )
+
+
+def test_an_anchor_verifies_as_documented_with_only_the_public_key(
+    runtime: ServiceRuntime,
+) -> None:
+    runtime.run(reject)
+    document = signed_anchor(runtime)
+    # What an inspector without our code does: Ed25519 over the anchor's canonical JSON.
+    signed = json.dumps(document["anchor"], sort_keys=True, separators=(",", ":")).encode()
+    public = Ed25519PublicKey.from_public_bytes(base64.b64decode(document["public_key"]))
+    public.verify(base64.b64decode(document["signature"]), signed)  # raises if it does not hold
+    assert document["anchor"]["key_id"] == runtime.audit_trail.keys.current.key_id
 
 
 def test_an_anchor_is_refused_under_another_key_or_when_altered(runtime: ServiceRuntime) -> None:
