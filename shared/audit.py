@@ -457,15 +457,19 @@ class AuditTrail:
         if not check.intact or head["last_sequence"] != check.entries:
             return False
         key = self.keys.current
-        session.execute(
-            self._set_last_hash,
-            {
-                "last_hash": head["last_hash"],
-                "tag": head_tag(key, head["last_sequence"], head["last_hash"]),
-                "key_id": key.key_id,
-            },
-        )
-        return True
+        # Only the head that was checked: another process may have appended meanwhile
+        # (and sealed it itself).
+        sealed = session.execute(
+            update(self.head)
+            .where(
+                self.head.c.id == 1,
+                self.head.c.last_sequence == head["last_sequence"],
+                self.head.c.last_hash == head["last_hash"],
+            )
+            .values(tag=head_tag(key, head["last_sequence"], head["last_hash"]), key_id=key.key_id)
+            .returning(self.head.c.id)
+        ).first()
+        return sealed is not None
 
     def _head_holds(self, head: Entry) -> bool:
         key = self.keys.by_id.get(head["key_id"] or "")
