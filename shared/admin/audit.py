@@ -21,7 +21,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData
+from sqlalchemy import Engine, MetaData
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from shared.admin.deployment import SERVICE_SETTINGS
@@ -31,13 +32,17 @@ from shared.settings import ServiceSettings
 
 
 @contextmanager
-def service_trail(service: str) -> Iterator[tuple[AuditTrail, Any]]:
+def service_trail(service: str) -> Iterator[tuple[AuditTrail, Engine]]:
     """The audit trail of `service` and an engine on its database, from the environment."""
     settings = SERVICE_SETTINGS[service]()
-    assert isinstance(settings, ServiceSettings)
+    if not isinstance(settings, ServiceSettings):
+        raise TypeError(f"{service}'s settings are not a service's settings")
     engine = create_db_engine(settings.resolved_database_url(service))
     try:
         yield AuditTrail(MetaData(), settings.audit.keyring()), engine
+    except SQLAlchemyError as exc:
+        # The service never started on this database, or the database is not reachable.
+        raise SystemExit(f"{service}: cannot read its audit trail: {type(exc).__name__}") from exc
     finally:
         engine.dispose()
 

@@ -98,3 +98,12 @@ def test_an_anchor_under_another_public_key_is_refused(
     )
     assert code == 1
     assert "refused: the signature does not hold under this public key" in out
+
+
+def test_a_database_without_an_audit_trail_is_named_not_traced(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DINSOS_ENVIRONMENT", "test")
+    monkeypatch.setenv("INTAKE_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+    with pytest.raises(SystemExit, match="intake: cannot read its audit trail"):
+        main(["audit", "verify", "--service", "intake"])
