@@ -106,10 +106,10 @@ def check_webhook_host(host: str, *, resolve: bool = True) -> None:
         answers = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
         return
-    _check_resolved(host, (str(answer[4][0]) for answer in answers))
+    check_resolved_addresses(host, (str(answer[4][0]) for answer in answers))
 
 
-def _check_resolved(host: str, addresses: Iterable[str]) -> list[str]:
+def check_resolved_addresses(host: str, addresses: Iterable[str]) -> list[str]:
     """The resolved addresses, once every one of them is public. One private answer among
     public ones refuses the host: the resolver's order decides nothing."""
     checked: list[str] = []
@@ -169,7 +169,7 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
         if self._allow_private_networks:
             return resolved
         try:
-            return _check_resolved(host, resolved)
+            return check_resolved_addresses(host, resolved)
         except AddressRefused as exc:
             raise RefusedConnectError(str(exc)) from exc
 

@@ -21,7 +21,12 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from services.notify import handlers
 from services.notify.app import create_app
 from services.notify.domain import NotificationStatus
-from services.notify.egress import AddressRefused, check_webhook_host, refusal_reason
+from services.notify.egress import (
+    AddressRefused,
+    check_resolved_addresses,
+    check_webhook_host,
+    refusal_reason,
+)
 from services.notify.models import NotificationRow, NotifyTable, SubscriptionIn
 from services.notify.settings import NotifySettings
 from services.notify.webhooks import send_notifications, signature
@@ -284,3 +289,12 @@ async def test_the_answer_body_reaches_neither_the_log_nor_the_notification(
     assert re.fullmatch(r"HTTP 500 after \d+ ms", row.last_error), row.last_error
     assert row.response_ms is not None
     assert "internal-only" not in caplog.text
+
+
+def test_one_private_answer_among_public_ones_refuses_the_name() -> None:
+    with pytest.raises(AddressRefused, match="resolves to a link-local address"):
+        check_resolved_addresses("rebind.example", ["93.184.215.14", "169.254.169.254"])
+    assert check_resolved_addresses("ok.example", ["93.184.215.14", "2606:4700::1111"]) == [
+        "93.184.215.14",
+        "2606:4700::1111",
+    ]
