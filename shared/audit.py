@@ -2,25 +2,45 @@
 
 Every state change is recorded in the transaction that makes it: who (the signed-in
 user, or the service itself when an event caused it), when, what (action, entity and
-id, details), and from which request or event. Each entry carries the SHA-256 of its
-content and of the previous entry, so altering, deleting or reordering any entry breaks
-every hash after it; `verify` recomputes the chain for an inspector.
+id, details), and from which request or event.
 
-Appends are serialised through one head row (its row lock on PostgreSQL; SQLite
+Each entry carries an HMAC-SHA256 of its content and of the previous entry's hash, keyed
+with `DINSOS_AUDIT_KEY`, which the database does not hold: someone who can write to the
+database but does not have the key cannot recompute the chain after altering, deleting,
+inserting or reordering an entry. The head row holds the last entry's number and hash
+under the same key, so removing entries from the end is found too. Entries written
+before the chain was keyed (plain SHA-256, `scheme` NULL) still verify; an unkeyed entry
+after a keyed one does not.
+
+What the database alone cannot show is a head put back to an older state together with
+the entries after it removed. For that, `anchor` gives the head's number and hash and the
+time, signed with an Ed25519 key derived from the audit key: an inspector keeps anchors
+outside the system (`GET /audit/anchor`, `dinsos-admin audit anchor`) and later checks the
+chain still holds each of them (`dinsos-admin audit verify --anchor FILE`), with only the
+public key.
+
+Appends are serialised through the head row (its row lock on PostgreSQL; SQLite
 transactions here already take the write lock up front), so the chain never forks.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -40,6 +60,105 @@ from sqlmodel import Session
 from shared.db import UTCDateTime
 
 GENESIS = "0" * 64
+# A stored row of audit_entry or audit_head, by column name.
+Entry = Mapping[Any, Any]
+KEYED = "hmac-sha256"
+# The key development and tests chain with when none is set. It is published here, so
+# production refuses it (and refuses to start without a key of its own).
+DEVELOPMENT_AUDIT_KEY = "development-only-audit-key-never-in-production-7Hq2"
+
+
+class AuditSettings(BaseSettings):
+    """The key the audit chain is kept with (`DINSOS_AUDIT_*`)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DINSOS_AUDIT_",
+        extra="ignore",
+        populate_by_name=True,
+        # A refused key must not reach a log through the error that refuses it.
+        hide_input_in_errors=True,
+    )
+
+    key: SecretStr | None = None
+    # Keys used before a rotation, so entries chained with them still verify (JSON list).
+    previous_keys: list[SecretStr] = Field(default_factory=list)
+    environment: str = Field(default="development", validation_alias="DINSOS_ENVIRONMENT")
+
+    @model_validator(mode="after")
+    def _refuse_weak_or_missing_keys(self) -> Self:
+        from shared.auth import SECRET_ADVICE  # noqa: PLC0415 - shared.auth imports this module
+
+        named = [("DINSOS_AUDIT_KEY", self.key)]
+        named += [("DINSOS_AUDIT_PREVIOUS_KEYS", key) for key in self.previous_keys]
+        for name, value in named:
+            if value is not None and (weakness := self._weakness(value.get_secret_value())):
+                raise ValueError(f"{name} is refused: {weakness}. {SECRET_ADVICE}")
+        if self.environment == "production" and self.key is None:
+            raise ValueError(
+                "DINSOS_AUDIT_KEY is required in production: without it anyone who can "
+                f"write to the database can rewrite the audit trail. {SECRET_ADVICE}"
+            )
+        return self
+
+    def _weakness(self, secret: str) -> str | None:
+        if secret == DEVELOPMENT_AUDIT_KEY:
+            production = self.environment == "production"
+            return "it is the published development key" if production else None
+        from shared.auth import secret_weakness  # noqa: PLC0415 - shared.auth imports this module
+
+        return secret_weakness(secret)
+
+    def keyring(self) -> AuditKeyring:
+        """The current key and the previous ones, by key id."""
+        current = AuditKey.derive(
+            self.key.get_secret_value() if self.key is not None else DEVELOPMENT_AUDIT_KEY
+        )
+        older = [AuditKey.derive(key.get_secret_value()) for key in self.previous_keys]
+        return AuditKeyring(current, {key.key_id: key for key in [*older, current]})
+
+
+def _derive(secret: str, purpose: str) -> bytes:
+    return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()
+
+
+@dataclass(frozen=True)
+class AuditKey:
+    """What one audit key gives: the chain's HMAC key and the anchors' Ed25519 key, each
+    derived for its own purpose, and an id (from the public key) to name it by."""
+
+    key_id: str
+    chain_key: bytes = field(repr=False)
+    signing_key: Ed25519PrivateKey = field(repr=False)
+
+    @classmethod
+    def derive(cls, secret: str) -> AuditKey:
+        """The keys `secret` stands for."""
+        signing_key = Ed25519PrivateKey.from_private_bytes(
+            _derive(secret, "dinsos-audit-anchor-v1")
+        )
+        public = public_key_bytes(signing_key.public_key())
+        return cls(
+            key_id=hashlib.sha256(public).hexdigest()[:16],
+            chain_key=_derive(secret, "dinsos-audit-chain-v1"),
+            signing_key=signing_key,
+        )
+
+    def public_key(self) -> str:
+        """The anchors' public key, base64 of its 32 raw bytes: all an inspector needs."""
+        return base64.b64encode(public_key_bytes(self.signing_key.public_key())).decode()
+
+
+def public_key_bytes(key: Ed25519PublicKey) -> bytes:
+    """The 32 raw bytes of an Ed25519 public key."""
+    return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+@dataclass(frozen=True)
+class AuditKeyring:
+    """The key new entries are chained with, and every key an entry may name."""
+
+    current: AuditKey
+    by_id: Mapping[str, AuditKey]
 
 
 @dataclass(frozen=True)
@@ -81,18 +200,134 @@ class ChainCheck:
     intact: bool
     first_broken_sequence: int | None
     problem: str | None
+    # Entries from before the chain was keyed (plain SHA-256): they hold only through the
+    # keyed entries and the head after them.
+    unkeyed_entries: int = 0
+    head_sequence: int = 0
+    head_hash: str = GENESIS
+
+    def as_dict(self) -> dict[str, Any]:
+        """The check as the API and the command line show it."""
+        return {
+            "entries": self.entries,
+            "intact": self.intact,
+            "first_broken_sequence": self.first_broken_sequence,
+            "problem": self.problem,
+            "unkeyed_entries": self.unkeyed_entries,
+            "head_sequence": self.head_sequence,
+            "head_hash": self.head_hash,
+        }
+
+
+def _canonical(fields: dict[str, Any]) -> bytes:
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
 def entry_hash(previous: str, fields: dict[str, Any]) -> str:
-    """SHA-256 over the previous hash and the entry's canonical JSON."""
-    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(f"{previous}\n{canonical}".encode()).hexdigest()
+    """SHA-256 over the previous hash and the entry's canonical JSON: the unkeyed scheme
+    of entries written before the chain was keyed."""
+    return hashlib.sha256(previous.encode() + b"\n" + _canonical(fields)).hexdigest()
+
+
+def keyed_entry_hash(key: AuditKey, previous: str, fields: dict[str, Any]) -> str:
+    """HMAC-SHA256, under the chain key, over the previous hash and the entry's canonical
+    JSON."""
+    message = previous.encode() + b"\n" + _canonical(fields)
+    return hmac.new(key.chain_key, message, hashlib.sha256).hexdigest()
+
+
+def head_tag(key: AuditKey, sequence: int, last_hash: str) -> str:
+    """The head's seal: HMAC-SHA256 under the chain key over its number and hash."""
+    message = f"audit-head\n{sequence}\n{last_hash}".encode()
+    return hmac.new(key.chain_key, message, hashlib.sha256).hexdigest()
+
+
+def _fields(entry: Entry) -> dict[str, Any]:
+    """The hashed content of a stored entry, as `record` hashed it."""
+    return {
+        "sequence": entry["sequence"],
+        "recorded_at": entry["recorded_at"].astimezone(UTC).isoformat(),
+        "actor": entry["actor"],
+        "source": entry["source"],
+        "office_id": entry["office_id"],
+        "action": entry["action"],
+        "entity": entry["entity"],
+        "entity_id": entry["entity_id"],
+        "details": entry["details"],
+    }
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The head of one service's chain at one time: what an inspector keeps."""
+
+    service: str
+    entries: int
+    head_hash: str
+    at: datetime
+    key_id: str
+
+    def message(self) -> bytes:
+        """The bytes the signature is over: this anchor's canonical JSON."""
+        return _canonical(self.as_dict())
+
+    def as_dict(self) -> dict[str, Any]:
+        """The anchor's fields, as signed."""
+        return {
+            "service": self.service,
+            "entries": self.entries,
+            "head_hash": self.head_hash,
+            "at": self.at.astimezone(UTC).isoformat(),
+            "key_id": self.key_id,
+        }
+
+
+def sign_anchor(anchor: Anchor, key: AuditKey) -> dict[str, Any]:
+    """The signed anchor document: the anchor, its Ed25519 signature (base64) over the
+    anchor's canonical JSON (keys sorted, no spaces), and the public key to check it."""
+    return {
+        "anchor": anchor.as_dict(),
+        "algorithm": "Ed25519",
+        "signature": base64.b64encode(key.signing_key.sign(anchor.message())).decode(),
+        "public_key": key.public_key(),
+    }
+
+
+class AnchorInvalid(ValueError):
+    """A signed anchor that is malformed or whose signature does not hold."""
+
+
+def read_signed_anchor(document: Entry, *, public_key: str) -> Anchor:
+    """The anchor of a signed anchor document, once its signature holds under
+    `public_key` (base64 raw Ed25519, the one the inspector trusts, not the one the
+    document names)."""
+    try:
+        fields = document["anchor"]
+        anchor = Anchor(
+            service=str(fields["service"]),
+            entries=int(fields["entries"]),
+            head_hash=str(fields["head_hash"]),
+            at=datetime.fromisoformat(str(fields["at"])),
+            key_id=str(fields["key_id"]),
+        )
+        signature = base64.b64decode(str(document["signature"]), validate=True)
+        verifier = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key, validate=True))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise AnchorInvalid(f"not a signed anchor: {exc}") from exc
+    try:
+        verifier.verify(signature, anchor.message())
+    except InvalidSignature as exc:
+        raise AnchorInvalid("the signature does not hold under this public key") from exc
+    if anchor.as_dict() != fields:
+        raise AnchorInvalid("the anchor holds fields that were not signed")
+    return anchor
 
 
 class AuditTrail:
     """The `audit_entry` and `audit_head` tables of one service's database."""
 
-    def __init__(self, metadata: MetaData) -> None:
+    def __init__(self, metadata: MetaData, keys: AuditKeyring | None = None) -> None:
+        self.keys = keys or AuditSettings().keyring()
         if "audit_entry" in metadata.tables:
             self.entries = metadata.tables["audit_entry"]
             self.head = metadata.tables["audit_head"]
@@ -124,6 +359,9 @@ class AuditTrail:
             Column("details", Text, nullable=False),
             Column("previous_hash", String(64), nullable=False),
             Column("hash", String(64), nullable=False, unique=True),
+            # NULL: plain SHA-256 (entries from before the chain was keyed).
+            Column("scheme", String(20), nullable=True),
+            Column("key_id", String(16), nullable=True),
         )
         self.head = Table(
             "audit_head",
@@ -131,6 +369,10 @@ class AuditTrail:
             Column("id", Integer, primary_key=True),
             Column("last_sequence", BigInteger, nullable=False),
             Column("last_hash", String(64), nullable=False),
+            # head_tag() of (last_sequence, last_hash) under key `key_id`; NULL until the
+            # first keyed entry or start-up seals a chain from before keying.
+            Column("tag", String(64), nullable=True),
+            Column("key_id", String(16), nullable=True),
         )
 
     def record(
@@ -147,6 +389,7 @@ class AuditTrail:
     ) -> int:
         """Append one entry in the caller's transaction; returns its sequence number."""
         at = at.astimezone(UTC)
+        key = self.keys.current
         sequence, previous = self._advance_head(session)
         fields = {
             "sequence": sequence,
@@ -159,12 +402,22 @@ class AuditTrail:
             "entity_id": entity_id,
             "details": json.dumps(details or {}, sort_keys=True, default=str),
         }
-        digest = entry_hash(previous, fields)
+        digest = keyed_entry_hash(key, previous, fields)
         session.execute(
             self._insert_entry,
-            {**fields, "recorded_at": at, "previous_hash": previous, "hash": digest},
+            {
+                **fields,
+                "recorded_at": at,
+                "previous_hash": previous,
+                "hash": digest,
+                "scheme": KEYED,
+                "key_id": key.key_id,
+            },
         )
-        session.execute(self._set_last_hash, {"last_hash": digest})
+        session.execute(
+            self._set_last_hash,
+            {"last_hash": digest, "tag": head_tag(key, sequence, digest), "key_id": key.key_id},
+        )
         return sequence
 
     def _advance_head(self, session: Session) -> tuple[int, str]:
@@ -186,34 +439,96 @@ class AuditTrail:
         row = session.execute(self._bump_head).one_or_none()
         return None if row is None else (int(row[0]), str(row[1]))
 
-    def verify(self, session: Session) -> ChainCheck:
-        """Recompute every hash in order; report the first entry that does not hold."""
-        previous = GENESIS
-        count = 0
-        expected_sequence = 1
+    def _read_head(self, session: Session) -> Entry | None:
+        row = session.execute(select(self.head).where(self.head.c.id == 1)).one_or_none()
+        return None if row is None else row._mapping
+
+    def seal(self, session: Session) -> bool:
+        """Seal a head that has no valid seal under a known key (a chain from before
+        keying), or re-seal one under a previous key with the current key; only when the
+        chain verifies up to it, so a broken chain stays reported as broken. True when it
+        sealed."""
+        head = self._read_head(session)
+        if head is None:
+            return False
+        if head["key_id"] == self.keys.current.key_id and self._head_holds(head):
+            return False
+        check = self.verify(session, require_seal=False)
+        if not check.intact or head["last_sequence"] != check.entries:
+            return False
+        key = self.keys.current
+        # Only the head that was checked: another process may have appended meanwhile
+        # (and sealed it itself).
+        sealed = session.execute(
+            update(self.head)
+            .where(
+                self.head.c.id == 1,
+                self.head.c.last_sequence == head["last_sequence"],
+                self.head.c.last_hash == head["last_hash"],
+            )
+            .values(tag=head_tag(key, head["last_sequence"], head["last_hash"]), key_id=key.key_id)
+            .returning(self.head.c.id)
+        ).first()
+        return sealed is not None
+
+    def _head_holds(self, head: Entry) -> bool:
+        key = self.keys.by_id.get(head["key_id"] or "")
+        return (
+            key is not None
+            and head["tag"] is not None
+            and hmac.compare_digest(
+                head["tag"], head_tag(key, head["last_sequence"], head["last_hash"])
+            )
+        )
+
+    def verify(self, session: Session, *, require_seal: bool = True) -> ChainCheck:
+        """Recompute every hash in order and compare the end with the sealed head; report
+        the first entry that does not hold."""
+        # The head first: entries appended while this runs only lengthen the chain past
+        # it, and they must chain as well.
+        head = self._read_head(session)
+        head_sequence = 0 if head is None else int(head["last_sequence"])
+        walk = _ChainWalk(self.keys, head_sequence=head_sequence)
         for row in session.execute(select(self.entries).order_by(self.entries.c.sequence)):
-            count += 1
-            entry = row._mapping
-            if entry["sequence"] != expected_sequence:
-                return ChainCheck(count, False, expected_sequence, "an entry is missing")
-            fields = {
-                "sequence": entry["sequence"],
-                "recorded_at": entry["recorded_at"].astimezone(UTC).isoformat(),
-                "actor": entry["actor"],
-                "source": entry["source"],
-                "office_id": entry["office_id"],
-                "action": entry["action"],
-                "entity": entry["entity"],
-                "entity_id": entry["entity_id"],
-                "details": entry["details"],
-            }
-            if entry["previous_hash"] != previous:
-                return ChainCheck(count, False, entry["sequence"], "chain link broken")
-            if entry_hash(previous, fields) != entry["hash"]:
-                return ChainCheck(count, False, entry["sequence"], "content altered")
-            previous = entry["hash"]
-            expected_sequence += 1
-        return ChainCheck(count, True, None, None)
+            if not walk.step(row._mapping):
+                break
+        head_holds = head is None or not require_seal or self._head_holds(head)
+        return walk.finish(head, head_holds=head_holds)
+
+    def anchor(self, session: Session, *, service: str, at: datetime) -> dict[str, Any]:
+        """A signed anchor of the chain's head as it stands, when the chain verifies
+        (ChainBroken otherwise: a broken chain's head must not look vouched for)."""
+        check = self.verify(session)
+        if not check.intact:
+            raise ChainBroken(check)
+        anchor = Anchor(
+            service=service,
+            entries=check.head_sequence,
+            head_hash=check.head_hash,
+            at=at,
+            key_id=self.keys.current.key_id,
+        )
+        return sign_anchor(anchor, self.keys.current)
+
+    def check_anchor(self, session: Session, anchor: Anchor) -> str | None:
+        """Why the chain as it stands does not hold `anchor` (None: it does, i.e. the
+        chain verifies and its entry number `anchor.entries` has the anchored hash)."""
+        check = self.verify(session)
+        if not check.intact:
+            return f"the chain is broken at entry {check.first_broken_sequence}: {check.problem}"
+        if anchor.entries == 0:
+            return None
+        if check.entries < anchor.entries:
+            return (
+                f"the anchor counts {anchor.entries} entries but the chain has only "
+                f"{check.entries}: entries were removed"
+            )
+        stored = session.execute(
+            select(self.entries.c.hash).where(self.entries.c.sequence == anchor.entries)
+        ).scalar_one_or_none()
+        if stored != anchor.head_hash:
+            return f"entry {anchor.entries} is not the one anchored: the chain was rewritten"
+        return None
 
     def list(
         self,
@@ -230,3 +545,94 @@ class AuditTrail:
         if office_id is not None:
             query = query.where(self.entries.c.office_id == office_id)
         return [dict(row._mapping) for row in session.execute(query)]
+
+
+class ChainBroken(Exception):
+    """The chain does not verify, so no anchor is signed for it."""
+
+    def __init__(self, check: ChainCheck) -> None:
+        super().__init__(check.problem)
+        self.check = check
+
+
+class _ChainWalk:
+    """Entries checked one by one in sequence order, then the end against the head."""
+
+    def __init__(self, keys: AuditKeyring, *, head_sequence: int) -> None:
+        self.keys = keys
+        self.head_sequence = head_sequence
+        self.hash_at_head = GENESIS
+        self.previous = GENESIS
+        self.count = 0
+        self.unkeyed = 0
+        self.keyed_seen = False
+        self.broken: tuple[int, str] | None = None
+
+    def step(self, entry: Entry) -> bool:
+        """Check the next entry; False once the chain is broken."""
+        sequence = int(entry["sequence"])
+        expected = self.count + 1
+        self.count += 1
+        problem = self._problem(entry, expected)
+        if problem is not None:
+            self.broken = (expected if problem == "an entry is missing" else sequence, problem)
+            return False
+        self.previous = entry["hash"]
+        if sequence == self.head_sequence:
+            self.hash_at_head = self.previous
+        return True
+
+    def _problem(self, entry: Entry, expected: int) -> str | None:
+        if entry["sequence"] != expected:
+            return "an entry is missing"
+        if entry["previous_hash"] != self.previous:
+            return "chain link broken"
+        digest, refused = self._expected_hash(entry)
+        if refused is not None:
+            return refused
+        return None if hmac.compare_digest(digest, entry["hash"]) else "content altered"
+
+    def _expected_hash(self, entry: Entry) -> tuple[str, str | None]:
+        """The hash the entry must have under its scheme, or why it cannot have one."""
+        fields = _fields(entry)
+        if entry["scheme"] is None:
+            if self.keyed_seen:
+                return "", "an unkeyed entry after keyed ones"
+            self.unkeyed += 1
+            return entry_hash(self.previous, fields), None
+        if entry["scheme"] != KEYED:
+            return "", f"unknown scheme {entry['scheme']!r}"
+        self.keyed_seen = True
+        key = self.keys.by_id.get(entry["key_id"] or "")
+        if key is None:
+            return "", "chained with a key this deployment does not hold"
+        return keyed_entry_hash(key, self.previous, fields), None
+
+    def finish(self, head: Entry | None, *, head_holds: bool) -> ChainCheck:
+        """The verdict, with the end of the chain compared against the head."""
+        head_sequence = 0 if head is None else int(head["last_sequence"])
+        head_hash = GENESIS if head is None else str(head["last_hash"])
+
+        def result(first: int | None, problem: str | None) -> ChainCheck:
+            return ChainCheck(
+                entries=self.count,
+                intact=problem is None,
+                first_broken_sequence=first,
+                problem=problem,
+                unkeyed_entries=self.unkeyed,
+                head_sequence=head_sequence,
+                head_hash=head_hash,
+            )
+
+        if self.broken is not None:
+            return result(*self.broken)
+        if head is None:
+            return result(1, "the head is missing") if self.count else result(None, None)
+        if not head_holds:
+            return result(head_sequence, "the head's seal does not hold")
+        if self.count < head_sequence:
+            return result(self.count + 1, "entries are missing at the end")
+        # Entries past the head are appends made while this ran; they chained above.
+        if self.hash_at_head != head_hash:
+            return result(head_sequence, "the head does not match its entry")
+        return result(None, None)

@@ -27,7 +27,7 @@ from faust.contrib.asgi import faust_app_running
 from sqlalchemy import Engine, MetaData
 from sqlmodel import Session
 
-from shared.audit import AuditTrail, acting_as, current_context
+from shared.audit import AuditTrail, ChainBroken, acting_as, current_context
 from shared.auth import (
     Access,
     AuthSettings,
@@ -40,7 +40,7 @@ from shared.auth import (
 from shared.clock import Clock
 from shared.db import Messaging, create_db_engine, ping, read_transaction, run_transaction
 from shared.events import AnyEvent, EventBase
-from shared.http import RequestGuard, install_error_handlers
+from shared.http import Conflict, RequestGuard, install_error_handlers
 from shared.kafka import (
     DeadLetterSink,
     HopTimes,
@@ -158,7 +158,7 @@ class ServiceRuntime:
         self.settings = settings
         self.metadata = metadata
         self.messaging = Messaging(metadata)
-        self.audit_trail = AuditTrail(metadata)
+        self.audit_trail = AuditTrail(metadata, settings.audit.keyring())
         self.clock: Clock = clock or settings.common.clock()
         self.engine: Engine = create_db_engine(settings.resolved_database_url(name))
         self.subscriptions = tuple(subscriptions)
@@ -186,8 +186,10 @@ class ServiceRuntime:
     # --- units of work ----------------------------------------------------------------
 
     def create_tables(self) -> None:
-        """Create this service's tables (and its outbox and processed-event tables)."""
+        """Create this service's tables (and its outbox and processed-event tables), and
+        seal an audit head left unsealed by a version before the chain was keyed."""
         self.metadata.create_all(self.engine)
+        run_transaction(self.engine, self.audit_trail.seal)
 
     def run(self, work: Callable[[UnitOfWork], T]) -> T:
         """Run a use case in one transaction (retrying transient failures), then wake the
@@ -377,11 +379,13 @@ def health_router() -> APIRouter:
 AUDIT_POLICY: Policy = {
     "GET /audit": Access.of(Role.COORDINATOR, Role.OFFICE_ADMIN),
     "GET /audit/verify": Access.of(Role.COORDINATOR, Role.OFFICE_ADMIN),
+    "GET /audit/anchor": Access.of(Role.COORDINATOR, Role.OFFICE_ADMIN),
 }
 
 
 def audit_router() -> APIRouter:
-    """`GET /audit` (newest entries) and `GET /audit/verify` (recompute the hash chain)."""
+    """`GET /audit` (newest entries), `GET /audit/verify` (recompute the keyed chain and
+    compare it with its head) and `GET /audit/anchor` (the head, signed, to keep outside)."""
     router = APIRouter(tags=["audit"])
 
     @router.get("/audit")
@@ -402,14 +406,27 @@ def audit_router() -> APIRouter:
 
     @router.get("/audit/verify")
     def audit_verify(runtime: RuntimeDep) -> dict[str, Any]:
-        """Recompute every entry's hash and its link to the one before."""
-        check = runtime.run(lambda uow: runtime.audit_trail.verify(uow.session))
-        return {
-            "entries": check.entries,
-            "intact": check.intact,
-            "first_broken_sequence": check.first_broken_sequence,
-            "problem": check.problem,
-        }
+        """Recompute every entry's hash and its link to the one before, and compare the
+        last with the sealed head (so removing entries at the end is found too)."""
+        return runtime.run(lambda uow: runtime.audit_trail.verify(uow.session)).as_dict()
+
+    @router.get("/audit/anchor")
+    def audit_anchor(runtime: RuntimeDep) -> dict[str, Any]:
+        """The chain's head (entry count and hash) and the time, signed with Ed25519: keep
+        it outside the system, and later check the chain still holds it (`dinsos-admin
+        audit verify --anchor`). 409 `audit_chain_broken` when the chain does not verify."""
+
+        def signed(uow: UnitOfWork) -> dict[str, Any]:
+            return runtime.audit_trail.anchor(uow.session, service=runtime.name, at=uow.now())
+
+        try:
+            return runtime.run(signed)
+        except ChainBroken as broken:
+            raise Conflict(
+                f"the audit chain does not verify ({broken.check.problem} at entry "
+                f"{broken.check.first_broken_sequence}); no anchor is signed for it",
+                code="audit_chain_broken",
+            ) from broken
 
     return router
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.audit import AuditSettings
 from shared.auth import AuthSettings
 from shared.clock import DEFAULT_OFFICE_ZONE, Clock, OffsetFileClock, SystemClock
 
@@ -77,6 +78,7 @@ class ServiceSettings(BaseSettings):
     common: CommonSettings = Field(default_factory=CommonSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
     # The office's calendar: expiry dates, "today's runs" and due dates are local dates
     # (WIB Asia/Jakarta, WITA Asia/Makassar, WIT Asia/Jayapura).
     office_timezone: str = DEFAULT_OFFICE_ZONE

@@ -18,6 +18,7 @@ from services.distribution.settings import DistributionSettings
 from services.intake.settings import IntakeSettings
 from services.logistics.settings import LogisticsSettings
 from services.notify.settings import NotifySettings
+from shared.audit import AuditSettings
 from shared.auth import AuthSettings
 from shared.settings import CommonSettings, KafkaSettings, ServiceSettings
 
@@ -31,6 +32,7 @@ SETTINGS: dict[str, type[ServiceSettings]] = {
 DEPLOY_ENV = {
     "POSTGRES_PASSWORD": "s3cret-for-test",
     "DINSOS_AUTH_SECRET": "pR0d-9fKq2Lw7XvN4mZt8sBc1yHj6uGe3aTd5oWi_Qx",
+    "DINSOS_AUDIT_KEY": "aU7d-Kq3Vx9mWp2Lz8sNc4yRj6tGe1bHd5oFi_Tw",
     "INTAKE_NIK_HASH_KEY": "a-nik-hash-key-of-enough-length-0123456789",
     # A valid Fernet key (32 url-safe base64 bytes), for this test only.
     "DISTRIBUTION_DATA_KEY": "q7w2mPZV5cQ0b1pRZtJf9Yx3Lk8sN4aHdE6uGvC0iTo=",
@@ -68,9 +70,9 @@ def known_variables(cls: type[ServiceSettings]) -> set[str]:
     names = {
         f"{prefix}{field}".upper()
         for field in cls.model_fields
-        if field not in ("common", "kafka", "auth")
+        if field not in ("common", "kafka", "auth", "audit")
     }
-    for part in (CommonSettings, KafkaSettings, AuthSettings):
+    for part in (CommonSettings, KafkaSettings, AuthSettings, AuditSettings):
         part_prefix = str(part.model_config.get("env_prefix", ""))
         names |= {f"{part_prefix}{field}".upper() for field in part.model_fields}
     return names
@@ -106,6 +108,8 @@ def test_service_command_variables_and_port_match_the_code(
     assert settings.kafka.bootstrap_servers == "kafka:9092"
     assert settings.auth.required is True
     assert settings.auth.signing_secret() == DEPLOY_ENV["DINSOS_AUTH_SECRET"]
+    assert settings.audit.key is not None
+    assert settings.audit.key.get_secret_value() == DEPLOY_ENV["DINSOS_AUDIT_KEY"]
     assert settings.host == "0.0.0.0"
     assert spec["ports"] == [f"{settings.port}:{settings.port}"]
     assert settings.port == SETTINGS[service].model_fields["port"].default
@@ -121,6 +125,8 @@ def test_password_must_be_set(compose: dict[str, Any]) -> None:
         substitute(compose["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"], {})
     with pytest.raises(KeyError, match="DINSOS_AUTH_SECRET"):
         substitute(compose["services"]["intake"]["environment"]["DINSOS_AUTH_SECRET"], {})
+    with pytest.raises(KeyError, match="DINSOS_AUDIT_KEY"):
+        substitute(compose["services"]["intake"]["environment"]["DINSOS_AUDIT_KEY"], {})
 
 
 def test_image_contains_what_the_services_import() -> None:

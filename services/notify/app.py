@@ -17,6 +17,7 @@ from fastapi.responses import Response, StreamingResponse
 from services.notify import handlers
 from services.notify.board import StandardsDep, board_router
 from services.notify.domain import NotificationStatus, ReportLine, evaluation_report
+from services.notify.egress import AddressRefused, check_webhook_host
 from services.notify.models import (
     AcknowledgeIn,
     AlertOut,
@@ -27,6 +28,7 @@ from services.notify.models import (
     NotifyTable,
     SubscriptionIn,
     SubscriptionOut,
+    SubscriptionSecretOut,
     TimelineOut,
 )
 from services.notify.reports import report_csv, report_pdf
@@ -37,7 +39,7 @@ from services.notify.tenancy import OfficeFilter, ReportOffice
 from services.notify.webhooks import send_notifications
 from shared.auth import Access, Policy, Role, confine, office_scope
 from shared.clock import Clock
-from shared.http import ERROR_RESPONSES, NotFound
+from shared.http import ERROR_RESPONSES, NotFound, Unprocessable
 from shared.runtime import RuntimeDep, ServiceRuntime, UnitOfWork, create_service_api
 
 router = APIRouter(responses=ERROR_RESPONSES)
@@ -83,10 +85,26 @@ def list_standards(standards: StandardsDep) -> dict[str, OfficeStandard]:
     tags=["webhooks"],
     summary="Register a webhook endpoint",
 )
-def create_subscription(body: SubscriptionIn, runtime: RuntimeDep) -> SubscriptionOut:
+def create_subscription(body: SubscriptionIn, runtime: RuntimeDep) -> SubscriptionSecretOut:
     """The endpoint receives a POST of the event JSON for each chosen event, of one office
-    or of all; `X-Dinsos-Event-Id` lets it drop a repeated delivery."""
-    return SubscriptionOut.of(runtime.run(lambda uow: handlers.create_subscription(uow, body)))
+    or of all, signed the Standard Webhooks way with the `secret` in this answer (shown
+    only here: keep it); `webhook-id` lets it drop a repeated delivery. A URL that is or
+    resolves to a loopback, private, link-local, multicast or reserved address is refused
+    (422 `webhook_address_refused`)."""
+    if body.url is not None:
+        # Checked before the transaction: resolving the name may take a while.
+        settings = notify_settings(runtime)
+        if not settings.webhook_allow_private_networks:
+            try:
+                check_webhook_host(body.url.host or "")
+            except AddressRefused as exc:
+                raise Unprocessable(
+                    f"webhooks go to public internet addresses only: {exc}",
+                    code="webhook_address_refused",
+                ) from exc
+    return SubscriptionSecretOut.with_secret(
+        runtime.run(lambda uow: handlers.create_subscription(uow, body))
+    )
 
 
 @router.get("/subscriptions", tags=["webhooks"], summary="Webhook subscriptions")
@@ -105,6 +123,18 @@ def deactivate_subscription(subscription_id: UUID, runtime: RuntimeDep) -> Subsc
     """Nothing more is sent to it; the log keeps what was."""
     return SubscriptionOut.of(
         runtime.run(lambda uow: handlers.deactivate_subscription(uow, subscription_id))
+    )
+
+
+@router.post(
+    "/subscriptions/{subscription_id}/secret",
+    tags=["webhooks"],
+    summary="Make a new signing secret for a webhook",
+)
+def renew_signing_secret(subscription_id: UUID, runtime: RuntimeDep) -> SubscriptionSecretOut:
+    """The old secret stops signing at once; the new one is shown only in this answer."""
+    return SubscriptionSecretOut.with_secret(
+        runtime.run(lambda uow: handlers.renew_signing_secret(uow, subscription_id))
     )
 
 
@@ -283,6 +313,7 @@ ACCESS: Policy = {
     "POST /subscriptions": Access.of(*WATCH),
     "GET /subscriptions": Access.of(*WATCH),
     "DELETE /subscriptions/{subscription_id}": Access.of(*WATCH),
+    "POST /subscriptions/{subscription_id}/secret": Access.of(*WATCH),
     "GET /notifications": Access.of(*WATCH),
     "GET /alerts": Access.of(*WATCH),
     "POST /alerts/{alert_id}/ack": Access.of(Role.COORDINATOR),

@@ -4,9 +4,11 @@ none of them does."""
 
 from __future__ import annotations
 
+import base64
 import json
+import secrets
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
@@ -623,7 +625,27 @@ def create_subscription(uow: UnitOfWork, body: SubscriptionIn) -> SubscriptionRo
         event_types=list(dict.fromkeys(body.event_types)),
         active=True,
         created_at=uow.now(),
+        signing_secret=new_signing_secret() if body.channel == "webhook" else None,
     )
+    uow.session.add(row)
+    return row
+
+
+def new_signing_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` and 32 random bytes in base64 (the spec asks
+    for 24 to 64)."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def renew_signing_secret(uow: UnitOfWork, subscription_id: UUID) -> SubscriptionRow:
+    """Give a webhook subscription a new signing secret (the old one stops at once): for
+    a leaked secret, or a subscription made before deliveries were signed."""
+    row = uow.session.get(SubscriptionRow, subscription_id, with_for_update=True)
+    if row is None or not _callers_subscription(row):
+        raise NotFound(f"no subscription {subscription_id}", code="subscription_not_found")
+    if row.channel != "webhook":
+        raise Conflict("only a webhook subscription is signed", code="not_a_webhook")
+    row.signing_secret = new_signing_secret()
     uow.session.add(row)
     return row
 
@@ -704,6 +726,7 @@ class OutgoingWebhook:
     event_type: str
     body: bytes
     attempt: int
+    signing_secret: str | None = field(default=None, repr=False)
 
 
 def claim_due_notifications(
@@ -743,6 +766,7 @@ def claim_due_notifications(
                 event_type=notification.event_type,
                 body=json.dumps(notification.payload, separators=(",", ":")).encode(),
                 attempt=notification.attempts + 1,
+                signing_secret=subscription.signing_secret,
             )
         )
     return claimed
@@ -755,6 +779,7 @@ def record_delivery_attempt(
     response_status: int | None,
     error: str | None,
     max_attempts: int,
+    response_ms: int | None = None,
     retry_base_s: float,
     retry_cap_s: float,
 ) -> NotificationRow | None:
@@ -768,6 +793,7 @@ def record_delivery_attempt(
     now = uow.now()
     row.attempts += 1
     row.response_status = response_status
+    row.response_ms = response_ms
     if error is None:
         row.status, row.sent_at, row.next_attempt_at = NotificationStatus.SENT, now, None
     else:

@@ -218,6 +218,10 @@ class SubscriptionRow(NotifyTable, table=True):
     event_types: list[str] = SQLField(sa_column=Column(JSON, nullable=False))
     active: bool = SQLField(default=True, index=True)
     created_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
+    # webhook: the Standard Webhooks key (`whsec_` + base64) every delivery is signed
+    # with; shown once, when made. None for e-mail, and for webhooks made before signing
+    # (they are sent unsigned until a new secret is made for them).
+    signing_secret: str | None = SQLField(default=None, max_length=100)
 
 
 class NotificationRow(NotifyTable, table=True):
@@ -243,6 +247,8 @@ class NotificationRow(NotifyTable, table=True):
     last_error: str | None = SQLField(default=None, max_length=500)
     sent_at: datetime | None = SQLField(default=None, sa_column=Column(UTCDateTime))
     response_status: int | None = None
+    # How long the last attempt took, in milliseconds (the answer's body is never kept).
+    response_ms: int | None = None
     created_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
 
 
@@ -401,8 +407,27 @@ class SubscriptionOut(BaseModel):
 
     @classmethod
     def of(cls, row: SubscriptionRow) -> SubscriptionOut:
-        """The API view of a row."""
-        return cls.model_validate(row.model_dump())
+        """The API view of a row (never its secret)."""
+        return cls.model_validate(row.model_dump(exclude={"signing_secret"}))
+
+
+class SubscriptionSecretOut(SubscriptionOut):
+    """A subscription with the secret its deliveries are signed with: shown only in the
+    answer that makes the secret, so keep it then."""
+
+    secret: str | None = Field(
+        description="webhook: the Standard Webhooks signing secret (`whsec_` + base64). "
+        "Each delivery carries `webhook-id`, `webhook-timestamp` and `webhook-signature` "
+        "(`v1,` + base64 HMAC-SHA256 of `{id}.{timestamp}.{body}` keyed with the "
+        "base64-decoded part after `whsec_`). None for e-mail."
+    )
+
+    @classmethod
+    def with_secret(cls, row: SubscriptionRow) -> SubscriptionSecretOut:
+        """The API view of a row with its secret."""
+        return cls.model_validate(
+            row.model_dump(exclude={"signing_secret"}) | {"secret": row.signing_secret}
+        )
 
 
 class NotificationOut(BaseModel):
@@ -418,6 +443,7 @@ class NotificationOut(BaseModel):
     next_attempt_at: datetime | None
     last_error: str | None
     response_status: int | None
+    response_ms: int | None
     sent_at: datetime | None
     created_at: datetime
     payload: dict[str, Any]

@@ -33,6 +33,9 @@ class NotifySettings(ServiceSettings):
     webhook_poll_interval_s: float = Field(default=1.0, gt=0, le=60)
     # At most this many POSTs in flight at once, across all endpoints.
     webhook_concurrency: int = Field(default=20, ge=1, le=500)
+    # Webhooks go to public internet addresses only (see services/notify/egress.py). Tests
+    # and a local demo receive them on loopback; production refuses to start with this on.
+    webhook_allow_private_networks: bool = False
 
     smtp_host: str = Field(default="127.0.0.1", description="SMTP server for e-mail.")
     smtp_port: int = Field(default=25, ge=1, le=65535)
@@ -44,6 +47,15 @@ class NotifySettings(ServiceSettings):
     def _cap_not_below_base(self) -> Self:
         if self.webhook_retry_cap_s < self.webhook_retry_base_s:
             raise ValueError("NOTIFY_WEBHOOK_RETRY_CAP_S must be >= NOTIFY_WEBHOOK_RETRY_BASE_S")
+        return self
+
+    @model_validator(mode="after")
+    def _public_webhooks_only_in_production(self) -> Self:
+        if self.common.environment == "production" and self.webhook_allow_private_networks:
+            raise ValueError(
+                "NOTIFY_WEBHOOK_ALLOW_PRIVATE_NETWORKS is for tests and local demos only: "
+                "in production a webhook must not reach the office's internal network"
+            )
         return self
 
 

@@ -3,16 +3,25 @@ event JSON or mail it, retry with
 exponential backoff, log every attempt in the notification table.
 
 Each POST runs in its own task with a whole-request time limit, so an endpoint that hangs
-or keeps failing delays only its own notifications. Receivers dedupe on the
-`X-Dinsos-Event-Id` header: delivery is at least once (a crash between the answer and
-its record resends after the lease).
+or keeps failing delays only its own notifications. Receivers dedupe on `webhook-id` (the
+event id, also in `X-Dinsos-Event-Id`): delivery is at least once (a crash between the
+answer and its record resends after the lease).
+
+Every POST is signed the Standard Webhooks way (https://www.standardwebhooks.com) with the
+subscription's secret, goes only to a public address (`egress`), follows no redirect,
+and only its status and duration are kept: the answer's body could be anything the
+endpoint chose to show us, so it reaches neither the log nor `/notifications`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import json
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
@@ -23,6 +32,7 @@ import aiosmtplib
 import httpx
 
 from services.notify import handlers
+from services.notify.egress import guarded_client
 from services.notify.handlers import OutgoingWebhook, alert_summary
 from services.notify.settings import NotifySettings, notify_settings
 from shared.runtime import ServiceRuntime
@@ -34,39 +44,72 @@ USER_AGENT = "dinsos-notify/0.1"
 
 @dataclass(frozen=True)
 class AttemptResult:
-    """What one POST came to: an HTTP status if there was an answer, an error if it failed."""
+    """What one attempt came to: an HTTP status if there was an answer, an error if it
+    failed, and how long it took."""
 
     response_status: int | None
     error: str | None
+    response_ms: int | None = None
+
+
+def signature(secret: str, *, message_id: str, timestamp: int, body: bytes) -> str:
+    """The Standard Webhooks `webhook-signature` value: `v1,` and the base64 HMAC-SHA256
+    of `{id}.{timestamp}.{body}`, keyed with the base64 part of `whsec_...`."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+
+
+def webhook_headers(item: OutgoingWebhook, *, timestamp: int) -> dict[str, str]:
+    """The headers of one POST: Standard Webhooks' three (signed when the subscription has
+    a secret) and ours."""
+    message_id = str(item.event_id)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "webhook-id": message_id,
+        "webhook-timestamp": str(timestamp),
+        "X-Dinsos-Event-Type": item.event_type,
+        "X-Dinsos-Event-Id": message_id,
+        "X-Dinsos-Delivery-Attempt": str(item.attempt),
+    }
+    if item.signing_secret is not None:
+        headers["webhook-signature"] = signature(
+            item.signing_secret, message_id=message_id, timestamp=timestamp, body=item.body
+        )
+    return headers
 
 
 async def post_webhook(
     client: httpx.AsyncClient, item: OutgoingWebhook, *, timeout_s: float
 ) -> AttemptResult:
-    """POST one notification; any 2xx is delivered, anything else an error to retry."""
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-        "X-Dinsos-Event-Type": item.event_type,
-        "X-Dinsos-Event-Id": str(item.event_id),
-        "X-Dinsos-Delivery-Attempt": str(item.attempt),
-    }
+    """POST one notification; any 2xx is delivered, anything else (a redirect too) an
+    error to retry. The answer's body is not read into the result."""
+    # Real time, not the service clock: the receiver checks it against its own clock.
+    headers = webhook_headers(item, timestamp=int(time.time()))
+    started = time.perf_counter()
+
+    def elapsed_ms() -> int:
+        return round((time.perf_counter() - started) * 1000)
+
     try:
         # httpx's timeout bounds each phase; this bounds the whole request, so an
         # endpoint that trickles its answer byte by byte cannot hold a slot forever.
-        async with asyncio.timeout(timeout_s):
-            response = await client.post(item.url or "", content=item.body, headers=headers)
+        async with (
+            asyncio.timeout(timeout_s),
+            # Streamed and closed unread: an endpoint answering gigabytes costs nothing.
+            client.stream("POST", item.url or "", content=item.body, headers=headers) as response,
+        ):
+            pass
     except TimeoutError:
-        return AttemptResult(None, f"timed out after {timeout_s:g}s")
+        return AttemptResult(None, f"timed out after {timeout_s:g}s", elapsed_ms())
     except httpx.HTTPError as exc:
-        return AttemptResult(
-            None, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        )
+        error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return AttemptResult(None, error, elapsed_ms())
+    took = elapsed_ms()
     if response.is_success:
-        return AttemptResult(response.status_code, None)
-    return AttemptResult(
-        response.status_code, f"HTTP {response.status_code}: {response.text[:200]}"
-    )
+        return AttemptResult(response.status_code, None, took)
+    return AttemptResult(response.status_code, f"HTTP {response.status_code} after {took} ms", took)
 
 
 def email_message(item: OutgoingWebhook, *, sender: str) -> EmailMessage:
@@ -132,6 +175,7 @@ async def deliver(
             response_status=result.response_status,
             error=result.error,
             max_attempts=settings.webhook_max_attempts,
+            response_ms=result.response_ms,
             retry_base_s=settings.webhook_retry_base_s,
             retry_cap_s=settings.webhook_retry_cap_s,
         ),
@@ -153,7 +197,8 @@ async def send_notifications(runtime: ServiceRuntime) -> None:
             # and the notification is sent again; the receiver dedupes on the event id.
             log.error("recording webhook attempt failed: %s", task.exception())
 
-    async with httpx.AsyncClient(follow_redirects=False) as client:
+    client = guarded_client(allow_private_networks=settings.webhook_allow_private_networks)
+    async with client:
         try:
             while True:
                 room = settings.webhook_concurrency - len(in_flight)

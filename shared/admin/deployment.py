@@ -29,6 +29,7 @@ def new_keys() -> dict[str, str]:
     """A fresh value for every key a production deployment must set."""
     return {
         "DINSOS_AUTH_SECRET": secrets.token_urlsafe(48),
+        "DINSOS_AUDIT_KEY": secrets.token_urlsafe(48),
         "INTAKE_NIK_HASH_KEY": secrets.token_urlsafe(48),
         "DISTRIBUTION_DATA_KEY": Fernet.generate_key().decode(),
     }

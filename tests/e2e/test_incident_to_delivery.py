@@ -73,6 +73,8 @@ def stack(
                 "NOTIFY_TICK_INTERVAL_S": "0.2",
                 "NOTIFY_WEBHOOK_RETRY_BASE_S": "0.2",
                 "NOTIFY_WEBHOOK_POLL_INTERVAL_S": "0.2",
+                # The test's receiver listens on loopback.
+                "NOTIFY_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
             }
         },
     ) as running:

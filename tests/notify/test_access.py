@@ -66,7 +66,7 @@ def test_an_office_subscribes_to_and_sees_only_its_own_events(tmp_path: Path) ->
     balangan = {
         "Authorization": f"Bearer {token_for(settings.auth, Role.COORDINATOR, office='balangan')}"
     }
-    hook = {"url": "http://127.0.0.1:9/hook", "event_types": ["StageOverdue"]}
+    hook = {"url": "https://posko.example.org/hook", "event_types": ["StageOverdue"]}
     peek = client.post("/subscriptions", json=hook | {"office_id": "kukar"}, headers=balangan)
     assert (peek.status_code, peek.json()["error"]) == (403, "other_office")
     # No office named: the caller's own, never every office's.

@@ -101,6 +101,7 @@ def make_runtime(tmp_path: Path, clock: FixedClock, smtp_port: int) -> ServiceRu
         webhook_retry_cap_s=0.2,
         webhook_max_attempts=3,
         feed_poll_interval_s=0.05,
+        webhook_allow_private_networks=True,  # the receivers listen on loopback
     )
     runtime = ServiceRuntime(
         name="notify", settings=settings, metadata=NotifyTable.metadata, clock=clock

@@ -69,6 +69,9 @@ def runtime(database_url: str, clock: FixedClock) -> Iterator[ServiceRuntime]:
         webhook_timeout_s=1.0,
         webhook_poll_interval_s=0.05,
         webhook_max_attempts=3,
+        # The receivers here listen on loopback (tests/notify/test_webhook_security.py
+        # shows that without this it is refused).
+        webhook_allow_private_networks=True,
     )
     runtime = ServiceRuntime(
         name="notify", settings=settings, metadata=NotifyTable.metadata, clock=clock

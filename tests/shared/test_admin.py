@@ -22,7 +22,12 @@ def test_generated_keys_are_fresh_and_pass_every_services_checks(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     first, second = generated_keys(capsys), generated_keys(capsys)
-    assert set(first) == {"DINSOS_AUTH_SECRET", "INTAKE_NIK_HASH_KEY", "DISTRIBUTION_DATA_KEY"}
+    assert set(first) == {
+        "DINSOS_AUTH_SECRET",
+        "DINSOS_AUDIT_KEY",
+        "INTAKE_NIK_HASH_KEY",
+        "DISTRIBUTION_DATA_KEY",
+    }
     assert all(first[name] != second[name] for name in first)
     assert secret_weakness(first["DINSOS_AUTH_SECRET"]) is None
     Fernet(first["DISTRIBUTION_DATA_KEY"].encode())

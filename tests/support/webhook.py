@@ -1,12 +1,13 @@
 """A local HTTP endpoint standing in for an office's webhook receiver (a chat bridge, an
-SMS gateway). It records every request it gets, and can be told to answer 500 to the
-first N requests, or to answer slowly, to see retries and isolation at work."""
+SMS gateway). It records every request it gets, and can be told to answer 500 (or another
+status, with a body and headers of the test's choosing, e.g. a redirect) to the first N
+requests, or to answer slowly, to see retries and isolation at work."""
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,10 +31,21 @@ class ReceivedRequest:
 class WebhookReceiver:
     """Handle to the running receiver: its URL, what it got, and its failure switches."""
 
-    def __init__(self, *, fail_first: int = 0, delay_s: float = 0.0) -> None:
+    def __init__(
+        self,
+        *,
+        fail_first: int = 0,
+        delay_s: float = 0.0,
+        failure_status: int = 500,
+        failure_body: bytes = b'{"ok": false}',
+        failure_headers: Mapping[str, str] | None = None,
+    ) -> None:
         self.url = ""
         self.fail_first = fail_first
         self.delay_s = delay_s
+        self.failure_status = failure_status
+        self.failure_body = failure_body
+        self.failure_headers = dict(failure_headers or {})
         self._requests: list[ReceivedRequest] = []
         self._started = 0
         self._lock = threading.Lock()
@@ -66,9 +78,23 @@ class WebhookReceiver:
 
 
 @contextmanager
-def webhook_receiver(*, fail_first: int = 0, delay_s: float = 0.0) -> Iterator[WebhookReceiver]:
-    """Run a receiver on a free port for the duration of the block."""
-    state = WebhookReceiver(fail_first=fail_first, delay_s=delay_s)
+def webhook_receiver(
+    *,
+    fail_first: int = 0,
+    delay_s: float = 0.0,
+    failure_status: int = 500,
+    failure_body: bytes = b'{"ok": false}',
+    failure_headers: Mapping[str, str] | None = None,
+) -> Iterator[WebhookReceiver]:
+    """Run a receiver on a free port for the duration of the block; the first `fail_first`
+    requests are answered `failure_status` with `failure_body` and `failure_headers`."""
+    state = WebhookReceiver(
+        fail_first=fail_first,
+        delay_s=delay_s,
+        failure_status=failure_status,
+        failure_body=failure_body,
+        failure_headers=failure_headers,
+    )
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # http.server's naming
@@ -78,16 +104,19 @@ def webhook_receiver(*, fail_first: int = 0, delay_s: float = 0.0) -> Iterator[W
             if state.delay_s:
                 # Released early when the test ends, so no thread outlives it for long.
                 state.released.wait(state.delay_s)
-            status = 500 if number <= state.fail_first else 200
+            failing = number <= state.fail_first
+            status = state.failure_status if failing else 200
             headers = {name.lower(): value for name, value in self.headers.items()}
             state._record(
                 ReceivedRequest(path=self.path, headers=headers, body=body, answered=status)
             )
-            answer = b'{"ok": false}' if status == 500 else b'{"ok": true}'
+            answer = state.failure_body if failing else b'{"ok": true}'
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(answer)))
+                for name, value in (state.failure_headers if failing else {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(answer)
             except OSError:
