@@ -1,0 +1,73 @@
+// Keeps a screen signed in across a shift (served by every service at /auth/session.js;
+// vanilla JS, no build). Access tokens live minutes: when a call answers 401, this asks
+// the service for a new one with the session's HttpOnly refresh cookie and repeats the
+// call once. When the session is over it offers a link to sign in again. A screen that
+// adds `data-sign-out` to this script's tag gets a sign-out button in its <header>.
+"use strict";
+(() => {
+  const script = document.currentScript;
+  const refreshUrl = new URL("refresh", script.src).href;
+  const logoutUrl = new URL("logout", script.src).href;
+  const loginUrl = new URL("../login", script.src).href;
+  const english = (document.documentElement.lang || "id").startsWith("en");
+  const TEXT = english
+    ? { expired: "Your session has ended.", signIn: "Sign in again", signOut: "Sign out" }
+    : { expired: "Sesi Anda sudah berakhir.", signIn: "Masuk lagi", signOut: "Keluar" };
+  const plainFetch = window.fetch.bind(window);
+  let refreshing = null;
+
+  // One refresh at a time: calls that fail together wait for the same answer (a refresh
+  // token works once, so a second concurrent refresh would end the session).
+  function refresh() {
+    if (!refreshing) {
+      refreshing = plainFetch(refreshUrl, { method: "POST", credentials: "same-origin" })
+        .then((response) => response.ok)
+        .catch(() => false)
+        .finally(() => setTimeout(() => { refreshing = null; }, 0));
+    }
+    return refreshing;
+  }
+
+  function offerSignIn() {
+    if (document.getElementById("session-ended")) return;
+    const here = location.pathname + location.search;
+    const notice = document.createElement("p");
+    notice.id = "session-ended";
+    notice.setAttribute("role", "alert");
+    notice.style.cssText = "background:#fff3cd;padding:.6rem;border-radius:6px";
+    const link = document.createElement("a");
+    link.href = `${loginUrl}?next=${encodeURIComponent(here)}&lang=${english ? "en" : "id"}`;
+    link.textContent = TEXT.signIn;
+    notice.append(`${TEXT.expired} `, link);
+    document.body.prepend(notice);
+  }
+
+  window.fetch = async (input, init) => {
+    const response = await plainFetch(input, init);
+    const url = new URL(typeof input === "string" ? input : input.url, location.href);
+    if (response.status !== 401 || url.pathname.includes("/auth/")) return response;
+    // The server refused before doing anything, so the call can safely be repeated.
+    if (await refresh()) return plainFetch(input, init);
+    offerSignIn();
+    return response;
+  };
+
+  document.addEventListener("DOMContentLoaded", async () => {
+    // The sign-in page, opened because the access cookie had expired while the session
+    // lives on: go straight back without asking for the password.
+    const resume = document.body.dataset.resume;
+    if (resume && (await refresh())) location.replace(resume);
+    const header = document.querySelector("header");
+    if (script.hasAttribute("data-sign-out") && header) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "sign-out";
+      button.textContent = TEXT.signOut;
+      button.addEventListener("click", async () => {
+        await plainFetch(logoutUrl, { method: "POST", credentials: "same-origin" }).catch(() => null);
+        location.assign(`${loginUrl}?signed_out=1&lang=${english ? "en" : "id"}`);
+      });
+      header.append(button);
+    }
+  });
+})();
