@@ -122,15 +122,7 @@ def add_user(
     password_hash: str,
 ) -> None:
     """Append a `[[user]]` entry (the file is made, 0600, when there is none yet)."""
-    if not USERNAME.match(username):
-        raise UsersFileError(
-            f"user name {username!r} must be 2-64 of a-z, 0-9, '.', '_' or '-', "
-            "starting with a letter or digit"
-        )
-    if not OFFICE_ID.match(office_id):
-        raise UsersFileError(f"office id {office_id!r} must be 2-40 of a-z, 0-9 or '-'")
-    if not roles:
-        raise UsersFileError("a user needs at least one role")
+    check_new_user(username=username, office_id=office_id, roles=roles)
     path.parent.mkdir(parents=True, exist_ok=True)
     with locked(path):
         text = path.read_text(encoding="utf-8") if path.exists() else ""
@@ -151,3 +143,16 @@ def add_user(
         if _entry_of(_entries(changed, path), username) is None:
             raise UsersFileError(f"{path}: the new user {username!r} did not read back")
         write_atomically(path, changed)
+
+
+def check_new_user(*, username: str, office_id: str, roles: Sequence[str]) -> None:
+    """Refuse a user name, office id or role list the services could not use."""
+    if not USERNAME.match(username):
+        raise UsersFileError(
+            f"user name {username!r} must be 2-64 of a-z, 0-9, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    if not OFFICE_ID.match(office_id):
+        raise UsersFileError(f"office id {office_id!r} must be 2-40 of a-z, 0-9 or '-'")
+    if not roles:
+        raise UsersFileError("a user needs at least one role")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from shared.auth import Role
 from shared.passwords import hash_password, password_weakness
-from shared.userfile import UsersFileError, add_user, set_password_hash
+from shared.userfile import UsersFileError, add_user, check_new_user, set_password_hash
 
 
 class CommandRefused(Exception):
@@ -45,6 +45,7 @@ def _new_password(arguments: argparse.Namespace, user_inputs: tuple[str, ...]) -
 
 def _add(arguments: argparse.Namespace) -> None:
     path = _users_file(arguments)
+    check_new_user(username=arguments.username, office_id=arguments.office, roles=arguments.role)
     name = arguments.name or arguments.username
     password = _new_password(arguments, (arguments.username, name, arguments.office))
     add_user(
