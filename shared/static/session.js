@@ -56,7 +56,10 @@
     // The sign-in page, opened because the access cookie had expired while the session
     // lives on: go straight back without asking for the password.
     const resume = document.body.dataset.resume;
-    if (resume && (await refresh())) location.replace(resume);
+    if (resume) {
+      if (await refresh()) { location.replace(resume); return; }
+      delete document.body.dataset.resume; // no session: the form it is
+    }
     const header = document.querySelector("header");
     if (script.hasAttribute("data-sign-out") && header) {
       const button = document.createElement("button");

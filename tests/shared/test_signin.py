@@ -33,34 +33,9 @@ from shared.identity import IdentityProvider, load_users
 from shared.passwords import OWASP_SCRYPT_N, hash_password, password_matches, scrypt_cost
 from shared.signin_state import Refused, SessionRegistry, SignInThrottle
 from shared.userfile import set_password_hash
+from tests.support.signin import CHEAP_N, PASSWORD, SECRET, settings_for, write_users
 
-SECRET = "Zq7vN2kXw9pL4tRb8sYc3mHf6jDg1uEa5oWi0e-Tx_K"
-CHEAP_N = 2**14  # the test suite's cost; production's is refused below 2^17
-PASSWORD = "gudang-aman-2026"
 REFRESH_COOKIE = "dinsos_refresh_dinsos"
-
-
-def write_users(path: Path, *users: str, n: int = CHEAP_N, preamble: str = "") -> Path:
-    blocks = [
-        "[[user]]\n"
-        f'username = "{user}"\nname = "{user.title()}"\noffice_id = "kukar"\n'
-        'roles = ["warehouse"]\n'
-        f'password_scrypt = "{hash_password(PASSWORD, n=n)}"\n'
-        for user in users
-    ]
-    path.write_text(preamble + "\n".join(blocks))
-    return path
-
-
-def settings_for(users: Path, **overrides: object) -> AuthSettings:
-    values: dict[str, object] = {
-        "required": True,
-        "secret": SECRET,
-        "users_file": users,
-        "environment": "test",
-        "scrypt_n": CHEAP_N,
-    }
-    return AuthSettings(**(values | overrides))  # type: ignore[arg-type]
 
 
 def build_app(settings: AuthSettings) -> FastAPI:
