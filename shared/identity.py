@@ -460,6 +460,8 @@ def identity_router(provider: IdentityProvider) -> APIRouter:
             )
         now = datetime.now(UTC)
         outcome = provider.refresh(offered, now)
+        if isinstance(outcome, Refused) and outcome.code == "refresh_superseded":
+            return _refused(outcome, status=409)  # the cookies another tab received hold
         if isinstance(outcome, Refused):
             response = _refused(outcome)
             if refresh_token is None:

@@ -21,6 +21,8 @@ from datetime import datetime, timedelta
 # Above this many tracked keys, stale ones are swept (spraying unknown names must not
 # grow memory without bound).
 _SWEEP_ABOVE = 10_000
+# How soon after a rotation the token it replaced may come back without ending the session.
+RACE_GRACE = timedelta(seconds=10)
 
 
 @dataclass
@@ -110,6 +112,8 @@ class _Session:
     ends_at: datetime
     current: str  # digest of the one refresh token that may be used next
     used: set[str] = field(default_factory=set)
+    previous: str | None = None  # the token `current` replaced, and when
+    rotated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +170,11 @@ class SessionRegistry:
                 self._end(session_id, now)
                 return Refused("refresh_invalid", "this session has expired; sign in again")
             offered = _digest(secret)
+            if self._raced(session, offered, now):
+                return Refused(
+                    "refresh_superseded",
+                    "another tab renewed this session a moment ago; its new cookie holds",
+                )
             if offered in session.used:
                 self._end(session_id, now)
                 return Refused(
@@ -177,6 +186,7 @@ class SessionRegistry:
                 return Refused("refresh_invalid", "this refresh token is not valid; sign in again")
             session.used.add(offered)
             following = secrets.token_urlsafe(32)
+            session.previous, session.rotated_at = offered, now
             session.current = _digest(following)
             return Rotated(
                 session_id,
@@ -185,6 +195,17 @@ class SessionRegistry:
                 f"{session_id}.{following}",
                 session.ends_at,
             )
+
+    @staticmethod
+    def _raced(session: _Session, offered: str, now: datetime) -> bool:
+        """Two tabs of one browser renewing at once both send the same cookie: the second
+        is refused, not taken for a stolen copy. It gets no tokens, so a thief gains
+        nothing from the grace either."""
+        return (
+            session.previous == offered
+            and session.rotated_at is not None
+            and now - session.rotated_at <= RACE_GRACE
+        )
 
     def end_by_refresh(self, refresh_token: str, *, now: datetime) -> bool:
         """Sign-out with only a refresh token (a cookie, or an API client's copy): it must

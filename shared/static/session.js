@@ -2,7 +2,9 @@
 // vanilla JS, no build). Access tokens live minutes: when a call answers 401, this asks
 // the service for a new one with the session's HttpOnly refresh cookie and repeats the
 // call once. When the session is over it offers a link to sign in again. A screen that
-// adds `data-sign-out` to this script's tag gets a sign-out button in its <header>.
+// adds `data-sign-out` to this script's tag gets a sign-out button in its <header>; one
+// that adds `data-keep-alive` (plain HTML forms, which cannot repeat a refused post) has
+// the token renewed every 10 minutes while it is open.
 "use strict";
 (() => {
   const script = document.currentScript;
@@ -20,8 +22,9 @@
   // token works once, so a second concurrent refresh would end the session).
   function refresh() {
     if (!refreshing) {
+      // 409: another tab renewed the session a moment ago, and its cookies hold.
       refreshing = plainFetch(refreshUrl, { method: "POST", credentials: "same-origin" })
-        .then((response) => response.ok)
+        .then((response) => response.ok || response.status === 409)
         .catch(() => false)
         .finally(() => setTimeout(() => { refreshing = null; }, 0));
     }
@@ -51,6 +54,16 @@
     offerSignIn();
     return response;
   };
+
+  if (script.hasAttribute("data-keep-alive")) {
+    const timer = setInterval(async () => {
+      if (document.visibilityState === "visible" && !(await refresh())) clearInterval(timer);
+    }, 10 * 60 * 1000);
+    // A phone woken after a while: renew before the user presses anything.
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible") refresh();
+    });
+  }
 
   document.addEventListener("DOMContentLoaded", async () => {
     // The sign-in page, opened because the access cookie had expired while the session

@@ -31,7 +31,7 @@ from shared.auth import (
 from shared.http import install_error_handlers
 from shared.identity import IdentityProvider, load_users
 from shared.passwords import OWASP_SCRYPT_N, hash_password, password_matches, scrypt_cost
-from shared.signin_state import Refused, SessionRegistry, SignInThrottle
+from shared.signin_state import Refused, Rotated, SessionRegistry, SignInThrottle
 from shared.userfile import set_password_hash
 from tests.support.signin import CHEAP_N, PASSWORD, SECRET, settings_for, write_users
 
@@ -252,17 +252,49 @@ def test_a_refresh_token_works_once_and_gives_the_next_one(client: TestClient) -
     assert third.status_code == 200
 
 
+def refreshed(client: TestClient, refresh_token: object) -> dict[str, str]:
+    response = client.post("/auth/refresh", data={"refresh_token": refresh_token})
+    assert response.status_code == 200, response.text
+    body: dict[str, str] = response.json()
+    return body
+
+
 def test_reusing_a_refresh_token_ends_the_whole_session(client: TestClient) -> None:
     first = password_grant(client)
-    second = client.post("/auth/refresh", data={"refresh_token": first["refresh_token"]}).json()
+    second = refreshed(client, first["refresh_token"])
+    third = refreshed(client, second["refresh_token"])
     reused = client.post("/auth/refresh", data={"refresh_token": first["refresh_token"]})
     assert (reused.status_code, reused.json()["error"]) == (401, "refresh_reused")
     # the legitimate holder's newer token dies with the session, and its access token here
-    assert (
-        client.post("/auth/refresh", data={"refresh_token": second["refresh_token"]}).status_code
-        == 401
+    latest = client.post("/auth/refresh", data={"refresh_token": third["refresh_token"]})
+    assert latest.status_code == 401
+    assert client.get("/me", headers=bearer(third["access_token"])).status_code == 401
+
+
+def test_two_tabs_renewing_at_once_do_not_end_the_session(client: TestClient) -> None:
+    first = password_grant(client)
+    second = refreshed(client, first["refresh_token"])
+    # the other tab sent the same cookie a moment later
+    raced = client.post("/auth/refresh", data={"refresh_token": first["refresh_token"]})
+    assert (raced.status_code, raced.json()["error"]) == (409, "refresh_superseded")
+    assert "access_token" not in raced.json()
+    refreshed(client, second["refresh_token"])
+
+
+def test_a_used_refresh_token_back_after_the_grace_ends_the_session() -> None:
+    sessions = SessionRegistry(access_life=timedelta(minutes=15))
+    start = datetime(2026, 11, 29, 7, 0, tzinfo=UTC)
+    first = sessions.start(
+        subject="budi", password_stamp="x", ends_at=start + timedelta(hours=14), now=start
     )
-    assert client.get("/me", headers=bearer(second["access_token"])).status_code == 401
+    second = sessions.rotate(first.refresh_token, now=start + timedelta(minutes=14))
+    assert isinstance(second, Rotated)
+    in_grace = sessions.rotate(first.refresh_token, now=start + timedelta(minutes=14, seconds=9))
+    assert isinstance(in_grace, Refused) and in_grace.code == "refresh_superseded"
+    stolen = sessions.rotate(first.refresh_token, now=start + timedelta(minutes=15))
+    assert isinstance(stolen, Refused) and stolen.code == "refresh_reused"
+    ended = sessions.rotate(second.refresh_token, now=start + timedelta(minutes=15))
+    assert isinstance(ended, Refused) and ended.code == "refresh_invalid"
 
 
 def test_a_screen_refreshes_silently_with_its_cookies(client: TestClient) -> None:
