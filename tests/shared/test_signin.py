@@ -138,6 +138,13 @@ def test_a_browser_that_signed_in_before_keeps_signing_in_while_an_attacker_is_l
         assert form_sign_in(phone) == 303
 
 
+def test_the_trusted_device_cookie_is_no_key_to_the_api(client: TestClient) -> None:
+    assert form_sign_in(client) == 303
+    device = client.cookies["dinsos_device"]
+    refused = client.get("/me", headers=bearer(device))
+    assert (refused.status_code, refused.json()["error"]) == (401, "token_invalid")
+
+
 def test_a_lockout_ends_after_its_time_and_old_failures_fall_out_of_the_window() -> None:
     throttle = SignInThrottle(
         max_user_failures=3,
