@@ -2,9 +2,11 @@
 // vanilla JS, no build). Access tokens live minutes: when a call answers 401, this asks
 // the service for a new one with the session's HttpOnly refresh cookie and repeats the
 // call once. When the session is over it offers a link to sign in again. A screen that
-// adds `data-sign-out` to this script's tag gets a sign-out button in its <header>; one
+// adds `data-sign-out` to this script's tag gets a sign-out button in its <header> (or
+// <nav>); one
 // that adds `data-keep-alive` (plain HTML forms, which cannot repeat a refused post) has
-// the token renewed every 10 minutes while it is open.
+// the token renewed every 10 minutes while it is open (and a dashboard's live feed can
+// reconnect after a drop).
 "use strict";
 (() => {
   const script = document.currentScript;
@@ -73,7 +75,7 @@
       if (await refresh()) { location.replace(resume); return; }
       delete document.body.dataset.resume; // no session: the form it is
     }
-    const header = document.querySelector("header");
+    const header = document.querySelector("header") || document.querySelector("nav");
     if (script.hasAttribute("data-sign-out") && header) {
       const button = document.createElement("button");
       button.type = "button";
