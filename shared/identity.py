@@ -17,6 +17,7 @@ import html
 import logging
 import secrets
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,6 +35,7 @@ from shared.userfile import UsersFileError, replace_password_hash
 log = logging.getLogger(__name__)
 
 DEVICE_COOKIE = "dinsos_device"
+REFRESH_COOKIE_PREFIX = "dinsos_refresh_"
 DEVICE_LIFE = timedelta(days=180)
 SESSION_SCRIPT = Path(__file__).with_name("static") / "session.js"
 
@@ -100,7 +102,7 @@ class IdentityProvider:
     def __init__(self, settings: AuthSettings, *, service: str) -> None:
         self.settings = settings
         # Cookies are per host, not per port: each service's sessions get their own name.
-        self.refresh_cookie = f"dinsos_refresh_{service}"
+        self.refresh_cookie = f"{REFRESH_COOKIE_PREFIX}{service}"
         self.access_life = timedelta(minutes=settings.token_minutes)
         self.throttle = SignInThrottle(
             max_user_failures=settings.max_failures_per_user,
@@ -202,7 +204,8 @@ class IdentityProvider:
 
     # --- cookies and answers ----------------------------------------------------------
 
-    def _cookie_options(self, path: str = "/") -> dict[str, Any]:
+    def cookie_options(self, path: str = "/") -> dict[str, Any]:
+        """HttpOnly, SameSite=Strict, and Secure in production."""
         return {
             "path": path,
             "httponly": True,
@@ -217,13 +220,13 @@ class IdentityProvider:
             TOKEN_COOKIE,
             tokens.access_token,
             max_age=self.settings.token_minutes * 60,
-            **self._cookie_options(),
+            **self.cookie_options(),
         )
         response.set_cookie(
             self.refresh_cookie,
             tokens.session.refresh_token,
             max_age=max(1, int((tokens.session.ends_at - now).total_seconds())),
-            **self._cookie_options("/auth"),
+            **self.cookie_options("/auth"),
         )
 
     def set_device_cookie(
@@ -234,14 +237,21 @@ class IdentityProvider:
             DEVICE_COOKIE,
             self.device_cookie(username, device_id, now),
             max_age=int(DEVICE_LIFE.total_seconds()),
-            **self._cookie_options("/auth"),
+            **self.cookie_options("/auth"),
         )
 
-    def clear_cookies(self, response: Response, *, refresh: bool = True) -> None:
-        """Forget the access cookie (and this service's refresh cookie)."""
-        response.delete_cookie(TOKEN_COOKIE, **self._cookie_options())
+    def clear_cookies(
+        self, response: Response, *, refresh: bool = True, others_sent: Iterable[str] = ()
+    ) -> None:
+        """Forget the access cookie, this service's refresh cookie, and those of other
+        services among `others_sent` (at sign-out: a shared phone is signed out of every
+        screen, though only those services can end their sessions)."""
+        response.delete_cookie(TOKEN_COOKIE, **self.cookie_options())
         if refresh:
-            response.delete_cookie(self.refresh_cookie, **self._cookie_options("/auth"))
+            response.delete_cookie(self.refresh_cookie, **self.cookie_options("/auth"))
+        for name in others_sent:
+            if name.startswith(REFRESH_COOKIE_PREFIX) and name != self.refresh_cookie:
+                response.delete_cookie(name, **self.cookie_options("/auth"))
 
     def token_answer(self, tokens: Tokens, now: datetime, *, with_refresh: bool) -> dict[str, Any]:
         """The OAuth2 token answer (RFC 6749, 5.1)."""
@@ -489,7 +499,7 @@ def identity_router(provider: IdentityProvider) -> APIRouter:
             response = RedirectResponse("/login?signed_out=1", status_code=303)
         else:
             response = JSONResponse({"signed_out": True})
-        provider.clear_cookies(response)
+        provider.clear_cookies(response, others_sent=request.cookies)
         return response
 
     @router.get("/auth/session.js", include_in_schema=False)

@@ -224,6 +224,17 @@ def test_sign_out_kills_the_sessions_refresh_token(client: TestClient) -> None:
     assert (replayed.status_code, replayed.json()["error"]) == (401, "refresh_invalid")
 
 
+def test_sign_out_makes_the_browser_forget_its_sessions_with_other_services(
+    client: TestClient,
+) -> None:
+    form_sign_in(client)
+    client.cookies.set("dinsos_refresh_intake", "a-session-with-intake", path="/auth")
+    response = client.post("/auth/logout")
+    cleared = " ".join(response.headers.get_list("set-cookie"))
+    assert 'dinsos_refresh_intake=""' in cleared
+    assert f'{REFRESH_COOKIE}=""' in cleared
+
+
 def test_an_api_client_signs_out_with_its_bearer_token(client: TestClient) -> None:
     grant = password_grant(client)
     access, refresh = str(grant["access_token"]), str(grant["refresh_token"])
