@@ -11,6 +11,7 @@ import binascii
 import hashlib
 import hmac
 import secrets
+import threading
 from functools import cache
 
 # OWASP Password Storage Cheat Sheet (2024): scrypt with N=2^17, r=8, p=1 (128 MiB, about
@@ -24,12 +25,19 @@ MIN_PASSWORD_LENGTH = 10
 MIN_PASSWORD_GUESSES_LOG10 = 8.0
 
 
+# Each check holds 128 MiB: a burst of sign-ins (or an attack) on the server's 40 worker
+# threads would need 5 GiB. Checks beyond this many wait their turn instead.
+SCRYPT_AT_ONCE = 2
+_scrypt_slots = threading.BoundedSemaphore(SCRYPT_AT_ONCE)
+
+
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     # OpenSSL needs about 128 * r * n bytes; hashlib's default ceiling (32 MiB) is below
     # what N=2^17 takes, so allow twice the need.
-    return hashlib.scrypt(
-        password.encode(), salt=salt, n=n, r=r, p=p, dklen=_DIGEST_BYTES, maxmem=256 * r * n
-    )
+    with _scrypt_slots:
+        return hashlib.scrypt(
+            password.encode(), salt=salt, n=n, r=r, p=p, dklen=_DIGEST_BYTES, maxmem=256 * r * n
+        )
 
 
 def hash_password(password: str, *, n: int = OWASP_SCRYPT_N, salt: bytes | None = None) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,7 +31,13 @@ from shared.auth import (
 )
 from shared.http import install_error_handlers
 from shared.identity import IdentityProvider, load_users
-from shared.passwords import OWASP_SCRYPT_N, hash_password, password_matches, scrypt_cost
+from shared.passwords import (
+    OWASP_SCRYPT_N,
+    SCRYPT_AT_ONCE,
+    hash_password,
+    password_matches,
+    scrypt_cost,
+)
 from shared.signin_state import Refused, Rotated, SessionRegistry, SignInThrottle
 from shared.userfile import set_password_hash
 from tests.support.signin import CHEAP_N, PASSWORD, SECRET, settings_for, write_users
@@ -199,6 +206,33 @@ def test_an_unknown_user_costs_the_same_scrypt_work_as_a_known_one(users: Path) 
     scrypt_runs(attempt("nobody"))  # the dummy hash is made once, on first use
     assert scrypt_runs(attempt("budi")) == 1
     assert scrypt_runs(attempt("nobody-else")) == 1
+
+
+def test_no_more_than_two_password_checks_run_at_once() -> None:
+    # each holds 128 MiB at OWASP's cost: a burst must queue, not exhaust memory
+    running = peak = 0
+    guard = threading.Lock()
+
+    def watch(_frame: FrameType, event: str, arg: object) -> None:
+        nonlocal running, peak
+        if arg is hashlib.scrypt and event in {"c_call", "c_return"}:
+            with guard:
+                running += 1 if event == "c_call" else -1
+                peak = max(peak, running)
+
+    workers = [
+        threading.Thread(target=hash_password, args=("rahasia",), kwargs={"n": CHEAP_N})
+        for _ in range(6)
+    ]
+    threading.setprofile(watch)  # for threads started from now on
+    try:
+        for worker in workers:
+            worker.start()
+    finally:
+        threading.setprofile(None)
+    for worker in workers:
+        worker.join()
+    assert peak == SCRYPT_AT_ONCE == 2
 
 
 # --- sign-out and refresh ------------------------------------------------------------
