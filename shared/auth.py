@@ -2,10 +2,12 @@
 endpoint, checked before any handler runs.
 
 Tokens are verified locally in every service with the issuer's key: HS256 with a shared
-secret for the built-in development identity provider (`POST /auth/token`, users from a
-TOML file with scrypt password hashes), or RS256/ES256 with an external identity
-provider's public key (Keycloak or the province's SSO) in production. Claims used: `sub`,
-`name`, `office` (the tenant), `roles`, `exp`, `iss`, `aud`.
+secret for the built-in identity provider (`shared/identity.py`: `POST /auth/token`,
+`/login`, refresh and sign-out; users from a TOML file with scrypt password hashes), or
+RS256/ES256 with an external identity provider's public key (Keycloak or the province's
+SSO). Claims used: `sub`, `name`, `office` (the tenant), `roles`, `exp`, `iss`, `aud`, and
+from the built-in provider `jti` (the token) and `sid` (the session), by which a token
+signed out in this process is refused.
 
 Every route has an entry in its service's policy ("METHOD /path/template" -> Access);
 a route without one is refused (deny by default), and a test walks the whole matrix.
@@ -15,29 +17,27 @@ default office with every role); production refuses to start that way.
 
 from __future__ import annotations
 
-import base64
 import enum
-import hashlib
-import hmac
-import html
-import secrets
-import tomllib
 import uuid
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Literal, Self
 from urllib.parse import quote
 
 import jwt
-from fastapi import APIRouter, Depends, FastAPI, Form, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.audit import set_context
+from shared.passwords import OWASP_SCRYPT_N
+
+if TYPE_CHECKING:
+    from shared.signin_state import SessionRegistry
 
 
 class Role(enum.StrEnum):
@@ -89,6 +89,9 @@ class Principal:
     roles: frozenset[Role]
     # Only the local development user (sign-in switched off) sees every office.
     all_offices: bool = False
+    # The built-in identity provider's token (`jti`) and session (`sid`), for sign-out.
+    token_id: str | None = None
+    session_id: str | None = None
 
     def has(self, role: Role) -> bool:
         """Whether the user holds `role`."""
@@ -148,9 +151,29 @@ class AuthSettings(BaseSettings):
     public_key: str | None = None
     issuer: str = "dinsos-local"
     audience: str = "dinsos"
-    token_minutes: int = Field(default=12 * 60, ge=1, le=7 * 24 * 60)  # one field shift
+    # An access token lives minutes: a signed-out session dies everywhere within this
+    # time. The screens refresh it silently for as long as the session lasts.
+    token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    session_hours: int = Field(default=14, ge=1, le=7 * 24)  # a field shift and a margin
     users_file: Path | None = None
+    # Failed sign-ins: this many for one user (or one trusted device) within the window
+    # lock it out for the lock-out time; the per-address limit catches spraying.
+    max_failures_per_user: int = Field(default=5, ge=1)
+    max_failures_per_address: int = Field(default=30, ge=1)
+    failure_window_minutes: int = Field(default=15, ge=1)
+    lockout_minutes: int = Field(default=15, ge=1)
+    # scrypt's N for password hashes (r=8, p=1): OWASP's 2^17; only the test suite, which
+    # hashes hundreds of times, may ask for less.
+    scrypt_n: int = Field(default=OWASP_SCRYPT_N, ge=2**10, le=2**20)
     environment: str = Field(default="development", validation_alias="DINSOS_ENVIRONMENT")
+
+    @model_validator(mode="after")
+    def _refuse_cheap_password_hashes(self) -> Self:
+        if self.scrypt_n & (self.scrypt_n - 1):
+            raise ValueError("DINSOS_AUTH_SCRYPT_N must be a power of two")
+        if self.scrypt_n < OWASP_SCRYPT_N and self.environment != "test":
+            raise ValueError(f"DINSOS_AUTH_SCRYPT_N below {OWASP_SCRYPT_N} is for tests only")
+        return self
 
     @model_validator(mode="after")
     def _refuse_guessable_secrets(self) -> Self:
@@ -196,9 +219,13 @@ class AuthError(Exception):
         self.detail = detail
 
 
-def issue_token(principal: Principal, settings: AuthSettings, now: datetime) -> str:
-    """A signed token for `principal` (the development identity provider; HS256 only)."""
-    claims = {
+def issue_token(
+    principal: Principal, settings: AuthSettings, now: datetime, *, session_id: str | None = None
+) -> str:
+    """A signed token for `principal` (the built-in identity provider; HS256 only), named
+    by a fresh `jti` and, given one, the session it belongs to (`sid`)."""
+    claims: dict[str, object] = {
+        "jti": uuid.uuid4().hex,
         "sub": principal.subject,
         "name": principal.name,
         "office": principal.office_id,
@@ -208,6 +235,8 @@ def issue_token(principal: Principal, settings: AuthSettings, now: datetime) -> 
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(minutes=settings.token_minutes)).timestamp()),
     }
+    if session_id is not None:
+        claims["sid"] = session_id
     return jwt.encode(claims, settings.signing_secret(), algorithm="HS256")
 
 
@@ -240,155 +269,22 @@ def decode_token(token: str, settings: AuthSettings) -> Principal:
         name=str(claims.get("name", claims["sub"])),
         office_id=office,
         roles=roles,
+        token_id=_optional_text(claims.get("jti")),
+        session_id=_optional_text(claims.get("sid")),
     )
 
 
-# --- the development identity provider ----------------------------------------------
-
-
-def hash_password(password: str, *, salt: bytes | None = None) -> str:
-    """scrypt, as stored in the users file: scrypt$n$r$p$salt$hash (base64)."""
-    salt = salt or secrets.token_bytes(16)
-    n, r, p = 2**14, 8, 1
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=32)
-    encode = base64.b64encode
-    return f"scrypt${n}${r}${p}${encode(salt).decode()}${encode(digest).decode()}"
-
-
-def password_matches(password: str, stored: str) -> bool:
-    """Constant-time check of `password` against a stored scrypt hash."""
-    try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-    except ValueError:
-        return False
-    if scheme != "scrypt":
-        return False
-    candidate = hashlib.scrypt(
-        password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=32
-    )
-    return hmac.compare_digest(candidate, base64.b64decode(digest))
-
-
-@dataclass(frozen=True)
-class UserRecord:
-    """One user of the development identity provider."""
-
-    principal: Principal
-    password_hash: str
-
-
-def load_users(path: Path) -> dict[str, UserRecord]:
-    """Users from a TOML file of `[[user]]` tables; a bad entry stops start-up."""
-    document = tomllib.loads(path.read_text())
-    users: dict[str, UserRecord] = {}
-    for entry in document.get("user", []):
-        try:
-            principal = Principal(
-                subject=entry["username"],
-                name=entry.get("name", entry["username"]),
-                office_id=entry["office_id"],
-                roles=frozenset(Role(r) for r in entry["roles"]),
-            )
-            users[principal.subject] = UserRecord(principal, entry["password_scrypt"])
-        except (KeyError, ValueError) as exc:
-            raise ValueError(f"{path}: bad user entry {entry.get('username')!r}: {exc}") from exc
-    return users
+def _optional_text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 TOKEN_COOKIE = "dinsos_token"  # noqa: S105 - a cookie name, not a secret
-_LOGIN_TEXT = {
-    "id": ("Masuk", "Nama pengguna", "Kata sandi", "Nama pengguna atau kata sandi salah."),
-    "en": ("Sign in", "Username", "Password", "Unknown user or wrong password."),
-}
-
-
-def _authenticated_user(settings: AuthSettings, username: str, password: str) -> UserRecord | None:
-    users = load_users(settings.users_file) if settings.users_file else {}
-    record = users.get(username)
-    if record is None or not password_matches(password, record.password_hash):
-        return None
-    return record
-
-
-def _safe_next(target: str) -> str:
-    """Only a path on this server: never an open redirect to another site."""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/"
-
-
-def login_page(next_path: str, lang: str, failed: bool = False) -> HTMLResponse:
-    """The sign-in form the screens send a browser to (no token yet)."""
-    title, user_label, password_label, error = _LOGIN_TEXT.get(lang, _LOGIN_TEXT["id"])
-    message = f'<p role="alert" class="error">{error}</p>' if failed else ""
-    body = f"""<!doctype html><html lang="{html.escape(lang)}"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:24rem;margin:3rem auto;padding:0 1rem}}
-label,input,button{{display:block;width:100%;margin:.4rem 0;font-size:1.1rem}}
-.error{{color:#b00020}}</style></head><body><h1>{title}</h1>{message}
-<form method="post" action="auth/login">
-<input type="hidden" name="next" value="{html.escape(_safe_next(next_path))}">
-<label for="username">{user_label}</label><input id="username" name="username" required>
-<label for="password">{password_label}</label>
-<input id="password" name="password" type="password" required>
-<button type="submit">{title}</button></form></body></html>"""
-    return HTMLResponse(body, status_code=401 if failed else 200)
-
-
-def token_router(settings: AuthSettings) -> APIRouter:
-    """The development identity provider: `POST /auth/token` (OAuth2 password flow, for
-    API clients and phones) and `GET /login` + `POST /auth/login` (for the screens: the
-    token goes into an HttpOnly, SameSite=Strict cookie)."""
-    router = APIRouter(tags=["auth"])
-
-    @router.post("/auth/token")
-    def token(
-        username: Annotated[str, Form(max_length=100)],
-        password: Annotated[str, Form(max_length=200)],
-    ) -> JSONResponse:
-        record = _authenticated_user(settings, username, password)
-        if record is None:
-            return JSONResponse(
-                status_code=401,
-                content={"error": "bad_credentials", "detail": "unknown user or wrong password"},
-            )
-        return JSONResponse(
-            {
-                "access_token": issue_token(record.principal, settings, datetime.now(UTC)),
-                "token_type": "bearer",
-                "expires_in": settings.token_minutes * 60,
-            }
-        )
-
-    @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
-    def login(next: str = "/", lang: str = "id") -> HTMLResponse:  # noqa: A002 - the query name
-        return login_page(next, lang)
-
-    @router.post("/auth/login", include_in_schema=False)
-    def login_form(
-        username: Annotated[str, Form(max_length=100)],
-        password: Annotated[str, Form(max_length=200)],
-        next: Annotated[str, Form(max_length=500)] = "/",  # noqa: A002 - the form field
-    ) -> Response:
-        record = _authenticated_user(settings, username, password)
-        if record is None:
-            return login_page(next, "id", failed=True)
-        response = RedirectResponse(_safe_next(next), status_code=303)
-        response.set_cookie(
-            TOKEN_COOKIE,
-            issue_token(record.principal, settings, datetime.now(UTC)),
-            max_age=settings.token_minutes * 60,
-            httponly=True,
-            samesite="strict",
-            secure=settings.environment == "production",
-        )
-        return response
-
-    return router
 
 
 # --- enforcement --------------------------------------------------------------------
 
+# The identity provider's own routes: they read (or ignore) tokens themselves, so a stale
+# or broken token never stands between a user and signing in or out.
 PUBLIC_PATHS = (
     "/health",
     "/docs",
@@ -397,34 +293,71 @@ PUBLIC_PATHS = (
     "/openapi.json",
     "/auth/token",
     "/auth/login",
+    "/auth/refresh",
+    "/auth/logout",
+    "/auth/session.js",
     "/login",
 )
 
 
 def _authenticate(
-    request: Request, settings: AuthSettings, fallback: Principal
+    request: Request,
+    settings: AuthSettings,
+    fallback: Principal,
+    signed_out: SessionRegistry,
+    *,
+    public: bool,
 ) -> Principal | None:
+    """The caller, from a bearer header or the screens' cookie. On a public route a cookie
+    that no longer verifies is ignored (it would only stand in the way of the page); a
+    bearer header that does not verify is refused everywhere but the sign-in routes."""
     authorization = request.headers.get("authorization", "")
     if authorization:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthError(401, "token_invalid", "use 'Authorization: Bearer <token>'")
-        return decode_token(token.strip(), settings)
+        return _verified(token.strip(), settings, signed_out)
     cookie = request.cookies.get(TOKEN_COOKIE)
     if cookie:
-        return decode_token(cookie, settings)
+        try:
+            return _verified(cookie, settings, signed_out)
+        except AuthError:
+            if not public:
+                raise
+            return None
     return None if settings.required else fallback
 
 
-def protect(api: FastAPI, policy: Policy, settings: AuthSettings, *, office: str) -> None:
-    """Check `policy` before every API route of `api` and serve the development token
-    endpoint. Call it before any route is added: FastAPI copies app-wide dependencies
-    into each route as it is created.
+def _verified(token: str, settings: AuthSettings, signed_out: SessionRegistry) -> Principal:
+    principal = decode_token(token, settings)
+    if signed_out.refuses(
+        token_id=principal.token_id, session_id=principal.session_id, now=datetime.now(UTC)
+    ):
+        raise AuthError(401, "token_revoked", "this session was signed out; sign in again")
+    return principal
+
+
+def protect(
+    api: FastAPI,
+    policy: Policy,
+    settings: AuthSettings,
+    *,
+    office: str,
+    service: str = "dinsos",
+) -> None:
+    """Check `policy` before every API route of `api` and serve the built-in identity
+    provider (`shared/identity.py`; `service` names its session cookie). Call it before
+    any route is added: FastAPI copies app-wide dependencies into each route as it is
+    created.
 
     The check runs as a dependency rather than a middleware because only after routing is
     the route's path template known; deny by default: a route missing from the policy
     answers 403 `no_access_rule`. Sets `request.state.principal` (see `current_user`).
     """
+    # shared.identity builds on this module's settings and tokens, so it is imported here.
+    from shared.identity import IdentityProvider, identity_router  # noqa: PLC0415 - see above
+
+    provider = IdentityProvider(settings, service=service)
     development_user = Principal(
         subject="local",
         name="Local development user",
@@ -438,8 +371,19 @@ def protect(api: FastAPI, policy: Policy, settings: AuthSettings, *, office: str
         # seen by the endpoint (sync endpoints get a copy of this context in their thread).
         route = request.scope.get("route")
         path = getattr(route, "path", "")
-        principal = _authenticate(request, settings, development_user)
         rule = Access.anyone() if path in PUBLIC_PATHS else policy.get(f"{request.method} {path}")
+        try:
+            principal = _authenticate(
+                request,
+                settings,
+                development_user,
+                provider.sessions,
+                public=rule is not None and rule.public,
+            )
+        except AuthError:
+            if path not in PUBLIC_PATHS:
+                raise
+            principal = None
         if rule is None:
             raise AuthError(403, "no_access_rule", "this endpoint has no access rule")
         if not rule.allows(principal):
@@ -471,7 +415,7 @@ def protect(api: FastAPI, policy: Policy, settings: AuthSettings, *, office: str
             headers={"WWW-Authenticate": "Bearer"} if error.status == 401 else None,
         )
 
-    api.include_router(token_router(settings))
+    api.include_router(identity_router(provider))
 
 
 def request_source(request: Request) -> str:

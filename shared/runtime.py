@@ -451,6 +451,7 @@ def create_service_api(
             {**AUDIT_POLICY, **policy},
             auth or runtime.settings.auth,
             office=runtime.settings.common.default_office_id,
+            service=runtime.name,
         )
     else:
         api.router.dependencies.append(Depends(anonymous_context))

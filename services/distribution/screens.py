@@ -234,6 +234,7 @@ def field_page(runs: list[RunOut], *, team: str | None, lang: Lang) -> str:
 <header><h1>{text["title"]}</h1>
 <a href="?{team_query}lang={other}" class="lang">{text["other_lang"]}</a></header>
 {body}
+<script src="auth/session.js" data-sign-out></script>
 <script src="field/app.js"></script>
 </body>
 </html>"""

@@ -148,7 +148,8 @@ def _page(
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{t(title_key, lang)} - {t("title", lang)}</title><style>{STYLE}</style></head>
 <body><header>{switch}<strong>{t("title", lang)}</strong><br>{nav}</header>
-<main><h1 id="page-title">{t(title_key, lang)}</h1>{message}{body}</main></body></html>"""
+<main><h1 id="page-title">{t(title_key, lang)}</h1>{message}{body}</main>
+<script src="/auth/session.js" data-sign-out data-keep-alive></script></body></html>"""
     )
 
 

@@ -102,7 +102,8 @@ text-align:left;font-size:.85rem}} .late{{background:#fde2e1}} .warn{{background
 background:#eef5fb;border:1px solid #cde}} nav a{{margin-right:.8rem}} #feed li{{font-size:.8rem}}
 </style></head><body><nav><a href="./?lang={lang}">{t("title", lang)}</a>
 <a href="reports/view?lang={lang}">{t("report", lang)}</a>
-<a id="lang" href="?lang={other}">{other.upper()}</a></nav>{body}</body></html>"""
+<a id="lang" href="?lang={other}">{other.upper()}</a></nav>{body}
+<script src="/auth/session.js" data-sign-out data-keep-alive></script></body></html>"""
     )
 
 

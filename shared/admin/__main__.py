@@ -8,9 +8,9 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from shared.admin import audit, deployment
+from shared.admin import audit, deployment, users
 
-COMMAND_GROUPS: tuple[ModuleType, ...] = (deployment, audit)
+COMMAND_GROUPS: tuple[ModuleType, ...] = (deployment, users, audit)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -24,13 +24,12 @@ from shared.auth import (
     Principal,
     Role,
     decode_token,
-    hash_password,
     issue_token,
-    password_matches,
     protect,
     secret_weakness,
 )
 from shared.http import install_error_handlers
+from shared.passwords import hash_password, password_matches
 from tests.support.access import missing_rules, token_for, walk_matrix
 
 SECRET = "Zq7vN2kXw9pL4tRb8sYc3mHf6jDg1uEa5oWi0e-Tx_K"

@@ -128,7 +128,8 @@ async function sendReport(item) {
   } catch (error) {
     return false;
   }
-  if (response.status >= 500 || response.status === 408 || response.status === 429) return false;
+  // 401: signed out (auth/session.js has offered to sign in again); the report waits.
+  if (response.status >= 500 || [401, 408, 429].includes(response.status)) return false;
   const body = await response.json().catch(() => ({}));
   if (response.ok) {
     item.incident = body.id;
@@ -153,7 +154,7 @@ async function sendPhoto(item) {
   } catch (error) {
     return false;
   }
-  if (response.status >= 500) return false;
+  if (response.status >= 500 || response.status === 401) return false;
   if (!response.ok) item.photoError = describe(await response.json().catch(() => ({})));
   item.state = "sent";
   delete item.photo; // the server has it, or refused it for good: free the phone's storage
