@@ -1,0 +1,345 @@
+"""Offices are tenants, on every route of every service: a user of office B calling any
+route with an id of office A's record (in the path, a query or the body) gets 404 (403
+for a role that may not call the route, 422 `unknown_*` for an id in a body), never A's
+data, and no row changes. The routes come from each app (`tests/support/tenancy.py`), so a
+new route is walked as soon as it exists, and one taking an id the registry below cannot
+make a record for fails the walk until a maker is added.
+
+Each service's app runs with sign-in required, without its lifespan (no broker: events
+wait in the outbox), on SQLite and on PostgreSQL. Records only events create are made by
+calling the service's handlers, as its consumer would.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from services.logistics import handlers as logistics_handlers
+from services.logistics.app import create_app as create_logistics
+from services.logistics.settings import LogisticsSettings
+from shared.auth import AuthSettings, Role
+from shared.events import GeoPoint, IncidentVerified, NeedLine
+from shared.runtime import ServiceRuntime
+from shared.settings import CommonSettings
+from tests.support.access import SECRET, token_for
+from tests.support.tenancy import (
+    OFFICE_A,
+    OFFICE_B,
+    Registry,
+    TenancyWalker,
+    failures_text,
+)
+
+Body = dict[str, Any]
+SIGNED_IN = AuthSettings(required=True, secret=SECRET)
+
+
+def common(tmp_path: Path) -> CommonSettings:
+    return CommonSettings(environment="test", data_dir=tmp_path)
+
+
+class Office:
+    """Calls a service as a user of one office holding every role."""
+
+    def __init__(self, client: TestClient, office: str) -> None:
+        self.client = client
+        self.office = office
+        self.headers = {"Authorization": f"Bearer {token_for(SIGNED_IN, *Role, office=office)}"}
+
+    def call(self, method: str, url: str, **kwargs: Any) -> Any:
+        response = self.client.request(method, url, headers=self.headers, **kwargs)
+        assert 200 <= response.status_code < 300, f"{method} {url}: {response.text}"
+        return response.json() if response.content else None
+
+
+def started(app: FastAPI) -> TestClient:
+    app.state.runtime.create_tables()
+    return TestClient(app, raise_server_exceptions=False)
+
+
+# --- logistics --------------------------------------------------------------------------
+
+SITE = {"lat": -0.4100, "lon": 116.9900}
+WAREHOUSES = {OFFICE_A: "GDG-A", OFFICE_B: "GDG-B"}
+SECOND_WAREHOUSES = {OFFICE_A: "GDG-A2", OFFICE_B: "GDG-B2"}
+
+
+def logistics(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
+    settings = LogisticsSettings(database_url=database_url, common=common(tmp_path), auth=SIGNED_IN)
+    app = create_logistics(settings)
+    client = started(app)
+    runtime: ServiceRuntime = app.state.runtime
+    today = datetime.now(ZoneInfo(settings.office_timezone)).date()
+    offices = {office: Office(client, office) for office in (OFFICE_A, OFFICE_B)}
+    for office, code in [*WAREHOUSES.items(), *SECOND_WAREHOUSES.items()]:
+        body = {"code": code, "name": f"Gudang {office}", "location": SITE}
+        offices[office].call("POST", "/warehouses", json=body)
+    offices[OFFICE_A].call(
+        "POST", "/items", json={"code": "RICE-5KG", "name": "Beras 5 kg", "unit": "sak"}
+    )
+
+    def lot(office: str) -> str:
+        body = {
+            "item_code": "RICE-5KG",
+            "warehouse_code": WAREHOUSES[office],
+            "quantity": 500,
+            "received_on": today.isoformat(),
+            "expires_on": (today + timedelta(days=400)).isoformat(),
+            "source": "PO-2026-1",
+            "received_by": "Pak Gudang",
+        }
+        return str(offices[office].call("POST", "/lots", json=body)["id"])
+
+    def movement(office: str) -> str:
+        lot_id = lot(office)
+        (entry,) = offices[office].call("GET", "/movements", params={"lot_id": lot_id})
+        return str(entry["id"])
+
+    def planned(office: str) -> dict[str, Any]:
+        """A dispatch logistics planned for a verified incident of `office`."""
+        lot(office)
+        now = datetime.now(UTC)
+        event = IncidentVerified.first(
+            office_id=office,
+            case_id=uuid.uuid4(),
+            producer="intake",
+            occurred_at=now,
+            reported_at=now - timedelta(minutes=5),
+            destination=GeoPoint(**SITE),
+            verified_by="Kabid",
+            assessed_needs=(NeedLine(item_code="RICE-5KG", quantity=2),),
+        )
+        runtime.run(lambda uow: logistics_handlers.allocate_for_incident(uow, event, settings))
+        params = {"case_id": str(event.case_id)}
+        (dispatch,) = offices[office].call("GET", "/dispatches", params=params)
+        return dict(dispatch)
+
+    def handed_over(office: str) -> tuple[str, str]:
+        """(dispatch id, handover id) of a dispatch picked, released and handed over: the
+        richest dispatch, so that every route about one finds what it looks for."""
+        dispatch_id = planned(office)["id"]
+        call = offices[office].call
+        call("POST", f"/dispatches/{dispatch_id}/pick-list/sign", json={"picked_by": "Budi"})
+        call("POST", f"/dispatches/{dispatch_id}/release", json={"released_by": "Rina"})
+        handover = call(
+            "POST",
+            f"/dispatches/{dispatch_id}/handover",
+            json={
+                "handed_over_by": "Rina",
+                "received_by": "Pak Camat",
+                "receiver_organisation": "Posko",
+            },
+        )
+        return str(dispatch_id), str(handover["id"])
+
+    def purchase_request(office: str) -> str:
+        body = {
+            "source": "shortage",
+            "lines": [{"item_code": "RICE-5KG", "quantity": 1000}],
+            "requested_by": "Kabid",
+        }
+        return str(offices[office].call("POST", "/purchase-requests", json=body)["id"])
+
+    def purchase_order(office: str) -> str:
+        body = {
+            "request_id": purchase_request(office),
+            "number": f"PO-{uuid.uuid4().hex[:6]}/2026",
+            "supplier": "CV Beras Kaltim",
+            "warehouse_code": WAREHOUSES[office],
+            "expected_on": today.isoformat(),
+            "lines": [{"item_code": "RICE-5KG", "quantity": 1000}],
+        }
+        return str(offices[office].call("POST", "/purchase-orders", json=body)["id"])
+
+    kinds: dict[str, Callable[[str], str]] = {
+        "lot_id": lot,
+        "movement_id": movement,
+        "dispatch_id": lambda office: handed_over(office)[0],
+        "handover_id": lambda office: handed_over(office)[1],
+        "case_id": lambda office: str(planned(office)["case_id"]),
+        "source_case_id": lambda office: str(planned(office)["case_id"]),
+        "request_id": purchase_request,
+        "order_id": purchase_order,
+        "warehouse_code": WAREHOUSES.__getitem__,
+        "from_warehouse": WAREHOUSES.__getitem__,
+        "to_warehouse": SECOND_WAREHOUSES.__getitem__,
+        "office_id": lambda office: office,
+        # An audit entry's entity is the record it is about.
+        "entity_id": lot,
+    }
+
+    def receipt_lines() -> list[Body]:
+        return [
+            {
+                "item_code": "RICE-5KG",
+                "delivered": 2,
+                "accepted": 2,
+                "expires_on": (today + timedelta(days=400)).isoformat(),
+            }
+        ]
+
+    requests: dict[str, Callable[[Callable[[str], str]], dict[str, Any]]] = {
+        "POST /warehouses": lambda id_: {
+            "json": {
+                "code": f"GDG-{uuid.uuid4().hex[:6].upper()}",
+                "name": "Gudang baru",
+                "location": SITE,
+                "office_id": id_("office_id"),
+            }
+        },
+        "GET /stock-card": lambda _: {"params": {"item_code": "RICE-5KG"}},
+        "PATCH /lots/{lot_id}": lambda _: {"json": {"bin_location": "RAK-B1"}},
+        "POST /lots": lambda id_: {
+            "json": {
+                "item_code": "RICE-5KG",
+                "warehouse_code": id_("warehouse_code"),
+                "quantity": 5,
+                "received_on": today.isoformat(),
+                "expires_on": (today + timedelta(days=400)).isoformat(),
+                "source": "PO-2026-9",
+                "received_by": "Pak Gudang",
+            }
+        },
+        "POST /lots/{lot_id}/adjustments": lambda _: {
+            "json": {
+                "delta": -1,
+                "reason": "sak sobek",
+                "approved_by": "Kabid",
+                "effective_on": today.isoformat(),
+            }
+        },
+        "POST /lots/{lot_id}/quarantine": lambda _: {
+            "json": {"quantity": 1, "reason": "damaged", "actor": "Pak Gudang"}
+        },
+        "POST /movements/{movement_id}/reverse": lambda _: {
+            "json": {
+                "reason": "salah catat",
+                "reversed_by": "Kabid",
+                "effective_on": today.isoformat(),
+            }
+        },
+        "POST /transfers": lambda id_: {
+            "json": {
+                "from_warehouse": id_("from_warehouse"),
+                "to_warehouse": id_("to_warehouse"),
+                "item_code": "RICE-5KG",
+                "quantity": 1,
+                "moved_by": "Pak Budi",
+            }
+        },
+        "POST /counts": lambda id_: {
+            "json": {
+                "warehouse_code": id_("warehouse_code"),
+                "counted_on": today.isoformat(),
+                "counted_by": "Pak Budi",
+                "approved_by": "Kabid",
+                "reason": "opname",
+                "lines": [{"lot_id": id_("lot_id"), "counted": 499}],
+            }
+        },
+        "POST /dispatches/{dispatch_id}/release": lambda _: {"json": {"released_by": "Rina"}},
+        "POST /dispatches/{dispatch_id}/cancel": lambda _: {"json": {"cancelled_by": "Rina"}},
+        "POST /dispatches/{dispatch_id}/pick-list/sign": lambda _: {"json": {"picked_by": "Budi"}},
+        "POST /dispatches/{dispatch_id}/handover": lambda _: {
+            "json": {
+                "handed_over_by": "Rina",
+                "received_by": "Pak Camat",
+                "receiver_organisation": "Posko",
+            }
+        },
+        "POST /purchase-requests": lambda id_: {
+            "json": {
+                "source": "shortage",
+                "source_case_id": id_("source_case_id"),
+                "lines": [{"item_code": "RICE-5KG", "quantity": 10}],
+                "requested_by": "Kabid",
+            }
+        },
+        "POST /purchase-orders": lambda id_: {
+            "json": {
+                "request_id": id_("request_id"),
+                "number": f"PO-{uuid.uuid4().hex[:6]}/2026",
+                "supplier": "CV Beras Kaltim",
+                "warehouse_code": id_("warehouse_code"),
+                "expected_on": today.isoformat(),
+                "lines": [{"item_code": "RICE-5KG", "quantity": 1000}],
+            }
+        },
+        "POST /purchase-orders/{order_id}/receipts": lambda _: {
+            "json": {
+                "received_on": today.isoformat(),
+                "received_by": "Pak Budi",
+                "lines": receipt_lines(),
+            }
+        },
+        "PUT /minimum-levels": lambda id_: {
+            "json": {
+                "item_code": "RICE-5KG",
+                "warehouse_code": id_("warehouse_code"),
+                "households": 100,
+                "per_household_per_day": 1,
+                "days": 3,
+                "basis": "SK Kadis",
+            }
+        },
+        "POST /ui/picking/{dispatch_id}/sign": lambda _: {"data": {"name": "Budi"}},
+        "POST /ui/picking/{dispatch_id}/release": lambda _: {"data": {"name": "Rina"}},
+        "POST /ui/receiving/{order_id}": lambda _: {
+            "data": {
+                "received_on": today.isoformat(),
+                "received_by": "Pak Budi",
+                **{key: str(value) for key, value in receipt_lines()[0].items()},
+                "reject_reason": "",
+            }
+        },
+        "POST /ui/counts": lambda id_: {
+            "data": {
+                "warehouse_code": id_("warehouse_code"),
+                "counted_by": "Pak Budi",
+                "approved_by": "Kabid",
+                "reason": "opname",
+                "lot_id": id_("lot_id"),
+                "counted": "499",
+            }
+        },
+    }
+    return app, Registry(
+        kinds=kinds,
+        requests=requests,
+        shared={"item_code": "the item catalogue is shared by every office"},
+    )
+
+
+# --- the walk ---------------------------------------------------------------------------
+
+SERVICES: dict[str, Callable[[str, Path], tuple[FastAPI, Registry]]] = {
+    "logistics": logistics,
+}
+
+
+@pytest.mark.parametrize("service_name", sorted(SERVICES))
+def test_another_offices_ids_answer_as_unknown_on_every_route(
+    service_name: str, database_url: str, tmp_path: Path
+) -> None:
+    started_at = time.monotonic()
+    app, registry = SERVICES[service_name](database_url, tmp_path)
+    try:
+        report = TenancyWalker(app, SIGNED_IN, registry).walk()
+    finally:
+        app.state.runtime.engine.dispose()
+    print(  # noqa: T201 - the walk's cost, shown with -s (the suite must stay quick)
+        f"{service_name}: {len(report.walked)} routes, {report.calls} calls, "
+        f"{time.monotonic() - started_at:.1f} s"
+    )
+    assert report.walked, "the walk found no route taking an id"
+    assert report.failures == [], failures_text(service_name, report)
