@@ -24,13 +24,26 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from services.distribution import handlers as distribution_handlers
+from services.distribution.app import create_app as create_distribution
 from services.logistics import handlers as logistics_handlers
 from services.logistics.app import create_app as create_logistics
 from services.logistics.settings import LogisticsSettings
 from shared.auth import AuthSettings, Role
-from shared.events import GeoPoint, IncidentVerified, NeedLine
+from shared.clock import office_today
+from shared.events import CaseType, GeoPoint, IncidentVerified, NeedLine
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
+from tests.distribution.programs_support import (
+    HUB,
+    make_settings,
+    person,
+    png_bytes,
+    release_for,
+    signature,
+)
+from tests.distribution.programs_support import institution as institution_body
+from tests.distribution.test_api import AT_THE_POSKO, released
 from tests.support.access import SECRET, token_for
 from tests.support.tenancy import (
     OFFICE_A,
@@ -320,10 +333,193 @@ def logistics(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
     )
 
 
+# --- distribution -----------------------------------------------------------------------
+
+
+def distribution(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
+    settings = make_settings(database_url).model_copy(update={"auth": SIGNED_IN})
+    app = create_distribution(settings)
+    client = started(app)
+    runtime: ServiceRuntime = app.state.runtime
+    today = office_today()
+    offices = {office: Office(client, office) for office in (OFFICE_A, OFFICE_B)}
+    serial = iter(range(1, 10_000))
+
+    def recipient(office: str) -> str:
+        body = person(next(serial)).model_dump(mode="json")
+        return str(offices[office].call("POST", "/recipients", json=body)["id"])
+
+    def institution(office: str) -> str:
+        body = institution_body(f"Panti {next(serial)}").model_dump(mode="json")
+        return str(offices[office].call("POST", "/recipients", json=body)["id"])
+
+    def program(office: str) -> dict[str, Any]:
+        body = {
+            "name": f"Permakanan {next(serial)}",
+            "start_date": today.isoformat(),
+            "parcel": [{"item_code": "RICE-5KG", "quantity": 2}],
+            "hub": HUB.model_dump(),
+        }
+        created = offices[office].call("POST", "/permakanan/programs", json=body)
+        enrolments = f"/permakanan/programs/{created['id']}/enrolments"
+        offices[office].call("POST", enrolments, json={"recipient_id": recipient(office)})
+        return dict(created)
+
+    def open_round(office: str) -> str:
+        round_id = str(program(office)["rounds"][0]["id"])
+        offices[office].call("POST", f"/permakanan/rounds/{round_id}/opening")
+        return round_id
+
+    def walk_delivery(office: str, delivery_id: str, position: dict[str, float]) -> None:
+        """Assigned, on its way, arrived, photographed and handed over with a signature."""
+        call = offices[office].call
+        call("POST", f"/deliveries/{delivery_id}/assignment", json={"team": "Tagana 2"})
+        call("POST", f"/deliveries/{delivery_id}/departure")
+        call("POST", f"/deliveries/{delivery_id}/arrival", json={"position": position})
+        photo = {"photo": ("serah.png", png_bytes(), "image/png")}
+        call("POST", f"/deliveries/{delivery_id}/photo", files=photo)
+        completion = {
+            "received_by": "Kepala Desa",
+            "relation": "kepala desa",
+            "position": position,
+            "signature_png_base64": signature(),
+        }
+        call("POST", f"/deliveries/{delivery_id}/completion", json=completion)
+
+    def opened_delivery(office: str) -> dict[str, Any]:
+        """An incident delivery, opened as the released dispatch arrives."""
+        event = released(uuid.uuid4()).model_copy(update={"office_id": office})
+        runtime.run(lambda uow: distribution_handlers.on_dispatch_released(uow, event))
+        params = {"case_id": str(event.case_id)}
+        (opened,) = offices[office].call("GET", "/deliveries", params=params)
+        return dict(opened)
+
+    def delivered(office: str) -> str:
+        """The richest delivery: handed over with photo and signature."""
+        delivery_id = str(opened_delivery(office)["id"])
+        walk_delivery(office, delivery_id, AT_THE_POSKO)
+        return delivery_id
+
+    def sandang_request(office: str) -> str:
+        body = {
+            "institution_id": institution(office),
+            "lines": [{"item_code": "SARUNG", "quantity": 20}],
+            "needed_by": (today + timedelta(days=30)).isoformat(),
+        }
+        return str(offices[office].call("POST", "/sandang/requests", json=body)["id"])
+
+    def sandang_handover(office: str) -> str:
+        request_id = sandang_request(office)
+        event = release_for(
+            uuid.UUID(request_id), CaseType.SANDANG_REQUEST, [("SARUNG", 20)]
+        ).model_copy(update={"office_id": office})
+        runtime.run(lambda uow: distribution_handlers.on_dispatch_released(uow, event))
+        (opened,) = offices[office].call("GET", "/deliveries", params={"case_id": request_id})
+        walk_delivery(office, str(opened["id"]), {"lat": -0.4301, "lon": 116.9822})
+        request = offices[office].call("GET", f"/sandang/requests/{request_id}")
+        return str(request["handover_id"])
+
+    def run(office: str) -> str:
+        body = {
+            "team": "Tim 1",
+            "vehicle": "KT 1 AB",
+            "run_date": today.isoformat(),
+            "start": HUB.model_dump(),
+            "delivery_ids": [str(opened_delivery(office)["id"])],
+        }
+        return str(offices[office].call("POST", "/runs", json=body)["id"])
+
+    def enrolled(program_id: str, recipient_id: str) -> str:
+        """`recipient_id`, enrolled in the program with a candidate queued behind, when
+        both are of one office (the office whose enrolment is accepted)."""
+        url = f"/permakanan/programs/{program_id}/enrolments"
+        for office, caller in offices.items():
+            body = {"recipient_id": recipient_id}
+            answer = client.post(url, json=body, headers=caller.headers)
+            if answer.status_code == 201:
+                candidate = {"recipient_id": recipient(office), "as_candidate": True}
+                caller.call("POST", url, json=candidate)
+        return recipient_id
+
+    kinds: dict[str, Callable[[str], str]] = {
+        "recipient_id": recipient,
+        "institution_id": institution,
+        "program_id": lambda office: str(program(office)["id"]),
+        "round_id": open_round,
+        "request_id": sandang_request,
+        "handover_id": sandang_handover,
+        "delivery_id": delivered,
+        "delivery_ids": lambda office: str(opened_delivery(office)["id"]),
+        "case_id": lambda office: str(opened_delivery(office)["case_id"]),
+        "run_id": run,
+        "entity_id": recipient,
+    }
+    completion = {
+        "received_by": "Kepala Desa",
+        "position": AT_THE_POSKO,
+        "signature_png_base64": signature(),
+    }
+    requests: dict[str, Callable[[Callable[[str], str]], dict[str, Any]]] = {
+        "PATCH /recipients/{recipient_id}": lambda _: {
+            "json": {"name": "Penerima Baru", "reason": "salah tulis"}
+        },
+        "GET /recipients/{recipient_id}/personal-data": lambda _: {
+            "params": {"purpose": "verifikasi data"}
+        },
+        "POST /permakanan/programs/{program_id}/enrolments": lambda id_: {
+            "json": {"recipient_id": id_("recipient_id")}
+        },
+        "POST /permakanan/programs/{program_id}/replacements": lambda id_: {
+            "json": {
+                "recipient_id": enrolled(id_("program_id"), id_("recipient_id")),
+                "reason": "pindah ke Samarinda",
+            }
+        },
+        "POST /sandang/requests": lambda id_: {
+            "json": {
+                "institution_id": id_("institution_id"),
+                "lines": [{"item_code": "SARUNG", "quantity": 20}],
+                "needed_by": (today + timedelta(days=30)).isoformat(),
+            }
+        },
+        "POST /deliveries/{delivery_id}/assignment": lambda _: {"json": {"team": "Tim B"}},
+        "POST /deliveries/{delivery_id}/arrival": lambda _: {"json": {"position": AT_THE_POSKO}},
+        "POST /deliveries/{delivery_id}/completion": lambda _: {"json": completion},
+        "POST /deliveries/{delivery_id}/photo": lambda _: {
+            "files": {"photo": ("serah.png", png_bytes(), "image/png")}
+        },
+        "POST /deliveries/{delivery_id}/failure": lambda _: {
+            "json": {"reason_code": "refused", "reason": "ditolak warga"}
+        },
+        "POST /deliveries/{delivery_id}/return": lambda _: {"json": {"condition": "good"}},
+        "POST /runs": lambda id_: {
+            "json": {
+                "team": "Tim 2",
+                "vehicle": "KT 2 AB",
+                "run_date": today.isoformat(),
+                "start": HUB.model_dump(),
+                "delivery_ids": [id_("delivery_ids")],
+            }
+        },
+    }
+    return app, Registry(
+        kinds=kinds,
+        requests=requests,
+        # The route serves the handover photo or the recipient's signature.
+        constants={"purpose": "photo"},
+        shared={
+            "item_code": "the item catalogue is shared by every office",
+            "postal_code": "a kode pos is a place, not a record",
+            "reason_code": "a fixed list of failure reasons",
+        },
+    )
+
+
 # --- the walk ---------------------------------------------------------------------------
 
 SERVICES: dict[str, Callable[[str, Path], tuple[FastAPI, Registry]]] = {
     "logistics": logistics,
+    "distribution": distribution,
 }
 
 

@@ -295,6 +295,8 @@ class TenancyWalker:
         if changes:
             self.report.fail(f"{label}: office B's calls changed rows: {', '.join(changes)}")
         if where == "path":
+            # The same record of A, everything else in the request A's too.
+            url, kwargs = self._request(route, values, lambda _name: OFFICE_A, with_request)
             self._control(route, url, kwargs, label)
 
     def _baseline(self, route: Route, values: _Values, with_request: bool, label: str) -> bool:
