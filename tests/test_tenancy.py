@@ -23,12 +23,19 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlmodel import select
 
 from services.distribution import handlers as distribution_handlers
 from services.distribution.app import create_app as create_distribution
+from services.intake.app import create_app as create_intake
+from services.intake.settings import IntakeSettings
 from services.logistics import handlers as logistics_handlers
 from services.logistics.app import create_app as create_logistics
 from services.logistics.settings import LogisticsSettings
+from services.notify import handlers as notify_handlers
+from services.notify.app import create_app as create_notify
+from services.notify.models import AlertRow
+from services.notify.settings import NotifySettings
 from shared.auth import AuthSettings, Role
 from shared.clock import office_today
 from shared.events import CaseType, GeoPoint, IncidentVerified, NeedLine
@@ -44,6 +51,7 @@ from tests.distribution.programs_support import (
 )
 from tests.distribution.programs_support import institution as institution_body
 from tests.distribution.test_api import AT_THE_POSKO, released
+from tests.notify.test_cases import reported as notify_reported
 from tests.support.access import SECRET, token_for
 from tests.support.tenancy import (
     OFFICE_A,
@@ -78,6 +86,165 @@ class Office:
 def started(app: FastAPI) -> TestClient:
     app.state.runtime.create_tables()
     return TestClient(app, raise_server_exceptions=False)
+
+
+# --- intake ---------------------------------------------------------------------------
+
+
+def intake(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
+    settings = IntakeSettings(
+        database_url=database_url,
+        common=common(tmp_path),
+        auth=SIGNED_IN,
+        photo_dir=tmp_path / "photos",
+        duplicate_radius_m=0,  # each report opens its own incident
+    )
+    app = create_intake(settings)
+    client = started(app)
+    offices = {office: Office(client, office) for office in (OFFICE_A, OFFICE_B)}
+
+    def report(office_id: str) -> Body:
+        return {
+            "client_report_id": f"phone-{uuid.uuid4().hex}",
+            "office_id": office_id,
+            "reporter": {"name": "Tim Tagana", "role": "tagana", "phone": "+62812345678"},
+            "hazard": "flood",
+            "happened_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat(),
+            "location": {"lat": -0.4230, "lon": 116.9860},
+            "address": {
+                "district": "Tenggarong",
+                "village": "Sukarame",
+                "regency": "Kutai Kartanegara",
+                "province": "Kalimantan Timur",
+            },
+            "households_affected": 30,
+            "people_affected": 110,
+            "stated_needs": [{"item_code": "RICE-5KG", "quantity": 70}],
+        }
+
+    def incident(office: str) -> str:
+        answer = offices[office].call("POST", "/reports", json=report(office))
+        return str(answer["id"])
+
+    def client_report_id(office: str) -> str:
+        """The phone's own id of a report already sent (a resend answers with it)."""
+        body = report(office)
+        offices[office].call("POST", "/reports", json=body)
+        return str(body["client_report_id"])
+
+    def client_update_id(office: str) -> str:
+        body = update(f"update-{uuid.uuid4().hex}")
+        offices[office].call("POST", f"/incidents/{incident(office)}/updates", json=body)
+        return str(body["client_update_id"])
+
+    def update(client_update_id: str) -> Body:
+        return {
+            "client_update_id": client_update_id,
+            "reporter": {"name": "Tim Tagana", "role": "tagana"},
+            "households_affected": 35,
+        }
+
+    def photo(office: str) -> str:
+        files = {"photo": ("banjir.png", png_bytes(), "image/png")}
+        url = f"/incidents/{incident(office)}/photos"
+        return str(offices[office].call("POST", url, files=files)["id"])
+
+    return app, Registry(
+        kinds={
+            "incident_id": incident,
+            "photo_id": photo,
+            "client_report_id": client_report_id,
+            "client_update_id": client_update_id,
+            "office_id": lambda office: office,
+            "entity_id": incident,
+        },
+        office_keys={
+            "client_report_id": "a phone's id for resending its report",
+            "client_update_id": "a phone's id for resending its follow-up",
+        },
+        requests={
+            "POST /reports": lambda id_: {
+                "json": report(id_("office_id"))
+                | {"client_report_id": id_("client_report_id")}
+            },
+            "POST /incidents/{incident_id}/updates": lambda id_: {
+                "json": update(id_("client_update_id"))
+            },
+            "POST /incidents/{incident_id}/photos": lambda _: {
+                "files": {"photo": ("banjir.png", png_bytes(), "image/png")}
+            },
+            "POST /incidents/{incident_id}/verification": lambda _: {
+                "json": {
+                    "verified_by": "Kabid",
+                    "assessed_needs": [{"item_code": "RICE-5KG", "quantity": 70}],
+                }
+            },
+            "POST /incidents/{incident_id}/rejection": lambda _: {
+                "json": {"rejected_by": "Kabid", "reason": "Laporan ganda"}
+            },
+        },
+        shared={
+            "item_code": "the item catalogue is shared by every office",
+            "postal_code": "a kode pos is a place, not a record",
+        },
+    )
+
+
+# --- notify -----------------------------------------------------------------------------
+
+
+def notify(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
+    settings = NotifySettings(database_url=database_url, common=common(tmp_path), auth=SIGNED_IN)
+    app = create_notify(settings)
+    client = started(app)
+    runtime: ServiceRuntime = app.state.runtime
+    standards = app.state.standards
+    offices = {office: Office(client, office) for office in (OFFICE_A, OFFICE_B)}
+
+    def clock(office: str) -> str:
+        """A case's response clock, 20 hours after the report (warned already)."""
+        case_id = uuid.uuid4()
+        event = notify_reported(case_id, datetime.now(UTC) - timedelta(hours=20))
+        event = event.model_copy(update={"office_id": office})
+        runtime.run(lambda uow: notify_handlers.apply_event(uow, event, standards))
+        runtime.run(lambda uow: notify_handlers.tick(uow, standards))
+        return str(case_id)
+
+    def alert(office: str) -> str:
+        case_id = uuid.UUID(clock(office))
+        query = select(AlertRow.id).where(AlertRow.case_id == case_id).limit(1)
+        return str(runtime.run(lambda uow: uow.session.exec(query).one()))
+
+    def subscription(office: str) -> str:
+        body = {
+            "channel": "email",
+            "email": "kabid@dinsos.example.go.id",
+            "event_types": ["ResponseDeadlineBreached"],
+        }
+        return str(offices[office].call("POST", "/subscriptions", json=body)["id"])
+
+    return app, Registry(
+        kinds={
+            "case_id": clock,
+            "alert_id": alert,
+            "subscription_id": subscription,
+            "office_id": lambda office: office,
+            "entity_id": subscription,
+        },
+        requests={
+            "POST /subscriptions": lambda id_: {
+                "json": {
+                    "channel": "email",
+                    "email": "kabid@dinsos.example.go.id",
+                    "office_id": id_("office_id"),
+                    "event_types": ["ResponseDeadlineBreached"],
+                }
+            },
+            "POST /alerts/{alert_id}/ack": lambda _: {"json": {"by": "Kabid Linjamsos"}},
+            # Sent once, never followed: a live feed would never end.
+            "GET /feed": lambda _: {"params": {"follow": "false"}},
+        },
+    )
 
 
 # --- logistics --------------------------------------------------------------------------
@@ -518,8 +685,10 @@ def distribution(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
 # --- the walk ---------------------------------------------------------------------------
 
 SERVICES: dict[str, Callable[[str, Path], tuple[FastAPI, Registry]]] = {
+    "intake": intake,
     "logistics": logistics,
     "distribution": distribution,
+    "notify": notify,
 }
 
 
