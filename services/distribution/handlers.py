@@ -194,11 +194,19 @@ def _checked_nik(
         raise Unprocessable(f"{invalid.reason}: {invalid}", code="invalid_nik") from invalid
     nik_hash = policy.vault.fingerprint(nik)
     existing = uow.session.exec(
-        select(RecipientRow.id).where(RecipientRow.nik_hash == nik_hash)
+        select(RecipientRow.id, RecipientRow.office_id).where(RecipientRow.nik_hash == nik_hash)
     ).first()
-    if existing is not None and existing != except_recipient:
+    if existing is not None and existing[0] != except_recipient:
+        # One person is one recipient nationally (no double aid across offices), but
+        # another office's recipient is theirs: no id, no name, not even which office.
+        if not visible_to_caller(existing[1]):
+            raise Conflict(
+                "this NIK is already registered with another office; the person is moved "
+                "between offices there, not registered twice",
+                code="duplicate_nik",
+            )
         raise Conflict(
-            f"this NIK is already registered as recipient {existing}", code="duplicate_nik"
+            f"this NIK is already registered as recipient {existing[0]}", code="duplicate_nik"
         )
     return nik_hash
 
