@@ -600,6 +600,11 @@ def _on_round_released(uow: UnitOfWork, event: DispatchReleased) -> None:
     ).first()
     if round_row is None:
         raise PermanentEventError("unknown_round", f"no permakanan round {event.case_id}")
+    program = uow.session.get(ProgramRow, round_row.program_id)
+    if program is None or program.office_id != event.office_id:
+        raise PermanentEventError(
+            "other_office", f"permakanan round {round_row.id} is not of office {event.office_id}"
+        )
     if str(event.dispatch_id) in round_row.dispatch_ids:
         return  # the same release announced again under a new event id
     round_row.dispatch_ids = [*round_row.dispatch_ids, str(event.dispatch_id)]
@@ -829,6 +834,10 @@ def _on_sandang_released(uow: UnitOfWork, event: DispatchReleased) -> None:
     ).first()
     if request is None:
         raise PermanentEventError("unknown_sandang_request", f"no sandang request {event.case_id}")
+    if request.office_id != event.office_id:
+        raise PermanentEventError(
+            "other_office", f"sandang request {request.id} is not of office {event.office_id}"
+        )
     if request.delivery_id is not None:
         return
     institution = get_recipient(uow, request.institution_id)
@@ -923,6 +932,10 @@ def _open_released_delivery(
         select(DeliveryRow).where(DeliveryRow.dispatch_id == event.dispatch_id)
     ).first()
     if existing is not None:
+        if existing.office_id != event.office_id:
+            raise PermanentEventError(
+                "other_office", f"dispatch {event.dispatch_id} is delivered for another office"
+            )
         return existing
     now: datetime = uow.now()
     destination = destination_row.position() if destination_row else event.destination
