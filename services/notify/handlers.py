@@ -79,6 +79,7 @@ def apply_event(uow: UnitOfWork, event: AnyEvent, standards: Standards) -> None:
                 "which has no clock (its start event never reached notify)",
             )
         return
+    _check_same_office(row, event, event_type)
     _record_timeline(uow, event, event_type)
     service = standards.service(row.office_id, row.service_code)
     _track_progress(row, event, service)
@@ -264,7 +265,19 @@ def _clock_for_update(uow: UnitOfWork, event: EventBase) -> ClockRow:
             f"{event_type_of(event)} {event.event_id} for case {event.case_id}, "
             "which has no response clock (its report never reached notify)",
         )
+    _check_same_office(row, event, event_type_of(event))
     return row
+
+
+def _check_same_office(row: ClockRow, event: EventBase, event_type: str) -> None:
+    """An event may act only on a clock of its own office: one naming another office's
+    case is dead-lettered, never applied to that office's clock or timeline."""
+    if row.office_id != event.office_id:
+        raise PermanentEventError(
+            "other_office",
+            f"{event_type} {event.event_id} of office {event.office_id} names case "
+            f"{event.case_id} of another office",
+        )
 
 
 def _stop(
