@@ -26,7 +26,9 @@ from services.logistics.models import (
     WarehouseRow,
 )
 from shared.auth import scoped_office, visible_to_caller
+from shared.events import EventBase
 from shared.http import NotFound, Unprocessable
+from shared.kafka import PermanentEventError
 from shared.runtime import UnitOfWork
 
 WAREHOUSE: Table = LogisticsTable.metadata.tables["warehouse"]
@@ -103,3 +105,20 @@ def check_case_of_callers_office(uow: UnitOfWork, case_id: UUID) -> None:
         if found is not None:
             return
     raise Unprocessable(f"no case {case_id} in this office", code="unknown_case")
+
+
+def check_case_of_event_office(uow: UnitOfWork, event: EventBase) -> None:
+    """Dead-letter (`other_office`) an event naming a case logistics already holds for
+    another office: its dispatches and shortages are that office's, not to be added to."""
+    for model in (DispatchRow, ShortageRow):
+        other = uow.session.exec(
+            select(model.office_id)
+            .where(model.case_id == event.case_id, model.office_id != event.office_id)
+            .limit(1)
+        ).first()
+        if other is not None:
+            raise PermanentEventError(
+                "other_office",
+                f"{type(event).__name__} {event.event_id} of office {event.office_id} names "
+                f"case {event.case_id} of another office",
+            )
