@@ -164,8 +164,7 @@ def intake(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
         },
         requests={
             "POST /reports": lambda id_: {
-                "json": report(id_("office_id"))
-                | {"client_report_id": id_("client_report_id")}
+                "json": report(id_("office_id")) | {"client_report_id": id_("client_report_id")}
             },
             "POST /incidents/{incident_id}/updates": lambda id_: {
                 "json": update(id_("client_update_id"))
@@ -702,7 +701,8 @@ def test_another_offices_ids_answer_as_unknown_on_every_route(
         report = TenancyWalker(app, SIGNED_IN, registry).walk()
     finally:
         app.state.runtime.engine.dispose()
-    print(  # noqa: T201 - the walk's cost, shown with -s (the suite must stay quick)
+    # The walk's cost, shown with -s: the suite must stay quick.
+    print(
         f"{service_name}: {len(report.walked)} routes, {report.calls} calls, "
         f"{time.monotonic() - started_at:.1f} s"
     )

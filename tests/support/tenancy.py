@@ -69,9 +69,7 @@ def snapshot(runtime: ServiceRuntime) -> Snapshot:
     """Every row of every table of the service, in a stable order."""
     with runtime.engine.connect() as connection:
         return {
-            table.name: sorted(
-                (tuple(row) for row in connection.execute(select(table))), key=repr
-            )
+            table.name: sorted((tuple(row) for row in connection.execute(select(table))), key=repr)
             for table in runtime.metadata.sorted_tables
         }
 
@@ -205,7 +203,9 @@ class TenancyWalker:
             served.add(route.key)
             self._walk_route(route)
         for key in sorted(set(self.registry.requests) - served):
-            self.report.fail(f"{key}: the registry builds requests for it, the app has no such route")
+            self.report.fail(
+                f"{key}: the registry builds requests for it, the app has no such route"
+            )
         return self.report
 
     def _walk_route(self, route: Route) -> None:
@@ -294,7 +294,9 @@ class TenancyWalker:
             response = self.client.request(
                 route.method, url, headers=self.headers[(OFFICE_B, role)], **kwargs
             )
-            self._judge(response, allowed=allowed, where=where, secret=secret, label=label, role=role)
+            self._judge(
+                response, allowed=allowed, where=where, secret=secret, label=label, role=role
+            )
         after = snapshot(self.runtime)
         changes = changed_tables(before, after)
         if changes and name not in self.registry.office_keys:
@@ -309,7 +311,9 @@ class TenancyWalker:
         valid, so a refusal of A's id is about that id."""
         url, kwargs = self._request(route, values, lambda _name: OFFICE_B, with_request)
         self.report.calls += 1
-        response = self.client.request(route.method, url, headers=self.every_role[OFFICE_B], **kwargs)
+        response = self.client.request(
+            route.method, url, headers=self.every_role[OFFICE_B], **kwargs
+        )
         if not _accepted(response):
             self.report.fail(
                 f"{label}: the same request with B's own records was refused "
@@ -321,7 +325,9 @@ class TenancyWalker:
     def _control(self, route: Route, url: str, kwargs: dict[str, Any], label: str) -> None:
         """Office A reaches its own record through the same call: B's 404 was the office."""
         self.report.calls += 1
-        response = self.client.request(route.method, url, headers=self.every_role[OFFICE_A], **kwargs)
+        response = self.client.request(
+            route.method, url, headers=self.every_role[OFFICE_A], **kwargs
+        )
         if response.status_code == 404 or _redirected_with_error(response, "no "):
             self.report.fail(
                 f"{label}: office A's own call answers {response.status_code} too "
@@ -389,5 +395,3 @@ def failures_text(service: str, report: TenancyReport) -> str:
     return f"{service}: {len(report.failures)} problems in {report.calls} calls:\n" + "\n".join(
         report.failures[:100]
     )
-
-
