@@ -21,13 +21,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from services.distribution import handlers as distribution_handlers
 from services.distribution.app import create_app as create_distribution
 from services.intake.app import create_app as create_intake
+from services.intake.models import IncidentRow
 from services.intake.settings import IntakeSettings
 from services.logistics import handlers as logistics_handlers
 from services.logistics.app import create_app as create_logistics
@@ -36,7 +37,7 @@ from services.notify import handlers as notify_handlers
 from services.notify.app import create_app as create_notify
 from services.notify.models import AlertRow
 from services.notify.settings import NotifySettings
-from shared.auth import AuthSettings, Role
+from shared.auth import Access, AuthSettings, Role
 from shared.clock import office_today
 from shared.events import CaseType, GeoPoint, IncidentVerified, NeedLine
 from shared.runtime import ServiceRuntime
@@ -708,3 +709,41 @@ def test_another_offices_ids_answer_as_unknown_on_every_route(
     )
     assert report.walked, "the walk found no route taking an id"
     assert report.failures == [], failures_text(service_name, report)
+
+
+def test_the_walk_fails_for_a_leaking_route_and_for_an_id_it_cannot_make(tmp_path: Path) -> None:
+    """What keeps the walk honest: a route added without an office check is reported,
+    and so is a route taking an id nobody taught the walk to make."""
+    app, registry = intake(f"sqlite:///{tmp_path / 'intake.sqlite3'}", tmp_path)
+
+    def leak(incident_id: uuid.UUID, request: Request) -> dict[str, str]:
+        runtime: ServiceRuntime = request.app.state.runtime
+        row = runtime.run(lambda uow: uow.session.get(IncidentRow, incident_id))
+        return {"id": str(incident_id), "office": row.office_id if row else "none"}
+
+    def widget(widget_id: uuid.UUID) -> dict[str, str]:
+        return {"id": str(widget_id)}
+
+    added = {
+        "GET /incidents/{incident_id}/summary": leak,
+        "GET /widgets/{widget_id}": widget,
+    }
+    for key, endpoint in added.items():
+        method, path = key.split(" ")
+        app.add_api_route(path, endpoint, methods=[method])
+        app.state.access_policy[key] = Access.of(Role.COORDINATOR)
+    app.openapi_schema = None
+    try:
+        report = TenancyWalker(app, SIGNED_IN, registry).walk()
+    finally:
+        for key in added:
+            del app.state.access_policy[key]
+        app.state.runtime.engine.dispose()
+    problems = "\n".join(report.failures)
+    assert "GET /widgets/{widget_id}: takes `widget_id`" in problems
+    assert "add `widget_id` to the registry's kinds" in problems
+    assert (
+        "GET /incidents/{incident_id}/summary with office A's path `incident_id` "
+        "as B's coordinator: 200" in problems
+    )
+    assert len(report.failures) == 2, problems

@@ -253,7 +253,7 @@ class TenancyWalker:
             if name not in asked and name not in self.registry.shared:
                 self.report.fail(
                     f"{route.key}: its body's `{name}` is not built from the walk's records "
-                    "(the request builder must ask `resolve({name!r})`)"
+                    f"(the request builder must ask `resolve({name!r})`)"
                 )
         return [name for name in asked if name not in self.registry.shared]
 
