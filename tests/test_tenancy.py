@@ -724,7 +724,7 @@ def test_the_walk_fails_for_a_leaking_route_and_for_an_id_it_cannot_make(tmp_pat
     def widget(widget_id: uuid.UUID) -> dict[str, str]:
         return {"id": str(widget_id)}
 
-    added = {
+    added: dict[str, Callable[..., dict[str, str]]] = {
         "GET /incidents/{incident_id}/summary": leak,
         "GET /widgets/{widget_id}": widget,
     }
