@@ -8,6 +8,9 @@ Routes come from the app itself, so a new route is walked without anyone adding 
 the walk has no way to make a record for fails the walk with a message naming what to add
 to the service's registry (`Registry.kinds`).
 
+Last, every list, screen and report (a GET without an id in its path) is called as
+office B: none of the records made for office A may be in it.
+
 After B's calls, office A calls the route itself with the same record: it must not answer
 404, so a 404 to B proves the record was there and only the office hid it (a maker that
 builds too poor a record, e.g. a dispatch without a handover for GET .../handover, fails
@@ -19,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI
@@ -35,6 +39,7 @@ OFFICE_A = "kukar"
 OFFICE_B = "balangan"
 
 _PARAM = re.compile(r"\{([^}:]+)(:[^}]+)?\}")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # Names that name a record (or an office): a route taking one is walked, and the walk
 # fails when the registry cannot make a record for it.
 ID_NAME = re.compile(r"(_id|_ids|_code|_codes)$|^(from|to)_warehouse$")
@@ -171,6 +176,9 @@ class TenancyWalker:
         self.client = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
         self.policy: Mapping[str, Access] = app.state.access_policy
         self.report = TenancyReport()
+        # The ids of every record made for office A (UUIDs: codes like GDG-A may be
+        # quoted by name in B's own records, a random id never is).
+        self.office_a_records: set[str] = set()
         self.headers = {
             (office, role): {"Authorization": f"Bearer {token_for(auth, role, office=office)}"}
             for office in (OFFICE_A, OFFICE_B)
@@ -206,7 +214,26 @@ class TenancyWalker:
             self.report.fail(
                 f"{key}: the registry builds requests for it, the app has no such route"
             )
+        self._sweep_lists()
         return self.report
+
+    def _sweep_lists(self) -> None:
+        """Every list, screen and report (a GET without an id in its path) as office B,
+        once every record above was made: none of office A's record ids is in it."""
+        for route in routes_with_ids(self.app):
+            if route.method != "GET" or route.path_ids:
+                continue
+            kwargs: dict[str, Any] = {}
+            if route.key in self.registry.requests:
+                values = _Values(self.registry)
+                kwargs = self.registry.requests[route.key](partial(values.value, office=OFFICE_B))
+            self.report.calls += 1
+            response = self.client.get(route.path, headers=self.every_role[OFFICE_B], **kwargs)
+            if not 200 <= response.status_code < 300:
+                continue  # a list refusing B's call shows B nothing
+            leaked = sorted(r for r in self.office_a_records if r.encode() in response.content)
+            if leaked:
+                self.report.fail(f"{route.key} as office B lists office A's records {leaked}")
 
     def _walk_route(self, route: Route) -> None:
         unknown = self._unknown_names(route)
@@ -283,6 +310,11 @@ class TenancyWalker:
             route, values, lambda other: OFFICE_A if other == name else OFFICE_B, with_request
         )
         secret = values.value(name, OFFICE_A)
+        self.office_a_records |= {
+            value
+            for (_name, office), value in values.made.items()
+            if office == OFFICE_A and _UUID.fullmatch(value)
+        }
         label = f"{route.key} with office A's {where} `{name}`"
         if where == "body" and not self._baseline(route, values, with_request, label):
             return
