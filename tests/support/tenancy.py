@@ -20,19 +20,22 @@ the walk instead of passing it vacuously).
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from httpx2 import Response
 from sqlalchemy import select
 
 from shared.auth import PUBLIC_PATHS, Access, AuthSettings, Role
 from shared.runtime import ServiceRuntime
-from tests.support.access import routes_of, token_for
+from tests.support.access import token_for
 from tests.support.injection import body_schema, string_paths
 
 OFFICE_A = "kukar"
@@ -101,23 +104,53 @@ class Route:
     query_ids: list[str]
     body_ids: list[str]  # names (last key) of id fields in the declared JSON body
     has_body: bool
+    hidden: bool  # a screen's form or page: the schema says nothing of its body
 
     @property
     def key(self) -> str:
         return f"{self.method} {self.path}"
 
 
+def _served(app: FastAPI) -> Iterator[tuple[str, str, Any]]:
+    """(method, path template, route) of every route the app serves: FastAPI keeps
+    included routers as branches, whose effective contexts are the routes served."""
+    for route in app.routes:
+        if hasattr(route, "effective_route_contexts"):
+            contexts = route.effective_route_contexts()
+        elif isinstance(route, APIRoute):
+            contexts = [route]
+        else:
+            continue
+        for context in contexts:
+            for method in sorted((context.methods or set()) - {"HEAD"}):
+                yield method, context.path, context
+
+
+def _query_params(dependant: Dependant) -> list[Any]:
+    """The query parameters of a route and of every dependency it has (an office filter
+    is one), without repeats."""
+    found: dict[str, Any] = {}
+    pending = [dependant]
+    while pending:
+        current = pending.pop()
+        for parameter in current.query_params:
+            found.setdefault(parameter.alias, parameter)
+        pending.extend(current.dependencies)
+    return list(found.values())
+
+
 def routes_with_ids(app: FastAPI) -> Iterator[Route]:
-    """Every route of the app, with the id-like names in its path, query and JSON body."""
+    """Every route of the app, with the id-like names in its path, its query (its
+    dependencies' too) and its JSON body; screens hidden from the schema included."""
     spec = app.openapi()
-    for method, path in routes_of(app):
+    for method, path, context in _served(app):
         if path in PUBLIC_PATHS:
             continue
         operation = spec["paths"].get(path, {}).get(method.lower(), {})
         query = [
-            parameter["name"]
-            for parameter in operation.get("parameters", ())
-            if parameter["in"] == "query" and ID_NAME.search(parameter["name"])
+            parameter.alias
+            for parameter in _query_params(context.dependant)
+            if ID_NAME.search(parameter.alias)
         ]
         schema = body_schema(operation)
         body: list[str] = []
@@ -133,6 +166,7 @@ def routes_with_ids(app: FastAPI) -> Iterator[Route]:
             query_ids=query,
             body_ids=body,
             has_body="requestBody" in operation,
+            hidden=not context.include_in_schema,
         )
 
 
@@ -155,6 +189,12 @@ class _Values:
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
         self.made: dict[tuple[str, str], str] = {}
+
+    def with_value(self, name: str, office: str, value: str) -> _Values:
+        """The same records, but `value` for `name` of `office`."""
+        copy = _Values(self.registry)
+        copy.made = {**self.made, (name, office): value}
+        return copy
 
     def value(self, name: str, office: str) -> str:
         if name in self.registry.constants:
@@ -245,6 +285,12 @@ class TenancyWalker:
             )
         if unknown:
             return
+        if route.hidden and route.method != "GET" and route.key not in self.registry.requests:
+            self.report.fail(
+                f"{route.key}: a form the schema does not describe: add a request builder "
+                "for it to the registry's requests (its fields, ids through resolve)"
+            )
+            return
         if route.has_body and route.key not in self.registry.requests:
             if any(name in self.registry.kinds for name in (*route.path_ids, *route.body_ids)):
                 self.report.fail(
@@ -318,17 +364,43 @@ class TenancyWalker:
         label = f"{route.key} with office A's {where} `{name}`"
         if where == "body" and not self._baseline(route, values, with_request, label):
             return
+        # The same request naming a record nobody has: A's must be answered alike.
+        unknown = unknown_like(secret)
+        unknown_values = values.with_value(name, OFFICE_A, unknown)
+        unknown_url, unknown_kwargs = self._request(
+            route,
+            unknown_values,
+            lambda other: OFFICE_A if other == name else OFFICE_B,
+            with_request,
+        )
+        compare = name not in self.registry.office_keys
         rule = self.policy.get(route.key, Access())
         before = snapshot(self.runtime)
         for role in Role:
             allowed = rule.public or role in rule.roles
+            headers = self.headers[(OFFICE_B, role)]
             self.report.calls += 1
-            response = self.client.request(
-                route.method, url, headers=self.headers[(OFFICE_B, role)], **kwargs
-            )
+            response = self.client.request(route.method, url, headers=headers, **kwargs)
             self._judge(
-                response, allowed=allowed, where=where, secret=secret, label=label, role=role
+                response,
+                allowed=allowed,
+                where=where,
+                # Compared with an unknown id's answer below, A's id may be echoed.
+                secret=None if compare else secret,
+                label=label,
+                role=role,
             )
+            if allowed and compare:
+                self.report.calls += 1
+                as_unknown = self.client.request(
+                    route.method, unknown_url, headers=headers, **unknown_kwargs
+                )
+                if _seen(response, secret) != _seen(as_unknown, unknown):
+                    self.report.fail(
+                        f"{label} as B's {role.value}: answered unlike an unknown id "
+                        f"({response.status_code} {response.text[:160]!r} vs "
+                        f"{as_unknown.status_code} {as_unknown.text[:160]!r})"
+                    )
         after = snapshot(self.runtime)
         changes = changed_tables(before, after)
         if changes and name not in self.registry.office_keys:
@@ -372,7 +444,7 @@ class TenancyWalker:
         *,
         allowed: bool,
         where: str,
-        secret: str,
+        secret: str | None,
         label: str,
         role: Role,
     ) -> None:
@@ -387,7 +459,7 @@ class TenancyWalker:
         if 200 <= status < 300:
             if where == "path":
                 self.report.fail(f"{who}: {status} {response.text[:200]} (not 404)")
-            elif secret in response.text:
+            elif secret is not None and secret in response.text:
                 self.report.fail(f"{who}: {status} answers with A's record {response.text[:200]}")
             return
         error = _error_code(response)
@@ -400,6 +472,26 @@ class TenancyWalker:
         )
         if not refused:
             self.report.fail(f"{who}: {status} {response.text[:200]}")
+
+
+# Long random-looking runs (form tokens, ids) that differ between two pages of one screen.
+_TOKEN = re.compile(r"[A-Za-z0-9_\-]{32,}")
+
+
+def unknown_like(value: str) -> str:
+    """A value of the same kind naming nothing: a fresh UUID, or a code nobody has."""
+    if _UUID.fullmatch(value):
+        return str(uuid.uuid4())
+    suffix = f"-x{uuid.uuid4().hex[:6]}"
+    return value + (suffix if value.islower() else suffix.upper())
+
+
+def _seen(response: Response, sent: str) -> tuple[int, str]:
+    """What a caller learns from an answer, the value it sent taken out."""
+    text = response.content.decode("utf-8", "replace").replace(sent, "<sent>")
+    if response.headers.get("content-type", "").split(";")[0] != "application/json":
+        text = _TOKEN.sub("<token>", text)
+    return response.status_code, text
 
 
 def _error_code(response: Response) -> str:
