@@ -28,7 +28,7 @@ from services.notify.models import (
     TimelineRow,
 )
 from services.notify.standards import EMERGENCY_RELIEF, ServiceStandard, Standards
-from shared.auth import scoped_office
+from shared.auth import scoped_office, visible_to_caller
 from shared.events import (
     AnyEvent,
     DeliveryArrived,
@@ -426,7 +426,7 @@ def acknowledge(uow: UnitOfWork, alert_id: UUID, by: str) -> AlertRow:
     """Someone takes charge of a warning: its escalation stops. Acknowledging twice is
     refused (409) so the log names the first who acted."""
     alert = uow.session.get(AlertRow, alert_id, with_for_update=True)
-    if alert is None:
+    if alert is None or not visible_to_caller(alert.office_id):
         raise NotFound(f"no alert {alert_id}", code="alert_not_found")
     if alert.acknowledged_at is not None:
         raise Conflict(
@@ -609,9 +609,9 @@ def list_clocks(
 
 
 def get_clock(uow: UnitOfWork, case_id: UUID) -> ClockRow:
-    """The case's clock, or 404."""
+    """The case's clock, or 404 (also another office's: answered as an unknown case)."""
     row = uow.session.get(ClockRow, case_id)
-    if row is None:
+    if row is None or not visible_to_caller(row.office_id):
         raise NotFound(f"no response clock for case {case_id}", code="clock_not_found")
     return row
 
