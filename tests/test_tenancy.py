@@ -40,6 +40,7 @@ from services.notify.settings import NotifySettings
 from shared.auth import Access, AuthSettings, Role
 from shared.clock import office_today
 from shared.events import CaseType, GeoPoint, IncidentVerified, NeedLine
+from shared.http import NotFound
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
 from tests.distribution.programs_support import (
@@ -711,21 +712,31 @@ def test_another_offices_ids_answer_as_unknown_on_every_route(
     assert report.failures == [], failures_text(service_name, report)
 
 
-def test_the_walk_fails_for_a_leaking_route_and_for_an_id_it_cannot_make(tmp_path: Path) -> None:
-    """What keeps the walk honest: a route added without an office check is reported,
-    and so is a route taking an id nobody taught the walk to make."""
+def test_the_walk_fails_for_a_leak_an_oracle_and_an_id_it_cannot_make(tmp_path: Path) -> None:
+    """What keeps the walk honest: a route added without an office check is reported, so
+    is one refusing another office's id unlike an unknown one, and so is a route taking an
+    id nobody taught the walk to make."""
     app, registry = intake(f"sqlite:///{tmp_path / 'intake.sqlite3'}", tmp_path)
 
-    def leak(incident_id: uuid.UUID, request: Request) -> dict[str, str]:
+    def office_of(request: Request, incident_id: uuid.UUID) -> str | None:
         runtime: ServiceRuntime = request.app.state.runtime
         row = runtime.run(lambda uow: uow.session.get(IncidentRow, incident_id))
-        return {"id": str(incident_id), "office": row.office_id if row else "none"}
+        return None if row is None else row.office_id
+
+    def leak(incident_id: uuid.UUID, request: Request) -> dict[str, str]:
+        return {"id": str(incident_id), "office": office_of(request, incident_id) or "none"}
+
+    def oracle(incident_id: uuid.UUID, request: Request) -> dict[str, str]:
+        if office_of(request, incident_id) is None:
+            raise NotFound(f"no incident {incident_id}", code="incident_not_found")
+        raise NotFound("that incident is another office's", code="incident_not_found")
 
     def widget(widget_id: uuid.UUID) -> dict[str, str]:
         return {"id": str(widget_id)}
 
     added: dict[str, Callable[..., dict[str, str]]] = {
         "GET /incidents/{incident_id}/summary": leak,
+        "GET /incidents/{incident_id}/oracle": oracle,
         "GET /widgets/{widget_id}": widget,
     }
     for key, endpoint in added.items():
@@ -740,10 +751,21 @@ def test_the_walk_fails_for_a_leaking_route_and_for_an_id_it_cannot_make(tmp_pat
             del app.state.access_policy[key]
         app.state.runtime.engine.dispose()
     problems = "\n".join(report.failures)
+    as_coordinator = "with office A's path `incident_id` as B's coordinator"
+    assert f"GET /incidents/{{incident_id}}/summary {as_coordinator}: 200" in problems
+    assert (
+        f"GET /incidents/{{incident_id}}/oracle {as_coordinator}: answered unlike an unknown id"
+        in problems
+    )
     assert "GET /widgets/{widget_id}: takes `widget_id`" in problems
     assert "add `widget_id` to the registry's kinds" in problems
-    assert (
-        "GET /incidents/{incident_id}/summary with office A's path `incident_id` "
-        "as B's coordinator: 200" in problems
-    )
-    assert len(report.failures) == 2, problems
+    assert all(
+        failure.startswith(
+            (
+                "GET /incidents/{incident_id}/summary",
+                "GET /incidents/{incident_id}/oracle",
+                "GET /widgets/",
+            )
+        )
+        for failure in report.failures
+    ), problems
