@@ -36,7 +36,7 @@ from sqlalchemy import select
 from shared.auth import PUBLIC_PATHS, Access, AuthSettings, Role
 from shared.runtime import ServiceRuntime
 from tests.support.access import token_for
-from tests.support.injection import body_schema, string_paths
+from tests.support.injection import _resolve, body_schema, string_paths
 
 OFFICE_A = "kukar"
 OFFICE_B = "balangan"
@@ -103,6 +103,7 @@ class Route:
     path_ids: list[str]
     query_ids: list[str]
     body_ids: list[str]  # names (last key) of id fields in the declared JSON body
+    body_fields: frozenset[str]  # the JSON body's top-level fields
     has_body: bool
     hidden: bool  # a screen's form or page: the schema says nothing of its body
 
@@ -154,7 +155,9 @@ def routes_with_ids(app: FastAPI) -> Iterator[Route]:
         ]
         schema = body_schema(operation)
         body: list[str] = []
+        fields: frozenset[str] = frozenset()
         if schema is not None:
+            fields = frozenset(_resolve(spec, schema).get("properties", {}))
             for field_path in string_paths(spec, schema):
                 names = [part for part in field_path if isinstance(part, str)]
                 if names and ID_NAME.search(names[-1]) and names[-1] not in body:
@@ -165,6 +168,7 @@ def routes_with_ids(app: FastAPI) -> Iterator[Route]:
             path_ids=[match.group(1) for match in _PARAM.finditer(path)],
             query_ids=query,
             body_ids=body,
+            body_fields=fields,
             has_body="requestBody" in operation,
             hidden=not context.include_in_schema,
         )
@@ -341,6 +345,7 @@ class TenancyWalker:
             kwargs = self.registry.requests[route.key](
                 lambda name: values.value(name, office_of(name))
             )
+            kwargs = self._declared_only(route, kwargs)
         params = dict(kwargs.pop("params", {}))
         for name in route.query_ids:
             if name in self.registry.kinds and name not in params:
@@ -348,6 +353,19 @@ class TenancyWalker:
         if params:
             kwargs["params"] = params
         return url, kwargs
+
+    def _declared_only(self, route: Route, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The builder's JSON body without fields the route no longer declares (an actor
+        now taken from the token, say), so that the walk outlives such a change; an id
+        field gone from the body fails the walk instead, the builder must follow it."""
+        body = kwargs.get("json")
+        if not isinstance(body, dict) or not route.body_fields:
+            return kwargs
+        gone = sorted(set(body) - route.body_fields)
+        for name in gone:
+            if ID_NAME.search(name):
+                self.report.fail(f"{route.key}: the body declares no `{name}` any more")
+        return {**kwargs, "json": {k: v for k, v in body.items() if k in route.body_fields}}
 
     def _probe(self, route: Route, name: str, *, where: str, with_request: bool) -> None:
         values = _Values(self.registry)
