@@ -1,20 +1,21 @@
 """Walk every route of a service as a user of another office: each id a route takes (in
 its path, its query or its body) is set to a record of office A, and office B calls it
 with every role. The answer must be 404 (403 for a role that may not call the route at
-all, 422 `unknown_*` / 403 `other_office` for an id inside a body or query), never A's
-data, and no row of any table may change.
+all, 422 `unknown_*` / 403 `other_office` for an id inside a body or query), the same
+status and body as for an id nobody has (the value sent aside), never A's data, and no
+row of any table may change.
 
-Routes come from the app itself, so a new route is walked without anyone adding it; an id
-the walk has no way to make a record for fails the walk with a message naming what to add
-to the service's registry (`Registry.kinds`).
-
-Last, every list, screen and report (a GET without an id in its path) is called as
-office B: none of the records made for office A may be in it.
+Routes come from the app itself (screens hidden from the schema too), so a new route is
+walked without anyone adding it; an id the walk has no way to make a record for fails the
+walk with a message naming what to add to the service's registry (`Registry.kinds`).
 
 After B's calls, office A calls the route itself with the same record: it must not answer
 404, so a 404 to B proves the record was there and only the office hid it (a maker that
 builds too poor a record, e.g. a dispatch without a handover for GET .../handover, fails
 the walk instead of passing it vacuously).
+
+Last, every list, screen and report (a GET without an id in its path) is called as
+office B: none of the records made for office A may be in it.
 """
 
 from __future__ import annotations
