@@ -194,11 +194,19 @@ def _checked_nik(
         raise Unprocessable(f"{invalid.reason}: {invalid}", code="invalid_nik") from invalid
     nik_hash = policy.vault.fingerprint(nik)
     existing = uow.session.exec(
-        select(RecipientRow.id).where(RecipientRow.nik_hash == nik_hash)
+        select(RecipientRow.id, RecipientRow.office_id).where(RecipientRow.nik_hash == nik_hash)
     ).first()
-    if existing is not None and existing != except_recipient:
+    if existing is not None and existing[0] != except_recipient:
+        # One person is one recipient nationally (no double aid across offices), but
+        # another office's recipient is theirs: no id, no name, not even which office.
+        if not visible_to_caller(existing[1]):
+            raise Conflict(
+                "this NIK is already registered with another office; the person is moved "
+                "between offices there, not registered twice",
+                code="duplicate_nik",
+            )
         raise Conflict(
-            f"this NIK is already registered as recipient {existing}", code="duplicate_nik"
+            f"this NIK is already registered as recipient {existing[0]}", code="duplicate_nik"
         )
     return nik_hash
 
@@ -592,6 +600,11 @@ def _on_round_released(uow: UnitOfWork, event: DispatchReleased) -> None:
     ).first()
     if round_row is None:
         raise PermanentEventError("unknown_round", f"no permakanan round {event.case_id}")
+    program = uow.session.get(ProgramRow, round_row.program_id)
+    if program is None or program.office_id != event.office_id:
+        raise PermanentEventError(
+            "other_office", f"permakanan round {round_row.id} is not of office {event.office_id}"
+        )
     if str(event.dispatch_id) in round_row.dispatch_ids:
         return  # the same release announced again under a new event id
     round_row.dispatch_ids = [*round_row.dispatch_ids, str(event.dispatch_id)]
@@ -821,6 +834,10 @@ def _on_sandang_released(uow: UnitOfWork, event: DispatchReleased) -> None:
     ).first()
     if request is None:
         raise PermanentEventError("unknown_sandang_request", f"no sandang request {event.case_id}")
+    if request.office_id != event.office_id:
+        raise PermanentEventError(
+            "other_office", f"sandang request {request.id} is not of office {event.office_id}"
+        )
     if request.delivery_id is not None:
         return
     institution = get_recipient(uow, request.institution_id)
@@ -915,6 +932,10 @@ def _open_released_delivery(
         select(DeliveryRow).where(DeliveryRow.dispatch_id == event.dispatch_id)
     ).first()
     if existing is not None:
+        if existing.office_id != event.office_id:
+            raise PermanentEventError(
+                "other_office", f"dispatch {event.dispatch_id} is delivered for another office"
+            )
         return existing
     now: datetime = uow.now()
     destination = destination_row.position() if destination_row else event.destination

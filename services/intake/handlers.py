@@ -44,6 +44,7 @@ from services.intake.models import (
     VerificationIn,
 )
 from services.intake.settings import IntakeSettings
+from shared.auth import visible_to_caller
 from shared.events import (
     GeoPoint,
     IncidentRejected,
@@ -499,20 +500,21 @@ def _attached(
 
 
 def get_photo(uow: UnitOfWork, photo_id: UUID) -> PhotoRow:
-    """A photo's row, or 404."""
+    """A photo's row, or 404 (also when its incident is another office's)."""
     row = uow.session.get(PhotoRow, photo_id)
-    if row is None:
+    incident = uow.session.get(IncidentRow, row.incident_id) if row is not None else None
+    if row is None or incident is None or not visible_to_caller(incident.office_id):
         raise NotFound(f"no photo {photo_id}", code="photo_not_found")
     return row
 
 
 def get_incident(uow: UnitOfWork, incident_id: UUID, *, for_update: bool = False) -> IncidentRow:
-    """The incident, or 404."""
+    """The incident, or 404 (also for another office's: its id reveals nothing)."""
     query = select(IncidentRow).where(IncidentRow.id == incident_id)
     if for_update:
         query = query.with_for_update()
     row = uow.session.exec(query).first()
-    if row is None:
+    if row is None or not visible_to_caller(row.office_id):
         raise NotFound(f"no incident {incident_id}", code="incident_not_found")
     return row
 

@@ -66,6 +66,7 @@ from services.logistics.models import (
 )
 from services.logistics.settings import LogisticsSettings
 from services.logistics.tenancy import (
+    check_case_of_event_office,
     in_callers_warehouses,
     of_callers_office,
     record_of_callers_office,
@@ -746,6 +747,7 @@ def plan_dispatches(
     The needed items are locked first, in code order: allocations of the same item wait
     for each other (no double allocation, on PostgreSQL as on SQLite where the transaction
     already holds the write lock), and a fixed lock order means no deadlock."""
+    check_case_of_event_office(uow, cause)
     totals: dict[str, int] = {}
     for line in needs:
         totals[line.item_code] = totals.get(line.item_code, 0) + line.quantity

@@ -36,6 +36,7 @@ from services.logistics.models import (
 )
 from services.logistics.settings import LogisticsSettings
 from services.logistics.tenancy import (
+    check_case_of_callers_office,
     in_callers_warehouses,
     of_callers_office,
     record_of_callers_office,
@@ -287,6 +288,8 @@ def request_by_hand(
         handlers.known_item(uow, line.item_code)
     if len({line.item_code for line in body.lines}) != len(body.lines):
         raise Unprocessable("an item appears twice in the request", code="duplicate_item")
+    if body.source_case_id is not None:
+        check_case_of_callers_office(uow, body.source_case_id)
     return raise_request(
         uow,
         office_id=scoped_office() or settings.common.default_office_id,

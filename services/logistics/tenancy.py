@@ -22,10 +22,13 @@ from services.logistics.models import (
     LotRow,
     PurchaseOrderRow,
     PurchaseRequestRow,
+    ShortageRow,
     WarehouseRow,
 )
 from shared.auth import scoped_office, visible_to_caller
-from shared.http import NotFound
+from shared.events import EventBase
+from shared.http import NotFound, Unprocessable
+from shared.kafka import PermanentEventError
 from shared.runtime import UnitOfWork
 
 WAREHOUSE: Table = LogisticsTable.metadata.tables["warehouse"]
@@ -87,3 +90,35 @@ def _of_callers_office(
     if isinstance(row, DispatchRow | PurchaseRequestRow):
         return visible_to_caller(row.office_id)
     return warehouse_visible(uow, row.warehouse_code)
+
+
+def check_case_of_callers_office(uow: UnitOfWork, case_id: UUID) -> None:
+    """422 `unknown_case` unless logistics holds the case (a dispatch or a shortage of it)
+    in the caller's office: a request may not name, and so join, another office's case."""
+    scope = scoped_office()
+    if scope is None:
+        return
+    for model in (DispatchRow, ShortageRow):
+        found = uow.session.exec(
+            select(model.id).where(model.case_id == case_id, model.office_id == scope).limit(1)
+        ).first()
+        if found is not None:
+            return
+    raise Unprocessable(f"no case {case_id} in this office", code="unknown_case")
+
+
+def check_case_of_event_office(uow: UnitOfWork, event: EventBase) -> None:
+    """Dead-letter (`other_office`) an event naming a case logistics already holds for
+    another office: its dispatches and shortages are that office's, not to be added to."""
+    for model in (DispatchRow, ShortageRow):
+        other = uow.session.exec(
+            select(model.office_id)
+            .where(model.case_id == event.case_id, model.office_id != event.office_id)
+            .limit(1)
+        ).first()
+        if other is not None:
+            raise PermanentEventError(
+                "other_office",
+                f"{type(event).__name__} {event.event_id} of office {event.office_id} names "
+                f"case {event.case_id} of another office",
+            )

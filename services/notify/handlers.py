@@ -30,7 +30,7 @@ from services.notify.models import (
     TimelineRow,
 )
 from services.notify.standards import EMERGENCY_RELIEF, ServiceStandard, Standards
-from shared.auth import scoped_office
+from shared.auth import scoped_office, visible_to_caller
 from shared.events import (
     AnyEvent,
     DeliveryArrived,
@@ -81,6 +81,7 @@ def apply_event(uow: UnitOfWork, event: AnyEvent, standards: Standards) -> None:
                 "which has no clock (its start event never reached notify)",
             )
         return
+    _check_same_office(row, event, event_type)
     _record_timeline(uow, event, event_type)
     service = standards.service(row.office_id, row.service_code)
     _track_progress(row, event, service)
@@ -266,7 +267,19 @@ def _clock_for_update(uow: UnitOfWork, event: EventBase) -> ClockRow:
             f"{event_type_of(event)} {event.event_id} for case {event.case_id}, "
             "which has no response clock (its report never reached notify)",
         )
+    _check_same_office(row, event, event_type_of(event))
     return row
+
+
+def _check_same_office(row: ClockRow, event: EventBase, event_type: str) -> None:
+    """An event may act only on a clock of its own office: one naming another office's
+    case is dead-lettered, never applied to that office's clock or timeline."""
+    if row.office_id != event.office_id:
+        raise PermanentEventError(
+            "other_office",
+            f"{event_type} {event.event_id} of office {event.office_id} names case "
+            f"{event.case_id} of another office",
+        )
 
 
 def _stop(
@@ -415,7 +428,7 @@ def acknowledge(uow: UnitOfWork, alert_id: UUID, by: str) -> AlertRow:
     """Someone takes charge of a warning: its escalation stops. Acknowledging twice is
     refused (409) so the log names the first who acted."""
     alert = uow.session.get(AlertRow, alert_id, with_for_update=True)
-    if alert is None:
+    if alert is None or not visible_to_caller(alert.office_id):
         raise NotFound(f"no alert {alert_id}", code="alert_not_found")
     if alert.acknowledged_at is not None:
         raise Conflict(
@@ -598,9 +611,9 @@ def list_clocks(
 
 
 def get_clock(uow: UnitOfWork, case_id: UUID) -> ClockRow:
-    """The case's clock, or 404."""
+    """The case's clock, or 404 (also another office's: answered as an unknown case)."""
     row = uow.session.get(ClockRow, case_id)
-    if row is None:
+    if row is None or not visible_to_caller(row.office_id):
         raise NotFound(f"no response clock for case {case_id}", code="clock_not_found")
     return row
 

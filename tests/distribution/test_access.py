@@ -89,6 +89,42 @@ def test_an_office_sees_and_changes_only_its_own_recipients(tmp_path: Path) -> N
     )
 
 
+def test_a_nik_registered_in_another_office_is_refused_without_naming_that_recipient(
+    tmp_path: Path,
+) -> None:
+    """A NIK is one recipient nationally (no double aid), so office B may not register
+    office A's recipient again; the refusal says so and tells B nothing of A's record."""
+    settings = signed_in(DistributionSettings, tmp_path)
+    app = create_app(settings)
+    app.state.runtime.create_tables()
+    client = TestClient(app)
+    kukar = {"Authorization": f"Bearer {token_for(settings.auth, Role.COORDINATOR)}"}
+    balangan = {
+        "Authorization": f"Bearer {token_for(settings.auth, Role.COORDINATOR, office='balangan')}"
+    }
+    theirs = client.post("/recipients", json=person(7).model_dump(mode="json"), headers=kukar)
+    assert theirs.status_code == 201, theirs.text
+    again = person(7, name="Nama Lain").model_dump(mode="json")
+
+    registered = client.post("/recipients", json=again, headers=balangan)
+    mine = client.post("/recipients", json=person(8).model_dump(mode="json"), headers=balangan)
+    corrected = client.patch(
+        f"/recipients/{mine.json()['id']}",
+        json={"nik": person(7).nik, "reason": "salah tulis"},
+        headers=balangan,
+    )
+
+    for refused in (registered, corrected):
+        assert (refused.status_code, refused.json()["error"]) == (409, "duplicate_nik")
+        assert theirs.json()["id"] not in refused.text
+        assert person(7).name not in refused.text and "kukar" not in refused.text
+    assert [r["id"] for r in client.get("/recipients", headers=balangan).json()] == [
+        mine.json()["id"]
+    ]
+    own_office = client.post("/recipients", json=again, headers=kukar)
+    assert own_office.status_code == 409 and theirs.json()["id"] in own_office.text
+
+
 def test_another_offices_handover_photo_signature_and_parcels_stay_out_of_reach(
     tmp_path: Path,
 ) -> None:

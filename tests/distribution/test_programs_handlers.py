@@ -754,3 +754,60 @@ def test_no_event_carries_a_nik_kk_or_phone(service: tuple[ServiceRuntime, Polic
     for serial in range(1, 4):
         for number in (nik(serial), f"640206{serial:010d}", f"0812{serial:08d}"):
             assert number.encode() not in raw
+
+
+# --- events naming another office's records --------------------------------------------
+
+
+def test_a_release_naming_another_offices_round_is_dead_lettered_and_readies_nothing(
+    service: tuple[ServiceRuntime, Policy],
+) -> None:
+    runtime, policy = service
+    program = new_program(runtime, policy)
+    enrol_people(runtime, policy, program, range(1, 3))
+    first = round_number(runtime, program, 1)
+    runtime.run(lambda uow: handlers.open_round(uow, first.id))
+    release = release_for(first.id, CaseType.PERMAKANAN_ROUND, [("RICE-5KG", 4)])
+    foreign = release.model_copy(update={"office_id": "balangan"})
+    with pytest.raises(PermanentEventError) as refused:
+        runtime.run(lambda uow: handlers.on_dispatch_released(uow, foreign))
+    assert refused.value.reason == "other_office"
+    assert all(r.goods_ready_at is None for r in parcels(runtime, first.id))
+    assert round_number(runtime, program, 1).dispatch_ids == []
+
+
+def test_a_release_naming_another_offices_sandang_request_is_dead_lettered(
+    service: tuple[ServiceRuntime, Policy],
+) -> None:
+    runtime, policy = service
+    panti = register(runtime, policy, institution())
+    body = SandangRequestIn(
+        institution_id=panti.id,
+        lines=[NeedLine(item_code="SARUNG", quantity=30)],
+        needed_by=START.date() + timedelta(days=30),
+    )
+    request = runtime.run(lambda uow: handlers.request_sandang(uow, policy, body))
+    release = release_for(request.id, CaseType.SANDANG_REQUEST, [("SARUNG", 30)])
+    foreign = release.model_copy(update={"office_id": "balangan"})
+    with pytest.raises(PermanentEventError) as refused:
+        runtime.run(lambda uow: handlers.on_dispatch_released(uow, foreign))
+    assert refused.value.reason == "other_office"
+    assert parcels(runtime, request.id) == []
+
+
+def test_a_release_naming_a_dispatch_delivered_for_another_office_is_dead_lettered(
+    service: tuple[ServiceRuntime, Policy],
+) -> None:
+    runtime, _ = service
+    case_id = uuid.uuid4()
+    release = release_for(case_id, CaseType.INCIDENT, [("RICE-5KG", 10)])
+    runtime.run(lambda uow: handlers.on_dispatch_released(uow, release))
+    foreign = release.model_copy(
+        update={"event_id": uuid.uuid4(), "office_id": "balangan", "case_id": uuid.uuid4()}
+    )
+    with pytest.raises(PermanentEventError) as refused:
+        runtime.run(lambda uow: handlers.on_dispatch_released(uow, foreign))
+    assert refused.value.reason == "other_office"
+    assert parcels(runtime, foreign.case_id) == []
+    (delivery,) = parcels(runtime, case_id)
+    assert delivery.office_id == "kukar"

@@ -3,6 +3,7 @@ every role (and no token at all) as its rule says."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -53,6 +54,27 @@ def test_an_office_sees_and_changes_only_its_own_incidents(tmp_path: Path) -> No
     assert unchanged["status"] == "reported"
     photos = client.get(f"/incidents/{incident}/photos", headers=balangan_coordinator)
     assert photos.status_code == 404
+
+
+def test_another_offices_incident_is_answered_exactly_as_an_unknown_one(tmp_path: Path) -> None:
+    """Not merely 404: the same error and wording, or the answer tells which ids exist."""
+    settings = signed_in(IntakeSettings, tmp_path)
+    app = create_app(settings)
+    app.state.runtime.create_tables()
+    client = TestClient(app)
+    kukar_field = bearer(token_for(settings.auth, Role.FIELD_TEAM, office="kukar"))
+    balangan = bearer(token_for(settings.auth, Role.COORDINATOR, office="balangan"))
+    incident = client.post("/reports", json=report(), headers=kukar_field).json()["id"]
+    nobodys = str(uuid.uuid4())
+
+    for path in ("/incidents/{}", "/incidents/{}/photos", "/incidents/{}/updates"):
+        theirs = client.get(path.format(incident), headers=balangan)
+        unknown = client.get(path.format(nobodys), headers=balangan)
+        assert theirs.status_code == unknown.status_code == 404
+        assert theirs.json() == {
+            **unknown.json(),
+            "detail": unknown.json()["detail"].replace(nobodys, incident),
+        }
 
 
 def bearer(token: str) -> dict[str, str]:

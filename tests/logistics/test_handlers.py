@@ -7,12 +7,20 @@ import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlmodel import select
 
 from services.logistics import handlers
-from services.logistics.models import AdjustmentIn
-from shared.events import DispatchPlanned, EventBase, IncidentVerified, StockShortageDetected
+from services.logistics.models import AdjustmentIn, DispatchRow, ShortageRow, WarehouseIn
+from shared.events import (
+    DispatchPlanned,
+    EventBase,
+    GeoPoint,
+    IncidentVerified,
+    StockShortageDetected,
+)
 from shared.events_stock import MovementKind
 from shared.http import Conflict, Unprocessable
+from shared.kafka import PermanentEventError
 from shared.runtime import ServiceRuntime
 from tests.logistics.support import (
     NOW,
@@ -166,3 +174,31 @@ def test_concurrent_allocations_never_over_allocate(runtime: ServiceRuntime) -> 
     )
     assert sum(line["quantity"] for d in dispatches for line in d.lines) == 50
     assert runtime.run(handlers.ledger_disagreements) == []
+
+
+@pytest.mark.parametrize("shortage", [False, True], ids=["dispatched", "short"])
+def test_a_verification_naming_another_offices_case_is_dead_lettered_and_reserves_nothing(
+    runtime: ServiceRuntime, shortage: bool
+) -> None:
+    """The case is kukar's (a dispatch, or only a shortage): balangan's event naming it
+    takes none of balangan's stock into it."""
+    if not shortage:
+        receive(runtime, 50, date(2026, 10, 1))
+    event = verified(("RICE-5KG", 10))
+    allocate(runtime, event)
+    body = WarehouseIn(
+        code="GDG-BLG", name="Gudang Balangan", location=GeoPoint(lat=-2.3, lon=115.6)
+    )
+    runtime.run(lambda uow: handlers.register_warehouse(uow, body, "balangan"))
+    theirs = receive(runtime, 50, date(2026, 10, 1), warehouse="GDG-BLG")
+    foreign = event.model_copy(update={"office_id": "balangan"})
+
+    with pytest.raises(PermanentEventError) as refused:
+        allocate(runtime, foreign)
+
+    assert refused.value.reason == "other_office"
+    assert lot_state(runtime, theirs) == (50, 0)
+    dispatches = runtime.run(lambda uow: uow.session.exec(select(DispatchRow)).all())
+    shortages = runtime.run(lambda uow: uow.session.exec(select(ShortageRow)).all())
+    offices = {row.office_id for row in dispatches} | {row.office_id for row in shortages}
+    assert offices <= {"kukar"}

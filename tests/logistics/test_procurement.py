@@ -328,3 +328,19 @@ def test_sandang_lead_time_runs_from_request_to_handover_against_three_months(
     )
     clock(runtime).advance(timedelta(days=30))
     assert view() == (95, True, True)  # stopped at the BAST, 5 days past 3 months
+
+
+def test_a_goods_request_naming_another_offices_case_is_dead_lettered(
+    runtime: ServiceRuntime,
+) -> None:
+    """kukar's round already has its dispatch; balangan's request for that case is not
+    planned, and no purchase request is raised for it."""
+    receive(runtime, 60, date(2026, 5, 1), expires_on=date(2027, 5, 1))
+    request = goods_request(("RICE-5KG", 10))
+    consume(runtime, request)
+    foreign = request.model_copy(update={"event_id": uuid.uuid4(), "office_id": "balangan"})
+    with pytest.raises(PermanentEventError) as refused:
+        consume(runtime, foreign)
+    assert refused.value.reason == "other_office"
+    requests = runtime.run(lambda uow: procurement.list_requests(uow, limit=10))
+    assert requests == []

@@ -92,3 +92,29 @@ def test_an_office_subscribes_to_and_sees_only_its_own_events(tmp_path: Path) ->
     gone = client.delete(f"/subscriptions/{mine.json()['id']}", headers=balangan)
     assert gone.status_code == 404
     assert [s["active"] for s in client.get("/subscriptions", headers=kukar).json()] == [True]
+
+
+def test_another_offices_case_is_answered_exactly_as_an_unknown_one(tmp_path: Path) -> None:
+    """Not merely 404: the same error and wording, or the answer tells which cases exist."""
+    settings = signed_in(NotifySettings, tmp_path)
+    app = create_app(settings)
+    runtime = app.state.runtime
+    runtime.create_tables()
+    case = uuid.uuid4()
+    event = reported(case, office_id="kukar", at=datetime.now(UTC))
+    for subscription in runtime.subscriptions:
+        runtime.apply_event("test", subscription.handle, event)
+    client = TestClient(app)
+    balangan = {
+        "Authorization": f"Bearer {token_for(settings.auth, Role.COORDINATOR, office='balangan')}"
+    }
+    nobodys = str(uuid.uuid4())
+
+    for path in ("/clocks/{}", "/clocks/{}/timeline"):
+        theirs = client.get(path.format(case), headers=balangan)
+        unknown = client.get(path.format(nobodys), headers=balangan)
+        assert theirs.status_code == unknown.status_code == 404
+        assert theirs.json() == {
+            **unknown.json(),
+            "detail": unknown.json()["detail"].replace(nobodys, str(case)),
+        }

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -314,6 +314,60 @@ def test_an_event_for_a_case_without_a_clock_is_refused_for_the_dead_letter_topi
         )
         is False
     )
+
+
+def _departed(case_id: uuid.UUID, office_id: str) -> DeliveryDeparted:
+    return DeliveryDeparted.first(
+        office_id=office_id,
+        case_id=case_id,
+        producer="distribution",
+        occurred_at=REPORTED + HOUR,
+        delivery_id=uuid.uuid4(),
+    )
+
+
+@pytest.mark.parametrize(
+    "foreign",
+    [
+        lambda case: arrived(case, REPORTED + HOUR, office_id="balangan"),
+        lambda case: rejected(case, REPORTED + HOUR).model_copy(update={"office_id": "balangan"}),
+        lambda case: _departed(case, "balangan"),
+        lambda case: reported(case, office_id="balangan", at=REPORTED + HOUR),
+    ],
+    ids=["arrival", "rejection", "departure", "report"],
+)
+def test_an_event_naming_another_offices_case_is_dead_lettered_and_changes_nothing(
+    runtime: ServiceRuntime,
+    standards: Standards,
+    foreign: Callable[[uuid.UUID], AnyEvent],
+) -> None:
+    case = uuid.uuid4()
+    apply(runtime, standards, reported(case))
+    before = clock_of(runtime, case).model_dump()
+    timeline = runtime.run(lambda uow: list(handlers.timeline(uow, case)))
+    event = foreign(case)
+    with pytest.raises(PermanentEventError) as refused:
+        apply(runtime, standards, event)
+    assert refused.value.reason == "other_office"
+    assert clock_of(runtime, case).model_dump() == before
+    assert runtime.run(lambda uow: list(handlers.timeline(uow, case))) == timeline
+    assert announced(runtime, case) == []
+
+
+def test_stopping_or_cancelling_another_offices_clock_is_dead_lettered(
+    runtime: ServiceRuntime, standards: Standards
+) -> None:
+    case = uuid.uuid4()
+    apply(runtime, standards, reported(case))
+    foreign_rejection = rejected(case, REPORTED + HOUR).model_copy(update={"office_id": "balangan"})
+    for stop in (
+        lambda uow: handlers.stop_clock(uow, arrived(case, REPORTED + HOUR, office_id="balangan")),
+        lambda uow: handlers.cancel_clock(uow, foreign_rejection),
+    ):
+        with pytest.raises(PermanentEventError) as refused:
+            runtime.run(stop)
+        assert refused.value.reason == "other_office"
+    assert clock_of(runtime, case).stopped_at is None
 
 
 # --- the ticker -----------------------------------------------------------------------
