@@ -1,4 +1,5 @@
-"""The whole system on one machine: Tansu plus the four services as separate processes.
+"""The whole system on one machine: a broker (Tansu unless the caller brings one, e.g.
+Apache Kafka from shared/apache_kafka.py) plus the four services as separate processes.
 
 `python -m shared.stack` is the local run (`make run`): it starts everything on the
 embedded defaults, loads demo data, prints where to look and stops everything cleanly on
@@ -17,7 +18,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Self
+from typing import IO, Protocol, Self
 
 import httpx
 
@@ -25,6 +26,19 @@ from shared.tansu import StoppedOnExit, TansuBroker, broker_version, free_port
 
 SERVICES = ("intake", "logistics", "distribution", "notify")
 DEFAULT_PORTS = {"intake": 8001, "logistics": 8002, "distribution": 8003, "notify": 8004}
+
+
+class Broker(Protocol):
+    """What the stack needs of a broker: where clients reach it, and how to stop it."""
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """host:port for Kafka clients."""
+        ...
+
+    def stop(self) -> None:
+        """Stop the broker."""
+        ...
 
 
 @dataclass
@@ -47,9 +61,11 @@ class ServiceProcess:
 class Stack(StoppedOnExit):
     """A broker and the four services, each its own OS process."""
 
-    broker: TansuBroker
+    broker: Broker
     log_dir: Path
     services: dict[str, ServiceProcess] = field(default_factory=dict)
+    # A broker the caller brought outlives the stack: the caller stops it.
+    owns_broker: bool = True
 
     def url(self, service: str) -> str:
         """Base URL of a service."""
@@ -67,14 +83,18 @@ class Stack(StoppedOnExit):
         service_env: Mapping[str, Mapping[str, str]] | None = None,
         log_dir: Path | None = None,
         health_timeout_s: float = 90.0,
+        broker: Broker | None = None,
     ) -> Self:
-        """Start the broker, then every service, and wait until all report healthy."""
+        """Start the broker (unless `broker` is given: a running one the caller stops),
+        then every service, and wait until all report healthy."""
         data_dir.mkdir(parents=True, exist_ok=True)
         log_dir = log_dir or data_dir / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
-        broker_log = (log_dir / "tansu.log").open("wb")
-        broker = TansuBroker.start(port=broker_port or free_port(), log=broker_log)
-        stack = cls(broker=broker, log_dir=log_dir)
+        owns_broker = broker is None
+        if broker is None:
+            broker_log = (log_dir / "tansu.log").open("wb")
+            broker = TansuBroker.start(port=broker_port or free_port(), log=broker_log)
+        stack = cls(broker=broker, log_dir=log_dir, owns_broker=owns_broker)
         try:
             for name in SERVICES:
                 port = (ports or {}).get(name) or free_port()
@@ -143,7 +163,8 @@ class Stack(StoppedOnExit):
             except subprocess.TimeoutExpired:
                 service.process.kill()
                 service.process.wait()
-        self.broker.stop()
+        if self.owns_broker:
+            self.broker.stop()
 
 
 def _spawn(
