@@ -199,3 +199,12 @@ def test_a_kafka_restart_mid_flow_loses_nothing_and_doubles_nothing(
     with api(stack, "logistics") as logistics:
         assert ok(logistics.get("/stock/audit"))["consistent"] is True
     assert {clock["outcome"] for clock in clocks.values()} == {"met"}
+
+
+def test_the_services_subscribe_to_no_topic_that_kafka_lacks(stack: Stack) -> None:
+    # Kafka auto-creates nothing here (as in production): a subscription to a topic that
+    # no service creates would leave a consumer asking for it forever.
+    for service in stack.services.values():
+        log = service.log_path.read_text(errors="replace")
+        assert "not found in cluster metadata" not in log, service.name
+        assert "Ignoring missing topic" not in log, service.name
