@@ -22,6 +22,8 @@ from typing import IO, Protocol, Self
 
 import httpx
 
+from shared.apache_kafka import SERVICE_ENV as APACHE_KAFKA_SERVICE_ENV
+from shared.apache_kafka import ApacheKafka
 from shared.tansu import StoppedOnExit, TansuBroker, broker_version, free_port
 
 SERVICES = ("intake", "logistics", "distribution", "notify")
@@ -186,12 +188,35 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=Path("data"))
     parser.add_argument("--broker-port", type=int, default=9092)
     parser.add_argument("--no-demo", action="store_true", help="do not load demo data")
+    parser.add_argument(
+        "--kafka",
+        action="store_true",
+        help="run Apache Kafka (production's broker, log kept in DATA_DIR/kafka) for Tansu",
+    )
     args = parser.parse_args()
 
     from shared.demo import load_demo_data  # noqa: PLC0415 - only the local run needs it
 
-    print(f"==> starting Tansu ({broker_version()}) and the four services ...", flush=True)
-    stack = Stack.start(data_dir=args.data_dir, broker_port=args.broker_port, ports=DEFAULT_PORTS)
+    kafka: ApacheKafka | None = None
+    if args.kafka:
+        print("==> starting Apache Kafka (KRaft) ...", flush=True)
+        kafka = ApacheKafka.start(args.data_dir / "kafka", port=args.broker_port)
+        print(f"==> Apache Kafka {kafka.version} is up; starting the four services ...", flush=True)
+    else:
+        print(f"==> starting Tansu ({broker_version()}) and the four services ...", flush=True)
+    try:
+        stack = Stack.start(
+            data_dir=args.data_dir,
+            broker_port=args.broker_port,
+            ports=DEFAULT_PORTS,
+            broker=kafka,
+            extra_env=APACHE_KAFKA_SERVICE_ENV if kafka else None,
+        )
+    except BaseException:
+        if kafka is not None:
+            kafka.stop()
+        raise
+    stack.owns_broker = True  # the local run stops whichever broker it started
     try:
         if not args.no_demo:
             print("==> loading demo warehouses, items and lots ...", flush=True)
@@ -216,12 +241,19 @@ def _stop_on_sigterm(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def broker_kind(broker: Broker) -> str:
+    """What the banner calls the broker."""
+    if isinstance(broker, ApacheKafka):
+        return f"Apache Kafka {broker.version}, on disk"
+    return "Tansu, in memory"
+
+
 def banner(stack: Stack, data_dir: Path) -> str:
     """Where to look, for a newcomer."""
     lines = [
         "",
         "Dinas Sosial relief logistics is running (Ctrl-C stops everything).",
-        f"  broker (Tansu, in memory)  {stack.broker.bootstrap_servers}",
+        f"  broker ({broker_kind(stack.broker)})  {stack.broker.bootstrap_servers}",
     ]
     for name in SERVICES:
         lines.append(f"  {name:<13} API docs    {stack.url(name)}/docs")

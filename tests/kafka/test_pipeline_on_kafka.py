@@ -15,11 +15,12 @@ from typing import Any
 
 import pytest
 
+from shared.apache_kafka import SERVICE_ENV
 from shared.clock import office_today
 from shared.events import parse_event
 from shared.stack import SERVICES, Stack
 from shared.topics import DELIVERIES, DISPATCHES, INCIDENTS
-from tests.kafka.backends import KafkaBed, compose_service_kafka_env
+from tests.kafka.backends import KafkaBed
 from tests.support.databases import new_database_url
 from tests.support.kafka import collect
 from tests.support.stack import api, ok, report_and_verify, wait_for
@@ -43,7 +44,7 @@ def stack(apache_kafka: KafkaBed, tmp_path_factory: pytest.TempPathFactory) -> I
         data_dir=root / "data",
         database_urls=databases,
         broker=apache_kafka.broker,
-        extra_env={"DINSOS_ENVIRONMENT": "test", **compose_service_kafka_env()},
+        extra_env={"DINSOS_ENVIRONMENT": "test", **SERVICE_ENV},
     ) as running:
         with api(running, "logistics") as logistics:
             ok(
