@@ -1,6 +1,7 @@
 """Start Apache Kafka, the broker docker-compose.yml runs, on loopback: KRaft, one node that
 is broker and controller, from the jars `scripts/kafka.sh` fetches from Maven Central at the
-compose image's version. For the tests in tests/kafka/, the benchmark and a local run.
+compose image's version. For the tests in tests/kafka/ and `python -m shared.stack --kafka`
+(a benchmark can start it the same way).
 
 Unlike Tansu, Kafka keeps its log on disk: `restart()` stops the JVM and starts it again on
 the same log directory and ports, and every topic, record and committed offset is still
@@ -34,9 +35,9 @@ log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FETCH_SCRIPT = REPO_ROOT / "scripts" / "kafka.sh"
 MAIN_CLASS = "kafka.Kafka"
-# KRaft's format tool is `kafka.tools.StorageTool` up to 3.9 and in 4.x. With a static
-# `controller.quorum.voters` (as docker-compose sets it) a plain `format` is right on both;
-# `--standalone` is only for a dynamic quorum (`controller.quorum.bootstrap.servers`).
+# KRaft's format tool in 3.9 (checked; what `kafka-storage.sh` runs). With a static
+# `controller.quorum.voters`, as docker-compose sets it, a plain `format` is right;
+# `--standalone` is for a dynamic quorum (`controller.quorum.bootstrap.servers`) only.
 STORAGE_TOOL = "kafka.tools.StorageTool"
 HEAP = "512m"
 # For tests and the local run: the client-level JIT only and the serial collector cut the
