@@ -1,6 +1,7 @@
-"""One Apache Kafka for the whole session (it starts in seconds, not Tansu's 0.1 s), on
-testcontainers where a Docker engine runs and from Maven Central's jars elsewhere; the run
-says at its end which one the tests ran on."""
+"""One Apache Kafka for this folder (it starts in seconds, not Tansu's 0.1 s; started once,
+and stopped when the folder is done so the rest of the suite does not carry an idle JVM),
+on testcontainers where a Docker engine runs and from Maven Central's jars elsewhere; the
+run says at its end which one the tests ran on."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from tests.kafka.backends import KafkaBed, docker_engine_available, kafka_bed, s
 RAN_ON: list[str] = []
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def apache_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBed]:
-    """The session's Apache Kafka (and PostgreSQL server), whichever way this machine has."""
+    """The Apache Kafka (and PostgreSQL server) of tests/kafka, whichever this machine has."""
     backend = select_backend(docker_engine=docker_engine_available())
     started = time.monotonic()
     with kafka_bed(backend, tmp_path_factory.mktemp("apache-kafka")) as bed:

@@ -60,7 +60,7 @@ def test_the_maven_broker_is_the_kafka_version_docker_compose_runs() -> None:
     assert compose_kafka_image() == f"apache/kafka:{pinned.group(1)}"
 
 
-def test_the_session_broker_reports_the_version_it_runs(apache_kafka: KafkaBed) -> None:
+def test_the_broker_reports_the_version_it_runs(apache_kafka: KafkaBed) -> None:
     assert apache_kafka.description.startswith("Apache Kafka ")
     assert compose_kafka_image().rsplit(":", 1)[1] in apache_kafka.description
 
