@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # The test command (README, `make test`, `.ci/run`): install what is needed, start a
 # throw-away PostgreSQL, then run the whole suite on SQLite and PostgreSQL against a
-# real Tansu broker. Extra arguments go to pytest.
+# real Tansu broker, and tests/kafka/ on Apache Kafka (fetched from Maven Central once).
+# Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 bash scripts/chromium.sh
+KAFKA_DIR="$(bash scripts/kafka.sh)"
+echo "==> Apache Kafka for tests/kafka/: $KAFKA_DIR"
 TEST_POSTGRES_URL="$(bash scripts/postgres.sh)"
 export TEST_POSTGRES_URL
 echo "==> PostgreSQL for tests: $TEST_POSTGRES_URL"

@@ -1,4 +1,5 @@
-"""The whole system on one machine: Tansu plus the four services as separate processes.
+"""The whole system on one machine: a broker (Tansu unless the caller brings one, e.g.
+Apache Kafka from shared/apache_kafka.py) plus the four services as separate processes.
 
 `python -m shared.stack` is the local run (`make run`): it starts everything on the
 embedded defaults, loads demo data, prints where to look and stops everything cleanly on
@@ -17,14 +18,29 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Self
+from typing import IO, Protocol, Self
 
 import httpx
 
+from shared.apache_kafka import SERVICE_ENV as APACHE_KAFKA_SERVICE_ENV
+from shared.apache_kafka import ApacheKafka
 from shared.tansu import StoppedOnExit, TansuBroker, broker_version, free_port
 
 SERVICES = ("intake", "logistics", "distribution", "notify")
 DEFAULT_PORTS = {"intake": 8001, "logistics": 8002, "distribution": 8003, "notify": 8004}
+
+
+class Broker(Protocol):
+    """What the stack needs of a broker: where clients reach it, and how to stop it."""
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """host:port for Kafka clients."""
+        ...
+
+    def stop(self) -> None:
+        """Stop the broker."""
+        ...
 
 
 @dataclass
@@ -47,9 +63,11 @@ class ServiceProcess:
 class Stack(StoppedOnExit):
     """A broker and the four services, each its own OS process."""
 
-    broker: TansuBroker
+    broker: Broker
     log_dir: Path
     services: dict[str, ServiceProcess] = field(default_factory=dict)
+    # A broker the caller brought outlives the stack: the caller stops it.
+    owns_broker: bool = True
 
     def url(self, service: str) -> str:
         """Base URL of a service."""
@@ -67,14 +85,18 @@ class Stack(StoppedOnExit):
         service_env: Mapping[str, Mapping[str, str]] | None = None,
         log_dir: Path | None = None,
         health_timeout_s: float = 90.0,
+        broker: Broker | None = None,
     ) -> Self:
-        """Start the broker, then every service, and wait until all report healthy."""
+        """Start the broker (unless `broker` is given: a running one the caller stops),
+        then every service, and wait until all report healthy."""
         data_dir.mkdir(parents=True, exist_ok=True)
         log_dir = log_dir or data_dir / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
-        broker_log = (log_dir / "tansu.log").open("wb")
-        broker = TansuBroker.start(port=broker_port or free_port(), log=broker_log)
-        stack = cls(broker=broker, log_dir=log_dir)
+        owns_broker = broker is None
+        if broker is None:
+            broker_log = (log_dir / "tansu.log").open("wb")
+            broker = TansuBroker.start(port=broker_port or free_port(), log=broker_log)
+        stack = cls(broker=broker, log_dir=log_dir, owns_broker=owns_broker)
         try:
             for name in SERVICES:
                 port = (ports or {}).get(name) or free_port()
@@ -143,7 +165,8 @@ class Stack(StoppedOnExit):
             except subprocess.TimeoutExpired:
                 service.process.kill()
                 service.process.wait()
-        self.broker.stop()
+        if self.owns_broker:
+            self.broker.stop()
 
 
 def _spawn(
@@ -165,12 +188,35 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=Path("data"))
     parser.add_argument("--broker-port", type=int, default=9092)
     parser.add_argument("--no-demo", action="store_true", help="do not load demo data")
+    parser.add_argument(
+        "--kafka",
+        action="store_true",
+        help="run Apache Kafka (production's broker, log kept in DATA_DIR/kafka) for Tansu",
+    )
     args = parser.parse_args()
 
     from shared.demo import load_demo_data  # noqa: PLC0415 - only the local run needs it
 
-    print(f"==> starting Tansu ({broker_version()}) and the four services ...", flush=True)
-    stack = Stack.start(data_dir=args.data_dir, broker_port=args.broker_port, ports=DEFAULT_PORTS)
+    kafka: ApacheKafka | None = None
+    if args.kafka:
+        print("==> starting Apache Kafka (KRaft) ...", flush=True)
+        kafka = ApacheKafka.start(args.data_dir / "kafka", port=args.broker_port)
+        print(f"==> Apache Kafka {kafka.version} is up; starting the four services ...", flush=True)
+    else:
+        print(f"==> starting Tansu ({broker_version()}) and the four services ...", flush=True)
+    try:
+        stack = Stack.start(
+            data_dir=args.data_dir,
+            broker_port=args.broker_port,
+            ports=DEFAULT_PORTS,
+            broker=kafka,
+            extra_env=APACHE_KAFKA_SERVICE_ENV if kafka else None,
+        )
+    except BaseException:
+        if kafka is not None:
+            kafka.stop()
+        raise
+    stack.owns_broker = True  # the local run stops whichever broker it started
     try:
         if not args.no_demo:
             print("==> loading demo warehouses, items and lots ...", flush=True)
@@ -195,12 +241,19 @@ def _stop_on_sigterm(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def broker_kind(broker: Broker) -> str:
+    """What the banner calls the broker."""
+    if isinstance(broker, ApacheKafka):
+        return f"Apache Kafka {broker.version}, on disk"
+    return "Tansu, in memory"
+
+
 def banner(stack: Stack, data_dir: Path) -> str:
     """Where to look, for a newcomer."""
     lines = [
         "",
         "Dinas Sosial relief logistics is running (Ctrl-C stops everything).",
-        f"  broker (Tansu, in memory)  {stack.broker.bootstrap_servers}",
+        f"  broker ({broker_kind(stack.broker)})  {stack.broker.bootstrap_servers}",
     ]
     for name in SERVICES:
         lines.append(f"  {name:<13} API docs    {stack.url(name)}/docs")

@@ -66,6 +66,10 @@ def create_stream_app(service: str, kafka: KafkaSettings) -> faust.App:
         topic_partitions=kafka.topic_partitions,
         topic_replication_factor=kafka.replication_factor,
         topic_allow_declare=False,
+        # No leader election (no `on_leader` timers here): otherwise every worker also
+        # subscribes to `<app id>-__assignor-__leader`, which nobody creates. Tansu
+        # auto-created it; Kafka with auto-creation off (production) only logs it missing.
+        topic_disable_leader=True,
         producer_acks=-1,
         producer_max_request_size=kafka.max_request_size,
     )

@@ -16,11 +16,12 @@ def postgres_admin_url() -> str | None:
     return os.environ.get(POSTGRES_ENV) or None
 
 
-def new_database_url(backend: str, tmp_path: Path) -> str:
-    """A URL of an empty database of the given backend ('sqlite' or 'postgresql')."""
+def new_database_url(backend: str, tmp_path: Path, admin: str | None = None) -> str:
+    """A URL of an empty database of the given backend ('sqlite' or 'postgresql'), on the
+    PostgreSQL server at `admin` (default: the test server from the environment)."""
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / f'db-{uuid.uuid4().hex[:8]}.sqlite3'}"
-    admin = postgres_admin_url()
+    admin = admin or postgres_admin_url()
     if admin is None:
         raise RuntimeError(f"{POSTGRES_ENV} is not set")
     name = f"t_{uuid.uuid4().hex[:16]}"
