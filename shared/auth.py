@@ -38,6 +38,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.audit import set_context
+from shared.http import csp_nonce
 
 
 class Role(enum.StrEnum):
@@ -317,13 +318,15 @@ def _safe_next(target: str) -> str:
     return "/"
 
 
-def login_page(next_path: str, lang: str, failed: bool = False) -> HTMLResponse:
-    """The sign-in form the screens send a browser to (no token yet)."""
+def login_page(next_path: str, lang: str, failed: bool = False, *, nonce: str) -> HTMLResponse:
+    """The sign-in form the screens send a browser to (no token yet); `nonce` is the
+    response's CSP nonce (shared.http.csp_nonce) for its style sheet."""
     title, user_label, password_label, error = _LOGIN_TEXT.get(lang, _LOGIN_TEXT["id"])
     message = f'<p role="alert" class="error">{error}</p>' if failed else ""
     body = f"""<!doctype html><html lang="{html.escape(lang)}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:24rem;margin:3rem auto;padding:0 1rem}}
+<style nonce="{html.escape(nonce)}">
+body{{font-family:system-ui,sans-serif;max-width:24rem;margin:3rem auto;padding:0 1rem}}
 label,input,button{{display:block;width:100%;margin:.4rem 0;font-size:1.1rem}}
 .error{{color:#b00020}}</style></head><body><h1>{title}</h1>{message}
 <form method="post" action="auth/login">
@@ -361,18 +364,19 @@ def token_router(settings: AuthSettings) -> APIRouter:
         )
 
     @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
-    def login(next: str = "/", lang: str = "id") -> HTMLResponse:  # noqa: A002 - the query name
-        return login_page(next, lang)
+    def login(request: Request, next: str = "/", lang: str = "id") -> HTMLResponse:  # noqa: A002 - the query name
+        return login_page(next, lang, nonce=csp_nonce(request))
 
     @router.post("/auth/login", include_in_schema=False)
     def login_form(
+        request: Request,
         username: Annotated[str, Form(max_length=100)],
         password: Annotated[str, Form(max_length=200)],
         next: Annotated[str, Form(max_length=500)] = "/",  # noqa: A002 - the form field
     ) -> Response:
         record = _authenticated_user(settings, username, password)
         if record is None:
-            return login_page(next, "id", failed=True)
+            return login_page(next, "id", failed=True, nonce=csp_nonce(request))
         response = RedirectResponse(_safe_next(next), status_code=303)
         response.set_cookie(
             TOKEN_COOKIE,
