@@ -47,7 +47,9 @@ def report_csv(lines: Sequence[ReportLine]) -> str:
     """One row per service, month and district; `(semua)` is every district. A text cell
     a spreadsheet would run as a formula is neutralised (`shared.text.spreadsheet_safe`)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # CRLF, as RFC 4180 has it: the writer then quotes a cell holding a lone CR too, which
+    # with "\n" it would leave bare, and a spreadsheet would start a new row there.
+    writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for line in lines:
         writer.writerow(
