@@ -360,11 +360,26 @@ class SecurityHeaders:
         scope.setdefault("state", {})["csp_nonce"] = nonce
         added = security_headers(scope["path"], nonce, https_only=self.https_only)
         names = {name for name, _ in added}
+        started = False
 
         async def send_with_headers(message: Any) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
                 message = {**message, "headers": kept + added}
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            # Starlette's last-resort 500 is sent outside every middleware, so it would
+            # lack these headers: answer here, and let the error go on to be logged.
+            if not started:
+                await refuse(
+                    send_with_headers,
+                    500,
+                    "internal_error",
+                    "the service failed on this request; it is logged. Try again later",
+                )
+            raise

@@ -127,3 +127,17 @@ def test_production_answers_also_carry_strict_transport_security() -> None:
     guard_requests(app, service="test", common=CommonSettings(environment="production"))
     response = TestClient(app).get("/")
     assert response.headers["strict-transport-security"].startswith("max-age=31536000")
+
+
+def test_an_unexpected_failure_answers_500_with_the_headers_too() -> None:
+    app = FastAPI()
+    guard_requests(app, service="test", common=CommonSettings(environment="test"))
+
+    @app.get("/broken")
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    response = TestClient(app, raise_server_exceptions=False).get("/broken")
+    assert response.status_code == 500
+    assert response.json()["error"] == "internal_error"
+    assert header_problems(response, "/broken") == []
