@@ -186,7 +186,9 @@ def create_db_engine(url: str) -> Engine:
         database = url.split("///", 1)[1] if "///" in url else ""
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+        )
 
         @event.listens_for(engine, "connect")
         def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -209,7 +211,11 @@ def create_db_engine(url: str) -> Engine:
 
         _writer_queues[engine] = WriterQueue()
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # hide_parameters: a statement's values (NIK, phone numbers) never reach an error
+    # message or a log line; the statement itself still does.
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True
+    )
 
 
 def ping(engine: Engine) -> None:

@@ -5,6 +5,7 @@ shape, with malformed JSON told apart from a valid document with bad fields.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from typing import Any, ClassVar
 from urllib.parse import unquote_plus
@@ -206,7 +207,7 @@ class RequestGuard:
             character = _control_character_in_url(scope)
             if character is not None:
                 # A NUL in a filter would reach the database (PostgreSQL refuses it: a 500).
-                await _refuse(
+                await refuse(
                     send,
                     422,
                     CONTROL_CHARACTER,
@@ -222,15 +223,15 @@ class RequestGuard:
         headers = {name.lower(): value for name, value in scope["headers"]}
         length = headers.get(b"content-length")
         if length is not None and not length.isdigit():
-            await _refuse(send, 400, "invalid_content_length", "Content-Length is not a number")
+            await refuse(send, 400, "invalid_content_length", "Content-Length is not a number")
             return
         if length is not None and int(length) > self.max_body_bytes:
-            await _refuse(send, 413, "body_too_large", self._too_large())
+            await refuse(send, 413, "body_too_large", self._too_large())
             return
         media_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower().decode()
         has_body = (length is not None and length != b"0") or b"transfer-encoding" in headers
         if has_body and media_type and media_type not in ACCEPTED_BODY_TYPES:
-            await _refuse(
+            await refuse(
                 send,
                 415,
                 "unsupported_media_type",
@@ -242,7 +243,7 @@ class RequestGuard:
             # Chunked, length unknown: read it here (at most the limit) and replay it.
             buffered = await self._read_within_limit(receive)
             if buffered is None:
-                await _refuse(send, 413, "body_too_large", self._too_large())
+                await refuse(send, 413, "body_too_large", self._too_large())
                 return
             replay = iter(buffered)
 
@@ -281,7 +282,8 @@ def _control_character_in_url(scope: Any) -> str | None:
     return None
 
 
-async def _refuse(send: Any, status: int, code: str, detail: str) -> None:
+async def refuse(send: Any, status: int, code: str, detail: str) -> None:
+    """Answer `{"error": code, "detail": detail}` from a middleware, before any route."""
     body = JSONResponse(status_code=status, content={"error": code, "detail": detail}).body
     await send(
         {
@@ -294,3 +296,90 @@ async def _refuse(send: Any, status: int, code: str, detail: str) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+# The screens load only their own scripts, styles and pictures. An inline <script> or
+# <style> carries the response's nonce (`csp_nonce`); inline style attributes are not used.
+# `form-action 'self'` keeps a tampered form from posting elsewhere; `frame-ancestors
+# 'none'` (and X-Frame-Options for old browsers) stops clickjacking.
+_SCREEN_POLICY = (
+    "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; "
+    "img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+# FastAPI's /docs and /redoc pages load Swagger UI and ReDoc from jsDelivr and start them
+# with an inline script; they show the API's description only, no data.
+_API_DOCS_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    "font-src 'self' https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com "
+    "https://cdn.redoc.ly; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+API_DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+# Not no-referrer: under it a browser sends `Origin: null` with the screens' own form
+# posts, and the CSRF check (shared.csrf) refuses a null origin. same-origin sends
+# nothing to any other origin.
+REFERRER_POLICY = "same-origin"
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def csp_nonce(request: Request) -> str:
+    """This response's nonce for an inline <script> or <style> of a page."""
+    return str(getattr(request.state, "csp_nonce", ""))
+
+
+def security_headers(path: str, nonce: str, *, https_only: bool) -> list[tuple[bytes, bytes]]:
+    """The headers every answer of every service carries."""
+    policy = _API_DOCS_POLICY if path in API_DOCS_PATHS else _SCREEN_POLICY.format(nonce=nonce)
+    headers = [
+        (b"content-security-policy", policy.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", REFERRER_POLICY.encode()),
+        (b"x-frame-options", b"DENY"),
+    ]
+    if https_only:
+        headers.append((b"strict-transport-security", HSTS.encode()))
+    return headers
+
+
+class SecurityHeaders:
+    """Adds `security_headers` to every answer (plain ASGI, so streamed answers pass), and
+    leaves a fresh nonce in `request.state.csp_nonce` for the page being rendered.
+    `https_only` (production) adds Strict-Transport-Security."""
+
+    def __init__(self, app: Any, *, https_only: bool) -> None:
+        self.app = app
+        self.https_only = https_only
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        nonce = secrets.token_urlsafe(18)
+        scope.setdefault("state", {})["csp_nonce"] = nonce
+        added = security_headers(scope["path"], nonce, https_only=self.https_only)
+        names = {name for name, _ in added}
+        started = False
+
+        async def send_with_headers(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
+                message = {**message, "headers": kept + added}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            # Starlette's last-resort 500 is sent outside every middleware, so it would
+            # lack these headers: answer here, and let the error go on to be logged.
+            if not started:
+                await refuse(
+                    send_with_headers,
+                    500,
+                    "internal_error",
+                    "the service failed on this request; it is logged. Try again later",
+                )
+            raise

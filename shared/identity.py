@@ -28,6 +28,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from shared.auth import TOKEN_COOKIE, AuthSettings, Principal, Role, issue_token
+from shared.http import csp_nonce
 from shared.passwords import check_password, hash_password, needs_rehash, password_matches
 from shared.signin_state import Refused, Rotated, SessionRegistry, SignInThrottle
 from shared.userfile import UsersFileError, replace_password_hash
@@ -340,10 +341,12 @@ def login_page(
     status: int = 200,
     resume: bool = False,
     retry_after: int | None = None,
+    nonce: str,
 ) -> HTMLResponse:
     """The sign-in form the screens send a browser to. `message` is a key of the texts
     (failed, locked, signed_out); `resume`: the browser holds a session cookie, so the
-    page's script first tries a silent refresh and goes straight back to `next_path`."""
+    page's script first tries a silent refresh and goes straight back to `next_path`.
+    `nonce` is the answer's CSP nonce (shared.http.csp_nonce) for its style sheet."""
     lang = lang if lang in _LOGIN_TEXT else "id"
     text = _LOGIN_TEXT[lang]
     target = html.escape(safe_next(next_path))
@@ -354,7 +357,8 @@ def login_page(
     resume_attribute = f' data-resume="{target}"' if resume else ""
     body = f"""<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{text["title"]}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:24rem;margin:3rem auto;padding:0 1rem}}
+<style nonce="{html.escape(nonce)}">
+body{{font-family:system-ui,sans-serif;max-width:24rem;margin:3rem auto;padding:0 1rem}}
 label,input,button{{display:block;width:100%;margin:.4rem 0;font-size:1.1rem}}
 .notice{{color:#b00020}}</style></head><body{resume_attribute}><h1>{text["title"]}</h1>{notice}
 <form method="post" action="auth/login">
@@ -428,6 +432,7 @@ def identity_router(provider: IdentityProvider) -> APIRouter:
             # The refresh cookie is sent to /auth only, so the page cannot see whether the
             # session lives: its script tries a silent refresh before showing the form.
             resume=not signed_out,
+            nonce=csp_nonce(request),
         )
         if TOKEN_COOKIE in request.cookies:
             provider.clear_cookies(page, refresh=False)
@@ -445,10 +450,15 @@ def identity_router(provider: IdentityProvider) -> APIRouter:
         outcome = provider.sign_in(request, username, password, now)
         if isinstance(outcome, Locked):
             return login_page(
-                next, lang, message="locked", status=429, retry_after=outcome.retry_after
+                next,
+                lang,
+                message="locked",
+                status=429,
+                retry_after=outcome.retry_after,
+                nonce=csp_nonce(request),
             )
         if outcome is None:
-            return login_page(next, lang, message="failed", status=401)
+            return login_page(next, lang, message="failed", status=401, nonce=csp_nonce(request))
         response = RedirectResponse(safe_next(next), status_code=303)
         provider.set_cookies(response, provider.start_session(outcome.record, now), now)
         provider.set_device_cookie(

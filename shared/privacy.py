@@ -28,7 +28,8 @@ def mask_nik(nik: str) -> str:
 
 
 class PersonalDataFilter(logging.Filter):
-    """Masks personal numbers in the final message of every record it sees."""
+    """Masks personal numbers in the final message of every record it sees, and in the
+    traceback it carries (an exception's message may quote a value)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -36,11 +37,25 @@ class PersonalDataFilter(logging.Filter):
         if masked != message:
             record.msg = masked
             record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_personal_numbers(record.exc_text)
         return True
 
 
+# Libraries that may log a request's address or a statement: uvicorn's error and access
+# logs, SQLAlchemy's engine and pool (engines also hide statement parameters:
+# shared.db.create_db_engine). Their records reach the root handlers unless a library
+# configured handlers of its own, which get the filter too.
+LIBRARY_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "sqlalchemy")
+
+
 def install_log_masking() -> None:
-    """Attach the filter to every handler of the root logger (call after configuring)."""
-    for handler in logging.getLogger().handlers:
-        if not any(isinstance(f, PersonalDataFilter) for f in handler.filters):
-            handler.addFilter(PersonalDataFilter())
+    """Attach the filter to every handler of the root logger and of `LIBRARY_LOGGERS`
+    (call after configuring logging)."""
+    loggers = [logging.getLogger(), *(logging.getLogger(name) for name in LIBRARY_LOGGERS)]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if not any(isinstance(f, PersonalDataFilter) for f in handler.filters):
+                handler.addFilter(PersonalDataFilter())

@@ -38,9 +38,10 @@ from shared.auth import (
     scoped_office,
 )
 from shared.clock import Clock
+from shared.csrf import CSRF_POLICY, CsrfGuard, csrf_router
 from shared.db import Messaging, create_db_engine, ping, read_transaction, run_transaction
 from shared.events import AnyEvent, EventBase
-from shared.http import Conflict, RequestGuard, install_error_handlers
+from shared.http import Conflict, RequestGuard, SecurityHeaders, install_error_handlers
 from shared.kafka import (
     DeadLetterSink,
     HopTimes,
@@ -51,7 +52,7 @@ from shared.kafka import (
     ensure_topics,
     meta_from_faust,
 )
-from shared.settings import ServiceSettings
+from shared.settings import CommonSettings, ServiceSettings
 from shared.streams import create_stream_app, raw_topic
 from shared.topics import Topic, all_topic_names
 
@@ -443,12 +444,12 @@ def create_service_api(
     type limits on bodies, and (given a policy) an access rule checked on every route."""
     api = FastAPI(title=title, description=description, version="0.1.0", lifespan=runtime.lifespan)
     api.state.runtime = runtime
-    api.add_middleware(RequestGuard, max_body_bytes=runtime.settings.common.max_body_bytes)
+    guard_requests(api, service=runtime.name, common=runtime.settings.common)
     install_error_handlers(api)
     if policy is not None:
         protect(
             api,
-            {**AUDIT_POLICY, **policy},
+            {**AUDIT_POLICY, **CSRF_POLICY, **policy},
             auth or runtime.settings.auth,
             office=runtime.settings.common.default_office_id,
             service=runtime.name,
@@ -457,4 +458,14 @@ def create_service_api(
         api.router.dependencies.append(Depends(anonymous_context))
     api.include_router(audit_router())
     api.include_router(health_router())
+    api.include_router(csrf_router())
     return api
+
+
+def guard_requests(api: FastAPI, *, service: str, common: CommonSettings) -> None:
+    """The checks every request passes before its route, outermost first: security
+    headers on every answer (the refusals below included), limits on the address and
+    body, then the CSRF check, which may read a form's body and so comes after its limit."""
+    api.add_middleware(CsrfGuard, service=service)
+    api.add_middleware(RequestGuard, max_body_bytes=common.max_body_bytes)
+    api.add_middleware(SecurityHeaders, https_only=common.environment == "production")

@@ -30,6 +30,9 @@ def serve(api: FastAPI, settings: ServiceSettings) -> None:
         api,
         host=settings.host,
         port=settings.port,
+        # uvicorn's own logging setup would give its loggers handlers without the masking
+        # filter; without it their records go to the root handlers, masked.
+        log_config=None,
         log_level="warning",
         lifespan="on",
         timeout_graceful_shutdown=10,

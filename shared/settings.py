@@ -7,6 +7,7 @@ time: each service has a `get_settings()` that a test can bypass.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal, Self
 from zoneinfo import ZoneInfo, available_timezones
@@ -83,6 +84,19 @@ class ServiceSettings(BaseSettings):
     # (WIB Asia/Jakarta, WITA Asia/Makassar, WIT Asia/Jayapura).
     office_timezone: str = DEFAULT_OFFICE_ZONE
 
+    @model_validator(mode="after")
+    def _no_open_door_beyond_this_machine(self) -> Self:
+        # Without sign-in every caller acts as a user of every role in every office: fine
+        # for a local run on loopback, never for a service the network can reach.
+        if not self.auth.required and not is_loopback(self.host):
+            prefix = self.model_config.get("env_prefix", "")
+            raise ValueError(
+                f"sign-in is off (DINSOS_AUTH_REQUIRED=false) but {prefix}HOST={self.host} "
+                "would let anyone on the network act with every role. Listen on 127.0.0.1 "
+                "(the default) or turn sign-in on."
+            )
+        return self
+
     @field_validator("office_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -100,3 +114,13 @@ class ServiceSettings(BaseSettings):
             return self.database_url
         path = self.common.data_dir / f"{service_name}.sqlite3"
         return f"sqlite:///{path}"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is reachable from this machine only (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to anything

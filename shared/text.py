@@ -41,3 +41,15 @@ def allows_line_breaks(annotation: Any, metadata: list[Any] | tuple[Any, ...] = 
     if any(isinstance(item, FreeTextMarker) for item in extra):
         return True
     return any(allows_line_breaks(arg) for arg in get_args(annotation))
+
+
+# A spreadsheet reads a cell starting with one of these as a formula (tab and CR too, as
+# some import paths strip them first): `=HYPERLINK(...)` or `=cmd|...` in a village name
+# would run on the coordinator's machine when the export is opened.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """A text cell for a CSV export: prefixed with `'` when a spreadsheet would read it
+    as a formula (OWASP's CSV injection advice); numbers we format ourselves need not."""
+    return f"'{cell}" if cell.startswith(_FORMULA_STARTS) else cell

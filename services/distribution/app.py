@@ -51,7 +51,8 @@ from services.distribution.stream import SUBSCRIPTIONS
 from shared.auth import Access, Role, scoped_office
 from shared.auth import Policy as AccessPolicy
 from shared.clock import Clock
-from shared.http import ERROR_RESPONSES, Forbidden, Unprocessable
+from shared.csrf import csrf_token
+from shared.http import ERROR_RESPONSES, Forbidden, Unprocessable, csp_nonce
 from shared.runtime import RuntimeDep, ServiceRuntime, UnitOfWork, create_service_api
 
 router = APIRouter(responses=ERROR_RESPONSES)
@@ -519,6 +520,7 @@ def run_map(run_id: UUID, runtime: RuntimeDep) -> Response:
     "/field", tags=["field"], summary="The field team's phone screen", response_class=HTMLResponse
 )
 def field_screen(
+    request: Request,
     runtime: RuntimeDep,
     team: str | None = None,
     lang: screens.Lang = "id",
@@ -531,7 +533,10 @@ def field_screen(
         return [_run_out(uow, run) for run in handlers.runs_for(uow, team=team, on=today)]
 
     runs = runtime.run(work)
-    return HTMLResponse(screens.field_page(runs, team=team, lang=lang))
+    page = screens.field_page(
+        runs, team=team, lang=lang, nonce=csp_nonce(request), csrf=csrf_token(request)
+    )
+    return HTMLResponse(page)
 
 
 # Who may call what; a route missing here is refused to everyone

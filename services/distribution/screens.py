@@ -177,8 +177,9 @@ def _stop_html(run: RunOut, index: int, lang: Lang) -> str:
     </li>"""
 
 
-def field_page(runs: list[RunOut], *, team: str | None, lang: Lang) -> str:
-    """Today's runs of a team, each stop with one-tap status buttons."""
+def field_page(runs: list[RunOut], *, team: str | None, lang: Lang, nonce: str, csrf: str) -> str:
+    """Today's runs of a team, each stop with one-tap status buttons. `nonce` is the
+    response's CSP nonce for the style sheet, `csrf` the token the script posts with."""
     text = TEXT[lang]
     other: Lang = "en" if lang == "id" else "id"
     team_query = f"team={escape(quote(team))}&amp;" if team else ""
@@ -209,7 +210,8 @@ def field_page(runs: list[RunOut], *, team: str | None, lang: Lang) -> str:
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{text["title"]}</title>
-<style>
+<meta name="csrf-token" content="{escape(csrf)}">
+<style nonce="{escape(nonce)}">
   [hidden] {{ display: none !important; }}
   body {{ font-family: system-ui, sans-serif; margin: 0; padding: 0.5rem; font-size: 17px;
     overflow-wrap: anywhere; }}

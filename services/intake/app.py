@@ -311,6 +311,12 @@ def report_form_script() -> FileResponse:
     return FileResponse(STATIC / "lapor.js", media_type="text/javascript", headers=NO_CACHE)
 
 
+@page_router.get("/lapor.css")
+def report_form_styles() -> FileResponse:
+    """The form's styles (a file: the CSP allows no inline style)."""
+    return FileResponse(STATIC / "lapor.css", media_type="text/css", headers=NO_CACHE)
+
+
 @page_router.get("/sw.js")
 def service_worker() -> FileResponse:
     """The service worker that keeps the form available offline (scope `/`)."""
@@ -410,6 +416,7 @@ ACCESS: Policy = {
     "GET /": Access.anyone(),
     "GET /lapor": Access.anyone(),
     "GET /lapor.js": Access.anyone(),
+    "GET /lapor.css": Access.anyone(),
     "GET /sw.js": Access.anyone(),
 }
 

@@ -3,7 +3,9 @@ Indonesia by default and English with `?lang=en`: today's dispatches to pick, st
 item and lot, the stock card, receiving against purchase orders, counts, and alerts.
 
 Forms post back here and the page is rendered again (post/redirect/get); a refusal is
-shown on the page in the keeper's language, with the rule's own explanation."""
+shown on the page in the keeper's language, with the rule's own explanation. Every
+posting form carries the CSRF token (`shared.csrf`); the style sheet carries the
+response's CSP nonce."""
 
 from __future__ import annotations
 
@@ -29,7 +31,8 @@ from services.logistics.models import (
     ReceiptLineIn,
 )
 from services.logistics.settings import LogisticsSettings
-from shared.http import DomainError
+from shared.csrf import csrf_field
+from shared.http import DomainError, csp_nonce
 from shared.runtime import RuntimeDep, UnitOfWork
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -146,7 +149,8 @@ def _page(
     return HTMLResponse(
         f"""<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
-<title>{t(title_key, lang)} - {t("title", lang)}</title><style>{STYLE}</style></head>
+<title>{t(title_key, lang)} - {t("title", lang)}</title>
+<style nonce="{csp_nonce(request)}">{STYLE}</style></head>
 <body><header>{switch}<strong>{t("title", lang)}</strong><br>{nav}</header>
 <main><h1 id="page-title">{t(title_key, lang)}</h1>{message}{body}</main>
 <script src="/auth/session.js" data-sign-out data-keep-alive></script></body></html>"""
@@ -260,12 +264,12 @@ def picking(request: Request, runtime: RuntimeDep, lang: LangQuery = "id") -> HT
             sign = f"<p>{t('signed_by', lang)}: <strong>{escape(pick.picked_by)}</strong></p>"
         else:
             sign = (
-                f'<form method="post" action="{base}/sign?lang={lang}">'
+                f'<form method="post" action="{base}/sign?lang={lang}">{csrf_field(request)}'
                 f'<input name="name" required placeholder="{t("your_name", lang)}">'
                 f'<button class="sign">{t("sign_pick", lang)}</button></form>'
             )
         release = (
-            f'<form method="post" action="{base}/release?lang={lang}">'
+            f'<form method="post" action="{base}/release?lang={lang}">{csrf_field(request)}'
             f'<input name="name" required placeholder="{t("your_name", lang)}">'
             f'<button class="release">{t("release", lang)}</button></form>'
         )
@@ -498,6 +502,7 @@ def receiving(request: Request, runtime: RuntimeDep, lang: LangQuery = "id") -> 
             f"{escape(order.supplier)} &middot; {escape(order.warehouse_code)} &middot; "
             f"{order.expected_on}"
             f'<form method="post" action="/ui/receiving/{order.id}?lang={lang}">'
+            + csrf_field(request)
             + _table(
                 [
                     t("item", lang),
@@ -587,7 +592,7 @@ def counts(
             )
         )
         body += (
-            f'<form method="post" action="/ui/counts?lang={lang}">'
+            f'<form method="post" action="/ui/counts?lang={lang}">{csrf_field(request)}'
             f'<input type="hidden" name="warehouse_code" value="{escape(warehouse_code)}">'
             + _table(
                 [

@@ -19,11 +19,12 @@ from fastapi.responses import HTMLResponse
 from services.notify import handlers
 from services.notify.domain import evaluation_report
 from services.notify.models import AlertRow, ClockFilter, ClockOut, TimelineRow
-from services.notify.reports import report_csv, share_chart_svg
+from services.notify.reports import report_rows, share_chart_svg
 from services.notify.standards import Standards
 from services.notify.tenancy import OfficeFilter
 from shared.auth import office_scope
 from shared.events import OfficeId
+from shared.http import csp_nonce
 from shared.runtime import RuntimeDep
 
 board_router = APIRouter(tags=["board"])
@@ -88,12 +89,13 @@ def t(key: str, lang: Lang) -> str:
     return TEXT[key][lang]
 
 
-def _page(title: str, body: str, lang: Lang) -> HTMLResponse:
+def _page(title: str, body: str, lang: Lang, request: Request) -> HTMLResponse:
     other: Lang = "en" if lang == "id" else "id"
+    nonce = csp_nonce(request)
     return HTMLResponse(
         f"""<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{escape(title)}</title>
-<style>
+<style nonce="{nonce}">
 body{{font-family:system-ui,sans-serif;margin:.6rem;color:#222;max-width:60rem}}
 h1{{font-size:1.25rem;margin:.2rem 0}} h2{{font-size:1.05rem;margin:1rem 0 .3rem}}
 table{{border-collapse:collapse;width:100%}} th,td{{border-bottom:1px solid #ddd;padding:.3rem;
@@ -195,6 +197,7 @@ def _fmt(moment: datetime | None, zone_name: str) -> str:
 
 @board_router.get("/", response_class=HTMLResponse, summary="The coordinator's dashboard")
 def board(
+    request: Request,
     runtime: RuntimeDep,
     standards: StandardsDep,
     office_id: OfficeFilter,
@@ -275,7 +278,7 @@ def board(
 <h2>{t("alerts", lang)}</h2><table id="alerts"><thead><tr><th>{t("case", lang)}</th><th></th><th>{t("level", lang)}</th></tr></thead>
 <tbody>{"".join(alert_rows) or empty}</tbody></table>
 <h2>{t("feed", lang)}</h2><ul id="feed"></ul>
-<script>
+<script nonce="{csp_nonce(request)}">
 const offset = Date.parse("{now.isoformat()}") - Date.now();
 function hms(s) {{ const neg = s < 0; s = Math.abs(Math.round(s));
   const h = Math.floor(s / 3600), m = Math.floor(s % 3600 / 60), x = s % 60;
@@ -288,7 +291,7 @@ try {{ const source = new EventSource("feed{"?office_id=" + office_id if office_
     li.textContent = e.occurred_at.slice(0, 16) + " " + e.event_type + " " + e.case_id.slice(0, 8);
     document.getElementById("feed").prepend(li); }}; }} catch (e) {{}}
 </script>"""
-    return _page(t("title", lang), body, lang)
+    return _page(t("title", lang), body, lang, request)
 
 
 @board_router.get("/cases/{case_id}", response_class=HTMLResponse, summary="One case's timeline")
@@ -318,7 +321,7 @@ def case_page(
 ({escape(clock.time_zone)}) · {escape(clock.outcome or "")}</p><ul>{stages}</ul>
 <table id="timeline"><thead><tr><th>{t("when", lang)}</th><th>{t("what", lang)}</th><th>{t("who", lang)}</th><th></th></tr></thead>
 <tbody>{items}</tbody></table>"""
-    return _page(t("timeline", lang), body, lang)
+    return _page(t("timeline", lang), body, lang, request)
 
 
 @board_router.get("/reports/view", response_class=HTMLResponse, summary="The evaluation report")
@@ -337,8 +340,8 @@ def report_page(
         )
     )
     rows = "".join(
-        "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in line.split(",")) + "</tr>"
-        for line in report_csv(lines).splitlines()[1:]
+        "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>"
+        for row in report_rows(lines)
     )
     body = f"""<h1>{t("report", lang)} · {escape(standards.for_office(office_id).office_name)}</h1>
 <p><a href="../reports.csv?office_id={office_id}">CSV</a> · <a href="../reports.pdf?office_id={office_id}">PDF</a></p>
@@ -346,4 +349,4 @@ def report_page(
 <table id="report"><thead><tr><th>{t("service", lang)}</th><th>{t("month", lang)}</th><th>{t("district", lang)}</th>
 <th>{t("handled", lang)}</th><th>OK</th><th>{t("share", lang)}</th><th>Median (j)</th><th>P90 (j)</th></tr></thead>
 <tbody>{rows}</tbody></table>"""
-    return _page(t("report", lang), body, lang)
+    return _page(t("report", lang), body, lang, request)

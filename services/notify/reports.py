@@ -11,6 +11,7 @@ from html import escape
 from fpdf import FPDF
 
 from services.notify.domain import ALL_DISTRICTS, ReportLine
+from shared.text import spreadsheet_safe
 
 COLUMNS = (
     "service_code",
@@ -37,14 +38,30 @@ def _cells(line: ReportLine) -> list[str]:
     ]
 
 
+# The columns holding text from events (codes and names others typed); the rest are
+# numbers formatted here.
+_TEXT_COLUMNS = frozenset({"service_code", "month", "district"})
+
+
 def report_csv(lines: Sequence[ReportLine]) -> str:
-    """One row per service, month and district; `(semua)` is every district."""
+    """One row per service, month and district; `(semua)` is every district. A text cell
+    a spreadsheet would run as a formula is neutralised (`shared.text.spreadsheet_safe`)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # CRLF, as RFC 4180 has it: the writer then quotes a cell holding a lone CR too, which
+    # with "\n" it would leave bare, and a spreadsheet would start a new row there.
+    writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for line in lines:
-        writer.writerow(_cells(line))
+        writer.writerow(
+            spreadsheet_safe(cell) if column in _TEXT_COLUMNS else cell
+            for column, cell in zip(COLUMNS, _cells(line), strict=True)
+        )
     return buffer.getvalue()
+
+
+def report_rows(lines: Sequence[ReportLine]) -> list[list[str]]:
+    """The CSV's rows as they are, for the report page (which escapes them as HTML)."""
+    return [_cells(line) for line in lines]
 
 
 def report_pdf(lines: Sequence[ReportLine], *, title: str, subtitle: str) -> bytes:

@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +25,13 @@ from selenium.webdriver.support.ui import Select
 
 from services.distribution.app import create_app
 from services.distribution.settings import DistributionSettings
+from shared.auth import TOKEN_COOKIE, AuthSettings, Role
 from shared.clock import office_today
 from shared.events import CaseType, serialize_event
 from shared.tansu import TansuBroker
 from shared.topics import DISPATCHES
 from tests.distribution.programs_support import HUB, person, release_for
+from tests.support.access import SECRET, token_for
 from tests.support.kafka import send_raw
 from tests.support.services import settings_for
 
@@ -40,12 +43,25 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture
-def live(broker: TansuBroker, tmp_path: Path) -> Iterator[str]:
-    """distribution under uvicorn on a free port, ready (consumer included)."""
+@dataclass(frozen=True)
+class Live:
+    """distribution served: its address, and the sign-in settings when sign-in is on."""
+
+    url: str
+    auth: AuthSettings | None
+
+
+@pytest.fixture(params=["sign-in off", "signed in"])
+def live(request: pytest.FixtureRequest, broker: TansuBroker, tmp_path: Path) -> Iterator[Live]:
+    """distribution under uvicorn on a free port, ready (consumer included); once as the
+    local run has it (sign-in off), once with sign-in required (the screen's script must
+    send the CSRF token that goes with the cookie)."""
     settings = settings_for(
         DistributionSettings, broker, f"sqlite:///{tmp_path / 'distribution.sqlite3'}"
     )
+    auth = AuthSettings(required=True, secret=SECRET) if request.param == "signed in" else None
+    if auth is not None:
+        settings = settings.model_copy(update={"auth": auth})
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
@@ -64,7 +80,7 @@ def live(broker: TansuBroker, tmp_path: Path) -> Iterator[str]:
     else:
         pytest.fail("distribution did not become healthy")
     try:
-        yield base
+        yield Live(base, auth)
     finally:
         server.should_exit = True
         thread.join(timeout=20)
@@ -95,9 +111,15 @@ def status_of(browser: WebDriver, delivery_id: str) -> str:
 
 
 def test_a_team_works_todays_run_from_a_phone(
-    live: str, broker: TansuBroker, browser: WebDriver
+    live: Live, broker: TansuBroker, browser: WebDriver
 ) -> None:
-    api = httpx.Client(base_url=live, timeout=10)
+    headers = {}
+    if live.auth is not None:
+        token = token_for(live.auth, *Role)
+        headers = {"Authorization": f"Bearer {token}"}
+        browser.get(f"{live.url}/health")  # a page of the host, to set its cookie on
+        browser.add_cookie({"name": TOKEN_COOKIE, "value": token, "httpOnly": True})
+    api = httpx.Client(base_url=live.url, timeout=10, headers=headers)
     people = [
         ok(api.post("/recipients", json=person(s).model_dump(mode="json"))) for s in (1, 2, 3)
     ]
@@ -160,7 +182,7 @@ def test_a_team_works_todays_run_from_a_phone(
     order = [stop["delivery_id"] for stop in run["stops"]]
     names = [stop["recipient_name"] for stop in run["stops"]]
 
-    browser.get(f"{live}/field?team=Tim%20A")
+    browser.get(f"{live.url}/field?team=Tim%20A")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Pengiriman hari ini"
     shown = [
         li.get_attribute("data-delivery")
@@ -180,7 +202,7 @@ def test_a_team_works_todays_run_from_a_phone(
 
     first = next(d for d in parcels if d["id"] == order[0])
     browser.execute_cdp_cmd(
-        "Browser.grantPermissions", {"origin": live, "permissions": ["geolocation"]}
+        "Browser.grantPermissions", {"origin": live.url, "permissions": ["geolocation"]}
     )
     browser.execute_cdp_cmd(
         "Emulation.setGeolocationOverride",
@@ -218,7 +240,7 @@ def test_a_team_works_todays_run_from_a_phone(
     flagged = ok(api.get("/recipients", params={"flagged": True}))
     assert [r["id"] for r in flagged] == [failed["recipient_id"]]
 
-    browser.get(f"{live}/field?team=Tim%20A&lang=en")
+    browser.get(f"{live.url}/field?team=Tim%20A&lang=en")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Today's deliveries"
     assert (
         "delivered"

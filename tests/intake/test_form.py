@@ -10,6 +10,7 @@ import io
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,7 +24,9 @@ from selenium.webdriver.support.ui import Select
 
 from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
+from shared.auth import AuthSettings, Role, hash_password
 from shared.tansu import TansuBroker, free_port
+from tests.support.access import SECRET, token_for
 from tests.support.services import settings_for
 
 T = TypeVar("T")
@@ -40,15 +43,25 @@ def wait_until(probe: Callable[[], T | None], what: str, timeout_s: float = 20.0
     raise AssertionError(f"not within {timeout_s}s: {what}")
 
 
-@pytest.fixture
-def intake_url(broker: TansuBroker, tmp_path: Path) -> Iterator[str]:
-    """intake under uvicorn on a free port, as a phone would reach it."""
-    settings = settings_for(
+def intake_settings(broker: TansuBroker, tmp_path: Path) -> IntakeSettings:
+    return settings_for(
         IntakeSettings,
         broker,
         f"sqlite:///{tmp_path / 'intake.sqlite3'}",
         photo_dir=tmp_path / "photos",
     )
+
+
+@pytest.fixture
+def intake_url(broker: TansuBroker, tmp_path: Path) -> Iterator[str]:
+    """intake under uvicorn on a free port, as a phone would reach it."""
+    with served(intake_settings(broker, tmp_path)) as url:
+        yield url
+
+
+@contextmanager
+def served(settings: IntakeSettings) -> Iterator[str]:
+    """intake with `settings` under uvicorn on a free port."""
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
@@ -198,3 +211,41 @@ def test_an_offline_report_arrives_once_when_back_online(
     landslide = next(i for i in incidents(intake_url) if i["hazard"] == "landslide")
     assert landslide["address"]["village"] == "Sukarame"
     assert len(incidents(intake_url)) == 2
+
+
+def test_a_signed_in_phone_sends_its_report_and_photo_with_the_csrf_token(
+    browser: WebDriver, broker: TansuBroker, tmp_path: Path
+) -> None:
+    users = tmp_path / "users.toml"
+    users.write_text(
+        '[[user]]\nusername = "tagana"\nname = "Tim Tagana"\noffice_id = "kukar"\n'
+        f'roles = ["field_team"]\npassword_scrypt = "{hash_password("banjir-2026-tgr")}"\n'
+    )
+    auth = AuthSettings(required=True, secret=SECRET, users_file=users)
+    settings = intake_settings(broker, tmp_path).model_copy(update={"auth": auth})
+    with served(settings) as url:
+        browser.get(f"{url}/login?next=/lapor")
+        browser.find_element(By.ID, "username").send_keys("tagana")
+        browser.find_element(By.ID, "password").send_keys("banjir-2026-tgr")
+        browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        wait_until(lambda: browser.find_elements(By.ID, "report-form"), "the form after sign-in")
+        browser.execute_cdp_cmd(
+            "Browser.grantPermissions", {"origin": url, "permissions": ["geolocation"]}
+        )
+        browser.execute_cdp_cmd("Emulation.setGeolocationOverride", GPS)
+        browser.find_element(By.ID, "reporter-name").send_keys("Tim Tagana Tenggarong")
+        browser.find_element(By.ID, "use-gps").click()
+        wait_until(lambda: browser.find_element(By.ID, "lat").get_attribute("value"), "GPS")
+        photo = tmp_path / "banjir.png"
+        Image.new("RGB", (64, 48), (20, 80, 160)).save(photo, format="PNG")
+        browser.find_element(By.ID, "photo").send_keys(str(photo))
+        browser.find_element(By.ID, "submit").click()
+        (sent,) = wait_until(lambda: outbox_in(browser, "sent"), "the report is sent")
+        assert "foto ditolak" not in sent["text"]
+        bearer = {"Authorization": f"Bearer {token_for(auth, Role.FIELD_TEAM)}"}
+        (incident,) = httpx.get(f"{url}/incidents", headers=bearer, timeout=10).json()
+        assert sent["incident"] == incident["id"]
+        photos = httpx.get(
+            f"{url}/incidents/{incident['id']}/photos", headers=bearer, timeout=10
+        ).json()
+        assert [p["media_type"] for p in photos] == ["image/png"]

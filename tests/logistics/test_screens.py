@@ -15,17 +15,20 @@ from pathlib import Path
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from services.logistics import procurement, ui
-from services.logistics.app import router
+from services.logistics.app import ACCESS, router
 from services.logistics.models import ProcurementLineIn, PurchaseOrderIn, PurchaseRequestIn
+from shared.auth import AuthSettings, hash_password, protect
 from shared.demo import load_demo_data
 from shared.http import install_error_handlers
-from shared.runtime import ServiceRuntime
+from shared.runtime import ServiceRuntime, guard_requests
 from shared.tansu import free_port
 from tests.logistics.support import TODAY, allocate, receive, settings, verified
+from tests.support.access import SECRET
 from tests.support.browser import browser, click_and_load  # noqa: F401  the fixture
 
 
@@ -72,13 +75,24 @@ def site(runtime: ServiceRuntime) -> Iterator[str]:
 
 
 @contextmanager
-def served(runtime: ServiceRuntime) -> Iterator[str]:
-    """logistics' API and pages on `runtime`, served by uvicorn on a free port."""
+def served(runtime: ServiceRuntime, auth: AuthSettings | None = None) -> Iterator[str]:
+    """logistics' API and pages on `runtime`, served by uvicorn on a free port; with
+    `auth`, sign-in is required as logistics' access rules say."""
     app = FastAPI()
     app.state.runtime = runtime
+    guard_requests(app, service=runtime.name, common=runtime.settings.common)
     install_error_handlers(app)
+    if auth is not None:
+        protect(app, ACCESS, auth, office="kukar")
     app.include_router(router)
     app.include_router(ui.router)
+    with uvicorn_on_a_free_port(app) as url:
+        yield url
+
+
+@contextmanager
+def uvicorn_on_a_free_port(app: FastAPI) -> Iterator[str]:
+    """`app` served by uvicorn on 127.0.0.1 until the block ends."""
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
@@ -195,3 +209,48 @@ def test_the_demo_data_of_make_run_loads_and_shows_on_the_screens(
         assert "CV Kutai Sandang Lestari" in browser.find_element(By.CSS_SELECTOR, ".order").text
         browser.get(f"{url}/ui/alerts")
         assert "FAMILY-KIT" in browser.find_element(By.ID, "below-minimum").text
+
+
+def test_a_signed_in_keeper_signs_a_pick_list_and_a_page_on_another_port_cannot(
+    site: str,
+    runtime: ServiceRuntime,
+    browser: WebDriver,  # noqa: F811  the fixture imported above
+    tmp_path: Path,
+) -> None:
+    users = tmp_path / "users.toml"
+    users.write_text(
+        '[[user]]\nusername = "rina"\nname = "Rina"\noffice_id = "kukar"\n'
+        f'roles = ["warehouse"]\npassword_scrypt = "{hash_password("gudang-tgr-2026")}"\n'
+    )
+    auth = AuthSettings(required=True, secret=SECRET, users_file=users)
+    with served(runtime, auth) as url:
+        browser.get(f"{url}/ui/picking?lang=en")  # not signed in: the sign-in form
+        browser.find_element(By.ID, "username").send_keys("rina")
+        browser.find_element(By.ID, "password").send_keys("gudang-tgr-2026")
+        click_and_load(browser, browser.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+        assert title(browser) == "Picking"
+        dispatch_id = browser.find_element(By.CSS_SELECTOR, ".dispatch").get_attribute("data-id")
+
+        # Another service's port on the same host serves a page with a forged form: the
+        # sign-in cookie goes along (same site), the token cannot.
+        hostile = FastAPI()
+
+        @hostile.get("/")
+        def forged_form() -> HTMLResponse:
+            return HTMLResponse(
+                f'<form method="post" action="{url}/ui/picking/{dispatch_id}/sign?lang=en">'
+                '<input name="name" value="Mallory"><button id="go">Go</button></form>'
+            )
+
+        with uvicorn_on_a_free_port(hostile) as hostile_url:
+            browser.get(hostile_url)
+            click_and_load(browser, browser.find_element(By.ID, "go"))
+            assert '"error":"csrf"' in browser.find_element(By.TAG_NAME, "body").text
+
+        browser.get(f"{url}/ui/picking?lang=en")
+        card = browser.find_element(By.CSS_SELECTOR, ".dispatch")
+        assert "Mallory" not in card.text
+        card.find_element(By.CSS_SELECTOR, "form input[name=name]").send_keys("Rina")
+        click_and_load(browser, card.find_element(By.CSS_SELECTOR, "button.sign"))
+        assert browser.find_element(By.ID, "ok").is_displayed()
+        assert "Signed by: Rina" in browser.find_element(By.CSS_SELECTOR, ".dispatch").text

@@ -26,7 +26,7 @@ from services.notify.standards import load_standards
 from shared.clock import SystemClock
 from shared.events import EventBase
 from shared.http import install_error_handlers
-from shared.runtime import ServiceRuntime
+from shared.runtime import ServiceRuntime, guard_requests
 from shared.settings import CommonSettings
 from shared.tansu import free_port
 from tests.notify.test_cases import arrived, departed, planned, released, reported, verified
@@ -67,6 +67,7 @@ def board_url(tmp_path: Path) -> Iterator[tuple[str, list[uuid.UUID]]]:
     runtime.run(lambda uow: handlers.tick(uow, standards))
     app = FastAPI()
     app.state.runtime, app.state.standards = runtime, standards
+    guard_requests(app, service=runtime.name, common=settings.common)
     install_error_handlers(app)
     app.include_router(router)
     app.include_router(board_router)

@@ -11,6 +11,7 @@ import pytest
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.chromium.webdriver import ChromiumDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
@@ -25,9 +26,21 @@ def chromium_paths() -> tuple[str, str] | None:
     return (browser, driver) if browser and driver else None
 
 
+def csp_violations(browser: WebDriver) -> list[str]:
+    """The Content Security Policy refusals chromium logged to the console since the last
+    call (a screen whose script or style the policy blocks is broken for its users)."""
+    assert isinstance(browser, ChromiumDriver)  # the console log is chromium's
+    return [
+        entry["message"]
+        for entry in browser.get_log("browser")  # type: ignore[no-untyped-call]  # selenium leaves it untyped
+        if "Content Security Policy" in entry["message"]
+    ]
+
+
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[WebDriver]:
-    """A headless chromium with a phone-sized window and its own profile."""
+    """A headless chromium with a phone-sized window and its own profile. A test whose
+    pages broke the Content Security Policy fails at the end."""
     paths = chromium_paths()
     if paths is None:
         pytest.fail("chromium/chromedriver missing: run the suite through `make test`")
@@ -43,12 +56,15 @@ def browser(tmp_path: Path) -> Iterator[WebDriver]:
         f"--user-data-dir={tmp_path / 'chromium-profile'}",
     ):
         options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
     driver.set_page_load_timeout(30)
     try:
         yield driver
+        violations = csp_violations(driver)
     finally:
         driver.quit()
+    assert violations == [], "the pages broke their Content Security Policy"
 
 
 def click_and_load(browser: WebDriver, element: WebElement, timeout_s: float = 15.0) -> None:

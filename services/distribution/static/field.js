@@ -5,8 +5,11 @@ function say(stop, message, ok) {
   const box = stop.querySelector('.message');
   box.textContent = message; box.className = ok ? 'message ok' : 'message';
 }
+// Every post carries the page's CSRF token (the sign-in cookie alone is not enough).
+const CSRF = document.querySelector('meta[name="csrf-token"]').content;
 async function post(url, options) {
-  const response = await fetch(url, Object.assign({method: 'POST'}, options));
+  const headers = Object.assign({'X-CSRF-Token': CSRF}, (options || {}).headers);
+  const response = await fetch(url, Object.assign({method: 'POST'}, options, {headers}));
   const body = await response.json().catch(() => ({}));
   if (!response.ok) { throw new Error((body.error || response.status) + ': ' +
     (typeof body.detail === 'string' ? body.detail : JSON.stringify(body.detail))); }

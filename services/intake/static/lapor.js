@@ -91,14 +91,28 @@ function newId() {
 
 let flushing = false;
 
+// The CSRF token of this phone's sign-in, fetched before each round of sending: a queued
+// report may leave long after the page was loaded, after signing in again. null: no answer.
+async function csrfToken() {
+  try {
+    const response = await fetch("/csrf-token", { cache: "no-store" });
+    return response.ok ? (await response.json()).csrf_token : null;
+  } catch (error) {
+    return null;
+  }
+}
+
 async function flush() {
   if (flushing) return;
   flushing = true;
   try {
     const items = (await allItems()).sort((a, b) => a.created - b.created);
+    if (!items.some((item) => item.state === "queued" || item.state === "photo")) return;
+    const csrf = await csrfToken();
+    if (csrf === null) return;
     for (const item of items) {
-      if (item.state === "queued" && !(await sendReport(item))) break;
-      if (item.state === "photo" && !(await sendPhoto(item))) break;
+      if (item.state === "queued" && !(await sendReport(item, csrf))) break;
+      if (item.state === "photo" && !(await sendPhoto(item, csrf))) break;
     }
   } finally {
     flushing = false;
@@ -117,12 +131,12 @@ function describe(body) {
 }
 
 // True when the connection worked (whatever the answer), false to try again later.
-async function sendReport(item) {
+async function sendReport(item, csrf) {
   let response;
   try {
     response = await fetch("/reports", {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
       body: JSON.stringify({ ...item.body, client_report_id: item.id }),
     });
   } catch (error) {
@@ -145,12 +159,16 @@ async function sendReport(item) {
   return true;
 }
 
-async function sendPhoto(item) {
+async function sendPhoto(item, csrf) {
   const form = new FormData();
   form.append("photo", item.photo, item.photoName || "photo");
   let response;
   try {
-    response = await fetch(`/incidents/${item.incident}/photos`, { method: "POST", body: form });
+    response = await fetch(`/incidents/${item.incident}/photos`, {
+      method: "POST",
+      headers: { "X-CSRF-Token": csrf },
+      body: form,
+    });
   } catch (error) {
     return false;
   }

@@ -2,7 +2,7 @@
 // picked up), the cached copy when the network fails or is too slow. API calls are not
 // touched: the page's outbox decides when to send them.
 const CACHE = "lapor-v2";
-const SHELL = ["/lapor", "/lapor.js", "/auth/session.js"];
+const SHELL = ["/lapor", "/lapor.js", "/lapor.css", "/auth/session.js"];
 const SLOW_NETWORK_MS = 4000;
 
 self.addEventListener("install", (event) => {
