@@ -297,6 +297,7 @@ try {{ const source = new EventSource("feed{"?office_id=" + office_id if office_
 @board_router.get("/cases/{case_id}", response_class=HTMLResponse, summary="One case's timeline")
 def case_page(
     case_id: UUID,
+    request: Request,
     runtime: RuntimeDep,
     standards: StandardsDep,
     lang: LangQuery = "id",

@@ -24,7 +24,8 @@ from selenium.webdriver.support.ui import Select
 
 from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
-from shared.auth import AuthSettings, Role, hash_password
+from shared.auth import AuthSettings, Role
+from shared.passwords import hash_password
 from shared.tansu import TansuBroker, free_port
 from tests.support.access import SECRET, token_for
 from tests.support.services import settings_for

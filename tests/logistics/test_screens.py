@@ -22,9 +22,10 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from services.logistics import procurement, ui
 from services.logistics.app import ACCESS, router
 from services.logistics.models import ProcurementLineIn, PurchaseOrderIn, PurchaseRequestIn
-from shared.auth import AuthSettings, hash_password, protect
+from shared.auth import AuthSettings, protect
 from shared.demo import load_demo_data
 from shared.http import install_error_handlers
+from shared.passwords import hash_password
 from shared.runtime import ServiceRuntime, guard_requests
 from shared.tansu import free_port
 from tests.logistics.support import TODAY, allocate, receive, settings, verified
