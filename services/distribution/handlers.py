@@ -1122,7 +1122,7 @@ def _record_proof(
             row.id,
             purpose="signature",
             content_type=info.content_type,
-            data=data,
+            data=info.data,
             now=now,
             replacing=row.has_signature,
         )
@@ -1174,7 +1174,7 @@ def upload_photo(uow: UnitOfWork, policy: Policy, delivery_id: UUID, data: bytes
         row.id,
         purpose="photo",
         content_type=info.content_type,
-        data=data,
+        data=info.data,
         now=uow.now(),
         replacing=row.has_photo,
     )

@@ -221,8 +221,10 @@ async def upload_photo(
     runtime: RuntimeDep,
     response: Response,
 ) -> PhotoOut:
-    """The bytes must really be a picture (the declared content type is not trusted) and
-    at most INTAKE_PHOTO_MAX_BYTES. The same picture sent again returns the first (200)."""
+    """The bytes must really be a picture (the declared content type is not trusted), at
+    most INTAKE_PHOTO_MAX_BYTES and 40 megapixels (422 `photo_too_many_pixels`). It is
+    stored re-encoded without EXIF/XMP/ICC metadata (no GPS position, no device), turned
+    upright first. The same picture sent again returns the first (200)."""
     settings: IntakeSettings = request.app.state.intake_settings
     limit = settings.photo_max_bytes
     data = await photo.read(limit + 1)
@@ -230,7 +232,7 @@ async def upload_photo(
     photo_dir = settings.resolved_photo_dir()
 
     def keep(uow: UnitOfWork) -> tuple[PhotoRow, bool]:
-        return handlers.add_photo(uow, incident_id, data, facts, photo_dir)
+        return handlers.add_photo(uow, incident_id, facts, photo_dir)
 
     return PhotoOut.of(await asyncio.to_thread(_stored_once, runtime, keep, response, retry=True))
 
@@ -278,7 +280,7 @@ def list_photos(incident_id: UUID, runtime: RuntimeDep) -> list[PhotoOut]:
     response_class=FileResponse,
 )
 def get_photo(photo_id: UUID, request: Request, runtime: RuntimeDep) -> FileResponse:
-    """The picture as uploaded."""
+    """The picture as stored: upright, without its metadata."""
     row = runtime.run(lambda uow: handlers.get_photo(uow, photo_id))
     scope = office_scope(request)
     if scope is not None:

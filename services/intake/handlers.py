@@ -446,9 +446,10 @@ def incident_updates(uow: UnitOfWork, incident_id: UUID) -> Sequence[IncidentUpd
 
 
 def add_photo(
-    uow: UnitOfWork, incident_id: UUID, data: bytes, facts: PhotoFacts, photo_dir: Path
+    uow: UnitOfWork, incident_id: UUID, facts: PhotoFacts, photo_dir: Path
 ) -> tuple[PhotoRow, bool]:
-    """Keep a checked photo of the incident; the same bytes again return the first (False).
+    """Keep a checked photo of the incident, as cleaned (no metadata); the same picture
+    again returns the first (False).
 
     The file is written before the row commits and is named by its hash, so a retried or
     failed transaction leaves at most an identical file, never a row without its file.
@@ -475,7 +476,7 @@ def add_photo(
     target = folder / row.file_name
     if not target.exists():
         partial = target.with_suffix(".part")
-        partial.write_bytes(data)
+        partial.write_bytes(facts.data)
         partial.replace(target)
     uow.session.add(row)
     return row, True

@@ -222,7 +222,7 @@ def test_a_real_picture_is_accepted_with_its_true_type(fmt: str, media_type: str
         media_type,
         8,
         6,
-        len(data),
+        len(facts.data),
     )
 
 
