@@ -56,20 +56,25 @@ def clean_picture(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Clean
             with Image.open(io.BytesIO(data)) as probe:
                 probe.verify()
             with Image.open(io.BytesIO(data)) as image:
-                found = image.format or ""
-                if found not in ACCEPTED_FORMATS:
-                    raise NotAPicture(f"{found or 'unknown'} pictures are not accepted")
-                width, height = image.size
-                if width * height > max_pixels:
-                    raise TooManyPixels(_too_many(width, height, max_pixels))
-                upright = ImageOps.exif_transpose(image)
-                return _reencoded(upright, found)
+                found = _checked(image, max_pixels)
+                return _reencoded(ImageOps.exif_transpose(image), found)
     except (NotAPicture, TooManyPixels):
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise TooManyPixels(f"the picture declares too many pixels ({exc})") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise NotAPicture(f"not a readable picture: {exc}") from exc
+
+
+def _checked(image: Image.Image, max_pixels: int) -> str:
+    """The picture's format, once its format and header size (nothing decoded) pass."""
+    found = image.format or ""
+    if found not in ACCEPTED_FORMATS:
+        raise NotAPicture(f"{found or 'unknown'} pictures are not accepted")
+    width, height = image.size
+    if width * height > max_pixels:
+        raise TooManyPixels(_too_many(width, height, max_pixels))
+    return found
 
 
 def _too_many(width: int, height: int, max_pixels: int) -> str:

@@ -41,6 +41,7 @@ from services.intake.models import (
     VerificationIn,
 )
 from services.intake.settings import IntakeSettings, get_settings
+from shared.actors import ActingUserName, attributed
 from shared.auth import Access, Policy, Role, confine, office_scope
 from shared.clock import Clock
 from shared.http import ERROR_RESPONSES, ErrorBody, Forbidden, NotFound
@@ -348,8 +349,12 @@ async def _address_refused(_request: Request, exc: Exception) -> JSONResponse:
     tags=["validation"],
     summary="Validate a report and set the needs to send",
 )
-def verify(incident_id: UUID, decision: VerificationIn, runtime: RuntimeDep) -> IncidentOut:
-    """The coordinator's validation; logistics allocates stock for the assessed needs."""
+def verify(
+    incident_id: UUID, decision: VerificationIn, runtime: RuntimeDep, actor: ActingUserName
+) -> IncidentOut:
+    """The coordinator's validation; logistics allocates stock for the assessed needs.
+    The signed-in user is recorded as the one who verified (`verified_by` is ignored)."""
+    decision = attributed(decision, actor, "verified_by")
     return IncidentOut.of(
         runtime.run(lambda uow: handlers.verify_incident(uow, incident_id, decision))
     )
@@ -361,8 +366,12 @@ def verify(incident_id: UUID, decision: VerificationIn, runtime: RuntimeDep) -> 
     tags=["validation"],
     summary="Reject a report with a reason",
 )
-def reject(incident_id: UUID, decision: RejectionIn, runtime: RuntimeDep) -> IncidentOut:
-    """The coordinator's rejection; the incident's response clock is cancelled."""
+def reject(
+    incident_id: UUID, decision: RejectionIn, runtime: RuntimeDep, actor: ActingUserName
+) -> IncidentOut:
+    """The coordinator's rejection; the incident's response clock is cancelled. The
+    signed-in user is recorded as the one who rejected (`rejected_by` is ignored)."""
+    decision = attributed(decision, actor, "rejected_by")
     return IncidentOut.of(
         runtime.run(lambda uow: handlers.reject_incident(uow, incident_id, decision))
     )

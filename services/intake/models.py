@@ -14,6 +14,7 @@ from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
 from services.intake.domain import IncidentStatus, LocationSource
+from shared.actors import ignored_actor_field
 from shared.db import UTCDateTime
 from shared.events import (
     Address,
@@ -200,7 +201,7 @@ class FollowUpIn(ApiModel):
 class VerificationIn(ApiModel):
     """The coordinator's validation: what to send, and optionally where exactly."""
 
-    verified_by: ShortText
+    verified_by: ShortText = ignored_actor_field()
     assessed_needs: list[NeedLine] = Field(min_length=1, max_length=100)
     location: GeoPoint | None = Field(
         default=None, description="Corrected or missing position of the incident."
@@ -210,7 +211,7 @@ class VerificationIn(ApiModel):
 class RejectionIn(ApiModel):
     """The coordinator's rejection and why."""
 
-    rejected_by: ShortText
+    rejected_by: ShortText = ignored_actor_field()
     reason: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000), FREE_TEXT
     ]

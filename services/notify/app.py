@@ -35,6 +35,7 @@ from services.notify.standards import OfficeStandard, Standards, load_standards
 from services.notify.stream import clock_ticker, subscriptions
 from services.notify.tenancy import OfficeFilter, ReportOffice
 from services.notify.webhooks import send_notifications
+from shared.actors import ActingUserName
 from shared.auth import Access, Policy, Role, confine, office_scope
 from shared.clock import Clock
 from shared.http import ERROR_RESPONSES, NotFound
@@ -159,16 +160,21 @@ def list_alerts(
 
 @router.post("/alerts/{alert_id}/ack", tags=["alerts"], summary="Acknowledge a warning")
 def acknowledge_alert(
-    alert_id: UUID, body: AcknowledgeIn, request: Request, runtime: RuntimeDep
+    alert_id: UUID,
+    body: AcknowledgeIn,
+    request: Request,
+    runtime: RuntimeDep,
+    actor: ActingUserName,
 ) -> AlertOut:
-    """Take charge of a warning; it climbs the ladder no further. 409 when done before."""
+    """Take charge of a warning as the signed-in user (`by` is ignored); it climbs the
+    ladder no further. 409 when done before."""
     scope = office_scope(request)
 
     def take_charge(uow: UnitOfWork) -> AlertRow:
         alert = uow.session.get(AlertRow, alert_id)
         if alert is not None:
             confine(scope, alert.office_id, "alert")
-        return handlers.acknowledge(uow, alert_id, body.by)
+        return handlers.acknowledge(uow, alert_id, actor)
 
     return AlertOut.of(runtime.run(take_charge))
 

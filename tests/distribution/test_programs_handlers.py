@@ -58,7 +58,6 @@ from shared.events_programs import (
 from shared.http import Conflict, NotFound, Unprocessable
 from shared.kafka import PermanentEventError
 from shared.runtime import ServiceRuntime
-from tests.support.pictures import metadata_of, phone_photo, png_declaring
 from tests.distribution.programs_support import (
     HUB,
     START,
@@ -73,6 +72,7 @@ from tests.distribution.programs_support import (
     release_for,
     signature,
 )
+from tests.support.pictures import metadata_of, phone_photo, png_declaring
 
 PARCEL = [NeedLine(item_code="RICE-5KG", quantity=2), NeedLine(item_code="OIL-1L", quantity=1)]
 

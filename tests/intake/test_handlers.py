@@ -265,15 +265,13 @@ def test_a_photo_is_kept_once_on_disk(
     facts = inspect_photo(data, 1024 * 1024)
     incident_id = created.incident.id
 
-    first, fresh = runtime.run(
-        lambda uow: handlers.add_photo(uow, incident_id, data, facts, tmp_path)
-    )
+    first, fresh = runtime.run(lambda uow: handlers.add_photo(uow, incident_id, facts, tmp_path))
     again, again_fresh = runtime.run(
-        lambda uow: handlers.add_photo(uow, incident_id, data, facts, tmp_path)
+        lambda uow: handlers.add_photo(uow, incident_id, facts, tmp_path)
     )
     assert (fresh, again_fresh, again.id) == (True, False, first.id)
-    assert (tmp_path / str(incident_id) / first.file_name).read_bytes() == data
+    assert (tmp_path / str(incident_id) / first.file_name).read_bytes() == facts.data
     assert count(runtime, PhotoRow) == 1
     with pytest.raises(NotFound):
-        runtime.run(lambda uow: handlers.add_photo(uow, uuid.uuid4(), data, facts, tmp_path))
+        runtime.run(lambda uow: handlers.add_photo(uow, uuid.uuid4(), facts, tmp_path))
     assert count(runtime, PhotoRow) == 1
