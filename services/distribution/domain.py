@@ -416,19 +416,6 @@ def share_lots(
 # --- personal data and proof images -------------------------------------------------
 
 
-def mask_number(value: str, *, keep_start: int = 8, keep_end: int = 2) -> str:
-    """'6402065501900003' → '64020655******03'; short values are hidden entirely."""
-    if len(value) <= keep_start + keep_end:
-        return "*" * len(value)
-    hidden = len(value) - keep_start - keep_end
-    return value[:keep_start] + "*" * hidden + value[len(value) - keep_end :]
-
-
-def mask_phone(value: str) -> str:
-    """'081234567890' → '0812******90'."""
-    return mask_number(value, keep_start=4, keep_end=2)
-
-
 @dataclass(frozen=True)
 class ImageInfo:
     """A checked proof image, as it is stored: re-encoded without its metadata."""

@@ -35,8 +35,6 @@ from services.distribution.domain import (
     check_reattempt,
     check_return,
     check_transition,
-    mask_number,
-    mask_phone,
     needs_review,
     parcels_covered,
     plan_rounds,
@@ -105,6 +103,7 @@ from shared.events_programs import (
 )
 from shared.http import Conflict, NotFound, Unprocessable
 from shared.kafka import PermanentEventError
+from shared.privacy import mask_number, mask_phone
 from shared.regions import (
     AddressProblem,
     InvalidNik,

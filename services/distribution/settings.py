@@ -8,6 +8,7 @@ from typing import Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from shared.privacy import require_key_in_production
 from shared.settings import ServiceSettings
 
 
@@ -46,13 +47,12 @@ class DistributionSettings(ServiceSettings):
 
     @model_validator(mode="after")
     def _refuse_production_without_a_data_key(self) -> Self:
-        if self.common.environment == "production" and self.data_key is None:
-            raise ValueError(
-                "DISTRIBUTION_DATA_KEY must be set in production: it encrypts recipients' "
-                "NIK, KK and phone numbers (generate one with "
-                "`python -c 'from cryptography.fernet import Fernet; "
-                "print(Fernet.generate_key().decode())'`)"
-            )
+        require_key_in_production(
+            self.common.environment,
+            self.data_key,
+            setting="DISTRIBUTION_DATA_KEY",
+            protects="recipients' NIK, KK and phone numbers",
+        )
         return self
 
 

@@ -45,6 +45,7 @@ from shared.actors import ActingUserName, attributed
 from shared.auth import Access, Policy, Role, confine, office_scope
 from shared.clock import Clock
 from shared.http import ERROR_RESPONSES, ErrorBody, Forbidden, NotFound
+from shared.privacy import PersonalDataVault
 from shared.runtime import RuntimeDep, ServiceRuntime, UnitOfWork, create_service_api
 
 router = APIRouter(responses=ERROR_RESPONSES)
@@ -127,10 +128,10 @@ def submit_report(
             resent = found
     if resent.outcome is not ReportOutcome.CREATED:
         response.status_code = status.HTTP_200_OK
-    return answer_for(resent)
+    return answer_for(resent, policy.vault)
 
 
-def answer_for(result: handlers.ReportResult) -> ReportAnswer:
+def answer_for(result: handlers.ReportResult, vault: PersonalDataVault) -> ReportAnswer:
     """What the reporter is told, in Bahasa Indonesia and English."""
     incident, report = result.incident, result.report
     linked = report is not None and report.linked
@@ -147,7 +148,7 @@ def answer_for(result: handlers.ReportResult) -> ReportAnswer:
         message = f"Laporan ini sudah diterima sebelumnya (kejadian {incident.id})."
         message_en = f"This report was already received (incident {incident.id})."
     return ReportAnswer(
-        **IncidentOut.of(incident).model_dump(),
+        **IncidentOut.of(incident, vault).model_dump(),
         outcome=result.outcome,
         report_id=report.id if report is not None else incident.id,
         linked_to_incident=incident.id if linked else None,
@@ -164,10 +165,12 @@ def answer_for(result: handlers.ReportResult) -> ReportAnswer:
     tags=["reports"],
     summary="Duplicate reports linked to an incident",
 )
-def list_linked_reports(incident_id: UUID, runtime: RuntimeDep) -> list[LinkedReportOut]:
+def list_linked_reports(
+    incident_id: UUID, runtime: RuntimeDep, policy: PolicyDep
+) -> list[LinkedReportOut]:
     """Other reports of the same event, joined to this incident."""
     rows = runtime.run(lambda uow: handlers.linked_reports(uow, incident_id))
-    return [LinkedReportOut.of(row) for row in rows]
+    return [LinkedReportOut.of(row, policy.vault) for row in rows]
 
 
 @router.post(
@@ -189,10 +192,10 @@ def submit_follow_up(
     `client_update_id` returns the first (200)."""
 
     def apply(uow: UnitOfWork) -> tuple[IncidentUpdateRow, bool]:
-        return handlers.follow_up(uow, incident_id, update, policy.nik_key)
+        return handlers.follow_up(uow, incident_id, update, policy)
 
     row = _stored_once(runtime, apply, response, retry=update.client_update_id is not None)
-    return IncidentUpdateOut.of(row)
+    return IncidentUpdateOut.of(row, policy.vault)
 
 
 @router.get(
@@ -201,10 +204,12 @@ def submit_follow_up(
     tags=["reports"],
     summary="Follow-ups",
 )
-def list_follow_ups(incident_id: UUID, runtime: RuntimeDep) -> list[IncidentUpdateOut]:
+def list_follow_ups(
+    incident_id: UUID, runtime: RuntimeDep, policy: PolicyDep
+) -> list[IncidentUpdateOut]:
     """Follow-ups of the incident, oldest first."""
     rows = runtime.run(lambda uow: handlers.incident_updates(uow, incident_id))
-    return [IncidentUpdateOut.of(row) for row in rows]
+    return [IncidentUpdateOut.of(row, policy.vault) for row in rows]
 
 
 @router.post(
@@ -350,13 +355,18 @@ async def _address_refused(_request: Request, exc: Exception) -> JSONResponse:
     summary="Validate a report and set the needs to send",
 )
 def verify(
-    incident_id: UUID, decision: VerificationIn, runtime: RuntimeDep, actor: ActingUserName
+    incident_id: UUID,
+    decision: VerificationIn,
+    runtime: RuntimeDep,
+    policy: PolicyDep,
+    actor: ActingUserName,
 ) -> IncidentOut:
     """The coordinator's validation; logistics allocates stock for the assessed needs.
     The signed-in user is recorded as the one who verified (`verified_by` is ignored)."""
     decision = attributed(decision, actor, "verified_by")
     return IncidentOut.of(
-        runtime.run(lambda uow: handlers.verify_incident(uow, incident_id, decision))
+        runtime.run(lambda uow: handlers.verify_incident(uow, incident_id, decision)),
+        policy.vault,
     )
 
 
@@ -367,20 +377,27 @@ def verify(
     summary="Reject a report with a reason",
 )
 def reject(
-    incident_id: UUID, decision: RejectionIn, runtime: RuntimeDep, actor: ActingUserName
+    incident_id: UUID,
+    decision: RejectionIn,
+    runtime: RuntimeDep,
+    policy: PolicyDep,
+    actor: ActingUserName,
 ) -> IncidentOut:
     """The coordinator's rejection; the incident's response clock is cancelled. The
     signed-in user is recorded as the one who rejected (`rejected_by` is ignored)."""
     decision = attributed(decision, actor, "rejected_by")
     return IncidentOut.of(
-        runtime.run(lambda uow: handlers.reject_incident(uow, incident_id, decision))
+        runtime.run(lambda uow: handlers.reject_incident(uow, incident_id, decision)),
+        policy.vault,
     )
 
 
 @router.get("/incidents", tags=["incidents"], summary="Incidents, newest first")
 def list_incidents(
+    *,
     request: Request,
     runtime: RuntimeDep,
+    policy: PolicyDep,
     status_filter: Annotated[IncidentStatus | None, Query(alias="status")] = None,
     office_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -395,7 +412,7 @@ def list_incidents(
             uow, status=status_filter, office_id=office_id, limit=limit
         )
     )
-    return [IncidentOut.of(row) for row in rows]
+    return [IncidentOut.of(row, policy.vault) for row in rows]
 
 
 @router.get(
@@ -404,9 +421,10 @@ def list_incidents(
     tags=["incidents"],
     summary="One incident",
 )
-def get_incident(incident_id: UUID, runtime: RuntimeDep) -> IncidentOut:
+def get_incident(incident_id: UUID, runtime: RuntimeDep, policy: PolicyDep) -> IncidentOut:
     """An incident with its decision."""
-    return IncidentOut.of(runtime.run(lambda uow: handlers.get_incident(uow, incident_id)))
+    incident = runtime.run(lambda uow: handlers.get_incident(uow, incident_id))
+    return IncidentOut.of(incident, policy.vault)
 
 
 FIELD = (Role.FIELD_TEAM, Role.COORDINATOR)

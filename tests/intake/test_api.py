@@ -81,7 +81,7 @@ async def test_report_then_verify_announces_both_in_order(
     incident = created.json()
     assert incident["status"] == "reported"
     assert incident["location_source"] == "gps"
-    assert "phone" not in incident["reporter"]
+    assert incident["reporter"]["phone"] == "+628******78"  # masked; stored encrypted
 
     verified = client.post(
         f"/incidents/{incident['id']}/verification",
