@@ -46,7 +46,7 @@ from services.distribution.models import (
     StopOut,
 )
 from services.distribution.privacy import PersonalDataVault, load_data_key
-from services.distribution.reveals import within_daily_limit
+from services.distribution.reveals import RevealAllowanceDep
 from services.distribution.settings import DistributionSettings, get_settings
 from services.distribution.stream import SUBSCRIPTIONS
 from shared.auth import Access, Role, scoped_office
@@ -117,7 +117,7 @@ def get_recipient(
     request: Request,
     runtime: RuntimeDep,
     policy: PolicyDep,
-    settings: SettingsDep,
+    allowance: RevealAllowanceDep,
     reveal: Annotated[bool, Query(description="Show NIK, KK and phone in clear.")] = False,
     purpose: Annotated[
         str | None,
@@ -144,16 +144,7 @@ def get_recipient(
             )
         return handlers.recipient_view(row, policy.vault, reveal=reveal)
 
-    if not reveal:
-        return runtime.run(read)
-    return within_daily_limit(
-        runtime,
-        request,
-        limit=settings.reveal_daily_limit,
-        recipient_id=recipient_id,
-        purpose=purpose,
-        reveal=read,
-    )
+    return allowance.spend(recipient_id, purpose, read) if reveal else runtime.run(read)
 
 
 @router.patch("/recipients/{recipient_id}", tags=["registry"], summary="Correct a recipient")
@@ -174,22 +165,17 @@ def correct(
 def personal_data(
     recipient_id: UUID,
     *,
-    request: Request,
-    runtime: RuntimeDep,
     policy: PolicyDep,
-    settings: SettingsDep,
+    allowance: RevealAllowanceDep,
     purpose: Annotated[str, Query(min_length=3, max_length=200)],
 ) -> dict[str, Any]:
     """The registry entry in clear, memberships, deliveries with their proof, and who read
     or corrected the record; the export itself is audited with its purpose and counts
     against the user's daily reveal limit (429 `reveal_limit` beyond it)."""
-    return within_daily_limit(
-        runtime,
-        request,
-        limit=settings.reveal_daily_limit,
-        recipient_id=recipient_id,
-        purpose=purpose,
-        reveal=lambda uow: handlers.personal_data_export(uow, policy, recipient_id, purpose),
+    return allowance.spend(
+        recipient_id,
+        purpose,
+        lambda uow: handlers.personal_data_export(uow, policy, recipient_id, purpose),
     )
 
 

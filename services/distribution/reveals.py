@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
-from typing import ClassVar, TypeVar
+from typing import Annotated, ClassVar, TypeVar
 from uuid import UUID
 
-from fastapi import Request
+from fastapi import Depends, Request
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from services.distribution.models import PersonalDataRevealRow
+from services.distribution.settings import DistributionSettings
 from shared.auth import Principal
 from shared.http import DomainError
-from shared.runtime import ServiceRuntime, UnitOfWork
+from shared.runtime import RuntimeDep, ServiceRuntime, UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -64,44 +66,60 @@ def count_reveal(uow: UnitOfWork, *, subject: str, day: date, limit: int) -> int
     return used
 
 
-def within_daily_limit(
-    runtime: ServiceRuntime,
-    request: Request,
-    *,
-    limit: int,
-    recipient_id: UUID,
-    purpose: str | None,
-    reveal: Callable[[UnitOfWork], Result],
-) -> Result:
-    """Run `reveal` (one use case that shows personal numbers in clear) if the caller is
-    within today's limit; otherwise record the alert and answer 429."""
-    principal: Principal | None = getattr(request.state, "principal", None)
-    subject = principal.subject if principal is not None else "anonymous"
-    zone = runtime.settings.zone()
+@dataclass(frozen=True)
+class RevealAllowance:
+    """The signed-in user's allowance of reveals for today (a FastAPI dependency)."""
 
-    def counted(uow: UnitOfWork) -> Result:
-        count_reveal(uow, subject=subject, day=uow.now().astimezone(zone).date(), limit=limit)
-        return reveal(uow)
+    runtime: ServiceRuntime
+    request: Request
+    limit: int
 
-    try:
-        return runtime.run(counted)
-    except RevealLimitReached:
-        office_id = principal.office_id if principal is not None else None
-        runtime.run(
-            lambda uow: uow.audit(
-                action=LIMIT_REACHED,
-                entity="recipient",
-                entity_id=str(recipient_id),
-                office_id=office_id,
-                details={"limit": limit, "purpose": purpose, "path": request.url.path},
+    def spend(
+        self, recipient_id: UUID, purpose: str | None, reveal: Callable[[UnitOfWork], Result]
+    ) -> Result:
+        """Run `reveal` (one use case that shows personal numbers in clear) if the caller
+        is within today's limit; otherwise record the alert and answer 429."""
+        principal: Principal | None = getattr(self.request.state, "principal", None)
+        subject = principal.subject if principal is not None else "anonymous"
+        zone = self.runtime.settings.zone()
+
+        def counted(uow: UnitOfWork) -> Result:
+            today = uow.now().astimezone(zone).date()
+            count_reveal(uow, subject=subject, day=today, limit=self.limit)
+            return reveal(uow)
+
+        try:
+            return self.runtime.run(counted)
+        except RevealLimitReached:
+            office_id = principal.office_id if principal is not None else None
+            self.runtime.run(
+                lambda uow: uow.audit(
+                    action=LIMIT_REACHED,
+                    entity="recipient",
+                    entity_id=str(recipient_id),
+                    office_id=office_id,
+                    details={
+                        "limit": self.limit,
+                        "purpose": purpose,
+                        "path": self.request.url.path,
+                    },
+                )
             )
-        )
-        logger.warning(
-            "personal-data reveal refused: user %s (office %s) passed the daily limit of %d "
-            "reveals, asking for recipient %s",
-            subject,
-            office_id,
-            limit,
-            recipient_id,
-        )
-        raise
+            logger.warning(
+                "personal-data reveal refused: user %s (office %s) passed the daily limit of "
+                "%d reveals, asking for recipient %s",
+                subject,
+                office_id,
+                self.limit,
+                recipient_id,
+            )
+            raise
+
+
+def reveal_allowance(request: Request, runtime: RuntimeDep) -> RevealAllowance:
+    """The caller's allowance, under the app's `reveal_daily_limit`."""
+    settings: DistributionSettings = request.app.state.settings
+    return RevealAllowance(runtime, request, settings.reveal_daily_limit)
+
+
+RevealAllowanceDep = Annotated[RevealAllowance, Depends(reveal_allowance)]
