@@ -84,10 +84,10 @@ def _too_many(width: int, height: int, max_pixels: int) -> str:
     )
 
 
-def _reencoded(image: Image.Image, found: str) -> CleanPicture:
+def _reencoded(pixels: Image.Image, found: str) -> CleanPicture:
+    """`pixels` (a copy of its own: `exif_transpose` always makes one) in `found` format."""
     # Only the pixels are kept: `info` holds EXIF, XMP, ICC and PNG text, which Pillow
     # would otherwise write back for some formats.
-    pixels = image.copy()
     pixels.info = {}
     options: dict[str, Any] = {}
     if found == "JPEG":
