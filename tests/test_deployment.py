@@ -36,6 +36,7 @@ DEPLOY_ENV = {
     "INTAKE_NIK_HASH_KEY": "a-nik-hash-key-of-enough-length-0123456789",
     # A valid Fernet key (32 url-safe base64 bytes), for this test only.
     "DISTRIBUTION_DATA_KEY": "q7w2mPZV5cQ0b1pRZtJf9Yx3Lk8sN4aHdE6uGvC0iTo=",
+    "INTAKE_DATA_KEY": "Zk3vT8mQ1pW6xN2cR9bL4yH7sD0fJ5gA-uE_iO2tKqc=",
 }
 _VARIABLE = re.compile(r"\$\{(\w+)(?::([-?])([^}]*))?\}")
 

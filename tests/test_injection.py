@@ -36,7 +36,7 @@ from services.notify import handlers as notify_handlers
 from services.notify.app import create_app as create_notify
 from services.notify.models import AlertRow
 from services.notify.settings import NotifySettings
-from shared.auth import AuthSettings
+from shared.auth import AuthSettings, Role
 from shared.clock import office_today
 from shared.events import Address, GeoPoint, IncidentVerified, NeedLine
 from shared.runtime import ServiceRuntime
@@ -55,6 +55,7 @@ from tests.support.injection import (
     screen_shows_escaped,
     unique_suffix,
 )
+from tests.support.signed import signed_in_as
 
 Body = dict[str, Any]
 
@@ -440,7 +441,10 @@ def logistics_screens(service: Service, report: Report, dispatch: Callable[[], s
     client = service.client
     today = datetime.now(ZoneInfo("Asia/Makassar")).date()
     signed = f"/dispatches/{dispatch()}/pick-list/sign"
-    created(client.post(signed, json={"picked_by": SCRIPT}))
+    # The signer is the signed-in user: a hostile display name (from the users file or an
+    # identity provider) is what reaches the screen now, not a typed one.
+    hostile_user = signed_in_as(service.runtime.settings.auth, SCRIPT, "xss-user", Role.WAREHOUSE)
+    created(client.post(signed, json={}, headers=hostile_user))
     created(client.post("/items", json={"code": "XSS-1", "name": SCRIPT, "unit": SCRIPT}))
     created(
         client.post(

@@ -46,6 +46,7 @@ from services.distribution.models import (
     StopOut,
 )
 from services.distribution.privacy import PersonalDataVault, load_data_key
+from services.distribution.reveals import RevealAllowanceDep
 from services.distribution.settings import DistributionSettings, get_settings
 from services.distribution.stream import SUBSCRIPTIONS
 from shared.auth import Access, Role, scoped_office
@@ -117,6 +118,7 @@ def get_recipient(
     request: Request,
     runtime: RuntimeDep,
     policy: PolicyDep,
+    allowance: RevealAllowanceDep,
     reveal: Annotated[bool, Query(description="Show NIK, KK and phone in clear.")] = False,
     purpose: Annotated[
         str | None,
@@ -124,7 +126,8 @@ def get_recipient(
     ] = None,
 ) -> RecipientOut:
     """Masked, unless `?reveal=true&purpose=...` is asked for by a coordinator or an
-    office admin; every such read is recorded in the audit trail with its purpose."""
+    office admin; every such read is recorded in the audit trail with its purpose, and
+    counts against the user's daily limit (429 `reveal_limit` beyond it)."""
     if reveal and not may_reveal(request):
         raise Forbidden("only a coordinator or office admin may see personal numbers")
     if reveal and not (purpose and purpose.strip()):
@@ -142,7 +145,7 @@ def get_recipient(
             )
         return handlers.recipient_view(row, policy.vault, reveal=reveal)
 
-    return runtime.run(read)
+    return allowance.spend(recipient_id, purpose, read) if reveal else runtime.run(read)
 
 
 @router.patch("/recipients/{recipient_id}", tags=["registry"], summary="Correct a recipient")
@@ -162,14 +165,18 @@ def correct(
 )
 def personal_data(
     recipient_id: UUID,
-    runtime: RuntimeDep,
+    *,
     policy: PolicyDep,
+    allowance: RevealAllowanceDep,
     purpose: Annotated[str, Query(min_length=3, max_length=200)],
 ) -> dict[str, Any]:
     """The registry entry in clear, memberships, deliveries with their proof, and who read
-    or corrected the record; the export itself is audited with its purpose."""
-    return runtime.run(
-        lambda uow: handlers.personal_data_export(uow, policy, recipient_id, purpose)
+    or corrected the record; the export itself is audited with its purpose and counts
+    against the user's daily reveal limit (429 `reveal_limit` beyond it)."""
+    return allowance.spend(
+        recipient_id,
+        purpose,
+        lambda uow: handlers.personal_data_export(uow, policy, recipient_id, purpose),
     )
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import calendar
 import enum
-import io
 import itertools
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
@@ -16,11 +15,11 @@ from typing import TypeVar
 
 # geographiclib (geopy's own geodesic engine) ships no type information.
 from geographiclib.geodesic import Geodesic  # type: ignore[import-untyped]
-from PIL import Image, UnidentifiedImageError
 
 from shared.events import GeoPoint
 from shared.geo import distance_km, outside_indonesia_detail, within_indonesia
 from shared.http import Conflict, Unprocessable
+from shared.images import DEFAULT_MAX_PIXELS, NotAPicture, TooManyPixels, clean_picture
 
 K = TypeVar("K", bound=Hashable)
 
@@ -417,29 +416,14 @@ def share_lots(
 # --- personal data and proof images -------------------------------------------------
 
 
-def mask_number(value: str, *, keep_start: int = 8, keep_end: int = 2) -> str:
-    """'6402065501900003' → '64020655******03'; short values are hidden entirely."""
-    if len(value) <= keep_start + keep_end:
-        return "*" * len(value)
-    hidden = len(value) - keep_start - keep_end
-    return value[:keep_start] + "*" * hidden + value[len(value) - keep_end :]
-
-
-def mask_phone(value: str) -> str:
-    """'081234567890' → '0812******90'."""
-    return mask_number(value, keep_start=4, keep_end=2)
-
-
-ACCEPTED_IMAGE_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
-
-
 @dataclass(frozen=True)
 class ImageInfo:
-    """A checked proof image."""
+    """A checked proof image, as it is stored: re-encoded without its metadata."""
 
     format: str
     width: int
     height: int
+    data: bytes
 
     @property
     def content_type(self) -> str:
@@ -447,9 +431,11 @@ class ImageInfo:
         return f"image/{self.format.lower()}"
 
 
-def check_image(data: bytes, *, max_bytes: int) -> ImageInfo:
-    """A photo or signature must be a real JPEG/PNG/WebP no larger than `max_bytes`; the
-    file name and declared type are not trusted, the bytes are decoded."""
+def check_image(data: bytes, *, max_bytes: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageInfo:
+    """A photo or signature must be a real JPEG/PNG/WebP no larger than `max_bytes` and
+    `max_pixels`; the file name and declared type are not trusted, the bytes are decoded.
+    What is kept is the picture upright and stripped of EXIF (a handover photo's GPS is
+    the recipient's home), XMP and ICC metadata."""
     if not data:
         raise Unprocessable("the image is empty", code="image_empty")
     if len(data) > max_bytes:
@@ -458,15 +444,13 @@ def check_image(data: bytes, *, max_bytes: int) -> ImageInfo:
             code="image_too_large",
         )
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.verify()
-            found = image.format or ""
-            width, height = image.size
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise Unprocessable(f"not a readable image: {exc}", code="not_an_image") from exc
-    if found not in ACCEPTED_IMAGE_FORMATS:
+        picture = clean_picture(data, max_pixels=max_pixels)
+    except TooManyPixels as exc:
+        raise Unprocessable(str(exc), code="image_too_many_pixels") from exc
+    except NotAPicture as exc:
         raise Unprocessable(
-            f"{found or 'unknown'} images are not accepted; send JPEG, PNG or WebP",
-            code="not_an_image",
-        )
-    return ImageInfo(format=found, width=width, height=height)
+            f"{exc}; send a JPEG, PNG or WebP picture", code="not_an_image"
+        ) from exc
+    return ImageInfo(
+        format=picture.format, width=picture.width, height=picture.height, data=picture.data
+    )

@@ -35,8 +35,6 @@ from services.distribution.domain import (
     check_reattempt,
     check_return,
     check_transition,
-    mask_number,
-    mask_phone,
     needs_review,
     parcels_covered,
     plan_rounds,
@@ -105,6 +103,7 @@ from shared.events_programs import (
 )
 from shared.http import Conflict, NotFound, Unprocessable
 from shared.kafka import PermanentEventError
+from shared.privacy import mask_number, mask_phone
 from shared.regions import (
     AddressProblem,
     InvalidNik,
@@ -1143,7 +1142,7 @@ def _record_proof(
             row.id,
             purpose="signature",
             content_type=info.content_type,
-            data=data,
+            data=info.data,
             now=now,
             replacing=row.has_signature,
         )
@@ -1195,7 +1194,7 @@ def upload_photo(uow: UnitOfWork, policy: Policy, delivery_id: UUID, data: bytes
         row.id,
         purpose="photo",
         content_type=info.content_type,
-        data=data,
+        data=info.data,
         now=uow.now(),
         replacing=row.has_photo,
     )

@@ -84,6 +84,17 @@ class RecipientRow(DistributionTable, table=True):
         return GeoPoint(lat=self.lat, lon=self.lon)
 
 
+class PersonalDataRevealRow(DistributionTable, table=True):
+    """How many times a user saw recipients' personal numbers in clear on one office day
+    (`?reveal=true` and personal-data exports): the counter behind the daily limit."""
+
+    __tablename__ = "personal_data_reveal"
+
+    subject: str = SQLField(primary_key=True, max_length=200)
+    day: date = SQLField(primary_key=True)
+    reveals: int = SQLField(default=0)
+
+
 class AddressIn(ApiModel):
     """An address inside the office's regency, down to the village."""
 

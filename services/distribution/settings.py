@@ -8,6 +8,7 @@ from typing import Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from shared.privacy import require_key_in_production
 from shared.settings import ServiceSettings
 
 
@@ -43,16 +44,23 @@ class DistributionSettings(ServiceSettings):
     # Fernet key (urlsafe base64 of 32 bytes) for NIK, KK and phone numbers at rest. In
     # development one is generated into the data folder once; production must set it.
     data_key: SecretStr | None = Field(default=None, description="Fernet key for personal data.")
+    # A coordinator needs a recipient's numbers a few times a day; reading the registry
+    # one reveal at a time is what this stops (services/distribution/reveals.py).
+    reveal_daily_limit: int = Field(
+        default=50,
+        ge=1,
+        le=100_000,
+        description="Reveals and personal-data exports per user and office day (429 beyond).",
+    )
 
     @model_validator(mode="after")
     def _refuse_production_without_a_data_key(self) -> Self:
-        if self.common.environment == "production" and self.data_key is None:
-            raise ValueError(
-                "DISTRIBUTION_DATA_KEY must be set in production: it encrypts recipients' "
-                "NIK, KK and phone numbers (generate one with "
-                "`python -c 'from cryptography.fernet import Fernet; "
-                "print(Fernet.generate_key().decode())'`)"
-            )
+        require_key_in_production(
+            self.common.environment,
+            self.data_key,
+            setting="DISTRIBUTION_DATA_KEY",
+            protects="recipients' NIK, KK and phone numbers",
+        )
         return self
 
 

@@ -41,9 +41,11 @@ from services.intake.models import (
     VerificationIn,
 )
 from services.intake.settings import IntakeSettings, get_settings
+from shared.actors import ActingUserName, attributed
 from shared.auth import Access, Policy, Role, office_scope
 from shared.clock import Clock
 from shared.http import ERROR_RESPONSES, ErrorBody, Forbidden, NotFound
+from shared.privacy import PersonalDataVault
 from shared.runtime import RuntimeDep, ServiceRuntime, UnitOfWork, create_service_api
 
 router = APIRouter(responses=ERROR_RESPONSES)
@@ -124,10 +126,10 @@ def submit_report(
             resent = found
     if resent.outcome is not ReportOutcome.CREATED:
         response.status_code = status.HTTP_200_OK
-    return answer_for(resent)
+    return answer_for(resent, policy.vault)
 
 
-def answer_for(result: handlers.ReportResult) -> ReportAnswer:
+def answer_for(result: handlers.ReportResult, vault: PersonalDataVault) -> ReportAnswer:
     """What the reporter is told, in Bahasa Indonesia and English."""
     incident, report = result.incident, result.report
     linked = report is not None and report.linked
@@ -144,7 +146,7 @@ def answer_for(result: handlers.ReportResult) -> ReportAnswer:
         message = f"Laporan ini sudah diterima sebelumnya (kejadian {incident.id})."
         message_en = f"This report was already received (incident {incident.id})."
     return ReportAnswer(
-        **IncidentOut.of(incident).model_dump(),
+        **IncidentOut.of(incident, vault).model_dump(),
         outcome=result.outcome,
         report_id=report.id if report is not None else incident.id,
         linked_to_incident=incident.id if linked else None,
@@ -161,10 +163,12 @@ def answer_for(result: handlers.ReportResult) -> ReportAnswer:
     tags=["reports"],
     summary="Duplicate reports linked to an incident",
 )
-def list_linked_reports(incident_id: UUID, runtime: RuntimeDep) -> list[LinkedReportOut]:
+def list_linked_reports(
+    incident_id: UUID, runtime: RuntimeDep, policy: PolicyDep
+) -> list[LinkedReportOut]:
     """Other reports of the same event, joined to this incident."""
     rows = runtime.run(lambda uow: handlers.linked_reports(uow, incident_id))
-    return [LinkedReportOut.of(row) for row in rows]
+    return [LinkedReportOut.of(row, policy.vault) for row in rows]
 
 
 @router.post(
@@ -186,10 +190,10 @@ def submit_follow_up(
     `client_update_id` returns the first (200)."""
 
     def apply(uow: UnitOfWork) -> tuple[IncidentUpdateRow, bool]:
-        return handlers.follow_up(uow, incident_id, update, policy.nik_key)
+        return handlers.follow_up(uow, incident_id, update, policy)
 
     row = _stored_once(runtime, apply, response, retry=update.client_update_id is not None)
-    return IncidentUpdateOut.of(row)
+    return IncidentUpdateOut.of(row, policy.vault)
 
 
 @router.get(
@@ -198,10 +202,12 @@ def submit_follow_up(
     tags=["reports"],
     summary="Follow-ups",
 )
-def list_follow_ups(incident_id: UUID, runtime: RuntimeDep) -> list[IncidentUpdateOut]:
+def list_follow_ups(
+    incident_id: UUID, runtime: RuntimeDep, policy: PolicyDep
+) -> list[IncidentUpdateOut]:
     """Follow-ups of the incident, oldest first."""
     rows = runtime.run(lambda uow: handlers.incident_updates(uow, incident_id))
-    return [IncidentUpdateOut.of(row) for row in rows]
+    return [IncidentUpdateOut.of(row, policy.vault) for row in rows]
 
 
 @router.post(
@@ -219,8 +225,10 @@ async def upload_photo(
     runtime: RuntimeDep,
     response: Response,
 ) -> PhotoOut:
-    """The bytes must really be a picture (the declared content type is not trusted) and
-    at most INTAKE_PHOTO_MAX_BYTES. The same picture sent again returns the first (200)."""
+    """The bytes must really be a picture (the declared content type is not trusted), at
+    most INTAKE_PHOTO_MAX_BYTES and 40 megapixels (422 `photo_too_many_pixels`). It is
+    stored re-encoded without EXIF/XMP/ICC metadata (no GPS position, no device), turned
+    upright first. The same picture sent again returns the first (200)."""
     settings: IntakeSettings = request.app.state.intake_settings
     limit = settings.photo_max_bytes
     data = await photo.read(limit + 1)
@@ -228,7 +236,7 @@ async def upload_photo(
     photo_dir = settings.resolved_photo_dir()
 
     def keep(uow: UnitOfWork) -> tuple[PhotoRow, bool]:
-        return handlers.add_photo(uow, incident_id, data, facts, photo_dir)
+        return handlers.add_photo(uow, incident_id, facts, photo_dir)
 
     return PhotoOut.of(await asyncio.to_thread(_stored_once, runtime, keep, response, retry=True))
 
@@ -276,7 +284,7 @@ def list_photos(incident_id: UUID, runtime: RuntimeDep) -> list[PhotoOut]:
     response_class=FileResponse,
 )
 def get_photo(photo_id: UUID, request: Request, runtime: RuntimeDep) -> FileResponse:
-    """The picture as uploaded."""
+    """The picture as stored: upright, without its metadata."""
     row = runtime.run(lambda uow: handlers.get_photo(uow, photo_id))
     settings: IntakeSettings = request.app.state.intake_settings
     path = settings.resolved_photo_dir() / str(row.incident_id) / row.file_name
@@ -346,10 +354,19 @@ async def _address_refused(_request: Request, exc: Exception) -> JSONResponse:
     tags=["validation"],
     summary="Validate a report and set the needs to send",
 )
-def verify(incident_id: UUID, decision: VerificationIn, runtime: RuntimeDep) -> IncidentOut:
-    """The coordinator's validation; logistics allocates stock for the assessed needs."""
+def verify(
+    incident_id: UUID,
+    decision: VerificationIn,
+    runtime: RuntimeDep,
+    policy: PolicyDep,
+    actor: ActingUserName,
+) -> IncidentOut:
+    """The coordinator's validation; logistics allocates stock for the assessed needs.
+    The signed-in user is recorded as the one who verified (`verified_by` is ignored)."""
+    decision = attributed(decision, actor, "verified_by")
     return IncidentOut.of(
-        runtime.run(lambda uow: handlers.verify_incident(uow, incident_id, decision))
+        runtime.run(lambda uow: handlers.verify_incident(uow, incident_id, decision)),
+        policy.vault,
     )
 
 
@@ -359,17 +376,28 @@ def verify(incident_id: UUID, decision: VerificationIn, runtime: RuntimeDep) -> 
     tags=["validation"],
     summary="Reject a report with a reason",
 )
-def reject(incident_id: UUID, decision: RejectionIn, runtime: RuntimeDep) -> IncidentOut:
-    """The coordinator's rejection; the incident's response clock is cancelled."""
+def reject(
+    incident_id: UUID,
+    decision: RejectionIn,
+    runtime: RuntimeDep,
+    policy: PolicyDep,
+    actor: ActingUserName,
+) -> IncidentOut:
+    """The coordinator's rejection; the incident's response clock is cancelled. The
+    signed-in user is recorded as the one who rejected (`rejected_by` is ignored)."""
+    decision = attributed(decision, actor, "rejected_by")
     return IncidentOut.of(
-        runtime.run(lambda uow: handlers.reject_incident(uow, incident_id, decision))
+        runtime.run(lambda uow: handlers.reject_incident(uow, incident_id, decision)),
+        policy.vault,
     )
 
 
 @router.get("/incidents", tags=["incidents"], summary="Incidents, newest first")
 def list_incidents(
+    *,
     request: Request,
     runtime: RuntimeDep,
+    policy: PolicyDep,
     status_filter: Annotated[IncidentStatus | None, Query(alias="status")] = None,
     office_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -384,7 +412,7 @@ def list_incidents(
             uow, status=status_filter, office_id=office_id, limit=limit
         )
     )
-    return [IncidentOut.of(row) for row in rows]
+    return [IncidentOut.of(row, policy.vault) for row in rows]
 
 
 @router.get(
@@ -393,9 +421,10 @@ def list_incidents(
     tags=["incidents"],
     summary="One incident",
 )
-def get_incident(incident_id: UUID, runtime: RuntimeDep) -> IncidentOut:
+def get_incident(incident_id: UUID, runtime: RuntimeDep, policy: PolicyDep) -> IncidentOut:
     """An incident with its decision."""
-    return IncidentOut.of(runtime.run(lambda uow: handlers.get_incident(uow, incident_id)))
+    incident = runtime.run(lambda uow: handlers.get_incident(uow, incident_id))
+    return IncidentOut.of(incident, policy.vault)
 
 
 FIELD = (Role.FIELD_TEAM, Role.COORDINATOR)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
-import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,11 +13,10 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 from uuid import UUID
 
-from PIL import Image, UnidentifiedImageError
-
 from shared.events import Address, GeoPoint, HazardType
 from shared.geo import distance_km, outside_indonesia_detail, within_indonesia
 from shared.http import Conflict, DomainError, Unprocessable
+from shared.images import DEFAULT_MAX_PIXELS, NotAPicture, TooManyPixels, clean_picture
 from shared.regions import AddressProblem, InvalidNik, Region, Regions, check_nik
 from shared.regions import postal_code_well_formed as _postal_code_well_formed
 
@@ -346,7 +344,7 @@ class NotAnImage(DomainError):
 
 @dataclass(frozen=True)
 class PhotoFacts:
-    """What the bytes of an accepted photo are."""
+    """An accepted photo as it is stored: re-encoded without its metadata."""
 
     media_type: str
     extension: str
@@ -354,31 +352,30 @@ class PhotoFacts:
     height: int
     size_bytes: int
     sha256: str
+    data: bytes
 
 
-def inspect_photo(data: bytes, max_bytes: int) -> PhotoFacts:
-    """Accept a photo only if it is small enough and its bytes really are a picture."""
+def inspect_photo(data: bytes, max_bytes: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> PhotoFacts:
+    """Accept a photo only if it is small enough and its bytes really are a picture; what
+    is kept is the picture upright and stripped of EXIF (the reporter's GPS position,
+    the phone's make and serial) and every other metadata."""
     if len(data) > max_bytes:
         raise PhotoTooLarge(f"photo is over the limit of {max_bytes // 1024} KiB")
     if not data:
         raise Unprocessable("the photo file is empty", code="photo_empty")
     try:
-        with Image.open(io.BytesIO(data)) as probe:
-            probe.verify()
-        with Image.open(io.BytesIO(data)) as image:
-            found, (width, height) = image.format, image.size
-    except Image.DecompressionBombError as exc:
+        picture = clean_picture(data, max_pixels=max_pixels)
+    except TooManyPixels as exc:
         raise Unprocessable(str(exc), code="photo_too_many_pixels") from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise NotAnImage("the file is not a readable JPEG, PNG or WebP picture") from exc
-    if found not in PHOTO_FORMATS:
-        raise NotAnImage(f"{found} pictures are not accepted; send JPEG, PNG or WebP")
-    media_type, extension = PHOTO_FORMATS[found]
+    except NotAPicture as exc:
+        raise NotAnImage(f"the file is not a readable JPEG, PNG or WebP picture ({exc})") from exc
+    media_type, extension = PHOTO_FORMATS[picture.format]
     return PhotoFacts(
         media_type=media_type,
         extension=extension,
-        width=width,
-        height=height,
-        size_bytes=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
+        width=picture.width,
+        height=picture.height,
+        size_bytes=len(picture.data),
+        sha256=hashlib.sha256(picture.data).hexdigest(),
+        data=picture.data,
     )

@@ -43,6 +43,7 @@ from services.intake.models import (
     ReportOutcome,
     VerificationIn,
 )
+from services.intake.privacy import reporter_vault, sealed_phone
 from services.intake.settings import IntakeSettings
 from shared.auth import visible_to_caller
 from shared.events import (
@@ -55,6 +56,7 @@ from shared.events import (
 )
 from shared.events_field import IncidentUpdated, ReportLinkedToIncident
 from shared.http import NotFound, Unprocessable
+from shared.privacy import PersonalDataVault
 from shared.regions import Region, Regions, regions
 from shared.runtime import UnitOfWork
 
@@ -68,6 +70,8 @@ class ReportPolicy:
     duplicate_rule: DuplicateRule
     nik_key: bytes
     hierarchy: Regions
+    # Reporters' phone numbers are stored as Fernet tokens under INTAKE_DATA_KEY.
+    vault: PersonalDataVault
 
     @classmethod
     def from_settings(cls, settings: IntakeSettings) -> ReportPolicy:
@@ -79,6 +83,7 @@ class ReportPolicy:
             ),
             nik_key=settings.nik_hash_key.get_secret_value().encode(),
             hierarchy=regions(),
+            vault=reporter_vault(settings),
         )
 
 
@@ -154,6 +159,7 @@ def report_incident(
     nik_hash = (
         nik_digest(report.reporter.nik, policy.nik_key) if report.reporter.nik is not None else None
     )
+    phone_token = sealed_phone(policy.vault, report.reporter.phone)
     if match is not None:
         return _link(
             uow,
@@ -162,6 +168,7 @@ def report_incident(
             location=location,
             region=region,
             nik_hash=nik_hash,
+            phone_token=phone_token,
             match=match,
             received_at=received_at,
         )
@@ -175,7 +182,13 @@ def report_incident(
     row = IncidentRow(
         id=uuid4(),
         location_source=source,
-        **_as_reported(report, office_id=office_id, location=location, received_at=received_at),
+        **_as_reported(
+            report,
+            office_id=office_id,
+            location=location,
+            received_at=received_at,
+            phone_token=phone_token,
+        ),
     )
     uow.session.add(row)
     first_report = _report_row(
@@ -186,6 +199,7 @@ def report_incident(
         location=location,
         region=region,
         received_at=received_at,
+        phone_token=phone_token,
     )
     first_report.reporter_nik_hash = nik_hash
     uow.session.add(first_report)
@@ -218,19 +232,32 @@ def _report_row(
     location: GeoPoint | None,
     region: Region | None,
     received_at: datetime,
+    phone_token: str | None,
 ) -> FieldReportRow:
     return FieldReportRow(
         id=report_id,
         incident_id=incident_id,
         region_code=region.code if region else None,
-        **_as_reported(report, office_id=office_id, location=location, received_at=received_at),
+        **_as_reported(
+            report,
+            office_id=office_id,
+            location=location,
+            received_at=received_at,
+            phone_token=phone_token,
+        ),
     )
 
 
 def _as_reported(
-    report: ReportIn, *, office_id: str, location: GeoPoint | None, received_at: datetime
+    report: ReportIn,
+    *,
+    office_id: str,
+    location: GeoPoint | None,
+    received_at: datetime,
+    phone_token: str | None,
 ) -> dict[str, Any]:
-    """The columns an incident and each of its field reports keep as the reporter sent them."""
+    """The columns an incident and each of its field reports keep as the reporter sent
+    them (the phone as its encrypted token)."""
     return {
         "office_id": office_id,
         "client_report_id": report.client_report_id,
@@ -239,7 +266,7 @@ def _as_reported(
         "reported_at": received_at,
         "reporter_name": report.reporter.name,
         "reporter_role": report.reporter.role,
-        "reporter_phone": report.reporter.phone,
+        "reporter_phone": phone_token,
         "lat": location.lat if location else None,
         "lon": location.lon if location else None,
         "address": report.address.model_dump(mode="json") if report.address else None,
@@ -258,6 +285,7 @@ def _link(
     location: GeoPoint | None,
     region: Region | None,
     nik_hash: str | None,
+    phone_token: str | None,
     match: DuplicateMatch,
     received_at: datetime,
 ) -> ReportResult:
@@ -270,6 +298,7 @@ def _link(
         location=location,
         region=region,
         received_at=received_at,
+        phone_token=phone_token,
     )
     row.linked = True
     row.reporter_nik_hash = nik_hash
@@ -368,7 +397,7 @@ def linked_reports(uow: UnitOfWork, incident_id: UUID) -> Sequence[FieldReportRo
 
 
 def follow_up(
-    uow: UnitOfWork, incident_id: UUID, update: FollowUpIn, nik_key: bytes
+    uow: UnitOfWork, incident_id: UUID, update: FollowUpIn, policy: ReportPolicy
 ) -> tuple[IncidentUpdateRow, bool]:
     """Apply a follow-up to an open incident and announce it; a resend returns the first
     (False). Counts are new totals; added needs come on top of those stated."""
@@ -404,9 +433,11 @@ def follow_up(
         received_at=now,
         reporter_name=update.reporter.name,
         reporter_role=update.reporter.role,
-        reporter_phone=update.reporter.phone,
+        reporter_phone=sealed_phone(policy.vault, update.reporter.phone),
         reporter_nik_hash=(
-            nik_digest(update.reporter.nik, nik_key) if update.reporter.nik is not None else None
+            nik_digest(update.reporter.nik, policy.nik_key)
+            if update.reporter.nik is not None
+            else None
         ),
         households_affected=update.households_affected,
         people_affected=update.people_affected,
@@ -447,9 +478,10 @@ def incident_updates(uow: UnitOfWork, incident_id: UUID) -> Sequence[IncidentUpd
 
 
 def add_photo(
-    uow: UnitOfWork, incident_id: UUID, data: bytes, facts: PhotoFacts, photo_dir: Path
+    uow: UnitOfWork, incident_id: UUID, facts: PhotoFacts, photo_dir: Path
 ) -> tuple[PhotoRow, bool]:
-    """Keep a checked photo of the incident; the same bytes again return the first (False).
+    """Keep a checked photo of the incident, as cleaned (no metadata); the same picture
+    again returns the first (False).
 
     The file is written before the row commits and is named by its hash, so a retried or
     failed transaction leaves at most an identical file, never a row without its file.
@@ -476,7 +508,7 @@ def add_photo(
     target = folder / row.file_name
     if not target.exists():
         partial = target.with_suffix(".part")
-        partial.write_bytes(data)
+        partial.write_bytes(facts.data)
         partial.replace(target)
     uow.session.add(row)
     return row, True

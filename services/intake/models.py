@@ -14,6 +14,8 @@ from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
 from services.intake.domain import IncidentStatus, LocationSource
+from services.intake.privacy import shown_phone
+from shared.actors import ignored_actor_field
 from shared.db import UTCDateTime
 from shared.events import (
     Address,
@@ -26,6 +28,7 @@ from shared.events import (
     ShortText,
 )
 from shared.http import ApiModel
+from shared.privacy import PersonalDataVault
 from shared.text import FREE_TEXT
 
 
@@ -48,8 +51,9 @@ class IncidentRow(IntakeTable, table=True):
     reported_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False, index=True))
     reporter_name: str = SQLField(max_length=200)
     reporter_role: ReporterRole = SQLField(max_length=20)
-    # Contact stays in intake; it never travels in events.
-    reporter_phone: str | None = SQLField(default=None, max_length=30)
+    # Contact stays in intake; it never travels in events. A Fernet token under
+    # INTAKE_DATA_KEY (services/intake/privacy.py), never the number in clear.
+    reporter_phone: str | None = SQLField(default=None, max_length=200)
     lat: float | None = None
     lon: float | None = None
     location_source: LocationSource = SQLField(max_length=20)
@@ -88,7 +92,7 @@ class FieldReportRow(IntakeTable, table=True):
     reported_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
     reporter_name: str = SQLField(max_length=200)
     reporter_role: ReporterRole = SQLField(max_length=20)
-    reporter_phone: str | None = SQLField(default=None, max_length=30)
+    reporter_phone: str | None = SQLField(default=None, max_length=200)  # Fernet token
     # HMAC-SHA256 of the NIK under INTAKE_NIK_HASH_KEY; the NIK itself is never stored.
     reporter_nik_hash: str | None = SQLField(default=None, max_length=64)
     lat: float | None = None
@@ -115,7 +119,7 @@ class IncidentUpdateRow(IntakeTable, table=True):
     received_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
     reporter_name: str = SQLField(max_length=200)
     reporter_role: ReporterRole = SQLField(max_length=20)
-    reporter_phone: str | None = SQLField(default=None, max_length=30)
+    reporter_phone: str | None = SQLField(default=None, max_length=200)  # Fernet token
     reporter_nik_hash: str | None = SQLField(default=None, max_length=64)
     households_affected: int | None = None
     people_affected: int | None = None
@@ -200,7 +204,7 @@ class FollowUpIn(ApiModel):
 class VerificationIn(ApiModel):
     """The coordinator's validation: what to send, and optionally where exactly."""
 
-    verified_by: ShortText
+    verified_by: ShortText = ignored_actor_field()
     assessed_needs: list[NeedLine] = Field(min_length=1, max_length=100)
     location: GeoPoint | None = Field(
         default=None, description="Corrected or missing position of the incident."
@@ -210,17 +214,29 @@ class VerificationIn(ApiModel):
 class RejectionIn(ApiModel):
     """The coordinator's rejection and why."""
 
-    rejected_by: ShortText
+    rejected_by: ShortText = ignored_actor_field()
     reason: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000), FREE_TEXT
     ]
 
 
 class ReporterOut(BaseModel):
-    """Reporter as shown back (no phone)."""
+    """Reporter as shown back: the phone only masked."""
 
     name: str
     role: ReporterRole
+    phone: str | None = Field(default=None, description="Masked, e.g. 0812******78.")
+
+    @classmethod
+    def of(
+        cls, row: IncidentRow | FieldReportRow | IncidentUpdateRow, vault: PersonalDataVault
+    ) -> ReporterOut:
+        """Who reported `row`, their phone decrypted only to be masked."""
+        return cls(
+            name=row.reporter_name,
+            role=row.reporter_role,
+            phone=shown_phone(vault, row.reporter_phone),
+        )
 
 
 class IncidentOut(BaseModel):
@@ -246,7 +262,7 @@ class IncidentOut(BaseModel):
     rejection_reason: str | None
 
     @classmethod
-    def of(cls, row: IncidentRow) -> IncidentOut:
+    def of(cls, row: IncidentRow, vault: PersonalDataVault) -> IncidentOut:
         """The API view of a row."""
         return cls(
             id=row.id,
@@ -255,7 +271,7 @@ class IncidentOut(BaseModel):
             hazard=row.hazard,
             happened_at=row.happened_at,
             reported_at=row.reported_at,
-            reporter=ReporterOut(name=row.reporter_name, role=row.reporter_role),
+            reporter=ReporterOut.of(row, vault),
             location=row.location(),
             location_source=row.location_source,
             address=Address.model_validate(row.address) if row.address else None,
@@ -312,11 +328,11 @@ class LinkedReportOut(BaseModel):
     minutes_apart: float | None
 
     @classmethod
-    def of(cls, row: FieldReportRow) -> LinkedReportOut:
+    def of(cls, row: FieldReportRow, vault: PersonalDataVault) -> LinkedReportOut:
         """The API view of a linked report."""
         return cls(
             id=row.id,
-            reporter=ReporterOut(name=row.reporter_name, role=row.reporter_role),
+            reporter=ReporterOut.of(row, vault),
             hazard=row.hazard,
             happened_at=row.happened_at,
             reported_at=row.reported_at,
@@ -346,12 +362,9 @@ class IncidentUpdateOut(BaseModel):
     note: str
 
     @classmethod
-    def of(cls, row: IncidentUpdateRow) -> IncidentUpdateOut:
+    def of(cls, row: IncidentUpdateRow, vault: PersonalDataVault) -> IncidentUpdateOut:
         """The API view of a follow-up."""
-        return cls.model_validate(
-            row.model_dump()
-            | {"reporter": ReporterOut(name=row.reporter_name, role=row.reporter_role)}
-        )
+        return cls.model_validate(row.model_dump() | {"reporter": ReporterOut.of(row, vault)})
 
 
 class PhotoOut(BaseModel):

@@ -60,6 +60,7 @@ from services.logistics.models import (
 )
 from services.logistics.settings import LogisticsSettings, get_settings
 from services.logistics.stream import subscriptions
+from shared.actors import ActingUserName, attributed
 from shared.auth import Access, Policy, Role
 from shared.clock import Clock
 from shared.http import ERROR_RESPONSES
@@ -128,8 +129,11 @@ def place_lot(lot_id: UUID, body: LotPlacement, runtime: RuntimeDep) -> LotOut:
 
 
 @router.post("/lots", status_code=status.HTTP_201_CREATED, tags=["stock"])
-def receive_lot(body: LotIn, runtime: RuntimeDep, settings: SettingsDep) -> LotOut:
-    """Book goods received as a lot (receipt in the ledger)."""
+def receive_lot(
+    body: LotIn, runtime: RuntimeDep, settings: SettingsDep, actor: ActingUserName
+) -> LotOut:
+    """Book goods received as a lot (receipt in the ledger), received by the signed-in user."""
+    body = attributed(body, actor, "received_by")
     return _lot_out(runtime.run(lambda uow: handlers.receive_lot(uow, body, settings)))
 
 
@@ -162,18 +166,28 @@ def get_lot(lot_id: UUID, runtime: RuntimeDep) -> LotOut:
 
 @router.post("/lots/{lot_id}/adjustments", tags=["stock"])
 def adjust_lot(
-    lot_id: UUID, body: AdjustmentIn, runtime: RuntimeDep, settings: SettingsDep
+    lot_id: UUID,
+    body: AdjustmentIn,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    actor: ActingUserName,
 ) -> LotOut:
-    """Correct a lot's quantity (with reason and approver) by a ledger entry; may be
-    back-dated if the lot's history stays non-negative."""
+    """Correct a lot's quantity (with reason; the signed-in user approves) by a ledger
+    entry; may be back-dated if the lot's history stays non-negative."""
+    body = attributed(body, actor, "approved_by")
     return _lot_out(runtime.run(lambda uow: handlers.adjust_lot(uow, lot_id, body, settings)))
 
 
 @router.post("/lots/{lot_id}/quarantine", status_code=status.HTTP_201_CREATED, tags=["stock"])
 def quarantine(
-    lot_id: UUID, body: QuarantineIn, runtime: RuntimeDep, settings: SettingsDep
+    lot_id: UUID,
+    body: QuarantineIn,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    actor: ActingUserName,
 ) -> LotOut:
     """Set free units of a lot aside (damaged, expired, recalled): the quarantined lot."""
+    body = attributed(body, actor, "actor")
     return _lot_out(runtime.run(lambda uow: handlers.quarantine_lot(uow, lot_id, body, settings)))
 
 
@@ -181,9 +195,14 @@ def quarantine(
     "/movements/{movement_id}/reverse", status_code=status.HTTP_201_CREATED, tags=["stock"]
 )
 def reverse(
-    movement_id: UUID, body: ReversalIn, runtime: RuntimeDep, settings: SettingsDep
+    movement_id: UUID,
+    body: ReversalIn,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    actor: ActingUserName,
 ) -> MovementOut:
     """Correct a mistaken receipt, adjustment or return by its reversing entry."""
+    body = attributed(body, actor, "reversed_by")
     row = runtime.run(lambda uow: handlers.reverse_movement(uow, movement_id, body, settings))
     return MovementOut.model_validate(row, from_attributes=True)
 
@@ -210,15 +229,22 @@ def stock_card(  # noqa: PLR0917 - FastAPI passes query parameters by keyword an
 
 
 @router.post("/transfers", status_code=status.HTTP_201_CREATED, tags=["stock"])
-def transfer(body: TransferIn, runtime: RuntimeDep, settings: SettingsDep) -> TransferOut:
+def transfer(
+    body: TransferIn, runtime: RuntimeDep, settings: SettingsDep, actor: ActingUserName
+) -> TransferOut:
     """Move goods between warehouses, in issue order, keeping their lots' dates."""
+    body = attributed(body, actor, "moved_by")
     row = runtime.run(lambda uow: handlers.transfer_stock(uow, body, settings))
     return TransferOut.model_validate(row, from_attributes=True)
 
 
 @router.post("/counts", status_code=status.HTTP_201_CREATED, tags=["stock"])
-def count(body: CountIn, runtime: RuntimeDep, settings: SettingsDep) -> CountOut:
-    """Post a stock count (opname): differences become approved adjustments."""
+def count(
+    body: CountIn, runtime: RuntimeDep, settings: SettingsDep, actor: ActingUserName
+) -> CountOut:
+    """Post a stock count (opname): differences become adjustments approved by the
+    signed-in user (`counted_by` stays as typed: who stood at the shelf)."""
+    body = attributed(body, actor, "approved_by")
     row = runtime.run(lambda uow: handlers.post_count(uow, body, settings))
     return CountOut.model_validate(row, from_attributes=True)
 
@@ -283,25 +309,30 @@ def get_dispatch(dispatch_id: UUID, runtime: RuntimeDep) -> DispatchOut:
 
 @router.post("/dispatches/{dispatch_id}/release", tags=["dispatches"])
 def release(
-    dispatch_id: UUID, body: ReleaseIn, runtime: RuntimeDep, settings: SettingsDep
+    dispatch_id: UUID,
+    body: ReleaseIn,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    actor: ActingUserName,
 ) -> DispatchOut:
-    """Confirm loading: the reserved goods are issued and the delivery can start."""
+    """Confirm loading: the reserved goods are issued and the delivery can start. The
+    signed-in user is recorded as releasing them (`released_by` is ignored)."""
     return DispatchOut.of(
-        runtime.run(
-            lambda uow: handlers.release_dispatch(uow, dispatch_id, body.released_by, settings)
-        )
+        runtime.run(lambda uow: handlers.release_dispatch(uow, dispatch_id, actor, settings))
     )
 
 
 @router.post("/dispatches/{dispatch_id}/cancel", tags=["dispatches"])
 def cancel(
-    dispatch_id: UUID, body: CancelIn, runtime: RuntimeDep, settings: SettingsDep
+    dispatch_id: UUID,
+    body: CancelIn,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    actor: ActingUserName,
 ) -> DispatchOut:
-    """Give a planned dispatch's reservations back to free stock."""
+    """Give a planned dispatch's reservations back to free stock (by the signed-in user)."""
     return DispatchOut.of(
-        runtime.run(
-            lambda uow: handlers.cancel_dispatch(uow, dispatch_id, body.cancelled_by, settings)
-        )
+        runtime.run(lambda uow: handlers.cancel_dispatch(uow, dispatch_id, actor, settings))
     )
 
 
@@ -319,16 +350,23 @@ def pick_list_pdf(dispatch_id: UUID, runtime: RuntimeDep, settings: SettingsDep)
 
 
 @router.post("/dispatches/{dispatch_id}/pick-list/sign", tags=["dispatches"])
-def sign_pick_list(dispatch_id: UUID, body: PickSignIn, runtime: RuntimeDep) -> PickList:
-    """The picker signs the pick list off."""
+def sign_pick_list(
+    dispatch_id: UUID, body: PickSignIn, runtime: RuntimeDep, actor: ActingUserName
+) -> PickList:
+    """The picker (the signed-in user) signs the pick list off."""
+    body = attributed(body, actor, "picked_by")
     return runtime.run(lambda uow: documents.sign_pick_list(uow, dispatch_id, body))
 
 
 @router.post(
     "/dispatches/{dispatch_id}/handover", status_code=status.HTTP_201_CREATED, tags=["dispatches"]
 )
-def handover(dispatch_id: UUID, body: HandoverIn, runtime: RuntimeDep) -> HandoverOut:
-    """Record the handover (BAST) of a released dispatch."""
+def handover(
+    dispatch_id: UUID, body: HandoverIn, runtime: RuntimeDep, actor: ActingUserName
+) -> HandoverOut:
+    """Record the handover (BAST) of a released dispatch: handed over by the signed-in
+    user, received by the person named in `received_by`."""
+    body = attributed(body, actor, "handed_over_by")
     row = runtime.run(lambda uow: documents.record_handover(uow, dispatch_id, body))
     return HandoverOut.model_validate(row, from_attributes=True)
 
@@ -368,9 +406,11 @@ def _pdf(content: bytes, filename: str) -> Response:
 
 @router.post("/purchase-requests", status_code=status.HTTP_201_CREATED, tags=["procurement"])
 def create_request(
-    body: PurchaseRequestIn, runtime: RuntimeDep, settings: SettingsDep
+    body: PurchaseRequestIn, runtime: RuntimeDep, settings: SettingsDep, actor: ActingUserName
 ) -> PurchaseRequestOut:
-    """Raise a purchase request (for a shortage, buffer stock or a program)."""
+    """Raise a purchase request (for a shortage, buffer stock or a program), requested by
+    the signed-in user."""
+    body = attributed(body, actor, "requested_by")
     return runtime.run(
         lambda uow: procurement.request_out(uow, procurement.request_by_hand(uow, body, settings))
     )
@@ -421,10 +461,15 @@ def list_orders(
     tags=["procurement"],
 )
 def receive_goods(
-    order_id: UUID, body: GoodsReceiptIn, runtime: RuntimeDep, settings: SettingsDep
+    order_id: UUID,
+    body: GoodsReceiptIn,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    actor: ActingUserName,
 ) -> GoodsReceiptOut:
     """Check a (partial) delivery in: accepted goods become lots, the rest is refused with
-    a reason."""
+    a reason. The signed-in user is recorded as receiving it."""
+    body = attributed(body, actor, "received_by")
 
     def work(uow: UnitOfWork) -> GoodsReceiptOut:
         receipt = procurement.receive_goods(uow, order_id, body, settings)

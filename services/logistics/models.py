@@ -18,6 +18,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
+from shared.actors import ignored_actor_field
 from shared.db import UTCDateTime
 from shared.events import GeoPoint, ItemCode, OfficeId, ShortText
 from shared.events_stock import MovementKind
@@ -379,7 +380,7 @@ class LotIn(ApiModel):
     received_on: date
     expires_on: date | None = None
     source: ShortText = Field(description="Purchase order, donation or transfer reference.")
-    received_by: ShortText
+    received_by: ShortText = ignored_actor_field()
     bin_location: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None = (
         Field(default=None, description="Shelf or bin (rak), if the warehouse uses them.")
     )
@@ -420,7 +421,7 @@ class AdjustmentIn(ApiModel):
 
     delta: int = Field(ge=-1_000_000, le=1_000_000, description="Units to add (+) or remove (-).")
     reason: Reason
-    approved_by: ShortText
+    approved_by: ShortText = ignored_actor_field()
     effective_on: date | None = Field(
         default=None, description="Stock-card date if earlier than today (back-dated)."
     )
@@ -431,7 +432,7 @@ class ReversalIn(ApiModel):
     """Undo a mistaken ledger entry by its opposite."""
 
     reason: Reason
-    reversed_by: ShortText
+    reversed_by: ShortText = ignored_actor_field()
     effective_on: date | None = None
 
 
@@ -441,7 +442,7 @@ class QuarantineIn(ApiModel):
     quantity: int = Field(gt=0, le=1_000_000)
     reason: Literal["damaged", "expired", "recalled", "other"]
     note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300), FREE_TEXT] = ""
-    actor: ShortText
+    actor: ShortText = ignored_actor_field()
 
 
 class TransferIn(ApiModel):
@@ -451,7 +452,7 @@ class TransferIn(ApiModel):
     to_warehouse: WarehouseCode
     item_code: ItemCode
     quantity: int = Field(gt=0, le=1_000_000)
-    moved_by: ShortText
+    moved_by: ShortText = ignored_actor_field()
 
 
 class TransferOut(BaseModel):
@@ -479,8 +480,11 @@ class CountIn(ApiModel):
 
     warehouse_code: WarehouseCode
     counted_on: date | None = None
-    counted_by: ShortText
-    approved_by: ShortText
+    counted_by: ShortText = Field(
+        description="Who counted the shelf (often volunteers without an account); kept as "
+        "typed. The signed-in user is recorded as the approver."
+    )
+    approved_by: ShortText = ignored_actor_field()
     reason: Reason
     lines: list[CountLineIn] = Field(min_length=1, max_length=2000)
 
@@ -564,7 +568,7 @@ class StockLevel(BaseModel):
 class ReleaseIn(ApiModel):
     """Warehouse staff confirm the goods are loaded and leave."""
 
-    released_by: ShortText
+    released_by: ShortText = ignored_actor_field()
 
 
 class DispatchLineOut(BaseModel):
@@ -618,20 +622,20 @@ class ShortageOut(BaseModel):
 class CancelIn(ApiModel):
     """Who gives a planned dispatch's goods back to free stock."""
 
-    cancelled_by: ShortText
+    cancelled_by: ShortText = ignored_actor_field()
 
 
 class PickSignIn(ApiModel):
     """The picker signs the pick list off: the goods are on the loading bay."""
 
-    picked_by: ShortText
+    picked_by: ShortText = ignored_actor_field()
 
 
 class HandoverIn(ApiModel):
     """The handover (BAST) of a released dispatch: who gave and who received the goods."""
 
-    handed_over_by: ShortText
-    received_by: ShortText
+    handed_over_by: ShortText = ignored_actor_field()
+    received_by: ShortText = Field(description="The person who took the goods over (typed).")
     receiver_organisation: ShortText
 
 
@@ -742,7 +746,7 @@ class PurchaseRequestIn(ApiModel):
     source_case_id: UUID | None = None
     lines: list[ProcurementLineIn] = Field(min_length=1, max_length=200)
     needed_by: date | None = None
-    requested_by: ShortText
+    requested_by: ShortText = ignored_actor_field()
 
 
 class PurchaseRequestOut(BaseModel):
@@ -808,7 +812,7 @@ class GoodsReceiptIn(ApiModel):
     """A delivery checked in against an order (penerimaan barang)."""
 
     received_on: date
-    received_by: ShortText
+    received_by: ShortText = ignored_actor_field()
     lines: list[ReceiptLineIn] = Field(min_length=1, max_length=200)
 
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 from uuid import UUID
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
@@ -31,6 +31,7 @@ from services.logistics.models import (
     ReceiptLineIn,
 )
 from services.logistics.settings import LogisticsSettings
+from shared.actors import ActingUserName
 from shared.csrf import csrf_field
 from shared.http import DomainError, csp_nonce
 from shared.runtime import RuntimeDep, UnitOfWork
@@ -68,7 +69,6 @@ TEXT: dict[str, dict[Lang, str]] = {
     "kind": {"id": "Jenis", "en": "Kind"},
     "as_of": {"id": "Per tanggal", "en": "As of"},
     "show": {"id": "Tampilkan", "en": "Show"},
-    "your_name": {"id": "Nama Anda", "en": "Your name"},
     "sign_pick": {"id": "Tanda tangani daftar ambil", "en": "Sign pick list"},
     "release": {"id": "Muat & kirim", "en": "Load & release"},
     "signed_by": {"id": "Ditandatangani oleh", "en": "Signed by"},
@@ -265,12 +265,10 @@ def picking(request: Request, runtime: RuntimeDep, lang: LangQuery = "id") -> HT
         else:
             sign = (
                 f'<form method="post" action="{base}/sign?lang={lang}">{csrf_field(request)}'
-                f'<input name="name" required placeholder="{t("your_name", lang)}">'
                 f'<button class="sign">{t("sign_pick", lang)}</button></form>'
             )
         release = (
             f'<form method="post" action="{base}/release?lang={lang}">{csrf_field(request)}'
-            f'<input name="name" required placeholder="{t("your_name", lang)}">'
             f'<button class="release">{t("release", lang)}</button></form>'
         )
         cards.append(
@@ -286,28 +284,28 @@ def picking(request: Request, runtime: RuntimeDep, lang: LangQuery = "id") -> HT
 
 @router.post("/picking/{dispatch_id}/sign")
 def sign(
-    dispatch_id: UUID, runtime: RuntimeDep, name: Annotated[str, Form()], lang: LangQuery = "id"
+    dispatch_id: UUID, runtime: RuntimeDep, actor: ActingUserName, lang: LangQuery = "id"
 ) -> RedirectResponse:
-    """Sign a pick list off."""
+    """Sign a pick list off as the signed-in user."""
     return _act(
         runtime,
         _url("/picking", lang),
         lang,
-        lambda uow: documents.sign_pick_list(uow, dispatch_id, PickSignIn(picked_by=name)),
+        lambda uow: documents.sign_pick_list(uow, dispatch_id, PickSignIn(picked_by=actor)),
     )
 
 
 @router.post("/picking/{dispatch_id}/release")
 def release(
-    dispatch_id: UUID, runtime: RuntimeDep, name: Annotated[str, Form()], lang: LangQuery = "id"
+    dispatch_id: UUID, runtime: RuntimeDep, actor: ActingUserName, lang: LangQuery = "id"
 ) -> RedirectResponse:
-    """Load and release a dispatch."""
+    """Load and release a dispatch as the signed-in user."""
     settings = _settings(runtime)
     return _act(
         runtime,
         _url("/picking", lang),
         lang,
-        lambda uow: handlers.release_dispatch(uow, dispatch_id, name, settings),
+        lambda uow: handlers.release_dispatch(uow, dispatch_id, actor, settings),
     )
 
 
@@ -516,7 +514,6 @@ def receiving(request: Request, runtime: RuntimeDep, lang: LangQuery = "id") -> 
                 rows,
             )
             + f'<input type="date" name="received_on" value="{today}"> '
-            f'<input name="received_by" required placeholder="{t("your_name", lang)}"> '
             f'<button class="receive">{t("receive", lang)}</button></form></div>'
         )
     body = "".join(cards) or f"<p>{t('no_orders', lang)}</p>"
@@ -525,9 +522,14 @@ def receiving(request: Request, runtime: RuntimeDep, lang: LangQuery = "id") -> 
 
 @router.post("/receiving/{order_id}")
 async def receive(
-    order_id: UUID, request: Request, runtime: RuntimeDep, lang: LangQuery = "id"
+    order_id: UUID,
+    request: Request,
+    runtime: RuntimeDep,
+    actor: ActingUserName,
+    lang: LangQuery = "id",
 ) -> RedirectResponse:
-    """Check a delivery in from the form (lines with nothing delivered are skipped)."""
+    """Check a delivery in from the form (lines with nothing delivered are skipped),
+    received by the signed-in user."""
     form = await request.form()
     settings = _settings(runtime)
     back = _url("/receiving", lang)
@@ -556,7 +558,7 @@ async def receive(
         ]
         body = GoodsReceiptIn(
             received_on=date.fromisoformat(str(form.get("received_on"))),
-            received_by=str(form.get("received_by", "")),
+            received_by=actor,
             lines=lines,
         )
     except (ValueError, ValidationError) as exc:
@@ -619,7 +621,6 @@ def counts(
                 "count-sheet",
             )
             + f'<input name="counted_by" required placeholder="{t("counted_by", lang)}"> '
-            f'<input name="approved_by" required placeholder="{t("approved_by", lang)}"> '
             f'<input name="reason" required minlength="3" placeholder="{t("reason", lang)}"> '
             f'<button id="post-count">{t("post_count", lang)}</button></form>'
         )
@@ -628,9 +629,10 @@ def counts(
 
 @router.post("/counts")
 async def post_count(
-    request: Request, runtime: RuntimeDep, lang: LangQuery = "id"
+    request: Request, runtime: RuntimeDep, actor: ActingUserName, lang: LangQuery = "id"
 ) -> RedirectResponse:
-    """Post the count sheet: only lots whose count differs are adjusted."""
+    """Post the count sheet: only lots whose count differs are adjusted, approved by the
+    signed-in user."""
     form = await request.form()
     settings = _settings(runtime)
     warehouse_code = str(form.get("warehouse_code", ""))
@@ -639,7 +641,7 @@ async def post_count(
         body = CountIn(
             warehouse_code=warehouse_code,
             counted_by=str(form.get("counted_by", "")),
-            approved_by=str(form.get("approved_by", "")),
+            approved_by=actor,
             reason=str(form.get("reason", "")),
             lines=[
                 CountLineIn(lot_id=UUID(str(lot_id)), counted=int(str(counted)))

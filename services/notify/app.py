@@ -36,6 +36,7 @@ from services.notify.standards import OfficeStandard, Standards, load_standards
 from services.notify.stream import clock_ticker, subscriptions
 from services.notify.tenancy import OfficeFilter, ReportOffice
 from services.notify.webhooks import send_notifications
+from shared.actors import ActingUserName
 from shared.auth import Access, Policy, Role
 from shared.clock import Clock
 from shared.http import ERROR_RESPONSES, NotFound, Unprocessable
@@ -183,9 +184,13 @@ def list_alerts(
 
 
 @router.post("/alerts/{alert_id}/ack", tags=["alerts"], summary="Acknowledge a warning")
-def acknowledge_alert(alert_id: UUID, body: AcknowledgeIn, runtime: RuntimeDep) -> AlertOut:
-    """Take charge of a warning; it climbs the ladder no further. 409 when done before."""
-    return AlertOut.of(runtime.run(lambda uow: handlers.acknowledge(uow, alert_id, body.by)))
+def acknowledge_alert(
+    alert_id: UUID, body: AcknowledgeIn, runtime: RuntimeDep, actor: ActingUserName
+) -> AlertOut:
+    """Take charge of a warning as the signed-in user (`by` is ignored); it climbs the
+    ladder no further. 409 when done before."""
+    del body  # its `by` is kept for older clients only: the actor is who is signed in
+    return AlertOut.of(runtime.run(lambda uow: handlers.acknowledge(uow, alert_id, actor)))
 
 
 @router.get("/feed", tags=["alerts"], summary="Live feed of notify's events (SSE)")

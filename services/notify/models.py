@@ -475,9 +475,14 @@ class AlertOut(BaseModel):
 
 
 class AcknowledgeIn(ApiModel):
-    """Who takes charge of a warning."""
+    """Taking charge of a warning: the signed-in user is recorded as the one who did."""
 
-    by: str = Field(min_length=1, max_length=200, description="Name and role of who acts.")
+    by: str = Field(
+        default="",
+        max_length=200,
+        description="Deprecated and ignored: the signed-in user is recorded as the actor.",
+        json_schema_extra={"deprecated": True},
+    )
 
 
 class TimelineOut(BaseModel):

@@ -31,6 +31,7 @@ def new_keys() -> dict[str, str]:
         "DINSOS_AUTH_SECRET": secrets.token_urlsafe(48),
         "DINSOS_AUDIT_KEY": secrets.token_urlsafe(48),
         "INTAKE_NIK_HASH_KEY": secrets.token_urlsafe(48),
+        "INTAKE_DATA_KEY": Fernet.generate_key().decode(),
         "DISTRIBUTION_DATA_KEY": Fernet.generate_key().decode(),
     }
 

@@ -25,8 +25,6 @@ from services.distribution.domain import (
     check_reattempt,
     check_return,
     check_transition,
-    mask_number,
-    mask_phone,
     nearest_neighbour,
     needs_review,
     parcels_covered,
@@ -39,6 +37,7 @@ from services.distribution.domain import (
 )
 from shared.events import GeoPoint
 from shared.http import Conflict, Unprocessable
+from shared.privacy import mask_number, mask_phone
 
 HUB = GeoPoint(lat=-0.4235, lon=116.9860)
 

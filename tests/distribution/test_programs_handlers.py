@@ -4,6 +4,7 @@ delivery, failures and what follows them, and sandang handovers with their BAST.
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -71,6 +72,7 @@ from tests.distribution.programs_support import (
     release_for,
     signature,
 )
+from tests.support.pictures import metadata_of, phone_photo, png_declaring
 
 PARCEL = [NeedLine(item_code="RICE-5KG", quantity=2), NeedLine(item_code="OIL-1L", quantity=1)]
 
@@ -505,6 +507,42 @@ def test_a_photo_can_stand_in_for_the_signature(service: tuple[ServiceRuntime, P
     with pytest.raises(Conflict) as late:
         runtime.run(lambda uow: handlers.upload_photo(uow, policy, row.id, png_bytes()))
     assert late.value.error_code == "delivery_settled"
+
+
+def test_a_handover_picture_declaring_too_many_pixels_is_refused_and_nothing_is_kept(
+    service: tuple[ServiceRuntime, Policy],
+) -> None:
+    runtime, policy = service
+    _, rows = on_the_road(runtime, policy, people=1)
+    row = rows[0]
+    bomb = png_declaring(50_000, 50_000)
+    with pytest.raises(Unprocessable) as photo:
+        runtime.run(lambda uow: handlers.upload_photo(uow, policy, row.id, bomb))
+    assert photo.value.error_code == "image_too_many_pixels"
+    as_signature = "data:image/png;base64," + base64.b64encode(bomb).decode()
+    with pytest.raises(Unprocessable) as signature:
+        runtime.run(
+            lambda uow: handlers.complete(
+                uow, row.id, proof(row, signature_png_base64=as_signature), policy=policy
+            )
+        )
+    assert signature.value.error_code == "image_too_many_pixels"
+    stored = runtime.run(lambda uow: handlers.get_delivery(uow, row.id))
+    assert (stored.has_photo, stored.has_signature) == (False, False)
+
+
+def test_a_stored_handover_photo_keeps_no_gps_position_or_device(
+    service: tuple[ServiceRuntime, Policy],
+) -> None:
+    runtime, policy = service
+    _, rows = on_the_road(runtime, policy, people=1)
+    row = rows[0]
+    runtime.run(lambda uow: handlers.upload_photo(uow, policy, row.id, phone_photo((40, 20))))
+    image = runtime.run(lambda uow: handlers.proof_image(uow, row.id, "photo"))
+    exif, carried, size = metadata_of(image.data)
+    assert (exif, carried, image.content_type) == ({}, set(), "image/jpeg")
+    assert b"Samsung" not in image.data
+    assert size == (20, 40)  # turned upright as the EXIF orientation said, then dropped
 
 
 def test_confirming_twice_is_a_no_op_and_after_failure_is_refused(

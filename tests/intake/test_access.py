@@ -3,16 +3,20 @@ every role (and no token at all) as its rule says."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
 from shared.auth import Role
+from shared.events import IncidentRejected, IncidentVerified
 from tests.intake.test_api import report
 from tests.support.access import matrix_problems, signed_in, token_for
+from tests.support.signed import audit_entries, queued_events, signed_in_as
 
 
 def test_every_route_answers_every_role_as_its_rule_says(tmp_path: Path) -> None:
@@ -79,3 +83,43 @@ def test_another_offices_incident_is_answered_exactly_as_an_unknown_one(tmp_path
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize(
+    ("step", "typed"),
+    [
+        (
+            "verification",
+            {
+                "verified_by": "Kepala Dinas",
+                "assessed_needs": [{"item_code": "RICE-5KG", "quantity": 5}],
+            },
+        ),
+        ("rejection", {"rejected_by": "Kepala Dinas", "reason": "laporan ganda"}),
+    ],
+)
+def test_the_signed_in_coordinator_is_recorded_as_the_decider_not_a_typed_name(
+    tmp_path: Path, step: str, typed: dict[str, object]
+) -> None:
+    settings = signed_in(IntakeSettings, tmp_path)
+    app = create_app(settings)
+    runtime = app.state.runtime
+    runtime.create_tables()
+    client = TestClient(app)
+    field = bearer(token_for(settings.auth, Role.FIELD_TEAM))
+    sari = signed_in_as(settings.auth, "Sari", "sari-01", Role.COORDINATOR)
+    incident = client.post("/reports", json=report(), headers=field).json()["id"]
+
+    decided = client.post(f"/incidents/{incident}/{step}", json=typed, headers=sari)
+
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["decided_by"] == "Sari"
+    decision = queued_events(runtime)[-1]
+    assert isinstance(decision, IncidentVerified | IncidentRejected)
+    recorded = (
+        decision.verified_by if isinstance(decision, IncidentVerified) else decision.rejected_by
+    )
+    assert recorded == "Sari"
+    entry = audit_entries(runtime, incident)[0]
+    assert entry["actor"] == "sari-01"
+    assert "Kepala Dinas" not in json.dumps([decided.json(), entry], default=str)

@@ -23,6 +23,7 @@ from shared.tansu import TansuBroker
 from shared.topics import INCIDENTS
 from tests.support.kafka import collect
 from tests.support.nominatim import NominatimStandIn, nominatim_server
+from tests.support.pictures import metadata_of, phone_photo, png_declaring
 from tests.support.services import ready_client, settings_for
 
 
@@ -80,7 +81,7 @@ async def test_report_then_verify_announces_both_in_order(
     incident = created.json()
     assert incident["status"] == "reported"
     assert incident["location_source"] == "gps"
-    assert "phone" not in incident["reporter"]
+    assert incident["reporter"]["phone"] == "+628******78"  # masked; stored encrypted
 
     verified = client.post(
         f"/incidents/{incident['id']}/verification",
@@ -361,7 +362,9 @@ def test_photos_are_checked_stored_once_and_served_back(client: TestClient) -> N
     assert (again.status_code, again.json()["id"]) == (200, stored.json()["id"])
     served = client.get(stored.json()["url"])
     assert served.status_code == 200
-    assert (served.content, served.headers["content-type"]) == (data, "image/jpeg")
+    assert served.headers["content-type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(served.content)).size == (32, 24)
+    assert stored.json()["size_bytes"] == len(served.content)
 
     fake = client.post(url, files={"photo": ("foto.jpg", b"MZ\x90\x00 not a photo", "image/jpeg")})
     assert (fake.status_code, fake.json()["error"]) == (415, "not_an_image")
@@ -377,3 +380,37 @@ def test_photos_are_checked_stored_once_and_served_back(client: TestClient) -> N
     assert (elsewhere.status_code, elsewhere.json()["error"]) == (404, "incident_not_found")
     assert len(client.get(url).json()) == 1
     assert client.get(f"/photos/{uuid.uuid4()}").json()["error"] == "photo_not_found"
+
+
+@pytest.mark.parametrize(
+    "side",
+    [50_000, 10_000, 7_000],
+    ids=["over-pillows-hard-limit", "in-pillows-warning-band", "over-our-40-megapixels"],
+)
+def test_a_photo_declaring_too_many_pixels_is_refused_before_it_is_decoded(
+    client: TestClient, side: int
+) -> None:
+    incident_id = client.post("/reports", json=report()).json()["id"]
+    bomb = png_declaring(side, side)
+    refused = client.post(
+        f"/incidents/{incident_id}/photos", files={"photo": ("bomb.png", bomb, "image/png")}
+    )
+    assert (refused.status_code, refused.json()["error"]) == (422, "photo_too_many_pixels")
+    assert client.get(f"/incidents/{incident_id}/photos").json() == []
+
+
+def test_a_stored_photo_keeps_no_gps_position_or_device_and_stands_upright(
+    client: TestClient,
+) -> None:
+    incident_id = client.post("/reports", json=report()).json()["id"]
+    taken = phone_photo(size=(40, 20))
+    stored = client.post(
+        f"/incidents/{incident_id}/photos", files={"photo": ("rumah.jpg", taken, "image/jpeg")}
+    )
+    assert stored.status_code == 201, stored.text
+    served = client.get(stored.json()["url"]).content
+    exif, carried, size = metadata_of(served)
+    assert (exif, carried) == ({}, set())
+    assert b"Samsung" not in served and b"SM-A145F" not in served
+    # The phone held it sideways: the orientation is applied to the pixels, not dropped.
+    assert size == (20, 40) == (stored.json()["width"], stored.json()["height"])

@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from cryptography.fernet import Fernet
 from geopy.distance import geodesic
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -222,7 +223,7 @@ def test_a_real_picture_is_accepted_with_its_true_type(fmt: str, media_type: str
         media_type,
         8,
         6,
-        len(data),
+        len(facts.data),
     )
 
 
@@ -293,4 +294,8 @@ def test_production_refuses_the_development_nik_key() -> None:
     production = CommonSettings(environment="production")
     with pytest.raises(ValidationError, match="INTAKE_NIK_HASH_KEY"):
         IntakeSettings(common=production)
-    IntakeSettings(common=production, nik_hash_key=SecretStr("a-real-secret-from-the-vault"))
+    IntakeSettings(
+        common=production,
+        nik_hash_key=SecretStr("a-real-secret-from-the-vault"),
+        data_key=SecretStr(Fernet.generate_key().decode()),
+    )

@@ -157,6 +157,13 @@ def test_an_offline_report_arrives_once_when_back_online(
     browser.refresh()  # offline: the page comes from the service worker, the outbox stays
     wait_until(lambda: outbox_in(browser, "queued"), "the outbox survives a reload")
     assert incidents(intake_url) == []
+    # What the phone holds before any answer: put back later as if that answer was lost.
+    browser.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        allItems().then((items) => { window.beforeTheAnswer = items; done(); });
+        """
+    )
 
     set_offline(browser, offline=False)
     (sent,) = wait_until(lambda: outbox_in(browser, "sent"), "the report is sent once online")
@@ -173,11 +180,11 @@ def test_an_offline_report_arrives_once_when_back_online(
     browser.execute_async_script(
         """
         const done = arguments[arguments.length - 1];
-        allItems().then(async (items) => {
-          for (const item of items) { item.state = "queued"; await saveItem(item); }
+        (async () => {
+          for (const item of window.beforeTheAnswer) await saveItem(item);
           await flush();
           done();
-        });
+        })();
         """
     )
     browser.refresh()
@@ -250,3 +257,73 @@ def test_a_signed_in_phone_sends_its_report_and_photo_with_the_csrf_token(
             f"{url}/incidents/{incident['id']}/photos", headers=bearer, timeout=10
         ).json()
         assert [p["media_type"] for p in photos] == ["image/png"]
+
+
+NIK = "6402065507850003"
+PHONE = "081234567890"
+
+
+def phone_storage(browser: WebDriver) -> str:
+    """Everything the page keeps in the browser (outbox, localStorage, sessionStorage)."""
+    stored: str = browser.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        allItems().then((items) => done(JSON.stringify(
+          {outbox: items, local: {...localStorage}, session: {...sessionStorage}})));
+        """
+    )
+    return stored
+
+
+def test_a_sent_report_leaves_no_nik_phone_or_name_on_the_phone(
+    browser: WebDriver, intake_url: str
+) -> None:
+    browser.get(f"{intake_url}/lapor")
+    browser.set_script_timeout(30)
+    for field, value in (
+        ("reporter-name", "Ibu Wati Lestari"),
+        ("reporter-phone", PHONE),
+        ("reporter-nik", NIK),
+        ("lat", "-0.4230"),
+        ("lon", "116.9860"),
+    ):
+        browser.find_element(By.ID, field).send_keys(value)
+    Select(browser.find_element(By.ID, "hazard")).select_by_value("flood")
+    browser.find_element(By.ID, "submit").click()
+
+    (sent,) = wait_until(lambda: outbox_in(browser, "sent"), "the report is sent")
+    (incident,) = incidents(intake_url)
+    assert sent["incident"] == incident["id"]
+    assert incident["reporter"]["phone"] == "0812******90"  # the server has it
+    stored = phone_storage(browser)
+    assert incident["id"] in stored  # the receipt stays
+    for personal in (NIK, PHONE, "Wati"):
+        assert personal not in stored
+
+    browser.refresh()  # and the receipt is still shown after a reload
+    (shown,) = wait_until(lambda: outbox_in(browser, "sent"), "the receipt is shown")
+    assert f"Terkirim: kejadian {incident['id']}" in shown["text"]
+
+
+def test_a_report_sent_by_an_older_page_is_reduced_to_its_receipt(
+    browser: WebDriver, intake_url: str
+) -> None:
+    browser.get(f"{intake_url}/lapor")
+    browser.set_script_timeout(30)
+    browser.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        saveItem({id: "old-1", created: Date.now(), state: "sent", incident: "abc",
+                  summary: "Banjir, 4 orang",
+                  body: {reporter: {name: "Pak Lama", phone: arguments[0], nik: arguments[1]}}})
+          .then(() => done());
+        """,
+        PHONE,
+        NIK,
+    )
+    browser.refresh()
+    wait_until(lambda: outbox_in(browser, "sent"), "the old report is shown")
+    stored = phone_storage(browser)
+    assert "abc" in stored
+    for personal in (NIK, PHONE, "Pak Lama"):
+        assert personal not in stored

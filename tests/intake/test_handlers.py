@@ -207,7 +207,7 @@ def test_a_follow_up_updates_the_incident_and_is_announced_once(
     body = follow_up_body(client_update_id=f"upd-{uuid.uuid4().hex}")
 
     def work(uow: UnitOfWork) -> tuple[bool, list[EventBase]]:
-        _row, fresh = handlers.follow_up(uow, incident_id, body, policy.nik_key)
+        _row, fresh = handlers.follow_up(uow, incident_id, body, policy)
         return fresh, list(uow.emitted)
 
     fresh, events = runtime.run(work)
@@ -239,17 +239,17 @@ def test_follow_ups_are_refused_when_empty_rejected_or_unknown(
     incident_id = created.incident.id
     empty = follow_up_body(people_affected=None, added_needs=[], note="")
     with pytest.raises(Unprocessable) as refused:
-        runtime.run(lambda uow: handlers.follow_up(uow, incident_id, empty, policy.nik_key))
+        runtime.run(lambda uow: handlers.follow_up(uow, incident_id, empty, policy))
     assert refused.value.error_code == "empty_update"
     with pytest.raises(NotFound):
-        runtime.run(lambda uow: handlers.follow_up(uow, uuid.uuid4(), follow_up_body(), b"k"))
+        runtime.run(lambda uow: handlers.follow_up(uow, uuid.uuid4(), follow_up_body(), policy))
     runtime.run(
         lambda uow: handlers.reject_incident(
             uow, incident_id, RejectionIn(rejected_by="Kabid", reason="laporan palsu")
         )
     )
     with pytest.raises(Conflict) as closed:
-        runtime.run(lambda uow: handlers.follow_up(uow, incident_id, follow_up_body(), b"k"))
+        runtime.run(lambda uow: handlers.follow_up(uow, incident_id, follow_up_body(), policy))
     assert closed.value.error_code == "incident_closed"
     incident = runtime.run(lambda uow: handlers.get_incident(uow, incident_id))
     assert incident.people_affected == 150
@@ -265,15 +265,13 @@ def test_a_photo_is_kept_once_on_disk(
     facts = inspect_photo(data, 1024 * 1024)
     incident_id = created.incident.id
 
-    first, fresh = runtime.run(
-        lambda uow: handlers.add_photo(uow, incident_id, data, facts, tmp_path)
-    )
+    first, fresh = runtime.run(lambda uow: handlers.add_photo(uow, incident_id, facts, tmp_path))
     again, again_fresh = runtime.run(
-        lambda uow: handlers.add_photo(uow, incident_id, data, facts, tmp_path)
+        lambda uow: handlers.add_photo(uow, incident_id, facts, tmp_path)
     )
     assert (fresh, again_fresh, again.id) == (True, False, first.id)
-    assert (tmp_path / str(incident_id) / first.file_name).read_bytes() == data
+    assert (tmp_path / str(incident_id) / first.file_name).read_bytes() == facts.data
     assert count(runtime, PhotoRow) == 1
     with pytest.raises(NotFound):
-        runtime.run(lambda uow: handlers.add_photo(uow, uuid.uuid4(), data, facts, tmp_path))
+        runtime.run(lambda uow: handlers.add_photo(uow, uuid.uuid4(), facts, tmp_path))
     assert count(runtime, PhotoRow) == 1

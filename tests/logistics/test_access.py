@@ -16,11 +16,12 @@ from services.logistics.app import create_app
 from services.logistics.settings import LogisticsSettings
 from shared.auth import Role
 from shared.clock import FixedClock
-from shared.events import GeoPoint
+from shared.events import DispatchReleased, GeoPoint
 from shared.runtime import ServiceRuntime
 from tests.logistics.support import NOW, TODAY, verified
 from tests.logistics.support import settings as app_settings
 from tests.support.access import matrix_problems, signed_in, token_for
+from tests.support.signed import audit_entries, queued_events, signed_in_as
 
 
 def test_every_route_answers_every_role_as_its_rule_says(tmp_path: Path) -> None:
@@ -254,3 +255,49 @@ def test_an_office_buys_only_for_itself(tmp_path: Path) -> None:
         "order_not_found",
     )
     assert [o["status"] for o in client.get("/purchase-orders", headers=kukar).json()] == ["open"]
+
+
+def test_the_signed_in_keeper_is_recorded_as_the_actor_whatever_name_is_typed(
+    tmp_path: Path,
+) -> None:
+    client, runtime, kukar, _ = _two_offices(tmp_path)
+    sari = signed_in_as(runtime.settings.auth, "Sari", "sari-01", *Role)
+    typed = "Kepala Dinas"
+    lot = {
+        "item_code": "RICE-5KG",
+        "warehouse_code": "GDG-TGR",
+        "quantity": 40,
+        "received_on": str(TODAY),
+        "source": "PO-1",
+        "received_by": typed,
+    }
+    lot_id = _ok(client.post("/lots", json=lot, headers=sari), 201)["id"]
+    adjustment = {"delta": -2, "reason": "hilang dicuri", "approved_by": typed}
+    _ok(client.post(f"/lots/{lot_id}/adjustments", json=adjustment, headers=sari))
+    incident = verified(("RICE-5KG", 10)).model_copy(update={"destination": GeoPoint(**SITE)})
+    runtime.run(lambda uow: handlers.allocate_for_incident(uow, incident, app_settings(runtime)))
+    (dispatch,) = _ok(client.get("/dispatches", headers=kukar))
+    url = f"/dispatches/{dispatch['id']}"
+    _ok(client.post(f"{url}/pick-list/sign", json={"picked_by": typed}, headers=sari))
+    released = _ok(client.post(f"{url}/release", json={"released_by": typed}, headers=sari))
+    bast = {
+        "handed_over_by": typed,
+        "received_by": "Kades Loa Ipuh",
+        "receiver_organisation": "Desa",
+    }
+    handover = _ok(client.post(f"{url}/handover", json=bast, headers=sari), 201)
+
+    assert (released["released_by"], released["picked_by"]) == ("Sari", "Sari")
+    # The person who took the goods over is typed: they have no account, and are not the actor.
+    assert (handover["handed_over_by"], handover["received_by"]) == ("Sari", "Kades Loa Ipuh")
+    by_sari = [
+        m for m in _ok(client.get("/movements", headers=kukar)) if m["kind"] != "reservation"
+    ]
+    assert {m["actor"] for m in by_sari} == {"Sari"}
+    (release_event,) = [e for e in queued_events(runtime) if isinstance(e, DispatchReleased)]
+    assert release_event.released_by == "Sari"
+    entries = audit_entries(runtime, dispatch["id"]) + audit_entries(runtime, lot_id)
+    assert entries and {e["actor"] for e in entries if e["source"].startswith("request")} == {
+        "sari-01"
+    }
+    assert typed not in str(entries) + str(_ok(client.get("/movements", headers=kukar)))

@@ -122,7 +122,9 @@ async def test_verified_incident_is_planned_from_the_oldest_lot_then_released(
     assert pick_pdf.headers["content-type"] == "application/pdf"
     assert pick_pdf.content.startswith(b"%PDF")
     signed = client.post(f"/dispatches/{dispatch['id']}/pick-list/sign", json={"picked_by": "Budi"})
-    assert signed.status_code == 200 and signed.json()["picked_by"] == "Budi", signed.text
+    # The signed-in user signs, not the typed name (sign-in is off here: the local user).
+    assert signed.status_code == 200, signed.text
+    assert signed.json()["picked_by"] == "Local development user"
     released = client.post(f"/dispatches/{dispatch['id']}/release", json={"released_by": "Rina"})
     assert released.status_code == 200, released.text
     bast = client.post(

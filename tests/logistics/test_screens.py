@@ -125,14 +125,14 @@ def test_a_keeper_picks_releases_counts_receives_and_reads_the_stock_card(
     assert title(browser) == "Ambil barang"
     (card,) = browser.find_elements(By.CSS_SELECTOR, ".dispatch")
     assert "30" in card.text and "10" in card.text  # the sooner-expiring lot first
-    card.find_element(By.CSS_SELECTOR, "form input[name=name]").send_keys("Budi")
     click_and_load(browser, card.find_element(By.CSS_SELECTOR, "button.sign"))
     assert browser.find_element(By.ID, "ok").is_displayed()
     card = browser.find_element(By.CSS_SELECTOR, ".dispatch")
-    assert "Ditandatangani oleh: Budi" in card.text
+    # Signed by whoever is signed in, never a typed name; these pages are served here
+    # without the sign-in check, so nobody is.
+    assert "Ditandatangani oleh: anonymous" in card.text
     browser.save_screenshot(str(tmp_path / "picking.png"))
     release_form = card.find_elements(By.CSS_SELECTOR, "form")[-1]
-    release_form.find_element(By.NAME, "name").send_keys("Rina")
     click_and_load(browser, release_form.find_element(By.CSS_SELECTOR, "button.release"))
     assert "Tidak ada pengiriman" in browser.find_element(By.TAG_NAME, "main").text
 
@@ -157,7 +157,7 @@ def test_a_keeper_picks_releases_counts_receives_and_reads_the_stock_card(
     first_lot = browser.find_elements(By.CSS_SELECTOR, "input.counted")[0]
     first_lot.clear()
     first_lot.send_keys("88")  # two sacks short on the shelf
-    for name, value in (("counted_by", "Rina"), ("approved_by", "Kabid"), ("reason", "opname")):
+    for name, value in (("counted_by", "Rina"), ("reason", "opname")):
         browser.find_element(By.NAME, name).send_keys(value)
     click_and_load(browser, browser.find_element(By.ID, "post-count"))
     assert browser.find_element(By.ID, "ok").is_displayed()
@@ -170,7 +170,6 @@ def test_a_keeper_picks_releases_counts_receives_and_reads_the_stock_card(
         box = browser.find_element(By.ID, field)
         box.clear()
         box.send_keys(value)
-    browser.find_element(By.NAME, "received_by").send_keys("Pak Gudang")
     click_and_load(browser, browser.find_element(By.CSS_SELECTOR, "button.receive"))
     # 5 not accepted without a reason: refused, with the rule's words, nothing booked.
     assert "reason" in browser.find_element(By.ID, "error").text
@@ -180,7 +179,6 @@ def test_a_keeper_picks_releases_counts_receives_and_reads_the_stock_card(
         box.clear()
         box.send_keys(value)
     order.find_element(By.CSS_SELECTOR, "select[name=reject_reason] option[value=damaged]").click()
-    browser.find_element(By.NAME, "received_by").send_keys("Pak Gudang")
     click_and_load(browser, browser.find_element(By.CSS_SELECTOR, "button.receive"))
     assert browser.find_element(By.ID, "ok").is_displayed()
     assert "45" in browser.find_element(By.CSS_SELECTOR, ".order").text  # accepted so far

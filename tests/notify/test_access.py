@@ -14,9 +14,10 @@ from services.notify.app import create_app
 from services.notify.settings import NotifySettings
 from shared.auth import Role
 from shared.clock import FixedClock
-from shared.events_alerts import StageOverdue
+from shared.events_alerts import AlertAcknowledged, StageOverdue
 from tests.notify.test_api import reported
 from tests.support.access import matrix_problems, signed_in, token_for
+from tests.support.signed import audit_entries, queued_events, signed_in_as
 
 
 def test_every_route_answers_every_role_as_its_rule_says(tmp_path: Path) -> None:
@@ -118,3 +119,29 @@ def test_another_offices_case_is_answered_exactly_as_an_unknown_one(tmp_path: Pa
             **unknown.json(),
             "detail": unknown.json()["detail"].replace(nobodys, str(case)),
         }
+
+
+def test_the_signed_in_user_is_recorded_as_acknowledging_a_warning_not_a_typed_name(
+    tmp_path: Path,
+) -> None:
+    settings = signed_in(NotifySettings, tmp_path)
+    clock = FixedClock(datetime(2026, 11, 23, 2, 0, tzinfo=UTC))
+    app = create_app(settings, clock=clock)
+    runtime = app.state.runtime
+    runtime.create_tables()
+    client = TestClient(app)
+    event = reported(uuid.uuid4(), office_id="kukar", at=clock.now())
+    assert any(runtime.apply_event("test", s.handle, event) for s in runtime.subscriptions)
+    clock.set(clock.now() + timedelta(hours=5))
+    runtime.run(lambda uow: handlers.tick(uow, app.state.standards))
+    sari = signed_in_as(settings.auth, "Sari", "sari-01", Role.COORDINATOR)
+    alert = client.get("/alerts", headers=sari).json()[0]["id"]
+
+    taken = client.post(f"/alerts/{alert}/ack", json={"by": "Kepala Dinas"}, headers=sari)
+
+    assert taken.status_code == 200, taken.text
+    assert taken.json()["acknowledged_by"] == "Sari"
+    (acknowledged,) = [e for e in queued_events(runtime) if isinstance(e, AlertAcknowledged)]
+    assert acknowledged.acknowledged_by == "Sari"
+    recorded = audit_entries(runtime, str(acknowledged.case_id))
+    assert {e["actor"] for e in recorded if e["source"].startswith("request")} == {"sari-01"}

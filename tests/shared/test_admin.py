@@ -26,11 +26,13 @@ def test_generated_keys_are_fresh_and_pass_every_services_checks(
         "DINSOS_AUTH_SECRET",
         "DINSOS_AUDIT_KEY",
         "INTAKE_NIK_HASH_KEY",
+        "INTAKE_DATA_KEY",
         "DISTRIBUTION_DATA_KEY",
     }
     assert all(first[name] != second[name] for name in first)
     assert secret_weakness(first["DINSOS_AUTH_SECRET"]) is None
     Fernet(first["DISTRIBUTION_DATA_KEY"].encode())
+    Fernet(first["INTAKE_DATA_KEY"].encode())
 
 
 def test_settings_check_names_each_refused_service_and_hides_the_secret(

@@ -1,6 +1,9 @@
 // The phone report form: every report goes into an outbox on the phone (IndexedDB) under
 // an id made here (client_report_id), and is sent from there. Sending again after a lost
 // answer is safe: the server returns what the first copy became, so a report arrives once.
+// Once the server has a report, the phone keeps only a receipt (incident, outcome, a
+// summary without names or numbers): a lost or shared phone must not give away the
+// reporter's NIK, phone number or name.
 "use strict";
 
 const TEXT = {
@@ -79,6 +82,16 @@ async function store(mode, action) {
 const saveItem = (item) => store("readwrite", (s) => s.put(item));
 const allItems = () => store("readonly", (s) => s.getAll());
 
+// Reports sent by an older version of this page kept everything: reduce them to receipts.
+async function forgetSentReports() {
+  for (const item of await allItems()) {
+    if (item.body && item.state !== "queued" && item.state !== "refused") {
+      delete item.body;
+      await saveItem(item);
+    }
+  }
+}
+
 function newId() {
   if (crypto.randomUUID) return crypto.randomUUID();
   const b = crypto.getRandomValues(new Uint8Array(16));
@@ -150,6 +163,7 @@ async function sendReport(item, csrf) {
     item.outcome = body.outcome;
     item.linked = Boolean(body.linked_to_incident);
     item.state = item.photo ? "photo" : "sent";
+    delete item.body; // the server has it: keep the receipt, not the reporter's NIK and phone
   } else {
     item.state = "refused";
     item.error = describe(body);
@@ -330,6 +344,7 @@ async function start() {
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js").catch(() => { /* the form still works online */ });
   }
+  await forgetSentReports();
   await render();
   flush();
 }

@@ -1,0 +1,64 @@
+"""Reporters' phone numbers at rest: encrypted with Fernet under `INTAKE_DATA_KEY` (the
+same vault distribution uses for recipients, a key of intake's own), masked in every API
+answer, and a function the schema migration calls to encrypt the numbers stored in clear
+before this existed."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import Connection, column, select, table, update
+
+from services.intake.settings import IntakeSettings
+from shared.privacy import PersonalDataVault, load_data_key, mask_phone
+
+KEY_FILE = "intake-data.key"
+# The tables that keep a reporter's phone, each in the column `reporter_phone`.
+PHONE_TABLES = ("incident", "field_report", "incident_update")
+# What a phone stored in clear looks like (the API's `Phone` pattern); a Fernet token
+# (url-safe base64 starting with "gAAAAA") never does.
+_CLEAR_PHONE = re.compile(r"^\+?[0-9][0-9 -]{5,25}$")
+
+
+def reporter_vault(settings: IntakeSettings) -> PersonalDataVault:
+    """The vault for reporters' phones: `INTAKE_DATA_KEY`; in development a key generated
+    once into the data folder; in tests a fresh one per process."""
+    key = load_data_key(
+        settings.data_key, settings.common, key_file=KEY_FILE, setting="INTAKE_DATA_KEY"
+    )
+    return PersonalDataVault(key, lookup_context=b"intake:reporter-lookup")
+
+
+def sealed_phone(vault: PersonalDataVault, phone: str | None) -> str | None:
+    """What is stored for a phone number: its Fernet token."""
+    return vault.encrypt(phone) if phone is not None else None
+
+
+def shown_phone(vault: PersonalDataVault, stored: str | None) -> str | None:
+    """A stored phone as an API answer shows it: masked (`0812******78`)."""
+    if stored is None:
+        return None
+    clear = stored if _CLEAR_PHONE.match(stored) else vault.decrypt(stored)
+    return mask_phone(clear)
+
+
+def encrypt_clear_reporter_phones(connection: Connection, vault: PersonalDataVault) -> int:
+    """Encrypt every reporter phone still stored in clear, in the three tables that keep
+    one; returns how many. Tokens already there are left alone, so running it twice (or
+    on a database written after the change) does nothing more. The caller owns the
+    transaction (an Alembic migration runs it inside its own)."""
+    encrypted = 0
+    for name in PHONE_TABLES:
+        rows = table(name, column("id"), column("reporter_phone"))
+        stored = connection.execute(
+            select(rows.c.id, rows.c.reporter_phone).where(rows.c.reporter_phone.is_not(None))
+        ).all()
+        for row_id, phone in stored:
+            if _CLEAR_PHONE.match(phone):
+                connection.execute(
+                    update(rows)
+                    .where(rows.c.id == row_id)
+                    .values(reporter_phone=vault.encrypt(phone))
+                )
+                encrypted += 1
+    return encrypted
