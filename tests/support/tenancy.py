@@ -495,6 +495,8 @@ class TenancyWalker:
 
 # Long random-looking runs (form tokens, ids) that differ between two pages of one screen.
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]{32,}")
+# Every page carries a fresh Content-Security-Policy nonce: it tells nothing of the record.
+_NONCE = re.compile(r'nonce="[^"]*"')
 
 
 def unknown_like(value: str) -> str:
@@ -509,7 +511,7 @@ def _seen(response: Response, sent: str) -> tuple[int, str]:
     """What a caller learns from an answer, the value it sent taken out."""
     text = response.content.decode("utf-8", "replace").replace(sent, "<sent>")
     if response.headers.get("content-type", "").split(";")[0] != "application/json":
-        text = _TOKEN.sub("<token>", text)
+        text = _NONCE.sub('nonce="<nonce>"', _TOKEN.sub("<token>", text))
     return response.status_code, text
 
 
