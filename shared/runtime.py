@@ -51,6 +51,7 @@ from shared.kafka import (
     ensure_topics,
     meta_from_faust,
 )
+from shared.migrations import MigrationHistory, UpgradeOutcome, upgrade
 from shared.settings import ServiceSettings
 from shared.streams import create_stream_app, raw_topic
 from shared.topics import Topic, all_topic_names
@@ -153,8 +154,12 @@ class ServiceRuntime:
         subscriptions: Sequence[Subscription] = (),
         background: Sequence[BackgroundTask] = (),
         clock: Clock | None = None,
+        migrations: MigrationHistory | None = None,
     ) -> None:
         self.name = name
+        # The service's schema history, applied at start; None only for runtimes of tests
+        # whose tables are their own (they build them with `create_tables`).
+        self.migrations = migrations
         self.settings = settings
         self.metadata = metadata
         self.messaging = Messaging(metadata)
@@ -185,9 +190,21 @@ class ServiceRuntime:
 
     # --- units of work ----------------------------------------------------------------
 
+    def migrate(self) -> UpgradeOutcome | None:
+        """Bring this service's database to the newest revision of its schema history,
+        under the lock that keeps replicas starting together from racing."""
+        if self.migrations is None:
+            return None
+        return upgrade(self.engine, self.migrations)
+
     def create_tables(self) -> None:
-        """Create this service's tables (and its outbox and processed-event tables)."""
-        self.metadata.create_all(self.engine)
+        """Build an empty database for a test: through the service's migrations (the very
+        schema production gets), or the metadata's own tables for a runtime of a test
+        that has no history."""
+        if self.migrations is None:
+            self.metadata.create_all(self.engine)
+        else:
+            self.migrate()
 
     def run(self, work: Callable[[UnitOfWork], T]) -> T:
         """Run a use case in one transaction (retrying transient failures), then wake the
@@ -278,7 +295,7 @@ class ServiceRuntime:
     async def lifespan(self, _api: FastAPI) -> AsyncIterator[None]:
         """Start database, topics, producer, relay, agents and tasks; stop them in reverse."""
         self._loop = asyncio.get_running_loop()
-        await asyncio.to_thread(self.create_tables)
+        await asyncio.to_thread(self.migrate)
         await ensure_topics(self.settings.kafka, all_topic_names())
         self.producer = create_producer(self.settings.kafka, client_id=f"dinsos-{self.name}")
         await self.producer.start()

@@ -17,6 +17,7 @@ from fastapi.responses import Response, StreamingResponse
 from services.notify import handlers
 from services.notify.board import StandardsDep, board_router
 from services.notify.domain import NotificationStatus, ReportLine, evaluation_report
+from services.notify.migrations import HISTORY
 from services.notify.models import (
     AcknowledgeIn,
     AlertOut,
@@ -305,6 +306,7 @@ def create_app(settings: NotifySettings | None = None, *, clock: Clock | None = 
         name="notify",
         settings=settings,
         metadata=NotifyTable.metadata,
+        migrations=HISTORY,
         subscriptions=subscriptions(standards),
         background=[clock_ticker(standards), send_notifications],
         clock=clock,

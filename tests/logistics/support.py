@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from services.logistics import handlers
+from services.logistics.migrations import HISTORY
 from services.logistics.models import ItemIn, LogisticsTable, LotIn, LotRow, WarehouseIn
 from services.logistics.settings import LogisticsSettings
 from shared.clock import FixedClock
@@ -32,7 +33,11 @@ def runtime(database_url: str) -> Iterator[ServiceRuntime]:
         database_url=database_url, common=CommonSettings(environment="test")
     )
     service = ServiceRuntime(
-        name="logistics", settings=settings, metadata=LogisticsTable.metadata, clock=FixedClock(NOW)
+        name="logistics",
+        settings=settings,
+        metadata=LogisticsTable.metadata,
+        migrations=HISTORY,
+        clock=FixedClock(NOW),
     )
     service.create_tables()
     for code, name, lat, lon in (
