@@ -8,9 +8,9 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from shared.admin import deployment
+from shared.admin import backup, database, deployment
 
-COMMAND_GROUPS: tuple[ModuleType, ...] = (deployment,)
+COMMAND_GROUPS: tuple[ModuleType, ...] = (deployment, database, backup)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -56,6 +57,9 @@ SCRIPT_LOCATION = Path(__file__).resolve().parent
 VERSION_TABLE = "alembic_version"
 # How long a replica waits for another one's migration of the same SQLite file.
 SQLITE_LOCK_WAIT_S = 600.0
+# Alembic's `context` and `op` are module-level proxies, one run per process at a time:
+# two threads migrating at once (tests, a tool) would drive each other's run.
+_ONE_RUN_PER_PROCESS = threading.RLock()
 
 
 class SchemaAdoptionRefused(RuntimeError):
@@ -192,7 +196,11 @@ def upgrade(engine: Engine, history: MigrationHistory, revision: str = "head") -
 
 
 def _upgrade_locked(engine: Engine, history: MigrationHistory, revision: str) -> UpgradeOutcome:
-    with engine.connect() as connection, _foreign_keys_deferred_on_sqlite(connection):
+    with (
+        _ONE_RUN_PER_PROCESS,
+        engine.connect() as connection,
+        _foreign_keys_deferred_on_sqlite(connection),
+    ):
         with connection.begin():
             if connection.dialect.name == "postgresql":
                 # Held until this transaction ends: a second replica waits here, then
@@ -267,7 +275,7 @@ def first_revision_columns(history: MigrationHistory) -> dict[str, set[str]]:
     first = history.revisions()[0]
     scratch = create_engine("sqlite://")
     try:
-        with scratch.begin() as connection:
+        with _ONE_RUN_PER_PROCESS, scratch.begin() as connection:
             command.upgrade(history.config(connection), first)
             inspector = inspect(connection)
             return {
@@ -402,7 +410,7 @@ def new_revision(history: MigrationHistory, message: str, database_url: str | No
         engine = create_db_engine(url)
         try:
             upgrade(engine, history)
-            with engine.connect() as connection:
+            with _ONE_RUN_PER_PROCESS, engine.connect() as connection:
                 config = history.config(connection)
                 script = command.revision(
                     config, message=message, autogenerate=True, rev_id=next_id
