@@ -23,18 +23,17 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from alembic import command
+from alembic import command, context
 from alembic.autogenerate import compare_metadata
 from alembic.autogenerate.api import AutogenContext
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationInfo
 from alembic.script import ScriptDirectory
 from sqlalchemy import (
@@ -47,6 +46,7 @@ from sqlalchemy import (
     inspect,
     text,
 )
+from sqlalchemy.dialects.postgresql.base import PGInspector
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -122,7 +122,7 @@ class MigrationHistory:
 # --- inside Alembic (env.py) ------------------------------------------------------------
 
 
-def run_in_alembic_context(context: EnvironmentContext) -> None:
+def run_in_alembic_context() -> None:
     """The body of env.py: run the requested revisions on the connection the caller opened
     (this package's functions), in the caller's transaction."""
     history: MigrationHistory = context.config.attributes["history"]
@@ -134,8 +134,10 @@ def run_in_alembic_context(context: EnvironmentContext) -> None:
         )
     applied: list[str] = context.config.attributes["applied"]
 
-    def record(*, ctx: MigrationContext, step: MigrationInfo, **_: Any) -> None:
-        del ctx
+    def record(
+        ctx: MigrationContext, step: MigrationInfo, heads: Collection[Any], run_args: Any
+    ) -> None:
+        del ctx, heads, run_args
         applied.extend(step.up_revision_ids)
 
     context.configure(
@@ -154,7 +156,7 @@ def run_in_alembic_context(context: EnvironmentContext) -> None:
         context.run_migrations()
 
 
-def render_item(kind: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
+def render_item(kind: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Render a column type of our own (a TypeDecorator such as `UTCDateTime`, or
     SQLModel's `AutoString`) as the plain SQLAlchemy type it stores: the DDL is the same,
     and a revision must not change meaning when the application's code changes later."""
@@ -290,8 +292,10 @@ def first_revision_columns(history: MigrationHistory) -> dict[str, set[str]]:
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at (None: never migrated)."""
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-        return context.get_current_revision()
+        migration_context = MigrationContext.configure(
+            connection, opts={"version_table": VERSION_TABLE}
+        )
+        return migration_context.get_current_revision()
 
 
 # --- comparing a database with the models -------------------------------------------
@@ -305,7 +309,7 @@ def schema_differences(engine: Engine, history: MigrationHistory) -> list[str]:
     (stock's last line of defence) and partial-index predicates (allocation's index)."""
     metadata = history.target_metadata()
     with engine.connect() as connection:
-        context = MigrationContext.configure(
+        migration_context = MigrationContext.configure(
             connection,
             opts={
                 "compare_type": True,
@@ -314,7 +318,7 @@ def schema_differences(engine: Engine, history: MigrationHistory) -> list[str]:
                 "include_object": _skip_version_table,
             },
         )
-        found = [repr(diff) for diff in compare_metadata(context, metadata)]
+        found = [repr(diff) for diff in compare_metadata(migration_context, metadata)]
         found += _enum_differences(connection, metadata)
         found += _check_differences(connection, metadata)
         found += _partial_index_differences(connection, metadata)
@@ -343,7 +347,9 @@ def _enum_differences(connection: Connection, metadata: MetaData) -> list[str]:
     if connection.dialect.name != "postgresql":
         # SQLite stores an enum as VARCHAR sized to its longest label: compare_type sees it.
         return []
-    present = {enum["name"]: tuple(enum["labels"]) for enum in inspect(connection).get_enums()}
+    inspector = inspect(connection)
+    assert isinstance(inspector, PGInspector)
+    present = {enum["name"]: tuple(enum["labels"]) for enum in inspector.get_enums()}
     return [
         f"enum {name}: database has {present.get(name)}, models have {labels}"
         for name, labels in sorted(wanted.items())

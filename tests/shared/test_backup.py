@@ -17,8 +17,10 @@ import pytest
 from services.distribution import handlers as distribution_handlers
 from services.distribution.app import build_policy
 from services.intake import handlers as intake_handlers
+from services.intake.models import ReportIn
 from services.intake.settings import IntakeSettings
 from services.logistics import handlers as logistics_handlers
+from services.logistics.migrations import HISTORY as LOGISTICS_HISTORY
 from services.notify import handlers as notify_handlers
 from services.notify.settings import NotifySettings
 from services.notify.standards import load_standards
@@ -27,7 +29,7 @@ from shared.admin.backup import BackupError, backup_database, restore_database
 from shared.audit import ChainCheck
 from shared.clock import FixedClock
 from shared.events import CaseType
-from shared.runtime import ServiceRuntime
+from shared.runtime import ServiceRuntime, UnitOfWork
 from shared.settings import CommonSettings, ServiceSettings
 from tests.distribution.programs_support import make_settings, person, release_for
 from tests.intake.test_handlers import report
@@ -35,7 +37,6 @@ from tests.logistics.support import NOW, TODAY, allocate, make_runtime, receive,
 from tests.notify.test_handlers import REPORTED, arrived, reported, subscribe
 from tests.support.databases import new_database_url
 from tests.support.migrations import HISTORIES, primary_keys
-from tests.support.migrations import LOGISTICS as LOGISTICS_HISTORY
 
 
 def runtime_on(service: str, settings: ServiceSettings) -> ServiceRuntime:
@@ -59,9 +60,11 @@ def seeded_intake(url: str) -> ServiceRuntime:
     policy = intake_handlers.ReportPolicy.from_settings(IntakeSettings())
     for hours_ago in (2, 30):
         body = report(happened_at=(NOW - timedelta(hours=hours_ago)).isoformat())
-        runtime.run(
-            lambda uow, b=body: intake_handlers.report_incident(uow, b, "kukar", None, policy)
-        )  # type: ignore[misc]
+
+        def submit(uow: UnitOfWork, body: ReportIn = body) -> None:
+            intake_handlers.report_incident(uow, body, "kukar", None, policy)
+
+        runtime.run(submit)
     return runtime
 
 

@@ -34,6 +34,7 @@ from services.distribution.settings import DistributionSettings
 from services.intake.app import create_app as intake_app
 from services.intake.settings import IntakeSettings
 from services.logistics.app import create_app as logistics_app
+from services.logistics.migrations import HISTORY as LOGISTICS_HISTORY
 from services.logistics.settings import LogisticsSettings
 from services.notify.app import create_app as notify_app
 from services.notify.settings import NotifySettings
@@ -48,7 +49,6 @@ from shared.migrations import (
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
 from tests.support.migrations import HISTORIES, fill_every_table, primary_keys
-from tests.support.migrations import LOGISTICS as LOGISTICS_HISTORY
 
 
 @pytest.fixture(params=sorted(HISTORIES))
@@ -185,9 +185,9 @@ def migration_lock_held(database_url: str) -> Iterator[Callable[[], int]]:
     a count of the other sessions now waiting for it."""
     if database_url.startswith("sqlite"):
         path = database_url.split("///", 1)[1]
-        holder = sqlite3.connect(path, isolation_level=None)
-        holder.execute("PRAGMA journal_mode=WAL")
-        holder.execute("BEGIN IMMEDIATE")
+        file_holder = sqlite3.connect(path, isolation_level=None)
+        file_holder.execute("PRAGMA journal_mode=WAL")
+        file_holder.execute("BEGIN IMMEDIATE")
 
         def waiting_on_file() -> int:  # replicas with the file open wait for its lock
             return sum(1 for pid in replicas_alive if path in open_files(pid))
@@ -195,8 +195,8 @@ def migration_lock_held(database_url: str) -> Iterator[Callable[[], int]]:
         try:
             yield waiting_on_file
         finally:
-            holder.execute("ROLLBACK")
-            holder.close()
+            file_holder.execute("ROLLBACK")
+            file_holder.close()
         return
     with psycopg.connect(database_url, autocommit=True) as holder:
         key = LOGISTICS_HISTORY.lock_key()
