@@ -138,7 +138,8 @@ def run_in_alembic_context() -> None:
         ctx: MigrationContext, step: MigrationInfo, heads: Collection[Any], run_args: Any
     ) -> None:
         del ctx, heads, run_args
-        applied.extend(step.up_revision_ids)
+        if not step.is_stamp:  # adopting an old database stamps it: nothing ran
+            applied.extend(step.up_revision_ids)
 
     context.configure(
         connection=connection,

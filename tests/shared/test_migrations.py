@@ -65,6 +65,15 @@ def engine(database_url: str) -> Iterator[Engine]:
     built.dispose()
 
 
+def test_each_history_is_one_line_numbered_from_0001(history: MigrationHistory) -> None:
+    # Two branches that each add a revision meet here after a merge: renumber one.
+    revisions = history.revisions()
+    assert revisions == [f"{n:04d}" for n in range(1, len(revisions) + 1)]
+    assert history.scripts().get_heads() == [revisions[-1]]
+    files = sorted(path.name for path in history.versions.glob("m*.py"))
+    assert [name[1:5] for name in files] == revisions
+
+
 def test_the_migrated_database_is_exactly_what_the_models_describe(
     history: MigrationHistory, engine: Engine
 ) -> None:
@@ -159,6 +168,7 @@ def test_a_database_made_before_migrations_is_adopted_with_its_rows(
     outcome = upgrade(engine, history)
 
     assert outcome.adopted
+    assert outcome.applied == tuple(history.revisions()[1:])
     assert outcome.current == history.head()
     assert primary_keys(engine, set(before)) == before
     assert schema_differences(engine, history) == []

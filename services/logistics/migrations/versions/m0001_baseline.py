@@ -1,4 +1,4 @@
-"""logistics's tables as they were when migrations began (until then `create_all` made
+"""logistics' tables as they were when migrations began (until then `create_all` made
 them; `shared.migrations` stamps such a database at this revision).
 
 Revision ID: 0001
