@@ -38,6 +38,7 @@ from services.logistics.migrations import HISTORY as LOGISTICS_HISTORY
 from services.logistics.settings import LogisticsSettings
 from services.notify.app import create_app as notify_app
 from services.notify.settings import NotifySettings
+from shared.admin.__main__ import main as admin
 from shared.db import create_db_engine
 from shared.migrations import (
     VERSION_TABLE,
@@ -294,3 +295,28 @@ def test_each_service_starts_through_its_own_history(
     runtime: ServiceRuntime = create_app(settings).state.runtime
     assert runtime.migrations is HISTORIES[service]
     runtime.engine.dispose()
+
+
+def test_the_command_line_tells_where_each_database_stands_and_brings_it_to_head(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'logistics.sqlite3'}"
+    one = ["--service", "logistics", "--database-url", url]
+    head = LOGISTICS_HISTORY.head()
+
+    assert admin(["db", "current", *one]) == 1
+    assert f"logistics: at nothing (empty or made before migrations), head {head}" in (
+        capsys.readouterr().out
+    )
+    assert admin(["db", "upgrade", *one]) == 0
+    assert f"logistics: at {head} (applied" in capsys.readouterr().out
+    assert admin(["db", "current", *one]) == 0
+    assert admin(["db", "check", *one]) == 0
+    assert "logistics: matches the models" in capsys.readouterr().out
+
+    engine = create_db_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("ALTER TABLE lot DROP COLUMN bin_location"))
+    engine.dispose()
+    assert admin(["db", "check", *one]) == 1
+    assert "bin_location" in capsys.readouterr().out
