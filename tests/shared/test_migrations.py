@@ -49,6 +49,7 @@ from shared.migrations import (
 )
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
+from tests.support.databases import new_database_url
 from tests.support.migrations import HISTORIES, fill_every_table, primary_keys
 
 
@@ -320,3 +321,67 @@ def test_the_command_line_tells_where_each_database_stands_and_brings_it_to_head
     engine.dispose()
     assert admin(["db", "check", *one]) == 1
     assert "bin_location" in capsys.readouterr().out
+
+
+PARENT_AND_CHILD = """
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0001"
+down_revision = None
+
+
+def upgrade() -> None:
+    op.create_table("warehouse", sa.Column("code", sa.String(40), primary_key=True))
+    op.create_table(
+        "lot",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("warehouse_code", sa.String(40), sa.ForeignKey("warehouse.code")),
+    )
+"""
+
+COPY_THE_PARENT = """
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+
+
+def upgrade() -> None:
+    # A new NOT NULL column with a default: SQLite copies the whole table for it.
+    with op.batch_alter_table("warehouse", recreate="always") as batch:
+        batch.add_column(sa.Column("active", sa.Boolean, nullable=False, server_default="1"))
+"""
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_sqlite_table_copy_of_a_referenced_table_keeps_the_rows_that_point_at_it(
+    tmp_path: Path, backend: str
+) -> None:
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    (versions / "m0001_parent_and_child.py").write_text(PARENT_AND_CHILD)
+    (versions / "m0002_copy_the_parent.py").write_text(COPY_THE_PARENT)
+    history = MigrationHistory("scratch", MetaData(), versions)
+    engine = create_db_engine(new_database_url(backend, tmp_path))
+    try:
+        upgrade(engine, history, "0001")
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO warehouse (code) VALUES ('GDG-TGR')"))
+            connection.execute(text("INSERT INTO lot (id, warehouse_code) VALUES (1, 'GDG-TGR')"))
+
+        assert upgrade(engine, history).applied == ("0002",)
+
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT lot.id, warehouse.active FROM lot"
+                    " JOIN warehouse ON code = warehouse_code"
+                )
+            ).all()
+            checks = connection.exec_driver_sql("PRAGMA foreign_keys").scalar_one()
+        assert [tuple(row) for row in rows] == [(1, True)]
+        assert checks == 1, "foreign keys are back on for the service's connections"
+    finally:
+        engine.dispose()
