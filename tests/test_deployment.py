@@ -155,6 +155,13 @@ def test_password_must_be_set(compose: dict[str, Any]) -> None:
 
 def test_image_contains_what_the_services_import() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
-    needed_lines = ("COPY shared ./shared", "COPY services ./services", "pip install .")
-    for needed in (*needed_lines, "postgresql-client"):  # pg_dump for `dinsos-admin backup`
+    for needed in ("COPY shared ./shared", "COPY services ./services", "pip install ."):
         assert needed in dockerfile
+
+
+def test_the_image_backs_up_with_the_pg_dump_of_the_servers_major_version(
+    compose: dict[str, Any],
+) -> None:
+    server_major = compose["services"]["postgres"]["image"].split(":")[1].split(".")[0]
+    clients = re.findall(r"postgresql-client-(\d+)", (ROOT / "Dockerfile").read_text())
+    assert clients == [server_major]
