@@ -5,6 +5,7 @@ On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -383,5 +384,41 @@ def test_a_sqlite_table_copy_of_a_referenced_table_keeps_the_rows_that_point_at_
             checks = connection.exec_driver_sql("PRAGMA foreign_keys").scalar_one()
         assert [tuple(row) for row in rows] == [(1, True)]
         assert checks == 1, "foreign keys are back on for the service's connections"
+    finally:
+        engine.dispose()
+
+
+COPY_THE_LOT_TABLE = """
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("lot", recreate="always"):
+        pass
+"""
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_sqlite_table_copy_of_lot_keeps_its_stock_checks_and_issue_order_index(
+    tmp_path: Path, backend: str
+) -> None:
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    (first,) = LOGISTICS_HISTORY.versions.glob("m0001_*.py")
+    shutil.copy(first, versions / first.name)
+    (versions / "m0002_copy_the_lot_table.py").write_text(COPY_THE_LOT_TABLE)
+    history = MigrationHistory("logistics", LOGISTICS_HISTORY.metadata, versions)
+    engine = create_db_engine(new_database_url(backend, tmp_path))
+    try:
+        assert upgrade(engine, history).applied == ("0001", "0002")
+        assert schema_differences(engine, history) == []
+        with engine.begin() as connection:
+            refused = connection.execute(
+                text("SELECT sql FROM sqlite_master WHERE name = 'lot'")
+            ).scalar_one()
+        assert "lot_reserved_within_on_hand" in refused
     finally:
         engine.dispose()
