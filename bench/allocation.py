@@ -39,6 +39,7 @@ from sqlalchemy import func, insert, select, text
 from sqlmodel import Session
 
 from services.logistics import handlers
+from services.logistics.migrations import HISTORY
 from services.logistics.models import NO_EXPIRY, ItemIn, LogisticsTable, WarehouseIn
 from services.logistics.settings import LogisticsSettings
 from shared.clock import FixedClock
@@ -112,7 +113,11 @@ def build(url: str) -> ServiceRuntime:
     """A logistics runtime on `url` with one warehouse and one item."""
     settings = LogisticsSettings(database_url=url, common=CommonSettings(environment="test"))
     runtime = ServiceRuntime(
-        name="logistics", settings=settings, metadata=LogisticsTable.metadata, clock=FixedClock(NOW)
+        name="logistics",
+        settings=settings,
+        metadata=LogisticsTable.metadata,
+        migrations=HISTORY,
+        clock=FixedClock(NOW),
     )
     runtime.create_tables()
     runtime.run(

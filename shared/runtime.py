@@ -52,6 +52,7 @@ from shared.kafka import (
     ensure_topics,
     meta_from_faust,
 )
+from shared.migrations import MigrationHistory, UpgradeOutcome, upgrade
 from shared.settings import CommonSettings, ServiceSettings
 from shared.streams import create_stream_app, raw_topic
 from shared.topics import Topic, all_topic_names
@@ -154,8 +155,12 @@ class ServiceRuntime:
         subscriptions: Sequence[Subscription] = (),
         background: Sequence[BackgroundTask] = (),
         clock: Clock | None = None,
+        migrations: MigrationHistory | None = None,
     ) -> None:
         self.name = name
+        # The service's schema history, applied at start; None only for runtimes of tests
+        # whose tables are their own (they build them with `create_tables`).
+        self.migrations = migrations
         self.settings = settings
         self.metadata = metadata
         self.messaging = Messaging(metadata)
@@ -186,11 +191,29 @@ class ServiceRuntime:
 
     # --- units of work ----------------------------------------------------------------
 
-    def create_tables(self) -> None:
-        """Create this service's tables (and its outbox and processed-event tables), and
-        seal an audit head left unsealed by a version before the chain was keyed."""
-        self.metadata.create_all(self.engine)
+    def migrate(self) -> UpgradeOutcome | None:
+        """Bring this service's database to the newest revision of its schema history,
+        under the lock that keeps replicas starting together from racing."""
+        if self.migrations is None:
+            return None
+        outcome = upgrade(self.engine, self.migrations)
+        self._seal_audit_head()
+        return outcome
+
+    def _seal_audit_head(self) -> None:
+        # A head left unsealed by a version before the chain was keyed is sealed once
+        # the chain up to it verifies (shared.audit).
         run_transaction(self.engine, self.audit_trail.seal)
+
+    def create_tables(self) -> None:
+        """Build an empty database for a test: through the service's migrations (the very
+        schema production gets), or the metadata's own tables for a runtime of a test
+        that has no history."""
+        if self.migrations is None:
+            self.metadata.create_all(self.engine)
+            self._seal_audit_head()
+        else:
+            self.migrate()
 
     def run(self, work: Callable[[UnitOfWork], T]) -> T:
         """Run a use case in one transaction (retrying transient failures), then wake the
@@ -281,7 +304,7 @@ class ServiceRuntime:
     async def lifespan(self, _api: FastAPI) -> AsyncIterator[None]:
         """Start database, topics, producer, relay, agents and tasks; stop them in reverse."""
         self._loop = asyncio.get_running_loop()
-        await asyncio.to_thread(self.create_tables)
+        await asyncio.to_thread(self.migrate)
         await ensure_topics(self.settings.kafka, all_topic_names())
         self.producer = create_producer(self.settings.kafka, client_id=f"dinsos-{self.name}")
         await self.producer.start()

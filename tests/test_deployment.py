@@ -18,6 +18,7 @@ from services.distribution.settings import DistributionSettings
 from services.intake.settings import IntakeSettings
 from services.logistics.settings import LogisticsSettings
 from services.notify.settings import NotifySettings
+from shared.admin.database import database_url
 from shared.audit import AuditSettings
 from shared.auth import AuthSettings
 from shared.settings import CommonSettings, KafkaSettings, ServiceSettings
@@ -79,8 +80,10 @@ def known_variables(cls: type[ServiceSettings]) -> set[str]:
     return names
 
 
-def test_runs_kafka_postgres_and_the_four_services(compose: dict[str, Any]) -> None:
-    assert set(compose["services"]) == {"kafka", "postgres", *SETTINGS}
+def test_runs_kafka_postgres_the_migration_step_and_the_four_services(
+    compose: dict[str, Any],
+) -> None:
+    assert set(compose["services"]) == {"kafka", "postgres", "migrate", *SETTINGS}
     kafka_env = compose["services"]["kafka"]["environment"]
     assert "broker,controller" in kafka_env["KAFKA_PROCESS_ROLES"]  # KRaft, no ZooKeeper
     assert kafka_env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
@@ -121,6 +124,33 @@ def test_service_command_variables_and_port_match_the_code(
     assert f"CREATE DATABASE {database};" in init_sql
 
 
+def test_every_service_waits_for_the_migration_step_to_finish(compose: dict[str, Any]) -> None:
+    for service in SETTINGS:
+        depends = compose["services"][service]["depends_on"]
+        assert depends["migrate"] == {"condition": "service_completed_successfully"}
+    migrate = compose["services"]["migrate"]
+    assert migrate["command"] == ["python", "-m", "shared.admin", "db", "upgrade"]
+    assert migrate["restart"] == "no"  # one shot: done is done, failed stops the start
+    assert migrate["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    assert migrate["image"] == compose["services"]["intake"]["image"]
+
+
+def test_the_migration_step_migrates_the_databases_the_services_use(
+    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    migrate_env = env_of(compose, "migrate")
+    for key in list(os.environ):
+        if key.endswith("_DATABASE_URL") or key.startswith("DINSOS_"):
+            monkeypatch.delenv(key)
+    for key, value in migrate_env.items():
+        monkeypatch.setenv(key, value)
+    assert set(migrate_env) == {"DINSOS_ENVIRONMENT"} | {
+        f"{service.upper()}_DATABASE_URL" for service in SETTINGS
+    }
+    for service in SETTINGS:
+        assert database_url(service) == env_of(compose, service)[f"{service.upper()}_DATABASE_URL"]
+
+
 def test_password_must_be_set(compose: dict[str, Any]) -> None:
     with pytest.raises(KeyError, match="POSTGRES_PASSWORD"):
         substitute(compose["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"], {})
@@ -134,3 +164,11 @@ def test_image_contains_what_the_services_import() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     for needed in ("COPY shared ./shared", "COPY services ./services", "pip install ."):
         assert needed in dockerfile
+
+
+def test_the_image_backs_up_with_the_pg_dump_of_the_servers_major_version(
+    compose: dict[str, Any],
+) -> None:
+    server_major = compose["services"]["postgres"]["image"].split(":")[1].split(".")[0]
+    clients = re.findall(r"postgresql-client-(\d+)", (ROOT / "Dockerfile").read_text())
+    assert clients == [server_major]

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from services.distribution import handlers, screens
 from services.distribution.domain import DeliveryKind, DeliveryStatus
 from services.distribution.handlers import Policy
+from services.distribution.migrations import HISTORY
 from services.distribution.models import (
     ArrivalIn,
     AssignmentIn,
@@ -606,6 +607,7 @@ def create_app(
         name="distribution",
         settings=settings,
         metadata=DistributionTable.metadata,
+        migrations=HISTORY,
         subscriptions=SUBSCRIPTIONS,
         clock=clock,
     )

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from services.intake import handlers
 from services.intake.domain import AddressRefused, IncidentStatus, geocoding_query, inspect_photo
 from services.intake.geocoding import Geocoder, geocoder_from
+from services.intake.migrations import HISTORY
 from services.intake.models import (
     FollowUpIn,
     IncidentOut,
@@ -459,7 +460,11 @@ def create_app(
     """The intake service: API, outbox relay; it consumes no topic."""
     settings = settings or get_settings()
     runtime = ServiceRuntime(
-        name="intake", settings=settings, metadata=IntakeTable.metadata, clock=clock
+        name="intake",
+        settings=settings,
+        metadata=IntakeTable.metadata,
+        migrations=HISTORY,
+        clock=clock,
     )
     api = create_service_api(
         runtime,

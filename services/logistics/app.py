@@ -9,9 +9,9 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, status
-from sqlalchemy import inspect
 
 from services.logistics import alerts, documents, handlers, procurement, ui
+from services.logistics.migrations import HISTORY
 from services.logistics.models import (
     AdjustmentIn,
     Alerts,
@@ -608,11 +608,11 @@ def create_app(settings: LogisticsSettings | None = None, *, clock: Clock | None
         name="logistics",
         settings=settings,
         metadata=LogisticsTable.metadata,
+        migrations=HISTORY,
         subscriptions=subscriptions(settings),
         background=[alerts.scan_periodically],
         clock=clock,
     )
-    _refuse_stale_sqlite(runtime)
     api = create_service_api(
         runtime,
         title="Dinas Sosial logistics",
@@ -623,23 +623,3 @@ def create_app(settings: LogisticsSettings | None = None, *, clock: Clock | None
     api.include_router(router)
     api.include_router(ui.router)
     return api
-
-
-def _refuse_stale_sqlite(runtime: ServiceRuntime) -> None:
-    """A local SQLite file made by an older logistics lacks columns that `create_all` does
-    not add: say so at start, with the fix, instead of failing on the first request. (No
-    migrations yet; PostgreSQL deployments are created fresh.)"""
-    if runtime.engine.dialect.name != "sqlite":
-        return
-    inspector = inspect(runtime.engine)
-    stale = []
-    for table in LogisticsTable.metadata.sorted_tables:
-        if not inspector.has_table(table.name):
-            continue
-        present = {column["name"] for column in inspector.get_columns(table.name)}
-        stale += [f"{table.name}.{c.name}" for c in table.columns if c.name not in present]
-    if stale:
-        raise RuntimeError(
-            f"{runtime.engine.url.database} was made by an older logistics (missing "
-            f"{', '.join(stale[:5])}); delete it or run `make clean`"
-        )

@@ -18,6 +18,7 @@ from services.notify import handlers
 from services.notify.board import StandardsDep, board_router
 from services.notify.domain import NotificationStatus, ReportLine, evaluation_report
 from services.notify.egress import AddressRefused, check_webhook_host
+from services.notify.migrations import HISTORY
 from services.notify.models import (
     AcknowledgeIn,
     AlertOut,
@@ -326,6 +327,7 @@ def create_app(settings: NotifySettings | None = None, *, clock: Clock | None = 
         name="notify",
         settings=settings,
         metadata=NotifyTable.metadata,
+        migrations=HISTORY,
         subscriptions=subscriptions(standards),
         background=[clock_ticker(standards), send_notifications],
         clock=clock,

@@ -8,9 +8,9 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from shared.admin import audit, deployment, users
+from shared.admin import audit, backup, database, deployment, users
 
-COMMAND_GROUPS: tuple[ModuleType, ...] = (deployment, users, audit)
+COMMAND_GROUPS: tuple[ModuleType, ...] = (deployment, users, database, backup, audit)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from services.distribution import handlers
 from services.distribution.app import build_policy
 from services.distribution.handlers import Policy
+from services.distribution.migrations import HISTORY
 from services.distribution.models import (
     AddressIn,
     DistributionTable,
@@ -57,6 +58,7 @@ def make_runtime(database_url: str, clock: FixedClock) -> Iterator[tuple[Service
         name="distribution",
         settings=settings,
         metadata=DistributionTable.metadata,
+        migrations=HISTORY,
         subscriptions=SUBSCRIPTIONS,
         clock=clock,
     )

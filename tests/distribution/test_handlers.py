@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from services.distribution import handlers
 from services.distribution.domain import DeliveryStatus
+from services.distribution.migrations import HISTORY
 from services.distribution.models import (
     ArrivalIn,
     AssignmentIn,
@@ -64,6 +65,7 @@ def runtime(database_url: str, clock: FixedClock) -> Iterator[ServiceRuntime]:
         name="distribution",
         settings=settings,
         metadata=DistributionTable.metadata,
+        migrations=HISTORY,
         subscriptions=SUBSCRIPTIONS,
         clock=clock,
     )

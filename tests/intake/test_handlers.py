@@ -16,6 +16,7 @@ from sqlmodel import select
 
 from services.intake import handlers
 from services.intake.domain import AddressRefused, inspect_photo
+from services.intake.migrations import HISTORY
 from services.intake.models import (
     FieldReportRow,
     FollowUpIn,
@@ -43,7 +44,11 @@ NIK = "6402065507850003"
 def runtime(database_url: str) -> ServiceRuntime:
     settings = IntakeSettings(database_url=database_url, common=CommonSettings(environment="test"))
     service = ServiceRuntime(
-        name="intake", settings=settings, metadata=IntakeTable.metadata, clock=FixedClock(NOW)
+        name="intake",
+        settings=settings,
+        metadata=IntakeTable.metadata,
+        migrations=HISTORY,
+        clock=FixedClock(NOW),
     )
     service.create_tables()
     return service

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from services.logistics import handlers
+from services.logistics.migrations import HISTORY
 from services.logistics.models import ItemIn, LogisticsTable, LotIn, LotRow, WarehouseIn
 from services.logistics.settings import LogisticsSettings
 from shared.clock import FixedClock
@@ -28,11 +29,22 @@ SITE = GeoPoint(lat=-0.4100, lon=116.9900)
 def runtime(database_url: str) -> Iterator[ServiceRuntime]:
     """logistics' runtime on an empty database, its clock fixed at NOW, with GDG-TGR
     (Tenggarong, near SITE), GDG-SMD (Samarinda, farther) and items RICE-5KG, FAMILY-KIT."""
+    service = make_runtime(database_url)
+    yield service
+    service.engine.dispose()
+
+
+def make_runtime(database_url: str) -> ServiceRuntime:
+    """The `runtime` fixture's runtime, for a test that needs more than one database."""
     settings = LogisticsSettings(
         database_url=database_url, common=CommonSettings(environment="test")
     )
     service = ServiceRuntime(
-        name="logistics", settings=settings, metadata=LogisticsTable.metadata, clock=FixedClock(NOW)
+        name="logistics",
+        settings=settings,
+        metadata=LogisticsTable.metadata,
+        migrations=HISTORY,
+        clock=FixedClock(NOW),
     )
     service.create_tables()
     for code, name, lat, lon in (
@@ -44,8 +56,7 @@ def runtime(database_url: str) -> Iterator[ServiceRuntime]:
     for code in ("RICE-5KG", "FAMILY-KIT"):
         item = ItemIn(code=code, name=code.title(), unit="pcs")
         service.run(lambda uow, item=item: handlers.register_item(uow, item))  # type: ignore[misc]
-    yield service
-    service.engine.dispose()
+    return service
 
 
 def settings(runtime: ServiceRuntime) -> LogisticsSettings:

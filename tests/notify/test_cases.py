@@ -16,6 +16,7 @@ import pytest
 
 from services.notify import handlers
 from services.notify.domain import ALL_DISTRICTS, evaluation_report
+from services.notify.migrations import HISTORY
 from services.notify.models import ClockFilter, ClockRow, NotifyTable, SubscriptionIn
 from services.notify.settings import NotifySettings
 from services.notify.standards import Standards, load_standards
@@ -73,7 +74,11 @@ def clock() -> FixedClock:
 def make_runtime(database_url: str, clock: FixedClock) -> ServiceRuntime:
     settings = NotifySettings(database_url=database_url, common=CommonSettings(environment="test"))
     runtime = ServiceRuntime(
-        name="notify", settings=settings, metadata=NotifyTable.metadata, clock=clock
+        name="notify",
+        settings=settings,
+        metadata=NotifyTable.metadata,
+        migrations=HISTORY,
+        clock=clock,
     )
     runtime.create_tables()
     return runtime

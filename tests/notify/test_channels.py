@@ -23,6 +23,7 @@ from services.notify import handlers
 from services.notify.app import router
 from services.notify.board import board_router
 from services.notify.domain import NotificationStatus
+from services.notify.migrations import HISTORY
 from services.notify.models import NotifyTable, SubscriptionIn
 from services.notify.settings import NotifySettings
 from services.notify.standards import Standards, load_standards
@@ -104,7 +105,11 @@ def make_runtime(tmp_path: Path, clock: FixedClock, smtp_port: int) -> ServiceRu
         webhook_allow_private_networks=True,  # the receivers listen on loopback
     )
     runtime = ServiceRuntime(
-        name="notify", settings=settings, metadata=NotifyTable.metadata, clock=clock
+        name="notify",
+        settings=settings,
+        metadata=NotifyTable.metadata,
+        migrations=HISTORY,
+        clock=clock,
     )
     runtime.create_tables()
     return runtime

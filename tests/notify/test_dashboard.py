@@ -20,6 +20,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from services.notify import handlers
 from services.notify.app import router
 from services.notify.board import board_router
+from services.notify.migrations import HISTORY
 from services.notify.models import NotifyTable
 from services.notify.settings import NotifySettings
 from services.notify.standards import load_standards
@@ -44,7 +45,11 @@ def board_url(tmp_path: Path) -> Iterator[tuple[str, list[uuid.UUID]]]:
         common=CommonSettings(environment="test"),
     )
     runtime = ServiceRuntime(
-        name="notify", settings=settings, metadata=NotifyTable.metadata, clock=SystemClock()
+        name="notify",
+        settings=settings,
+        metadata=NotifyTable.metadata,
+        migrations=HISTORY,
+        clock=SystemClock(),
     )
     runtime.create_tables()
     now = datetime.now(UTC)

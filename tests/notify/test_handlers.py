@@ -17,6 +17,7 @@ from sqlmodel import col
 from services.notify import handlers
 from services.notify.domain import NotificationStatus, Outcome
 from services.notify.handlers import OutgoingWebhook
+from services.notify.migrations import HISTORY
 from services.notify.models import ClockRow, NotificationRow, NotifyTable, SubscriptionIn
 from services.notify.settings import NotifySettings
 from services.notify.standards import Standards, load_standards
@@ -74,7 +75,11 @@ def runtime(database_url: str, clock: FixedClock) -> Iterator[ServiceRuntime]:
         webhook_allow_private_networks=True,
     )
     runtime = ServiceRuntime(
-        name="notify", settings=settings, metadata=NotifyTable.metadata, clock=clock
+        name="notify",
+        settings=settings,
+        metadata=NotifyTable.metadata,
+        migrations=HISTORY,
+        clock=clock,
     )
     runtime.create_tables()
     yield runtime

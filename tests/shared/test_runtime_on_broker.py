@@ -78,6 +78,7 @@ async def test_applies_once_dead_letters_poison_and_carries_on(
     ours.update({case, refused, after})
     event = _rejected(case)
     poison_key = uuid.uuid4().hex.encode()
+    runtime.create_tables()  # a test's own tables: no history for the lifespan to apply
     async with runtime.lifespan(FastAPI()):
         await send_raw(broker.bootstrap_servers, INCIDENTS.name, serialize_event(event))
         await send_raw(broker.bootstrap_servers, INCIDENTS.name, serialize_event(event))
@@ -116,6 +117,7 @@ async def test_outbox_rows_reach_the_topic_in_order(broker: TansuBroker, databas
     )
     case = uuid.uuid4()
     reasons = [f"reason {n}" for n in range(20)]
+    runtime.create_tables()
     async with runtime.lifespan(FastAPI()):
         for reason in reasons:
             runtime.run(partial(_emit_rejected, case=case, reason=reason))

@@ -1,0 +1,1 @@
+"""The revisions of intake's schema, oldest first (file names keep the order)."""

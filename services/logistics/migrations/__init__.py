@@ -1,0 +1,13 @@
+"""logistics's schema history: its revisions are in `versions/`, applied at start by
+`shared.migrations.upgrade` (see docs/architecture.md, "Schema migrations")."""
+
+from pathlib import Path
+
+from services.logistics.models import LogisticsTable
+from shared.migrations import MigrationHistory
+
+HISTORY = MigrationHistory(
+    service="logistics",
+    metadata=LogisticsTable.metadata,
+    versions=Path(__file__).resolve().parent / "versions",
+)

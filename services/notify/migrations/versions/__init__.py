@@ -1,0 +1,1 @@
+"""The revisions of notify's schema, oldest first (file names keep the order)."""
