@@ -41,6 +41,7 @@ from services.intake.models import (
     ReportOutcome,
     VerificationIn,
 )
+from services.intake.privacy import encrypting_clear_phones_at_start
 from services.intake.settings import IntakeSettings, get_settings
 from shared.actors import ActingUserName, attributed
 from shared.auth import Access, Policy, Role, office_scope
@@ -459,12 +460,14 @@ def create_app(
 ) -> FastAPI:
     """The intake service: API, outbox relay; it consumes no topic."""
     settings = settings or get_settings()
+    report_policy = handlers.ReportPolicy.from_settings(settings)
     runtime = ServiceRuntime(
         name="intake",
         settings=settings,
         metadata=IntakeTable.metadata,
         migrations=HISTORY,
         clock=clock,
+        background=[encrypting_clear_phones_at_start(report_policy.vault)],
     )
     api = create_service_api(
         runtime,
@@ -475,7 +478,7 @@ def create_app(
     )
     api.state.geocoder = geocoder or geocoder_from(settings)
     api.state.intake_settings = settings
-    api.state.report_policy = handlers.ReportPolicy.from_settings(settings)
+    api.state.report_policy = report_policy
     api.add_exception_handler(AddressRefused, _address_refused)
     api.include_router(router)
     api.include_router(page_router)

@@ -5,12 +5,21 @@ before this existed."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, column, select, table, update
 
 from services.intake.settings import IntakeSettings
+from shared.db import run_transaction
 from shared.privacy import PersonalDataVault, load_data_key, mask_phone
+
+if TYPE_CHECKING:
+    from shared.runtime import BackgroundTask, ServiceRuntime
+
+log = logging.getLogger(__name__)
 
 KEY_FILE = "intake-data.key"
 # The tables that keep a reporter's phone, each in the column `reporter_phone`.
@@ -62,3 +71,20 @@ def encrypt_clear_reporter_phones(connection: Connection, vault: PersonalDataVau
                 )
                 encrypted += 1
     return encrypted
+
+
+def encrypting_clear_phones_at_start(vault: PersonalDataVault) -> BackgroundTask:
+    """A start-up task that encrypts the numbers an older version stored in clear. It runs
+    in the service rather than in the schema migration because only the service holds
+    `INTAKE_DATA_KEY` (compose's one-shot migration step has no keys)."""
+
+    async def encrypt_clear_phones(runtime: ServiceRuntime) -> None:
+        encrypted = await asyncio.to_thread(
+            run_transaction,
+            runtime.engine,
+            lambda session: encrypt_clear_reporter_phones(session.connection(), vault),
+        )
+        if encrypted:
+            log.info("encrypted %d reporter phone numbers kept in clear", encrypted)
+
+    return encrypt_clear_phones

@@ -391,8 +391,8 @@ def test_a_sqlite_table_copy_of_a_referenced_table_keeps_the_rows_that_point_at_
 COPY_THE_LOT_TABLE = """
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "{revision}"
+down_revision = "{down_revision}"
 
 
 def upgrade() -> None:
@@ -407,13 +407,19 @@ def test_a_sqlite_table_copy_of_lot_keeps_its_stock_checks_and_issue_order_index
 ) -> None:
     versions = tmp_path / "versions"
     versions.mkdir()
-    (first,) = LOGISTICS_HISTORY.versions.glob("m0001_*.py")
-    shutil.copy(first, versions / first.name)
-    (versions / "m0002_copy_the_lot_table.py").write_text(COPY_THE_LOT_TABLE)
+    # The whole history, then one more revision that copies the lot table.
+    revisions = sorted(LOGISTICS_HISTORY.versions.glob("m[0-9][0-9][0-9][0-9]_*.py"))
+    for revision in revisions:
+        shutil.copy(revision, versions / revision.name)
+    numbers = [revision.name[1:5] for revision in revisions]
+    copy = f"{int(numbers[-1]) + 1:04d}"
+    (versions / f"m{copy}_copy_the_lot_table.py").write_text(
+        COPY_THE_LOT_TABLE.format(revision=copy, down_revision=numbers[-1])
+    )
     history = MigrationHistory("logistics", LOGISTICS_HISTORY.metadata, versions)
     engine = create_db_engine(new_database_url(backend, tmp_path))
     try:
-        assert upgrade(engine, history).applied == ("0001", "0002")
+        assert upgrade(engine, history).applied == (*numbers, copy)
         assert schema_differences(engine, history) == []
         with engine.begin() as connection:
             refused = connection.execute(
