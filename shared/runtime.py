@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any, TypeVar
 
 import faust
@@ -51,9 +52,10 @@ from shared.kafka import (
     ensure_topics,
     meta_from_faust,
 )
+from shared.log_check import LogCheck
 from shared.settings import ServiceSettings
 from shared.streams import create_stream_app, raw_topic
-from shared.topics import Topic, all_topic_names
+from shared.topics import ALL_TOPICS, Topic, all_topic_names
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -165,6 +167,7 @@ class ServiceRuntime:
         self.background = tuple(background)
         self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
+        self.log_check: LogCheck | None = None
         self.dlq: DeadLetterSink | None = None
         self.stream_app: faust.App | None = None
         # "applied" counts messages handled; among them "duplicates" were already applied
@@ -289,7 +292,24 @@ class ServiceRuntime:
             producer=self.producer,
             delay=self.hops["relay"],
         )
-        tasks = [asyncio.create_task(self.relay.run(), name=f"{self.name}-outbox-relay")]
+        self.log_check = LogCheck(
+            service=self.name,
+            engine=self.engine,
+            messaging=self.messaging,
+            relay=self.relay,
+            kafka=self.settings.kafka,
+            settings=self.settings.messaging,
+            clock=self.clock,
+            own_topics=tuple(t.name for t in ALL_TOPICS if t.producer == self.name),
+            before_republish=partial(ensure_topics, self.settings.kafka, all_topic_names()),
+        )
+        # Before the relay sends anything: a broker that lost what it had acknowledged
+        # (the local Tansu after a power cut) is refilled from the outbox first.
+        await self.log_check.check()
+        tasks = [
+            asyncio.create_task(self.relay.run(), name=f"{self.name}-outbox-relay"),
+            asyncio.create_task(self.log_check.run(), name=f"{self.name}-log-check"),
+        ]
         tasks += [
             asyncio.create_task(job(self), name=f"{self.name}-{job.__name__}")
             for job in self.background
@@ -328,11 +348,11 @@ class ServiceRuntime:
         """Whether database, broker and consumer are up, and how much waits in the outbox."""
         database_ok = True
         pending: int | None = None
+        tables: dict[str, Any] = {}
         try:
             await asyncio.to_thread(ping, self.engine)
-            pending = await asyncio.to_thread(
-                read_transaction, self.engine, self.messaging.unpublished_count
-            )
+            tables = await asyncio.to_thread(read_transaction, self.engine, self.messaging.figures)
+            pending = tables["outbox_pending"]
         except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
             log.warning("health: database unreachable: %s", exc)
             database_ok = False
@@ -349,6 +369,12 @@ class ServiceRuntime:
             "events_dead_lettered": self.outcomes["dead_lettered"],
             "events_duplicate": self.outcomes["duplicates"],
             "events_passed_over": self.outcomes["passed_over"],
+            "messaging": {
+                **tables,
+                "published": self.relay.published if self.relay else 0,
+                "republished": self.relay.republished if self.relay else 0,
+                **(self.log_check.figures.as_dict() if self.log_check else {}),
+            },
             "hops": {name: hop.as_dict() for name, hop in self.hops.items()},
         }
 

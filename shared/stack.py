@@ -104,6 +104,30 @@ class Stack(StoppedOnExit):
         process.kill()
         process.wait()
 
+    def pause(self, name: str) -> None:
+        """SIGSTOP one service: it holds its connections and does nothing (a hung PC)."""
+        self.services[name].process.send_signal(signal.SIGSTOP)
+
+    def resume(self, name: str) -> None:
+        """SIGCONT a paused service."""
+        self.services[name].process.send_signal(signal.SIGCONT)
+
+    def kill_everything(self) -> None:
+        """SIGKILL every service and the broker at once: the power cut of an office PC."""
+        for service in self.services.values():
+            if service.process.poll() is None:
+                service.process.kill()
+        self.broker.kill()
+        for service in self.services.values():
+            service.process.wait()
+
+    def restart_broker(self) -> None:
+        """SIGKILL the broker and start an empty one on the same port (Tansu keeps
+        nothing): the services stay up and find it there when they reconnect."""
+        log = (self.log_dir / "tansu.log").open("ab")
+        self.broker.kill()
+        self.broker = TansuBroker.start(port=self.broker.port, log=log)
+
     def restart(self, name: str, health_timeout_s: float = 90.0) -> None:
         """Start a stopped or killed service again with the same port, env and database."""
         old = self.services[name]
