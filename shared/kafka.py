@@ -49,6 +49,13 @@ class PermanentEventError(Exception):
         self.detail = detail
 
 
+class NotApplicableYet(Exception):
+    """A well-formed event that changes nothing here now: a step of a case whose start
+    event has not arrived. Raised by handlers; the event is not claimed, so a later copy
+    (the producer republishing after a broker lost its log, in the original order) is
+    applied rather than taken for a repeat."""
+
+
 async def ensure_topics(
     settings: KafkaSettings, topics: list[tuple[str, int]], *, timeout_s: float = 60.0
 ) -> None:

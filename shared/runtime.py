@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import faust
 from aiokafka import AIOKafkaProducer
@@ -45,6 +45,7 @@ from shared.http import RequestGuard, install_error_handlers
 from shared.kafka import (
     DeadLetterSink,
     HopTimes,
+    NotApplicableYet,
     OutboxRelay,
     broker_reachable,
     consume_one,
@@ -215,7 +216,15 @@ class ServiceRuntime:
         return result
 
     def apply_event(self, consumer: str, handle: EventUseCase, event: AnyEvent) -> bool:
-        """Apply an event at most once for `consumer`; False when it was already applied."""
+        """Apply an event at most once for `consumer`; False when it was already applied
+        or changes nothing here yet."""
+        return self.apply_event_once(consumer, handle, event) == "applied"
+
+    def apply_event_once(
+        self, consumer: str, handle: EventUseCase, event: AnyEvent
+    ) -> Literal["applied", "duplicate", "not_applicable"]:
+        """Apply an event at most once for `consumer`, saying what happened: applied, a
+        repeat of one applied before, or nothing to apply yet (not claimed)."""
 
         def work(uow: UnitOfWork) -> bool:
             # Claimed first, in the transaction of the effect: a failure rolls both back.
@@ -225,7 +234,10 @@ class ServiceRuntime:
             return True
 
         with acting_as(f"service:{self.name}", f"event:{event.event_type}:{event.event_id}"):
-            return self.run(work)
+            try:
+                return "applied" if self.run(work) else "duplicate"
+            except NotApplicableYet:
+                return "not_applicable"  # rolled back with its claim
 
     def wake_relay(self) -> None:
         """Ask the relay to publish now (thread-safe)."""
@@ -252,8 +264,12 @@ class ServiceRuntime:
         def apply(event: AnyEvent) -> None:
             if not subscription.wants(event):
                 self.outcomes["passed_over"] += 1
-            elif not self.apply_event(consumer, subscription.handle, event):
+                return
+            outcome = self.apply_event_once(consumer, subscription.handle, event)
+            if outcome == "duplicate":
                 self.outcomes["duplicates"] += 1
+            elif outcome == "not_applicable":
+                self.outcomes["passed_over"] += 1
 
         waited = self.hops.setdefault(f"wait:{subscription.topic.name}", HopTimes())
         handled = self.hops.setdefault(f"handle:{subscription.topic.name}", HopTimes())

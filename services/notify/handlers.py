@@ -47,7 +47,7 @@ from shared.events_field import IncidentUpdated
 from shared.events_programs import PermakananRoundScheduled, SandangRequested
 from shared.events_stock import PurchaseRequested
 from shared.http import Conflict, Forbidden, NotFound
-from shared.kafka import PermanentEventError
+from shared.kafka import NotApplicableYet, PermanentEventError
 from shared.runtime import UnitOfWork
 
 NotifyEventT = TypeVar("NotifyEventT", bound=EventBase)
@@ -78,7 +78,9 @@ def apply_event(uow: UnitOfWork, event: AnyEvent, standards: Standards) -> None:
                 f"{event_type} {event.event_id} for case {event.case_id}, "
                 "which has no clock (its start event never reached notify)",
             )
-        return
+        # Not claimed: a copy that comes after the start event (republished after a broker
+        # lost its log) joins the timeline then.
+        raise NotApplicableYet(f"{event_type} {event.event_id}: case {event.case_id} has no clock")
     _record_timeline(uow, event, event_type)
     service = standards.service(row.office_id, row.service_code)
     _track_progress(row, event, service)

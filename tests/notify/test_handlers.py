@@ -231,10 +231,33 @@ def test_events_that_do_not_drive_the_clock_are_ignored(
         occurred_at=REPORTED,
         delivery_id=uuid.uuid4(),
     )
-    assert apply(runtime, standards, verified)
-    assert apply(runtime, standards, departed)
+    assert not apply(runtime, standards, verified)  # nothing to apply: not claimed either
+    assert not apply(runtime, standards, departed)
     assert runtime.run(lambda uow: uow.session.get(ClockRow, case)) is None
     assert announced(runtime, case) == []
+
+
+def test_a_step_that_came_before_its_cases_report_joins_the_timeline_when_it_comes_again(
+    runtime: ServiceRuntime, standards: Standards
+) -> None:
+    # After a broker lost its log, a verification published to the new broker can arrive
+    # before the report its producer republishes, and then again after it.
+    case = uuid.uuid4()
+    verified = IncidentVerified.first(
+        office_id="kukar",
+        case_id=case,
+        producer="intake",
+        occurred_at=REPORTED + HOUR,
+        reported_at=REPORTED,
+        destination=SITE,
+        assessed_needs=(NeedLine(item_code="TENT", quantity=2),),
+        verified_by="Kabid",
+    )
+    assert not apply(runtime, standards, verified)
+    assert apply(runtime, standards, reported(case))
+    assert apply(runtime, standards, verified)
+    steps = runtime.run(lambda uow: [row.event_type for row in handlers.timeline(uow, case)])
+    assert sorted(steps) == ["IncidentReported", "IncidentVerified"]
 
 
 # --- stopping ---------------------------------------------------------------------------
