@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import faust
 from aiokafka import AIOKafkaProducer
@@ -217,14 +217,16 @@ class ServiceRuntime:
 
     def apply_event(self, consumer: str, handle: EventUseCase, event: AnyEvent) -> bool:
         """Apply an event at most once for `consumer`; False when it was already applied
-        or changes nothing here yet."""
-        return self.apply_event_once(consumer, handle, event) == "applied"
+        or is not applicable yet (then it is not claimed: a later copy is applied)."""
+        try:
+            return self.claim_and_apply(consumer, handle, event)
+        except NotApplicableYet:
+            return False
 
-    def apply_event_once(
-        self, consumer: str, handle: EventUseCase, event: AnyEvent
-    ) -> Literal["applied", "duplicate", "not_applicable"]:
-        """Apply an event at most once for `consumer`, saying what happened: applied, a
-        repeat of one applied before, or nothing to apply yet (not claimed)."""
+    def claim_and_apply(self, consumer: str, handle: EventUseCase, event: AnyEvent) -> bool:
+        """Claim the event for `consumer` and apply it in one transaction; False when it
+        was already claimed. `NotApplicableYet` from the use case rolls both back and is
+        raised on (the consume pipeline tries the event again later)."""
 
         def work(uow: UnitOfWork) -> bool:
             # Claimed first, in the transaction of the effect: a failure rolls both back.
@@ -234,10 +236,7 @@ class ServiceRuntime:
             return True
 
         with acting_as(f"service:{self.name}", f"event:{event.event_type}:{event.event_id}"):
-            try:
-                return "applied" if self.run(work) else "duplicate"
-            except NotApplicableYet:
-                return "not_applicable"  # rolled back with its claim
+            return self.run(work)
 
     def wake_relay(self) -> None:
         """Ask the relay to publish now (thread-safe)."""
@@ -265,11 +264,8 @@ class ServiceRuntime:
             if not subscription.wants(event):
                 self.outcomes["passed_over"] += 1
                 return
-            outcome = self.apply_event_once(consumer, subscription.handle, event)
-            if outcome == "duplicate":
+            if not self.claim_and_apply(consumer, subscription.handle, event):
                 self.outcomes["duplicates"] += 1
-            elif outcome == "not_applicable":
-                self.outcomes["passed_over"] += 1
 
         waited = self.hops.setdefault(f"wait:{subscription.topic.name}", HopTimes())
         handled = self.hops.setdefault(f"handle:{subscription.topic.name}", HopTimes())
@@ -286,8 +282,11 @@ class ServiceRuntime:
                     meta_from_faust(message),
                     handle=apply,
                     dlq=self.dlq,
+                    not_yet_wait_s=self.settings.messaging.not_yet_wait_s,
                 )
                 handled.add(time.perf_counter() - started)
+                if outcome == "passed_over":  # never applicable: handled, passed over
+                    self.outcomes["applied"] += 1
                 self.outcomes[outcome] += 1
 
         agent.__name__ = f"on_{subscription.topic.name.replace('.', '_').replace('-', '_')}"

@@ -72,15 +72,19 @@ def apply_event(uow: UnitOfWork, event: AnyEvent, standards: Standards) -> None:
         select(ClockRow).where(ClockRow.case_id == event.case_id).with_for_update()
     ).first()
     if row is None:
-        if _would_stop(standards, event, event_type):
-            raise PermanentEventError(
-                "unknown_case",
-                f"{event_type} {event.event_id} for case {event.case_id}, "
-                "which has no clock (its start event never reached notify)",
-            )
-        # Not claimed: a copy that comes after the start event (republished after a broker
-        # lost its log) joins the timeline then.
-        raise NotApplicableYet(f"{event_type} {event.event_id}: case {event.case_id} has no clock")
+        if not _is_clocked(standards, event):
+            return  # a lot's stock movement, say: no clock will ever want it
+        # Its start event may not be here yet (topics are not ordered across each other,
+        # least of all while producers republish after a broker lost its log): not
+        # claimed, tried again for a while, and a stop event that never finds its clock
+        # is dead-lettered then.
+        raise NotApplicableYet(
+            f"{event_type} {event.event_id} for case {event.case_id}, which has no clock "
+            "(its start event never reached notify)",
+            dead_letter_reason="unknown_case"
+            if _would_stop(standards, event, event_type)
+            else None,
+        )
     _record_timeline(uow, event, event_type)
     service = standards.service(row.office_id, row.service_code)
     _track_progress(row, event, service)
@@ -90,6 +94,13 @@ def apply_event(uow: UnitOfWork, event: AnyEvent, standards: Standards) -> None:
         elif event_type in service.cancelled_by:
             _stop(uow, row, domain.cancel(row.state(), event.occurred_at), cause=event)
     uow.session.add(row)
+
+
+def _is_clocked(standards: Standards, event: EventBase) -> bool:
+    """Whether the office clocks cases of the event's kind at all."""
+    office = standards.for_office(event.office_id)
+    services = {**standards.default.services, **office.services}.values()
+    return any(service.case_type == event.case_type.value for service in services)
 
 
 def _would_stop(standards: Standards, event: EventBase, event_type: str) -> bool:

@@ -39,7 +39,7 @@ from shared.events import (
     ResponseDeadlineBreached,
     parse_event,
 )
-from shared.kafka import PermanentEventError
+from shared.kafka import NotApplicableYet
 from shared.runtime import ServiceRuntime, UnitOfWork
 from shared.settings import CommonSettings
 from tests.support.kafka import eventually
@@ -323,9 +323,11 @@ def test_a_rejection_cancels_the_clock_and_a_later_arrival_changes_nothing(
 def test_an_event_for_a_case_without_a_clock_is_refused_for_the_dead_letter_topic(
     runtime: ServiceRuntime, standards: Standards, event: AnyEvent
 ) -> None:
-    with pytest.raises(PermanentEventError) as refused:
-        apply(runtime, standards, event)
-    assert refused.value.reason == "unknown_case"
+    with pytest.raises(NotApplicableYet) as refused:  # dead-lettered if it stays so
+        runtime.claim_and_apply(
+            CONSUMER, lambda uow, e: handlers.apply_event(uow, e, standards), event
+        )
+    assert refused.value.dead_letter_reason == "unknown_case"
     assert str(event.case_id) in refused.value.detail
     # Not recorded as processed: replayed from the DLQ after its report, it will apply.
     assert (
