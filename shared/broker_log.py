@@ -203,20 +203,30 @@ async def topic_layout(client: AIOKafkaClient, topic: str) -> TopicLayout:
 
 
 @dataclass(frozen=True)
+class FetchedRecord:
+    """One record as the broker holds it."""
+
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: dict[str, bytes]
+
+
+@dataclass(frozen=True)
 class FetchedPartition:
     """One partition of a Fetch response: its error, high watermark, log start, records."""
 
     error_code: int
     high_watermark: int
     log_start: int
-    records: tuple[tuple[int, dict[str, bytes]], ...]  # (offset, headers)
+    records: tuple[FetchedRecord, ...]
 
 
 async def fetch_at(
     client: AIOKafkaClient, leader: int, topic: str, partition: int, offset: int
 ) -> FetchedPartition:
     """One Fetch of a partition from `offset` (the batch holding it, and the high
-    watermark); records as (offset, headers)."""
+    watermark)."""
     response: Any = await client.send(
         leader,
         FetchRequest(
@@ -233,14 +243,16 @@ async def fetch_at(
             if number != partition:
                 continue
             log_start = rest[1] if response.API_VERSION >= 5 else -1
-            records: list[tuple[int, dict[str, bytes]]] = []
+            records: list[FetchedRecord] = []
             if error_code == _NO_ERROR:
                 batches = MemoryRecords(rest[-1])
                 while batches.has_next():
                     batch = batches.next_batch()
                     if batch is None:
                         break
-                    records += [(record.offset, dict(record.headers)) for record in batch]
+                    records += [
+                        FetchedRecord(r.offset, r.key, r.value, dict(r.headers)) for r in batch
+                    ]
             return FetchedPartition(error_code, high_watermark, log_start, tuple(records))
     raise BrokerUnanswered(f"fetch of {topic}[{partition}] answered nothing")
 
@@ -299,9 +311,9 @@ async def _observe_partition(
         return _unreadable(partition, fetched.error_code)
     event_id = next(
         (
-            headers.get(EVENT_ID_HEADER, b"").decode(errors="replace")
-            for offset, headers in fetched.records
-            if offset == last
+            record.headers.get(EVENT_ID_HEADER, b"").decode(errors="replace")
+            for record in fetched.records
+            if record.offset == last
         ),
         None,
     )
@@ -321,3 +333,23 @@ async def high_watermarks(client: AIOKafkaClient, topic: str) -> tuple[TopicLayo
         fetched = await fetch_at(client, leader, topic, partition, start)
         marks[partition] = fetched.high_watermark if fetched.error_code == _NO_ERROR else -1
     return layout, marks
+
+
+async def read_partition(
+    client: AIOKafkaClient, leader: int, topic: str, partition: int
+) -> list[FetchedRecord]:
+    """Every record a partition holds, from its first offset to its high watermark."""
+    offset = await earliest_offset(client, leader, topic, partition)
+    records: list[FetchedRecord] = []
+    while True:
+        fetched = await fetch_at(client, leader, topic, partition, offset)
+        if fetched.error_code != _NO_ERROR:
+            raise BrokerUnanswered(
+                f"fetch of {topic}[{partition}]@{offset}: {for_code(fetched.error_code).__name__}"
+            )
+        fresh = [record for record in fetched.records if record.offset >= offset]
+        records += fresh
+        if fresh:
+            offset = fresh[-1].offset + 1
+        if not fresh or offset >= fetched.high_watermark:
+            return records

@@ -8,9 +8,9 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from shared.admin import deployment
+from shared.admin import deployment, messaging
 
-COMMAND_GROUPS: tuple[ModuleType, ...] = (deployment,)
+COMMAND_GROUPS: tuple[ModuleType, ...] = (deployment, messaging)
 
 
 def build_parser() -> argparse.ArgumentParser:
