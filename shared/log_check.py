@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from sqlalchemy import Engine
@@ -215,6 +216,7 @@ class LogCheck:
             committed = await committed_below(
                 self._kafka.bootstrap_servers,
                 topic,
+                described.partitions,
                 [consumer_group(service) for service in described.consumers],
             )
         except (KafkaError, OSError, TimeoutError) as exc:
@@ -257,16 +259,18 @@ def _unknown(reason: str) -> Judgement:
 
 
 async def committed_offsets(
-    bootstrap_servers: str, groups: list[str]
+    bootstrap_servers: str, groups: list[str], partitions: Mapping[str, Iterable[int]]
 ) -> dict[str, dict[tuple[str, int], int]]:
-    """Each group's committed offset per (topic, partition) (groups that committed
-    nothing map to {})."""
+    """Each group's committed offset per (topic, partition) of `partitions` (a partition
+    it committed nothing on is left out). The partitions are named: Tansu mis-answers an
+    OffsetFetch for "all of the group's partitions"."""
+    asked = [TopicPartition(topic, p) for topic, numbers in partitions.items() for p in numbers]
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000)
     await admin.start()
     try:
         answers: dict[str, dict[tuple[str, int], int]] = {}
         for group in groups:
-            offsets = await admin.list_consumer_group_offsets(group)
+            offsets = await admin.list_consumer_group_offsets(group, partitions=asked)
             answers[group] = {
                 (tp.topic, tp.partition): int(meta.offset)
                 for tp, meta in offsets.items()
@@ -278,13 +282,11 @@ async def committed_offsets(
 
 
 async def committed_below(
-    bootstrap_servers: str, topic: str, groups: list[str]
+    bootstrap_servers: str, topic: str, partitions: int, groups: list[str]
 ) -> Mapping[int, int]:
     """Per partition of `topic`, the lowest offset any of `groups` has committed: every
     record below it was consumed by all of them. A partition some group committed
     nothing on is left out (nothing there is known to be consumed by everyone)."""
-    answers = await committed_offsets(bootstrap_servers, groups)
-    partitions = set.intersection(
-        *({p for (t, p) in answers[group] if t == topic} for group in groups)
-    )
-    return {p: min(answers[group][(topic, p)] for group in groups) for p in sorted(partitions)}
+    answers = await committed_offsets(bootstrap_servers, groups, {topic: range(partitions)})
+    common = set.intersection(*({p for (t, p) in answers[group] if t == topic} for group in groups))
+    return {p: min(answers[group][(topic, p)] for group in groups) for p in sorted(common)}

@@ -87,20 +87,23 @@ async def consumer_backlog(bootstrap: str, service: str) -> list[PartitionBacklo
     the high watermark (from a Fetch, right on Tansu too)."""
     topics = [topic.name for topic in ALL_TOPICS if service in topic.consumers]
     group = consumer_group(service)
-    committed = (await committed_offsets(bootstrap, [group]))[group]
     client = await open_client(bootstrap)
-    rows: list[PartitionBacklog] = []
+    ends: dict[tuple[str, int], int] = {}
     try:
         for topic in topics:
             layout = await topic_layout(client, topic)
             for partition, leader in sorted(layout.leaders.items()):
-                records = await read_partition_end(client, leader, topic, partition)
-                rows.append(
-                    PartitionBacklog(topic, partition, committed.get((topic, partition)), records)
-                )
+                ends[topic, partition] = await read_partition_end(client, leader, topic, partition)
     finally:
         await client.close()
-    return rows
+    partitions: dict[str, list[int]] = {}
+    for topic, partition in ends:
+        partitions.setdefault(topic, []).append(partition)
+    committed = (await committed_offsets(bootstrap, [group], partitions))[group]
+    return [
+        PartitionBacklog(topic, partition, committed.get((topic, partition)), end)
+        for (topic, partition), end in ends.items()
+    ]
 
 
 async def read_partition_end(client: Any, leader: int, topic: str, partition: int) -> int:
