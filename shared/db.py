@@ -316,6 +316,7 @@ class Messaging:
             self.outbox = metadata.tables["outbox"]
             self.processed = metadata.tables["processed_event"]
             self.state = metadata.tables["messaging_state"]
+            self.parked = metadata.tables["parked_event"]
         else:
             self._define_tables(metadata)
         # Statements built once and executed with parameters: building `insert().values()`
@@ -378,6 +379,20 @@ class Messaging:
             Column("event_id", String(36), primary_key=True),
             Column("event_type", String(64), nullable=False),
             Column("processed_at", UTCDateTime, nullable=False, index=True),
+        )
+        # Events a consumer could not apply yet (`shared.kafka.NotApplicableYet`), kept
+        # out of the stream's way and tried again until their case's start arrives.
+        self.parked = Table(
+            "parked_event",
+            metadata,
+            Column("consumer", String(100), primary_key=True),
+            Column("event_id", String(36), primary_key=True),
+            Column("topic", String(200), nullable=False),
+            Column("source_partition", Integer, nullable=False),
+            Column("source_offset", BigInteger, nullable=False),
+            Column("message_key", LargeBinary, nullable=True),
+            Column("payload", LargeBinary, nullable=False),
+            Column("parked_at", UTCDateTime, nullable=False, index=True),
         )
         self.state = Table(
             "messaging_state",
@@ -582,6 +597,51 @@ class Messaging:
         )
         return _rowcount(result)
 
+    def park(
+        self,
+        session: Session,
+        *,
+        consumer: str,
+        event_id: str,
+        topic: str,
+        partition: int,
+        offset: int,
+        key: bytes | None,
+        payload: bytes,
+    ) -> None:
+        """Keep an event `consumer` cannot apply yet (once: a second copy changes nothing)."""
+        dialect = session.get_bind().dialect.name
+        statement = (postgres_insert if dialect == "postgresql" else sqlite_insert)(self.parked)
+        session.execute(
+            statement.on_conflict_do_nothing(),
+            {
+                "consumer": consumer,
+                "event_id": event_id,
+                "topic": topic,
+                "source_partition": partition,
+                "source_offset": offset,
+                "message_key": key,
+                "payload": payload,
+                "parked_at": datetime.now(UTC),
+            },
+        )
+
+    def parked_events(self, session: Session, limit: int = 500) -> list[Any]:
+        """Parked events, oldest first."""
+        return list(
+            session.execute(
+                select(self.parked).order_by(self.parked.c.parked_at).limit(limit)
+            ).all()
+        )
+
+    def unpark(self, session: Session, consumer: str, event_id: str) -> None:
+        """Forget a parked event (applied, or given up on)."""
+        session.execute(
+            delete(self.parked).where(
+                self.parked.c.consumer == consumer, self.parked.c.event_id == event_id
+            )
+        )
+
     def figures(self, session: Session) -> dict[str, Any]:
         """Rows kept, the oldest, how many wait and were republished, for /health."""
         outbox, processed = self.outbox, self.processed
@@ -603,6 +663,9 @@ class Messaging:
             "outbox_pending": int(kept[0]) - int(kept[2]),
             "outbox_oldest": oldest_row.isoformat() if oldest_row else None,
             "outbox_republished_rows": int(kept[3]),
+            "parked_rows": int(
+                session.execute(select(func.count()).select_from(self.parked)).scalar_one()
+            ),
             "processed_rows": int(remembered[0]),
             "processed_oldest": oldest_id.isoformat() if oldest_id else None,
         }

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -54,10 +53,10 @@ class NotApplicableYet(Exception):
     """A well-formed event that cannot be applied yet: a step of a case whose start event
     has not arrived. Topics are ordered one by one, not across each other, and after a
     broker lost its log the producers republish independently, so a step can overtake
-    its start. Raised by handlers; the event is not claimed, and the consume pipeline
-    tries it again for a while (holding its partition, so that partition's order is
-    kept). If the start never comes: dead-lettered with `dead_letter_reason`, or passed
-    over (still unclaimed, so a later copy is applied) when that is None."""
+    its start. Raised by handlers; the event is not claimed but parked in the consumer's
+    database and tried again while the stream moves on (`ServiceRuntime`). If its start
+    never comes within `DINSOS_NOT_YET_WAIT_S`: dead-lettered with `dead_letter_reason`,
+    or dropped when that is None (still unclaimed, so a later copy is applied)."""
 
     def __init__(self, detail: str, *, dead_letter_reason: str | None = None) -> None:
         super().__init__(detail)
@@ -371,10 +370,8 @@ async def consume_one(
     handle: EventHandler,
     dlq: DeadLetterSink,
     max_unexpected_failures: int = 3,
-    not_yet_wait_s: float = 30.0,
 ) -> str:
-    """Parse, apply and never raise. Returns the outcome: applied, dead_lettered, or
-    passed_over (an event that stayed `NotApplicableYet` for `not_yet_wait_s`).
+    """Parse, apply and never raise. Returns the outcome: applied, dead_lettered.
 
     - undecodable / invalid / unknown type or version → dead-letter at once;
     - `PermanentEventError` from the handler → dead-letter at once;
@@ -393,25 +390,9 @@ async def consume_one(
 
     backoff_s = 0.1
     unexpected = 0
-    not_yet_until = time.monotonic() + not_yet_wait_s
     while True:
         try:
             await asyncio.to_thread(handle, event)
-        except NotApplicableYet as exc:
-            if time.monotonic() < not_yet_until:
-                await asyncio.sleep(min(backoff_s, 1.0))
-                backoff_s = min(backoff_s * 2, 1.0)
-                continue
-            if exc.dead_letter_reason is None:
-                return "passed_over"
-            await dlq.send(
-                raw,
-                meta,
-                reason=exc.dead_letter_reason,
-                detail=exc.detail,
-                event_id=str(event.event_id),
-            )
-            return "dead_lettered"
         except PermanentEventError as exc:
             await dlq.send(
                 raw, meta, reason=exc.reason, detail=exc.detail, event_id=str(event.event_id)

@@ -54,9 +54,9 @@ class MessagingSettings(BaseSettings):
     processed_retention_h: float = Field(default=720.0, gt=0)
     # How often the retention runs.
     retention_interval_s: float = Field(default=600.0, gt=0)
-    # How long a consumer tries again an event whose case's start event has not arrived
-    # (another topic's, maybe still being republished) before passing it over.
-    not_yet_wait_s: float = Field(default=30.0, ge=0)
+    # How long a consumer keeps trying an event whose case's start event has not arrived
+    # (another topic's, maybe still being republished), parked beside the stream.
+    not_yet_wait_s: float = Field(default=600.0, ge=0)
 
     @model_validator(mode="after")
     def _inbox_outlives_outbox(self) -> Self:
