@@ -67,9 +67,14 @@ def messaging_figures(stack: Stack) -> dict[str, dict[str, Any]]:
             "published": body["messaging"]["published"],
             "republished": body["messaging"]["republished"],
             "losses_detected": body["messaging"]["losses_detected"],
+            # Handled, less repeats, types passed over and steps parked (those count
+            # when applied later, unparked).
             "applied": body["events_applied"]
             - body["events_duplicate"]
-            - body["events_passed_over"],
+            - body["events_passed_over"]
+            - body["events_parked"]
+            + body["events_unparked"],
+            "parked": body["events_parked"],
             "ignored_as_repeats": body["events_duplicate"],
             "passed_over": body["events_passed_over"],
             "dead_lettered": body["events_dead_lettered"],
