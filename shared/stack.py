@@ -128,13 +128,15 @@ class Stack(StoppedOnExit):
         self.broker.kill()
         self.broker = TansuBroker.start(port=self.broker.port, log=log)
 
-    def restart(self, name: str, health_timeout_s: float = 90.0) -> None:
-        """Start a stopped or killed service again with the same port, env and database."""
-        old = self.services[name]
-        if old.process.poll() is None:
-            raise RuntimeError(f"{name} is still running")
-        self.services[name] = _spawn(name, old.port, old.env, old.log_path, append=True)
-        self.wait_healthy(health_timeout_s, only=(name,))
+    def restart(self, *names: str, health_timeout_s: float = 90.0) -> None:
+        """Start stopped or killed services again with the same port, env and database,
+        all at once, and wait until they are healthy."""
+        for name in names:
+            old = self.services[name]
+            if old.process.poll() is None:
+                raise RuntimeError(f"{name} is still running")
+            self.services[name] = _spawn(name, old.port, old.env, old.log_path, append=True)
+        self.wait_healthy(health_timeout_s, only=names)
 
     def wait_healthy(self, timeout_s: float, only: tuple[str, ...] | None = None) -> None:
         """Poll every /health until 200; fail early, with its log, if a process dies."""

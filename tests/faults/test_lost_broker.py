@@ -254,7 +254,7 @@ def test_services_restarted_against_a_broker_that_kept_its_log_republish_nothing
     kept_before = {s: health(running, s)["messaging"]["outbox_republished_rows"] for s in SERVICES}
     for service in SERVICES:  # crashed, not stopped: acks may be left unrecorded
         running.kill(service)
-        running.restart(service)
+    running.restart(*SERVICES)
     wait_for(
         lambda: all(health(running, s)["messaging"]["checks"] >= 2 for s in SERVICES),
         what="two checks in every restarted service",
