@@ -248,7 +248,10 @@ def test_services_restarted_against_a_broker_that_kept_its_log_republish_nothing
     running: Stack, figures: list[dict[str, Any]]
 ) -> None:
     item = new_item(running, 20)
-    cases = [report_and_verify(running, item, 2, distinct_site()) for _ in range(5)]
+    with ThreadPoolExecutor(max_workers=4) as pool:  # several events to a relay round
+        cases = list(
+            pool.map(lambda _: report_and_verify(running, item, 2, distinct_site()), range(8))
+        )
     for case in cases:
         wait_for(partial(dispatches_of, running, case), what=f"dispatch of {case}")
     kept_before = {s: health(running, s)["messaging"]["outbox_republished_rows"] for s in SERVICES}

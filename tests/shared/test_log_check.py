@@ -229,3 +229,33 @@ async def test_an_event_before_its_start_is_parked_and_applied_once_the_start_ar
     assert applied.index("step") > applied.index("start case")
     assert (health["events_parked"], health["events_unparked"]) == (1, 1)
     assert health["messaging"]["parked_rows"] == 0
+
+
+async def test_a_batch_of_events_on_one_partition_is_not_taken_for_a_loss(
+    broker: TansuBroker, database_url: str
+) -> None:
+    # Tansu answers ListOffsets "latest" with the last batch's base offset + 1: six
+    # records sent in one batch end at 1 by that answer. The check reads the Fetch
+    # response's high watermark, so nothing is republished.
+    runtime = intake_runtime(broker.bootstrap_servers, database_url)
+    case = uuid.uuid4()
+
+    def six_at_once(uow: UnitOfWork) -> None:
+        for n in range(6):
+            uow.emit(rejected(case, f"reason {n}"))
+
+    async with runtime.lifespan(FastAPI()):
+        runtime.run(six_at_once)
+        await collect(
+            broker.bootstrap_servers,
+            INCIDENTS.name,
+            match=lambda r: r.key == str(case).encode(),
+            count=6,
+        )
+        await eventually(lambda: None not in outbox_offsets(runtime))
+        assert runtime.log_check is not None
+        judgements = await runtime.log_check.check()
+        health = await runtime.health()
+    assert {j.verdict.value for j in judgements.values()} == {"intact"}
+    assert health["messaging"]["losses_detected"] == 0
+    assert health["messaging"]["outbox_republished_rows"] == 0
