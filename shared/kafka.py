@@ -21,8 +21,16 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from sqlalchemy import Engine
+from sqlmodel import Session
 
-from shared.db import Messaging, is_transient_db_error, read_transaction, run_transaction
+from shared.broker_log import EVENT_ID_HEADER
+from shared.db import (
+    Acknowledgement,
+    Messaging,
+    is_transient_db_error,
+    read_transaction,
+    run_transaction,
+)
 from shared.events import AnyEvent, EventRejected, parse_event
 from shared.settings import KafkaSettings
 
@@ -39,6 +47,21 @@ class PermanentEventError(Exception):
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
+
+
+class NotApplicableYet(Exception):
+    """A well-formed event that cannot be applied yet: a step of a case whose start event
+    has not arrived. Topics are ordered one by one, not across each other, and after a
+    broker lost its log the producers republish independently, so a step can overtake
+    its start. Raised by handlers; the event is not claimed but parked in the consumer's
+    database and tried again while the stream moves on (`ServiceRuntime`). If its start
+    never comes within `DINSOS_NOT_YET_WAIT_S`: dead-lettered with `dead_letter_reason`,
+    or dropped when that is None (still unclaimed, so a later copy is applied)."""
+
+    def __init__(self, detail: str, *, dead_letter_reason: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.dead_letter_reason = dead_letter_reason
 
 
 async def ensure_topics(
@@ -137,6 +160,12 @@ class OutboxRelay:
     records the previous round's rows as published while this round's are in flight.
     Rows acked but not yet marked are left out of the next read, so nothing is sent twice
     by a running relay.
+
+    The mark records where the broker put each row (partition, offset): the outbox is the
+    log of record, and `shared.log_check` compares those marks with what the broker still
+    holds. `republish` turns rows back into unpublished ones between two rounds, after the
+    previous round's acks are recorded, so no acknowledgement from a broker that lost its
+    log can be written over a row meant to be sent again.
     """
 
     def __init__(
@@ -155,8 +184,11 @@ class OutboxRelay:
         self._poll_interval_s = poll_interval_s
         self._batch_size = batch_size
         self._wakeup = asyncio.Event()
-        self._acked: list[int] = []  # on the broker, not yet marked in the outbox
+        self._acked: list[Acknowledgement] = []  # on the broker, not yet marked in the outbox
+        # Held by a round (read, send, mark) and by a republish: never both at once.
+        self._round = asyncio.Lock()
         self.published = 0
+        self.republished = 0
         # From a row's commit (its created_at, just before) to the broker's ack.
         self.delay = delay if delay is not None else HopTimes()
 
@@ -189,15 +221,41 @@ class OutboxRelay:
                 with contextlib.suppress(Exception):
                     await asyncio.shield(self._mark(list(self._acked)))
 
+    async def republish(
+        self, reset: Callable[[Session], int], *, cluster_id: str | None = None
+    ) -> int:
+        """Between two rounds: record the acks still unrecorded, then run `reset` (which
+        marks rows unpublished) in one transaction, with the cluster id the outbox
+        publishes to from now on. Returns how many rows will be sent again."""
+        async with self._round:
+            if self._acked:
+                await self._mark(list(self._acked))
+                self._acked = []
+
+            def work(session: Session) -> int:
+                count = reset(session)
+                if cluster_id is not None:
+                    self._messaging.set_cluster_id(session, cluster_id)
+                return count
+
+            count = await asyncio.to_thread(run_transaction, self._engine, work, urgent=True)
+        self.republished += count
+        self.wake()
+        return count
+
     async def publish_pending(self) -> int:
         """Publish one batch of pending rows (and mark the previous batch meanwhile);
         returns how many were published."""
+        async with self._round:
+            return await self._publish_round()
+
+    async def _publish_round(self) -> int:
         acked = list(self._acked)
-        skip = set(acked)
+        skip = {ack.sequence for ack in acked}
         rows = await asyncio.to_thread(
             read_transaction,
             self._engine,
-            lambda session: self._messaging.pending(session, self._batch_size, exclude=acked),
+            lambda session: self._messaging.pending(session, self._batch_size, exclude=skip),
         )
         marking = asyncio.create_task(self._mark(acked)) if acked else None
         try:
@@ -209,28 +267,36 @@ class OutboxRelay:
                         key=row.key,
                         headers=[
                             ("event_type", row.event_type.encode()),
-                            ("event_id", row.event_id.encode()),
+                            (EVENT_ID_HEADER, row.event_id.encode()),
+                            *(
+                                [("republished", str(row.republished).encode())]
+                                if row.republished
+                                else []
+                            ),
                         ],
                     )
                     for row in rows
                 ]
-                await asyncio.gather(*futures)
+                placed = await asyncio.gather(*futures)
                 now = datetime.now(UTC)
                 for row in rows:
                     self.delay.add((now - row.created_at).total_seconds())
-                self._acked += [row.sequence for row in rows]
+                self._acked += [
+                    Acknowledgement(row.sequence, where.partition, where.offset)
+                    for row, where in zip(rows, placed, strict=True)
+                ]
                 self.published += len(rows)
         finally:
             if marking is not None:
                 await marking  # a failed mark raises here; those rows stay to be marked
-                self._acked = [sequence for sequence in self._acked if sequence not in skip]
+                self._acked = [ack for ack in self._acked if ack.sequence not in skip]
         return len(rows)
 
-    async def _mark(self, sequences: list[int]) -> None:
+    async def _mark(self, acknowledged: list[Acknowledgement]) -> None:
         await asyncio.to_thread(
             run_transaction,
             self._engine,
-            lambda session: self._messaging.mark_published(session, sequences),
+            lambda session: self._messaging.mark_published(session, acknowledged),
             urgent=True,
         )
 

@@ -15,7 +15,8 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Annotated, Any, TypeVar
 
 import faust
@@ -40,11 +41,13 @@ from shared.auth import (
 from shared.clock import Clock
 from shared.csrf import CSRF_POLICY, CsrfGuard, csrf_router
 from shared.db import Messaging, create_db_engine, ping, read_transaction, run_transaction
-from shared.events import AnyEvent, EventBase
+from shared.events import AnyEvent, EventBase, parse_event
 from shared.http import Conflict, RequestGuard, SecurityHeaders, install_error_handlers
 from shared.kafka import (
     DeadLetterSink,
     HopTimes,
+    MessageMeta,
+    NotApplicableYet,
     OutboxRelay,
     broker_reachable,
     consume_one,
@@ -52,13 +55,16 @@ from shared.kafka import (
     ensure_topics,
     meta_from_faust,
 )
+from shared.log_check import LogCheck
 from shared.migrations import MigrationHistory, UpgradeOutcome, upgrade
 from shared.settings import CommonSettings, ServiceSettings
 from shared.streams import create_stream_app, raw_topic
-from shared.topics import Topic, all_topic_names
+from shared.topics import ALL_TOPICS, Topic, all_topic_names
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# How often parked events are tried again.
+PARKED_RETRY_S = 1.0
 
 
 @dataclass
@@ -171,15 +177,20 @@ class ServiceRuntime:
         self.background = tuple(background)
         self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
+        self.log_check: LogCheck | None = None
         self.dlq: DeadLetterSink | None = None
         self.stream_app: faust.App | None = None
-        # "applied" counts messages handled; among them "duplicates" were already applied
-        # and "passed_over" are of a type the subscription does not act on.
+        # "applied" counts messages handled; among them "duplicates" were already applied,
+        # "passed_over" are of a type the subscription does not act on, and "parked"
+        # could not be applied yet (tried again apart; "unparked" when they were).
         self.outcomes: dict[str, int] = {
             "applied": 0,
             "dead_lettered": 0,
             "duplicates": 0,
             "passed_over": 0,
+            "parked": 0,
+            "unparked": 0,
+            "parked_given_up": 0,
         }
         # Where an event's time goes in this process, for /health and the benchmark:
         # "relay" from an outbox row's commit to the broker's ack; per consumed topic,
@@ -188,6 +199,8 @@ class ServiceRuntime:
         # handler itself (parse, transaction, commit).
         self.hops: dict[str, HopTimes] = {"relay": HopTimes()}
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Parked events given up on, waiting for the event loop to dead-letter them.
+        self._given_up: list[tuple[Any, NotApplicableYet]] = []
 
     # --- units of work ----------------------------------------------------------------
 
@@ -238,7 +251,17 @@ class ServiceRuntime:
         return result
 
     def apply_event(self, consumer: str, handle: EventUseCase, event: AnyEvent) -> bool:
-        """Apply an event at most once for `consumer`; False when it was already applied."""
+        """Apply an event at most once for `consumer`; False when it was already applied
+        or is not applicable yet (then it is not claimed: a later copy is applied)."""
+        try:
+            return self.claim_and_apply(consumer, handle, event)
+        except NotApplicableYet:
+            return False
+
+    def claim_and_apply(self, consumer: str, handle: EventUseCase, event: AnyEvent) -> bool:
+        """Claim the event for `consumer` and apply it in one transaction; False when it
+        was already claimed. `NotApplicableYet` from the use case rolls both back and is
+        raised on (the consume pipeline tries the event again later)."""
 
         def work(uow: UnitOfWork) -> bool:
             # Claimed first, in the transaction of the effect: a failure rolls both back.
@@ -272,11 +295,15 @@ class ServiceRuntime:
     def _add_agent(self, app: faust.App, subscription: Subscription, consumer: str) -> None:
         topic = raw_topic(app, subscription.topic.name)
 
-        def apply(event: AnyEvent) -> None:
+        def apply(event: AnyEvent, *, raw: bytes, meta: MessageMeta) -> None:
             if not subscription.wants(event):
                 self.outcomes["passed_over"] += 1
-            elif not self.apply_event(consumer, subscription.handle, event):
-                self.outcomes["duplicates"] += 1
+                return
+            try:
+                if not self.claim_and_apply(consumer, subscription.handle, event):
+                    self.outcomes["duplicates"] += 1
+            except NotApplicableYet:
+                self._park(consumer, event, raw, meta)
 
         waited = self.hops.setdefault(f"wait:{subscription.topic.name}", HopTimes())
         handled = self.hops.setdefault(f"handle:{subscription.topic.name}", HopTimes())
@@ -288,10 +315,11 @@ class ServiceRuntime:
                 if sent_at is not None:
                     waited.add(time.time() - sent_at)
                 started = time.perf_counter()
+                meta = meta_from_faust(message)
                 outcome = await consume_one(
                     message.value,
-                    meta_from_faust(message),
-                    handle=apply,
+                    meta,
+                    handle=partial(apply, raw=message.value or b"", meta=meta),
                     dlq=self.dlq,
                 )
                 handled.add(time.perf_counter() - started)
@@ -299,6 +327,82 @@ class ServiceRuntime:
 
         agent.__name__ = f"on_{subscription.topic.name.replace('.', '_').replace('-', '_')}"
         app.agent(topic, name=f"{self.name}.{agent.__name__}")(agent)
+
+    # --- events parked until their case's start arrives -----------------------------
+
+    def _park(self, consumer: str, event: AnyEvent, raw: bytes, meta: MessageMeta) -> None:
+        """Keep an event that cannot be applied yet out of the stream's way: holding the
+        stream would also hold the start event it waits for (faust fetches every topic
+        of a process in one loop)."""
+        run_transaction(
+            self.engine,
+            partial(
+                self.messaging.park,
+                consumer=consumer,
+                event_id=str(event.event_id),
+                topic=meta.topic,
+                partition=meta.partition,
+                offset=meta.offset,
+                key=meta.key,
+                payload=raw,
+            ),
+        )
+        self.outcomes["parked"] += 1
+
+    def retry_parked(self) -> int:
+        """Try every parked event again, oldest first; returns how many are still parked.
+        Applied (or found applied meanwhile): forgotten. Still not applicable after
+        `DINSOS_NOT_YET_WAIT_S`: dropped (unclaimed: a later copy applies) or returned to
+        be dead-lettered, as the handler said."""
+        subscriptions = {s.topic.name: s for s in self.subscriptions}
+        parked = read_transaction(self.engine, self.messaging.parked_events)
+        # Real time, as parked_at is: a drill's clock must not keep an event parked.
+        give_up_before = datetime.now(UTC) - timedelta(
+            seconds=self.settings.messaging.not_yet_wait_s
+        )
+        left = 0
+        for row in parked:
+            subscription = subscriptions.get(row.topic)
+            event = parse_event(row.payload)
+            try:
+                if subscription is not None:
+                    self.claim_and_apply(row.consumer, subscription.handle, event)
+                self.outcomes["unparked"] += 1
+            except NotApplicableYet as exc:
+                if row.parked_at >= give_up_before:
+                    left += 1
+                    continue
+                self.outcomes["parked_given_up"] += 1
+                self._given_up.append((row, exc))
+            run_transaction(
+                self.engine,
+                partial(self.messaging.unpark, consumer=row.consumer, event_id=row.event_id),
+            )
+        return left
+
+    async def _retry_parked_forever(self) -> None:
+        while True:
+            await asyncio.sleep(PARKED_RETRY_S)
+            try:
+                await asyncio.to_thread(self.retry_parked)
+                while self._given_up and self.dlq is not None:
+                    row, exc = self._given_up.pop(0)
+                    log.error("gave up on parked %s: %s", row.event_id, exc.detail)
+                    if exc.dead_letter_reason is not None:
+                        await self.dlq.send(
+                            row.payload,
+                            MessageMeta(
+                                row.topic, row.source_partition, row.source_offset, row.message_key
+                            ),
+                            reason=exc.dead_letter_reason,
+                            detail=exc.detail,
+                            event_id=row.event_id,
+                        )
+                        self.outcomes["dead_lettered"] += 1
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the retry must outlive any failure
+                log.exception("retrying parked events failed; trying again later")
 
     @asynccontextmanager
     async def lifespan(self, _api: FastAPI) -> AsyncIterator[None]:
@@ -315,7 +419,28 @@ class ServiceRuntime:
             producer=self.producer,
             delay=self.hops["relay"],
         )
-        tasks = [asyncio.create_task(self.relay.run(), name=f"{self.name}-outbox-relay")]
+        self.log_check = LogCheck(
+            service=self.name,
+            engine=self.engine,
+            messaging=self.messaging,
+            relay=self.relay,
+            kafka=self.settings.kafka,
+            settings=self.settings.messaging,
+            clock=self.clock,
+            own_topics=tuple(t.name for t in ALL_TOPICS if t.producer == self.name),
+            before_republish=partial(ensure_topics, self.settings.kafka, all_topic_names()),
+        )
+        # Before the relay sends anything: a broker that lost what it had acknowledged
+        # (the local Tansu after a power cut) is refilled from the outbox first.
+        await self.log_check.check()
+        tasks = [
+            asyncio.create_task(self.relay.run(), name=f"{self.name}-outbox-relay"),
+            asyncio.create_task(self.log_check.run(), name=f"{self.name}-log-check"),
+        ]
+        if self.subscriptions:
+            tasks.append(
+                asyncio.create_task(self._retry_parked_forever(), name=f"{self.name}-parked")
+            )
         tasks += [
             asyncio.create_task(job(self), name=f"{self.name}-{job.__name__}")
             for job in self.background
@@ -354,11 +479,11 @@ class ServiceRuntime:
         """Whether database, broker and consumer are up, and how much waits in the outbox."""
         database_ok = True
         pending: int | None = None
+        tables: dict[str, Any] = {}
         try:
             await asyncio.to_thread(ping, self.engine)
-            pending = await asyncio.to_thread(
-                read_transaction, self.engine, self.messaging.unpublished_count
-            )
+            tables = await asyncio.to_thread(read_transaction, self.engine, self.messaging.figures)
+            pending = tables["outbox_pending"]
         except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
             log.warning("health: database unreachable: %s", exc)
             database_ok = False
@@ -375,6 +500,15 @@ class ServiceRuntime:
             "events_dead_lettered": self.outcomes["dead_lettered"],
             "events_duplicate": self.outcomes["duplicates"],
             "events_passed_over": self.outcomes["passed_over"],
+            "events_parked": self.outcomes["parked"],
+            "events_unparked": self.outcomes["unparked"],
+            "events_parked_given_up": self.outcomes["parked_given_up"],
+            "messaging": {
+                **tables,
+                "published": self.relay.published if self.relay else 0,
+                "republished": self.relay.republished if self.relay else 0,
+                **(self.log_check.figures.as_dict() if self.log_check else {}),
+            },
             "hops": {name: hop.as_dict() for name, hop in self.hops.items()},
         }
 

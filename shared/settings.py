@@ -41,6 +41,35 @@ class KafkaSettings(BaseSettings):
     max_request_size: int = Field(default=1_048_576, ge=1024)
 
 
+class MessagingSettings(BaseSettings):
+    """How a service keeps its outbox the log of record and its tables bounded."""
+
+    model_config = SettingsConfigDict(env_prefix="DINSOS_", extra="ignore")
+
+    # How often the broker is asked whether it still holds what it acknowledged.
+    log_check_interval_s: float = Field(default=30.0, gt=0)
+    # An outbox row is deleted once every consumer group has committed past it AND it is
+    # this old; until then a lost broker can be refilled from it.
+    outbox_retention_h: float = Field(default=168.0, ge=0)
+    # How long a consumer remembers an event id it applied. It must outlast the outbox's
+    # retention: a producer republishes anything its outbox still holds.
+    processed_retention_h: float = Field(default=720.0, gt=0)
+    # How often the retention runs.
+    retention_interval_s: float = Field(default=600.0, gt=0)
+    # How long a consumer keeps trying an event whose case's start event has not arrived
+    # (another topic's, maybe still being republished), parked beside the stream.
+    not_yet_wait_s: float = Field(default=600.0, ge=0)
+
+    @model_validator(mode="after")
+    def _inbox_outlives_outbox(self) -> Self:
+        if self.processed_retention_h <= self.outbox_retention_h:
+            raise ValueError(
+                "DINSOS_PROCESSED_RETENTION_H must exceed DINSOS_OUTBOX_RETENTION_H: an event "
+                "id forgotten before its producer stops republishing it could apply twice"
+            )
+        return self
+
+
 class CommonSettings(BaseSettings):
     """What every service needs to know about the deployment."""
 
@@ -78,6 +107,7 @@ class ServiceSettings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     common: CommonSettings = Field(default_factory=CommonSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    messaging: MessagingSettings = Field(default_factory=MessagingSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     # The office's calendar: expiry dates, "today's runs" and due dates are local dates

@@ -126,13 +126,47 @@ class Stack(StoppedOnExit):
         process.kill()
         process.wait()
 
-    def restart(self, name: str, health_timeout_s: float = 90.0) -> None:
-        """Start a stopped or killed service again with the same port, env and database."""
-        old = self.services[name]
-        if old.process.poll() is None:
-            raise RuntimeError(f"{name} is still running")
-        self.services[name] = _spawn(name, old.port, old.env, old.log_path, append=True)
-        self.wait_healthy(health_timeout_s, only=(name,))
+    def pause(self, name: str) -> None:
+        """SIGSTOP one service: it holds its connections and does nothing (a hung PC)."""
+        self.services[name].process.send_signal(signal.SIGSTOP)
+
+    def resume(self, name: str) -> None:
+        """SIGCONT a paused service."""
+        self.services[name].process.send_signal(signal.SIGCONT)
+
+    def kill_everything(self) -> None:
+        """SIGKILL every service and the broker at once: the power cut of an office PC."""
+        for service in self.services.values():
+            if service.process.poll() is None:
+                service.process.kill()
+        self._tansu().kill()
+        for service in self.services.values():
+            service.process.wait()
+
+    def restart_broker(self) -> None:
+        """SIGKILL the broker and start an empty one on the same port (Tansu keeps
+        nothing): the services stay up and find it there when they reconnect."""
+        log = (self.log_dir / "tansu.log").open("ab")
+        tansu = self._tansu()
+        tansu.kill()
+        self.broker = TansuBroker.start(port=tansu.port, log=log)
+
+    def _tansu(self) -> TansuBroker:
+        # The power-cut drills forget the broker's log, which only the in-memory Tansu
+        # does by itself; Apache Kafka keeps its log on disk (shared.apache_kafka).
+        if not isinstance(self.broker, TansuBroker):
+            raise TypeError("this drill needs the in-memory Tansu broker")
+        return self.broker
+
+    def restart(self, *names: str, health_timeout_s: float = 90.0) -> None:
+        """Start stopped or killed services again with the same port, env and database,
+        all at once, and wait until they are healthy."""
+        for name in names:
+            old = self.services[name]
+            if old.process.poll() is None:
+                raise RuntimeError(f"{name} is still running")
+            self.services[name] = _spawn(name, old.port, old.env, old.log_path, append=True)
+        self.wait_healthy(health_timeout_s, only=names)
 
     def wait_healthy(self, timeout_s: float, only: tuple[str, ...] | None = None) -> None:
         """Poll every /health until 200; fail early, with its log, if a process dies."""

@@ -16,6 +16,7 @@ from faust.transport import drivers
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from shared.settings import KafkaSettings
+from shared.topics import consumer_group
 
 _TUNED_SCHEME = "kafkatuned"
 
@@ -52,7 +53,7 @@ def create_stream_app(service: str, kafka: KafkaSettings) -> faust.App:
     scheme = _TUNED_SCHEME if kafka.fetch_max_wait_ms is not None else "kafka"
     servers = ";".join(kafka.bootstrap_servers.split(","))
     app = faust.App(
-        f"dinsos-{service}",
+        consumer_group(service),
         broker=f"{scheme}://{servers}",
         store="memory://",
         web_enabled=False,

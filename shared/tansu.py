@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -69,10 +70,15 @@ class StoppedOnExit:
 
 @dataclass
 class TansuBroker(StoppedOnExit):
-    """A running Tansu process on loopback."""
+    """A running Tansu process on loopback.
+
+    Each start gets a fresh cluster id (Tansu's default is the same "tansu_cluster" every
+    time): the broker forgets everything when it stops, and a new id says so to every
+    service's log check at once."""
 
     port: int
     process: subprocess.Popen[bytes]
+    cluster_id: str = ""
 
     @property
     def bootstrap_servers(self) -> str:
@@ -80,14 +86,19 @@ class TansuBroker(StoppedOnExit):
         return f"127.0.0.1:{self.port}"
 
     @classmethod
-    def start(cls, port: int | None = None, log: IO[bytes] | None = None) -> Self:
+    def start(
+        cls, port: int | None = None, log: IO[bytes] | None = None, cluster_id: str | None = None
+    ) -> Self:
         """Start a broker and wait until it accepts connections."""
         port = port or free_port()
         url = f"tcp://127.0.0.1:{port}"
+        cluster_id = cluster_id or f"tansu-{uuid.uuid4().hex[:12]}"
         process = subprocess.Popen(  # noqa: S603 - our own binary, fixed arguments
             [
                 str(broker_binary()),
                 "broker",
+                "--cluster-id",
+                cluster_id,
                 "--listener-url",
                 url,
                 "--advertised-listener-url",
@@ -104,7 +115,13 @@ class TansuBroker(StoppedOnExit):
         except TimeoutError:
             process.kill()
             raise
-        return cls(port=port, process=process)
+        return cls(port=port, process=process, cluster_id=cluster_id)
+
+    def kill(self) -> None:
+        """SIGKILL the broker, as a power cut would (its data is gone with it)."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
 
     def stop(self) -> None:
         """Terminate the broker (its data is gone with it)."""

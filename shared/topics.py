@@ -13,10 +13,13 @@ from shared.events import EventBase
 
 @dataclass(frozen=True)
 class Topic:
-    """A topic, the service that writes it, and its partition count."""
+    """A topic, the service that writes it, the services that read it, and its partition
+    count. `consumers` is what the producer's outbox retention waits for: a row is kept
+    until each of their consumer groups has committed past it."""
 
     name: str
     producer: str
+    consumers: tuple[str, ...] = ()
     partitions: int = 4
 
     @property
@@ -25,14 +28,29 @@ class Topic:
         return f"{self.name}.dlq"
 
 
-INCIDENTS = Topic("dinsos.intake.incidents", producer="intake")
-DISPATCHES = Topic("dinsos.logistics.dispatches", producer="logistics")
-DELIVERIES = Topic("dinsos.distribution.deliveries", producer="distribution")
-RESPONSE_CLOCKS = Topic("dinsos.notify.response-clocks", producer="notify")
+INCIDENTS = Topic("dinsos.intake.incidents", producer="intake", consumers=("logistics", "notify"))
+DISPATCHES = Topic(
+    "dinsos.logistics.dispatches", producer="logistics", consumers=("distribution", "notify")
+)
+DELIVERIES = Topic(
+    "dinsos.distribution.deliveries", producer="distribution", consumers=("logistics", "notify")
+)
+RESPONSE_CLOCKS = Topic("dinsos.notify.response-clocks", producer="notify", consumers=("notify",))
 
 ALL_TOPICS: tuple[Topic, ...] = (INCIDENTS, DISPATCHES, DELIVERIES, RESPONSE_CLOCKS)
 
 _TOPIC_BY_PRODUCER = {topic.producer: topic for topic in ALL_TOPICS}
+_TOPIC_BY_NAME = {topic.name: topic for topic in ALL_TOPICS}
+
+
+def topic_named(name: str) -> Topic | None:
+    """The topic of that name (None for one this system does not define)."""
+    return _TOPIC_BY_NAME.get(name)
+
+
+def consumer_group(service: str) -> str:
+    """The consumer group a service's stream app joins (faust's app id)."""
+    return f"dinsos-{service}"
 
 
 def topic_for(event: EventBase) -> Topic:

@@ -49,7 +49,7 @@ from shared.events_field import IncidentUpdated
 from shared.events_programs import PermakananRoundScheduled, SandangRequested
 from shared.events_stock import PurchaseRequested
 from shared.http import Conflict, Forbidden, NotFound
-from shared.kafka import PermanentEventError
+from shared.kafka import NotApplicableYet, PermanentEventError
 from shared.runtime import UnitOfWork
 
 NotifyEventT = TypeVar("NotifyEventT", bound=EventBase)
@@ -74,13 +74,19 @@ def apply_event(uow: UnitOfWork, event: AnyEvent, standards: Standards) -> None:
         select(ClockRow).where(ClockRow.case_id == event.case_id).with_for_update()
     ).first()
     if row is None:
-        if _would_stop(standards, event, event_type):
-            raise PermanentEventError(
-                "unknown_case",
-                f"{event_type} {event.event_id} for case {event.case_id}, "
-                "which has no clock (its start event never reached notify)",
-            )
-        return
+        if not _is_clocked(standards, event):
+            return  # a lot's stock movement, say: no clock will ever want it
+        # Its start event may not be here yet (topics are not ordered across each other,
+        # least of all while producers republish after a broker lost its log): not
+        # claimed, tried again for a while, and a stop event that never finds its clock
+        # is dead-lettered then.
+        raise NotApplicableYet(
+            f"{event_type} {event.event_id} for case {event.case_id}, which has no clock "
+            "(its start event never reached notify)",
+            dead_letter_reason="unknown_case"
+            if _would_stop(standards, event, event_type)
+            else None,
+        )
     _check_same_office(row, event, event_type)
     _record_timeline(uow, event, event_type)
     service = standards.service(row.office_id, row.service_code)
@@ -91,6 +97,13 @@ def apply_event(uow: UnitOfWork, event: AnyEvent, standards: Standards) -> None:
         elif event_type in service.cancelled_by:
             _stop(uow, row, domain.cancel(row.state(), event.occurred_at), cause=event)
     uow.session.add(row)
+
+
+def _is_clocked(standards: Standards, event: EventBase) -> bool:
+    """Whether the office clocks cases of the event's kind at all."""
+    office = standards.for_office(event.office_id)
+    services = {**standards.default.services, **office.services}.values()
+    return any(service.case_type == event.case_type.value for service in services)
 
 
 def _would_stop(standards: Standards, event: EventBase, event_type: str) -> bool:

@@ -8,9 +8,16 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from shared.admin import audit, backup, database, deployment, users
+from shared.admin import audit, backup, database, deployment, messaging, users
 
-COMMAND_GROUPS: tuple[ModuleType, ...] = (deployment, users, database, backup, audit)
+COMMAND_GROUPS: tuple[ModuleType, ...] = (
+    deployment,
+    users,
+    database,
+    backup,
+    messaging,
+    audit,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

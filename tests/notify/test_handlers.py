@@ -40,7 +40,7 @@ from shared.events import (
     ResponseDeadlineBreached,
     parse_event,
 )
-from shared.kafka import PermanentEventError
+from shared.kafka import NotApplicableYet, PermanentEventError
 from shared.runtime import ServiceRuntime, UnitOfWork
 from shared.settings import CommonSettings
 from tests.support.kafka import eventually
@@ -239,10 +239,33 @@ def test_events_that_do_not_drive_the_clock_are_ignored(
         occurred_at=REPORTED,
         delivery_id=uuid.uuid4(),
     )
-    assert apply(runtime, standards, verified)
-    assert apply(runtime, standards, departed)
+    assert not apply(runtime, standards, verified)  # nothing to apply: not claimed either
+    assert not apply(runtime, standards, departed)
     assert runtime.run(lambda uow: uow.session.get(ClockRow, case)) is None
     assert announced(runtime, case) == []
+
+
+def test_a_step_that_came_before_its_cases_report_joins_the_timeline_when_it_comes_again(
+    runtime: ServiceRuntime, standards: Standards
+) -> None:
+    # After a broker lost its log, a verification published to the new broker can arrive
+    # before the report its producer republishes, and then again after it.
+    case = uuid.uuid4()
+    verified = IncidentVerified.first(
+        office_id="kukar",
+        case_id=case,
+        producer="intake",
+        occurred_at=REPORTED + HOUR,
+        reported_at=REPORTED,
+        destination=SITE,
+        assessed_needs=(NeedLine(item_code="TENT", quantity=2),),
+        verified_by="Kabid",
+    )
+    assert not apply(runtime, standards, verified)
+    assert apply(runtime, standards, reported(case))
+    assert apply(runtime, standards, verified)
+    steps = runtime.run(lambda uow: [row.event_type for row in handlers.timeline(uow, case)])
+    assert sorted(steps) == ["IncidentReported", "IncidentVerified"]
 
 
 # --- stopping ---------------------------------------------------------------------------
@@ -308,9 +331,11 @@ def test_a_rejection_cancels_the_clock_and_a_later_arrival_changes_nothing(
 def test_an_event_for_a_case_without_a_clock_is_refused_for_the_dead_letter_topic(
     runtime: ServiceRuntime, standards: Standards, event: AnyEvent
 ) -> None:
-    with pytest.raises(PermanentEventError) as refused:
-        apply(runtime, standards, event)
-    assert refused.value.reason == "unknown_case"
+    with pytest.raises(NotApplicableYet) as refused:  # dead-lettered if it stays so
+        runtime.claim_and_apply(
+            CONSUMER, lambda uow, e: handlers.apply_event(uow, e, standards), event
+        )
+    assert refused.value.dead_letter_reason == "unknown_case"
     assert str(event.case_id) in refused.value.detail
     # Not recorded as processed: replayed from the DLQ after its report, it will apply.
     assert (

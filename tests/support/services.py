@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from shared.auth import AuthSettings
-from shared.settings import CommonSettings, KafkaSettings, ServiceSettings
+from shared.settings import CommonSettings, KafkaSettings, MessagingSettings, ServiceSettings
 from shared.tansu import TansuBroker
 
 S = TypeVar("S", bound=ServiceSettings)
@@ -28,7 +28,7 @@ def settings_for(cls: type[S], broker: TansuBroker, database_url: str, **extra: 
         kafka=KafkaSettings(bootstrap_servers=broker.bootstrap_servers),
         # Service tests are about behaviour; tests/*/test_access.py walk each access matrix.
         auth=AuthSettings(required=False),
-        **extra,
+        **{"messaging": MessagingSettings(not_yet_wait_s=1.0), **extra},
     )
 
 
