@@ -206,27 +206,23 @@ class ServiceRuntime:
 
     def migrate(self) -> UpgradeOutcome | None:
         """Bring this service's database to the newest revision of its schema history,
-        under the lock that keeps replicas starting together from racing."""
+        under the lock that keeps replicas starting together from racing. A runtime
+        without a history (only tests build one, with tables of their own) gets its
+        metadata's tables instead."""
         if self.migrations is None:
-            return None
-        outcome = upgrade(self.engine, self.migrations)
-        self._seal_audit_head()
-        return outcome
-
-    def _seal_audit_head(self) -> None:
+            self.metadata.create_all(self.engine)
+            outcome = None
+        else:
+            outcome = upgrade(self.engine, self.migrations)
         # A head left unsealed by a version before the chain was keyed is sealed once
         # the chain up to it verifies (shared.audit).
         run_transaction(self.engine, self.audit_trail.seal)
+        return outcome
 
     def create_tables(self) -> None:
-        """Build an empty database for a test: through the service's migrations (the very
-        schema production gets), or the metadata's own tables for a runtime of a test
-        that has no history."""
-        if self.migrations is None:
-            self.metadata.create_all(self.engine)
-            self._seal_audit_head()
-        else:
-            self.migrate()
+        """Build an empty database for a test: through the service's migrations, the very
+        schema production gets."""
+        self.migrate()
 
     def run(self, work: Callable[[UnitOfWork], T]) -> T:
         """Run a use case in one transaction (retrying transient failures), then wake the

@@ -222,7 +222,14 @@ async def test_an_event_before_its_start_is_parked_and_applied_once_the_start_ar
             rejected(other, "start other"),
             rejected(case, "start case"),
         ):
-            await send_raw(broker.bootstrap_servers, INCIDENTS.name, serialize_event(event))
+            # Keyed by case as the producers key them: the step and its start share a
+            # partition, so the step is read first and must wait for its start.
+            await send_raw(
+                broker.bootstrap_servers,
+                INCIDENTS.name,
+                serialize_event(event),
+                key=str(event.case_id).encode(),
+            )
         await eventually(lambda: len(applied) == 3)
         health = await runtime.health()
     assert sorted(applied) == ["start case", "start other", "step"]
