@@ -283,10 +283,14 @@ TOKEN_COOKIE = "dinsos_token"  # noqa: S105 - a cookie name, not a secret
 
 # --- enforcement --------------------------------------------------------------------
 
-# The identity provider's own routes: they read (or ignore) tokens themselves, so a stale
+# Probes and scrapers (they hold no token; counts only), the API docs, and the identity
+# provider's own routes: they read (or ignore) tokens themselves, so a stale
 # or broken token never stands between a user and signing in or out.
 PUBLIC_PATHS = (
     "/health",
+    "/livez",
+    "/readyz",
+    "/metrics",
     "/docs",
     "/docs/oauth2-redirect",
     "/redoc",

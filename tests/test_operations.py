@@ -1,0 +1,176 @@
+"""What an operator sees of every service: /livez (the process answers), /readyz (database,
+broker and consumer up, else which failed) and /metrics (Prometheus' text format)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from services.intake.app import create_app as intake_app
+from services.intake.settings import IntakeSettings
+from services.logistics.app import create_app as logistics_app
+from services.logistics.settings import LogisticsSettings
+from services.notify.app import create_app as notify_app
+from services.notify.models import ClockRow
+from services.notify.settings import NotifySettings
+from shared.auth import AuthSettings
+from shared.runtime import UnitOfWork
+from shared.settings import CommonSettings
+from shared.tansu import TansuBroker
+from tests.intake.test_api import report
+from tests.support.access import signed_in
+from tests.support.services import ready_client, settings_for
+
+
+def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Every sample of a scrape by (name, labels), parsed as Prometheus parses it."""
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def test_livez_answers_while_the_database_is_unreachable_and_readyz_names_it(
+    tmp_path: Path,
+) -> None:
+    settings = IntakeSettings(
+        # Nothing listens on port 9: every connection is refused.
+        database_url="postgresql://dinsos@127.0.0.1:9/intake",
+        common=CommonSettings(environment="test", data_dir=tmp_path),
+        auth=AuthSettings(required=False),
+    )
+    client = TestClient(intake_app(settings), raise_server_exceptions=False)
+    live = client.get("/livez")
+    assert live.status_code == 200
+    assert live.json() == {"service": "intake", "status": "alive"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["failed"] == ["database", "broker"]
+    assert ready.json()["database"] is False
+
+
+def test_readyz_is_503_naming_broker_and_consumer_before_they_are_up(tmp_path: Path) -> None:
+    app = logistics_app(signed_in(LogisticsSettings, tmp_path))
+    app.state.runtime.create_tables()
+    # No lifespan: the producer and the consumer were never started.
+    ready = TestClient(app).get("/readyz")
+    assert ready.status_code == 503
+    body = ready.json()
+    assert body["failed"] == ["broker", "consuming"]
+    assert body["database"] is True and body["status"] == "not_ready"
+
+
+def test_readyz_answers_200_once_database_broker_and_consumer_are_up(
+    broker: TansuBroker, database_url: str
+) -> None:
+    app = logistics_app(settings_for(LogisticsSettings, broker, database_url))
+    with ready_client(app) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        assert ready.json() == {
+            "service": "logistics",
+            "status": "ready",
+            "database": True,
+            "broker": True,
+            "consuming": True,
+            "failed": [],
+        }
+        lag = samples(client.get("/metrics").text)
+        topics = {dict(labels)["topic"] for name, labels in lag if name == "dinsos_consumer_lag"}
+        assert topics, "a consuming service reports its lag per topic"
+
+
+def test_metrics_count_requests_by_route_template_and_status_without_a_token(
+    tmp_path: Path,
+) -> None:
+    app = intake_app(signed_in(IntakeSettings, tmp_path))
+    app.state.runtime.create_tables()
+    client = TestClient(app)
+    for _ in range(2):
+        # Signed out: refused, and counted under the route's template, not its address.
+        assert client.get(f"/incidents/{uuid.uuid4()}/reports").status_code == 401
+    assert client.get(f"/no-such-page-{uuid.uuid4()}").status_code == 404
+    scrape = client.get("/metrics")
+    assert scrape.status_code == 200
+    assert scrape.headers["content-type"].startswith("text/plain; version=0.0.4")
+    found = samples(scrape.text)
+    templated = frozenset(
+        {("method", "GET"), ("route", "/incidents/{incident_id}/reports"), ("status", "401")}
+    )
+    assert found[("http_requests_total", templated)] == 2
+    unmatched = frozenset({("method", "GET"), ("route", "<unmatched>"), ("status", "404")})
+    assert found[("http_requests_total", unmatched)] == 1
+    latency = frozenset({("method", "GET"), ("route", "/incidents/{incident_id}/reports")})
+    assert found[("http_request_duration_seconds_count", latency)] == 2
+    assert not any("no-such-page" in str(labels) for _, labels in found)
+
+
+def test_metrics_show_the_outbox_backlog_while_no_broker_takes_it(tmp_path: Path) -> None:
+    settings = IntakeSettings(
+        database_url=f"sqlite:///{tmp_path / 'intake.sqlite3'}",
+        common=CommonSettings(environment="test", data_dir=tmp_path),
+        auth=AuthSettings(required=False),
+        photo_dir=tmp_path / "photos",
+    )
+    app = intake_app(settings)
+    app.state.runtime.create_tables()
+    client = TestClient(app)
+    before = samples(client.get("/metrics").text)
+    assert before[("dinsos_outbox_pending", frozenset())] == 0
+    created = client.post("/reports", json=report())
+    assert created.status_code == 201, created.text
+    after = samples(client.get("/metrics").text)
+    assert after[("dinsos_outbox_pending", frozenset())] >= 1
+    assert after[("dinsos_database_up", frozenset())] == 1
+    assert after[("dinsos_events_total", frozenset({("outcome", "dead_lettered")}))] == 0
+
+
+def test_notify_metrics_count_open_clocks_and_breaches(tmp_path: Path) -> None:
+    app = notify_app(signed_in(NotifySettings, tmp_path))
+    runtime = app.state.runtime
+    runtime.create_tables()
+    now = datetime.now(UTC)
+
+    def clock(*, breached: bool, stopped: bool) -> ClockRow:
+        return ClockRow(
+            case_id=uuid.uuid4(),
+            office_id="kukar",
+            service_code="incident",
+            started_at=now - timedelta(hours=30),
+            deadline=now - timedelta(hours=6) if breached else now + timedelta(hours=6),
+            target_seconds=86_400,
+            warn_at=[],
+            warned_fractions=[],
+            breached_at=now - timedelta(hours=6) if breached else None,
+            stopped_at=now if stopped else None,
+            correlation_id=uuid.uuid4(),
+            last_event_id=uuid.uuid4(),
+        )
+
+    def seed(uow: UnitOfWork) -> None:
+        uow.session.add(clock(breached=False, stopped=False))
+        uow.session.add(clock(breached=True, stopped=False))
+        uow.session.add(clock(breached=True, stopped=True))
+        uow.session.add(clock(breached=False, stopped=True))
+
+    runtime.run(seed)
+    found = samples(TestClient(app).get("/metrics").text)
+    assert found[("dinsos_open_clocks", frozenset())] == 2
+    assert found[("dinsos_open_clocks_breached", frozenset())] == 1
+    assert found[("dinsos_clocks_breached", frozenset())] == 2
+
+
+@pytest.mark.parametrize("path", ["/livez", "/readyz", "/metrics"])
+def test_probes_and_metrics_need_no_token_where_sign_in_is_required(
+    path: str, tmp_path: Path
+) -> None:
+    app = notify_app(signed_in(NotifySettings, tmp_path))
+    app.state.runtime.create_tables()
+    answer = TestClient(app).get(path)
+    assert answer.status_code in (200, 503), answer.text  # 503: no broker here
