@@ -56,6 +56,7 @@ from shared.kafka import (
     meta_from_faust,
 )
 from shared.log_check import LogCheck
+from shared.logs import RequestIds
 from shared.metrics import CONTENT_TYPE, HttpMetrics, metrics_registry, render
 from shared.migrations import MigrationHistory, UpgradeOutcome, upgrade
 from shared.settings import CommonSettings, ServiceSettings
@@ -690,8 +691,9 @@ def create_service_api(
     api.state.runtime = runtime
     api.state.metrics_registry = metrics_registry(runtime)
     guard_requests(api, service=runtime.name, common=runtime.settings.common)
-    # Outermost: every answer is counted, the guards' refusals too.
+    # Outermost: every answer is counted and carries its request id, refusals too.
     api.add_middleware(HttpMetrics, registry=api.state.metrics_registry)
+    api.add_middleware(RequestIds)
     install_error_handlers(api)
     if policy is not None:
         protect(

@@ -3,11 +3,16 @@ broker and consumer up, else which failed) and /metrics (Prometheus' text format
 
 from __future__ import annotations
 
+import io
+import json
+import logging
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -18,7 +23,9 @@ from services.logistics.settings import LogisticsSettings
 from services.notify.app import create_app as notify_app
 from services.notify.models import ClockRow
 from services.notify.settings import NotifySettings
-from shared.auth import AuthSettings
+from shared.auth import Access, AuthSettings
+from shared.logs import log_handler
+from shared.privacy import PersonalDataFilter
 from shared.runtime import UnitOfWork
 from shared.settings import CommonSettings
 from shared.tansu import TansuBroker
@@ -174,3 +181,97 @@ def test_probes_and_metrics_need_no_token_where_sign_in_is_required(
     app.state.runtime.create_tables()
     answer = TestClient(app).get(path)
     assert answer.status_code in (200, 503), answer.text  # 503: no broker here
+
+
+def intake_without_broker(tmp_path: Path) -> FastAPI:
+    """The intake app on a SQLite file, sign-in not required, its lifespan not run."""
+    app = intake_app(
+        IntakeSettings(
+            database_url=f"sqlite:///{tmp_path / 'intake.sqlite3'}",
+            common=CommonSettings(environment="test", data_dir=tmp_path),
+            auth=AuthSettings(required=False),
+            photo_dir=tmp_path / "photos",
+        )
+    )
+    app.state.runtime.create_tables()
+    # A route of the test's own that writes a log line while serving a request.
+    app.state.access_policy["GET /test-logs"] = Access.anyone()
+    return app
+
+
+def test_an_answer_echoes_the_callers_sane_request_id(tmp_path: Path) -> None:
+    client = TestClient(intake_without_broker(tmp_path))
+    answer = client.get("/livez", headers={"X-Request-ID": "posko-7.req_42:a"})
+    assert answer.headers["x-request-id"] == "posko-7.req_42:a"
+
+
+@pytest.mark.parametrize("offered", ["", "a" * 65, "<script>", "id with spaces", "-leading"])
+def test_a_missing_or_hostile_request_id_is_replaced_by_a_new_one(
+    offered: str, tmp_path: Path
+) -> None:
+    client = TestClient(intake_without_broker(tmp_path))
+    answer = client.get("/livez", headers={"X-Request-ID": offered})
+    assert re.fullmatch(r"[0-9a-f]{32}", answer.headers["x-request-id"])
+
+
+def test_every_answer_gets_its_own_request_id_refusals_included(tmp_path: Path) -> None:
+    client = TestClient(intake_without_broker(tmp_path))
+    ids = {client.get(f"/no-such-page-{n}").headers["x-request-id"] for n in range(3)}
+    assert len(ids) == 3
+
+
+def test_a_requests_log_lines_carry_its_id_as_json_with_personal_numbers_masked(
+    tmp_path: Path,
+) -> None:
+    app = intake_without_broker(tmp_path)
+    written = io.StringIO()
+    handler = log_handler("json", written)
+    handler.addFilter(PersonalDataFilter())
+    logger = logging.getLogger(f"tests.operations.{uuid.uuid4().hex}")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+    @app.get("/test-logs")
+    def logs_something() -> dict[str, str]:  # a sync route: runs in a worker thread
+        logger.info("called back +6281234567890 about NIK 6402011234567890")
+        return {}
+
+    served = TestClient(app).get("/test-logs", headers={"X-Request-ID": "req-json-1"})
+    assert served.status_code == 200, served.text
+    logger.info("outside any request")
+    first, second = (json.loads(line) for line in written.getvalue().splitlines())
+    assert first["request_id"] == "req-json-1"
+    assert first["level"] == "INFO" and first["logger"] == logger.name
+    assert "1234567890" not in first["message"]
+    assert "+6281" in first["message"] and "640201" in first["message"]
+    assert second["request_id"] == "-"
+
+
+def test_text_log_lines_carry_the_request_id_in_brackets(tmp_path: Path) -> None:
+    app = intake_without_broker(tmp_path)
+    written = io.StringIO()
+    logger = logging.getLogger(f"tests.operations.{uuid.uuid4().hex}")
+    logger.addHandler(log_handler("text", written))
+    logger.setLevel(logging.INFO)
+
+    @app.get("/test-logs")
+    async def logs_something() -> dict[str, str]:
+        logger.warning("something to say")
+        return {}
+
+    served = TestClient(app).get("/test-logs", headers={"X-Request-ID": "req-text-1"})
+    assert served.status_code == 200, served.text
+    assert f"WARNING {logger.name} [req-text-1]: something to say" in written.getvalue()
+
+
+def test_the_audit_entry_of_a_request_names_the_request_id_the_answer_carries(
+    tmp_path: Path,
+) -> None:
+    app = intake_without_broker(tmp_path)
+    created = TestClient(app).post("/reports", json=report())
+    assert created.status_code == 201, created.text
+    request_id = created.headers["x-request-id"]
+    runtime = app.state.runtime
+    entries = runtime.run(lambda uow: runtime.audit_trail.list(uow.session))
+    assert entries
+    assert all(entry["source"].endswith(f" {request_id}") for entry in entries)
