@@ -28,6 +28,7 @@ from faust.contrib.asgi import faust_app_running
 from sqlalchemy import Engine, MetaData
 from sqlmodel import Session
 
+from shared.api_docs import install_api_docs
 from shared.audit import AuditTrail, ChainBroken, acting_as, current_context
 from shared.auth import (
     Access,
@@ -687,7 +688,15 @@ def create_service_api(
 ) -> FastAPI:
     """A FastAPI app wired to `runtime`: lifespan, error format, health endpoint, size and
     type limits on bodies, and (given a policy) an access rule checked on every route."""
-    api = FastAPI(title=title, description=description, version="0.1.0", lifespan=runtime.lifespan)
+    api = FastAPI(
+        title=title,
+        description=description,
+        version="0.1.0",
+        lifespan=runtime.lifespan,
+        # Served by install_api_docs from local copies instead of FastAPI's CDN pages.
+        docs_url=None,
+        redoc_url=None,
+    )
     api.state.runtime = runtime
     api.state.metrics_registry = metrics_registry(runtime)
     guard_requests(api, service=runtime.name, common=runtime.settings.common)
@@ -708,6 +717,7 @@ def create_service_api(
     api.include_router(audit_router())
     api.include_router(health_router())
     api.include_router(csrf_router())
+    install_api_docs(api)
     return api
 
 

@@ -275,3 +275,37 @@ def test_the_audit_entry_of_a_request_names_the_request_id_the_answer_carries(
     entries = runtime.run(lambda uow: runtime.audit_trail.list(uow.session))
     assert entries
     assert all(entry["source"].endswith(f" {request_id}") for entry in entries)
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc", "/docs/oauth2-redirect"])
+def test_api_docs_load_only_the_services_own_assets_under_a_strict_policy(
+    page: str, tmp_path: Path
+) -> None:
+    app = notify_app(signed_in(NotifySettings, tmp_path))
+    client = TestClient(app)
+    answer = client.get(page)
+    assert answer.status_code == 200
+    html = answer.text
+    assert "http://" not in html and "https://" not in html, "nothing from another host"
+    policy = answer.headers["content-security-policy"]
+    nonce = re.search(r"'nonce-([\w-]+)'", policy)
+    assert nonce is not None
+    assert "script-src 'self' 'nonce-" in policy
+    assert "unsafe-eval" not in policy and "http" not in policy
+    assert "'unsafe-inline'" not in policy.split("script-src", 1)[1].split(";", 1)[0]
+    scripts = re.findall(r"<script([^>]*)>", html)
+    assert scripts
+    assert all(f'nonce="{nonce[1]}"' in attributes for attributes in scripts)
+    for asset in re.findall(r"(?:src|href)=\"([^\"]+)\"", html):
+        if asset.endswith("openapi.json"):
+            continue
+        served = client.get(asset)
+        assert served.status_code == 200, asset
+        assert len(served.content) > 1000, asset
+
+
+def test_the_docs_assets_are_swagger_ui_and_redoc_themselves(tmp_path: Path) -> None:
+    client = TestClient(notify_app(signed_in(NotifySettings, tmp_path)))
+    assert "SwaggerUIBundle" in client.get("/docs/assets/swagger-ui-bundle.js").text
+    assert "Redoc" in client.get("/docs/assets/redoc.standalone.js").text
+    assert client.get("/docs/assets/swagger-ui.css").headers["content-type"].startswith("text/css")
