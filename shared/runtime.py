@@ -68,6 +68,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 # How often parked events are tried again.
 PARKED_RETRY_S = 1.0
+# How long the stream consumer may take to stop (commit, leave its group) at shutdown.
+CONSUMER_STOP_TIMEOUT_S = 15
 
 
 @dataclass
@@ -460,7 +462,7 @@ class ServiceRuntime:
         try:
             if self.subscriptions:
                 self.stream_app = self._build_stream_app()
-                async with faust_app_running(self.stream_app, stop_timeout=15):
+                async with faust_app_running(self.stream_app, stop_timeout=CONSUMER_STOP_TIMEOUT_S):
                     yield
             else:
                 yield

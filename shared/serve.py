@@ -12,6 +12,9 @@ from shared.logs import log_handler
 from shared.privacy import install_log_masking
 from shared.settings import ServiceSettings
 
+# How long open HTTP requests may take to finish at shutdown, before the lifespan stops.
+HTTP_DRAIN_S = 10
+
 
 def configure_logging(level: str, log_format: Literal["json", "text"] = "text") -> None:
     """Every service's logging: one line per record in `log_format`, with the request id,
@@ -35,5 +38,5 @@ def serve(api: FastAPI, settings: ServiceSettings) -> None:
         log_config=None,
         log_level="warning",
         lifespan="on",
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=HTTP_DRAIN_S,
     )
