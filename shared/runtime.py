@@ -503,7 +503,9 @@ class ServiceRuntime:
             # faust exposes no getter for it.
             read_offsets: dict[Any, int | None] = getattr(consumer, "_read_offset", {})
             for tp in consumer.assignment():
-                highwater = consumer.highwater(tp)
+                highwater: int | None = consumer.highwater(tp)
+                if highwater is None:
+                    continue  # no fetch answered for it yet: its lag is not known
                 read = read_offsets.get(tp)
                 behind = highwater - (read + 1 if read is not None else 0)
                 lag[tp.topic] = lag.get(tp.topic, 0) + max(behind, 0)

@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import re
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -88,9 +89,17 @@ def test_readyz_answers_200_once_database_broker_and_consumer_are_up(
             "consuming": True,
             "failed": [],
         }
-        lag = samples(client.get("/metrics").text)
-        topics = {dict(labels)["topic"] for name, labels in lag if name == "dinsos_consumer_lag"}
+        # A partition's lag is known once a fetch for it has been answered.
+        deadline = time.monotonic() + 15
+        topics: set[str] = set()
+        while not topics and time.monotonic() < deadline:
+            time.sleep(0.2)
+            lag = samples(client.get("/metrics").text)
+            topics = {
+                dict(labels)["topic"] for name, labels in lag if name == "dinsos_consumer_lag"
+            }
         assert topics, "a consuming service reports its lag per topic"
+        assert all(value >= 0 for (name, _), value in lag.items() if name == "dinsos_consumer_lag")
 
 
 def test_metrics_count_requests_by_route_template_and_status_without_a_token(
