@@ -6,7 +6,10 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -318,3 +321,33 @@ def test_the_docs_assets_are_swagger_ui_and_redoc_themselves(tmp_path: Path) -> 
     assert "SwaggerUIBundle" in client.get("/docs/assets/swagger-ui-bundle.js").text
     assert "Redoc" in client.get("/docs/assets/redoc.standalone.js").text
     assert client.get("/docs/assets/swagger-ui.css").headers["content-type"].startswith("text/css")
+
+
+def test_a_service_process_logs_json_lines_with_personal_numbers_masked() -> None:
+    # The logging a service process sets up (shared.serve), in a process of its own: it
+    # replaces the root handlers, which this test process shares with pytest.
+    program = (
+        "import logging\n"
+        "from shared.serve import configure_logging\n"
+        "configure_logging('INFO', 'json')\n"
+        "log = logging.getLogger('services.intake')\n"
+        "log.info('reporter +6281234567890 NIK 6402011234567890')\n"
+        "try:\n"
+        "    raise ValueError('bad NIK 6402011234567890')\n"
+        "except ValueError:\n"
+        "    log.exception('failed for +6281234567890')\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", program],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
+    assert "1234567890" not in ran.stderr
+    info, error = (json.loads(line) for line in ran.stderr.splitlines())
+    assert info["logger"] == "services.intake" and info["request_id"] == "-"
+    assert info["message"].startswith("reporter +6281")
+    assert error["level"] == "ERROR"
+    assert "ValueError: bad NIK 64020112******90" in error["exception"]
