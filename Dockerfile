@@ -12,8 +12,10 @@ RUN apt-get update && apt-get install -y --no-install-recommends postgresql-comm
 COPY pyproject.toml README.md ./
 COPY shared ./shared
 COPY services ./services
-RUN pip install . && useradd --system --uid 10001 dinsos && mkdir -p /app/data \
-    && chown dinsos /app/data
+# Owned by the service user here, so the named volumes mounted on them start so too.
+RUN pip install . && useradd --system --uid 10001 dinsos \
+    && mkdir -p /app/data /app/users /app/photos \
+    && chown dinsos /app/data /app/users /app/photos
 USER dinsos
 EXPOSE 8001 8002 8003 8004
 CMD ["python", "-m", "services.intake"]

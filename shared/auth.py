@@ -34,6 +34,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.audit import set_context
+from shared.logs import current_request_id, sane_request_id
 from shared.passwords import OWASP_SCRYPT_N
 
 if TYPE_CHECKING:
@@ -283,10 +284,14 @@ TOKEN_COOKIE = "dinsos_token"  # noqa: S105 - a cookie name, not a secret
 
 # --- enforcement --------------------------------------------------------------------
 
-# The identity provider's own routes: they read (or ignore) tokens themselves, so a stale
+# Probes and scrapers (they hold no token; counts only), the API docs, and the identity
+# provider's own routes: they read (or ignore) tokens themselves, so a stale
 # or broken token never stands between a user and signing in or out.
 PUBLIC_PATHS = (
     "/health",
+    "/livez",
+    "/readyz",
+    "/metrics",
     "/docs",
     "/docs/oauth2-redirect",
     "/redoc",
@@ -420,7 +425,8 @@ def protect(
 
 def request_source(request: Request) -> str:
     """How an audit entry names the request that caused it."""
-    request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+    # The id the answer echoes and the logs carry (shared.logs), so one id finds all three.
+    request_id = current_request_id() or sane_request_id(request.headers.get("x-request-id"))
     route = request.scope.get("route")
     return f"request:{request.method} {getattr(route, 'path', request.url.path)} {request_id}"
 

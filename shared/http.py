@@ -307,14 +307,15 @@ _SCREEN_POLICY = (
     "img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-# FastAPI's /docs and /redoc pages load Swagger UI and ReDoc from jsDelivr and start them
-# with an inline script; they show the API's description only, no data.
+# /docs and /redoc (shared.api_docs) load Swagger UI and ReDoc from the service itself and
+# start them with an inline script carrying the nonce; they show the API's description
+# only, no data. Inline styles stay allowed: ReDoc writes its styles into <style>
+# elements at run time, and Swagger UI sets style attributes (a nonce in style-src would
+# make browsers ignore 'unsafe-inline'). ReDoc's search runs in a blob: worker.
 _API_DOCS_POLICY = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "font-src 'self' https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com "
-    "https://cdn.redoc.ly; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; "
-    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
+    "font-src 'self'; img-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 API_DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 # Not no-referrer: under it a browser sends `Origin: null` with the screens' own form
@@ -331,7 +332,7 @@ def csp_nonce(request: Request) -> str:
 
 def security_headers(path: str, nonce: str, *, https_only: bool) -> list[tuple[bytes, bytes]]:
     """The headers every answer of every service carries."""
-    policy = _API_DOCS_POLICY if path in API_DOCS_PATHS else _SCREEN_POLICY.format(nonce=nonce)
+    policy = (_API_DOCS_POLICY if path in API_DOCS_PATHS else _SCREEN_POLICY).format(nonce=nonce)
     headers = [
         (b"content-security-policy", policy.encode()),
         (b"x-content-type-options", b"nosniff"),

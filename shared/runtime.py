@@ -23,11 +23,12 @@ import faust
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from faust.contrib.asgi import faust_app_running
 from sqlalchemy import Engine, MetaData
 from sqlmodel import Session
 
+from shared.api_docs import install_api_docs
 from shared.audit import AuditTrail, ChainBroken, acting_as, current_context
 from shared.auth import (
     Access,
@@ -56,6 +57,8 @@ from shared.kafka import (
     meta_from_faust,
 )
 from shared.log_check import LogCheck
+from shared.logs import RequestIds
+from shared.metrics import CONTENT_TYPE, HttpMetrics, metrics_registry, render
 from shared.migrations import MigrationHistory, UpgradeOutcome, upgrade
 from shared.settings import CommonSettings, ServiceSettings
 from shared.streams import create_stream_app, raw_topic
@@ -65,6 +68,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 # How often parked events are tried again.
 PARKED_RETRY_S = 1.0
+# How long the stream consumer may take to stop (commit, leave its group) at shutdown.
+CONSUMER_STOP_TIMEOUT_S = 15
 
 
 @dataclass
@@ -149,6 +154,16 @@ class Subscription:
 BackgroundTask = Callable[["ServiceRuntime"], Coroutine[Any, Any, None]]
 
 
+@dataclass(frozen=True)
+class Figure:
+    """A gauge a service adds to /metrics: `name` (prefixed `dinsos_`), its help text,
+    and how to read its value in a read-only transaction."""
+
+    name: str
+    help: str
+    read: Callable[[Session], float]
+
+
 class ServiceRuntime:
     """Everything one service process owns at run time."""
 
@@ -162,8 +177,11 @@ class ServiceRuntime:
         background: Sequence[BackgroundTask] = (),
         clock: Clock | None = None,
         migrations: MigrationHistory | None = None,
+        figures: Sequence[Figure] = (),
     ) -> None:
         self.name = name
+        # What a service adds to /metrics (notify's open clocks), read at each scrape.
+        self.figures = tuple(figures)
         # The service's schema history, applied at start; None only for runtimes of tests
         # whose tables are their own (they build them with `create_tables`).
         self.migrations = migrations
@@ -444,7 +462,7 @@ class ServiceRuntime:
         try:
             if self.subscriptions:
                 self.stream_app = self._build_stream_app()
-                async with faust_app_running(self.stream_app, stop_timeout=15):
+                async with faust_app_running(self.stream_app, stop_timeout=CONSUMER_STOP_TIMEOUT_S):
                     yield
             else:
                 yield
@@ -470,6 +488,66 @@ class ServiceRuntime:
             return bool(app.consumer.assignment())
         except Exception:  # noqa: BLE001 - a consumer not built yet is simply not consuming
             return False
+
+    def consumer_lag(self) -> dict[str, int]:
+        """Per consumed topic, how many messages of the partitions this process holds
+        are on the broker and not yet read (empty while it holds none)."""
+        app = self.stream_app
+        if app is None or not self.consuming():
+            return {}
+        consumer = app.consumer
+        lag: dict[str, int] = {}
+        try:
+            # faust keeps the offset it last read per partition; the high-water mark is
+            # the next offset the broker will write. Both in memory: no broker request.
+            # faust exposes no getter for it.
+            read_offsets: dict[Any, int | None] = getattr(consumer, "_read_offset", {})
+            for tp in consumer.assignment():
+                highwater: int | None = consumer.highwater(tp)
+                if highwater is None:
+                    continue  # no fetch answered for it yet: its lag is not known
+                read = read_offsets.get(tp)
+                behind = highwater - (read + 1 if read is not None else 0)
+                lag[tp.topic] = lag.get(tp.topic, 0) + max(behind, 0)
+        except Exception:  # a consumer mid-rebalance has no figures to give
+            log.debug("consumer lag unavailable", exc_info=True)
+            return {}
+        return lag
+
+    def table_figures(self) -> dict[str, Any]:
+        """The outbox's and parked events' counts (one read transaction)."""
+        return read_transaction(self.engine, self.messaging.figures)
+
+    def extra_figures(self) -> dict[str, tuple[str, float]]:
+        """The service's own gauges by name: (help, value), read in one transaction."""
+        if not self.figures:
+            return {}
+
+        def read(session: Session) -> dict[str, tuple[str, float]]:
+            return {f.name: (f.help, float(f.read(session))) for f in self.figures}
+
+        return read_transaction(self.engine, read)
+
+    async def readiness(self) -> dict[str, Any]:
+        """Whether this process should be sent work: the database answers, the broker is
+        reachable and the consumer holds its partitions. Each check by name; `failed`
+        lists those that did not pass."""
+        try:
+            await asyncio.to_thread(ping, self.engine)
+            database_ok = True
+        except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+            log.warning("readiness: database unreachable: %s", exc)
+            database_ok = False
+        broker_ok = self.producer is not None and await broker_reachable(self.producer)
+        consuming = self.consuming()
+        checks = {"database": database_ok, "broker": broker_ok, "consuming": consuming}
+        failed = [name for name, ok in checks.items() if ok is False]
+        return {
+            "service": self.name,
+            "status": "ready" if not failed else "not_ready",
+            **checks,
+            "failed": failed,
+        }
 
     async def health(self) -> dict[str, Any]:
         """Whether database, broker and consumer are up, and how much waits in the outbox."""
@@ -519,8 +597,27 @@ RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]
 
 
 def health_router() -> APIRouter:
-    """`GET /health`: 200 when database and broker answer, 503 otherwise."""
+    """`GET /health`: 200 when database and broker answer, 503 otherwise, with the
+    figures. `GET /livez`: 200 while the process answers (no I/O: a restart is the cure
+    only for a process that does not). `GET /readyz`: 200 when database, broker and
+    consumer are up, else 503 naming the checks that failed (send it no work yet).
+    `GET /metrics`: Prometheus' text format (shared.metrics). All public, like /health:
+    they carry counts, never personal data, and a probe or scraper holds no token."""
     router = APIRouter(tags=["health"])
+
+    @router.get("/livez")
+    async def livez(runtime: RuntimeDep) -> dict[str, str]:
+        return {"service": runtime.name, "status": "alive"}
+
+    @router.get("/readyz")
+    async def readyz(runtime: RuntimeDep) -> JSONResponse:
+        body = await runtime.readiness()
+        return JSONResponse(status_code=200 if not body["failed"] else 503, content=body)
+
+    @router.get("/metrics")
+    async def metrics(request: Request) -> Response:
+        registry = request.app.state.metrics_registry
+        return Response(await asyncio.to_thread(render, registry), media_type=CONTENT_TYPE)
 
     @router.get("/health")
     async def health(runtime: RuntimeDep) -> JSONResponse:
@@ -595,9 +692,21 @@ def create_service_api(
 ) -> FastAPI:
     """A FastAPI app wired to `runtime`: lifespan, error format, health endpoint, size and
     type limits on bodies, and (given a policy) an access rule checked on every route."""
-    api = FastAPI(title=title, description=description, version="0.1.0", lifespan=runtime.lifespan)
+    api = FastAPI(
+        title=title,
+        description=description,
+        version="0.1.0",
+        lifespan=runtime.lifespan,
+        # Served by install_api_docs from local copies instead of FastAPI's CDN pages.
+        docs_url=None,
+        redoc_url=None,
+    )
     api.state.runtime = runtime
+    api.state.metrics_registry = metrics_registry(runtime)
     guard_requests(api, service=runtime.name, common=runtime.settings.common)
+    # Outermost: every answer is counted and carries its request id, refusals too.
+    api.add_middleware(HttpMetrics, registry=api.state.metrics_registry)
+    api.add_middleware(RequestIds)
     install_error_handlers(api)
     if policy is not None:
         protect(
@@ -612,6 +721,7 @@ def create_service_api(
     api.include_router(audit_router())
     api.include_router(health_router())
     api.include_router(csrf_router())
+    install_api_docs(api)
     return api
 
 

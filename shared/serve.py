@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import logging
+from typing import Literal
 
 import uvicorn
 from fastapi import FastAPI
 
+from shared.logs import log_handler
 from shared.privacy import install_log_masking
 from shared.settings import ServiceSettings
 
+# How long open HTTP requests may take to finish at shutdown, before the lifespan stops.
+HTTP_DRAIN_S = 10
 
-def configure_logging(level: str) -> None:
-    """One line per record, with the logger name, for every service."""
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+
+def configure_logging(level: str, log_format: Literal["json", "text"] = "text") -> None:
+    """Every service's logging: one line per record in `log_format`, with the request id,
+    personal numbers masked."""
+    logging.basicConfig(level=level.upper(), handlers=[log_handler(log_format)], force=True)
     install_log_masking()
     # faust and aiokafka are chatty at INFO during every rebalance.
     for noisy in ("faust", "mode", "aiokafka"):
@@ -25,7 +28,7 @@ def configure_logging(level: str) -> None:
 
 def serve(api: FastAPI, settings: ServiceSettings) -> None:
     """Serve until SIGINT/SIGTERM; the lifespan stops agents and relay cleanly."""
-    configure_logging(settings.common.log_level)
+    configure_logging(settings.common.log_level, settings.common.log_format)
     uvicorn.run(
         api,
         host=settings.host,
@@ -35,5 +38,5 @@ def serve(api: FastAPI, settings: ServiceSettings) -> None:
         log_config=None,
         log_level="warning",
         lifespan="on",
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=HTTP_DRAIN_S,
     )

@@ -81,6 +81,9 @@ class CommonSettings(BaseSettings):
     # A file holding seconds to add to the clock: for end-to-end tests and drills only.
     clock_offset_file: Path | None = None
     log_level: str = "INFO"
+    # "json": one JSON object a line, for a log collector (docker-compose); "text": one
+    # readable line, for a console (the local run). Both carry the request id.
+    log_format: Literal["json", "text"] = "text"
     # Largest request body any endpoint takes (a field photo of a few MB, in a form).
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
 

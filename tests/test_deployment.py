@@ -7,6 +7,10 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +25,8 @@ from services.notify.settings import NotifySettings
 from shared.admin.database import database_url
 from shared.audit import AuditSettings
 from shared.auth import AuthSettings
+from shared.runtime import CONSUMER_STOP_TIMEOUT_S
+from shared.serve import HTTP_DRAIN_S
 from shared.settings import CommonSettings, KafkaSettings, ServiceSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,11 +117,13 @@ def test_service_command_variables_and_port_match_the_code(
     assert settings.kafka.enable_idempotence is True
     assert settings.kafka.bootstrap_servers == "kafka:9092"
     assert settings.auth.required is True
+    assert settings.auth.algorithm == "HS256"  # unless the office sets another
+    assert settings.common.log_format == "json"
     assert settings.auth.signing_secret() == DEPLOY_ENV["DINSOS_AUTH_SECRET"]
     assert settings.audit.key is not None
     assert settings.audit.key.get_secret_value() == DEPLOY_ENV["DINSOS_AUDIT_KEY"]
     assert settings.host == "0.0.0.0"
-    assert spec["ports"] == [f"{settings.port}:{settings.port}"]
+    assert spec["expose"] == [str(settings.port)]
     assert settings.port == SETTINGS[service].model_fields["port"].default
     assert settings.database_url.startswith("postgresql://dinsos:s3cret-for-test@postgres:")
     database = settings.database_url.rsplit("/", 1)[1]
@@ -172,3 +180,114 @@ def test_the_image_backs_up_with_the_pg_dump_of_the_servers_major_version(
     server_major = compose["services"]["postgres"]["image"].split(":")[1].split(".")[0]
     clients = re.findall(r"postgresql-client-(\d+)", (ROOT / "Dockerfile").read_text())
     assert clients == [server_major]
+
+
+def test_each_service_is_checked_ready_through_its_readyz_with_python(
+    compose: dict[str, Any],
+) -> None:
+    # The image has no curl or wget: the check runs the image's own python.
+    assert not re.search(r"\b(curl|wget)\b", (ROOT / "Dockerfile").read_text())
+    for service, settings_class in SETTINGS.items():
+        check = compose["services"][service]["healthcheck"]
+        port = settings_class.model_fields["port"].default
+        assert check["test"][:3] == ["CMD", "python", "-c"]
+        assert f"http://127.0.0.1:{port}/readyz" in check["test"][3]
+        assert check["start_period"] and check["retries"] >= 3
+
+
+@pytest.mark.parametrize(("status", "exit_code"), [(200, 0), (503, 1)])
+def test_the_healthcheck_command_passes_on_200_and_fails_on_503(
+    compose: dict[str, Any], status: int, exit_code: int
+) -> None:
+    class Readyz(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(status if self.path == "/readyz" else 404)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Readyz)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        code = compose["services"]["intake"]["healthcheck"]["test"][3]
+        code = code.replace("127.0.0.1:8001", f"127.0.0.1:{server.server_port}")
+        ran = subprocess.run(
+            [sys.executable, "-c", code], check=False, capture_output=True, timeout=30
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert ran.returncode == exit_code, ran.stderr
+
+
+def seconds(duration: str) -> float:
+    """Compose's duration ("30s", "1m30s") in seconds."""
+    parts = re.findall(r"(\d+)([hms])", duration)
+    assert "".join(f"{n}{u}" for n, u in parts) == duration, duration
+    return sum(int(n) * {"h": 3600, "m": 60, "s": 1}[u] for n, u in parts)
+
+
+def test_docker_waits_longer_than_a_service_takes_to_stop(compose: dict[str, Any]) -> None:
+    shutdown = HTTP_DRAIN_S + CONSUMER_STOP_TIMEOUT_S
+    for service in SETTINGS:
+        grace = seconds(compose["services"][service]["stop_grace_period"])
+        assert grace > shutdown, f"{service}: {grace}s to stop, needs more than {shutdown}s"
+
+
+def mounts(compose: dict[str, Any], service: str) -> dict[str, str]:
+    """Container path -> named volume of a service's volumes."""
+    found = {}
+    for entry in compose["services"][service].get("volumes", []):
+        volume, path = entry.split(":")[:2]
+        found[path] = volume
+    return found
+
+
+def test_the_users_file_and_intakes_photos_live_on_named_volumes(
+    compose: dict[str, Any],
+) -> None:
+    declared = set(compose["volumes"])
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for service in SETTINGS:
+        env = env_of(compose, service)
+        users_dir = str(Path(env["DINSOS_AUTH_USERS_FILE"]).parent)
+        assert mounts(compose, service).get(users_dir) == "users", service
+    photo_dir = env_of(compose, "intake")["INTAKE_PHOTO_DIR"]
+    assert mounts(compose, "intake").get(photo_dir) == "intake-photos"
+    for service in SETTINGS:
+        for path, volume in mounts(compose, service).items():
+            assert volume in declared, f"{service} mounts an undeclared volume {volume}"
+            # Made and owned by the service user in the image, so the volume is writable.
+            assert path in dockerfile and re.search(rf"chown dinsos [^\n]*{path}", dockerfile)
+
+
+def test_an_external_identity_providers_key_is_passed_through(
+    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    office_env = {
+        **DEPLOY_ENV,
+        "DINSOS_AUTH_ALGORITHM": "RS256",
+        "DINSOS_AUTH_PUBLIC_KEY": "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----",
+    }
+    raw = compose["services"]["notify"]["environment"]
+    env = {key: substitute(str(value), office_env) for key, value in raw.items()}
+    for key in list(os.environ):
+        if key.startswith(("DINSOS_", "KAFKA_", "NOTIFY_")):
+            monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    auth = NotifySettings().auth
+    assert auth.algorithm == "RS256"
+    assert auth.verification_key() == office_env["DINSOS_AUTH_PUBLIC_KEY"]
+
+
+def test_services_publish_no_fixed_host_port_so_they_scale(compose: dict[str, Any]) -> None:
+    for service in SETTINGS:
+        assert "ports" not in compose["services"][service], f"{service} cannot be scaled"
+        assert "container_name" not in compose["services"][service]
+    # For one replica each without a proxy: the override publishes each on its own port.
+    override = yaml.safe_load((ROOT / "deploy" / "compose.ports.yml").read_text())
+    for service, settings_class in SETTINGS.items():
+        port = settings_class.model_fields["port"].default
+        assert override["services"][service] == {"ports": [f"{port}:{port}"]}

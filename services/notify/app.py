@@ -13,6 +13,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, FastAPI, Query, Request, status
 from fastapi.responses import Response, StreamingResponse
+from sqlalchemy import ColumnElement, func, select
+from sqlmodel import Session, col
 
 from services.notify import handlers
 from services.notify.board import StandardsDep, board_router
@@ -24,6 +26,7 @@ from services.notify.models import (
     AlertOut,
     ClockFilter,
     ClockOut,
+    ClockRow,
     NotificationOut,
     NotifyTable,
     SubscriptionIn,
@@ -41,7 +44,7 @@ from shared.actors import ActingUserName
 from shared.auth import Access, Policy, Role
 from shared.clock import Clock
 from shared.http import ERROR_RESPONSES, NotFound, Unprocessable
-from shared.runtime import RuntimeDep, ServiceRuntime, create_service_api
+from shared.runtime import Figure, RuntimeDep, ServiceRuntime, create_service_api
 
 router = APIRouter(responses=ERROR_RESPONSES)
 
@@ -318,6 +321,33 @@ ACCESS: Policy = {
 }
 
 
+def _count_clocks(session: Session, *conditions: ColumnElement[bool]) -> float:
+    query = select(func.count()).select_from(ClockRow).where(*conditions)
+    return float(session.execute(query).scalar_one())
+
+
+# Notify's gauges on /metrics: what a coordinator's dashboard would alert on.
+CLOCK_FIGURES = (
+    Figure(
+        "open_clocks",
+        "Response clocks running (not yet stopped), every office.",
+        lambda session: _count_clocks(session, col(ClockRow.stopped_at).is_(None)),
+    ),
+    Figure(
+        "open_clocks_breached",
+        "Running response clocks already past their deadline.",
+        lambda session: _count_clocks(
+            session, col(ClockRow.stopped_at).is_(None), col(ClockRow.breached_at).is_not(None)
+        ),
+    ),
+    Figure(
+        "clocks_breached",
+        "Response clocks ever breached (running or stopped late), kept in the database.",
+        lambda session: _count_clocks(session, col(ClockRow.breached_at).is_not(None)),
+    ),
+)
+
+
 def create_app(settings: NotifySettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     """The notify service: API, incident and delivery agents, the clock ticker and the
     webhook sender. A bad standards file stops it here, before anything starts."""
@@ -331,6 +361,7 @@ def create_app(settings: NotifySettings | None = None, *, clock: Clock | None = 
         subscriptions=subscriptions(standards),
         background=[clock_ticker(standards), send_notifications],
         clock=clock,
+        figures=CLOCK_FIGURES,
     )
     api = create_service_api(
         runtime,
