@@ -31,6 +31,8 @@ from shared.topics import DELIVERIES, DISPATCHES, INCIDENTS
 from tests.support.kafka import collect, eventually, send_raw
 from tests.support.services import ready_client, settings_for
 
+# Collection time's office date, for parameters only: a test asks office_today() when it
+# runs, since the suite may cross the office's midnight (16:00 UTC in WITA).
 TODAY = office_today()
 
 
@@ -74,7 +76,7 @@ def lot(**overrides: Any) -> dict[str, Any]:
         "item_code": "RICE-5KG",
         "warehouse_code": "GDG-TGR",
         "quantity": 40,
-        "received_on": (TODAY - timedelta(days=30)).isoformat(),
+        "received_on": (office_today() - timedelta(days=30)).isoformat(),
         "source": "PO-17/2026",
         "received_by": "Pak Budi",
     }
@@ -99,8 +101,12 @@ def verified_event(quantity: int) -> IncidentVerified:
 async def test_verified_incident_is_planned_from_the_oldest_lot_then_released(
     client: TestClient, broker: TansuBroker
 ) -> None:
-    newer = client.post("/lots", json=lot(received_on=(TODAY - timedelta(days=2)).isoformat()))
-    older = client.post("/lots", json=lot(received_on=(TODAY - timedelta(days=90)).isoformat()))
+    newer = client.post(
+        "/lots", json=lot(received_on=(office_today() - timedelta(days=2)).isoformat())
+    )
+    older = client.post(
+        "/lots", json=lot(received_on=(office_today() - timedelta(days=90)).isoformat())
+    )
     assert (newer.status_code, older.status_code) == (201, 201), older.text
 
     event = verified_event(25)
@@ -254,7 +260,7 @@ def test_other_bad_requests(client: TestClient) -> None:
             "post",
             f"/purchase-orders/{uuid.uuid4()}/receipts",
             {
-                "received_on": TODAY.isoformat(),
+                "received_on": office_today().isoformat(),
                 "received_by": "X",
                 "lines": [{"item_code": "RICE-5KG", "delivered": 1, "accepted": 1}],
             },
@@ -269,7 +275,7 @@ def test_other_bad_requests(client: TestClient) -> None:
                 "number": "PO-1",
                 "supplier": "CV X",
                 "warehouse_code": "GDG-TGR",
-                "expected_on": TODAY.isoformat(),
+                "expected_on": office_today().isoformat(),
                 "lines": [{"item_code": "RICE-5KG", "quantity": 1}],
             },
             404,
@@ -314,13 +320,13 @@ def test_other_bad_requests(client: TestClient) -> None:
             "number": "PO-7/2026",
             "supplier": "CV Beras Kaltim",
             "warehouse_code": "GDG-TGR",
-            "expected_on": TODAY.isoformat(),
+            "expected_on": office_today().isoformat(),
             "lines": [{"item_code": "RICE-5KG", "quantity": 10}],
         },
     )
     assert order.status_code == 201, order.text
     delivery = {
-        "received_on": TODAY.isoformat(),
+        "received_on": office_today().isoformat(),
         "received_by": "Pak Budi",
         "lines": [{"item_code": "RICE-5KG", "delivered": 10, "accepted": 10}],
     }
@@ -377,7 +383,7 @@ async def test_poison_is_dead_lettered_and_incidents_and_goods_requests_are_plan
         case_type=CaseType.SANDANG_REQUEST,
         purpose="sandang_request",
         lines=(NeedLine(item_code="RICE-5KG", quantity=5),),
-        needed_by=TODAY + timedelta(days=10),
+        needed_by=office_today() + timedelta(days=10),
         destination=GeoPoint(lat=-0.41, lon=116.99),
     )
     orphan_return = DeliveryReturned.first(

@@ -15,7 +15,6 @@ from selenium.webdriver.chromium.webdriver import ChromiumDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 
@@ -67,6 +66,21 @@ def browser(tmp_path: Path) -> Iterator[WebDriver]:
     assert violations == [], "the pages broke their Content Security Policy"
 
 
+def _is_gone(element: WebElement) -> bool:
+    """Whether the page holding `element` was replaced. chromedriver says so either as a
+    stale reference or, while the new document is being attached, as a node that "does
+    not belong to the document" (which selenium's own staleness_of does not recognise)."""
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as error:
+        if "does not belong to the document" in str(error):
+            return True
+        raise
+    return False
+
+
 def click_and_load(browser: WebDriver, element: WebElement, timeout_s: float = 15.0) -> None:
     """Click something that loads a new page (a form post, a link) and wait until the new
     page has replaced the old one, so the next lookup cannot read the page being left."""
@@ -81,7 +95,7 @@ def click_and_load(browser: WebDriver, element: WebElement, timeout_s: float = 1
         )
         if not gone:
             raise
-    WebDriverWait(browser, timeout_s).until(expected_conditions.staleness_of(old_page))
+    WebDriverWait(browser, timeout_s).until(lambda _: _is_gone(old_page))
     WebDriverWait(browser, timeout_s).until(
         lambda driver: driver.execute_script("return document.readyState") == "complete"
     )
