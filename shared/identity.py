@@ -395,6 +395,14 @@ def _bearer(request: Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
+def session_script_for(settings: AuthSettings) -> str:
+    """The screens' client script, told whether sign-in is on (off: no sign-out button)."""
+    script = SESSION_SCRIPT.read_text(encoding="utf-8")
+    if settings.required:
+        return script
+    return script.replace("/*SIGN_IN_REQUIRED*/ true", "/*SIGN_IN_REQUIRED*/ false")
+
+
 def identity_router(provider: IdentityProvider) -> APIRouter:
     """The routes of the built-in identity provider (see the module's docstring)."""
     router = APIRouter(tags=["auth"])
@@ -514,9 +522,10 @@ def identity_router(provider: IdentityProvider) -> APIRouter:
 
     @router.get("/auth/session.js", include_in_schema=False)
     def session_script() -> Response:
-        """Silent refresh for the screens' `fetch` calls, and their sign-out button."""
+        """Silent refresh for the screens' `fetch` calls, and their sign-out button (only
+        where sign-in is on: with it off there is no session to end)."""
         return Response(
-            SESSION_SCRIPT.read_text(encoding="utf-8"),
+            session_script_for(settings),
             media_type="text/javascript",
             headers={"Cache-Control": "no-cache"},
         )

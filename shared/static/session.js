@@ -17,6 +17,8 @@
   const TEXT = english
     ? { expired: "Your session has ended.", signIn: "Sign in again", signOut: "Sign out" }
     : { expired: "Sesi Anda sudah berakhir.", signIn: "Masuk lagi", signOut: "Keluar" };
+  // The service writes `false` here when sign-in is off (a laptop demo): no session to end.
+  const signInRequired = /*SIGN_IN_REQUIRED*/ true;
   const plainFetch = window.fetch.bind(window);
   let refreshing = null;
 
@@ -76,7 +78,7 @@
       delete document.body.dataset.resume; // no session: the form it is
     }
     const header = document.querySelector("header") || document.querySelector("nav");
-    if (script.hasAttribute("data-sign-out") && header) {
+    if (signInRequired && script.hasAttribute("data-sign-out") && header) {
       const button = document.createElement("button");
       button.type = "button";
       button.className = "sign-out";

@@ -435,6 +435,17 @@ def test_the_screens_session_script_is_served_to_anyone(client: TestClient) -> N
     assert script.status_code == 200
     assert script.headers["content-type"].startswith("text/javascript")
     assert "/auth/" in script.text or "refresh" in script.text
+    assert "/*SIGN_IN_REQUIRED*/ true" in script.text
+
+
+def test_with_sign_in_off_the_screens_offer_no_sign_out_button(tmp_path: Path) -> None:
+    app = FastAPI()
+    protect(
+        app, {}, AuthSettings(required=False, users_file=tmp_path / "none.toml"), office="kukar"
+    )
+    script = TestClient(app).get("/auth/session.js")
+    assert script.status_code == 200
+    assert "/*SIGN_IN_REQUIRED*/ false" in script.text
 
 
 # --- password hashes -----------------------------------------------------------------
