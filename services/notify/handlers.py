@@ -7,9 +7,9 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Container, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
@@ -130,7 +130,7 @@ def open_clock(
     if uow.session.get(ClockRow, event.case_id) is not None:
         return None
     zone = standards.for_office(event.office_id).zone if standards else UTC
-    holidays = standards.holidays if standards else frozenset()
+    holidays: Container[date] = standards.closed_days(event.office_id) if standards else frozenset()
     deadline = domain.deadline_for(
         event.occurred_at, standard.limit, standard.unit, zone=zone, holidays=holidays
     )

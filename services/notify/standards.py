@@ -184,6 +184,11 @@ class OfficeStandard(_StandardModel):
     )
     source: str = Field(default="", description="The decree this standard comes from.")
     escalation: Escalation = Field(default_factory=Escalation)
+    closed_days: dict[date, str] = Field(
+        default_factory=dict,
+        description="Days this office is closed besides the national holidays and cuti "
+        "bersama, each with its reason (e.g. the regency's anniversary).",
+    )
     services: dict[ServiceCode, ServiceStandard]
 
     @field_validator("time_zone")
@@ -202,8 +207,23 @@ class OfficeStandard(_StandardModel):
 
 
 def indonesian_holidays() -> Container[date]:
-    """Indonesia's public holidays from the maintained `holidays` package (any year)."""
-    return holidays.country_holidays("ID")
+    """The days government offices are closed nationwide, from the maintained `holidays`
+    package (any year): public holidays and *cuti bersama*, the joint leave days the
+    government adds around them (its GOVERNMENT category). A "hari kerja" of the decrees
+    (000: "2 (dua) hari kerja", 004: "7-30 hari kerja") is a day the office is open."""
+    return holidays.country_holidays("ID", categories=(holidays.PUBLIC, holidays.GOVERNMENT))
+
+
+@dataclass(frozen=True)
+class OfficeCalendar:
+    """The days one office is closed: the nation's, and the office's own from its standard
+    file (a regency's anniversary, a local leave day)."""
+
+    national: Container[date]
+    own: frozenset[date]
+
+    def __contains__(self, day: object) -> bool:
+        return day in self.own or day in self.national
 
 
 @dataclass(frozen=True)
@@ -217,6 +237,10 @@ class Standards:
     def for_office(self, office_id: str) -> OfficeStandard:
         """The office's own standard, or the default."""
         return self.offices.get(office_id, self.default)
+
+    def closed_days(self, office_id: str) -> OfficeCalendar:
+        """Days that are not working days for this office (working-day clocks skip them)."""
+        return OfficeCalendar(self.holidays, frozenset(self.for_office(office_id).closed_days))
 
     def services_starting_on(
         self, office_id: str, event_type: str, case_type: str

@@ -25,7 +25,12 @@ from services.notify.domain import (
     plan_stages,
     predict_arrival,
 )
-from services.notify.standards import indonesian_holidays, load_standards
+from services.notify.standards import (
+    OfficeCalendar,
+    indonesian_holidays,
+    load_standards,
+    parse_standard,
+)
 
 WITA = ZoneInfo("Asia/Makassar")
 WIB = ZoneInfo("Asia/Jakarta")
@@ -51,6 +56,52 @@ def test_working_days_skip_public_holidays_from_the_package() -> None:
     thursday = datetime(2026, 8, 13, 9, 0, tzinfo=WIB)
     deadline = add_working_days(thursday, 2, zone=WIB, holidays=indonesian_holidays())
     assert deadline == datetime(2026, 8, 19, 0, 0, tzinfo=WIB)
+
+
+def test_a_hari_kerja_skips_cuti_bersama_when_government_offices_are_closed() -> None:
+    # 000: "2 (dua) hari kerja": offices are closed on cuti bersama, the joint leave days
+    # around Christmas 2026 (Thu 24 Dec) as on Christmas itself (Fri 25 Dec).
+    closed = indonesian_holidays()
+    assert date(2026, 12, 24) in closed
+    wednesday = datetime(2026, 12, 23, 9, 0, tzinfo=WITA)
+    # Thu 24 and Fri 25 closed, weekend: Mon 28 and Tue 29 are the 2 working days.
+    deadline = add_working_days(wednesday, 2, zone=WITA, holidays=closed)
+    assert deadline == datetime(2026, 12, 30, 0, 0, tzinfo=WITA)
+
+
+def test_an_office_can_close_its_own_days_in_its_standard_file() -> None:
+    standard = parse_standard(
+        """office_name = "Dinas Sosial Uji"
+time_zone = "Asia/Makassar"
+[closed_days]
+2026-09-28 = "Hari Jadi Kota Tenggarong"
+[services.emergency_relief]
+name = "Tanggap darurat"
+case_type = "incident"
+limit = 24
+unit = "hours"
+starts_on = "IncidentReported"
+stops_on = "DeliveryCompleted"
+""",
+        "uji.toml",
+    )
+    assert standard.closed_days == {date(2026, 9, 28): "Hari Jadi Kota Tenggarong"}
+    calendar = OfficeCalendar(indonesian_holidays(), frozenset(standard.closed_days))
+    friday = datetime(2026, 9, 25, 9, 0, tzinfo=WITA)
+    # Mon 28 Sep closed for this office only: Tue 29 and Wed 30 count.
+    assert add_working_days(friday, 2, zone=WITA, holidays=calendar) == datetime(
+        2026, 10, 1, 0, 0, tzinfo=WITA
+    )
+    assert add_working_days(friday, 2, zone=WITA, holidays=indonesian_holidays()) == datetime(
+        2026, 9, 30, 0, 0, tzinfo=WITA
+    )
+
+
+def test_each_office_keeps_its_own_closed_days() -> None:
+    standards = load_standards()
+    some_office = next(iter(standards.offices))
+    assert date(2026, 8, 17) in standards.closed_days(some_office)
+    assert date(2026, 8, 18) not in standards.closed_days(some_office)
 
 
 def test_the_same_instant_counts_days_in_the_offices_own_zone() -> None:
