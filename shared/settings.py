@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shared.audit import AuditSettings
 from shared.auth import AuthSettings
 from shared.clock import DEFAULT_OFFICE_ZONE, Clock, OffsetFileClock, SystemClock
+from shared.offices import office_zone, unknown_zones
 
 Environment = Literal["development", "test", "production"]
 
@@ -113,9 +114,15 @@ class ServiceSettings(BaseSettings):
     messaging: MessagingSettings = Field(default_factory=MessagingSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
-    # The office's calendar: expiry dates, "today's runs" and due dates are local dates
-    # (WIB Asia/Jakarta, WITA Asia/Makassar, WIT Asia/Jayapura).
+    # The offices' calendars: expiry dates, "today's runs" and due dates are local dates
+    # (WIB Asia/Jakarta, WITA Asia/Makassar, WIT Asia/Jayapura), judged in the zone of the
+    # record's office (shared.offices); `office_timezone` serves an office none names.
     office_timezone: str = DEFAULT_OFFICE_ZONE
+    office_timezones: dict[str, str] = Field(
+        default_factory=dict,
+        description="Zones of offices beyond the known five (shared.offices), as JSON: "
+        '{"samarinda": "Asia/Makassar"}.',
+    )
 
     @model_validator(mode="after")
     def _no_open_door_beyond_this_machine(self) -> Self:
@@ -137,9 +144,16 @@ class ServiceSettings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}, e.g. Asia/Makassar")
         return value
 
-    def zone(self) -> ZoneInfo:
-        """The office's time zone."""
-        return ZoneInfo(self.office_timezone)
+    @field_validator("office_timezones")
+    @classmethod
+    def _known_zones(cls, value: dict[str, str]) -> dict[str, str]:
+        if wrong := unknown_zones(value):
+            raise ValueError(f"unknown time zones: {', '.join(wrong)} (e.g. Asia/Makassar)")
+        return value
+
+    def zone(self, office_id: str | None = None) -> ZoneInfo:
+        """The zone an office keeps its calendar in (the default zone without an office)."""
+        return office_zone(office_id, self.office_timezones, self.office_timezone)
 
     def resolved_database_url(self, service_name: str) -> str:
         """The configured URL, or a SQLite file in the data folder."""

@@ -81,7 +81,7 @@ class RevealAllowance:
         is within today's limit; otherwise record the alert and answer 429."""
         principal: Principal | None = getattr(self.request.state, "principal", None)
         subject = principal.subject if principal is not None else "anonymous"
-        zone = self.runtime.settings.zone()
+        zone = self.runtime.settings.zone(principal.office_id if principal is not None else None)
 
         def counted(uow: UnitOfWork) -> Result:
             today = uow.now().astimezone(zone).date()

@@ -109,9 +109,18 @@ def reorder_suggestions(uow: UnitOfWork) -> list[ReorderSuggestion]:
     return suggestions
 
 
+def _offices_with_warehouses(uow: UnitOfWork) -> list[str]:
+    return list(uow.session.exec(select(WarehouseRow.office_id).distinct()).all())
+
+
 def alerts(uow: UnitOfWork, settings: LogisticsSettings) -> Alerts:
     """Near-expiry and expired lots with free units, and items below their buffer level."""
-    today = handlers.local_today(uow, settings)
+    # Offices east of the server's zone start their day first: look as far as the latest
+    # local date, then judge each lot by its own warehouse's office's date.
+    today = max(
+        (handlers.local_today(uow, settings, office) for office in _offices_with_warehouses(uow)),
+        default=handlers.local_today(uow, settings, None),
+    )
     windows = {item.code: item.near_expiry_days for item in handlers.list_items(uow)}
     horizon = today + timedelta(days=max(windows.values(), default=0))
     near, expired = [], []
@@ -126,18 +135,20 @@ def alerts(uow: UnitOfWork, settings: LogisticsSettings) -> Alerts:
         .order_by(col(LotRow.expires_on))
     )
     for lot in uow.session.exec(in_callers_warehouses(expiring, LotRow.warehouse_code)).all():
-        assert lot.expires_on is not None
+        if lot.expires_on is None:
+            continue  # the query asked for dated lots; a row without a date is not one
+        lot_today = handlers.warehouse_today(uow, settings, lot.warehouse_code)
         alert = NearExpiryAlert(
             lot_id=lot.id,
             item_code=lot.item_code,
             warehouse_code=lot.warehouse_code,
             expires_on=lot.expires_on,
-            days_left=days_to_expiry(lot.expires_on, today),
+            days_left=days_to_expiry(lot.expires_on, lot_today),
             free=lot.on_hand - lot.reserved,
         )
         if alert.days_left <= 0:
             expired.append(alert)
-        elif is_near_expiry(lot.expires_on, today, windows.get(lot.item_code, 30)):
+        elif is_near_expiry(lot.expires_on, lot_today, windows.get(lot.item_code, 30)):
             near.append(alert)
     return Alerts(
         today=today, near_expiry=near, expired=expired, below_minimum=reorder_suggestions(uow)

@@ -222,7 +222,7 @@ def stock_card(  # noqa: PLR0917 - FastAPI passes query parameters by keyword an
             uow,
             item_code=item_code,
             warehouse_code=warehouse_code,
-            as_of=as_of or handlers.local_today(uow, settings),
+            as_of=as_of or handlers.warehouse_today(uow, settings, warehouse_code),
             since=since,
         )
     )
@@ -345,8 +345,15 @@ def pick_list(dispatch_id: UUID, runtime: RuntimeDep) -> PickList:
 @router.get("/dispatches/{dispatch_id}/pick-list.pdf", tags=["dispatches"])
 def pick_list_pdf(dispatch_id: UUID, runtime: RuntimeDep, settings: SettingsDep) -> Response:
     """The pick list as a printable PDF."""
-    pick = runtime.run(lambda uow: documents.pick_list(uow, dispatch_id))
-    return _pdf(documents.pick_list_pdf(pick, settings.zone()), f"pick-list-{dispatch_id}.pdf")
+
+    def load(uow: UnitOfWork) -> tuple[PickList, str | None]:
+        pick = documents.pick_list(uow, dispatch_id)
+        warehouse = uow.session.get(WarehouseRow, pick.warehouse_code)
+        return pick, warehouse.office_id if warehouse else None
+
+    pick, office_id = runtime.run(load)
+    zone = settings.zone(office_id)
+    return _pdf(documents.pick_list_pdf(pick, zone), f"pick-list-{dispatch_id}.pdf")
 
 
 @router.post("/dispatches/{dispatch_id}/pick-list/sign", tags=["dispatches"])
@@ -390,7 +397,8 @@ def handover_pdf(handover_id: UUID, runtime: RuntimeDep, settings: SettingsDep) 
         return row, warehouse
 
     row, warehouse = runtime.run(load)
-    return _pdf(documents.handover_pdf(row, warehouse, settings.zone()), f"bast-{handover_id}.pdf")
+    zone = settings.zone(warehouse.office_id)
+    return _pdf(documents.handover_pdf(row, warehouse, zone), f"bast-{handover_id}.pdf")
 
 
 def _pdf(content: bytes, filename: str) -> Response:

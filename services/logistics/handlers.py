@@ -210,10 +210,17 @@ def known_warehouse(uow: UnitOfWork, warehouse_code: str) -> WarehouseRow:
 # --- stock --------------------------------------------------------------------------
 
 
-def local_today(uow: UnitOfWork, settings: LogisticsSettings) -> date:
-    """Today's date in the office's time zone."""
-    today: date = uow.now().astimezone(settings.zone()).date()
+def local_today(uow: UnitOfWork, settings: LogisticsSettings, office_id: str | None) -> date:
+    """Today's date where the office keeps its calendar (WIB and WITA offices share a
+    deployment: each judges dates in its own zone)."""
+    today: date = uow.now().astimezone(settings.zone(office_id)).date()
     return today
+
+
+def warehouse_today(uow: UnitOfWork, settings: LogisticsSettings, warehouse_code: str) -> date:
+    """Today's date for the office that runs the warehouse."""
+    warehouse = uow.session.get(WarehouseRow, warehouse_code)
+    return local_today(uow, settings, warehouse.office_id if warehouse else None)
 
 
 def receive_lot(
@@ -227,8 +234,9 @@ def receive_lot(
     """Book goods received as a new lot, with its receipt in the ledger (dated the day the
     goods arrived, so the stock card shows them then)."""
     known_item(uow, body.item_code)
-    known_warehouse(uow, body.warehouse_code)
-    problem = receipt_problem(body.received_on, body.expires_on, local_today(uow, settings))
+    warehouse = known_warehouse(uow, body.warehouse_code)
+    today = local_today(uow, settings, warehouse.office_id)
+    problem = receipt_problem(body.received_on, body.expires_on, today)
     if problem is not None:
         raise Unprocessable(problem, code="receipt_refused")
     lot = new_lot(
@@ -269,8 +277,8 @@ def adjust_lot(
         lot,
         body.delta,
         MovementKind.ADJUSTMENT,
-        effective_on=body.effective_on or local_today(uow, settings),
-        today=local_today(uow, settings),
+        effective_on=body.effective_on or warehouse_today(uow, settings, lot.warehouse_code),
+        today=warehouse_today(uow, settings, lot.warehouse_code),
         reference=body.reference,
         reason=body.reason,
         actor=body.approved_by,
@@ -304,7 +312,7 @@ def reverse_movement(
     if already is not None:
         raise Conflict(f"movement {movement_id} was already reversed", code="already_reversed")
     lot = locked_lot(uow, original.lot_id)
-    today = local_today(uow, settings)
+    today = warehouse_today(uow, settings, lot.warehouse_code)
     effective_on = body.effective_on or today
     if effective_on < original.effective_on:
         raise Unprocessable(
@@ -346,7 +354,7 @@ def quarantine_lot(
             f"cannot quarantine {body.quantity}",
             code="lot_being_picked" if lot.reserved else "insufficient_stock",
         )
-    today = local_today(uow, settings)
+    today = warehouse_today(uow, settings, lot.warehouse_code)
     held = _split_off(
         uow,
         lot,
@@ -371,11 +379,11 @@ def transfer_stock(uow: UnitOfWork, body: TransferIn, settings: LogisticsSetting
     carries over to the destination."""
     if body.from_warehouse == body.to_warehouse:
         raise Unprocessable("a transfer needs two different warehouses", code="same_warehouse")
-    known_warehouse(uow, body.from_warehouse)
+    sending = known_warehouse(uow, body.from_warehouse)
     known_warehouse(uow, body.to_warehouse)
     known_item(uow, body.item_code)
     _lock_items(uow, [body.item_code])
-    today = local_today(uow, settings)
+    today = local_today(uow, settings, sending.office_id)
     takes = take_in_issue_order(
         issuable_lots(uow, body.from_warehouse, body.item_code, today), body.quantity, today
     )
@@ -440,8 +448,8 @@ def transfer_stock(uow: UnitOfWork, body: TransferIn, settings: LogisticsSetting
 def post_count(uow: UnitOfWork, body: CountIn, settings: LogisticsSettings) -> StockCountRow:
     """Record a stock count (opname): counted against book quantity per lot, and post the
     differences as adjustments with the count's reason and approver."""
-    known_warehouse(uow, body.warehouse_code)
-    today = local_today(uow, settings)
+    warehouse = known_warehouse(uow, body.warehouse_code)
+    today = local_today(uow, settings, warehouse.office_id)
     counted_on = body.counted_on or today
     if counted_on > today:
         raise Unprocessable(f"a count cannot be dated after today ({today})", code="count_refused")
@@ -717,14 +725,14 @@ def allocate_for_incident(
     """Reserve the assessed needs in issue order from the nearest warehouses; announce one
     planned dispatch per warehouse, and what no warehouse could cover."""
     arrive_by = event.reported_at + timedelta(hours=settings.delivery_window_hours)
-    must_last_until = arrive_by.astimezone(settings.zone()).date()
+    must_last_until = arrive_by.astimezone(settings.zone(event.office_id)).date()
     plan = plan_dispatches(
         uow,
         cause=event,
         needs=event.assessed_needs,
         destination=event.destination,
         must_last_until=must_last_until,
-        today=local_today(uow, settings),
+        today=local_today(uow, settings, event.office_id),
         reason=f"incident {event.case_id} verified by {event.verified_by}",
     )
     announce_shortfalls(uow, event, plan)
@@ -990,7 +998,7 @@ def release_dispatch(
             if dispatch.status is DispatchStatus.RELEASED
             else "dispatch_cancelled",
         )
-    today = local_today(uow, settings)
+    today = local_today(uow, settings, dispatch.office_id)
     lines = [DispatchLine.model_validate(line) for line in dispatch.lines]
     for line in sorted(lines, key=lambda line: str(line.lot_id)):
         lot = locked_lot(uow, line.lot_id)
@@ -1060,7 +1068,7 @@ def cancel_dispatch(
             lot,
             MovementKind.RESERVATION_RELEASE,
             reserved_delta=-line.quantity,
-            effective_on=local_today(uow, settings),
+            effective_on=local_today(uow, settings, dispatch.office_id),
             dispatch_id=dispatch.id,
             case_id=dispatch.case_id,
             reference=f"dispatch {str(dispatch.id)[:8]}",

@@ -85,7 +85,7 @@ def plan_goods_request(uow: UnitOfWork, event: GoodsRequested, settings: Logisti
         needs=event.lines,
         destination=event.destination,
         must_last_until=must_last_until,
-        today=local_today(uow, settings),
+        today=local_today(uow, settings, event.office_id),
         reason=f"{event.purpose} {event.case_id} needs goods by {event.needed_by}",
     )
     unknown = [s for s in plan.shortfalls if s.reason == "unknown_item"]
@@ -114,7 +114,7 @@ def book_return(uow: UnitOfWork, event: DeliveryReturned, settings: LogisticsSet
     """Goods of a failed delivery come back: a RETURN entry on the lot they left, or, when
     damaged, a quarantined lot of their own. Never more than was issued from that lot for
     that dispatch."""
-    today = local_today(uow, settings)
+    today = local_today(uow, settings, event.office_id)
     dispatch = uow.session.get(DispatchRow, event.dispatch_id) if event.dispatch_id else None
     if event.dispatch_id is not None and dispatch is None:
         raise PermanentEventError("unknown_dispatch", f"no dispatch {event.dispatch_id}")
@@ -385,7 +385,7 @@ def place_order(
         raise Unprocessable(
             f"not in the purchase request: {', '.join(stray)}", code="not_requested"
         )
-    if body.expected_on < local_today(uow, settings):
+    if body.expected_on < local_today(uow, settings, warehouse.office_id):
         raise Unprocessable("the expected date is in the past", code="order_refused")
     if uow.session.exec(
         select(PurchaseOrderRow.id).where(PurchaseOrderRow.number == body.number)
@@ -462,7 +462,7 @@ def receive_goods(
     order = get_order(uow, order_id, for_update=True)
     if order.status is not OrderStatus.OPEN:
         raise Conflict(f"purchase order {order.number} is closed", code="order_closed")
-    today = local_today(uow, settings)
+    today = handlers.warehouse_today(uow, settings, order.warehouse_code)
     if body.received_on > today:
         raise Unprocessable(
             f"received_on {body.received_on} is after today", code="receipt_refused"
@@ -593,7 +593,7 @@ def _complete_request_if_received(
         needs=needs,
         destination=waiting.destination,
         must_last_until=waiting.needed_by + timedelta(days=settings.program_delivery_days),
-        today=local_today(uow, settings),
+        today=local_today(uow, settings, waiting.office_id),
         reason=f"{waiting.purpose} {waiting.case_id}: procured goods arrived",
     )
     handlers.announce_shortfalls(uow, waiting, plan)

@@ -32,6 +32,7 @@ from services.logistics.models import (
 )
 from services.logistics.settings import LogisticsSettings
 from shared.actors import ActingUserName
+from shared.auth import scoped_office
 from shared.csrf import csrf_field
 from shared.http import DomainError, csp_nonce
 from shared.runtime import RuntimeDep, UnitOfWork
@@ -418,7 +419,7 @@ def stock_card(  # noqa: PLR0917 - FastAPI passes query parameters by keyword an
                     uow,
                     item_code=item_code,
                     warehouse_code=warehouse_code,
-                    as_of=as_of or handlers.local_today(uow, settings),
+                    as_of=as_of or handlers.warehouse_today(uow, settings, warehouse_code),
                     since=None,
                 )
             )
@@ -464,7 +465,8 @@ def receiving(request: Request, runtime: RuntimeDep, lang: LangQuery = "id") -> 
     orders = runtime.run(
         lambda uow: procurement.list_orders(uow, status=OrderStatus.OPEN, limit=50)
     )
-    today = runtime.run(lambda uow: handlers.local_today(uow, _settings(runtime)))
+    office = scoped_office()  # read here: the unit of work may run in another thread
+    today = runtime.run(lambda uow: handlers.local_today(uow, _settings(runtime), office))
     cards = []
     for order in orders:
         rows = []

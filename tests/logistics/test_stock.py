@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -24,8 +24,9 @@ from services.logistics.models import (
     QuarantineIn,
     ReversalIn,
     TransferIn,
+    WarehouseIn,
 )
-from shared.events import DispatchPlanned, EventBase
+from shared.events import DispatchPlanned, EventBase, GeoPoint
 from shared.events_stock import LotQuarantined, MovementKind, StockMoved
 from shared.http import Conflict, NotFound, Unprocessable
 from shared.runtime import ServiceRuntime, UnitOfWork
@@ -36,6 +37,7 @@ from tests.logistics.support import (
     consistent,
     emitted_by,
     lot_state,
+    make_runtime,
     receive,
     settings,
     verified,
@@ -433,3 +435,22 @@ def test_allocation_reads_lots_through_the_issue_order_index(runtime: ServiceRun
             plan = " ".join(str(row[0]) for row in connection.execute(text(f"EXPLAIN {query}")))
     assert "ix_lot_issue_order" in plan
     assert "TEMP B-TREE" not in plan.upper()  # no sort: the index gives the order
+
+
+def test_a_wib_offices_warehouse_judges_today_in_wib(database_url: str) -> None:
+    # 16:30 UTC: already the next day in WITA (00:30) but still today in WIB (23:30). A lot
+    # received "tomorrow" by the WITA calendar is from the future for a WIB warehouse.
+    runtime = make_runtime(database_url)
+    try:
+        body = WarehouseIn(
+            code="GDG-LLG", name="Gudang Lubuklinggau", location=GeoPoint(lat=-3.29, lon=102.86)
+        )
+        runtime.run(lambda uow: handlers.register_warehouse(uow, body, "lubuklinggau"))
+        clock(runtime).set(datetime(2026, 11, 23, 16, 30, tzinfo=UTC))
+        wita_date = date(2026, 11, 24)
+        assert receive(runtime, 5, wita_date)  # Tenggarong's (WITA) warehouse: today
+        with pytest.raises(Unprocessable, match="after today \\(2026-11-23\\)"):
+            receive(runtime, 5, wita_date, warehouse="GDG-LLG")
+        assert receive(runtime, 5, date(2026, 11, 23), warehouse="GDG-LLG")
+    finally:
+        runtime.engine.dispose()
