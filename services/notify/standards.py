@@ -55,6 +55,9 @@ CaseKind = Literal[
     "incident", "permakanan_round", "sandang_request", "procurement", "house_damage_proposal"
 ]
 
+# Where a limit comes from: the office's published decree, or the office's own choice
+# where no decree sets one (shown as such, never filed under a decree).
+Basis = Literal["decree", "office_setting"]
 ServiceCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
 
 
@@ -97,6 +100,14 @@ class ServiceStandard(_StandardModel):
     """
 
     name: str = Field(default="", description="The service as the decree names it.")
+    basis: Basis = Field(
+        default="decree",
+        description="`decree`: the limit is the office's published standard (quote its "
+        "words); `office_setting`: no decree sets it, the office chose it itself.",
+    )
+    quote: str = Field(
+        default="", description="The decree's own words for the limit (for an audit)."
+    )
     case_type: CaseKind = Field(description="The kind of case this service clocks.")
     limit: float = Field(gt=0, le=24 * 366, description="Time limit, counted in `unit`.")
     unit: Unit = Field(description="hours, days, working_days (hari kerja) or months.")
@@ -253,8 +264,10 @@ class Standards:
         ]
 
     def _services_of(self, office_id: str) -> dict[str, ServiceStandard]:
-        # An office file may list only some services; the default fills in the rest.
-        return {**self.default.services, **self.for_office(office_id).services}
+        # An office with a file runs the services it lists and no other: one office's
+        # published rules (Kukar's permakanan, sandang) are not another's. The default
+        # file serves an office that has no file yet.
+        return dict(self.for_office(office_id).services)
 
     def service(self, office_id: str, code: str = EMERGENCY_RELIEF) -> ServiceStandard:
         """One service of an office's standard (the default office's when it lacks one)."""

@@ -218,3 +218,52 @@ def test_the_five_offices_count_in_their_own_zones_and_units() -> None:
     assert not standards.service("balangan", "house_damage_settlement").clocked
     assert standards.service("kukar", "sandang").unit is Unit.MONTHS
     assert standards.service("tarakan", "procurement").limit == 30
+
+
+# --- issue 15 item 6: standards that no decree sets ----------------------------------
+
+
+def test_tarakan_publishes_no_disaster_service_so_its_relief_clock_is_the_offices_own_setting() -> (
+    None
+):
+    # 002 (Tarakan) publishes only the Sembako facility standard.
+    assert load_standards().service("tarakan").basis == "office_setting"
+
+
+def test_oku_selatans_decree_sets_no_24_hour_rule_so_relief_runs_on_the_offices_setting() -> None:
+    # 003: "2 (dua) hari kerja, apabila persyaratan lengkap dan benar" is for the proposal.
+    standards = load_standards()
+    assert standards.service("oku-selatan").basis == "office_setting"
+    assert standards.for_office("oku-selatan").services["house_damage_settlement"].basis == "decree"
+
+
+def test_kukars_permakanan_and_sandang_rules_do_not_run_where_they_are_not_published() -> None:
+    # 000 (Kukar): "penyaluran bantuan setiap 2 bulan sekali"; Tarakan publishes nothing alike.
+    standards = load_standards()
+    kukar = standards.services_starting_on("kukar", "PermakananRoundScheduled", "permakanan_round")
+    assert [code for code, _ in kukar] == ["permakanan"]
+    for office in ("tarakan", "balangan", "lubuklinggau", "oku-selatan"):
+        assert (
+            standards.services_starting_on(office, "PermakananRoundScheduled", "permakanan_round")
+            == []
+        )
+        assert standards.services_starting_on(office, "SandangRequested", "sandang_request") == []
+
+
+def test_an_office_without_a_standard_file_runs_the_common_limits() -> None:
+    standards = load_standards()
+    started = standards.services_starting_on(
+        "an-office-without-a-file", "IncidentReported", "incident"
+    )
+    assert [code for code, _ in started] == ["emergency_relief"]
+
+
+def test_every_limit_an_office_files_under_its_decree_quotes_the_decrees_words() -> None:
+    standards = load_standards()
+    unquoted = [
+        f"{office}.{code}"
+        for office, standard in standards.offices.items()
+        for code, service in standard.services.items()
+        if service.basis == "decree" and not service.quote
+    ]
+    assert unquoted == []
