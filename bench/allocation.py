@@ -40,7 +40,7 @@ from sqlmodel import Session
 
 from services.logistics import handlers
 from services.logistics.migrations import HISTORY
-from services.logistics.models import NO_EXPIRY, ItemIn, LogisticsTable, WarehouseIn
+from services.logistics.models import ItemIn, LogisticsTable, WarehouseIn
 from services.logistics.settings import LogisticsSettings
 from shared.clock import FixedClock
 from shared.events import GeoPoint, IncidentVerified, NeedLine
@@ -67,7 +67,6 @@ def lot_rows(count: int, seed: int) -> Iterator[dict[str, object]]:
             "warehouse_code": "GDG-TGR",
             "received_on": received,
             "expires_on": expires,
-            "removal_key": expires or NO_EXPIRY,
             "source": "bench",
             "quantity_received": 5,
             "on_hand": 0 if emptied else 5,

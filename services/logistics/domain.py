@@ -1,14 +1,17 @@
 """logistics' rules, free of I/O: which lots a delivery's needs are taken from, and what
 a stock change may and may not do.
 
-The issue rule, from the decrees: relief goods leave the warehouse oldest first (FIFO by
-the date received, 001) and are never defective or expired (000). For items that expire,
-a lot whose expiry is earlier than the oldest lot's goes first. Applied lot by lot, that
-rule is the order `(expiry, received, id)` with "no expiry" after every date, so a lot
-without expiry and all lots of an item that never expires leave strictly oldest first
-(`issue_key`). A lot is usable for a delivery only if it is in good condition and still
-good on the day the delivery must arrive: its expiry date is after that day. Warehouses
-are tried nearest first (geodesic distance), so one need may be served from several.
+The issue rule, from the decrees: relief goods leave the warehouse oldest first ("metode
+FIFO (First In First Out)", 001) and are never defective or expired ("tidak cacat dan
+tidak kadaluwarsa", 000). FIFO alone would let a dated lot expire on the shelf behind
+older stock, so a lot that would expire before its turn comes goes first: a lot that is
+inside its item's near-expiry window (`near_expiry_days` before its expiry) on the day
+the goods must last until is *due early*. Due-early lots leave first, the one expiring
+first; every other lot leaves strictly oldest first by the day it was received, with or
+without an expiry date (`issue_key`). A lot is usable for a delivery only if it is in
+good condition and still good on the day the delivery must arrive: its expiry date is
+after that day. Warehouses are tried nearest first (geodesic distance), so one need may
+be served from several.
 """
 
 from __future__ import annotations
@@ -34,9 +37,19 @@ class LotStock:
     expires_on: date | None
     free: int
     quarantined: bool = False
+    near_expiry_days: int = 30  # the item's window: how early a lot jumps the queue
 
 
-NO_EXPIRY = date(9999, 12, 31)
+def due_early(lot: LotStock, must_last_until: date) -> bool:
+    """Whether the lot is inside its near-expiry window on the day the goods must last
+    until: then it goes before older stock, or it could expire waiting its turn."""
+    return (
+        lot.expires_on is not None
+        and lot.expires_on - timedelta(days=lot.near_expiry_days) <= must_last_until
+    )
+
+
+IssueKey = tuple[bool, date, date, str]
 
 
 class IssueOrderBroken(RuntimeError):
@@ -102,11 +115,12 @@ def usable_for(lot: LotStock, must_last_until: date) -> bool:
     )
 
 
-def issue_key(lot: LotStock) -> tuple[date, date, str]:
-    """The issue order: earliest expiry first (no expiry last), then oldest received, then
-    lot id so the order is total and stable. Equal to "FIFO, except that a lot expiring
-    before the oldest lot goes first" (see the module docstring)."""
-    return lot.expires_on or NO_EXPIRY, lot.received_on, str(lot.lot_id)
+def issue_key(lot: LotStock, must_last_until: date) -> IssueKey:
+    """The issue order (see the module docstring): due-early lots first, by expiry; then
+    the rest oldest received first; lot id last so the order is total and stable."""
+    if lot.expires_on is not None and due_early(lot, must_last_until):
+        return False, lot.expires_on, lot.received_on, str(lot.lot_id)
+    return True, lot.received_on, lot.received_on, str(lot.lot_id)
 
 
 def take_in_issue_order(
@@ -121,9 +135,9 @@ def take_in_issue_order(
         raise ValueError(f"requested quantity must be positive, got {requested}")
     takes: list[Take] = []
     remaining = requested
-    previous: tuple[date, date, str] | None = None
+    previous: IssueKey | None = None
     for lot in lots:
-        key = issue_key(lot)
+        key = issue_key(lot, must_last_until)
         if previous is not None and key < previous:
             raise IssueOrderBroken(f"lot {lot.lot_id} arrived after a later lot")
         previous = key
@@ -139,7 +153,8 @@ def take_in_issue_order(
 
 def pick_lots(lots: Iterable[LotStock], requested: int, must_last_until: date) -> list[Take]:
     """Take up to `requested` units from lots in any order, by the issue rule."""
-    return take_in_issue_order(sorted(lots, key=issue_key), requested, must_last_until)
+    ordered = sorted(lots, key=lambda lot: issue_key(lot, must_last_until))
+    return take_in_issue_order(ordered, requested, must_last_until)
 
 
 def sites_by_distance(sites: Iterable[Site], destination: GeoPoint) -> list[tuple[Site, float]]:
@@ -148,8 +163,9 @@ def sites_by_distance(sites: Iterable[Site], destination: GeoPoint) -> list[tupl
     return sorted(measured, key=lambda pair: (pair[1], pair[0].code))
 
 
-LotSource = Callable[[str, str], Iterable[LotStock]]
-"""(warehouse code, item code) → that warehouse's lots of the item, in issue order."""
+LotSource = Callable[[str, str, date], Iterable[LotStock]]
+"""(warehouse code, item code, must last until) → that warehouse's lots of the item, in
+issue order for that day."""
 
 
 def plan_allocation(
@@ -177,7 +193,9 @@ def plan_allocation(
         for site, _distance in ranked:
             if remaining == 0:
                 break
-            takes = take_in_issue_order(lots_at(site.code, item_code), remaining, must_last_until)
+            takes = take_in_issue_order(
+                lots_at(site.code, item_code, must_last_until), remaining, must_last_until
+            )
             if takes:
                 takes_by_site.setdefault(site.code, []).extend(takes)
                 remaining -= sum(take.quantity for take in takes)
@@ -200,8 +218,9 @@ def lots_from(lots: Iterable[LotStock]) -> LotSource:
     for lot in lots:
         by_place.setdefault((lot.warehouse_code, lot.item_code), []).append(lot)
 
-    def lots_at(warehouse_code: str, item_code: str) -> list[LotStock]:
-        return sorted(by_place.get((warehouse_code, item_code), ()), key=issue_key)
+    def lots_at(warehouse_code: str, item_code: str, must_last_until: date) -> list[LotStock]:
+        here = by_place.get((warehouse_code, item_code), ())
+        return sorted(here, key=lambda lot: issue_key(lot, must_last_until))
 
     return lots_at
 

@@ -21,7 +21,6 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from services.logistics.domain import (
-    NO_EXPIRY,
     AllocationPlan,
     CountLine,
     LotStock,
@@ -170,6 +169,13 @@ def update_item(uow: UnitOfWork, item_code: str, body: ItemUpdate) -> ItemRow:
     item.near_expiry_days = body.near_expiry_days
     uow.session.add(item)
     return item
+
+
+def _near_expiry_days(uow: UnitOfWork, item_code: str) -> int:
+    item = uow.session.get(ItemRow, item_code)
+    if item is None:
+        raise Unprocessable(f"no item {item_code}", code="unknown_item")
+    return item.near_expiry_days
 
 
 def place_lot(uow: UnitOfWork, lot_id: UUID, body: LotPlacement) -> LotRow:
@@ -771,7 +777,7 @@ def plan_dispatches(
     plan = plan_allocation(
         list(totals.items()),
         sites,
-        lambda warehouse, item: issuable_lots(uow, warehouse, item, must_last_until),
+        lambda warehouse, item, last: issuable_lots(uow, warehouse, item, last),
         destination=destination,
         known_items=known,
         must_last_until=must_last_until,
@@ -830,49 +836,62 @@ def issuable_lots(
     uow: UnitOfWork, warehouse_code: str, item_code: str, must_last_until: date
 ) -> Iterator[LotStock]:
     """Lots of an item in a warehouse that may be issued for a delivery that must stay good
-    until `must_last_until`, in issue order, read (and locked) a page at a time.
-
-    The query walks the partial index `ix_lot_issue_order` (good lots with free units)
-    from the first lot that lasts long enough, so each page costs O(log n) however many
-    lots exist; keyset paging resumes after the last lot seen instead of an OFFSET."""
-    after: tuple[date, date, UUID] | None = None
-    while True:
-        query = sa_select(
-            LOT.c.id,
-            LOT.c.received_on,
-            LOT.c.expires_on,
-            LOT.c.removal_key,
-            LOT.c.on_hand,
-            LOT.c.reserved,
-        ).where(
-            LOT.c.item_code == item_code,
-            LOT.c.warehouse_code == warehouse_code,
-            text(ISSUABLE_PREDICATE),
-            LOT.c.removal_key > must_last_until,
-        )
-        if after is not None:
-            query = query.where(
-                tuple_(LOT.c.removal_key, LOT.c.received_on, LOT.c.id) > tuple_(*after)
-            )
-        query = (
-            query.order_by(LOT.c.removal_key, LOT.c.received_on, LOT.c.id)
-            .limit(LOT_PAGE)
-            .with_for_update()
-        )
-        rows = uow.session.execute(query).all()
-        for lot_id, received_on, expires_on, _key, on_hand, reserved in rows:
+    until `must_last_until`, in issue order (domain.issue_key), read (and locked) a page at
+    a time: first the lots due early (inside their near-expiry window on that day) by
+    expiry, through `ix_lot_near_expiry`; then every other lot oldest first, through
+    `ix_lot_issue_order`. Both are partial indexes of good lots with free units, so each
+    page costs O(log n) however many lots exist; keyset paging resumes after the last lot
+    seen instead of an OFFSET."""
+    window = _near_expiry_days(uow, item_code)
+    early_until = must_last_until + timedelta(days=window)
+    of_this_shelf = (
+        LOT.c.item_code == item_code,
+        LOT.c.warehouse_code == warehouse_code,
+        text(ISSUABLE_PREDICATE),
+    )
+    due_early = (
+        LOT.c.expires_on.is_not(None),
+        LOT.c.expires_on > must_last_until,
+        LOT.c.expires_on <= early_until,
+    )
+    in_turn = (or_(LOT.c.expires_on.is_(None), LOT.c.expires_on > early_until),)
+    passes = (
+        (due_early, (LOT.c.expires_on, LOT.c.received_on, LOT.c.id)),
+        (in_turn, (LOT.c.received_on, LOT.c.id)),
+    )
+    for condition, order in passes:
+        for lot_id, received_on, expires_on, free in _pages(
+            uow, (*of_this_shelf, *condition), order
+        ):
             yield LotStock(
                 lot_id=lot_id,
                 item_code=item_code,
                 warehouse_code=warehouse_code,
                 received_on=received_on,
                 expires_on=expires_on,
-                free=on_hand - reserved,
+                free=free,
+                near_expiry_days=window,
             )
+
+
+def _pages(
+    uow: UnitOfWork, conditions: tuple[Any, ...], order: tuple[Any, ...]
+) -> Iterator[tuple[UUID, date, date | None, int]]:
+    """Lots matching `conditions` in `order`, locked a page at a time (keyset paging)."""
+    after: tuple[Any, ...] | None = None
+    while True:
+        query = sa_select(
+            LOT.c.id, LOT.c.received_on, LOT.c.expires_on, LOT.c.on_hand, LOT.c.reserved
+        ).where(*conditions)
+        if after is not None:
+            query = query.where(tuple_(*order) > tuple_(*after))
+        rows = uow.session.execute(query.order_by(*order).limit(LOT_PAGE).with_for_update()).all()
+        for row in rows:
+            yield row.id, row.received_on, row.expires_on, row.on_hand - row.reserved
         if len(rows) < LOT_PAGE:
             return
-        last = rows[-1]
-        after = (last.removal_key, last.received_on, last.id)
+        last = rows[-1]._mapping
+        after = tuple(last[column.name] for column in order)
 
 
 def _lock_items(uow: UnitOfWork, item_codes: list[str]) -> list[str]:
@@ -1187,7 +1206,6 @@ def new_lot(
         warehouse_code=warehouse_code,
         received_on=received_on,
         expires_on=expires_on,
-        removal_key=expires_on or NO_EXPIRY,
         source=source,
         quantity_received=quantity,
         on_hand=quantity,

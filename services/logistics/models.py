@@ -25,10 +25,6 @@ from shared.events_stock import MovementKind
 from shared.http import ApiModel
 from shared.text import FREE_TEXT
 
-# A lot without an expiry sorts after every dated lot in the issue order; a real date
-# rather than NULL because SQLite and PostgreSQL disagree on where NULLs sort.
-NO_EXPIRY = date(9999, 12, 31)
-
 # The allocation index holds only lots that can still give something; the query repeats
 # this predicate literally so both SQLite and PostgreSQL can use the partial index.
 ISSUABLE_PREDICATE = "condition = 'good' AND on_hand > reserved"
@@ -84,13 +80,23 @@ class LotRow(LogisticsTable, table=True):
         CheckConstraint("reserved <= on_hand", name="lot_reserved_within_on_hand"),
         CheckConstraint("condition = 'good' OR reserved = 0", name="lot_quarantine_never_reserved"),
         Index("ix_lot_fifo", "item_code", "warehouse_code", "received_on", "id"),
-        # Allocation walks this index in issue order and stops after the few lots it
-        # needs: O(log n + k) whatever the number of lots (see docs/logistics.md).
+        # Allocation walks these two indexes in issue order (domain.issue_key) and stops
+        # after the few lots it needs: O(log n + k) whatever the number of lots (see
+        # docs/logistics.md). First the lots due early, by expiry; then the rest by age.
+        Index(
+            "ix_lot_near_expiry",
+            "item_code",
+            "warehouse_code",
+            "expires_on",
+            "received_on",
+            "id",
+            sqlite_where=text(f"{ISSUABLE_PREDICATE} AND expires_on IS NOT NULL"),
+            postgresql_where=text(f"{ISSUABLE_PREDICATE} AND expires_on IS NOT NULL"),
+        ),
         Index(
             "ix_lot_issue_order",
             "item_code",
             "warehouse_code",
-            "removal_key",
             "received_on",
             "id",
             sqlite_where=text(ISSUABLE_PREDICATE),
@@ -107,7 +113,6 @@ class LotRow(LogisticsTable, table=True):
     quantity_received: int
     on_hand: int
     reserved: int = 0
-    removal_key: date = NO_EXPIRY
     # Plain text, not an Enum column: the partial index and the allocation query compare
     # it with the literal 'good' (an Enum column would store the member name).
     condition: str = SQLField(default=LotCondition.GOOD.value, max_length=20)

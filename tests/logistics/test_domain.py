@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -21,6 +22,7 @@ from services.logistics.domain import (
     backdated_decrease_problem,
     buffer_for_households,
     count_problem,
+    due_early,
     is_near_expiry,
     issue_key,
     lead_time,
@@ -178,14 +180,16 @@ def test_picked_total_is_min_of_request_and_usable_stock(
 
 
 def rule_as_stated(lots: list[LotStock], requested: int) -> list[tuple[LotStock, int]]:
-    """Reference: FIFO by received date, except that the lot with the earliest expiry goes
-    first when it expires before the oldest lot does (ties: older lot, then lot id)."""
+    """Reference: oldest received first (001 FIFO), except that a lot inside its 30-day
+    near-expiry window on the day goods must last until (TODAY) goes first, the one
+    expiring first (ties: older lot, then lot id)."""
     remaining, left, out = requested, list(lots), []
     while remaining and left:
-        oldest = min(left, key=lambda x: (x.received_on, str(x.lot_id)))
-        soonest = min(left, key=lambda x: (x.expires_on or date.max, x.received_on, str(x.lot_id)))
-        oldest_expiry = oldest.expires_on or date.max
-        chosen = soonest if (soonest.expires_on or date.max) < oldest_expiry else oldest
+        early = [x for x in left if x.expires_on and x.expires_on <= TODAY + timedelta(days=30)]
+        if early:
+            chosen = min(early, key=lambda x: (x.expires_on, x.received_on, str(x.lot_id)))
+        else:
+            chosen = min(left, key=lambda x: (x.received_on, str(x.lot_id)))
         left.remove(chosen)
         quantity = min(chosen.free, remaining)
         out.append((chosen, quantity))
@@ -209,12 +213,57 @@ def test_items_without_expiry_leave_strictly_oldest_first(
                 assert taken.get(x.lot_id) == x.free
 
 
-def test_a_lot_expiring_before_the_oldest_lot_goes_first() -> None:
+# 001: "Keamanan barang bantuan dengan menggunakan metode FIFO (First In First Out)";
+# 000: goods handed over "tidak cacat dan tidak kadaluwarsa".
+
+
+def test_fifo_an_older_lot_without_expiry_leaves_before_a_newer_dated_lot() -> None:
+    undated_oldest = lot(date(2026, 1, 1), 10)
+    dated_newer = lot(date(2026, 6, 1), 10, expires=date(2028, 1, 1))
+    takes = pick_lots([dated_newer, undated_oldest], 15, TODAY)
+    assert [(t.lot, t.quantity) for t in takes] == [(undated_oldest, 10), (dated_newer, 5)]
+
+
+def test_fifo_an_older_dated_lot_far_from_expiry_leaves_before_a_newer_one() -> None:
     oldest = lot(date(2026, 1, 1), 10, expires=date(2027, 6, 1))
     newer_sooner = lot(date(2026, 6, 1), 10, expires=date(2027, 1, 1))
-    newest_later = lot(date(2026, 9, 1), 10, expires=date(2028, 1, 1))
-    takes = pick_lots([newest_later, oldest, newer_sooner], 15, TODAY)
-    assert [(t.lot, t.quantity) for t in takes] == [(newer_sooner, 10), (oldest, 5)]
+    takes = pick_lots([newer_sooner, oldest], 5, TODAY)
+    assert [t.lot for t in takes] == [oldest]
+
+
+def test_a_lot_that_would_expire_before_its_turn_leaves_before_older_stock() -> None:
+    # Within its item's 30-day near-expiry window, it is due before stock received earlier.
+    undated_oldest = lot(date(2025, 3, 1), 10)
+    older_dated = lot(date(2025, 6, 1), 10, expires=date(2028, 1, 1))
+    expiring_soon = lot(date(2026, 9, 1), 10, expires=TODAY + timedelta(days=20))
+    takes = pick_lots([undated_oldest, older_dated, expiring_soon], 25, TODAY)
+    assert [(t.lot, t.quantity) for t in takes] == [
+        (expiring_soon, 10),
+        (undated_oldest, 10),
+        (older_dated, 5),
+    ]
+
+
+def test_two_lots_near_expiry_leave_the_one_expiring_first() -> None:
+    later = lot(date(2026, 1, 1), 10, expires=TODAY + timedelta(days=25))
+    sooner = lot(date(2026, 6, 1), 10, expires=TODAY + timedelta(days=10))
+    assert [t.lot for t in pick_lots([later, sooner], 5, TODAY)] == [sooner]
+
+
+def test_an_items_wider_near_expiry_window_moves_its_lot_ahead_sooner() -> None:
+    undated_oldest = lot(date(2026, 1, 1), 10)
+    dated = lot(date(2026, 6, 1), 10, expires=TODAY + timedelta(days=60))
+    assert [t.lot for t in pick_lots([undated_oldest, dated], 5, TODAY)] == [undated_oldest]
+    wide = [replace(x, near_expiry_days=90) for x in (undated_oldest, dated)]
+    assert [t.lot.lot_id for t in pick_lots(wide, 5, TODAY)] == [dated.lot_id]
+
+
+def test_a_lot_is_due_early_from_the_day_its_window_opens_before_the_goods_must_last() -> None:
+    window_opens = date(2026, 12, 1)  # expires 31 Dec, a 30-day window
+    expiring = lot(date(2026, 5, 1), 5, expires=date(2026, 12, 31))
+    assert due_early(expiring, window_opens)
+    assert not due_early(expiring, window_opens - timedelta(days=1))
+    assert not due_early(lot(date(2026, 5, 1), 5), date(2099, 1, 1))
 
 
 def test_a_newer_lot_expiring_later_does_not_jump_the_queue() -> None:
@@ -231,7 +280,9 @@ def test_a_quarantined_lot_is_never_taken_however_old() -> None:
 
 
 def test_streamed_lots_are_read_only_as_far_as_the_need_goes() -> None:
-    lots = sorted((lot(date(2026, 1, day), 5) for day in range(1, 29)), key=issue_key)
+    lots = sorted(
+        (lot(date(2026, 1, day), 5) for day in range(1, 29)), key=lambda x: issue_key(x, TODAY)
+    )
     read: list[LotStock] = []
 
     def stream() -> Iterator[LotStock]:

@@ -422,8 +422,9 @@ def test_allocation_reads_lots_through_the_issue_order_index(runtime: ServiceRun
     engine = runtime.engine
     query = (
         "SELECT id FROM lot WHERE item_code = 'RICE-5KG' AND warehouse_code = 'GDG-TGR' "
-        "AND condition = 'good' AND on_hand > reserved AND removal_key > '2026-11-24' "
-        "ORDER BY removal_key, received_on, id LIMIT 8"
+        "AND condition = 'good' AND on_hand > reserved "
+        "AND (expires_on IS NULL OR expires_on > '2026-12-24') "
+        "ORDER BY received_on, id LIMIT 8"
     )
     with engine.connect() as connection:
         if engine.dialect.name == "sqlite":
@@ -454,3 +455,18 @@ def test_a_wib_offices_warehouse_judges_today_in_wib(database_url: str) -> None:
         assert receive(runtime, 5, date(2026, 11, 23), warehouse="GDG-LLG")
     finally:
         runtime.engine.dispose()
+
+
+def test_allocation_takes_a_lot_near_expiry_first_then_the_oldest_with_or_without_expiry(
+    runtime: ServiceRuntime,
+) -> None:
+    # 001: "metode FIFO"; 000: never expired. Through both indexes, on both databases.
+    undated_oldest = receive(runtime, 10, date(2025, 3, 1))
+    dated_newer = receive(runtime, 10, date(2025, 6, 1), expires_on=date(2028, 1, 1))
+    expiring_soon = receive(runtime, 10, date(2026, 9, 1), expires_on=TODAY + timedelta(days=20))
+    newest_undated = receive(runtime, 10, date(2026, 10, 1))
+    allocate(runtime, verified(("RICE-5KG", 25)))
+    assert lot_state(runtime, expiring_soon) == (10, 10)
+    assert lot_state(runtime, undated_oldest) == (10, 10)
+    assert lot_state(runtime, dated_newer) == (10, 5)
+    assert lot_state(runtime, newest_undated) == (10, 0)
