@@ -42,6 +42,7 @@ from services.logistics import handlers
 from services.logistics.migrations import HISTORY
 from services.logistics.models import ItemIn, LogisticsTable, WarehouseIn
 from services.logistics.settings import LogisticsSettings
+from shared.auth import AuthSettings
 from shared.clock import FixedClock
 from shared.events import GeoPoint, IncidentVerified, NeedLine
 from shared.runtime import ServiceRuntime, UnitOfWork
@@ -110,7 +111,12 @@ def fill(runtime: ServiceRuntime, count: int) -> None:
 
 def build(url: str) -> ServiceRuntime:
     """A logistics runtime on `url` with one warehouse and one item."""
-    settings = LogisticsSettings(database_url=url, common=CommonSettings(environment="test"))
+    # The benchmark measures allocation, not sign-in: no key needed to run it.
+    settings = LogisticsSettings(
+        database_url=url,
+        common=CommonSettings(environment="test"),
+        auth=AuthSettings(required=False),
+    )
     runtime = ServiceRuntime(
         name="logistics",
         settings=settings,
