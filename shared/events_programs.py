@@ -34,6 +34,11 @@ class GoodsRequested(EventBase):
     lines: tuple[NeedLine, ...] = Field(min_length=1)
     needed_by: date = Field(description="The date the goods must be ready to go out.")
     destination: GeoPoint = Field(description="Where the dispatch goes (hub or institution).")
+    keep_until: date | None = Field(
+        default=None,
+        description="The last day the goods may be handed over (a permakanan round's end): "
+        "food must still be good then, not only when it leaves (000: 'tidak kadaluwarsa').",
+    )
 
 
 class PermakananRoundScheduled(EventBase):

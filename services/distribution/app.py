@@ -634,6 +634,7 @@ def build_policy(settings: DistributionSettings) -> Policy:
         proof_tolerance_m=settings.proof_tolerance_m,
         max_image_bytes=settings.max_photo_bytes,
         vault=PersonalDataVault(load_data_key(settings)),
+        zone_for=settings.zone,
     )
 
 

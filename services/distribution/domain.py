@@ -7,11 +7,11 @@ from __future__ import annotations
 import calendar
 import enum
 import itertools
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 # geographiclib (geopy's own geodesic engine) ships no type information.
 from geographiclib.geodesic import Geodesic  # type: ignore[import-untyped]
@@ -454,3 +454,14 @@ def check_image(data: bytes, *, max_bytes: int, max_pixels: int = DEFAULT_MAX_PI
     return ImageInfo(
         format=picture.format, width=picture.width, height=picture.height, data=picture.data
     )
+
+
+def expired_lots(lots: Sequence[Mapping[str, Any]], on: date) -> list[tuple[str, str, str]]:
+    """(item, lot id, expiry) of the parcel's lots that have expired by `on` (expiry on or
+    before that day); lots whose expiry is unknown or absent are not counted."""
+    expired = []
+    for lot in lots:
+        expires_on = lot.get("expires_on")
+        if expires_on and date.fromisoformat(str(expires_on)) <= on:
+            expired.append((str(lot["item_code"]), str(lot.get("lot_id") or ""), str(expires_on)))
+    return expired

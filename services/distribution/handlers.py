@@ -12,12 +12,13 @@ import base64
 import binascii
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -35,6 +36,7 @@ from services.distribution.domain import (
     check_reattempt,
     check_return,
     check_transition,
+    expired_lots,
     needs_review,
     parcels_covered,
     plan_rounds,
@@ -128,6 +130,7 @@ class Policy:
     proof_tolerance_m: float
     max_image_bytes: int
     vault: PersonalDataVault
+    zone_for: Callable[[str | None], ZoneInfo]  # the zone each office keeps its dates in
 
 
 # --- registry -------------------------------------------------------------------------
@@ -566,6 +569,7 @@ def open_round(uow: UnitOfWork, round_id: UUID) -> RoundRow:
         ),
         needed_by=round_row.period_start,
         destination=program.hub(),
+        keep_until=round_row.period_end,
     )
     for person in people:
         uow.session.add(
@@ -635,11 +639,17 @@ def _on_round_released(uow: UnitOfWork, event: DispatchReleased) -> None:
             for line in row.lines
         ],
     )
+    expiry = {str(line.lot_id): line.expires_on for line in event.lines}
     for row in waiting:
         row.goods_ready_at, row.warehouse_code = now, event.warehouse_code
         row.origin_lat, row.origin_lon = event.origin.lat, event.origin.lon
         row.lots = [
-            {"item_code": s.item_code, "lot_id": s.lot_id, "quantity": s.quantity}
+            {
+                "item_code": s.item_code,
+                "lot_id": s.lot_id,
+                "quantity": s.quantity,
+                "expires_on": _iso(expiry.get(s.lot_id or "")),
+            }
             for s in shares.get(row.id, [])
         ]
         uow.session.add(row)
@@ -1110,6 +1120,7 @@ def complete(
     if row.kind is not DeliveryKind.INCIDENT:
         if policy is None:
             raise RuntimeError("a program delivery is completed with the service's policy")
+        _refuse_expired_goods(row, now.astimezone(policy.zone_for(row.office_id)).date())
         _record_proof(uow, row, completion, policy, now)
     row.status, row.delivered_at = DeliveryStatus.DELIVERED, now
     row.received_by = completion.received_by
@@ -1119,6 +1130,24 @@ def complete(
         _record_handover(uow, row, completion)
     _settle_round(uow, row)
     return row
+
+
+def _refuse_expired_goods(row: DeliveryRow, today: date) -> None:
+    """000: food is handed over "tidak cacat dan tidak kadaluwarsa": a parcel holding goods
+    of a lot that has expired by the office's date is not handed over."""
+    expired = expired_lots(row.lots or [], today)
+    if expired:
+        raise Unprocessable(
+            "the parcel holds expired goods ("
+            + ", ".join(f"{item} of lot {lot[:8]}, expired {day}" for item, lot, day in expired)
+            + "); it cannot be handed over: record the delivery as failed and ask the "
+            "warehouse for a replacement",
+            code="goods_expired",
+        )
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
 
 
 def _record_proof(

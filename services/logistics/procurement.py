@@ -73,12 +73,20 @@ def on_delivery_event(uow: UnitOfWork, event: AnyEvent, settings: LogisticsSetti
         book_return(uow, event, settings)
 
 
+def program_goods_last_until(event: GoodsRequested, settings: LogisticsSettings) -> date:
+    """The day a program's goods must still be good: the end of the round when the request
+    names it (a permakanan parcel is handed over up to then, and food must not expire at
+    the door, 000), and never less than the day due out plus the delivery margin."""
+    margin = event.needed_by + timedelta(days=settings.program_delivery_days)
+    return max(margin, event.keep_until) if event.keep_until is not None else margin
+
+
 def plan_goods_request(uow: UnitOfWork, event: GoodsRequested, settings: LogisticsSettings) -> None:
     """Plan a dispatch from stock for a permakanan round or sandang request (same case),
     and raise a purchase request for what is missing; that part is planned once the
     goods are received. A lot must stay good until the goods are due out plus the
     program's delivery margin."""
-    must_last_until = event.needed_by + timedelta(days=settings.program_delivery_days)
+    must_last_until = program_goods_last_until(event, settings)
     plan = handlers.plan_dispatches(
         uow,
         cause=event,
@@ -592,7 +600,7 @@ def _complete_request_if_received(
         cause=waiting,
         needs=needs,
         destination=waiting.destination,
-        must_last_until=waiting.needed_by + timedelta(days=settings.program_delivery_days),
+        must_last_until=program_goods_last_until(waiting, settings),
         today=local_today(uow, settings, waiting.office_id),
         reason=f"{waiting.purpose} {waiting.case_id}: procured goods arrived",
     )

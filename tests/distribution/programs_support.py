@@ -123,6 +123,7 @@ def release_for(
     *,
     lots_per_item: int = 1,
     at: datetime = START,
+    expires_on: date | None = None,
 ) -> DispatchReleased:
     """The DispatchReleased logistics sends when the goods of a program case leave."""
     dispatch_lines: list[DispatchLine] = []
@@ -137,7 +138,7 @@ def release_for(
                         lot_id=uuid.uuid4(),
                         quantity=amount,
                         received_on=date(2025, 12, 1),
-                        expires_on=None,
+                        expires_on=expires_on,
                     )
                 )
     return DispatchReleased.first(

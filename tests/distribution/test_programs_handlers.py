@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -206,14 +206,17 @@ def parcels(runtime: ServiceRuntime, round_id: uuid.UUID) -> list[DeliveryRow]:
 
 
 def opened_and_released(
-    runtime: ServiceRuntime, policy: Policy, people: int = 4
+    runtime: ServiceRuntime, policy: Policy, people: int = 4, expires_on: date | None = None
 ) -> tuple[ProgramRow, RoundRow, list[RecipientRow]]:
     program = new_program(runtime, policy)
     enrolled = enrol_people(runtime, policy, program, range(1, people + 1))
     first = round_number(runtime, program, 1)
     runtime.run(lambda uow: handlers.open_round(uow, first.id))
     release = release_for(
-        first.id, CaseType.PERMAKANAN_ROUND, [("RICE-5KG", 2 * people), ("OIL-1L", people)]
+        first.id,
+        CaseType.PERMAKANAN_ROUND,
+        [("RICE-5KG", 2 * people), ("OIL-1L", people)],
+        expires_on=expires_on,
     )
     runtime.run(lambda uow: handlers.on_dispatch_released(uow, release))
     return program, round_number(runtime, program, 1), enrolled
@@ -403,9 +406,9 @@ def test_bad_runs_are_refused(service: tuple[ServiceRuntime, Policy]) -> None:
 
 
 def on_the_road(
-    runtime: ServiceRuntime, policy: Policy, people: int = 3
+    runtime: ServiceRuntime, policy: Policy, people: int = 3, expires_on: date | None = None
 ) -> tuple[RoundRow, list[DeliveryRow]]:
-    _, first, _ = opened_and_released(runtime, policy, people=people)
+    _, first, _ = opened_and_released(runtime, policy, people=people, expires_on=expires_on)
     rows = parcels(runtime, first.id)
     body = RunIn(
         team="Tim A",
@@ -428,6 +431,27 @@ def proof(row: DeliveryRow, **overrides: object) -> CompletionIn:
     }
     payload.update(overrides)
     return CompletionIn.model_validate(payload)
+
+
+def test_a_permakanan_parcel_past_its_expiry_is_not_handed_over(
+    service: tuple[ServiceRuntime, Policy], clock: FixedClock
+) -> None:
+    # 000: food handed over "tidak cacat dan tidak kadaluwarsa". The goods expire at the end
+    # of 6 Jan (WITA); the team arrives on the 7th.
+    runtime, policy = service
+    _, (first, second) = on_the_road(runtime, policy, people=2, expires_on=date(2026, 1, 6))
+    assert first.lots and {lot["expires_on"] for lot in first.lots} == {"2026-01-06"}
+    runtime.run(lambda uow: handlers.complete(uow, first.id, proof(first), policy=policy))
+    clock.set(datetime(2026, 1, 6, 16, 30, tzinfo=UTC))  # 7 Jan 00:30 WITA
+    with pytest.raises(Unprocessable) as refused:
+        runtime.run(lambda uow: handlers.complete(uow, second.id, proof(second), policy=policy))
+    assert refused.value.error_code == "goods_expired"
+    assert "expired 2026-01-06" in str(refused.value)
+    assert handlers_status(runtime, second.id) is not DeliveryStatus.DELIVERED
+
+
+def handlers_status(runtime: ServiceRuntime, delivery_id: uuid.UUID) -> DeliveryStatus:
+    return runtime.run(lambda uow: handlers.get_delivery(uow, delivery_id).status)
 
 
 def test_proof_of_delivery_is_kept_and_a_far_position_flagged(

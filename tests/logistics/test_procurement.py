@@ -53,7 +53,9 @@ from tests.logistics.support import (
 
 
 def goods_request(
-    *needs: tuple[str, int], needed_by: date = TODAY + timedelta(days=14)
+    *needs: tuple[str, int],
+    needed_by: date = TODAY + timedelta(days=14),
+    keep_until: date | None = None,
 ) -> GoodsRequested:
     return GoodsRequested.first(
         office_id="kukar",
@@ -65,6 +67,7 @@ def goods_request(
         lines=tuple(NeedLine(item_code=c, quantity=q) for c, q in needs),
         needed_by=needed_by,
         destination=SITE,
+        keep_until=keep_until,
     )
 
 
@@ -160,6 +163,18 @@ def test_goods_request_is_planned_from_stock_and_the_rest_bought_then_planned(
         ("completed", 0, 60, False)
     ]
     assert consistent(runtime)
+
+
+def test_permakanan_food_must_last_the_whole_round_not_only_its_first_week(
+    runtime: ServiceRuntime,
+) -> None:
+    # 000: parcels handed over "tidak cacat dan tidak kadaluwarsa", every one of the round.
+    round_start, round_end = TODAY + timedelta(days=14), TODAY + timedelta(days=74)
+    receive(runtime, 100, date(2026, 2, 1), expires_on=round_start + timedelta(days=30))
+    lasting = receive(runtime, 100, date(2026, 5, 1), expires_on=round_end + timedelta(days=1))
+    request = goods_request(("RICE-5KG", 40), needed_by=round_start, keep_until=round_end)
+    (planned,) = [e for e in consume(runtime, request) if isinstance(e, DispatchPlanned)]
+    assert [(line.lot_id, line.quantity) for line in planned.lines] == [(lasting, 40)]
 
 
 def test_bad_receipts_are_refused_and_change_nothing(runtime: ServiceRuntime) -> None:
