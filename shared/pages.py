@@ -132,9 +132,9 @@ class Pages:
     ) -> None:
         folders = [str(templates)] if templates is not None else []
         self._loader = ChoiceLoader([FileSystemLoader([*folders, str(SHARED_TEMPLATES)])])
-        self._locale = locale
         self._zone = ZoneInfo(office_zone)
         self.service_title = service_title
+        self._translations = {lang: translations(lang, locale) for lang in LANGUAGES}
         self._environments = {lang: self._environment(lang) for lang in LANGUAGES}
 
     def _environment(self, lang: Lang) -> Environment:
@@ -146,7 +146,7 @@ class Pages:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        translation = translations(lang, self._locale)
+        translation = self._translations[lang]
         environment.install_gettext_translations(translation, newstyle=True)  # type: ignore[attr-defined]  # added by the i18n extension
         environment.globals["word"] = self._word_function(translation)
         environment.globals["lang"] = lang
@@ -213,7 +213,7 @@ class Pages:
 
     def text(self, lang: Lang, message: str) -> str:
         """One message in `lang`, for code that builds text outside a template."""
-        return str(self._environments[lang].globals["gettext"](message))  # type: ignore[operator]  # installed by the i18n extension
+        return str(self._translations[lang].gettext(message))
 
     def word(self, lang: Lang, kind: str, code: object) -> str:
         """A code in words, for code outside a template (CSV and PDF exports)."""

@@ -171,6 +171,13 @@ def test_the_language_comes_from_the_query_then_the_cookie_then_the_browser(tmp_
     assert '<html lang="id">' in client.get("/page?lang=xx", headers={"Accept-Language": "en"}).text
 
 
+def test_code_outside_a_template_gets_the_same_words(tmp_path: Path) -> None:
+    pages = Pages(tmp_path)
+    assert pages.text("id", "Next page") == "Halaman berikutnya"
+    assert pages.text("en", "Next page") == "Next page"
+    assert pages.word("id", "stage", "dispatched") == "Dikeluarkan dari gudang"
+
+
 def test_values_are_escaped_in_every_template(tmp_path: Path) -> None:
     html = _app(tmp_path, PAGE).get("/page").text
     assert "<b>judul</b>" not in html
