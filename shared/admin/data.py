@@ -238,6 +238,13 @@ def _rewrap(arguments: argparse.Namespace) -> int:
     return 1 if outcome.unreadable else 0
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """`data rewrap`."""
     data = groups.add_parser("data", help="personal data kept encrypted by the services")
@@ -253,7 +260,7 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     rewrap_parser.add_argument(
         "--batch-size",
-        type=int,
+        type=_positive,
         default=DEFAULT_BATCH_SIZE,
         help=f"rows per transaction (default: {DEFAULT_BATCH_SIZE})",
     )
