@@ -22,14 +22,17 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from services.notify import handlers
+from services.notify.app import create_app
 from services.notify.domain import NotificationStatus
 from services.notify.models import NotificationOut, SubscriptionIn
 from services.notify.settings import NotifySettings
 from services.notify.standards import Standards, load_standards
 from services.notify.webhooks import send_notifications
+from shared.auth import AuthSettings
 from shared.clock import FixedClock
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
@@ -42,6 +45,7 @@ from tests.notify.test_channels import (
     report,
 )
 from tests.support.kafka import eventually
+from tests.test_operations import samples
 
 USER, PASSWORD = "notify@dinsos-kukar.go.id", "s3cret-relay-password"
 
@@ -334,6 +338,46 @@ async def test_a_relay_certificate_from_a_ca_not_configured_is_refused(
         runtime.engine.dispose()
     assert box.messages == []
     assert "certificate" in (notification().last_error or "")
+
+
+async def test_mail_the_server_keeps_refusing_shows_on_notifys_metrics_pending_then_failed(
+    tmp_path: Path,
+    standards: Standards,
+    relay: tuple[RelayMailbox, int],
+    certificates: Certificates,
+) -> None:
+    _, port = relay
+    clock = FixedClock(START)
+    settings = NotifySettings(
+        database_url=f"sqlite:///{tmp_path / 'notify.sqlite3'}",
+        common=CommonSettings(environment="test", data_dir=tmp_path),
+        auth=AuthSettings(required=False),
+        smtp_port=port,
+        smtp_username=USER,
+        smtp_password="not-the-password",
+        smtp_ca_file=certificates.ca_file,
+        webhook_max_attempts=1,
+        webhook_poll_interval_s=0.05,
+    )
+    app = create_app(settings, clock=clock)
+    runtime: ServiceRuntime = app.state.runtime
+    runtime.create_tables()
+    notification = mail_one_warning(runtime, clock, standards)
+    scrape = TestClient(app)
+
+    def gauges() -> tuple[float, float]:
+        found = samples(scrape.get("/metrics").text)
+        return (
+            found[("dinsos_notifications_pending", frozenset())],
+            found[("dinsos_notifications_failed", frozenset())],
+        )
+
+    try:
+        assert gauges() == (1, 0)
+        await sending_until(runtime, lambda: notification().status is NotificationStatus.FAILED)
+        assert gauges() == (0, 1)
+    finally:
+        runtime.engine.dispose()
 
 
 def smtp_settings(**values: Any) -> NotifySettings:
