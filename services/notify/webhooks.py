@@ -147,7 +147,8 @@ def smtp_failure(exc: Exception, settings: NotifySettings) -> str:
         return (
             f"SMTP login as {settings.smtp_username} refused by {server}: {exc.code} {exc.message}"
         )
-    if isinstance(exc, aiosmtplib.SMTPException) and "STARTTLS" in str(exc):
+    # aiosmtplib's words when STARTTLS is required and the server's EHLO lacks it.
+    if "STARTTLS extension not supported" in str(exc):
         return (
             f"SMTP server {server} does not offer STARTTLS; nothing was sent in clear "
             "(NOTIFY_SMTP_SECURITY=starttls)"

@@ -146,7 +146,8 @@ class RelayMailbox(Mailbox):
         # What office_login put in AuthResult.auth_data: the account that logged in.
         login = session.auth_data if session.authenticated else None
         user = login.decode() if isinstance(login, bytes) else None
-        self.sessions.append((session.ssl is not None, user))
+        over_tls = server.transport is not None and server.transport.get_extra_info("ssl_object")
+        self.sessions.append((bool(over_tls), user))
         return await super().handle_DATA(server, session, envelope)
 
 
@@ -259,6 +260,55 @@ async def test_a_warning_is_mailed_over_starttls_after_login_to_a_relay_of_the_o
         runtime.engine.dispose()
     [message] = box.messages
     assert message["To"] == "kabid@dinsos.example"
+    assert box.sessions == [(True, USER)]
+
+
+@pytest.fixture
+def implicit_tls_relay(certificates: Certificates) -> Iterator[tuple[RelayMailbox, int]]:
+    """A submissions server (TLS from the first byte, as on port 465) with a login."""
+    box, port = RelayMailbox(), free_port()
+    controller = Controller(
+        box,
+        hostname="127.0.0.1",
+        port=port,
+        ssl_context=certificates.server_context,
+        auth_required=True,
+        # aiosmtpd counts only STARTTLS as TLS for AUTH; this connection is TLS throughout.
+        auth_require_tls=False,
+        authenticator=office_login,
+    )
+    controller.start()
+    try:
+        yield box, port
+    finally:
+        controller.stop()
+
+
+# aiosmtpd warns of AUTH without STARTTLS; here the whole connection is TLS.
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+async def test_a_warning_is_mailed_over_implicit_tls_after_login(
+    tmp_path: Path,
+    standards: Standards,
+    implicit_tls_relay: tuple[RelayMailbox, int],
+    certificates: Certificates,
+) -> None:
+    box, port = implicit_tls_relay
+    clock = FixedClock(START)
+    runtime = make_runtime(
+        tmp_path,
+        clock,
+        port,
+        smtp_security="tls",
+        smtp_username=USER,
+        smtp_password=PASSWORD,
+        smtp_ca_file=certificates.ca_file,
+    )
+    notification = mail_one_warning(runtime, clock, standards)
+    try:
+        await sending_until(runtime, lambda: notification().status is NotificationStatus.SENT)
+    finally:
+        runtime.engine.dispose()
+    assert len(box.messages) == 1
     assert box.sessions == [(True, USER)]
 
 
