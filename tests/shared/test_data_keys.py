@@ -15,16 +15,19 @@ import pytest
 from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from services.distribution.app import create_app as create_distribution
 from services.distribution.privacy import LOOKUP_CONTEXT as NIK_LOOKUP
 from services.distribution.settings import DistributionSettings
 from services.intake.app import create_app as create_intake
 from services.intake.privacy import LOOKUP_CONTEXT as PHONE_LOOKUP
+from services.intake.privacy import SEALED as SEALED_PHONES
 from services.intake.settings import IntakeSettings
 from shared.admin.__main__ import main
+from shared.admin.data import rewrap as rewrap_stored
 from shared.auth import AuthSettings
+from shared.db import create_db_engine
 from shared.privacy import PersonalDataVault
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
@@ -268,3 +271,42 @@ def test_rewrap_refuses_a_malformed_key_list_before_touching_the_database(
     with pytest.raises(SystemExit, match="INTAKE_DATA_KEY entry 2 of 2 is not a Fernet key"):
         rewrap("intake", f"sqlite:///{database}", f"{NEW},oops", monkeypatch, capsys)
     assert not database.exists()
+
+
+class ChangedWhileRewrapping(PersonalDataVault):
+    """A vault that, as rewrap reads the first old value, has the running service (a
+    second connection) correct that row's phone under the newest key and commit."""
+
+    def __init__(self, keys: list[bytes], engine: Engine, corrected: str) -> None:
+        super().__init__(keys, lookup_context=PHONE_LOOKUP)
+        self.engine, self.corrected, self.done = engine, corrected, False
+
+    def decrypt(self, token: str) -> str:
+        if not self.done:
+            self.done = True
+            with self.engine.begin() as connection:
+                connection.execute(
+                    text("UPDATE incident SET reporter_phone = :new WHERE reporter_phone = :old"),
+                    {"new": self.corrected, "old": token},
+                )
+        return super().decrypt(token)
+
+
+def test_a_value_the_service_rewrites_during_rewrap_is_not_overwritten_with_the_old_one(
+    database_url: str, tmp_path: Path
+) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite lets one writer in at a time: no write can come in between")
+    with intake(database_url, tmp_path, OLD) as before:
+        reported_twice_and_followed_up(before)
+    newest = PersonalDataVault(NEW.encode())
+    corrected = newest.encrypt("+62811111111")
+    engine = create_db_engine(database_url)
+    try:
+        vault = ChangedWhileRewrapping([NEW.encode(), OLD.encode()], engine, corrected)
+        outcome = rewrap_stored(engine, vault, SEALED_PHONES)
+    finally:
+        engine.dispose()
+    assert (outcome.rewrapped, outcome.changed_meanwhile, outcome.unreadable) == (3, 1, [])
+    with intake(database_url, tmp_path, NEW) as after:
+        assert stored_phones(after)["incident"] == [corrected]
