@@ -46,7 +46,7 @@ from services.distribution.models import (
     SandangRequestOut,
     StopOut,
 )
-from services.distribution.privacy import PersonalDataVault, load_data_key
+from services.distribution.privacy import recipient_vault
 from services.distribution.reveals import RevealAllowanceDep
 from services.distribution.settings import DistributionSettings, get_settings
 from services.distribution.stream import SUBSCRIPTIONS
@@ -633,7 +633,7 @@ def build_policy(settings: DistributionSettings) -> Policy:
         arrival_tolerance_m=settings.arrival_tolerance_m,
         proof_tolerance_m=settings.proof_tolerance_m,
         max_image_bytes=settings.max_photo_bytes,
-        vault=PersonalDataVault(load_data_key(settings)),
+        vault=recipient_vault(settings),
         zone_for=settings.zone,
     )
 

@@ -194,9 +194,12 @@ def _checked_nik(
         check_nik(nik, today=uow.now().date())
     except InvalidNik as invalid:
         raise Unprocessable(f"{invalid.reason}: {invalid}", code="invalid_nik") from invalid
-    nik_hash = policy.vault.fingerprint(nik)
+    # Every key's hash: a recipient stored before a key rotation keeps the old key's
+    # hash until `dinsos-admin data rewrap` recomputes it under the newest.
     existing = uow.session.exec(
-        select(RecipientRow.id, RecipientRow.office_id).where(RecipientRow.nik_hash == nik_hash)
+        select(RecipientRow.id, RecipientRow.office_id).where(
+            col(RecipientRow.nik_hash).in_(policy.vault.fingerprints(nik))
+        )
     ).first()
     if existing is not None and existing[0] != except_recipient:
         # One person is one recipient nationally (no double aid across offices), but
@@ -210,7 +213,7 @@ def _checked_nik(
         raise Conflict(
             f"this NIK is already registered as recipient {existing[0]}", code="duplicate_nik"
         )
-    return nik_hash
+    return policy.vault.fingerprint(nik)
 
 
 def _check_kk(kk: str) -> None:

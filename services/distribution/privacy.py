@@ -7,17 +7,35 @@ caller may and does ask to see them. The vault itself is shared with intake
 from __future__ import annotations
 
 from services.distribution.settings import DistributionSettings
-from shared.privacy import PersonalDataVault
-from shared.privacy import load_data_key as _load_data_key
+from shared.privacy import PersonalDataVault, SealedColumns
+from shared.privacy import load_data_keys as _load_data_keys
 
-__all__ = ["KEY_FILE", "PersonalDataVault", "load_data_key"]
+__all__ = ["KEY_FILE", "SEALED", "PersonalDataVault", "load_data_keys", "recipient_vault"]
 
 KEY_FILE = "distribution-data.key"
+KEY_SETTING = "DISTRIBUTION_DATA_KEY"
+LOOKUP_CONTEXT = b"distribution:nik-lookup"
+
+# What `dinsos-admin data rewrap --service distribution` re-encrypts under the newest key.
+# The NIK's lookup hash derives from the data key too, so it is recomputed with it.
+SEALED = (
+    SealedColumns(
+        table="recipient",
+        columns=("nik_token", "kk_token", "phone_token"),
+        fingerprints={"nik_hash": "nik_token"},
+    ),
+)
 
 
-def load_data_key(settings: DistributionSettings) -> bytes:
-    """`DISTRIBUTION_DATA_KEY`; in development a key generated once into the data folder;
-    in tests a fresh one per process. Production without a key is refused by the settings."""
-    return _load_data_key(
-        settings.data_key, settings.common, key_file=KEY_FILE, setting="DISTRIBUTION_DATA_KEY"
+def load_data_keys(settings: DistributionSettings) -> list[bytes]:
+    """`DISTRIBUTION_DATA_KEY`, newest key first; in development a key generated once into
+    the data folder; in tests a fresh one per process. Production without a key is
+    refused by the settings."""
+    return _load_data_keys(
+        settings.data_key, settings.common, key_file=KEY_FILE, setting=KEY_SETTING
     )
+
+
+def recipient_vault(settings: DistributionSettings) -> PersonalDataVault:
+    """The vault for recipients' NIK, KK and phone numbers and the NIK's lookup hash."""
+    return PersonalDataVault(load_data_keys(settings), lookup_context=LOOKUP_CONTEXT)

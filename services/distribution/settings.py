@@ -8,7 +8,7 @@ from typing import Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from shared.privacy import require_key_in_production
+from shared.privacy import check_data_keys
 from shared.settings import ServiceSettings
 
 
@@ -41,9 +41,12 @@ class DistributionSettings(ServiceSettings):
     max_photo_bytes: int = Field(
         default=2_000_000, ge=10_000, description="Largest proof photo or signature accepted."
     )
-    # Fernet key (urlsafe base64 of 32 bytes) for NIK, KK and phone numbers at rest. In
-    # development one is generated into the data folder once; production must set it.
-    data_key: SecretStr | None = Field(default=None, description="Fernet key for personal data.")
+    # Fernet keys (urlsafe base64 of 32 bytes) for NIK, KK and phone numbers at rest,
+    # newest first and comma-separated during a rotation (`NEW,OLD`). In development one
+    # is generated into the data folder once; production must set it.
+    data_key: SecretStr | None = Field(
+        default=None, description="Fernet key(s) for personal data, newest first."
+    )
     # A coordinator needs a recipient's numbers a few times a day; reading the registry
     # one reveal at a time is what this stops (services/distribution/reveals.py).
     reveal_daily_limit: int = Field(
@@ -54,8 +57,8 @@ class DistributionSettings(ServiceSettings):
     )
 
     @model_validator(mode="after")
-    def _refuse_production_without_a_data_key(self) -> Self:
-        require_key_in_production(
+    def _data_keys_well_formed_and_set_in_production(self) -> Self:
+        check_data_keys(
             self.common.environment,
             self.data_key,
             setting="DISTRIBUTION_DATA_KEY",

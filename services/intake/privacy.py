@@ -14,7 +14,7 @@ from sqlalchemy import Connection, column, select, table, update
 
 from services.intake.settings import IntakeSettings
 from shared.db import run_transaction
-from shared.privacy import PersonalDataVault, load_data_key, mask_phone
+from shared.privacy import PersonalDataVault, SealedColumns, load_data_keys, mask_phone
 
 if TYPE_CHECKING:
     from shared.runtime import BackgroundTask, ServiceRuntime
@@ -29,13 +29,30 @@ PHONE_TABLES = ("incident", "field_report", "incident_update")
 _CLEAR_PHONE = re.compile(r"^\+?[0-9][0-9 -]{5,25}$")
 
 
+KEY_SETTING = "INTAKE_DATA_KEY"
+LOOKUP_CONTEXT = b"intake:reporter-lookup"
+
+
+def is_clear_phone(stored: str) -> bool:
+    """Whether a stored phone is a number in clear (kept so before encryption existed)."""
+    return _CLEAR_PHONE.match(stored) is not None
+
+
+# What `dinsos-admin data rewrap --service intake` re-encrypts under the newest key.
+SEALED = tuple(
+    SealedColumns(table=name, columns=("reporter_phone",), is_clear=is_clear_phone)
+    for name in PHONE_TABLES
+)
+
+
 def reporter_vault(settings: IntakeSettings) -> PersonalDataVault:
-    """The vault for reporters' phones: `INTAKE_DATA_KEY`; in development a key generated
-    once into the data folder; in tests a fresh one per process."""
-    key = load_data_key(
-        settings.data_key, settings.common, key_file=KEY_FILE, setting="INTAKE_DATA_KEY"
+    """The vault for reporters' phones: `INTAKE_DATA_KEY` (newest key first, older ones
+    still read); in development a key generated once into the data folder; in tests a
+    fresh one per process."""
+    keys = load_data_keys(
+        settings.data_key, settings.common, key_file=KEY_FILE, setting=KEY_SETTING
     )
-    return PersonalDataVault(key, lookup_context=b"intake:reporter-lookup")
+    return PersonalDataVault(keys, lookup_context=LOOKUP_CONTEXT)
 
 
 def sealed_phone(vault: PersonalDataVault, phone: str | None) -> str | None:
@@ -47,7 +64,7 @@ def shown_phone(vault: PersonalDataVault, stored: str | None) -> str | None:
     """A stored phone as an API answer shows it: masked (`0812******78`)."""
     if stored is None:
         return None
-    clear = stored if _CLEAR_PHONE.match(stored) else vault.decrypt(stored)
+    clear = stored if is_clear_phone(stored) else vault.decrypt(stored)
     return mask_phone(clear)
 
 
@@ -63,7 +80,7 @@ def encrypt_clear_reporter_phones(connection: Connection, vault: PersonalDataVau
             select(rows.c.id, rows.c.reporter_phone).where(rows.c.reporter_phone.is_not(None))
         ).all()
         for row_id, phone in stored:
-            if _CLEAR_PHONE.match(phone):
+            if is_clear_phone(phone):
                 connection.execute(
                     update(rows)
                     .where(rows.c.id == row_id)

@@ -9,7 +9,7 @@ from typing import Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from shared.privacy import require_key_in_production
+from shared.privacy import check_data_keys
 from shared.settings import ServiceSettings
 
 # Only good for development and tests: production must set its own (see the validator).
@@ -39,9 +39,12 @@ class IntakeSettings(ServiceSettings):
 
     # A NIK is stored only as HMAC-SHA256 under this key, never in clear.
     nik_hash_key: SecretStr = SecretStr(DEVELOPMENT_NIK_KEY)
-    # Fernet key (urlsafe base64 of 32 bytes) for reporters' phone numbers at rest. In
-    # development one is generated into the data folder once; production must set it.
-    data_key: SecretStr | None = Field(default=None, description="Fernet key for phone numbers.")
+    # Fernet keys (urlsafe base64 of 32 bytes) for reporters' phone numbers at rest,
+    # newest first and comma-separated during a rotation (`NEW,OLD`). In development one
+    # is generated into the data folder once; production must set it.
+    data_key: SecretStr | None = Field(
+        default=None, description="Fernet key(s) for phone numbers, newest first."
+    )
 
     @model_validator(mode="after")
     def _refuse_default_nik_key_in_production(self) -> Self:
@@ -50,7 +53,7 @@ class IntakeSettings(ServiceSettings):
             and self.nik_hash_key.get_secret_value() == DEVELOPMENT_NIK_KEY
         ):
             raise ValueError("INTAKE_NIK_HASH_KEY must be set to a secret in production")
-        require_key_in_production(
+        check_data_keys(
             self.common.environment,
             self.data_key,
             setting="INTAKE_DATA_KEY",

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.runtime import ServiceRuntime
-from shared.settings import ServiceSettings
+from shared.settings import ServiceSettings, is_loopback
+
+# How the connection to the SMTP server is protected: STARTTLS (submission, 587),
+# implicit TLS (submissions, 465), or nothing at all (a relay on this machine only).
+SmtpSecurity = Literal["starttls", "tls", "none"]
+SMTP_DEFAULT_PORTS: dict[SmtpSecurity, int] = {"starttls": 587, "tls": 465, "none": 25}
 
 
 class NotifySettings(ServiceSettings):
@@ -38,8 +43,20 @@ class NotifySettings(ServiceSettings):
     webhook_allow_private_networks: bool = False
 
     smtp_host: str = Field(default="127.0.0.1", description="SMTP server for e-mail.")
-    smtp_port: int = Field(default=25, ge=1, le=65535)
+    # None: the usual port of `smtp_security` (587, 465 or 25).
+    smtp_port: int | None = Field(default=None, ge=1, le=65535)
     smtp_sender: str = Field(default="notify@dinsos.local", max_length=320)
+    # A provider's submission port wants STARTTLS; it is required, never opportunistic:
+    # a server (or something in between) that does not offer it gets no mail at all.
+    smtp_security: SmtpSecurity = "starttls"
+    smtp_username: str | None = Field(default=None, min_length=1, max_length=320)
+    smtp_password: SecretStr | None = None
+    smtp_timeout_s: float = Field(
+        default=30.0, gt=0, le=300, description="Whole-conversation limit for one e-mail."
+    )
+    # The office's own relay may carry a certificate of the office's own CA: trust that
+    # CA (a PEM bundle) instead of the system's. None: the system's CAs.
+    smtp_ca_file: Path | None = None
     # How often the live feed (SSE) looks for new entries.
     feed_poll_interval_s: float = Field(default=1.0, gt=0, le=60)
 
@@ -48,6 +65,37 @@ class NotifySettings(ServiceSettings):
         if self.webhook_retry_cap_s < self.webhook_retry_base_s:
             raise ValueError("NOTIFY_WEBHOOK_RETRY_CAP_S must be >= NOTIFY_WEBHOOK_RETRY_BASE_S")
         return self
+
+    @field_validator("smtp_port", "smtp_username", "smtp_password", "smtp_ca_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # docker-compose passes an unset `${NOTIFY_SMTP_USERNAME:-}` as an empty string.
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _smtp_login_and_security_agree(self) -> Self:
+        if (self.smtp_username is None) != (self.smtp_password is None):
+            raise ValueError(
+                "NOTIFY_SMTP_USERNAME and NOTIFY_SMTP_PASSWORD are set together or not at all"
+            )
+        if self.smtp_security == "none" and not is_loopback(self.smtp_host):
+            if self.smtp_username is not None:
+                raise ValueError(
+                    "NOTIFY_SMTP_SECURITY=none would send the SMTP password in clear to "
+                    f"{self.smtp_host}: use starttls (587) or tls (465)"
+                )
+            if self.common.environment == "production":
+                raise ValueError(
+                    "NOTIFY_SMTP_SECURITY=none is for a relay on this machine only "
+                    f"(127.0.0.1, ::1, localhost), not {self.smtp_host}: use starttls or tls"
+                )
+        if self.smtp_ca_file is not None and not self.smtp_ca_file.is_file():
+            raise ValueError(f"NOTIFY_SMTP_CA_FILE {self.smtp_ca_file} is not a readable file")
+        return self
+
+    def smtp_port_in_use(self) -> int:
+        """The configured port, or the usual one of the security mode."""
+        return self.smtp_port or SMTP_DEFAULT_PORTS[self.smtp_security]
 
     @model_validator(mode="after")
     def _public_webhooks_only_in_production(self) -> Self:

@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import json
 import logging
+import ssl
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -130,21 +131,56 @@ def email_message(item: OutgoingWebhook, *, sender: str) -> EmailMessage:
     return message
 
 
+def smtp_tls_context(settings: NotifySettings) -> ssl.SSLContext | None:
+    """The TLS context for the SMTP server: certificates and host name always verified,
+    against the office's CA bundle when one is configured. None when security is off."""
+    if settings.smtp_security == "none":
+        return None
+    ca_file = str(settings.smtp_ca_file) if settings.smtp_ca_file is not None else None
+    return ssl.create_default_context(cafile=ca_file)
+
+
+def smtp_failure(exc: Exception, settings: NotifySettings) -> str:
+    """Why an e-mail was not accepted, in words an office's IT person can act on."""
+    server = f"{settings.smtp_host}:{settings.smtp_port_in_use()}"
+    if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+        return (
+            f"SMTP login as {settings.smtp_username} refused by {server}: {exc.code} {exc.message}"
+        )
+    # aiosmtplib's words when STARTTLS is required and the server's EHLO lacks it.
+    if "STARTTLS extension not supported" in str(exc):
+        return (
+            f"SMTP server {server} does not offer STARTTLS; nothing was sent in clear "
+            "(NOTIFY_SMTP_SECURITY=starttls)"
+        )
+    if isinstance(exc, ssl.SSLError) or isinstance(exc.__cause__, ssl.SSLError):
+        return f"SMTP TLS with {server} failed (certificate not trusted?): {exc}"
+    return f"SMTP {type(exc).__name__} with {server}: {exc}"
+
+
 async def send_email(item: OutgoingWebhook, settings: NotifySettings) -> AttemptResult:
     """Hand one notification to the SMTP server; any refusal or failure is retried."""
     message = email_message(item, sender=settings.smtp_sender)
+    password = settings.smtp_password
+    timeout_s = settings.smtp_timeout_s
     try:
-        async with asyncio.timeout(settings.webhook_timeout_s):
+        async with asyncio.timeout(timeout_s):
             await aiosmtplib.send(
                 message,
                 hostname=settings.smtp_host,
-                port=settings.smtp_port,
-                timeout=settings.webhook_timeout_s,
+                port=settings.smtp_port_in_use(),
+                username=settings.smtp_username,
+                password=password.get_secret_value() if password is not None else None,
+                use_tls=settings.smtp_security == "tls",
+                # True: required (refused when not offered), never merely opportunistic.
+                start_tls=settings.smtp_security == "starttls",
+                tls_context=smtp_tls_context(settings),
+                timeout=timeout_s,
             )
     except TimeoutError:
-        return AttemptResult(None, f"SMTP timed out after {settings.webhook_timeout_s:g}s")
+        return AttemptResult(None, f"SMTP timed out after {timeout_s:g}s")
     except (aiosmtplib.SMTPException, OSError) as exc:
-        return AttemptResult(None, f"SMTP {type(exc).__name__}: {exc}")
+        return AttemptResult(None, smtp_failure(exc, settings))
     return AttemptResult(250, None)
 
 
@@ -187,7 +223,7 @@ async def send_notifications(runtime: ServiceRuntime) -> None:
     settings = notify_settings(runtime)
     # A claimed notification is not claimed again before its lease runs out: the whole
     # request limit plus room to record the answer.
-    lease = timedelta(seconds=settings.webhook_timeout_s + 30)
+    lease = timedelta(seconds=max(settings.webhook_timeout_s, settings.smtp_timeout_s) + 30)
     in_flight: dict[UUID, asyncio.Task[None]] = {}
 
     def finished(notification_id: UUID, task: asyncio.Task[None]) -> None:

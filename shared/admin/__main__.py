@@ -8,12 +8,13 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from shared.admin import audit, backup, database, deployment, messaging, users
+from shared.admin import audit, backup, data, database, deployment, messaging, users
 
 COMMAND_GROUPS: tuple[ModuleType, ...] = (
     deployment,
     users,
     database,
+    data,
     backup,
     messaging,
     audit,

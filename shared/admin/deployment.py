@@ -1,10 +1,12 @@
-"""`dinsos-admin keys generate` and `dinsos-admin settings check`: what an office's IT
-person needs before the first start."""
+"""`dinsos-admin keys generate`, `keys rotate` and `dinsos-admin settings check`: what an
+office's IT person needs before the first start, and to rotate a data key."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
+import sys
 from collections.abc import Callable
 
 from cryptography.fernet import Fernet
@@ -15,6 +17,8 @@ from services.distribution.settings import DistributionSettings
 from services.intake.settings import IntakeSettings
 from services.logistics.settings import LogisticsSettings
 from services.notify.settings import NotifySettings
+from shared.admin.data import SEALED_SERVICES
+from shared.privacy import DataKeyError, parse_data_keys
 
 # Built fresh from the environment (not the cached get_settings()), as each service would.
 SERVICE_SETTINGS: dict[str, Callable[[], BaseSettings]] = {
@@ -55,6 +59,27 @@ def _generate(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def rotated_keys(setting: str, current: str) -> str:
+    """The setting's value for a rotation: a fresh key first, then the current ones (so
+    what they encrypted stays readable until `dinsos-admin data rewrap`)."""
+    keys = parse_data_keys(current, setting=setting)
+    return ",".join([Fernet.generate_key().decode(), *(key.decode() for key in keys)])
+
+
+def _rotate(arguments: argparse.Namespace) -> int:
+    setting = SEALED_SERVICES[arguments.service].key_setting
+    current = os.environ.get(setting, "")
+    if not current:
+        print(f"{setting} is not set in this environment: nothing to rotate", file=sys.stderr)
+        return 2
+    try:
+        print(f"{setting}={rotated_keys(setting, current)}")
+    except DataKeyError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _check(arguments: argparse.Namespace) -> int:
     del arguments
     problems = settings_problems()
@@ -73,6 +98,13 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "generate", help="print a fresh value for every key, as lines for .env"
     )
     generate.set_defaults(run=_generate)
+    rotate = key_actions.add_parser(
+        "rotate",
+        help="print a service's data key setting with a fresh key in front of the current "
+        "ones (then restart it and run `data rewrap`)",
+    )
+    rotate.add_argument("--service", required=True, choices=sorted(SEALED_SERVICES))
+    rotate.set_defaults(run=_rotate)
 
     settings = groups.add_parser("settings", help="check a deployment's settings")
     setting_actions = settings.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from services.distribution import handlers
 from services.distribution.app import create_app
 from services.distribution.models import RunIn
-from services.distribution.privacy import KEY_FILE, load_data_key
+from services.distribution.privacy import KEY_FILE, load_data_keys
 from services.distribution.settings import DistributionSettings
 from shared.events import CaseType
 from shared.runtime import ServiceRuntime
@@ -225,6 +225,6 @@ def test_development_generates_one_private_key_and_keeps_it(tmp_path: Path) -> N
     settings = DistributionSettings(
         common=CommonSettings(environment="development", data_dir=tmp_path)
     )
-    first = load_data_key(settings)
-    assert load_data_key(settings) == first
+    first = load_data_keys(settings)
+    assert load_data_keys(settings) == first
     assert stat.S_IMODE((tmp_path / KEY_FILE).stat().st_mode) == 0o600

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import Message
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -91,11 +92,15 @@ def standards() -> Standards:
     return load_standards()
 
 
-def make_runtime(tmp_path: Path, clock: FixedClock, smtp_port: int) -> ServiceRuntime:
+def make_runtime(tmp_path: Path, clock: FixedClock, smtp_port: int, **smtp: Any) -> ServiceRuntime:
+    """notify's runtime on a SQLite file, quick to retry; `smtp` overrides the plain
+    loopback relay (`smtp_security="none"`) the channel tests use."""
+    defaults: dict[str, Any] = {"smtp_security": "none", "smtp_timeout_s": 5.0}
     settings = NotifySettings(
         database_url=f"sqlite:///{tmp_path / 'notify.sqlite3'}",
         common=CommonSettings(environment="test"),
         smtp_port=smtp_port,
+        **(defaults | smtp),
         webhook_timeout_s=1.0,
         webhook_poll_interval_s=0.05,
         webhook_retry_base_s=0.1,

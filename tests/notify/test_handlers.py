@@ -586,7 +586,10 @@ async def test_a_slow_endpoint_does_not_hold_up_another(
                 return {n.subscription_id: n for n in notifications(runtime, case)}
 
             assert slow.started == 1, "the slow endpoint got its request at the same time"
-            assert by_subscription()[fast_sub].status is NotificationStatus.SENT
+            # The receiver has the POST before the sender has recorded its answer.
+            await eventually(
+                lambda: by_subscription()[fast_sub].status is NotificationStatus.SENT, timeout_s=5
+            )
             assert by_subscription()[slow_sub].attempts == 0, "and is still answering"
 
             def slow_attempted() -> NotificationRow | None:

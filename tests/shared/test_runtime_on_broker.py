@@ -13,11 +13,13 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, s
 
 from shared.events import GeoPoint, IncidentRejected, NeedLine, serialize_event
 from shared.kafka import PermanentEventError
+from shared.metrics import metrics_registry, render
 from shared.runtime import ServiceRuntime, Subscription, UnitOfWork
 from shared.settings import CommonSettings, KafkaSettings, ServiceSettings
 from shared.tansu import TansuBroker
 from shared.topics import INCIDENTS
 from tests.support.kafka import collect, eventually, send_raw
+from tests.test_operations import samples
 
 
 def _emit_rejected(uow: UnitOfWork, *, case: uuid.UUID, reason: str) -> None:
@@ -104,6 +106,12 @@ async def test_applies_once_dead_letters_poison_and_carries_on(
         assert reasons == ["undecodable", "unknown_event_type", "unknown_incident"]
         assert {r.value for r in dead} >= {b"{not json", b'{"event_type": "Nonsense"}'}
         assert all(dict(r.headers)["dlq.source_topic"] == INCIDENTS.name.encode() for r in dead)
+
+        # What an operator sees of them: /metrics counts each dead letter by its outcome.
+        dead_lettered = ("dinsos_events_total", frozenset({("outcome", "dead_lettered")}))
+        await eventually(
+            lambda: samples(render(metrics_registry(runtime)).decode())[dead_lettered] == 3
+        )
 
 
 async def test_outbox_rows_reach_the_topic_in_order(broker: TansuBroker, database_url: str) -> None:
