@@ -41,20 +41,22 @@
     return { ok: response.ok, status: response.status, answer: answer || {} };
   }
 
-  // One sentence per field the API refused (its 422 lists them with their place).
-  function fieldProblem(problem) {
+  // One sentence per field the API refused: its 422 names the place of each (not the
+  // value, which it does not echo), so the value is read from what was sent.
+  function fieldProblem(problem, sent) {
     const [field, index, part] = (problem.loc || []).filter((step) => step !== "body");
     const line = typeof index === "number" ? index + 1 : "";
+    const given = ((sent[field] || [])[index] || {})[part];
     const P = T.problems;
     if (field === "assessed_needs" && part === "quantity") {
       if (problem.type === "greater_than") return fill(P.quantity_too_small, { line });
       if (problem.type === "less_than_equal") return fill(P.quantity_too_big, { line });
-      if (problem.input === null || problem.input === undefined) return fill(P.quantity_missing, { line });
+      if (given === null || given === undefined) return fill(P.quantity_missing, { line });
       return fill(P.quantity_whole, { line });
     }
     if (field === "assessed_needs" && part === "item_code") {
-      if (!problem.input) return fill(P.item_missing, { line });
-      return fill(P.item_unknown, { line, value: problem.input });
+      if (!given) return fill(P.item_missing, { line });
+      return fill(P.item_unknown, { line, value: given });
     }
     if (field === "assessed_needs") return P.needs_missing;
     if (field === "location") return P.point;
@@ -62,11 +64,11 @@
     return fill(T.refused, { detail: `${(problem.loc || []).join(".")}: ${problem.msg}` });
   }
 
-  function explain(result) {
+  function explain(result, sent) {
     if (result.network) return T.network;
     const { error, detail } = result.answer;
     if (error === "invalid_request" && Array.isArray(detail)) {
-      return [...new Set(detail.map(fieldProblem))].join(" ");
+      return [...new Set(detail.map((problem) => fieldProblem(problem, sent)))].join(" ");
     }
     if (error && T.errors[error]) return T.errors[error];
     if (result.status >= 500) return T.server_error;
@@ -124,9 +126,10 @@
       button.textContent = T.sending;
       form.setAttribute("aria-busy", "true");
       try {
-        const result = await post(step, body());
+        const sent = body();
+        const result = await post(step, sent);
         if (result.ok) decided(result.answer, doneText);
-        else show(notice, explain(result), result.network ? "warn" : "error");
+        else show(notice, explain(result, sent), result.network ? "warn" : "error");
       } finally {
         button.disabled = false;
         button.textContent = label;
