@@ -88,12 +88,14 @@ def open_report(browser: WebDriver, headline: str) -> None:
     wait_until(lambda: browser.find_elements(By.ID, "decision"), "the report page")
 
 
-def outcome(browser: WebDriver, notice_id: str) -> str:
-    """The notice's words once the page has shown it."""
-    return wait_until(
-        lambda: (notice := browser.find_element(By.ID, notice_id)).is_displayed() and notice.text,
-        f"#{notice_id} shows the answer",
-    )
+def shown_text(browser: WebDriver, element_id: str) -> str:
+    """The element's words once the page has shown it."""
+
+    def words() -> str | None:
+        element = browser.find_element(By.ID, element_id)
+        return str(element.text) if element.is_displayed() and element.text else None
+
+    return wait_until(words, f"#{element_id} is shown")
 
 
 def line(browser: WebDriver, index: int) -> tuple[WebElement, WebElement]:
@@ -115,7 +117,7 @@ def submit_and_wait(browser: WebDriver, button_id: str, notice_id: str) -> str:
         "document.getElementById(arguments[0]).hidden = true;", notice_id
     )  # the previous answer goes, so the wait below reads the new one
     browser.find_element(By.ID, button_id).click()
-    return outcome(browser, notice_id)
+    return shown_text(browser, notice_id)
 
 
 def test_a_coordinator_verifies_a_report_with_the_assessed_needs(
@@ -163,10 +165,7 @@ def test_a_coordinator_verifies_a_report_with_the_assessed_needs(
 
     set_offline(browser, offline=False)
     browser.find_element(By.ID, "verify-submit").click()
-    decided = wait_until(
-        lambda: (card := browser.find_element(By.ID, "decided")).is_displayed() and card.text,
-        "the decision shown in place",
-    )
+    decided = shown_text(browser, "decided")
     assert "Terverifikasi" in decided
     assert "Sari Rahmawati" in decided
     assert "RICE-5KG 30" in decided and "BLANKET 10" in decided
@@ -223,10 +222,7 @@ def test_a_coordinator_rejects_a_report_with_a_reason_in_english(
     )
     browser.find_element(By.ID, "reason-text").send_keys("same slope as the report of 07.50")
     browser.find_element(By.ID, "reject-submit").click()
-    decided = wait_until(
-        lambda: (card := browser.find_element(By.ID, "decided")).is_displayed() and card.text,
-        "the decision shown in place",
-    )
+    decided = shown_text(browser, "decided")
     assert "Rejected" in decided and "Sari Rahmawati" in decided
     reason = "Duplicate of another report: same slope as the report of 07.50"
     assert reason in decided
