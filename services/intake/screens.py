@@ -111,7 +111,7 @@ def inbox_page(
         refused=None,
         now=runtime.clock.now(),
         next_url=next_url,
-        first_url=f"{INBOX}?{urlencode(kept)}" if after and kept else INBOX if after else None,
+        first_url=(f"{INBOX}?{urlencode(kept)}" if kept else INBOX) if after else None,
         current=INBOX,
     )
 
@@ -127,15 +127,12 @@ def report_page(incident_id: UUID, request: Request, runtime: RuntimeDep) -> HTM
             )
         )
     except NotFound:
-        return _render(
-            request,
-            "missing.html",
-            status_code=404,
-        )
+        return _render(request, "missing.html", status_code=404, current=INBOX)
     return _render(
         request,
         "report.html",
         report=report,
+        current=INBOX,
         now=runtime.clock.now(),
         csrf=csrf_token(request),
         office_zone=runtime.settings.office_timezone,
