@@ -19,7 +19,7 @@ from fastapi import (
     UploadFile,
     status,
 )
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.exc import IntegrityError
 
 from services.intake import handlers
@@ -42,11 +42,13 @@ from services.intake.models import (
     VerificationIn,
 )
 from services.intake.privacy import encrypting_clear_phones_at_start
+from services.intake.screens import COORDINATOR_SCREENS, make_pages, screens_router
 from services.intake.settings import IntakeSettings, get_settings
 from shared.actors import ActingUserName, attributed
 from shared.auth import Access, Policy, Role, office_scope
 from shared.clock import Clock
 from shared.http import ERROR_RESPONSES, ErrorBody, Forbidden, NotFound
+from shared.pages import assets_router
 from shared.privacy import PersonalDataVault
 from shared.runtime import RuntimeDep, ServiceRuntime, UnitOfWork, create_service_api
 
@@ -303,12 +305,6 @@ STATIC = Path(__file__).parent / "static"
 page_router = APIRouter(include_in_schema=False)
 
 
-@page_router.get("/")
-def home() -> RedirectResponse:
-    """The form is the service's front page."""
-    return RedirectResponse("/lapor")
-
-
 @page_router.get("/lapor")
 def report_form() -> FileResponse:
     """The phone report form (Bahasa Indonesia; `?lang=en` for English)."""
@@ -443,7 +439,10 @@ ACCESS: Policy = {
     "GET /photos/{photo_id}": Access.of(*FIELD),
     "POST /incidents/{incident_id}/verification": Access.of(Role.COORDINATOR),
     "POST /incidents/{incident_id}/rejection": Access.of(Role.COORDINATOR),
-    # The phone form's shell and scripts: no data in them, and they must load offline.
+    # The coordinator's inbox and report page (services/intake/screens.py).
+    **COORDINATOR_SCREENS,
+    # The front page (two links) and the phone form's shell and scripts: no data in them,
+    # and the form must load offline.
     "GET /": Access.anyone(),
     "GET /lapor": Access.anyone(),
     "GET /lapor.js": Access.anyone(),
@@ -482,4 +481,7 @@ def create_app(
     api.add_exception_handler(AddressRefused, _address_refused)
     api.include_router(router)
     api.include_router(page_router)
+    api.state.pages = make_pages(settings.office_timezone)
+    api.include_router(screens_router)
+    api.include_router(assets_router)
     return api
