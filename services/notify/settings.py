@@ -43,6 +43,16 @@ class NotifySettings(ServiceSettings):
     # How often the live feed (SSE) looks for new entries.
     feed_poll_interval_s: float = Field(default=1.0, gt=0, le=60)
 
+    # Links from a case page to the other services' screens of the same case: URL
+    # templates with `{case_id}` (e.g. `https://intake.dinsos.example/inbox/{case_id}`);
+    # None leaves the link out. notify never calls them, a browser follows them.
+    intake_case_url: str | None = Field(
+        default=None, max_length=500, pattern=r"^https?://[^\s]*\{case_id\}[^\s]*$"
+    )
+    logistics_picking_url: str | None = Field(
+        default=None, max_length=500, pattern=r"^https?://[^\s]*\{case_id\}[^\s]*$"
+    )
+
     @model_validator(mode="after")
     def _cap_not_below_base(self) -> Self:
         if self.webhook_retry_cap_s < self.webhook_retry_base_s:
