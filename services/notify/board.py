@@ -257,6 +257,7 @@ def board(
             | ({"office_id": office_id} if office_id else {})
         ),
         event_codes=NOTIFY_EVENT_TYPES,
+        refresh_ms=round(notify_settings(runtime).board_refresh_s * 1000),
         **context,
     )
 

@@ -18,7 +18,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from services.notify import handlers
+from services.notify import board, handlers
 from services.notify.app import router
 from services.notify.board import PAGE_SIZE, board_router
 from services.notify.migrations import HISTORY
@@ -34,11 +34,14 @@ from shared.events import (
     IncidentReported,
     NeedLine,
     Reporter,
+    event_types,
 )
+import shared.events_alerts  # noqa: F401  registers notify's contracts
+import shared.events_field  # noqa: F401  registers intake's contracts
 from shared.events_programs import PermakananRoundScheduled
 from shared.events_stock import ProcurementLine, PurchaseRequested
 from shared.http import install_error_handlers
-from shared.pages import assets_router
+from shared.pages import Lang, assets_router, translations
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
 from tests.notify.test_cases import (
@@ -384,3 +387,10 @@ def test_the_csv_opens_in_indonesian_excel_with_a_bom_semicolons_and_decimal_com
     total = next(row for row in rows if row[3] == "(semua kecamatan)")
     assert total[:3] == ["Tanggap darurat bencana", "emergency_relief", "2026-11"]
     assert total[6] == "0,0" and re.fullmatch(r"\d+,\d\d", total[7])
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_every_event_a_timeline_can_show_has_words_in_both_languages(lang: Lang) -> None:
+    catalog = translations(lang, Path(board.__file__).with_name("locale"))
+    names = [kind.model_fields["event_type"].default for kind in event_types()]
+    assert [name for name in names if catalog.pgettext("event", name) == name] == []

@@ -1,6 +1,7 @@
 // The coordinator's board and case page: Acknowledge buttons (through the API, with the
 // page's CSRF token), and on the board the open cases kept live (refetched when the feed
-// announces something, and once a minute so the time left stays true).
+// announces something, and every NOTIFY_BOARD_REFRESH_S so the time left stays true and
+// new cases appear).
 "use strict";
 (function () {
   const csrf = document.querySelector('meta[name="csrf-token"]');
@@ -73,7 +74,7 @@
       refreshing = false;
     }
   }
-  setInterval(refreshRows, 60000);
+  setInterval(refreshRows, Number(feed.dataset.refreshMs) || 30000);
 
   function caseName(caseId) {
     const link = document.querySelector(`[data-case="${caseId}"] a.name`);
