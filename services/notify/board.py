@@ -52,6 +52,7 @@ def text(lang: Lang, message: str) -> str:
     """One of notify's messages in `lang`, for text built outside a template."""
     return str(_CATALOGS[lang].gettext(message))
 
+
 STATIC: Final = Path(__file__).with_name("static")
 PAGE_SIZE: Final = 25
 # The board reads at most this many open cases of an office; far above what one office
@@ -117,7 +118,9 @@ def _sort_key(sort: str, clock: ClockOut, words: Callable[[str, object], str]) -
     if sort == "district":
         return [(clock.district or "\uffff").casefold(), *tail]
     if sort == "hazard":
-        kind = words("hazard", clock.hazard) if clock.hazard else words("service", clock.service_code)
+        kind = (
+            words("hazard", clock.hazard) if clock.hazard else words("service", clock.service_code)
+        )
         return [kind.casefold(), *tail]
     if sort == "stage":
         return [words("stage", clock.current_stage or "").casefold(), *tail]
@@ -176,6 +179,7 @@ def _warn_class(clock: ClockOut) -> str:
 @board_router.get("/", response_class=HTMLResponse, summary="The coordinator's board")
 def board(
     request: Request,
+    *,
     runtime: RuntimeDep,
     standards: StandardsDep,
     office_id: OfficeFilter,
@@ -295,7 +299,7 @@ class MapItem:
 
 @dataclass(frozen=True)
 class MapFrame:
-    """Where each lon/lat falls in the SVG's 600×340 box (equirectangular)."""
+    """Where each lon/lat falls in the SVG's 600 by 340 box (equirectangular)."""
 
     west: float
     east: float
@@ -317,7 +321,11 @@ def _map_items(
     position) until the real map replaces this drawing."""
     items: list[MapItem] = []
     for row, clock in zip(rows, clocks, strict=True):
-        site = (row.site_lon, row.site_lat) if row.site_lon is not None and row.site_lat is not None else None
+        site = (
+            (row.site_lon, row.site_lat)
+            if row.site_lon is not None and row.site_lat is not None
+            else None
+        )
         origin = (
             (row.origin_lon, row.origin_lat)
             if row.origin_lon is not None and row.origin_lat is not None
@@ -343,9 +351,7 @@ def _links(request: Request, runtime: Any, case_id: UUID) -> list[tuple[str, str
     lang = choose_language(request)
     links = []
     if settings.intake_case_url:
-        links.append(
-            (settings.intake_case_url.format(case_id=case_id), text(lang, "The report"))
-        )
+        links.append((settings.intake_case_url.format(case_id=case_id), text(lang, "The report")))
     if settings.logistics_picking_url:
         links.append(
             (

@@ -680,7 +680,7 @@ def alerts_with_events(
         query = query.where(AlertRow.case_id == case_id)
     if open_only:
         query = query.where(col(AlertRow.acknowledged_at).is_(None))
-    return [(alert, payload or {}) for alert, payload in uow.session.exec(query).all()]
+    return [(alert, dict(payload or {})) for alert, payload in uow.session.exec(query).all()]
 
 
 def get_clock(uow: UnitOfWork, case_id: UUID) -> ClockRow:

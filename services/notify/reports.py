@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from babel.numbers import format_decimal
 from fpdf import FPDF
@@ -66,9 +65,7 @@ def _cells(line: ReportLine, service_name: Callable[[str], str]) -> list[str]:
     ]
 
 
-def report_csv(
-    lines: Sequence[ReportLine], service_name: Callable[[str], str] = str
-) -> str:
+def report_csv(lines: Sequence[ReportLine], service_name: Callable[[str], str] = str) -> str:
     """One row per service, month and district, for Excel in Indonesian (see COLUMNS). A
     text cell a spreadsheet would run as a formula is neutralised
     (`shared.text.spreadsheet_safe`)."""

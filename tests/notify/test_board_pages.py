@@ -36,8 +36,6 @@ from shared.events import (
     Reporter,
     event_types,
 )
-import shared.events_alerts  # noqa: F401  registers notify's contracts
-import shared.events_field  # noqa: F401  registers intake's contracts
 from shared.events_programs import PermakananRoundScheduled
 from shared.events_stock import ProcurementLine, PurchaseRequested
 from shared.http import install_error_handlers
@@ -84,9 +82,7 @@ def incident(
         happened_at=at - HOUR,
         reporter=Reporter(name="Pak RT Sukarame", role="rt"),
         location=SITE,
-        address=Address(
-            district=district, village=village, regency="Kutai Kartanegara"
-        ),
+        address=Address(district=district, village=village, regency="Kutai Kartanegara"),
         households_affected=households,
         people_affected=households * 4,
         stated_needs=(NeedLine(item_code="RICE-5KG", quantity=households),),
@@ -160,7 +156,8 @@ class Office:
                 **envelope(self.round, NOW - 24 * 15 * HOUR, "distribution",
                            case_type=CaseType.PERMAKANAN_ROUND),
                 program_id=uuid.uuid4(), round_number=3, period_start=date(2026, 11, 1),
-                period_end=date(2026, 12, 31), recipients=120, program_name="Permakanan Lansia 2026",
+                period_end=date(2026, 12, 31), recipients=120,
+                program_name="Permakanan Lansia 2026",
             ),
             PurchaseRequested.following(
                 **envelope(self.purchase, NOW - 24 * 3 * HOUR, "logistics",
@@ -307,7 +304,8 @@ def test_more_cases_than_a_page_are_paged_with_a_cursor_that_keeps_the_filters(
     assert len(case_names(first.text)) == PAGE_SIZE
     assert "district=Sebulu" in unescape(next_link.group(1))
     assert case_names(second.text) == [
-        f"Banjir · Sebulu Ilir, Sebulu · {n} KK" for n in (PAGE_SIZE + 1, PAGE_SIZE + 2, PAGE_SIZE + 3)
+        f"Banjir · Sebulu Ilir, Sebulu · {n} KK"
+        for n in (PAGE_SIZE + 1, PAGE_SIZE + 2, PAGE_SIZE + 3)
     ]
     assert 'id="next"' not in second.text
     assert (broken.status_code, broken.json()["error"]) == (422, "invalid_cursor")
@@ -355,9 +353,7 @@ def test_the_evaluation_page_names_services_months_and_districts_in_words(
     assert "Semua kecamatan" in text and "Tenggarong" in text
     assert "emergency_reli" not in text and " - " not in text
     assert "0,0 %" in text  # delivered 30 h after the report: late
-    assert "Emergency response" in text_of(english.text) or "November 2026" in text_of(
-        english.text
-    )
+    assert "Emergency response" in text_of(english.text) or "November 2026" in text_of(english.text)
 
 
 def test_a_case_without_a_district_is_reported_as_such_in_words(tmp_path: Path) -> None:

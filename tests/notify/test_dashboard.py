@@ -132,8 +132,10 @@ def test_a_signed_in_coordinator_acknowledges_a_warning_from_the_board(
         alert_id = warning.get_attribute("data-alert")
         warning.find_element(By.CSS_SELECTOR, "button.ack").click()
         WebDriverWait(browser, 10).until(
-            lambda b: b.find_element(By.CSS_SELECTOR, f'[data-alert="{alert_id}"] .acked').text
-            == "Ditanggapi oleh Sari Koordinator"
+            lambda b: (
+                b.find_element(By.CSS_SELECTOR, f'[data-alert="{alert_id}"] .acked').text
+                == "Ditanggapi oleh Sari Koordinator"
+            )
         )
         assert not browser.find_elements(By.CSS_SELECTOR, f'[data-alert="{alert_id}"] button')
         acknowledged = office.runtime.run(
