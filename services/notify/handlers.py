@@ -51,6 +51,7 @@ from shared.events_programs import PermakananRoundScheduled, SandangRequested
 from shared.events_stock import PurchaseRequested
 from shared.http import Conflict, Forbidden, NotFound
 from shared.kafka import NotApplicableYet, PermanentEventError
+from shared.pages import translations
 from shared.regions import AddressProblem, regions
 from shared.runtime import UnitOfWork
 
@@ -251,7 +252,7 @@ def _actor_of(event: EventBase) -> str | None:
             return value
     reporter = getattr(event, "reporter", None)
     if reporter is not None:
-        return f"{reporter.name} ({reporter.role})"
+        return f"{reporter.name} ({_in_words('reporter_role', reporter.role)})"
     return event.producer
 
 
@@ -617,12 +618,22 @@ def announce(uow: UnitOfWork, event: EventBase, *, role: str | None = None) -> E
     return event
 
 
+# The shared catalog's Indonesian words for stages and services: a warning's one line
+# goes out by e-mail and webhook as well as to screens, so it reads as words, not codes.
+_INDONESIAN = translations("id")
+
+
+def _in_words(kind: str, code: str) -> str:
+    return str(_INDONESIAN.pgettext(kind, code)) if code else code
+
+
 def alert_summary(payload: dict[str, Any]) -> str:
-    """One line for a person: what is late, in Indonesian (the board translates the rest)."""
+    """One line for a person: what is late, in Indonesian (screens build theirs from the
+    event in the reader's language)."""
     kind = payload["event_type"]
-    service = payload.get("service_code", "")
+    service = _in_words("service", payload.get("service_code", ""))
     if kind == "StageOverdue":
-        return f"Tahap {payload['stage']} terlambat ({service})"
+        return f"Tahap {_in_words('stage', payload['stage'])} terlambat ({service})"
     if kind == "BreachPredicted":
         return f"Perkiraan tiba {payload['predicted_arrival'][:16]} melewati batas ({service})"
     if kind == "ResponseDeadlineBreached":

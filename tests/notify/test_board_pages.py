@@ -333,7 +333,7 @@ def test_the_case_page_shows_the_clock_stages_warnings_delivery_and_timeline_in_
     for words in ("Verifikasi", "Dikeluarkan dari gudang", "Tiba di lokasi"):
         assert words in text
     assert "Dilaporkan" in text and "Berangkat" in text  # the timeline
-    assert "Pak RT Sukarame" in text
+    assert "Pak RT Sukarame (Ketua RT)" in text  # the reporter's role in words
     assert "Dari gudang GUDANG-TGR" in text and "Pengiriman dalam perjalanan" not in text
     assert 'href="https://lapor.example/inbox/' + str(office.sukarame) + '"' in page.text
     for code in RAW_CODES:

@@ -66,8 +66,19 @@ def served(office: Office, auth: AuthSettings | None = None) -> Iterator[str]:
         office.runtime.engine.dispose()
 
 
+def texts(browser: WebDriver, selector: str) -> list[str]:  # noqa: F811  the fixture's name
+    """The visible text of every element `selector` picks, read at one instant: the board
+    replaces its rows while it is read, so elements found one call earlier may be gone."""
+    found = browser.execute_script(
+        "return [...document.querySelectorAll(arguments[0])].map((e) => e.innerText.trim())",
+        selector,
+    )
+    assert isinstance(found, list)
+    return [str(text) for text in found]
+
+
 def names(browser: WebDriver) -> list[str]:  # noqa: F811  the fixture's name
-    return [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#open li.case a.name")]
+    return texts(browser, "#open li.case a.name")
 
 
 def test_the_board_names_cases_by_time_left_shows_the_map_and_takes_new_cases_live(
@@ -85,9 +96,8 @@ def test_the_board_names_cases_by_time_left_shows_the_map_and_takes_new_cases_li
             "Tanah longsor · Loa Kulu Kota, Loa Kulu · 12 KK",
             "Banjir · Sebulu Ilir, Sebulu · 7 KK",
         ]
-        first = browser.find_element(By.CSS_SELECTOR, "#open li.case .countdown").text
-        assert first == "4 jam"
-        assert "(terlambat)" in browser.find_elements(By.CSS_SELECTOR, "#open li.case")[1].text
+        assert texts(browser, "#open li.case .countdown")[:3] == ["4 jam", "18 jam", "22 jam"]
+        assert "(terlambat)" in texts(browser, "#open li.case")[1]
         assert len(browser.find_elements(By.CSS_SELECTOR, "#map circle.incident")) == 3
         assert len(browser.find_elements(By.CSS_SELECTOR, "#map circle.delivery")) == 1
 
