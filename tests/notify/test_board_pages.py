@@ -334,7 +334,7 @@ def test_the_case_page_shows_the_clock_stages_warnings_delivery_and_timeline_in_
         assert words in text
     assert "Dilaporkan" in text and "Berangkat" in text  # the timeline
     assert "Pak RT Sukarame (Ketua RT)" in text  # the reporter's role in words
-    assert "Dari gudang GUDANG-TGR" in text and "Pengiriman dalam perjalanan" not in text
+    assert "Dari gudang GUDANG-TGR" in text and "Perkiraan tiba 29 Nov 2026 11.00" in text
     assert 'href="https://lapor.example/inbox/' + str(office.sukarame) + '"' in page.text
     for code in RAW_CODES:
         assert not re.search(rf"\b{code}\b", text), code

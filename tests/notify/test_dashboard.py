@@ -159,3 +159,20 @@ def test_a_signed_in_coordinator_acknowledges_a_warning_from_the_board(
             li.get_attribute("data-alert")
             for li in browser.find_elements(By.CSS_SELECTOR, "#alerts li.alert")
         ]
+
+        # The other warning, from its case page in English.
+        other = browser.find_element(By.CSS_SELECTOR, "#alerts li.alert")
+        other_id = other.get_attribute("data-alert")
+        case_link = other.find_element(By.CSS_SELECTOR, "a").get_attribute("href")
+        browser.get(f"{case_link}?lang=en")
+        browser.find_element(By.CSS_SELECTOR, f'[data-alert="{other_id}"] button.ack').click()
+        WebDriverWait(browser, 10).until(
+            lambda b: (
+                b.find_element(By.CSS_SELECTOR, f'[data-alert="{other_id}"] .acked').text
+                == "Acknowledged by Sari Koordinator"
+            )
+        )
+        browser.refresh()
+        assert browser.find_element(
+            By.CSS_SELECTOR, f'[data-alert="{other_id}"] .acked'
+        ).text.startswith("Acknowledged by Sari Koordinator, 29 Nov 2026")
