@@ -51,6 +51,9 @@ class PermakananRoundScheduled(EventBase):
     period_start: date
     period_end: date = Field(description="The last day the round's parcels may arrive.")
     recipients: int = Field(ge=0)
+    # Added later, optional so events written before it still parse: what the program
+    # is called, for screens that name the round without asking distribution.
+    program_name: ShortText | None = Field(default=None, description="The program's name.")
 
 
 class PermakananRoundCompleted(EventBase):

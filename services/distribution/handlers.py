@@ -560,6 +560,7 @@ def open_round(uow: UnitOfWork, round_id: UUID) -> RoundRow:
         period_start=round_row.period_start,
         period_end=round_row.period_end,
         recipients=len(people),
+        program_name=program.name,
     )
     requested = GoodsRequested.caused_by(
         scheduled,

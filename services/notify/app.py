@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlmodel import Session, col
 
 from services.notify import handlers
-from services.notify.board import StandardsDep, board_router
+from services.notify.board import StandardsDep, board_router, pages
 from services.notify.domain import NotificationStatus, ReportLine, evaluation_report
 from services.notify.egress import AddressRefused, check_webhook_host
 from services.notify.migrations import HISTORY
@@ -45,6 +45,7 @@ from shared.actors import ActingUserName
 from shared.auth import Access, Policy, Role
 from shared.clock import Clock
 from shared.http import ERROR_RESPONSES, NotFound, Unprocessable
+from shared.pages import assets_router
 from shared.runtime import Figure, RuntimeDep, ServiceRuntime, create_service_api
 
 router = APIRouter(responses=ERROR_RESPONSES)
@@ -261,6 +262,11 @@ def get_report(
     return [asdict(line) for line in _report_lines(runtime, standards, office_id, month)]
 
 
+def _service_in_words(code: str) -> str:
+    """A service code as an Indonesian office's files name it."""
+    return pages.word("id", "service", code)
+
+
 @router.get("/reports.csv", tags=["reports"], summary="Evaluation figures as CSV")
 def get_report_csv(
     runtime: RuntimeDep,
@@ -268,11 +274,12 @@ def get_report_csv(
     office_id: ReportOffice,
     month: Annotated[list[Month] | None, Query()] = None,
 ) -> Response:
-    """The same figures, one CSV row per service, month and district."""
-    text = report_csv(_report_lines(runtime, standards, office_id, month))
+    """The same figures, one row per service, month and district, for Excel in
+    Indonesian: `;` between cells, decimal commas, a UTF-8 byte-order mark."""
+    text = report_csv(_report_lines(runtime, standards, office_id, month), _service_in_words)
     return Response(
         text,
-        media_type="text/csv",
+        media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="evaluasi-{office_id}.csv"'},
     )
 
@@ -290,6 +297,7 @@ def get_report_pdf(
         _report_lines(runtime, standards, office_id, month),
         title=f"Evaluasi standar pelayanan - {office.office_name}",
         subtitle=office.source,
+        service_name=_service_in_words,
     )
     return Response(
         pdf,
@@ -319,6 +327,8 @@ ACCESS: Policy = {
     "GET /reports/view": Access.of(*WATCH),
     "GET /": Access.of(*WATCH),
     "GET /cases/{case_id}": Access.of(*WATCH),
+    "GET /board.js": Access.anyone(),
+    "GET /board.css": Access.anyone(),
 }
 
 
@@ -395,4 +405,5 @@ def create_app(settings: NotifySettings | None = None, *, clock: Clock | None = 
     api.state.standards = standards
     api.include_router(router)
     api.include_router(board_router)
+    api.include_router(assets_router)
     return api

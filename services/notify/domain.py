@@ -350,6 +350,8 @@ class ClosedCase:
 
 
 ALL_DISTRICTS = "*"
+# A case whose report named no district: counted, and said so in words on screens.
+UNKNOWN_DISTRICT = ""
 
 
 @dataclass(frozen=True)

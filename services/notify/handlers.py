@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import col, select
 
 from services.notify import domain
@@ -32,6 +32,7 @@ from services.notify.models import (
 from services.notify.standards import EMERGENCY_RELIEF, ServiceStandard, Standards
 from shared.auth import scoped_office, visible_to_caller
 from shared.events import (
+    Address,
     AnyEvent,
     DeliveryArrived,
     DeliveryDeparted,
@@ -50,6 +51,8 @@ from shared.events_programs import PermakananRoundScheduled, SandangRequested
 from shared.events_stock import PurchaseRequested
 from shared.http import Conflict, Forbidden, NotFound
 from shared.kafka import NotApplicableYet, PermanentEventError
+from shared.pages import translations
+from shared.regions import AddressProblem, regions
 from shared.runtime import UnitOfWork
 
 NotifyEventT = TypeVar("NotifyEventT", bound=EventBase)
@@ -168,24 +171,48 @@ def open_clock(
 
 
 def _case_facts(event: EventBase) -> dict[str, Any]:
-    """What the start event says about the case, for the board, map and reports."""
+    """What the start event says about the case, enough to name it on a screen
+    ("Banjir · Sukarame, Tenggarong · 30 KK") and to place it on the map and in reports."""
     if isinstance(event, IncidentReported):
         address = event.address
+        village, district = _region_names(address) if address else (None, None)
         return {
             "hazard": event.hazard,
             "people_affected": event.people_affected,
-            "district": address.district if address else None,
-            "label": (address.village or address.district) if address else None,
+            "households_affected": event.households_affected,
+            "district": district,
+            "village": village,
             "site_lat": event.location.lat if event.location else None,
             "site_lon": event.location.lon if event.location else None,
         }
     if isinstance(event, SandangRequested):
         return {"label": event.institution_name}
     if isinstance(event, PermakananRoundScheduled):
-        return {"label": f"Putaran {event.round_number} ({event.recipients} penerima)"}
+        return {
+            "label": event.program_name,
+            "round_number": event.round_number,
+            "recipients": event.recipients,
+        }
     if isinstance(event, PurchaseRequested):
-        return {"label": f"Pengadaan ({event.source})"}
+        return {"purchase_source": event.source}
     return {}
+
+
+def _region_names(address: Address) -> tuple[str | None, str | None]:
+    """The village and district as Kemendagri spells them when the address resolves
+    (a reporter types "tenggarong"), else as typed."""
+    village, district = address.village, address.district
+    try:
+        matched = regions().resolve(
+            province=address.province,
+            regency=address.regency,
+            district=district,
+            village=village,
+        )
+    except AddressProblem:
+        return village, district
+    names = {region.level: region.name for region in matched}
+    return names.get("village", village), names.get("district", district)
 
 
 def _track_progress(row: ClockRow, event: EventBase, service: ServiceStandard) -> None:
@@ -225,7 +252,7 @@ def _actor_of(event: EventBase) -> str | None:
             return value
     reporter = getattr(event, "reporter", None)
     if reporter is not None:
-        return f"{reporter.name} ({reporter.role})"
+        return f"{reporter.name} ({_in_words('reporter_role', reporter.role)})"
     return event.producer
 
 
@@ -591,12 +618,22 @@ def announce(uow: UnitOfWork, event: EventBase, *, role: str | None = None) -> E
     return event
 
 
+# The shared catalog's Indonesian words for stages and services: a warning's one line
+# goes out by e-mail and webhook as well as to screens, so it reads as words, not codes.
+_INDONESIAN = translations("id")
+
+
+def _in_words(kind: str, code: str) -> str:
+    return str(_INDONESIAN.pgettext(kind, code)) if code else code
+
+
 def alert_summary(payload: dict[str, Any]) -> str:
-    """One line for a person: what is late, in Indonesian (the board translates the rest)."""
+    """One line for a person: what is late, in Indonesian (screens build theirs from the
+    event in the reader's language)."""
     kind = payload["event_type"]
-    service = payload.get("service_code", "")
+    service = _in_words("service", payload.get("service_code", ""))
     if kind == "StageOverdue":
-        return f"Tahap {payload['stage']} terlambat ({service})"
+        return f"Tahap {_in_words('stage', payload['stage'])} terlambat ({service})"
     if kind == "BreachPredicted":
         return f"Perkiraan tiba {payload['predicted_arrival'][:16]} melewati batas ({service})"
     if kind == "ResponseDeadlineBreached":
@@ -621,6 +658,40 @@ def list_clocks(
     if office_id is not None:
         query = query.where(ClockRow.office_id == office_id)
     return uow.session.exec(query).all()
+
+
+def clocks_by_id(uow: UnitOfWork, case_ids: Collection[UUID]) -> Sequence[ClockRow]:
+    """The clocks of these cases (for naming the cases of warnings)."""
+    return uow.session.exec(select(ClockRow).where(col(ClockRow.case_id).in_(case_ids))).all()
+
+
+# A warning and the payload of the event that raised it (what a screen puts in words).
+AlertWithEvent = tuple[AlertRow, dict[str, Any]]
+
+
+def alerts_with_events(
+    uow: UnitOfWork,
+    *,
+    office_id: str | None,
+    case_id: UUID | None = None,
+    open_only: bool = True,
+    limit: int,
+) -> list[AlertWithEvent]:
+    """Warnings newest first with their event's payload (kept in the feed under the same
+    event id), so a screen says which stage is late instead of a stored sentence."""
+    query = (
+        select(AlertRow, FeedRow.payload)
+        .join(FeedRow, col(FeedRow.event_id) == col(AlertRow.id), isouter=True)
+        .order_by(col(AlertRow.raised_at).desc())
+        .limit(limit)
+    )
+    if office_id is not None:
+        query = query.where(AlertRow.office_id == office_id)
+    if case_id is not None:
+        query = query.where(AlertRow.case_id == case_id)
+    if open_only:
+        query = query.where(col(AlertRow.acknowledged_at).is_(None))
+    return [(alert, dict(payload or {})) for alert, payload in uow.session.exec(query).all()]
 
 
 def get_clock(uow: UnitOfWork, case_id: UUID) -> ClockRow:
@@ -869,12 +940,18 @@ def closed_cases(
             domain.ClosedCase(
                 service_code=row.service_code,
                 month=month,
-                district=row.district or "-",
+                district=row.district or domain.UNKNOWN_DISTRICT,
                 response_seconds=row.response_seconds or 0.0,
                 within_standard=row.outcome == domain.Outcome.MET,
             )
         )
     return cases
+
+
+def last_feed_seq(uow: UnitOfWork) -> int:
+    """The number of the newest feed entry (0 when none): a page opened now follows the
+    feed from there instead of replaying its whole history."""
+    return int(uow.session.exec(select(func.max(FeedRow.seq))).one() or 0)
 
 
 def feed_after(

@@ -86,6 +86,15 @@ class ClockRow(NotifyTable, table=True):
     hazard: HazardType | None = SQLField(default=None, max_length=40)
     people_affected: int | None = None
     district: str | None = SQLField(default=None, max_length=200)
+    # What names the case on a screen, in the event's own words: the village (desa or
+    # kelurahan) and households of an incident, a permakanan round's number and
+    # recipients, a purchase request's source (a code the screens put in words).
+    village: str | None = SQLField(default=None, max_length=200)
+    households_affected: int | None = None
+    round_number: int | None = None
+    recipients: int | None = None
+    purchase_source: str | None = SQLField(default=None, max_length=40)
+    # The program's, institution's or request's own name (an incident's: None).
     label: str | None = SQLField(default=None, max_length=200)
     site_lat: float | None = None
     site_lon: float | None = None
@@ -273,6 +282,11 @@ class ClockOut(BaseModel):
     unit: str
     label: str | None
     district: str | None
+    village: str | None
+    households_affected: int | None
+    round_number: int | None
+    recipients: int | None
+    purchase_source: str | None
     state: ClockFilter
     hazard: HazardType | None
     people_affected: int | None
@@ -314,6 +328,11 @@ class ClockOut(BaseModel):
             unit=row.unit,
             label=row.label,
             district=row.district,
+            village=row.village,
+            households_affected=row.households_affected,
+            round_number=row.round_number,
+            recipients=row.recipients,
+            purchase_source=row.purchase_source,
             state=ClockFilter.OPEN if state.is_open else ClockFilter.CLOSED,
             hazard=row.hazard,
             people_affected=row.people_affected,

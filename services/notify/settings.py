@@ -60,6 +60,19 @@ class NotifySettings(ServiceSettings):
     # How often the live feed (SSE) looks for new entries.
     feed_poll_interval_s: float = Field(default=1.0, gt=0, le=60)
 
+    # How often the board's page asks for its rows again (new cases, time left), besides
+    # whenever the live feed announces something.
+    board_refresh_s: float = Field(default=30.0, ge=0.5, le=3600)
+    # Links from a case page to the other services' screens of the same case: URL
+    # templates with `{case_id}` (e.g. `https://intake.dinsos.example/inbox/{case_id}`);
+    # None leaves the link out. notify never calls them, a browser follows them.
+    intake_case_url: str | None = Field(
+        default=None, max_length=500, pattern=r"^https?://[^\s]*\{case_id\}[^\s]*$"
+    )
+    logistics_picking_url: str | None = Field(
+        default=None, max_length=500, pattern=r"^https?://[^\s]*\{case_id\}[^\s]*$"
+    )
+
     @model_validator(mode="after")
     def _cap_not_below_base(self) -> Self:
         if self.webhook_retry_cap_s < self.webhook_retry_base_s:

@@ -409,14 +409,15 @@ def test_health_standards_and_openapi(client: TestClient) -> None:
     board = client.get("/")
     assert board.status_code == 200
     assert board.headers["content-type"].startswith("text/html")
-    assert 'id="open"' in board.text and 'class="map"' in board.text
+    assert 'id="rows"' in board.text and 'class="map"' in board.text
     assert "Kasus terbuka" in board.text
     assert "Open cases" in client.get("/?lang=en").text
+    assert client.get("/board.js").headers["content-type"].startswith("text/javascript")
 
     # Reports, feed and acknowledgements answer bad input with a clear 4xx.
     assert client.get("/reports?office_id=kukar").json() == []
-    csv_text = client.get("/reports.csv?office_id=kukar").text
-    assert csv_text.splitlines()[0].startswith("service_code,month,district,handled")
+    csv_text = client.get("/reports.csv?office_id=kukar").content.decode("utf-8-sig")
+    assert csv_text.splitlines()[0].startswith("Layanan;Kode layanan;Bulan;Kecamatan;Kasus")
     pdf = client.get("/reports.pdf?office_id=kukar")
     assert pdf.headers["content-type"] == "application/pdf" and pdf.content[:5] == b"%PDF-"
     unknown_office = client.get("/reports?office_id=palu")

@@ -168,7 +168,7 @@ async def test_a_warning_is_mailed_once_while_a_dead_webhook_fails_on_its_own(
     assert message["To"] == "kabid@dinsos.example"
     assert message["X-Dinsos-Event-Id"] == str(overdue.event_id)
     assert "StageOverdue" in message["Subject"]
-    assert "Tahap verified terlambat" in message.get_payload()
+    assert "Tahap Verifikasi terlambat (Tanggap darurat bencana)" in message.get_payload()
     assert statuses() == {
         mail_id: (NotificationStatus.SENT, 1),
         dead_id: (NotificationStatus.FAILED, 3),

@@ -11,7 +11,7 @@ import io
 import pytest
 
 from services.notify.domain import ReportLine
-from services.notify.reports import report_csv, report_rows
+from services.notify.reports import report_csv
 from shared.text import spreadsheet_safe
 
 HOSTILE = (
@@ -37,23 +37,45 @@ def line(*, service_code: str = "emergency_relief", district: str = "Tenggarong"
     )
 
 
+def rows_of(exported: str) -> list[list[str]]:
+    """The CSV as Excel set to Indonesian reads it: a BOM, then `;`-separated cells."""
+    assert exported.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(exported[1:], newline=""), delimiter=";"))
+
+
 @pytest.mark.parametrize("hostile", HOSTILE)
 def test_a_name_that_reads_as_a_formula_is_exported_as_text(hostile: str) -> None:
     exported = report_csv([line(district=hostile, service_code=hostile)])
-    (_header, row) = list(csv.reader(io.StringIO(exported, newline="")))
+    (_header, row) = rows_of(exported)
     assert row[0] == f"'{hostile}"
-    assert row[2] == f"'{hostile}"
-    assert row[3:] == ["4", "3", "0.750", "-0.50", "2.00"]
+    assert row[1] == f"'{hostile}"
+    assert row[3] == f"'{hostile}"
+    assert row[4:] == ["4", "3", "75,0", "-0,50", "2,00"]
 
 
 def test_ordinary_names_are_exported_unchanged() -> None:
     exported = report_csv([line(district="Loa Kulu - Ilir")])
-    (_header, row) = list(csv.reader(io.StringIO(exported, newline="")))
-    assert row[:3] == ["emergency_relief", "2026-03", "Loa Kulu - Ilir"]
+    (_header, row) = rows_of(exported)
+    assert row[1:4] == ["emergency_relief", "2026-03", "Loa Kulu - Ilir"]
 
 
-def test_the_report_page_shows_the_names_as_typed() -> None:
-    assert report_rows([line(district="=1+1")])[0][2] == "=1+1"
+def test_the_service_is_named_in_words_beside_its_code() -> None:
+    exported = report_csv([line()], {"emergency_relief": "Tanggap darurat bencana"}.__getitem__)
+    (header, row) = rows_of(exported)
+    assert (header[:2], row[:2]) == (
+        ["Layanan", "Kode layanan"],
+        ["Tanggap darurat bencana", "emergency_relief"],
+    )
+
+
+def test_a_number_has_a_decimal_comma_and_no_thousands_dot() -> None:
+    long = ReportLine(
+        service_code="procurement", month="2026-03", district="*", handled=1200,
+        within_standard=1000, share_within=1000 / 1200, median_seconds=1082.92 * 3600,
+        p90_seconds=2000 * 3600,
+    )  # fmt: skip
+    (_header, row) = rows_of(report_csv([long]))
+    assert row[3:] == ["(semua kecamatan)", "1200", "1000", "83,3", "1082,92", "2000,00"]
 
 
 def test_only_a_formula_start_is_prefixed() -> None:
@@ -67,6 +89,6 @@ def test_only_a_formula_start_is_prefixed() -> None:
 
 def test_a_carriage_return_inside_a_name_does_not_start_a_new_row() -> None:
     exported = report_csv([line(district="Loa Kulu\rIlir")])
-    rows = list(csv.reader(io.StringIO(exported, newline="")))
+    rows = rows_of(exported)
     assert len(rows) == 2
-    assert rows[1][2] == "Loa Kulu\rIlir"
+    assert rows[1][3] == "Loa Kulu\rIlir"
