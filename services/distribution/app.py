@@ -3,12 +3,13 @@ sandang requests, deliveries and their steps, runs, and the field team's screen.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
@@ -22,6 +23,7 @@ from services.distribution.models import (
     CompletionIn,
     CorrectionIn,
     DeliveryOut,
+    DeliveryRow,
     DistributionTable,
     EnrolmentIn,
     EnrolmentOut,
@@ -346,6 +348,42 @@ def get_delivery(delivery_id: UUID, runtime: RuntimeDep) -> DeliveryOut:
     return DeliveryOut.of(runtime.run(lambda uow: handlers.get_delivery(uow, delivery_id)))
 
 
+StepKey = Annotated[
+    UUID | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Made on the phone, one per step: a resend under the same key (after a "
+        "lost answer) gets the first answer again and changes nothing.",
+    ),
+]
+
+
+def take_step(
+    runtime: ServiceRuntime,
+    delivery_id: UUID,
+    step: str,
+    key: UUID | None,
+    apply: Callable[[UnitOfWork], DeliveryRow],
+) -> DeliveryOut:
+    """One field step, at most once per idempotency key: the first answer is kept with
+    the key and given again to every resend, even after the delivery has moved on."""
+
+    def work(uow: UnitOfWork) -> DeliveryOut:
+        if key is None:
+            return DeliveryOut.of(apply(uow))
+        # Lock first: a resend racing its original waits here, then finds its receipt.
+        handlers.get_delivery(uow, delivery_id, for_update=True)
+        earlier = handlers.answered_step(uow, key, delivery_id, step)
+        if earlier is not None:
+            return DeliveryOut.model_validate(earlier)
+        row = apply(uow)
+        answer = DeliveryOut.of(row)
+        handlers.remember_step(uow, key, row, step, answer.model_dump(mode="json"))
+        return answer
+
+    return runtime.run(work)
+
+
 @router.post(
     "/deliveries/{delivery_id}/assignment",
     tags=["field"],
@@ -361,30 +399,38 @@ def assign(delivery_id: UUID, assignment: AssignmentIn, runtime: RuntimeDep) -> 
     tags=["field"],
     summary="The goods leave for the location",
 )
-def depart(delivery_id: UUID, runtime: RuntimeDep) -> DeliveryOut:
+def depart(delivery_id: UUID, runtime: RuntimeDep, key: StepKey = None) -> DeliveryOut:
     """Mark an assigned delivery in transit; sending it again changes nothing."""
-    return DeliveryOut.of(runtime.run(lambda uow: handlers.depart(uow, delivery_id)))
+    return take_step(
+        runtime, delivery_id, "departure", key, lambda uow: handlers.depart(uow, delivery_id)
+    )
 
 
 @router.post(
     "/deliveries/{delivery_id}/arrival", tags=["field"], summary="The team reached the location"
 )
 def arrive(
-    delivery_id: UUID, arrival: ArrivalIn, runtime: RuntimeDep, settings: SettingsDep
+    delivery_id: UUID,
+    arrival: ArrivalIn,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    key: StepKey = None,
 ) -> DeliveryOut:
     """Record arrival at the team's GPS position. An incident delivery's must be within
     `DISTRIBUTION_ARRIVAL_TOLERANCE_M` of the destination; a program parcel's is kept and
     flagged beyond `DISTRIBUTION_PROOF_TOLERANCE_M`. Sending it again changes nothing."""
-    return DeliveryOut.of(
-        runtime.run(
-            lambda uow: handlers.arrive(
-                uow,
-                delivery_id,
-                arrival,
-                tolerance_m=settings.arrival_tolerance_m,
-                proof_tolerance_m=settings.proof_tolerance_m,
-            )
-        )
+    return take_step(
+        runtime,
+        delivery_id,
+        "arrival",
+        key,
+        lambda uow: handlers.arrive(
+            uow,
+            delivery_id,
+            arrival,
+            tolerance_m=settings.arrival_tolerance_m,
+            proof_tolerance_m=settings.proof_tolerance_m,
+        ),
     )
 
 
@@ -392,24 +438,41 @@ def arrive(
     "/deliveries/{delivery_id}/completion", tags=["field"], summary="The goods were handed over"
 )
 def complete(
-    delivery_id: UUID, completion: CompletionIn, runtime: RuntimeDep, policy: PolicyDep
+    delivery_id: UUID,
+    completion: CompletionIn,
+    runtime: RuntimeDep,
+    policy: PolicyDep,
+    key: StepKey = None,
 ) -> DeliveryOut:
     """Record the handover (serah terima). A program parcel needs the proof: relation,
-    GPS position, and a signature or a photo uploaded before."""
-    return DeliveryOut.of(
-        runtime.run(lambda uow: handlers.complete(uow, delivery_id, completion, policy=policy))
+    GPS position, and a signature or a photo uploaded before. Relief for an incident
+    needs the receiver's name; a signature given with it is kept."""
+    return take_step(
+        runtime,
+        delivery_id,
+        "completion",
+        key,
+        lambda uow: handlers.complete(uow, delivery_id, completion, policy=policy),
     )
 
 
 @router.post("/deliveries/{delivery_id}/photo", tags=["field"], summary="Photo of the handover")
 def upload_photo(
-    delivery_id: UUID, photo: UploadFile, runtime: RuntimeDep, policy: PolicyDep
+    delivery_id: UUID,
+    photo: UploadFile,
+    runtime: RuntimeDep,
+    policy: PolicyDep,
+    key: StepKey = None,
 ) -> DeliveryOut:
     """A JPEG, PNG or WebP (checked by decoding it), at most `DISTRIBUTION_MAX_PHOTO_BYTES`."""
     # Read one byte past the limit: enough to refuse, without holding a huge upload.
     data = photo.file.read(policy.max_image_bytes + 1)
-    return DeliveryOut.of(
-        runtime.run(lambda uow: handlers.upload_photo(uow, policy, delivery_id, data))
+    return take_step(
+        runtime,
+        delivery_id,
+        "photo",
+        key,
+        lambda uow: handlers.upload_photo(uow, policy, delivery_id, data),
     )
 
 
@@ -432,9 +495,13 @@ def proof_image(delivery_id: UUID, purpose: str, runtime: RuntimeDep) -> Respons
     tags=["field"],
     summary="The delivery could not be completed",
 )
-def fail(delivery_id: UUID, failure: FailureIn, runtime: RuntimeDep) -> DeliveryOut:
+def fail(
+    delivery_id: UUID, failure: FailureIn, runtime: RuntimeDep, key: StepKey = None
+) -> DeliveryOut:
     """Close a delivery that has not been handed over, with the reason."""
-    return DeliveryOut.of(runtime.run(lambda uow: handlers.fail(uow, delivery_id, failure)))
+    return take_step(
+        runtime, delivery_id, "failure", key, lambda uow: handlers.fail(uow, delivery_id, failure)
+    )
 
 
 @router.post(
