@@ -1627,3 +1627,17 @@ def incident_work(
     if scope is not None:
         query = query.where(DeliveryRow.office_id == scope)
     return [(row, place) for row, place in uow.session.exec(query).all()]
+
+
+def teams_at_work(uow: UnitOfWork, *, on: date) -> list[str]:
+    """The teams with a run on `on` or relief open, for the screen's team chooser."""
+    scope = scoped_office()
+    runs = select(RunRow.team).where(RunRow.run_date == on)
+    relief = select(DeliveryRow.team).where(
+        col(DeliveryRow.team).is_not(None), col(DeliveryRow.status).in_(OPEN_FOR_THE_TEAM)
+    )
+    if scope is not None:
+        runs = runs.where(RunRow.office_id == scope)
+        relief = relief.where(DeliveryRow.office_id == scope)
+    names = {*uow.session.exec(runs).all(), *uow.session.exec(relief).all()}
+    return sorted(name for name in names if name)
