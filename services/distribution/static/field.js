@@ -307,6 +307,9 @@ function start() {
   setInterval(flush, RETRY_MS); // weak signal: `online` may never fire between drop-outs
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/field/sw.js", { scope: "/field" })
+      // This very page (its team and language) is what must open without a signal.
+      .then(() => navigator.serviceWorker.ready)
+      .then((registration) => registration.active.postMessage({ keep: location.pathname + location.search }))
       .catch(() => { /* the screen still works with a signal */ });
   }
   render().then(flush);

@@ -19,6 +19,17 @@ self.addEventListener("activate", (event) => {
   );
 });
 
+// The page asks to be kept as it was opened (the first visit is not yet served by this
+// worker, so it would otherwise be missing until the next one).
+self.addEventListener("message", (event) => {
+  const keep = event.data && event.data.keep;
+  if (typeof keep !== "string" || !keep.startsWith("/field")) return;
+  event.waitUntil(caches.open(CACHE).then(async (cache) => {
+    const response = await fetch(keep, { credentials: "same-origin" });
+    if (response.ok) await cache.put(keep, response);
+  }).catch(() => { /* no signal: kept on the next visit */ }));
+});
+
 self.addEventListener("fetch", (event) => {
   const url = new URL(event.request.url);
   if (event.request.method !== "GET" || url.origin !== self.location.origin) return;
