@@ -217,7 +217,7 @@ function position() {
     if (!navigator.geolocation) { resolve(null); return; }
     navigator.geolocation.getCurrentPosition(
       (p) => resolve({ lat: p.coords.latitude, lon: p.coords.longitude }),
-      () => resolve(null), { enableHighAccuracy: true, timeout: GPS_TIMEOUT_MS, maximumAge: 30000 });
+      () => resolve(null), { enableHighAccuracy: true, timeout: GPS_TIMEOUT_MS, maximumAge: 0 });
   });
 }
 
