@@ -26,18 +26,16 @@ WAREHOUSE = GeoPoint(lat=-0.4170, lon=116.9930)
 SUKARAME = GeoPoint(lat=-0.4210, lon=116.9870)
 
 
-def relief(
-    runtime: ServiceRuntime,
+def incident_events(
     *,
     office: str = "kukar",
-    team: str = TEAM,
     hazard: HazardType = HazardType.FLOOD,
     village: str | None = "Sukarame",
     quantity: int = 40,
     destination: GeoPoint = SUKARAME,
-) -> uuid.UUID:
-    """An incident reported (with its place), its goods released and the delivery assigned,
-    through distribution's own use cases on its own database."""
+) -> tuple[IncidentReported, DispatchReleased]:
+    """An incident as intake reports it (with its place) and its goods as logistics
+    releases them (two lots of rice and a lot of tarpaulins)."""
     case_id, now = uuid.uuid4(), datetime.now(UTC)
     report = IncidentReported.first(
         office_id=office,
@@ -74,12 +72,30 @@ def relief(
         ),
         released_by="Kepala Gudang",
     )
+    return report, release
+
+
+def relief(
+    runtime: ServiceRuntime,
+    *,
+    office: str = "kukar",
+    team: str = TEAM,
+    hazard: HazardType = HazardType.FLOOD,
+    village: str | None = "Sukarame",
+    quantity: int = 40,
+    destination: GeoPoint = SUKARAME,
+) -> uuid.UUID:
+    """An incident's relief delivery assigned to `team`, made through distribution's own
+    use cases on its own database."""
+    report, release = incident_events(
+        office=office, hazard=hazard, village=village, quantity=quantity, destination=destination
+    )
 
     def work(uow: UnitOfWork) -> uuid.UUID:
         handlers.on_incident_reported(uow, report)
         handlers.on_dispatch_released(uow, release)
         uow.session.flush()
-        [delivery] = handlers.list_deliveries(uow, status=None, case_id=case_id, limit=2)
+        [delivery] = handlers.list_deliveries(uow, status=None, case_id=report.case_id, limit=2)
         handlers.assign(uow, delivery.id, AssignmentIn(team=team))
         return delivery.id
 

@@ -15,11 +15,13 @@ from fastapi.testclient import TestClient
 from services.distribution.app import create_app
 from services.distribution.settings import DistributionSettings
 from shared.auth import TOKEN_COOKIE, AuthSettings, Principal, Role, issue_token
-from shared.events import HazardType
+from shared.events import HazardType, serialize_event
 from shared.runtime import ServiceRuntime
 from shared.tansu import TansuBroker
-from tests.distribution.field_support import TEAM, relief
+from shared.topics import DISPATCHES, INCIDENTS
+from tests.distribution.field_support import TEAM, incident_events, relief
 from tests.support.access import SECRET
+from tests.support.kafka import eventually, send_raw
 from tests.support.services import ready_client, settings_for
 
 AUTH = AuthSettings(required=True, secret=SECRET)
@@ -39,15 +41,18 @@ def runtime_of(client: TestClient) -> ServiceRuntime:
     return runtime
 
 
-def sign_in(client: TestClient, name: str = TEAM, office: str = "kukar") -> None:
-    """The phone's cookie for a field-team account named after its team."""
+def sign_in(client: TestClient, name: str = TEAM, office: str = "kukar") -> dict[str, str]:
+    """The phone's cookie for a field-team account named after its team; the same account
+    as an API client's header."""
     principal = Principal(
         subject=f"team-{uuid.uuid4().hex[:6]}",
         name=name,
         office_id=office,
         roles=frozenset({Role.FIELD_TEAM}),
     )
-    client.cookies.set(TOKEN_COOKIE, issue_token(principal, AUTH, datetime.now(UTC)))
+    token = issue_token(principal, AUTH, datetime.now(UTC))
+    client.cookies.set(TOKEN_COOKIE, token)
+    return {"Authorization": f"Bearer {token}"}
 
 
 def test_the_screen_shows_the_teams_relief_named_in_words_with_goods_and_a_geo_link(
@@ -132,3 +137,31 @@ def test_the_screen_and_its_offline_shell_are_served(client: TestClient) -> None
     assert client.get("/assets/dinsos.css").status_code == 200
     anonymous = client.get("/field", follow_redirects=False)
     assert anonymous.status_code in (302, 303, 401)
+
+
+async def test_the_incidents_place_comes_from_intakes_report_on_the_broker(
+    client: TestClient, broker: TansuBroker
+) -> None:
+    report, release = incident_events(hazard=HazardType.LANDSLIDE, village="Loa Ipuh")
+    for topic, event in ((INCIDENTS, report), (DISPATCHES, release)):
+        await send_raw(
+            broker.bootstrap_servers,
+            topic.name,
+            serialize_event(event),
+            key=str(event.case_id).encode(),
+        )
+    api = sign_in(client)
+    [delivery] = await eventually(
+        lambda: (
+            client.get("/deliveries", params={"case_id": str(report.case_id)}, headers=api).json()
+            or None
+        )
+    )
+    assigned = client.post(
+        f"/deliveries/{delivery['id']}/assignment", json={"team": TEAM}, headers=api
+    )
+    assert assigned.status_code == 200, assigned.text
+    named = await eventually(
+        lambda: "Tanah longsor · Loa Ipuh, Tenggarong" in client.get("/field").text or None
+    )
+    assert named
