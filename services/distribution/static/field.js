@@ -11,6 +11,7 @@ const WORDS = JSON.parse(document.getElementById("field-words").dataset.words);
 const word = (key) => WORDS[key] || key;
 const RETRY_MS = 5000;
 const GPS_TIMEOUT_MS = 15000;
+const KEEP_RECEIPTS_MS = 2 * 24 * 3600 * 1000; // yesterday's work stays readable, no longer
 
 // --- the outbox ---------------------------------------------------------------------------
 
@@ -297,6 +298,14 @@ function setupStop(li) {
   });
 }
 
+// Receipts of steps the service answered days ago only fill the phone; waiting steps stay.
+async function forgetOldReceipts() {
+  const before = Date.now() - KEEP_RECEIPTS_MS;
+  for (const step of await allSteps()) {
+    if (step.state !== "queued" && step.created < before) await forgetStep(step.key);
+  }
+}
+
 function start() {
   document.querySelectorAll("li.stop").forEach(setupStop);
   document.querySelectorAll("button.depart-run").forEach((button) => button.addEventListener("click",
@@ -312,7 +321,7 @@ function start() {
       .then((registration) => registration.active.postMessage({ keep: location.pathname + location.search }))
       .catch(() => { /* the screen still works with a signal */ });
   }
-  render().then(flush);
+  forgetOldReceipts().catch(() => {}).then(render).then(flush);
 }
 
 start();
