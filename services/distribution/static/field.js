@@ -244,6 +244,9 @@ function setupStop(li) {
   const url = (step) => `/deliveries/${id}/${step}`;
   const forms = { handover: li.querySelector("form.handover"), failure: li.querySelector("form.failure") };
   li.querySelectorAll("canvas.signature").forEach(setupSignature);
+  li.querySelectorAll('input[name="photo"]').forEach((input) => input.addEventListener("change", () => {
+    li.querySelector(".photo-name").textContent = input.files.length ? input.files[0].name : "";
+  }));
   li.addEventListener("click", async (event) => {
     const button = event.target.closest("button");
     if (!button || !li.contains(button)) return;
