@@ -28,7 +28,9 @@ class Topic:
         return f"{self.name}.dlq"
 
 
-INCIDENTS = Topic("dinsos.intake.incidents", producer="intake", consumers=("logistics", "notify"))
+INCIDENTS = Topic(
+    "dinsos.intake.incidents", producer="intake", consumers=("logistics", "notify", "distribution")
+)
 DISPATCHES = Topic(
     "dinsos.logistics.dispatches", producer="logistics", consumers=("distribution", "notify")
 )

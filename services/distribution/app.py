@@ -3,13 +3,14 @@ sandang requests, deliveries and their steps, runs, and the field team's screen.
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel
 
 from services.distribution import handlers, screens
@@ -22,6 +23,7 @@ from services.distribution.models import (
     CompletionIn,
     CorrectionIn,
     DeliveryOut,
+    DeliveryRow,
     DistributionTable,
     EnrolmentIn,
     EnrolmentOut,
@@ -53,8 +55,8 @@ from services.distribution.stream import SUBSCRIPTIONS
 from shared.auth import Access, Role, scoped_office
 from shared.auth import Policy as AccessPolicy
 from shared.clock import Clock
-from shared.csrf import csrf_token
-from shared.http import ERROR_RESPONSES, Forbidden, Unprocessable, csp_nonce
+from shared.http import ERROR_RESPONSES, Forbidden, Unprocessable
+from shared.pages import assets_router
 from shared.runtime import RuntimeDep, ServiceRuntime, UnitOfWork, create_service_api
 
 router = APIRouter(responses=ERROR_RESPONSES)
@@ -346,6 +348,42 @@ def get_delivery(delivery_id: UUID, runtime: RuntimeDep) -> DeliveryOut:
     return DeliveryOut.of(runtime.run(lambda uow: handlers.get_delivery(uow, delivery_id)))
 
 
+StepKey = Annotated[
+    UUID | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Made on the phone, one per step: a resend under the same key (after a "
+        "lost answer) gets the first answer again and changes nothing.",
+    ),
+]
+
+
+def take_step(
+    runtime: ServiceRuntime,
+    delivery_id: UUID,
+    step: str,
+    key: UUID | None,
+    apply: Callable[[UnitOfWork], DeliveryRow],
+) -> DeliveryOut:
+    """One field step, at most once per idempotency key: the first answer is kept with
+    the key and given again to every resend, even after the delivery has moved on."""
+
+    def work(uow: UnitOfWork) -> DeliveryOut:
+        if key is None:
+            return DeliveryOut.of(apply(uow))
+        # Lock first: a resend racing its original waits here, then finds its receipt.
+        handlers.get_delivery(uow, delivery_id, for_update=True)
+        earlier = handlers.answered_step(uow, key, delivery_id, step)
+        if earlier is not None:
+            return DeliveryOut.model_validate(earlier)
+        row = apply(uow)
+        answer = DeliveryOut.of(row)
+        handlers.remember_step(uow, key, row, step, answer.model_dump(mode="json"))
+        return answer
+
+    return runtime.run(work)
+
+
 @router.post(
     "/deliveries/{delivery_id}/assignment",
     tags=["field"],
@@ -361,30 +399,38 @@ def assign(delivery_id: UUID, assignment: AssignmentIn, runtime: RuntimeDep) -> 
     tags=["field"],
     summary="The goods leave for the location",
 )
-def depart(delivery_id: UUID, runtime: RuntimeDep) -> DeliveryOut:
+def depart(delivery_id: UUID, runtime: RuntimeDep, key: StepKey = None) -> DeliveryOut:
     """Mark an assigned delivery in transit; sending it again changes nothing."""
-    return DeliveryOut.of(runtime.run(lambda uow: handlers.depart(uow, delivery_id)))
+    return take_step(
+        runtime, delivery_id, "departure", key, lambda uow: handlers.depart(uow, delivery_id)
+    )
 
 
 @router.post(
     "/deliveries/{delivery_id}/arrival", tags=["field"], summary="The team reached the location"
 )
 def arrive(
-    delivery_id: UUID, arrival: ArrivalIn, runtime: RuntimeDep, settings: SettingsDep
+    delivery_id: UUID,
+    arrival: ArrivalIn,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    key: StepKey = None,
 ) -> DeliveryOut:
     """Record arrival at the team's GPS position. An incident delivery's must be within
     `DISTRIBUTION_ARRIVAL_TOLERANCE_M` of the destination; a program parcel's is kept and
     flagged beyond `DISTRIBUTION_PROOF_TOLERANCE_M`. Sending it again changes nothing."""
-    return DeliveryOut.of(
-        runtime.run(
-            lambda uow: handlers.arrive(
-                uow,
-                delivery_id,
-                arrival,
-                tolerance_m=settings.arrival_tolerance_m,
-                proof_tolerance_m=settings.proof_tolerance_m,
-            )
-        )
+    return take_step(
+        runtime,
+        delivery_id,
+        "arrival",
+        key,
+        lambda uow: handlers.arrive(
+            uow,
+            delivery_id,
+            arrival,
+            tolerance_m=settings.arrival_tolerance_m,
+            proof_tolerance_m=settings.proof_tolerance_m,
+        ),
     )
 
 
@@ -392,24 +438,41 @@ def arrive(
     "/deliveries/{delivery_id}/completion", tags=["field"], summary="The goods were handed over"
 )
 def complete(
-    delivery_id: UUID, completion: CompletionIn, runtime: RuntimeDep, policy: PolicyDep
+    delivery_id: UUID,
+    completion: CompletionIn,
+    runtime: RuntimeDep,
+    policy: PolicyDep,
+    key: StepKey = None,
 ) -> DeliveryOut:
     """Record the handover (serah terima). A program parcel needs the proof: relation,
-    GPS position, and a signature or a photo uploaded before."""
-    return DeliveryOut.of(
-        runtime.run(lambda uow: handlers.complete(uow, delivery_id, completion, policy=policy))
+    GPS position, and a signature or a photo uploaded before. Relief for an incident
+    needs the receiver's name; a signature given with it is kept."""
+    return take_step(
+        runtime,
+        delivery_id,
+        "completion",
+        key,
+        lambda uow: handlers.complete(uow, delivery_id, completion, policy=policy),
     )
 
 
 @router.post("/deliveries/{delivery_id}/photo", tags=["field"], summary="Photo of the handover")
 def upload_photo(
-    delivery_id: UUID, photo: UploadFile, runtime: RuntimeDep, policy: PolicyDep
+    delivery_id: UUID,
+    photo: UploadFile,
+    runtime: RuntimeDep,
+    policy: PolicyDep,
+    key: StepKey = None,
 ) -> DeliveryOut:
     """A JPEG, PNG or WebP (checked by decoding it), at most `DISTRIBUTION_MAX_PHOTO_BYTES`."""
     # Read one byte past the limit: enough to refuse, without holding a huge upload.
     data = photo.file.read(policy.max_image_bytes + 1)
-    return DeliveryOut.of(
-        runtime.run(lambda uow: handlers.upload_photo(uow, policy, delivery_id, data))
+    return take_step(
+        runtime,
+        delivery_id,
+        "photo",
+        key,
+        lambda uow: handlers.upload_photo(uow, policy, delivery_id, data),
     )
 
 
@@ -432,9 +495,13 @@ def proof_image(delivery_id: UUID, purpose: str, runtime: RuntimeDep) -> Respons
     tags=["field"],
     summary="The delivery could not be completed",
 )
-def fail(delivery_id: UUID, failure: FailureIn, runtime: RuntimeDep) -> DeliveryOut:
+def fail(
+    delivery_id: UUID, failure: FailureIn, runtime: RuntimeDep, key: StepKey = None
+) -> DeliveryOut:
     """Close a delivery that has not been handed over, with the reason."""
-    return DeliveryOut.of(runtime.run(lambda uow: handlers.fail(uow, delivery_id, failure)))
+    return take_step(
+        runtime, delivery_id, "failure", key, lambda uow: handlers.fail(uow, delivery_id, failure)
+    )
 
 
 @router.post(
@@ -524,30 +591,58 @@ def run_map(run_id: UUID, runtime: RuntimeDep) -> Response:
     return Response(content=svg, media_type="image/svg+xml")
 
 
+def signed_in_team(request: Request) -> str | None:
+    """The team a field account stands for: a Tagana team signs in under its team's name
+    (the name deliveries are assigned to); others choose with `?team=`."""
+    principal = getattr(request.state, "principal", None)
+    if principal is None or not principal.has(Role.FIELD_TEAM) or principal.all_offices:
+        return None
+    name: str = principal.name
+    return name
+
+
 @router.get(
     "/field", tags=["field"], summary="The field team's phone screen", response_class=HTMLResponse
 )
 def field_screen(
     request: Request,
     runtime: RuntimeDep,
-    team: str | None = None,
-    lang: screens.Lang = "id",
+    team: Annotated[str | None, Query(max_length=200)] = None,
+    lang: Annotated[str | None, Query(description="id (default) or en")] = None,
 ) -> HTMLResponse:
-    """Today's runs in visiting order with one-tap status buttons (Bahasa Indonesia by
-    default, `?lang=en` for English)."""
+    """Today's relief deliveries (assigned, in transit, arrived, and those settled today)
+    and program runs of one team, in visiting order, each stop named in words with what
+    to hand over and a `geo:` link for the phone's navigation app. Only the caller's
+    office's work is shown. Bahasa Indonesia by default, English with `?lang=en`."""
+    chosen = (team or "").strip() or signed_in_team(request)
 
-    def work(uow: UnitOfWork) -> list[RunOut]:
-        today = uow.now().astimezone(runtime.settings.zone()).date()
-        return [_run_out(uow, run) for run in handlers.runs_for(uow, team=team, on=today)]
+    def work(uow: UnitOfWork) -> dict[str, Any]:
+        now = uow.now()
+        zone = runtime.settings.zone()
+        today = now.astimezone(zone).date()
+        start_of_day = datetime.combine(today, time.min, tzinfo=zone)
+        incidents: list[screens.Stop] = []
+        runs: list[screens.Run] = []
+        if chosen:
+            incidents = screens.incident_stops(
+                handlers.incident_work(uow, team=chosen, settled_since=start_of_day)
+            )
+            runs = [
+                screens.run_view(run, handlers.run_stops(uow, run))
+                for run in handlers.runs_for(uow, team=chosen, on=today)
+            ]
+        return screens.field_context(
+            team=chosen,
+            teams=handlers.teams_at_work(uow, on=today),
+            today=today,
+            incidents=incidents,
+            runs=runs,
+        )
 
-    runs = runtime.run(work)
-    page = screens.field_page(
-        runs, team=team, lang=lang, nonce=csp_nonce(request), csrf=csrf_token(request)
-    )
-    return HTMLResponse(page)
+    return screens.pages.render(request, "field.html", **runtime.run(work))
 
 
-# Who may call what; a route missing here is refused to everyone
+# Who may call what;# Who may call what; a route missing here is refused to everyone
 # (tests/distribution/test_access). NIK, KK and phone are masked for every role unless a
 # coordinator or office admin asks with a purpose (`may_reveal`).
 ACCESS: AccessPolicy = {
@@ -594,7 +689,10 @@ ACCESS: AccessPolicy = {
     "POST /runs/{run_id}/departure": Access.of(Role.FIELD_TEAM, Role.COORDINATOR),
     "GET /runs/{run_id}/map.svg": Access.of(Role.FIELD_TEAM, Role.COORDINATOR),
     "GET /field": Access.of(Role.FIELD_TEAM, Role.COORDINATOR),
+    # The screen's shell: no data in it, and it must load without a signal.
     "GET /field/app.js": Access.anyone(),
+    "GET /field/field.css": Access.anyone(),
+    "GET /field/sw.js": Access.anyone(),
 }
 
 
@@ -621,6 +719,7 @@ def create_app(
     api.state.settings = settings
     api.state.policy = build_policy(settings)
     api.include_router(router)
+    api.include_router(assets_router)
     return api
 
 
@@ -638,10 +737,29 @@ def build_policy(settings: DistributionSettings) -> Policy:
     )
 
 
-FIELD_SCRIPT = Path(__file__).with_name("static") / "field.js"
+FIELD_STATIC = Path(__file__).with_name("static")
+# The service worker decides what is kept offline; the HTTP cache must not serve stale code.
+NO_CACHE = {"Cache-Control": "no-cache"}
 
 
 @router.get("/field/app.js", tags=["field"], include_in_schema=False)
-def field_script() -> Response:
+def field_script() -> FileResponse:
     """The field screen's script, served by the service itself (no CDN)."""
-    return Response(content=FIELD_SCRIPT.read_bytes(), media_type="text/javascript")
+    return FileResponse(FIELD_STATIC / "field.js", media_type="text/javascript", headers=NO_CACHE)
+
+
+@router.get("/field/field.css", tags=["field"], include_in_schema=False)
+def field_style() -> FileResponse:
+    """The field screen's styles on top of the shared style sheet."""
+    return FileResponse(FIELD_STATIC / "field.css", media_type="text/css", headers=NO_CACHE)
+
+
+@router.get("/field/sw.js", tags=["field"], include_in_schema=False)
+def field_worker() -> FileResponse:
+    """The service worker that keeps the field screen available without a signal; it
+    controls `/field` itself, one level above its own path, hence the header."""
+    return FileResponse(
+        FIELD_STATIC / "sw.js",
+        media_type="text/javascript",
+        headers={**NO_CACHE, "Service-Worker-Allowed": "/field"},
+    )

@@ -57,6 +57,7 @@ from services.distribution.models import (
     EvaluationOut,
     FailureIn,
     HandoverRow,
+    IncidentPlaceRow,
     ProgramIn,
     ProgramRow,
     ProofImageRow,
@@ -75,6 +76,7 @@ from services.distribution.models import (
     SandangRequestIn,
     SandangRequestRow,
     SandangStatus,
+    StepReceiptRow,
 )
 from services.distribution.privacy import PersonalDataVault
 from shared.auth import scoped_office, visible_to_caller
@@ -89,6 +91,7 @@ from shared.events import (
     DeliveryScheduled,
     DispatchReleased,
     EventBase,
+    IncidentReported,
     NeedLine,
 )
 from shared.events_programs import (
@@ -1126,6 +1129,10 @@ def complete(
             raise RuntimeError("a program delivery is completed with the service's policy")
         _refuse_expired_goods(row, now.astimezone(policy.zone_for(row.office_id)).date())
         _record_proof(uow, row, completion, policy, now)
+    elif completion.signature_png_base64 is not None and policy is not None:
+        # Relief at a posko needs no proof beyond the receiver's name, but a signature
+        # the receiver gave is kept with the BAST rather than dropped.
+        _store_signature(uow, row, completion.signature_png_base64, policy, now)
     row.status, row.delivered_at = DeliveryStatus.DELIVERED, now
     row.received_by = completion.received_by
     row.received_relation = completion.relation
@@ -1168,18 +1175,7 @@ def _record_proof(
         )
     checked = check_proof_position(completion.position, row.destination(), policy.proof_tolerance_m)
     if completion.signature_png_base64 is not None:
-        data = _decode_signature(completion.signature_png_base64)
-        info = check_image(data, max_bytes=policy.max_image_bytes)
-        _store_image(
-            uow,
-            row.id,
-            purpose="signature",
-            content_type=info.content_type,
-            data=info.data,
-            now=now,
-            replacing=row.has_signature,
-        )
-        row.has_signature = True
+        _store_signature(uow, row, completion.signature_png_base64, policy, now)
     if not (row.has_signature or row.has_photo):
         raise Unprocessable(
             "a proof of delivery needs the receiver's signature or a photo", code="proof_missing"
@@ -1187,6 +1183,22 @@ def _record_proof(
     row.proof_lat, row.proof_lon = completion.position.lat, completion.position.lon
     row.proof_distance_m = checked.distance_m
     row.far_from_address = row.far_from_address or checked.far_from_address
+
+
+def _store_signature(
+    uow: UnitOfWork, row: DeliveryRow, encoded: str, policy: Policy, now: datetime
+) -> None:
+    info = check_image(_decode_signature(encoded), max_bytes=policy.max_image_bytes)
+    _store_image(
+        uow,
+        row.id,
+        purpose="signature",
+        content_type=info.content_type,
+        data=info.data,
+        now=now,
+        replacing=row.has_signature,
+    )
+    row.has_signature = True
 
 
 def _store_image(
@@ -1545,3 +1557,120 @@ def _announce(
     uow.session.add(row)
     uow.emit(event)
     return event
+
+
+# --- the field team's steps under the phone's idempotency key --------------------------
+
+
+def answered_step(
+    uow: UnitOfWork, key: UUID, delivery_id: UUID, step: str
+) -> dict[str, Any] | None:
+    """The answer a step sent earlier under `key` got, or None for a new key. Called with
+    the delivery locked, so a resend racing its original waits and then finds it."""
+    receipt = uow.session.get(StepReceiptRow, key)
+    if receipt is None:
+        return None
+    if (
+        receipt.delivery_id != delivery_id
+        or receipt.step != step
+        or not visible_to_caller(receipt.office_id)
+    ):
+        # One key names one step: a phone never reuses it, so this is a bug or a guess,
+        # and another office's answer is not shown.
+        raise Unprocessable(
+            "this idempotency key was already used for another step; make a new one per step",
+            code="idempotency_key_reused",
+        )
+    return receipt.answer
+
+
+def remember_step(
+    uow: UnitOfWork,
+    key: UUID,
+    row: DeliveryRow,
+    step: str,
+    answer: dict[str, Any],
+) -> None:
+    """Keep the answer of a step taken under `key` for its resends."""
+    uow.session.add(
+        StepReceiptRow(
+            key=key,
+            office_id=row.office_id,
+            delivery_id=row.id,
+            step=step,
+            answer=answer,
+            received_at=uow.now(),
+        )
+    )
+
+
+# --- incidents as the field team names them ------------------------------------------
+
+
+def on_incident_reported(uow: UnitOfWork, event: AnyEvent) -> None:
+    """Keep the hazard and the place of a reported incident, so the team's screen can say
+    "Banjir · Sukarame, Tenggarong" instead of an id. A repeat changes nothing."""
+    if not isinstance(event, IncidentReported):
+        return
+    if uow.session.get(IncidentPlaceRow, event.case_id) is not None:
+        return
+    address = event.address
+    uow.session.add(
+        IncidentPlaceRow(
+            case_id=event.case_id,
+            office_id=event.office_id,
+            hazard=event.hazard.value,
+            village=address.village if address else None,
+            district=address.district if address else None,
+            households_affected=event.households_affected,
+            reported_at=event.occurred_at,
+        )
+    )
+
+
+OPEN_FOR_THE_TEAM = (DeliveryStatus.ASSIGNED, DeliveryStatus.IN_TRANSIT, DeliveryStatus.ARRIVED)
+
+
+def incident_work(
+    uow: UnitOfWork, *, team: str, settled_since: datetime
+) -> list[tuple[DeliveryRow, IncidentPlaceRow | None]]:
+    """Relief deliveries assigned to `team` outside a run: the open ones, and those it
+    settled since `settled_since` (so the day's handovers stay on its screen), in the
+    order they were assigned, each with its incident's hazard and place if known."""
+    query = (
+        select(DeliveryRow, IncidentPlaceRow)
+        .join(
+            IncidentPlaceRow,
+            col(IncidentPlaceRow.case_id) == col(DeliveryRow.case_id),
+            isouter=True,
+        )
+        .where(
+            DeliveryRow.kind == DeliveryKind.INCIDENT,
+            DeliveryRow.team == team,
+            col(DeliveryRow.run_id).is_(None),
+        )
+        .where(
+            col(DeliveryRow.status).in_(OPEN_FOR_THE_TEAM)
+            | (col(DeliveryRow.delivered_at) >= settled_since)
+            | (col(DeliveryRow.failed_at) >= settled_since)
+        )
+        .order_by(col(DeliveryRow.assigned_at), col(DeliveryRow.id))
+    )
+    scope = scoped_office()
+    if scope is not None:
+        query = query.where(DeliveryRow.office_id == scope)
+    return [(row, place) for row, place in uow.session.exec(query).all()]
+
+
+def teams_at_work(uow: UnitOfWork, *, on: date) -> list[str]:
+    """The teams with a run on `on` or relief open, for the screen's team chooser."""
+    scope = scoped_office()
+    runs = select(RunRow.team).where(RunRow.run_date == on)
+    relief = select(DeliveryRow.team).where(
+        col(DeliveryRow.team).is_not(None), col(DeliveryRow.status).in_(OPEN_FOR_THE_TEAM)
+    )
+    if scope is not None:
+        runs = runs.where(RunRow.office_id == scope)
+        relief = relief.where(DeliveryRow.office_id == scope)
+    names = {*uow.session.exec(runs).all(), *uow.session.exec(relief).all()}
+    return sorted(name for name in names if name)

@@ -495,6 +495,36 @@ class DeliveryRow(DistributionTable, table=True):
         return GeoPoint(lat=self.proof_lat, lon=self.proof_lon)
 
 
+class StepReceiptRow(DistributionTable, table=True):
+    """A field step taken under the phone's idempotency key, with the answer it got: a
+    resend after a lost answer (weak signal) gets the same answer and changes nothing,
+    even when the delivery has moved on since."""
+
+    __tablename__ = "delivery_step_receipt"
+
+    key: UUID = SQLField(primary_key=True)
+    office_id: str = SQLField(index=True, max_length=40)
+    delivery_id: UUID = SQLField(index=True)
+    step: str = SQLField(max_length=20)
+    answer: dict[str, Any] = _json()
+    received_at: datetime = _when(nullable=False)
+
+
+class IncidentPlaceRow(DistributionTable, table=True):
+    """What the field team's screen calls an incident ("Banjir · Sukarame, Tenggarong"),
+    kept from intake's IncidentReported: distribution has no other way to know it."""
+
+    __tablename__ = "incident_place"
+
+    case_id: UUID = SQLField(primary_key=True)
+    office_id: str = SQLField(index=True, max_length=40)
+    hazard: str = SQLField(max_length=40)
+    village: str | None = SQLField(default=None, max_length=200)
+    district: str | None = SQLField(default=None, max_length=200)
+    households_affected: int = 0
+    reported_at: datetime = _when(nullable=False)
+
+
 class ProofImageRow(DistributionTable, table=True):
     """A checked photo or signature of a delivery's handover (one of each per delivery)."""
 

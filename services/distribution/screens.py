@@ -1,103 +1,177 @@
-"""The field team's phone screen and the run map: server-rendered HTML with a little
-vanilla JS (no build step, no CDN: it must work on a phone at a posko with no internet
-beyond the office network). Bahasa Indonesia by default, English with `?lang=en`."""
+"""The field team's phone screen: today's relief deliveries and program runs of one team,
+each stop named in words with what to hand over and a `geo:` link for the phone's
+navigation app. Rendered from `templates/field.html` on the shared layout; the steps are
+sent by `static/field.js`, which keeps them on the phone while there is no signal.
+
+Also the run's small map (an SVG for `GET /runs/{id}/map.svg`)."""
 
 from __future__ import annotations
 
-import json
-from html import escape
-from typing import Literal
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Final
 from urllib.parse import quote
+from uuid import UUID
 
-from services.distribution.domain import DeliveryStatus, FailureReason
-from services.distribution.models import RunOut
+from services.distribution.domain import DeliveryKind, DeliveryStatus, FailureReason
+from services.distribution.models import (
+    DeliveryRow,
+    IncidentPlaceRow,
+    RecipientRow,
+    RunOut,
+    RunRow,
+)
+from shared.pages import Pages
 
-Lang = Literal["id", "en"]
+pages = Pages(
+    Path(__file__).with_name("templates"),
+    Path(__file__).with_name("locale"),
+    service_title="Dinsos · Distribusi",
+)
 
-TEXT: dict[Lang, dict[str, str]] = {
-    "id": {
-        "title": "Pengiriman hari ini",
-        "none": "Tidak ada rute untuk hari ini.",
-        "team": "Tim",
-        "vehicle": "Kendaraan",
-        "total": "Total jarak",
-        "depart": "Berangkat",
-        "arrive": "Tiba",
-        "deliver": "Diterima",
-        "fail": "Gagal",
-        "send": "Kirim",
-        "receiver": "Nama penerima",
-        "relation": "Hubungan dengan penerima manfaat",
-        "signature": "Tanda tangan",
-        "clear": "Hapus",
-        "photo": "Foto (opsional)",
-        "reason": "Alasan",
-        "gps_wait": "Mengambil posisi GPS…",
-        "gps_error": "Posisi GPS tidak tersedia",
-        "saved": "Tersimpan",
-        "other_lang": "English",
-        "self": "diri sendiri",
-        "spouse": "suami/istri",
-        "child": "anak",
-        "relative": "kerabat",
-        "neighbour": "tetangga",
-        "caretaker": "pendamping",
-        DeliveryStatus.CREATED: "dibuat",
-        DeliveryStatus.ASSIGNED: "ditugaskan",
-        DeliveryStatus.IN_TRANSIT: "dalam perjalanan",
-        DeliveryStatus.ARRIVED: "tiba",
-        DeliveryStatus.DELIVERED: "diterima",
-        DeliveryStatus.FAILED: "gagal",
-        FailureReason.NOT_AT_HOME: "tidak di rumah",
-        FailureReason.MOVED: "pindah",
-        FailureReason.IN_HOSPITAL: "dirawat di rumah sakit",
-        FailureReason.DECEASED: "meninggal dunia",
-        FailureReason.REFUSED: "menolak",
-        FailureReason.ADDRESS_NOT_FOUND: "alamat tidak ditemukan",
-    },
-    "en": {
-        "title": "Today's deliveries",
-        "none": "No runs for today.",
-        "team": "Team",
-        "vehicle": "Vehicle",
-        "total": "Total distance",
-        "depart": "Depart",
-        "arrive": "Arrived",
-        "deliver": "Received",
-        "fail": "Failed",
-        "send": "Send",
-        "receiver": "Receiver's name",
-        "relation": "Relation to the beneficiary",
-        "signature": "Signature",
-        "clear": "Clear",
-        "photo": "Photo (optional)",
-        "reason": "Reason",
-        "gps_wait": "Getting the GPS position…",
-        "gps_error": "GPS position unavailable",
-        "saved": "Saved",
-        "other_lang": "Bahasa Indonesia",
-        "self": "self",
-        "spouse": "spouse",
-        "child": "child",
-        "relative": "relative",
-        "neighbour": "neighbour",
-        "caretaker": "caretaker",
-        DeliveryStatus.CREATED: "created",
-        DeliveryStatus.ASSIGNED: "assigned",
-        DeliveryStatus.IN_TRANSIT: "in transit",
-        DeliveryStatus.ARRIVED: "arrived",
-        DeliveryStatus.DELIVERED: "delivered",
-        DeliveryStatus.FAILED: "failed",
-        FailureReason.NOT_AT_HOME: "not at home",
-        FailureReason.MOVED: "moved",
-        FailureReason.IN_HOSPITAL: "in hospital",
-        FailureReason.DECEASED: "deceased",
-        FailureReason.REFUSED: "refused",
-        FailureReason.ADDRESS_NOT_FOUND: "address not found",
-    },
-}
-RELATIONS = ("self", "spouse", "child", "relative", "neighbour", "caretaker")
-OPEN_STATUSES = (DeliveryStatus.ASSIGNED, DeliveryStatus.IN_TRANSIT, DeliveryStatus.ARRIVED)
+RELATIONS: Final = ("self", "spouse", "child", "relative", "neighbour", "caretaker")
+FAILURE_REASONS: Final = tuple(reason.value for reason in FailureReason)
+OPEN_STATUSES: Final = (DeliveryStatus.ASSIGNED, DeliveryStatus.IN_TRANSIT, DeliveryStatus.ARRIVED)
+
+
+def geo_link(lat: float, lon: float, label: str) -> str:
+    """A `geo:` URI (RFC 5870, with Android's `q=` label) that opens the phone's
+    navigation app on the stop, named as the screen names it."""
+    point = f"{lat:.6f},{lon:.6f}"
+    return f"geo:{point}?q={point}({quote(label, safe='')})"
+
+
+def place_words(village: str | None, district: str | None, lat: float, lon: float) -> str:
+    """ "Sukarame, Tenggarong"; the coordinates when the report gave no address."""
+    named = [part for part in (village, district) if part]
+    return ", ".join(named) if named else f"{lat:.4f}, {lon:.4f}"
+
+
+@dataclass(frozen=True)
+class Stop:
+    """One place to bring goods to, as the team's screen shows it."""
+
+    delivery_id: UUID
+    kind: DeliveryKind
+    status: DeliveryStatus
+    number: int
+    hazard: str | None  # incident relief: the hazard code (shown through `word`)
+    recipient: str | None  # program parcel: the recipient's (or institution's) name
+    place: str
+    lines: list[tuple[str, int]]
+    lat: float
+    lon: float
+    leg_km: float | None
+    households: int | None
+    received_by: str | None
+    failure_code: str | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def departs_alone(self) -> bool:
+        """Relief leaves on its own; a program parcel leaves with its run's vehicle."""
+        return self.kind is DeliveryKind.INCIDENT
+
+
+@dataclass(frozen=True)
+class Run:
+    """A vehicle's round of program parcels, in visiting order."""
+
+    id: UUID
+    vehicle: str
+    status: str
+    total_km: float
+    stops: list[Stop]
+
+
+def _lines(row: DeliveryRow) -> list[tuple[str, int]]:
+    """Quantities per item (a released dispatch lists one line per lot)."""
+    totals: Counter[str] = Counter()
+    for line in row.lines:
+        totals[str(line["item_code"])] += int(line["quantity"])
+    return sorted(totals.items())
+
+
+def _stop(
+    row: DeliveryRow,
+    number: int,
+    *,
+    place: IncidentPlaceRow | None = None,
+    person: RecipientRow | None = None,
+    leg_km: float | None = None,
+) -> Stop:
+    if person is not None:
+        where = place_words(
+            person.village, person.district, row.destination_lat, row.destination_lon
+        )
+    else:
+        where = place_words(
+            place.village if place else None,
+            place.district if place else None,
+            row.destination_lat,
+            row.destination_lon,
+        )
+    return Stop(
+        delivery_id=row.id,
+        kind=row.kind,
+        status=row.status,
+        number=number,
+        hazard=place.hazard if place else ("other" if row.kind is DeliveryKind.INCIDENT else None),
+        recipient=person.name if person else None,
+        place=where,
+        lines=_lines(row),
+        lat=row.destination_lat,
+        lon=row.destination_lon,
+        leg_km=leg_km,
+        households=place.households_affected if place else None,
+        received_by=row.received_by,
+        failure_code=row.failure_code.value if row.failure_code else None,
+    )
+
+
+def incident_stops(rows: list[tuple[DeliveryRow, IncidentPlaceRow | None]]) -> list[Stop]:
+    """Relief deliveries numbered in the order they were assigned."""
+    return [_stop(row, number, place=place) for number, (row, place) in enumerate(rows, 1)]
+
+
+def run_view(run: RunRow, stops: list[tuple[DeliveryRow, RecipientRow | None]]) -> Run:
+    """A run with its stops in visiting order."""
+    return Run(
+        id=run.id,
+        vehicle=run.vehicle,
+        status=run.status.value,
+        total_km=run.total_km,
+        stops=[
+            _stop(
+                row,
+                row.run_position or 0,
+                person=person,
+                leg_km=run.legs_km[(row.run_position or 1) - 1],
+            )
+            for row, person in stops
+        ],
+    )
+
+
+def field_context(
+    *, team: str | None, teams: list[str], today: date, incidents: list[Stop], runs: list[Run]
+) -> dict[str, Any]:
+    """What `field.html` shows."""
+    return {
+        "team": team,
+        "teams": teams,
+        "today": today,
+        "incidents": incidents,
+        "runs": runs,
+        "relations": RELATIONS,
+        "failure_reasons": FAILURE_REASONS,
+        "geo_link": geo_link,
+    }
 
 
 def run_svg(run: RunOut, *, width: int = 360, height: int = 240) -> str:
@@ -135,108 +209,3 @@ def run_svg(run: RunOut, *, width: int = 360, height: int = 240) -> str:
         )
     parts.append("</svg>")
     return "".join(parts)
-
-
-def _stop_html(run: RunOut, index: int, lang: Lang) -> str:
-    text = TEXT[lang]
-    stop = run.stops[index]
-    name = escape(stop.recipient_name or str(stop.delivery_id)[:8])
-    village = escape(stop.village or "")
-    buttons = ""
-    if stop.status in OPEN_STATUSES:
-        reasons = "".join(
-            f'<option value="{reason.value}">{escape(text[reason])}</option>'
-            for reason in FailureReason
-        )
-        relations = "".join(f'<option value="{r}">{escape(text[r])}</option>' for r in RELATIONS)
-        buttons = f"""
-      <div class="actions">
-        <button class="arrive" data-action="arrive">{text["arrive"]}</button>
-        <button class="deliver" data-action="open-deliver">{text["deliver"]}</button>
-        <button class="fail" data-action="open-fail">{text["fail"]}</button>
-      </div>
-      <form class="deliver-form" hidden>
-        <label>{text["receiver"]}<input name="received_by" required maxlength="200"></label>
-        <label>{text["relation"]}<select name="relation">{relations}</select></label>
-        <label>{text["signature"]}</label>
-        <canvas class="signature" width="300" height="120"></canvas>
-        <button type="button" data-action="clear">{text["clear"]}</button>
-        <label>{text["photo"]}<input type="file" name="photo" accept="image/*" capture></label>
-        <button type="submit" class="send">{text["send"]}</button>
-      </form>
-      <form class="fail-form" hidden>
-        <label>{text["reason"]}<select name="reason_code">{reasons}</select></label>
-        <button type="submit" class="send">{text["send"]}</button>
-      </form>"""
-    return f"""
-    <li class="stop" data-delivery="{stop.delivery_id}" data-status="{stop.status.value}">
-      <div class="head"><b>{stop.position}. {name}</b>
-        <small>{village} · {stop.leg_km:.1f} km</small>
-        <span class="status">{escape(text[stop.status])}</span></div>{buttons}
-      <div class="message" role="status"></div>
-    </li>"""
-
-
-def field_page(runs: list[RunOut], *, team: str | None, lang: Lang, nonce: str, csrf: str) -> str:
-    """Today's runs of a team, each stop with one-tap status buttons. `nonce` is the
-    response's CSP nonce for the style sheet, `csrf` the token the script posts with."""
-    text = TEXT[lang]
-    other: Lang = "en" if lang == "id" else "id"
-    team_query = f"team={escape(quote(team))}&amp;" if team else ""
-    sections = []
-    for run in runs:
-        depart = (
-            f'<button class="depart" data-run="{run.id}">{text["depart"]}</button>'
-            if run.status.value == "planned"
-            else ""
-        )
-        stops = "".join(_stop_html(run, i, lang) for i in range(len(run.stops)))
-        sections.append(
-            f"""
-  <section class="run" data-run="{run.id}">
-    <h2>{text["vehicle"]}: {escape(run.vehicle)} · {text["team"]}: {escape(run.team)}</h2>
-    <p>{text["total"]}: <b class="total">{run.total_km:.1f} km</b> {depart}</p>
-    {run_svg(run)}
-    <ol class="stops">{stops}</ol>
-  </section>"""
-        )
-    body = "".join(sections) or f'<p class="none">{text["none"]}</p>'
-    messages = json.dumps(
-        {k: text[k] for k in ("gps_wait", "gps_error", "saved")}, ensure_ascii=False
-    )
-    return f"""<!doctype html>
-<html lang="{lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{text["title"]}</title>
-<meta name="csrf-token" content="{escape(csrf)}">
-<style nonce="{escape(nonce)}">
-  [hidden] {{ display: none !important; }}
-  body {{ font-family: system-ui, sans-serif; margin: 0; padding: 0.5rem; font-size: 17px;
-    overflow-wrap: anywhere; }}
-  * {{ box-sizing: border-box; }}
-  h1 {{ font-size: 1.3rem; }} h2 {{ font-size: 1.05rem; }}
-  ol.stops {{ padding-left: 0; list-style: none; }}
-  li.stop {{ border: 1px solid #ccc; border-radius: 8px; margin: 0.5rem 0; padding: 0.5rem; }}
-  .status {{ float: right; font-weight: bold; }}
-  .actions {{ display: flex; gap: 0.4rem; margin-top: 0.4rem; }}
-  .actions button, button.send, button.depart {{ flex: 1; min-height: 48px; font-size: 1rem;
-    border-radius: 6px; border: 0; color: #fff; background: #2d6a4f; }}
-  button.fail {{ background: #c1121f; }} button.arrive {{ background: #1d3557; }}
-  form {{ display: grid; gap: 0.4rem; margin-top: 0.4rem; }}
-  input, select {{ font-size: 1rem; min-height: 40px; width: 100%; box-sizing: border-box; }}
-  canvas.signature {{ border: 1px dashed #555; touch-action: none; width: 100%;
-    max-width: 300px; background: #fff; }}
-  .message {{ color: #c1121f; }} .message.ok {{ color: #2d6a4f; }}
-  .map {{ max-width: 100%; border-radius: 6px; }}
-</style>
-</head>
-<body data-messages="{escape(messages)}">
-<header><h1>{text["title"]}</h1>
-<a href="?{team_query}lang={other}" class="lang">{text["other_lang"]}</a></header>
-{body}
-<script src="auth/session.js" data-sign-out></script>
-<script src="field/app.js"></script>
-</body>
-</html>"""

@@ -1,14 +1,18 @@
-"""What distribution consumes: released dispatches on the logistics topic."""
+"""What distribution consumes: released dispatches on the logistics topic, and reported
+incidents on intake's (only to name them on the field team's screen)."""
 
 from __future__ import annotations
 
 from services.distribution import handlers
-from shared.events import DispatchReleased
+from shared.events import DispatchReleased, IncidentReported
 from shared.runtime import Subscription
-from shared.topics import DISPATCHES
+from shared.topics import DISPATCHES, INCIDENTS
 
 SUBSCRIPTIONS = [
     Subscription(
         topic=DISPATCHES, handle=handlers.on_dispatch_released, acts_on=(DispatchReleased,)
-    )
+    ),
+    Subscription(
+        topic=INCIDENTS, handle=handlers.on_incident_reported, acts_on=(IncidentReported,)
+    ),
 ]

@@ -259,6 +259,35 @@ def test_completing_a_failed_delivery_is_a_conflict(
     assert (shown["status"], shown["delivered_at"]) == ("failed", None)
 
 
+def test_a_step_resent_under_its_key_answers_the_first_result_and_changes_nothing(
+    client: TestClient, delivery: dict[str, Any]
+) -> None:
+    walk(client, delivery, "assignment")
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    url = f"/deliveries/{delivery['id']}"
+    first = client.post(f"{url}/departure", headers=key)
+    assert first.status_code == 200, first.text
+    # The answer was lost on the way to the phone; meanwhile the team arrived (second phone).
+    walk(client, delivery, "arrival")
+    resent = client.post(f"{url}/departure", headers=key)
+    assert resent.status_code == 200, resent.text
+    assert resent.json() == first.json()
+    shown = client.get(url).json()
+    assert (shown["status"], shown["departed_at"]) == ("arrived", first.json()["departed_at"])
+
+
+def test_an_idempotency_key_used_for_another_step_is_refused(
+    client: TestClient, delivery: dict[str, Any]
+) -> None:
+    walk(client, delivery, "assignment")
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    url = f"/deliveries/{delivery['id']}"
+    assert client.post(f"{url}/departure", headers=key).status_code == 200
+    reused = client.post(f"{url}/arrival", json={"position": AT_THE_POSKO}, headers=key)
+    assert (reused.status_code, reused.json()["error"]) == (422, "idempotency_key_reused")
+    assert client.get(url).json()["status"] == "in_transit"
+
+
 @pytest.mark.parametrize(
     ("step", "body", "where"),
     [

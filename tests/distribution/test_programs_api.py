@@ -210,8 +210,8 @@ def test_field_steps_over_http_photo_upload_and_repeat_confirmation(client: Test
     ) == ("completed", 1, 1)
 
     page = client.get("/field", params={"lang": "en"})
-    assert page.status_code == 200 and "Today's deliveries" in page.text
-    assert "Pengiriman hari ini" in client.get("/field").text
+    assert page.status_code == 200 and "Today's work" in page.text
+    assert "Tugas hari ini" in client.get("/field", params={"lang": "id"}).text
     assert client.get("/field/app.js").headers["content-type"].startswith("text/javascript")
 
 

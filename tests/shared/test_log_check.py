@@ -135,6 +135,7 @@ async def test_outbox_rows_every_consumer_group_committed_past_are_removed_and_n
         partition = records[0].partition
         offsets = [r.offset for r in records]
         await commit(broker.bootstrap_servers, "logistics", partition, offsets[3] + 1)
+        await commit(broker.bootstrap_servers, "distribution", partition, offsets[3] + 1)
         await commit(broker.bootstrap_servers, "notify", partition, offsets[2])  # read two
         assert runtime.log_check is not None
         purged, _ = await runtime.log_check.purge()
@@ -151,7 +152,7 @@ async def test_consumed_outbox_rows_younger_than_the_retention_are_kept(
     runtime = intake_runtime(broker.bootstrap_servers, database_url, outbox_retention_h=1.0)
     async with runtime.lifespan(FastAPI()):
         records = await publish(runtime, broker.bootstrap_servers, 2)
-        for service in ("logistics", "notify"):
+        for service in INCIDENTS.consumers:
             await commit(broker.bootstrap_servers, service, records[0].partition, 10_000)
         assert runtime.log_check is not None
         purged, _ = await runtime.log_check.purge()
