@@ -64,6 +64,7 @@ from shared.actors import ActingUserName, attributed
 from shared.auth import Access, Policy, Role
 from shared.clock import Clock
 from shared.http import ERROR_RESPONSES
+from shared.pages import assets_router
 from shared.runtime import RuntimeDep, ServiceRuntime, UnitOfWork, create_service_api
 
 router = APIRouter(responses=ERROR_RESPONSES)
@@ -598,6 +599,8 @@ ACCESS: Policy = {
     "GET /ui/counts": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
     "POST /ui/counts": Access.of(Role.WAREHOUSE),
     "GET /ui/alerts": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
+    "GET /ui/find": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
+    "POST /ui/lots/{lot_id}/bin": Access.of(Role.WAREHOUSE),
 }
 
 
@@ -622,4 +625,5 @@ def create_app(settings: LogisticsSettings | None = None, *, clock: Clock | None
     )
     api.include_router(router)
     api.include_router(ui.router)
+    api.include_router(assets_router)
     return api
