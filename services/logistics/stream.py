@@ -22,7 +22,9 @@ def subscriptions(settings: LogisticsSettings) -> list[Subscription]:
         procurement.on_delivery_event(uow, event, settings)
 
     return [
-        Subscription(topic=INCIDENTS, handle=on_incident, acts_on=(IncidentReported, IncidentVerified)),
+        Subscription(
+            topic=INCIDENTS, handle=on_incident, acts_on=(IncidentReported, IncidentVerified)
+        ),
         Subscription(
             topic=DELIVERIES, handle=on_delivery, acts_on=(GoodsRequested, DeliveryReturned)
         ),

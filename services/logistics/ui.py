@@ -46,16 +46,16 @@ from services.logistics.settings import LogisticsSettings
 from shared.actors import ActingUserName
 from shared.csrf import csrf_field
 from shared.http import DomainError, NotFound, Unprocessable
-from shared.pages import Pages
+from shared.pages import LANGUAGES, Lang, Pages, choose_language, translations
 from shared.runtime import RuntimeDep, UnitOfWork
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
-pages = Pages(
-    Path(__file__).with_name("templates"),
-    Path(__file__).with_name("locale"),
-    service_title="Gudang Dinsos",
-)
+LOCALE: Final = Path(__file__).with_name("locale")
+pages = Pages(Path(__file__).with_name("templates"), LOCALE, service_title="Gudang Dinsos")
+# Words said from Python (a rule's refusal explained); `Pages.text` calls the template
+# environment's context-bound gettext without a context, so the catalogs are read here.
+CATALOGS: Final = {lang: translations(lang, LOCALE) for lang in LANGUAGES}
 
 # Rows on one page of a long list; `?limit=` may ask for fewer or more, within reason.
 PAGE_SIZE: Final = 50
@@ -67,7 +67,7 @@ REJECT_REASONS: Final = ("short", "damaged", "expired", "other")
 
 
 @dataclass(frozen=True)
-class Page(Generic[Row]):  # noqa: UP046 - Python 3.11 has no PEP 695 syntax
+class Page(Generic[Row]):
     """One page of a long list and the cursor of the next (None on the last page)."""
 
     rows: list[Row]
@@ -75,7 +75,9 @@ class Page(Generic[Row]):  # noqa: UP046 - Python 3.11 has no PEP 695 syntax
     after: str | None
 
 
-def page_of(rows: Sequence[Row], key: Callable[[Row], str], after: str | None, limit: int) -> Page[Row]:
+def page_of(
+    rows: Sequence[Row], key: Callable[[Row], str], after: str | None, limit: int
+) -> Page[Row]:
     """The rows after the cursor `after` (a row's key), in key order. A cursor, not an
     offset: a row booked while the keeper pages does not shift the next page."""
     ordered = sorted(rows, key=key)
@@ -104,6 +106,36 @@ def short_lot(lot_id: UUID) -> str:
     return str(lot_id)[:8].upper()
 
 
+# The rules explain a refused delivery line in English (services/logistics/domain.py);
+# these are the ones a keeper meets at the bay, in the keeper's words.
+RECEIPT_EXPLANATIONS: Final = (
+    (
+        re.compile(r"^(?P<item>\S+): (?P<rejected>\d+) units not accepted: give a reason"),
+        "%(item)s: %(rejected)s not accepted; choose the reason for the rest.",
+    ),
+    (
+        re.compile(
+            r"^(?P<item>\S+): accepted must be between 0 and delivered \((?P<delivered>\d+)\)"
+        ),
+        "%(item)s: accepted must be between 0 and the %(delivered)s delivered.",
+    ),
+    (
+        re.compile(r"^(?P<item>\S+): accepting (?P<accepted>\d+) exceeds the (?P<still>\d+) still"),
+        "%(item)s: %(accepted)s accepted but only %(still)s still on order; ask the supplier.",
+    ),
+    (re.compile(r"^received_on .* is after today"), "The day received cannot be after today."),
+)
+
+
+def explain(lang: Lang, detail: str) -> str | None:
+    """A rule's refusal in the keeper's words, where the screen knows it."""
+    for pattern, message in RECEIPT_EXPLANATIONS:
+        found = pattern.match(detail)
+        if found:
+            return str(CATALOGS[lang].gettext(message)) % found.groupdict()
+    return None
+
+
 def _settings(runtime: RuntimeDep) -> LogisticsSettings:
     settings = runtime.settings
     assert isinstance(settings, LogisticsSettings)
@@ -115,6 +147,7 @@ def render(request: Request, template: str, current: str, **context: Any) -> HTM
     return pages.render(
         request,
         template,
+        explain=lambda detail: explain(choose_language(request), detail),
         current=current,
         csrf=Markup(csrf_field(request)),  # noqa: S704 - built by shared.csrf from a hex token
         short_lot=short_lot,
@@ -147,9 +180,10 @@ def _redirect_after(
 
 
 @router.get("")
-def home() -> RedirectResponse:
-    """The first screen: what to pick today."""
-    return RedirectResponse("/ui/picking", status_code=303)
+def home(request: Request) -> RedirectResponse:
+    """The first screen: what to pick today (a `?lang=` choice goes along)."""
+    query = request.url.query
+    return RedirectResponse(f"/ui/picking?{query}" if query else "/ui/picking", status_code=303)
 
 
 # --- picking ----------------------------------------------------------------------------
@@ -282,7 +316,16 @@ def find(
         return sorted(found.values(), key=lambda entry: entry.item.name.lower())[:30], today
 
     results, today = runtime.run(load)
-    return render(request, "find.html", "/ui/find", q=query, results=results, today=today)
+    warehouses = {row.code: row.name for row in runtime.run(handlers.list_warehouses)}
+    return render(
+        request,
+        "find.html",
+        "/ui/find",
+        q=query,
+        results=results,
+        today=today,
+        warehouses=warehouses,
+    )
 
 
 @router.post("/lots/{lot_id}/bin")
@@ -352,7 +395,9 @@ def stock_card(  # noqa: PLR0917 - FastAPI passes query parameters by keyword an
             )
         except DomainError as exc:
             context["refusal"] = exc
-            return render(request, "card.html", "/ui/stock-card", status_code=exc.status_code, **context)
+            return render(
+                request, "card.html", "/ui/stock-card", status_code=exc.status_code, **context
+            )
         numbered = [(f"{number:07d}", line) for number, line in enumerate(card.lines, start=1)]
         context["card"] = card
         context["page"] = page_of(numbered, lambda pair: pair[0], after, limit)
@@ -379,7 +424,9 @@ class Typed:
 def _typed(target: str, form: FormData) -> Typed:
     return Typed(
         target=target,
-        fields={name: [str(v) for v in form.getlist(name)] for name in form if name != "csrf_token"},
+        fields={
+            name: [str(v) for v in form.getlist(name)] for name in form if name != "csrf_token"
+        },
     )
 
 
@@ -400,6 +447,7 @@ def _receiving_page(
         request,
         "receiving.html",
         status_code=status_code,
+        explain=lambda detail: explain(choose_language(request), detail),
         current="/ui/receiving",
         csrf=Markup(csrf_field(request)),  # noqa: S704 - built by shared.csrf from a hex token
         orders=orders,
@@ -433,7 +481,7 @@ def _receipt_from(form: FormData, actor: str) -> GoodsReceiptIn:
                 delivered=int(delivered),
                 accepted=int(accepted or 0),
                 expires_on=date.fromisoformat(expires) if expires else None,
-                reject_reason=reason or None,  # type: ignore[arg-type]  # pydantic checks the literal
+                reject_reason=reason or None,
                 bin_location=bin_location.strip() or None,
             )
             for code, delivered, accepted, expires, reason, bin_location in zip(
@@ -453,10 +501,26 @@ def _receipt_from(form: FormData, actor: str) -> GoodsReceiptIn:
             lines=lines,
         )
     except ValidationError as exc:
-        problems = "; ".join(str(error["msg"]) for error in exc.errors())
-        raise FormRefused(problems, code="form_unreadable") from exc
+        raise _refused_form(exc) from exc
     except ValueError as exc:
         raise FormRefused(str(exc)[:300], code="form_unreadable") from exc
+
+
+# Which box of a refused form to name, by the field pydantic names first.
+FIELD_REFUSALS: Final = {
+    "lines": "nothing_delivered",
+    "reason": "reason_missing",
+    "counted_by": "counter_missing",
+    "received_on": "form_unreadable",
+}
+
+
+def _refused_form(exc: ValidationError) -> FormRefused:
+    """A form the models refused, named by its first wrong box."""
+    first = exc.errors()[0]
+    problems = "; ".join(str(error["msg"]) for error in exc.errors())
+    field_name = str(first["loc"][0]) if first["loc"] else ""
+    return FormRefused(problems, code=FIELD_REFUSALS.get(field_name, "form_unreadable"))
 
 
 @router.post("/receiving/{order_id}", response_model=None)
@@ -506,6 +570,7 @@ def _counts_page(
         request,
         "counts.html",
         status_code=status_code,
+        explain=lambda detail: explain(choose_language(request), detail),
         current="/ui/counts",
         csrf=Markup(csrf_field(request)),  # noqa: S704 - built by shared.csrf from a hex token
         short_lot=short_lot,
@@ -542,8 +607,7 @@ def _count_from(form: FormData, actor: str) -> CountIn:
             ],
         )
     except ValidationError as exc:
-        problems = "; ".join(str(error["msg"]) for error in exc.errors())
-        raise FormRefused(problems, code="form_unreadable") from exc
+        raise _refused_form(exc) from exc
     except ValueError as exc:
         raise FormRefused(str(exc)[:300], code="form_unreadable") from exc
 
@@ -587,7 +651,10 @@ def alerts_page(
     current = runtime.run(lambda uow: alerts.alerts(uow, settings))
     names = {item.code: item.name for item in runtime.run(handlers.list_items)}
     near = page_of(
-        current.near_expiry, lambda alert: f"{alert.expires_on.isoformat()}/{alert.lot_id}", after, limit
+        current.near_expiry,
+        lambda alert: f"{alert.expires_on.isoformat()}/{alert.lot_id}",
+        after,
+        limit,
     )
     return render(
         request,

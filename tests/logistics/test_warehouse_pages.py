@@ -191,7 +191,7 @@ def test_a_search_finds_an_item_by_name_with_its_stock_by_warehouse_and_its_card
     receive(runtime, 8, date(2026, 3, 1), warehouse="GDG-SMD")
     html = client.get("/ui/find", params={"q": "rice"}).text
     text = visible_text(html)
-    assert "Rice-5Kg" in text and "GDG-TGR" in text and "GDG-SMD" in text
+    assert "Rice-5Kg" in text and "Gudang Tenggarong" in text and "Gudang Samarinda" in text
     assert "kedaluwarsa dalam 12 hari" in text
     assert "/ui/stock-card?item_code=RICE-5KG&amp;warehouse_code=GDG-TGR" in html
 
@@ -324,9 +324,7 @@ def test_a_refused_delivery_is_shown_in_place_in_words_with_what_was_typed(
 def test_a_received_delivery_goes_to_its_bin_and_the_order_shows_what_came(
     client: TestClient, runtime: ServiceRuntime, open_order: uuid.UUID
 ) -> None:
-    answer = client.post(
-        f"/ui/receiving/{open_order}", data=receipt_form(reject_reason="damaged")
-    )
+    answer = client.post(f"/ui/receiving/{open_order}", data=receipt_form(reject_reason="damaged"))
     assert answer.status_code == 200 and "Barang diterima masuk stok." in answer.text
     assert "45 dari 50 diterima" in answer.text
     (lot,) = runtime.run(
