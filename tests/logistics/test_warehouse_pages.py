@@ -142,7 +142,7 @@ def test_the_lines_of_a_pick_list_follow_the_bins_in_walk_order_lots_without_a_b
     client: TestClient, flood_dispatch: uuid.UUID
 ) -> None:
     html = client.get("/ui/picking").text
-    bins = re.findall(r'<td class="bin">([^<]*)</td>', html)
+    bins = re.findall(r'<td class="bin"[^>]*>([^<]*)</td>', html)
     assert bins == ["A-2", "A-10", "B-1", "belum ada rak"]
 
 
