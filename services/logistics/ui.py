@@ -332,11 +332,12 @@ def find(
 async def place_lot(lot_id: UUID, request: Request, runtime: RuntimeDep) -> RedirectResponse:
     """Put a lot on a shelf or move it (the rak the pick list sends the keeper to)."""
     form = await request.form()
-    back = _back("/ui/find", q=str(form.get("q", "")))
+    query = str(form.get("q", ""))
+    back = _back("/ui/find", q=query)
     try:
         placement = LotPlacement(bin_location=str(form.get("bin_location", "")).strip() or None)
     except ValidationError:
-        return RedirectResponse(f"{back}&refused=bin_too_long", status_code=303)
+        return RedirectResponse(_back("/ui/find", q=query, refused="bin_too_long"), 303)
     return _redirect_after(
         runtime, back, "placed", lambda uow: handlers.place_lot(uow, lot_id, placement)
     )

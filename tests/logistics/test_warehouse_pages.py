@@ -221,6 +221,17 @@ def test_a_keeper_moves_a_lot_to_another_bin_from_the_search(
     assert runtime.run(lambda uow: handlers.get_lot(uow, lot)).bin_location == "C-04"
 
 
+def test_a_bin_name_too_long_is_refused_in_words_and_the_lot_stays_where_it_was(
+    client: TestClient, runtime: ServiceRuntime
+) -> None:
+    lot = receive(runtime, 30, date(2026, 3, 1))
+    place(runtime, lot, "A-01")
+    answer = client.post(f"/ui/lots/{lot}/bin", data={"bin_location": "R" * 41, "q": ""})
+    assert answer.url.path == "/ui/find"
+    assert "Nama rak paling banyak 40 huruf." in answer.text
+    assert runtime.run(lambda uow: handlers.get_lot(uow, lot)).bin_location == "A-01"
+
+
 def test_the_stock_list_pages_with_a_cursor(client: TestClient, runtime: ServiceRuntime) -> None:
     for warehouse in ("GDG-SMD", "GDG-TGR"):
         for item in ("FAMILY-KIT", "RICE-5KG"):
