@@ -25,6 +25,7 @@ from services.logistics.models import (
     HandoverIn,
     HandoverOut,
     HandoverRow,
+    IncidentPlaceRow,
     ItemIn,
     ItemOut,
     ItemUpdate,
@@ -345,9 +346,17 @@ def pick_list(dispatch_id: UUID, runtime: RuntimeDep) -> PickList:
 
 @router.get("/dispatches/{dispatch_id}/pick-list.pdf", tags=["dispatches"])
 def pick_list_pdf(dispatch_id: UUID, runtime: RuntimeDep, settings: SettingsDep) -> Response:
-    """The pick list as a printable PDF."""
-    pick = runtime.run(lambda uow: documents.pick_list(uow, dispatch_id))
-    return _pdf(documents.pick_list_pdf(pick, settings.zone()), f"pick-list-{dispatch_id}.pdf")
+    """The pick list as a printable PDF (in Bahasa Indonesia, the office's paper)."""
+
+    def load(uow: UnitOfWork) -> tuple[PickList, IncidentPlaceRow | None]:
+        pick = documents.pick_list(uow, dispatch_id)
+        return pick, handlers.incident_places(uow, [pick.case_id]).get(pick.case_id)
+
+    pick, place = runtime.run(load)
+    incident = ui.dispatch_name("id", pick, place, settings.zone())
+    return _pdf(
+        documents.pick_list_pdf(pick, settings.zone(), incident), f"pick-list-{dispatch_id}.pdf"
+    )
 
 
 @router.post("/dispatches/{dispatch_id}/pick-list/sign", tags=["dispatches"])

@@ -19,7 +19,10 @@ from pathlib import Path
 from typing import Annotated, Any, Final, Generic, TypeVar
 from urllib.parse import urlencode
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
+from babel.numbers import format_decimal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
@@ -37,7 +40,6 @@ from services.logistics.models import (
     LotPlacement,
     LotRow,
     OrderStatus,
-    PickLine,
     PickList,
     PickSignIn,
     ReceiptLineIn,
@@ -88,17 +90,25 @@ def page_of(
     return Page(rows=shown, next_after=next_after, after=after)
 
 
-def _walk_key(line: PickLine) -> tuple[bool, list[tuple[int, str]], str]:
-    """Walk order through the warehouse: by bin, "A-2" before "A-10"; lots without a bin
-    last, by item name."""
-    parts = re.findall(r"\d+|\D+", (line.bin_location or "").upper())
-    natural = [(int(part), "") if part.isdigit() else (-1, part) for part in parts]
-    return (line.bin_location is None, natural, line.item_name)
-
-
-def walk_order(pick: PickList) -> PickList:
-    """The pick list with its lines in the order a keeper walks the shelves."""
-    return pick.model_copy(update={"lines": sorted(pick.lines, key=_walk_key)})
+def dispatch_name(
+    lang: Lang, pick: PickList, place: IncidentPlaceRow | None, zone: ZoneInfo
+) -> str:
+    """What a keeper calls a dispatch: the incident's hazard, village and district and the
+    households hit ("Banjir · Sukarame, Tenggarong · 30 KK"); a dispatch of a program, or
+    of a report logistics never heard, by its kind and planned day. Never a case id."""
+    catalog = CATALOGS[lang]
+    if place is None:
+        planned = format_date(pick.planned_at.astimezone(zone).date(), "d MMM yyyy", locale=lang)
+        kind = pages.word(lang, "case_type", pick.case_type)
+        return f"{kind} · " + catalog.gettext("planned %(day)s") % {"day": planned}
+    parts = [pages.word(lang, "hazard", place.hazard)]
+    where = ", ".join(part for part in (place.village, place.district) if part)
+    if where:
+        parts.append(where)
+    if place.households_affected:
+        households = format_decimal(place.households_affected, locale=lang)
+        parts.append(catalog.gettext("%(households)s households") % {"households": households})
+    return " · ".join(parts)
 
 
 def short_lot(lot_id: UUID) -> str:
@@ -220,7 +230,9 @@ def picking(request: Request, runtime: RuntimeDep) -> HTMLResponse:
         )
         places = handlers.incident_places(uow, [row.case_id for row in (*planned, *released)])
         to_pick = [
-            DispatchCard(walk_order(documents.pick_list(uow, row.id)), places.get(row.case_id))
+            DispatchCard(
+                documents.walk_order(documents.pick_list(uow, row.id)), places.get(row.case_id)
+            )
             for row in planned
         ]
         loaded = []
@@ -235,7 +247,15 @@ def picking(request: Request, runtime: RuntimeDep) -> HTMLResponse:
         return to_pick, loaded
 
     to_pick, loaded = runtime.run(load)
-    return render(request, "picking.html", "/ui/picking", dispatches=to_pick, released=loaded)
+    lang, zone = choose_language(request), _settings(runtime).zone()
+    return render(
+        request,
+        "picking.html",
+        "/ui/picking",
+        dispatches=to_pick,
+        released=loaded,
+        dispatch_name=lambda pick, place: dispatch_name(lang, pick, place, zone),
+    )
 
 
 @router.post("/picking/{dispatch_id}/sign")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
+import zlib
 from collections.abc import Iterator
 from datetime import date, timedelta
 from html.parser import HTMLParser
@@ -182,6 +183,31 @@ def test_the_pick_list_prints_one_page_per_dispatch_with_signature_lines(
     assert "@media print" in html and "break-after: page" in html
     assert "Diambil oleh" in html and "Diperiksa oleh" in html
     assert re.search(r'href="/dispatches/[0-9a-f-]{36}/pick-list.pdf"', html)
+
+
+def pdf_text(pdf: bytes) -> bytes:
+    """The page content of a PDF, its compressed streams opened."""
+    streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.DOTALL)
+    opened = []
+    for stream in streams:
+        try:
+            opened.append(zlib.decompress(stream))
+        except zlib.error:
+            opened.append(stream)
+    return b"\n".join(opened)
+
+
+def test_the_pick_list_pdf_names_the_incident_by_place_and_lists_lines_by_bin(
+    client: TestClient, flood_dispatch: uuid.UUID
+) -> None:
+    (dispatch,) = client.get("/dispatches", params={"case_id": str(flood_dispatch)}).json()
+    pdf = client.get(f"/dispatches/{dispatch['id']}/pick-list.pdf")
+    assert pdf.status_code == 200
+    text = pdf_text(pdf.content)
+    assert b"Sukarame, Tenggarong" in text and b"30 KK" in text
+    assert str(flood_dispatch).encode() not in text
+    bins = [text.index(f"({shelf})".encode()) for shelf in ("A-2", "A-10", "B-1")]
+    assert bins == sorted(bins)
 
 
 def test_a_search_finds_an_item_by_name_with_its_stock_by_warehouse_and_its_card(
