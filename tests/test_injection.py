@@ -482,6 +482,8 @@ def logistics_screens(service: Service, report: Report, dispatch: Callable[[], s
         "/ui/stock-card": {"item_code": "XSS-1", "warehouse_code": "GDG-XSS"},
         "/ui/receiving": {},
         "/ui/counts": {"warehouse_code": "GDG-XSS"},
+        "/ui/find": {"q": "XSS"},
+        "/ui/stock": {},
     }
     for path, params in screens.items():
         page = client.get(path, params=params)

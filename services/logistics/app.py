@@ -25,6 +25,7 @@ from services.logistics.models import (
     HandoverIn,
     HandoverOut,
     HandoverRow,
+    IncidentPlaceRow,
     ItemIn,
     ItemOut,
     ItemUpdate,
@@ -64,6 +65,7 @@ from shared.actors import ActingUserName, attributed
 from shared.auth import Access, Policy, Role
 from shared.clock import Clock
 from shared.http import ERROR_RESPONSES
+from shared.pages import assets_router
 from shared.runtime import RuntimeDep, ServiceRuntime, UnitOfWork, create_service_api
 
 router = APIRouter(responses=ERROR_RESPONSES)
@@ -344,16 +346,18 @@ def pick_list(dispatch_id: UUID, runtime: RuntimeDep) -> PickList:
 
 @router.get("/dispatches/{dispatch_id}/pick-list.pdf", tags=["dispatches"])
 def pick_list_pdf(dispatch_id: UUID, runtime: RuntimeDep, settings: SettingsDep) -> Response:
-    """The pick list as a printable PDF."""
+    """The pick list as a printable PDF (in Bahasa Indonesia, the office's paper)."""
 
-    def load(uow: UnitOfWork) -> tuple[PickList, str | None]:
+    def load(uow: UnitOfWork) -> tuple[PickList, IncidentPlaceRow | None, str | None]:
         pick = documents.pick_list(uow, dispatch_id)
         warehouse = uow.session.get(WarehouseRow, pick.warehouse_code)
-        return pick, warehouse.office_id if warehouse else None
+        place = handlers.incident_places(uow, [pick.case_id]).get(pick.case_id)
+        return pick, place, warehouse.office_id if warehouse else None
 
-    pick, office_id = runtime.run(load)
+    pick, place, office_id = runtime.run(load)
     zone = settings.zone(office_id)
-    return _pdf(documents.pick_list_pdf(pick, zone), f"pick-list-{dispatch_id}.pdf")
+    incident = ui.dispatch_name("id", pick, place, zone)
+    return _pdf(documents.pick_list_pdf(pick, zone, incident), f"pick-list-{dispatch_id}.pdf")
 
 
 @router.post("/dispatches/{dispatch_id}/pick-list/sign", tags=["dispatches"])
@@ -606,6 +610,8 @@ ACCESS: Policy = {
     "GET /ui/counts": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
     "POST /ui/counts": Access.of(Role.WAREHOUSE),
     "GET /ui/alerts": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
+    "GET /ui/find": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
+    "POST /ui/lots/{lot_id}/bin": Access.of(Role.WAREHOUSE),
 }
 
 
@@ -630,4 +636,5 @@ def create_app(settings: LogisticsSettings | None = None, *, clock: Clock | None
     )
     api.include_router(router)
     api.include_router(ui.router)
+    api.include_router(assets_router)
     return api

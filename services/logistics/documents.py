@@ -3,6 +3,7 @@ berita acara serah terima), each signed off in the system and printable as PDF."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -64,6 +65,19 @@ def pick_list(uow: UnitOfWork, dispatch_id: UUID) -> PickList:
         picked_at=dispatch.picked_at,
         lines=lines,
     )
+
+
+def _walk_key(line: PickLine) -> tuple[bool, list[tuple[int, str]], str]:
+    """Walk order through the warehouse: by bin, "A-2" before "A-10"; lots without a bin
+    last, by item name."""
+    parts = re.findall(r"\d+|\D+", (line.bin_location or "").upper())
+    natural = [(int(part), "") if part.isdigit() else (-1, part) for part in parts]
+    return (line.bin_location is None, natural, line.item_name)
+
+
+def walk_order(pick: PickList) -> PickList:
+    """The pick list with its lines in the order a keeper walks the shelves."""
+    return pick.model_copy(update={"lines": sorted(pick.lines, key=_walk_key)})
 
 
 def sign_pick_list(uow: UnitOfWork, dispatch_id: UUID, body: PickSignIn) -> PickList:
@@ -168,8 +182,10 @@ def _local(at: datetime | None, zone: ZoneInfo) -> str:
     return at.astimezone(zone).strftime("%d-%m-%Y %H:%M") if at else "-"
 
 
-def pick_list_pdf(pick: PickList, zone: ZoneInfo) -> bytes:
-    """The pick list, printable (Daftar Pengambilan Barang)."""
+def pick_list_pdf(pick: PickList, zone: ZoneInfo, incident: str | None = None) -> bytes:
+    """The pick list, printable (Daftar Pengambilan Barang), its lines in walk order;
+    `incident` names the case as the keeper knows it (hazard and place)."""
+    pick = walk_order(pick)
     pdf = FPDF(orientation="P", unit="mm", format="A4")
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 14)
@@ -178,7 +194,7 @@ def pick_list_pdf(pick: PickList, zone: ZoneInfo) -> bytes:
     for label, value in (
         ("Gudang", f"{pick.warehouse_code} - {pick.warehouse_name}"),
         ("Pengiriman (dispatch)", str(pick.dispatch_id)),
-        ("Kasus", f"{pick.case_type} {pick.case_id}"),
+        ("Kasus", incident or f"{pick.case_type} {pick.case_id}"),
         ("Direncanakan", _local(pick.planned_at, zone)),
     ):
         pdf.cell(0, 6, _latin1(f"{label}: {value}"), new_x="LMARGIN", new_y="NEXT")

@@ -41,6 +41,7 @@ from services.logistics.models import (
     CountIn,
     DispatchRow,
     DispatchStatus,
+    IncidentPlaceRow,
     ItemIn,
     ItemRow,
     ItemUpdate,
@@ -80,6 +81,7 @@ from shared.events import (
     DispatchReleased,
     EventBase,
     GeoPoint,
+    IncidentReported,
     IncidentVerified,
     NeedLine,
     ShortageLine,
@@ -721,8 +723,38 @@ def ledger_disagreements(uow: UnitOfWork) -> list[dict[str, Any]]:
 def on_incident_event(uow: UnitOfWork, event: AnyEvent, settings: LogisticsSettings) -> None:
     """Incidents topic: a verified incident gets its stock allocated; others don't concern
     logistics."""
-    if isinstance(event, IncidentVerified):
+    if isinstance(event, IncidentReported):
+        remember_incident_place(uow, event)
+    elif isinstance(event, IncidentVerified):
         allocate_for_incident(uow, event, settings)
+
+
+def remember_incident_place(uow: UnitOfWork, event: IncidentReported) -> None:
+    """Keep what the pick list names an incident by; a redelivered report changes nothing."""
+    if uow.session.get(IncidentPlaceRow, event.case_id) is not None:
+        return
+    address = event.address
+    uow.session.add(
+        IncidentPlaceRow(
+            case_id=event.case_id,
+            office_id=event.office_id,
+            hazard=event.hazard.value,
+            village=address.village if address else None,
+            district=address.district if address else None,
+            households_affected=event.households_affected,
+            reported_at=event.occurred_at,
+        )
+    )
+
+
+def incident_places(uow: UnitOfWork, case_ids: Sequence[UUID]) -> dict[UUID, IncidentPlaceRow]:
+    """The places of these cases that logistics has heard of, by case id."""
+    if not case_ids:
+        return {}
+    rows = uow.session.exec(
+        select(IncidentPlaceRow).where(col(IncidentPlaceRow.case_id).in_(list(case_ids)))
+    ).all()
+    return {row.case_id: row for row in rows}
 
 
 def allocate_for_incident(

@@ -184,6 +184,23 @@ class DispatchRow(LogisticsTable, table=True):
     released_by: str | None = SQLField(default=None, max_length=200)
 
 
+class IncidentPlaceRow(LogisticsTable, table=True):
+    """What the warehouse calls an incident by: its hazard, village and district and the
+    households hit, learnt from `IncidentReported` (the verified event carries only the
+    needs and the destination). A keeper reads "Banjir · Sukarame, Tenggarong · 30 KK",
+    never a case id."""
+
+    __tablename__ = "incident_place"
+
+    case_id: UUID = SQLField(primary_key=True)
+    office_id: str = SQLField(max_length=40)
+    hazard: str = SQLField(max_length=40)
+    village: str | None = SQLField(default=None, max_length=200)
+    district: str | None = SQLField(default=None, max_length=200)
+    households_affected: int = 0
+    reported_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
+
+
 class ShortageRow(LogisticsTable, table=True):
     """What an incident needed and no warehouse could give, for the coordinator."""
 

@@ -1,11 +1,12 @@
-"""What logistics consumes: verified incidents, to allocate their needs from stock, and
+"""What logistics consumes: reported incidents (their hazard and place, to name them on
+the pick list), verified incidents, to allocate their needs from stock, and
 distribution's goods requests and returned goods."""
 
 from __future__ import annotations
 
 from services.logistics import handlers, procurement
 from services.logistics.settings import LogisticsSettings
-from shared.events import AnyEvent, IncidentVerified
+from shared.events import AnyEvent, IncidentReported, IncidentVerified
 from shared.events_programs import DeliveryReturned, GoodsRequested
 from shared.runtime import Subscription, UnitOfWork
 from shared.topics import DELIVERIES, INCIDENTS
@@ -21,7 +22,9 @@ def subscriptions(settings: LogisticsSettings) -> list[Subscription]:
         procurement.on_delivery_event(uow, event, settings)
 
     return [
-        Subscription(topic=INCIDENTS, handle=on_incident, acts_on=(IncidentVerified,)),
+        Subscription(
+            topic=INCIDENTS, handle=on_incident, acts_on=(IncidentReported, IncidentVerified)
+        ),
         Subscription(
             topic=DELIVERIES, handle=on_delivery, acts_on=(GoodsRequested, DeliveryReturned)
         ),

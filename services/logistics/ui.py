@@ -1,24 +1,33 @@
-"""The warehouse keeper's screens, server-rendered HTML (no build step, no CDN), Bahasa
-Indonesia by default and English with `?lang=en`: today's dispatches to pick, stock by
-item and lot, the stock card, receiving against purchase orders, counts, and alerts.
+"""The warehouse keeper's screens on the shared page foundation (`shared.pages`): today's
+dispatches to pick (named by hazard and place, lines in walk order, printable one page per
+dispatch), find an item or a lot, stock, the stock card, receiving against purchase
+orders, counts and alerts. Templates are in `templates/`, the words in `locale/`.
 
-Forms post back here and the page is rendered again (post/redirect/get); a refusal is
-shown on the page in the keeper's language, with the rule's own explanation. Every
-posting form carries the CSRF token (`shared.csrf`); the style sheet carries the
-response's CSP nonce."""
+Forms post back here. A success redirects (post/redirect/get) to the page with a notice;
+a refusal of the receiving or count form is shown in place, with the rule's words and
+what the keeper typed still in the boxes. Every posting form carries the CSRF token
+(`shared.csrf`). The rules live in `handlers`, `procurement` and `documents`: this module
+only reads, shapes and forwards."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date
-from html import escape
-from typing import Annotated, Any, Literal
+from pathlib import Path
+from typing import Annotated, Any, Final, Generic, TypeVar
 from urllib.parse import urlencode
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
+from babel.numbers import format_decimal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from markupsafe import Markup
 from pydantic import ValidationError
+from starlette.datastructures import FormData
 
 from services.logistics import alerts, documents, handlers, procurement
 from services.logistics.models import (
@@ -26,7 +35,12 @@ from services.logistics.models import (
     CountLineIn,
     DispatchStatus,
     GoodsReceiptIn,
+    IncidentPlaceRow,
+    ItemRow,
+    LotPlacement,
+    LotRow,
     OrderStatus,
+    PickList,
     PickSignIn,
     ReceiptLineIn,
 )
@@ -34,170 +48,103 @@ from services.logistics.settings import LogisticsSettings
 from shared.actors import ActingUserName
 from shared.auth import scoped_office
 from shared.csrf import csrf_field
-from shared.http import DomainError, csp_nonce
+from shared.http import DomainError, NotFound, Unprocessable
+from shared.pages import LANGUAGES, Lang, Pages, choose_language, translations
 from shared.runtime import RuntimeDep, UnitOfWork
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
-Lang = Literal["id", "en"]
-LangQuery = Annotated[Lang, Query()]
+LOCALE: Final = Path(__file__).with_name("locale")
+pages = Pages(Path(__file__).with_name("templates"), LOCALE, service_title="Gudang Dinsos")
+# Words said from Python (a rule's refusal explained); `Pages.text` calls the template
+# environment's context-bound gettext without a context, so the catalogs are read here.
+CATALOGS: Final = {lang: translations(lang, LOCALE) for lang in LANGUAGES}
 
-TEXT: dict[str, dict[Lang, str]] = {
-    "title": {"id": "Gudang Bencana", "en": "Disaster warehouse"},
-    "picking": {"id": "Ambil barang", "en": "Picking"},
-    "stock": {"id": "Stok", "en": "Stock"},
-    "card": {"id": "Kartu stok", "en": "Stock card"},
-    "receiving": {"id": "Penerimaan", "en": "Receiving"},
-    "counts": {"id": "Stok opname", "en": "Stock count"},
-    "alerts": {"id": "Peringatan", "en": "Alerts"},
-    "no_dispatches": {"id": "Tidak ada pengiriman untuk diambil.", "en": "No dispatches to pick."},
-    "item": {"id": "Barang", "en": "Item"},
-    "warehouse": {"id": "Gudang", "en": "Warehouse"},
-    "lot": {"id": "Lot", "en": "Lot"},
-    "bin": {"id": "Rak", "en": "Bin"},
-    "quantity": {"id": "Jumlah", "en": "Quantity"},
-    "received": {"id": "Diterima", "en": "Received"},
-    "expires": {"id": "Kedaluwarsa", "en": "Expires"},
-    "on_hand": {"id": "Ada", "en": "On hand"},
-    "reserved": {"id": "Dipesan", "en": "Reserved"},
-    "quarantined": {"id": "Karantina", "en": "Quarantined"},
-    "free": {"id": "Bebas", "en": "Free"},
-    "date": {"id": "Tanggal", "en": "Date"},
-    "reference": {"id": "Referensi", "en": "Reference"},
-    "in": {"id": "Masuk", "en": "In"},
-    "out": {"id": "Keluar", "en": "Out"},
-    "balance": {"id": "Saldo", "en": "Balance"},
-    "kind": {"id": "Jenis", "en": "Kind"},
-    "as_of": {"id": "Per tanggal", "en": "As of"},
-    "show": {"id": "Tampilkan", "en": "Show"},
-    "sign_pick": {"id": "Tanda tangani daftar ambil", "en": "Sign pick list"},
-    "release": {"id": "Muat & kirim", "en": "Load & release"},
-    "signed_by": {"id": "Ditandatangani oleh", "en": "Signed by"},
-    "pdf": {"id": "Cetak (PDF)", "en": "Print (PDF)"},
-    "order": {"id": "Pesanan", "en": "Order"},
-    "supplier": {"id": "Penyedia", "en": "Supplier"},
-    "ordered": {"id": "Dipesan", "en": "Ordered"},
-    "accepted": {"id": "Diterima baik", "en": "Accepted"},
-    "delivered": {"id": "Dikirim", "en": "Delivered"},
-    "reject_reason": {"id": "Alasan tolak", "en": "Reject reason"},
-    "receive": {"id": "Terima barang", "en": "Receive goods"},
-    "no_orders": {"id": "Tidak ada pesanan terbuka.", "en": "No open orders."},
-    "book": {"id": "Buku", "en": "Book"},
-    "counted": {"id": "Dihitung", "en": "Counted"},
-    "counted_by": {"id": "Dihitung oleh", "en": "Counted by"},
-    "approved_by": {"id": "Disetujui oleh", "en": "Approved by"},
-    "reason": {"id": "Alasan", "en": "Reason"},
-    "post_count": {"id": "Simpan hasil opname", "en": "Post count"},
-    "near_expiry": {"id": "Hampir kedaluwarsa", "en": "Near expiry"},
-    "expired": {"id": "Sudah kedaluwarsa (belum dikarantina)", "en": "Expired (not quarantined)"},
-    "below_minimum": {"id": "Di bawah stok minimum", "en": "Below minimum"},
-    "days_left": {"id": "Sisa hari", "en": "Days left"},
-    "minimum": {"id": "Minimum", "en": "Minimum"},
-    "suggested": {"id": "Saran pesan", "en": "Suggested order"},
-    "none": {"id": "Tidak ada.", "en": "None."},
-    "saved": {"id": "Tersimpan.", "en": "Saved."},
-    "refused": {"id": "Ditolak", "en": "Refused"},
-    "choose": {"id": "Pilih", "en": "Choose"},
-}
+# Rows on one page of a long list; `?limit=` may ask for fewer or more, within reason.
+PAGE_SIZE: Final = 50
+PageSize = Annotated[int, Query(ge=1, le=200)]
+After = Annotated[str | None, Query(max_length=120)]
+Row = TypeVar("Row")
 
-STYLE = """
-body{font-family:system-ui,sans-serif;margin:0;font-size:16px;color:#1b1b1b}
-header{background:#0b5394;color:#fff;padding:.6rem .8rem}
-header a{color:#fff;margin-right:.8rem;text-decoration:none;display:inline-block;padding:.2rem 0}
-header .lang{float:right}
-main{padding:.8rem}
-table{border-collapse:collapse;width:100%;margin:.5rem 0;font-size:.9rem}
-th,td{border:1px solid #ccc;padding:.3rem;text-align:left}
-td.n{text-align:right}
-input,select,button{font-size:1rem;padding:.35rem;margin:.15rem 0;max-width:100%}
-button{background:#0b5394;color:#fff;border:0;border-radius:4px;padding:.45rem .8rem}
-.card{border:1px solid #ddd;border-radius:6px;padding:.6rem;margin:.6rem 0}
-.error{background:#fde2e1;border:1px solid #c00;padding:.5rem}
-.ok{background:#e3f6e3;border:1px solid #2a2;padding:.5rem}
-"""
+REJECT_REASONS: Final = ("short", "damaged", "expired", "other")
 
 
-def t(key: str, lang: Lang) -> str:
-    """The label in the keeper's language."""
-    return TEXT[key][lang]
+@dataclass(frozen=True)
+class Page(Generic[Row]):
+    """One page of a long list and the cursor of the next (None on the last page)."""
+
+    rows: list[Row]
+    next_after: str | None
+    after: str | None
 
 
-def _url(path: str, lang: Lang, **params: object) -> str:
-    query = {k: v for k, v in params.items() if v is not None}
-    query["lang"] = lang
-    return f"/ui{path}?{urlencode(query)}"
+def page_of(
+    rows: Sequence[Row], key: Callable[[Row], str], after: str | None, limit: int
+) -> Page[Row]:
+    """The rows after the cursor `after` (a row's key), in key order. A cursor, not an
+    offset: a row booked while the keeper pages does not shift the next page."""
+    ordered = sorted(rows, key=key)
+    if after:
+        ordered = [row for row in ordered if key(row) > after]
+    shown = ordered[:limit]
+    next_after = key(shown[-1]) if len(ordered) > limit else None
+    return Page(rows=shown, next_after=next_after, after=after)
 
 
-def _page(
-    title_key: str, body: str, lang: Lang, request: Request, message: str = ""
-) -> HTMLResponse:
-    nav = "".join(
-        f'<a href="{_url(path, lang)}" id="nav-{key}">{t(key, lang)}</a>'
-        for path, key in (
-            ("/picking", "picking"),
-            ("/stock", "stock"),
-            ("/stock-card", "card"),
-            ("/receiving", "receiving"),
-            ("/counts", "counts"),
-            ("/alerts", "alerts"),
-        )
-    )
-    other: Lang = "en" if lang == "id" else "id"
-    params = dict(request.query_params)
-    params["lang"] = other
-    href = f"{request.url.path}?{urlencode(params)}"
-    switch = f'<a class="lang" id="lang-switch" href="{href}">{other.upper()}</a>'
-    return HTMLResponse(
-        f"""<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width,initial-scale=1">
-<title>{t(title_key, lang)} - {t("title", lang)}</title>
-<style nonce="{csp_nonce(request)}">{STYLE}</style></head>
-<body><header>{switch}<strong>{t("title", lang)}</strong><br>{nav}</header>
-<main><h1 id="page-title">{t(title_key, lang)}</h1>{message}{body}</main>
-<script src="/auth/session.js" data-sign-out data-keep-alive></script></body></html>"""
-    )
+def dispatch_name(
+    lang: Lang, pick: PickList, place: IncidentPlaceRow | None, zone: ZoneInfo
+) -> str:
+    """What a keeper calls a dispatch: the incident's hazard, village and district and the
+    households hit ("Banjir · Sukarame, Tenggarong · 30 KK"); a dispatch of a program, or
+    of a report logistics never heard, by its kind and planned day. Never a case id."""
+    catalog = CATALOGS[lang]
+    if place is None:
+        planned = format_date(pick.planned_at.astimezone(zone).date(), "d MMM yyyy", locale=lang)
+        kind = pages.word(lang, "case_type", pick.case_type)
+        return f"{kind} · " + catalog.gettext("planned %(day)s") % {"day": planned}
+    parts = [pages.word(lang, "hazard", place.hazard)]
+    where = ", ".join(part for part in (place.village, place.district) if part)
+    if where:
+        parts.append(where)
+    if place.households_affected:
+        households = format_decimal(place.households_affected, locale=lang)
+        parts.append(catalog.gettext("%(households)s households") % {"households": households})
+    return " · ".join(parts)
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], table_id: str = "") -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f'<td class="n">{value}</td>' if isinstance(value, int) else f"<td>{_cell(value)}</td>"
-            for value in row
-        )
-        + "</tr>"
-        for row in rows
-    )
-    return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+def short_lot(lot_id: UUID) -> str:
+    """A lot's id as a keeper reads it off a label: its first eight characters."""
+    return str(lot_id)[:8].upper()
 
 
-def _card_url(item_code: str, warehouse_code: str, lang: Lang) -> str:
-    return _url("/stock-card", lang, item_code=item_code, warehouse_code=warehouse_code)
+# The rules explain a refused delivery line in English (services/logistics/domain.py);
+# these are the ones a keeper meets at the bay, in the keeper's words.
+RECEIPT_EXPLANATIONS: Final = (
+    (
+        re.compile(r"^(?P<item>\S+): (?P<rejected>\d+) units not accepted: give a reason"),
+        "%(item)s: %(rejected)s not accepted; choose the reason for the rest.",
+    ),
+    (
+        re.compile(
+            r"^(?P<item>\S+): accepted must be between 0 and delivered \((?P<delivered>\d+)\)"
+        ),
+        "%(item)s: accepted must be between 0 and the %(delivered)s delivered.",
+    ),
+    (
+        re.compile(r"^(?P<item>\S+): accepting (?P<accepted>\d+) exceeds the (?P<still>\d+) still"),
+        "%(item)s: %(accepted)s accepted but only %(still)s still on order; ask the supplier.",
+    ),
+    (re.compile(r"^received_on .* is after today"), "The day received cannot be after today."),
+)
 
 
-def _cell(value: object) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, Raw):
-        return value.html
-    return escape(str(value))
-
-
-class Raw:
-    """HTML that is already safe (built here from escaped parts)."""
-
-    def __init__(self, html: str) -> None:
-        self.html = html
-
-
-def _message(request: Request, lang: Lang) -> str:
-    if request.query_params.get("error"):
-        detail = escape(request.query_params["error"])
-        return f'<p class="error" id="error">{t("refused", lang)}: {detail}</p>'
-    if request.query_params.get("ok"):
-        return f'<p class="ok" id="ok">{t("saved", lang)}</p>'
-    return ""
+def explain(lang: Lang, detail: str) -> str | None:
+    """A rule's refusal in the keeper's words, where the screen knows it."""
+    for pattern, message in RECEIPT_EXPLANATIONS:
+        found = pattern.match(detail)
+        if found:
+            return str(CATALOGS[lang].gettext(message)) % found.groupdict()
+    return None
 
 
 def _settings(runtime: RuntimeDep) -> LogisticsSettings:
@@ -206,212 +153,258 @@ def _settings(runtime: RuntimeDep) -> LogisticsSettings:
     return settings
 
 
-def _act(
-    runtime: RuntimeDep, back: str, lang: Lang, work: Callable[[UnitOfWork], object]
+def render(request: Request, template: str, current: str, **context: Any) -> HTMLResponse:
+    """A warehouse page: the shared layout, the warehouse's menu, the CSRF field."""
+    return pages.render(
+        request,
+        template,
+        explain=lambda detail: explain(choose_language(request), detail),
+        current=current,
+        csrf=Markup(csrf_field(request)),  # noqa: S704 - built by shared.csrf from a hex token
+        short_lot=short_lot,
+        **context,
+    )
+
+
+def _back(path: str, **params: object) -> str:
+    query = {name: value for name, value in params.items() if value not in (None, "")}
+    return f"{path}?{urlencode(query)}" if query else path
+
+
+def _sized(params: dict[str, object], limit: int) -> dict[str, object]:
+    """The query of a page's "next page" link: its filters, and its size if not the usual."""
+    return params if limit == PAGE_SIZE else {**params, "limit": limit}
+
+
+def _redirect_after(
+    runtime: RuntimeDep, back: str, done: str, work: Callable[[UnitOfWork], object]
 ) -> RedirectResponse:
-    """Run a form's use case; back to the page with "saved" or the refusal."""
-    separator = "&" if "?" in back else "?"
+    """Run a button's use case; back to the page saying it is done, or why it was refused."""
     try:
         runtime.run(work)
     except DomainError as exc:
-        return RedirectResponse(
-            f"{back}{separator}{urlencode({'error': exc.detail})}", status_code=303
-        )
-    except ValidationError as exc:
-        problems = "; ".join(str(err["msg"]) for err in exc.errors())
-        return RedirectResponse(
-            f"{back}{separator}{urlencode({'error': problems})}", status_code=303
-        )
-    return RedirectResponse(f"{back}{separator}ok=1", status_code=303)
+        separator = "&" if "?" in back else "?"
+        refusal = urlencode({"refused": exc.error_code, "detail": exc.detail})
+        return RedirectResponse(f"{back}{separator}{refusal}", status_code=303)
+    separator = "&" if "?" in back else "?"
+    return RedirectResponse(f"{back}{separator}done={done}", status_code=303)
 
 
 @router.get("")
-def home(lang: LangQuery = "id") -> RedirectResponse:
-    """The first screen: what to pick today."""
-    return RedirectResponse(_url("/picking", lang), status_code=303)
+def home(request: Request) -> RedirectResponse:
+    """The first screen: what to pick today (a `?lang=` choice goes along)."""
+    query = request.url.query
+    return RedirectResponse(f"/ui/picking?{query}" if query else "/ui/picking", status_code=303)
+
+
+# --- picking ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DispatchCard:
+    """A planned dispatch as the picking screen shows it."""
+
+    pick: PickList
+    place: IncidentPlaceRow | None
+
+
+@dataclass(frozen=True)
+class ReleasedCard:
+    """A dispatch already loaded, with its papers."""
+
+    pick: PickList
+    place: IncidentPlaceRow | None
+    handover_id: UUID | None
 
 
 @router.get("/picking")
-def picking(request: Request, runtime: RuntimeDep, lang: LangQuery = "id") -> HTMLResponse:
-    """Planned dispatches with their pick lists, to sign off and release."""
+def picking(request: Request, runtime: RuntimeDep) -> HTMLResponse:
+    """Planned dispatches named by hazard and place, lines in walk order, to sign off and
+    release; the last released ones with their pick list and BAST."""
 
-    def load(uow: UnitOfWork) -> list[Any]:
-        rows = handlers.list_dispatches(uow, case_id=None, status=DispatchStatus.PLANNED, limit=50)
-        return [documents.pick_list(uow, row.id) for row in rows]
-
-    cards = []
-    for pick in runtime.run(load):
-        lines = _table(
-            [
-                t("item", lang),
-                t("lot", lang),
-                t("bin", lang),
-                t("expires", lang),
-                t("quantity", lang),
-            ],
-            [
-                (
-                    line.item_name,
-                    str(line.lot_id)[:8],
-                    line.bin_location,
-                    line.expires_on,
-                    line.quantity,
-                )
-                for line in pick.lines
-            ],
+    def load(uow: UnitOfWork) -> tuple[list[DispatchCard], list[ReleasedCard]]:
+        planned = handlers.list_dispatches(
+            uow, case_id=None, status=DispatchStatus.PLANNED, limit=50
         )
-        base = f"/ui/picking/{pick.dispatch_id}"
-        if pick.picked_by:
-            sign = f"<p>{t('signed_by', lang)}: <strong>{escape(pick.picked_by)}</strong></p>"
-        else:
-            sign = (
-                f'<form method="post" action="{base}/sign?lang={lang}">{csrf_field(request)}'
-                f'<button class="sign">{t("sign_pick", lang)}</button></form>'
+        released = handlers.list_dispatches(
+            uow, case_id=None, status=DispatchStatus.RELEASED, limit=10
+        )
+        places = handlers.incident_places(uow, [row.case_id for row in (*planned, *released)])
+        to_pick = [
+            DispatchCard(
+                documents.walk_order(documents.pick_list(uow, row.id)), places.get(row.case_id)
             )
-        release = (
-            f'<form method="post" action="{base}/release?lang={lang}">{csrf_field(request)}'
-            f'<button class="release">{t("release", lang)}</button></form>'
-        )
-        cards.append(
-            f'<div class="card dispatch" data-id="{pick.dispatch_id}"><strong>'
-            f"{escape(pick.warehouse_code)}</strong> &middot; {escape(pick.case_type)} "
-            f"{str(pick.case_id)[:8]} &middot; "
-            f'<a href="/dispatches/{pick.dispatch_id}/pick-list.pdf">{t("pdf", lang)}</a>'
-            f"{lines}{sign}{release}</div>"
-        )
-    body = "".join(cards) or f"<p>{t('no_dispatches', lang)}</p>"
-    return _page("picking", body, lang, request, _message(request, lang))
+            for row in planned
+        ]
+        loaded = []
+        for row in released:
+            try:
+                handover_id: UUID | None = documents.handover_of(uow, row.id).id
+            except NotFound:
+                handover_id = None
+            loaded.append(
+                ReleasedCard(documents.pick_list(uow, row.id), places.get(row.case_id), handover_id)
+            )
+        return to_pick, loaded
+
+    to_pick, loaded = runtime.run(load)
+    lang, zone = choose_language(request), _settings(runtime).zone(scoped_office())
+    return render(
+        request,
+        "picking.html",
+        "/ui/picking",
+        dispatches=to_pick,
+        released=loaded,
+        dispatch_name=lambda pick, place: dispatch_name(lang, pick, place, zone),
+    )
 
 
 @router.post("/picking/{dispatch_id}/sign")
-def sign(
-    dispatch_id: UUID, runtime: RuntimeDep, actor: ActingUserName, lang: LangQuery = "id"
-) -> RedirectResponse:
+def sign(dispatch_id: UUID, runtime: RuntimeDep, actor: ActingUserName) -> RedirectResponse:
     """Sign a pick list off as the signed-in user."""
-    return _act(
+    return _redirect_after(
         runtime,
-        _url("/picking", lang),
-        lang,
+        "/ui/picking",
+        "signed",
         lambda uow: documents.sign_pick_list(uow, dispatch_id, PickSignIn(picked_by=actor)),
     )
 
 
 @router.post("/picking/{dispatch_id}/release")
-def release(
-    dispatch_id: UUID, runtime: RuntimeDep, actor: ActingUserName, lang: LangQuery = "id"
-) -> RedirectResponse:
+def release(dispatch_id: UUID, runtime: RuntimeDep, actor: ActingUserName) -> RedirectResponse:
     """Load and release a dispatch as the signed-in user."""
     settings = _settings(runtime)
-    return _act(
+    return _redirect_after(
         runtime,
-        _url("/picking", lang),
-        lang,
+        "/ui/picking",
+        "released",
         lambda uow: handlers.release_dispatch(uow, dispatch_id, actor, settings),
     )
 
 
+# --- find ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Found:
+    """One item that matched, its stock per warehouse and its lots."""
+
+    item: ItemRow
+    levels: list[Any] = field(default_factory=list)
+    lots: list[LotRow] = field(default_factory=list)
+
+
+def _matches_lot(lot: LotRow, query: str) -> bool:
+    plain = query.replace("-", "").lower()
+    return lot.id.hex.startswith(plain) or query.lower() in lot.source.lower()
+
+
+@router.get("/find")
+def find(
+    request: Request, runtime: RuntimeDep, q: Annotated[str, Query(max_length=80)] = ""
+) -> HTMLResponse:
+    """Find an item (by name or code) or a lot (by the start of its id or its batch, the
+    order or donation it came with): stock by warehouse and lot, the stock card a tap away."""
+    query = q.strip()
+    settings = _settings(runtime)
+    office = scoped_office()  # read here: the unit of work may run in another thread
+
+    def load(uow: UnitOfWork) -> tuple[list[Found], date]:
+        today = handlers.local_today(uow, settings, office)
+        if not query:
+            return [], today
+        items = {item.code: item for item in handlers.list_items(uow)}
+        lots = handlers.list_lots(uow, item_code=None, warehouse_code=None, include_empty=False)
+        wanted = query.lower()
+        by_item = {
+            code
+            for code, item in items.items()
+            if wanted in code.lower() or wanted in item.name.lower()
+        }
+        lot_hits = [lot for lot in lots if _matches_lot(lot, query)]
+        found: dict[str, Found] = {}
+        for lot in lots:
+            if lot.item_code in by_item:
+                found.setdefault(lot.item_code, Found(items[lot.item_code])).lots.append(lot)
+        for lot in lot_hits:
+            entry = found.setdefault(lot.item_code, Found(items[lot.item_code]))
+            if lot not in entry.lots:
+                entry.lots.append(lot)
+        for code in by_item:
+            found.setdefault(code, Found(items[code]))
+        for level in handlers.stock_levels(uow):
+            if level.item_code in found:
+                found[level.item_code].levels.append(level)
+        return sorted(found.values(), key=lambda entry: entry.item.name.lower())[:30], today
+
+    results, today = runtime.run(load)
+    warehouses = {row.code: row.name for row in runtime.run(handlers.list_warehouses)}
+    return render(
+        request,
+        "find.html",
+        "/ui/find",
+        q=query,
+        results=results,
+        today=today,
+        warehouses=warehouses,
+    )
+
+
+@router.post("/lots/{lot_id}/bin")
+async def place_lot(lot_id: UUID, request: Request, runtime: RuntimeDep) -> RedirectResponse:
+    """Put a lot on a shelf or move it (the rak the pick list sends the keeper to)."""
+    form = await request.form()
+    query = str(form.get("q", ""))
+    back = _back("/ui/find", q=query)
+    try:
+        placement = LotPlacement(bin_location=str(form.get("bin_location", "")).strip() or None)
+    except ValidationError:
+        return RedirectResponse(_back("/ui/find", q=query, refused="bin_too_long"), 303)
+    return _redirect_after(
+        runtime, back, "placed", lambda uow: handlers.place_lot(uow, lot_id, placement)
+    )
+
+
+# --- stock and the stock card ----------------------------------------------------------
+
+
 @router.get("/stock")
 def stock(
-    request: Request, runtime: RuntimeDep, lang: LangQuery = "id", item_code: str | None = None
+    request: Request, runtime: RuntimeDep, after: After = None, limit: PageSize = PAGE_SIZE
 ) -> HTMLResponse:
-    """Stock by item and warehouse, and the lots behind it."""
+    """Stock by warehouse and item, a page at a time."""
     levels = runtime.run(handlers.stock_levels)
-    lots = runtime.run(
-        lambda uow: handlers.list_lots(
-            uow, item_code=item_code, warehouse_code=None, include_empty=False
-        )
+    names = {item.code: item.name for item in runtime.run(handlers.list_items)}
+    page = page_of(levels, lambda level: f"{level.warehouse_code}/{level.item_code}", after, limit)
+    return render(
+        request, "stock.html", "/ui/stock", page=page, names=names, pager_params=_sized({}, limit)
     )
-    body = (
-        _table(
-            [
-                t("warehouse", lang),
-                t("item", lang),
-                t("on_hand", lang),
-                t("reserved", lang),
-                t("quarantined", lang),
-                t("free", lang),
-                "",
-            ],
-            [
-                (
-                    level.warehouse_code,
-                    level.item_code,
-                    level.on_hand,
-                    level.reserved,
-                    level.quarantined,
-                    level.free,
-                    Raw(
-                        '<a class="card-link" href="'
-                        + escape(_card_url(level.item_code, level.warehouse_code, lang))
-                        + f'">{t("card", lang)}</a>'
-                    ),
-                )
-                for level in levels
-            ],
-            "levels",
-        )
-        + f"<h2>{t('lot', lang)}</h2>"
-        + _table(
-            [
-                t("item", lang),
-                t("warehouse", lang),
-                t("lot", lang),
-                t("received", lang),
-                t("expires", lang),
-                t("on_hand", lang),
-                t("free", lang),
-                "",
-            ],
-            [
-                (
-                    lot.item_code,
-                    lot.warehouse_code,
-                    str(lot.id)[:8],
-                    lot.received_on,
-                    lot.expires_on,
-                    lot.on_hand,
-                    lot.on_hand - lot.reserved if lot.condition == "good" else 0,
-                    t("quarantined", lang) if lot.condition != "good" else "",
-                )
-                for lot in lots
-            ],
-            "lots",
-        )
-    )
-    return _page("stock", body, lang, request)
 
 
 @router.get("/stock-card")
 def stock_card(  # noqa: PLR0917 - FastAPI passes query parameters by keyword anyway
     request: Request,
     runtime: RuntimeDep,
-    lang: LangQuery = "id",
     item_code: str | None = None,
     warehouse_code: str | None = None,
     as_of: date | None = None,
+    after: After = None,
+    limit: PageSize = PAGE_SIZE,
 ) -> HTMLResponse:
-    """The stock card of an item in a warehouse as of a date."""
+    """The stock card of an item in a warehouse as of a date, a page at a time."""
     settings = _settings(runtime)
     items = runtime.run(handlers.list_items)
     warehouses = runtime.run(handlers.list_warehouses)
-
-    def options(values: Sequence[str], chosen: str | None) -> str:
-        return "".join(
-            f'<option value="{escape(v)}"{" selected" if v == chosen else ""}>{escape(v)}</option>'
-            for v in values
-        )
-
-    form = (
-        '<form method="get" action="/ui/stock-card">'
-        f'<input type="hidden" name="lang" value="{lang}">'
-        f'<select name="item_code" id="card-item">{options([i.code for i in items], item_code)}'
-        "</select> "
-        f'<select name="warehouse_code" id="card-warehouse">'
-        f"{options([w.code for w in warehouses], warehouse_code)}</select> "
-        f'<label>{t("as_of", lang)} <input type="date" name="as_of" value="{as_of or ""}"></label> '
-        f'<button id="card-show">{t("show", lang)}</button></form>'
-    )
-    body = form
+    context: dict[str, Any] = {
+        "items": items,
+        "warehouses": warehouses,
+        "item_code": item_code,
+        "warehouse_code": warehouse_code,
+        "as_of": as_of,
+        "card": None,
+        "page": None,
+        "refusal": None,
+    }
     if item_code and warehouse_code:
         try:
             card = runtime.run(
@@ -424,122 +417,88 @@ def stock_card(  # noqa: PLR0917 - FastAPI passes query parameters by keyword an
                 )
             )
         except DomainError as exc:
-            return _page(
-                "card", body, lang, request, f'<p class="error" id="error">{escape(exc.detail)}</p>'
+            context["refusal"] = exc
+            return render(
+                request, "card.html", "/ui/stock-card", status_code=exc.status_code, **context
             )
-        body += (
-            f"<p><strong>{escape(card.item_name)}</strong> ({escape(card.unit)}) &middot; "
-            f"{escape(card.warehouse_code)} &middot; {t('as_of', lang)} {card.as_of}</p>"
-            + _table(
-                [
-                    t("date", lang),
-                    t("kind", lang),
-                    t("reference", lang),
-                    t("lot", lang),
-                    t("in", lang),
-                    t("out", lang),
-                    t("balance", lang),
-                ],
-                [
-                    (
-                        line.date,
-                        line.kind,
-                        line.reference,
-                        str(line.lot_id)[:8],
-                        line.quantity_in,
-                        line.quantity_out,
-                        line.balance,
-                    )
-                    for line in card.lines
-                ],
-                "card",
-            )
-            + f'<p>{t("balance", lang)}: <strong id="closing">{card.closing_balance}</strong></p>'
-        )
-    return _page("card", body, lang, request)
+        numbered = [(f"{number:07d}", line) for number, line in enumerate(card.lines, start=1)]
+        context["card"] = card
+        context["page"] = page_of(numbered, lambda pair: pair[0], after, limit)
+        chosen = {"item_code": item_code, "warehouse_code": warehouse_code}
+        context["pager_params"] = _sized(chosen | ({"as_of": as_of} if as_of else {}), limit)
+    return render(request, "card.html", "/ui/stock-card", **context)
 
 
-@router.get("/receiving")
-def receiving(request: Request, runtime: RuntimeDep, lang: LangQuery = "id") -> HTMLResponse:
-    """Open purchase orders, each with a form to check a delivery in."""
+# --- receiving ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Typed:
+    """What the keeper typed into one form that was refused, to show it again."""
+
+    target: str
+    fields: dict[str, list[str]]
+
+    def value(self, name: str, index: int = 0, default: object = "") -> str:
+        values = self.fields.get(name, [])
+        return values[index] if index < len(values) else str(default)
+
+
+def _typed(target: str, form: FormData) -> Typed:
+    return Typed(
+        target=target,
+        fields={
+            name: [str(v) for v in form.getlist(name)] for name in form if name != "csrf_token"
+        },
+    )
+
+
+def _receiving_page(
+    request: Request,
+    runtime: RuntimeDep,
+    *,
+    typed: Typed | None = None,
+    refusal: DomainError | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
     orders = runtime.run(
         lambda uow: procurement.list_orders(uow, status=OrderStatus.OPEN, limit=50)
     )
     office = scoped_office()  # read here: the unit of work may run in another thread
     today = runtime.run(lambda uow: handlers.local_today(uow, _settings(runtime), office))
-    cards = []
-    for order in orders:
-        rows = []
-        for index, line in enumerate(order.lines):
-            code = escape(line["item_code"])
-            rows.append(
-                (
-                    line["item_code"],
-                    line["ordered"],
-                    line["accepted"],
-                    Raw(
-                        f'<input type="hidden" name="item_code" value="{code}">'
-                        '<input type="number" min="0" name="delivered" value="0" size="5" '
-                        f'id="delivered-{index}">'
-                    ),
-                    Raw(
-                        '<input type="number" min="0" name="accepted" value="0" size="5" '
-                        f'id="accepted-{index}">'
-                    ),
-                    Raw('<input type="date" name="expires_on">'),
-                    Raw(
-                        '<select name="reject_reason"><option value=""></option>'
-                        + "".join(
-                            f'<option value="{r}">{r}</option>'
-                            for r in ("short", "damaged", "expired", "other")
-                        )
-                        + "</select>"
-                    ),
-                )
-            )
-        cards.append(
-            f'<div class="card order"><strong>{escape(order.number)}</strong> &middot; '
-            f"{escape(order.supplier)} &middot; {escape(order.warehouse_code)} &middot; "
-            f"{order.expected_on}"
-            f'<form method="post" action="/ui/receiving/{order.id}?lang={lang}">'
-            + csrf_field(request)
-            + _table(
-                [
-                    t("item", lang),
-                    t("ordered", lang),
-                    t("accepted", lang),
-                    t("delivered", lang),
-                    t("accepted", lang),
-                    t("expires", lang),
-                    t("reject_reason", lang),
-                ],
-                rows,
-            )
-            + f'<input type="date" name="received_on" value="{today}"> '
-            f'<button class="receive">{t("receive", lang)}</button></form></div>'
-        )
-    body = "".join(cards) or f"<p>{t('no_orders', lang)}</p>"
-    return _page("receiving", body, lang, request, _message(request, lang))
+    names = {item.code: item.name for item in runtime.run(handlers.list_items)}
+    return pages.render(
+        request,
+        "receiving.html",
+        status_code=status_code,
+        explain=lambda detail: explain(choose_language(request), detail),
+        current="/ui/receiving",
+        csrf=Markup(csrf_field(request)),  # noqa: S704 - built by shared.csrf from a hex token
+        orders=orders,
+        today=today,
+        names=names,
+        typed=typed,
+        refusal=refusal,
+        reject_reasons=REJECT_REASONS,
+    )
 
 
-@router.post("/receiving/{order_id}")
-async def receive(
-    order_id: UUID,
-    request: Request,
-    runtime: RuntimeDep,
-    actor: ActingUserName,
-    lang: LangQuery = "id",
-) -> RedirectResponse:
-    """Check a delivery in from the form (lines with nothing delivered are skipped),
-    received by the signed-in user."""
-    form = await request.form()
-    settings = _settings(runtime)
-    back = _url("/receiving", lang)
+@router.get("/receiving")
+def receiving(request: Request, runtime: RuntimeDep) -> HTMLResponse:
+    """Open purchase orders, each with a form to check a delivery in."""
+    return _receiving_page(request, runtime)
+
+
+class FormRefused(Unprocessable):
+    """A form the rules cannot even read (a word where a number goes)."""
+
+
+def _receipt_from(form: FormData, actor: str) -> GoodsReceiptIn:
+    columns = {
+        name: [str(value) for value in form.getlist(name)]
+        for name in ("item_code", "delivered", "accepted", "expires_on", "reject_reason", "bin")
+    }
     try:
-        columns = {
-            name: [str(v) for v in form.getlist(name)]
-            for name in ("item_code", "delivered", "accepted", "expires_on", "reject_reason")
-        }
         lines = [
             ReceiptLineIn(
                 item_code=code,
@@ -547,101 +506,120 @@ async def receive(
                 accepted=int(accepted or 0),
                 expires_on=date.fromisoformat(expires) if expires else None,
                 reject_reason=reason or None,
+                bin_location=bin_location.strip() or None,
             )
-            for code, delivered, accepted, expires, reason in zip(
+            for code, delivered, accepted, expires, reason, bin_location in zip(
                 columns["item_code"],
                 columns["delivered"],
                 columns["accepted"],
                 columns["expires_on"],
                 columns["reject_reason"],
+                columns["bin"],
                 strict=True,
             )
-            if delivered and int(delivered) > 0
+            if delivered.strip() and int(delivered) > 0
         ]
-        body = GoodsReceiptIn(
+        return GoodsReceiptIn(
             received_on=date.fromisoformat(str(form.get("received_on"))),
             received_by=actor,
             lines=lines,
         )
-    except (ValueError, ValidationError) as exc:
-        return RedirectResponse(f"{back}&{urlencode({'error': str(exc)[:300]})}", status_code=303)
-    return _act(
-        runtime, back, lang, lambda uow: procurement.receive_goods(uow, order_id, body, settings)
-    )
+    except ValidationError as exc:
+        raise _refused_form(exc) from exc
+    except ValueError as exc:
+        raise FormRefused(str(exc)[:300], code="form_unreadable") from exc
 
 
-@router.get("/counts")
-def counts(
-    request: Request, runtime: RuntimeDep, lang: LangQuery = "id", warehouse_code: str | None = None
-) -> HTMLResponse:
-    """A count sheet for a warehouse: every lot with its book quantity and a box for what
-    is on the shelf."""
-    warehouses = runtime.run(handlers.list_warehouses)
-    chooser = (
-        '<form method="get" action="/ui/counts">'
-        f'<input type="hidden" name="lang" value="{lang}">'
-        '<select name="warehouse_code" id="count-warehouse">'
-        + "".join(
-            f'<option value="{escape(w.code)}"{" selected" if w.code == warehouse_code else ""}>'
-            f"{escape(w.name)}</option>"
-            for w in warehouses
+# Which box of a refused form to name, by the field pydantic names first.
+FIELD_REFUSALS: Final = {
+    "lines": "nothing_delivered",
+    "reason": "reason_missing",
+    "counted_by": "counter_missing",
+    "received_on": "form_unreadable",
+}
+
+
+def _refused_form(exc: ValidationError) -> FormRefused:
+    """A form the models refused, named by its first wrong box."""
+    first = exc.errors()[0]
+    problems = "; ".join(str(error["msg"]) for error in exc.errors())
+    field_name = str(first["loc"][0]) if first["loc"] else ""
+    return FormRefused(problems, code=FIELD_REFUSALS.get(field_name, "form_unreadable"))
+
+
+@router.post("/receiving/{order_id}", response_model=None)
+async def receive(
+    order_id: UUID, request: Request, runtime: RuntimeDep, actor: ActingUserName
+) -> RedirectResponse | HTMLResponse:
+    """Check a delivery in (lines with nothing delivered are skipped), received by the
+    signed-in user. Refused: the page again, the reason beside the order, the boxes as typed."""
+    form = await request.form()
+    settings = _settings(runtime)
+    try:
+        body = _receipt_from(form, actor)
+        runtime.run(lambda uow: procurement.receive_goods(uow, order_id, body, settings))
+    except DomainError as exc:
+        return _receiving_page(
+            request,
+            runtime,
+            typed=_typed(str(order_id), form),
+            refusal=exc,
+            status_code=exc.status_code,
         )
-        + f'</select> <button id="count-choose">{t("choose", lang)}</button></form>'
-    )
-    body = chooser
+    return RedirectResponse("/ui/receiving?done=received", status_code=303)
+
+
+# --- counts -------------------------------------------------------------------------------
+
+
+def _counts_page(
+    request: Request,
+    runtime: RuntimeDep,
+    warehouse_code: str | None,
+    *,
+    typed: Typed | None = None,
+    refusal: DomainError | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    warehouses = runtime.run(handlers.list_warehouses)
+    names = {item.code: item.name for item in runtime.run(handlers.list_items)}
+    lots: Sequence[LotRow] = []
     if warehouse_code:
         lots = runtime.run(
             lambda uow: handlers.list_lots(
                 uow, item_code=None, warehouse_code=warehouse_code, include_empty=False
             )
         )
-        body += (
-            f'<form method="post" action="/ui/counts?lang={lang}">{csrf_field(request)}'
-            f'<input type="hidden" name="warehouse_code" value="{escape(warehouse_code)}">'
-            + _table(
-                [
-                    t("item", lang),
-                    t("lot", lang),
-                    t("bin", lang),
-                    t("book", lang),
-                    t("counted", lang),
-                ],
-                [
-                    (
-                        lot.item_code,
-                        str(lot.id)[:8],
-                        lot.bin_location,
-                        lot.on_hand,
-                        Raw(
-                            f'<input type="hidden" name="lot_id" value="{lot.id}">'
-                            f'<input type="number" min="0" name="counted" value="{lot.on_hand}" '
-                            f'size="6" class="counted" data-lot="{lot.id}">'
-                        ),
-                    )
-                    for lot in lots
-                ],
-                "count-sheet",
-            )
-            + f'<input name="counted_by" required placeholder="{t("counted_by", lang)}"> '
-            f'<input name="reason" required minlength="3" placeholder="{t("reason", lang)}"> '
-            f'<button id="post-count">{t("post_count", lang)}</button></form>'
-        )
-    return _page("counts", body, lang, request, _message(request, lang))
+    return pages.render(
+        request,
+        "counts.html",
+        status_code=status_code,
+        explain=lambda detail: explain(choose_language(request), detail),
+        current="/ui/counts",
+        csrf=Markup(csrf_field(request)),  # noqa: S704 - built by shared.csrf from a hex token
+        short_lot=short_lot,
+        warehouses=warehouses,
+        warehouse_code=warehouse_code,
+        lots=sorted(lots, key=lambda lot: (lot.bin_location is None, lot.bin_location or "")),
+        names=names,
+        typed=typed,
+        refusal=refusal,
+    )
 
 
-@router.post("/counts")
-async def post_count(
-    request: Request, runtime: RuntimeDep, actor: ActingUserName, lang: LangQuery = "id"
-) -> RedirectResponse:
-    """Post the count sheet: only lots whose count differs are adjusted, approved by the
-    signed-in user."""
-    form = await request.form()
-    settings = _settings(runtime)
-    warehouse_code = str(form.get("warehouse_code", ""))
-    back = _url("/counts", lang, warehouse_code=warehouse_code)
+@router.get("/counts")
+def counts(
+    request: Request, runtime: RuntimeDep, warehouse_code: str | None = None
+) -> HTMLResponse:
+    """A count sheet for a warehouse: every lot, shelf by shelf, with its book quantity and
+    a box for what is on the shelf."""
+    return _counts_page(request, runtime, warehouse_code)
+
+
+def _count_from(form: FormData, actor: str) -> CountIn:
     try:
-        body = CountIn(
-            warehouse_code=warehouse_code,
+        return CountIn(
+            warehouse_code=str(form.get("warehouse_code", "")),
             counted_by=str(form.get("counted_by", "")),
             approved_by=actor,
             reason=str(form.get("reason", "")),
@@ -652,65 +630,62 @@ async def post_count(
                 )
             ],
         )
-    except (ValueError, ValidationError) as exc:
-        return RedirectResponse(f"{back}&{urlencode({'error': str(exc)[:300]})}", status_code=303)
-    return _act(runtime, back, lang, lambda uow: handlers.post_count(uow, body, settings))
+    except ValidationError as exc:
+        raise _refused_form(exc) from exc
+    except ValueError as exc:
+        raise FormRefused(str(exc)[:300], code="form_unreadable") from exc
+
+
+@router.post("/counts", response_model=None)
+async def post_count(
+    request: Request, runtime: RuntimeDep, actor: ActingUserName
+) -> RedirectResponse | HTMLResponse:
+    """Post the count sheet: only lots whose count differs are adjusted, approved by the
+    signed-in user. Refused: the sheet again as typed, with the reason."""
+    form = await request.form()
+    settings = _settings(runtime)
+    warehouse_code = str(form.get("warehouse_code", ""))
+    try:
+        body = _count_from(form, actor)
+        runtime.run(lambda uow: handlers.post_count(uow, body, settings))
+    except DomainError as exc:
+        return _counts_page(
+            request,
+            runtime,
+            warehouse_code or None,
+            typed=_typed("count", form),
+            refusal=exc,
+            status_code=exc.status_code,
+        )
+    return RedirectResponse(
+        _back("/ui/counts", warehouse_code=warehouse_code, done="counted"), status_code=303
+    )
+
+
+# --- alerts -------------------------------------------------------------------------------
 
 
 @router.get("/alerts")
-def alerts_page(request: Request, runtime: RuntimeDep, lang: LangQuery = "id") -> HTMLResponse:
-    """Near-expiry and expired lots, items below their buffer level."""
+def alerts_page(
+    request: Request, runtime: RuntimeDep, after: After = None, limit: PageSize = PAGE_SIZE
+) -> HTMLResponse:
+    """Near-expiry lots (a page at a time, soonest first), expired lots awaiting
+    quarantine, items below their buffer level."""
     settings = _settings(runtime)
     current = runtime.run(lambda uow: alerts.alerts(uow, settings))
-
-    def lots_table(rows: Sequence[Any], table_id: str) -> str:
-        if not rows:
-            return f"<p>{t('none', lang)}</p>"
-        return _table(
-            [
-                t("item", lang),
-                t("warehouse", lang),
-                t("lot", lang),
-                t("expires", lang),
-                t("days_left", lang),
-                t("free", lang),
-            ],
-            [
-                (
-                    a.item_code,
-                    a.warehouse_code,
-                    str(a.lot_id)[:8],
-                    a.expires_on,
-                    a.days_left,
-                    a.free,
-                )
-                for a in rows
-            ],
-            table_id,
-        )
-
-    below = (
-        _table(
-            [
-                t("item", lang),
-                t("warehouse", lang),
-                t("minimum", lang),
-                t("free", lang),
-                t("ordered", lang),
-                t("suggested", lang),
-            ],
-            [
-                (s.item_code, s.warehouse_code, s.minimum, s.free, s.on_order, s.suggested_order)
-                for s in current.below_minimum
-            ],
-            "below-minimum",
-        )
-        if current.below_minimum
-        else f"<p>{t('none', lang)}</p>"
+    names = {item.code: item.name for item in runtime.run(handlers.list_items)}
+    near = page_of(
+        current.near_expiry,
+        lambda alert: f"{alert.expires_on.isoformat()}/{alert.lot_id}",
+        after,
+        limit,
     )
-    body = (
-        f"<h2>{t('near_expiry', lang)}</h2>{lots_table(current.near_expiry, 'near-expiry')}"
-        f"<h2>{t('expired', lang)}</h2>{lots_table(current.expired, 'expired')}"
-        f"<h2>{t('below_minimum', lang)}</h2>{below}"
+    return render(
+        request,
+        "alerts.html",
+        "/ui/alerts",
+        now=current,
+        near=near,
+        names=names,
+        pager_params=_sized({}, limit),
     )
-    return _page("alerts", body, lang, request)

@@ -43,6 +43,7 @@ FLOOD = {
     "households_affected": 30,
     "people_affected": 110,
     "description": "Banjir di Kelurahan Sukarame",
+    "address": {"village": "Sukarame", "district": "Tenggarong"},
 }
 SECOND_ARRIVAL = {"lat": -0.3786, "lon": 116.9867}
 THIRD_SITE = {"lat": -0.4690, "lon": 116.9860}
@@ -152,6 +153,10 @@ async def test_incident_flows_from_report_to_delivery_within_the_standard(
             (lots["oldest_usable"], 20),
             (lots["newest"], 10),
         ]
+        # The keeper's picking list names the dispatch as the report named the incident
+        # (logistics heard the IncidentReported on the topic), not by its case id.
+        picking = logistics.get("/ui/picking", params={"lang": "id"}).text
+        assert "Banjir · Sukarame, Tenggarong · 30 KK" in picking
         ok(
             logistics.post(
                 f"/dispatches/{dispatch['id']}/release", json={"released_by": "Rina (gudang)"}

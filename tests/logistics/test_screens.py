@@ -1,10 +1,12 @@
 """The warehouse keeper's screens in a real headless chromium (phone-sized), against
 logistics' pages served by uvicorn: pick and release today's dispatch, read the stock
 card, post a count, check a delivery in, see alerts; Bahasa Indonesia first, English on
-request. A screenshot of each page is saved under the test's tmp dir."""
+request. A screenshot of each page is saved under the test's tmp dir (or, with
+`DINSOS_SCREENS_DIR` set, in that folder at phone and desktop sizes: docs/screens)."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -18,17 +20,20 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 
-from services.logistics import procurement, ui
+from services.logistics import handlers, procurement, ui
 from services.logistics.app import ACCESS, router
 from services.logistics.models import ProcurementLineIn, PurchaseOrderIn, PurchaseRequestIn
 from shared.auth import AuthSettings, protect
 from shared.demo import load_demo_data
 from shared.http import install_error_handlers
+from shared.pages import assets_router
 from shared.passwords import hash_password
 from shared.runtime import ServiceRuntime, guard_requests
 from shared.tansu import free_port
 from tests.logistics.support import TODAY, allocate, receive, settings, verified
+from tests.logistics.test_warehouse_pages import place, reported
 from tests.support.access import SECRET
 from tests.support.browser import browser, click_and_load  # noqa: F401  the fixture
 
@@ -42,10 +47,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def site(runtime: ServiceRuntime) -> Iterator[str]:
     """logistics' API and pages over real HTTP (no broker: the screens need none)."""
-    receive(runtime, 30, date(2026, 3, 1), expires_on=TODAY + timedelta(days=12))
-    receive(runtime, 100, date(2026, 9, 1), expires_on=date(2027, 9, 1))
+    soon = receive(runtime, 30, date(2026, 3, 1), expires_on=TODAY + timedelta(days=12))
+    later = receive(runtime, 100, date(2026, 9, 1), expires_on=date(2027, 9, 1))
     receive(runtime, 15, date(2026, 8, 1), warehouse="GDG-SMD", expires_on=TODAY + timedelta(20))
-    allocate(runtime, verified(("RICE-5KG", 40)))
+    place(runtime, soon, "A-12")
+    place(runtime, later, "A-03")
+    incident = verified(("RICE-5KG", 40))
+    runtime.run(
+        lambda uow: handlers.on_incident_event(uow, reported(incident.case_id), settings(runtime))
+    )
+    allocate(runtime, incident)
     request = runtime.run(
         lambda uow: procurement.request_by_hand(
             uow,
@@ -87,6 +98,7 @@ def served(runtime: ServiceRuntime, auth: AuthSettings | None = None) -> Iterato
         protect(app, ACCESS, auth, office="kukar")
     app.include_router(router)
     app.include_router(ui.router)
+    app.include_router(assets_router)
     with uvicorn_on_a_free_port(app) as url:
         yield url
 
@@ -113,7 +125,25 @@ def uvicorn_on_a_free_port(app: FastAPI) -> Iterator[str]:
 
 
 def title(browser: WebDriver) -> str:  # noqa: F811  the fixture's name
-    return browser.find_element(By.ID, "page-title").text
+    return browser.find_element(By.TAG_NAME, "h1").text
+
+
+def nav(browser: WebDriver, path: str) -> WebElement:  # noqa: F811  the fixture's name
+    """The menu's link to a screen."""
+    return browser.find_element(By.CSS_SELECTOR, f".bar nav a[href='{path}']")
+
+
+def picture(browser: WebDriver, tmp_path: Path, name: str) -> None:  # noqa: F811  the fixture's name
+    """A screenshot of the page: in the test's tmp dir, or at phone and desktop sizes in
+    `DINSOS_SCREENS_DIR` (how docs/screens is made)."""
+    folder = os.environ.get("DINSOS_SCREENS_DIR")
+    if not folder:
+        browser.save_screenshot(str(tmp_path / f"{name}.png"))
+        return
+    for size, width in (("phone", 412), ("desktop", 1280)):
+        browser.set_window_size(width, 900)
+        browser.save_screenshot(str(Path(folder) / f"logistics-{name}-{size}.png"))
+    browser.set_window_size(412, 900)
 
 
 def test_a_keeper_picks_releases_counts_receives_and_reads_the_stock_card(
@@ -121,26 +151,37 @@ def test_a_keeper_picks_releases_counts_receives_and_reads_the_stock_card(
     site: str,
     tmp_path: Path,
 ) -> None:
-    browser.get(f"{site}/ui")
+    browser.get(f"{site}/ui?lang=id")  # the browser asks for English; the keeper chose
     assert title(browser) == "Ambil barang"
     (card,) = browser.find_elements(By.CSS_SELECTOR, ".dispatch")
-    assert "30" in card.text and "10" in card.text  # the sooner-expiring lot first
+    assert "Banjir · Sukarame, Tenggarong · 30 KK" in card.text
+    # Walk order: the 10 from the later lot on A-03 first, then the 30 expiring on A-12.
+    bins = [cell.text for cell in card.find_elements(By.CSS_SELECTOR, "td.bin")]
+    quantities = [cell.text for cell in card.find_elements(By.CSS_SELECTOR, ".qty")]
+    assert (bins, quantities) == (["A-03", "A-12"], ["10", "30"])
+    picture(browser, tmp_path, "picking")
     click_and_load(browser, card.find_element(By.CSS_SELECTOR, "button.sign"))
     assert browser.find_element(By.ID, "ok").is_displayed()
     card = browser.find_element(By.CSS_SELECTOR, ".dispatch")
     # Signed by whoever is signed in, never a typed name; these pages are served here
     # without the sign-in check, so nobody is.
-    assert "Ditandatangani oleh: anonymous" in card.text
-    browser.save_screenshot(str(tmp_path / "picking.png"))
-    release_form = card.find_elements(By.CSS_SELECTOR, "form")[-1]
-    click_and_load(browser, release_form.find_element(By.CSS_SELECTOR, "button.release"))
+    assert "Ditandatangani oleh anonymous" in card.text
+    click_and_load(browser, card.find_element(By.CSS_SELECTOR, "button.release"))
     assert "Tidak ada pengiriman" in browser.find_element(By.TAG_NAME, "main").text
+    assert "Banjir · Sukarame" in browser.find_element(By.ID, "released").text
 
-    click_and_load(browser, browser.find_element(By.ID, "nav-stock"))
+    click_and_load(browser, nav(browser, "/ui/find"))
+    browser.find_element(By.ID, "q").send_keys("rice")
+    click_and_load(browser, browser.find_element(By.ID, "find"))
+    found = browser.find_element(By.CSS_SELECTOR, ".found[data-item=RICE-5KG]")
+    assert "kedaluwarsa dalam 20 hari" in found.text  # the Samarinda lot; A-12 went out
+    picture(browser, tmp_path, "find")
+
+    click_and_load(browser, nav(browser, "/ui/stock"))
     click_and_load(
         browser,
         browser.find_element(
-            By.XPATH, "//table[@id='levels']//tr[td[1]='GDG-TGR' and td[2]='RICE-5KG']//a"
+            By.CSS_SELECTOR, "tr[data-warehouse=GDG-TGR][data-item=RICE-5KG] a.card-link"
         ),
     )
     assert title(browser) == "Kartu stok"
@@ -151,7 +192,7 @@ def test_a_keeper_picks_releases_counts_receives_and_reads_the_stock_card(
     assert balances == ["30", "130", "120", "90"]
     assert browser.find_element(By.ID, "closing").text == "90"
 
-    click_and_load(browser, browser.find_element(By.ID, "nav-counts"))
+    click_and_load(browser, nav(browser, "/ui/counts"))
     browser.find_element(By.CSS_SELECTOR, "#count-warehouse option[value=GDG-TGR]").click()
     click_and_load(browser, browser.find_element(By.ID, "count-choose"))
     first_lot = browser.find_elements(By.CSS_SELECTOR, "input.counted")[0]
@@ -161,9 +202,9 @@ def test_a_keeper_picks_releases_counts_receives_and_reads_the_stock_card(
         browser.find_element(By.NAME, name).send_keys(value)
     click_and_load(browser, browser.find_element(By.ID, "post-count"))
     assert browser.find_element(By.ID, "ok").is_displayed()
-    browser.save_screenshot(str(tmp_path / "counts.png"))
+    picture(browser, tmp_path, "counts")
 
-    click_and_load(browser, browser.find_element(By.ID, "nav-receiving"))
+    click_and_load(browser, nav(browser, "/ui/receiving"))
     order = browser.find_element(By.CSS_SELECTOR, ".order")
     assert "PO-088/DINSOS/2026" in order.text
     for field, value in (("delivered-0", "50"), ("accepted-0", "45")):
@@ -171,13 +212,13 @@ def test_a_keeper_picks_releases_counts_receives_and_reads_the_stock_card(
         box.clear()
         box.send_keys(value)
     click_and_load(browser, browser.find_element(By.CSS_SELECTOR, "button.receive"))
-    # 5 not accepted without a reason: refused, with the rule's words, nothing booked.
-    assert "reason" in browser.find_element(By.ID, "error").text
-    order = browser.find_element(By.CSS_SELECTOR, ".order")
+    # 5 not accepted without a reason: refused, with the rule's words, nothing booked,
+    # and what was typed still in the boxes.
+    assert "Barang belum diterima." in browser.find_element(By.ID, "error").text
     for field, value in (("delivered-0", "50"), ("accepted-0", "45")):
-        box = browser.find_element(By.ID, field)
-        box.clear()
-        box.send_keys(value)
+        assert browser.find_element(By.ID, field).get_attribute("value") == value
+    picture(browser, tmp_path, "receiving")
+    order = browser.find_element(By.CSS_SELECTOR, ".order")
     order.find_element(By.CSS_SELECTOR, "select[name=reject_reason] option[value=damaged]").click()
     click_and_load(browser, browser.find_element(By.CSS_SELECTOR, "button.receive"))
     assert browser.find_element(By.ID, "ok").is_displayed()
@@ -185,13 +226,13 @@ def test_a_keeper_picks_releases_counts_receives_and_reads_the_stock_card(
 
     browser.get(f"{site}/ui/stock-card?item_code=RICE-5KG&warehouse_code=GDG-TGR")
     assert browser.find_element(By.ID, "closing").text == "88"
-    click_and_load(browser, browser.find_element(By.ID, "lang-switch"))
+    click_and_load(browser, browser.find_element(By.CSS_SELECTOR, ".bar a.lang"))
     assert title(browser) == "Stock card"
     assert browser.find_element(By.ID, "closing").text == "88"
-    click_and_load(browser, browser.find_element(By.ID, "nav-alerts"))
+    click_and_load(browser, nav(browser, "/ui/alerts"))
     assert title(browser) == "Alerts"
     assert "GDG-SMD" in browser.find_element(By.ID, "near-expiry").text
-    browser.save_screenshot(str(tmp_path / "alerts-en.png"))
+    picture(browser, tmp_path, "alerts-en")
 
 
 def test_the_demo_data_of_make_run_loads_and_shows_on_the_screens(
@@ -223,11 +264,16 @@ def test_a_signed_in_keeper_signs_a_pick_list_and_a_page_on_another_port_cannot(
     )
     auth = AuthSettings(required=True, secret=SECRET, users_file=users)
     with served(runtime, auth) as url:
-        browser.get(f"{url}/ui/picking?lang=en")  # not signed in: the sign-in form
+        browser.get(f"{url}/ui?lang=en")  # not signed in: the sign-in form
         browser.find_element(By.ID, "username").send_keys("rina")
         browser.find_element(By.ID, "password").send_keys("gudang-tgr-2026")
         click_and_load(browser, browser.find_element(By.CSS_SELECTOR, "button[type=submit]"))
         assert title(browser) == "Picking"
+        # The day's dispatch, named as the coordinator's report named the incident.
+        assert (
+            "Flood · Sukarame, Tenggarong · 30 households"
+            in browser.find_element(By.CSS_SELECTOR, ".dispatch h2").text
+        )
         dispatch_id = browser.find_element(By.CSS_SELECTOR, ".dispatch").get_attribute("data-id")
 
         # Another service's port on the same host serves a page with a forged form: the
@@ -252,4 +298,18 @@ def test_a_signed_in_keeper_signs_a_pick_list_and_a_page_on_another_port_cannot(
         # No name to type: the signed-in keeper signs.
         click_and_load(browser, card.find_element(By.CSS_SELECTOR, "button.sign"))
         assert browser.find_element(By.ID, "ok").is_displayed()
-        assert "Signed by: Rina" in browser.find_element(By.CSS_SELECTOR, ".dispatch").text
+        card = browser.find_element(By.CSS_SELECTOR, ".dispatch")
+        assert "Signed by Rina" in card.text
+        click_and_load(browser, card.find_element(By.CSS_SELECTOR, "button.release"))
+        assert browser.find_element(By.ID, "ok").text == "Dispatch loaded and released."
+        assert browser.find_elements(By.CSS_SELECTOR, ".dispatch") == []
+        released = handlers_released(runtime)
+        assert released == [("released", "Rina")]
+
+
+def handlers_released(runtime: ServiceRuntime) -> list[tuple[str, str | None]]:
+    """Status and releaser of every dispatch, as the database holds them."""
+    rows = runtime.run(
+        lambda uow: handlers.list_dispatches(uow, case_id=None, status=None, limit=10)
+    )
+    return [(row.status.value, row.released_by) for row in rows]
