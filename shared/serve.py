@@ -38,5 +38,7 @@ def serve(api: FastAPI, settings: ServiceSettings) -> None:
         log_config=None,
         log_level="warning",
         lifespan="on",
+        proxy_headers=True,
+        forwarded_allow_ips=settings.common.forwarded_allow_ips,
         timeout_graceful_shutdown=HTTP_DRAIN_S,
     )
