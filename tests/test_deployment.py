@@ -146,7 +146,7 @@ def test_the_migration_step_migrates_the_databases_the_services_use(
             monkeypatch.delenv(key)
     for key, value in migrate_env.items():
         monkeypatch.setenv(key, value)
-    assert set(migrate_env) == {"DINSOS_ENVIRONMENT"} | {
+    assert set(migrate_env) == {"DINSOS_ENVIRONMENT", "DINSOS_AUDIT_KEY"} | {
         f"{service.upper()}_DATABASE_URL" for service in SETTINGS
     }
     for service in SETTINGS:
