@@ -342,7 +342,10 @@ def office(
             proxy=proxy,
             mailbox=mailbox,
         )
+        # The services and the proxy first, while the broker and databases they hold
+        # connections to are still there; then the broker, then the roles and databases.
         stopping = time.monotonic()
+        group.stop()
     narrator.say(
         f"everything stopped in {time.monotonic() - stopping:.1f}s; the rehearsal took "
         f"{time.monotonic() - narrator.started:.1f}s and {cpu_seconds() - cpu_at_start:.0f} "

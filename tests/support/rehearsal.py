@@ -6,6 +6,7 @@ prints to the terminal with timestamps even under pytest's capture."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import ssl
@@ -185,10 +186,21 @@ class ServiceGroup(StoppedOnExit):
         member.start()
         return member
 
-    def stop(self) -> None:
-        """Stop every member still running."""
-        for member in reversed(list(self.members.values())):
-            member.stop()
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """SIGTERM to every member still running at once (as `docker compose down`), then
+        wait for each; SIGKILL whatever has not stopped after `timeout_s`."""
+        running = [m for m in self.members.values() if m.running() and m.process is not None]
+        for member in running:
+            assert member.process is not None
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(member.process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        for member in running:
+            assert member.process is not None
+            try:
+                member.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                member.stop(timeout_s=0.1)
 
 
 def wait_ready(member: GroupProcess, url: str, *, timeout_s: float = 90.0) -> None:
