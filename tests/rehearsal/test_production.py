@@ -249,6 +249,9 @@ def office(
         mail_server = Controller(mailbox, hostname="127.0.0.1", port=free_port())
         mail_server.start()
         stack.callback(mail_server.stop)
+        # The office's mail server, for compose to pass on should it name these variables.
+        mail = {"NOTIFY_SMTP_HOST": "127.0.0.1", "NOTIFY_SMTP_PORT": str(mail_server.port)}
+        operator_env |= mail
         group = stack.enter_context(ServiceGroup())
         passwords = {s: operator_env[f"{s.upper()}_DB_PASSWORD"] for s in SERVICES}
         roles = stack.enter_context(ServiceRoles.create(admin_url, passwords=passwords))
@@ -304,8 +307,8 @@ def office(
         for service in SERVICES:
             env = environment(service, ports[service])
             if service == "notify":
-                # The office's mail server. compose does not name one yet: given here.
-                env |= {"NOTIFY_SMTP_HOST": "127.0.0.1", "NOTIFY_SMTP_PORT": str(mail_server.port)}
+                # compose does not pass the mail server's address to notify yet: given here.
+                env |= mail
             services[service] = group.add(
                 GroupProcess(
                     name=service,
