@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Literal
+from typing import Any, Literal
 
 import uvicorn
 from fastapi import FastAPI
@@ -26,17 +26,24 @@ def configure_logging(level: str, log_format: Literal["json", "text"] = "text") 
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
 
 
+def server_options(settings: ServiceSettings) -> dict[str, Any]:
+    """How uvicorn serves a service: where, how long it drains, and whose X-Forwarded-*
+    headers it believes (the HTTPS proxy's address only, DINSOS_FORWARDED_ALLOW_IPS)."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        # uvicorn's own logging setup would give its loggers handlers without the masking
+        # filter; without it their records go to the root handlers, masked.
+        "log_config": None,
+        "log_level": "warning",
+        "lifespan": "on",
+        "timeout_graceful_shutdown": HTTP_DRAIN_S,
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.common.forwarded_allow_ips,
+    }
+
+
 def serve(api: FastAPI, settings: ServiceSettings) -> None:
     """Serve until SIGINT/SIGTERM; the lifespan stops agents and relay cleanly."""
     configure_logging(settings.common.log_level, settings.common.log_format)
-    uvicorn.run(
-        api,
-        host=settings.host,
-        port=settings.port,
-        # uvicorn's own logging setup would give its loggers handlers without the masking
-        # filter; without it their records go to the root handlers, masked.
-        log_config=None,
-        log_level="warning",
-        lifespan="on",
-        timeout_graceful_shutdown=HTTP_DRAIN_S,
-    )
+    uvicorn.run(api, **server_options(settings))

@@ -87,6 +87,10 @@ class CommonSettings(BaseSettings):
     log_format: Literal["json", "text"] = "text"
     # Largest request body any endpoint takes (a field photo of a few MB, in a form).
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    # Who may say, in X-Forwarded-For/-Proto, which client and scheme a request came from:
+    # the HTTPS reverse proxy only (docker-compose gives it a fixed address). Anyone else's
+    # headers are ignored, so a client cannot pick the address sign-in throttling counts.
+    forwarded_allow_ips: str = "127.0.0.1"
 
     @model_validator(mode="after")
     def _refuse_test_clock_in_production(self) -> Self:

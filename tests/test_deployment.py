@@ -5,6 +5,7 @@ ports and databases line up, and production settings are what Kafka needs."""
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 import os
 import re
 import subprocess
@@ -28,6 +29,7 @@ from shared.auth import AuthSettings
 from shared.runtime import CONSUMER_STOP_TIMEOUT_S
 from shared.serve import HTTP_DRAIN_S
 from shared.settings import CommonSettings, KafkaSettings, ServiceSettings
+from tests.support.compose import compose_file, service_environment, substitute
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS: dict[str, type[ServiceSettings]] = {
@@ -44,33 +46,18 @@ DEPLOY_ENV = {
     # A valid Fernet key (32 url-safe base64 bytes), for this test only.
     "DISTRIBUTION_DATA_KEY": "q7w2mPZV5cQ0b1pRZtJf9Yx3Lk8sN4aHdE6uGvC0iTo=",
     "INTAKE_DATA_KEY": "Zk3vT8mQ1pW6xN2cR9bL4yH7sD0fJ5gA-uE_iO2tKqc=",
+    "DINSOS_DOMAIN": "dinsos.kukarkab.example",
+    **{f"{service.upper()}_DB_PASSWORD": f"{service}-role-pw-for-test" for service in SETTINGS},
 }
-_VARIABLE = re.compile(r"\$\{(\w+)(?::([-?])([^}]*))?\}")
-
-
-def substitute(value: str, env: dict[str, str]) -> str:
-    """Compose's ${VAR}, ${VAR:-default} and ${VAR:?error} interpolation."""
-
-    def replace(match: re.Match[str]) -> str:
-        name, kind, arg = match.group(1), match.group(2), match.group(3)
-        if env.get(name):
-            return env[name]
-        if kind == "?":
-            raise KeyError(f"{name}: {arg}")
-        return arg or ""
-
-    return _VARIABLE.sub(replace, value)
 
 
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
-    document: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    return document
+    return compose_file()
 
 
 def env_of(compose: dict[str, Any], service: str) -> dict[str, str]:
-    raw: dict[str, Any] = compose["services"][service]["environment"]
-    return {key: substitute(str(value), DEPLOY_ENV) for key, value in raw.items()}
+    return service_environment(compose, service, DEPLOY_ENV)
 
 
 def known_variables(cls: type[ServiceSettings]) -> set[str]:
@@ -89,7 +76,7 @@ def known_variables(cls: type[ServiceSettings]) -> set[str]:
 def test_runs_kafka_postgres_the_migration_step_and_the_four_services(
     compose: dict[str, Any],
 ) -> None:
-    assert set(compose["services"]) == {"kafka", "postgres", "migrate", *SETTINGS}
+    assert set(compose["services"]) == {"kafka", "postgres", "migrate", "proxy", *SETTINGS}
     kafka_env = compose["services"]["kafka"]["environment"]
     assert "broker,controller" in kafka_env["KAFKA_PROCESS_ROLES"]  # KRaft, no ZooKeeper
     assert kafka_env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
@@ -125,11 +112,18 @@ def test_service_command_variables_and_port_match_the_code(
     assert settings.host == "0.0.0.0"
     assert spec["expose"] == [str(settings.port)]
     assert settings.port == SETTINGS[service].model_fields["port"].default
-    assert settings.database_url.startswith("postgresql://dinsos:s3cret-for-test@postgres:")
+    # Its own role, never the superuser; deploy/postgres-init.sh makes it.
+    own_role = f"postgresql://{service}:{DEPLOY_ENV[f'{service.upper()}_DB_PASSWORD']}@postgres:"
+    assert settings.database_url.startswith(own_role)
     database = settings.database_url.rsplit("/", 1)[1]
     assert database == service
-    init_sql = (ROOT / "deploy" / "postgres-init.sql").read_text()
-    assert f"CREATE DATABASE {database};" in init_sql
+    init_script = (ROOT / "deploy" / "postgres-init.sh").read_text()
+    assert re.search(rf'SERVICES="\$\{{DINSOS_DB_SERVICES:-[a-z ]*\b{service}\b', init_script)
+    postgres_env = env_of(compose, "postgres")
+    assert (
+        postgres_env[f"{service.upper()}_DB_PASSWORD"]
+        == DEPLOY_ENV[f"{service.upper()}_DB_PASSWORD"]
+    )
 
 
 def test_every_service_waits_for_the_migration_step_to_finish(compose: dict[str, Any]) -> None:
@@ -152,7 +146,7 @@ def test_the_migration_step_migrates_the_databases_the_services_use(
             monkeypatch.delenv(key)
     for key, value in migrate_env.items():
         monkeypatch.setenv(key, value)
-    assert set(migrate_env) == {"DINSOS_ENVIRONMENT"} | {
+    assert set(migrate_env) == {"DINSOS_ENVIRONMENT", "DINSOS_AUDIT_KEY"} | {
         f"{service.upper()}_DATABASE_URL" for service in SETTINGS
     }
     for service in SETTINGS:
@@ -160,6 +154,8 @@ def test_the_migration_step_migrates_the_databases_the_services_use(
 
 
 def test_password_must_be_set(compose: dict[str, Any]) -> None:
+    with pytest.raises(KeyError, match="INTAKE_DB_PASSWORD"):
+        substitute(compose["services"]["intake"]["environment"]["INTAKE_DATABASE_URL"], {})
     with pytest.raises(KeyError, match="POSTGRES_PASSWORD"):
         substitute(compose["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"], {})
     with pytest.raises(KeyError, match="DINSOS_AUTH_SECRET"):
@@ -291,3 +287,69 @@ def test_services_publish_no_fixed_host_port_so_they_scale(compose: dict[str, An
     for service, settings_class in SETTINGS.items():
         port = settings_class.model_fields["port"].default
         assert override["services"][service] == {"ports": [f"{port}:{port}"]}
+
+
+# The host name each service is served under, behind the proxy (deploy/caddy/Caddyfile).
+PROXY_HOSTS = {
+    "intake": "lapor",
+    "logistics": "gudang",
+    "distribution": "distribusi",
+    "notify": "pantau",
+}
+
+
+def test_only_the_https_proxy_publishes_ports_and_it_waits_for_every_service(
+    compose: dict[str, Any],
+) -> None:
+    proxy = compose["services"]["proxy"]
+    assert proxy["image"].startswith("caddy:")
+    assert {entry.split("/")[0] for entry in proxy["ports"]} == {"80:80", "443:443"}
+    for name, spec in compose["services"].items():
+        if name != "proxy":
+            assert "ports" not in spec, f"{name} publishes a port beside the proxy"
+    assert proxy["depends_on"] == {
+        service: {"condition": "service_healthy"} for service in SETTINGS
+    }
+    assert proxy["healthcheck"]["test"][0] == "CMD"
+    # The local CA and the certificates survive a re-created container.
+    assert {mounts(compose, "proxy")[path] for path in ("/data", "/config")} == {
+        "caddy-data",
+        "caddy-config",
+    }
+    assert env_of(compose, "proxy") == {
+        "DINSOS_DOMAIN": DEPLOY_ENV["DINSOS_DOMAIN"],
+        "DINSOS_TLS": "internal",
+    }
+
+
+def test_the_proxy_serves_each_service_under_its_own_host_on_the_port_it_listens_on(
+    compose: dict[str, Any],
+) -> None:
+    caddyfile = (ROOT / "deploy" / "caddy" / "Caddyfile").read_text()
+    for service, settings_class in SETTINGS.items():
+        port = settings_class.model_fields["port"].default
+        site = re.search(
+            rf"^{PROXY_HOSTS[service]}\.\{{\$DINSOS_DOMAIN\}} \{{\n(.*?)^\}}",
+            caddyfile,
+            re.MULTILINE | re.DOTALL,
+        )
+        assert site, f"no site for {service}"
+        assert f"dynamic a {{$DINSOS_UPSTREAM_{service.upper()}:{service} {port}}}" in site[1]
+        assert "import service" in site[1]  # TLS from DINSOS_TLS
+    assert "tls {$DINSOS_TLS:internal}" in caddyfile
+
+
+def test_services_believe_forwarded_headers_from_the_proxys_address_only(
+    compose: dict[str, Any],
+) -> None:
+    proxy_address = compose["services"]["proxy"]["networks"]["default"]["ipv4_address"]
+    proxy_address = substitute(proxy_address, DEPLOY_ENV)
+    (network,) = compose["networks"]["default"]["ipam"]["config"]
+    subnet = ipaddress.ip_network(substitute(network["subnet"], DEPLOY_ENV))
+    others = ipaddress.ip_network(substitute(network["ip_range"], DEPLOY_ENV))
+    assert ipaddress.ip_address(proxy_address) in subnet
+    # Docker hands the other containers addresses from ip_range only: none can take it.
+    assert ipaddress.ip_address(proxy_address) not in others
+    for service in SETTINGS:
+        assert env_of(compose, service)["DINSOS_FORWARDED_ALLOW_IPS"] == proxy_address
+    assert CommonSettings().forwarded_allow_ips == "127.0.0.1"

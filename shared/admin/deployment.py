@@ -37,6 +37,13 @@ def new_keys() -> dict[str, str]:
         "INTAKE_NIK_HASH_KEY": secrets.token_urlsafe(48),
         "INTAKE_DATA_KEY": Fernet.generate_key().decode(),
         "DISTRIBUTION_DATA_KEY": Fernet.generate_key().decode(),
+        # PostgreSQL: the superuser's, and one login role per service (deploy/postgres-init.sh).
+        # URL-safe, as they go into each service's database URL unescaped.
+        "POSTGRES_PASSWORD": secrets.token_urlsafe(32),
+        **{
+            f"{service.upper()}_DB_PASSWORD": secrets.token_urlsafe(32)
+            for service in SERVICE_SETTINGS
+        },
     }
 
 

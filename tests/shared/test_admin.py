@@ -28,6 +28,11 @@ def test_generated_keys_are_fresh_and_pass_every_services_checks(
         "INTAKE_NIK_HASH_KEY",
         "INTAKE_DATA_KEY",
         "DISTRIBUTION_DATA_KEY",
+        "POSTGRES_PASSWORD",
+        "INTAKE_DB_PASSWORD",
+        "LOGISTICS_DB_PASSWORD",
+        "DISTRIBUTION_DB_PASSWORD",
+        "NOTIFY_DB_PASSWORD",
     }
     assert all(first[name] != second[name] for name in first)
     assert secret_weakness(first["DINSOS_AUTH_SECRET"]) is None
