@@ -481,8 +481,10 @@ def logistics(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
                 "received_by": "Pak Budi",
                 **{key: str(value) for key, value in receipt_lines()[0].items()},
                 "reject_reason": "",
+                "bin": "",
             }
         },
+        "POST /ui/lots/{lot_id}/bin": lambda _: {"data": {"bin_location": "RAK-C1", "q": ""}},
         "POST /ui/counts": lambda id_: {
             "data": {
                 "warehouse_code": id_("warehouse_code"),

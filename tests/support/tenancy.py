@@ -515,7 +515,14 @@ def _seen(response: Response, sent: str) -> tuple[int, str]:
     return response.status_code, text
 
 
+# A screen that shows a refusal in place names its code on the notice (`data-refused`).
+_SCREEN_REFUSAL = re.compile(r'data-refused="([a-z_]+)"')
+
+
 def _error_code(response: Response) -> str:
+    if response.headers.get("content-type", "").startswith("text/html"):
+        found = _SCREEN_REFUSAL.search(response.text)
+        return found.group(1) if found else ""
     try:
         body = response.json()
     except ValueError:
@@ -530,9 +537,13 @@ def _accepted(response: Response) -> bool:
 
 
 def _redirected_with_error(response: Response, starting: str) -> bool:
-    """A screen's form answers 303 back to its page, `error=` naming the refusal."""
+    """A screen's form answers 303 back to its page, `error=` or `refused=` naming the
+    refusal."""
     location = response.headers.get("location", "")
-    return response.status_code == 303 and f"error={starting.replace(' ', '+')}" in location
+    wanted = starting.replace(" ", "+")
+    return response.status_code == 303 and (
+        f"error={wanted}" in location or f"refused={wanted}" in location
+    )
 
 
 def failures_text(service: str, report: TenancyReport) -> str:
