@@ -35,6 +35,7 @@ def _name(common_name: str) -> x509.Name:
 
 def office_relay_certificates(folder: Path) -> Certificates:
     """A new office CA and a relay certificate for 127.0.0.1 it signed, in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
     now = datetime.now(UTC)
     ca_key, server_key = (
         ec.generate_private_key(ec.SECP256R1()),
