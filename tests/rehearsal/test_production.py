@@ -284,6 +284,10 @@ def office(
             "NOTIFY_SMTP_PASSWORD": RELAY_PASSWORD,
             "NOTIFY_SMTP_CA_FILE": str(relay_certificates.ca_file),
         }
+        narrator.say(
+            f"mail relay: aiosmtpd on 127.0.0.1:{mail_server.port}, STARTTLS with an office CA's "
+            "certificate and a login required; NOTIFY_SMTP_* added to the operator's .env"
+        )
         group = stack.enter_context(ServiceGroup())
         passwords = {s: operator_env[f"{s.upper()}_DB_PASSWORD"] for s in SERVICES}
         roles = stack.enter_context(ServiceRoles.create(admin_url, passwords=passwords))
