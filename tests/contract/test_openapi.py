@@ -1,0 +1,177 @@
+"""schemathesis against the four services' published OpenAPI documents, in process, on a
+real SQLite database and as a signed-in user holding every role: no answer is a server
+error, every answer's status, content type and body are the ones the document declares,
+and data the document forbids is refused.
+
+The apps run without their lifespan (no broker, no relay, no consumers): what a request
+publishes stays in the outbox, which is all an HTTP answer depends on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from fastapi import FastAPI
+from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import Case
+from schemathesis.checks import not_a_server_error
+from schemathesis.generation import GenerationMode
+from schemathesis.schemas import APIOperation, BaseSchema
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from services.distribution.app import create_app as create_distribution
+from services.distribution.settings import DistributionSettings
+from services.intake.app import create_app as create_intake
+from services.intake.settings import IntakeSettings
+from services.logistics.app import create_app as create_logistics
+from services.logistics.settings import LogisticsSettings
+from services.notify.app import create_app as create_notify
+from services.notify.settings import NotifySettings
+from shared.auth import AuthSettings, Role
+from shared.settings import ServiceSettings
+from tests.support.access import signed_in, token_for
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
+# They answer 503 here, rightly: without the lifespan no broker or consumer is up.
+PROBES = frozenset({"/health", "/readyz"})
+# A live stream never ends for a client that follows it: asked for what is there only.
+STREAMS = {"/feed": {"follow": False}}
+# Bounded so the four services together add about a minute to the suite on 2 cores.
+EXAMPLES = settings(
+    max_examples=int(os.environ.get("CONTRACT_EXAMPLES", "6")),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+    database=None,
+)
+
+
+class WithoutLifespan:
+    """The app with its lifespan answered here and not run: no broker, no relay, no
+    consumers, so only what a request itself does is tested."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                kind = message["type"].removeprefix("lifespan.")
+                await send({"type": f"lifespan.{kind}.complete"})
+                if kind == "shutdown":
+                    return
+        await self.app(scope, receive, send)
+
+
+def _service(
+    factory: Callable[[Any], FastAPI], settings_class: type[ServiceSettings], tmp: Path
+) -> tuple[BaseSchema, dict[str, str]]:
+    """The service's published document bound to the app (cases are called in process),
+    and the headers of a signed-in user of office kukar holding every role."""
+    service_settings = signed_in(settings_class, tmp)
+    app = factory(service_settings)
+    app.state.runtime.create_tables()
+    auth: AuthSettings = service_settings.auth
+    headers = {"Authorization": f"Bearer {token_for(auth, *Role)}"}
+    return schemathesis.openapi.from_asgi("/openapi.json", WithoutLifespan(app)), headers
+
+
+@pytest.fixture(scope="module")
+def intake(tmp_path_factory: pytest.TempPathFactory) -> tuple[BaseSchema, dict[str, str]]:
+    return _service(create_intake, IntakeSettings, tmp_path_factory.mktemp("intake"))
+
+
+@pytest.fixture(scope="module")
+def logistics(tmp_path_factory: pytest.TempPathFactory) -> tuple[BaseSchema, dict[str, str]]:
+    return _service(create_logistics, LogisticsSettings, tmp_path_factory.mktemp("logistics"))
+
+
+@pytest.fixture(scope="module")
+def distribution(tmp_path_factory: pytest.TempPathFactory) -> tuple[BaseSchema, dict[str, str]]:
+    return _service(
+        create_distribution, DistributionSettings, tmp_path_factory.mktemp("distribution")
+    )
+
+
+@pytest.fixture(scope="module")
+def notify(tmp_path_factory: pytest.TempPathFactory) -> tuple[BaseSchema, dict[str, str]]:
+    return _service(create_notify, NotifySettings, tmp_path_factory.mktemp("notify"))
+
+
+def contract_breaches(service: tuple[BaseSchema, dict[str, str]]) -> list[str]:
+    """Every operation's breaches of the checks (empty: the service keeps its word), with
+    data the document allows and with data it forbids."""
+    schema, headers = service
+    breaches: list[str] = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        # Signing out (POST /auth/logout) with the test user's token would end its session.
+        caller = {} if operation.path.startswith("/auth/") else headers
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            breach = _breach(operation, mode, caller)
+            if breach is not None:
+                breaches.append(f"{operation.method.upper()} {operation.path} ({mode}): {breach}")
+    return breaches
+
+
+def _breach(operation: APIOperation, mode: GenerationMode, headers: dict[str, str]) -> str | None:
+    """The checks' first complaint about `operation` in `mode`, or None."""
+    excluded = [not_a_server_error] if operation.path in PROBES else []
+
+    query = STREAMS.get(operation.path)
+    strategy = operation.as_strategy(generation_mode=mode, headers=headers, query=query)
+
+    @given(case=strategy)
+    @EXAMPLES
+    def call(case: Case) -> None:
+        case.call_and_validate(checks=CHECKS, excluded_checks=excluded)
+
+    try:
+        call()
+    except Unsatisfiable:
+        return None  # nothing to break: no parameter and no body (negative mode)
+    except (Exception, BaseExceptionGroup) as failure:  # noqa: BLE001 - reported by the caller
+        return str(failure)
+    return None
+
+
+def test_intake_answers_as_its_openapi_says(intake: tuple[BaseSchema, dict[str, str]]) -> None:
+    breaches = contract_breaches(intake)
+    assert not breaches, "\n\n".join(breaches)
+
+
+def test_logistics_answers_as_its_openapi_says(
+    logistics: tuple[BaseSchema, dict[str, str]],
+) -> None:
+    breaches = contract_breaches(logistics)
+    assert not breaches, "\n\n".join(breaches)
+
+
+def test_distribution_answers_as_its_openapi_says(
+    distribution: tuple[BaseSchema, dict[str, str]],
+) -> None:
+    breaches = contract_breaches(distribution)
+    assert not breaches, "\n\n".join(breaches)
+
+
+def test_notify_answers_as_its_openapi_says(notify: tuple[BaseSchema, dict[str, str]]) -> None:
+    breaches = contract_breaches(notify)
+    assert not breaches, "\n\n".join(breaches)
