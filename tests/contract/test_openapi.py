@@ -10,7 +10,6 @@ publishes stays in the outbox, which is all an HTTP answer depends on.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,17 +29,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from services.distribution.app import create_app as create_distribution
-from services.distribution.settings import DistributionSettings
-from services.intake.app import create_app as create_intake
-from services.intake.settings import IntakeSettings
-from services.logistics.app import create_app as create_logistics
-from services.logistics.settings import LogisticsSettings
-from services.notify.app import create_app as create_notify
-from services.notify.settings import NotifySettings
-from shared.auth import AuthSettings, Role
-from shared.settings import ServiceSettings
-from tests.support.access import signed_in, token_for
+from tests.contract.services import build_app, every_role
 
 CHECKS = [
     not_a_server_error,
@@ -81,39 +70,33 @@ class WithoutLifespan:
         await self.app(scope, receive, send)
 
 
-def _service(
-    factory: Callable[[Any], FastAPI], settings_class: type[ServiceSettings], tmp: Path
-) -> tuple[BaseSchema, dict[str, str]]:
-    """The service's published document bound to the app (cases are called in process),
-    and the headers of a signed-in user of office kukar holding every role."""
-    service_settings = signed_in(settings_class, tmp)
-    app = factory(service_settings)
+def _service(service: str, tmp: Path) -> tuple[BaseSchema, dict[str, str]]:
+    """The service's published document bound to the app (cases are called in process,
+    without the lifespan), and a signed-in user's headers."""
+    app = build_app(service, tmp)
     app.state.runtime.create_tables()
-    auth: AuthSettings = service_settings.auth
-    headers = {"Authorization": f"Bearer {token_for(auth, *Role)}"}
-    return schemathesis.openapi.from_asgi("/openapi.json", WithoutLifespan(app)), headers
+    document = schemathesis.openapi.from_asgi("/openapi.json", WithoutLifespan(app))
+    return document, every_role(app)
 
 
 @pytest.fixture(scope="module")
 def intake(tmp_path_factory: pytest.TempPathFactory) -> tuple[BaseSchema, dict[str, str]]:
-    return _service(create_intake, IntakeSettings, tmp_path_factory.mktemp("intake"))
+    return _service("intake", tmp_path_factory.mktemp("intake"))
 
 
 @pytest.fixture(scope="module")
 def logistics(tmp_path_factory: pytest.TempPathFactory) -> tuple[BaseSchema, dict[str, str]]:
-    return _service(create_logistics, LogisticsSettings, tmp_path_factory.mktemp("logistics"))
+    return _service("logistics", tmp_path_factory.mktemp("logistics"))
 
 
 @pytest.fixture(scope="module")
 def distribution(tmp_path_factory: pytest.TempPathFactory) -> tuple[BaseSchema, dict[str, str]]:
-    return _service(
-        create_distribution, DistributionSettings, tmp_path_factory.mktemp("distribution")
-    )
+    return _service("distribution", tmp_path_factory.mktemp("distribution"))
 
 
 @pytest.fixture(scope="module")
 def notify(tmp_path_factory: pytest.TempPathFactory) -> tuple[BaseSchema, dict[str, str]]:
-    return _service(create_notify, NotifySettings, tmp_path_factory.mktemp("notify"))
+    return _service("notify", tmp_path_factory.mktemp("notify"))
 
 
 def contract_breaches(service: tuple[BaseSchema, dict[str, str]]) -> list[str]:
