@@ -176,11 +176,37 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
         return JSONResponse(
-            status_code=exc.status_code, content={"error": code, "detail": exc.detail}
+            status_code=exc.status_code,
+            content={"error": code, "detail": exc.detail},
+            headers=headers or None,
         )
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers at this request's path (Starlette names
+    only the first matching route's, so `GET /lots` hid `POST /lots`). FastAPI keeps an
+    included router as one branch; its `effective_route_contexts` are the real routes."""
+    methods: set[str] = set()
+    path = request.scope["path"]
+    for route in request.app.router.routes:
+        contexts = (
+            route.effective_route_contexts()
+            if hasattr(route, "effective_route_contexts")
+            else [route]
+        )
+        for context in contexts:
+            regex = getattr(context, "path_regex", None)
+            if regex is not None and regex.match(path) and getattr(context, "methods", None):
+                methods |= set(context.methods)
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
 
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})

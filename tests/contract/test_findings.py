@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from services.notify.app import create_app as create_notify
 from services.notify.settings import NotifySettings
 from shared.auth import Role
+from tests.contract.services import build_app, every_role
 from tests.support.access import signed_in, token_for
 
 
@@ -47,3 +48,14 @@ def test_a_last_event_id_beyond_64_bits_reads_from_the_end_not_a_server_error(
         )
         assert answer.status_code == 200, (last_seen, answer.text)
         assert answer.text == ""
+
+
+def test_a_method_the_path_does_not_take_is_answered_405_with_every_allowed_method(
+    tmp_path: Path,
+) -> None:
+    app = build_app("logistics", tmp_path)
+    client = _client(app)
+    answer = client.delete("/lots", headers=every_role(app))
+    assert answer.status_code == 405
+    assert answer.json()["error"] == "method_not_allowed"
+    assert answer.headers["Allow"] == "GET, HEAD, POST"
