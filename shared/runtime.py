@@ -29,6 +29,7 @@ from sqlalchemy import Engine, MetaData
 from sqlmodel import Session
 
 from shared.api_docs import install_api_docs
+from shared.asyncapi import ASYNCAPI_POLICY, asyncapi_router
 from shared.audit import AuditTrail, ChainBroken, acting_as, current_context
 from shared.auth import (
     Access,
@@ -723,7 +724,7 @@ def create_service_api(
     if policy is not None:
         protect(
             api,
-            {**AUDIT_POLICY, **CSRF_POLICY, **policy},
+            {**AUDIT_POLICY, **CSRF_POLICY, **ASYNCAPI_POLICY, **policy},
             auth or runtime.settings.auth,
             office=runtime.settings.common.default_office_id,
             service=runtime.name,
@@ -732,6 +733,7 @@ def create_service_api(
         api.router.dependencies.append(Depends(anonymous_context))
     api.include_router(audit_router())
     api.include_router(health_router())
+    api.include_router(asyncapi_router(runtime.name))
     api.include_router(csrf_router())
     install_api_docs(api)
     return api
