@@ -59,3 +59,47 @@ def test_a_method_the_path_does_not_take_is_answered_405_with_every_allowed_meth
     assert answer.status_code == 405
     assert answer.json()["error"] == "method_not_allowed"
     assert answer.headers["Allow"] == "GET, HEAD, POST"
+
+
+def test_a_warehouse_outside_indonesia_is_refused_as_its_schema_says(tmp_path: Path) -> None:
+    app = build_app("logistics", tmp_path)
+    client = _client(app)
+    warehouse = {"code": "GDG-X", "name": "Gudang X", "location": {"lat": 52.52, "lon": 13.4}}
+    answer = client.post("/warehouses", json=warehouse, headers=every_role(app))
+    assert answer.status_code == 422
+    assert answer.json()["error"] == "location_outside_indonesia"
+    assert "swapped" in answer.text
+    assert client.get("/warehouses", headers=every_role(app)).json() == []
+
+
+def test_a_boolean_is_not_read_as_a_number(tmp_path: Path) -> None:
+    app = build_app("logistics", tmp_path)
+    client = _client(app)
+    headers = every_role(app)
+    warehouse = {"code": "GDG-X", "name": "Gudang X", "location": {"lat": True, "lon": 116.9}}
+    answer = client.post("/warehouses", json=warehouse, headers=headers)
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["type"] == "boolean_not_number"
+    assert client.get("/warehouses", headers=headers).json() == []
+
+
+def test_the_openapi_states_indonesias_bounding_box_for_a_position(tmp_path: Path) -> None:
+    document = build_app("logistics", tmp_path).openapi()
+    point = document["components"]["schemas"]["IndonesianPoint"]["properties"]
+    assert (point["lat"]["minimum"], point["lat"]["maximum"]) == (-11.5, 6.5)
+    assert (point["lon"]["minimum"], point["lon"]["maximum"]) == (94.5, 141.5)
+
+
+def test_every_error_answer_in_every_openapi_has_the_one_error_shape(tmp_path: Path) -> None:
+    for service in ("intake", "logistics", "distribution", "notify"):
+        document = build_app(service, tmp_path / service).openapi()
+        assert "HTTPValidationError" not in document["components"]["schemas"]
+        for path, item in document["paths"].items():
+            for method, operation in item.items():
+                answers = operation["responses"]
+                if path not in ("/livez", "/metrics"):
+                    assert "503" in answers, (service, method, path)
+                for status, answer in answers.items():
+                    if int(status) >= 400 and path not in ("/health", "/readyz"):
+                        schema = answer["content"]["application/json"]["schema"]
+                        assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (path, status)
