@@ -104,8 +104,8 @@ def with_common_answers(document: dict[str, Any], policy: Policy | None) -> dict
         for method, operation in item.items():
             rule = _rule(policy, method, path)
             responses: dict[str, Any] = operation.setdefault("responses", {})
-            for status in _common_statuses(method, path, rule):
-                responses.setdefault(str(status), {"description": COMMON_ANSWERS[status]})
+            for common in _common_statuses(method, path, rule):
+                responses.setdefault(str(common), {"description": COMMON_ANSWERS[common]})
             for status, response in responses.items():
                 if status.isdigit() and int(status) >= 400 and _error_shaped(response):
                     response["content"] = {"application/json": {"schema": ERROR_REF}}
