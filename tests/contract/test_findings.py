@@ -5,9 +5,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import BaseModel, ValidationError
 
+from services.distribution.models import (
+    ArrivalIn,
+    CompletionIn,
+    CorrectionIn,
+    ProgramIn,
+    RecipientIn,
+    RunIn,
+)
+from services.intake.models import ReportIn, VerificationIn
+from services.logistics.models import WarehouseIn
 from services.notify.app import create_app as create_notify
 from services.notify.settings import NotifySettings
 from shared.auth import Role
@@ -104,3 +116,27 @@ def test_every_error_answer_in_every_openapi_has_the_one_error_shape(tmp_path: P
                     if int(status) >= 400 and path not in ("/health", "/readyz"):
                         schema = answer["content"]["application/json"]["schema"]
                         assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (path, status)
+
+
+@pytest.mark.parametrize(
+    ("model", "field"),
+    [
+        (ReportIn, "location"),
+        (VerificationIn, "location"),
+        (WarehouseIn, "location"),
+        (RecipientIn, "position"),
+        (CorrectionIn, "position"),
+        (ProgramIn, "hub"),
+        (ArrivalIn, "position"),
+        (CompletionIn, "position"),
+        (RunIn, "start"),
+    ],
+)
+def test_every_position_a_user_gives_is_refused_outside_indonesia_before_any_use_case(
+    model: type[BaseModel], field: str
+) -> None:
+    """The handlers' own checks stay; the body is refused first, as its schema says."""
+    with pytest.raises(ValidationError) as refused:
+        model.model_validate({field: {"lat": 52.52, "lon": 13.4}})
+    errors = [error for error in refused.value.errors() if error["loc"] == (field,)]
+    assert [error["type"] for error in errors] == ["outside_indonesia"]
