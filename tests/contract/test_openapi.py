@@ -34,6 +34,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.contract.services import build_app, every_role
+from tests.distribution.programs_support import person
 
 CHECKS = [
     not_a_server_error,
@@ -131,9 +132,27 @@ def _logistics_records(client: TestClient, headers: dict[str, str]) -> dict[str,
     return {"item_code": "RICE-5KG", "lot_id": made["id"]}
 
 
+def _distribution_records(client: TestClient, headers: dict[str, str]) -> dict[str, str]:
+    recipient = person(1).model_dump(mode="json", exclude_none=True)
+    made = _made(client.post("/recipients", json=recipient, headers=headers))
+    return {"recipient_id": made["id"]}
+
+
+def _notify_records(client: TestClient, headers: dict[str, str]) -> dict[str, str]:
+    subscription = {
+        "channel": "email",
+        "email": "posko@kukarkab.go.id",
+        "event_types": ["ResponseDeadlineBreached"],
+    }
+    made = _made(client.post("/subscriptions", json=subscription, headers=headers))
+    return {"subscription_id": made["id"]}
+
+
 SEEDS: dict[str, Callable[[TestClient, dict[str, str]], dict[str, str]]] = {
     "intake": _intake_records,
     "logistics": _logistics_records,
+    "distribution": _distribution_records,
+    "notify": _notify_records,
 }
 
 
