@@ -3,7 +3,11 @@ geodesic distance between two points (WGS84 ellipsoid, via geopy)."""
 
 from __future__ import annotations
 
+from typing import Any, Self
+
 from geopy.distance import geodesic
+from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from shared.events import GeoPoint
 
@@ -29,6 +33,42 @@ def outside_indonesia_detail(point: GeoPoint) -> str:
         f"lon {INDONESIA_LON[0]}..{INDONESIA_LON[1]}); are latitude and longitude swapped "
         "or is the minus sign of a southern latitude missing?"
     )
+
+
+OUTSIDE_INDONESIA = "outside_indonesia"
+
+
+class IndonesianPoint(GeoPoint):
+    """A position a user gives: inside Indonesia's bounding box, which the schema states.
+    A point outside is refused as `<field>_outside_indonesia` (shared.http), with the
+    advice of `outside_indonesia_detail`; one beyond ±90/±180 as any invalid field."""
+
+    lat: float = Field(
+        ge=-90,
+        le=90,
+        description="Latitude in decimal degrees, inside Indonesia.",
+        json_schema_extra={"minimum": INDONESIA_LAT[0], "maximum": INDONESIA_LAT[1]},
+    )
+    lon: float = Field(
+        ge=-180,
+        le=180,
+        description="Longitude in decimal degrees, inside Indonesia.",
+        json_schema_extra={"minimum": INDONESIA_LON[0], "maximum": INDONESIA_LON[1]},
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_any_point(cls, value: Any) -> Any:
+        # Code that already holds a GeoPoint (a stored position, a test) passes it as is.
+        if isinstance(value, GeoPoint) and not isinstance(value, cls):
+            return value.model_dump()
+        return value
+
+    @model_validator(mode="after")
+    def _inside_indonesia(self) -> Self:
+        if not within_indonesia(self):
+            raise PydanticCustomError(OUTSIDE_INDONESIA, outside_indonesia_detail(self))
+        return self
 
 
 def distance_km(a: GeoPoint, b: GeoPoint) -> float:

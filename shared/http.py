@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from decimal import Decimal
+from types import UnionType
+from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
 from urllib.parse import unquote_plus
 
 from fastapi import FastAPI, Request
@@ -23,6 +25,7 @@ from shared.db import is_transient_db_error
 from shared.text import allows_line_breaks, control_character
 
 CONTROL_CHARACTER = "control_character"
+BOOLEAN_NOT_NUMBER = "boolean_not_number"
 
 
 class ApiModel(BaseModel):
@@ -31,6 +34,22 @@ class ApiModel(BaseModel):
     character; free text (`shared.text.FREE_TEXT`) may hold tabs and line breaks."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans_as_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        # Lax pydantic reads `true` as 1 and `false` as 0: a quantity of `true` would be
+        # stored as one unit. JSON's booleans are not numbers; the schema says so too.
+        if info.field_name is None:
+            return value
+        where = _boolean_where_number(value, cls.model_fields[info.field_name].annotation, "")
+        if where is not None:
+            raise PydanticCustomError(
+                BOOLEAN_NOT_NUMBER,
+                "a number is expected{where}, not true or false",
+                {"where": f" (in {where})" if where else ""},
+            )
+        return value
 
     @field_validator("*", mode="after")
     @classmethod
@@ -48,6 +67,45 @@ class ApiModel(BaseModel):
                 {"character": character, "where": f" (in {where})" if where else ""},
             )
         return value
+
+
+def _boolean_where_number(value: Any, annotation: Any, where: str) -> str | None:
+    """Where in a raw (unvalidated) value a boolean stands for a number the annotation
+    asks for, or None. Walks nested models, lists and dicts of the annotation."""
+    arms = _arms(annotation)
+    if isinstance(value, bool):
+        numeric = any(arm in (int, float, Decimal) for arm in arms)
+        return where if numeric and bool not in arms else None
+    for arm in arms:
+        origin, arguments = get_origin(arm), get_args(arm)
+        if isinstance(arm, type) and issubclass(arm, BaseModel) and isinstance(value, dict):
+            for name, field in arm.model_fields.items():
+                if name in value:
+                    inner = f"{where}.{name}".lstrip(".")
+                    found = _boolean_where_number(value[name], field.annotation, inner)
+                    if found is not None:
+                        return found
+        elif origin in (list, tuple, set, frozenset) and arguments and isinstance(value, list):
+            for index, item in enumerate(value):
+                found = _boolean_where_number(item, arguments[0], f"{where}[{index}]")
+                if found is not None:
+                    return found
+        elif origin is dict and len(arguments) == 2 and isinstance(value, dict):
+            for key, item in value.items():
+                found = _boolean_where_number(item, arguments[1], f"{where}[{key!r}]")
+                if found is not None:
+                    return found
+    return None
+
+
+def _arms(annotation: Any) -> list[Any]:
+    """The types an annotation admits: Annotated and Optional/Union unwrapped."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _arms(get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        return [arm for inner in get_args(annotation) for arm in _arms(inner)]
+    return [annotation]
 
 
 def _first_control_character(value: Any, *, free_text: bool, where: str) -> tuple[str, str] | None:
@@ -154,6 +212,10 @@ def install_error_handlers(app: FastAPI) -> None:
         elif all(err["type"] == CONTROL_CHARACTER for err in errors):
             # One clear code for text that holds a NUL, CR/LF or another control character.
             code = CONTROL_CHARACTER
+        elif all(err["type"] == "outside_indonesia" for err in errors):
+            # shared.geo.IndonesianPoint: named after the field, e.g. location_outside_indonesia.
+            named = [part for part in errors[0]["loc"] if isinstance(part, str)]
+            code = f"{named[-1]}_outside_indonesia"
         else:
             code = "invalid_request"
         return JSONResponse(
@@ -176,11 +238,37 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
         return JSONResponse(
-            status_code=exc.status_code, content={"error": code, "detail": exc.detail}
+            status_code=exc.status_code,
+            content={"error": code, "detail": exc.detail},
+            headers=headers or None,
         )
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers at this request's path (Starlette names
+    only the first matching route's, so `GET /lots` hid `POST /lots`). FastAPI keeps an
+    included router as one branch; its `effective_route_contexts` are the real routes."""
+    methods: set[str] = set()
+    path = request.scope["path"]
+    for route in request.app.router.routes:
+        contexts = (
+            route.effective_route_contexts()
+            if hasattr(route, "effective_route_contexts")
+            else [route]
+        )
+        for context in contexts:
+            regex = getattr(context, "path_regex", None)
+            if regex is not None and regex.match(path) and getattr(context, "methods", None):
+                methods |= set(context.methods)
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
 
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})

@@ -28,7 +28,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from shared.auth import TOKEN_COOKIE, AuthSettings, Principal, Role, issue_token
-from shared.http import csp_nonce
+from shared.http import ErrorBody, csp_nonce
 from shared.passwords import check_password, hash_password, needs_rehash, password_matches
 from shared.signin_state import Refused, Rotated, SessionRegistry, SignInThrottle
 from shared.userfile import UsersFileError, replace_password_hash
@@ -408,7 +408,13 @@ def identity_router(provider: IdentityProvider) -> APIRouter:
     router = APIRouter(tags=["auth"])
     settings = provider.settings
 
-    @router.post("/auth/token")
+    @router.post(
+        "/auth/token",
+        responses={
+            401: {"model": ErrorBody, "description": "Unknown user or wrong password"},
+            429: {"model": ErrorBody, "description": "Too many failed sign-ins (Retry-After)"},
+        },
+    )
     def token(
         request: Request,
         username: Annotated[str, Form(max_length=100)],
@@ -474,7 +480,14 @@ def identity_router(provider: IdentityProvider) -> APIRouter:
         )
         return response
 
-    @router.post("/auth/refresh")
+    @router.post(
+        "/auth/refresh",
+        responses={
+            400: {"model": ErrorBody, "description": "No refresh token sent"},
+            401: {"model": ErrorBody, "description": "The refresh token is unknown or expired"},
+            409: {"model": ErrorBody, "description": "Another tab already renewed it"},
+        },
+    )
     def refresh(
         request: Request,
         refresh_token: Annotated[str | None, Form(max_length=200)] = None,
@@ -502,7 +515,10 @@ def identity_router(provider: IdentityProvider) -> APIRouter:
         provider.set_cookies(response, outcome, now)
         return response
 
-    @router.post("/auth/logout")
+    @router.post(
+        "/auth/logout",
+        responses={303: {"description": "From a screen: on to the sign-in page"}},
+    )
     def logout(
         request: Request,
         refresh_token: Annotated[str | None, Form(max_length=200)] = None,

@@ -23,12 +23,13 @@ import faust
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from faust.contrib.asgi import faust_app_running
 from sqlalchemy import Engine, MetaData
 from sqlmodel import Session
 
 from shared.api_docs import install_api_docs
+from shared.asyncapi import ASYNCAPI_POLICY, asyncapi_router
 from shared.audit import AuditTrail, ChainBroken, acting_as, current_context
 from shared.auth import (
     Access,
@@ -60,6 +61,7 @@ from shared.log_check import LogCheck
 from shared.logs import RequestIds
 from shared.metrics import CONTENT_TYPE, HttpMetrics, metrics_registry, render
 from shared.migrations import MigrationHistory, UpgradeOutcome, upgrade
+from shared.openapi import operation_ids, publish_honest_openapi
 from shared.settings import CommonSettings, ServiceSettings
 from shared.streams import create_stream_app, raw_topic
 from shared.topics import ALL_TOPICS, Topic, all_topic_names
@@ -596,6 +598,15 @@ def get_runtime(request: Request) -> ServiceRuntime:
 RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]
 
 
+# Not an error body: the same figures as the 200, naming the checks that failed.
+_NOT_READY: dict[int | str, dict[str, Any]] = {
+    503: {
+        "description": "Not ready: the same figures, naming what failed",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
+
+
 def health_router() -> APIRouter:
     """`GET /health`: 200 when database and broker answer, 503 otherwise, with the
     figures. `GET /livez`: 200 while the process answers (no I/O: a restart is the cure
@@ -609,17 +620,17 @@ def health_router() -> APIRouter:
     async def livez(runtime: RuntimeDep) -> dict[str, str]:
         return {"service": runtime.name, "status": "alive"}
 
-    @router.get("/readyz")
+    @router.get("/readyz", responses=_NOT_READY)
     async def readyz(runtime: RuntimeDep) -> JSONResponse:
         body = await runtime.readiness()
         return JSONResponse(status_code=200 if not body["failed"] else 503, content=body)
 
-    @router.get("/metrics")
+    @router.get("/metrics", response_class=PlainTextResponse)
     async def metrics(request: Request) -> Response:
         registry = request.app.state.metrics_registry
         return Response(await asyncio.to_thread(render, registry), media_type=CONTENT_TYPE)
 
-    @router.get("/health")
+    @router.get("/health", responses=_NOT_READY)
     async def health(runtime: RuntimeDep) -> JSONResponse:
         body = await runtime.health()
         return JSONResponse(status_code=200 if body["status"] == "ok" else 503, content=body)
@@ -700,7 +711,9 @@ def create_service_api(
         # Served by install_api_docs from local copies instead of FastAPI's CDN pages.
         docs_url=None,
         redoc_url=None,
+        generate_unique_id_function=operation_ids(runtime.name),
     )
+    publish_honest_openapi(api)
     api.state.runtime = runtime
     api.state.metrics_registry = metrics_registry(runtime)
     guard_requests(api, service=runtime.name, common=runtime.settings.common)
@@ -711,7 +724,7 @@ def create_service_api(
     if policy is not None:
         protect(
             api,
-            {**AUDIT_POLICY, **CSRF_POLICY, **policy},
+            {**AUDIT_POLICY, **CSRF_POLICY, **ASYNCAPI_POLICY, **policy},
             auth or runtime.settings.auth,
             office=runtime.settings.common.default_office_id,
             service=runtime.name,
@@ -720,6 +733,7 @@ def create_service_api(
         api.router.dependencies.append(Depends(anonymous_context))
     api.include_router(audit_router())
     api.include_router(health_router())
+    api.include_router(asyncapi_router(runtime.name))
     api.include_router(csrf_router())
     install_api_docs(api)
     return api

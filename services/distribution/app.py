@@ -56,6 +56,7 @@ from shared.auth import Access, Role, scoped_office
 from shared.auth import Policy as AccessPolicy
 from shared.clock import Clock
 from shared.http import ERROR_RESPONSES, Forbidden, Unprocessable
+from shared.openapi import file_answer
 from shared.pages import assets_router
 from shared.runtime import RuntimeDep, ServiceRuntime, UnitOfWork, create_service_api
 
@@ -480,7 +481,8 @@ def upload_photo(
     "/deliveries/{delivery_id}/{purpose}",
     tags=["field"],
     summary="The stored photo or signature",
-    responses={200: {"content": {"image/png": {}, "image/jpeg": {}}}},
+    response_class=Response,
+    responses=file_answer("image/png", "image/jpeg", description="The image"),
 )
 def proof_image(delivery_id: UUID, purpose: str, runtime: RuntimeDep) -> Response:
     """The image as uploaded (after checking)."""
@@ -584,7 +586,13 @@ def depart_run(run_id: UUID, runtime: RuntimeDep) -> RunOut:
     return runtime.run(work)
 
 
-@router.get("/runs/{run_id}/map.svg", tags=["runs"], summary="The run on a small map")
+@router.get(
+    "/runs/{run_id}/map.svg",
+    tags=["runs"],
+    summary="The run on a small map",
+    response_class=Response,
+    responses=file_answer("image/svg+xml", description="The map"),
+)
 def run_map(run_id: UUID, runtime: RuntimeDep) -> Response:
     """An SVG of the start and the stops in visiting order (no tiles: works offline)."""
     svg = runtime.run(lambda uow: screens.run_svg(_run_out(uow, handlers.get_run(uow, run_id))))

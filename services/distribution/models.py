@@ -21,6 +21,7 @@ from services.distribution.domain import (
 )
 from shared.db import UTCDateTime
 from shared.events import CaseType, DispatchLine, GeoPoint, NeedLine, ShortText
+from shared.geo import IndonesianPoint
 from shared.http import ApiModel
 from shared.text import FREE_TEXT
 
@@ -120,7 +121,7 @@ class RecipientIn(ApiModel):
     institution_type: ShortText | None = Field(default=None, description="e.g. 'panti asuhan'.")
     contact_person: ShortText | None = None
     address: AddressIn
-    position: GeoPoint
+    position: IndonesianPoint
     verified: bool = Field(default=False, description="Checked at home by a social worker.")
 
     @model_validator(mode="after")
@@ -249,7 +250,7 @@ class CorrectionIn(ApiModel):
     kk: str | None = Field(default=None, max_length=16)
     phone: Annotated[str, StringConstraints(pattern=r"^\+?\d{8,15}$")] | None = None
     address: AddressIn | None = None
-    position: GeoPoint | None = None
+    position: IndonesianPoint | None = None
     reason: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500), FREE_TEXT
     ]
@@ -261,7 +262,7 @@ class ProgramIn(ApiModel):
     name: ShortText
     start_date: date = Field(description="First day of round 1; rounds follow every 2 months.")
     parcel: list[NeedLine] = Field(min_length=1, description="One recipient's parcel.")
-    hub: GeoPoint = Field(description="Where logistics brings the round's goods.")
+    hub: IndonesianPoint = Field(description="Where logistics brings the round's goods.")
 
 
 class EnrolmentIn(ApiModel):
@@ -583,7 +584,7 @@ class AssignmentIn(ApiModel):
 class ArrivalIn(ApiModel):
     """The team's GPS position on arrival."""
 
-    position: GeoPoint
+    position: IndonesianPoint
 
 
 class CompletionIn(ApiModel):
@@ -595,7 +596,7 @@ class CompletionIn(ApiModel):
     relation: ShortText | None = Field(
         default=None, description="e.g. 'self', 'spouse', 'child', 'neighbour', 'caretaker'."
     )
-    position: GeoPoint | None = None
+    position: IndonesianPoint | None = None
     signature_png_base64: str | None = Field(default=None, max_length=4_000_000)
 
 
@@ -630,7 +631,7 @@ class RunIn(ApiModel):
     team: ShortText
     vehicle: ShortText
     run_date: date
-    start: GeoPoint = Field(description="Where the vehicle sets out (hub or warehouse).")
+    start: IndonesianPoint = Field(description="Where the vehicle sets out (hub or warehouse).")
     delivery_ids: list[UUID] = Field(min_length=1, max_length=200)
 
 

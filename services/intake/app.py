@@ -48,6 +48,7 @@ from shared.actors import ActingUserName, attributed
 from shared.auth import Access, Policy, Role, office_scope
 from shared.clock import Clock
 from shared.http import ERROR_RESPONSES, ErrorBody, Forbidden, NotFound
+from shared.openapi import file_answer
 from shared.pages import assets_router
 from shared.privacy import PersonalDataVault
 from shared.runtime import RuntimeDep, ServiceRuntime, UnitOfWork, create_service_api
@@ -286,6 +287,7 @@ def list_photos(incident_id: UUID, runtime: RuntimeDep) -> list[PhotoOut]:
     tags=["photos"],
     summary="A photo's bytes",
     response_class=FileResponse,
+    responses=file_answer("image/jpeg", "image/png", "image/webp", description="The picture"),
 )
 def get_photo(photo_id: UUID, request: Request, runtime: RuntimeDep) -> FileResponse:
     """The picture as stored: upright, without its metadata."""

@@ -27,6 +27,7 @@ from shared.events import (
     ReporterRole,
     ShortText,
 )
+from shared.geo import IndonesianPoint
 from shared.http import ApiModel
 from shared.privacy import PersonalDataVault
 from shared.text import FREE_TEXT
@@ -180,7 +181,7 @@ class ReportIn(ApiModel):
     reporter: ReporterIn
     hazard: HazardType
     happened_at: AwareDatetime = Field(description="When it happened, with a time zone.")
-    location: GeoPoint | None = Field(default=None, description="GPS position, WGS84.")
+    location: IndonesianPoint | None = Field(default=None, description="GPS position, WGS84.")
     address: Address | None = None
     households_affected: int = Field(ge=0, le=10_000_000)
     people_affected: int = Field(ge=0, le=100_000_000)
@@ -206,7 +207,7 @@ class VerificationIn(ApiModel):
 
     verified_by: ShortText = ignored_actor_field()
     assessed_needs: list[NeedLine] = Field(min_length=1, max_length=100)
-    location: GeoPoint | None = Field(
+    location: IndonesianPoint | None = Field(
         default=None, description="Corrected or missing position of the incident."
     )
 

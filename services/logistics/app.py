@@ -65,10 +65,13 @@ from shared.actors import ActingUserName, attributed
 from shared.auth import Access, Policy, Role
 from shared.clock import Clock
 from shared.http import ERROR_RESPONSES
+from shared.openapi import file_answer
 from shared.pages import assets_router
 from shared.runtime import RuntimeDep, ServiceRuntime, UnitOfWork, create_service_api
 
 router = APIRouter(responses=ERROR_RESPONSES)
+# A printable document, documented as what it is rather than JSON.
+PDF: dict[str, Any] = {"response_class": Response, "responses": file_answer("application/pdf")}
 
 
 def get_logistics_settings(request: Request) -> LogisticsSettings:
@@ -344,7 +347,7 @@ def pick_list(dispatch_id: UUID, runtime: RuntimeDep) -> PickList:
     return runtime.run(lambda uow: documents.pick_list(uow, dispatch_id))
 
 
-@router.get("/dispatches/{dispatch_id}/pick-list.pdf", tags=["dispatches"])
+@router.get("/dispatches/{dispatch_id}/pick-list.pdf", tags=["dispatches"], **PDF)
 def pick_list_pdf(dispatch_id: UUID, runtime: RuntimeDep, settings: SettingsDep) -> Response:
     """The pick list as a printable PDF (in Bahasa Indonesia, the office's paper)."""
 
@@ -389,7 +392,7 @@ def handover_of(dispatch_id: UUID, runtime: RuntimeDep) -> HandoverOut:
     return HandoverOut.model_validate(row, from_attributes=True)
 
 
-@router.get("/handovers/{handover_id}.pdf", tags=["dispatches"])
+@router.get("/handovers/{handover_id}.pdf", tags=["dispatches"], **PDF)
 def handover_pdf(handover_id: UUID, runtime: RuntimeDep, settings: SettingsDep) -> Response:
     """The handover record (Berita Acara Serah Terima) as a printable PDF."""
 

@@ -22,6 +22,7 @@ from shared.actors import ignored_actor_field
 from shared.db import UTCDateTime
 from shared.events import GeoPoint, ItemCode, OfficeId, ShortText
 from shared.events_stock import MovementKind
+from shared.geo import IndonesianPoint
 from shared.http import ApiModel
 from shared.text import FREE_TEXT
 
@@ -354,7 +355,7 @@ class WarehouseIn(ApiModel):
 
     code: WarehouseCode
     name: ShortText
-    location: GeoPoint
+    location: IndonesianPoint
     office_id: OfficeId | None = None
 
 

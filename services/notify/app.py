@@ -45,6 +45,7 @@ from shared.actors import ActingUserName
 from shared.auth import Access, Policy, Role
 from shared.clock import Clock
 from shared.http import ERROR_RESPONSES, NotFound, Unprocessable
+from shared.openapi import file_answer
 from shared.pages import assets_router
 from shared.runtime import Figure, RuntimeDep, ServiceRuntime, create_service_api
 
@@ -199,19 +200,31 @@ def acknowledge_alert(
     return AlertOut.of(runtime.run(lambda uow: handlers.acknowledge(uow, alert_id, actor)))
 
 
-@router.get("/feed", tags=["alerts"], summary="Live feed of notify's events (SSE)")
+# The feed's numbers are a 64-bit column: a larger one (or a wrong header) names no entry.
+MAX_FEED_SEQUENCE = 2**63 - 1
+
+
+@router.get(
+    "/feed",
+    tags=["alerts"],
+    summary="Live feed of notify's events (SSE)",
+    response_class=StreamingResponse,
+    responses=file_answer("text/event-stream", description="The events, as they come"),
+)
 async def feed(
     request: Request,
     runtime: RuntimeDep,
     office_id: OfficeFilter,
     follow: bool = True,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_FEED_SEQUENCE)] = 0,
 ) -> StreamingResponse:
     """Server-sent events, one per announced event, numbered: a client that reconnects
     with `Last-Event-ID` (or `after`) gets what it missed. `follow=false` sends what is
     there and ends."""
     last_seen = request.headers.get("last-event-id")
-    start = int(last_seen) if last_seen and last_seen.isdigit() else after
+    start = after
+    if last_seen and last_seen.isascii() and last_seen.isdigit():
+        start = min(int(last_seen), MAX_FEED_SEQUENCE)
     interval = notify_settings(runtime).feed_poll_interval_s
 
     async def stream() -> AsyncIterator[str]:
@@ -267,7 +280,13 @@ def _service_in_words(code: str) -> str:
     return pages.word("id", "service", code)
 
 
-@router.get("/reports.csv", tags=["reports"], summary="Evaluation figures as CSV")
+@router.get(
+    "/reports.csv",
+    tags=["reports"],
+    summary="Evaluation figures as CSV",
+    response_class=Response,
+    responses=file_answer("text/csv"),
+)
 def get_report_csv(
     runtime: RuntimeDep,
     standards: StandardsDep,
@@ -284,7 +303,13 @@ def get_report_csv(
     )
 
 
-@router.get("/reports.pdf", tags=["reports"], summary="Evaluation figures as PDF")
+@router.get(
+    "/reports.pdf",
+    tags=["reports"],
+    summary="Evaluation figures as PDF",
+    response_class=Response,
+    responses=file_answer("application/pdf"),
+)
 def get_report_pdf(
     runtime: RuntimeDep,
     standards: StandardsDep,

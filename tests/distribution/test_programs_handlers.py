@@ -131,7 +131,6 @@ BAD_REGISTRATIONS: list[tuple[dict[str, Any], str]] = [
     ({"nik": "64020601015"}, "invalid_nik"),
     ({"nik": "6402063213500001"}, "invalid_nik"),
     ({"kk": "12345"}, "invalid_kk"),
-    ({"position": GeoPoint(lat=0.42, lon=16.99)}, "position_outside_indonesia"),
     ({"address": AddressIn(district="Tenggarong", village="Kuta")}, "address_not_in_regency"),
     (
         {"address": AddressIn(district="Balikpapan Kota", village="Klandasan Ilir")},
@@ -387,16 +386,6 @@ def test_bad_runs_are_refused(service: tuple[ServiceRuntime, Policy]) -> None:
             ),
             "delivery_not_found",
         ),
-        (
-            RunIn(
-                team="T",
-                vehicle="V",
-                run_date=START.date(),
-                start=GeoPoint(lat=10, lon=10),
-                delivery_ids=ids,
-            ),
-            "start_outside_indonesia",
-        ),
     ]
     for body, code in cases:
         with pytest.raises((Unprocessable, NotFound)) as refused:
@@ -488,7 +477,6 @@ INCOMPLETE_PROOFS: list[tuple[dict[str, Any], str]] = [
     ({"signature_png_base64": None}, "proof_missing"),
     ({"signature_png_base64": "bm90IGFuIGltYWdl"}, "not_an_image"),
     ({"signature_png_base64": "%%%"}, "not_an_image"),
-    ({"position": GeoPoint(lat=52.5, lon=13.4)}, "position_outside_indonesia"),
 ]
 
 

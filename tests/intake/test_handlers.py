@@ -163,7 +163,6 @@ def test_the_nik_is_kept_only_as_a_keyed_hash_and_never_sent_on(
             {"reporter": {"name": "X", "role": "rt", "nik": "9999995507850003"}},
             "nik_unknown_region",
         ),
-        ({"location": {"lat": -12.46, "lon": 130.84}}, "location_outside_indonesia"),
     ],
 )
 def test_a_refused_report_changes_nothing(
