@@ -11,7 +11,7 @@ import pytest
 from shared.tansu import TansuBroker
 from tests.support.databases import POSTGRES_ENV, new_database_url, postgres_admin_url
 
-pytest_plugins = ["tests.support.browser"]
+pytest_plugins = ["tests.support.browser", "tests.support.tidy"]
 
 # Behaviour tests call the services without signing in; every tests/<service>/test_access.py
 # builds its app with sign-in required and walks the whole access matrix.
@@ -30,6 +30,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "postgresql" in item.keywords or "[postgresql" in item.nodeid:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """DINSOS_DATA_DIR for what a module- or session-wide fixture starts: never the
+    default `data/` of the checkout, which a developer's local run uses."""
+    with pytest.MonkeyPatch.context() as patch:
+        data_dir = tmp_path_factory.mktemp("data")
+        patch.setenv("DINSOS_DATA_DIR", str(data_dir))
+        yield data_dir
+
+
+@pytest.fixture(autouse=True)
+def data_dir(session_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's own DINSOS_DATA_DIR (faust's folders, privacy keys, photos, SQLite files
+    of settings without a database URL), inside its tmp_path."""
+    del session_data_dir  # set first, so this one wins for the test
+    path = tmp_path / "data"
+    monkeypatch.setenv("DINSOS_DATA_DIR", str(path))
+    return path
 
 
 @pytest.fixture(params=BACKENDS)
