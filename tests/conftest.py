@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+import shared.runtime
 from shared.tansu import TansuBroker
 from tests.support.databases import POSTGRES_ENV, new_database_url, postgres_admin_url
+from tests.support.templates import TemplateDatabases
 
 pytest_plugins = ["tests.support.browser", "tests.support.tidy"]
 
@@ -50,6 +52,27 @@ def data_dir(session_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
     path = tmp_path / "data"
     monkeypatch.setenv("DINSOS_DATA_DIR", str(path))
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def template_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TemplateDatabases]:
+    """Services started in this process migrate an empty database by copying a template
+    the real migrations made (tests/support/templates.py)."""
+    templates = TemplateDatabases(tmp_path_factory.mktemp("templates"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(shared.runtime, "upgrade", templates.upgrade)
+        yield templates
+    templates.drop()
+
+
+@pytest.fixture(autouse=True)
+def _migrations_at_start(
+    request: pytest.FixtureRequest, template_databases: TemplateDatabases
+) -> Iterator[None]:
+    """A test marked `migrations_at_start` sees a service run its whole history itself."""
+    template_databases.enabled = request.node.get_closest_marker("migrations_at_start") is None
+    yield
+    template_databases.enabled = True
 
 
 @pytest.fixture(params=BACKENDS)
