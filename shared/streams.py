@@ -55,6 +55,8 @@ def create_stream_app(service: str, kafka: KafkaSettings, data_dir: Path) -> fau
     would litter a checkout or fail in a read-only container.
     """
     scheme = _TUNED_SCHEME if kafka.fetch_max_wait_ms is not None else "kafka"
+    datadir = data_dir / "faust" / consumer_group(service)
+    datadir.parent.mkdir(parents=True, exist_ok=True)  # faust makes the last step only
     servers = ";".join(kafka.bootstrap_servers.split(","))
     app = faust.App(
         consumer_group(service),
@@ -62,7 +64,7 @@ def create_stream_app(service: str, kafka: KafkaSettings, data_dir: Path) -> fau
         store="memory://",
         web_enabled=False,
         autodiscover=False,
-        datadir=str(data_dir / "faust" / consumer_group(service)),
+        datadir=str(datadir),
         processing_guarantee="at_least_once",
         broker_session_timeout=kafka.session_timeout_s,
         broker_heartbeat_interval=kafka.heartbeat_interval_s,

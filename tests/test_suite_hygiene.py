@@ -24,9 +24,14 @@ def test_a_tests_data_dir_is_inside_its_tmp_path(tmp_path: Path) -> None:
     assert CommonSettings().data_dir == tmp_path / "data"
 
 
-def test_a_services_faust_folder_is_under_its_data_dir(tmp_path: Path) -> None:
-    app = create_stream_app("intake", KafkaSettings(bootstrap_servers="127.0.0.1:9"), tmp_path)
-    assert Path(app.conf.datadir) == tmp_path / "faust" / "dinsos-intake"
+def test_a_services_faust_folder_is_under_its_data_dir_made_on_first_start(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "data"  # a first start: not there yet
+    app = create_stream_app("intake", KafkaSettings(bootstrap_servers="127.0.0.1:9"), data_dir)
+    assert Path(app.conf.datadir) == data_dir / "faust" / "dinsos-intake"
+    # faust makes its own folder with a plain mkdir: what holds it must exist.
+    assert (data_dir / "faust").is_dir()
 
 
 def test_files_a_run_leaves_in_the_checkout_are_named(tmp_path: Path) -> None:
