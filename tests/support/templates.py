@@ -26,6 +26,8 @@ from sqlalchemy.engine import URL
 
 from shared.db import create_db_engine
 from shared.migrations import MigrationHistory, UpgradeOutcome, upgrade
+from tests.support.databases import new_database_url
+from tests.support.migrations import HISTORIES
 
 
 def _is_empty(engine: Engine) -> bool:
@@ -61,6 +63,19 @@ class TemplateDatabases:
                 elif engine.dialect.name == "postgresql":
                     self._copy_postgres(engine, history)
         return upgrade(engine, history, revision)
+
+    def new_database_url(
+        self, service: str, backend: str, directory: Path, admin: str | None = None
+    ) -> str:
+        """A new database (as `tests.support.databases.new_database_url`) already at
+        `service`'s head, for a service started as a process: it finds nothing to do."""
+        url = new_database_url(backend, directory, admin)
+        engine = create_db_engine(url)
+        try:
+            self.upgrade(engine, HISTORIES[service])
+        finally:
+            engine.dispose()
+        return url
 
     def _copy_sqlite(self, engine: Engine, history: MigrationHistory) -> None:
         template = self._sqlite.get(history.service)
