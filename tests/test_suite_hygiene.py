@@ -55,5 +55,6 @@ def test_tool_caches_and_files_there_before_the_run_are_not_named(tmp_path: Path
     before = Checkout.look(root)
     (root / ".mypy_cache").mkdir()
     (root / ".pytest_cache").mkdir()
+    (root / ".hypothesis").mkdir()  # hypothesis's example database, kept between runs
     (root / "tracked.py").write_text("changed = True\n")
     assert Checkout.look(root).left_since(before) == []

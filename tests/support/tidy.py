@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-# What the tools around the suite make (pytest itself, the linters that scripts/test.sh
-# runs beside it, bytecode): ignored by git, and not a test's doing.
-TOOL_CACHES = frozenset({".pytest_cache", ".mypy_cache", ".ruff_cache", "__pycache__"})
+# What the tools around the suite make (pytest itself, hypothesis's example database, the
+# linters that scripts/test.sh runs beside it, bytecode): ignored by git, no test's doing.
+TOOL_CACHES = frozenset(
+    {".pytest_cache", ".hypothesis", ".mypy_cache", ".ruff_cache", "__pycache__"}
+)
 REPORT_LIMIT = 20
 
 
