@@ -21,7 +21,8 @@ import subprocess
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Self
 
@@ -171,6 +172,8 @@ class ApacheKafka(StoppedOnExit):
     version: str
     heap: str = HEAP
     jvm_options: tuple[str, ...] = QUICK_START_JVM
+    # server.properties entries beyond docker-compose's (a test's shorter group delay).
+    extra_config: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -198,6 +201,7 @@ class ApacheKafka(StoppedOnExit):
         home: Path | None = None,
         heap: str = HEAP,
         jvm_options: tuple[str, ...] = QUICK_START_JVM,
+        extra_config: Mapping[str, str] | None = None,
     ) -> Self:
         """Start a broker on free loopback ports, its log in `directory` (formatted on first
         use, reused as it is otherwise), and wait until it serves clients."""
@@ -213,6 +217,7 @@ class ApacheKafka(StoppedOnExit):
             version=version,
             heap=heap,
             jvm_options=jvm_options,
+            extra_config=dict(extra_config or {}),
         )
         broker._write_config()
         if not (broker.log_dir / "meta.properties").exists():
@@ -257,6 +262,7 @@ class ApacheKafka(StoppedOnExit):
             "transaction.state.log.min.isr": "1",
             "auto.create.topics.enable": "false",
             "log.dirs": str(self.log_dir),
+            **self.extra_config,
         }
         self._config_path().write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
         (self.directory / "log4j.properties").write_text(LOG4J)

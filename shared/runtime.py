@@ -302,7 +302,7 @@ class ServiceRuntime:
     # --- process lifetime --------------------------------------------------------------
 
     def _build_stream_app(self) -> faust.App:
-        app = create_stream_app(self.name, self.settings.kafka)
+        app = create_stream_app(self.name, self.settings.kafka, self.settings.common.data_dir)
         for subscription in self.subscriptions:
             consumer = f"{self.name}:{subscription.topic.name}"
             self._add_agent(app, subscription, consumer)

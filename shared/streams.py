@@ -9,6 +9,7 @@ soon as data arrives.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -45,12 +46,17 @@ class TunedTransport(faust_aiokafka.Transport):
 drivers.TRANSPORTS.aliases[_TUNED_SCHEME] = f"{__name__}:TunedTransport"
 
 
-def create_stream_app(service: str, kafka: KafkaSettings) -> faust.App:
+def create_stream_app(service: str, kafka: KafkaSettings, data_dir: Path) -> faust.App:
     """A faust app for one service: at-least-once, in-memory store, no faust web server.
 
-    Built per process (never at import time) so it binds to the loop that runs it.
+    Built per process (never at import time) so it binds to the loop that runs it. faust
+    makes a folder for table state even with the memory store; it goes under the service's
+    `data_dir` (DINSOS_DATA_DIR), not faust's default of the working directory, where it
+    would litter a checkout or fail in a read-only container.
     """
     scheme = _TUNED_SCHEME if kafka.fetch_max_wait_ms is not None else "kafka"
+    datadir = data_dir / "faust" / consumer_group(service)
+    datadir.parent.mkdir(parents=True, exist_ok=True)  # faust makes the last step only
     servers = ";".join(kafka.bootstrap_servers.split(","))
     app = faust.App(
         consumer_group(service),
@@ -58,6 +64,7 @@ def create_stream_app(service: str, kafka: KafkaSettings) -> faust.App:
         store="memory://",
         web_enabled=False,
         autodiscover=False,
+        datadir=str(datadir),
         processing_guarantee="at_least_once",
         broker_session_timeout=kafka.session_timeout_s,
         broker_heartbeat_interval=kafka.heartbeat_interval_s,

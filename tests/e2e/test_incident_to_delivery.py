@@ -28,9 +28,9 @@ from shared.events import (
 )
 from shared.stack import SERVICES, Stack
 from shared.topics import DELIVERIES, DISPATCHES, INCIDENTS, RESPONSE_CLOCKS
-from tests.support.databases import new_database_url
 from tests.support.kafka import collect, eventually, send_raw
 from tests.support.stack import api, ok, report_and_verify
+from tests.support.templates import TemplateDatabases
 from tests.support.webhook import webhook_receiver
 
 HOUR = 3600
@@ -51,14 +51,16 @@ THIRD_SITE = {"lat": -0.4690, "lon": 116.9860}
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def stack(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    template_databases: TemplateDatabases,
 ) -> Iterator[tuple[Stack, Path]]:
     backend: str = request.param
     root = tmp_path_factory.mktemp(f"e2e-{backend}")
     offset_file = root / "notify-clock-offset"
     offset_file.write_text("0")
     databases = (
-        {name: new_database_url("postgresql", root) for name in SERVICES}
+        {name: template_databases.new_database_url(name, "postgresql", root) for name in SERVICES}
         if backend == "postgresql"
         else None
     )

@@ -23,9 +23,10 @@ from shared.clock import office_today
 from shared.events import DispatchPlanned, IncidentVerified, parse_event, serialize_event
 from shared.stack import SERVICES, Stack
 from shared.topics import DELIVERIES, DISPATCHES, INCIDENTS
-from tests.support.databases import new_database_url, postgres_admin_url
+from tests.support.databases import postgres_admin_url
 from tests.support.kafka import collect, send_raw
 from tests.support.stack import api, ok, report_and_verify, wait_for
+from tests.support.templates import TemplateDatabases
 
 T = TypeVar("T")
 WAREHOUSE = {"code": "GDG-TGR", "name": "Gudang Bencana Tenggarong"}
@@ -34,10 +35,14 @@ _site_numbers = itertools.count()
 
 @pytest.fixture(scope="module", params=["postgresql"])
 def stack(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    template_databases: TemplateDatabases,
 ) -> Iterator[tuple[Stack, dict[str, str]]]:
     root = tmp_path_factory.mktemp(f"faults-{request.param}")
-    databases = {name: new_database_url("postgresql", root) for name in SERVICES}
+    databases = {
+        name: template_databases.new_database_url(name, "postgresql", root) for name in SERVICES
+    }
     with Stack.start(
         data_dir=root / "data",
         database_urls=databases,

@@ -31,8 +31,8 @@ from tests.faults.test_faults import (
     health,
     new_item,
 )
-from tests.support.databases import new_database_url
 from tests.support.stack import api, ok, report_and_verify, wait_for
+from tests.support.templates import TemplateDatabases
 
 # A check a second: a loss while running is found within a second or two.
 STACK_ENV = {"DINSOS_ENVIRONMENT": "test", "DINSOS_LOG_CHECK_INTERVAL_S": "1"}
@@ -119,9 +119,14 @@ def print_figures(title: str, figures: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_an_incident_verified_before_a_power_cut_is_dispatched_once_after_it(
-    backend: str, tmp_path: Path, figures: list[dict[str, Any]]
+    backend: str,
+    tmp_path: Path,
+    figures: list[dict[str, Any]],
+    template_databases: TemplateDatabases,
 ) -> None:
-    databases = {name: new_database_url(backend, tmp_path) for name in SERVICES}
+    databases = {
+        name: template_databases.new_database_url(name, backend, tmp_path) for name in SERVICES
+    }
     with start_stack(tmp_path, databases) as before:
         add_warehouse(before)
         item = new_item(before, 50)
@@ -160,10 +165,14 @@ def test_an_incident_verified_before_a_power_cut_is_dispatched_once_after_it(
 
 
 @pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def running(
+    tmp_path_factory: pytest.TempPathFactory, template_databases: TemplateDatabases
+) -> Iterator[Stack]:
     """One stack on PostgreSQL for the scenarios that keep it running."""
     root = tmp_path_factory.mktemp("lost-broker")
-    databases = {name: new_database_url("postgresql", root) for name in SERVICES}
+    databases = {
+        name: template_databases.new_database_url(name, "postgresql", root) for name in SERVICES
+    }
     with start_stack(root, databases) as stack:
         add_warehouse(stack)
         yield stack

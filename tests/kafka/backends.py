@@ -24,6 +24,10 @@ from shared.tansu import free_port
 from tests.support.databases import POSTGRES_ENV, postgres_admin_url
 
 ROOT = Path(__file__).resolve().parents[2]
+# A new consumer group's first join waits this long for more members (Kafka's default is
+# 3 s): the tests start four services and restart the broker four times, each time
+# waiting it out on the way to "healthy". The protocol is the same without the wait.
+TEST_GROUP_INITIAL_DELAY_MS = "0"
 Backend = Literal["testcontainers", "maven"]
 
 
@@ -103,7 +107,10 @@ def kafka_bed(backend: Backend, directory: Path) -> Iterator[KafkaBed]:
     admin = postgres_admin_url()
     if admin is None:
         raise RuntimeError(f"{POSTGRES_ENV} is not set; `make test` starts PostgreSQL")
-    with ApacheKafka.start(directory / "kafka") as broker:
+    with ApacheKafka.start(
+        directory / "kafka",
+        extra_config={"group.initial.rebalance.delay.ms": TEST_GROUP_INITIAL_DELAY_MS},
+    ) as broker:
         yield KafkaBed(
             backend="maven",
             broker=broker,
@@ -158,6 +165,7 @@ def _testcontainers_bed() -> Iterator[KafkaBed]:
     # container itself and clients reach it through the published port.
     kafka.with_env("KAFKA_ADVERTISED_LISTENERS", f"PLAINTEXT://127.0.0.1:{port}")
     kafka.with_env("KAFKA_CONTROLLER_QUORUM_VOTERS", "1@localhost:9093")
+    kafka.with_env("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", TEST_GROUP_INITIAL_DELAY_MS)
     postgres_image = compose()["services"]["postgres"]["image"]
     with kafka, PostgresContainer(postgres_image, driver=None) as postgres:
         broker = ContainerKafka(container=kafka, host="127.0.0.1", port=port)

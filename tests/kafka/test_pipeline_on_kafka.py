@@ -21,9 +21,9 @@ from shared.events import parse_event
 from shared.stack import SERVICES, Stack
 from shared.topics import DELIVERIES, DISPATCHES, INCIDENTS
 from tests.kafka.backends import KafkaBed
-from tests.support.databases import new_database_url
 from tests.support.kafka import collect
 from tests.support.stack import api, ok, report_and_verify, wait_for
+from tests.support.templates import TemplateDatabases
 
 pytestmark = pytest.mark.e2e
 
@@ -32,12 +32,18 @@ _sites = itertools.count()
 
 
 @pytest.fixture(scope="module")
-def stack(apache_kafka: KafkaBed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(
+    apache_kafka: KafkaBed,
+    tmp_path_factory: pytest.TempPathFactory,
+    template_databases: TemplateDatabases,
+) -> Iterator[Stack]:
     if apache_kafka.postgres_admin_url is None:
         pytest.skip("no PostgreSQL for the services: `make test` starts one")
     root = tmp_path_factory.mktemp("kafka-stack")
     databases = {
-        name: new_database_url("postgresql", root, admin=apache_kafka.postgres_admin_url)
+        name: template_databases.new_database_url(
+            name, "postgresql", root, admin=apache_kafka.postgres_admin_url
+        )
         for name in SERVICES
     }
     with Stack.start(

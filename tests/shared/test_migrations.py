@@ -45,6 +45,7 @@ from shared.migrations import (
     VERSION_TABLE,
     MigrationHistory,
     SchemaAdoptionRefused,
+    current_revision,
     schema_differences,
     upgrade,
 )
@@ -297,6 +298,56 @@ def test_each_service_starts_through_its_own_history(
     runtime: ServiceRuntime = create_app(settings).state.runtime
     assert runtime.migrations is HISTORIES[service]
     runtime.engine.dispose()
+
+
+def _logistics(database_url: str, tmp_path: Path) -> ServiceRuntime:
+    settings = LogisticsSettings(
+        database_url=database_url, common=CommonSettings(environment="test", data_dir=tmp_path)
+    )
+    runtime: ServiceRuntime = logistics_app(settings).state.runtime
+    return runtime
+
+
+def _started_logistics(database_url: str, tmp_path: Path) -> ServiceRuntime:
+    runtime = _logistics(database_url, tmp_path)
+    outcome = runtime.migrate()
+    assert outcome is not None
+    assert outcome.applied == ()  # the copy was at head: Alembic had nothing to run
+    return runtime
+
+
+@pytest.mark.migrations_at_start
+def test_a_service_starting_on_an_empty_database_runs_its_whole_history(
+    database_url: str, tmp_path: Path
+) -> None:
+    runtime = _logistics(database_url, tmp_path)
+    try:
+        outcome = runtime.migrate()
+        assert outcome is not None
+        assert outcome.applied == tuple(LOGISTICS_HISTORY.revisions())
+        assert schema_differences(runtime.engine, LOGISTICS_HISTORY) == []
+    finally:
+        runtime.engine.dispose()
+
+
+def test_the_suites_template_copy_is_the_schema_the_migrations_make(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Outside `migrations_at_start`, tests/support/templates.py copies a migrated template
+    # into the empty database: it must be exactly what the migrations make, and each copy
+    # a database of its own.
+    first = _started_logistics(database_url, tmp_path)
+    backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    second = _started_logistics(new_database_url(backend, tmp_path), tmp_path)
+    try:
+        for runtime in (first, second):
+            assert schema_differences(runtime.engine, LOGISTICS_HISTORY) == []
+            assert current_revision(runtime.engine) == LOGISTICS_HISTORY.head()
+        keys = fill_every_table(first.engine)
+        assert primary_keys(second.engine, set(keys)) == {name: set() for name in keys}
+    finally:
+        first.engine.dispose()
+        second.engine.dispose()
 
 
 def test_the_command_line_tells_where_each_database_stands_and_brings_it_to_head(
