@@ -33,6 +33,9 @@ OFFICE_REGENCIES = {
     "oku-selatan": "16.09",
 }
 MARGIN_DEGREES = 0.15
+# The coast is kept this far beyond the regency's box, so panning a little or a wide
+# screen shows no cut edge of land.
+LAND_MARGIN_DEGREES = 1.0
 # Douglas-Peucker tolerance in degrees (~200 m): finer than the data's own quantisation
 # would show at a regency's zoom, and it keeps each file a few tens of KB.
 SIMPLIFY_DEGREES = 0.002
@@ -171,12 +174,23 @@ def office_map(
     )
     features: list[dict[str, Any]] = []
     coast = []
+    land_box = (
+        box[0] - LAND_MARGIN_DEGREES,
+        box[1] - LAND_MARGIN_DEGREES,
+        box[2] + LAND_MARGIN_DEGREES,
+        box[3] + LAND_MARGIN_DEGREES,
+    )
     for ring in land:
         xs = [p[0] for p in ring]
         ys = [p[1] for p in ring]
-        if max(xs) < box[0] or min(xs) > box[2] or max(ys) < box[1] or min(ys) > box[3]:
+        if (
+            max(xs) < land_box[0]
+            or min(xs) > land_box[2]
+            or max(ys) < land_box[1]
+            or min(ys) > land_box[3]
+        ):
             continue
-        clipped = simplify(clip(ring, box), SIMPLIFY_DEGREES)
+        clipped = simplify(clip(ring, land_box), SIMPLIFY_DEGREES)
         if len(clipped) >= 4:
             coast.append([[round(x, 4), round(y, 4)] for x, y in [*clipped, clipped[0]]])
     features.append(

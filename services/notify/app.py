@@ -331,7 +331,7 @@ ACCESS: Policy = {
     "GET /board.js": Access.anyone(),
     "GET /board.css": Access.anyone(),
     "GET /map.js": Access.anyone(),
-    "GET /map/boundaries/{office_id}.geojson": Access.anyone(),
+    "GET /map/base.geojson": Access.of(*WATCH),
 }
 
 

@@ -351,7 +351,9 @@ def case_page(
         delivery_steps=[s for s in steps if s.event_type.startswith(("Dispatch", "Delivery"))],
         links=_links(request, runtime, case_id),
         map_items=map_items([row], [clock], now),
-        map_settings=map_settings(request, notify_settings(runtime), row.office_id, "../"),
+        map_settings=map_settings(
+            request, notify_settings(runtime), row.office_id, "../", focus=True
+        ),
         warn_of=_warn_class,
         now=now,
     )

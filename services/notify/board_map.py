@@ -14,13 +14,14 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 
 from services.notify.models import ClockOut, ClockRow
-from services.notify.settings import NotifySettings
+from services.notify.settings import NotifySettings, notify_settings
+from services.notify.tenancy import OfficeFilter
 from shared.http import NotFound, allow_images_from
 
 BOUNDARIES: Final = Path(__file__).parents[2] / "shared" / "regions_data" / "boundaries"
@@ -94,10 +95,16 @@ def boundary_bbox(office_id: str) -> list[float] | None:
 
 
 def map_settings(
-    request: Request, settings: NotifySettings, office_id: str | None, depth: str = ""
+    request: Request,
+    settings: NotifySettings,
+    office_id: str | None,
+    depth: str = "",
+    *,
+    focus: bool = False,
 ) -> dict[str, Any]:
-    """What the page's script needs besides the markers: the base map, where to fit, and
-    the tiles (whose origin this answer's CSP then allows, and no other page's)."""
+    """What the page's script needs besides the markers: the base map, where to fit (the
+    regency, or with `focus` the markers themselves), and the tiles (whose origin this
+    answer's CSP then allows, and no other page's)."""
     office = office_id or settings.common.default_office_id
     tiles = settings.map_tile_url
     if tiles:
@@ -105,22 +112,26 @@ def map_settings(
         if parts.scheme and parts.netloc:
             allow_images_from(request, f"{parts.scheme}://{parts.netloc}")
     return {
-        "boundary": f"{depth}map/boundaries/{office}.geojson" if boundary_path(office) else None,
+        "boundary": f"{depth}map/base.geojson?{urlencode({'office_id': office})}"
+        if boundary_path(office)
+        else None,
         "bbox": boundary_bbox(office),
         "tiles": tiles,
         "attribution": settings.map_tile_attribution,
+        "focus": focus,
     }
 
 
-@map_router.get("/map/boundaries/{office_id}.geojson", include_in_schema=False)
-def boundary(office_id: str) -> FileResponse:
-    """An office's base map: the coast, its districts' names and its villages (public
-    data, the same for everyone, so no sign-in is needed to draw it)."""
-    path = boundary_path(office_id)
+@map_router.get("/map/base.geojson", include_in_schema=False)
+def base_map(request: Request, office_id: OfficeFilter) -> FileResponse:
+    """The caller's office's base map: the coast, its districts' names and its villages
+    (another office's is refused like its cases; public data all the same)."""
+    office = office_id or notify_settings(request.app.state.runtime).common.default_office_id
+    path = boundary_path(office)
     if path is None:
-        raise NotFound(f"no map of office {office_id!r}", code="map_not_found")
+        raise NotFound(f"no map of office {office!r}", code="map_not_found")
     return FileResponse(
         path,
         media_type="application/geo+json",
-        headers={"Cache-Control": "public, max-age=86400"},
+        headers={"Cache-Control": "private, max-age=86400"},
     )

@@ -22,7 +22,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from services.notify.app import router
+from services.notify.app import create_app, router
 from services.notify.board import board_router
 from services.notify.board_map import BOUNDARIES, map_router
 from services.notify.settings import NotifySettings
@@ -47,6 +47,7 @@ from shared.settings import CommonSettings
 from tests.logistics.test_screens import uvicorn_on_a_free_port
 from tests.notify.test_board_pages import HOUR, NOW, make_runtime, play
 from tests.notify.test_cases import DEPOT, LINE, departed, envelope
+from tests.support.access import signed_in
 from tests.support.browser import browser  # noqa: F401  the fixture
 
 OFFICE_REGENCIES = {
@@ -229,20 +230,21 @@ def test_the_base_map_is_served_for_a_known_office_and_refused_for_any_other(
     office: MapOffice,
 ) -> None:
     client = TestClient(office.app)
-    answer = client.get("/map/boundaries/kukar.geojson")
+    answer = client.get("/map/base.geojson?office_id=kukar")
     assert answer.status_code == 200
     assert answer.headers["content-type"] == "application/geo+json"
     assert answer.json()["regency_code"] == "64.02"
-    for unknown in ("jakarta", "..%2Fkukar", "KUKAR"):
-        refused = client.get(f"/map/boundaries/{unknown}.geojson")
-        assert refused.status_code == 404
-        assert refused.json()["error"] in ("map_not_found", "not_found")
+    refused = client.get("/map/base.geojson?office_id=jakarta")
+    assert refused.status_code == 404
+    assert refused.json()["error"] == "map_not_found"
+    for hostile in ("..%2Fkukar", "KUKAR", "kukar%00"):
+        assert client.get(f"/map/base.geojson?office_id={hostile}").status_code == 422
 
 
 def test_the_board_carries_the_cases_warehouse_and_delivery_for_its_map(office: MapOffice) -> None:
     html = TestClient(office.app).get("/").text
     data = map_data(html)
-    assert data["boundary"] == "map/boundaries/kukar.geojson"
+    assert data["boundary"] == "map/base.geojson?office_id=kukar"
     assert data["tiles"] is None
     assert data["bbox"][0] < SUKARAME.lon < data["bbox"][2]
     by_href = {m["href"]: m for m in data["markers"]}
@@ -261,7 +263,7 @@ def test_the_board_carries_the_cases_warehouse_and_delivery_for_its_map(office: 
 
 def test_the_case_page_carries_its_own_case_for_the_map(office: MapOffice) -> None:
     data = map_data(TestClient(office.app).get(f"/cases/{office.sukarame}").text)
-    assert data["boundary"] == "../map/boundaries/kukar.geojson"
+    assert data["boundary"] == "../map/base.geojson?office_id=kukar"
     assert [m["href"] for m in data["markers"]] == [f"../cases/{office.sukarame}"]
 
 
@@ -284,7 +286,7 @@ def test_a_configured_tile_server_is_allowed_on_the_map_pages_and_nowhere_else(
             "https://tiles.dinsos-kukar.example",
         ]
         assert map_data(answer.text)["tiles"] == TILES
-    for elsewhere in ("/reports/view", "/clocks", "/map/boundaries/kukar.geojson"):
+    for elsewhere in ("/reports/view", "/clocks", "/map/base.geojson"):
         policy = client.get(elsewhere).headers["content-security-policy"]
         assert "tiles.dinsos-kukar.example" not in policy
     office.runtime.engine.dispose()
@@ -330,3 +332,20 @@ def test_the_map_is_drawn_with_the_regency_and_the_markers_in_a_browser(
             lambda b: b.find_element(By.CSS_SELECTOR, ".leaflet-popup-content a.open")
         )
         assert popup.get_attribute("href") == f"{url}/cases/{office.sukarame}"
+
+
+def test_the_map_library_and_script_load_before_anyone_signs_in_the_base_map_after(
+    tmp_path: Path,
+) -> None:
+    app = create_app(signed_in(NotifySettings, tmp_path))
+    app.state.runtime.create_tables()
+    client = TestClient(app)
+    for path in (
+        "/assets/leaflet/leaflet.js",
+        "/assets/leaflet/images/layers.png",
+        "/map.js",
+    ):
+        assert client.get(path).status_code == 200, path
+    assert client.get("/map/base.geojson").status_code == 401
+    board = client.get("/", headers={"accept": "text/html"}, follow_redirects=False)
+    assert board.status_code in (302, 303, 307, 401)

@@ -11,8 +11,10 @@
   }
   const setup = JSON.parse(holder.dataset.map);
   const word = holder.dataset;
-  const colours = {ok: "#2e7d32", warn: "#b26a00", late: "#c62828"};
-  const map = L.map(holder, {zoomSnap: 0.25, scrollWheelZoom: false, attributionControl: true});
+  const PLACE_NAMES_FROM_ZOOM = 10.5;
+  const colours = {ok: "#2e7d32", warn: "#f0a500", late: "#c62828"};
+  // On a phone one finger scrolls the page (two pinch the map); a mouse wheel scrolls too.
+  const map = L.map(holder, {zoomSnap: 0.25, scrollWheelZoom: false, dragging: !L.Browser.mobile});
   map.attributionControl.setPrefix(false);
   holder.classList.add(setup.tiles ? "with-tiles" : "without-tiles");
   if (setup.tiles) {
@@ -58,15 +60,16 @@
       warehouses.set(key, entry);
     }
     if (m.truck) {
-      drawn.push(L.circleMarker(m.truck, {radius: 8, color: "#fff", weight: 2, fillColor: "#ef6c00", fillOpacity: 1})
+      const truck = L.divIcon({className: "map-truck", iconSize: [14, 14]});
+      drawn.push(L.marker(m.truck, {icon: truck, title: word.wordDelivery, zIndexOffset: 500})
         .bindPopup(popup(m.name, m.href, [word.wordDelivery, m.arrival ? `${word.wordArrival}: ${m.arrival}` : ""]))
         .addTo(map));
     }
     if (m.site) {
-      drawn.push(L.circleMarker(m.site, {radius: 10, color: "#fff", weight: 2, fillColor: colours[m.state] || colours.ok, fillOpacity: 1, className: `case ${m.state}`})
+      const site = L.circleMarker(m.site, {radius: 10, color: "#fff", weight: 2, fillColor: colours[m.state] || colours.ok, fillOpacity: 1, className: `case ${m.state}`})
         .bindPopup(popup(m.name, m.href, [`${word.wordLeft}: ${m.left}`, m.warehouse ? `${word.wordWarehouse} ${m.warehouse}` : ""]))
-        .bindTooltip(text("span", m.name))
-        .addTo(map));
+        .addTo(map);
+      drawn.push(site);
     }
   }
   for (const entry of warehouses.values()) {
@@ -79,7 +82,9 @@
   }
 
   function fit() {
-    if (setup.bbox) {
+    if (setup.focus && drawn.length) {
+      map.fitBounds(L.featureGroup(drawn).getBounds().pad(0.5), {maxZoom: 12});
+    } else if (setup.bbox) {
       const [west, south, east, north] = setup.bbox;
       map.fitBounds([[south, west], [north, east]]);
     } else if (drawn.length) {
@@ -90,6 +95,28 @@
   }
   fit();
 
+  // District names that would overlap a more important one are hidden until zoomed in:
+  // those with an open case first, then the ones with more villages.
+  const withCases = new Set(setup.markers.flatMap((m) => [m.district || "", `${m.village}|${m.district}`].map((key) => key.toLowerCase())).filter(Boolean));
+  function declutter(labels) {
+    const kept = [];
+    for (const {label} of labels) {
+      const element = label.getElement();
+      if (!element) {
+        continue;
+      }
+      element.classList.remove("crowded");
+      const box = element.getBoundingClientRect();
+      const clash = kept.some((other) => box.left < other.right + 4 && box.right + 4 > other.left
+        && box.top < other.bottom && box.bottom > other.top);
+      if (clash) {
+        element.classList.add("crowded");
+      } else {
+        kept.push(box);
+      }
+    }
+  }
+
   if (!setup.boundary) {
     return;
   }
@@ -98,6 +125,8 @@
     .then((base) => {
       const places = L.layerGroup();
       const districts = L.layerGroup();
+      const labels = [];
+      const placeNames = L.layerGroup();
       const land = [];
       for (const feature of base.features) {
         const kind = feature.properties.kind;
@@ -105,13 +134,18 @@
           land.push(feature);
         } else if (kind === "district") {
           const [lon, lat] = feature.geometry.coordinates;
-          L.tooltip({permanent: true, direction: "center", className: "district-label", interactive: false})
+          const label = L.tooltip({permanent: true, direction: "center", className: "district-label", interactive: false})
             .setLatLng([lat, lon]).setContent(text("span", feature.properties.name)).addTo(districts);
+          labels.push({label, rank: (withCases.has(feature.properties.name.toLowerCase()) ? 1000 : 0) + (feature.properties.villages || 0)});
         } else if (kind === "place") {
           const [lon, lat] = feature.geometry.coordinates;
-          L.circleMarker([lat, lon], {radius: 2.5, weight: 0, fillColor: "#6d5d4b", fillOpacity: 0.8, className: "place"})
+          L.circleMarker([lat, lon], {radius: 2.5, weight: 0, fillColor: "#857b6e", fillOpacity: 0.7, className: "place"})
             .bindTooltip(text("span", `${feature.properties.name} (${feature.properties.district})`), {direction: "top", className: "place-label"})
             .addTo(places);
+          const name = L.tooltip({permanent: true, direction: "right", offset: [3, 0], className: "place-label", interactive: false})
+            .setLatLng([lat, lon]).setContent(text("span", feature.properties.name)).addTo(placeNames);
+          const named = withCases.has(`${feature.properties.name}|${feature.properties.district}`.toLowerCase());
+          labels.push({label: name, rank: named ? 500 : -1});
         }
       }
       const coast = L.geoJSON({type: "FeatureCollection", features: land}, {
@@ -127,6 +161,18 @@
           layer.bringToFront();
         }
       }
+      labels.sort((a, b) => b.rank - a.rank);
+      // Village names once zoomed in to a district or closer.
+      function relabel() {
+        if (map.getZoom() >= PLACE_NAMES_FROM_ZOOM) {
+          placeNames.addTo(map);
+        } else {
+          placeNames.remove();
+        }
+        declutter(labels);
+      }
+      relabel();
+      map.on("zoomend", relabel);
       holder.dataset.baseMap = "drawn";
     })
     .catch(() => {
