@@ -75,8 +75,9 @@ class NotifySettings(ServiceSettings):
 
     # The board's map: raster tiles from the office's own tile server or a public one, as
     # a URL template with {z}, {x}, {y}; absolute with one host (its origin joins the
-    # page's CSP img-src, so no {s} subdomains) or a path on this host. None: no tiles, the map shows the
-    # regency's coast, districts and villages from shared/regions_data/boundaries alone.
+    # page's CSP img-src, so no {s} subdomains) or a path on this host. None: no tiles,
+    # the map shows the regency's coast, districts and villages from
+    # shared/regions_data/boundaries alone.
     map_tile_url: str | None = Field(
         default=None,
         max_length=500,
