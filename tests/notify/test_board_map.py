@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from selenium.webdriver.common.by import By
@@ -349,3 +349,27 @@ def test_the_map_library_and_script_load_before_anyone_signs_in_the_base_map_aft
     assert client.get("/map/base.geojson").status_code == 401
     board = client.get("/", headers={"accept": "text/html"}, follow_redirects=False)
     assert board.status_code in (302, 303, 307, 401)
+
+
+def test_tiles_from_the_configured_server_load_under_the_pages_policy(
+    tmp_path: Path,
+    browser: WebDriver,  # noqa: F811  the fixture imported above
+) -> None:
+    tile_server = FastAPI()
+    tile = (ASSETS_DIR / "leaflet" / "images" / "layers.png").read_bytes()
+    asked: list[str] = []
+
+    @tile_server.get("/{z}/{x}/{y}.png")
+    def one_tile(z: int, x: int, y: int) -> Response:
+        asked.append(f"{z}/{x}/{y}")
+        return Response(tile, media_type="image/png")
+
+    with uvicorn_on_a_free_port(tile_server) as tiles:
+        office = MapOffice(tmp_path, map_tile_url=tiles + "/{z}/{x}/{y}.png")
+        with uvicorn_on_a_free_port(office.app) as url:
+            browser.get(f"{url}/")
+            WebDriverWait(browser, 15).until(
+                lambda b: b.find_elements(By.CSS_SELECTOR, "#map img.leaflet-tile-loaded")
+            )
+        office.runtime.engine.dispose()
+    assert asked
