@@ -23,8 +23,9 @@ from services.notify.models import ClockOut, ClockRow
 from services.notify.settings import NotifySettings, notify_settings
 from services.notify.tenancy import OfficeFilter
 from shared.http import NotFound, allow_images_from
+from shared.pages import SHARED_DIR
 
-BOUNDARIES: Final = Path(__file__).parents[2] / "shared" / "regions_data" / "boundaries"
+BOUNDARIES: Final = SHARED_DIR / "regions_data" / "boundaries"
 _OFFICE: Final = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 
 map_router = APIRouter(tags=["board"])
