@@ -257,7 +257,9 @@ def test_the_board_carries_the_cases_warehouse_and_delivery_for_its_map(office: 
     assert waiting["warehouse"] is None and waiting["truck"] is None
     assert {m["state"] for m in data["markers"]} <= {"ok", "warn", "late"}
     assert '<script src="/assets/leaflet/leaflet.js"></script>' in html
-    # Without a script the page lists what the map shows.
+    # Without a script the empty map stays hidden and the page lists what it shows.
+    assert re.search(r'<div class="map" id="map" hidden', html)
+    assert '<details class="map-list" id="map-list" open>' in html
     assert f'<a href="cases/{office.loa_kulu}">' in html
 
 

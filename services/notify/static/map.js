@@ -9,6 +9,16 @@
   if (!holder || typeof L === "undefined") {
     return;
   }
+  // Shown only now: without a script the page keeps the list under it instead.
+  holder.hidden = false;
+  const legend = document.getElementById("map-legend");
+  if (legend) {
+    legend.hidden = false;
+  }
+  const list = document.getElementById("map-list");
+  if (list) {
+    list.open = false;
+  }
   const setup = JSON.parse(holder.dataset.map);
   const word = holder.dataset;
   const PLACE_NAMES_FROM_ZOOM = 10.5;
