@@ -301,7 +301,7 @@ PUBLIC_PATHS = (
     "/auth/refresh",
     "/auth/logout",
     "/auth/session.js",
-    "/assets/{name}",
+    "/assets/{name:path}",
     "/login",
 )
 

@@ -5,6 +5,7 @@ shape, with malformed JSON told apart from a valid document with bad fields.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterator
 from decimal import Decimal
@@ -390,11 +391,18 @@ async def refuse(send: Any, status: int, code: str, detail: str) -> None:
 # <style> carries the response's nonce (`csp_nonce`); inline style attributes are not used.
 # `form-action 'self'` keeps a tampered form from posting elsewhere; `frame-ancestors
 # 'none'` (and X-Frame-Options for old browsers) stops clickjacking.
+# A page that shows map tiles from another server names that origin in
+# `request.state.csp_image_origins` (`allow_images_from`); it joins img-src for that
+# answer only (tiles are <img> elements: nothing else is loosened).
 _SCREEN_POLICY = (
     "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; "
-    "img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
+    "img-src 'self' data: blob:{images}; connect-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+_IMAGE_ORIGINS_STATE = "csp_image_origins"
+# An origin as a CSP source: scheme, host and an optional port, nothing a header could
+# be bent with (no space, semicolon, comma or quote).
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?$")
 # /docs and /redoc (shared.api_docs) load Swagger UI and ReDoc from the service itself and
 # start them with an inline script carrying the nonce; they show the API's description
 # only, no data. Inline styles stay allowed: ReDoc writes its styles into <style>
@@ -418,9 +426,23 @@ def csp_nonce(request: Request) -> str:
     return str(getattr(request.state, "csp_nonce", ""))
 
 
-def security_headers(path: str, nonce: str, *, https_only: bool) -> list[tuple[bytes, bytes]]:
+def allow_images_from(request: Request, origin: str) -> None:
+    """Let this answer's page load images (map tiles) from `origin` as well."""
+    if not _ORIGIN.fullmatch(origin):
+        raise ValueError(f"not an origin for a Content-Security-Policy: {origin!r}")
+    origins = getattr(request.state, _IMAGE_ORIGINS_STATE, ())
+    setattr(request.state, _IMAGE_ORIGINS_STATE, (*origins, origin))
+
+
+def security_headers(
+    path: str, nonce: str, *, https_only: bool, image_origins: tuple[str, ...] = ()
+) -> list[tuple[bytes, bytes]]:
     """The headers every answer of every service carries."""
-    policy = (_API_DOCS_POLICY if path in API_DOCS_PATHS else _SCREEN_POLICY).format(nonce=nonce)
+    if path in API_DOCS_PATHS:
+        policy = _API_DOCS_POLICY.format(nonce=nonce)
+    else:
+        allowed = [origin for origin in image_origins if _ORIGIN.fullmatch(origin)]
+        policy = _SCREEN_POLICY.format(nonce=nonce, images="".join(f" {o}" for o in allowed))
     headers = [
         (b"content-security-policy", policy.encode()),
         (b"x-content-type-options", b"nosniff"),
@@ -446,15 +468,22 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         nonce = secrets.token_urlsafe(18)
-        scope.setdefault("state", {})["csp_nonce"] = nonce
-        added = security_headers(scope["path"], nonce, https_only=self.https_only)
-        names = {name for name, _ in added}
+        state = scope.setdefault("state", {})
+        state["csp_nonce"] = nonce
         started = False
 
         async def send_with_headers(message: Any) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
+                # Built now, not before the route ran: a page may have allowed tiles.
+                added = security_headers(
+                    scope["path"],
+                    nonce,
+                    https_only=self.https_only,
+                    image_origins=tuple(state.get(_IMAGE_ORIGINS_STATE, ())),
+                )
+                names = {name for name, _ in added}
                 kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
                 message = {**message, "headers": kept + added}
             await send(message)

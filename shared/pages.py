@@ -16,6 +16,7 @@ Catalogs are `.po` files read at start-up (no compile step to forget): the share
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -268,14 +269,25 @@ _ASSET_TYPES: Final = {
     ".svg": "image/svg+xml",
     ".png": "image/png",
 }
+# A flat name, or one inside a vendored library's folder (Leaflet's CSS asks for
+# `images/layers.png` beside itself). No dots leading a part, so no `..` and no hidden file.
+_ASSET_NAME: Final = re.compile(
+    r"^(?:leaflet/(?:images/)?)?[A-Za-z0-9][A-Za-z0-9_-]*(?:\.[A-Za-z0-9]+)+$"
+)
 
 
-@assets_router.get("/assets/{name}")
+@assets_router.get("/assets/{name:path}")
 def asset(name: str) -> FileResponse:
-    """The layout's stylesheet and scripts, served by each service (no CDN on a posko's
-    network); names are a flat list so a path cannot climb out of the folder."""
-    path = ASSETS_DIR / name
-    if "/" in name or name.startswith(".") or not path.is_file() or path.suffix not in _ASSET_TYPES:
+    """The layout's stylesheet and scripts and the vendored map library, served by each
+    service (no CDN on a posko's network); names are checked against a pattern and must
+    resolve inside the folder, so a path cannot climb out of it."""
+    path = (ASSETS_DIR / name).resolve()
+    if (
+        not _ASSET_NAME.fullmatch(name)
+        or not path.is_relative_to(ASSETS_DIR.resolve())
+        or not path.is_file()
+        or path.suffix not in _ASSET_TYPES
+    ):
         raise HTTPException(status_code=404, detail=f"no asset named {name!r}")
     return FileResponse(
         path,

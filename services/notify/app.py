@@ -18,6 +18,7 @@ from sqlmodel import Session, col
 
 from services.notify import handlers
 from services.notify.board import StandardsDep, board_router, pages
+from services.notify.board_map import map_router
 from services.notify.domain import NotificationStatus, ReportLine, evaluation_report
 from services.notify.egress import AddressRefused, check_webhook_host
 from services.notify.migrations import HISTORY
@@ -354,6 +355,8 @@ ACCESS: Policy = {
     "GET /cases/{case_id}": Access.of(*WATCH),
     "GET /board.js": Access.anyone(),
     "GET /board.css": Access.anyone(),
+    "GET /map.js": Access.anyone(),
+    "GET /map/base.geojson": Access.of(*WATCH),
 }
 
 
@@ -430,5 +433,6 @@ def create_app(settings: NotifySettings | None = None, *, clock: Clock | None = 
     api.state.standards = standards
     api.include_router(router)
     api.include_router(board_router)
+    api.include_router(map_router)
     api.include_router(assets_router)
     return api

@@ -21,13 +21,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from services.notify import handlers
+from services.notify.board_map import map_items, map_settings
 from services.notify.domain import ALL_DISTRICTS, UNKNOWN_DISTRICT, ReportLine, evaluation_report
 from services.notify.models import (
     NOTIFY_EVENT_TYPES,
     AlertOut,
     ClockFilter,
     ClockOut,
-    ClockRow,
 )
 from services.notify.settings import notify_settings
 from services.notify.standards import Standards
@@ -254,7 +254,9 @@ def board(
         open_count=len(clocks),
         alerts=alerts,
         alert_cases=by_case,
-        map_items=_map_items(rows, clocks, now),
+        map_items=map_items(rows, clocks, now),
+        map_settings=map_settings(request, notify_settings(runtime), office_id),
+        warn_of=_warn_class,
         feed_url="feed?"
         + urlencode(
             {"after": runtime.run(handlers.last_feed_seq)}
@@ -276,6 +278,16 @@ def board_script() -> Response:
     )
 
 
+@board_router.get("/map.js", include_in_schema=False)
+def map_script() -> Response:
+    """The map's script (Leaflet itself is a shared asset, /assets/leaflet/leaflet.js)."""
+    return Response(
+        content=(STATIC / "map.js").read_bytes(),
+        media_type="text/javascript",
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
 @board_router.get("/board.css", include_in_schema=False)
 def board_style() -> Response:
     """The board's and case page's style on top of the shared sheet."""
@@ -284,66 +296,6 @@ def board_style() -> Response:
         media_type="text/css",
         headers={"Cache-Control": "no-cache"},
     )
-
-
-@dataclass(frozen=True)
-class MapItem:
-    """One open case on the SVG map: the site, the warehouse, the truck on its way."""
-
-    case: ClockOut
-    site: tuple[float, float] | None
-    origin: tuple[float, float] | None
-    progress: float | None
-    late: bool
-
-
-@dataclass(frozen=True)
-class MapFrame:
-    """Where each lon/lat falls in the SVG's 600 by 340 box (equirectangular)."""
-
-    west: float
-    east: float
-    south: float
-    north: float
-    width: int = 600
-    height: int = 340
-
-    def xy(self, point: tuple[float, float]) -> tuple[float, float]:
-        x = (point[0] - self.west) / (self.east - self.west) * self.width
-        y = (self.north - point[1]) / (self.north - self.south) * self.height
-        return round(x, 1), round(y, 1)
-
-
-def _map_items(
-    rows: Sequence[ClockRow], clocks: Sequence[ClockOut], now: datetime
-) -> tuple[MapFrame, list[MapItem]]:
-    """Incidents, warehouses and deliveries on the road (with the truck's estimated
-    position) until the real map replaces this drawing."""
-    items: list[MapItem] = []
-    for row, clock in zip(rows, clocks, strict=True):
-        site = (
-            (row.site_lon, row.site_lat)
-            if row.site_lon is not None and row.site_lat is not None
-            else None
-        )
-        origin = (
-            (row.origin_lon, row.origin_lat)
-            if row.origin_lon is not None and row.origin_lat is not None
-            else None
-        )
-        progress = None
-        if row.departed_at and row.arrived_at is None and row.predicted_arrival is not None:
-            total = (row.predicted_arrival - row.departed_at).total_seconds()
-            elapsed = (now - row.departed_at).total_seconds()
-            progress = min(1.0, max(0.0, elapsed / total)) if total > 0 else 1.0
-        late = bool(clock.late_stages) or clock.breached or clock.breach_predicted
-        items.append(MapItem(clock, site, origin, progress, late))
-    points = [p for item in items for p in (item.site, item.origin) if p is not None]
-    lons = [p[0] for p in points] or [116.0]
-    lats = [p[1] for p in points] or [-0.5]
-    pad = 0.05
-    frame = MapFrame(min(lons) - pad, max(lons) + pad, min(lats) - pad, max(lats) + pad)
-    return frame, items
 
 
 def _links(request: Request, runtime: Any, case_id: UUID) -> list[tuple[str, str]]:
@@ -398,6 +350,11 @@ def case_page(
         alert_cases={clock.case_id: clock},
         delivery_steps=[s for s in steps if s.event_type.startswith(("Dispatch", "Delivery"))],
         links=_links(request, runtime, case_id),
+        map_items=map_items([row], [clock], now),
+        map_settings=map_settings(
+            request, notify_settings(runtime), row.office_id, "../", focus=True
+        ),
+        warn_of=_warn_class,
         now=now,
     )
 

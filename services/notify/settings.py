@@ -73,6 +73,24 @@ class NotifySettings(ServiceSettings):
         default=None, max_length=500, pattern=r"^https?://[^\s]*\{case_id\}[^\s]*$"
     )
 
+    # The board's map: raster tiles from the office's own tile server or a public one, as
+    # a URL template with {z}, {x}, {y}; absolute with one host (its origin joins the
+    # page's CSP img-src, so no {s} subdomains) or a path on this host. None: no tiles,
+    # the map shows the regency's coast, districts and villages from
+    # shared/regions_data/boundaries alone.
+    map_tile_url: str | None = Field(
+        default=None,
+        max_length=500,
+        pattern=r"^(https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)?/[^\s\"'<>]*\{z\}[^\s\"'<>]*$",
+    )
+    # Whose tiles they are (a public server's terms ask for it), shown in the map's corner.
+    map_tile_attribution: str = Field(default="", max_length=300)
+
+    @field_validator("map_tile_url", mode="before")
+    @classmethod
+    def _empty_means_no_tiles(cls, value: object) -> object:
+        return None if value == "" else value
+
     @model_validator(mode="after")
     def _cap_not_below_base(self) -> Self:
         if self.webhook_retry_cap_s < self.webhook_retry_base_s:

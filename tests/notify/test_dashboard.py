@@ -21,6 +21,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from services.notify import handlers
 from services.notify.app import ACCESS, router
 from services.notify.board import board_router
+from services.notify.board_map import map_router
 from shared.auth import AuthSettings, protect
 from shared.http import install_error_handlers
 from shared.pages import assets_router
@@ -46,6 +47,7 @@ def served(office: Office, auth: AuthSettings | None = None) -> Iterator[str]:
         protect(app, ACCESS, auth, office="kukar")
     app.include_router(router)
     app.include_router(board_router)
+    app.include_router(map_router)
     app.include_router(assets_router)
     port = free_port()
     server = uvicorn.Server(
@@ -98,8 +100,11 @@ def test_the_board_names_cases_by_time_left_shows_the_map_and_takes_new_cases_li
         ]
         assert texts(browser, "#open li.case .countdown")[:3] == ["4 jam", "18 jam", "22 jam"]
         assert "(terlambat)" in texts(browser, "#open li.case")[1]
-        assert len(browser.find_elements(By.CSS_SELECTOR, "#map circle.incident")) == 3
-        assert len(browser.find_elements(By.CSS_SELECTOR, "#map circle.delivery")) == 1
+        WebDriverWait(browser, 10).until(
+            lambda b: b.find_element(By.ID, "map").get_attribute("data-base-map") == "drawn"
+        )
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#map path.case")) == 3
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#map .map-truck")) == 1
 
         # A report comes in while the page is open: it appears without a reload.
         play(office.runtime, office.standards, incident(
