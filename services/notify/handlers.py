@@ -919,30 +919,29 @@ def timeline(uow: UnitOfWork, case_id: UUID) -> Sequence[TimelineRow]:
     ).all()
 
 
-def closed_cases(
+def evaluated_cases(
     uow: UnitOfWork, standards: Standards, *, office_id: str, months: Collection[str] | None
-) -> list[domain.ClosedCase]:
-    """The office's clocks that stopped with a verdict (met or late), as reports count
-    them: by the month the clock started in the office's time zone."""
+) -> list[domain.EvaluatedCase]:
+    """Every clock of the office, open or stopped, served or not, as evaluations count
+    them: by the day its deadline fell in the office's time zone (`months` keeps those
+    whose deadline month is listed), judged at the unit of work's now."""
     zone = standards.for_office(office_id).zone
-    rows = uow.session.exec(
-        select(ClockRow).where(
-            ClockRow.office_id == office_id,
-            col(ClockRow.outcome).in_([domain.Outcome.MET, domain.Outcome.LATE]),
-        )
-    ).all()
+    now = uow.now()
+    rows = uow.session.exec(select(ClockRow).where(ClockRow.office_id == office_id)).all()
     cases = []
     for row in rows:
-        month = row.started_at.astimezone(zone).strftime("%Y-%m")
-        if months is not None and month not in months:
+        deadline_day = row.deadline.astimezone(zone).date()
+        if months is not None and f"{deadline_day:%Y-%m}" not in months:
             continue
+        verdict = domain.verdict(row.state(), row.deadline, now)
+        served = verdict in (domain.Verdict.MET, domain.Verdict.LATE)
         cases.append(
-            domain.ClosedCase(
+            domain.EvaluatedCase(
                 service_code=row.service_code,
-                month=month,
+                deadline_day=deadline_day,
                 district=row.district or domain.UNKNOWN_DISTRICT,
-                response_seconds=row.response_seconds or 0.0,
-                within_standard=row.outcome == domain.Outcome.MET,
+                verdict=verdict,
+                response_seconds=(row.response_seconds or 0.0) if served else None,
             )
         )
     return cases
