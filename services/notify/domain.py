@@ -231,6 +231,16 @@ def add_months(start: datetime, count: int, *, zone: tzinfo) -> datetime:
     return local.replace(year=year, month=month, day=day).astimezone(UTC)
 
 
+def period_bounds(first_day: date, last_day: date, *, zone: tzinfo) -> tuple[datetime, datetime]:
+    """A period of whole local days as instants: the first day's midnight to the midnight
+    after the last day, in UTC."""
+    if last_day < first_day:
+        raise ValueError(f"a period ends after it starts: {first_day} to {last_day}")
+    start = datetime.combine(first_day, time(0), tzinfo=zone)
+    end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
 def deadline_for(
     start: datetime, limit: float, unit: Unit, *, zone: tzinfo, holidays: Container[date]
 ) -> datetime:

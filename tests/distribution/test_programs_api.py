@@ -8,6 +8,7 @@ from __future__ import annotations
 import stat
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +108,8 @@ def test_field_steps_over_http_photo_upload_and_repeat_confirmation(client: Test
         "/permakanan/programs",
         json={
             "name": "P",
-            "start_date": "2026-01-05",
+            # Today: a round opens only inside its window (000: every 2 months).
+            "start_date": datetime.now(UTC).date().isoformat(),
             "parcel": [{"item_code": "RICE-5KG", "quantity": 2}],
             "hub": HUB.model_dump(),
         },

@@ -293,7 +293,10 @@ def test_kukars_permakanan_and_sandang_rules_do_not_run_where_they_are_not_publi
             standards.services_starting_on(office, "PermakananRoundScheduled", "permakanan_round")
             == []
         )
-        assert standards.services_starting_on(office, "SandangRequested", "sandang_request") == []
+        assert (
+            standards.services_starting_on(office, "SandangProcurementStarted", "sandang_request")
+            == []
+        )
 
 
 def test_an_office_without_a_standard_file_runs_the_common_limits() -> None:
