@@ -67,13 +67,31 @@ class PermakananRoundCompleted(EventBase):
 
 
 class SandangRequested(EventBase):
-    """An institution's clothing needs list became a request. `case_id` is the request;
-    the 3-month standard runs from here to the handover."""
+    """An institution's clothing needs list became a request. `case_id` is the request.
+    It is filed a year ahead (000: "Permohonan diajukan 1 tahun sebelum tahun anggaran
+    berjalan (T-1)"), so no clock runs from here: the 3 months start with procurement
+    (`SandangProcurementStarted`)."""
 
     event_type: Literal["SandangRequested"] = "SandangRequested"
     institution_id: UUID
     institution_name: ShortText
     lines: tuple[NeedLine, ...] = Field(min_length=1)
+    budget_year: int | None = Field(
+        default=None, description="The budget year (tahun anggaran) the request is for."
+    )
+
+
+class SandangProcurementStarted(EventBase):
+    """The office started procuring a sandang request's goods (`case_id` is the request):
+    the decree's 3 months run from here to the handover (000: "Proses Pengadaan Barang
+    sampai dengan Serah Terima Barang membutuhkan waktu 3 (tiga) bulan")."""
+
+    event_type: Literal["SandangProcurementStarted"] = "SandangProcurementStarted"
+    institution_id: UUID
+    institution_name: ShortText
+    lines: tuple[NeedLine, ...] = Field(min_length=1)
+    budget_year: int = Field(description="The budget year the goods are bought in.")
+    started_by: ShortText
 
 
 class SandangHandedOver(EventBase):

@@ -604,7 +604,24 @@ def distribution_service(database_url: str, tmp_path: Path) -> Service:
             "institution_id": institution(),
             "lines": [{"item_code": "SARUNG", "quantity": 20}],
             "needed_by": (today + timedelta(days=30)).isoformat(),
+            "budget_year": today.year + 1,
         }
+
+    def procurement() -> tuple[str, Body]:
+        path, body = sandang()
+        request = created(client.post(path, json=body))
+        return f"/sandang/requests/{request['id']}/procurement", {"started_by": "Kabid"}
+
+    def round_opening() -> tuple[str, Body]:
+        """Round 2 of a program started today: outside its window, so the override is
+        kept."""
+        program_id = program()
+        enrolments = f"/permakanan/programs/{program_id}/enrolments"
+        created(client.post(enrolments, json={"recipient_id": recipient()}))
+        rounds = client.get(f"/permakanan/programs/{program_id}").json()["rounds"]
+        created(client.post(f"/permakanan/rounds/{rounds[0]['id']}/opening"))
+        override = {"by": "Kepala Dinas", "reason": f"anggaran cair {next(serial)}"}
+        return f"/permakanan/rounds/{rounds[1]['id']}/opening", {"override": override}
 
     def assignment() -> tuple[str, Body]:
         return f"/deliveries/{delivery()}/assignment", {"team": f"Tim {next(serial)}"}
@@ -668,6 +685,8 @@ def distribution_service(database_url: str, tmp_path: Path) -> Service:
             "POST /permakanan/programs/{program_id}/enrolments": [enrolment],
             "POST /permakanan/programs/{program_id}/replacements": [replacement],
             "POST /sandang/requests": [sandang],
+            "POST /sandang/requests/{request_id}/procurement": [procurement],
+            "POST /permakanan/rounds/{round_id}/opening": [round_opening],
             "POST /deliveries/{delivery_id}/assignment": [assignment],
             "POST /deliveries/{delivery_id}/arrival": [arrival],
             "POST /deliveries/{delivery_id}/completion": [completion],

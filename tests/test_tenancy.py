@@ -575,6 +575,7 @@ def distribution(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
             "institution_id": institution(office),
             "lines": [{"item_code": "SARUNG", "quantity": 20}],
             "needed_by": (today + timedelta(days=30)).isoformat(),
+            "budget_year": today.year + 1,
         }
         return str(offices[office].call("POST", "/sandang/requests", json=body)["id"])
 
@@ -650,7 +651,14 @@ def distribution(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
                 "institution_id": id_("institution_id"),
                 "lines": [{"item_code": "SARUNG", "quantity": 20}],
                 "needed_by": (today + timedelta(days=30)).isoformat(),
+                "budget_year": today.year + 1,
             }
+        },
+        "POST /permakanan/rounds/{round_id}/opening": lambda _: {
+            "json": {"override": {"by": "Kepala Dinas", "reason": "anggaran cair"}}
+        },
+        "POST /sandang/requests/{request_id}/procurement": lambda _: {
+            "json": {"started_by": "Kabid Linjamsos"}
         },
         "POST /deliveries/{delivery_id}/assignment": lambda _: {"json": {"team": "Tim B"}},
         "POST /deliveries/{delivery_id}/arrival": lambda _: {"json": {"position": AT_THE_POSKO}},

@@ -32,6 +32,7 @@ from services.distribution.models import (
     EvaluationOut,
     FailureIn,
     HandoverOut,
+    ProcurementStartIn,
     ProgramIn,
     ProgramOut,
     ProgramRow,
@@ -40,6 +41,7 @@ from services.distribution.models import (
     RecipientOut,
     ReplacementIn,
     ReturnIn,
+    RoundOpeningIn,
     RoundOut,
     RunIn,
     RunOut,
@@ -283,10 +285,20 @@ def replace(program_id: UUID, body: ReplacementIn, runtime: RuntimeDep) -> Repla
 
 
 @router.post("/permakanan/rounds/{round_id}/opening", tags=["permakanan"], summary="Open a round")
-def open_round(round_id: UUID, runtime: RuntimeDep) -> RoundOut:
+def open_round(
+    round_id: UUID,
+    runtime: RuntimeDep,
+    policy: PolicyDep,
+    body: RoundOpeningIn | None = None,
+) -> RoundOut:
     """One parcel delivery per active recipient; announces the round and asks logistics
-    for the goods. Opening again changes nothing."""
-    return handlers.round_view(runtime.run(lambda uow: handlers.open_round(uow, round_id)))
+    for the goods. Opening again changes nothing. Only from 30 days before the round's
+    period to its last day (office's date): outside it `422 round_outside_window`, unless
+    the body carries `override: {by, reason}`, recorded with the round and audited."""
+    override = body.override if body is not None else None
+    return handlers.round_view(
+        runtime.run(lambda uow: handlers.open_round(uow, policy, round_id, override))
+    )
 
 
 @router.get(
@@ -304,8 +316,24 @@ def evaluate(round_id: UUID, runtime: RuntimeDep) -> EvaluationOut:
 def request_sandang(
     body: SandangRequestIn, runtime: RuntimeDep, policy: PolicyDep
 ) -> SandangRequestOut:
-    """An institution's needs list; logistics is asked for the goods."""
+    """An institution's needs list for a budget year, filed before that year starts
+    (T-1; `422 budget_year_started` otherwise). The goods are asked for when procurement
+    starts (`POST /sandang/requests/{id}/procurement`)."""
     row = runtime.run(lambda uow: handlers.request_sandang(uow, policy, body))
+    return SandangRequestOut.model_validate(row, from_attributes=True)
+
+
+@router.post(
+    "/sandang/requests/{request_id}/procurement",
+    tags=["sandang"],
+    summary="Start procurement of a clothing request",
+)
+def start_sandang_procurement(
+    request_id: UUID, body: ProcurementStartIn, runtime: RuntimeDep
+) -> SandangRequestOut:
+    """Procurement starts: the decree's 3 months to the handover run from now, and
+    logistics is asked for the goods. Once only (`409 procurement_already_started`)."""
+    row = runtime.run(lambda uow: handlers.start_sandang_procurement(uow, request_id, body))
     return SandangRequestOut.model_validate(row, from_attributes=True)
 
 
@@ -672,6 +700,9 @@ ACCESS: AccessPolicy = {
     "POST /permakanan/rounds/{round_id}/opening": Access.of(Role.COORDINATOR),
     "GET /permakanan/rounds/{round_id}/evaluation": Access.of(Role.COORDINATOR, Role.OFFICE_ADMIN),
     "POST /sandang/requests": Access.of(Role.COORDINATOR, Role.OFFICE_ADMIN),
+    "POST /sandang/requests/{request_id}/procurement": Access.of(
+        Role.COORDINATOR, Role.OFFICE_ADMIN
+    ),
     "GET /sandang/requests/{request_id}": Access.of(
         Role.COORDINATOR, Role.OFFICE_ADMIN, Role.FIELD_TEAM
     ),

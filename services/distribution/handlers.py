@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
@@ -58,6 +58,8 @@ from services.distribution.models import (
     FailureIn,
     HandoverRow,
     IncidentPlaceRow,
+    OpeningOverride,
+    ProcurementStartIn,
     ProgramIn,
     ProgramRow,
     ProofImageRow,
@@ -104,6 +106,7 @@ from shared.events_programs import (
     RecipientFlaggedForReview,
     ReturnedLine,
     SandangHandedOver,
+    SandangProcurementStarted,
     SandangRequested,
 )
 from shared.http import Conflict, NotFound, Unprocessable
@@ -522,9 +525,26 @@ def enrolments_of(
     return list(uow.session.exec(query).all())
 
 
-def open_round(uow: UnitOfWork, round_id: UUID) -> RoundRow:
+# How long before its period a round may be opened: its goods are asked for at opening
+# and must be ready by the period's first day.
+ROUND_OPENING_LEAD = timedelta(days=30)
+
+
+def round_window(round_row: RoundRow) -> tuple[date, date]:
+    """The days a round may be opened on: from ROUND_OPENING_LEAD before its period to
+    the period's last day ("setiap 2 bulan sekali", 000: one round per 2-month period)."""
+    return round_row.period_start - ROUND_OPENING_LEAD, round_row.period_end
+
+
+def open_round(
+    uow: UnitOfWork, policy: Policy, round_id: UUID, override: OpeningOverride | None = None
+) -> RoundRow:
     """Open a planned round: one parcel delivery per active recipient to their home, the
-    round announced, and the goods requested from logistics. Opening again is a no-op."""
+    round announced, and the goods requested from logistics. Opening again is a no-op.
+
+    Only inside its window (`round_window`, the office's date), so six rounds cannot be
+    opened in one week; outside it only with an override, kept in the round row and the
+    audit trail (`422 round_outside_window` without one)."""
     round_row = get_round(uow, round_id, for_update=True)
     if round_row.status is not RoundStatus.PLANNED:
         return round_row
@@ -539,6 +559,16 @@ def open_round(uow: UnitOfWork, round_id: UUID) -> RoundRow:
             raise Conflict(
                 f"round {previous.number} has not been opened yet", code="previous_round_not_open"
             )
+    today = uow.now().astimezone(policy.zone_for(program.office_id)).date()
+    first_day, last_day = round_window(round_row)
+    outside = not first_day <= today <= last_day
+    if outside and override is None:
+        raise Unprocessable(
+            f"round {round_row.number} covers {round_row.period_start} to "
+            f"{round_row.period_end} and opens from {first_day} to {last_day}; today is "
+            f"{today}. To open it anyway, give an override with who and why",
+            code="round_outside_window",
+        )
     people = uow.session.exec(
         select(RecipientRow)
         .join(EnrolmentRow, col(EnrolmentRow.recipient_id) == col(RecipientRow.id))
@@ -551,6 +581,22 @@ def open_round(uow: UnitOfWork, round_id: UUID) -> RoundRow:
     if not people:
         raise Conflict("no active recipients in this program", code="no_recipients")
     now = uow.now()
+    if outside and override is not None:
+        round_row.opening_override_by = override.by
+        round_row.opening_override_reason = override.reason
+        round_row.opening_override_at = now
+        uow.audit(
+            action="RoundOpenedOutsideWindow",
+            entity="permakanan_round",
+            entity_id=str(round_row.id),
+            office_id=program.office_id,
+            details={
+                "by": override.by,
+                "reason": override.reason,
+                "today": today.isoformat(),
+                "window": [first_day.isoformat(), last_day.isoformat()],
+            },
+        )
     parcel = program.parcel_lines()
     scheduled = PermakananRoundScheduled.first(
         office_id=program.office_id,
@@ -786,17 +832,28 @@ def _settle_round(uow: UnitOfWork, delivery: DeliveryRow) -> None:
 
 
 def request_sandang(uow: UnitOfWork, policy: Policy, body: SandangRequestIn) -> SandangRequestRow:
-    """An institution's clothing needs become a request, and the goods are asked for."""
+    """An institution's clothing needs become a request for a budget year, filed before
+    that year starts (000: "Permohonan diajukan 1 tahun sebelum tahun anggaran berjalan
+    (T-1)"). No goods are asked for yet: that is procurement, which starts later
+    (`start_sandang_procurement`)."""
     institution = get_recipient(uow, body.institution_id)
     if institution.kind is not RecipientKind.INSTITUTION:
         raise Unprocessable(
             "sandang goes to an institution (dormitory, shelter)", code="not_an_institution"
         )
-    request_id = uuid4()
+    office_id = scoped_office() or policy.office_id
     now = uow.now()
+    this_year = now.astimezone(policy.zone_for(office_id)).year
+    if body.budget_year <= this_year:
+        raise Unprocessable(
+            f"a sandang request is filed before its budget year starts (T-1): budget year "
+            f"{body.budget_year} has begun (it is {this_year}); file it for {this_year + 1}",
+            code="budget_year_started",
+        )
+    request_id = uuid4()
     lines = tuple(body.lines)
     requested = SandangRequested.first(
-        office_id=scoped_office() or policy.office_id,
+        office_id=office_id,
         case_id=request_id,
         producer="distribution",
         occurred_at=now,
@@ -804,29 +861,72 @@ def request_sandang(uow: UnitOfWork, policy: Policy, body: SandangRequestIn) -> 
         institution_id=institution.id,
         institution_name=institution.name,
         lines=lines,
+        budget_year=body.budget_year,
+    )
+    row = SandangRequestRow(
+        id=request_id,
+        office_id=office_id,
+        institution_id=institution.id,
+        lines=[line.model_dump(mode="json") for line in lines],
+        needed_by=body.needed_by,
+        budget_year=body.budget_year,
+        created_at=now,
+        last_event_id=requested.event_id,
+    )
+    uow.session.add(row)
+    uow.emit(requested)
+    return row
+
+
+def start_sandang_procurement(
+    uow: UnitOfWork, request_id: UUID, body: ProcurementStartIn
+) -> SandangRequestRow:
+    """Procurement of the request's goods starts: the decree's 3 months run from here to
+    the handover (000: "Proses Pengadaan Barang sampai dengan Serah Terima Barang
+    membutuhkan waktu 3 (tiga) bulan"), and logistics is asked for the goods (from
+    stock, or bought for what is missing)."""
+    request = get_sandang_request(uow, request_id)
+    if request.status is not SandangStatus.REQUESTED:
+        raise Conflict(
+            f"procurement of sandang request {request.id} started at "
+            f"{request.procurement_started_at} (status {request.status.value})",
+            code="procurement_already_started",
+        )
+    if request.budget_year is None:
+        raise Unprocessable(
+            f"sandang request {request.id} names no budget year", code="no_budget_year"
+        )
+    institution = get_recipient(uow, request.institution_id)
+    now = uow.now()
+    lines = tuple(NeedLine.model_validate(line) for line in request.lines)
+    started = SandangProcurementStarted.first(
+        office_id=request.office_id,
+        case_id=request.id,
+        producer="distribution",
+        occurred_at=now,
+        case_type=CaseType.SANDANG_REQUEST,
+        institution_id=institution.id,
+        institution_name=institution.name,
+        lines=lines,
+        budget_year=request.budget_year,
+        started_by=body.started_by,
     )
     goods = GoodsRequested.caused_by(
-        requested,
+        started,
         producer="distribution",
         occurred_at=now,
         purpose="sandang_request",
         lines=lines,
-        needed_by=body.needed_by,
+        needed_by=request.needed_by,
         destination=institution.position(),
     )
-    row = SandangRequestRow(
-        id=request_id,
-        office_id=scoped_office() or policy.office_id,
-        institution_id=institution.id,
-        lines=[line.model_dump(mode="json") for line in lines],
-        needed_by=body.needed_by,
-        created_at=now,
-        last_event_id=goods.event_id,
-    )
-    uow.session.add(row)
-    uow.emit(requested)
+    request.status = SandangStatus.PROCUREMENT
+    request.procurement_started_at, request.procurement_started_by = now, body.started_by
+    request.last_event_id = goods.event_id
+    uow.session.add(request)
+    uow.emit(started)
     uow.emit(goods)
-    return row
+    return request
 
 
 def get_sandang_request(uow: UnitOfWork, request_id: UUID) -> SandangRequestRow:

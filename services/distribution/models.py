@@ -208,6 +208,11 @@ class RoundRow(DistributionTable, table=True):
     delivered: int = 0
     returned: int = 0
     opened_at: datetime | None = _when()
+    # A round opened outside its window (000: "setiap 2 bulan sekali") only with an
+    # override: who allowed it, why and when.
+    opening_override_by: str | None = SQLField(default=None, max_length=200)
+    opening_override_reason: str | None = SQLField(default=None, max_length=500)
+    opening_override_at: datetime | None = _when()
     goods_released_at: datetime | None = _when()
     completed_at: datetime | None = _when()
     # Releases already applied: a release re-announced under a new event id is ignored.
@@ -309,8 +314,24 @@ class RoundOut(BaseModel):
     delivered: int
     returned: int
     opened_at: datetime | None
+    opening_override_by: str | None
+    opening_override_reason: str | None
+    opening_override_at: datetime | None
     goods_released_at: datetime | None
     completed_at: datetime | None
+
+
+class OpeningOverride(ApiModel):
+    """Leave to open a round outside its window, recorded with the round and audited."""
+
+    by: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class RoundOpeningIn(ApiModel):
+    """Opening a round: no body needed inside its window; outside it, an override."""
+
+    override: OpeningOverride | None = None
 
 
 class ProgramOut(BaseModel):
@@ -337,9 +358,11 @@ class EvaluationOut(BaseModel):
 
 
 class SandangStatus(enum.StrEnum):
-    """A clothing request: requested, goods released (handover under way), handed over."""
+    """A clothing request: requested (filed at T-1), procurement under way (the 3 months
+    run), goods released (handover under way), handed over."""
 
     REQUESTED = "requested"
+    PROCUREMENT = "procurement"
     GOODS_RELEASED = "goods_released"
     HANDED_OVER = "handed_over"
 
@@ -354,10 +377,16 @@ class SandangRequestRow(DistributionTable, table=True):
     institution_id: UUID = SQLField(index=True)
     lines: list[dict[str, Any]] = _json()
     needed_by: date
+    # The budget year (tahun anggaran) it is filed for, a year ahead (000: T-1); None
+    # only for requests filed before the field existed.
+    budget_year: int | None = None
     status: SandangStatus = SQLField(default=SandangStatus.REQUESTED, max_length=20)
     delivery_id: UUID | None = None
     handover_id: UUID | None = None
     created_at: datetime = _when(nullable=False)
+    # When and by whom procurement started: the decree's 3 months run from here.
+    procurement_started_at: datetime | None = _when(nullable=True)
+    procurement_started_by: str | None = SQLField(default=None, max_length=200)
     last_event_id: UUID
 
 
@@ -379,11 +408,19 @@ class HandoverRow(DistributionTable, table=True):
 
 
 class SandangRequestIn(ApiModel):
-    """An institution's clothing needs."""
+    """An institution's clothing needs, filed before its budget year starts (000:
+    "Permohonan diajukan 1 tahun sebelum tahun anggaran berjalan (T-1)")."""
 
     institution_id: UUID
     lines: list[NeedLine] = Field(min_length=1)
     needed_by: date
+    budget_year: int = Field(ge=2000, le=2100, description="The budget year (tahun anggaran).")
+
+
+class ProcurementStartIn(ApiModel):
+    """Who starts procuring a sandang request's goods (the 3 months run from now)."""
+
+    started_by: str = Field(min_length=1, max_length=200)
 
 
 class SandangRequestOut(BaseModel):
@@ -393,10 +430,13 @@ class SandangRequestOut(BaseModel):
     institution_id: UUID
     lines: list[NeedLine]
     needed_by: date
+    budget_year: int | None
     status: SandangStatus
     delivery_id: UUID | None
     handover_id: UUID | None
     created_at: datetime
+    procurement_started_at: datetime | None
+    procurement_started_by: str | None
 
 
 class HandoverOut(BaseModel):

@@ -427,27 +427,30 @@ def create_request(
     the signed-in user."""
     body = attributed(body, actor, "requested_by")
     return runtime.run(
-        lambda uow: procurement.request_out(uow, procurement.request_by_hand(uow, body, settings))
+        lambda uow: procurement.request_out(
+            uow, procurement.request_by_hand(uow, body, settings), settings
+        )
     )
 
 
 @router.get("/purchase-requests", tags=["procurement"])
 def list_requests(
-    runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+    runtime: RuntimeDep, settings: SettingsDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> list[PurchaseRequestOut]:
     """Purchase requests with their lead time against the standard."""
     return runtime.run(
         lambda uow: [
-            procurement.request_out(uow, row) for row in procurement.list_requests(uow, limit=limit)
+            procurement.request_out(uow, row, settings)
+            for row in procurement.list_requests(uow, limit=limit)
         ]
     )
 
 
 @router.get("/purchase-requests/{request_id}", tags=["procurement"])
-def get_request(request_id: UUID, runtime: RuntimeDep) -> PurchaseRequestOut:
+def get_request(request_id: UUID, runtime: RuntimeDep, settings: SettingsDep) -> PurchaseRequestOut:
     """One purchase request."""
     return runtime.run(
-        lambda uow: procurement.request_out(uow, procurement.get_request(uow, request_id))
+        lambda uow: procurement.request_out(uow, procurement.get_request(uow, request_id), settings)
     )
 
 

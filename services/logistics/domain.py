@@ -16,9 +16,10 @@ be served from several.
 
 from __future__ import annotations
 
+from calendar import monthrange
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Literal
 from uuid import UUID
 
@@ -392,17 +393,34 @@ class LeadTime:
         return self.standard_days is not None and self.days > self.standard_days
 
 
-# The sandang standard (000): 3 months from request to handover. Permakanan rounds are
-# every 2 months, so their goods must come within one round.
-PROCUREMENT_STANDARD_DAYS: Mapping[str, int] = {"sandang_request": 90, "permakanan_round": 60}
+# The sandang standard (000): "Proses Pengadaan Barang sampai dengan Serah Terima Barang
+# membutuhkan waktu 3 (tiga) bulan", three calendar months (not 90 days) from the start of
+# procurement to the handover. Permakanan rounds are every 2 months, so their goods must
+# come within one round (60 days, an office target).
+PROCUREMENT_STANDARD_MONTHS: Mapping[str, int] = {"sandang_request": 3}
+PROCUREMENT_STANDARD_DAYS: Mapping[str, int] = {"permakanan_round": 60}
+
+
+def months_later(day: date, months: int) -> date:
+    """The same day `months` calendar months later, clipped to the month's end."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return day.replace(year=year, month=month, day=min(day.day, monthrange(year, month)[1]))
 
 
 def lead_time(
-    source: str, requested_at: datetime, finished_at: datetime | None, now: datetime
+    source: str,
+    requested_at: datetime,
+    finished_at: datetime | None,
+    now: datetime,
+    zone: tzinfo = UTC,
 ) -> LeadTime:
-    """Days from the request to its completion (or to now, while open)."""
+    """Days from the request to its completion (or to now, while open), against the
+    standard in days (calendar months counted from the request's date in `zone`)."""
     end = finished_at or now
-    return LeadTime(
-        days=(end - requested_at) // timedelta(days=1),
-        standard_days=PROCUREMENT_STANDARD_DAYS.get(source),
-    )
+    standard_days = PROCUREMENT_STANDARD_DAYS.get(source)
+    months = PROCUREMENT_STANDARD_MONTHS.get(source)
+    if months is not None:
+        first_day = requested_at.astimezone(zone).date()
+        standard_days = (months_later(first_day, months) - first_day).days
+    return LeadTime(days=(end - requested_at) // timedelta(days=1), standard_days=standard_days)

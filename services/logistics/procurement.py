@@ -335,7 +335,9 @@ def list_requests(uow: UnitOfWork, *, limit: int) -> Sequence[PurchaseRequestRow
     return uow.session.exec(of_callers_office(query, PurchaseRequestRow.office_id)).all()
 
 
-def request_out(uow: UnitOfWork, row: PurchaseRequestRow) -> PurchaseRequestOut:
+def request_out(
+    uow: UnitOfWork, row: PurchaseRequestRow, settings: LogisticsSettings
+) -> PurchaseRequestOut:
     """The API view, with lead time so far against the standard.
 
     The sandang standard (000) runs from request to handover at the institution, so for a
@@ -348,7 +350,9 @@ def request_out(uow: UnitOfWork, row: PurchaseRequestRow) -> PurchaseRequestOut:
             .where(DispatchRow.case_id == row.source_case_id)
         ).first()
     finished = handed_over_at if row.source == "sandang_request" else row.completed_at
-    measured = lead_time(row.source, row.requested_at, finished, uow.now())
+    measured = lead_time(
+        row.source, row.requested_at, finished, uow.now(), settings.zone(row.office_id)
+    )
     return PurchaseRequestOut(
         id=row.id,
         source=row.source,

@@ -19,7 +19,7 @@ from sqlmodel import Session, col
 from services.notify import handlers
 from services.notify.board import StandardsDep, board_router, pages
 from services.notify.board_map import map_router
-from services.notify.domain import NotificationStatus, ReportLine, evaluation_report
+from services.notify.domain import NotificationStatus, Period, ReportLine, evaluation_report
 from services.notify.egress import AddressRefused, check_webhook_host
 from services.notify.migrations import HISTORY
 from services.notify.models import (
@@ -250,14 +250,19 @@ async def feed(
 
 
 def _report_lines(
-    runtime: ServiceRuntime, standards: Standards, office_id: str, months: list[str] | None
+    runtime: ServiceRuntime,
+    standards: Standards,
+    office_id: str,
+    months: list[str] | None,
+    period: Period = Period.MONTH,
 ) -> list[ReportLine]:
     if office_id not in standards.offices:
         raise NotFound(f"no standards file for office {office_id!r}", code="office_not_found")
     return evaluation_report(
         runtime.run(
-            lambda uow: handlers.closed_cases(uow, standards, office_id=office_id, months=months)
-        )
+            lambda uow: handlers.evaluated_cases(uow, standards, office_id=office_id, months=months)
+        ),
+        period,
     )
 
 
@@ -270,10 +275,15 @@ def get_report(
     standards: StandardsDep,
     office_id: ReportOffice,
     month: Annotated[list[Month] | None, Query()] = None,
+    period: Period = Period.MONTH,
 ) -> list[dict[str, object]]:
-    """Per service, month (office time) and district (`*`: all): cases handled, within
-    the standard, share, median and p90 response seconds (nearest rank)."""
-    return [asdict(line) for line in _report_lines(runtime, standards, office_id, month)]
+    """Per service, period of the deadline (`month`, or `half` for the half-year
+    evaluation; office time) and district (`*`: all): every case whose deadline fell in
+    it, open or closed. `due` = met + late + unserved (open past the deadline); `pending`
+    (deadline still ahead) and `cancelled` (report rejected: no aid owed) stay outside the
+    share. Median and p90 response seconds (nearest rank) of the served cases. `month`
+    keeps the cases whose deadline fell in the months listed."""
+    return [asdict(line) for line in _report_lines(runtime, standards, office_id, month, period)]
 
 
 def _service_in_words(code: str) -> str:
@@ -293,10 +303,13 @@ def get_report_csv(
     standards: StandardsDep,
     office_id: ReportOffice,
     month: Annotated[list[Month] | None, Query()] = None,
+    period: Period = Period.MONTH,
 ) -> Response:
-    """The same figures, one row per service, month and district, for Excel in
+    """The same figures, one row per service, period and district, for Excel in
     Indonesian: `;` between cells, decimal commas, a UTF-8 byte-order mark."""
-    text = report_csv(_report_lines(runtime, standards, office_id, month), _service_in_words)
+    text = report_csv(
+        _report_lines(runtime, standards, office_id, month, period), _service_in_words
+    )
     return Response(
         text,
         media_type="text/csv; charset=utf-8",
@@ -316,11 +329,12 @@ def get_report_pdf(
     standards: StandardsDep,
     office_id: ReportOffice,
     month: Annotated[list[Month] | None, Query()] = None,
+    period: Period = Period.MONTH,
 ) -> Response:
     """The same figures as an A4 table."""
     office = standards.for_office(office_id)
     pdf = report_pdf(
-        _report_lines(runtime, standards, office_id, month),
+        _report_lines(runtime, standards, office_id, month, period),
         title=f"Evaluasi standar pelayanan - {office.office_name}",
         subtitle=office.source,
         service_name=_service_in_words,

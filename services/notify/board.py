@@ -22,7 +22,13 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.notify import handlers
 from services.notify.board_map import map_items, map_settings
-from services.notify.domain import ALL_DISTRICTS, UNKNOWN_DISTRICT, ReportLine, evaluation_report
+from services.notify.domain import (
+    ALL_DISTRICTS,
+    UNKNOWN_DISTRICT,
+    Period,
+    ReportLine,
+    evaluation_report,
+)
 from services.notify.models import (
     NOTIFY_EVENT_TYPES,
     AlertOut,
@@ -359,10 +365,18 @@ def case_page(
     )
 
 
-def month_words(month: str, lang: Lang) -> str:
-    """'2026-03' as 'Maret 2026' / 'March 2026'."""
-    year, number = month.split("-")
-    return format_date(date(int(year), int(number), 1), "LLLL yyyy", locale=lang)
+def period_words(period: str, lang: Lang) -> str:
+    """'2026-03' as 'Maret 2026' / 'March 2026'; '2026-H1' as 'Semester I 2026' /
+    'First half 2026'."""
+    year, part = period.split("-")
+    if part.startswith("H"):
+        words = (
+            text(lang, "First half %(year)s")
+            if part == "H1"
+            else text(lang, "Second half %(year)s")
+        )
+        return words % {"year": year}
+    return format_date(date(int(year), int(part), 1), "LLLL yyyy", locale=lang)
 
 
 def district_words(district: str, lang: Lang) -> str:
@@ -381,15 +395,17 @@ def report_page(
     standards: StandardsDep,
     office_id: OfficeId = "kukar",
 ) -> HTMLResponse:
-    """The share within the standard per service and month as a chart, and the table
-    per service, month and district, with CSV and PDF links."""
+    """The share within the standard per service and month as a chart, the half-year
+    evaluation (004: at least twice a year) and the monthly table per service and
+    district, with CSV and PDF links. Every case whose deadline fell in the period counts,
+    open or closed."""
     lang = choose_language(request)
     office_id = office_scope(request) or office_id
-    lines: list[ReportLine] = evaluation_report(
-        runtime.run(
-            lambda uow: handlers.closed_cases(uow, standards, office_id=office_id, months=None)
-        )
+    cases = runtime.run(
+        lambda uow: handlers.evaluated_cases(uow, standards, office_id=office_id, months=None)
     )
+    lines: list[ReportLine] = evaluation_report(cases, Period.MONTH)
+    halves: list[ReportLine] = evaluation_report(cases, Period.HALF)
     totals = [line for line in lines if line.district == ALL_DISTRICTS]
     return pages.render(
         request,
@@ -400,8 +416,9 @@ def report_page(
         office_name=standards.for_office(office_id).office_name,
         office_id=office_id,
         lines=lines,
+        halves=halves,
         totals=totals,
-        month_words=lambda month: month_words(month, lang),
+        period_words=lambda period: period_words(period, lang),
         district_words=lambda district: district_words(district, lang),
         ALL_DISTRICTS=ALL_DISTRICTS,
     )

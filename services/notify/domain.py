@@ -231,6 +231,16 @@ def add_months(start: datetime, count: int, *, zone: tzinfo) -> datetime:
     return local.replace(year=year, month=month, day=day).astimezone(UTC)
 
 
+def period_bounds(first_day: date, last_day: date, *, zone: tzinfo) -> tuple[datetime, datetime]:
+    """A period of whole local days as instants: the first day's midnight to the midnight
+    after the last day, in UTC."""
+    if last_day < first_day:
+        raise ValueError(f"a period ends after it starts: {first_day} to {last_day}")
+    start = datetime.combine(first_day, time(0), tzinfo=zone)
+    end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
 def deadline_for(
     start: datetime, limit: float, unit: Unit, *, zone: tzinfo, holidays: Container[date]
 ) -> datetime:
@@ -338,15 +348,58 @@ def escalation_due(
 # --- evaluation reports -------------------------------------------------------------
 
 
+class Verdict(enum.StrEnum):
+    """How one case stands in an evaluation."""
+
+    MET = "met"  # aid arrived by the deadline
+    LATE = "late"  # aid arrived after it
+    # The deadline passed and no aid has arrived: the worst failure, counted as one.
+    UNSERVED = "unserved"
+    # Still open and its deadline not passed yet: nothing to judge so far.
+    PENDING = "pending"
+    # The report was rejected (no disaster, not eligible): no aid was owed, so it is not
+    # a failure of service; shown in its own column, outside the share.
+    CANCELLED = "cancelled"
+
+
+# The verdicts a share is taken over: every case whose deadline passed or that was served.
+JUDGED = frozenset({Verdict.MET, Verdict.LATE, Verdict.UNSERVED})
+
+
+def verdict(clock: ClockState, deadline: datetime, now: datetime) -> Verdict:
+    """The case at `now` against `deadline`: open past it is a failure like a late one."""
+    if clock.outcome is Outcome.CANCELLED:
+        return Verdict.CANCELLED
+    if clock.outcome is not None:
+        return Verdict.MET if clock.outcome is Outcome.MET else Verdict.LATE
+    return Verdict.UNSERVED if now > deadline else Verdict.PENDING
+
+
+class Period(enum.StrEnum):
+    """How an evaluation groups cases: by month, or by half-year (004: "dilakukan minimal
+    2 (dua) kali dalam 1 (satu) tahun")."""
+
+    MONTH = "month"
+    HALF = "half"
+
+
+def period_of(day: date, period: Period) -> str:
+    """'2026-03' for a month, '2026-H1' / '2026-H2' for a half-year."""
+    if period is Period.MONTH:
+        return f"{day.year:04d}-{day.month:02d}"
+    return f"{day.year:04d}-H{1 if day.month <= 6 else 2}"
+
+
 @dataclass(frozen=True)
-class ClosedCase:
-    """A case whose clock stopped with a verdict, as a report counts it."""
+class EvaluatedCase:
+    """A case as an evaluation counts it: by the day its deadline fell, in the office's
+    zone, whether it was served or not."""
 
     service_code: str
-    month: str  # YYYY-MM of the clock's start, in the office's time zone
+    deadline_day: date
     district: str
-    response_seconds: float
-    within_standard: bool
+    verdict: Verdict
+    response_seconds: float | None  # served cases only
 
 
 ALL_DISTRICTS = "*"
@@ -356,16 +409,26 @@ UNKNOWN_DISTRICT = ""
 
 @dataclass(frozen=True)
 class ReportLine:
-    """One service, month and district (or `*` for all districts)."""
+    """One service, period and district (or `*` for all districts).
+
+    `due` counts every case whose deadline fell in the period and passed or that was
+    served: met, late and unserved. The share within the standard is met over due (None
+    when nothing is due yet). Median and p90 are over the served cases (None when none):
+    an unserved case has no response time, and is counted in `unserved` instead.
+    """
 
     service_code: str
-    month: str
+    period: str
     district: str
-    handled: int
+    due: int
     within_standard: int
-    share_within: float
-    median_seconds: float
-    p90_seconds: float
+    late: int
+    unserved: int
+    pending: int
+    cancelled: int
+    share_within: float | None
+    median_seconds: float | None
+    p90_seconds: float | None
 
 
 def nearest_rank(values: Sequence[float], fraction: float) -> float:
@@ -378,30 +441,39 @@ def nearest_rank(values: Sequence[float], fraction: float) -> float:
     return ordered[rank - 1]
 
 
-def evaluation_report(cases: Iterable[ClosedCase]) -> list[ReportLine]:
-    """Cases handled, share within the standard, median and p90 response time, per
-    service and month, by district and for all districts together."""
-    groups: dict[tuple[str, str, str], list[ClosedCase]] = {}
+def evaluation_report(
+    cases: Iterable[EvaluatedCase], period: Period = Period.MONTH
+) -> list[ReportLine]:
+    """Per service and period of the deadline, by district and for all districts
+    together: cases due, met, late, unserved, pending and cancelled, the share met, and
+    the median and p90 response time of the served ones."""
+    groups: dict[tuple[str, str, str], list[EvaluatedCase]] = {}
     for case in cases:
+        key = period_of(case.deadline_day, period)
         for district in (case.district, ALL_DISTRICTS):
-            groups.setdefault((case.service_code, case.month, district), []).append(case)
+            groups.setdefault((case.service_code, key, district), []).append(case)
     lines = []
-    for (service_code, month, district), members in groups.items():
-        seconds = [c.response_seconds for c in members]
-        within = sum(1 for c in members if c.within_standard)
+    for (service_code, key, district), members in groups.items():
+        counts = {v: sum(1 for c in members if c.verdict is v) for v in Verdict}
+        due = sum(counts[v] for v in JUDGED)
+        seconds = [c.response_seconds for c in members if c.response_seconds is not None]
         lines.append(
             ReportLine(
                 service_code=service_code,
-                month=month,
+                period=key,
                 district=district,
-                handled=len(members),
-                within_standard=within,
-                share_within=within / len(members),
-                median_seconds=statistics.median(seconds),
-                p90_seconds=nearest_rank(seconds, 0.9),
+                due=due,
+                within_standard=counts[Verdict.MET],
+                late=counts[Verdict.LATE],
+                unserved=counts[Verdict.UNSERVED],
+                pending=counts[Verdict.PENDING],
+                cancelled=counts[Verdict.CANCELLED],
+                share_within=counts[Verdict.MET] / due if due else None,
+                median_seconds=statistics.median(seconds) if seconds else None,
+                p90_seconds=nearest_rank(seconds, 0.9) if seconds else None,
             )
         )
-    # All-districts line first within a month, then districts by name.
+    # All-districts line first within a period, then districts by name.
     return sorted(
-        lines, key=lambda x: (x.service_code, x.month, x.district != ALL_DISTRICTS, x.district)
+        lines, key=lambda x: (x.service_code, x.period, x.district != ALL_DISTRICTS, x.district)
     )

@@ -47,7 +47,11 @@ from shared.events import (
 )
 from shared.events_alerts import AlertAcknowledged, AlertEscalated, BreachPredicted, StageOverdue
 from shared.events_field import IncidentUpdated
-from shared.events_programs import PermakananRoundScheduled, SandangRequested
+from shared.events_programs import (
+    PermakananRoundScheduled,
+    SandangProcurementStarted,
+    SandangRequested,
+)
 from shared.events_stock import PurchaseRequested
 from shared.http import Conflict, Forbidden, NotFound
 from shared.kafka import NotApplicableYet, PermanentEventError
@@ -103,10 +107,12 @@ def apply_event(uow: UnitOfWork, event: AnyEvent, standards: Standards) -> None:
 
 
 def _is_clocked(standards: Standards, event: EventBase) -> bool:
-    """Whether the office clocks cases of the event's kind at all."""
+    """Whether the office clocks cases of the event's kind at all, and the event is not
+    one that comes before the clock starts (nothing to wait for then)."""
     office = standards.for_office(event.office_id)
     services = {**standards.default.services, **office.services}.values()
-    return any(service.case_type == event.case_type.value for service in services)
+    kind = [service for service in services if service.case_type == event.case_type.value]
+    return bool(kind) and not any(event_type_of(event) in s.before_start for s in kind)
 
 
 def _would_stop(standards: Standards, event: EventBase, event_type: str) -> bool:
@@ -134,12 +140,18 @@ def open_clock(
         return None
     zone = standards.for_office(event.office_id).zone if standards else UTC
     holidays: Container[date] = standards.closed_days(event.office_id) if standards else frozenset()
-    deadline = domain.deadline_for(
-        event.occurred_at, standard.limit, standard.unit, zone=zone, holidays=holidays
-    )
+    if standard.over_period and isinstance(event, PermakananRoundScheduled):
+        # "setiap 2 bulan sekali" (000): the round is due within its own period, from its
+        # first day to the end of its last, however early or late someone opened it.
+        started_at, deadline = domain.period_bounds(event.period_start, event.period_end, zone=zone)
+    else:
+        started_at = event.occurred_at
+        deadline = domain.deadline_for(
+            started_at, standard.limit, standard.unit, zone=zone, holidays=holidays
+        )
     state = ClockState(
-        started_at=event.occurred_at,
-        target_seconds=(deadline - event.occurred_at).total_seconds(),
+        started_at=started_at,
+        target_seconds=(deadline - started_at).total_seconds(),
         warn_at=standard.warn_at,
     )
     row = ClockRow(
@@ -162,7 +174,7 @@ def open_clock(
     )
     row.set_stages(
         domain.plan_stages(
-            event.occurred_at, [(s.name, s.ends_on, s.budget_hours) for s in standard.stages]
+            started_at, [(s.name, s.ends_on, s.budget_hours) for s in standard.stages]
         )
     )
     uow.session.add(row)
@@ -185,7 +197,7 @@ def _case_facts(event: EventBase) -> dict[str, Any]:
             "site_lat": event.location.lat if event.location else None,
             "site_lon": event.location.lon if event.location else None,
         }
-    if isinstance(event, SandangRequested):
+    if isinstance(event, SandangRequested | SandangProcurementStarted):
         return {"label": event.institution_name}
     if isinstance(event, PermakananRoundScheduled):
         return {
@@ -919,30 +931,29 @@ def timeline(uow: UnitOfWork, case_id: UUID) -> Sequence[TimelineRow]:
     ).all()
 
 
-def closed_cases(
+def evaluated_cases(
     uow: UnitOfWork, standards: Standards, *, office_id: str, months: Collection[str] | None
-) -> list[domain.ClosedCase]:
-    """The office's clocks that stopped with a verdict (met or late), as reports count
-    them: by the month the clock started in the office's time zone."""
+) -> list[domain.EvaluatedCase]:
+    """Every clock of the office, open or stopped, served or not, as evaluations count
+    them: by the day its deadline fell in the office's time zone (`months` keeps those
+    whose deadline month is listed), judged at the unit of work's now."""
     zone = standards.for_office(office_id).zone
-    rows = uow.session.exec(
-        select(ClockRow).where(
-            ClockRow.office_id == office_id,
-            col(ClockRow.outcome).in_([domain.Outcome.MET, domain.Outcome.LATE]),
-        )
-    ).all()
+    now = uow.now()
+    rows = uow.session.exec(select(ClockRow).where(ClockRow.office_id == office_id)).all()
     cases = []
     for row in rows:
-        month = row.started_at.astimezone(zone).strftime("%Y-%m")
-        if months is not None and month not in months:
+        deadline_day = row.deadline.astimezone(zone).date()
+        if months is not None and f"{deadline_day:%Y-%m}" not in months:
             continue
+        verdict = domain.verdict(row.state(), row.deadline, now)
+        served = verdict in (domain.Verdict.MET, domain.Verdict.LATE)
         cases.append(
-            domain.ClosedCase(
+            domain.EvaluatedCase(
                 service_code=row.service_code,
-                month=month,
+                deadline_day=deadline_day,
                 district=row.district or domain.UNKNOWN_DISTRICT,
-                response_seconds=row.response_seconds or 0.0,
-                within_standard=row.outcome == domain.Outcome.MET,
+                verdict=verdict,
+                response_seconds=(row.response_seconds or 0.0) if served else None,
             )
         )
     return cases

@@ -16,16 +16,22 @@ from shared.text import spreadsheet_safe
 # The CSV is for a spreadsheet in an Indonesian office: headings in words, `;` between
 # cells and a decimal comma (what Excel set to Indonesian expects), and a UTF-8 byte-order
 # mark so it reads names outside ASCII as UTF-8 instead of the ANSI code page.
+# "Periode" is a month (2026-03) or a half-year (2026-H1) of the deadline. "Kasus jatuh
+# tempo" counts met, late and never served; pending and rejected cases stand apart.
 COLUMNS = (
     "Layanan",
     "Kode layanan",
-    "Bulan",
+    "Periode",
     "Kecamatan",
-    "Kasus",
+    "Kasus jatuh tempo",
     "Tepat waktu",
+    "Terlambat",
+    "Belum dilayani",
     "% tepat waktu",
     "Median (jam)",
     "P90 (jam)",
+    "Belum jatuh tempo",
+    "Dibatalkan",
 )
 SEPARATOR = ";"
 BOM = "\ufeff"
@@ -51,17 +57,26 @@ def decimal(value: float, digits: int) -> str:
     return format_decimal(value, format="0." + "0" * digits, locale="id")
 
 
+def _optional(value: float | None, scale: float, digits: int) -> str:
+    # Nothing due or nothing served: an empty cell, not a zero that reads as a result.
+    return "" if value is None else decimal(value * scale, digits)
+
+
 def _cells(line: ReportLine, service_name: Callable[[str], str]) -> list[str]:
     return [
         service_name(line.service_code),
         line.service_code,
-        line.month,
+        line.period,
         district_cell(line.district),
-        str(line.handled),
+        str(line.due),
         str(line.within_standard),
-        decimal(line.share_within * 100, 1),
-        decimal(line.median_seconds / 3600, 2),
-        decimal(line.p90_seconds / 3600, 2),
+        str(line.late),
+        str(line.unserved),
+        _optional(line.share_within, 100, 1),
+        _optional(line.median_seconds, 1 / 3600, 2),
+        _optional(line.p90_seconds, 1 / 3600, 2),
+        str(line.pending),
+        str(line.cancelled),
     ]
 
 
@@ -100,15 +115,19 @@ def report_pdf(
     pdf.cell(0, 7, _latin1(subtitle), new_x="LMARGIN", new_y="NEXT")
     headers = (
         "Layanan",
-        "Bulan",
+        "Periode",
         "Kecamatan",
-        "Kasus",
+        "Jatuh tempo",
         "Tepat",
+        "Terlambat",
+        "Belum dilayani",
         "% tepat",
         "Median (j)",
         "P90 (j)",
+        "Belum j.t.",
+        "Batal",
     )
-    widths = (65, 22, 50, 20, 20, 25, 30, 30)
+    widths = (50, 18, 38, 20, 14, 18, 24, 16, 20, 18, 18, 13)
     pdf.set_font("Helvetica", "B", 9)
     for header, width in zip(headers, widths, strict=True):
         pdf.cell(width, 7, header, border=1)
@@ -117,7 +136,8 @@ def report_pdf(
     for line in lines:
         cells = _cells(line, service_name)
         del cells[1]  # the code: the PDF is read by people
-        cells[5] += " %"
+        if cells[7]:
+            cells[7] += " %"
         for cell, width in zip(cells, widths, strict=True):
             pdf.cell(width, 6, _latin1(cell), border=1)
         pdf.ln()

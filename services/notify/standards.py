@@ -119,6 +119,17 @@ class ServiceStandard(_StandardModel):
     cancelled_by: tuple[str, ...] = Field(
         default=(), description="Event types that stop the clock without a verdict."
     )
+    over_period: bool = Field(
+        default=False,
+        description="The clock runs over the case's own period (a permakanan round's "
+        "period_start to period_end, office's dates), not `limit` from the start event: "
+        "when the round is opened does not move it.",
+    )
+    before_start: tuple[str, ...] = Field(
+        default=(),
+        description="Event types of the case that come before its clock starts (a sandang "
+        "request filed a year ahead): no clock waits for them.",
+    )
     stages: tuple[StageBudget, ...] = Field(
         default=(), description="Legs inside the limit, in order (hours units only)."
     )
@@ -141,7 +152,7 @@ class ServiceStandard(_StandardModel):
     def _known_event(cls, value: str | None) -> str | None:
         return None if value is None else _check_event(value)
 
-    @field_validator("cancelled_by")
+    @field_validator("cancelled_by", "before_start")
     @classmethod
     def _known_events(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(_check_event(v) for v in value)

@@ -4,6 +4,7 @@ every role (and no token at all) as its rule says."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -146,7 +147,8 @@ def test_another_offices_handover_photo_signature_and_parcels_stay_out_of_reach(
         "/permakanan/programs",
         json={
             "name": "Permakanan Tenggarong",
-            "start_date": "2026-01-05",
+            # Today: a round opens only inside its window (000: every 2 months).
+            "start_date": datetime.now(UTC).date().isoformat(),
             "parcel": [{"item_code": "RICE-5KG", "quantity": 1}],
             "hub": HUB.model_dump(),
         },

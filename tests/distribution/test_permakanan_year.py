@@ -191,7 +191,7 @@ def test_one_permakanan_year_for_200_recipients_accounts_for_every_parcel(
     for plan in rounds:
         day = datetime.combine(plan.period_start, datetime.min.time(), tzinfo=UTC)
         clock.set(day - timedelta(days=3) + timedelta(hours=1))
-        runtime.run(partial(handlers.open_round, round_id=plan.id))
+        runtime.run(partial(handlers.open_round, policy=policy, round_id=plan.id))
         requested = next(
             parse_event(raw)
             for raw in reversed(outbox_raw(runtime))

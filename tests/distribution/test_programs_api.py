@@ -8,6 +8,7 @@ from __future__ import annotations
 import stat
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,14 @@ from services.distribution.settings import DistributionSettings
 from shared.events import CaseType
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
-from tests.distribution.programs_support import HUB, make_settings, person, png_bytes, release_for
+from tests.distribution.programs_support import (
+    HUB,
+    institution,
+    make_settings,
+    person,
+    png_bytes,
+    release_for,
+)
 
 
 @pytest.fixture
@@ -107,7 +115,8 @@ def test_field_steps_over_http_photo_upload_and_repeat_confirmation(client: Test
         "/permakanan/programs",
         json={
             "name": "P",
-            "start_date": "2026-01-05",
+            # Today: a round opens only inside its window (000: every 2 months).
+            "start_date": datetime.now(UTC).date().isoformat(),
             "parcel": [{"item_code": "RICE-5KG", "quantity": 2}],
             "hub": HUB.model_dump(),
         },
@@ -228,3 +237,66 @@ def test_development_generates_one_private_key_and_keeps_it(tmp_path: Path) -> N
     first = load_data_keys(settings)
     assert load_data_keys(settings) == first
     assert stat.S_IMODE((tmp_path / KEY_FILE).stat().st_mode) == 0o600
+
+
+def test_a_round_outside_its_window_is_refused_over_http_unless_an_override_says_who_and_why(
+    client: TestClient,
+) -> None:
+    # 000: "dengan penyaluran bantuan setiap 2 bulan sekali": round 2 of a program that
+    # starts today covers the months after next, so it cannot open now without leave.
+    someone = client.post("/recipients", json=person(7).model_dump(mode="json")).json()
+    today = datetime.now(UTC).date().isoformat()
+    body = {"name": "P", "start_date": today, "parcel": [{"item_code": "RICE-5KG", "quantity": 1}]}
+    program = client.post("/permakanan/programs", json={**body, "hub": HUB.model_dump()}).json()
+    client.post(
+        f"/permakanan/programs/{program['id']}/enrolments", json={"recipient_id": someone["id"]}
+    )
+    first, second = (program["rounds"][n]["id"] for n in (0, 1))
+    assert client.post(f"/permakanan/rounds/{first}/opening").json()["status"] == "open"
+    detail = error(client.post(f"/permakanan/rounds/{second}/opening"), 422, "round_outside_window")
+    assert program["rounds"][1]["period_start"] in detail
+    error(
+        client.post(f"/permakanan/rounds/{second}/opening", json={"override": {"by": ""}}),
+        422,
+        "invalid_request",
+    )
+    override = {"by": "Kepala Dinas", "reason": "dana dua putaran cair bersamaan"}
+    opened = client.post(f"/permakanan/rounds/{second}/opening", json={"override": override})
+    assert opened.status_code == 200, opened.text
+    assert (opened.json()["opening_override_by"], opened.json()["opening_override_reason"]) == (
+        "Kepala Dinas", "dana dua putaran cair bersamaan",
+    )  # fmt: skip
+    assert opened.json()["opening_override_at"] is not None
+
+
+def test_a_sandang_request_over_http_names_a_budget_year_not_yet_begun_t_minus_1(
+    client: TestClient,
+) -> None:
+    # 000: "Permohonan diajukan 1 tahun sebelum tahun anggaran berjalan (T-1)".
+    panti = client.post("/recipients", json=institution().model_dump(mode="json")).json()
+    year = datetime.now(UTC).year
+    body = {
+        "institution_id": panti["id"],
+        "lines": [{"item_code": "SARUNG", "quantity": 5}],
+        "needed_by": f"{year + 1}-03-01",
+    }
+    error(client.post("/sandang/requests", json=body), 422, "invalid_request")  # no year
+    error(
+        client.post("/sandang/requests", json={**body, "budget_year": year - 1}),
+        422,
+        "budget_year_started",
+    )
+    filed = client.post("/sandang/requests", json={**body, "budget_year": year + 1})
+    assert filed.status_code == 201, filed.text
+    assert (filed.json()["budget_year"], filed.json()["status"]) == (year + 1, "requested")
+    url = f"/sandang/requests/{filed.json()['id']}/procurement"
+    started = client.post(url, json={"started_by": "Kabid Linjamsos"})
+    assert started.status_code == 200, started.text
+    assert started.json()["status"] == "procurement"
+    assert started.json()["procurement_started_by"] == "Kabid Linjamsos"
+    error(client.post(url, json={"started_by": "Kabid"}), 409, "procurement_already_started")
+    error(
+        client.post(f"/sandang/requests/{uuid.uuid4()}/procurement", json={"started_by": "K"}),
+        404,
+        "sandang_request_not_found",
+    )

@@ -5,6 +5,7 @@ delivery, failures and what follows them, and sandang handovers with their BAST.
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -31,6 +32,8 @@ from services.distribution.models import (
     EnrolmentIn,
     EnrolmentStatus,
     FailureIn,
+    OpeningOverride,
+    ProcurementStartIn,
     ProgramIn,
     ProgramRow,
     RecipientRow,
@@ -53,6 +56,7 @@ from shared.events_programs import (
     PermakananRoundScheduled,
     RecipientFlaggedForReview,
     SandangHandedOver,
+    SandangProcurementStarted,
     SandangRequested,
 )
 from shared.http import Conflict, NotFound, Unprocessable
@@ -73,6 +77,7 @@ from tests.distribution.programs_support import (
     signature,
 )
 from tests.support.pictures import metadata_of, phone_photo, png_declaring
+from tests.support.signed import audit_entries
 
 PARCEL = [NeedLine(item_code="RICE-5KG", quantity=2), NeedLine(item_code="OIL-1L", quantity=1)]
 
@@ -210,7 +215,7 @@ def opened_and_released(
     program = new_program(runtime, policy)
     enrolled = enrol_people(runtime, policy, program, range(1, people + 1))
     first = round_number(runtime, program, 1)
-    runtime.run(lambda uow: handlers.open_round(uow, first.id))
+    runtime.run(lambda uow: handlers.open_round(uow, policy, first.id))
     release = release_for(
         first.id,
         CaseType.PERMAKANAN_ROUND,
@@ -229,8 +234,8 @@ def test_opening_a_round_creates_a_parcel_per_recipient_and_asks_for_the_goods(
     people = enrol_people(runtime, policy, program, range(1, 4))
     enrol_people(runtime, policy, program, range(50, 52), candidate=True)
     first = round_number(runtime, program, 1)
-    runtime.run(lambda uow: handlers.open_round(uow, first.id))
-    again = runtime.run(lambda uow: handlers.open_round(uow, first.id))
+    runtime.run(lambda uow: handlers.open_round(uow, policy, first.id))
+    again = runtime.run(lambda uow: handlers.open_round(uow, policy, first.id))
     assert again.status is RoundStatus.OPEN and again.recipients == 3
 
     rows = parcels(runtime, first.id)
@@ -262,10 +267,12 @@ def test_rounds_open_in_order_and_parcels_wait_for_the_goods(
     program = new_program(runtime, policy)
     enrol_people(runtime, policy, program, range(1, 3))
     with pytest.raises(Conflict) as early:
-        runtime.run(lambda uow: handlers.open_round(uow, round_number(runtime, program, 2).id))
+        runtime.run(
+            lambda uow: handlers.open_round(uow, policy, round_number(runtime, program, 2).id)
+        )
     assert early.value.error_code == "previous_round_not_open"
     first = round_number(runtime, program, 1)
-    runtime.run(lambda uow: handlers.open_round(uow, first.id))
+    runtime.run(lambda uow: handlers.open_round(uow, policy, first.id))
     waiting = parcels(runtime, first.id)[0]
     run = RunIn(
         team="Tim A",
@@ -277,6 +284,45 @@ def test_rounds_open_in_order_and_parcels_wait_for_the_goods(
     with pytest.raises(Conflict) as not_yet:
         runtime.run(lambda uow: handlers.create_run(uow, run, office_id="kukar"))
     assert not_yet.value.error_code == "goods_not_released"
+
+
+def test_every_two_months_a_round_opens_only_in_its_window_or_with_a_recorded_override(
+    service: tuple[ServiceRuntime, Policy], clock: FixedClock
+) -> None:
+    # 000: "selama 1 tahun (12 bulan), dengan penyaluran bantuan setiap 2 bulan sekali":
+    # six rounds cannot all be opened in one week. START is 5 Jan 2026 (round 1's first
+    # day); round 2 covers 5 Mar - 4 May and opens from 30 days before.
+    runtime, policy = service
+    program = new_program(runtime, policy)
+    enrol_people(runtime, policy, program, range(1, 3))
+    first, second = round_number(runtime, program, 1), round_number(runtime, program, 2)
+    runtime.run(lambda uow: handlers.open_round(uow, policy, first.id))
+    with pytest.raises(Unprocessable) as early:
+        runtime.run(lambda uow: handlers.open_round(uow, policy, second.id))
+    assert early.value.error_code == "round_outside_window"
+    assert str(second.period_start) in early.value.detail
+    assert round_number(runtime, program, 2).status is RoundStatus.PLANNED
+
+    override = OpeningOverride(by="Kepala Dinas", reason="anggaran dua putaran cair bersamaan")
+    opened = runtime.run(lambda uow: handlers.open_round(uow, policy, second.id, override))
+    assert opened.status is RoundStatus.OPEN
+    assert (opened.opening_override_by, opened.opening_override_reason) == (
+        "Kepala Dinas", "anggaran dua putaran cair bersamaan",
+    )  # fmt: skip
+    assert opened.opening_override_at == START
+    (entry,) = [e for e in audit_entries(runtime, str(second.id))
+                if e["action"] == "RoundOpenedOutsideWindow"]  # fmt: skip
+    details = json.loads(entry["details"])
+    assert (details["by"], details["reason"]) == (
+        "Kepala Dinas", "anggaran dua putaran cair bersamaan",
+    )  # fmt: skip
+    assert details["window"] == ["2026-02-03", "2026-05-04"]
+
+    # Inside its window no override is needed, and none is recorded.
+    third = round_number(runtime, program, 3)
+    clock.set(datetime.combine(third.period_start, datetime.min.time(), UTC) - timedelta(days=29))
+    in_window = runtime.run(lambda uow: handlers.open_round(uow, policy, third.id))
+    assert in_window.status is RoundStatus.OPEN and in_window.opening_override_by is None
 
 
 def test_a_release_for_the_round_readies_every_parcel_with_its_lots(
@@ -301,7 +347,7 @@ def test_a_partial_release_readies_the_parcels_it_covers_and_the_rest_wait(
     program = new_program(runtime, policy)
     enrol_people(runtime, policy, program, range(1, 5))
     first = round_number(runtime, program, 1)
-    runtime.run(lambda uow: handlers.open_round(uow, first.id))
+    runtime.run(lambda uow: handlers.open_round(uow, policy, first.id))
     part = release_for(first.id, CaseType.PERMAKANAN_ROUND, [("RICE-5KG", 5), ("OIL-1L", 4)])
     runtime.run(lambda uow: handlers.on_dispatch_released(uow, part))
     assert sum(r.goods_ready_at is not None for r in parcels(runtime, first.id)) == 2
@@ -700,7 +746,7 @@ def test_a_recipient_who_no_longer_qualifies_is_replaced_by_the_next_verified_ca
     )
     assert {e.recipient_id for e in active} == {staying.id, first_in_line.id}
     first = round_number(runtime, program, 1)
-    runtime.run(lambda uow: handlers.open_round(uow, first.id))
+    runtime.run(lambda uow: handlers.open_round(uow, policy, first.id))
     assert {r.recipient_id for r in parcels(runtime, first.id)} == {staying.id, first_in_line.id}
 
 
@@ -717,16 +763,23 @@ def test_sandang_request_release_and_handover_leave_a_bast(
         NeedLine(item_code="KAOS-ANAK", quantity=45),
     ]
     body = SandangRequestIn(
-        institution_id=panti.id, lines=lines, needed_by=START.date() + timedelta(days=30)
+        institution_id=panti.id,
+        lines=lines,
+        needed_by=START.date() + timedelta(days=30),
+        budget_year=2027,
     )
     request = runtime.run(lambda uow: handlers.request_sandang(uow, policy, body))
-    requested, goods = outbox(runtime)
-    assert isinstance(requested, SandangRequested) and isinstance(goods, GoodsRequested)
+    (requested,) = outbox(runtime)
+    assert isinstance(requested, SandangRequested)
     assert (requested.case_id, requested.case_type, requested.institution_name) == (
         request.id,
         CaseType.SANDANG_REQUEST,
         "Panti Asuhan Harapan Bangsa",
     )
+    start = ProcurementStartIn(started_by="Kabid Linjamsos")
+    runtime.run(lambda uow: handlers.start_sandang_procurement(uow, request.id, start))
+    _, started, goods = outbox(runtime)
+    assert isinstance(started, SandangProcurementStarted) and isinstance(goods, GoodsRequested)
     assert goods.purpose == "sandang_request" and goods.destination == panti.position()
 
     release = release_for(
@@ -778,6 +831,62 @@ def test_sandang_request_release_and_handover_leave_a_bast(
     )
 
 
+def test_a_sandang_request_is_filed_before_its_budget_year_starts_t_minus_1(
+    service: tuple[ServiceRuntime, Policy],
+) -> None:
+    # 000: "Permohonan diajukan 1 tahun sebelum tahun anggaran berjalan (T-1)". START is
+    # 5 January 2026: a request for 2026 comes too late, one for 2027 is on time.
+    runtime, policy = service
+    panti = register(runtime, policy, institution())
+
+    def body(year: int) -> SandangRequestIn:
+        lines = [NeedLine(item_code="SARUNG", quantity=10)]
+        return SandangRequestIn(
+            institution_id=panti.id, lines=lines, needed_by=date(year, 6, 1), budget_year=year
+        )
+
+    with pytest.raises(Unprocessable) as refused:
+        runtime.run(lambda uow: handlers.request_sandang(uow, policy, body(2026)))
+    assert refused.value.error_code == "budget_year_started"
+    assert "2027" in refused.value.detail
+    filed = runtime.run(lambda uow: handlers.request_sandang(uow, policy, body(2027)))
+    assert (filed.budget_year, filed.status) == (2027, SandangStatus.REQUESTED)
+    (requested,) = outbox(runtime)
+    assert isinstance(requested, SandangRequested) and requested.budget_year == 2027
+
+
+def test_sandangs_three_months_start_with_procurement_which_starts_once(
+    service: tuple[ServiceRuntime, Policy], clock: FixedClock
+) -> None:
+    # 000: "Proses Pengadaan Barang sampai dengan Serah Terima Barang membutuhkan waktu
+    # 3 (tiga) bulan": the goods are asked for when procurement starts, not at filing.
+    runtime, policy = service
+    panti = register(runtime, policy, institution())
+    body = SandangRequestIn(
+        institution_id=panti.id,
+        lines=[NeedLine(item_code="SARUNG", quantity=10)],
+        needed_by=date(2027, 3, 1),
+        budget_year=2027,
+    )
+    request = runtime.run(lambda uow: handlers.request_sandang(uow, policy, body))
+    assert not [e for e in outbox(runtime) if isinstance(e, GoodsRequested)]
+    clock.set(datetime(2027, 1, 11, 1, 0, tzinfo=UTC))
+    start = ProcurementStartIn(started_by="Kabid Linjamsos")
+    started = runtime.run(lambda uow: handlers.start_sandang_procurement(uow, request.id, start))
+    assert (started.status, started.procurement_started_at, started.procurement_started_by) == (
+        SandangStatus.PROCUREMENT, clock.now(), "Kabid Linjamsos",
+    )  # fmt: skip
+    (announced,) = [e for e in outbox(runtime) if isinstance(e, SandangProcurementStarted)]
+    assert (announced.case_id, announced.occurred_at, announced.budget_year) == (
+        request.id, clock.now(), 2027,
+    )  # fmt: skip
+    (goods,) = [e for e in outbox(runtime) if isinstance(e, GoodsRequested)]
+    assert goods.causation_id == announced.event_id and goods.case_id == request.id
+    with pytest.raises(Conflict) as again:
+        runtime.run(lambda uow: handlers.start_sandang_procurement(uow, request.id, start))
+    assert again.value.error_code == "procurement_already_started"
+
+
 def test_sandang_for_a_person_is_refused(service: tuple[ServiceRuntime, Policy]) -> None:
     runtime, policy = service
     someone = register(runtime, policy, person(9))
@@ -785,6 +894,7 @@ def test_sandang_for_a_person_is_refused(service: tuple[ServiceRuntime, Policy])
         institution_id=someone.id,
         lines=[NeedLine(item_code="SARUNG", quantity=1)],
         needed_by=START.date(),
+        budget_year=2027,
     )
     with pytest.raises(Unprocessable) as refused:
         runtime.run(lambda uow: handlers.request_sandang(uow, policy, body))
@@ -816,7 +926,7 @@ def test_a_release_naming_another_offices_round_is_dead_lettered_and_readies_not
     program = new_program(runtime, policy)
     enrol_people(runtime, policy, program, range(1, 3))
     first = round_number(runtime, program, 1)
-    runtime.run(lambda uow: handlers.open_round(uow, first.id))
+    runtime.run(lambda uow: handlers.open_round(uow, policy, first.id))
     release = release_for(first.id, CaseType.PERMAKANAN_ROUND, [("RICE-5KG", 4)])
     foreign = release.model_copy(update={"office_id": "balangan"})
     with pytest.raises(PermanentEventError) as refused:
@@ -835,6 +945,7 @@ def test_a_release_naming_another_offices_sandang_request_is_dead_lettered(
         institution_id=panti.id,
         lines=[NeedLine(item_code="SARUNG", quantity=30)],
         needed_by=START.date() + timedelta(days=30),
+        budget_year=2027,
     )
     request = runtime.run(lambda uow: handlers.request_sandang(uow, policy, body))
     release = release_for(request.id, CaseType.SANDANG_REQUEST, [("SARUNG", 30)])

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -370,3 +371,15 @@ def test_buffer_reorder_expiry_and_lead_time_rules() -> None:
     late = lead_time("sandang_request", start, start + timedelta(days=95), start)
     assert (late.days, late.standard_days, late.overdue) == (95, 90, True)
     assert not lead_time("shortage", start, None, start + timedelta(days=400)).overdue
+
+
+def test_sandangs_three_months_are_calendar_months_not_90_days() -> None:
+    # 000: "Proses Pengadaan Barang sampai dengan Serah Terima Barang membutuhkan waktu
+    # 3 (tiga) bulan". From 30 Nov 2026 (WITA), three months end on 28 Feb 2027: 90 days.
+    # From 31 May, on 31 Aug: 92 days, so a handover on day 91 is still on time.
+    wita = ZoneInfo("Asia/Makassar")
+    november = datetime(2026, 11, 29, 17, 0, tzinfo=UTC)  # 30 Nov 01.00 WITA
+    assert lead_time("sandang_request", november, None, november, wita).standard_days == 90
+    may = datetime(2026, 5, 31, 2, 0, tzinfo=UTC)
+    on_time = lead_time("sandang_request", may, may + timedelta(days=91), may, wita)
+    assert (on_time.standard_days, on_time.overdue) == (92, False)

@@ -156,7 +156,8 @@ def test_goods_request_is_planned_from_stock_and_the_rest_bought_then_planned(
     assert closed.value.error_code == "order_closed"
     requests = runtime.run(
         lambda uow: [
-            procurement.request_out(uow, r) for r in procurement.list_requests(uow, limit=5)
+            procurement.request_out(uow, r, settings(runtime))
+            for r in procurement.list_requests(uow, limit=5)
         ]
     )
     assert [(r.status, r.lead_time_days, r.standard_days, r.overdue) for r in requests] == [
@@ -320,7 +321,8 @@ def test_sandang_lead_time_runs_from_request_to_handover_against_three_months(
     def view() -> tuple[int, bool, bool]:
         (row,) = runtime.run(
             lambda uow: [
-                procurement.request_out(uow, r) for r in procurement.list_requests(uow, limit=5)
+                procurement.request_out(uow, r, settings(runtime))
+                for r in procurement.list_requests(uow, limit=5)
             ]
         )
         return row.lead_time_days, row.handed_over_at is not None, row.overdue

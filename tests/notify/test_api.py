@@ -417,7 +417,10 @@ def test_health_standards_and_openapi(client: TestClient) -> None:
     # Reports, feed and acknowledgements answer bad input with a clear 4xx.
     assert client.get("/reports?office_id=kukar").json() == []
     csv_text = client.get("/reports.csv?office_id=kukar").content.decode("utf-8-sig")
-    assert csv_text.splitlines()[0].startswith("Layanan;Kode layanan;Bulan;Kecamatan;Kasus")
+    assert csv_text.splitlines()[0].startswith(
+        "Layanan;Kode layanan;Periode;Kecamatan;Kasus jatuh tempo;Tepat waktu;Terlambat;"
+        "Belum dilayani"
+    )
     pdf = client.get("/reports.pdf?office_id=kukar")
     assert pdf.headers["content-type"] == "application/pdf" and pdf.content[:5] == b"%PDF-"
     unknown_office = client.get("/reports?office_id=palu")
@@ -426,6 +429,7 @@ def test_health_standards_and_openapi(client: TestClient) -> None:
         "office_not_found",
     )
     assert client.get("/reports?office_id=kukar&month=2026-13").status_code == 422
+    assert client.get("/reports?office_id=kukar&period=quarter").status_code == 422
     missing = client.post(f"/alerts/{uuid.uuid4()}/ack", json={"by": "Kabid"})
     assert (missing.status_code, missing.json()["error"]) == (404, "alert_not_found")
     # `by` is ignored now (the signed-in user acts): an empty one is no longer an error.

@@ -43,6 +43,7 @@ from shared.events_programs import (
     PermakananRoundCompleted,
     PermakananRoundScheduled,
     SandangHandedOver,
+    SandangProcurementStarted,
     SandangRequested,
 )
 from shared.events_stock import ProcurementCompleted, ProcurementLine, PurchaseRequested
@@ -206,9 +207,10 @@ def test_every_case_kind_gets_a_clock_from_the_events_its_standard_names(
             program_id=uuid.uuid4(), round_number=1, period_start=date(2026, 1, 1),
             period_end=date(2026, 2, 28), recipients=12,
         ),
-        SandangRequested.following(
+        SandangProcurementStarted.following(
             **envelope(sandang_id, START, "distribution", case_type=CaseType.SANDANG_REQUEST),
             institution_id=institution, institution_name="Panti Asuhan Harapan", lines=lines,
+            budget_year=2026, started_by="Kabid Linjamsos",
         ),
         PurchaseRequested.following(
             **envelope(purchase_id, START, "logistics", case_type=CaseType.PROCUREMENT),
@@ -220,10 +222,11 @@ def test_every_case_kind_gets_a_clock_from_the_events_its_standard_names(
     permakanan, sandang, procurement = (
         clock_of(runtime, c) for c in (round_id, sandang_id, purchase_id)
     )
-    # 1 Jan 08:00 WITA + 2 months = 1 Mar 08:00 WITA; + 3 months = 1 Apr.
+    # The round's period ends on 28 Feb: due by 1 Mar 00:00 WITA. Procurement started on
+    # 1 Jan 08:00 WITA + 3 months = 1 Apr.
     assert (permakanan.service_code, permakanan.deadline) == (
         "permakanan",
-        datetime(2026, 3, 1, 0, 0, tzinfo=UTC),
+        datetime(2026, 3, 1, 0, 0, tzinfo=UTC) - 8 * HOUR,
     )
     assert (sandang.service_code, sandang.deadline) == (
         "sandang",
@@ -252,6 +255,67 @@ def test_every_case_kind_gets_a_clock_from_the_events_its_standard_names(
     apply(runtime, standards, ProcurementCompleted.following(**received))
     outcomes = {c: clock_of(runtime, c).outcome for c in (round_id, sandang_id, purchase_id)}
     assert outcomes == {round_id: "met", sandang_id: "late", purchase_id: "met"}
+
+
+def test_every_two_months_a_round_is_clocked_against_its_period_not_its_opening(
+    runtime: ServiceRuntime, standards: Standards
+) -> None:
+    # 000: "selama 1 tahun (12 bulan), dengan penyaluran bantuan setiap 2 bulan sekali".
+    # Round 3 covers May and June 2026; opened three weeks late, on 22 May, its clock
+    # still runs from 1 May to the end of 30 June (WITA), not two months from the opening.
+    round_id = uuid.uuid4()
+    opened = datetime(2026, 5, 22, 2, 0, tzinfo=UTC)
+    apply(runtime, standards, PermakananRoundScheduled.following(
+        **envelope(round_id, opened, "distribution", case_type=CaseType.PERMAKANAN_ROUND),
+        program_id=uuid.uuid4(), round_number=3, period_start=date(2026, 5, 1),
+        period_end=date(2026, 6, 30), recipients=40,
+    ))  # fmt: skip
+    row = clock_of(runtime, round_id)
+    assert (row.started_at, row.deadline) == (
+        datetime(2026, 4, 30, 16, 0, tzinfo=UTC), datetime(2026, 6, 30, 16, 0, tzinfo=UTC)
+    )  # fmt: skip
+    completed = datetime(2026, 7, 2, 2, 0, tzinfo=UTC)  # within 2 months of the opening
+    apply(runtime, standards, PermakananRoundCompleted.following(
+        **envelope(round_id, completed, "distribution", case_type=CaseType.PERMAKANAN_ROUND),
+        program_id=uuid.uuid4(), round_number=3, delivered=40, returned=0,
+    ))  # fmt: skip
+    assert clock_of(runtime, round_id).outcome == "late"
+
+
+def test_sandangs_three_calendar_months_run_from_procurement_not_from_the_t_minus_1_request(
+    runtime: ServiceRuntime, standards: Standards
+) -> None:
+    # 000: "Permohonan diajukan 1 tahun sebelum tahun anggaran berjalan (T-1); Proses
+    # Pengadaan Barang sampai dengan Serah Terima Barang membutuhkan waktu 3 (tiga) bulan".
+    request, institution = uuid.uuid4(), uuid.uuid4()
+    lines = (NeedLine(item_code="BAJU-ANAK", quantity=30),)
+    facts: dict[str, Any] = {"institution_id": institution, "lines": lines}
+    facts["institution_name"] = "Asrama SLB Negeri Tenggarong"
+    sandang = {"case_type": CaseType.SANDANG_REQUEST}
+    filed = datetime(2025, 6, 2, 1, 0, tzinfo=UTC)
+    filing = envelope(request, filed, "distribution", **sandang)
+    assert apply(
+        runtime, standards, SandangRequested.following(**filing, **facts, budget_year=2026)
+    )
+    # Filed a year ahead: no clock runs, and the filing waits for nothing.
+    with pytest.raises(NotFound):
+        clock_of(runtime, request)
+    # Procurement starts on 31 Jan 2026, 10.00 WITA: three calendar months end on 30 Apr
+    # 10.00 WITA, a day before 90 days would (1 May).
+    started = datetime(2026, 1, 31, 2, 0, tzinfo=UTC)
+    apply(runtime, standards, SandangProcurementStarted.following(
+        **envelope(request, started, "distribution", **sandang), **facts, budget_year=2026,
+        started_by="Kabid Linjamsos"))  # fmt: skip
+    row = clock_of(runtime, request)
+    assert (row.service_code, row.started_at, row.deadline) == (
+        "sandang", started, datetime(2026, 4, 30, 2, 0, tzinfo=UTC)
+    )  # fmt: skip
+    assert row.label == "Asrama SLB Negeri Tenggarong"
+    handed = datetime(2026, 5, 1, 1, 0, tzinfo=UTC)  # within 90 days, past 3 months
+    apply(runtime, standards, SandangHandedOver.following(
+        **envelope(request, handed, "distribution", **sandang), institution_id=institution,
+        handover_id=uuid.uuid4(), received_by="Ibu Pengasuh", lines=lines))  # fmt: skip
+    assert clock_of(runtime, request).outcome == "late"
 
 
 def test_a_stop_event_for_an_unknown_case_is_dead_lettered_with_the_reason(
@@ -447,9 +511,9 @@ def test_a_simulated_month_gives_the_warnings_breaches_and_figures_computed_here
 
     # Report figures, computed here from the scenario itself.
     report = runtime.run(
-        lambda uow: handlers.closed_cases(uow, standards, office_id="kukar", months=None)
+        lambda uow: handlers.evaluated_cases(uow, standards, office_id="kukar", months=None)
     )
-    lines = {(line.month, line.district): line for line in evaluation_report(report)}
+    lines = {(line.period, line.district): line for line in evaluation_report(report)}
     by_district: dict[str, list[float]] = {}
     for index, (_, _, hours) in enumerate(flows):
         if hours is not None:
@@ -458,11 +522,12 @@ def test_a_simulated_month_gives_the_warnings_breaches_and_figures_computed_here
     for district, hours_list in [*by_district.items(), (ALL_DISTRICTS, everything)]:
         line = lines[("2026-01", district)]
         ordered = sorted(hours_list)
-        assert line.handled == len(ordered)
+        assert line.due - line.unserved == len(ordered)
         assert line.within_standard == sum(1 for h in ordered if h <= 24)
         assert line.median_seconds == statistics.median(ordered) * 3600
         assert line.p90_seconds == ordered[math.ceil(0.9 * len(ordered)) - 1] * 3600
-    assert lines[("2026-01", ALL_DISTRICTS)].handled == 33
+    assert lines[("2026-01", ALL_DISTRICTS)].due == 36
+    assert lines[("2026-01", ALL_DISTRICTS)].unserved == 3
 
     # Replaying the same events into a fresh database rebuilds the same clocks, and a
     # second delivery of every event changes nothing.

@@ -11,8 +11,10 @@ import pytest
 
 from services.notify.domain import (
     ALL_DISTRICTS,
-    ClosedCase,
+    EvaluatedCase,
+    Period,
     Unit,
+    Verdict,
     add_working_days,
     breach_predicted,
     complete_stages,
@@ -189,19 +191,63 @@ def test_nearest_rank_p90_of_ten_values_is_the_ninth() -> None:
     assert nearest_rank([5.0], 0.9) == 5.0
 
 
+def served(district: str, hours: float, day: date = date(2026, 1, 15)) -> EvaluatedCase:
+    verdict = Verdict.MET if hours <= 24 else Verdict.LATE
+    return EvaluatedCase("emergency_relief", day, district, verdict, 3600.0 * hours)
+
+
 def test_the_report_groups_by_service_month_and_district_with_a_total() -> None:
-    cases = [
-        ClosedCase("emergency_relief", "2026-01", "Tenggarong", 3600.0 * h, h <= 24)
-        for h in (10, 20, 30)
-    ] + [ClosedCase("emergency_relief", "2026-01", "Sebulu", 3600.0 * 5, True)]
+    cases = [served("Tenggarong", h) for h in (10, 20, 30)] + [served("Sebulu", 5)]
     lines = {(line.district): line for line in evaluation_report(cases)}
-    assert lines["Tenggarong"].handled == 3
+    assert lines["Tenggarong"].due == 3
     assert lines["Tenggarong"].within_standard == 2
     assert lines["Tenggarong"].median_seconds == 20 * 3600
-    assert lines[ALL_DISTRICTS].handled == 4
+    assert lines[ALL_DISTRICTS].due == 4
     assert lines[ALL_DISTRICTS].share_within == 0.75
     assert lines[ALL_DISTRICTS].median_seconds == 15 * 3600
     assert lines[ALL_DISTRICTS].p90_seconds == 30 * 3600
+
+
+def test_a_case_still_open_past_its_deadline_counts_against_the_standard() -> None:
+    # Issue 15 item 1: one case met and one breached and still open is 50 %, not 100 %.
+    unserved = EvaluatedCase(
+        "emergency_relief", date(2026, 1, 20), "Sebulu", Verdict.UNSERVED, None
+    )
+    (total, *_) = evaluation_report([served("Tenggarong", 5), unserved])
+    assert (total.district, total.due, total.within_standard, total.unserved) == (
+        ALL_DISTRICTS, 2, 1, 1,
+    )  # fmt: skip
+    assert total.share_within == 0.5
+    assert total.median_seconds == total.p90_seconds == 5 * 3600  # served cases only
+
+
+def test_a_rejected_report_and_a_case_not_yet_due_stand_outside_the_share() -> None:
+    rejected = EvaluatedCase(
+        "emergency_relief", date(2026, 1, 3), "Sebulu", Verdict.CANCELLED, None
+    )
+    waiting = EvaluatedCase("emergency_relief", date(2026, 1, 31), "Sebulu", Verdict.PENDING, None)
+    (total, *_) = evaluation_report([rejected, waiting])
+    assert (total.due, total.cancelled, total.pending, total.share_within) == (0, 1, 1, None)
+    assert total.median_seconds is None and total.p90_seconds is None
+
+
+def test_evaluation_at_least_twice_a_year_groups_by_half_year_of_the_deadline() -> None:
+    # 004: "Evaluasi penerapan standar pelayanan ini dilakukan minimal 2 (dua) kali
+    # dalam 1 (satu) tahun".
+    cases = [
+        served("Tenggarong", 5, date(2026, 1, 10)),
+        served("Tenggarong", 30, date(2026, 6, 30)),
+        served("Tenggarong", 5, date(2026, 7, 1)),
+    ]
+    totals = {
+        line.period: line
+        for line in evaluation_report(cases, Period.HALF)
+        if line.district == ALL_DISTRICTS
+    }
+    assert {period: (t.due, t.within_standard) for period, t in totals.items()} == {
+        "2026-H1": (2, 1),
+        "2026-H2": (1, 1),
+    }
 
 
 def test_the_five_offices_count_in_their_own_zones_and_units() -> None:
@@ -247,7 +293,10 @@ def test_kukars_permakanan_and_sandang_rules_do_not_run_where_they_are_not_publi
             standards.services_starting_on(office, "PermakananRoundScheduled", "permakanan_round")
             == []
         )
-        assert standards.services_starting_on(office, "SandangRequested", "sandang_request") == []
+        assert (
+            standards.services_starting_on(office, "SandangProcurementStarted", "sandang_request")
+            == []
+        )
 
 
 def test_an_office_without_a_standard_file_runs_the_common_limits() -> None:

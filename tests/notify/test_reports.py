@@ -27,10 +27,14 @@ HOSTILE = (
 def line(*, service_code: str = "emergency_relief", district: str = "Tenggarong") -> ReportLine:
     return ReportLine(
         service_code=service_code,
-        month="2026-03",
+        period="2026-03",
         district=district,
-        handled=4,
+        due=4,
         within_standard=3,
+        late=1,
+        unserved=0,
+        pending=2,
+        cancelled=1,
         share_within=0.75,
         median_seconds=-1800.0,  # a clock set back: a negative number, still a number
         p90_seconds=7200.0,
@@ -50,7 +54,7 @@ def test_a_name_that_reads_as_a_formula_is_exported_as_text(hostile: str) -> Non
     assert row[0] == f"'{hostile}"
     assert row[1] == f"'{hostile}"
     assert row[3] == f"'{hostile}"
-    assert row[4:] == ["4", "3", "75,0", "-0,50", "2,00"]
+    assert row[4:] == ["4", "3", "1", "0", "75,0", "-0,50", "2,00", "2", "1"]
 
 
 def test_ordinary_names_are_exported_unchanged() -> None:
@@ -70,12 +74,14 @@ def test_the_service_is_named_in_words_beside_its_code() -> None:
 
 def test_a_number_has_a_decimal_comma_and_no_thousands_dot() -> None:
     long = ReportLine(
-        service_code="procurement", month="2026-03", district="*", handled=1200,
-        within_standard=1000, share_within=1000 / 1200, median_seconds=1082.92 * 3600,
-        p90_seconds=2000 * 3600,
+        service_code="procurement", period="2026-03", district="*", due=1200,
+        within_standard=1000, late=150, unserved=50, pending=0, cancelled=0,
+        share_within=1000 / 1200, median_seconds=1082.92 * 3600, p90_seconds=2000 * 3600,
     )  # fmt: skip
     (_header, row) = rows_of(report_csv([long]))
-    assert row[3:] == ["(semua kecamatan)", "1200", "1000", "83,3", "1082,92", "2000,00"]
+    assert row[3:] == [
+        "(semua kecamatan)", "1200", "1000", "150", "50", "83,3", "1082,92", "2000,00", "0", "0"
+    ]  # fmt: skip
 
 
 def test_only_a_formula_start_is_prefixed() -> None:
