@@ -63,6 +63,7 @@ PUBLISHED_BY: dict[str, tuple[str, ...]] = {
         "PermakananRoundScheduled",
         "PermakananRoundCompleted",
         "SandangRequested",
+        "SandangProcurementStarted",
         "SandangHandedOver",
         "RecipientFlaggedForReview",
     ),
