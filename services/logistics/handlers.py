@@ -228,7 +228,9 @@ def local_today(uow: UnitOfWork, settings: LogisticsSettings, office_id: str | N
 def warehouse_today(uow: UnitOfWork, settings: LogisticsSettings, warehouse_code: str) -> date:
     """Today's date for the office that runs the warehouse."""
     warehouse = uow.session.get(WarehouseRow, warehouse_code)
-    return local_today(uow, settings, warehouse.office_id if warehouse else None)
+    # Another office's warehouse is as unknown here as everywhere (its zone tells nothing).
+    known = warehouse is not None and visible_to_caller(warehouse.office_id)
+    return local_today(uow, settings, warehouse.office_id if known and warehouse else None)
 
 
 def receive_lot(

@@ -509,7 +509,9 @@ def unknown_like(value: str) -> str:
 
 def _seen(response: Response, sent: str) -> tuple[int, str]:
     """What a caller learns from an answer, the value it sent taken out."""
-    text = response.content.decode("utf-8", "replace").replace(sent, "<sent>")
+    # Whole values only: another record's code may begin with the one sent (GDG-A, GDG-A645AC).
+    whole = rf"(?<![A-Za-z0-9_-]){re.escape(sent)}(?![A-Za-z0-9_-])"
+    text = re.sub(whole, "<sent>", response.content.decode("utf-8", "replace"))
     if response.headers.get("content-type", "").split(";")[0] != "application/json":
         text = _NONCE.sub('nonce="<nonce>"', _TOKEN.sub("<token>", text))
     return response.status_code, text
