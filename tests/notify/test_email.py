@@ -140,6 +140,28 @@ def mail_one_warning(
     return notification
 
 
+def logging_in(
+    tmp_path: Path,
+    clock: FixedClock,
+    port: int,
+    security: str,
+    *,
+    ca_file: Path | None = None,
+    password: str = PASSWORD,
+) -> ServiceRuntime:
+    """notify mailing through the relay on `port` as the office's account."""
+    extra: dict[str, object] = {"smtp_ca_file": ca_file} if ca_file is not None else {}
+    return make_runtime(
+        tmp_path,
+        clock,
+        port,
+        smtp_security=security,
+        smtp_username=USER,
+        smtp_password=password,
+        **extra,
+    )
+
+
 async def sending_until(runtime: ServiceRuntime, done: Callable[[], object]) -> None:
     """Run notify's sender until `done()` is truthy."""
     sender = asyncio.create_task(send_notifications(runtime))
@@ -158,15 +180,7 @@ async def test_a_warning_is_mailed_over_starttls_after_login_to_a_relay_of_the_o
 ) -> None:
     box, port = relay
     clock = FixedClock(START)
-    runtime = make_runtime(
-        tmp_path,
-        clock,
-        port,
-        smtp_security="starttls",
-        smtp_username=USER,
-        smtp_password=PASSWORD,
-        smtp_ca_file=certificates.ca_file,
-    )
+    runtime = logging_in(tmp_path, clock, port, "starttls", ca_file=certificates.ca_file)
     notification = mail_one_warning(runtime, clock, standards)
     try:
         await sending_until(runtime, lambda: notification().status is NotificationStatus.SENT)
@@ -208,15 +222,7 @@ async def test_a_warning_is_mailed_over_implicit_tls_after_login(
 ) -> None:
     box, port = implicit_tls_relay
     clock = FixedClock(START)
-    runtime = make_runtime(
-        tmp_path,
-        clock,
-        port,
-        smtp_security="tls",
-        smtp_username=USER,
-        smtp_password=PASSWORD,
-        smtp_ca_file=certificates.ca_file,
-    )
+    runtime = logging_in(tmp_path, clock, port, "tls", ca_file=certificates.ca_file)
     notification = mail_one_warning(runtime, clock, standards)
     try:
         await sending_until(runtime, lambda: notification().status is NotificationStatus.SENT)
@@ -234,14 +240,8 @@ async def test_a_wrong_smtp_password_is_recorded_with_its_reason_and_retried_unt
 ) -> None:
     box, port = relay
     clock = FixedClock(START)
-    runtime = make_runtime(
-        tmp_path,
-        clock,
-        port,
-        smtp_security="starttls",
-        smtp_username=USER,
-        smtp_password="not-the-password",
-        smtp_ca_file=certificates.ca_file,
+    runtime = logging_in(
+        tmp_path, clock, port, "starttls", ca_file=certificates.ca_file, password="not-the-password"
     )
     notification = mail_one_warning(runtime, clock, standards)
     try:
@@ -269,14 +269,7 @@ async def test_a_server_without_starttls_gets_nothing_when_starttls_is_required(
 ) -> None:
     box, port = clear_text_server
     clock = FixedClock(START)
-    runtime = make_runtime(
-        tmp_path,
-        clock,
-        port,
-        smtp_security="starttls",
-        smtp_username=USER,
-        smtp_password=PASSWORD,
-    )
+    runtime = logging_in(tmp_path, clock, port, "starttls")
     notification = mail_one_warning(runtime, clock, standards)
     try:
         await sending_until(runtime, lambda: notification().attempts >= 1)
@@ -292,9 +285,7 @@ async def test_a_relay_certificate_from_a_ca_not_configured_is_refused(
     box, port = relay
     clock = FixedClock(START)
     # No NOTIFY_SMTP_CA_FILE: the system's CAs, which never signed the office's relay.
-    runtime = make_runtime(
-        tmp_path, clock, port, smtp_security="starttls", smtp_username=USER, smtp_password=PASSWORD
-    )
+    runtime = logging_in(tmp_path, clock, port, "starttls")
     notification = mail_one_warning(runtime, clock, standards)
     try:
         await sending_until(runtime, lambda: notification().attempts >= 1)
