@@ -7,12 +7,15 @@ and PostgreSQL), the command line as an office's IT person runs it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager as ContextManager
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlalchemy import Engine, text
@@ -38,40 +41,37 @@ OLD, NEW, LOST = (Fernet.generate_key().decode() for _ in range(3))
 
 
 @contextmanager
-def intake(database_url: str, tmp_path: Path, keys: str) -> Iterator[TestClient]:
+def _api(
+    create: Callable[[Any], FastAPI],
+    settings_class: type[Any],
+    database_url: str,
+    tmp_path: Path,
+    keys: str,
+) -> Iterator[TestClient]:
+    settings = settings_class(
+        database_url=database_url,
+        common=CommonSettings(environment="test", data_dir=tmp_path),
+        auth=AuthSettings(required=False),
+        data_key=keys,
+    )
+    app = create(settings)
+    runtime: ServiceRuntime = app.state.runtime
+    runtime.create_tables()
+    try:
+        yield TestClient(app)
+    finally:
+        runtime.engine.dispose()
+
+
+def intake(database_url: str, tmp_path: Path, keys: str) -> ContextManager[TestClient]:
     """intake's API on `database_url` with INTAKE_DATA_KEY=`keys` (no broker: events
     wait in the outbox)."""
-    settings = IntakeSettings(
-        database_url=database_url,
-        common=CommonSettings(environment="test", data_dir=tmp_path),
-        auth=AuthSettings(required=False),
-        data_key=keys,
-    )
-    app = create_intake(settings)
-    runtime: ServiceRuntime = app.state.runtime
-    runtime.create_tables()
-    try:
-        yield TestClient(app)
-    finally:
-        runtime.engine.dispose()
+    return _api(create_intake, IntakeSettings, database_url, tmp_path, keys)
 
 
-@contextmanager
-def distribution(database_url: str, tmp_path: Path, keys: str) -> Iterator[TestClient]:
+def distribution(database_url: str, tmp_path: Path, keys: str) -> ContextManager[TestClient]:
     """distribution's API on `database_url` with DISTRIBUTION_DATA_KEY=`keys`."""
-    settings = DistributionSettings(
-        database_url=database_url,
-        common=CommonSettings(environment="test", data_dir=tmp_path),
-        auth=AuthSettings(required=False),
-        data_key=keys,
-    )
-    app = create_distribution(settings)
-    runtime: ServiceRuntime = app.state.runtime
-    runtime.create_tables()
-    try:
-        yield TestClient(app)
-    finally:
-        runtime.engine.dispose()
+    return _api(create_distribution, DistributionSettings, database_url, tmp_path, keys)
 
 
 def all_phones(client: TestClient) -> list[str]:
