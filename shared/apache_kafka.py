@@ -113,8 +113,12 @@ def kafka_version(home: Path) -> str:
 
 def new_cluster_id() -> str:
     """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding, as
-    `kafka-storage random-uuid` makes (no JVM start needed)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    `kafka-storage random-uuid` makes (no JVM start needed). Like Kafka's own Uuid, never
+    one starting with "-": the storage tool would read it as an option (1 start in 64)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def wait_until_serving(
