@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -77,25 +78,31 @@ class RelayMailbox(Mailbox):
         return await super().handle_DATA(server, session, envelope)
 
 
-@pytest.fixture
-def relay(certificates: Certificates) -> Iterator[tuple[RelayMailbox, int]]:
-    """A submission server as a provider runs one: STARTTLS with the office CA's
-    certificate before anything else, then a login before any mail."""
+@contextmanager
+def running_relay(**options: Any) -> Iterator[tuple[RelayMailbox, int]]:
+    """A local SMTP server on a free port that wants the office's login before any mail."""
     box, port = RelayMailbox(), free_port()
     controller = Controller(
         box,
         hostname="127.0.0.1",
         port=port,
-        tls_context=certificates.server_context,
-        require_starttls=True,
         auth_required=True,
         authenticator=office_login,
+        **options,
     )
     controller.start()
     try:
         yield box, port
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def relay(certificates: Certificates) -> Iterator[tuple[RelayMailbox, int]]:
+    """A submission server as a provider runs one: STARTTLS with the office CA's
+    certificate before anything else, then a login before any mail."""
+    with running_relay(tls_context=certificates.server_context, require_starttls=True) as served:
+        yield served
 
 
 @pytest.fixture
@@ -194,22 +201,9 @@ async def test_a_warning_is_mailed_over_starttls_after_login_to_a_relay_of_the_o
 @pytest.fixture
 def implicit_tls_relay(certificates: Certificates) -> Iterator[tuple[RelayMailbox, int]]:
     """A submissions server (TLS from the first byte, as on port 465) with a login."""
-    box, port = RelayMailbox(), free_port()
-    controller = Controller(
-        box,
-        hostname="127.0.0.1",
-        port=port,
-        ssl_context=certificates.server_context,
-        auth_required=True,
-        # aiosmtpd counts only STARTTLS as TLS for AUTH; this connection is TLS throughout.
-        auth_require_tls=False,
-        authenticator=office_login,
-    )
-    controller.start()
-    try:
-        yield box, port
-    finally:
-        controller.stop()
+    # aiosmtpd counts only STARTTLS as TLS for AUTH; this connection is TLS throughout.
+    with running_relay(ssl_context=certificates.server_context, auth_require_tls=False) as served:
+        yield served
 
 
 # aiosmtpd warns of AUTH without STARTTLS; here the whole connection is TLS.
