@@ -7,29 +7,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from tests.kafka.backends import KafkaBed, docker_engine_available, kafka_bed, select_backend
-
-RAN_ON: list[str] = []
+from tests.support.summaries import section
 
 
 @pytest.fixture(scope="package")
-def apache_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBed]:
+def apache_kafka(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[KafkaBed]:
     """The Apache Kafka (and PostgreSQL server) of tests/kafka, whichever this machine has."""
     backend = select_backend(docker_engine=docker_engine_available())
     started = time.monotonic()
     with kafka_bed(backend, tmp_path_factory.mktemp("apache-kafka")) as bed:
-        RAN_ON.append(
+        section(request.config, "Apache Kafka tests ran on").append(
             f"{bed.backend}: {bed.description}; ready in {time.monotonic() - started:.1f} s"
         )
         yield bed
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if RAN_ON:
-        terminalreporter.section("Apache Kafka tests ran on")
-        for line in RAN_ON:
-            terminalreporter.write_line(line)

@@ -219,6 +219,8 @@ def test_the_nik_lookup_finds_a_recipient_before_during_and_after_the_rotation(
         (f"{NEW},{NEW}", "INTAKE_DATA_KEY entry 2 of 2 repeats an earlier key"),
         ("", "INTAKE_DATA_KEY entry 1 of 1 is empty"),
     ],
+    # The keys are drawn at import: ids without them are the same in every xdist worker.
+    ids=["not-a-key", "empty-between", "repeated", "empty"],
 )
 def test_a_malformed_data_key_list_is_refused_saying_which_entry(keys: str, reason: str) -> None:
     with pytest.raises(ValidationError, match=reason) as refused:
