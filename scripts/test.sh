@@ -28,8 +28,14 @@ echo "==> Apache Kafka for tests/kafka/: $KAFKA_DIR"
 TEST_POSTGRES_URL="$(bash scripts/postgres.sh)"
 export TEST_POSTGRES_URL
 echo "==> PostgreSQL for tests: $TEST_POSTGRES_URL"
+# Most of the suite's time is spent waiting (a broker's group join, a service's start, a
+# browser's page load), so it runs on more workers than the machine has cores; a whole
+# file goes to one worker (tests/support/scheduling.py). DINSOS_TEST_WORKERS=0 runs it in
+# this one process.
+WORKERS="${DINSOS_TEST_WORKERS:-$(($(nproc) + 1))}"
+echo "==> pytest on $WORKERS workers"
 PYTEST_STATUS=0
-.venv/bin/python -m pytest "$@" || PYTEST_STATUS=$?
+.venv/bin/python -m pytest -n "$WORKERS" --dist loadfile "$@" || PYTEST_STATUS=$?
 MYPY_STATUS=0
 wait "$MYPY_PID" || MYPY_STATUS=$?
 if [ "$MYPY_STATUS" -ne 0 ]; then

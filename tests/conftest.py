@@ -13,7 +13,13 @@ from shared.tansu import TansuBroker
 from tests.support.databases import POSTGRES_ENV, new_database_url, postgres_admin_url
 from tests.support.templates import TemplateDatabases
 
-pytest_plugins = ["tests.support.browser", "tests.support.tidy"]
+pytest_plugins = [
+    "tests.support.browser",
+    "tests.support.tidy",
+    "tests.support.summaries",
+    "tests.support.scheduling",
+    "pytester",
+]
 
 # Behaviour tests call the services without signing in; every tests/<service>/test_access.py
 # builds its app with sign-in required and walks the whole access matrix.

@@ -5,10 +5,14 @@ does not know fails, naming it (tests/support/tidy.py)."""
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from shared.settings import CommonSettings, KafkaSettings
 from shared.streams import create_stream_app
+from tests.support.scheduling import FilesAndSharedFolders
 from tests.support.tidy import Checkout
 
 
@@ -58,3 +62,58 @@ def test_tool_caches_and_files_there_before_the_run_are_not_named(tmp_path: Path
     (root / ".hypothesis").mkdir()  # hypothesis's example database, kept between runs
     (root / "tracked.py").write_text("changed = True\n")
     assert Checkout.look(root).left_since(before) == []
+
+
+def test_a_worker_gets_a_whole_file_and_all_of_tests_kafka() -> None:
+    scheduler = object.__new__(FilesAndSharedFolders)  # _split_scope reads no state
+    assert scheduler._split_scope("tests/intake/test_api.py::test_one[sqlite]") == (
+        "tests/intake/test_api.py"
+    )
+    assert scheduler._split_scope("tests/kafka/test_broker.py::test_one") == "tests/kafka/"
+    assert scheduler._split_scope("tests/kafka/test_backends.py::test_two") == "tests/kafka/"
+
+
+def test_figures_recorded_on_every_worker_are_printed_once_at_the_end(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makeconftest(
+        """
+import pytest
+from tests.support.summaries import section
+
+@pytest.fixture
+def figures(request):
+    return section(request.config, "figures of the run")
+"""
+    )
+    for name in ("a", "b", "c"):
+        test = f"def test_{name}(figures):\n    figures.append({{'file': '{name}'}})\n"
+        pytester.makepyfile(**{f"test_{name}": test})
+    root = Path(__file__).resolve().parents[1]
+    pytester.syspathinsert(root)
+    # Only the plugins this run needs: loading every installed one costs seconds per process.
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    result = pytester.run(
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "xdist",
+        "-p",
+        "tests.support.summaries",
+        "-n",
+        "2",
+        "--dist",
+        "loadfile",
+        "-p",
+        "no:cacheprovider",
+        str(pytester.path),
+    )
+    assert result.ret == 0, result.stdout.str()
+    lines = result.stdout.lines
+    start = next(i for i, line in enumerate(lines) if "figures of the run" in line)
+    assert sorted(lines[start + 1 : start + 4]) == [
+        '{"file": "a"}',
+        '{"file": "b"}',
+        '{"file": "c"}',
+    ]
