@@ -12,7 +12,7 @@ from uuid import uuid4
 
 from sqlmodel import col, select
 
-from services.logistics import handlers
+from services.logistics import buffer, handlers
 from services.logistics.domain import (
     buffer_for_households,
     days_to_expiry,
@@ -90,7 +90,7 @@ def reorder_suggestions(uow: UnitOfWork) -> list[ReorderSuggestion]:
             on_order[key] = on_order.get(key, 0) + line["ordered"] - line["accepted"]
     suggestions = []
     for level in list_minimums(uow):
-        free = handlers.free_stock(uow, level.item_code, level.warehouse_code)
+        free = buffer.free_stock(uow, level.item_code, level.warehouse_code)
         if free >= level.minimum:
             continue
         pending = on_order.get((level.item_code, level.warehouse_code), 0)

@@ -1,25 +1,21 @@
 """logistics' stock use cases. Each runs in one unit of work: the stock change, its ledger
-entries and the events it causes commit together, or none of them do.
-
-Every path that lowers stock goes through the guarded helpers at the bottom of this file
-(`_issue_guarded`, `change_on_hand`), which repeat the issue rules in the UPDATE itself:
-nothing quarantined, nothing expired on the day it leaves, never below zero or below what
-is reserved. Allocation reads lots through the issue-order index a page at a time
-(`issuable_lots`), so its cost does not grow with the number of lots.
-"""
+entries and the events it causes commit together, or none of them do. Every change of a
+lot's quantities goes through the stock kernel in `ledger.py`. Allocation reads lots
+through the issue-order index a page at a time (`issuable_lots`), so its cost does not
+grow with the number of lots."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, TypedDict, Unpack
-from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+from typing import Any
+from uuid import UUID, uuid4
 
-from sqlalchemy import Table, and_, case, func, or_, text, tuple_, update
+from sqlalchemy import Table, and_, case, func, or_, text, tuple_
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
+from services.logistics.buffer import check_minimum
 from services.logistics.domain import (
     AllocationPlan,
     CountLine,
@@ -27,13 +23,31 @@ from services.logistics.domain import (
     Site,
     WarehousePick,
     adjustment_problem,
-    backdated_decrease_problem,
     count_problem,
     issue_date_problem,
     plan_allocation,
     receipt_problem,
-    reorder_suggestion,
     take_in_issue_order,
+)
+from services.logistics.ledger import (
+    LOT,
+    MOVEMENT,
+    NO_CAUSE,
+    Cause,
+    EntryDetails,
+    LotPosition,
+    change_on_hand,
+    emit_quarantined,
+    issue_guarded,
+    ledger_order,
+    locked_lot,
+    new_lot,
+    part_of,
+    record,
+    record_core,
+    release_reserved,
+    reserve_guarded,
+    split_off,
 )
 from services.logistics.models import (
     ISSUABLE_PREDICATE,
@@ -50,7 +64,6 @@ from services.logistics.models import (
     LotIn,
     LotPlacement,
     LotRow,
-    MinimumLevelRow,
     MovementRow,
     QuarantineIn,
     ReversalIn,
@@ -87,40 +100,15 @@ from shared.events import (
     ShortageLine,
     StockShortageDetected,
 )
-from shared.events_stock import LotQuarantined, MovementKind, StockBelowMinimum, StockMoved
+from shared.events_stock import MovementKind
 from shared.http import Conflict, Forbidden, NotFound, Unprocessable
 from shared.runtime import UnitOfWork
 
-# Core views of tables, for set-based updates and sums that the ORM types poorly.
-LOT: Table = LogisticsTable.metadata.tables["lot"]
-MOVEMENT: Table = LogisticsTable.metadata.tables["stock_movement"]
 ITEM: Table = LogisticsTable.metadata.tables["item"]
 DISPATCH: Table = LogisticsTable.metadata.tables["dispatch"]
 
 # Lots read per round trip while allocating: most needs are met by the first few lots.
 LOT_PAGE = 8
-
-
-class StockInvariantBroken(RuntimeError):
-    """A guarded stock update matched no row although the lot was locked: a bug, never an
-    expected outcome, so the transaction is rolled back rather than half-applied."""
-
-
-@dataclass(frozen=True)
-class Cause:
-    """Why a movement happened, for the envelope of its `StockMoved`: the event or case
-    that started the chain, if any."""
-
-    correlation_id: UUID | None = None
-    causation_id: UUID | None = None
-
-    @classmethod
-    def of(cls, event: EventBase) -> Cause:
-        """Movements caused by `event`."""
-        return cls(correlation_id=event.correlation_id, causation_id=event.event_id)
-
-
-NO_CAUSE = Cause()
 
 
 # --- catalogue ----------------------------------------------------------------------
@@ -365,7 +353,7 @@ def quarantine_lot(
             code="lot_being_picked" if lot.reserved else "insufficient_stock",
         )
     today = warehouse_today(uow, settings, lot.warehouse_code)
-    held = _split_off(
+    held = split_off(
         uow,
         lot,
         body.quantity,
@@ -379,7 +367,7 @@ def quarantine_lot(
     held.quarantine_reason = body.reason
     uow.session.add(held)
     emit_quarantined(uow, held, body.reason, cause)
-    _check_minimum(uow, lot.item_code, lot.warehouse_code, decreased_by=body.quantity)
+    check_minimum(uow, lot.item_code, lot.warehouse_code, decreased_by=body.quantity)
     return held
 
 
@@ -409,7 +397,7 @@ def transfer_stock(uow: UnitOfWork, body: TransferIn, settings: LogisticsSetting
     lines: list[dict[str, Any]] = []
     for take in takes:
         source = locked_lot(uow, take.lot.lot_id)
-        _issue_guarded(uow, source, take.quantity, today, reserved_too=False)
+        issue_guarded(uow, source, take.quantity, today, reserved_too=False)
         record(
             uow,
             source,
@@ -451,7 +439,7 @@ def transfer_stock(uow: UnitOfWork, body: TransferIn, settings: LogisticsSetting
         recorded_at=uow.now(),
     )
     uow.session.add(row)
-    _check_minimum(uow, body.item_code, body.from_warehouse, decreased_by=body.quantity)
+    check_minimum(uow, body.item_code, body.from_warehouse, decreased_by=body.quantity)
     return row
 
 
@@ -594,24 +582,12 @@ def stock_levels(uow: UnitOfWork) -> list[StockLevel]:
     ]
 
 
-def free_stock(uow: UnitOfWork, item_code: str, warehouse_code: str) -> int:
-    """Units of good lots not reserved: what can still be promised."""
-    value = uow.session.execute(
-        sa_select(func.coalesce(func.sum(LOT.c.on_hand - LOT.c.reserved), 0)).where(
-            LOT.c.item_code == item_code,
-            LOT.c.warehouse_code == warehouse_code,
-            LOT.c.condition == LotCondition.GOOD.value,
-        )
-    ).scalar_one()
-    return int(value)
-
-
 def list_movements(
     uow: UnitOfWork, *, lot_id: UUID | None, dispatch_id: UUID | None, limit: int
 ) -> Sequence[MovementRow]:
     """Ledger entries, oldest first."""
     query = in_callers_warehouses(
-        select(MovementRow).order_by(*_ledger_order()), MovementRow.warehouse_code
+        select(MovementRow).order_by(*ledger_order()), MovementRow.warehouse_code
     )
     if lot_id is not None:
         query = query.where(MovementRow.lot_id == lot_id)
@@ -657,7 +633,7 @@ def stock_card(
         query = query.where(col(MovementRow.effective_on) >= since)
     balance = opening
     lines: list[StockCardLine] = []
-    for movement in uow.session.exec(query.order_by(*_ledger_order())).all():
+    for movement in uow.session.exec(query.order_by(*ledger_order())).all():
         balance += movement.on_hand_delta
         lines.append(
             StockCardLine(
@@ -952,24 +928,10 @@ def _reserve_pick(
 ) -> None:
     dispatch_id = uuid4()
     for take in pick.takes:
-        # The guard repeats the issue rules in the database: only good lots, still good on
-        # arrival, never more than is free.
-        row = uow.session.execute(
-            update(LOT)
-            .where(
-                LOT.c.id == take.lot.lot_id,
-                LOT.c.on_hand - LOT.c.reserved >= take.quantity,
-                LOT.c.condition == LotCondition.GOOD.value,
-                or_(LOT.c.expires_on.is_(None), LOT.c.expires_on > must_last_until),
-            )
-            .values(reserved=LOT.c.reserved + take.quantity)
-            .returning(LOT.c.on_hand)
-        ).first()
-        if row is None:
-            raise StockInvariantBroken(f"lot {take.lot.lot_id} lost its free stock while locked")
-        _record_core(
+        on_hand = reserve_guarded(uow, take.lot.lot_id, take.quantity, must_last_until)
+        record_core(
             uow,
-            LotPosition(take.lot.lot_id, take.lot.item_code, take.lot.warehouse_code, row.on_hand),
+            LotPosition(take.lot.lot_id, take.lot.item_code, take.lot.warehouse_code, on_hand),
             MovementKind.RESERVATION,
             today,
             EntryDetails(
@@ -1022,7 +984,7 @@ def _reserve_pick(
     )
     uow.emit(planned)
     for item_code, quantity in _quantities(lines).items():
-        _check_minimum(uow, item_code, pick.site.code, decreased_by=quantity)
+        check_minimum(uow, item_code, pick.site.code, decreased_by=quantity)
 
 
 def _quantities(lines: Sequence[DispatchLine]) -> dict[str, int]:
@@ -1058,7 +1020,7 @@ def release_dispatch(
         problem = issue_date_problem(lot.expires_on, today)
         if problem is not None:
             raise Conflict(f"lot {lot.id}: {problem}; cancel and re-plan", code="lot_expired")
-        _issue_guarded(uow, lot, line.quantity, today, reserved_too=True)
+        issue_guarded(uow, lot, line.quantity, today, reserved_too=True)
         record(
             uow,
             lot,
@@ -1112,10 +1074,7 @@ def cancel_dispatch(
         key=lambda line: str(line.lot_id),
     ):
         lot = locked_lot(uow, line.lot_id)
-        if lot.reserved < line.quantity:
-            raise StockInvariantBroken(f"lot {lot.id} no longer holds the reservation")
-        lot.reserved -= line.quantity
-        uow.session.add(lot)
+        release_reserved(uow, lot, line.quantity)
         record(
             uow,
             lot,
@@ -1175,366 +1134,7 @@ def list_shortages(uow: UnitOfWork, *, case_id: UUID | None, limit: int) -> Sequ
 # --- buffer stock ---------------------------------------------------------------------
 
 
-def _check_minimum(uow: UnitOfWork, item_code: str, warehouse_code: str, decreased_by: int) -> None:
-    """Announce the moment free stock falls below its buffer level (not every time it is
-    below: once per crossing)."""
-    level = uow.session.get(MinimumLevelRow, (item_code, warehouse_code))
-    if level is None:
-        return
-    uow.session.flush()
-    free = free_stock(uow, item_code, warehouse_code)
-    if free >= level.minimum or free + decreased_by < level.minimum:
-        return
-    warehouse = uow.session.get(WarehouseRow, warehouse_code)
-    assert warehouse is not None
-    suggested = reorder_suggestion(free=free, on_order=0, minimum=level.minimum)
-    uow.emit(
-        StockBelowMinimum(
-            event_id=uuid4(),
-            occurred_at=uow.now(),
-            office_id=warehouse.office_id,
-            case_id=_stock_case(item_code, warehouse_code),
-            case_type=CaseType.STOCK,
-            correlation_id=_stock_case(item_code, warehouse_code),
-            producer="logistics",
-            warehouse_code=warehouse_code,
-            item_code=item_code,
-            available=max(free, 0),
-            minimum=level.minimum,
-            suggested_order=max(suggested, 1),
-        )
-    )
-
-
-def _stock_case(item_code: str, warehouse_code: str) -> UUID:
-    """A stable case id for one item in one warehouse, so its alerts share a partition."""
-    return uuid5(NAMESPACE_URL, f"dinsos:stock:{warehouse_code}:{item_code}")
-
-
 # --- guarded stock changes and the ledger -------------------------------------------------
-
-
-def locked_lot(uow: UnitOfWork, lot_id: UUID) -> LotRow:
-    """The lot, locked until commit and freshly read, or 404 (also for another office's)."""
-    return record_of_callers_office(
-        uow, LotRow, lot_id, what="lot", code="lot_not_found", for_update=True
-    )
-
-
-def new_lot(
-    uow: UnitOfWork,
-    *,
-    item_code: str,
-    warehouse_code: str,
-    received_on: date,
-    expires_on: date | None,
-    source: str,
-    quantity: int,
-    bin_location: str | None = None,
-    parent_lot_id: UUID | None = None,
-) -> LotRow:
-    """A new lot holding `quantity` (its ledger entry is the caller's)."""
-    lot = LotRow(
-        id=uuid4(),
-        item_code=item_code,
-        warehouse_code=warehouse_code,
-        received_on=received_on,
-        expires_on=expires_on,
-        source=source,
-        quantity_received=quantity,
-        on_hand=quantity,
-        reserved=0,
-        bin_location=bin_location,
-        parent_lot_id=parent_lot_id,
-        recorded_at=uow.now(),
-    )
-    uow.session.add(lot)
-    uow.session.flush()
-    return lot
-
-
-def part_of(
-    uow: UnitOfWork,
-    parent: LotRow,
-    quantity: int,
-    *,
-    warehouse_code: str | None = None,
-    source: str | None = None,
-    bin_location: str | None = None,
-) -> LotRow:
-    """A new lot of `quantity` units that came from `parent` (moved, returned or split
-    off): same item and dates, so it keeps its place in the issue order; in `parent`'s
-    warehouse unless another is named."""
-    return new_lot(
-        uow,
-        item_code=parent.item_code,
-        warehouse_code=warehouse_code or parent.warehouse_code,
-        received_on=parent.received_on,
-        expires_on=parent.expires_on,
-        source=(source or parent.source)[:200],
-        quantity=quantity,
-        bin_location=bin_location,
-        parent_lot_id=parent.id,
-    )
-
-
-def _issue_guarded(
-    uow: UnitOfWork, lot: LotRow, quantity: int, today: date, *, reserved_too: bool
-) -> None:
-    """Take goods out of a locked lot: the UPDATE itself refuses quarantined goods, goods
-    expired today, and more than the lot holds (or, for unreserved goods, more than is
-    free), so no caller can issue what the rules forbid."""
-    guard = [
-        LOT.c.id == lot.id,
-        LOT.c.condition == LotCondition.GOOD.value,
-        or_(LOT.c.expires_on.is_(None), LOT.c.expires_on > today),
-    ]
-    if reserved_too:
-        guard += [LOT.c.reserved >= quantity, LOT.c.on_hand >= quantity]
-        values = {"on_hand": LOT.c.on_hand - quantity, "reserved": LOT.c.reserved - quantity}
-    else:
-        guard += [LOT.c.on_hand - LOT.c.reserved >= quantity]
-        values = {"on_hand": LOT.c.on_hand - quantity}
-    row = uow.session.execute(
-        update(LOT).where(*guard).values(**values).returning(LOT.c.on_hand, LOT.c.reserved)
-    ).first()
-    if row is None:
-        raise StockInvariantBroken(f"lot {lot.id} cannot give {quantity} now")
-    lot.on_hand, lot.reserved = row.on_hand, row.reserved
-
-
-def change_on_hand(
-    uow: UnitOfWork,
-    lot: LotRow,
-    delta: int,
-    kind: MovementKind,
-    *,
-    effective_on: date,
-    today: date,
-    refused_code: str,
-    **notes: Unpack[EntryNotes],
-) -> MovementRow:
-    """Add or remove units of a locked lot (correction, count, reversal, return). A
-    decrease may not go below what is reserved, nor, when back-dated, make any later
-    balance of the lot's history negative."""
-    if effective_on > today:
-        raise Unprocessable(f"{effective_on} is in the future", code=refused_code)
-    if delta < 0:
-        if lot.on_hand + delta < lot.reserved:
-            raise Unprocessable(
-                f"lot {lot.id} holds {lot.on_hand}, {lot.reserved} reserved; "
-                f"cannot remove {-delta}",
-                code=refused_code,
-            )
-        if effective_on < today:
-            problem = backdated_decrease_problem(
-                lot.received_on, effective_on, _balances_from(uow, lot.id, effective_on), -delta
-            )
-            if problem is not None:
-                raise Unprocessable(problem, code=refused_code)
-    lot.on_hand += delta
-    uow.session.add(lot)
-    movement = record(uow, lot, kind, effective_on=effective_on, on_hand_delta=delta, **notes)
-    if delta < 0 and lot.condition == LotCondition.GOOD:
-        _check_minimum(uow, lot.item_code, lot.warehouse_code, decreased_by=-delta)
-    return movement
-
-
-def _balances_from(uow: UnitOfWork, lot_id: UUID, effective_on: date) -> list[int]:
-    """The lot's on-hand balance just before `effective_on`, then after each later entry."""
-    before = int(
-        uow.session.execute(
-            sa_select(func.coalesce(func.sum(MOVEMENT.c.on_hand_delta), 0)).where(
-                MOVEMENT.c.lot_id == lot_id, MOVEMENT.c.effective_on < effective_on
-            )
-        ).scalar_one()
-    )
-    balances = [before]
-    for movement in uow.session.exec(
-        select(MovementRow)
-        .where(MovementRow.lot_id == lot_id, col(MovementRow.effective_on) >= effective_on)
-        .order_by(*_ledger_order())
-    ).all():
-        balances.append(balances[-1] + movement.on_hand_delta)
-    return balances
-
-
-def _split_off(
-    uow: UnitOfWork,
-    lot: LotRow,
-    quantity: int,
-    kind: MovementKind,
-    *,
-    today: date,
-    reason: str,
-    actor: str,
-    cause: Cause,
-) -> LotRow:
-    """Move free units of a locked lot into a new lot of the same goods (same dates and
-    source) in the same warehouse: an out and an in entry, net zero on the stock card."""
-    lot.on_hand -= quantity
-    uow.session.add(lot)
-    record(
-        uow,
-        lot,
-        kind,
-        on_hand_delta=-quantity,
-        effective_on=today,
-        reason=reason,
-        actor=actor,
-        cause=cause,
-        reference=f"split of {str(lot.id)[:8]}",
-    )
-    part = part_of(uow, lot, quantity, bin_location=lot.bin_location)
-    record(
-        uow,
-        part,
-        kind,
-        on_hand_delta=quantity,
-        effective_on=today,
-        reason=reason,
-        actor=actor,
-        cause=cause,
-        reference=f"split of {str(lot.id)[:8]}",
-    )
-    return part
-
-
-def emit_quarantined(uow: UnitOfWork, lot: LotRow, reason: str, cause: Cause) -> None:
-    """Announce a quarantined lot (`LotQuarantined`)."""
-    warehouse = uow.session.get(WarehouseRow, lot.warehouse_code)
-    assert warehouse is not None
-    uow.emit(
-        LotQuarantined(
-            event_id=uuid4(),
-            occurred_at=uow.now(),
-            office_id=warehouse.office_id,
-            case_id=lot.parent_lot_id or lot.id,
-            case_type=CaseType.STOCK,
-            correlation_id=cause.correlation_id or lot.parent_lot_id or lot.id,
-            causation_id=cause.causation_id,
-            producer="logistics",
-            lot_id=lot.id,
-            warehouse_code=lot.warehouse_code,
-            item_code=lot.item_code,
-            quantity=lot.on_hand,
-            reason=reason,
-        )
-    )
-
-
-class EntryNotes(TypedDict, total=False):
-    """Why and for what a ledger entry was made (all optional)."""
-
-    dispatch_id: UUID | None
-    case_id: UUID | None
-    reference: str | None
-    reverses_id: UUID | None
-    reason: str
-    actor: str
-    cause: Cause
-
-
-class EntryDetails(EntryNotes, total=False):
-    """What a ledger entry says beyond its lot, kind and date: the quantities it moves
-    (zero unless given) and its notes."""
-
-    on_hand_delta: int
-    reserved_delta: int
-
-
-@dataclass(frozen=True)
-class LotPosition:
-    """The lot a ledger entry is about, and its on-hand balance after the entry."""
-
-    lot_id: UUID
-    item_code: str
-    warehouse_code: str
-    on_hand_after: int
-
-
-def record(
-    uow: UnitOfWork,
-    lot: LotRow,
-    kind: MovementKind,
-    *,
-    effective_on: date,
-    **details: Unpack[EntryDetails],
-) -> MovementRow:
-    """Append a ledger entry for a lot whose row already holds its new balance."""
-    position = LotPosition(lot.id, lot.item_code, lot.warehouse_code, lot.on_hand)
-    return _record_core(uow, position, kind, effective_on, details)
-
-
-def _record_core(
-    uow: UnitOfWork,
-    position: LotPosition,
-    kind: MovementKind,
-    effective_on: date,
-    details: EntryDetails,
-) -> MovementRow:
-    """Append one ledger entry and announce it (`StockMoved`, keyed by the lot so a
-    follower sees each lot's entries in order)."""
-    lot_id, item_code, warehouse_code = position.lot_id, position.item_code, position.warehouse_code
-    on_hand_delta = details.get("on_hand_delta", 0)
-    reserved_delta = details.get("reserved_delta", 0)
-    reference = details.get("reference")
-    cause = details.get("cause", NO_CAUSE)
-    movement = MovementRow(
-        id=uuid4(),
-        lot_id=lot_id,
-        item_code=item_code,
-        warehouse_code=warehouse_code,
-        kind=kind,
-        on_hand_delta=on_hand_delta,
-        reserved_delta=reserved_delta,
-        effective_on=effective_on,
-        dispatch_id=details.get("dispatch_id"),
-        case_id=details.get("case_id"),
-        reference=reference[:200] if reference else None,
-        reverses_id=details.get("reverses_id"),
-        reason=details.get("reason", "")[:500],
-        actor=details.get("actor", "")[:200],
-        recorded_at=uow.now(),
-    )
-    uow.session.add(movement)
-    warehouse = uow.session.get(WarehouseRow, warehouse_code)
-    assert warehouse is not None  # foreign key
-    uow.emit(
-        StockMoved(
-            event_id=uuid4(),
-            occurred_at=uow.now(),
-            office_id=warehouse.office_id,
-            case_id=lot_id,
-            case_type=CaseType.STOCK,
-            correlation_id=cause.correlation_id or lot_id,
-            causation_id=cause.causation_id,
-            producer="logistics",
-            movement_id=movement.id,
-            kind=kind,
-            warehouse_code=warehouse_code,
-            item_code=item_code,
-            lot_id=lot_id,
-            on_hand_delta=on_hand_delta,
-            reserved_delta=reserved_delta,
-            on_hand_after=position.on_hand_after,
-            effective_on=effective_on,
-            reference=movement.reference,
-            reason=movement.reason[:2000],
-        )
-    )
-    return movement
-
-
-def _ledger_order() -> tuple[Any, ...]:
-    """Entries by posting date; within an instant, additions before removals so a running
-    balance never dips below zero between two entries of one transaction."""
-    return (
-        col(MovementRow.effective_on),
-        col(MovementRow.recorded_at),
-        col(MovementRow.on_hand_delta).desc(),
-        col(MovementRow.id),
-    )
 
 
 def _destination(dispatch: DispatchRow) -> GeoPoint:

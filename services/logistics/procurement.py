@@ -13,9 +13,10 @@ from uuid import UUID, uuid4
 from sqlalchemy import func, or_
 from sqlmodel import col, select
 
-from services.logistics import handlers
+from services.logistics import handlers, ledger
 from services.logistics.domain import AllocationPlan, ReceiptDecision, lead_time, receipt_decision
-from services.logistics.handlers import Cause, local_today
+from services.logistics.handlers import local_today
+from services.logistics.ledger import Cause
 from services.logistics.models import (
     DispatchRow,
     GoodsReceiptIn,
@@ -157,10 +158,10 @@ def book_return(uow: UnitOfWork, event: DeliveryReturned, settings: LogisticsSet
                     f"{line.quantity} returned to lot {lot_id} but only {returnable} "
                     f"left it for dispatch {event.dispatch_id}",
                 )
-        lot = handlers.locked_lot(uow, lot_id)
+        lot = ledger.locked_lot(uow, lot_id)
         reason = f"returned from delivery {event.delivery_id}: {event.reason}"
         if event.condition == "good" and lot.condition == LotCondition.GOOD:
-            handlers.change_on_hand(
+            ledger.change_on_hand(
                 uow,
                 lot,
                 line.quantity,
@@ -175,7 +176,7 @@ def book_return(uow: UnitOfWork, event: DeliveryReturned, settings: LogisticsSet
                 dispatch_id=event.dispatch_id,
             )
             continue
-        held = handlers.part_of(
+        held = ledger.part_of(
             uow,
             lot,
             line.quantity,
@@ -184,7 +185,7 @@ def book_return(uow: UnitOfWork, event: DeliveryReturned, settings: LogisticsSet
         held.condition = LotCondition.QUARANTINED.value
         held.quarantine_reason = "damaged"
         uow.session.add(held)
-        handlers.record(
+        ledger.record(
             uow,
             held,
             MovementKind.RETURN,
@@ -196,7 +197,7 @@ def book_return(uow: UnitOfWork, event: DeliveryReturned, settings: LogisticsSet
             actor="distribution",
             cause=cause,
         )
-        handlers.emit_quarantined(uow, held, "damaged", cause)
+        ledger.emit_quarantined(uow, held, "damaged", cause)
 
 
 def _lot_of_dispatch(dispatch: DispatchRow | None, item_code: str) -> UUID | None:
