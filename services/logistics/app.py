@@ -10,7 +10,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, status
 
-from services.logistics import alerts, documents, handlers, procurement, ui
+from services.logistics import alerts, catalogue, documents, handlers, procurement, ui
 from services.logistics.migrations import HISTORY
 from services.logistics.models import (
     AdjustmentIn,
@@ -97,40 +97,40 @@ def _lot_out(row: LotRow) -> LotOut:
 def create_warehouse(body: WarehouseIn, runtime: RuntimeDep) -> WarehouseOut:
     """Register a warehouse (gudang) with its position."""
     office = runtime.settings.common.default_office_id
-    return _warehouse_out(runtime.run(lambda uow: handlers.register_warehouse(uow, body, office)))
+    return _warehouse_out(runtime.run(lambda uow: catalogue.register_warehouse(uow, body, office)))
 
 
 @router.get("/warehouses", tags=["catalogue"])
 def list_warehouses(runtime: RuntimeDep) -> list[WarehouseOut]:
     """All warehouses."""
-    return [_warehouse_out(row) for row in runtime.run(handlers.list_warehouses)]
+    return [_warehouse_out(row) for row in runtime.run(catalogue.list_warehouses)]
 
 
 @router.post("/items", status_code=status.HTTP_201_CREATED, tags=["catalogue"])
 def create_item(body: ItemIn, runtime: RuntimeDep) -> ItemOut:
     """Register a catalogue item and its unit."""
-    row = runtime.run(lambda uow: handlers.register_item(uow, body))
+    row = runtime.run(lambda uow: catalogue.register_item(uow, body))
     return ItemOut.model_validate(row, from_attributes=True)
 
 
 @router.get("/items", tags=["catalogue"])
 def list_items(runtime: RuntimeDep) -> list[ItemOut]:
     """The item catalogue."""
-    rows = runtime.run(handlers.list_items)
+    rows = runtime.run(catalogue.list_items)
     return [ItemOut.model_validate(row, from_attributes=True) for row in rows]
 
 
 @router.patch("/items/{item_code}", tags=["catalogue"])
 def update_item(item_code: str, body: ItemUpdate, runtime: RuntimeDep) -> ItemOut:
     """Change an item's near-expiry alert window (days)."""
-    row = runtime.run(lambda uow: handlers.update_item(uow, item_code, body))
+    row = runtime.run(lambda uow: catalogue.update_item(uow, item_code, body))
     return ItemOut.model_validate(row, from_attributes=True)
 
 
 @router.patch("/lots/{lot_id}", tags=["stock"])
 def place_lot(lot_id: UUID, body: LotPlacement, runtime: RuntimeDep) -> LotOut:
     """Record the shelf or bin a lot stands on (shown on the pick list)."""
-    return _lot_out(runtime.run(lambda uow: handlers.place_lot(uow, lot_id, body)))
+    return _lot_out(runtime.run(lambda uow: catalogue.place_lot(uow, lot_id, body)))
 
 
 @router.post("/lots", status_code=status.HTTP_201_CREATED, tags=["stock"])
@@ -227,7 +227,7 @@ def stock_card(  # noqa: PLR0917 - FastAPI passes query parameters by keyword an
             uow,
             item_code=item_code,
             warehouse_code=warehouse_code,
-            as_of=as_of or handlers.warehouse_today(uow, settings, warehouse_code),
+            as_of=as_of or catalogue.warehouse_today(uow, settings, warehouse_code),
             since=since,
         )
     )

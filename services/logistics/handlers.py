@@ -16,6 +16,15 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from services.logistics.buffer import check_minimum
+from services.logistics.catalogue import (
+    ITEM,
+    known_item,
+    known_warehouse,
+    local_today,
+    lock_items,
+    near_expiry_days,
+    warehouse_today,
+)
 from services.logistics.domain import (
     AllocationPlan,
     CountLine,
@@ -56,13 +65,9 @@ from services.logistics.models import (
     DispatchRow,
     DispatchStatus,
     IncidentPlaceRow,
-    ItemIn,
-    ItemRow,
-    ItemUpdate,
     LogisticsTable,
     LotCondition,
     LotIn,
-    LotPlacement,
     LotRow,
     MovementRow,
     QuarantineIn,
@@ -74,7 +79,6 @@ from services.logistics.models import (
     StockLevel,
     TransferIn,
     TransferRow,
-    WarehouseIn,
     WarehouseRow,
 )
 from services.logistics.settings import LogisticsSettings
@@ -85,7 +89,6 @@ from services.logistics.tenancy import (
     record_of_callers_office,
     warehouse_visible,
 )
-from shared.auth import scoped_office, visible_to_caller
 from shared.events import (
     AnyEvent,
     CaseType,
@@ -101,10 +104,9 @@ from shared.events import (
     StockShortageDetected,
 )
 from shared.events_stock import MovementKind
-from shared.http import Conflict, Forbidden, NotFound, Unprocessable
+from shared.http import Conflict, NotFound, Unprocessable
 from shared.runtime import UnitOfWork
 
-ITEM: Table = LogisticsTable.metadata.tables["item"]
 DISPATCH: Table = LogisticsTable.metadata.tables["dispatch"]
 
 # Lots read per round trip while allocating: most needs are met by the first few lots.
@@ -114,111 +116,7 @@ LOT_PAGE = 8
 # --- catalogue ----------------------------------------------------------------------
 
 
-def register_warehouse(uow: UnitOfWork, body: WarehouseIn, default_office: str) -> WarehouseRow:
-    """Add a warehouse of the caller's office (or, for a user of all offices, of the office
-    named); its code must be new."""
-    scope = scoped_office()
-    if scope is not None and body.office_id not in (None, scope):
-        raise Forbidden("you register warehouses of your own office only", code="other_office")
-    if uow.session.get(WarehouseRow, body.code) is not None:
-        raise Conflict(f"warehouse {body.code} already exists", code="warehouse_exists")
-    row = WarehouseRow(
-        code=body.code,
-        office_id=scope or body.office_id or default_office,
-        name=body.name,
-        lat=body.location.lat,
-        lon=body.location.lon,
-    )
-    uow.session.add(row)
-    return row
-
-
-def register_item(uow: UnitOfWork, body: ItemIn) -> ItemRow:
-    """Add a catalogue item; its code must be new."""
-    if uow.session.get(ItemRow, body.code) is not None:
-        raise Conflict(f"item {body.code} already exists", code="item_exists")
-    row = ItemRow(
-        code=body.code, name=body.name, unit=body.unit, near_expiry_days=body.near_expiry_days
-    )
-    uow.session.add(row)
-    return row
-
-
-def update_item(uow: UnitOfWork, item_code: str, body: ItemUpdate) -> ItemRow:
-    """Change an item's near-expiry alert window. The catalogue is shared by every office
-    (its codes are what incidents and programs ask for), so only a user of all offices may
-    change an item: a change would move every office's alerts."""
-    item = uow.session.get(ItemRow, item_code)
-    if item is None:
-        raise NotFound(f"no item {item_code}", code="item_not_found")
-    if scoped_office() is not None:
-        raise Forbidden(
-            "the item catalogue is shared by every office; a user of all offices changes it",
-            code="shared_catalogue",
-        )
-    item.near_expiry_days = body.near_expiry_days
-    uow.session.add(item)
-    return item
-
-
-def _near_expiry_days(uow: UnitOfWork, item_code: str) -> int:
-    item = uow.session.get(ItemRow, item_code)
-    if item is None:
-        raise Unprocessable(f"no item {item_code}", code="unknown_item")
-    return item.near_expiry_days
-
-
-def place_lot(uow: UnitOfWork, lot_id: UUID, body: LotPlacement) -> LotRow:
-    """Record where a lot stands (shelf or bin); no stock changes."""
-    lot = locked_lot(uow, lot_id)
-    lot.bin_location = body.bin_location
-    uow.session.add(lot)
-    return lot
-
-
-def list_warehouses(uow: UnitOfWork) -> Sequence[WarehouseRow]:
-    """The caller's office's warehouses by code."""
-    query = select(WarehouseRow).order_by(col(WarehouseRow.code))
-    return uow.session.exec(of_callers_office(query, WarehouseRow.office_id)).all()
-
-
-def list_items(uow: UnitOfWork) -> Sequence[ItemRow]:
-    """The catalogue by code."""
-    return uow.session.exec(select(ItemRow).order_by(col(ItemRow.code))).all()
-
-
-def known_item(uow: UnitOfWork, item_code: str) -> ItemRow:
-    """The item, or 422 unknown_item."""
-    item = uow.session.get(ItemRow, item_code)
-    if item is None:
-        raise Unprocessable(f"no item {item_code} in the catalogue", code="unknown_item")
-    return item
-
-
-def known_warehouse(uow: UnitOfWork, warehouse_code: str) -> WarehouseRow:
-    """The warehouse, or 422 unknown_warehouse (also for another office's)."""
-    warehouse = uow.session.get(WarehouseRow, warehouse_code)
-    if warehouse is None or not visible_to_caller(warehouse.office_id):
-        raise Unprocessable(f"no warehouse {warehouse_code}", code="unknown_warehouse")
-    return warehouse
-
-
 # --- stock --------------------------------------------------------------------------
-
-
-def local_today(uow: UnitOfWork, settings: LogisticsSettings, office_id: str | None) -> date:
-    """Today's date where the office keeps its calendar (WIB and WITA offices share a
-    deployment: each judges dates in its own zone)."""
-    today: date = uow.now().astimezone(settings.zone(office_id)).date()
-    return today
-
-
-def warehouse_today(uow: UnitOfWork, settings: LogisticsSettings, warehouse_code: str) -> date:
-    """Today's date for the office that runs the warehouse."""
-    warehouse = uow.session.get(WarehouseRow, warehouse_code)
-    # Another office's warehouse is as unknown here as everywhere (its zone tells nothing).
-    known = warehouse is not None and visible_to_caller(warehouse.office_id)
-    return local_today(uow, settings, warehouse.office_id if known and warehouse else None)
 
 
 def receive_lot(
@@ -380,7 +278,7 @@ def transfer_stock(uow: UnitOfWork, body: TransferIn, settings: LogisticsSetting
     sending = known_warehouse(uow, body.from_warehouse)
     known_warehouse(uow, body.to_warehouse)
     known_item(uow, body.item_code)
-    _lock_items(uow, [body.item_code])
+    lock_items(uow, [body.item_code])
     today = local_today(uow, settings, sending.office_id)
     takes = take_in_issue_order(
         issuable_lots(uow, body.from_warehouse, body.item_code, today), body.quantity, today
@@ -775,7 +673,7 @@ def plan_dispatches(
     totals: dict[str, int] = {}
     for line in needs:
         totals[line.item_code] = totals.get(line.item_code, 0) + line.quantity
-    known = _lock_items(uow, list(totals))
+    known = lock_items(uow, list(totals))
     sites = [
         Site(code=w.code, location=w.location())
         for w in uow.session.exec(
@@ -852,7 +750,7 @@ def issuable_lots(
     `ix_lot_issue_order`. Both are partial indexes of good lots with free units, so each
     page costs O(log n) however many lots exist; keyset paging resumes after the last lot
     seen instead of an OFFSET."""
-    window = _near_expiry_days(uow, item_code)
+    window = near_expiry_days(uow, item_code)
     early_until = must_last_until + timedelta(days=window)
     of_this_shelf = (
         LOT.c.item_code == item_code,
@@ -902,18 +800,6 @@ def _pages(
             return
         last = rows[-1]._mapping
         after = tuple(last[column.name] for column in order)
-
-
-def _lock_items(uow: UnitOfWork, item_codes: list[str]) -> list[str]:
-    """Lock the catalogue rows of the items about to be allocated (code order); the codes
-    that exist."""
-    rows = uow.session.execute(
-        sa_select(ITEM.c.code)
-        .where(ITEM.c.code.in_(item_codes))
-        .order_by(ITEM.c.code)
-        .with_for_update()
-    ).all()
-    return [code for (code,) in rows]
 
 
 def _reserve_pick(

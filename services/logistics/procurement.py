@@ -13,9 +13,9 @@ from uuid import UUID, uuid4
 from sqlalchemy import func, or_
 from sqlmodel import col, select
 
-from services.logistics import handlers, ledger
+from services.logistics import catalogue, handlers, ledger
+from services.logistics.catalogue import local_today
 from services.logistics.domain import AllocationPlan, ReceiptDecision, lead_time, receipt_decision
-from services.logistics.handlers import local_today
 from services.logistics.ledger import Cause
 from services.logistics.models import (
     DispatchRow,
@@ -294,7 +294,7 @@ def request_by_hand(
 ) -> PurchaseRequestRow:
     """A purchase request raised by warehouse staff or the coordinator."""
     for line in body.lines:
-        handlers.known_item(uow, line.item_code)
+        catalogue.known_item(uow, line.item_code)
     if len({line.item_code for line in body.lines}) != len(body.lines):
         raise Unprocessable("an item appears twice in the request", code="duplicate_item")
     if body.source_case_id is not None:
@@ -382,7 +382,7 @@ def place_order(
     request = get_request(uow, body.request_id, for_update=True)
     if request.status is not RequestStatus.OPEN:
         raise Conflict(f"purchase request {request.id} is {request.status}", code="request_closed")
-    warehouse = handlers.known_warehouse(uow, body.warehouse_code)
+    warehouse = catalogue.known_warehouse(uow, body.warehouse_code)
     if warehouse.office_id != request.office_id:
         raise Unprocessable(
             f"warehouse {warehouse.code} is not of office {request.office_id}, which asked "
@@ -475,7 +475,7 @@ def receive_goods(
     order = get_order(uow, order_id, for_update=True)
     if order.status is not OrderStatus.OPEN:
         raise Conflict(f"purchase order {order.number} is closed", code="order_closed")
-    today = handlers.warehouse_today(uow, settings, order.warehouse_code)
+    today = catalogue.warehouse_today(uow, settings, order.warehouse_code)
     if body.received_on > today:
         raise Unprocessable(
             f"received_on {body.received_on} is after today", code="receipt_refused"

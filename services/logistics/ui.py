@@ -29,7 +29,7 @@ from markupsafe import Markup
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from services.logistics import alerts, documents, handlers, procurement
+from services.logistics import alerts, catalogue, documents, handlers, procurement
 from services.logistics.models import (
     CountIn,
     CountLineIn,
@@ -310,10 +310,10 @@ def find(
     office = scoped_office()  # read here: the unit of work may run in another thread
 
     def load(uow: UnitOfWork) -> tuple[list[Found], date]:
-        today = handlers.local_today(uow, settings, office)
+        today = catalogue.local_today(uow, settings, office)
         if not query:
             return [], today
-        items = {item.code: item for item in handlers.list_items(uow)}
+        items = {item.code: item for item in catalogue.list_items(uow)}
         lots = handlers.list_lots(uow, item_code=None, warehouse_code=None, include_empty=False)
         wanted = query.lower()
         by_item = {
@@ -338,7 +338,7 @@ def find(
         return sorted(found.values(), key=lambda entry: entry.item.name.lower())[:30], today
 
     results, today = runtime.run(load)
-    warehouses = {row.code: row.name for row in runtime.run(handlers.list_warehouses)}
+    warehouses = {row.code: row.name for row in runtime.run(catalogue.list_warehouses)}
     return render(
         request,
         "find.html",
@@ -361,7 +361,7 @@ async def place_lot(lot_id: UUID, request: Request, runtime: RuntimeDep) -> Redi
     except ValidationError:
         return RedirectResponse(_back("/ui/find", q=query, refused="bin_too_long"), 303)
     return _redirect_after(
-        runtime, back, "placed", lambda uow: handlers.place_lot(uow, lot_id, placement)
+        runtime, back, "placed", lambda uow: catalogue.place_lot(uow, lot_id, placement)
     )
 
 
@@ -374,7 +374,7 @@ def stock(
 ) -> HTMLResponse:
     """Stock by warehouse and item, a page at a time."""
     levels = runtime.run(handlers.stock_levels)
-    names = {item.code: item.name for item in runtime.run(handlers.list_items)}
+    names = {item.code: item.name for item in runtime.run(catalogue.list_items)}
     page = page_of(levels, lambda level: f"{level.warehouse_code}/{level.item_code}", after, limit)
     return render(
         request, "stock.html", "/ui/stock", page=page, names=names, pager_params=_sized({}, limit)
@@ -393,8 +393,8 @@ def stock_card(  # noqa: PLR0917 - FastAPI passes query parameters by keyword an
 ) -> HTMLResponse:
     """The stock card of an item in a warehouse as of a date, a page at a time."""
     settings = _settings(runtime)
-    items = runtime.run(handlers.list_items)
-    warehouses = runtime.run(handlers.list_warehouses)
+    items = runtime.run(catalogue.list_items)
+    warehouses = runtime.run(catalogue.list_warehouses)
     context: dict[str, Any] = {
         "items": items,
         "warehouses": warehouses,
@@ -412,7 +412,7 @@ def stock_card(  # noqa: PLR0917 - FastAPI passes query parameters by keyword an
                     uow,
                     item_code=item_code,
                     warehouse_code=warehouse_code,
-                    as_of=as_of or handlers.warehouse_today(uow, settings, warehouse_code),
+                    as_of=as_of or catalogue.warehouse_today(uow, settings, warehouse_code),
                     since=None,
                 )
             )
@@ -465,8 +465,8 @@ def _receiving_page(
         lambda uow: procurement.list_orders(uow, status=OrderStatus.OPEN, limit=50)
     )
     office = scoped_office()  # read here: the unit of work may run in another thread
-    today = runtime.run(lambda uow: handlers.local_today(uow, _settings(runtime), office))
-    names = {item.code: item.name for item in runtime.run(handlers.list_items)}
+    today = runtime.run(lambda uow: catalogue.local_today(uow, _settings(runtime), office))
+    names = {item.code: item.name for item in runtime.run(catalogue.list_items)}
     return pages.render(
         request,
         "receiving.html",
@@ -581,8 +581,8 @@ def _counts_page(
     refusal: DomainError | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    warehouses = runtime.run(handlers.list_warehouses)
-    names = {item.code: item.name for item in runtime.run(handlers.list_items)}
+    warehouses = runtime.run(catalogue.list_warehouses)
+    names = {item.code: item.name for item in runtime.run(catalogue.list_items)}
     lots: Sequence[LotRow] = []
     if warehouse_code:
         lots = runtime.run(
@@ -673,7 +673,7 @@ def alerts_page(
     quarantine, items below their buffer level."""
     settings = _settings(runtime)
     current = runtime.run(lambda uow: alerts.alerts(uow, settings))
-    names = {item.code: item.name for item in runtime.run(handlers.list_items)}
+    names = {item.code: item.name for item in runtime.run(catalogue.list_items)}
     near = page_of(
         current.near_expiry,
         lambda alert: f"{alert.expires_on.isoformat()}/{alert.lot_id}",

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from services.logistics import handlers
+from services.logistics import catalogue, handlers
 from services.logistics.migrations import HISTORY
 from services.logistics.models import ItemIn, LogisticsTable, LotIn, LotRow, WarehouseIn
 from services.logistics.settings import LogisticsSettings
@@ -52,10 +52,10 @@ def make_runtime(database_url: str) -> ServiceRuntime:
         ("GDG-SMD", "Gudang Samarinda", -0.50, 117.15),
     ):
         body = WarehouseIn(code=code, name=name, location=GeoPoint(lat=lat, lon=lon))
-        service.run(lambda uow, body=body: handlers.register_warehouse(uow, body, "kukar"))  # type: ignore[misc]
+        service.run(lambda uow, body=body: catalogue.register_warehouse(uow, body, "kukar"))  # type: ignore[misc]
     for code in ("RICE-5KG", "FAMILY-KIT"):
         item = ItemIn(code=code, name=code.title(), unit="pcs")
-        service.run(lambda uow, item=item: handlers.register_item(uow, item))  # type: ignore[misc]
+        service.run(lambda uow, item=item: catalogue.register_item(uow, item))  # type: ignore[misc]
     return service
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from services.logistics import handlers
+from services.logistics import catalogue, handlers
 from services.logistics.models import AdjustmentIn, DispatchRow, ShortageRow, WarehouseIn
 from shared.events import (
     DispatchPlanned,
@@ -189,7 +189,7 @@ def test_a_verification_naming_another_offices_case_is_dead_lettered_and_reserve
     body = WarehouseIn(
         code="GDG-BLG", name="Gudang Balangan", location=GeoPoint(lat=-2.3, lon=115.6)
     )
-    runtime.run(lambda uow: handlers.register_warehouse(uow, body, "balangan"))
+    runtime.run(lambda uow: catalogue.register_warehouse(uow, body, "balangan"))
     theirs = receive(runtime, 50, date(2026, 10, 1), warehouse="GDG-BLG")
     foreign = event.model_copy(update={"office_id": "balangan"})
 

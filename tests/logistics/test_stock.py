@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from services.logistics import handlers
+from services.logistics import catalogue, handlers
 from services.logistics.models import (
     AdjustmentIn,
     CountIn,
@@ -446,7 +446,7 @@ def test_a_wib_offices_warehouse_judges_today_in_wib(database_url: str) -> None:
         body = WarehouseIn(
             code="GDG-LLG", name="Gudang Lubuklinggau", location=GeoPoint(lat=-3.29, lon=102.86)
         )
-        runtime.run(lambda uow: handlers.register_warehouse(uow, body, "lubuklinggau"))
+        runtime.run(lambda uow: catalogue.register_warehouse(uow, body, "lubuklinggau"))
         clock(runtime).set(datetime(2026, 11, 23, 16, 30, tzinfo=UTC))
         wita_date = date(2026, 11, 24)
         assert receive(runtime, 5, wita_date)  # Tenggarong's (WITA) warehouse: today

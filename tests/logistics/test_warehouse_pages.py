@@ -16,7 +16,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from services.logistics import handlers, procurement, ui
+from services.logistics import catalogue, handlers, procurement, ui
 from services.logistics.app import router
 from services.logistics.models import (
     LotPlacement,
@@ -102,7 +102,7 @@ def hear(runtime: ServiceRuntime, event: IncidentReported) -> None:
 
 def place(runtime: ServiceRuntime, lot_id: uuid.UUID, bin_location: str) -> None:
     runtime.run(
-        lambda uow: handlers.place_lot(uow, lot_id, LotPlacement(bin_location=bin_location))
+        lambda uow: catalogue.place_lot(uow, lot_id, LotPlacement(bin_location=bin_location))
     )
 
 
