@@ -38,7 +38,7 @@ import psycopg
 from sqlalchemy import func, insert, select, text
 from sqlmodel import Session
 
-from services.logistics import catalogue, handlers
+from services.logistics import allocation, catalogue
 from services.logistics.migrations import HISTORY
 from services.logistics.models import ItemIn, LogisticsTable, WarehouseIn
 from services.logistics.settings import LogisticsSettings
@@ -162,7 +162,7 @@ def time_allocations(runtime: ServiceRuntime, repeat: int) -> list[float]:
             started = time.perf_counter()
             transaction = session.begin()
             uow = UnitOfWork(session=session, messaging=runtime.messaging, clock=runtime.clock)
-            plan = handlers.allocate_for_incident(uow, event, settings)
+            plan = allocation.allocate_for_incident(uow, event, settings)
             session.flush()
             elapsed = time.perf_counter() - started
             transaction.rollback()

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, status
 
-from services.logistics import alerts, catalogue, documents, handlers, procurement, ui
+from services.logistics import alerts, allocation, catalogue, documents, handlers, procurement, ui
 from services.logistics.migrations import HISTORY
 from services.logistics.models import (
     AdjustmentIn,
@@ -309,7 +309,7 @@ def list_dispatches(
 @router.get("/dispatches/{dispatch_id}", tags=["dispatches"])
 def get_dispatch(dispatch_id: UUID, runtime: RuntimeDep) -> DispatchOut:
     """One dispatch with its lots."""
-    return DispatchOut.of(runtime.run(lambda uow: handlers.get_dispatch(uow, dispatch_id)))
+    return DispatchOut.of(runtime.run(lambda uow: allocation.get_dispatch(uow, dispatch_id)))
 
 
 @router.post("/dispatches/{dispatch_id}/release", tags=["dispatches"])
@@ -323,7 +323,7 @@ def release(
     """Confirm loading: the reserved goods are issued and the delivery can start. The
     signed-in user is recorded as releasing them (`released_by` is ignored)."""
     return DispatchOut.of(
-        runtime.run(lambda uow: handlers.release_dispatch(uow, dispatch_id, actor, settings))
+        runtime.run(lambda uow: allocation.release_dispatch(uow, dispatch_id, actor, settings))
     )
 
 
@@ -337,7 +337,7 @@ def cancel(
 ) -> DispatchOut:
     """Give a planned dispatch's reservations back to free stock (by the signed-in user)."""
     return DispatchOut.of(
-        runtime.run(lambda uow: handlers.cancel_dispatch(uow, dispatch_id, actor, settings))
+        runtime.run(lambda uow: allocation.cancel_dispatch(uow, dispatch_id, actor, settings))
     )
 
 
@@ -398,7 +398,7 @@ def handover_pdf(handover_id: UUID, runtime: RuntimeDep, settings: SettingsDep) 
 
     def load(uow: UnitOfWork) -> tuple[HandoverRow, WarehouseRow]:
         row = documents.get_handover(uow, handover_id)
-        dispatch = handlers.get_dispatch(uow, row.dispatch_id)
+        dispatch = allocation.get_dispatch(uow, row.dispatch_id)
         warehouse = uow.session.get(WarehouseRow, dispatch.warehouse_code)
         assert warehouse is not None
         return row, warehouse

@@ -13,7 +13,7 @@ from uuid import UUID, uuid4
 from sqlalchemy import func, or_
 from sqlmodel import col, select
 
-from services.logistics import catalogue, handlers, ledger
+from services.logistics import allocation, catalogue, handlers, ledger
 from services.logistics.catalogue import local_today
 from services.logistics.domain import AllocationPlan, ReceiptDecision, lead_time, receipt_decision
 from services.logistics.ledger import Cause
@@ -88,7 +88,7 @@ def plan_goods_request(uow: UnitOfWork, event: GoodsRequested, settings: Logisti
     goods are received. A lot must stay good until the goods are due out plus the
     program's delivery margin."""
     must_last_until = program_goods_last_until(event, settings)
-    plan = handlers.plan_dispatches(
+    plan = allocation.plan_dispatches(
         uow,
         cause=event,
         needs=event.lines,
@@ -101,7 +101,7 @@ def plan_goods_request(uow: UnitOfWork, event: GoodsRequested, settings: Logisti
     missing = [s for s in plan.shortfalls if s.reason == "insufficient_stock"]
     if unknown:
         # Nothing can be bought that the catalogue does not know: the coordinator sees it.
-        handlers.announce_shortfalls(
+        allocation.announce_shortfalls(
             uow, event, AllocationPlan(picks=(), shortfalls=tuple(unknown))
         )
     if missing:
@@ -600,7 +600,7 @@ def _complete_request_if_received(
     waiting = parse_event(pending.encode())
     assert isinstance(waiting, GoodsRequested)
     needs = tuple(NeedLine.model_validate(line) for line in request.pending_lines)
-    plan = handlers.plan_dispatches(
+    plan = allocation.plan_dispatches(
         uow,
         cause=waiting,
         needs=needs,
@@ -609,4 +609,4 @@ def _complete_request_if_received(
         today=local_today(uow, settings, waiting.office_id),
         reason=f"{waiting.purpose} {waiting.case_id}: procured goods arrived",
     )
-    handlers.announce_shortfalls(uow, waiting, plan)
+    allocation.announce_shortfalls(uow, waiting, plan)

@@ -29,7 +29,7 @@ from markupsafe import Markup
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from services.logistics import alerts, catalogue, documents, handlers, procurement
+from services.logistics import alerts, allocation, catalogue, documents, handlers, procurement
 from services.logistics.models import (
     CountIn,
     CountLineIn,
@@ -278,7 +278,7 @@ def release(dispatch_id: UUID, runtime: RuntimeDep, actor: ActingUserName) -> Re
         runtime,
         "/ui/picking",
         "released",
-        lambda uow: handlers.release_dispatch(uow, dispatch_id, actor, settings),
+        lambda uow: allocation.release_dispatch(uow, dispatch_id, actor, settings),
     )
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from services.logistics import catalogue, handlers
+from services.logistics import allocation, catalogue, handlers
 from services.logistics.migrations import HISTORY
 from services.logistics.models import ItemIn, LogisticsTable, LotIn, LotRow, WarehouseIn
 from services.logistics.settings import LogisticsSettings
@@ -114,7 +114,7 @@ def allocate(runtime: ServiceRuntime, event: IncidentVerified) -> list[EventBase
     of each ledger entry (tests of those look at them directly)."""
 
     def work(uow: UnitOfWork) -> list[EventBase]:
-        handlers.allocate_for_incident(uow, event, settings(runtime))
+        allocation.allocate_for_incident(uow, event, settings(runtime))
         return [e for e in uow.emitted if not isinstance(e, StockMoved)]
 
     return runtime.run(work)

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from services.logistics import alerts, catalogue, documents, handlers
+from services.logistics import alerts, allocation, catalogue, documents
 from services.logistics.models import (
     HandoverIn,
     ItemUpdate,
@@ -62,7 +62,9 @@ def test_pick_list_signed_then_released_then_handed_over_with_printable_papers(
     pdf = documents.pick_list_pdf(signed, settings(runtime).zone())
     assert pdf.startswith(b"%PDF") and len(pdf) > 800
 
-    runtime.run(lambda uow: handlers.release_dispatch(uow, dispatch_id, "Rina", settings(runtime)))
+    runtime.run(
+        lambda uow: allocation.release_dispatch(uow, dispatch_id, "Rina", settings(runtime))
+    )
     handover = runtime.run(lambda uow: documents.record_handover(uow, dispatch_id, early))
     assert handover.number.startswith("BAST/")
     assert [(line["item_code"], line["quantity"]) for line in handover.lines] == [("FAMILY-KIT", 8)]
@@ -88,14 +90,14 @@ def test_falling_below_the_buffer_level_is_announced_once_and_suggests_an_order(
     assert (row.minimum, row.basis) == (60, "20 households x 1/day x 3 days")
     first = emitted_by(
         runtime,
-        lambda uow: handlers.allocate_for_incident(
+        lambda uow: allocation.allocate_for_incident(
             uow, verified(("RICE-5KG", 30)), settings(runtime)
         ),
     )
     assert not any(isinstance(e, StockBelowMinimum) for e in first)  # 70 free >= 60
     second = emitted_by(
         runtime,
-        lambda uow: handlers.allocate_for_incident(
+        lambda uow: allocation.allocate_for_incident(
             uow, verified(("RICE-5KG", 25)), settings(runtime)
         ),
     )
@@ -103,7 +105,7 @@ def test_falling_below_the_buffer_level_is_announced_once_and_suggests_an_order(
     assert (below.available, below.minimum, below.suggested_order) == (45, 60, 15)
     third = emitted_by(
         runtime,
-        lambda uow: handlers.allocate_for_incident(
+        lambda uow: allocation.allocate_for_incident(
             uow, verified(("RICE-5KG", 5)), settings(runtime)
         ),
     )

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from services.logistics import catalogue, handlers
+from services.logistics import allocation, catalogue, handlers
 from services.logistics.models import AdjustmentIn, DispatchRow, ShortageRow, WarehouseIn
 from shared.events import (
     DispatchPlanned,
@@ -53,14 +53,14 @@ def test_allocation_reserves_the_oldest_unexpired_lot_and_release_issues_it(
     assert lot_state(runtime, newest) == (100, 30)
 
     released = runtime.run(
-        lambda uow: handlers.release_dispatch(uow, planned.dispatch_id, "Rina", settings(runtime))
+        lambda uow: allocation.release_dispatch(uow, planned.dispatch_id, "Rina", settings(runtime))
     )
     assert released.status == "released"
     assert lot_state(runtime, oldest) == (0, 0)
     assert lot_state(runtime, newest) == (70, 0)
     with pytest.raises(Conflict):
         runtime.run(
-            lambda uow: handlers.release_dispatch(
+            lambda uow: allocation.release_dispatch(
                 uow, planned.dispatch_id, "Rina", settings(runtime)
             )
         )

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
-from services.logistics import handlers, procurement
+from services.logistics import allocation, handlers, procurement
 from services.logistics.models import (
     CountIn,
     CountLineIn,
@@ -56,7 +56,7 @@ def test_a_month_of_work_and_the_stock_card_agrees_with_the_shelves(
 
     def release(planned: DispatchPlanned) -> None:
         runtime.run(
-            lambda uow: handlers.release_dispatch(
+            lambda uow: allocation.release_dispatch(
                 uow, planned.dispatch_id, "Rina", settings(runtime)
             )
         )
@@ -133,7 +133,7 @@ def test_a_month_of_work_and_the_stock_card_agrees_with_the_shelves(
 
     def incident(_today: date) -> None:
         events = emitted(
-            lambda uow: handlers.allocate_for_incident(
+            lambda uow: allocation.allocate_for_incident(
                 uow, verified(("RICE-5KG", 15), ("FAMILY-KIT", 5)), settings(runtime)
             )
         )

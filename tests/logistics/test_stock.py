@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from services.logistics import catalogue, handlers
+from services.logistics import allocation, catalogue, handlers
 from services.logistics.models import (
     AdjustmentIn,
     CountIn,
@@ -74,12 +74,14 @@ def test_every_ledger_entry_is_announced_keyed_by_its_lot(runtime: ServiceRuntim
     body_lot = receive(runtime, 30, date(2026, 1, 5))
     event = verified(("RICE-5KG", 12))
     events += emitted_by(
-        runtime, lambda uow: handlers.allocate_for_incident(uow, event, settings(runtime))
+        runtime, lambda uow: allocation.allocate_for_incident(uow, event, settings(runtime))
     )
     (planned,) = [e for e in events if isinstance(e, DispatchPlanned)]
     events += emitted_by(
         runtime,
-        lambda uow: handlers.release_dispatch(uow, planned.dispatch_id, "Rina", settings(runtime)),
+        lambda uow: allocation.release_dispatch(
+            uow, planned.dispatch_id, "Rina", settings(runtime)
+        ),
     )
     moved = [e for e in events if isinstance(e, StockMoved)]
     ledger = movements(runtime, body_lot)
@@ -142,7 +144,7 @@ def test_stock_card_as_of_any_date_agrees_with_the_lots(runtime: ServiceRuntime)
     (planned,) = allocate(runtime, verified(("RICE-5KG", 120)))
     assert isinstance(planned, DispatchPlanned)
     runtime.run(
-        lambda uow: handlers.release_dispatch(uow, planned.dispatch_id, "Rina", settings(runtime))
+        lambda uow: allocation.release_dispatch(uow, planned.dispatch_id, "Rina", settings(runtime))
     )
     september = card(runtime, date(2026, 9, 30))
     assert [(x.kind, x.quantity_in, x.balance) for x in september.lines] == [
@@ -185,7 +187,7 @@ def test_a_backdated_decrease_cannot_make_the_past_negative(runtime: ServiceRunt
     (planned,) = allocate(runtime, verified(("RICE-5KG", 8)))
     assert isinstance(planned, DispatchPlanned)
     runtime.run(
-        lambda uow: handlers.release_dispatch(uow, planned.dispatch_id, "Rina", settings(runtime))
+        lambda uow: allocation.release_dispatch(uow, planned.dispatch_id, "Rina", settings(runtime))
     )
     with pytest.raises(Unprocessable, match="negative"):
         adjust(runtime, lot_id, -3, effective_on=date(2026, 2, 1))
@@ -326,19 +328,19 @@ def test_a_lot_that_expired_while_waiting_is_not_released_and_cancel_frees_it(
     clock(runtime).advance(timedelta(days=3))
     with pytest.raises(Conflict) as expired:
         runtime.run(
-            lambda uow: handlers.release_dispatch(
+            lambda uow: allocation.release_dispatch(
                 uow, planned.dispatch_id, "Rina", settings(runtime)
             )
         )
     assert expired.value.error_code == "lot_expired"
     assert lot_state(runtime, lot_id) == (10, 4)
     runtime.run(
-        lambda uow: handlers.cancel_dispatch(uow, planned.dispatch_id, "Rina", settings(runtime))
+        lambda uow: allocation.cancel_dispatch(uow, planned.dispatch_id, "Rina", settings(runtime))
     )
     assert lot_state(runtime, lot_id) == (10, 0)
     with pytest.raises(Conflict):
         runtime.run(
-            lambda uow: handlers.cancel_dispatch(
+            lambda uow: allocation.cancel_dispatch(
                 uow, planned.dispatch_id, "Rina", settings(runtime)
             )
         )
@@ -351,7 +353,7 @@ def test_a_crash_mid_dispatch_leaves_nothing_both_reserved_and_free(
     lot_id = receive(runtime, 10, date(2026, 6, 1))
 
     def crashes_after_reserving(uow: UnitOfWork) -> None:
-        handlers.allocate_for_incident(uow, verified(("RICE-5KG", 6)), settings(runtime))
+        allocation.allocate_for_incident(uow, verified(("RICE-5KG", 6)), settings(runtime))
         raise ConnectionResetError("process killed between reservation and commit")
 
     with pytest.raises(ConnectionResetError):

@@ -16,7 +16,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from services.logistics import catalogue, handlers, procurement, ui
+from services.logistics import allocation, catalogue, handlers, procurement, ui
 from services.logistics.app import router
 from services.logistics.models import (
     LotPlacement,
@@ -97,7 +97,7 @@ def reported(case_id: uuid.UUID, village: str = "Sukarame") -> IncidentReported:
 
 
 def hear(runtime: ServiceRuntime, event: IncidentReported) -> None:
-    runtime.run(lambda uow: handlers.on_incident_event(uow, event, settings(runtime)))
+    runtime.run(lambda uow: allocation.on_incident_event(uow, event, settings(runtime)))
 
 
 def place(runtime: ServiceRuntime, lot_id: uuid.UUID, bin_location: str) -> None:
