@@ -12,7 +12,7 @@ from uuid import uuid4
 
 from sqlmodel import col, select
 
-from services.logistics import buffer, catalogue, handlers
+from services.logistics import buffer, catalogue, stock_changes
 from services.logistics.domain import (
     buffer_for_households,
     days_to_expiry,
@@ -160,7 +160,7 @@ def scan(uow: UnitOfWork, settings: LogisticsSettings) -> dict[str, int]:
     entering its near-expiry window once (`LotNearExpiry`)."""
     current = alerts(uow, settings)
     for alert in current.expired:
-        handlers.quarantine_lot(
+        stock_changes.quarantine_lot(
             uow,
             alert.lot_id,
             QuarantineIn(quantity=alert.free, reason="expired", note="daily sweep", actor="system"),

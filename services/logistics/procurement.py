@@ -13,7 +13,7 @@ from uuid import UUID, uuid4
 from sqlalchemy import func, or_
 from sqlmodel import col, select
 
-from services.logistics import allocation, catalogue, handlers, ledger
+from services.logistics import allocation, catalogue, ledger, stock_changes
 from services.logistics.catalogue import local_today
 from services.logistics.domain import AllocationPlan, ReceiptDecision, lead_time, receipt_decision
 from services.logistics.ledger import Cause
@@ -505,7 +505,7 @@ def receive_goods(
     rejected: list[dict[str, Any]] = []
     for line, decision in decisions:
         if decision.accepted:
-            lot = handlers.receive_lot(
+            lot = stock_changes.receive_lot(
                 uow,
                 LotIn(
                     item_code=line.item_code,

@@ -29,7 +29,15 @@ from markupsafe import Markup
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from services.logistics import alerts, allocation, catalogue, documents, handlers, procurement
+from services.logistics import (
+    alerts,
+    allocation,
+    catalogue,
+    documents,
+    procurement,
+    queries,
+    stock_changes,
+)
 from services.logistics.models import (
     CountIn,
     CountLineIn,
@@ -223,13 +231,13 @@ def picking(request: Request, runtime: RuntimeDep) -> HTMLResponse:
     release; the last released ones with their pick list and BAST."""
 
     def load(uow: UnitOfWork) -> tuple[list[DispatchCard], list[ReleasedCard]]:
-        planned = handlers.list_dispatches(
+        planned = queries.list_dispatches(
             uow, case_id=None, status=DispatchStatus.PLANNED, limit=50
         )
-        released = handlers.list_dispatches(
+        released = queries.list_dispatches(
             uow, case_id=None, status=DispatchStatus.RELEASED, limit=10
         )
-        places = handlers.incident_places(uow, [row.case_id for row in (*planned, *released)])
+        places = queries.incident_places(uow, [row.case_id for row in (*planned, *released)])
         to_pick = [
             DispatchCard(
                 documents.walk_order(documents.pick_list(uow, row.id)), places.get(row.case_id)
@@ -314,7 +322,7 @@ def find(
         if not query:
             return [], today
         items = {item.code: item for item in catalogue.list_items(uow)}
-        lots = handlers.list_lots(uow, item_code=None, warehouse_code=None, include_empty=False)
+        lots = queries.list_lots(uow, item_code=None, warehouse_code=None, include_empty=False)
         wanted = query.lower()
         by_item = {
             code
@@ -332,7 +340,7 @@ def find(
                 entry.lots.append(lot)
         for code in by_item:
             found.setdefault(code, Found(items[code]))
-        for level in handlers.stock_levels(uow):
+        for level in queries.stock_levels(uow):
             if level.item_code in found:
                 found[level.item_code].levels.append(level)
         return sorted(found.values(), key=lambda entry: entry.item.name.lower())[:30], today
@@ -373,7 +381,7 @@ def stock(
     request: Request, runtime: RuntimeDep, after: After = None, limit: PageSize = PAGE_SIZE
 ) -> HTMLResponse:
     """Stock by warehouse and item, a page at a time."""
-    levels = runtime.run(handlers.stock_levels)
+    levels = runtime.run(queries.stock_levels)
     names = {item.code: item.name for item in runtime.run(catalogue.list_items)}
     page = page_of(levels, lambda level: f"{level.warehouse_code}/{level.item_code}", after, limit)
     return render(
@@ -408,7 +416,7 @@ def stock_card(  # noqa: PLR0917 - FastAPI passes query parameters by keyword an
     if item_code and warehouse_code:
         try:
             card = runtime.run(
-                lambda uow: handlers.stock_card(
+                lambda uow: queries.stock_card(
                     uow,
                     item_code=item_code,
                     warehouse_code=warehouse_code,
@@ -586,7 +594,7 @@ def _counts_page(
     lots: Sequence[LotRow] = []
     if warehouse_code:
         lots = runtime.run(
-            lambda uow: handlers.list_lots(
+            lambda uow: queries.list_lots(
                 uow, item_code=None, warehouse_code=warehouse_code, include_empty=False
             )
         )
@@ -647,7 +655,7 @@ async def post_count(
     warehouse_code = str(form.get("warehouse_code", ""))
     try:
         body = _count_from(form, actor)
-        runtime.run(lambda uow: handlers.post_count(uow, body, settings))
+        runtime.run(lambda uow: stock_changes.post_count(uow, body, settings))
     except DomainError as exc:
         return _counts_page(
             request,

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from services.logistics import allocation, catalogue, handlers
+from services.logistics import allocation, catalogue, queries, stock_changes
 from services.logistics.migrations import HISTORY
 from services.logistics.models import ItemIn, LogisticsTable, LotIn, LotRow, WarehouseIn
 from services.logistics.settings import LogisticsSettings
@@ -92,7 +92,7 @@ def receive(
         source="PO-2026-001",
         received_by="Pak Gudang",
     )
-    return runtime.run(lambda uow: handlers.receive_lot(uow, body, settings(runtime))).id
+    return runtime.run(lambda uow: stock_changes.receive_lot(uow, body, settings(runtime))).id
 
 
 def verified(*needs: tuple[str, int]) -> IncidentVerified:
@@ -139,4 +139,4 @@ def lot_state(runtime: ServiceRuntime, lot_id: uuid.UUID) -> tuple[int, int]:
 
 def consistent(runtime: ServiceRuntime) -> bool:
     """Every lot's balance equals the sum of its ledger entries."""
-    return runtime.run(handlers.ledger_disagreements) == []
+    return runtime.run(queries.ledger_disagreements) == []
