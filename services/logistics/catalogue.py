@@ -80,6 +80,8 @@ def update_item(uow: UnitOfWork, item_code: str, body: ItemUpdate) -> ItemRow:
 
 
 def near_expiry_days(uow: UnitOfWork, item_code: str) -> int:
+    """How many days before expiry an item's lot counts as near expiry (and leaves early),
+    or 422 unknown_item."""
     item = uow.session.get(ItemRow, item_code)
     if item is None:
         raise Unprocessable(f"no item {item_code}", code="unknown_item")
