@@ -38,7 +38,7 @@ import psycopg
 from sqlalchemy import func, insert, select, text
 from sqlmodel import Session
 
-from services.logistics import handlers
+from services.logistics import allocation, catalogue
 from services.logistics.migrations import HISTORY
 from services.logistics.models import ItemIn, LogisticsTable, WarehouseIn
 from services.logistics.settings import LogisticsSettings
@@ -126,12 +126,12 @@ def build(url: str) -> ServiceRuntime:
     )
     runtime.create_tables()
     runtime.run(
-        lambda uow: handlers.register_warehouse(
+        lambda uow: catalogue.register_warehouse(
             uow, WarehouseIn(code="GDG-TGR", name="Gudang", location=WAREHOUSE), "kukar"
         )
     )
     runtime.run(
-        lambda uow: handlers.register_item(uow, ItemIn(code="RICE-5KG", name="Beras", unit="sak"))
+        lambda uow: catalogue.register_item(uow, ItemIn(code="RICE-5KG", name="Beras", unit="sak"))
     )
     return runtime
 
@@ -162,7 +162,7 @@ def time_allocations(runtime: ServiceRuntime, repeat: int) -> list[float]:
             started = time.perf_counter()
             transaction = session.begin()
             uow = UnitOfWork(session=session, messaging=runtime.messaging, clock=runtime.clock)
-            plan = handlers.allocate_for_incident(uow, event, settings)
+            plan = allocation.allocate_for_incident(uow, event, settings)
             session.flush()
             elapsed = time.perf_counter() - started
             transaction.rollback()

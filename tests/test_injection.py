@@ -29,7 +29,7 @@ from services.distribution import handlers as distribution_handlers
 from services.distribution.app import create_app as create_distribution
 from services.intake.app import create_app as create_intake
 from services.intake.settings import IntakeSettings
-from services.logistics import handlers as logistics_handlers
+from services.logistics import allocation as logistics_allocation
 from services.logistics.app import create_app as create_logistics
 from services.logistics.settings import LogisticsSettings
 from services.notify import handlers as notify_handlers
@@ -245,7 +245,7 @@ def logistics_service(database_url: str, tmp_path: Path) -> Service:
             verified_by="Kabid",
             assessed_needs=(NeedLine(item_code="RICE-5KG", quantity=2),),
         )
-        runtime.run(lambda uow: logistics_handlers.allocate_for_incident(uow, event, settings))
+        runtime.run(lambda uow: logistics_allocation.allocate_for_incident(uow, event, settings))
         (planned,) = client.get("/dispatches", params={"case_id": str(event.case_id)}).json()
         dispatch_id = str(planned["id"])
         if released:

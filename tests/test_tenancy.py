@@ -30,7 +30,7 @@ from services.distribution.app import create_app as create_distribution
 from services.intake.app import create_app as create_intake
 from services.intake.models import IncidentRow
 from services.intake.settings import IntakeSettings
-from services.logistics import handlers as logistics_handlers
+from services.logistics import allocation as logistics_allocation
 from services.logistics.app import create_app as create_logistics
 from services.logistics.settings import LogisticsSettings
 from services.notify import handlers as notify_handlers
@@ -300,7 +300,7 @@ def logistics(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
             verified_by="Kabid",
             assessed_needs=(NeedLine(item_code="RICE-5KG", quantity=2),),
         )
-        runtime.run(lambda uow: logistics_handlers.allocate_for_incident(uow, event, settings))
+        runtime.run(lambda uow: logistics_allocation.allocate_for_incident(uow, event, settings))
         params = {"case_id": str(event.case_id)}
         (dispatch,) = offices[office].call("GET", "/dispatches", params=params)
         return dict(dispatch)

@@ -12,7 +12,7 @@ from uuid import uuid4
 
 from sqlmodel import col, select
 
-from services.logistics import handlers
+from services.logistics import buffer, catalogue, stock_changes
 from services.logistics.domain import (
     buffer_for_households,
     days_to_expiry,
@@ -47,8 +47,8 @@ log = logging.getLogger(__name__)
 
 def set_minimum(uow: UnitOfWork, body: MinimumLevelIn) -> MinimumLevelRow:
     """Set (or replace) the buffer level of an item in a warehouse."""
-    handlers.known_item(uow, body.item_code)
-    handlers.known_warehouse(uow, body.warehouse_code)
+    catalogue.known_item(uow, body.item_code)
+    catalogue.known_warehouse(uow, body.warehouse_code)
     if body.minimum is not None:
         minimum, basis = body.minimum, body.basis
     elif body.households is not None and body.per_household_per_day is not None:
@@ -90,7 +90,7 @@ def reorder_suggestions(uow: UnitOfWork) -> list[ReorderSuggestion]:
             on_order[key] = on_order.get(key, 0) + line["ordered"] - line["accepted"]
     suggestions = []
     for level in list_minimums(uow):
-        free = handlers.free_stock(uow, level.item_code, level.warehouse_code)
+        free = buffer.free_stock(uow, level.item_code, level.warehouse_code)
         if free >= level.minimum:
             continue
         pending = on_order.get((level.item_code, level.warehouse_code), 0)
@@ -118,10 +118,10 @@ def alerts(uow: UnitOfWork, settings: LogisticsSettings) -> Alerts:
     # Offices east of the server's zone start their day first: look as far as the latest
     # local date, then judge each lot by its own warehouse's office's date.
     today = max(
-        (handlers.local_today(uow, settings, office) for office in _offices_with_warehouses(uow)),
-        default=handlers.local_today(uow, settings, None),
+        (catalogue.local_today(uow, settings, office) for office in _offices_with_warehouses(uow)),
+        default=catalogue.local_today(uow, settings, None),
     )
-    windows = {item.code: item.near_expiry_days for item in handlers.list_items(uow)}
+    windows = {item.code: item.near_expiry_days for item in catalogue.list_items(uow)}
     horizon = today + timedelta(days=max(windows.values(), default=0))
     near, expired = [], []
     expiring = (
@@ -137,7 +137,7 @@ def alerts(uow: UnitOfWork, settings: LogisticsSettings) -> Alerts:
     for lot in uow.session.exec(in_callers_warehouses(expiring, LotRow.warehouse_code)).all():
         if lot.expires_on is None:
             continue  # the query asked for dated lots; a row without a date is not one
-        lot_today = handlers.warehouse_today(uow, settings, lot.warehouse_code)
+        lot_today = catalogue.warehouse_today(uow, settings, lot.warehouse_code)
         alert = NearExpiryAlert(
             lot_id=lot.id,
             item_code=lot.item_code,
@@ -160,7 +160,7 @@ def scan(uow: UnitOfWork, settings: LogisticsSettings) -> dict[str, int]:
     entering its near-expiry window once (`LotNearExpiry`)."""
     current = alerts(uow, settings)
     for alert in current.expired:
-        handlers.quarantine_lot(
+        stock_changes.quarantine_lot(
             uow,
             alert.lot_id,
             QuarantineIn(quantity=alert.free, reason="expired", note="daily sweep", actor="system"),

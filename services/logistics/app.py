@@ -10,7 +10,16 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, status
 
-from services.logistics import alerts, documents, handlers, procurement, ui
+from services.logistics import (
+    alerts,
+    allocation,
+    catalogue,
+    documents,
+    procurement,
+    queries,
+    stock_changes,
+    ui,
+)
 from services.logistics.migrations import HISTORY
 from services.logistics.models import (
     AdjustmentIn,
@@ -97,40 +106,40 @@ def _lot_out(row: LotRow) -> LotOut:
 def create_warehouse(body: WarehouseIn, runtime: RuntimeDep) -> WarehouseOut:
     """Register a warehouse (gudang) with its position."""
     office = runtime.settings.common.default_office_id
-    return _warehouse_out(runtime.run(lambda uow: handlers.register_warehouse(uow, body, office)))
+    return _warehouse_out(runtime.run(lambda uow: catalogue.register_warehouse(uow, body, office)))
 
 
 @router.get("/warehouses", tags=["catalogue"])
 def list_warehouses(runtime: RuntimeDep) -> list[WarehouseOut]:
     """All warehouses."""
-    return [_warehouse_out(row) for row in runtime.run(handlers.list_warehouses)]
+    return [_warehouse_out(row) for row in runtime.run(catalogue.list_warehouses)]
 
 
 @router.post("/items", status_code=status.HTTP_201_CREATED, tags=["catalogue"])
 def create_item(body: ItemIn, runtime: RuntimeDep) -> ItemOut:
     """Register a catalogue item and its unit."""
-    row = runtime.run(lambda uow: handlers.register_item(uow, body))
+    row = runtime.run(lambda uow: catalogue.register_item(uow, body))
     return ItemOut.model_validate(row, from_attributes=True)
 
 
 @router.get("/items", tags=["catalogue"])
 def list_items(runtime: RuntimeDep) -> list[ItemOut]:
     """The item catalogue."""
-    rows = runtime.run(handlers.list_items)
+    rows = runtime.run(catalogue.list_items)
     return [ItemOut.model_validate(row, from_attributes=True) for row in rows]
 
 
 @router.patch("/items/{item_code}", tags=["catalogue"])
 def update_item(item_code: str, body: ItemUpdate, runtime: RuntimeDep) -> ItemOut:
     """Change an item's near-expiry alert window (days)."""
-    row = runtime.run(lambda uow: handlers.update_item(uow, item_code, body))
+    row = runtime.run(lambda uow: catalogue.update_item(uow, item_code, body))
     return ItemOut.model_validate(row, from_attributes=True)
 
 
 @router.patch("/lots/{lot_id}", tags=["stock"])
 def place_lot(lot_id: UUID, body: LotPlacement, runtime: RuntimeDep) -> LotOut:
     """Record the shelf or bin a lot stands on (shown on the pick list)."""
-    return _lot_out(runtime.run(lambda uow: handlers.place_lot(uow, lot_id, body)))
+    return _lot_out(runtime.run(lambda uow: catalogue.place_lot(uow, lot_id, body)))
 
 
 @router.post("/lots", status_code=status.HTTP_201_CREATED, tags=["stock"])
@@ -139,7 +148,7 @@ def receive_lot(
 ) -> LotOut:
     """Book goods received as a lot (receipt in the ledger), received by the signed-in user."""
     body = attributed(body, actor, "received_by")
-    return _lot_out(runtime.run(lambda uow: handlers.receive_lot(uow, body, settings)))
+    return _lot_out(runtime.run(lambda uow: stock_changes.receive_lot(uow, body, settings)))
 
 
 @router.get("/lots", tags=["stock"])
@@ -152,7 +161,7 @@ def list_lots(
 ) -> list[LotOut]:
     """Lots in FIFO order (oldest received first)."""
     rows = runtime.run(
-        lambda uow: handlers.list_lots(
+        lambda uow: queries.list_lots(
             uow,
             item_code=item_code,
             warehouse_code=warehouse_code,
@@ -166,7 +175,7 @@ def list_lots(
 @router.get("/lots/{lot_id}", tags=["stock"])
 def get_lot(lot_id: UUID, runtime: RuntimeDep) -> LotOut:
     """One lot and its balance."""
-    return _lot_out(runtime.run(lambda uow: handlers.get_lot(uow, lot_id)))
+    return _lot_out(runtime.run(lambda uow: queries.get_lot(uow, lot_id)))
 
 
 @router.post("/lots/{lot_id}/adjustments", tags=["stock"])
@@ -180,7 +189,7 @@ def adjust_lot(
     """Correct a lot's quantity (with reason; the signed-in user approves) by a ledger
     entry; may be back-dated if the lot's history stays non-negative."""
     body = attributed(body, actor, "approved_by")
-    return _lot_out(runtime.run(lambda uow: handlers.adjust_lot(uow, lot_id, body, settings)))
+    return _lot_out(runtime.run(lambda uow: stock_changes.adjust_lot(uow, lot_id, body, settings)))
 
 
 @router.post("/lots/{lot_id}/quarantine", status_code=status.HTTP_201_CREATED, tags=["stock"])
@@ -193,7 +202,9 @@ def quarantine(
 ) -> LotOut:
     """Set free units of a lot aside (damaged, expired, recalled): the quarantined lot."""
     body = attributed(body, actor, "actor")
-    return _lot_out(runtime.run(lambda uow: handlers.quarantine_lot(uow, lot_id, body, settings)))
+    return _lot_out(
+        runtime.run(lambda uow: stock_changes.quarantine_lot(uow, lot_id, body, settings))
+    )
 
 
 @router.post(
@@ -208,7 +219,7 @@ def reverse(
 ) -> MovementOut:
     """Correct a mistaken receipt, adjustment or return by its reversing entry."""
     body = attributed(body, actor, "reversed_by")
-    row = runtime.run(lambda uow: handlers.reverse_movement(uow, movement_id, body, settings))
+    row = runtime.run(lambda uow: stock_changes.reverse_movement(uow, movement_id, body, settings))
     return MovementOut.model_validate(row, from_attributes=True)
 
 
@@ -223,11 +234,11 @@ def stock_card(  # noqa: PLR0917 - FastAPI passes query parameters by keyword an
 ) -> StockCard:
     """The stock card (kartu stok) of an item in a warehouse as of a date."""
     return runtime.run(
-        lambda uow: handlers.stock_card(
+        lambda uow: queries.stock_card(
             uow,
             item_code=item_code,
             warehouse_code=warehouse_code,
-            as_of=as_of or handlers.warehouse_today(uow, settings, warehouse_code),
+            as_of=as_of or catalogue.warehouse_today(uow, settings, warehouse_code),
             since=since,
         )
     )
@@ -239,7 +250,7 @@ def transfer(
 ) -> TransferOut:
     """Move goods between warehouses, in issue order, keeping their lots' dates."""
     body = attributed(body, actor, "moved_by")
-    row = runtime.run(lambda uow: handlers.transfer_stock(uow, body, settings))
+    row = runtime.run(lambda uow: stock_changes.transfer_stock(uow, body, settings))
     return TransferOut.model_validate(row, from_attributes=True)
 
 
@@ -250,27 +261,27 @@ def count(
     """Post a stock count (opname): differences become adjustments approved by the
     signed-in user (`counted_by` stays as typed: who stood at the shelf)."""
     body = attributed(body, actor, "approved_by")
-    row = runtime.run(lambda uow: handlers.post_count(uow, body, settings))
+    row = runtime.run(lambda uow: stock_changes.post_count(uow, body, settings))
     return CountOut.model_validate(row, from_attributes=True)
 
 
 @router.get("/counts", tags=["stock"])
 def counts(runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[CountOut]:
     """Stock counts, newest first."""
-    rows = runtime.run(lambda uow: handlers.list_counts(uow, limit=limit))
+    rows = runtime.run(lambda uow: queries.list_counts(uow, limit=limit))
     return [CountOut.model_validate(row, from_attributes=True) for row in rows]
 
 
 @router.get("/stock", tags=["stock"])
 def stock(runtime: RuntimeDep) -> list[StockLevel]:
     """On hand, reserved and free per warehouse and item."""
-    return runtime.run(handlers.stock_levels)
+    return runtime.run(queries.stock_levels)
 
 
 @router.get("/stock/audit", tags=["stock"])
 def audit(runtime: RuntimeDep) -> dict[str, Any]:
     """Check every lot's balance against the sum of its ledger entries."""
-    disagreements = runtime.run(handlers.ledger_disagreements)
+    disagreements = runtime.run(queries.ledger_disagreements)
     return {"consistent": not disagreements, "disagreements": disagreements}
 
 
@@ -283,9 +294,7 @@ def movements(
 ) -> list[MovementOut]:
     """The stock ledger, oldest first."""
     rows = runtime.run(
-        lambda uow: handlers.list_movements(
-            uow, lot_id=lot_id, dispatch_id=dispatch_id, limit=limit
-        )
+        lambda uow: queries.list_movements(uow, lot_id=lot_id, dispatch_id=dispatch_id, limit=limit)
     )
     return [MovementOut.model_validate(row, from_attributes=True) for row in rows]
 
@@ -299,9 +308,7 @@ def list_dispatches(
 ) -> list[DispatchOut]:
     """Planned and released dispatches, newest first."""
     rows = runtime.run(
-        lambda uow: handlers.list_dispatches(
-            uow, case_id=case_id, status=status_filter, limit=limit
-        )
+        lambda uow: queries.list_dispatches(uow, case_id=case_id, status=status_filter, limit=limit)
     )
     return [DispatchOut.of(row) for row in rows]
 
@@ -309,7 +316,7 @@ def list_dispatches(
 @router.get("/dispatches/{dispatch_id}", tags=["dispatches"])
 def get_dispatch(dispatch_id: UUID, runtime: RuntimeDep) -> DispatchOut:
     """One dispatch with its lots."""
-    return DispatchOut.of(runtime.run(lambda uow: handlers.get_dispatch(uow, dispatch_id)))
+    return DispatchOut.of(runtime.run(lambda uow: allocation.get_dispatch(uow, dispatch_id)))
 
 
 @router.post("/dispatches/{dispatch_id}/release", tags=["dispatches"])
@@ -323,7 +330,7 @@ def release(
     """Confirm loading: the reserved goods are issued and the delivery can start. The
     signed-in user is recorded as releasing them (`released_by` is ignored)."""
     return DispatchOut.of(
-        runtime.run(lambda uow: handlers.release_dispatch(uow, dispatch_id, actor, settings))
+        runtime.run(lambda uow: allocation.release_dispatch(uow, dispatch_id, actor, settings))
     )
 
 
@@ -337,7 +344,7 @@ def cancel(
 ) -> DispatchOut:
     """Give a planned dispatch's reservations back to free stock (by the signed-in user)."""
     return DispatchOut.of(
-        runtime.run(lambda uow: handlers.cancel_dispatch(uow, dispatch_id, actor, settings))
+        runtime.run(lambda uow: allocation.cancel_dispatch(uow, dispatch_id, actor, settings))
     )
 
 
@@ -354,7 +361,7 @@ def pick_list_pdf(dispatch_id: UUID, runtime: RuntimeDep, settings: SettingsDep)
     def load(uow: UnitOfWork) -> tuple[PickList, IncidentPlaceRow | None, str | None]:
         pick = documents.pick_list(uow, dispatch_id)
         warehouse = uow.session.get(WarehouseRow, pick.warehouse_code)
-        place = handlers.incident_places(uow, [pick.case_id]).get(pick.case_id)
+        place = queries.incident_places(uow, [pick.case_id]).get(pick.case_id)
         return pick, place, warehouse.office_id if warehouse else None
 
     pick, place, office_id = runtime.run(load)
@@ -398,7 +405,7 @@ def handover_pdf(handover_id: UUID, runtime: RuntimeDep, settings: SettingsDep) 
 
     def load(uow: UnitOfWork) -> tuple[HandoverRow, WarehouseRow]:
         row = documents.get_handover(uow, handover_id)
-        dispatch = handlers.get_dispatch(uow, row.dispatch_id)
+        dispatch = allocation.get_dispatch(uow, row.dispatch_id)
         warehouse = uow.session.get(WarehouseRow, dispatch.warehouse_code)
         assert warehouse is not None
         return row, warehouse
@@ -552,7 +559,7 @@ def shortages(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[ShortageOut]:
     """Needs of verified incidents that no warehouse could cover."""
-    rows = runtime.run(lambda uow: handlers.list_shortages(uow, case_id=case_id, limit=limit))
+    rows = runtime.run(lambda uow: queries.list_shortages(uow, case_id=case_id, limit=limit))
     return [ShortageOut.model_validate(row, from_attributes=True) for row in rows]
 
 

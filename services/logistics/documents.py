@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from fpdf import FPDF
 from sqlmodel import select
 
-from services.logistics import handlers
+from services.logistics import allocation
 from services.logistics.models import (
     DispatchRow,
     DispatchStatus,
@@ -33,7 +33,7 @@ from shared.runtime import UnitOfWork
 
 def pick_list(uow: UnitOfWork, dispatch_id: UUID) -> PickList:
     """What to take, from which lot and shelf, for one dispatch (issue order)."""
-    dispatch = handlers.get_dispatch(uow, dispatch_id)
+    dispatch = allocation.get_dispatch(uow, dispatch_id)
     warehouse = uow.session.get(WarehouseRow, dispatch.warehouse_code)
     assert warehouse is not None  # foreign key
     lines: list[PickLine] = []
@@ -82,7 +82,7 @@ def walk_order(pick: PickList) -> PickList:
 
 def sign_pick_list(uow: UnitOfWork, dispatch_id: UUID, body: PickSignIn) -> PickList:
     """The picker confirms the goods of a planned dispatch are on the loading bay."""
-    dispatch = handlers.get_dispatch(uow, dispatch_id, for_update=True)
+    dispatch = allocation.get_dispatch(uow, dispatch_id, for_update=True)
     if dispatch.status is not DispatchStatus.PLANNED:
         raise Conflict(f"dispatch {dispatch_id} is {dispatch.status}", code="dispatch_not_planned")
     if dispatch.picked_by is not None:
@@ -97,7 +97,7 @@ def sign_pick_list(uow: UnitOfWork, dispatch_id: UUID, body: PickSignIn) -> Pick
 
 def record_handover(uow: UnitOfWork, dispatch_id: UUID, body: HandoverIn) -> HandoverRow:
     """The BAST of a released dispatch: what, how much, from whom, to whom, when."""
-    dispatch = handlers.get_dispatch(uow, dispatch_id, for_update=True)
+    dispatch = allocation.get_dispatch(uow, dispatch_id, for_update=True)
     if dispatch.status is not DispatchStatus.RELEASED:
         raise Conflict(
             f"dispatch {dispatch_id} is {dispatch.status}; goods are handed over after release",
@@ -147,7 +147,7 @@ def get_handover(uow: UnitOfWork, handover_id: UUID) -> HandoverRow:
 
 def handover_of(uow: UnitOfWork, dispatch_id: UUID) -> HandoverRow:
     """The handover record of a dispatch, or 404."""
-    handlers.get_dispatch(uow, dispatch_id)
+    allocation.get_dispatch(uow, dispatch_id)
     row = uow.session.exec(
         select(HandoverRow).where(HandoverRow.dispatch_id == dispatch_id)
     ).first()

@@ -13,9 +13,10 @@ from uuid import UUID, uuid4
 from sqlalchemy import func, or_
 from sqlmodel import col, select
 
-from services.logistics import handlers
+from services.logistics import allocation, catalogue, ledger, stock_changes
+from services.logistics.catalogue import local_today
 from services.logistics.domain import AllocationPlan, ReceiptDecision, lead_time, receipt_decision
-from services.logistics.handlers import Cause, local_today
+from services.logistics.ledger import Cause
 from services.logistics.models import (
     DispatchRow,
     GoodsReceiptIn,
@@ -87,7 +88,7 @@ def plan_goods_request(uow: UnitOfWork, event: GoodsRequested, settings: Logisti
     goods are received. A lot must stay good until the goods are due out plus the
     program's delivery margin."""
     must_last_until = program_goods_last_until(event, settings)
-    plan = handlers.plan_dispatches(
+    plan = allocation.plan_dispatches(
         uow,
         cause=event,
         needs=event.lines,
@@ -100,7 +101,7 @@ def plan_goods_request(uow: UnitOfWork, event: GoodsRequested, settings: Logisti
     missing = [s for s in plan.shortfalls if s.reason == "insufficient_stock"]
     if unknown:
         # Nothing can be bought that the catalogue does not know: the coordinator sees it.
-        handlers.announce_shortfalls(
+        allocation.announce_shortfalls(
             uow, event, AllocationPlan(picks=(), shortfalls=tuple(unknown))
         )
     if missing:
@@ -157,10 +158,10 @@ def book_return(uow: UnitOfWork, event: DeliveryReturned, settings: LogisticsSet
                     f"{line.quantity} returned to lot {lot_id} but only {returnable} "
                     f"left it for dispatch {event.dispatch_id}",
                 )
-        lot = handlers.locked_lot(uow, lot_id)
+        lot = ledger.locked_lot(uow, lot_id)
         reason = f"returned from delivery {event.delivery_id}: {event.reason}"
         if event.condition == "good" and lot.condition == LotCondition.GOOD:
-            handlers.change_on_hand(
+            ledger.change_on_hand(
                 uow,
                 lot,
                 line.quantity,
@@ -175,7 +176,7 @@ def book_return(uow: UnitOfWork, event: DeliveryReturned, settings: LogisticsSet
                 dispatch_id=event.dispatch_id,
             )
             continue
-        held = handlers.part_of(
+        held = ledger.part_of(
             uow,
             lot,
             line.quantity,
@@ -184,7 +185,7 @@ def book_return(uow: UnitOfWork, event: DeliveryReturned, settings: LogisticsSet
         held.condition = LotCondition.QUARANTINED.value
         held.quarantine_reason = "damaged"
         uow.session.add(held)
-        handlers.record(
+        ledger.record(
             uow,
             held,
             MovementKind.RETURN,
@@ -196,7 +197,7 @@ def book_return(uow: UnitOfWork, event: DeliveryReturned, settings: LogisticsSet
             actor="distribution",
             cause=cause,
         )
-        handlers.emit_quarantined(uow, held, "damaged", cause)
+        ledger.emit_quarantined(uow, held, "damaged", cause)
 
 
 def _lot_of_dispatch(dispatch: DispatchRow | None, item_code: str) -> UUID | None:
@@ -293,7 +294,7 @@ def request_by_hand(
 ) -> PurchaseRequestRow:
     """A purchase request raised by warehouse staff or the coordinator."""
     for line in body.lines:
-        handlers.known_item(uow, line.item_code)
+        catalogue.known_item(uow, line.item_code)
     if len({line.item_code for line in body.lines}) != len(body.lines):
         raise Unprocessable("an item appears twice in the request", code="duplicate_item")
     if body.source_case_id is not None:
@@ -381,7 +382,7 @@ def place_order(
     request = get_request(uow, body.request_id, for_update=True)
     if request.status is not RequestStatus.OPEN:
         raise Conflict(f"purchase request {request.id} is {request.status}", code="request_closed")
-    warehouse = handlers.known_warehouse(uow, body.warehouse_code)
+    warehouse = catalogue.known_warehouse(uow, body.warehouse_code)
     if warehouse.office_id != request.office_id:
         raise Unprocessable(
             f"warehouse {warehouse.code} is not of office {request.office_id}, which asked "
@@ -474,7 +475,7 @@ def receive_goods(
     order = get_order(uow, order_id, for_update=True)
     if order.status is not OrderStatus.OPEN:
         raise Conflict(f"purchase order {order.number} is closed", code="order_closed")
-    today = handlers.warehouse_today(uow, settings, order.warehouse_code)
+    today = catalogue.warehouse_today(uow, settings, order.warehouse_code)
     if body.received_on > today:
         raise Unprocessable(
             f"received_on {body.received_on} is after today", code="receipt_refused"
@@ -504,7 +505,7 @@ def receive_goods(
     rejected: list[dict[str, Any]] = []
     for line, decision in decisions:
         if decision.accepted:
-            lot = handlers.receive_lot(
+            lot = stock_changes.receive_lot(
                 uow,
                 LotIn(
                     item_code=line.item_code,
@@ -599,7 +600,7 @@ def _complete_request_if_received(
     waiting = parse_event(pending.encode())
     assert isinstance(waiting, GoodsRequested)
     needs = tuple(NeedLine.model_validate(line) for line in request.pending_lines)
-    plan = handlers.plan_dispatches(
+    plan = allocation.plan_dispatches(
         uow,
         cause=waiting,
         needs=needs,
@@ -608,4 +609,4 @@ def _complete_request_if_received(
         today=local_today(uow, settings, waiting.office_id),
         reason=f"{waiting.purpose} {waiting.case_id}: procured goods arrived",
     )
-    handlers.announce_shortfalls(uow, waiting, plan)
+    allocation.announce_shortfalls(uow, waiting, plan)

@@ -29,7 +29,15 @@ from markupsafe import Markup
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from services.logistics import alerts, documents, handlers, procurement
+from services.logistics import (
+    alerts,
+    allocation,
+    catalogue,
+    documents,
+    procurement,
+    queries,
+    stock_changes,
+)
 from services.logistics.models import (
     CountIn,
     CountLineIn,
@@ -223,13 +231,13 @@ def picking(request: Request, runtime: RuntimeDep) -> HTMLResponse:
     release; the last released ones with their pick list and BAST."""
 
     def load(uow: UnitOfWork) -> tuple[list[DispatchCard], list[ReleasedCard]]:
-        planned = handlers.list_dispatches(
+        planned = queries.list_dispatches(
             uow, case_id=None, status=DispatchStatus.PLANNED, limit=50
         )
-        released = handlers.list_dispatches(
+        released = queries.list_dispatches(
             uow, case_id=None, status=DispatchStatus.RELEASED, limit=10
         )
-        places = handlers.incident_places(uow, [row.case_id for row in (*planned, *released)])
+        places = queries.incident_places(uow, [row.case_id for row in (*planned, *released)])
         to_pick = [
             DispatchCard(
                 documents.walk_order(documents.pick_list(uow, row.id)), places.get(row.case_id)
@@ -278,7 +286,7 @@ def release(dispatch_id: UUID, runtime: RuntimeDep, actor: ActingUserName) -> Re
         runtime,
         "/ui/picking",
         "released",
-        lambda uow: handlers.release_dispatch(uow, dispatch_id, actor, settings),
+        lambda uow: allocation.release_dispatch(uow, dispatch_id, actor, settings),
     )
 
 
@@ -310,11 +318,11 @@ def find(
     office = scoped_office()  # read here: the unit of work may run in another thread
 
     def load(uow: UnitOfWork) -> tuple[list[Found], date]:
-        today = handlers.local_today(uow, settings, office)
+        today = catalogue.local_today(uow, settings, office)
         if not query:
             return [], today
-        items = {item.code: item for item in handlers.list_items(uow)}
-        lots = handlers.list_lots(uow, item_code=None, warehouse_code=None, include_empty=False)
+        items = {item.code: item for item in catalogue.list_items(uow)}
+        lots = queries.list_lots(uow, item_code=None, warehouse_code=None, include_empty=False)
         wanted = query.lower()
         by_item = {
             code
@@ -332,13 +340,13 @@ def find(
                 entry.lots.append(lot)
         for code in by_item:
             found.setdefault(code, Found(items[code]))
-        for level in handlers.stock_levels(uow):
+        for level in queries.stock_levels(uow):
             if level.item_code in found:
                 found[level.item_code].levels.append(level)
         return sorted(found.values(), key=lambda entry: entry.item.name.lower())[:30], today
 
     results, today = runtime.run(load)
-    warehouses = {row.code: row.name for row in runtime.run(handlers.list_warehouses)}
+    warehouses = {row.code: row.name for row in runtime.run(catalogue.list_warehouses)}
     return render(
         request,
         "find.html",
@@ -361,7 +369,7 @@ async def place_lot(lot_id: UUID, request: Request, runtime: RuntimeDep) -> Redi
     except ValidationError:
         return RedirectResponse(_back("/ui/find", q=query, refused="bin_too_long"), 303)
     return _redirect_after(
-        runtime, back, "placed", lambda uow: handlers.place_lot(uow, lot_id, placement)
+        runtime, back, "placed", lambda uow: catalogue.place_lot(uow, lot_id, placement)
     )
 
 
@@ -373,8 +381,8 @@ def stock(
     request: Request, runtime: RuntimeDep, after: After = None, limit: PageSize = PAGE_SIZE
 ) -> HTMLResponse:
     """Stock by warehouse and item, a page at a time."""
-    levels = runtime.run(handlers.stock_levels)
-    names = {item.code: item.name for item in runtime.run(handlers.list_items)}
+    levels = runtime.run(queries.stock_levels)
+    names = {item.code: item.name for item in runtime.run(catalogue.list_items)}
     page = page_of(levels, lambda level: f"{level.warehouse_code}/{level.item_code}", after, limit)
     return render(
         request, "stock.html", "/ui/stock", page=page, names=names, pager_params=_sized({}, limit)
@@ -393,8 +401,8 @@ def stock_card(  # noqa: PLR0917 - FastAPI passes query parameters by keyword an
 ) -> HTMLResponse:
     """The stock card of an item in a warehouse as of a date, a page at a time."""
     settings = _settings(runtime)
-    items = runtime.run(handlers.list_items)
-    warehouses = runtime.run(handlers.list_warehouses)
+    items = runtime.run(catalogue.list_items)
+    warehouses = runtime.run(catalogue.list_warehouses)
     context: dict[str, Any] = {
         "items": items,
         "warehouses": warehouses,
@@ -408,11 +416,11 @@ def stock_card(  # noqa: PLR0917 - FastAPI passes query parameters by keyword an
     if item_code and warehouse_code:
         try:
             card = runtime.run(
-                lambda uow: handlers.stock_card(
+                lambda uow: queries.stock_card(
                     uow,
                     item_code=item_code,
                     warehouse_code=warehouse_code,
-                    as_of=as_of or handlers.warehouse_today(uow, settings, warehouse_code),
+                    as_of=as_of or catalogue.warehouse_today(uow, settings, warehouse_code),
                     since=None,
                 )
             )
@@ -465,8 +473,8 @@ def _receiving_page(
         lambda uow: procurement.list_orders(uow, status=OrderStatus.OPEN, limit=50)
     )
     office = scoped_office()  # read here: the unit of work may run in another thread
-    today = runtime.run(lambda uow: handlers.local_today(uow, _settings(runtime), office))
-    names = {item.code: item.name for item in runtime.run(handlers.list_items)}
+    today = runtime.run(lambda uow: catalogue.local_today(uow, _settings(runtime), office))
+    names = {item.code: item.name for item in runtime.run(catalogue.list_items)}
     return pages.render(
         request,
         "receiving.html",
@@ -581,12 +589,12 @@ def _counts_page(
     refusal: DomainError | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    warehouses = runtime.run(handlers.list_warehouses)
-    names = {item.code: item.name for item in runtime.run(handlers.list_items)}
+    warehouses = runtime.run(catalogue.list_warehouses)
+    names = {item.code: item.name for item in runtime.run(catalogue.list_items)}
     lots: Sequence[LotRow] = []
     if warehouse_code:
         lots = runtime.run(
-            lambda uow: handlers.list_lots(
+            lambda uow: queries.list_lots(
                 uow, item_code=None, warehouse_code=warehouse_code, include_empty=False
             )
         )
@@ -647,7 +655,7 @@ async def post_count(
     warehouse_code = str(form.get("warehouse_code", ""))
     try:
         body = _count_from(form, actor)
-        runtime.run(lambda uow: handlers.post_count(uow, body, settings))
+        runtime.run(lambda uow: stock_changes.post_count(uow, body, settings))
     except DomainError as exc:
         return _counts_page(
             request,
@@ -673,7 +681,7 @@ def alerts_page(
     quarantine, items below their buffer level."""
     settings = _settings(runtime)
     current = runtime.run(lambda uow: alerts.alerts(uow, settings))
-    names = {item.code: item.name for item in runtime.run(handlers.list_items)}
+    names = {item.code: item.name for item in runtime.run(catalogue.list_items)}
     near = page_of(
         current.near_expiry,
         lambda alert: f"{alert.expires_on.isoformat()}/{alert.lot_id}",

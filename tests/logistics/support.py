@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from services.logistics import handlers
+from services.logistics import allocation, catalogue, queries, stock_changes
 from services.logistics.migrations import HISTORY
 from services.logistics.models import ItemIn, LogisticsTable, LotIn, LotRow, WarehouseIn
 from services.logistics.settings import LogisticsSettings
@@ -52,10 +52,10 @@ def make_runtime(database_url: str) -> ServiceRuntime:
         ("GDG-SMD", "Gudang Samarinda", -0.50, 117.15),
     ):
         body = WarehouseIn(code=code, name=name, location=GeoPoint(lat=lat, lon=lon))
-        service.run(lambda uow, body=body: handlers.register_warehouse(uow, body, "kukar"))  # type: ignore[misc]
+        service.run(lambda uow, body=body: catalogue.register_warehouse(uow, body, "kukar"))  # type: ignore[misc]
     for code in ("RICE-5KG", "FAMILY-KIT"):
         item = ItemIn(code=code, name=code.title(), unit="pcs")
-        service.run(lambda uow, item=item: handlers.register_item(uow, item))  # type: ignore[misc]
+        service.run(lambda uow, item=item: catalogue.register_item(uow, item))  # type: ignore[misc]
     return service
 
 
@@ -92,7 +92,7 @@ def receive(
         source="PO-2026-001",
         received_by="Pak Gudang",
     )
-    return runtime.run(lambda uow: handlers.receive_lot(uow, body, settings(runtime))).id
+    return runtime.run(lambda uow: stock_changes.receive_lot(uow, body, settings(runtime))).id
 
 
 def verified(*needs: tuple[str, int]) -> IncidentVerified:
@@ -114,7 +114,7 @@ def allocate(runtime: ServiceRuntime, event: IncidentVerified) -> list[EventBase
     of each ledger entry (tests of those look at them directly)."""
 
     def work(uow: UnitOfWork) -> list[EventBase]:
-        handlers.allocate_for_incident(uow, event, settings(runtime))
+        allocation.allocate_for_incident(uow, event, settings(runtime))
         return [e for e in uow.emitted if not isinstance(e, StockMoved)]
 
     return runtime.run(work)
@@ -139,4 +139,4 @@ def lot_state(runtime: ServiceRuntime, lot_id: uuid.UUID) -> tuple[int, int]:
 
 def consistent(runtime: ServiceRuntime) -> bool:
     """Every lot's balance equals the sum of its ledger entries."""
-    return runtime.run(handlers.ledger_disagreements) == []
+    return runtime.run(queries.ledger_disagreements) == []

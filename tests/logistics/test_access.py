@@ -11,7 +11,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from httpx2 import Response
 
-from services.logistics import handlers
+from services.logistics import allocation
 from services.logistics.app import create_app
 from services.logistics.settings import LogisticsSettings
 from shared.auth import Role
@@ -171,7 +171,7 @@ def test_an_office_sees_and_changes_only_its_own_warehouses_stock_and_papers(
     # A verified incident of kukar draws on kukar's warehouses only, and its papers stay in kukar.
     incident = verified(("RICE-5KG", 60)).model_copy(update={"destination": GeoPoint(**SITE)})
     settings = app_settings(runtime)
-    runtime.run(lambda uow: handlers.allocate_for_incident(uow, incident, settings))
+    runtime.run(lambda uow: allocation.allocate_for_incident(uow, incident, settings))
     dispatches = client.get("/dispatches", headers=kukar).json()
     assert [
         (d["warehouse_code"], sum(line["quantity"] for line in d["lines"])) for d in dispatches
@@ -275,7 +275,7 @@ def test_the_signed_in_keeper_is_recorded_as_the_actor_whatever_name_is_typed(
     adjustment = {"delta": -2, "reason": "hilang dicuri", "approved_by": typed}
     _ok(client.post(f"/lots/{lot_id}/adjustments", json=adjustment, headers=sari))
     incident = verified(("RICE-5KG", 10)).model_copy(update={"destination": GeoPoint(**SITE)})
-    runtime.run(lambda uow: handlers.allocate_for_incident(uow, incident, app_settings(runtime)))
+    runtime.run(lambda uow: allocation.allocate_for_incident(uow, incident, app_settings(runtime)))
     (dispatch,) = _ok(client.get("/dispatches", headers=kukar))
     url = f"/dispatches/{dispatch['id']}"
     _ok(client.post(f"{url}/pick-list/sign", json={"picked_by": typed}, headers=sari))

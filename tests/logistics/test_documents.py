@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from services.logistics import alerts, documents, handlers
+from services.logistics import alerts, allocation, catalogue, documents
 from services.logistics.models import (
     HandoverIn,
     ItemUpdate,
@@ -40,7 +40,7 @@ def test_pick_list_signed_then_released_then_handed_over_with_printable_papers(
     (planned,) = allocate(runtime, verified(("FAMILY-KIT", 8)))
     assert isinstance(planned, DispatchPlanned)
     dispatch_id = planned.dispatch_id
-    runtime.run(lambda uow: handlers.place_lot(uow, newer, LotPlacement(bin_location="R2-B3")))
+    runtime.run(lambda uow: catalogue.place_lot(uow, newer, LotPlacement(bin_location="R2-B3")))
     pick = runtime.run(lambda uow: documents.pick_list(uow, dispatch_id))
     assert [line.bin_location for line in pick.lines] == [None, "R2-B3"]
     assert [(line.lot_id, line.quantity) for line in pick.lines] == [(oldest, 5), (newer, 3)]
@@ -62,7 +62,9 @@ def test_pick_list_signed_then_released_then_handed_over_with_printable_papers(
     pdf = documents.pick_list_pdf(signed, settings(runtime).zone())
     assert pdf.startswith(b"%PDF") and len(pdf) > 800
 
-    runtime.run(lambda uow: handlers.release_dispatch(uow, dispatch_id, "Rina", settings(runtime)))
+    runtime.run(
+        lambda uow: allocation.release_dispatch(uow, dispatch_id, "Rina", settings(runtime))
+    )
     handover = runtime.run(lambda uow: documents.record_handover(uow, dispatch_id, early))
     assert handover.number.startswith("BAST/")
     assert [(line["item_code"], line["quantity"]) for line in handover.lines] == [("FAMILY-KIT", 8)]
@@ -88,14 +90,14 @@ def test_falling_below_the_buffer_level_is_announced_once_and_suggests_an_order(
     assert (row.minimum, row.basis) == (60, "20 households x 1/day x 3 days")
     first = emitted_by(
         runtime,
-        lambda uow: handlers.allocate_for_incident(
+        lambda uow: allocation.allocate_for_incident(
             uow, verified(("RICE-5KG", 30)), settings(runtime)
         ),
     )
     assert not any(isinstance(e, StockBelowMinimum) for e in first)  # 70 free >= 60
     second = emitted_by(
         runtime,
-        lambda uow: handlers.allocate_for_incident(
+        lambda uow: allocation.allocate_for_incident(
             uow, verified(("RICE-5KG", 25)), settings(runtime)
         ),
     )
@@ -103,7 +105,7 @@ def test_falling_below_the_buffer_level_is_announced_once_and_suggests_an_order(
     assert (below.available, below.minimum, below.suggested_order) == (45, 60, 15)
     third = emitted_by(
         runtime,
-        lambda uow: handlers.allocate_for_incident(
+        lambda uow: allocation.allocate_for_incident(
             uow, verified(("RICE-5KG", 5)), settings(runtime)
         ),
     )
@@ -123,9 +125,9 @@ def test_sweep_warns_once_before_expiry_and_quarantines_what_expired(
 ) -> None:
     soon = receive(runtime, 10, date(2026, 6, 1), expires_on=TODAY + timedelta(days=10))
     # A short window for rice: 10 days left is not "near" yet, then it is.
-    runtime.run(lambda uow: handlers.update_item(uow, "RICE-5KG", ItemUpdate(near_expiry_days=7)))
+    runtime.run(lambda uow: catalogue.update_item(uow, "RICE-5KG", ItemUpdate(near_expiry_days=7)))
     assert runtime.run(lambda uow: alerts.alerts(uow, settings(runtime))).near_expiry == []
-    runtime.run(lambda uow: handlers.update_item(uow, "RICE-5KG", ItemUpdate(near_expiry_days=14)))
+    runtime.run(lambda uow: catalogue.update_item(uow, "RICE-5KG", ItemUpdate(near_expiry_days=14)))
     receive(runtime, 10, date(2026, 6, 1), expires_on=TODAY + timedelta(days=90))
     current = runtime.run(lambda uow: alerts.alerts(uow, settings(runtime)))
     assert [(a.lot_id, a.days_left) for a in current.near_expiry] == [(soon, 10)]

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from services.logistics import handlers
+from services.logistics import allocation, catalogue, queries, stock_changes
 from services.logistics.models import AdjustmentIn, DispatchRow, ShortageRow, WarehouseIn
 from shared.events import (
     DispatchPlanned,
@@ -53,14 +53,14 @@ def test_allocation_reserves_the_oldest_unexpired_lot_and_release_issues_it(
     assert lot_state(runtime, newest) == (100, 30)
 
     released = runtime.run(
-        lambda uow: handlers.release_dispatch(uow, planned.dispatch_id, "Rina", settings(runtime))
+        lambda uow: allocation.release_dispatch(uow, planned.dispatch_id, "Rina", settings(runtime))
     )
     assert released.status == "released"
     assert lot_state(runtime, oldest) == (0, 0)
     assert lot_state(runtime, newest) == (70, 0)
     with pytest.raises(Conflict):
         runtime.run(
-            lambda uow: handlers.release_dispatch(
+            lambda uow: allocation.release_dispatch(
                 uow, planned.dispatch_id, "Rina", settings(runtime)
             )
         )
@@ -68,13 +68,13 @@ def test_allocation_reserves_the_oldest_unexpired_lot_and_release_issues_it(
     kinds = [
         m.kind
         for m in runtime.run(
-            lambda uow: handlers.list_movements(
+            lambda uow: queries.list_movements(
                 uow, lot_id=None, dispatch_id=planned.dispatch_id, limit=100
             )
         )
     ]
     assert sorted(kinds) == sorted([MovementKind.RESERVATION] * 2 + [MovementKind.ISSUE] * 2)
-    assert runtime.run(handlers.ledger_disagreements) == []
+    assert runtime.run(queries.ledger_disagreements) == []
 
 
 def test_shortage_is_announced_and_nothing_is_reserved_for_an_unknown_item(
@@ -90,7 +90,7 @@ def test_shortage_is_announced_and_nothing_is_reserved_for_an_unknown_item(
         ("VELBED", 0, 3, "unknown_item"),
     ]
     shortages = runtime.run(
-        lambda uow: handlers.list_shortages(uow, case_id=shortage.case_id, limit=10)
+        lambda uow: queries.list_shortages(uow, case_id=shortage.case_id, limit=10)
     )
     assert len(shortages) == 2
 
@@ -118,7 +118,7 @@ def test_bad_receipts_and_adjustments_change_nothing(runtime: ServiceRuntime) ->
     allocate(runtime, verified(("RICE-5KG", 6)))
     with pytest.raises(Unprocessable, match="reserved"):
         runtime.run(
-            lambda uow: handlers.adjust_lot(
+            lambda uow: stock_changes.adjust_lot(
                 uow,
                 lot_id,
                 AdjustmentIn(delta=-5, reason="rusak (damaged)", approved_by="Kabid"),
@@ -126,7 +126,7 @@ def test_bad_receipts_and_adjustments_change_nothing(runtime: ServiceRuntime) ->
             )
         )
     runtime.run(
-        lambda uow: handlers.adjust_lot(
+        lambda uow: stock_changes.adjust_lot(
             uow,
             lot_id,
             AdjustmentIn(delta=-4, reason="rusak (damaged)", approved_by="Kabid"),
@@ -134,7 +134,7 @@ def test_bad_receipts_and_adjustments_change_nothing(runtime: ServiceRuntime) ->
         )
     )
     assert lot_state(runtime, lot_id) == (6, 6)
-    assert runtime.run(handlers.ledger_disagreements) == []
+    assert runtime.run(queries.ledger_disagreements) == []
 
 
 def test_concurrent_allocations_never_over_allocate(runtime: ServiceRuntime) -> None:
@@ -170,10 +170,10 @@ def test_concurrent_allocations_never_over_allocate(runtime: ServiceRuntime) -> 
     assert sum(line.quantity for p in planned for line in p.lines) == 50
     assert sorted(missing) == [6] + [7] * 4  # one got the last unit, four got nothing
     dispatches = runtime.run(
-        lambda uow: handlers.list_dispatches(uow, case_id=None, status=None, limit=100)
+        lambda uow: queries.list_dispatches(uow, case_id=None, status=None, limit=100)
     )
     assert sum(line["quantity"] for d in dispatches for line in d.lines) == 50
-    assert runtime.run(handlers.ledger_disagreements) == []
+    assert runtime.run(queries.ledger_disagreements) == []
 
 
 @pytest.mark.parametrize("shortage", [False, True], ids=["dispatched", "short"])
@@ -189,7 +189,7 @@ def test_a_verification_naming_another_offices_case_is_dead_lettered_and_reserve
     body = WarehouseIn(
         code="GDG-BLG", name="Gudang Balangan", location=GeoPoint(lat=-2.3, lon=115.6)
     )
-    runtime.run(lambda uow: handlers.register_warehouse(uow, body, "balangan"))
+    runtime.run(lambda uow: catalogue.register_warehouse(uow, body, "balangan"))
     theirs = receive(runtime, 50, date(2026, 10, 1), warehouse="GDG-BLG")
     foreign = event.model_copy(update={"office_id": "balangan"})
 

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
-from services.logistics import handlers, procurement
+from services.logistics import allocation, procurement, queries, stock_changes
 from services.logistics.models import (
     CountIn,
     CountLineIn,
@@ -56,7 +56,7 @@ def test_a_month_of_work_and_the_stock_card_agrees_with_the_shelves(
 
     def release(planned: DispatchPlanned) -> None:
         runtime.run(
-            lambda uow: handlers.release_dispatch(
+            lambda uow: allocation.release_dispatch(
                 uow, planned.dispatch_id, "Rina", settings(runtime)
             )
         )
@@ -133,7 +133,7 @@ def test_a_month_of_work_and_the_stock_card_agrees_with_the_shelves(
 
     def incident(_today: date) -> None:
         events = emitted(
-            lambda uow: handlers.allocate_for_incident(
+            lambda uow: allocation.allocate_for_incident(
                 uow, verified(("RICE-5KG", 15), ("FAMILY-KIT", 5)), settings(runtime)
             )
         )
@@ -158,7 +158,7 @@ def test_a_month_of_work_and_the_stock_card_agrees_with_the_shelves(
 
     def transfer(_today: date) -> None:
         moved = runtime.run(
-            lambda uow: handlers.transfer_stock(
+            lambda uow: stock_changes.transfer_stock(
                 uow,
                 TransferIn(
                     from_warehouse="GDG-TGR",
@@ -201,7 +201,7 @@ def test_a_month_of_work_and_the_stock_card_agrees_with_the_shelves(
     def quarantine(_today: date) -> None:
         torn = next(lot for lot, units in shelves.items() if units >= 5)
         held = runtime.run(
-            lambda uow: handlers.quarantine_lot(
+            lambda uow: stock_changes.quarantine_lot(
                 uow,
                 torn,
                 QuarantineIn(quantity=5, reason="damaged", actor="Pak Gudang"),
@@ -243,7 +243,7 @@ def test_a_month_of_work_and_the_stock_card_agrees_with_the_shelves(
         release(planned)
     lots_here = [lot for lot in shelves if _lot(runtime, lot).warehouse_code == "GDG-TGR"]
     count = runtime.run(
-        lambda uow: handlers.post_count(
+        lambda uow: stock_changes.post_count(
             uow,
             CountIn(
                 warehouse_code="GDG-TGR",
@@ -262,7 +262,7 @@ def test_a_month_of_work_and_the_stock_card_agrees_with_the_shelves(
     for item in ("RICE-5KG", "FAMILY-KIT"):
         for warehouse in ("GDG-TGR", "GDG-SMD"):
             card = runtime.run(
-                lambda uow, item=item, warehouse=warehouse: handlers.stock_card(  # type: ignore[misc]
+                lambda uow, item=item, warehouse=warehouse: queries.stock_card(  # type: ignore[misc]
                     uow, item_code=item, warehouse_code=warehouse, as_of=today, since=None
                 )
             )

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from services.logistics import documents, handlers, procurement
+from services.logistics import allocation, documents, procurement, queries
 from services.logistics.models import (
     GoodsReceiptIn,
     HandoverIn,
@@ -211,7 +211,7 @@ def test_bad_receipts_are_refused_and_change_nothing(runtime: ServiceRuntime) ->
     ]
     assert (
         runtime.run(
-            lambda uow: handlers.list_lots(
+            lambda uow: queries.list_lots(
                 uow, item_code=None, warehouse_code=None, include_empty=True
             )
         )
@@ -237,7 +237,7 @@ def test_returned_goods_go_back_to_their_lot_or_into_quarantine(runtime: Service
     (planned,) = allocate(runtime, verified(("RICE-5KG", 10)))
     assert isinstance(planned, DispatchPlanned)
     runtime.run(
-        lambda uow: handlers.release_dispatch(uow, planned.dispatch_id, "Rina", settings(runtime))
+        lambda uow: allocation.release_dispatch(uow, planned.dispatch_id, "Rina", settings(runtime))
     )
 
     def returned(quantity: int, condition: str, lot: uuid.UUID | None = None) -> DeliveryReturned:
@@ -268,7 +268,7 @@ def test_returned_goods_go_back_to_their_lot_or_into_quarantine(runtime: Service
     kinds = [
         m.kind
         for m in runtime.run(
-            lambda uow: handlers.list_movements(
+            lambda uow: queries.list_movements(
                 uow, lot_id=None, dispatch_id=planned.dispatch_id, limit=20
             )
         )
@@ -330,7 +330,7 @@ def test_sandang_lead_time_runs_from_request_to_handover_against_three_months(
     assert view() == (80, False, False)  # goods in, not handed over: the clock runs
     clock(runtime).advance(timedelta(days=15))
     runtime.run(
-        lambda uow: handlers.release_dispatch(uow, planned.dispatch_id, "Rina", settings(runtime))
+        lambda uow: allocation.release_dispatch(uow, planned.dispatch_id, "Rina", settings(runtime))
     )
     runtime.run(
         lambda uow: documents.record_handover(

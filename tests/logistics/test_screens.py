@@ -22,7 +22,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 
-from services.logistics import handlers, procurement, ui
+from services.logistics import allocation, procurement, queries, ui
 from services.logistics.app import ACCESS, router
 from services.logistics.models import ProcurementLineIn, PurchaseOrderIn, PurchaseRequestIn
 from shared.auth import AuthSettings, protect
@@ -54,7 +54,7 @@ def site(runtime: ServiceRuntime) -> Iterator[str]:
     place(runtime, later, "A-03")
     incident = verified(("RICE-5KG", 40))
     runtime.run(
-        lambda uow: handlers.on_incident_event(uow, reported(incident.case_id), settings(runtime))
+        lambda uow: allocation.on_incident_event(uow, reported(incident.case_id), settings(runtime))
     )
     allocate(runtime, incident)
     request = runtime.run(
@@ -310,6 +310,6 @@ def test_a_signed_in_keeper_signs_a_pick_list_and_a_page_on_another_port_cannot(
 def handlers_released(runtime: ServiceRuntime) -> list[tuple[str, str | None]]:
     """Status and releaser of every dispatch, as the database holds them."""
     rows = runtime.run(
-        lambda uow: handlers.list_dispatches(uow, case_id=None, status=None, limit=10)
+        lambda uow: queries.list_dispatches(uow, case_id=None, status=None, limit=10)
     )
     return [(row.status.value, row.released_by) for row in rows]

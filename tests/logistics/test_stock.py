@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from services.logistics import handlers
+from services.logistics import allocation, catalogue, queries, stock_changes
 from services.logistics.models import (
     AdjustmentIn,
     CountIn,
@@ -50,12 +50,12 @@ def adjust(
     body = AdjustmentIn(
         delta=delta, reason="koreksi (correction)", approved_by="Kabid", effective_on=effective_on
     )
-    return runtime.run(lambda uow: handlers.adjust_lot(uow, lot_id, body, settings(runtime)))
+    return runtime.run(lambda uow: stock_changes.adjust_lot(uow, lot_id, body, settings(runtime)))
 
 
 def card(runtime: ServiceRuntime, as_of: date, item: str = "RICE-5KG", warehouse: str = "GDG-TGR"):  # type: ignore[no-untyped-def]
     return runtime.run(
-        lambda uow: handlers.stock_card(
+        lambda uow: queries.stock_card(
             uow, item_code=item, warehouse_code=warehouse, as_of=as_of, since=None
         )
     )
@@ -64,7 +64,7 @@ def card(runtime: ServiceRuntime, as_of: date, item: str = "RICE-5KG", warehouse
 def movements(runtime: ServiceRuntime, lot_id: uuid.UUID) -> list[MovementRow]:
     return list(
         runtime.run(
-            lambda uow: handlers.list_movements(uow, lot_id=lot_id, dispatch_id=None, limit=100)
+            lambda uow: queries.list_movements(uow, lot_id=lot_id, dispatch_id=None, limit=100)
         )
     )
 
@@ -74,12 +74,14 @@ def test_every_ledger_entry_is_announced_keyed_by_its_lot(runtime: ServiceRuntim
     body_lot = receive(runtime, 30, date(2026, 1, 5))
     event = verified(("RICE-5KG", 12))
     events += emitted_by(
-        runtime, lambda uow: handlers.allocate_for_incident(uow, event, settings(runtime))
+        runtime, lambda uow: allocation.allocate_for_incident(uow, event, settings(runtime))
     )
     (planned,) = [e for e in events if isinstance(e, DispatchPlanned)]
     events += emitted_by(
         runtime,
-        lambda uow: handlers.release_dispatch(uow, planned.dispatch_id, "Rina", settings(runtime)),
+        lambda uow: allocation.release_dispatch(
+            uow, planned.dispatch_id, "Rina", settings(runtime)
+        ),
     )
     moved = [e for e in events if isinstance(e, StockMoved)]
     ledger = movements(runtime, body_lot)
@@ -99,7 +101,7 @@ def test_a_mistaken_receipt_is_reversed_not_edited(runtime: ServiceRuntime) -> N
     (receipt,) = movements(runtime, lot_id)
     body = ReversalIn(reason="salah input (typed twice)", reversed_by="Kabid")
     reversal = runtime.run(
-        lambda uow: handlers.reverse_movement(uow, receipt.id, body, settings(runtime))
+        lambda uow: stock_changes.reverse_movement(uow, receipt.id, body, settings(runtime))
     )
     assert (reversal.kind, reversal.on_hand_delta, reversal.reverses_id) == (
         MovementKind.REVERSAL,
@@ -112,10 +114,12 @@ def test_a_mistaken_receipt_is_reversed_not_edited(runtime: ServiceRuntime) -> N
         MovementKind.REVERSAL,
     ]
     with pytest.raises(Conflict, match="already reversed"):
-        runtime.run(lambda uow: handlers.reverse_movement(uow, receipt.id, body, settings(runtime)))
+        runtime.run(
+            lambda uow: stock_changes.reverse_movement(uow, receipt.id, body, settings(runtime))
+        )
     with pytest.raises(NotFound):
         runtime.run(
-            lambda uow: handlers.reverse_movement(uow, uuid.uuid4(), body, settings(runtime))
+            lambda uow: stock_changes.reverse_movement(uow, uuid.uuid4(), body, settings(runtime))
         )
     assert consistent(runtime)
 
@@ -126,10 +130,12 @@ def test_a_receipt_already_partly_issued_cannot_be_reversed(runtime: ServiceRunt
     (receipt, reservation) = movements(runtime, lot_id)
     body = ReversalIn(reason="salah input", reversed_by="Kabid")
     with pytest.raises(Unprocessable, match="reserved"):
-        runtime.run(lambda uow: handlers.reverse_movement(uow, receipt.id, body, settings(runtime)))
+        runtime.run(
+            lambda uow: stock_changes.reverse_movement(uow, receipt.id, body, settings(runtime))
+        )
     with pytest.raises(Unprocessable) as refused:
         runtime.run(
-            lambda uow: handlers.reverse_movement(uow, reservation.id, body, settings(runtime))
+            lambda uow: stock_changes.reverse_movement(uow, reservation.id, body, settings(runtime))
         )
     assert refused.value.error_code == "not_reversible"
     assert lot_state(runtime, lot_id) == (10, 4)
@@ -142,7 +148,7 @@ def test_stock_card_as_of_any_date_agrees_with_the_lots(runtime: ServiceRuntime)
     (planned,) = allocate(runtime, verified(("RICE-5KG", 120)))
     assert isinstance(planned, DispatchPlanned)
     runtime.run(
-        lambda uow: handlers.release_dispatch(uow, planned.dispatch_id, "Rina", settings(runtime))
+        lambda uow: allocation.release_dispatch(uow, planned.dispatch_id, "Rina", settings(runtime))
     )
     september = card(runtime, date(2026, 9, 30))
     assert [(x.kind, x.quantity_in, x.balance) for x in september.lines] == [
@@ -160,14 +166,14 @@ def test_stock_card_as_of_any_date_agrees_with_the_lots(runtime: ServiceRuntime)
     on_hand = sum(
         lot.on_hand
         for lot in runtime.run(
-            lambda uow: handlers.list_lots(
+            lambda uow: queries.list_lots(
                 uow, item_code="RICE-5KG", warehouse_code="GDG-TGR", include_empty=True
             )
         )
     )
     assert today.closing_balance == on_hand == 17
     since = runtime.run(
-        lambda uow: handlers.stock_card(
+        lambda uow: queries.stock_card(
             uow,
             item_code="RICE-5KG",
             warehouse_code="GDG-TGR",
@@ -185,7 +191,7 @@ def test_a_backdated_decrease_cannot_make_the_past_negative(runtime: ServiceRunt
     (planned,) = allocate(runtime, verified(("RICE-5KG", 8)))
     assert isinstance(planned, DispatchPlanned)
     runtime.run(
-        lambda uow: handlers.release_dispatch(uow, planned.dispatch_id, "Rina", settings(runtime))
+        lambda uow: allocation.release_dispatch(uow, planned.dispatch_id, "Rina", settings(runtime))
     )
     with pytest.raises(Unprocessable, match="negative"):
         adjust(runtime, lot_id, -3, effective_on=date(2026, 2, 1))
@@ -214,13 +220,13 @@ def test_transfer_moves_the_oldest_usable_goods_keeping_their_dates(
         quantity=15,
         moved_by="Pak Gudang",
     )
-    transfer = runtime.run(lambda uow: handlers.transfer_stock(uow, body, settings(runtime)))
+    transfer = runtime.run(lambda uow: stock_changes.transfer_stock(uow, body, settings(runtime)))
     assert [(line["from_lot"], line["quantity"]) for line in transfer.lines] == [
         (str(old), 10),
         (str(new), 5),
     ]
     arrived = runtime.run(
-        lambda uow: handlers.list_lots(
+        lambda uow: queries.list_lots(
             uow, item_code="RICE-5KG", warehouse_code="GDG-SMD", include_empty=False
         )
     )
@@ -232,10 +238,10 @@ def test_transfer_moves_the_oldest_usable_goods_keeping_their_dates(
     assert card(runtime, TODAY).closing_balance == 75  # 25 good + 50 quarantined
     too_much = body.model_copy(update={"quantity": 26})
     with pytest.raises(Unprocessable, match="25 usable"):
-        runtime.run(lambda uow: handlers.transfer_stock(uow, too_much, settings(runtime)))
+        runtime.run(lambda uow: stock_changes.transfer_stock(uow, too_much, settings(runtime)))
     same = body.model_copy(update={"to_warehouse": "GDG-TGR"})
     with pytest.raises(Unprocessable, match="two different"):
-        runtime.run(lambda uow: handlers.transfer_stock(uow, same, settings(runtime)))
+        runtime.run(lambda uow: stock_changes.transfer_stock(uow, same, settings(runtime)))
     assert lot_state(runtime, new) == (25, 0)
     assert consistent(runtime)
 
@@ -245,7 +251,7 @@ def quarantine(runtime: ServiceRuntime, lot_id: uuid.UUID, quantity: int) -> lis
         quantity=quantity, reason="damaged", note="karung sobek", actor="Pak Gudang"
     )
     return emitted_by(
-        runtime, lambda uow: handlers.quarantine_lot(uow, lot_id, body, settings(runtime))
+        runtime, lambda uow: stock_changes.quarantine_lot(uow, lot_id, body, settings(runtime))
     )
 
 
@@ -289,7 +295,7 @@ def test_count_posts_the_differences_and_refuses_a_lot_being_picked(
             reason="opname akhir bulan",
             lines=[CountLineIn(lot_id=lot, counted=n) for lot, n in lines],
         )
-        return runtime.run(lambda uow: handlers.post_count(uow, body, settings(runtime)))
+        return runtime.run(lambda uow: stock_changes.post_count(uow, body, settings(runtime)))
 
     with pytest.raises(Conflict) as busy:
         count((counted_lot, 38), (picked, 10))
@@ -326,19 +332,19 @@ def test_a_lot_that_expired_while_waiting_is_not_released_and_cancel_frees_it(
     clock(runtime).advance(timedelta(days=3))
     with pytest.raises(Conflict) as expired:
         runtime.run(
-            lambda uow: handlers.release_dispatch(
+            lambda uow: allocation.release_dispatch(
                 uow, planned.dispatch_id, "Rina", settings(runtime)
             )
         )
     assert expired.value.error_code == "lot_expired"
     assert lot_state(runtime, lot_id) == (10, 4)
     runtime.run(
-        lambda uow: handlers.cancel_dispatch(uow, planned.dispatch_id, "Rina", settings(runtime))
+        lambda uow: allocation.cancel_dispatch(uow, planned.dispatch_id, "Rina", settings(runtime))
     )
     assert lot_state(runtime, lot_id) == (10, 0)
     with pytest.raises(Conflict):
         runtime.run(
-            lambda uow: handlers.cancel_dispatch(
+            lambda uow: allocation.cancel_dispatch(
                 uow, planned.dispatch_id, "Rina", settings(runtime)
             )
         )
@@ -351,7 +357,7 @@ def test_a_crash_mid_dispatch_leaves_nothing_both_reserved_and_free(
     lot_id = receive(runtime, 10, date(2026, 6, 1))
 
     def crashes_after_reserving(uow: UnitOfWork) -> None:
-        handlers.allocate_for_incident(uow, verified(("RICE-5KG", 6)), settings(runtime))
+        allocation.allocate_for_incident(uow, verified(("RICE-5KG", 6)), settings(runtime))
         raise ConnectionResetError("process killed between reservation and commit")
 
     with pytest.raises(ConnectionResetError):
@@ -390,7 +396,7 @@ def test_transfers_and_allocations_competing_for_the_same_lots_never_double_allo
                     quantity=7,
                     moved_by="Pak Gudang",
                 )
-                runtime.run(lambda uow: handlers.transfer_stock(uow, body, settings(runtime)))
+                runtime.run(lambda uow: stock_changes.transfer_stock(uow, body, settings(runtime)))
                 moved.append(7)
         except Unprocessable:
             pass  # a transfer that found too little free stock: refused, nothing changed
@@ -404,7 +410,7 @@ def test_transfers_and_allocations_competing_for_the_same_lots_never_double_allo
         thread.join()
     assert errors == []
     every_lot = runtime.run(
-        lambda uow: handlers.list_lots(
+        lambda uow: queries.list_lots(
             uow, item_code="RICE-5KG", warehouse_code=None, include_empty=True
         )
     )
@@ -446,7 +452,7 @@ def test_a_wib_offices_warehouse_judges_today_in_wib(database_url: str) -> None:
         body = WarehouseIn(
             code="GDG-LLG", name="Gudang Lubuklinggau", location=GeoPoint(lat=-3.29, lon=102.86)
         )
-        runtime.run(lambda uow: handlers.register_warehouse(uow, body, "lubuklinggau"))
+        runtime.run(lambda uow: catalogue.register_warehouse(uow, body, "lubuklinggau"))
         clock(runtime).set(datetime(2026, 11, 23, 16, 30, tzinfo=UTC))
         wita_date = date(2026, 11, 24)
         assert receive(runtime, 5, wita_date)  # Tenggarong's (WITA) warehouse: today

@@ -16,7 +16,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from services.logistics import handlers, procurement, ui
+from services.logistics import allocation, catalogue, procurement, queries, ui
 from services.logistics.app import router
 from services.logistics.models import (
     LotPlacement,
@@ -97,12 +97,12 @@ def reported(case_id: uuid.UUID, village: str = "Sukarame") -> IncidentReported:
 
 
 def hear(runtime: ServiceRuntime, event: IncidentReported) -> None:
-    runtime.run(lambda uow: handlers.on_incident_event(uow, event, settings(runtime)))
+    runtime.run(lambda uow: allocation.on_incident_event(uow, event, settings(runtime)))
 
 
 def place(runtime: ServiceRuntime, lot_id: uuid.UUID, bin_location: str) -> None:
     runtime.run(
-        lambda uow: handlers.place_lot(uow, lot_id, LotPlacement(bin_location=bin_location))
+        lambda uow: catalogue.place_lot(uow, lot_id, LotPlacement(bin_location=bin_location))
     )
 
 
@@ -244,7 +244,7 @@ def test_a_keeper_moves_a_lot_to_another_bin_from_the_search(
     answer = client.post(f"/ui/lots/{lot}/bin", data={"bin_location": "C-04", "q": "rice"})
     assert answer.status_code == 200  # followed the redirect
     assert answer.url.path == "/ui/find" and "Rak disimpan." in answer.text
-    assert runtime.run(lambda uow: handlers.get_lot(uow, lot)).bin_location == "C-04"
+    assert runtime.run(lambda uow: queries.get_lot(uow, lot)).bin_location == "C-04"
 
 
 def test_a_bin_name_too_long_is_refused_in_words_and_the_lot_stays_where_it_was(
@@ -255,7 +255,7 @@ def test_a_bin_name_too_long_is_refused_in_words_and_the_lot_stays_where_it_was(
     answer = client.post(f"/ui/lots/{lot}/bin", data={"bin_location": "R" * 41, "q": ""})
     assert answer.url.path == "/ui/find"
     assert "Nama rak paling banyak 40 huruf." in answer.text
-    assert runtime.run(lambda uow: handlers.get_lot(uow, lot)).bin_location == "A-01"
+    assert runtime.run(lambda uow: queries.get_lot(uow, lot)).bin_location == "A-01"
 
 
 def test_the_stock_list_pages_with_a_cursor(client: TestClient, runtime: ServiceRuntime) -> None:
@@ -365,7 +365,7 @@ def test_a_received_delivery_goes_to_its_bin_and_the_order_shows_what_came(
     assert answer.status_code == 200 and "Barang diterima masuk stok." in answer.text
     assert "45 dari 50 diterima" in answer.text
     (lot,) = runtime.run(
-        lambda uow: handlers.list_lots(
+        lambda uow: queries.list_lots(
             uow, item_code="FAMILY-KIT", warehouse_code="GDG-TGR", include_empty=False
         )
     )
@@ -398,7 +398,7 @@ def test_a_refused_count_keeps_the_counted_numbers_and_says_why(
     assert answer.status_code == 422
     assert 'value="27"' in answer.text and 'value="Rina"' in answer.text
     assert "Rule:" in answer.text
-    assert runtime.run(lambda uow: handlers.get_lot(uow, lot)).on_hand == 30
+    assert runtime.run(lambda uow: queries.get_lot(uow, lot)).on_hand == 30
 
 
 def test_a_count_posts_and_shows_the_sheet_again(
@@ -416,7 +416,7 @@ def test_a_count_posts_and_shows_the_sheet_again(
         },
     )
     assert answer.status_code == 200 and "Hasil opname disimpan." in answer.text
-    assert runtime.run(lambda uow: handlers.get_lot(uow, lot)).on_hand == 27
+    assert runtime.run(lambda uow: queries.get_lot(uow, lot)).on_hand == 27
 
 
 @pytest.mark.parametrize("path", ["/ui/stock", "/ui/stock-card", "/ui/receiving", "/ui/counts"])

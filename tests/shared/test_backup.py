@@ -19,7 +19,7 @@ from services.distribution.app import build_policy
 from services.intake import handlers as intake_handlers
 from services.intake.models import ReportIn
 from services.intake.settings import IntakeSettings
-from services.logistics import handlers as logistics_handlers
+from services.logistics import queries as logistics_queries
 from services.logistics.migrations import HISTORY as LOGISTICS_HISTORY
 from services.notify import handlers as notify_handlers
 from services.notify.settings import NotifySettings
@@ -160,7 +160,7 @@ def test_a_restored_backup_has_every_row_and_an_intact_audit_chain(
             assert chain.intact, chain
             assert chain.entries == audit_of(original).entries > 0
             if service == "logistics":
-                assert restored.run(logistics_handlers.ledger_disagreements) == []
+                assert restored.run(logistics_queries.ledger_disagreements) == []
         finally:
             restored.engine.dispose()
     finally:
@@ -196,7 +196,7 @@ def test_a_backup_taken_while_receipts_are_booked_is_consistent(
         "logistics", runtime.settings.model_copy(update={"database_url": restored_url})
     )
     try:
-        assert restored.run(logistics_handlers.ledger_disagreements) == []
+        assert restored.run(logistics_queries.ledger_disagreements) == []
         assert audit_of(restored).intact
     finally:
         restored.engine.dispose()
@@ -216,7 +216,7 @@ def test_restore_refuses_a_database_that_holds_tables_unless_told_to_replace(
 
         assert restore_database(backup, database_url, replace=True) == LOGISTICS_HISTORY.head()
         restored = runtime_on("logistics", runtime.settings)
-        lots = restored.run(logistics_handlers.ledger_disagreements)
+        lots = restored.run(logistics_queries.ledger_disagreements)
         assert lots == []
         quantities = primary_keys(restored.engine, {"lot"})["lot"]
         assert len(quantities) == 2
