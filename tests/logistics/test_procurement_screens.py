@@ -1,0 +1,240 @@
+"""The procurement screens in a real headless chromium against logistics served by
+uvicorn, in Bahasa Indonesia and in English: raise a purchase request for an incident's
+shortage, follow it in the list (by stage, a page at a time), order it from a supplier and
+receive the goods against the order; each refusal of the API is shown in place, in words,
+with what was typed kept. Outcomes are read back through the JSON API.
+
+With `DINSOS_SCREENS_DIR` set, the screenshots go there at phone and desktop sizes (how
+docs/screens is made: `DINSOS_SCREENS_DIR=docs/screens pytest tests/logistics/test_procurement_screens.py`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from services.logistics import handlers, procurement
+from services.logistics.models import ProcurementLineIn, PurchaseOrderIn, PurchaseRequestIn
+from shared.runtime import ServiceRuntime
+from tests.logistics.support import NOW, TODAY, allocate, clock, receive, settings, verified
+from tests.logistics.test_screens import nav, picture, served, title
+from tests.logistics.test_warehouse_pages import reported
+from tests.support.browser import browser, click_and_load  # noqa: F401  the fixture
+
+
+@pytest.fixture(params=["sqlite"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The screens are the same on either database: SQLite only, to keep the suite fast."""
+    return f"sqlite:///{tmp_path / f'{request.param}.sqlite3'}"
+
+
+@pytest.fixture
+def site(runtime: ServiceRuntime) -> Iterator[str]:
+    """A flood short of 170 sacks of rice (30 in stock, 200 needed), and an older sandang
+    procurement already on order, served over real HTTP."""
+    receive(runtime, 30, TODAY - timedelta(days=30))
+    incident = verified(("RICE-5KG", 200))
+    runtime.run(
+        lambda uow: handlers.on_incident_event(uow, reported(incident.case_id), settings(runtime))
+    )
+    allocate(runtime, incident)
+    clock(runtime).set(NOW - timedelta(days=80))
+    older = runtime.run(
+        lambda uow: procurement.raise_request(
+            uow,
+            office_id="kukar",
+            source="sandang_request",
+            source_case_id=None,
+            correlation_id=None,
+            causation_id=None,
+            lines=[("FAMILY-KIT", 40)],
+            needed_by=None,
+            requested_by="logistics (goods request)",
+        )
+    )
+    runtime.run(
+        lambda uow: procurement.place_order(
+            uow,
+            PurchaseOrderIn(
+                request_id=older.id,
+                number="PO-071/DINSOS/2026",
+                supplier="CV Kutai Sandang",
+                warehouse_code="GDG-TGR",
+                expected_on=TODAY - timedelta(days=70),
+                lines=[ProcurementLineIn(item_code="FAMILY-KIT", quantity=40)],
+            ),
+            settings(runtime),
+        )
+    )
+    clock(runtime).set(NOW)
+    with served(runtime) as url:
+        yield url
+
+
+def api(url: str, path: str) -> Any:
+    """An answer of logistics' JSON API (served without sign-in here)."""
+    response = httpx.get(f"{url}{path}", timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+def refusal(browser: WebDriver) -> tuple[str, str]:  # noqa: F811  the fixture's name
+    """The code and words of the refusal the page's script shows above its form."""
+    notice = browser.find_element(By.ID, "form-error")
+    WebDriverWait(browser, 10).until(lambda _: notice.is_displayed())
+    return str(notice.get_attribute("data-refused")), notice.text
+
+
+def typed(browser: WebDriver, box_id: str, value: str) -> None:  # noqa: F811
+    """Type into a box, replacing what it held."""
+    box = browser.find_element(By.ID, box_id)
+    box.clear()
+    box.send_keys(value)
+
+
+def dated(browser: WebDriver, box_id: str, value: date) -> None:  # noqa: F811
+    """Set a date box (how a date is typed depends on the browser's locale; picked here)."""
+    box = browser.find_element(By.ID, box_id)
+    browser.execute_script("arguments[0].value = arguments[1]", box, value.isoformat())
+
+
+WORDS = {
+    "id": {
+        "title": "Pengadaan",
+        "duplicate": "Satu barang muncul dua kali",
+        "raised": "Permintaan pembelian dibuat.",
+        "order_exists": "Nomor pesanan itu sudah dipakai",
+        "ordered": "Pesanan dikirim ke penyedia.",
+        "not_received": "Barang belum diterima.",
+        "left": "lagi",
+    },
+    "en": {
+        "title": "Procurement",
+        "duplicate": "An item appears twice",
+        "raised": "Purchase request raised.",
+        "order_exists": "That order number is already used",
+        "ordered": "Order placed with the supplier.",
+        "not_received": "The delivery was not received.",
+        "left": "left",
+    },
+}
+
+
+def test_a_keeper_raises_orders_and_receives_a_procurement_in_both_languages(
+    browser: WebDriver,  # noqa: F811  the fixture imported above
+    site: str,
+    runtime: ServiceRuntime,
+    tmp_path: Path,
+) -> None:
+    for number, lang in enumerate(("id", "en"), start=1):
+        clock(runtime).advance(timedelta(hours=1))  # each request at its own time
+        words = WORDS[lang]
+        browser.get(f"{site}/ui/procurement?lang={lang}")
+        assert title(browser) == words["title"]
+        if number == 1:
+            # The older sandang procurement: on order, 80 of its 92 days gone (3 months).
+            (older,) = browser.find_elements(By.CSS_SELECTOR, ".procurement")
+            assert older.get_attribute("data-stage") == "on_order"
+            assert "PO-071/DINSOS/2026" in older.text
+            assert words["left"] in older.find_element(By.CSS_SELECTOR, ".badge.clock").text
+            picture(browser, tmp_path, "procurement")
+        click_and_load(browser, browser.find_element(By.ID, "new-request"))
+
+        # The flood's shortage chosen: its missing rice fills the lines.
+        form = browser.find_element(By.ID, "request-form")
+        case = Select(form.find_element(By.ID, "source_case_id"))
+        case.select_by_index(1)
+        boxes = form.find_elements(By.CSS_SELECTOR, "#request-lines input[name=quantity]")
+        assert [box.get_attribute("value") for box in boxes] == ["170"]
+        # The same item on a second line: the API refuses; the words say so in place.
+        browser.find_element(By.ID, "add-line").click()
+        rows = form.find_elements(By.CSS_SELECTOR, "#request-lines tbody tr")
+        Select(rows[1].find_element(By.NAME, "item_code")).select_by_value("RICE-5KG")
+        rows[1].find_element(By.NAME, "quantity").send_keys("5")
+        dated(browser, "needed_by", TODAY + timedelta(days=10))
+        form.find_element(By.ID, "raise").click()
+        code, said = refusal(browser)
+        assert (code, words["duplicate"] in said) == ("duplicate_item", True)
+        assert len(api(site, "/purchase-requests")) == number  # nothing raised
+        if number == 1:
+            picture(browser, tmp_path, "procurement-new")
+        rows[1].find_element(By.CSS_SELECTOR, ".remove-line").click()
+        click_and_load(browser, form.find_element(By.ID, "raise"))
+        assert browser.find_element(By.ID, "ok").text == words["raised"]
+        request_id = browser.find_element(By.ID, "summary").get_attribute("data-id")
+        raised = api(site, f"/purchase-requests/{request_id}")
+        assert raised["lines"] == [{"item_code": "RICE-5KG", "quantity": 170}]
+        assert (raised["source"], raised["status"]) == ("shortage", "open")
+        assert raised["needed_by"] == str(TODAY + timedelta(days=10))
+
+        # Order 100 of the 170 from a supplier; the first number is taken by the older one.
+        typed(browser, "number", "PO-071/DINSOS/2026")
+        typed(browser, "supplier", "UD Beras Mahakam")
+        quantity = browser.find_element(By.CSS_SELECTOR, "#order-lines input[name=quantity]")
+        assert quantity.get_attribute("value") == "170"
+        quantity.clear()
+        quantity.send_keys("100")
+        browser.find_element(By.ID, "place-order").click()
+        code, said = refusal(browser)
+        assert (code, words["order_exists"] in said) == ("order_exists", True)
+        assert browser.find_element(By.ID, "supplier").get_attribute("value") == "UD Beras Mahakam"
+        typed(browser, "number", f"PO-09{number}/DINSOS/2026")
+        click_and_load(browser, browser.find_element(By.ID, "place-order"))
+        assert browser.find_element(By.ID, "ok").text == words["ordered"]
+        (order,) = [
+            o for o in api(site, "/purchase-orders") if o["number"] == f"PO-09{number}/DINSOS/2026"
+        ]
+        assert (order["request_id"], order["supplier"]) == (request_id, "UD Beras Mahakam")
+        assert order["lines"] == [{"item_code": "RICE-5KG", "ordered": 100, "accepted": 0}]
+
+        # Receive against it from the procurement: the receiving screen with this order only.
+        click_and_load(browser, browser.find_element(By.CSS_SELECTOR, ".order .receive-link"))
+        (shown,) = browser.find_elements(By.CSS_SELECTOR, "section.order")
+        assert f"PO-09{number}/DINSOS/2026" in shown.text
+        typed(browser, "delivered-0", "100")
+        typed(browser, "accepted-0", "96")
+        dated(browser, "expires-0", TODAY + timedelta(days=300))
+        typed(browser, "bin-0", "B-04")
+        click_and_load(browser, browser.find_element(By.CSS_SELECTOR, "button.receive"))
+        assert words["not_received"] in browser.find_element(By.ID, "error").text
+        assert browser.find_element(By.ID, "accepted-0").get_attribute("value") == "96"
+        Select(browser.find_element(By.ID, "reason-0")).select_by_value("damaged")
+        click_and_load(browser, browser.find_element(By.CSS_SELECTOR, "button.receive"))
+        # Back on the procurement: 96 received against the line, the lot among its papers.
+        assert browser.find_element(By.ID, "summary").get_attribute("data-id") == request_id
+        line = browser.find_element(By.CSS_SELECTOR, "#lines tr[data-item=RICE-5KG]")
+        assert line.find_element(By.CSS_SELECTOR, ".received").text == "96"
+        (order,) = [o for o in api(site, "/purchase-orders") if o["id"] == order["id"]]
+        assert order["lines"] == [{"item_code": "RICE-5KG", "ordered": 100, "accepted": 96}]
+        lots = api(site, "/lots?item_code=RICE-5KG")
+        (lot,) = [lot for lot in lots if lot["source"].startswith(order["number"])]
+        assert (lot["on_hand"], lot["bin_location"]) == (96, "B-04")
+        assert lot["id"][:8].upper() in browser.find_element(By.ID, "documents").text
+        kinds = [
+            item.get_attribute("data-kind")
+            for item in browser.find_elements(By.CSS_SELECTOR, "#history li")
+        ]
+        # The 30 sacks the flood got from stock before the rest had to be bought, then
+        # this procurement's steps.
+        assert kinds == ["planned", "requested", "ordered", "received"]
+        if number == 2:
+            picture(browser, tmp_path, "procurement-detail-en")
+
+    # Following: two awaiting delivery of the rest (to order: 70 each), the older on order.
+    click_and_load(browser, nav(browser, "/ui/procurement"))
+    click_and_load(browser, browser.find_element(By.ID, "stage-to_order"))
+    staged = browser.find_elements(By.CSS_SELECTOR, ".procurement")
+    assert [card.get_attribute("data-stage") for card in staged] == ["to_order", "to_order"]
+    browser.get(f"{site}/ui/procurement?limit=2")
+    first = [card.get_attribute("data-id") for card in browser.find_elements(By.CSS_SELECTOR, ".procurement")]
+    click_and_load(browser, browser.find_element(By.ID, "next-page"))
+    rest = [card.get_attribute("data-id") for card in browser.find_elements(By.CSS_SELECTOR, ".procurement")]
+    everything = [row["id"] for row in api(site, "/purchase-requests")]
+    assert first + rest == everything  # newest first, each once
