@@ -644,7 +644,9 @@ def requests_newest_first(
                 ),
             )
         )
-    return uow.session.exec(of_callers_office(query.limit(limit), PurchaseRequestRow.office_id)).all()
+    return uow.session.exec(
+        of_callers_office(query.limit(limit), PurchaseRequestRow.office_id)
+    ).all()
 
 
 def orders_of_requests(

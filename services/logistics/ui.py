@@ -821,7 +821,10 @@ def follow_page(
     shown: list[Followed] = []
     while len(shown) <= limit:
         rows = procurement.requests_newest_first(
-            uow, completed=None if stage is None else stage == "completed", after=cursor, limit=batch
+            uow,
+            completed=None if stage is None else stage == "completed",
+            after=cursor,
+            limit=batch,
         )
         shown.extend(
             entry
@@ -846,7 +849,7 @@ def procurement_script() -> FileResponse:
 
 
 @router.get("/procurement")
-def procurement_list(  # noqa: PLR0917 - FastAPI passes query parameters by keyword anyway
+def procurement_list(
     request: Request,
     runtime: RuntimeDep,
     stage: Annotated[str, Query(max_length=20)] = "",
@@ -864,12 +867,15 @@ def procurement_list(  # noqa: PLR0917 - FastAPI passes query parameters by keyw
         )
     )
     names = {item.code: item.name for item in runtime.run(handlers.list_items)}
+    office = scoped_office()  # read here: the unit of work may run in another thread
+    today = runtime.run(lambda uow: handlers.local_today(uow, settings, office))
     lang = choose_language(request)
     return render(
         request,
         "procurement_list.html",
         "/ui/procurement",
         page=page,
+        today=today,
         stage=chosen,
         stages=PROCUREMENT_STAGES,
         names=names,
@@ -930,6 +936,7 @@ def new_request(
         "procurement_new.html",
         "/ui/procurement",
         items=items,
+        names={row.code: row.name for row in items},
         cases=cases,
         sources=REQUEST_SOURCES,
         source=source if source in REQUEST_SOURCES else "shortage",
@@ -1005,13 +1012,19 @@ def _history(
     if row.completed_at is not None:
         events.append(Event(row.completed_at, "completed"))
     for dispatch, handover in dispatches:
-        events.append(Event(dispatch.planned_at, "planned", None, {"warehouse": dispatch.warehouse_code}))
+        events.append(
+            Event(dispatch.planned_at, "planned", None, {"warehouse": dispatch.warehouse_code})
+        )
         if dispatch.released_at is not None:
             events.append(Event(dispatch.released_at, "released", dispatch.released_by))
         if handover is not None:
             events.append(
-                Event(handover.handed_over_at, "handed_over", handover.handed_over_by,
-                      {"number": handover.number, "to": handover.receiver_organisation})
+                Event(
+                    handover.handed_over_at,
+                    "handed_over",
+                    handover.handed_over_by,
+                    {"number": handover.number, "to": handover.receiver_organisation},
+                )
             )
     return sorted(events, key=lambda event: event.at)
 
@@ -1049,9 +1062,7 @@ def procurement_detail(request: Request, request_id: UUID, runtime: RuntimeDep) 
     try:
         detail = runtime.run(load)
     except NotFound:
-        return render(
-            request, "procurement_missing.html", "/ui/procurement", status_code=404
-        )
+        return render(request, "procurement_missing.html", "/ui/procurement", status_code=404)
     names = {item.code: item.name for item in runtime.run(handlers.list_items)}
     warehouses = runtime.run(handlers.list_warehouses)
     office = scoped_office()
@@ -1068,5 +1079,8 @@ def procurement_detail(request: Request, request_id: UUID, runtime: RuntimeDep) 
         today=today,
         now=runtime.clock.now(),
         case_name=_case_name(lang, detail.followed.place),
-        reject_words=REJECT_REASONS,
+        # An order most likely goes where the case's goods already left from.
+        default_warehouse=next(
+            (dispatch.warehouse_code for dispatch, _ in detail.dispatches), None
+        ),
     )

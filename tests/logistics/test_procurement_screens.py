@@ -5,10 +5,11 @@ receive the goods against the order; each refusal of the API is shown in place, 
 with what was typed kept. Outcomes are read back through the JSON API.
 
 With `DINSOS_SCREENS_DIR` set, the screenshots go there at phone and desktop sizes (how
-docs/screens is made: `DINSOS_SCREENS_DIR=docs/screens pytest tests/logistics/test_procurement_screens.py`)."""
+docs/screens is made: `DINSOS_SCREENS_DIR=docs/screens pytest` on this file)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -21,10 +22,10 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from services.logistics import handlers, procurement
-from services.logistics.models import ProcurementLineIn, PurchaseOrderIn, PurchaseRequestIn
+from services.logistics.models import ProcurementLineIn, PurchaseOrderIn
 from shared.runtime import ServiceRuntime
 from tests.logistics.support import NOW, TODAY, allocate, clock, receive, settings, verified
-from tests.logistics.test_screens import nav, picture, served, title
+from tests.logistics.test_screens import nav, served, title
 from tests.logistics.test_warehouse_pages import reported
 from tests.support.browser import browser, click_and_load  # noqa: F401  the fixture
 
@@ -76,6 +77,20 @@ def site(runtime: ServiceRuntime) -> Iterator[str]:
     clock(runtime).set(NOW)
     with served(runtime) as url:
         yield url
+
+
+def picture(browser: WebDriver, tmp_path: Path, name: str) -> None:  # noqa: F811
+    """The whole page, top to bottom: in the test's tmp dir, or at phone and desktop widths
+    in `DINSOS_SCREENS_DIR` (how docs/screens is made)."""
+    folder = os.environ.get("DINSOS_SCREENS_DIR")
+    sizes = (("phone", 412), ("desktop", 1280)) if folder else (("phone", 412),)
+    for size, width in sizes:
+        browser.set_window_size(width, 900)
+        height = browser.execute_script("return document.documentElement.scrollHeight")
+        browser.set_window_size(width, min(int(height) + 140, 3000))
+        path = Path(folder) / f"logistics-{name}-{size}.png" if folder else tmp_path / f"{name}.png"
+        browser.save_screenshot(str(path))
+    browser.set_window_size(412, 915)
 
 
 def api(url: str, path: str) -> Any:
@@ -144,7 +159,8 @@ def test_a_keeper_raises_orders_and_receives_a_procurement_in_both_languages(
             assert older.get_attribute("data-stage") == "on_order"
             assert "PO-071/DINSOS/2026" in older.text
             assert words["left"] in older.find_element(By.CSS_SELECTOR, ".badge.clock").text
-            picture(browser, tmp_path, "procurement")
+            # Its supplier promised the goods 70 days ago: said late.
+            assert older.find_elements(By.CSS_SELECTOR, ".late-order")
         click_and_load(browser, browser.find_element(By.ID, "new-request"))
 
         # The flood's shortage chosen: its missing rice fills the lines.
@@ -233,8 +249,16 @@ def test_a_keeper_raises_orders_and_receives_a_procurement_in_both_languages(
     staged = browser.find_elements(By.CSS_SELECTOR, ".procurement")
     assert [card.get_attribute("data-stage") for card in staged] == ["to_order", "to_order"]
     browser.get(f"{site}/ui/procurement?limit=2")
-    first = [card.get_attribute("data-id") for card in browser.find_elements(By.CSS_SELECTOR, ".procurement")]
+    first = [
+        card.get_attribute("data-id")
+        for card in browser.find_elements(By.CSS_SELECTOR, ".procurement")
+    ]
     click_and_load(browser, browser.find_element(By.ID, "next-page"))
-    rest = [card.get_attribute("data-id") for card in browser.find_elements(By.CSS_SELECTOR, ".procurement")]
+    rest = [
+        card.get_attribute("data-id")
+        for card in browser.find_elements(By.CSS_SELECTOR, ".procurement")
+    ]
     everything = [row["id"] for row in api(site, "/purchase-requests")]
     assert first + rest == everything  # newest first, each once
+    browser.get(f"{site}/ui/procurement?lang=id")
+    picture(browser, tmp_path, "procurement")

@@ -5,6 +5,7 @@
 // is said above the form in the keeper's words, with every box as it was typed.
 "use strict";
 (() => {
+  const NAMES_THE_ITEM = new Set(["unknown_item", "not_requested"]);
   const fill = (text, values) => text.replace(/\{(\w+)\}/g, (_, key) => String(values[key] ?? ""));
 
   async function post(form, url, body) {
@@ -43,8 +44,8 @@
       return { code: error, text: [...new Set(detail.map((problem) => fieldProblem(T, problem)))].join(" ") };
     }
     if (error && T.errors[error]) {
-      // The rule's own words follow, for what the code alone does not say (which item).
-      const said = typeof detail === "string" && detail ? ` (${detail})` : "";
+      // Which item: the rule names it, the code alone does not.
+      const said = NAMES_THE_ITEM.has(error) && typeof detail === "string" ? ` (${detail})` : "";
       return { code: error, text: T.errors[error] + said };
     }
     if (result.status >= 500) return { code: error || "server_error", text: T.server_error };
