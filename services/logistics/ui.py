@@ -811,13 +811,14 @@ def follow_page(
     limit: int,
     settings: LogisticsSettings,
     zone: ZoneInfo,
+    batch: int = 50,
 ) -> Page[Followed]:
     """The caller's office's procurements, newest first, in `stage` if given, a page at a
     time after the cursor (requested_at, id). Requests are read in batches in the
     database's order; the stage (which needs the orders) is decided per batch, so a page
     reads only as far as it must."""
     cursor = _after_cursor(after)
-    batch = max(limit + 1, 50)
+    batch = max(limit + 1, batch)
     shown: list[Followed] = []
     while len(shown) <= limit:
         rows = procurement.requests_newest_first(
