@@ -9,7 +9,10 @@ docs/screens is made: `DINSOS_SCREENS_DIR=docs/screens pytest` on this file)."""
 
 from __future__ import annotations
 
+import html
 import os
+import re
+import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -17,16 +20,17 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from services.logistics import handlers, procurement
-from services.logistics.models import ProcurementLineIn, PurchaseOrderIn
+from services.logistics import alerts, handlers, procurement
+from services.logistics.models import MinimumLevelIn, ProcurementLineIn, PurchaseOrderIn
 from shared.runtime import ServiceRuntime
 from tests.logistics.support import NOW, TODAY, allocate, clock, receive, settings, verified
 from tests.logistics.test_screens import nav, served, title
-from tests.logistics.test_warehouse_pages import reported
+from tests.logistics.test_warehouse_pages import client, reported  # noqa: F401  a fixture
 from tests.support.browser import browser, click_and_load  # noqa: F401  the fixture
 
 
@@ -262,3 +266,36 @@ def test_a_keeper_raises_orders_and_receives_a_procurement_in_both_languages(
     assert first + rest == everything  # newest first, each once
     browser.get(f"{site}/ui/procurement?lang=id")
     picture(browser, tmp_path, "procurement")
+
+
+def test_a_suggested_order_on_the_alerts_opens_a_purchase_request_filled_in(
+    runtime: ServiceRuntime,
+    client: TestClient,  # noqa: F811  the fixture imported above
+) -> None:
+    level = MinimumLevelIn(item_code="FAMILY-KIT", warehouse_code="GDG-TGR", minimum=25)
+    runtime.run(lambda uow: alerts.set_minimum(uow, level))
+    page = client.get("/ui/alerts?lang=id")
+    link = re.search(r'class="order-this" href="([^"]+)"', page.text)
+    assert link is not None
+    assert "Buat permintaan pembelian" in page.text
+    form = client.get(html.unescape(link.group(1)))
+    assert form.status_code == 200
+    first_line = form.text.split('class="request-line"')[1]
+    assert '<option value="FAMILY-KIT" selected>' in first_line
+    assert 'name="quantity" value="25"' in first_line
+    assert '<option value="buffer_stock" selected>' in form.text
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [("id", "Tidak ada pengadaan itu di kantor Anda."), ("en", "There is no such procurement")],
+)
+def test_an_unknown_procurement_is_said_plainly_with_404(
+    client: TestClient,  # noqa: F811  the fixture imported above
+    lang: str,
+    words: str,
+) -> None:
+    answer = client.get(f"/ui/procurement/{uuid.uuid4()}?lang={lang}")
+    assert answer.status_code == 404
+    assert words in answer.text
+    assert 'data-refused="request_not_found"' in answer.text
