@@ -724,7 +724,7 @@ FIRST_LINES: Final = 3
 
 
 @dataclass(frozen=True)
-class Clock:
+class ProcurementClock:
     """A procurement against its clock: the standard of its program (000), or else the
     day the goods are needed by; `deadline` None when neither applies."""
 
@@ -733,12 +733,12 @@ class Clock:
     basis: str  # "standard", "needed_by" or "none"
 
 
-def clock_of(out: PurchaseRequestOut, zone: ZoneInfo) -> Clock:
+def clock_of(out: PurchaseRequestOut, zone: ZoneInfo) -> ProcurementClock:
     """The deadline a procurement runs against, read the way `procurement.request_out`
     measures it: the standard's days from the request, else the end of `needed_by` in the
     office's zone."""
     if out.standard_days is not None:
-        return Clock(
+        return ProcurementClock(
             deadline=out.requested_at + timedelta(days=out.standard_days),
             late=out.overdue,
             basis="standard",
@@ -746,8 +746,8 @@ def clock_of(out: PurchaseRequestOut, zone: ZoneInfo) -> Clock:
     if out.needed_by is not None:
         end = datetime.combine(out.needed_by + timedelta(days=1), time(), tzinfo=zone)
         finished = out.completed_at
-        return Clock(deadline=end, late=(finished or out.requested_at) > end, basis="needed_by")
-    return Clock(deadline=None, late=False, basis="none")
+        return ProcurementClock(deadline=end, late=(finished or out.requested_at) > end, basis="needed_by")
+    return ProcurementClock(deadline=None, late=False, basis="none")
 
 
 @dataclass(frozen=True)
@@ -758,7 +758,7 @@ class Followed:
     out: PurchaseRequestOut
     orders: list[PurchaseOrderRow]
     stage: ProcurementStage
-    clock: Clock
+    clock: ProcurementClock
     place: IncidentPlaceRow | None
 
 

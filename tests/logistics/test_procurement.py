@@ -427,10 +427,12 @@ def test_the_followed_procurements_page_newest_first_by_stage_each_once(
 
     everything = pages(None)
     assert [len(page) for page in everything] == [2, 2, 2, 1]
-    assert sum(everything, []) == newest_first
+    assert [id_ for page in everything for id_ in page] == newest_first
     on_order = [id_ for id_ in newest_first if id_ in {ids[1], ids[4]}]
     assert pages("on_order") == [on_order]
-    to_order = sum(pages("to_order"), [])
-    assert to_order == [id_ for id_ in newest_first if id_ not in on_order]
-    assert [len(page) for page in pages("to_order")] == [2, 2, 1]
+    to_order = pages("to_order")
+    assert [len(page) for page in to_order] == [2, 2, 1]
+    assert [id_ for page in to_order for id_ in page] == [
+        id_ for id_ in newest_first if id_ not in on_order
+    ]
     assert pages("completed") == [[]]
