@@ -733,20 +733,20 @@ class ProcurementClock:
     basis: str  # "standard", "needed_by" or "none"
 
 
-def clock_of(out: PurchaseRequestOut, zone: ZoneInfo) -> ProcurementClock:
+def clock_of(out: PurchaseRequestOut, zone: ZoneInfo, now: datetime) -> ProcurementClock:
     """The deadline a procurement runs against, read the way `procurement.request_out`
     measures it: the standard's days from the request, else the end of `needed_by` in the
-    office's zone."""
+    office's zone; late when finished after it, or still open past it."""
     if out.standard_days is not None:
-        return ProcurementClock(
-            deadline=out.requested_at + timedelta(days=out.standard_days),
-            late=out.overdue,
-            basis="standard",
-        )
+        deadline = out.requested_at + timedelta(days=out.standard_days)
+        # The API counts whole days; an open one past its deadline by hours is late too.
+        late = out.overdue or (out.completed_at is None and now > deadline)
+        return ProcurementClock(deadline=deadline, late=late, basis="standard")
     if out.needed_by is not None:
         end = datetime.combine(out.needed_by + timedelta(days=1), time(), tzinfo=zone)
-        finished = out.completed_at
-        return ProcurementClock(deadline=end, late=(finished or out.requested_at) > end, basis="needed_by")
+        return ProcurementClock(
+            deadline=end, late=(out.completed_at or now) > end, basis="needed_by"
+        )
     return ProcurementClock(deadline=None, late=False, basis="none")
 
 
@@ -796,7 +796,7 @@ def _followed(
                 out=out,
                 orders=orders[row.id],
                 stage=procurement.stage_of(row, orders[row.id]),
-                clock=clock_of(out, zone),
+                clock=clock_of(out, zone, uow.now()),
                 place=places.get(row.source_case_id) if row.source_case_id else None,
             )
         )

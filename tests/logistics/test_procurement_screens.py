@@ -14,9 +14,10 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -25,8 +26,13 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from services.logistics import alerts, handlers, procurement
-from services.logistics.models import MinimumLevelIn, ProcurementLineIn, PurchaseOrderIn
+from services.logistics import alerts, handlers, procurement, ui
+from services.logistics.models import (
+    MinimumLevelIn,
+    ProcurementLineIn,
+    PurchaseOrderIn,
+    PurchaseRequestOut,
+)
 from shared.runtime import ServiceRuntime
 from tests.logistics.support import NOW, TODAY, allocate, clock, receive, settings, verified
 from tests.logistics.test_screens import nav, served, title
@@ -299,3 +305,44 @@ def test_an_unknown_procurement_is_said_plainly_with_404(
     assert answer.status_code == 404
     assert words in answer.text
     assert 'data-refused="request_not_found"' in answer.text
+
+
+def request_out(**changes: Any) -> PurchaseRequestOut:
+    """A purchase request as the API answers it, raised at NOW, with `changes`."""
+    fields: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "source": "shortage",
+        "source_case_id": None,
+        "lines": [{"item_code": "RICE-5KG", "quantity": 10}],
+        "needed_by": None,
+        "status": "open",
+        "requested_by": "Kabid",
+        "requested_at": NOW,
+        "completed_at": None,
+        "handed_over_at": None,
+        "lead_time_days": 0,
+        "standard_days": None,
+        "overdue": False,
+        "waiting_dispatch": False,
+    }
+    return PurchaseRequestOut(**(fields | changes))
+
+
+def test_the_clock_runs_to_the_end_of_the_day_needed_in_the_offices_zone() -> None:
+    wita = ZoneInfo("Asia/Makassar")
+    out = request_out(needed_by=TODAY + timedelta(days=2))
+    clock = ui.clock_of(out, wita, NOW)
+    assert clock.deadline == datetime(2026, 11, 25, 16, 0, tzinfo=UTC)  # midnight WITA
+    assert (clock.basis, clock.late) == ("needed_by", False)
+    assert ui.clock_of(out, wita, datetime(2026, 11, 25, 16, 1, tzinfo=UTC)).late
+    done_in_time = request_out(needed_by=TODAY, completed_at=NOW + timedelta(hours=3))
+    assert not ui.clock_of(done_in_time, wita, NOW + timedelta(days=30)).late
+
+
+def test_an_open_procurement_past_its_standard_by_hours_is_late_before_a_whole_day() -> None:
+    wita = ZoneInfo("Asia/Makassar")
+    out = request_out(source="permakanan_round", standard_days=60, lead_time_days=60)
+    deadline = NOW + timedelta(days=60)
+    assert ui.clock_of(out, wita, deadline - timedelta(hours=1)).late is False
+    assert ui.clock_of(out, wita, deadline + timedelta(hours=1)).late is True
+    assert ui.clock_of(request_out(), wita, NOW).deadline is None
