@@ -14,6 +14,7 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,10 +34,13 @@ from services.logistics.models import (
     PurchaseOrderIn,
     PurchaseRequestOut,
 )
+from shared.auth import AuthSettings, Role
+from shared.passwords import hash_password
 from shared.runtime import ServiceRuntime
 from tests.logistics.support import NOW, TODAY, allocate, clock, receive, settings, verified
 from tests.logistics.test_screens import nav, served, title
 from tests.logistics.test_warehouse_pages import client, reported  # noqa: F401  a fixture
+from tests.support.access import SECRET, token_for
 from tests.support.browser import browser, click_and_load  # noqa: F401  the fixture
 
 
@@ -46,10 +50,19 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / f'{request.param}.sqlite3'}"
 
 
+@dataclass(frozen=True)
+class Site:
+    """logistics served with sign-in required, and a warehouse token to read its API."""
+
+    url: str
+    token: str
+
+
 @pytest.fixture
-def site(runtime: ServiceRuntime) -> Iterator[str]:
+def site(runtime: ServiceRuntime, tmp_path: Path) -> Iterator[Site]:
     """A flood short of 170 sacks of rice (30 in stock, 200 needed), and an older sandang
-    procurement already on order, served over real HTTP."""
+    procurement already on order, served over real HTTP with sign-in required (keeper
+    Rina of the warehouse)."""
     receive(runtime, 30, TODAY - timedelta(days=30))
     incident = verified(("RICE-5KG", 200))
     runtime.run(
@@ -85,8 +98,14 @@ def site(runtime: ServiceRuntime) -> Iterator[str]:
         )
     )
     clock(runtime).set(NOW)
-    with served(runtime) as url:
-        yield url
+    users = tmp_path / "users.toml"
+    users.write_text(
+        '[[user]]\nusername = "rina"\nname = "Rina"\noffice_id = "kukar"\n'
+        f'roles = ["warehouse"]\npassword_scrypt = "{hash_password("gudang-tgr-2026")}"\n'
+    )
+    auth = AuthSettings(required=True, secret=SECRET, users_file=users)
+    with served(runtime, auth) as url:
+        yield Site(url, token_for(auth, Role.WAREHOUSE))
 
 
 def picture(browser: WebDriver, tmp_path: Path, name: str) -> None:  # noqa: F811
@@ -103,9 +122,11 @@ def picture(browser: WebDriver, tmp_path: Path, name: str) -> None:  # noqa: F81
     browser.set_window_size(412, 915)
 
 
-def api(url: str, path: str) -> Any:
-    """An answer of logistics' JSON API (served without sign-in here)."""
-    response = httpx.get(f"{url}{path}", timeout=10)
+def api(site: Site, path: str) -> Any:
+    """An answer of logistics' JSON API, asked as an API client of the same office."""
+    response = httpx.get(
+        f"{site.url}{path}", headers={"Authorization": f"Bearer {site.token}"}, timeout=10
+    )
     response.raise_for_status()
     return response.json()
 
@@ -154,14 +175,18 @@ WORDS = {
 
 def test_a_keeper_raises_orders_and_receives_a_procurement_in_both_languages(
     browser: WebDriver,  # noqa: F811  the fixture imported above
-    site: str,
+    site: Site,
     runtime: ServiceRuntime,
     tmp_path: Path,
 ) -> None:
+    browser.get(f"{site.url}/ui/procurement?lang=id")  # not signed in: the sign-in form
+    browser.find_element(By.ID, "username").send_keys("rina")
+    browser.find_element(By.ID, "password").send_keys("gudang-tgr-2026")
+    click_and_load(browser, browser.find_element(By.CSS_SELECTOR, "button[type=submit]"))
     for number, lang in enumerate(("id", "en"), start=1):
         clock(runtime).advance(timedelta(hours=1))  # each request at its own time
         words = WORDS[lang]
-        browser.get(f"{site}/ui/procurement?lang={lang}")
+        browser.get(f"{site.url}/ui/procurement?lang={lang}")
         assert title(browser) == words["title"]
         if number == 1:
             # The older sandang procurement: on order, 80 of its 92 days gone (3 months).
@@ -198,6 +223,9 @@ def test_a_keeper_raises_orders_and_receives_a_procurement_in_both_languages(
         raised = api(site, f"/purchase-requests/{request_id}")
         assert raised["lines"] == [{"item_code": "RICE-5KG", "quantity": 170}]
         assert (raised["source"], raised["status"]) == ("shortage", "open")
+        # Sent by the page's script with the sign-in's cookie and CSRF token: the API
+        # records the signed-in keeper, not a typed name.
+        assert raised["requested_by"] == "Rina"
         assert raised["needed_by"] == str(TODAY + timedelta(days=10))
 
         # Order 100 of the 170 from a supplier; the first number is taken by the older one.
@@ -258,7 +286,7 @@ def test_a_keeper_raises_orders_and_receives_a_procurement_in_both_languages(
     click_and_load(browser, browser.find_element(By.ID, "stage-to_order"))
     staged = browser.find_elements(By.CSS_SELECTOR, ".procurement")
     assert [card.get_attribute("data-stage") for card in staged] == ["to_order", "to_order"]
-    browser.get(f"{site}/ui/procurement?limit=2")
+    browser.get(f"{site.url}/ui/procurement?limit=2")
     first = [
         card.get_attribute("data-id")
         for card in browser.find_elements(By.CSS_SELECTOR, ".procurement")
@@ -270,7 +298,7 @@ def test_a_keeper_raises_orders_and_receives_a_procurement_in_both_languages(
     ]
     everything = [row["id"] for row in api(site, "/purchase-requests")]
     assert first + rest == everything  # newest first, each once
-    browser.get(f"{site}/ui/procurement?lang=id")
+    browser.get(f"{site.url}/ui/procurement?lang=id")
     picture(browser, tmp_path, "procurement")
 
 
