@@ -1,7 +1,10 @@
 """The warehouse keeper's screens on the shared page foundation (`shared.pages`): today's
 dispatches to pick (named by hazard and place, lines in walk order, printable one page per
 dispatch), find an item or a lot, stock, the stock card, receiving against purchase
-orders, counts and alerts. Templates are in `templates/`, the words in `locale/`.
+orders, counts and alerts; and procurement: follow purchase requests and their orders
+against their clock, raise a request, order it from a supplier (both through the JSON API
+from `static/procurement.js`), receive against an order. Templates are in `templates/`,
+the words in `locale/`.
 
 Forms post back here. A success redirects (post/redirect/get) to the page with a notice;
 a refusal of the receiving or count form is shown in place, with the rule's words and

@@ -38,6 +38,7 @@ from shared.auth import AuthSettings, Role
 from shared.passwords import hash_password
 from shared.runtime import ServiceRuntime
 from tests.logistics.support import NOW, TODAY, allocate, clock, receive, settings, verified
+from tests.logistics.test_procurement import goods_request
 from tests.logistics.test_screens import nav, served, title
 from tests.logistics.test_warehouse_pages import client, reported  # noqa: F401  a fixture
 from tests.support.access import SECRET, token_for
@@ -374,3 +375,20 @@ def test_an_open_procurement_past_its_standard_by_hours_is_late_before_a_whole_d
     assert ui.clock_of(out, wita, deadline - timedelta(hours=1)).late is False
     assert ui.clock_of(out, wita, deadline + timedelta(hours=1)).late is True
     assert ui.clock_of(request_out(), wita, NOW).deadline is None
+
+
+def test_a_procurement_a_program_waits_for_says_so_and_names_its_purpose(
+    runtime: ServiceRuntime,
+    client: TestClient,  # noqa: F811  the fixture imported above
+) -> None:
+    # Nothing in stock: the whole request is bought, and the program's dispatch waits.
+    request = goods_request(("FAMILY-KIT", 12))
+    runtime.run(lambda uow: procurement.plan_goods_request(uow, request, settings(runtime)))
+    (raised,) = client.get("/purchase-requests").json()
+    page = client.get(f"/ui/procurement/{raised['id']}?lang=id")
+    assert page.status_code == 200
+    assert 'id="waiting"' in page.text
+    assert "setelah semuanya diterima" in page.text
+    listed = client.get("/ui/procurement?stage=to_order&lang=id").text
+    assert f'data-id="{raised["id"]}"' in listed
+    assert client.get("/ui/procurement?stage=completed").text.count('class="card procurement"') == 0
