@@ -625,6 +625,13 @@ ACCESS: Policy = {
     "GET /ui/alerts": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
     "GET /ui/find": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
     "POST /ui/lots/{lot_id}/bin": Access.of(Role.WAREHOUSE),
+    # Following procurement: whoever may read purchase requests; raising and ordering
+    # happen through the API's own routes above.
+    "GET /ui/procurement": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
+    "GET /ui/procurement/new": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
+    "GET /ui/procurement/{request_id}": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
+    # Code only, no data in it.
+    "GET /ui/procurement.js": Access.anyone(),
 }
 
 

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from services.logistics import allocation, documents, procurement, queries
+from services.logistics import allocation, documents, procurement, queries, ui
 from services.logistics.models import (
     GoodsReceiptIn,
     HandoverIn,
@@ -361,3 +361,78 @@ def test_a_goods_request_naming_another_offices_case_is_dead_lettered(
     assert refused.value.reason == "other_office"
     requests = runtime.run(lambda uow: procurement.list_requests(uow, limit=10))
     assert requests == []
+
+
+def test_the_followed_procurements_page_newest_first_by_stage_each_once(
+    runtime: ServiceRuntime,
+) -> None:
+    """The procurement screen's list: newest first (two raised in the same second keep one
+    order), a cursor that neither skips nor repeats a request across pages, and a stage
+    filter decided batch by batch still giving full pages."""
+
+    def raised(quantity: int) -> uuid.UUID:
+        body = PurchaseRequestIn(
+            source="buffer_stock",
+            lines=[ProcurementLineIn(item_code="FAMILY-KIT", quantity=quantity)],
+            requested_by="Kabid",
+        )
+        return runtime.run(lambda uow: procurement.request_by_hand(uow, body, settings(runtime))).id
+
+    def ordered(request_id: uuid.UUID, quantity: int) -> None:
+        body = PurchaseOrderIn(
+            request_id=request_id,
+            number=f"PO-{uuid.uuid4().hex[:6]}",
+            supplier="CV Kutai Sandang",
+            warehouse_code="GDG-TGR",
+            expected_on=TODAY,
+            lines=[ProcurementLineIn(item_code="FAMILY-KIT", quantity=quantity)],
+        )
+        runtime.run(lambda uow: procurement.place_order(uow, body, settings(runtime)))
+
+    ids = []
+    for number in range(7):
+        if number % 3:  # some raised in the same instant as the one before
+            clock(runtime).advance(timedelta(minutes=5))
+        ids.append(raised(10))
+    ordered(ids[1], 10)  # all on order
+    ordered(ids[4], 10)
+    ordered(ids[5], 4)  # still 6 to order
+    stamped = {
+        row.id: row.requested_at
+        for row in runtime.run(
+            lambda uow: procurement.requests_newest_first(uow, completed=None, after=None, limit=99)
+        )
+    }
+    newest_first = sorted(ids, key=lambda id_: (stamped[id_], id_), reverse=True)
+
+    def pages(stage: procurement.ProcurementStage | None) -> list[list[uuid.UUID]]:
+        seen: list[list[uuid.UUID]] = []
+        after = None
+        while True:
+            page = runtime.run(
+                lambda uow, after=after: ui.follow_page(  # type: ignore[misc]
+                    uow,
+                    stage=stage,
+                    after=after,
+                    limit=2,
+                    settings=settings(runtime),
+                    zone=settings(runtime).zone(None),
+                    batch=2,
+                )
+            )
+            seen.append([entry.request.id for entry in page.rows])
+            if page.next_after is None:
+                return seen
+            after = page.next_after
+
+    everything = pages(None)
+    assert [len(page) for page in everything] == [2, 2, 2, 1]
+    assert [id_ for page in everything for id_ in page] == newest_first
+    on_order = [id_ for id_ in newest_first if id_ in {ids[1], ids[4]}]
+    assert pages("on_order") == [on_order]
+    to_order = pages("to_order")
+    assert [len(page) for page in to_order] == [2, 2, 1]
+    assert [id_ for page in to_order for id_ in page] == [
+        id_ for id_ in newest_first if id_ not in on_order
+    ]
+    assert pages("completed") == [[]]
