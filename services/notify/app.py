@@ -49,6 +49,7 @@ from shared.http import ERROR_RESPONSES, NotFound, Unprocessable
 from shared.openapi import file_answer
 from shared.pages import assets_router
 from shared.runtime import Figure, RuntimeDep, ServiceRuntime, create_service_api
+from shared.serve import stopping
 
 router = APIRouter(responses=ERROR_RESPONSES)
 
@@ -238,8 +239,8 @@ async def feed(
             for entry in entries:
                 cursor = entry.seq or cursor
                 yield f"id: {entry.seq}\nevent: message\ndata: {json.dumps(entry.payload)}\n\n"
-            if not follow and not entries:
-                return
+            if (not follow and not entries) or stopping():
+                return  # a stopping server: the client reconnects with Last-Event-ID
             if not entries:
                 if await request.is_disconnected():
                     return
