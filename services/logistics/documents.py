@@ -4,13 +4,11 @@ berita acara serah terima), each signed off in the system and printable as PDF."
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
-from fpdf import FPDF
 from sqlmodel import select
 
 from services.logistics import handlers
@@ -28,6 +26,7 @@ from services.logistics.models import (
 )
 from shared.auth import visible_to_caller
 from shared.http import Conflict, NotFound
+from shared.pdf import FONT, new_document, table
 from shared.runtime import UnitOfWork
 
 
@@ -159,25 +158,6 @@ def handover_of(uow: UnitOfWork, dispatch_id: UUID) -> HandoverRow:
 # --- PDF ------------------------------------------------------------------------------
 
 
-def _latin1(text: object) -> str:
-    # fpdf2's core fonts are Latin-1; anything else prints as "?" rather than failing.
-    return str(text).encode("latin-1", "replace").decode("latin-1")
-
-
-def _table(
-    pdf: FPDF, headers: Sequence[str], widths: Sequence[int], rows: Sequence[Sequence[object]]
-) -> None:
-    pdf.set_font("Helvetica", "B", 9)
-    for header, width in zip(headers, widths, strict=True):
-        pdf.cell(width, 7, _latin1(header), border=1)
-    pdf.ln()
-    pdf.set_font("Helvetica", "", 9)
-    for row in rows:
-        for value, width in zip(row, widths, strict=True):
-            pdf.cell(width, 7, _latin1(value if value is not None else "-"), border=1)
-        pdf.ln()
-
-
 def _local(at: datetime | None, zone: ZoneInfo) -> str:
     return at.astimezone(zone).strftime("%d-%m-%Y %H:%M") if at else "-"
 
@@ -186,20 +166,20 @@ def pick_list_pdf(pick: PickList, zone: ZoneInfo, incident: str | None = None) -
     """The pick list, printable (Daftar Pengambilan Barang), its lines in walk order;
     `incident` names the case as the keeper knows it (hazard and place)."""
     pick = walk_order(pick)
-    pdf = FPDF(orientation="P", unit="mm", format="A4")
+    pdf = new_document("P", title="Daftar Pengambilan Barang")
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 14)
+    pdf.set_font(FONT, "B", 14)
     pdf.cell(0, 10, "DAFTAR PENGAMBILAN BARANG (PICK LIST)", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 10)
+    pdf.set_font(FONT, "", 10)
     for label, value in (
         ("Gudang", f"{pick.warehouse_code} - {pick.warehouse_name}"),
         ("Pengiriman (dispatch)", str(pick.dispatch_id)),
         ("Kasus", incident or f"{pick.case_type} {pick.case_id}"),
         ("Direncanakan", _local(pick.planned_at, zone)),
     ):
-        pdf.cell(0, 6, _latin1(f"{label}: {value}"), new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 6, f"{label}: {value}", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
-    _table(
+    table(
         pdf,
         ("Barang", "Lot", "Rak", "Diterima", "Kedaluwarsa", "Jumlah"),
         (55, 25, 20, 25, 25, 30),
@@ -221,51 +201,5 @@ def pick_list_pdf(pick: PickList, zone: ZoneInfo, incident: str | None = None) -
         if pick.picked_by
         else "Diambil oleh / picked by: ______________________ (belum ditandatangani)"
     )
-    pdf.cell(0, 6, _latin1(signed), new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
-
-
-def handover_pdf(row: HandoverRow, warehouse: WarehouseRow, zone: ZoneInfo) -> bytes:
-    """The handover record, printable (Berita Acara Serah Terima)."""
-    pdf = FPDF(orientation="P", unit="mm", format="A4")
-    pdf.add_page()
-    pdf.set_font("Helvetica", "B", 14)
-    pdf.cell(0, 10, "BERITA ACARA SERAH TERIMA BARANG", align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 10)
-    pdf.cell(0, 6, _latin1(f"Nomor: {row.number}"), align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(4)
-    pdf.multi_cell(
-        0,
-        6,
-        _latin1(
-            f"Pada {_local(row.handed_over_at, zone)} telah diserahkan barang bantuan dari "
-            f"{warehouse.name} oleh {row.handed_over_by} (PIHAK PERTAMA) kepada "
-            f"{row.received_by}, {row.receiver_organisation} (PIHAK KEDUA), dengan rincian:"
-        ),
-    )
-    pdf.ln(2)
-    _table(
-        pdf,
-        ("No", "Barang", "Kode", "Jumlah"),
-        (12, 90, 45, 40),
-        [
-            (i, line["item_name"][:48], line["item_code"], f"{line['quantity']} {line['unit']}")
-            for i, line in enumerate(row.lines, start=1)
-        ],
-    )
-    pdf.ln(10)
-    pdf.cell(95, 6, "PIHAK PERTAMA (yang menyerahkan)")
-    pdf.cell(95, 6, "PIHAK KEDUA (yang menerima)", new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(14)
-    pdf.cell(95, 6, _latin1(row.handed_over_by))
-    pdf.cell(95, 6, _latin1(row.received_by), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "I", 8)
-    pdf.ln(4)
-    pdf.cell(
-        0,
-        5,
-        _latin1(f"Dicatat dalam sistem / recorded in the system: {row.id}"),
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
+    pdf.cell(0, 6, signed, new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
