@@ -11,8 +11,10 @@ embedded (subset), so a one-page paper stays small.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Final, Literal
+from zoneinfo import ZoneInfo
 
 from fpdf import FPDF
 
@@ -54,3 +56,60 @@ def table(
         for value, width in zip(row, widths, strict=True):
             pdf.cell(width, height, "-" if value is None else str(value), border=1)
         pdf.ln()
+
+
+# --- Indonesian words for official papers ----------------------------------------------
+# A berita acara spells its date out ("Pada hari ini Senin tanggal tiga puluh bulan
+# November tahun dua ribu dua puluh enam") so that it cannot be altered by a stroke of
+# the pen; the place-and-date line above the signatures uses the short form.
+
+DAYS: Final = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
+MONTHS: Final = (
+    "Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli",
+    "Agustus", "September", "Oktober", "November", "Desember",
+)  # fmt: skip
+_UNITS: Final = (
+    "nol", "satu", "dua", "tiga", "empat", "lima", "enam", "tujuh", "delapan", "sembilan",
+    "sepuluh", "sebelas",
+)  # fmt: skip
+_ZONE_NAMES: Final = {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
+
+
+def number_in_words(number: int) -> str:
+    """A whole number in Indonesian words (terbilang): 2026 → "dua ribu dua puluh enam"."""
+    if number < 0:
+        return "minus " + number_in_words(-number)
+    if number < 12:
+        return _UNITS[number]
+    if number < 20:
+        return f"{_UNITS[number - 10]} belas"
+    for size, word, one in (
+        (1_000_000_000, "miliar", "satu miliar"),
+        (1_000_000, "juta", "satu juta"),
+        (1000, "ribu", "seribu"),
+        (100, "ratus", "seratus"),
+        (10, "puluh", "sepuluh"),
+    ):
+        if number >= size:
+            high, rest = divmod(number, size)
+            head = one if high == 1 else f"{number_in_words(high)} {word}"
+            return head if rest == 0 else f"{head} {number_in_words(rest)}"
+    raise AssertionError(number)  # every number ≥ 20 is ≥ 10
+
+
+def date_in_words(day: date) -> str:
+    """ "Senin tanggal tiga puluh bulan November tahun dua ribu dua puluh enam"."""
+    return (
+        f"{DAYS[day.weekday()]} tanggal {number_in_words(day.day)} bulan "
+        f"{MONTHS[day.month - 1]} tahun {number_in_words(day.year)}"
+    )
+
+
+def long_date(day: date) -> str:
+    """ "30 November 2026", as the place-and-date line of a letter has it."""
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def zone_name(zone: ZoneInfo) -> str:
+    """WIB, WITA or WIT, as Indonesian papers name the time zone (else its key)."""
+    return _ZONE_NAMES.get(zone.key, zone.key)

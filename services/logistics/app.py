@@ -376,12 +376,20 @@ def sign_pick_list(
     "/dispatches/{dispatch_id}/handover", status_code=status.HTTP_201_CREATED, tags=["dispatches"]
 )
 def handover(
-    dispatch_id: UUID, body: HandoverIn, runtime: RuntimeDep, actor: ActingUserName
+    dispatch_id: UUID,
+    body: HandoverIn,
+    runtime: RuntimeDep,
+    actor: ActingUserName,
+    settings: SettingsDep,
 ) -> HandoverOut:
     """Record the handover (BAST) of a released dispatch: handed over by the signed-in
-    user, received by the person named in `received_by`."""
+    user (with their NIP), received by the person named in `received_by`, at `place`;
+    the office's head (`LOGISTICS_OFFICE_HEADS`) signs "Mengetahui". A NIP that is not 18
+    digits with a birth date and a sex digit is refused (`422 invalid_nip`)."""
     body = attributed(body, actor, "handed_over_by")
-    row = runtime.run(lambda uow: documents.record_handover(uow, dispatch_id, body))
+    row = runtime.run(
+        lambda uow: documents.record_handover(uow, dispatch_id, body, settings.office_heads)
+    )
     return HandoverOut.model_validate(row, from_attributes=True)
 
 

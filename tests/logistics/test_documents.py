@@ -4,10 +4,14 @@ suggestions and near-expiry alerts. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from services.logistics import alerts, documents, handlers
+from services.logistics.app import create_app
 from services.logistics.models import (
     HandoverIn,
     ItemUpdate,
@@ -16,11 +20,16 @@ from services.logistics.models import (
     PickSignIn,
     WarehouseRow,
 )
+from services.logistics.settings import LogisticsSettings, OfficeHead
+from shared.auth import Role
+from shared.clock import FixedClock
 from shared.events import DispatchPlanned
 from shared.events_stock import LotNearExpiry, LotQuarantined, StockBelowMinimum
 from shared.http import Conflict, NotFound, Unprocessable
 from shared.runtime import ServiceRuntime
 from tests.logistics.support import (
+    NOW,
+    SITE,
     TODAY,
     allocate,
     clock,
@@ -30,6 +39,8 @@ from tests.logistics.support import (
     settings,
     verified,
 )
+from tests.support.access import signed_in, token_for
+from tests.support.documents import pdf_text
 
 
 def test_pick_list_signed_then_released_then_handed_over_with_printable_papers(
@@ -139,3 +150,192 @@ def test_sweep_warns_once_before_expiry_and_quarantines_what_expired(
     assert lot_state(runtime, soon) == (0, 0)
     later = runtime.run(lambda uow: alerts.alerts(uow, settings(runtime)))
     assert later.expired == []
+
+
+# --- BAST as the decree wants it (004) -------------------------------------------------
+# Balangan's decree (seed 004) is signed "Kepala Dinas Sosial Kabupaten Balangan, H.
+# RIBOWO, S.Pd, M.AP, Pembina Utama Muda, NIP. 19661002 199001 1 002", and its service
+# guarantee reads: documents are signed and stamped so that they are authentic.
+BALANGAN_HEAD = OfficeHead(
+    name="H. RIBOWO, S.Pd, M.AP",
+    nip="19661002 199001 1 002",
+    title="Kepala Dinas Sosial Kabupaten Balangan",
+    rank="Pembina Utama Muda",
+    place="Paringin",
+)
+GIVER, GIVER_NIP = "Ṭuan Ñoman Đặng", "198507142010012003"
+
+
+def words(content: bytes) -> str:
+    """The PDF's text with line breaks and runs of spaces as one space (a wrapped line)."""
+    return " ".join(pdf_text(content).split())
+
+
+def released_dispatch(runtime: ServiceRuntime) -> Any:
+    receive(runtime, 20, date(2026, 6, 1), item="FAMILY-KIT")
+    (planned,) = allocate(runtime, verified(("FAMILY-KIT", 8)))
+    assert isinstance(planned, DispatchPlanned)
+    runtime.run(
+        lambda uow: handlers.release_dispatch(uow, planned.dispatch_id, "Rina", settings(runtime))
+    )
+    return planned.dispatch_id
+
+
+def test_bast_is_signed_by_both_parties_with_nip_and_known_by_the_head_over_the_stamp_004(
+    runtime: ServiceRuntime,
+) -> None:
+    """004: "ditandatangani dan distempel": the BAST carries the names and NIP of the
+    officers handing over and receiving, "Mengetahui" with the head of office's name and
+    NIP, a place for the stamp, place and date in words, and the goods."""
+    dispatch_id = released_dispatch(runtime)
+    body = HandoverIn(
+        handed_over_by=GIVER,
+        handed_over_by_nip=GIVER_NIP,
+        received_by="Drs. Ḥasan Basri",
+        received_by_nip="19700101 199503 1 004",
+        receiver_organisation="Kecamatan Paringin Selatan",
+        place="Desa Batu Piring",
+    )
+    row = runtime.run(
+        lambda uow: documents.record_handover(uow, dispatch_id, body, {"kukar": BALANGAN_HEAD})
+    )
+    assert (row.head_name, row.head_nip, row.place) == (
+        "H. RIBOWO, S.Pd, M.AP", "196610021990011002", "Desa Batu Piring"
+    )  # fmt: skip
+    warehouse = runtime.run(lambda uow: uow.session.get(WarehouseRow, "GDG-TGR"))
+    assert warehouse is not None
+    text = words(documents.handover_pdf(row, warehouse, settings(runtime).zone("kukar")))
+    # NOW is Monday 23 November 2026, 10.00 in Tenggarong (WITA).
+    assert (
+        "Pada hari ini Senin tanggal dua puluh tiga bulan November tahun dua ribu dua puluh "
+        "enam (23-11-2026), pukul 10.00 WITA, bertempat di Desa Batu Piring"
+    ) in text
+    assert f"Nama : {GIVER} NIP : 19850714 201001 2 003" in text
+    assert "Nama : Drs. Ḥasan Basri NIP : 19700101 199503 1 004" in text
+    assert "Instansi : Kecamatan Paringin Selatan" in text
+    assert "1 Family-Kit FAMILY-KIT 8 pcs" in text
+    assert "Desa Batu Piring, 23 November 2026" in text
+    assert "PIHAK KEDUA Yang menerima," in text and "PIHAK PERTAMA Yang menyerahkan," in text
+    assert (
+        "Mengetahui, Kepala Dinas Sosial Kabupaten Balangan H. RIBOWO, S.Pd, M.AP "
+        "Pembina Utama Muda NIP. 19661002 199001 1 002"
+    ) in text
+    assert "tempat stempel" in text and "?" not in text
+
+
+def test_bast_without_a_configured_head_or_nip_leaves_lines_to_write_on(
+    runtime: ServiceRuntime,
+) -> None:
+    """004: signed and stamped, even where the office has not set its head in the
+    system yet: the paper leaves the name and NIP to be written by hand."""
+    dispatch_id = released_dispatch(runtime)
+    body = HandoverIn(handed_over_by="Rina", received_by="Kades", receiver_organisation="Desa")
+    row = runtime.run(lambda uow: documents.record_handover(uow, dispatch_id, body))
+    assert (row.head_name, row.head_nip, row.place, row.handed_over_by_nip) == (None,) * 4
+    warehouse = runtime.run(lambda uow: uow.session.get(WarehouseRow, "GDG-TGR"))
+    assert warehouse is not None
+    text = words(documents.handover_pdf(row, warehouse, settings(runtime).zone("kukar")))
+    blank = "...................................."
+    assert f"bertempat di {blank}" in text
+    assert f"Nama : Rina NIP : {blank}" in text
+    assert f"Mengetahui, Kepala Dinas Sosial {blank} NIP. {blank}" in text
+
+
+def test_a_bast_keeps_the_head_of_office_of_its_day(runtime: ServiceRuntime) -> None:
+    """004: a signed paper is authentic as signed: a new head of office later does not
+    change the "Mengetahui" of a BAST already recorded."""
+    dispatch_id = released_dispatch(runtime)
+    body = HandoverIn(handed_over_by="Rina", received_by="Kades", receiver_organisation="Desa")
+    runtime.run(
+        lambda uow: documents.record_handover(uow, dispatch_id, body, {"kukar": BALANGAN_HEAD})
+    )
+    newer = BALANGAN_HEAD.model_copy(update={"name": "Pejabat Baru", "nip": "197001011995031004"})
+    assert newer.name == "Pejabat Baru"  # the settings changed; the record did not
+    row = runtime.run(lambda uow: documents.handover_of(uow, dispatch_id))
+    assert (row.head_name, row.head_nip) == ("H. RIBOWO, S.Pd, M.AP", "196610021990011002")
+
+
+def test_the_pick_list_prints_names_outside_latin_1_as_typed(runtime: ServiceRuntime) -> None:
+    # Issue 15 item 16: fpdf2's core fonts printed "?" for "Đ", "ặ", "Ṭ".
+    dispatch_id = released_dispatch(runtime)
+    pick = runtime.run(lambda uow: documents.pick_list(uow, dispatch_id))
+    pick = pick.model_copy(update={"warehouse_name": "Gudang Đặng Ṭenggarong"})
+    text = words(documents.pick_list_pdf(pick, settings(runtime).zone(), "Banjir · Ŋgurah"))
+    assert "GDG-TGR - Gudang Đặng Ṭenggarong" in text and "Kasus: Banjir · Ŋgurah" in text
+
+
+def _balangan_app(tmp_path: Path) -> tuple[TestClient, ServiceRuntime, dict[str, str]]:
+    settings = signed_in(LogisticsSettings, tmp_path).model_copy(
+        update={"office_heads": {"balangan": BALANGAN_HEAD}}
+    )
+    app = create_app(settings, clock=FixedClock(NOW))
+    runtime: ServiceRuntime = app.state.runtime
+    runtime.create_tables()
+    client = TestClient(app, raise_server_exceptions=False)
+    token = token_for(settings.auth, *Role, office="balangan")
+    return client, runtime, {"Authorization": f"Bearer {token}"}
+
+
+def test_a_mistyped_nip_is_refused_with_a_clear_422_and_records_nothing(tmp_path: Path) -> None:
+    """004: signed papers name their signers by NIP: one that cannot be a NIP (not 18
+    digits, no birth date in front, a sex digit other than 1 or 2) is refused where it
+    is typed; the corrected one gives the BAST with the head of Balangan's office."""
+    client, runtime, balangan = _balangan_app(tmp_path)
+    warehouse = {"code": "GDG-BLG", "name": "Gudang Paringin", "location": SITE.model_dump()}
+    assert client.post("/warehouses", json=warehouse, headers=balangan).status_code == 201
+    item = {"code": "TENT", "name": "Tenda pengungsi", "unit": "unit"}
+    assert client.post("/items", json=item, headers=balangan).status_code == 201
+    lot = {"item_code": "TENT", "warehouse_code": "GDG-BLG", "quantity": 5,
+           "received_on": str(TODAY), "source": "PO-1", "received_by": "x"}  # fmt: skip
+    assert client.post("/lots", json=lot, headers=balangan).status_code == 201
+    incident = verified(("TENT", 2)).model_copy(
+        update={"office_id": "balangan", "destination": SITE}
+    )
+    runtime.run(lambda uow: handlers.allocate_for_incident(uow, incident, settings(runtime)))
+    (dispatch,) = client.get("/dispatches", headers=balangan).json()
+    url = f"/dispatches/{dispatch['id']}"
+    released = client.post(f"{url}/release", json={"released_by": "x"}, headers=balangan)
+    assert released.status_code == 200, released.text
+    bast = {"handed_over_by": "x", "received_by": "Kades Batu Piring",
+            "receiver_organisation": "Desa Batu Piring"}  # fmt: skip
+    for wrong, why in (
+        ("19661002 199001 1 00", "18 digits"),  # a digit short
+        ("19661302 199001 1 002", "birth date"),  # month 13
+        ("19661002 199001 3 002", "1 (man) or 2 (woman)"),
+        ("1966100219900110O2", "18 digits"),  # a letter O for a zero
+    ):
+        refused = client.post(
+            f"{url}/handover", json=bast | {"handed_over_by_nip": wrong}, headers=balangan
+        )
+        assert (refused.status_code, refused.json()["error"]) == (422, "invalid_nip"), wrong
+        (problem,) = refused.json()["detail"]
+        assert problem["loc"] == ["body", "handed_over_by_nip"] and why in problem["msg"]
+    assert client.get(f"{url}/handover", headers=balangan).status_code == 404
+    receiver = client.post(
+        f"{url}/handover", json=bast | {"received_by_nip": "123"}, headers=balangan
+    )
+    assert (receiver.status_code, receiver.json()["error"]) == (422, "invalid_nip")
+
+    recorded = client.post(
+        f"{url}/handover", json=bast | {"handed_over_by_nip": GIVER_NIP}, headers=balangan
+    )
+    assert recorded.status_code == 201, recorded.text
+    answer = recorded.json()
+    assert (answer["handed_over_by_nip"], answer["head_nip"], answer["place"]) == (
+        GIVER_NIP, "196610021990011002", "Paringin"
+    )  # fmt: skip
+    pdf = client.get(f"/handovers/{answer['id']}.pdf", headers=balangan)
+    assert pdf.headers["content-type"] == "application/pdf"
+    text = words(pdf.content)
+    assert "bertempat di Paringin" in text and "Paringin, 23 November 2026" in text
+    assert "H. RIBOWO, S.Pd, M.AP Pembina Utama Muda NIP. 19661002 199001 1 002" in text
+    runtime.engine.dispose()
+
+
+def test_an_office_head_with_a_mistyped_nip_stops_the_service_from_starting() -> None:
+    """004: the head's NIP is printed on every BAST: a typo in the settings is caught
+    when the service starts, not on a signed paper."""
+    with pytest.raises(ValueError, match="18 digits"):
+        LogisticsSettings.model_validate(
+            {"office_heads": {"balangan": BALANGAN_HEAD.model_dump() | {"nip": "1966100219900"}}}
+        )
