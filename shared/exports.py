@@ -114,20 +114,28 @@ def xlsx(
     rows: Iterable[Sequence[object]],
     *,
     zone: ZoneInfo | None = None,
+    caption: Sequence[str] = (),
 ) -> bytes:
-    """A workbook of one sheet named `title` (cut to Excel's 31 characters): a bold
-    header row frozen above typed cells, each column with its format and width."""
+    """A workbook of one sheet named `title` (cut to Excel's 31 characters): the
+    `caption` lines (what the sheet is: the office, the item, the period) in bold, a blank
+    line, then a bold header row frozen above typed cells, each column with its format
+    and width."""
     book = Workbook()
     sheet = book.active
     assert sheet is not None  # a new workbook has its one sheet
     # Excel refuses these characters in a sheet's name.
     sheet.title = "".join("-" if c in "[]:*?/\\" else c for c in title)[:31] or "Sheet"
-    sheet.append([column.heading for column in columns])
-    for cell in sheet[1]:
+    for line in caption:
+        sheet.append([_typed(line, Column(""), zone)])
+        sheet.cell(row=sheet.max_row, column=1).font = Font(bold=True)
+        sheet.cell(row=sheet.max_row, column=1).data_type = "s"
+    header = len(caption) + 2 if caption else 1
+    for index, column in enumerate(columns, start=1):
+        cell = sheet.cell(row=header, column=index, value=column.heading)
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     seen: list[list[object]] = [[] for _ in columns]
-    for row_number, row in enumerate(rows, start=2):
+    for row_number, row in enumerate(rows, start=header + 1):
         if len(row) != len(columns):
             raise ValueError(f"row {row_number}: {len(row)} cells for {len(columns)} columns")
         for index, (value, column) in enumerate(zip(row, columns, strict=True), start=1):
@@ -138,9 +146,10 @@ def xlsx(
             seen[index - 1].append(value)
     for index, column in enumerate(columns, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = _width(column, seen[index - 1])
-    sheet.freeze_panes = "A2"
-    if sheet.max_row > 1:
-        sheet.auto_filter.ref = sheet.dimensions
+    sheet.freeze_panes = f"A{header + 1}"
+    if sheet.max_row > header:
+        last = get_column_letter(len(columns))
+        sheet.auto_filter.ref = f"A{header}:{last}{sheet.max_row}"
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

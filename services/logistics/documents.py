@@ -1,10 +1,11 @@
 """The warehouse's papers: the pick list of a dispatch and its handover record (BAST,
-berita acara serah terima), each signed off in the system and printable as PDF."""
+berita acara serah terima), each signed off in the system and printable as PDF; the
+stock and the stock card (kartu stok) as Excel workbooks."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,10 +26,12 @@ from services.logistics.models import (
     PickLine,
     PickList,
     PickSignIn,
+    StockCard,
     WarehouseRow,
 )
 from services.logistics.settings import OfficeHead
 from shared.auth import visible_to_caller
+from shared.exports import Column, Kind, xlsx
 from shared.http import Conflict, NotFound
 from shared.nip import printed_nip
 from shared.pdf import FONT, date_in_words, long_date, new_document, table, zone_name
@@ -411,3 +414,96 @@ def handover_pdf(row: HandoverRow, warehouse: WarehouseRow, zone: ZoneInfo) -> b
     pdf.set_font(FONT, "", 7)
     pdf.cell(0, 5, f"Dicatat dalam sistem: {row.number} · {row.id}")
     return bytes(pdf.output())
+
+
+# --- XLSX -------------------------------------------------------------------------------
+# The keeper's spreadsheet, from the ledger: the same figures as GET /stock and
+# GET /stock-card, typed (quantities are numbers Excel can add up, dates are dates).
+
+STOCK_COLUMNS = (
+    Column("Gudang"),
+    Column("Nama gudang"),
+    Column("Kode barang"),
+    Column("Nama barang"),
+    Column("Satuan", width=10),
+    *(Column(heading, Kind.INTEGER, width=12) for heading in
+      ("Stok fisik", "Dipesan", "Karantina", "Bebas", "Jumlah lot")),
+)  # fmt: skip
+
+
+def stock_xlsx(uow: UnitOfWork) -> bytes:
+    """Stock per warehouse and item (the caller's office): on hand, reserved for
+    dispatches, quarantined, free to issue, and the number of lots."""
+    levels = handlers.stock_levels(uow)
+    items = {row.code: row.name for row in uow.session.exec(select(ItemRow))}
+    warehouses = {row.code: row.name for row in uow.session.exec(select(WarehouseRow))}
+    return xlsx(
+        "Stok",
+        STOCK_COLUMNS,
+        [
+            (
+                level.warehouse_code,
+                warehouses.get(level.warehouse_code),
+                level.item_code,
+                items.get(level.item_code),
+                level.unit,
+                level.on_hand,
+                level.reserved,
+                level.quarantined,
+                level.free,
+                level.lots,
+            )
+            for level in levels
+        ],
+    )
+
+
+STOCK_CARD_COLUMNS = (
+    Column("Tanggal", Kind.DATE, width=12),
+    Column("Uraian"),
+    Column("Referensi"),
+    Column("Lot", width=10),
+    Column("Masuk", Kind.INTEGER, width=10),
+    Column("Keluar", Kind.INTEGER, width=10),
+    Column("Saldo", Kind.INTEGER, width=10),
+    Column("Keterangan"),
+    Column("Petugas"),
+    Column("Dicatat", Kind.DATETIME, width=17),
+)
+
+
+def stock_card_xlsx(
+    card: StockCard, warehouse_name: str, zone: ZoneInfo, movement_in_words: Callable[[str], str]
+) -> bytes:
+    """The stock card (kartu stok) as a sheet: the opening balance, then every movement
+    of goods with the running balance, as the paper card has it."""
+    period = f"{card.since:%d-%m-%Y} s.d. " if card.since else "s.d. "
+    opening = (card.since, "Saldo awal", None, None, None, None, card.opening_balance)
+    return xlsx(
+        f"Kartu stok {card.item_code}",
+        STOCK_CARD_COLUMNS,
+        [
+            (*opening, None, None, None),
+            *(
+                (
+                    line.date,
+                    movement_in_words(line.kind),
+                    line.reference,
+                    str(line.lot_id)[:8],
+                    line.quantity_in or None,
+                    line.quantity_out or None,
+                    line.balance,
+                    line.reason,
+                    line.actor,
+                    line.recorded_at,
+                )
+                for line in card.lines
+            ),
+        ],
+        zone=zone,
+        caption=(
+            f"KARTU STOK: {card.item_name} ({card.item_code}), satuan {card.unit}",
+            f"Gudang: {warehouse_name} ({card.warehouse_code})",
+            f"Periode: {period}{card.as_of:%d-%m-%Y}; saldo akhir {card.closing_balance}",
+        ),
+    )

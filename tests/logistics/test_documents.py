@@ -3,14 +3,17 @@ suggestions and near-expiry alerts. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import io
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from openpyxl.worksheet.worksheet import Worksheet
 
-from services.logistics import alerts, documents, handlers
+from services.logistics import alerts, documents, handlers, ui
 from services.logistics.app import create_app
 from services.logistics.models import (
     HandoverIn,
@@ -25,6 +28,7 @@ from shared.auth import Role
 from shared.clock import FixedClock
 from shared.events import DispatchPlanned
 from shared.events_stock import LotNearExpiry, LotQuarantined, StockBelowMinimum
+from shared.exports import XLSX_MEDIA_TYPE
 from shared.http import Conflict, NotFound, Unprocessable
 from shared.runtime import ServiceRuntime
 from tests.logistics.support import (
@@ -264,7 +268,11 @@ def test_the_pick_list_prints_names_outside_latin_1_as_typed(runtime: ServiceRun
     assert "GDG-TGR - Gudang Đặng Ṭenggarong" in text and "Kasus: Banjir · Ŋgurah" in text
 
 
-def _balangan_app(tmp_path: Path) -> tuple[TestClient, ServiceRuntime, dict[str, str]]:
+def _balangan_app(
+    tmp_path: Path,
+) -> tuple[TestClient, ServiceRuntime, dict[str, str], dict[str, str]]:
+    """logistics with sign-in, its clock at NOW, Balangan's head in the settings; headers
+    of a balangan and a kukar user holding every role."""
     settings = signed_in(LogisticsSettings, tmp_path).model_copy(
         update={"office_heads": {"balangan": BALANGAN_HEAD}}
     )
@@ -272,15 +280,18 @@ def _balangan_app(tmp_path: Path) -> tuple[TestClient, ServiceRuntime, dict[str,
     runtime: ServiceRuntime = app.state.runtime
     runtime.create_tables()
     client = TestClient(app, raise_server_exceptions=False)
-    token = token_for(settings.auth, *Role, office="balangan")
-    return client, runtime, {"Authorization": f"Bearer {token}"}
+    balangan, kukar = (
+        {"Authorization": f"Bearer {token_for(settings.auth, *Role, office=office)}"}
+        for office in ("balangan", "kukar")
+    )
+    return client, runtime, balangan, kukar
 
 
 def test_a_mistyped_nip_is_refused_with_a_clear_422_and_records_nothing(tmp_path: Path) -> None:
     """004: signed papers name their signers by NIP: one that cannot be a NIP (not 18
     digits, no birth date in front, a sex digit other than 1 or 2) is refused where it
     is typed; the corrected one gives the BAST with the head of Balangan's office."""
-    client, runtime, balangan = _balangan_app(tmp_path)
+    client, runtime, balangan, _kukar = _balangan_app(tmp_path)
     warehouse = {"code": "GDG-BLG", "name": "Gudang Paringin", "location": SITE.model_dump()}
     assert client.post("/warehouses", json=warehouse, headers=balangan).status_code == 201
     item = {"code": "TENT", "name": "Tenda pengungsi", "unit": "unit"}
@@ -339,3 +350,82 @@ def test_an_office_head_with_a_mistyped_nip_stops_the_service_from_starting() ->
         LogisticsSettings.model_validate(
             {"office_heads": {"balangan": BALANGAN_HEAD.model_dump() | {"nip": "1966100219900"}}}
         )
+
+
+# --- the keeper's spreadsheet ------------------------------------------------------------
+
+
+def wall_clock(text: str) -> datetime:
+    """A time as a sheet holds it: the office's wall clock, no zone."""
+    return datetime.fromisoformat(text)
+
+
+def sheet_of(content: bytes) -> Worksheet:
+    sheet = load_workbook(io.BytesIO(content)).active
+    assert isinstance(sheet, Worksheet)
+    return sheet
+
+
+def test_the_stock_card_workbook_has_the_opening_balance_and_every_movement_typed(
+    runtime: ServiceRuntime,
+) -> None:
+    receive(runtime, 1200, date(2026, 6, 1), item="FAMILY-KIT")
+    dispatch_id = released_dispatch(runtime)  # 20 more received, then 8 issued
+    assert dispatch_id is not None
+    card = runtime.run(
+        lambda uow: handlers.stock_card(
+            uow, item_code="FAMILY-KIT", warehouse_code="GDG-TGR", as_of=TODAY,
+            since=date(2026, 6, 1),
+        )
+    )  # fmt: skip
+    content = documents.stock_card_xlsx(
+        card, "Gudang Tenggarong", settings(runtime).zone("kukar"),
+        lambda kind: ui.pages.word("id", "movement", kind),
+    )  # fmt: skip
+    sheet = sheet_of(content)
+    assert sheet["A1"].value == "KARTU STOK: Family-Kit (FAMILY-KIT), satuan pcs"
+    assert sheet["A2"].value == "Gudang: Gudang Tenggarong (GDG-TGR)"
+    assert sheet.freeze_panes == "A6"
+    rows = list(sheet.iter_rows(min_row=5, values_only=True))
+    assert rows[0][:7] == ("Tanggal", "Uraian", "Referensi", "Lot", "Masuk", "Keluar", "Saldo")
+    assert rows[1][:7] == (wall_clock("2026-06-01"), "Saldo awal", None, None, None, None, 0)
+    assert [(row[1], row[4], row[5], row[6]) for row in rows[2:]] == [
+        ("Penerimaan", 1200, None, 1200),
+        ("Penerimaan", 20, None, 1220),
+        ("Pengeluaran", None, 8, 1212),
+    ]
+    (issued,) = sheet.iter_rows(min_row=9, max_row=9)
+    assert issued[6].number_format == "#,##0" and issued[6].data_type == "n"
+    assert issued[0].number_format == "dd/mm/yyyy"
+    # Recorded at NOW, 02:00 UTC: 10:00 on the office's (WITA) clock.
+    assert issued[9].value == wall_clock("2026-11-23T10:00")
+
+
+def test_stock_workbooks_answer_only_the_callers_office(tmp_path: Path) -> None:
+    client, _runtime, balangan, kukar = _balangan_app(tmp_path)
+    for code, headers in (("GDG-BLG", balangan), ("GDG-TGR", kukar)):
+        body = {"code": code, "name": f"Gudang {code}", "location": SITE.model_dump()}
+        assert client.post("/warehouses", json=body, headers=headers).status_code == 201
+    item = {"code": "TENT", "name": "Tenda pengungsi", "unit": "unit"}
+    assert client.post("/items", json=item, headers=balangan).status_code == 201
+    for code, headers, quantity in (("GDG-BLG", balangan, 1500), ("GDG-TGR", kukar, 7)):
+        lot = {"item_code": "TENT", "warehouse_code": code, "quantity": quantity,
+               "received_on": str(TODAY), "source": "PO-1", "received_by": "x"}  # fmt: skip
+        assert client.post("/lots", json=lot, headers=headers).status_code == 201
+    stock = client.get("/stock.xlsx", headers=balangan)
+    assert stock.headers["content-type"] == XLSX_MEDIA_TYPE
+    rows = list(sheet_of(stock.content).iter_rows(values_only=True))
+    assert rows[1:] == [
+        ("GDG-BLG", "Gudang GDG-BLG", "TENT", "Tenda pengungsi", "unit", 1500, 0, 0, 1500, 1)
+    ]
+    query = {"item_code": "TENT", "warehouse_code": "GDG-TGR"}
+    # As GET /stock-card answers another office's warehouse: as if unknown.
+    for path in ("/stock-card", "/stock-card.xlsx"):
+        other = client.get(path, params=query, headers=balangan)
+        assert (other.status_code, other.json()["error"]) == (422, "unknown_warehouse")
+    own = client.get("/stock-card.xlsx", params=query, headers=kukar)
+    assert own.status_code == 200
+    assert "kartu-stok-TENT-GDG-TGR-2026-11-23.xlsx" in own.headers["content-disposition"]
+    assert [row[6] for row in sheet_of(own.content).iter_rows(min_row=6, values_only=True)] == [
+        0, 7
+    ]  # fmt: skip

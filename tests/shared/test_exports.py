@@ -90,3 +90,13 @@ def test_a_value_of_the_wrong_kind_is_refused_rather_than_written_as_text() -> N
 def test_a_sheet_name_excel_would_refuse_is_made_acceptable() -> None:
     sheet = sheet_of(xlsx("Evaluasi 2026/H1: [Kukar] dan kecamatan-kecamatannya", COLUMNS[:1], []))
     assert sheet.title == "Evaluasi 2026-H1- -Kukar- dan k"
+
+
+def test_a_caption_says_what_the_sheet_is_above_the_frozen_header() -> None:
+    caption = ("Kartu stok: Beras 5 kg (RICE-5KG)", "=Gudang Đặng")
+    sheet = sheet_of(xlsx("Kartu stok", COLUMNS[:2], [("Tenggarong", 3)], caption=caption))
+    assert [sheet["A1"].value, sheet["A2"].value, sheet["A3"].value] == [*caption, None]
+    assert sheet["A2"].data_type == "s" and sheet["A1"].font.b
+    assert [cell.value for cell in sheet[4]] == ["Nama", "Jumlah"]
+    assert [cell.value for cell in sheet[5]] == ["Tenggarong", 3]
+    assert sheet.freeze_panes == "A5" and sheet.auto_filter.ref == "A4:B5"
