@@ -287,6 +287,10 @@ def get_report(
     return [asdict(line) for line in _report_lines(runtime, standards, office_id, month, period)]
 
 
+def _report_title(office: OfficeStandard) -> str:
+    return f"Evaluasi standar pelayanan - {office.office_name}"
+
+
 def _service_in_words(code: str) -> str:
     """A service code as an Indonesian office's files name it."""
     return pages.word("id", "service", code)
@@ -334,8 +338,11 @@ def get_report_xlsx(
 ) -> Response:
     """The CSV's rows as a typed sheet: counts and hours as numbers (shown `1.234,56` in
     Indonesian Excel), the share as a percentage, the header frozen."""
+    office = standards.for_office(office_id)
     content = report_xlsx(
-        _report_lines(runtime, standards, office_id, month, period), _service_in_words
+        _report_lines(runtime, standards, office_id, month, period),
+        _service_in_words,
+        caption=(_report_title(office), office.source),
     )
     return Response(
         content,
@@ -362,7 +369,7 @@ def get_report_pdf(
     office = standards.for_office(office_id)
     pdf = report_pdf(
         _report_lines(runtime, standards, office_id, month, period),
-        title=f"Evaluasi standar pelayanan - {office.office_name}",
+        title=_report_title(office),
         subtitle=office.source,
         service_name=_service_in_words,
     )

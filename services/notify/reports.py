@@ -118,8 +118,13 @@ def _hours(seconds: float | None) -> float | None:
     return None if seconds is None else seconds / 3600
 
 
-def report_xlsx(lines: Sequence[ReportLine], service_name: Callable[[str], str] = str) -> bytes:
-    """The CSV's rows as a typed sheet (`shared.exports`): numbers Excel can add up."""
+def report_xlsx(
+    lines: Sequence[ReportLine],
+    service_name: Callable[[str], str] = str,
+    caption: Sequence[str] = (),
+) -> bytes:
+    """The CSV's rows as a typed sheet (`shared.exports`): numbers Excel can add up;
+    `caption` (the office, its decree) above them."""
     return xlsx(
         "Evaluasi",
         XLSX_COLUMNS,
@@ -141,6 +146,7 @@ def report_xlsx(lines: Sequence[ReportLine], service_name: Callable[[str], str] 
             )
             for line in lines
         ),
+        caption=caption,
     )
 
 

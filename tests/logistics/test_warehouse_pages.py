@@ -288,6 +288,23 @@ def test_the_stock_card_pages_and_keeps_the_running_balance(
     assert "1.230" in client.get(next_link.replace("&amp;", "&") + "&lang=id").text
 
 
+def test_the_stock_and_card_pages_link_to_their_excel_workbooks(
+    client: TestClient, runtime: ServiceRuntime
+) -> None:
+    receive(runtime, 1230, date(2026, 3, 1))
+    stock = client.get("/ui/stock").text
+    assert 'id="stock-xlsx" href="/stock.xlsx"' in stock and "Stok untuk Excel (XLSX)" in stock
+    card = client.get("/ui/stock-card?item_code=RICE-5KG&warehouse_code=GDG-TGR").text
+    (link,) = re.findall(r'id="card-xlsx" href="([^"]+)"', card)
+    assert (
+        link
+        == "/stock-card.xlsx?item_code=RICE-5KG&amp;warehouse_code=GDG-TGR&amp;as_of=2026-11-23"
+    )
+    for path in ("/stock.xlsx", link.replace("&amp;", "&")):
+        answer = client.get(path)
+        assert answer.status_code == 200 and answer.content[:2] == b"PK", path  # a zip: XLSX
+
+
 def test_the_alerts_page_lots_about_to_expire_a_page_at_a_time(
     client: TestClient, runtime: ServiceRuntime
 ) -> None:

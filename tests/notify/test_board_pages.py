@@ -430,7 +430,10 @@ def test_the_workbook_beside_the_csv_carries_the_same_row_typed_for_excel(office
     sheet = load_workbook(io.BytesIO(answer.content)).active
     assert isinstance(sheet, Worksheet)
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][:4] == ("Layanan", "Kode layanan", "Periode", "Kecamatan")
+    assert str(rows[0][0]).startswith("Evaluasi standar pelayanan - ")
+    assert rows[1][0] and rows[2][0] is None  # the decree, then a blank line
+    assert rows[3][:4] == ("Layanan", "Kode layanan", "Periode", "Kecamatan")
+    assert sheet.freeze_panes == "A5"
     total = next(row for row in rows if row[3] == "(semua kecamatan)")
     assert total[:3] == ("Tanggap darurat bencana", "emergency_relief", "2026-11")
     assert (total[8], total[9]) == (0, 30)  # delivered 30 h after the report: 0 % on time
