@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.db import is_transient_db_error
+from shared.nip import INVALID_NIP
 from shared.text import allows_line_breaks, control_character
 
 CONTROL_CHARACTER = "control_character"
@@ -217,6 +218,8 @@ def install_error_handlers(app: FastAPI) -> None:
             # shared.geo.IndonesianPoint: named after the field, e.g. location_outside_indonesia.
             named = [part for part in errors[0]["loc"] if isinstance(part, str)]
             code = f"{named[-1]}_outside_indonesia"
+        elif all(err["type"] == INVALID_NIP for err in errors):
+            code = INVALID_NIP  # shared.nip: a civil servant's number mistyped
         else:
             code = "invalid_request"
         return JSONResponse(

@@ -379,6 +379,7 @@ def logistics(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
             }
         },
         "GET /stock-card": lambda _: {"params": {"item_code": "RICE-5KG"}},
+        "GET /stock-card.xlsx": lambda _: {"params": {"item_code": "RICE-5KG"}},
         "PATCH /lots/{lot_id}": lambda _: {"json": {"bin_location": "RAK-B1"}},
         "POST /lots": lambda id_: {
             "json": {

@@ -73,6 +73,7 @@ from services.logistics.stream import subscriptions
 from shared.actors import ActingUserName, attributed
 from shared.auth import Access, Policy, Role
 from shared.clock import Clock
+from shared.exports import XLSX_MEDIA_TYPE
 from shared.http import ERROR_RESPONSES
 from shared.openapi import file_answer
 from shared.pages import assets_router
@@ -244,6 +245,52 @@ def stock_card(  # noqa: PLR0917 - FastAPI passes query parameters by keyword an
     )
 
 
+@router.get(
+    "/stock-card.xlsx",
+    tags=["stock"],
+    response_class=Response,
+    responses=file_answer(XLSX_MEDIA_TYPE),
+)
+def stock_card_xlsx(  # noqa: PLR0917 - FastAPI passes query parameters by keyword anyway
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    item_code: str,
+    warehouse_code: str,
+    as_of: date | None = None,
+    since: date | None = None,
+) -> Response:
+    """The stock card as an Excel workbook: dates as dates, quantities as numbers."""
+
+    def load(uow: UnitOfWork) -> tuple[StockCard, WarehouseRow]:
+        card = queries.stock_card(
+            uow,
+            item_code=item_code,
+            warehouse_code=warehouse_code,
+            as_of=as_of or catalogue.warehouse_today(uow, settings, warehouse_code),
+            since=since,
+        )
+        warehouse = uow.session.get(WarehouseRow, warehouse_code)
+        assert warehouse is not None  # stock_card found it
+        return card, warehouse
+
+    card, warehouse = runtime.run(load)
+    content = documents.stock_card_xlsx(
+        card,
+        warehouse.name,
+        settings.zone(warehouse.office_id),
+        lambda kind: ui.pages.word("id", "movement", kind),
+    )
+    return _xlsx(content, f"kartu-stok-{item_code}-{warehouse_code}-{card.as_of}.xlsx")
+
+
+def _xlsx(content: bytes, filename: str) -> Response:
+    return Response(
+        content,
+        media_type=XLSX_MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
 @router.post("/transfers", status_code=status.HTTP_201_CREATED, tags=["stock"])
 def transfer(
     body: TransferIn, runtime: RuntimeDep, settings: SettingsDep, actor: ActingUserName
@@ -276,6 +323,14 @@ def counts(runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=500)] = 50)
 def stock(runtime: RuntimeDep) -> list[StockLevel]:
     """On hand, reserved and free per warehouse and item."""
     return runtime.run(queries.stock_levels)
+
+
+@router.get(
+    "/stock.xlsx", tags=["stock"], response_class=Response, responses=file_answer(XLSX_MEDIA_TYPE)
+)
+def stock_xlsx(runtime: RuntimeDep) -> Response:
+    """The stock as an Excel workbook, one row per warehouse and item."""
+    return _xlsx(runtime.run(documents.stock_xlsx), "stok.xlsx")
 
 
 @router.get("/stock/audit", tags=["stock"])
@@ -383,12 +438,20 @@ def sign_pick_list(
     "/dispatches/{dispatch_id}/handover", status_code=status.HTTP_201_CREATED, tags=["dispatches"]
 )
 def handover(
-    dispatch_id: UUID, body: HandoverIn, runtime: RuntimeDep, actor: ActingUserName
+    dispatch_id: UUID,
+    body: HandoverIn,
+    runtime: RuntimeDep,
+    actor: ActingUserName,
+    settings: SettingsDep,
 ) -> HandoverOut:
     """Record the handover (BAST) of a released dispatch: handed over by the signed-in
-    user, received by the person named in `received_by`."""
+    user (with their NIP), received by the person named in `received_by`, at `place`;
+    the office's head (`LOGISTICS_OFFICE_HEADS`) signs "Mengetahui". A NIP that is not 18
+    digits with a birth date and a sex digit is refused (`422 invalid_nip`)."""
     body = attributed(body, actor, "handed_over_by")
-    row = runtime.run(lambda uow: documents.record_handover(uow, dispatch_id, body))
+    row = runtime.run(
+        lambda uow: documents.record_handover(uow, dispatch_id, body, settings.office_heads)
+    )
     return HandoverOut.model_validate(row, from_attributes=True)
 
 
@@ -578,10 +641,14 @@ ACCESS: Policy = {
     "POST /lots/{lot_id}/quarantine": Access.of(Role.WAREHOUSE),
     "POST /movements/{movement_id}/reverse": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
     "GET /stock-card": Access.of(Role.WAREHOUSE, Role.COORDINATOR, Role.OFFICE_ADMIN),
+    "GET /stock-card.xlsx": Access.of(Role.WAREHOUSE, Role.COORDINATOR, Role.OFFICE_ADMIN),
     "POST /transfers": Access.of(Role.WAREHOUSE),
     "POST /counts": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
     "GET /counts": Access.of(Role.WAREHOUSE, Role.COORDINATOR, Role.OFFICE_ADMIN),
     "GET /stock": Access.of(Role.WAREHOUSE, Role.COORDINATOR, Role.OFFICE_ADMIN, Role.FIELD_TEAM),
+    "GET /stock.xlsx": Access.of(
+        Role.WAREHOUSE, Role.COORDINATOR, Role.OFFICE_ADMIN, Role.FIELD_TEAM
+    ),
     "GET /stock/audit": Access.of(Role.WAREHOUSE, Role.COORDINATOR, Role.OFFICE_ADMIN),
     "GET /movements": Access.of(Role.WAREHOUSE, Role.COORDINATOR, Role.OFFICE_ADMIN),
     "GET /dispatches": Access.of(Role.WAREHOUSE, Role.COORDINATOR, Role.FIELD_TEAM),

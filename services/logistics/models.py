@@ -24,6 +24,7 @@ from shared.events import GeoPoint, ItemCode, OfficeId, ShortText
 from shared.events_stock import MovementKind
 from shared.geo import IndonesianPoint
 from shared.http import ApiModel
+from shared.nip import Nip
 from shared.text import FREE_TEXT
 
 # The allocation index holds only lots that can still give something; the query repeats
@@ -263,6 +264,16 @@ class HandoverRow(LogisticsTable, table=True):
     receiver_organisation: str = SQLField(max_length=200)
     handed_over_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
     lines: list[dict[str, Any]] = SQLField(sa_column=Column(JSON, nullable=False))
+    # The signers as the paper prints them (004: signed and stamped), kept as they were on
+    # the day: a head of office who moves on does not change yesterday's BAST. None on
+    # records from before: the paper leaves a line to write on.
+    handed_over_by_nip: str | None = SQLField(default=None, max_length=18)
+    received_by_nip: str | None = SQLField(default=None, max_length=18)
+    place: str | None = SQLField(default=None, max_length=200)
+    head_name: str | None = SQLField(default=None, max_length=200)
+    head_nip: str | None = SQLField(default=None, max_length=18)
+    head_title: str | None = SQLField(default=None, max_length=200)
+    head_rank: str | None = SQLField(default=None, max_length=200)
 
 
 class MinimumLevelRow(LogisticsTable, table=True):
@@ -658,8 +669,21 @@ class HandoverIn(ApiModel):
     """The handover (BAST) of a released dispatch: who gave and who received the goods."""
 
     handed_over_by: ShortText = ignored_actor_field()
+    handed_over_by_nip: Nip | None = Field(
+        default=None, description="NIP of the officer handing over (the signed-in user)."
+    )
     received_by: ShortText = Field(description="The person who took the goods over (typed).")
+    received_by_nip: Nip | None = Field(
+        default=None,
+        description="The receiver's NIP if a civil servant (a camat, a lurah); a kepala "
+        "desa or a volunteer has none.",
+    )
     receiver_organisation: ShortText
+    place: ShortText | None = Field(
+        default=None,
+        description="Where the goods were handed over, as the paper names it (a village, "
+        "a posko); the office's seat if not given.",
+    )
 
 
 class PickLine(BaseModel):
@@ -701,6 +725,13 @@ class HandoverOut(BaseModel):
     receiver_organisation: str
     handed_over_at: datetime
     lines: list[dict[str, Any]]
+    handed_over_by_nip: str | None
+    received_by_nip: str | None
+    place: str | None
+    head_name: str | None = Field(description='Who signs "Mengetahui" (the head of office).')
+    head_nip: str | None
+    head_title: str | None
+    head_rank: str | None
 
 
 class MinimumLevelIn(ApiModel):

@@ -4,10 +4,25 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 
+from shared.events import ShortText
+from shared.nip import Nip
 from shared.settings import ServiceSettings
+
+
+class OfficeHead(BaseModel):
+    """Who signs "Mengetahui" on the office's handover records (BAST): the head of the
+    office, or the official signing for them ("a.n. Kepala Dinas ..." in `title`)."""
+
+    name: ShortText = Field(examples=["H. RIBOWO, S.Pd, M.AP"])
+    nip: Nip
+    title: ShortText = Field(examples=["Kepala Dinas Sosial Kabupaten Balangan"])
+    rank: ShortText | None = Field(default=None, examples=["Pembina Utama Muda"])
+    place: ShortText = Field(
+        description="Where the office signs its papers, its seat.", examples=["Paringin"]
+    )
 
 
 class LogisticsSettings(ServiceSettings):
@@ -25,6 +40,14 @@ class LogisticsSettings(ServiceSettings):
     # How often expired lots are quarantined and near-expiry alerts sent (0: never, only
     # through POST /alerts/scan).
     alert_scan_interval_s: float = Field(default=3600, ge=0)
+    # Per office, who signs "Mengetahui" on a BAST (004: papers are signed and stamped).
+    # An office without one gets blank lines to fill in by hand.
+    office_heads: dict[str, OfficeHead] = Field(
+        default_factory=dict,
+        description='As JSON: {"balangan": {"name": "H. RIBOWO, S.Pd, M.AP", "nip": '
+        '"19661002 199001 1 002", "title": "Kepala Dinas Sosial Kabupaten Balangan", '
+        '"rank": "Pembina Utama Muda", "place": "Paringin"}}.',
+    )
 
 
 @lru_cache

@@ -1,4 +1,4 @@
-"""The evaluation report as a file: CSV for Excel in Indonesian and a PDF (fpdf2). Pure
+"""The evaluation report as a file: CSV and XLSX for Excel in Indonesian and a PDF. Pure
 functions of the report lines (the page draws its chart from the lines itself)."""
 
 from __future__ import annotations
@@ -8,9 +8,10 @@ import io
 from collections.abc import Callable, Sequence
 
 from babel.numbers import format_decimal
-from fpdf import FPDF
 
 from services.notify.domain import ALL_DISTRICTS, UNKNOWN_DISTRICT, ReportLine
+from shared.exports import Column, Kind, xlsx
+from shared.pdf import FONT, new_document, table
 from shared.text import spreadsheet_safe
 
 # The CSV is for a spreadsheet in an Indonesian office: headings in words, `;` between
@@ -98,6 +99,57 @@ def report_csv(lines: Sequence[ReportLine], service_name: Callable[[str], str] =
     return buffer.getvalue()
 
 
+# The XLSX has the CSV's columns, typed: counts are whole numbers, the share a percentage
+# of 0..1, the hours decimals; an empty cell where nothing was due or served.
+XLSX_COLUMNS = (
+    Column("Layanan"),
+    Column("Kode layanan"),
+    Column("Periode", width=10),
+    Column("Kecamatan"),
+    *(Column(heading, Kind.INTEGER, width=12) for heading in COLUMNS[4:8]),
+    Column("% tepat waktu", Kind.PERCENT, digits=1, width=12),
+    Column("Median (jam)", Kind.DECIMAL, digits=2, width=12),
+    Column("P90 (jam)", Kind.DECIMAL, digits=2, width=12),
+    *(Column(heading, Kind.INTEGER, width=12) for heading in COLUMNS[11:]),
+)
+
+
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds / 3600
+
+
+def report_xlsx(
+    lines: Sequence[ReportLine],
+    service_name: Callable[[str], str] = str,
+    caption: Sequence[str] = (),
+) -> bytes:
+    """The CSV's rows as a typed sheet (`shared.exports`): numbers Excel can add up;
+    `caption` (the office, its decree) above them."""
+    return xlsx(
+        "Evaluasi",
+        XLSX_COLUMNS,
+        (
+            (
+                service_name(line.service_code),
+                line.service_code,
+                line.period,
+                district_cell(line.district),
+                line.due,
+                line.within_standard,
+                line.late,
+                line.unserved,
+                line.share_within,
+                _hours(line.median_seconds),
+                _hours(line.p90_seconds),
+                line.pending,
+                line.cancelled,
+            )
+            for line in lines
+        ),
+        caption=caption,
+    )
+
+
 def report_pdf(
     lines: Sequence[ReportLine],
     *,
@@ -106,13 +158,12 @@ def report_pdf(
     service_name: Callable[[str], str] = str,
 ) -> bytes:
     """An A4 landscape table with the same columns as the CSV."""
-    pdf = FPDF(orientation="L", format="A4")
-    pdf.set_title(title)
+    pdf = new_document("L", title=title)
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 14)
-    pdf.cell(0, 10, _latin1(title), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 10)
-    pdf.cell(0, 7, _latin1(subtitle), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FONT, "B", 14)
+    pdf.cell(0, 10, title, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FONT, "", 10)
+    pdf.cell(0, 7, subtitle, new_x="LMARGIN", new_y="NEXT")
     headers = (
         "Layanan",
         "Periode",
@@ -128,22 +179,12 @@ def report_pdf(
         "Batal",
     )
     widths = (50, 18, 38, 20, 14, 18, 24, 16, 20, 18, 18, 13)
-    pdf.set_font("Helvetica", "B", 9)
-    for header, width in zip(headers, widths, strict=True):
-        pdf.cell(width, 7, header, border=1)
-    pdf.ln()
-    pdf.set_font("Helvetica", "", 9)
+    rows: list[tuple[object, ...]] = []
     for line in lines:
         cells = _cells(line, service_name)
         del cells[1]  # the code: the PDF is read by people
         if cells[7]:
             cells[7] += " %"
-        for cell, width in zip(cells, widths, strict=True):
-            pdf.cell(width, 6, _latin1(cell), border=1)
-        pdf.ln()
+        rows.append(tuple(cells))
+    table(pdf, headers, widths, rows, size=8, height=6)
     return bytes(pdf.output())
-
-
-def _latin1(text: str) -> str:
-    # The core PDF fonts are Latin-1; names outside it are shown with a replacement.
-    return text.encode("latin-1", "replace").decode("latin-1")

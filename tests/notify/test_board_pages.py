@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from openpyxl.worksheet.worksheet import Worksheet
 
 from services.notify import board, handlers
 from services.notify.app import router
@@ -38,6 +40,7 @@ from shared.events import (
 )
 from shared.events_programs import PermakananRoundScheduled
 from shared.events_stock import ProcurementLine, PurchaseRequested
+from shared.exports import XLSX_MEDIA_TYPE
 from shared.http import install_error_handlers
 from shared.pages import Lang, assets_router, translations
 from shared.runtime import ServiceRuntime
@@ -414,6 +417,26 @@ def test_the_csv_opens_in_indonesian_excel_with_a_bom_semicolons_and_decimal_com
     total = next(row for row in rows if row[3] == "(semua kecamatan)")
     assert total[:3] == ["Tanggap darurat bencana", "emergency_relief", "2026-11"]
     assert total[8] == "0,0" and re.fullmatch(r"\d+,\d\d", total[9])
+
+
+def test_the_workbook_beside_the_csv_carries_the_same_row_typed_for_excel(office: Office) -> None:
+    with TestClient(office.app) as client:
+        answer = client.get("/reports.xlsx?office_id=kukar")
+        page = client.get("/reports/view?office_id=kukar").text
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == XLSX_MEDIA_TYPE
+    assert 'filename="evaluasi-kukar.xlsx"' in answer.headers["content-disposition"]
+    assert 'href="../reports.xlsx?office_id=kukar"' in page
+    sheet = load_workbook(io.BytesIO(answer.content)).active
+    assert isinstance(sheet, Worksheet)
+    rows = list(sheet.iter_rows(values_only=True))
+    assert str(rows[0][0]).startswith("Evaluasi standar pelayanan - ")
+    assert rows[1][0] and rows[2][0] is None  # the decree, then a blank line
+    assert rows[3][:4] == ("Layanan", "Kode layanan", "Periode", "Kecamatan")
+    assert sheet.freeze_panes == "A5"
+    total = next(row for row in rows if row[3] == "(semua kecamatan)")
+    assert total[:3] == ("Tanggap darurat bencana", "emergency_relief", "2026-11")
+    assert (total[8], total[9]) == (0, 30)  # delivered 30 h after the report: 0 % on time
 
 
 @pytest.mark.parametrize("lang", ["id", "en"])
