@@ -8,21 +8,35 @@ Runs on SQLite only: the API's queries run on both databases in test_complaints.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select
 
-from tests.intake.test_coordinator_screens import PASSWORD, Intake, shown_text
+from shared.tansu import TansuBroker
+from tests.intake.test_coordinator_screens import (
+    PASSWORD,
+    Intake,
+    coordinator_intake,
+    shown_text,
+)
 from tests.intake.test_form import wait_until
 from tests.support.browser import click_and_load
-
-# The `intake` fixture: intake under uvicorn, sign-in required, Sari a coordinator of kukar.
-from tests.intake.test_coordinator_screens import intake  # noqa: F401 - a fixture
 
 NAME = "Siti Aminah"
 PHONE = "081234567890"
 WORDS = "Paket permakanan bulan ini tidak sampai ke rumah ibu saya."
 ANSWER = "Paket diantar ulang tanggal 3; petugas memastikan sudah diterima."
+
+
+@pytest.fixture
+def intake(broker: TansuBroker, tmp_path: Path) -> Iterator[Intake]:
+    """intake under uvicorn with sign-in required; Sari is a coordinator of kukar."""
+    with coordinator_intake(broker, tmp_path) as served:
+        yield served
 
 
 def sign_in_to(browser: WebDriver, intake: Intake, target: str, lang: str) -> None:

@@ -141,7 +141,7 @@ def record(client: TestClient, **overrides: Any) -> dict[str, Any]:
     return recorded
 
 
-async def test_a_complaint_goes_from_received_to_closed_and_each_step_is_announced_without_personal_data(
+async def test_each_step_from_received_to_closed_is_announced_without_personal_data(
     client: TestClient, broker: TansuBroker
 ) -> None:
     incident = client.post("/reports", json=report()).json()["id"]
@@ -155,7 +155,10 @@ async def test_a_complaint_goes_from_received_to_closed_and_each_step_is_announc
     noted = client.post(f"/complaints/{complaint_id}/notes", json={"text": "Cek ke kurir"})
     assert noted.json()["status"] == "in_handling"
     again = client.post(f"/complaints/{complaint_id}/notes", json={"text": "Kurir salah alamat"})
-    assert [note["text"] for note in again.json()["notes"]] == ["Cek ke kurir", "Kurir salah alamat"]
+    assert [note["text"] for note in again.json()["notes"]] == [
+        "Cek ke kurir",
+        "Kurir salah alamat",
+    ]
     answered = client.post(f"/complaints/{complaint_id}/answer", json={"text": ANSWER})
     assert (answered.json()["status"], answered.json()["answer"]) == ("answered", ANSWER)
     closed = client.post(f"/complaints/{complaint_id}/close")

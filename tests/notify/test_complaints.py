@@ -58,9 +58,7 @@ def test_complaints_are_counted_by_the_month_received_on_time_late_and_open_past
         # 23.30 WITA on 31 October is still October in Kukar, though November in UTC+9.
         ComplaintClock(datetime(2026, 10, 31, 15, 30, tzinfo=UTC), at, Outcome.MET),
     ]
-    october, november = complaint_figures(
-        clocks, now=at + 22 * DAY, zone=WITA, period=Period.MONTH
-    )
+    october, november = complaint_figures(clocks, now=at + 22 * DAY, zone=WITA, period=Period.MONTH)
     assert (october.period, october.received, october.answered_on_time) == ("2026-10", 1, 1)
     assert (
         november.received,
