@@ -11,6 +11,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, FastAPI, Form, Query, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from sqlalchemy.exc import IntegrityError
 
 from services.intake.complaints import (
     OPEN_STATUSES,
@@ -30,6 +31,7 @@ from services.intake.complaints import (
     get_complaint,
     list_complaints,
     look_up,
+    notes_by_complaint,
     notes_of,
     record_complaint,
 )
@@ -40,7 +42,7 @@ from shared.csrf import csrf_token
 from shared.events_complaints import COMPLAINT_CHANNELS
 from shared.http import ERROR_RESPONSES, ErrorBody, NotFound
 from shared.pages import Pages
-from shared.runtime import RuntimeDep, ServiceRuntime
+from shared.runtime import RuntimeDep, ServiceRuntime, UnitOfWork
 
 HERE = Path(__file__).parent
 PUBLIC_PAGE = "/pengaduan"
@@ -93,7 +95,11 @@ def record(
     in notify at `received_at`."""
     office_id = office_scope(request) or runtime.settings.common.default_office_id
     vault = _policy(request).vault
-    recorded = runtime.run(lambda uow: record_complaint(uow, body, office_id, actor, vault))
+    try:
+        recorded = runtime.run(lambda uow: record_complaint(uow, body, office_id, actor, vault))
+    except IntegrityError:
+        # Two complaints drew the same lookup code (one in ~10^14): a fresh one is drawn.
+        recorded = runtime.run(lambda uow: record_complaint(uow, body, office_id, actor, vault))
     return ComplaintOut.of(recorded.row, [], vault)
 
 
@@ -107,10 +113,14 @@ def list_(
     """Open complaints oldest first (`view=open`), or answered, closed or all, newest
     first; of the caller's office only."""
     office_id = office_scope(request)
-    rows = runtime.run(
-        lambda uow: list_complaints(uow, office_id=office_id, statuses=VIEWS[view], limit=limit)
-    )
-    return [_out(runtime, row, request) for row in rows]
+    vault = _policy(request).vault
+
+    def read(uow: UnitOfWork) -> list[ComplaintOut]:
+        rows = list_complaints(uow, office_id=office_id, statuses=VIEWS[view], limit=limit)
+        notes = notes_by_complaint(uow, [row.id for row in rows])
+        return [ComplaintOut.of(row, notes[row.id], vault) for row in rows]
+
+    return runtime.run(read)
 
 
 @api_router.get("/complaints/{complaint_id}", summary="One complaint")

@@ -429,6 +429,22 @@ def notes_of(uow: UnitOfWork, complaint_id: UUID) -> Sequence[ComplaintNoteRow]:
     ).all()
 
 
+def notes_by_complaint(
+    uow: UnitOfWork, complaint_ids: Sequence[UUID]
+) -> dict[UUID, list[ComplaintNoteRow]]:
+    """The handling notes of several complaints in one query, oldest first each."""
+    found: dict[UUID, list[ComplaintNoteRow]] = {complaint_id: [] for complaint_id in complaint_ids}
+    if not complaint_ids:
+        return found
+    for note in uow.session.exec(
+        select(ComplaintNoteRow)
+        .where(col(ComplaintNoteRow.complaint_id).in_(list(complaint_ids)))
+        .order_by(col(ComplaintNoteRow.written_at))
+    ).all():
+        found[note.complaint_id].append(note)
+    return found
+
+
 def add_note(uow: UnitOfWork, complaint_id: UUID, body: NoteIn, actor: str) -> ComplaintRow:
     """A handling note; the first takes the complaint into handling
     (`ComplaintHandlingStarted`)."""

@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from services.intake import complaints
 from services.intake.app import create_app
 from services.intake.complaints import (
     LOOKUP_ALPHABET,
@@ -161,6 +162,8 @@ async def test_each_step_from_received_to_closed_is_announced_without_personal_d
     ]
     answered = client.post(f"/complaints/{complaint_id}/answer", json={"text": ANSWER})
     assert (answered.json()["status"], answered.json()["answer"]) == ("answered", ANSWER)
+    (listed,) = client.get("/complaints", params={"view": "answered"}).json()
+    assert [note["text"] for note in listed["notes"]] == ["Cek ke kurir", "Kurir salah alamat"]
     closed = client.post(f"/complaints/{complaint_id}/close")
     assert closed.status_code == 200, closed.text
     assert closed.json()["status"] == "closed"
@@ -181,6 +184,15 @@ async def test_each_step_from_received_to_closed_is_announced_without_personal_d
     wire = "".join(event.model_dump_json() for event in events)
     for private in (NAME, PHONE, WORDS, ANSWER, recorded["lookup_code"].replace("-", "")):
         assert private not in wire
+
+
+def test_a_lookup_code_drawn_twice_is_drawn_again_for_the_second_complaint(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drawn = iter(["AAAAA22222", "AAAAA22222", "BBBBB33333"])
+    monkeypatch.setattr(complaints, "new_lookup_code", lambda: next(drawn))
+    first, second = record(client), record(client)
+    assert (first["lookup_code"], second["lookup_code"]) == ("AAAAA-22222", "BBBBB-33333")
 
 
 def test_the_contact_and_the_code_are_stored_encrypted(client: TestClient) -> None:
