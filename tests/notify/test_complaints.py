@@ -24,7 +24,14 @@ from shared.events_complaints import (
     ComplaintHandlingStarted,
     ComplaintReceived,
 )
-from tests.notify.test_board_pages import NOW, app_for, make_runtime, play, text_of
+from tests.notify.test_board_pages import (
+    NOW,
+    app_for,
+    case_names,
+    make_runtime,
+    play,
+    text_of,
+)
 from tests.notify.test_cases import envelope
 
 DAY = timedelta(days=1)
@@ -116,6 +123,7 @@ def test_the_evaluation_and_the_case_page_show_complaints_in_words(tmp_path: Pat
         case = text_of(client.get(f"/cases/{open_past}?lang=id").text)
         case_en = text_of(client.get(f"/cases/{on_time}?lang=en").text)
         figures = client.get("/reports?office_id=kukar").json()
+        board = client.get("/?lang=id")
     runtime.engine.dispose()
 
     assert "Pengaduan menurut bulan diterima" in page
@@ -129,6 +137,8 @@ def test_the_evaluation_and_the_case_page_show_complaints_in_words(tmp_path: Pat
     )
     assert (total["within_standard"], total["late"], total["unserved"]) == (1, 1, 1)
 
+    assert board.status_code == 200
+    assert {"Pengaduan · Datang langsung", "Pengaduan · E-mail"} <= set(case_names(board.text))
     assert "Pengaduan · Datang langsung" in case
     assert "Pengaduan diterima" in case and "Mulai ditangani" in case and "Budi" in case
     assert "Dari gudang" not in case  # a complaint is answered, not delivered
