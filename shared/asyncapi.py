@@ -35,6 +35,10 @@ PUBLISHED_BY: dict[str, tuple[str, ...]] = {
         "IncidentRejected",
         "IncidentUpdated",
         "ReportLinkedToIncident",
+        "ComplaintReceived",
+        "ComplaintHandlingStarted",
+        "ComplaintAnswered",
+        "ComplaintClosed",
     ),
     "logistics": (
         "DispatchPlanned",

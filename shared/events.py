@@ -115,6 +115,7 @@ class CaseType(enum.StrEnum):
     SANDANG_REQUEST = "sandang_request"  # an institution's clothing request, from distribution
     PROCUREMENT = "procurement"  # a purchase request and its orders, from logistics
     STOCK = "stock"  # warehouse housekeeping not tied to a case; case_id is the lot's id
+    COMPLAINT = "complaint"  # a complaint (pengaduan) recorded by office staff, from intake
 
 
 class Reporter(Contract):
@@ -462,4 +463,10 @@ def parse_event(raw: bytes | None) -> AnyEvent:
 
 # The other services' contracts register themselves on import; importing them here means
 # `parse_event` knows every event whichever module a process imported first.
-from shared import events_alerts, events_field, events_programs, events_stock  # noqa: E402, F401
+from shared import (  # noqa: E402, F401
+    events_alerts,
+    events_complaints,
+    events_field,
+    events_programs,
+    events_stock,
+)

@@ -176,10 +176,38 @@ def intake_service(database_url: str, tmp_path: Path) -> Service:
             "reason": f"Laporan ganda {n}",
         }
 
+    def complaint() -> tuple[str, Body]:
+        n = next(serial)
+        return "/complaints", {
+            "channel": "whatsapp",
+            "received_at": (datetime.now(UTC) - timedelta(hours=3)).isoformat(),
+            "complainant": {"name": f"Siti Aminah {n}", "contact": "081234567890"},
+            "about_incident_id": incident(),
+            "about_reference": f"PMK-2026-R{n}",
+            "text": f"Paket belum sampai, pengaduan {n}",
+        }
+
+    def recorded() -> dict[str, Any]:
+        url, body = complaint()
+        return created(client.post(url, json=body))
+
+    def note() -> tuple[str, Body]:
+        return f"/complaints/{recorded()['id']}/notes", {"text": f"Cek kurir {next(serial)}"}
+
+    def answer() -> tuple[str, Body]:
+        return f"/complaints/{recorded()['id']}/answer", {"text": f"Diantar {next(serial)}"}
+
+    def lookup() -> tuple[str, Body]:
+        return "/complaints/lookup", {"code": recorded()["lookup_code"]}
+
     return Service(
         app=app,
         client=client,
         preparers={
+            "POST /complaints": [complaint],
+            "POST /complaints/{complaint_id}/notes": [note],
+            "POST /complaints/{complaint_id}/answer": [answer],
+            "POST /complaints/lookup": [lookup],
             "POST /reports": [report],
             "POST /incidents/{incident_id}/updates": [follow_up],
             "POST /incidents/{incident_id}/verification": [verification],

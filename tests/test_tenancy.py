@@ -151,9 +151,22 @@ def intake(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
         url = f"/incidents/{incident(office)}/photos"
         return str(offices[office].call("POST", url, files=files)["id"])
 
+    def complaint(about_incident_id: str | None = None) -> Body:
+        return {
+            "channel": "whatsapp",
+            "complainant": {"name": "Siti Aminah", "contact": "081234567890"},
+            "about_incident_id": about_incident_id,
+            "text": "Bantuan belum sampai ke rumah kami.",
+        }
+
+    def complaint_id(office: str) -> str:
+        return str(offices[office].call("POST", "/complaints", json=complaint())["id"])
+
     return app, Registry(
         kinds={
             "incident_id": incident,
+            "about_incident_id": incident,
+            "complaint_id": complaint_id,
             "photo_id": photo,
             "client_report_id": client_report_id,
             "client_update_id": client_update_id,
@@ -183,6 +196,11 @@ def intake(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
             "POST /incidents/{incident_id}/rejection": lambda _: {
                 "json": {"rejected_by": "Kabid", "reason": "Laporan ganda"}
             },
+            "POST /complaints": lambda id_: {"json": complaint(id_("about_incident_id"))},
+            "POST /complaints/{complaint_id}/notes": lambda _: {"json": {"text": "Cek kurir"}},
+            "POST /complaints/{complaint_id}/answer": lambda _: {"json": {"text": "Diantar ulang"}},
+            # The complainant's public page: a code, no office's record id.
+            "POST /pengaduan": lambda _: {"data": {"code": "K7QM2-XR9TD"}},
         },
         shared={
             "item_code": "the item catalogue is shared by every office",

@@ -23,6 +23,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.exc import IntegrityError
 
 from services.intake import handlers
+from services.intake.complaint_routes import COMPLAINT_ACCESS, install_complaints
 from services.intake.domain import AddressRefused, IncidentStatus, geocoding_query, inspect_photo
 from services.intake.geocoding import Geocoder, geocoder_from
 from services.intake.migrations import HISTORY
@@ -443,6 +444,8 @@ ACCESS: Policy = {
     "POST /incidents/{incident_id}/rejection": Access.of(Role.COORDINATOR),
     # The coordinator's inbox and report page (services/intake/screens.py).
     **COORDINATOR_SCREENS,
+    # Complaints: the staff's API and screens, the complainant's public lookup.
+    **COMPLAINT_ACCESS,
     # The front page (two links) and the phone form's shell and scripts: no data in them,
     # and the form must load offline.
     "GET /": Access.anyone(),
@@ -485,5 +488,6 @@ def create_app(
     api.include_router(page_router)
     api.state.pages = make_pages(settings.office_timezone)
     api.include_router(screens_router)
+    install_complaints(api)
     api.include_router(assets_router)
     return api

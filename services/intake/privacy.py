@@ -39,9 +39,18 @@ def is_clear_phone(stored: str) -> bool:
 
 
 # What `dinsos-admin data rewrap --service intake` re-encrypts under the newest key.
-SEALED = tuple(
-    SealedColumns(table=name, columns=("reporter_phone",), is_clear=is_clear_phone)
-    for name in PHONE_TABLES
+SEALED = (
+    *(
+        SealedColumns(table=name, columns=("reporter_phone",), is_clear=is_clear_phone)
+        for name in PHONE_TABLES
+    ),
+    # A complainant's contact and the complaint's lookup code (services/intake/complaints.py),
+    # with the code's keyed hash recomputed under the newest key.
+    SealedColumns(
+        table="complaint",
+        columns=("complainant_contact", "lookup_code"),
+        fingerprints={"lookup_digest": "lookup_code"},
+    ),
 )
 
 

@@ -20,7 +20,7 @@ from babel.dates import format_date
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from services.notify import handlers
+from services.notify import complaints, handlers
 from services.notify.board_map import map_items, map_settings
 from services.notify.domain import (
     ALL_DISTRICTS,
@@ -304,10 +304,15 @@ def board_style() -> Response:
     )
 
 
-def _links(request: Request, runtime: Any, case_id: UUID) -> list[tuple[str, str]]:
+def _links(request: Request, runtime: Any, case_id: UUID, case_type: str) -> list[tuple[str, str]]:
     settings = notify_settings(runtime)
     lang = choose_language(request)
     links = []
+    if case_type == "complaint":
+        if settings.intake_complaint_url:
+            url = settings.intake_complaint_url.format(case_id=case_id)
+            links.append((url, text(lang, "The complaint in intake")))
+        return links
     if settings.intake_case_url:
         links.append((settings.intake_case_url.format(case_id=case_id), text(lang, "The report")))
     if settings.logistics_picking_url:
@@ -355,7 +360,7 @@ def case_page(
         alerts=alerts,
         alert_cases={clock.case_id: clock},
         delivery_steps=[s for s in steps if s.event_type.startswith(("Dispatch", "Delivery"))],
-        links=_links(request, runtime, case_id),
+        links=_links(request, runtime, case_id, row.case_type),
         map_items=map_items([row], [clock], now),
         map_settings=map_settings(
             request, notify_settings(runtime), row.office_id, "../", focus=True
@@ -407,6 +412,7 @@ def report_page(
     lines: list[ReportLine] = evaluation_report(cases, Period.MONTH)
     halves: list[ReportLine] = evaluation_report(cases, Period.HALF)
     totals = [line for line in lines if line.district == ALL_DISTRICTS]
+    complaint_clocks = runtime.run(lambda uow: complaints.complaint_clocks(uow, office_id))
     return pages.render(
         request,
         "report.html",
@@ -421,4 +427,10 @@ def report_page(
         period_words=lambda period: period_words(period, lang),
         district_words=lambda district: district_words(district, lang),
         ALL_DISTRICTS=ALL_DISTRICTS,
+        complaints=complaints.complaint_figures(
+            complaint_clocks,
+            now=runtime.clock.now(),
+            zone=standards.for_office(office_id).zone,
+            period=Period.MONTH,
+        ),
     )

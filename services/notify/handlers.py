@@ -46,6 +46,7 @@ from shared.events import (
     ResponseDeadlineBreached,
 )
 from shared.events_alerts import AlertAcknowledged, AlertEscalated, BreachPredicted, StageOverdue
+from shared.events_complaints import ComplaintReceived
 from shared.events_field import IncidentUpdated
 from shared.events_programs import (
     PermakananRoundScheduled,
@@ -207,6 +208,8 @@ def _case_facts(event: EventBase) -> dict[str, Any]:
         }
     if isinstance(event, PurchaseRequested):
         return {"purchase_source": event.source}
+    if isinstance(event, ComplaintReceived):
+        return {"label": event.channel}  # a code: the screens put it in words
     return {}
 
 
@@ -258,7 +261,10 @@ def _track_progress(row: ClockRow, event: EventBase, service: ServiceStandard) -
 
 def _actor_of(event: EventBase) -> str | None:
     """Who did what the event records, when it says."""
-    for attribute in ("verified_by", "rejected_by", "released_by", "team", "received_by"):
+    for attribute in (
+        *("verified_by", "rejected_by", "released_by", "team", "received_by"),
+        *("recorded_by", "handled_by", "answered_by", "closed_by"),  # a complaint's steps
+    ):
         value = getattr(event, attribute, None)
         if isinstance(value, str):
             return value

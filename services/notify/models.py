@@ -94,7 +94,8 @@ class ClockRow(NotifyTable, table=True):
     round_number: int | None = None
     recipients: int | None = None
     purchase_source: str | None = SQLField(default=None, max_length=40)
-    # The program's, institution's or request's own name (an incident's: None).
+    # The program's, institution's or request's own name (an incident's: None; a
+    # complaint's: the channel's code, which the screens put in words).
     label: str | None = SQLField(default=None, max_length=200)
     site_lat: float | None = None
     site_lon: float | None = None

@@ -72,6 +72,10 @@ class NotifySettings(ServiceSettings):
     logistics_picking_url: str | None = Field(
         default=None, max_length=500, pattern=r"^https?://[^\s]*\{case_id\}[^\s]*$"
     )
+    # A complaint's page in intake (`https://intake.dinsos.example/pengaduan/kelola/{case_id}`).
+    intake_complaint_url: str | None = Field(
+        default=None, max_length=500, pattern=r"^https?://[^\s]*\{case_id\}[^\s]*$"
+    )
 
     # The board's map: raster tiles from the office's own tile server or a public one, as
     # a URL template with {z}, {x}, {y}; absolute with one host (its origin joins the

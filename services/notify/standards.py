@@ -52,7 +52,12 @@ _NOTIFY_EVENT_NAMES = frozenset(
 
 # Case kinds a standard may clock; house-damage proposals have no events yet.
 CaseKind = Literal[
-    "incident", "permakanan_round", "sandang_request", "procurement", "house_damage_proposal"
+    "incident",
+    "permakanan_round",
+    "sandang_request",
+    "procurement",
+    "house_damage_proposal",
+    "complaint",
 ]
 
 # Where a limit comes from: the office's published decree, or the office's own choice

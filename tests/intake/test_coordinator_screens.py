@@ -9,6 +9,7 @@ Runs on SQLite only: the pages' queries run on both databases in test_screens.py
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -61,6 +62,13 @@ class Intake:
 
 @pytest.fixture
 def intake(broker: TansuBroker, tmp_path: Path) -> Iterator[Intake]:
+    with coordinator_intake(broker, tmp_path) as served_intake:
+        yield served_intake
+
+
+@contextmanager
+def coordinator_intake(broker: TansuBroker, tmp_path: Path) -> Iterator[Intake]:
+    """intake under uvicorn with sign-in required; Sari is a coordinator of kukar."""
     users = tmp_path / "users.toml"
     users.write_text(
         '[[user]]\nusername = "sari"\nname = "Sari Rahmawati"\noffice_id = "kukar"\n'

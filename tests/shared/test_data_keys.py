@@ -312,3 +312,30 @@ def test_a_value_the_service_rewrites_during_rewrap_is_not_overwritten_with_the_
     assert (outcome.rewrapped, outcome.changed_meanwhile, outcome.unreadable) == (3, 1, [])
     with intake(database_url, tmp_path, NEW) as after:
         assert stored_phones(after)["incident"] == [corrected]
+
+
+def test_a_complaints_lookup_code_and_contact_survive_a_rotation_and_rewrap(
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    body = {
+        "channel": "whatsapp",
+        "complainant": {"name": "Siti Aminah", "contact": PHONE},
+        "text": "Paket belum sampai ke rumah.",
+    }
+    with intake(database_url, tmp_path, OLD) as before:
+        recorded = before.post("/complaints", json=body).json()
+    with intake(database_url, tmp_path, f"{NEW},{OLD}") as during:
+        # Before rewrap the code's hash is the old key's: the lookup tries every key's.
+        found = during.post("/complaints/lookup", json={"code": recorded["lookup_code"]})
+        assert found.status_code == 200, found.text
+    code, out, err = rewrap("intake", database_url, f"{NEW},{OLD}", monkeypatch, capsys)
+    assert (code, err) == (0, "")
+    assert "rewrapped 2 values in 1 rows" in out
+    with intake(database_url, tmp_path, NEW) as after:
+        found = after.post("/complaints/lookup", json={"code": recorded["lookup_code"]})
+        assert found.status_code == 200, found.text
+        shown = after.get(f"/complaints/{recorded['id']}").json()
+    assert (shown["complainant_contact"], shown["lookup_code"]) == (MASKED, recorded["lookup_code"])

@@ -3,6 +3,7 @@
 
 from pathlib import Path
 
+from services.intake import complaints  # noqa: F401 - its tables join intake's metadata
 from services.intake.models import IntakeTable
 from shared.migrations import MigrationHistory
 
