@@ -30,13 +30,11 @@ from services.distribution.models import (
     EnrolmentStatus,
     HandoverRow,
     IncidentPlaceRow,
-    ProgramRow,
     RecipientKind,
     RecipientRow,
     RoundRow,
     RoundStatus,
     RunRow,
-    SandangRequestRow,
 )
 from services.distribution.screens import pages, place_words
 from shared.auth import Access, Role, scoped_office
@@ -65,7 +63,9 @@ def office_nav(request: Request) -> list[tuple[str, str]]:
         ("/sandang", "Sandang", set(OFFICE_ROLES)),
         ("/field", "Field screen", {Role.COORDINATOR, Role.FIELD_TEAM}),
     ]
-    reachable = [(href, pages.text(lang, label)) for href, label, allowed in links if roles & allowed]
+    reachable = [
+        (href, pages.text(lang, label)) for href, label, allowed in links if roles & allowed
+    ]
     # A field team reaches its own screen only: no row of links to one page.
     return reachable if len(reachable) > 1 else []
 
@@ -163,7 +163,7 @@ def _active_counts(uow: UnitOfWork, program_ids: list[UUID]) -> Counter[UUID]:
         )
         .group_by(col(EnrolmentRow.program_id))
     ).all()
-    return Counter({program_id: count for program_id, count in rows})
+    return Counter(dict(rows))
 
 
 @router.get("/programs", summary="Permakanan programs (screen)", response_class=HTMLResponse)
@@ -179,7 +179,9 @@ def programs_screen(request: Request, runtime: RuntimeDep) -> HTMLResponse:
                 {
                     "program": p,
                     "active": counts[p.id],
-                    "next": next((r for r in rounds[p.id] if r.status is RoundStatus.PLANNED), None),
+                    "next": next(
+                        (r for r in rounds[p.id] if r.status is RoundStatus.PLANNED), None
+                    ),
                     "opened": sum(r.status is not RoundStatus.PLANNED for r in rounds[p.id]),
                 }
                 for p in programs
@@ -347,9 +349,7 @@ def sandang_screen(request: Request, runtime: RuntimeDep) -> HTMLResponse:
 # --- relief for the teams --------------------------------------------------------------
 
 
-@router.get(
-    "/relief", summary="Relief waiting for a team (screen)", response_class=HTMLResponse
-)
+@router.get("/relief", summary="Relief waiting for a team (screen)", response_class=HTMLResponse)
 def relief_screen(request: Request, runtime: RuntimeDep) -> HTMLResponse:
     """Relief deliveries whose goods left the warehouse and that no team has taken yet,
     oldest first, each given to a team through the API; below, the relief the teams are

@@ -161,7 +161,11 @@ def run_view(run: RunRow, stops: list[tuple[DeliveryRow, RecipientRow | None]]) 
 def field_context(
     *,
     nav: list[tuple[str, str]],
-    team: str | None, teams: list[str], today: date, incidents: list[Stop], runs: list[Run]
+    team: str | None,
+    teams: list[str],
+    today: date,
+    incidents: list[Stop],
+    runs: list[Run],
 ) -> dict[str, Any]:
     """What `field.html` shows."""
     return {

@@ -88,7 +88,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             roles=frozenset({Role.COORDINATOR}),
         )
         try:
-            yield Live(base, auth, app.state.runtime, issue_token(principal, auth, datetime.now(UTC)))
+            yield Live(
+                base, auth, app.state.runtime, issue_token(principal, auth, datetime.now(UTC))
+            )
         finally:
             server.should_exit = True
             thread.join(timeout=20)
@@ -325,12 +327,12 @@ def test_program_staff_enrol_recipients_and_open_rounds_with_the_recorded_overri
     )
     ok(api.post(f"/deliveries/{missed['id']}/failure", json={"reason_code": "moved"}))
     browser.get(f"{live.url}/rounds/{round_one}?lang=id")
-    shown = {
+    parcel_text = {
         p.get_attribute("data-delivery"): p.text
         for p in browser.find_elements(By.CSS_SELECTOR, "li.parcel")
     }
-    assert "Diserahkan" in shown[handed["id"]] and "Ibu Siti" in shown[handed["id"]]
-    assert "Gagal" in shown[missed["id"]] and "Tim A" in shown[missed["id"]]
+    assert "Diserahkan" in parcel_text[handed["id"]] and "Ibu Siti" in parcel_text[handed["id"]]
+    assert "Gagal" in parcel_text[missed["id"]] and "Tim A" in parcel_text[missed["id"]]
     counts = browser.find_element(By.CSS_SELECTOR, ".counts").text
     assert "Diserahkan: 1" in counts and "Gagal: 1" in counts
     no_sideways_scrolling(browser)
@@ -393,9 +395,10 @@ def test_sandang_is_followed_to_its_handover_and_relief_is_given_to_a_team(
     started = ok(api.get(f"/sandang/requests/{recorded['id']}"))
     assert (started["status"], started["procurement_started_by"]) == ("procurement", COORDINATOR)
     assert started["procurement_started_at"] is not None
-    assert "Waiting for the goods to leave the warehouse" in browser.find_element(
-        By.CSS_SELECTOR, card
-    ).text
+    assert (
+        "Waiting for the goods to leave the warehouse"
+        in browser.find_element(By.CSS_SELECTOR, card).text
+    )
 
     # Followed to the handover: the goods are released, the team hands them over.
     release = release_for(
@@ -445,7 +448,9 @@ def test_sandang_is_followed_to_its_handover_and_relief_is_given_to_a_team(
     assert flash(browser).startswith("Ditugaskan.")
     assigned = ok(api.get(f"/deliveries/{waiting[0]}"))
     assert (assigned["status"], assigned["team"]) == ("assigned", "Tagana Tenggarong 2")
-    under_way = browser.find_element(By.CSS_SELECTOR, f'ol.under-way li[data-delivery="{waiting[0]}"]')
+    under_way = browser.find_element(
+        By.CSS_SELECTOR, f'ol.under-way li[data-delivery="{waiting[0]}"]'
+    )
     assert "Tagana Tenggarong 2" in under_way.text
 
     browser.get(f"{live.url}/relief?lang=en")
