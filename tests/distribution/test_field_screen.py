@@ -404,6 +404,4 @@ def test_a_step_taken_without_a_signal_waits_on_the_phone_and_is_sent_once_it_re
     assert arrivals_kept(live.runtime, delivery_id) == 1
     browser.refresh()  # what the phone keeps survives the page
     # The page lists the kept steps once it has read them from IndexedDB (asynchronously).
-    wait_for(
-        lambda: receipts(browser, delivery_id) == [("departure", "sent"), ("arrival", "sent")]
-    )
+    wait_for(lambda: receipts(browser, delivery_id) == [("departure", "sent"), ("arrival", "sent")])
