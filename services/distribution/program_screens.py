@@ -79,12 +79,13 @@ def signed_in_name(request: Request) -> str:
 def render(request: Request, template: str, current: str, **context: Any) -> HTMLResponse:
     """A page of these screens: the office's nav, the CSRF token for the script, the
     signed-in user's name."""
+    nav = office_nav(request)
     return pages.render(
         request,
         template,
-        nav=office_nav(request),
+        nav=nav,
         current=current,
-        home=current,
+        home=nav[0][0] if nav else current,
         csrf=csrf_token(request),
         user_name=signed_in_name(request),
         **context,

@@ -137,12 +137,12 @@
       notice(box, "", word("sending"));
       const enrolled = [];
       const refused = [];
-      for (const box of ticked) {
-        const result = await post(enrol.dataset.url, { recipient_id: box.value, as_candidate: asCandidate });
-        if (result.ok) enrolled.push(box.dataset.name);
+      for (const tick of ticked) {
+        const result = await post(enrol.dataset.url, { recipient_id: tick.value, as_candidate: asCandidate });
+        if (result.ok) enrolled.push(tick.dataset.name);
         else {
           const { words, detail } = refusalText(result);
-          refused.push(`${box.dataset.name}: ${words}${detail ? ` (${detail})` : ""}`);
+          refused.push(`${tick.dataset.name}: ${words}${detail ? ` (${detail})` : ""}`);
         }
         if (result.error === "network") break;
       }
