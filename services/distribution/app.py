@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, UploadF
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel
 
-from services.distribution import handlers, screens
+from services.distribution import handlers, program_screens, screens
 from services.distribution.domain import DeliveryKind, DeliveryStatus
 from services.distribution.handlers import Policy
 from services.distribution.migrations import HISTORY
@@ -48,6 +48,7 @@ from services.distribution.models import (
     RunRow,
     SandangRequestIn,
     SandangRequestOut,
+    SandangStatus,
     StopOut,
 )
 from services.distribution.privacy import recipient_vault
@@ -225,6 +226,14 @@ def create_program(body: ProgramIn, runtime: RuntimeDep, policy: PolicyDep) -> P
     return runtime.run(work)
 
 
+@router.get("/permakanan/programs", tags=["permakanan"], summary="The office's programs")
+def list_programs(runtime: RuntimeDep) -> list[ProgramOut]:
+    """Every program of the caller's office, the latest start first, with its rounds."""
+    return runtime.run(
+        lambda uow: [_program_out(uow, program) for program in handlers.list_programs(uow)]
+    )
+
+
 @router.get("/permakanan/programs/{program_id}", tags=["permakanan"], summary="One program")
 def get_program(program_id: UUID, runtime: RuntimeDep) -> ProgramOut:
     """The program with each round's status and tally."""
@@ -335,6 +344,17 @@ def start_sandang_procurement(
     logistics is asked for the goods. Once only (`409 procurement_already_started`)."""
     row = runtime.run(lambda uow: handlers.start_sandang_procurement(uow, request_id, body))
     return SandangRequestOut.model_validate(row, from_attributes=True)
+
+
+@router.get("/sandang/requests", tags=["sandang"], summary="Clothing requests, newest first")
+def list_sandang(
+    runtime: RuntimeDep,
+    status: SandangStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[SandangRequestOut]:
+    """The caller's office's requests, optionally in one state."""
+    rows = runtime.run(lambda uow: handlers.list_sandang_requests(uow, status=status, limit=limit))
+    return [SandangRequestOut.model_validate(row, from_attributes=True) for row in rows]
 
 
 @router.get("/sandang/requests/{request_id}", tags=["sandang"], summary="One request")
@@ -668,6 +688,7 @@ def field_screen(
                 for run in handlers.runs_for(uow, team=chosen, on=today)
             ]
         return screens.field_context(
+            nav=program_screens.office_nav(request),
             team=chosen,
             teams=handlers.teams_at_work(uow, on=today),
             today=today,
@@ -691,6 +712,7 @@ ACCESS: AccessPolicy = {
     "PATCH /recipients/{recipient_id}": Access.of(Role.COORDINATOR, Role.OFFICE_ADMIN),
     "GET /recipients/{recipient_id}/personal-data": Access.of(Role.COORDINATOR, Role.OFFICE_ADMIN),
     "POST /permakanan/programs": Access.of(Role.COORDINATOR),
+    "GET /permakanan/programs": Access.of(Role.COORDINATOR, Role.OFFICE_ADMIN),
     "GET /permakanan/programs/{program_id}": Access.of(Role.COORDINATOR, Role.OFFICE_ADMIN),
     "POST /permakanan/programs/{program_id}/enrolments": Access.of(Role.COORDINATOR),
     "GET /permakanan/programs/{program_id}/enrolments": Access.of(
@@ -703,6 +725,7 @@ ACCESS: AccessPolicy = {
     "POST /sandang/requests/{request_id}/procurement": Access.of(
         Role.COORDINATOR, Role.OFFICE_ADMIN
     ),
+    "GET /sandang/requests": Access.of(Role.COORDINATOR, Role.OFFICE_ADMIN),
     "GET /sandang/requests/{request_id}": Access.of(
         Role.COORDINATOR, Role.OFFICE_ADMIN, Role.FIELD_TEAM
     ),
@@ -732,6 +755,7 @@ ACCESS: AccessPolicy = {
     "GET /field/app.js": Access.anyone(),
     "GET /field/field.css": Access.anyone(),
     "GET /field/sw.js": Access.anyone(),
+    **program_screens.ACCESS,
 }
 
 
@@ -758,6 +782,7 @@ def create_app(
     api.state.settings = settings
     api.state.policy = build_policy(settings)
     api.include_router(router)
+    api.include_router(program_screens.router)
     api.include_router(assets_router)
     return api
 

@@ -450,6 +450,14 @@ def get_program(uow: UnitOfWork, program_id: UUID) -> ProgramRow:
     return _office_record(uow, ProgramRow, program_id, "permakanan program", code="program")
 
 
+def list_programs(uow: UnitOfWork) -> list[ProgramRow]:
+    """The caller's office's programs, the latest start first."""
+    query = select(ProgramRow).order_by(col(ProgramRow.start_date).desc(), col(ProgramRow.id))
+    if (scope := scoped_office()) is not None:
+        query = query.where(ProgramRow.office_id == scope)
+    return list(uow.session.exec(query).all())
+
+
 def rounds_of(uow: UnitOfWork, program_id: UUID) -> list[RoundRow]:
     """The program's rounds in order."""
     return list(
@@ -932,6 +940,22 @@ def start_sandang_procurement(
 def get_sandang_request(uow: UnitOfWork, request_id: UUID) -> SandangRequestRow:
     """The request, or 404."""
     return _office_record(uow, SandangRequestRow, request_id, "sandang request")
+
+
+def list_sandang_requests(
+    uow: UnitOfWork, *, status: SandangStatus | None = None, limit: int = 200
+) -> list[SandangRequestRow]:
+    """The caller's office's clothing requests, newest first."""
+    query = (
+        select(SandangRequestRow)
+        .order_by(col(SandangRequestRow.created_at).desc(), col(SandangRequestRow.id))
+        .limit(limit)
+    )
+    if status is not None:
+        query = query.where(SandangRequestRow.status == status)
+    if (scope := scoped_office()) is not None:
+        query = query.where(SandangRequestRow.office_id == scope)
+    return list(uow.session.exec(query).all())
 
 
 def get_handover(uow: UnitOfWork, handover_id: UUID) -> HandoverRow:

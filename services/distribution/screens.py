@@ -159,10 +159,18 @@ def run_view(run: RunRow, stops: list[tuple[DeliveryRow, RecipientRow | None]]) 
 
 
 def field_context(
-    *, team: str | None, teams: list[str], today: date, incidents: list[Stop], runs: list[Run]
+    *,
+    nav: list[tuple[str, str]],
+    team: str | None,
+    teams: list[str],
+    today: date,
+    incidents: list[Stop],
+    runs: list[Run],
 ) -> dict[str, Any]:
     """What `field.html` shows."""
     return {
+        "nav": nav,
+        "current": "/field",
         "team": team,
         "teams": teams,
         "today": today,

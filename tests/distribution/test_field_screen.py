@@ -403,4 +403,5 @@ def test_a_step_taken_without_a_signal_waits_on_the_phone_and_is_sent_once_it_re
     assert ok(api.get(f"/deliveries/{delivery_id}"))["status"] == "arrived"
     assert arrivals_kept(live.runtime, delivery_id) == 1
     browser.refresh()  # what the phone keeps survives the page
-    assert receipts(browser, delivery_id) == [("departure", "sent"), ("arrival", "sent")]
+    # The page lists the kept steps once it has read them from IndexedDB (asynchronously).
+    wait_for(lambda: receipts(browser, delivery_id) == [("departure", "sent"), ("arrival", "sent")])

@@ -1,0 +1,211 @@
+"""What the office's program screens read, over HTTP on both databases with sign-in on:
+the lists of programs and sandang requests (`GET /permakanan/programs`,
+`GET /sandang/requests`) and the pages themselves show only the caller's office, refuse
+unknown ids and bad filters clearly, keep the NIK masked and escape what was typed."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.distribution.app import create_app
+from services.distribution.settings import DistributionSettings
+from shared.auth import AuthSettings, Role
+from shared.clock import office_today
+from shared.runtime import ServiceRuntime
+from tests.distribution.programs_support import HUB, institution, make_settings, person
+from tests.support.access import SECRET, token_for
+
+AUTH = AuthSettings(required=True, secret=SECRET)
+
+
+@pytest.fixture
+def client(database_url: str) -> Iterator[TestClient]:
+    settings: DistributionSettings = make_settings(database_url).model_copy(update={"auth": AUTH})
+    app = create_app(settings)
+    runtime: ServiceRuntime = app.state.runtime
+    runtime.create_tables()
+    # No `with`: the broker lifespan is not started; events wait in the outbox.
+    yield TestClient(app)
+    runtime.engine.dispose()
+
+
+def as_user(office: str = "kukar", *roles: Role) -> dict[str, str]:
+    token = token_for(AUTH, *(roles or (Role.COORDINATOR,)), office=office)
+    return {"Authorization": f"Bearer {token}"}
+
+
+KUKAR, BALANGAN = as_user("kukar"), as_user("balangan")
+
+
+def created(response: Any) -> Any:
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+def error(response: Any, status: int, code: str) -> Any:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["error"] == code, body
+    return body["detail"]
+
+
+def kukar_program(client: TestClient) -> dict[str, Any]:
+    program: dict[str, Any] = created(
+        client.post(
+            "/permakanan/programs",
+            headers=KUKAR,
+            json={
+                "name": "Permakanan Kukar",
+                "start_date": office_today().isoformat(),
+                "parcel": [{"item_code": "RICE-5KG", "quantity": 2}],
+                "hub": HUB.model_dump(),
+            },
+        )
+    )
+    return program
+
+
+def kukar_sandang_request(client: TestClient) -> dict[str, Any]:
+    home = created(
+        client.post("/recipients", headers=KUKAR, json=institution().model_dump(mode="json"))
+    )
+    request: dict[str, Any] = created(
+        client.post(
+            "/sandang/requests",
+            headers=KUKAR,
+            json={
+                "institution_id": home["id"],
+                "lines": [{"item_code": "SERAGAM-SD", "quantity": 30}],
+                "needed_by": f"{office_today().year + 1}-02-01",
+                "budget_year": office_today().year + 1,
+            },
+        )
+    )
+    return request
+
+
+def test_programs_and_sandang_requests_are_listed_to_their_own_office_only(
+    client: TestClient,
+) -> None:
+    program = kukar_program(client)
+    request = kukar_sandang_request(client)
+
+    [listed] = created(client.get("/permakanan/programs", headers=KUKAR))
+    assert (listed["id"], len(listed["rounds"])) == (program["id"], 6)
+    assert created(client.get("/sandang/requests", headers=KUKAR))[0]["id"] == request["id"]
+    assert created(client.get("/permakanan/programs", headers=BALANGAN)) == []
+    assert created(client.get("/sandang/requests", headers=BALANGAN)) == []
+    by_state = {
+        state: created(client.get("/sandang/requests", headers=KUKAR, params={"status": state}))
+        for state in ("requested", "procurement")
+    }
+    assert [r["id"] for r in by_state["requested"]] == [request["id"]]
+    assert by_state["procurement"] == []
+
+
+def test_the_lists_refuse_an_unknown_state_or_a_limit_out_of_range(client: TestClient) -> None:
+    error(
+        client.get("/sandang/requests", headers=KUKAR, params={"status": "lost"}),
+        422,
+        "invalid_request",
+    )
+    error(
+        client.get("/sandang/requests", headers=KUKAR, params={"limit": 0}), 422, "invalid_request"
+    )
+    error(
+        client.get("/sandang/requests", headers=KUKAR, params={"limit": -5}), 422, "invalid_request"
+    )
+
+
+def test_a_sandang_request_with_a_negative_quantity_is_refused_and_nothing_is_recorded(
+    client: TestClient,
+) -> None:
+    home = created(
+        client.post("/recipients", headers=KUKAR, json=institution().model_dump(mode="json"))
+    )
+    detail = error(
+        client.post(
+            "/sandang/requests",
+            headers=KUKAR,
+            json={
+                "institution_id": home["id"],
+                "lines": [{"item_code": "SERAGAM-SD", "quantity": -3}],
+                "needed_by": f"{office_today().year + 1}-02-01",
+                "budget_year": office_today().year + 1,
+            },
+        ),
+        422,
+        "invalid_request",
+    )
+    assert detail[0]["loc"][-1] == "quantity"
+    assert created(client.get("/sandang/requests", headers=KUKAR)) == []
+
+
+def test_a_program_or_round_page_of_an_unknown_id_or_another_office_is_not_found(
+    client: TestClient,
+) -> None:
+    program = kukar_program(client)
+    round_id = program["rounds"][0]["id"]
+    for path, code in (
+        (f"/programs/{uuid.uuid4()}", "program_not_found"),
+        (f"/programs/{uuid.uuid4()}/enrolments", "program_not_found"),
+        (f"/rounds/{uuid.uuid4()}", "round_not_found"),
+    ):
+        error(client.get(path, headers=KUKAR), 404, code)
+    for path, code in (
+        (f"/programs/{program['id']}", "program_not_found"),
+        (f"/programs/{program['id']}/enrolments?q=a", "program_not_found"),
+        (f"/rounds/{round_id}", "round_not_found"),
+    ):
+        error(client.get(path, headers=BALANGAN), 404, code)
+    assert client.get(f"/rounds/{round_id}", headers=KUKAR).status_code == 200
+    error(client.get("/programs/not-an-id", headers=KUKAR), 422, "invalid_request")
+    too_long = "x" * 101
+    error(
+        client.get(f"/programs/{program['id']}/enrolments", headers=KUKAR, params={"q": too_long}),
+        422,
+        "invalid_request",
+    )
+
+
+def test_the_pages_show_only_the_callers_office_with_the_nik_masked_and_typed_text_escaped(
+    client: TestClient,
+) -> None:
+    program = kukar_program(client)
+    request = kukar_sandang_request(client)
+    hostile = person(21, name="<b>Ibu Jahat</b>").model_dump(mode="json")
+    created(client.post("/recipients", headers=KUKAR, json=hostile))
+
+    found = client.get(
+        f"/programs/{program['id']}/enrolments", headers=KUKAR, params={"q": "jahat"}
+    ).text
+    assert "&lt;b&gt;Ibu Jahat&lt;/b&gt;" in found and "<b>Ibu Jahat</b>" not in found
+    assert "64020601******21" in found and "6402060101500021" not in found
+
+    for path in ("/programs", "/sandang", "/relief"):
+        page = client.get(path, headers=BALANGAN)
+        assert page.status_code == 200, page.text
+        assert "Permakanan Kukar" not in page.text
+        assert "Panti Asuhan Harapan Bangsa" not in page.text
+        assert program["id"] not in page.text and request["id"] not in page.text
+    assert "Permakanan Kukar" in client.get("/programs", headers=KUKAR).text
+    assert "Panti Asuhan Harapan Bangsa" in client.get("/sandang", headers=KUKAR).text
+
+
+def test_only_a_coordinator_gives_relief_to_a_team_and_a_field_team_sees_no_office_screen(
+    client: TestClient,
+) -> None:
+    admin, team = as_user("kukar", Role.OFFICE_ADMIN), as_user("kukar", Role.FIELD_TEAM)
+    assert client.get("/relief", headers=admin).status_code == 403
+    assert client.get("/programs", headers=admin).status_code == 200
+    for path in ("/programs", "/sandang", "/relief"):
+        assert client.get(path, headers=team).status_code == 403
+    field = client.get("/field", headers=team, params={"team": "Tim A"}).text
+    assert 'href="/programs"' not in field  # no links to screens the team may not open
+    coordinator_field = client.get("/field", headers=KUKAR, params={"team": "Tim A"}).text
+    assert 'href="/relief"' in coordinator_field and 'href="/programs"' in coordinator_field
