@@ -35,6 +35,9 @@ PUBLISHED_BY: dict[str, tuple[str, ...]] = {
         "IncidentRejected",
         "IncidentUpdated",
         "ReportLinkedToIncident",
+        "IncidentDocumentAttached",
+        "DispositionRecorded",
+        "EmergencyStatusDeclared",
     ),
     "logistics": (
         "DispatchPlanned",

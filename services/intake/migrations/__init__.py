@@ -3,6 +3,9 @@
 
 from pathlib import Path
 
+# The case's records keep their tables beside their use cases; importing them adds them
+# to IntakeTable.metadata.
+from services.intake import case_records  # noqa: F401
 from services.intake.models import IntakeTable
 from shared.migrations import MigrationHistory
 
