@@ -5,6 +5,7 @@ outbox (no broker is needed to see what would be announced)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -27,6 +28,7 @@ from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
 from tests.intake.test_api import report
 from tests.support.access import SECRET
+from tests.support.dispositions import DISPOSITION
 from tests.support.pictures import metadata_of, phone_photo
 from tests.support.signed import queued_events, signed_in_as
 
@@ -37,13 +39,6 @@ LETTER_PDF = (
     b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
     b"trailer<</Root 1 0 R>>\n%%EOF\n"
 )
-# "Kepala Dinas mendisposisi ke Bidang Linjamsos untuk memvalidasi informasi dan
-# menyiapkan logistik sesuai kebutuhan" (000).
-DISPOSITION = {
-    "given_by": "Drs. H. Hamly",
-    "position": "Kepala Dinas Sosial",
-    "instruction": "Kabid Linjamsos: validasi informasi dan siapkan logistik sesuai kebutuhan.",
-}
 EMERGENCY = {
     "phase": "response",
     "level": "regency",
@@ -53,13 +48,6 @@ EMERGENCY = {
     "ends_on": "2026-12-12",
 }
 NEEDS = {"assessed_needs": [{"item_code": "RICE-5KG", "quantity": 5}]}
-
-
-def record_disposition(client: TestClient, incident: str, headers: dict[str, str]) -> None:
-    """The Kepala Dinas's disposition on the report, as a coordinator enters it: what an
-    office like Kukar (000) needs before it verifies."""
-    answer = client.post(f"/incidents/{incident}/dispositions", json=DISPOSITION, headers=headers)
-    assert answer.status_code == 201, answer.text
 
 
 @dataclass
@@ -486,3 +474,66 @@ def test_another_offices_incident_takes_no_emergency_status(offices: Offices) ->
     )
     assert (refused.status_code, refused.json()["error"]) == (404, "incident_not_found")
     assert offices.events(EmergencyStatusDeclared) == []
+
+
+# --- the report page ----------------------------------------------------------------------
+
+
+def page_text(offices: Offices, incident: str, lang: str = "id", office: str = "kukar") -> str:
+    headers = {**offices.user(Role.COORDINATOR, office), "Accept": "text/html"}
+    html = offices.client.get(f"/koordinator/{incident}?lang={lang}", headers=headers).text
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+@pytest.mark.parametrize(
+    ("lang", "shown"),
+    [
+        (
+            "id",
+            [
+                "Surat permohonan",
+                "Surat Permohonan Desa Sukarame No. 140/27/2026",
+                "Disposisi pimpinan",
+                "Drs. H. Hamly · Kepala Dinas Sosial",
+                "dicatat oleh Sari Wulandari",
+                "Tanggap darurat · Tingkat kabupaten/kota",
+                "Ditetapkan oleh Bupati Balangan, SK nomor 188.45/212/KUM/2026",
+                "29 Nov 2026 s.d. 12 Des 2026",
+            ],
+        ),
+        (
+            "en",
+            [
+                "Request letter",
+                "Leadership's disposition",
+                "Emergency response · Regency/city level",
+                "29 Nov 2026 to 12 Dec 2026",
+            ],
+        ),
+    ],
+)
+def test_the_report_page_shows_the_cases_documents_disposition_and_emergency_status(
+    offices: Offices, lang: str, shown: list[str]
+) -> None:
+    incident = offices.file()
+    coordinator = offices.user(Role.COORDINATOR)
+    offices.upload(incident, LETTER_PDF)
+    offices.client.post(
+        f"/incidents/{incident}/dispositions", json=DISPOSITION, headers=coordinator
+    )
+    offices.client.post(
+        f"/incidents/{incident}/emergency-statuses", json=EMERGENCY, headers=coordinator
+    )
+
+    text = page_text(offices, incident, lang)
+
+    for words in shown:
+        assert words in text
+
+
+def test_the_report_page_of_kukar_asks_for_the_disposition_before_verifying(
+    offices: Offices,
+) -> None:
+    warning = "Standar pelayanan kantor ini menempatkan disposisi pimpinan sebelum validasi"
+    assert warning in page_text(offices, offices.file("kukar"))
+    assert warning not in page_text(offices, offices.file("balangan"), office="balangan")
