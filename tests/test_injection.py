@@ -44,7 +44,7 @@ from shared.settings import CommonSettings
 from tests.distribution.programs_support import HUB, make_settings, person, signature
 from tests.distribution.test_api import AT_THE_POSKO, released
 from tests.notify.test_cases import reported as notify_reported
-from tests.support.dispositions import DISPOSITION, record_disposition
+from tests.support.case_records import DISPOSITION, record_disposition
 from tests.support.injection import (
     ESCAPED_SCRIPT,
     PAYLOADS,

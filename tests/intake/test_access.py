@@ -16,7 +16,7 @@ from shared.auth import Role
 from shared.events import IncidentRejected, IncidentVerified
 from tests.intake.test_api import report
 from tests.support.access import matrix_problems, signed_in, token_for
-from tests.support.dispositions import record_disposition
+from tests.support.case_records import record_disposition
 from tests.support.signed import audit_entries, queued_events, signed_in_as
 
 

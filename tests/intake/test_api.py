@@ -21,7 +21,7 @@ from shared.events import IncidentReported, IncidentVerified, parse_event
 from shared.events_field import DispositionRecorded, IncidentUpdated, ReportLinkedToIncident
 from shared.tansu import TansuBroker
 from shared.topics import INCIDENTS
-from tests.support.dispositions import record_disposition
+from tests.support.case_records import record_disposition
 from tests.support.kafka import collect
 from tests.support.nominatim import NominatimStandIn, nominatim_server
 from tests.support.pictures import metadata_of, phone_photo, png_declaring

@@ -28,17 +28,10 @@ from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
 from tests.intake.test_api import report
 from tests.support.access import SECRET
-from tests.support.dispositions import DISPOSITION
+from tests.support.case_records import DISPOSITION, LETTER_PDF
 from tests.support.pictures import metadata_of, phone_photo
 from tests.support.signed import queued_events, signed_in_as
 
-# A small, complete PDF: the header, one empty page, the trailer and %%EOF.
-LETTER_PDF = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
-    b"trailer<</Root 1 0 R>>\n%%EOF\n"
-)
 EMERGENCY = {
     "phase": "response",
     "level": "regency",
@@ -176,43 +169,40 @@ def test_a_photographed_covering_letter_is_kept_without_the_phones_gps_position(
 
 
 @pytest.mark.parametrize(
-    ("name", "data", "content_type", "status", "error"),
+    ("name", "data", "content_type", "refusal"),
     [
         (
             "surat.pdf",
             b"MZ\x90\x00 an executable named a letter",
             "application/pdf",
-            415,
-            "not_a_pdf",
+            (415, "not_a_pdf"),
         ),
-        ("surat.bin", b"MZ\x90\x00 an executable", "application/pdf", 415, "not_a_pdf"),
+        ("surat.bin", b"MZ\x90\x00 an executable", "application/pdf", (415, "not_a_pdf")),
         (
             "surat.pdf",
             b"%PDF-1.4\n1 0 obj<</Type/Catalog>>",
             "application/pdf",
-            422,
-            "pdf_incomplete",
+            (422, "pdf_incomplete"),
         ),
-        ("surat.txt", b"just some words", "text/plain", 415, "unsupported_document"),
-        ("surat.pdf", b"", "application/pdf", 422, "document_empty"),
+        ("surat.txt", b"just some words", "text/plain", (415, "unsupported_document")),
+        ("surat.pdf", b"", "application/pdf", (422, "document_empty")),
         (
             "surat.pdf",
             b"%PDF-" + b"0" * (5 * 1024 * 1024),
             "application/pdf",
-            413,
-            "document_too_large",
+            (413, "document_too_large"),
         ),
     ],
     ids=["fake-pdf", "fake-pdf-by-type", "cut-short-pdf", "text", "empty", "oversized"],
 )
 def test_a_file_that_is_not_a_whole_pdf_jpeg_or_png_is_refused_and_nothing_is_kept(
-    offices: Offices, name: str, data: bytes, content_type: str, status: int, error: str
+    offices: Offices, name: str, data: bytes, content_type: str, refusal: tuple[int, str]
 ) -> None:
     incident = offices.file()
 
     refused = offices.upload(incident, data, name=name, content_type=content_type)
 
-    assert (refused.status_code, refused.json()["error"]) == (status, error)
+    assert (refused.status_code, refused.json()["error"]) == refusal
     assert set(refused.json()) == {"error", "detail"}
     listed = offices.client.get(
         f"/incidents/{incident}/documents", headers=offices.user(Role.COORDINATOR)

@@ -24,7 +24,7 @@ from shared.clock import FixedClock
 from shared.settings import CommonSettings
 from tests.intake.test_api import report
 from tests.support.access import SECRET, token_for
-from tests.support.dispositions import record_disposition
+from tests.support.case_records import record_disposition
 from tests.support.signed import signed_in_as
 
 PHONE = "081234567890"

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import httpx
 
 from shared.stack import Stack
-from tests.support.dispositions import DISPOSITION
+from tests.support.case_records import DISPOSITION
 
 T = TypeVar("T")
 

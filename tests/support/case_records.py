@@ -1,10 +1,19 @@
-"""The leadership's disposition on a report, as a coordinator enters it: what an office
-whose standard puts it before validation (Kukar, 000: "Disposisi pimpinan dan validasi
-informasi") needs before it verifies. Tests that verify a Kukar report record one first."""
+"""A case's records as tests make them: the leadership's disposition on a report, as a
+coordinator enters it (what an office whose standard puts it before validation, Kukar,
+000: "Disposisi pimpinan dan validasi informasi", needs before it verifies: tests that
+verify a Kukar report record one first), and a letter as a PDF."""
 
 from __future__ import annotations
 
 from typing import Any, Protocol
+
+# A small, complete PDF: the header, one empty page, the trailer and %%EOF.
+LETTER_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
 
 # "Kepala Dinas mendisposisi ke Bidang Linjamsos untuk memvalidasi informasi dan
 # menyiapkan logistik sesuai kebutuhan" (000).
