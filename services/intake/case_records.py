@@ -16,6 +16,7 @@ beside intake's API (`services/intake/app.py` includes `records_router`).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFil
 from fastapi.responses import FileResponse
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import Column, Date, UniqueConstraint
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field as SQLField
 from sqlmodel import col, select
 
@@ -556,8 +558,13 @@ async def upload_document(
         raise Unprocessable("give the document a title", code="title_missing")
     limit = settings.document_max_bytes
     data = await document.read(limit + 1)
-    facts = inspect_document(
-        data, limit, declared_type=document.content_type, file_name=document.filename
+    # Decoding a picture is CPU work: off the event loop too.
+    facts = await asyncio.to_thread(
+        inspect_document,
+        data,
+        limit,
+        declared_type=document.content_type,
+        file_name=document.filename,
     )
     folder = settings.resolved_document_dir()
 
@@ -566,7 +573,16 @@ async def upload_document(
             uow, incident_id, facts, kind=kind, title=name, uploaded_by=actor, document_dir=folder
         )
 
-    row, created = runtime.run(keep)
+    def store() -> tuple[DocumentRow, bool]:
+        try:
+            return runtime.run(keep)
+        except IntegrityError:
+            # The same file sent twice at once: the loser's unique index refuses it, and
+            # running it again finds the winner's row.
+            return runtime.run(keep)
+
+    # The database and the disk are blocking work: off the event loop, like photos.
+    row, created = await asyncio.to_thread(store)
     if not created:
         response.status_code = status.HTTP_200_OK
     return DocumentOut.of(row)
