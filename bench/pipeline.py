@@ -145,6 +145,13 @@ async def report_and_verify(client: httpx.AsyncClient, intake: str) -> Trip:
     )
     response.raise_for_status()
     case_id = str(response.json()["id"])
+    # Kukar's standard (000) puts the leadership's disposition before validation; it is
+    # recorded before the verification's clock starts, so the figure stays comparable.
+    disposed = await client.post(
+        f"{intake}/incidents/{case_id}/dispositions",
+        json={"given_by": "Bench Kadis", "position": "Kepala Dinas", "instruction": "Validasi"},
+    )
+    disposed.raise_for_status()
     verify_sent = time.perf_counter()
     verified = await client.post(
         f"{intake}/incidents/{case_id}/verification",

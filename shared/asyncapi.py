@@ -39,6 +39,9 @@ PUBLISHED_BY: dict[str, tuple[str, ...]] = {
         "ComplaintHandlingStarted",
         "ComplaintAnswered",
         "ComplaintClosed",
+        "IncidentDocumentAttached",
+        "DispositionRecorded",
+        "EmergencyStatusDeclared",
     ),
     "logistics": (
         "DispatchPlanned",

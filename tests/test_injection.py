@@ -44,6 +44,7 @@ from shared.settings import CommonSettings
 from tests.distribution.programs_support import HUB, make_settings, person, signature
 from tests.distribution.test_api import AT_THE_POSKO, released
 from tests.notify.test_cases import reported as notify_reported
+from tests.support.case_records import DISPOSITION, record_disposition
 from tests.support.injection import (
     ESCAPED_SCRIPT,
     PAYLOADS,
@@ -163,10 +164,28 @@ def intake_service(database_url: str, tmp_path: Path) -> Service:
         }
 
     def verification() -> tuple[str, Body]:
-        return f"/incidents/{incident()}/verification", {
+        # Kukar verifies after the leadership's disposition (000).
+        decided = incident()
+        record_disposition(client, decided)
+        return f"/incidents/{decided}/verification", {
             "verified_by": f"Kabid Linjamsos {next(serial)}",
             "assessed_needs": [{"item_code": "RICE-5KG", "quantity": 70}],
             "location": {"lat": -0.4231, "lon": 116.9861},
+        }
+
+    def disposition() -> tuple[str, Body]:
+        return f"/incidents/{incident()}/dispositions", DISPOSITION | {
+            "instruction": f"Kabid Linjamsos: validasi {next(serial)}"
+        }
+
+    def emergency_status() -> tuple[str, Body]:
+        return f"/incidents/{incident()}/emergency-statuses", {
+            "phase": "response",
+            "level": "regency",
+            "declared_by": f"Bupati Kutai Kartanegara {next(serial)}",
+            "decree_number": "188.45/212/KUM/2026",
+            "starts_on": "2026-11-29",
+            "ends_on": "2026-12-12",
         }
 
     def rejection() -> tuple[str, Body]:
@@ -212,6 +231,8 @@ def intake_service(database_url: str, tmp_path: Path) -> Service:
             "POST /incidents/{incident_id}/updates": [follow_up],
             "POST /incidents/{incident_id}/verification": [verification],
             "POST /incidents/{incident_id}/rejection": [rejection],
+            "POST /incidents/{incident_id}/dispositions": [disposition],
+            "POST /incidents/{incident_id}/emergency-statuses": [emergency_status],
         },
         query_defaults={},
         skip_queries=set(),

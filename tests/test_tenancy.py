@@ -55,6 +55,7 @@ from tests.distribution.programs_support import institution as institution_body
 from tests.distribution.test_api import AT_THE_POSKO, released
 from tests.notify.test_cases import reported as notify_reported
 from tests.support.access import SECRET, token_for
+from tests.support.case_records import DISPOSITION, LETTER_PDF
 from tests.support.tenancy import (
     OFFICE_A,
     OFFICE_B,
@@ -99,6 +100,7 @@ def intake(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
         common=common(tmp_path),
         auth=SIGNED_IN,
         photo_dir=tmp_path / "photos",
+        document_dir=tmp_path / "documents",
         duplicate_radius_m=0,  # each report opens its own incident
     )
     app = create_intake(settings)
@@ -162,12 +164,23 @@ def intake(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
     def complaint_id(office: str) -> str:
         return str(offices[office].call("POST", "/complaints", json=complaint())["id"])
 
+    def document(office: str) -> str:
+        url = f"/incidents/{incident(office)}/documents"
+        return str(offices[office].call("POST", url, **letter())["id"])
+
+    def letter() -> dict[str, Any]:
+        return {
+            "data": {"kind": "request_letter", "title": "Surat permohonan 140/27"},
+            "files": {"document": ("surat.pdf", LETTER_PDF, "application/pdf")},
+        }
+
     return app, Registry(
         kinds={
             "incident_id": incident,
             "about_incident_id": incident,
             "complaint_id": complaint_id,
             "photo_id": photo,
+            "document_id": document,
             "client_report_id": client_report_id,
             "client_update_id": client_update_id,
             "office_id": lambda office: office,
@@ -201,6 +214,18 @@ def intake(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
             "POST /complaints/{complaint_id}/answer": lambda _: {"json": {"text": "Diantar ulang"}},
             # The complainant's public page: a code, no office's record id.
             "POST /pengaduan": lambda _: {"data": {"code": "K7QM2-XR9TD"}},
+            "POST /incidents/{incident_id}/documents": lambda _: letter(),
+            "POST /incidents/{incident_id}/dispositions": lambda _: {"json": DISPOSITION},
+            "POST /incidents/{incident_id}/emergency-statuses": lambda _: {
+                "json": {
+                    "phase": "response",
+                    "level": "regency",
+                    "declared_by": "Bupati",
+                    "decree_number": "188.45/212/2026",
+                    "starts_on": "2026-11-29",
+                    "ends_on": "2026-12-12",
+                }
+            },
         },
         shared={
             "item_code": "the item catalogue is shared by every office",

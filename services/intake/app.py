@@ -22,7 +22,7 @@ from fastapi import (
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.exc import IntegrityError
 
-from services.intake import handlers
+from services.intake import case_records, handlers
 from services.intake.complaint_routes import COMPLAINT_ACCESS, install_complaints
 from services.intake.domain import AddressRefused, IncidentStatus, geocoding_query, inspect_photo
 from services.intake.geocoding import Geocoder, geocoder_from
@@ -358,15 +358,25 @@ async def _address_refused(_request: Request, exc: Exception) -> JSONResponse:
 def verify(
     incident_id: UUID,
     decision: VerificationIn,
+    *,
+    request: Request,
     runtime: RuntimeDep,
     policy: PolicyDep,
     actor: ActingUserName,
 ) -> IncidentOut:
     """The coordinator's validation; logistics allocates stock for the assessed needs.
-    The signed-in user is recorded as the one who verified (`verified_by` is ignored)."""
+    The signed-in user is recorded as the one who verified (`verified_by` is ignored).
+    In an office of INTAKE_DISPOSITION_REQUIRED_OFFICES (default Kukar, whose standard
+    reads "Disposisi pimpinan dan validasi informasi") a report without a recorded
+    disposition is refused (409 `disposition_required`)."""
     decision = attributed(decision, actor, "verified_by")
+    # An office whose standard puts the leadership's disposition first (000) verifies
+    # only after it is recorded: 409 `disposition_required` (services/intake/case_records.py).
+    required = case_records.intake_settings(request).disposition_required_offices
     return IncidentOut.of(
-        runtime.run(lambda uow: handlers.verify_incident(uow, incident_id, decision)),
+        runtime.run(
+            lambda uow: case_records.verify_after_disposition(uow, incident_id, decision, required)
+        ),
         policy.vault,
     )
 
@@ -442,6 +452,8 @@ ACCESS: Policy = {
     "GET /photos/{photo_id}": Access.of(*FIELD),
     "POST /incidents/{incident_id}/verification": Access.of(Role.COORDINATOR),
     "POST /incidents/{incident_id}/rejection": Access.of(Role.COORDINATOR),
+    # Documents, disposition, emergency status (services/intake/case_records.py).
+    **case_records.CASE_RECORDS_ACCESS,
     # The coordinator's inbox and report page (services/intake/screens.py).
     **COORDINATOR_SCREENS,
     # Complaints: the staff's API and screens, the complainant's public lookup.
@@ -485,6 +497,7 @@ def create_app(
     api.state.report_policy = report_policy
     api.add_exception_handler(AddressRefused, _address_refused)
     api.include_router(router)
+    api.include_router(case_records.records_router)
     api.include_router(page_router)
     api.state.pages = make_pages(settings.office_timezone)
     api.include_router(screens_router)

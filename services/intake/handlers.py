@@ -503,15 +503,19 @@ def add_photo(
         size_bytes=facts.size_bytes,
         uploaded_at=uow.now(),
     )
-    folder = photo_dir / str(incident.id)
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / row.file_name
-    if not target.exists():
-        partial = target.with_suffix(".part")
-        partial.write_bytes(facts.data)
-        partial.replace(target)
+    keep_file(photo_dir / str(incident.id) / row.file_name, facts.data)
     uow.session.add(row)
     return row, True
+
+
+def keep_file(target: Path, data: bytes) -> None:
+    """Write `data` to `target` (named by its hash, so an existing file is the same
+    bytes) through a partial file, so a crash never leaves half a file under the name."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():
+        partial = target.with_suffix(".part")
+        partial.write_bytes(data)
+        partial.replace(target)
 
 
 def incident_photos(uow: UnitOfWork, incident_id: UUID) -> Sequence[PhotoRow]:

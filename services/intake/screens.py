@@ -13,8 +13,9 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
-from services.intake import inbox
+from services.intake import case_records, inbox
 from services.intake.handlers import ReportPolicy
+from services.intake.settings import IntakeSettings
 from shared.auth import Access, Policy, Role
 from shared.csrf import csrf_token
 from shared.http import NotFound, Unprocessable
@@ -126,12 +127,17 @@ def report_page(incident_id: UUID, request: Request, runtime: RuntimeDep) -> HTM
                 uow, incident_id, vault=policy.vault, hierarchy=policy.hierarchy
             )
         )
+        settings: IntakeSettings = request.app.state.intake_settings
+        required = settings.disposition_required_offices
+        records = runtime.run(lambda uow: case_records.records_of(uow, incident_id, required))
     except NotFound:
         return _render(request, "missing.html", status_code=404, current=INBOX)
     return _render(
         request,
         "report.html",
         report=report,
+        records=records,
+        document_max_mb=round(settings.document_max_bytes / 1024 / 1024, 1),
         current=INBOX,
         now=runtime.clock.now(),
         csrf=csrf_token(request),

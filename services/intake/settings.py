@@ -37,6 +37,16 @@ class IntakeSettings(ServiceSettings):
     # Photos live on disk here; empty: `<DINSOS_DATA_DIR>/intake-photos`.
     photo_dir: Path | None = None
 
+    # Documents of a case (letters, site surveys): a PDF, JPEG or PNG up to this size,
+    # kept on disk here (empty: `<DINSOS_DATA_DIR>/intake-documents`).
+    document_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
+    document_dir: Path | None = None
+    # Offices whose Standar Pelayanan puts the leadership's disposition before validation:
+    # Kukar's (000) "Disposisi pimpinan dan validasi informasi". A verification there is
+    # refused until one is recorded. JSON list, e.g. INTAKE_DISPOSITION_REQUIRED_OFFICES=
+    # '["kukar","balangan"]'; '[]' for none.
+    disposition_required_offices: frozenset[str] = frozenset({"kukar"})
+
     # A NIK is stored only as HMAC-SHA256 under this key, never in clear.
     nik_hash_key: SecretStr = SecretStr(DEVELOPMENT_NIK_KEY)
     # Fernet keys (urlsafe base64 of 32 bytes) for reporters' phone numbers at rest,
@@ -64,6 +74,10 @@ class IntakeSettings(ServiceSettings):
     def resolved_photo_dir(self) -> Path:
         """Where uploaded photos are kept."""
         return self.photo_dir or self.common.data_dir / "intake-photos"
+
+    def resolved_document_dir(self) -> Path:
+        """Where the documents of cases are kept."""
+        return self.document_dir or self.common.data_dir / "intake-documents"
 
 
 @lru_cache

@@ -360,6 +360,7 @@ def case_page(
         alerts=alerts,
         alert_cases={clock.case_id: clock},
         delivery_steps=[s for s in steps if s.event_type.startswith(("Dispatch", "Delivery"))],
+        case_records=[s for s in steps if s.event_type in handlers.CASE_RECORD_EVENTS],
         links=_links(request, runtime, case_id, row.case_type),
         map_items=map_items([row], [clock], now),
         map_settings=map_settings(

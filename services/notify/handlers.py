@@ -47,7 +47,12 @@ from shared.events import (
 )
 from shared.events_alerts import AlertAcknowledged, AlertEscalated, BreachPredicted, StageOverdue
 from shared.events_complaints import ComplaintReceived
-from shared.events_field import IncidentUpdated
+from shared.events_field import (
+    DispositionRecorded,
+    EmergencyStatusDeclared,
+    IncidentDocumentAttached,
+    IncidentUpdated,
+)
 from shared.events_programs import (
     PermakananRoundScheduled,
     SandangProcurementStarted,
@@ -263,6 +268,7 @@ def _actor_of(event: EventBase) -> str | None:
     """Who did what the event records, when it says."""
     for attribute in (
         *("verified_by", "rejected_by", "released_by", "team", "received_by"),
+        *("uploaded_by", "given_by", "declared_by"),  # a case's records (before who typed them in)
         *("recorded_by", "handled_by", "answered_by", "closed_by"),  # a complaint's steps
     ):
         value = getattr(event, attribute, None)
@@ -274,7 +280,33 @@ def _actor_of(event: EventBase) -> str | None:
     return event.producer
 
 
+# intake's records of a case (documents, the disposition, the emergency status): shown on
+# the case page beside the clock, their codes put into words there.
+CASE_RECORD_EVENTS = frozenset(
+    {"IncidentDocumentAttached", "DispositionRecorded", "EmergencyStatusDeclared"}
+)
+
+
+def _case_record_detail(event: EventBase) -> str | None:
+    """`code: text` for a record of the case (the code a word of the screens' catalog),
+    or None for any other event."""
+    if isinstance(event, IncidentDocumentAttached):
+        return f"{event.kind.value}: {event.title}"
+    if isinstance(event, DispositionRecorded):
+        return f"{event.position}: {event.instruction}"
+    if isinstance(event, EmergencyStatusDeclared):
+        return (
+            # The days as an ISO 8601 interval, e.g. 2026-11-28/2026-12-11.
+            f"{event.phase.value}: {event.decree_number} · {event.starts_on.isoformat()}/"
+            f"{event.ends_on.isoformat()}"
+        )
+    return None
+
+
 def _detail_of(event: EventBase) -> str | None:
+    record = _case_record_detail(event)
+    if record is not None:
+        return record[:500]
     for attribute in ("warehouse_code", "reason", "hazard", "description"):
         value = getattr(event, attribute, None)
         if value:

@@ -250,11 +250,12 @@ def test_every_event_delivered_twice_and_out_of_order_has_one_effect(
             running.broker.bootstrap_servers,
             INCIDENTS.name,
             match=lambda r: r.key.decode() in cases,
-            count=2 * len(cases),
+            # Report, the leadership's disposition (Kukar, 000) and verification.
+            count=3 * len(cases),
             timeout_s=10,
         )
     )
-    assert len(records) == 2 * len(cases)
+    assert len(records) == 3 * len(cases)
     before = health(running, "logistics")
 
     async def resend_reversed() -> None:

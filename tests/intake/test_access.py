@@ -16,6 +16,7 @@ from shared.auth import Role
 from shared.events import IncidentRejected, IncidentVerified
 from tests.intake.test_api import report
 from tests.support.access import matrix_problems, signed_in, token_for
+from tests.support.case_records import record_disposition
 from tests.support.signed import audit_entries, queued_events, signed_in_as
 
 
@@ -109,6 +110,7 @@ def test_the_signed_in_coordinator_is_recorded_as_the_decider_not_a_typed_name(
     field = bearer(token_for(settings.auth, Role.FIELD_TEAM))
     sari = signed_in_as(settings.auth, "Sari", "sari-01", Role.COORDINATOR)
     incident = client.post("/reports", json=report(), headers=field).json()["id"]
+    record_disposition(client, incident, sari)
 
     decided = client.post(f"/incidents/{incident}/{step}", json=typed, headers=sari)
 

@@ -18,9 +18,10 @@ from PIL import Image
 from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
 from shared.events import IncidentReported, IncidentVerified, parse_event
-from shared.events_field import IncidentUpdated, ReportLinkedToIncident
+from shared.events_field import DispositionRecorded, IncidentUpdated, ReportLinkedToIncident
 from shared.tansu import TansuBroker
 from shared.topics import INCIDENTS
+from tests.support.case_records import record_disposition
 from tests.support.kafka import collect
 from tests.support.nominatim import NominatimStandIn, nominatim_server
 from tests.support.pictures import metadata_of, phone_photo, png_declaring
@@ -73,7 +74,7 @@ async def events_of(broker: TansuBroker, case_id: str, count: int) -> list[Any]:
     return [parse_event(record.value) for record in records]
 
 
-async def test_report_then_verify_announces_both_in_order(
+async def test_report_disposition_and_verification_are_announced_in_order(
     client: TestClient, broker: TansuBroker
 ) -> None:
     created = client.post("/reports", json=report())
@@ -83,6 +84,7 @@ async def test_report_then_verify_announces_both_in_order(
     assert incident["location_source"] == "gps"
     assert incident["reporter"]["phone"] == "+628******78"  # masked; stored encrypted
 
+    record_disposition(client, incident["id"])
     verified = client.post(
         f"/incidents/{incident['id']}/verification",
         json={
@@ -97,7 +99,8 @@ async def test_report_then_verify_announces_both_in_order(
     assert verified.status_code == 200, verified.text
     assert verified.json()["status"] == "verified"
 
-    reported_event, verified_event = await events_of(broker, incident["id"], 2)
+    reported_event, disposed, verified_event = await events_of(broker, incident["id"], 3)
+    assert isinstance(disposed, DispositionRecorded)
     assert isinstance(reported_event, IncidentReported)
     assert reported_event.people_affected == 150
     assert "+62812345678" not in reported_event.model_dump_json()
@@ -152,6 +155,7 @@ def test_geocoder_outage_keeps_the_report_and_the_coordinator_sets_the_point(
     assert (incident["location_source"], incident["location"]) == ("unresolved", None)
 
     needs = [{"item_code": "TENT", "quantity": 2}]
+    record_disposition(client, incident["id"])
     refused = client.post(
         f"/incidents/{incident['id']}/verification",
         json={"verified_by": "Kabid", "assessed_needs": needs},

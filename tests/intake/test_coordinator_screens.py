@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
@@ -29,6 +30,7 @@ from tests.intake.test_api import report
 from tests.intake.test_form import intake_settings, served, set_offline, wait_until
 from tests.support.access import SECRET, token_for
 from tests.support.browser import click_and_load
+from tests.support.case_records import LETTER_PDF, record_disposition
 from tests.support.signin import CHEAP_N
 
 PASSWORD = "putuskan-2026-kukar"
@@ -119,6 +121,27 @@ def retype(field: WebElement, text: str) -> None:
     field.send_keys(text)
 
 
+def set_value(browser: WebDriver, element_id: str, value: str) -> None:
+    """A date field's value as the browser keeps it (typing one depends on the locale)."""
+    browser.execute_script(
+        "document.getElementById(arguments[0]).value = arguments[1];", element_id, value
+    )
+
+
+def stored_and_shown(browser: WebDriver, button_id: str, list_id: str, words: str) -> str:
+    """Press a record's button; the card's list once the reloaded page shows `words`."""
+    browser.find_element(By.ID, button_id).click()
+
+    def listed() -> str | None:
+        try:
+            found = browser.find_elements(By.ID, list_id)
+            return str(found[0].text) if found and words in found[0].text else None
+        except StaleElementReferenceException:  # the page was reloading
+            return None
+
+    return wait_until(listed, f"#{list_id} shows {words}")
+
+
 def submit_and_wait(browser: WebDriver, button_id: str, notice_id: str) -> str:
     """Press a decision button; the words of the refusal it brings."""
     browser.execute_script(
@@ -141,6 +164,19 @@ def test_a_coordinator_verifies_a_report_with_the_assessed_needs(
     assert "Menunggu keputusan: 1" in browser.find_element(By.ID, "waiting").text
     open_report(browser, "Banjir · Sukarame, Tenggarong · 30 KK")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Banjir · Sukarame, Tenggarong · 30 KK"
+
+    # Kukar's standard (000): "Disposisi pimpinan dan validasi informasi". The page asks
+    # for the disposition first; one with a field left empty is refused in words.
+    assert "catat sebelum memverifikasi" in browser.find_element(By.ID, "disposition").text
+    browser.find_element(By.ID, "disposition-by").send_keys("Drs. H. Hamly")
+    said = submit_and_wait(browser, "disposition-submit", "disposition-outcome")
+    assert said == "Lengkapi: Jabatan, Isi disposisi."
+    browser.find_element(By.ID, "disposition-position").send_keys("Kepala Dinas Sosial")
+    browser.find_element(By.ID, "disposition-instruction").send_keys(
+        "Kabid Linjamsos: validasi dan siapkan logistik"
+    )
+    given = stored_and_shown(browser, "disposition-submit", "disposition-list", "Drs. H. Hamly")
+    assert "Kepala Dinas Sosial" in given and "dicatat oleh Sari Rahmawati" in given
 
     item, quantity = line(browser, 0)
     assert (item.get_attribute("value"), quantity.get_attribute("value")) == ("RICE-5KG", "40")
@@ -192,7 +228,7 @@ def test_a_coordinator_verifies_a_report_with_the_assessed_needs(
 
 
 def test_a_coordinator_rejects_a_report_with_a_reason_in_english(
-    browser: WebDriver, intake: Intake
+    browser: WebDriver, intake: Intake, tmp_path: Path
 ) -> None:
     decided_meanwhile = intake.file(households_affected=5)
     to_reject = intake.file(
@@ -205,6 +241,7 @@ def test_a_coordinator_rejects_a_report_with_a_reason_in_english(
 
     # Another coordinator decides it while this page is open: the page says so in words
     # and keeps what was typed.
+    record_disposition(httpx, decided_meanwhile, intake.headers(Role.COORDINATOR), base=intake.url)
     verified = httpx.post(
         f"{intake.url}/incidents/{decided_meanwhile}/verification",
         json={"assessed_needs": [{"item_code": "RICE-5KG", "quantity": 5}]},
@@ -223,6 +260,35 @@ def test_a_coordinator_rejects_a_report_with_a_reason_in_english(
 
     click_and_load(browser, browser.find_element(By.LINK_TEXT, "← New reports"))
     open_report(browser, "Landslide · GPS point -0.5012, 117.1530 · 4 households")
+
+    # The case's records, in English: the village's request letter (000), a file that
+    # only pretends to be a PDF, and the emergency status (004) with its dates checked.
+    fake = tmp_path / "surat-palsu.pdf"
+    fake.write_bytes(b"MZ\x90\x00 not a letter")
+    letter = tmp_path / "surat-permohonan.pdf"
+    letter.write_bytes(LETTER_PDF)
+    browser.find_element(By.ID, "document-title").send_keys("Request of Desa Loa Ipuh 140/9")
+    browser.find_element(By.ID, "document-file").send_keys(str(fake))
+    said = submit_and_wait(browser, "document-submit", "document-outcome")
+    assert said == "The file is named a PDF but is not one: export or scan it again as a PDF."
+    browser.find_element(By.ID, "document-file").send_keys(str(letter))
+    documents = stored_and_shown(
+        browser, "document-submit", "document-list", "Request of Desa Loa Ipuh 140/9"
+    )
+    assert "Request letter" in documents and "Sari Rahmawati" in documents
+
+    browser.find_element(By.ID, "emergency-by").send_keys("Bupati Kutai Kartanegara")
+    browser.find_element(By.ID, "emergency-decree").send_keys("188.45/212/2026")
+    set_value(browser, "emergency-from", "2026-12-12")
+    set_value(browser, "emergency-until", "2026-11-29")
+    said = submit_and_wait(browser, "emergency-submit", "emergency-outcome")
+    assert said == "The status ends before it starts: check the two dates."
+    set_value(browser, "emergency-from", "2026-11-29")
+    set_value(browser, "emergency-until", "2026-12-12")
+    status = stored_and_shown(browser, "emergency-submit", "emergency-list", "Emergency response")
+    assert "29 Nov 2026 to 12 Dec 2026" in status
+    assert "Declared by Bupati Kutai Kartanegara, decree 188.45/212/2026" in status
+
     said = submit_and_wait(browser, "reject-submit", "reject-outcome")
     assert said == "Write the reason (at least 3 characters)."
     Select(browser.find_element(By.ID, "reason-kind")).select_by_visible_text(

@@ -24,6 +24,7 @@ from shared.clock import FixedClock
 from shared.settings import CommonSettings
 from tests.intake.test_api import report
 from tests.support.access import SECRET, token_for
+from tests.support.case_records import record_disposition
 from tests.support.signed import signed_in_as
 
 PHONE = "081234567890"
@@ -99,6 +100,7 @@ def test_the_inbox_lists_only_this_offices_undecided_reports_oldest_first(
     office.clock.advance(timedelta(minutes=5))
     newest = office.file(location=far_apart(2))
     elsewhere = office.file(office="balangan", location=far_apart(3))
+    record_disposition(office.client, decided, office.as_role(Role.COORDINATOR))
     verified = office.client.post(
         f"/incidents/{decided}/verification",
         json={"assessed_needs": [{"item_code": "RICE-5KG", "quantity": 5}]},
@@ -270,6 +272,7 @@ def test_a_decided_report_shows_its_decision_who_and_when_instead_of_the_forms(
 ) -> None:
     incident = office.file()
     sari = signed_in_as(office.auth, "Sari", "sari-01", Role.COORDINATOR)
+    record_disposition(office.client, incident, sari)
     decided = office.client.post(f"/incidents/{incident}/{step}", json=body, headers=sari)
     assert decided.status_code == 200, decided.text
 

@@ -151,8 +151,9 @@ async def test_an_incident_goes_from_report_to_handover_on_apache_kafka(stack: S
     hand_over(stack, the_one(stack, "distribution", "/deliveries", case_id)["id"], site)
     assert stopped_clock(stack, case_id)["outcome"] == "met"
 
-    assert await event_types(stack, case_id, INCIDENTS.name, 2) == [
+    assert await event_types(stack, case_id, INCIDENTS.name, 3) == [
         "IncidentReported",
+        "DispositionRecorded",  # Kukar's standard (000) puts it before validation
         "IncidentVerified",
     ]
     assert await event_types(stack, case_id, DISPATCHES.name, 2) == [

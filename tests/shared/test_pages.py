@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from services.distribution.domain import DeliveryStatus, FailureReason
 from services.notify.standards import load_standards
 from shared.events import CaseType, HazardType, ReporterRole
+from shared.events_field import DocumentKind, EmergencyLevel, EmergencyPhase
 from shared.pages import (
     LANGUAGES,
     Lang,
@@ -53,6 +54,9 @@ KNOWN_CODES: dict[str, set[str]] = {
     "rung": {"field_coordinator", "kabid_linjamsos", "kepala_dinas"},
     "service": _standard_codes()[0],
     "stage": _standard_codes()[1],
+    "document_kind": {code.value for code in DocumentKind},
+    "emergency_phase": {code.value for code in EmergencyPhase},
+    "emergency_level": {code.value for code in EmergencyLevel},
 }
 
 

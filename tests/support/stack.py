@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import httpx
 
 from shared.stack import Stack
+from tests.support.case_records import DISPOSITION
 
 T = TypeVar("T")
 
@@ -70,6 +71,8 @@ def report_and_verify(
             ),
             201,
         )
+        # Kukar verifies after the leadership's disposition (000).
+        ok(intake.post(f"/incidents/{incident['id']}/dispositions", json=DISPOSITION), 201)
         ok(
             intake.post(
                 f"/incidents/{incident['id']}/verification",

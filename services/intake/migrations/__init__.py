@@ -3,7 +3,9 @@
 
 from pathlib import Path
 
-from services.intake import complaints  # noqa: F401 - its tables join intake's metadata
+# Tables kept beside their use cases (complaints, a case's records); importing them adds
+# them to IntakeTable.metadata.
+from services.intake import case_records, complaints  # noqa: F401
 from services.intake.models import IntakeTable
 from shared.migrations import MigrationHistory
 

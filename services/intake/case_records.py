@@ -1,0 +1,729 @@
+"""The records an audited office keeps on a disaster case, beside the report itself
+(issue 15 items 9 and 12):
+
+- its **documents**: the request letter of the village (000: "Surat Permohonan Bantuan
+  Korban Bencana ... dari Desa, Kelurahan atau Kecamatan"), the covering letter of the
+  village head and camat (003: "Surat pengantar/ laporan dari Kepala Desa/Lurah dan
+  camat"), the site survey (003: "Hasil Survei lokasi oleh petugas"), Tagana's data
+  (001: "Pendataan Tim Tagana"); a PDF, JPEG or PNG kept on disk like the photos;
+- the leadership's **disposition** (000: "Disposisi pimpinan dan validasi informasi"),
+  which an office whose standard names it must record before a report is verified;
+- the **emergency-status decision** (004: "Penetapan status keadaan darurat bencana").
+
+Each is announced on intake's topic (`shared/events_field.py`). The routes are here,
+beside intake's API (`services/intake/app.py` includes `records_router`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, TypeVar
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile, status
+from fastapi.responses import FileResponse
+from pydantic import AwareDatetime, BaseModel, Field
+from sqlalchemy import Column, Date, UniqueConstraint
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field as SQLField
+from sqlmodel import col, select
+
+from services.intake import handlers
+from services.intake.domain import (
+    CLOCK_DRIFT_ALLOWANCE,
+    IncidentStatus,
+    ensure_open_for_decision,
+    ensure_open_for_follow_up,
+)
+from services.intake.models import IncidentRow, IntakeTable, VerificationIn
+from services.intake.settings import IntakeSettings
+from shared.actors import ActingUserName
+from shared.auth import Access, Policy, Role, visible_to_caller
+from shared.db import UTCDateTime
+from shared.events import LongText, ShortText
+from shared.events_field import (
+    DispositionRecorded,
+    DocumentKind,
+    EmergencyLevel,
+    EmergencyPhase,
+    EmergencyStatusDeclared,
+    IncidentDocumentAttached,
+)
+from shared.http import (
+    ERROR_RESPONSES,
+    ApiModel,
+    Conflict,
+    DomainError,
+    ErrorBody,
+    NotFound,
+    Unprocessable,
+)
+from shared.images import DEFAULT_MAX_PIXELS, NotAPicture, TooManyPixels, clean_picture
+from shared.openapi import file_answer
+from shared.runtime import RuntimeDep, UnitOfWork
+from shared.text import control_character
+
+# --- tables -----------------------------------------------------------------------------
+
+
+class DocumentRow(IntakeTable, table=True):
+    """A document of the case; the bytes are on disk, named by their hash."""
+
+    __tablename__ = "incident_document"
+    __table_args__ = (UniqueConstraint("incident_id", "sha256"),)
+
+    id: UUID = SQLField(default_factory=uuid4, primary_key=True)
+    incident_id: UUID = SQLField(index=True)
+    kind: DocumentKind = SQLField(max_length=30)
+    title: str = SQLField(max_length=200)
+    media_type: str = SQLField(max_length=40)
+    extension: str = SQLField(max_length=8)
+    size_bytes: int
+    sha256: str = SQLField(max_length=64)
+    uploaded_by: str = SQLField(max_length=200)
+    uploaded_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
+
+    @property
+    def file_name(self) -> str:
+        """Name of the file under the incident's document folder."""
+        return f"{self.sha256}.{self.extension}"
+
+
+class DispositionRow(IntakeTable, table=True):
+    """The leadership's disposition on a report, as recorded from the paper."""
+
+    __tablename__ = "incident_disposition"
+
+    id: UUID = SQLField(default_factory=uuid4, primary_key=True)
+    incident_id: UUID = SQLField(index=True)
+    given_by: str = SQLField(max_length=200)
+    position: str = SQLField(max_length=200)
+    instruction: str = SQLField(max_length=2000)
+    given_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
+    recorded_by: str = SQLField(max_length=200)
+    recorded_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class EmergencyStatusRow(IntakeTable, table=True):
+    """An emergency status declared for the incident's area, as the decree says."""
+
+    __tablename__ = "incident_emergency_status"
+
+    id: UUID = SQLField(default_factory=uuid4, primary_key=True)
+    incident_id: UUID = SQLField(index=True)
+    phase: EmergencyPhase = SQLField(max_length=20)
+    level: EmergencyLevel = SQLField(max_length=20)
+    declared_by: str = SQLField(max_length=200)
+    decree_number: str = SQLField(max_length=200)
+    starts_on: date = SQLField(sa_column=Column(Date, nullable=False))
+    ends_on: date = SQLField(sa_column=Column(Date, nullable=False))
+    recorded_by: str = SQLField(max_length=200)
+    recorded_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
+
+
+# --- API shapes -------------------------------------------------------------------------
+
+
+class DocumentOut(BaseModel):
+    """A stored document and where to fetch it."""
+
+    id: UUID
+    incident_id: UUID
+    kind: DocumentKind
+    title: str
+    media_type: str
+    size_bytes: int
+    sha256: str
+    uploaded_by: str
+    uploaded_at: datetime
+    url: str
+
+    @classmethod
+    def of(cls, row: DocumentRow) -> DocumentOut:
+        """The API view of a document."""
+        return cls.model_validate(row.model_dump() | {"url": f"/documents/{row.id}"})
+
+
+class DispositionIn(ApiModel):
+    """The leadership's disposition, as written on the report or its routing slip."""
+
+    given_by: ShortText = Field(description="Who gave it, e.g. the Kepala Dinas's name.")
+    position: ShortText = Field(description="Their position (jabatan), e.g. 'Kepala Dinas'.")
+    instruction: Annotated[LongText, Field(min_length=3)] = Field(
+        description="The instruction as written, e.g. 'Kabid Linjamsos: validasi dan siapkan "
+        "logistik'."
+    )
+    given_at: AwareDatetime | None = Field(
+        default=None, description="When it was given; omitted: now. Not in the future."
+    )
+
+
+class DispositionOut(BaseModel):
+    """A recorded disposition."""
+
+    id: UUID
+    incident_id: UUID
+    given_by: str
+    position: str
+    instruction: str
+    given_at: datetime
+    recorded_by: str
+    recorded_at: datetime
+
+
+class EmergencyStatusIn(ApiModel):
+    """An emergency-status decision (penetapan status keadaan darurat bencana)."""
+
+    phase: EmergencyPhase = Field(
+        description="alert (siaga darurat), response (tanggap darurat) or transition "
+        "(transisi darurat ke pemulihan)."
+    )
+    level: EmergencyLevel = Field(description="The government that declared it.")
+    declared_by: ShortText = Field(description="Who declared it, e.g. 'Bupati Balangan'.")
+    decree_number: ShortText = Field(description="Nomor surat keputusan.")
+    starts_on: date = Field(description="First day of the status.")
+    ends_on: date = Field(description="Last day of the status; not before `starts_on`.")
+
+
+class EmergencyStatusOut(BaseModel):
+    """A recorded emergency-status decision."""
+
+    id: UUID
+    incident_id: UUID
+    phase: EmergencyPhase
+    level: EmergencyLevel
+    declared_by: str
+    decree_number: str
+    starts_on: date
+    ends_on: date
+    recorded_by: str
+    recorded_at: datetime
+
+
+# --- documents: what a file must be -----------------------------------------------------
+
+PDF_MAGIC = b"%PDF-"
+# A PDF ends with `%%EOF` (and perhaps a line break or some padding); one cut off by a
+# dropped upload does not, and would not open in the auditor's viewer.
+PDF_END_WINDOW = 1024
+PICTURE_TYPES = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png")}
+
+
+class DocumentTooLarge(DomainError):
+    """The upload is over INTAKE_DOCUMENT_MAX_BYTES."""
+
+    code: ClassVar[str] = "document_too_large"
+    status_code: ClassVar[int] = 413
+
+
+class UnsupportedDocument(DomainError):
+    """The bytes are not a PDF, JPEG or PNG, whatever the name or content type says."""
+
+    code: ClassVar[str] = "unsupported_document"
+    status_code: ClassVar[int] = 415
+
+
+@dataclass(frozen=True)
+class DocumentFacts:
+    """An accepted document as it is stored."""
+
+    media_type: str
+    extension: str
+    sha256: str
+    data: bytes
+
+
+def inspect_document(
+    data: bytes,
+    max_bytes: int,
+    *,
+    declared_type: str | None,
+    file_name: str | None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> DocumentFacts:
+    """Accept a document only if it is small enough and its bytes really are a PDF (by
+    its magic bytes and its end), or a JPEG or PNG picture (decoded, and kept re-encoded
+    without EXIF: a phone's picture of a letter carries where it was taken)."""
+    if len(data) > max_bytes:
+        raise DocumentTooLarge(f"the document is over the limit of {max_bytes // 1024} KiB")
+    if not data:
+        raise Unprocessable("the document file is empty", code="document_empty")
+    if data.startswith(PDF_MAGIC):
+        if b"%%EOF" not in data[-PDF_END_WINDOW:]:
+            raise Unprocessable(
+                "the PDF is cut short: it does not end with %%EOF; send the whole file",
+                code="pdf_incomplete",
+            )
+        return _facts("application/pdf", "pdf", data)
+    if declared_type == "application/pdf" or (file_name or "").lower().endswith(".pdf"):
+        raise UnsupportedDocument(
+            "the file is named or declared a PDF but its bytes do not begin with %PDF-",
+            code="not_a_pdf",
+        )
+    try:
+        picture = clean_picture(data, max_pixels=max_pixels)
+    except TooManyPixels as exc:
+        raise Unprocessable(str(exc), code="document_too_many_pixels") from exc
+    except NotAPicture as exc:
+        raise UnsupportedDocument(f"send a PDF, JPEG or PNG ({exc})") from exc
+    if picture.format not in PICTURE_TYPES:
+        raise UnsupportedDocument(f"send a PDF, JPEG or PNG, not {picture.format}")
+    media_type, extension = PICTURE_TYPES[picture.format]
+    return _facts(media_type, extension, picture.data)
+
+
+def _facts(media_type: str, extension: str, data: bytes) -> DocumentFacts:
+    return DocumentFacts(media_type, extension, hashlib.sha256(data).hexdigest(), data)
+
+
+def plain_text(value: str, field: str) -> str:
+    """A form field's text (multipart fields skip the JSON bodies' check), stripped."""
+    found = control_character(value, free_text=False)
+    if found is not None:
+        raise Unprocessable(
+            f"control character {found} is not allowed (in {field})", code="control_character"
+        )
+    return value.strip()
+
+
+# --- use cases --------------------------------------------------------------------------
+
+
+def attach_document(
+    uow: UnitOfWork,
+    incident_id: UUID,
+    facts: DocumentFacts,
+    *,
+    kind: DocumentKind,
+    title: str,
+    uploaded_by: str,
+    document_dir: Path,
+) -> tuple[DocumentRow, bool]:
+    """Keep a checked document of the incident and announce it; the same file again
+    returns the first (False), whatever kind or title it was sent with this time.
+
+    The file is written before the row commits and is named by its hash, so a retried or
+    failed transaction leaves at most an identical file, never a row without its file.
+    """
+    incident = handlers.get_incident(uow, incident_id)
+    existing = uow.session.exec(
+        select(DocumentRow).where(
+            DocumentRow.incident_id == incident.id, DocumentRow.sha256 == facts.sha256
+        )
+    ).first()
+    if existing is not None:
+        return existing, False
+    row = DocumentRow(
+        id=uuid4(),
+        incident_id=incident.id,
+        kind=kind,
+        title=title,
+        media_type=facts.media_type,
+        extension=facts.extension,
+        size_bytes=len(facts.data),
+        sha256=facts.sha256,
+        uploaded_by=uploaded_by,
+        uploaded_at=uow.now(),
+    )
+    handlers.keep_file(document_dir / str(incident.id) / row.file_name, facts.data)
+    uow.session.add(row)
+    uow.emit(
+        IncidentDocumentAttached.first(
+            office_id=incident.office_id,
+            case_id=incident.id,
+            producer="intake",
+            occurred_at=row.uploaded_at,
+            document_id=row.id,
+            kind=kind,
+            title=title,
+            media_type=facts.media_type,
+            size_bytes=row.size_bytes,
+            uploaded_by=uploaded_by,
+        )
+    )
+    return row, True
+
+
+def get_document(uow: UnitOfWork, document_id: UUID) -> DocumentRow:
+    """A document's row, or 404 (also when its incident is another office's)."""
+    row = uow.session.get(DocumentRow, document_id)
+    incident = uow.session.get(IncidentRow, row.incident_id) if row is not None else None
+    if row is None or incident is None or not visible_to_caller(incident.office_id):
+        raise NotFound(f"no document {document_id}", code="document_not_found")
+    return row
+
+
+def record_disposition(
+    uow: UnitOfWork, incident_id: UUID, disposition: DispositionIn, *, recorded_by: str
+) -> DispositionRow:
+    """Record the leadership's disposition on a report still awaiting validation."""
+    incident = handlers.get_incident(uow, incident_id, for_update=True)
+    # "Disposisi pimpinan dan validasi informasi" (000): it comes before the decision.
+    ensure_open_for_decision(incident.status)
+    now = uow.now()
+    given_at = disposition.given_at or now
+    if given_at > now + CLOCK_DRIFT_ALLOWANCE:
+        raise Unprocessable(
+            f"given_at {given_at.isoformat()} is in the future", code="given_in_future"
+        )
+    if given_at < incident.happened_at:
+        raise Unprocessable(
+            f"given_at {given_at.isoformat()} is before the incident happened "
+            f"({incident.happened_at.isoformat()})",
+            code="given_before_incident",
+        )
+    row = DispositionRow(
+        id=uuid4(),
+        incident_id=incident.id,
+        given_by=disposition.given_by,
+        position=disposition.position,
+        instruction=disposition.instruction,
+        given_at=given_at,
+        recorded_by=recorded_by,
+        recorded_at=now,
+    )
+    uow.session.add(row)
+    uow.emit(
+        DispositionRecorded.first(
+            office_id=incident.office_id,
+            case_id=incident.id,
+            producer="intake",
+            occurred_at=now,
+            disposition_id=row.id,
+            given_by=row.given_by,
+            position=row.position,
+            instruction=row.instruction,
+            given_at=given_at,
+            recorded_by=recorded_by,
+        )
+    )
+    return row
+
+
+def declare_emergency_status(
+    uow: UnitOfWork, incident_id: UUID, declared: EmergencyStatusIn, *, recorded_by: str
+) -> EmergencyStatusRow:
+    """Record an emergency-status decision for the incident's area and announce it."""
+    incident = handlers.get_incident(uow, incident_id, for_update=True)
+    if incident.status is IncidentStatus.REJECTED:
+        # A rejected report names no disaster to declare a status for.
+        ensure_open_for_follow_up(incident.status)
+    if declared.ends_on < declared.starts_on:
+        raise Unprocessable(
+            f"ends_on {declared.ends_on} is before starts_on {declared.starts_on}",
+            code="ends_before_start",
+        )
+    now = uow.now()
+    row = EmergencyStatusRow(
+        id=uuid4(),
+        incident_id=incident.id,
+        recorded_by=recorded_by,
+        recorded_at=now,
+        **declared.model_dump(),
+    )
+    uow.session.add(row)
+    uow.emit(
+        EmergencyStatusDeclared.first(
+            office_id=incident.office_id,
+            case_id=incident.id,
+            producer="intake",
+            occurred_at=now,
+            declaration_id=row.id,
+            recorded_by=recorded_by,
+            **declared.model_dump(),
+        )
+    )
+    return row
+
+
+def ensure_disposition_if_required(
+    uow: UnitOfWork, incident: IncidentRow, required_offices: frozenset[str]
+) -> None:
+    """Refuse to validate a report of an office whose standard puts the leadership's
+    disposition first (INTAKE_DISPOSITION_REQUIRED_OFFICES) while none is recorded."""
+    if incident.office_id not in required_offices or incident.status is not IncidentStatus.REPORTED:
+        return
+    recorded = uow.session.exec(
+        select(DispositionRow.id).where(DispositionRow.incident_id == incident.id)
+    ).first()
+    if recorded is None:
+        raise Conflict(
+            "this office's service standard puts the leadership's disposition before "
+            "validation (Disposisi pimpinan dan validasi informasi); record it first at "
+            f"POST /incidents/{incident.id}/dispositions",
+            code="disposition_required",
+        )
+
+
+def verify_after_disposition(
+    uow: UnitOfWork,
+    incident_id: UUID,
+    decision: VerificationIn,
+    required_offices: frozenset[str],
+) -> IncidentRow:
+    """The coordinator's validation, once the office's standard is met."""
+    incident = handlers.get_incident(uow, incident_id, for_update=True)
+    ensure_disposition_if_required(uow, incident, required_offices)
+    return handlers.verify_incident(uow, incident_id, decision)
+
+
+@dataclass(frozen=True)
+class CaseRecords:
+    """Everything recorded on a case beside the report, oldest first."""
+
+    documents: Sequence[DocumentRow]
+    dispositions: Sequence[DispositionRow]
+    emergency_statuses: Sequence[EmergencyStatusRow]
+    disposition_required: bool
+
+
+def records_of(uow: UnitOfWork, incident_id: UUID, required_offices: frozenset[str]) -> CaseRecords:
+    """The case's documents, dispositions and emergency statuses (404 for an unknown or
+    another office's incident)."""
+    incident = handlers.get_incident(uow, incident_id)
+    return CaseRecords(
+        documents=_of_incident(uow, DocumentRow, incident.id, col(DocumentRow.uploaded_at)),
+        dispositions=_of_incident(uow, DispositionRow, incident.id, col(DispositionRow.given_at)),
+        emergency_statuses=_of_incident(
+            uow, EmergencyStatusRow, incident.id, col(EmergencyStatusRow.starts_on)
+        ),
+        disposition_required=incident.office_id in required_offices,
+    )
+
+
+Record = TypeVar("Record", DocumentRow, DispositionRow, EmergencyStatusRow)
+
+
+def _of_incident(
+    uow: UnitOfWork, model: type[Record], incident_id: UUID, order: Any
+) -> Sequence[Record]:
+    query = select(model).where(col(model.incident_id) == incident_id).order_by(order)
+    return uow.session.exec(query).all()
+
+
+# --- HTTP -------------------------------------------------------------------------------
+
+records_router = APIRouter(responses=ERROR_RESPONSES)
+
+
+def intake_settings(request: Request) -> IntakeSettings:
+    """The settings this app was built with."""
+    settings: IntakeSettings = request.app.state.intake_settings
+    return settings
+
+
+SettingsDep = Annotated[IntakeSettings, Depends(intake_settings)]
+
+
+def _in_callers_office(incident_id: UUID, runtime: RuntimeDep) -> None:
+    """Another office's incident is answered as an unknown one (tenancy)."""
+    runtime.run(lambda uow: handlers.get_incident(uow, incident_id))
+
+
+InCallersOffice = [Depends(_in_callers_office)]
+
+
+@records_router.post(
+    "/incidents/{incident_id}/documents",
+    dependencies=InCallersOffice,
+    status_code=status.HTTP_201_CREATED,
+    tags=["case records"],
+    summary="Attach a document (letter, site survey) to an incident",
+    responses={413: {"model": ErrorBody}, 415: {"model": ErrorBody}},
+)
+async def upload_document(
+    incident_id: UUID,
+    *,
+    kind: Annotated[DocumentKind, Form(description="What the document is.")],
+    title: Annotated[
+        str, Form(min_length=1, max_length=200, description="e.g. the letter's number.")
+    ],
+    document: Annotated[UploadFile, File(description="A PDF, JPEG or PNG.")],
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    actor: ActingUserName,
+    response: Response,
+) -> DocumentOut:
+    """A request letter, covering letter, site survey or Tagana's data, as a PDF (its
+    bytes must begin with `%PDF-` and end with `%%EOF`) or a JPEG or PNG picture (kept
+    re-encoded without its metadata), at most INTAKE_DOCUMENT_MAX_BYTES. Announced as
+    `IncidentDocumentAttached`. The same file sent again returns the first (200)."""
+    name = plain_text(title, "title")
+    if not name:
+        raise Unprocessable("give the document a title", code="title_missing")
+    limit = settings.document_max_bytes
+    data = await document.read(limit + 1)
+    # Decoding a picture is CPU work: off the event loop too.
+    facts = await asyncio.to_thread(
+        inspect_document,
+        data,
+        limit,
+        declared_type=document.content_type,
+        file_name=document.filename,
+    )
+    folder = settings.resolved_document_dir()
+
+    def keep(uow: UnitOfWork) -> tuple[DocumentRow, bool]:
+        return attach_document(
+            uow, incident_id, facts, kind=kind, title=name, uploaded_by=actor, document_dir=folder
+        )
+
+    def store() -> tuple[DocumentRow, bool]:
+        try:
+            return runtime.run(keep)
+        except IntegrityError:
+            # The same file sent twice at once: the loser's unique index refuses it, and
+            # running it again finds the winner's row.
+            return runtime.run(keep)
+
+    # The database and the disk are blocking work: off the event loop, like photos.
+    row, created = await asyncio.to_thread(store)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return DocumentOut.of(row)
+
+
+@records_router.get(
+    "/incidents/{incident_id}/documents",
+    dependencies=InCallersOffice,
+    tags=["case records"],
+    summary="An incident's documents",
+)
+def list_documents(
+    incident_id: UUID, runtime: RuntimeDep, settings: SettingsDep
+) -> list[DocumentOut]:
+    """Documents of the incident, oldest first."""
+    required = settings.disposition_required_offices
+    records = runtime.run(lambda uow: records_of(uow, incident_id, required))
+    return [DocumentOut.of(row) for row in records.documents]
+
+
+@records_router.get(
+    "/documents/{document_id}",
+    tags=["case records"],
+    summary="A document's file",
+    response_class=FileResponse,
+    responses=file_answer("application/pdf", "image/jpeg", "image/png", description="The document"),
+)
+def get_document_file(
+    document_id: UUID, runtime: RuntimeDep, settings: SettingsDep
+) -> FileResponse:
+    """The file as stored. A PDF comes as a download (a PDF may carry scripts; it is
+    opened by the device's viewer, not as a page of this service), a picture inline."""
+    row = runtime.run(lambda uow: get_document(uow, document_id))
+    path = settings.resolved_document_dir() / str(row.incident_id) / row.file_name
+    if not path.is_file():
+        raise NotFound(
+            f"document {document_id} is recorded but its file is missing", code="document_missing"
+        )
+    disposition = "attachment" if row.media_type == "application/pdf" else "inline"
+    return FileResponse(
+        path,
+        media_type=row.media_type,
+        filename=f"{row.kind.value}-{row.id}.{row.extension}",
+        content_disposition_type=disposition,
+    )
+
+
+@records_router.post(
+    "/incidents/{incident_id}/dispositions",
+    dependencies=InCallersOffice,
+    status_code=status.HTTP_201_CREATED,
+    tags=["case records"],
+    summary="Record the leadership's disposition",
+)
+def add_disposition(
+    incident_id: UUID, disposition: DispositionIn, runtime: RuntimeDep, actor: ActingUserName
+) -> DispositionOut:
+    """Who (name, position) instructed what, and when, on a report awaiting validation
+    (409 `incident_already_decided` after it). Offices in
+    INTAKE_DISPOSITION_REQUIRED_OFFICES verify a report only once it has one. Announced
+    as `DispositionRecorded`; the signed-in user is recorded as who entered it."""
+    row = runtime.run(
+        lambda uow: record_disposition(uow, incident_id, disposition, recorded_by=actor)
+    )
+    return DispositionOut.model_validate(row.model_dump())
+
+
+@records_router.get(
+    "/incidents/{incident_id}/dispositions",
+    dependencies=InCallersOffice,
+    tags=["case records"],
+    summary="An incident's dispositions",
+)
+def list_dispositions(
+    incident_id: UUID, runtime: RuntimeDep, settings: SettingsDep
+) -> list[DispositionOut]:
+    """Dispositions of the incident, in the order they were given."""
+    required = settings.disposition_required_offices
+    records = runtime.run(lambda uow: records_of(uow, incident_id, required))
+    return [DispositionOut.model_validate(row.model_dump()) for row in records.dispositions]
+
+
+@records_router.post(
+    "/incidents/{incident_id}/emergency-statuses",
+    dependencies=InCallersOffice,
+    status_code=status.HTTP_201_CREATED,
+    tags=["case records"],
+    summary="Record an emergency-status decision",
+)
+def add_emergency_status(
+    incident_id: UUID, declared: EmergencyStatusIn, runtime: RuntimeDep, actor: ActingUserName
+) -> EmergencyStatusOut:
+    """The status (siaga, tanggap darurat, transisi), who declared it at which level,
+    from and to which day, and the decree's number (422 `ends_before_start` when it ends
+    before it starts; 409 `incident_closed` on a rejected report). An extension is
+    another decision. Announced as `EmergencyStatusDeclared`."""
+    row = runtime.run(
+        lambda uow: declare_emergency_status(uow, incident_id, declared, recorded_by=actor)
+    )
+    return EmergencyStatusOut.model_validate(row.model_dump())
+
+
+@records_router.get(
+    "/incidents/{incident_id}/emergency-statuses",
+    dependencies=InCallersOffice,
+    tags=["case records"],
+    summary="An incident's emergency-status decisions",
+)
+def list_emergency_statuses(
+    incident_id: UUID, runtime: RuntimeDep, settings: SettingsDep
+) -> list[EmergencyStatusOut]:
+    """Emergency-status decisions of the incident, by their first day."""
+    required = settings.disposition_required_offices
+    records = runtime.run(lambda uow: records_of(uow, incident_id, required))
+    return [
+        EmergencyStatusOut.model_validate(row.model_dump()) for row in records.emergency_statuses
+    ]
+
+
+RECORDS_SCRIPT = Path(__file__).parent / "static" / "case-records.js"
+
+
+@records_router.get("/case-records.js", include_in_schema=False)
+def records_script() -> FileResponse:
+    """The report page's script for the case's records (the CSP allows no inline script)."""
+    return FileResponse(
+        RECORDS_SCRIPT, media_type="text/javascript", headers={"Cache-Control": "no-cache"}
+    )
+
+
+FIELD = (Role.FIELD_TEAM, Role.COORDINATOR)
+CASE_RECORDS_ACCESS: Policy = {
+    # Tagana teams bring the survey and the village's letters; coordinators file them too.
+    "POST /incidents/{incident_id}/documents": Access.of(*FIELD),
+    "GET /incidents/{incident_id}/documents": Access.of(*FIELD),
+    "GET /documents/{document_id}": Access.of(*FIELD),
+    # Decisions of the office's leadership, entered by the coordinators.
+    "POST /incidents/{incident_id}/dispositions": Access.of(Role.COORDINATOR),
+    "GET /incidents/{incident_id}/dispositions": Access.of(*FIELD),
+    "POST /incidents/{incident_id}/emergency-statuses": Access.of(Role.COORDINATOR),
+    "GET /incidents/{incident_id}/emergency-statuses": Access.of(*FIELD),
+    # Code only, no data in it.
+    "GET /case-records.js": Access.anyone(),
+}

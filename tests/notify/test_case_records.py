@@ -1,0 +1,110 @@
+"""intake's records of a case on notify's case page: the documents the decrees ask for,
+the leadership's disposition and the emergency-status decision, as intake announced them
+(IncidentDocumentAttached, DispositionRecorded, EmergencyStatusDeclared)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from shared.events_field import (
+    DispositionRecorded,
+    DocumentKind,
+    EmergencyLevel,
+    EmergencyPhase,
+    EmergencyStatusDeclared,
+    IncidentDocumentAttached,
+)
+from tests.notify.test_board_pages import NOW, Office, play, text_of
+from tests.notify.test_cases import HOUR, envelope
+
+
+@pytest.fixture
+def office(tmp_path: Path) -> Iterator[Office]:
+    office = Office(tmp_path)
+    case = office.sukarame
+    play(
+        office.runtime,
+        office.standards,
+        # 003: "Surat pengantar/ laporan dari Kepala Desa/Lurah dan camat".
+        IncidentDocumentAttached.following(
+            **envelope(case, NOW - 19 * HOUR, "intake"),
+            document_id=uuid.uuid4(),
+            kind=DocumentKind.COVERING_LETTER,
+            title="Surat Pengantar Camat Tenggarong 140/88",
+            media_type="application/pdf",
+            size_bytes=48_211,
+            uploaded_by="Sari Wulandari",
+        ),
+        # 000: "Disposisi pimpinan dan validasi informasi".
+        DispositionRecorded.following(
+            **envelope(case, NOW - 19 * HOUR, "intake"),
+            disposition_id=uuid.uuid4(),
+            given_by="Drs. H. Hamly",
+            position="Kepala Dinas Sosial",
+            instruction="Kabid Linjamsos: validasi dan siapkan logistik",
+            given_at=NOW - 19 * HOUR,
+            recorded_by="Sari Wulandari",
+        ),
+        # 004: "Penetapan status keadaan darurat bencana".
+        EmergencyStatusDeclared.following(
+            **envelope(case, NOW - 12 * HOUR, "intake"),
+            declaration_id=uuid.uuid4(),
+            phase=EmergencyPhase.RESPONSE,
+            level=EmergencyLevel.REGENCY,
+            declared_by="Bupati Kutai Kartanegara",
+            decree_number="188.45/212/2026",
+            starts_on=date(2026, 11, 28),
+            ends_on=date(2026, 12, 11),
+            recorded_by="Sari Wulandari",
+        ),
+    )
+    yield office
+    office.runtime.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("lang", "shown"),
+    [
+        (
+            "id",
+            [
+                "Catatan kasus",
+                "Dokumen dilampirkan · Surat pengantar kepala desa/lurah dan camat: "
+                "Surat Pengantar Camat Tenggarong 140/88 · Sari Wulandari",
+                "Disposisi pimpinan · Kepala Dinas Sosial: Kabid Linjamsos: validasi dan siapkan "
+                "logistik · Drs. H. Hamly",
+                "Status keadaan darurat ditetapkan · Tanggap darurat: 188.45/212/2026",
+            ],
+        ),
+        (
+            "en",
+            [
+                "Case records",
+                "Document attached · Covering letter of the village head and camat:",
+                "Emergency status declared · Emergency response: 188.45/212/2026",
+            ],
+        ),
+    ],
+)
+def test_the_case_page_lists_the_documents_disposition_and_emergency_status_in_words(
+    office: Office, lang: str, shown: list[str]
+) -> None:
+    with TestClient(office.app) as client:
+        page = client.get(f"/cases/{office.sukarame}?lang={lang}")
+    assert page.status_code == 200
+    text = text_of(page.text)
+    for words in shown:
+        assert words in text
+    assert "covering_letter" not in text and "· response:" not in text
+
+
+def test_another_case_shows_no_records_of_this_one(office: Office) -> None:
+    with TestClient(office.app) as client:
+        page = client.get(f"/cases/{office.loa_kulu}")
+    assert "Catatan kasus" not in text_of(page.text)
