@@ -241,8 +241,15 @@ def _enrolment_out(row: EnrolmentRow) -> EnrolmentOut:
     summary="Enrol a verified person",
 )
 def enrol(program_id: UUID, body: EnrolmentIn, runtime: RuntimeDep) -> EnrolmentOut:
-    """Active from the next round opened, or queued as a candidate for replacements."""
-    return _enrolment_out(runtime.run(lambda uow: handlers.enrol(uow, program_id, body)))
+    """Active from the next round opened, or queued as a candidate for replacements. Only
+    a person who meets permakanan's requirements (000): `422 not_eligible` names each one
+    failed, in the decree's words. `decision_id` names the office's list decision."""
+
+    def work(uow: UnitOfWork) -> EnrolmentRow:
+        today = uow.now().astimezone(runtime.settings.zone(scoped_office())).date()
+        return handlers.enrol(uow, program_id, body, today=today)
+
+    return _enrolment_out(runtime.run(work))
 
 
 @router.get(
