@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, UploadF
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel
 
-from services.distribution import handlers, screens
+from services.distribution import handlers, recipient_api, recipient_screens, screens
 from services.distribution.domain import DeliveryKind, DeliveryStatus
 from services.distribution.handlers import Policy
 from services.distribution.migrations import HISTORY
@@ -739,6 +739,8 @@ ACCESS: AccessPolicy = {
     "GET /field/app.js": Access.anyone(),
     "GET /field/field.css": Access.anyone(),
     "GET /field/sw.js": Access.anyone(),
+    **recipient_api.ACCESS,
+    **recipient_screens.ACCESS,
 }
 
 
@@ -765,6 +767,8 @@ def create_app(
     api.state.settings = settings
     api.state.policy = build_policy(settings)
     api.include_router(router)
+    api.include_router(recipient_api.router)
+    api.include_router(recipient_screens.router)
     api.include_router(assets_router)
     return api
 

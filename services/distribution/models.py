@@ -13,13 +13,13 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
-from services.distribution.eligibility import SocialRegister
 from services.distribution.domain import (
     DeliveryKind,
     DeliveryStatus,
     FailureReason,
     Resolution,
 )
+from services.distribution.eligibility import SocialRegister
 from shared.db import UTCDateTime
 from shared.events import CaseType, DispatchLine, GeoPoint, NeedLine, ShortText
 from shared.geo import IndonesianPoint
