@@ -263,6 +263,8 @@ def row_to_recipient(cells: dict[str, Cell], register_from_header: str | None) -
             ),
             eligibility=eligibility,
         )
+    except RowRefused:
+        raise
     except ValueError as problem:  # ValidationError, and an unknown register's name
         raise RowRefused("invalid_row", _validation_words(problem)) from problem
 

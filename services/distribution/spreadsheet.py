@@ -116,7 +116,7 @@ def _csv_rows(data: bytes) -> Iterable[list[Cell]]:
             "not_utf8",
             f"the CSV is not UTF-8 (byte {error.start}): save it as 'CSV UTF-8' and try again",
         ) from error
-    first_line = text.split("\n", 1)[0]
+    first_line = next((line for line in text.splitlines() if line.strip()), "")
     # Indonesian Excel writes CSV with semicolons (the comma is its decimal mark).
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     try:
