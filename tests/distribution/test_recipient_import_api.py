@@ -150,7 +150,7 @@ def test_an_xlsx_export_is_imported_and_a_nik_the_sheet_kept_as_a_number_is_refu
     [
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", 422, "unsupported_file"),
         (b"PK\x03\x04garbage", 422, "malformed_file"),
-        ("NIK;Nama\n1;a\n".encode(), 422, "missing_columns"),
+        (b"NIK;Nama\n1;a\n", 422, "missing_columns"),
         (csv_file(line(1)).decode().encode("utf-16"), 422, "unsupported_file"),
         (csv_file(line(1)).replace(b"Lansia", b"Lans\xefa"), 422, "not_utf8"),
         (csv_file(*[line(n) for n in range(1, 22)]), 413, "too_many_rows"),
