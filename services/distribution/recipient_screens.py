@@ -163,13 +163,17 @@ FLAGS: Final = ("disability", "neglected_child", "receives_pkh", "receives_semba
 
 
 def _register_page(
-    request: Request, *, typed: dict[str, str], refusal: tuple[str, str] | None
+    request: Request,
+    *,
+    typed: dict[str, str],
+    refusal: tuple[str, str] | None,
+    status_code: int = 200,
 ) -> HTMLResponse:
     return render(
         request,
         "recipient_new.html",
         "/ui/recipients/new",
-        status_code=422 if refusal else 200,
+        status_code=status_code,
         typed=typed,
         refusal=refusal,
         registers=[register.value for register in SocialRegister],
@@ -227,9 +231,16 @@ async def register(request: Request, runtime: RuntimeDep) -> HTMLResponse | Redi
             f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
             for error in invalid.errors()
         )
-        return _register_page(request, typed=typed, refusal=("invalid_request", words))
+        return _register_page(
+            request, typed=typed, refusal=("invalid_request", words), status_code=422
+        )
     except DomainError as refused:
-        return _register_page(request, typed=typed, refusal=(refused.error_code, refused.detail))
+        return _register_page(
+            request,
+            typed=typed,
+            refusal=(refused.error_code, refused.detail),
+            status_code=refused.status_code,
+        )
     return RedirectResponse(
         "/ui/recipients?" + urlencode({"q": row.name, "done": "registered"}), status_code=303
     )
@@ -301,6 +312,7 @@ def _decision_page(
     typed: dict[str, Any],
     refusal: tuple[str, str] | None,
     done: str = "",
+    status_code: int = 200,
 ) -> HTMLResponse:
     policy = request.app.state.policy
     today = office_today(runtime)
@@ -329,7 +341,7 @@ def _decision_page(
         request,
         "recipient_decision.html",
         "/ui/permakanan/decisions",
-        status_code=422 if refusal else 200,
+        status_code=status_code,
         typed=typed,
         refusal=refusal,
         today=today.isoformat(),
@@ -387,6 +399,7 @@ async def decide(request: Request, runtime: RuntimeDep) -> HTMLResponse | Redire
             program_id=program_id,
             typed=typed,
             refusal=("invalid_request", words),
+            status_code=422,
         )
     except DomainError as refused:
         return _decision_page(
@@ -395,6 +408,7 @@ async def decide(request: Request, runtime: RuntimeDep) -> HTMLResponse | Redire
             program_id=program_id,
             typed=typed,
             refusal=(refused.error_code, refused.detail),
+            status_code=refused.status_code,
         )
     return RedirectResponse(
         "/ui/permakanan/decisions?" + urlencode({"program": str(program_id), "done": "decided"}),

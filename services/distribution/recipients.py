@@ -234,8 +234,10 @@ def row_to_recipient(cells: dict[str, Cell], register_from_header: str | None) -
         born = parse_day(born_text) if born_text else None
     except ValueError as problem:
         raise RowRefused("invalid_birth_date", str(problem)) from problem
-    register_text = (text("social_register") or register_from_header or "").lower() or None
     register_id = text("social_register_id")
+    # An "ID DTKS" column names the register of the ids in it; an empty cell: no register.
+    register_text = text("social_register") or (register_id and register_from_header) or ""
+    register_text = register_text.lower() or None
     try:
         eligibility = EligibilityIn(
             social_register=SocialRegister(register_text) if register_text else None,
@@ -382,6 +384,8 @@ def record_decision(
         raise Unprocessable("the decision's date is in the future", code="decided_in_future")
     if len(set(body.recipient_ids)) != len(body.recipient_ids):
         raise Unprocessable("a recipient is listed twice", code="duplicate_recipient")
+    for recipient_id in body.recipient_ids:
+        handlers.get_recipient(uow, recipient_id)  # 404 for an unknown or another office's
     taken = uow.session.exec(
         select(ListDecisionRow.id).where(
             ListDecisionRow.program_id == program_id, ListDecisionRow.number == body.number

@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from services.distribution.app import create_app
 from services.distribution.models import EnrolmentRow, RecipientRow
+from shared.clock import office_today
 from tests.distribution.programs_support import HUB, make_settings, nik, person
 
 HEADER = "NIK;Nama;Tanggal Lahir;Alamat;Desa/Kelurahan;Kecamatan;Lintang;Bujur;ID DTKS;PKH"
@@ -225,7 +226,7 @@ def test_enrolment_of_a_pkh_recipient_not_in_any_register_is_refused_with_each_r
 
 def test_a_birth_date_in_the_future_is_refused_at_registration(client: TestClient) -> None:
     body = person(1).model_dump(mode="json")
-    body["eligibility"]["birth_date"] = (date.today() + timedelta(days=2)).isoformat()
+    body["eligibility"]["birth_date"] = (office_today() + timedelta(days=2)).isoformat()
     refused = client.post("/recipients", json=body)
     assert (refused.status_code, refused.json()["error"]) == (422, "implausible_birth_date")
 
@@ -280,9 +281,19 @@ def test_a_decision_dated_in_the_future_is_refused(client: TestClient) -> None:
         f"/permakanan/programs/{program_id}/decisions",
         json={
             "number": "B-125/DINSOS/LJS/01/2026",
-            "decided_on": (date.today() + timedelta(days=3)).isoformat(),
+            "decided_on": (office_today() + timedelta(days=3)).isoformat(),
             "decided_by": "Kepala Dinas Sosial",
             "recipient_ids": [register(client, 1)],
         },
     )
     assert (refused.status_code, refused.json()["error"]) == (422, "decided_in_future")
+
+
+def test_an_empty_register_id_cell_imports_the_person_as_not_in_any_register(
+    client: TestClient,
+) -> None:
+    report = upload(client, csv_file(line(1, dtks=""))).json()
+    assert report["accepted"] == 1, report
+    assert report["imported"][0]["permakanan_ineligible"] == ["not_in_social_register"]
+    [row] = stored(client)
+    assert (row.social_register, row.social_register_id_token) == (None, None)
