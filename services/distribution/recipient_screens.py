@@ -44,6 +44,8 @@ from shared.runtime import RuntimeDep, UnitOfWork
 router = APIRouter(prefix="/ui", include_in_schema=False)
 PAGE_SIZE: Final = 25
 STATIC: Final = Path(__file__).with_name("static")
+# A changed script or style sheet must reach the office's browsers on the next visit.
+NO_CACHE: Final = {"Cache-Control": "no-cache"}
 
 
 def nav(request: Request) -> list[tuple[str, str]]:
@@ -292,13 +294,15 @@ def import_file(
 @router.get("/recipients/import.js")
 def import_script() -> FileResponse:
     """Sends the file with the page's CSRF token and shows the report."""
-    return FileResponse(STATIC / "recipient_import.js", media_type="text/javascript")
+    return FileResponse(
+        STATIC / "recipient_import.js", media_type="text/javascript", headers=NO_CACHE
+    )
 
 
 @router.get("/recipients.css")
 def recipient_style() -> FileResponse:
     """The recipient screens' styles on top of the shared style sheet."""
-    return FileResponse(STATIC / "recipients.css", media_type="text/css")
+    return FileResponse(STATIC / "recipients.css", media_type="text/css", headers=NO_CACHE)
 
 
 # --- the office's decision ------------------------------------------------------------------

@@ -236,8 +236,8 @@ def row_to_recipient(cells: dict[str, Cell], register_from_header: str | None) -
         raise RowRefused("invalid_birth_date", str(problem)) from problem
     register_id = text("social_register_id")
     # An "ID DTKS" column names the register of the ids in it; an empty cell: no register.
-    register_text = text("social_register") or (register_id and register_from_header) or ""
-    register_text = register_text.lower() or None
+    register_name = text("social_register") or (register_id and register_from_header) or ""
+    register_text = register_name.lower() or None
     try:
         eligibility = EligibilityIn(
             social_register=SocialRegister(register_text) if register_text else None,

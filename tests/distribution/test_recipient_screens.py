@@ -22,8 +22,8 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from services.distribution.app import create_app
 from shared.auth import TOKEN_COOKIE, AuthSettings, Role
 from tests.distribution.programs_support import make_settings, nik
-from tests.support.access import SECRET, token_for
 from tests.distribution.test_field_screen import free_port
+from tests.support.access import SECRET, token_for
 
 HEADER = "NIK;Nama;Tanggal Lahir;Alamat;Desa/Kelurahan;Kecamatan;Lintang;Bujur;ID DTKS;PKH"
 
