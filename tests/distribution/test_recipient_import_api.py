@@ -297,3 +297,32 @@ def test_an_empty_register_id_cell_imports_the_person_as_not_in_any_register(
     assert report["imported"][0]["permakanan_ineligible"] == ["not_in_social_register"]
     [row] = stored(client)
     assert (row.social_register, row.social_register_id_token) == (None, None)
+
+
+def test_the_decision_screen_records_the_ticked_people_and_shows_a_refusal_in_place(
+    client: TestClient,
+) -> None:
+    program_id = programme(client)
+    fine, in_pkh = register(client, 1), register(client, 2, receives_pkh=True)
+    page = client.get("/ui/permakanan/decisions", params={"lang": "en"})
+    assert page.status_code == 200
+    assert "receives PKH" in page.text
+    form = {
+        "program_id": program_id,
+        "number": "B-200/DINSOS/LJS/01/2026",
+        "decided_on": "2026-01-02",
+        "decided_by": "Kepala Dinas Sosial",
+    }
+    refused = client.post(
+        "/ui/permakanan/decisions?lang=id", data={**form, "recipient_id": [fine, in_pkh]}
+    )
+    assert refused.status_code == 422
+    assert 'data-refused="decision_recipients_refused"' in refused.text
+    assert "B-200/DINSOS/LJS/01/2026" in refused.text  # the form as typed
+    done = client.post(
+        "/ui/permakanan/decisions", data={**form, "recipient_id": [fine]}, follow_redirects=False
+    )
+    assert done.status_code == 303, done.text
+    [enrolment] = client.get(f"/permakanan/programs/{program_id}/enrolments").json()
+    assert enrolment["recipient_id"] == fine
+    assert enrolment["decision_id"] is not None
