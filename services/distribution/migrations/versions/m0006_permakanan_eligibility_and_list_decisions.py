@@ -71,6 +71,11 @@ def upgrade() -> None:
             sa.Column("receives_sembako", sa.Boolean(), nullable=False, server_default=no)
         )
 
+    # The default only fills the rows already there; the model sets the value itself.
+    with op.batch_alter_table("recipient", schema=None) as batch_op:
+        for flag in ("disability", "neglected_child", "receives_pkh", "receives_sembako"):
+            batch_op.alter_column(flag, existing_type=sa.Boolean(), server_default=None)
+
     # ### end Alembic commands ###
 
 
