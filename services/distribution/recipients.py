@@ -471,11 +471,13 @@ def search_recipients(
     if re.fullmatch(r"\d{16}", wanted):
         condition = col(RecipientRow.nik_hash).in_(policy.vault.fingerprints(wanted))
     elif wanted:
-        pattern = f"%{wanted.lower()}%"
+        # What was typed is searched as typed: its % and _ are not wildcards.
+        literal = wanted.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{literal}%"
         condition = or_(
-            func.lower(RecipientRow.name).like(pattern),
-            func.lower(RecipientRow.village).like(pattern),
-            func.lower(RecipientRow.district).like(pattern),
+            func.lower(RecipientRow.name).like(pattern, escape="\\"),
+            func.lower(RecipientRow.village).like(pattern, escape="\\"),
+            func.lower(RecipientRow.district).like(pattern, escape="\\"),
         )
     base = select(RecipientRow).where(condition)
     counted = select(func.count()).select_from(RecipientRow).where(condition)

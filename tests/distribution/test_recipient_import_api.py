@@ -326,3 +326,24 @@ def test_the_decision_screen_records_the_ticked_people_and_shows_a_refusal_in_pl
     [enrolment] = client.get(f"/permakanan/programs/{program_id}/enrolments").json()
     assert enrolment["recipient_id"] == fine
     assert enrolment["decision_id"] is not None
+
+
+def test_the_list_screen_finds_people_by_a_part_of_their_name_or_their_whole_nik_a_page_at_a_time(
+    client: TestClient,
+) -> None:
+    for serials in (range(1, 14), range(14, 27)):  # the fixture takes 20 rows a file
+        report = upload(client, csv_file(*[line(serial) for serial in serials])).json()
+        assert report["accepted"] == 13, report
+    first = client.get("/ui/recipients", params={"q": "lansia", "lang": "en"})
+    assert first.status_code == 200
+    assert first.text.count("<tr data-recipient=") == 25
+    assert "page 1 of 2" in first.text
+    assert nik(1) not in first.text and "64020601******01" in first.text
+    second = client.get("/ui/recipients", params={"q": "lansia", "page": 2})
+    assert second.text.count("<tr data-recipient=") == 1
+    by_nik = client.get("/ui/recipients", params={"q": nik(7)})
+    assert by_nik.text.count("<tr data-recipient=") == 1
+    assert "Lansia 7<" in by_nik.text
+    # What is typed is searched as typed: % is not a wildcard.
+    wildcard = client.get("/ui/recipients", params={"q": "%"})
+    assert 'id="none"' in wildcard.text
