@@ -42,7 +42,11 @@ form.addEventListener("submit", async (event) => {
     // The service renders the report (or the refusal) in the page's language.
     report.innerHTML = await response.text();
   } catch {
-    report.textContent = form.dataset.offline || "";
+    const notice = document.createElement("p");
+    notice.className = "notice error";
+    notice.setAttribute("role", "alert");
+    notice.textContent = form.dataset.offline;
+    report.replaceChildren(notice);
   } finally {
     sending.hidden = true;
     buttons.forEach((button) => { button.disabled = false; });
