@@ -636,6 +636,23 @@ def distribution_service(database_url: str, tmp_path: Path) -> Service:
             "as_candidate": False,
         }
 
+    def standing() -> tuple[str, Body]:
+        return f"/recipients/{recipient()}/eligibility", {
+            "social_register": "dtsen",
+            "social_register_id": f"DTSEN-{next(serial)}",
+            "birth_date": "1950-01-01",
+            "disability": True,
+        }
+
+    def decision() -> tuple[str, Body]:
+        n = next(serial)
+        return f"/permakanan/programs/{program()}/decisions", {
+            "number": f"B-{n}/DINSOS/LJS/{today.year}",
+            "decided_on": today.isoformat(),
+            "decided_by": f"Kepala Dinas Sosial {n}",
+            "recipient_ids": [recipient()],
+        }
+
     def replacement() -> tuple[str, Body]:
         program_id = program()
         enrolments = f"/permakanan/programs/{program_id}/enrolments"
@@ -733,6 +750,8 @@ def distribution_service(database_url: str, tmp_path: Path) -> Service:
             "POST /permakanan/programs": [new_program],
             "POST /permakanan/programs/{program_id}/enrolments": [enrolment],
             "POST /permakanan/programs/{program_id}/replacements": [replacement],
+            "PUT /recipients/{recipient_id}/eligibility": [standing],
+            "POST /permakanan/programs/{program_id}/decisions": [decision],
             "POST /sandang/requests": [sandang],
             "POST /sandang/requests/{request_id}/procurement": [procurement],
             "POST /permakanan/rounds/{round_id}/opening": [round_opening],

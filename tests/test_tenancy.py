@@ -550,6 +550,13 @@ def logistics(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
 # --- distribution -----------------------------------------------------------------------
 
 
+def recipient_sheet(serial: int) -> bytes:
+    """The office's spreadsheet with one person (the import's form)."""
+    nik = person(serial).nik
+    header = "NIK;Nama;Desa/Kelurahan;Kecamatan;Lintang;Bujur"
+    return f"{header}\n{nik};Lansia {serial};Sukarame;Tenggarong;-0,43;116,98\n".encode()
+
+
 def distribution(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
     settings = make_settings(database_url).model_copy(update={"auth": SIGNED_IN})
     app = create_distribution(settings)
@@ -578,6 +585,12 @@ def distribution(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
         enrolments = f"/permakanan/programs/{created['id']}/enrolments"
         offices[office].call("POST", enrolments, json={"recipient_id": recipient(office)})
         return dict(created)
+
+    last_program: dict[str, str] = {}
+
+    def program_id(office: str) -> str:
+        last_program[office] = str(program(office)["id"])
+        return last_program[office]
 
     def open_round(office: str) -> str:
         round_id = str(program(office)["rounds"][0]["id"])
@@ -656,10 +669,25 @@ def distribution(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
                 caller.call("POST", url, json=candidate)
         return recipient_id
 
+    def decision(office: str) -> str:
+        """The office's decision on the list of the program last made for it (the one an
+        enrolment in the same request names), naming one eligible person."""
+        program_id = last_program.get(office) or str(program(office)["id"])
+        url = f"/permakanan/programs/{program_id}/decisions"
+        return str(offices[office].call("POST", url, json=decision_body(recipient(office)))["id"])
+
+    def decision_body(recipient_id: str) -> dict[str, Any]:
+        return {
+            "number": f"B-{next(serial)}/DINSOS/LJS/{today.year}",
+            "decided_on": today.isoformat(),
+            "decided_by": "Kepala Dinas Sosial",
+            "recipient_ids": [recipient_id],
+        }
+
     kinds: dict[str, Callable[[str], str]] = {
         "recipient_id": recipient,
         "institution_id": institution,
-        "program_id": lambda office: str(program(office)["id"]),
+        "program_id": program_id,
         "round_id": open_round,
         "request_id": sandang_request,
         "handover_id": sandang_handover,
@@ -668,6 +696,8 @@ def distribution(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
         "case_id": lambda office: str(opened_delivery(office)["case_id"]),
         "run_id": run,
         "entity_id": recipient,
+        "recipient_ids": recipient,
+        "decision_id": decision,
     }
     completion = {
         "received_by": "Kepala Desa",
@@ -682,7 +712,7 @@ def distribution(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
             "params": {"purpose": "verifikasi data"}
         },
         "POST /permakanan/programs/{program_id}/enrolments": lambda id_: {
-            "json": {"recipient_id": id_("recipient_id")}
+            "json": {"recipient_id": id_("recipient_id"), "decision_id": id_("decision_id")}
         },
         "POST /permakanan/programs/{program_id}/replacements": lambda id_: {
             "json": {
@@ -714,6 +744,41 @@ def distribution(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
             "json": {"reason_code": "refused", "reason": "ditolak warga"}
         },
         "POST /deliveries/{delivery_id}/return": lambda _: {"json": {"condition": "good"}},
+        "POST /permakanan/programs/{program_id}/decisions": lambda id_: {
+            "json": decision_body(id_("recipient_ids"))
+        },
+        "PUT /recipients/{recipient_id}/eligibility": lambda _: {
+            "json": {"social_register": "dtsen", "social_register_id": "DTSEN-1"}
+        },
+        "POST /ui/recipients/new": lambda _: {
+            "data": {
+                **{
+                    key: str(value)
+                    for key, value in person(next(serial)).model_dump(mode="json").items()
+                    if key in {"name", "nik", "kk", "phone"}
+                },
+                "district": "Tenggarong",
+                "village": "Sukarame",
+                "lat": "-0.43",
+                "lon": "116.98",
+            }
+        },
+        "POST /ui/recipients/import": lambda _: {
+            "files": {"file": ("dtks.csv", recipient_sheet(next(serial)), "text/csv")}
+        },
+        "POST /ui/permakanan/decisions": lambda id_: {
+            "data": {
+                **{
+                    key: value
+                    for key, value in decision_body(id_("recipient_id")).items()
+                    if key != "recipient_ids"
+                },
+                # The refused page shows the number as typed: a token-like one reads alike.
+                "number": f"SK-{uuid.uuid4().hex}",
+                "program_id": id_("program_id"),
+                "recipient_id": id_("recipient_id"),
+            }
+        },
         "POST /runs": lambda id_: {
             "json": {
                 "team": "Tim 2",
@@ -733,6 +798,7 @@ def distribution(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
             "item_code": "the item catalogue is shared by every office",
             "postal_code": "a kode pos is a place, not a record",
             "reason_code": "a fixed list of failure reasons",
+            "social_register_id": "a person's id in the national register, not our record",
         },
     )
 

@@ -13,7 +13,13 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, UploadF
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel
 
-from services.distribution import handlers, program_screens, screens
+from services.distribution import (
+    handlers,
+    program_screens,
+    recipient_api,
+    recipient_screens,
+    screens,
+)
 from services.distribution.domain import DeliveryKind, DeliveryStatus
 from services.distribution.handlers import Policy
 from services.distribution.migrations import HISTORY
@@ -250,8 +256,15 @@ def _enrolment_out(row: EnrolmentRow) -> EnrolmentOut:
     summary="Enrol a verified person",
 )
 def enrol(program_id: UUID, body: EnrolmentIn, runtime: RuntimeDep) -> EnrolmentOut:
-    """Active from the next round opened, or queued as a candidate for replacements."""
-    return _enrolment_out(runtime.run(lambda uow: handlers.enrol(uow, program_id, body)))
+    """Active from the next round opened, or queued as a candidate for replacements. Only
+    a person who meets permakanan's requirements (000): `422 not_eligible` names each one
+    failed, in the decree's words. `decision_id` names the office's list decision."""
+
+    def work(uow: UnitOfWork) -> EnrolmentRow:
+        today = uow.now().astimezone(runtime.settings.zone(scoped_office())).date()
+        return handlers.enrol(uow, program_id, body, today=today)
+
+    return _enrolment_out(runtime.run(work))
 
 
 @router.get(
@@ -756,6 +769,8 @@ ACCESS: AccessPolicy = {
     "GET /field/field.css": Access.anyone(),
     "GET /field/sw.js": Access.anyone(),
     **program_screens.ACCESS,
+    **recipient_api.ACCESS,
+    **recipient_screens.ACCESS,
 }
 
 
@@ -783,6 +798,8 @@ def create_app(
     api.state.policy = build_policy(settings)
     api.include_router(router)
     api.include_router(program_screens.router)
+    api.include_router(recipient_api.router)
+    api.include_router(recipient_screens.router)
     api.include_router(assets_router)
     return api
 

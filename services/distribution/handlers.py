@@ -44,6 +44,13 @@ from services.distribution.domain import (
     share_lots,
     tally,
 )
+from services.distribution.eligibility_rules import (
+    checked_eligibility,
+    decision_of,
+    eligibility_columns,
+    mask_register_id,
+    refuse_ineligible,
+)
 from services.distribution.models import (
     AddressIn,
     ArrivalIn,
@@ -82,6 +89,7 @@ from services.distribution.models import (
 )
 from services.distribution.privacy import PersonalDataVault
 from shared.auth import scoped_office, visible_to_caller
+from shared.clock import DEFAULT_OFFICE_ZONE
 from shared.events import (
     AnyEvent,
     CaseType,
@@ -123,6 +131,7 @@ from shared.regions import (
 from shared.runtime import UnitOfWork
 
 E = TypeVar("E", bound=EventBase)
+OFFICE_ZONE = ZoneInfo(DEFAULT_OFFICE_ZONE)
 
 
 @dataclass(frozen=True)
@@ -151,6 +160,7 @@ def register_recipient(uow: UnitOfWork, policy: Policy, body: RecipientIn) -> Re
     check_in_indonesia(body.position)
     province, regency, district, village = _checked_address(policy, body.address)
     nik_hash = _checked_nik(uow, policy, body.nik) if body.nik is not None else None
+    eligibility = checked_eligibility(body, today=uow.now().date())
     if body.kk is not None:
         _check_kk(body.kk)
     row = RecipientRow(
@@ -174,6 +184,7 @@ def register_recipient(uow: UnitOfWork, policy: Policy, body: RecipientIn) -> Re
         lon=body.position.lon,
         verified=body.verified,
         created_at=uow.now(),
+        **eligibility_columns(eligibility, policy.vault),
     )
     uow.session.add(row)
     return row
@@ -366,6 +377,13 @@ def recipient_view(row: RecipientRow, vault: PersonalDataVault, *, reveal: bool)
         review_reason=row.review_reason,
         flagged_at=row.flagged_at,
         created_at=row.created_at,
+        birth_date=row.birth_date,
+        social_register=row.social_register,
+        social_register_id=shown(row.social_register_id_token, mask_register_id),
+        disability=row.disability,
+        neglected_child=row.neglected_child,
+        receives_pkh=row.receives_pkh,
+        receives_sembako=row.receives_sembako,
     )
 
 
@@ -484,9 +502,12 @@ def round_view(row: RoundRow) -> RoundOut:
     return RoundOut.model_validate(row, from_attributes=True)
 
 
-def enrol(uow: UnitOfWork, program_id: UUID, body: EnrolmentIn) -> EnrolmentRow:
-    """Enrol a verified person (or queue them as a candidate); enrolling again changes
-    nothing and answers with the enrolment as it is."""
+def enrol(
+    uow: UnitOfWork, program_id: UUID, body: EnrolmentIn, *, today: date | None = None
+) -> EnrolmentRow:
+    """Enrol a verified person who meets permakanan's requirements (or queue them as a
+    candidate); enrolling again changes nothing and answers with the enrolment as it is.
+    `today` is the office's date (the age of 60 counts from it)."""
     get_program(uow, program_id)
     recipient = get_recipient(uow, body.recipient_id)
     if recipient.kind is not RecipientKind.PERSON:
@@ -500,6 +521,9 @@ def enrol(uow: UnitOfWork, program_id: UUID, body: EnrolmentIn) -> EnrolmentRow:
             f"the recipient is under review ({recipient.review_reason})",
             code="recipient_under_review",
         )
+    refuse_ineligible(recipient, on=today or uow.now().astimezone(OFFICE_ZONE).date())
+    if body.decision_id is not None:
+        decision_of(uow, program_id, body.decision_id)
     existing = uow.session.exec(
         select(EnrolmentRow).where(
             EnrolmentRow.program_id == program_id, EnrolmentRow.recipient_id == body.recipient_id
@@ -514,6 +538,7 @@ def enrol(uow: UnitOfWork, program_id: UUID, body: EnrolmentIn) -> EnrolmentRow:
         status=EnrolmentStatus.CANDIDATE if body.as_candidate else EnrolmentStatus.ACTIVE,
         queued_at=now,
         active_from=None if body.as_candidate else now,
+        decision_id=body.decision_id,
     )
     uow.session.add(row)
     return row

@@ -19,6 +19,7 @@ from services.distribution.domain import (
     FailureReason,
     Resolution,
 )
+from services.distribution.eligibility import SocialRegister
 from shared.db import UTCDateTime
 from shared.events import CaseType, DispatchLine, GeoPoint, NeedLine, ShortText
 from shared.geo import IndonesianPoint
@@ -79,6 +80,15 @@ class RecipientRow(DistributionTable, table=True):
     review_reason: str | None = SQLField(default=None, max_length=40)
     flagged_at: datetime | None = _when()
     created_at: datetime = _when(nullable=False)
+    # What permakanan's eligibility rule asks (services/distribution/eligibility.py). The
+    # register's id identifies the person like the NIK does: stored only as a token.
+    birth_date: date | None = None
+    social_register: SocialRegister | None = SQLField(default=None, max_length=10)
+    social_register_id_token: str | None = SQLField(default=None, max_length=500)
+    disability: bool = False
+    neglected_child: bool = False
+    receives_pkh: bool = False
+    receives_sembako: bool = False
 
     def position(self) -> GeoPoint:
         """The registered home (or institution) position."""
@@ -110,6 +120,34 @@ class AddressIn(ApiModel):
 Digits = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 
 
+RegisterId = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9./-]{1,40}$")
+]
+
+
+class EligibilityIn(ApiModel):
+    """A person's standing against permakanan's requirements (000): the social register
+    they are in (with its id), birth date (from the NIK when not given), and categories."""
+
+    social_register: SocialRegister | None = Field(
+        default=None, description="dtks, dtsen (DTKS's successor) or p3ke."
+    )
+    social_register_id: RegisterId | None = Field(
+        default=None, description="The person's id in that register."
+    )
+    birth_date: date | None = Field(default=None, description="Read from the NIK when absent.")
+    disability: bool = False
+    neglected_child: bool = Field(default=False, description="Anak telantar.")
+    receives_pkh: bool = Field(default=False, description="Already in PKH.")
+    receives_sembako: bool = Field(default=False, description="Already in Sembako (BPNT).")
+
+    @model_validator(mode="after")
+    def _register_and_id_together(self) -> Self:
+        if (self.social_register is None) != (self.social_register_id is None):
+            raise ValueError("a social register is given with the person's id in it")
+        return self
+
+
 class RecipientIn(ApiModel):
     """A person or institution to register."""
 
@@ -123,6 +161,9 @@ class RecipientIn(ApiModel):
     address: AddressIn
     position: IndonesianPoint
     verified: bool = Field(default=False, description="Checked at home by a social worker.")
+    eligibility: EligibilityIn | None = Field(
+        default=None, description="What permakanan's eligibility rule asks (persons)."
+    )
 
     @model_validator(mode="after")
     def _person_has_a_nik(self) -> Self:
@@ -155,6 +196,13 @@ class RecipientOut(BaseModel):
     review_reason: str | None
     flagged_at: datetime | None
     created_at: datetime
+    birth_date: date | None = None
+    social_register: SocialRegister | None = None
+    social_register_id: str | None = Field(default=None, description="Masked unless revealed.")
+    disability: bool = False
+    neglected_child: bool = False
+    receives_pkh: bool = False
+    receives_sembako: bool = False
 
 
 # --- permakanan ------------------------------------------------------------------------
@@ -244,6 +292,26 @@ class EnrolmentRow(DistributionTable, table=True):
     end_reason: str | None = SQLField(default=None, max_length=2000)
     replaced_by: UUID | None = None
     replaces: UUID | None = None
+    # The office's decision (SK) that set this person on the list ("ditetapkan", 000).
+    decision_id: UUID | None = SQLField(default=None, index=True)
+
+
+class ListDecisionRow(DistributionTable, table=True):
+    """The office's decision on a program's recipient list (000: "Data hasil verifikasi
+    dan validasi diserahkan ke Dinas Sosial untuk ditetapkan sebagai Penerima Bantuan"):
+    the decree (SK) number, its date and who decided."""
+
+    __tablename__ = "permakanan_list_decision"
+    __table_args__ = (UniqueConstraint("program_id", "number"),)
+
+    id: UUID = SQLField(default_factory=uuid4, primary_key=True)
+    office_id: str = SQLField(index=True, max_length=40)
+    program_id: UUID = SQLField(index=True)
+    number: str = SQLField(max_length=100)
+    decided_on: date
+    decided_by: str = SQLField(max_length=200)
+    recipients: int
+    recorded_at: datetime = _when(nullable=False)
 
 
 class CorrectionIn(ApiModel):
@@ -275,6 +343,9 @@ class EnrolmentIn(ApiModel):
 
     recipient_id: UUID
     as_candidate: bool = Field(default=False, description="Queue for a later replacement.")
+    decision_id: UUID | None = Field(
+        default=None, description="The office's decision (SK) that lists this person."
+    )
 
 
 class ReplacementIn(ApiModel):
@@ -299,6 +370,7 @@ class EnrolmentOut(BaseModel):
     end_reason: str | None
     replaced_by: UUID | None
     replaces: UUID | None
+    decision_id: UUID | None = None
 
 
 class RoundOut(BaseModel):

@@ -21,7 +21,7 @@ LOOKUP_CONTEXT = b"distribution:nik-lookup"
 SEALED = (
     SealedColumns(
         table="recipient",
-        columns=("nik_token", "kk_token", "phone_token"),
+        columns=("nik_token", "kk_token", "phone_token", "social_register_id_token"),
         fingerprints={"nik_hash": "nik_token"},
     ),
 )

@@ -56,6 +56,15 @@ class DistributionSettings(ServiceSettings):
         description="Reveals and personal-data exports per user and office day (429 beyond).",
     )
 
+    # The office's DTKS/DTSEN extract for a regency runs to a few thousand people; a
+    # larger file is split, so that one import stays one reviewable report.
+    max_import_bytes: int = Field(
+        default=5_000_000, ge=10_000, description="Largest recipient spreadsheet (413 beyond)."
+    )
+    max_import_rows: int = Field(
+        default=5000, ge=1, le=50_000, description="Most rows in one import (413 beyond)."
+    )
+
     @model_validator(mode="after")
     def _data_keys_well_formed_and_set_in_production(self) -> Self:
         check_data_keys(

@@ -23,6 +23,7 @@ from services.distribution.migrations import HISTORY
 from services.distribution.models import (
     AddressIn,
     DistributionTable,
+    EligibilityIn,
     RecipientIn,
     RecipientKind,
     RecipientRow,
@@ -94,6 +95,10 @@ def person(serial: int, *, rng: random.Random | None = None, **overrides: Any) -
             lon=round(116.99 + rng.uniform(-0.05, 0.05), 6),
         ),
         "verified": True,
+        # In DTKS, not in PKH or Sembako; 60+ from the NIK's birth date (1950).
+        "eligibility": EligibilityIn(
+            social_register="dtks", social_register_id=f"DTKS-{serial:06d}"
+        ),
     }
     payload.update(overrides)
     return RecipientIn(**payload)

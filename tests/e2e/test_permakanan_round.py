@@ -94,6 +94,7 @@ def test_a_permakanan_round_goes_from_plan_to_every_door(stack: Stack) -> None:
                     },
                     "position": {"lat": home["lat"], "lon": home["lon"]},
                     "verified": True,
+                    "eligibility": {"social_register": "dtks", "social_register_id": f"D{serial}"},
                 },
             ),
             201,

@@ -194,7 +194,8 @@ def test_the_nik_lookup_finds_a_recipient_before_during_and_after_the_rotation(
         assert (again.status_code, again.json()["error"]) == (409, "duplicate_nik")
     code, out, _ = rewrap("distribution", database_url, f"{NEW},{OLD}", monkeypatch, capsys)
     assert code == 0
-    assert "distribution: rewrapped 3 values in 1 rows" in out
+    # NIK, KK, phone and the person's id in the social register (DTKS/DTSEN).
+    assert "distribution: rewrapped 4 values in 1 rows" in out
     with distribution(database_url, tmp_path, NEW) as after:
         again = after.post("/recipients", json=someone)
         assert (again.status_code, again.json()["error"]) == (409, "duplicate_nik")
@@ -202,10 +203,11 @@ def test_the_nik_lookup_finds_a_recipient_before_during_and_after_the_rotation(
         engine = after.app.state.runtime.engine  # type: ignore[attr-defined]
         with engine.connect() as connection:
             stored_hash = connection.execute(text("SELECT nik_hash FROM recipient")).scalar_one()
-    assert (shown["nik"], shown["kk"], shown["phone"]) == (
+    assert (shown["nik"], shown["kk"], shown["phone"], shown["social_register_id"]) == (
         someone["nik"],
         someone["kk"],
         someone["phone"],
+        someone["eligibility"]["social_register_id"],
     )
     newest = PersonalDataVault(NEW.encode(), lookup_context=NIK_LOOKUP)
     assert stored_hash == newest.fingerprint(someone["nik"])
