@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections import OrderedDict
 from pathlib import Path
 
 import pytest
+from xdist.scheduler import LoadFileScheduling
 
 from shared.settings import CommonSettings, KafkaSettings
 from shared.streams import create_stream_app
@@ -71,6 +73,32 @@ def test_a_worker_gets_a_whole_file_and_all_of_tests_kafka() -> None:
     )
     assert scheduler._split_scope("tests/kafka/test_broker.py::test_one") == "tests/kafka/"
     assert scheduler._split_scope("tests/kafka/test_backends.py::test_two") == "tests/kafka/"
+
+
+def test_the_longest_files_of_the_last_measured_run_are_handed_out_first() -> None:
+    scheduler = object.__new__(FilesAndSharedFolders)
+    scheduler._longest_first = False
+    scheduler._seconds = {"tests/slow.py": 200.0, "tests/kafka/": 90.0}
+    scheduler.workqueue = OrderedDict(
+        (scope, dict.fromkeys(tests, False))
+        for scope, tests in [
+            ("tests/many_quick.py", [f"tests/many_quick.py::t{n}" for n in range(40)]),
+            ("tests/kafka/", ["tests/kafka/test_broker.py::t"]),
+            ("tests/slow.py", ["tests/slow.py::t"]),
+            ("tests/new.py", ["tests/new.py::t1", "tests/new.py::t2"]),
+        ]
+    )
+    handed: list[str] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            LoadFileScheduling,
+            "_assign_work_unit",
+            lambda self, node: handed.append(self.workqueue.popitem(last=False)[0]),
+        )
+        for _ in range(4):
+            scheduler._assign_work_unit(node=None)
+    # Unmeasured files count a second a test: 40 quick ones come after Kafka's 90 s.
+    assert handed == ["tests/slow.py", "tests/kafka/", "tests/many_quick.py", "tests/new.py"]
 
 
 def test_figures_recorded_on_every_worker_are_printed_once_at_the_end(
