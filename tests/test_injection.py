@@ -32,7 +32,8 @@ from services.intake.settings import IntakeSettings
 from services.logistics import allocation as logistics_allocation
 from services.logistics.app import create_app as create_logistics
 from services.logistics.settings import LogisticsSettings
-from services.notify import handlers as notify_handlers
+from services.notify import alerting as notify_alerting
+from services.notify import case_clocks as notify_case_clocks
 from services.notify.app import create_app as create_notify
 from services.notify.models import AlertRow
 from services.notify.settings import NotifySettings
@@ -784,8 +785,8 @@ def notify_service(database_url: str, tmp_path: Path) -> Service:
         case_id = uuid.uuid4()
         event = notify_reported(case_id, datetime.now(UTC) - timedelta(hours=20))
         # Straight to the use case: the inbox's at-most-once is not what this test is about.
-        runtime.run(lambda uow: notify_handlers.apply_event(uow, event, standards))
-        runtime.run(lambda uow: notify_handlers.tick(uow, standards))
+        runtime.run(lambda uow: notify_case_clocks.apply_event(uow, event, standards))
+        runtime.run(lambda uow: notify_alerting.tick(uow, standards))
         query = select(AlertRow.id).where(AlertRow.case_id == case_id).limit(1)
         return str(runtime.run(lambda uow: uow.session.exec(query).one()))
 
@@ -817,8 +818,8 @@ def notify_service(database_url: str, tmp_path: Path) -> Service:
         event = notify_reported(case_id, datetime.now(UTC) - timedelta(hours=20), SCRIPT)
         event = event.model_copy(update={"address": Address(district=SCRIPT, village=SCRIPT)})
         # Straight to the use case: the inbox's at-most-once is not what this test is about.
-        runtime.run(lambda uow: notify_handlers.apply_event(uow, event, standards))
-        runtime.run(lambda uow: notify_handlers.tick(uow, standards))
+        runtime.run(lambda uow: notify_case_clocks.apply_event(uow, event, standards))
+        runtime.run(lambda uow: notify_alerting.tick(uow, standards))
         for path in ("/", f"/cases/{case_id}"):
             page = service.client.get(path)
             if page.status_code != 200:

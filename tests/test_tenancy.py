@@ -33,7 +33,8 @@ from services.intake.settings import IntakeSettings
 from services.logistics import allocation as logistics_allocation
 from services.logistics.app import create_app as create_logistics
 from services.logistics.settings import LogisticsSettings
-from services.notify import handlers as notify_handlers
+from services.notify import alerting as notify_alerting
+from services.notify import case_clocks as notify_case_clocks
 from services.notify.app import create_app as create_notify
 from services.notify.models import AlertRow
 from services.notify.settings import NotifySettings
@@ -250,8 +251,8 @@ def notify(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
         case_id = uuid.uuid4()
         event = notify_reported(case_id, datetime.now(UTC) - timedelta(hours=20))
         event = event.model_copy(update={"office_id": office})
-        runtime.run(lambda uow: notify_handlers.apply_event(uow, event, standards))
-        runtime.run(lambda uow: notify_handlers.tick(uow, standards))
+        runtime.run(lambda uow: notify_case_clocks.apply_event(uow, event, standards))
+        runtime.run(lambda uow: notify_alerting.tick(uow, standards))
         return str(case_id)
 
     def alert(office: str) -> str:

@@ -1,6 +1,6 @@
 """logistics' HTTP API: catalogue, receipts, stock, ledger, stock card, transfers, counts,
 quarantine, dispatches with pick list and handover (BAST), procurement, buffer stock and
-alerts; the warehouse screens are in `ui.py`."""
+alerts; the warehouse screens are in the `ui` package."""
 
 from __future__ import annotations
 
@@ -70,6 +70,7 @@ from services.logistics.models import (
 )
 from services.logistics.settings import LogisticsSettings, get_settings
 from services.logistics.stream import subscriptions
+from services.logistics.ui.common import dispatch_name, pages
 from shared.actors import ActingUserName, attributed
 from shared.auth import Access, Policy, Role
 from shared.clock import Clock
@@ -278,7 +279,7 @@ def stock_card_xlsx(  # noqa: PLR0917 - FastAPI passes query parameters by keywo
         card,
         warehouse.name,
         settings.zone(warehouse.office_id),
-        lambda kind: ui.pages.word("id", "movement", kind),
+        lambda kind: pages.word("id", "movement", kind),
     )
     return _xlsx(content, f"kartu-stok-{item_code}-{warehouse_code}-{card.as_of}.xlsx")
 
@@ -421,7 +422,7 @@ def pick_list_pdf(dispatch_id: UUID, runtime: RuntimeDep, settings: SettingsDep)
 
     pick, place, office_id = runtime.run(load)
     zone = settings.zone(office_id)
-    incident = ui.dispatch_name("id", pick, place, zone)
+    incident = dispatch_name("id", pick, place, zone)
     return _pdf(documents.pick_list_pdf(pick, zone, incident), f"pick-list-{dispatch_id}.pdf")
 
 
@@ -679,26 +680,7 @@ ACCESS: Policy = {
     "GET /alerts": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
     "POST /alerts/scan": Access.of(Role.WAREHOUSE, Role.OFFICE_ADMIN),
     "GET /shortages": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
-    "GET /ui": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
-    "GET /ui/picking": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
-    "POST /ui/picking/{dispatch_id}/sign": Access.of(Role.WAREHOUSE),
-    "POST /ui/picking/{dispatch_id}/release": Access.of(Role.WAREHOUSE),
-    "GET /ui/stock": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
-    "GET /ui/stock-card": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
-    "GET /ui/receiving": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
-    "POST /ui/receiving/{order_id}": Access.of(Role.WAREHOUSE),
-    "GET /ui/counts": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
-    "POST /ui/counts": Access.of(Role.WAREHOUSE),
-    "GET /ui/alerts": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
-    "GET /ui/find": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
-    "POST /ui/lots/{lot_id}/bin": Access.of(Role.WAREHOUSE),
-    # Following procurement: whoever may read purchase requests; raising and ordering
-    # happen through the API's own routes above.
-    "GET /ui/procurement": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
-    "GET /ui/procurement/new": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
-    "GET /ui/procurement/{request_id}": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
-    # Code only, no data in it.
-    "GET /ui/procurement.js": Access.anyone(),
+    **ui.ACCESS,
 }
 
 

@@ -16,7 +16,7 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import ColumnElement, func, select
 from sqlmodel import Session, col
 
-from services.notify import handlers
+from services.notify import alerting, announcements, queries, subscribers
 from services.notify.board import StandardsDep, board_router, pages
 from services.notify.board_map import map_router
 from services.notify.domain import NotificationStatus, Period, ReportLine, evaluation_report
@@ -67,7 +67,7 @@ def list_clocks(
     overdue); closed ones most recent first, with their outcome and response time."""
     now = runtime.clock.now()
     rows = runtime.run(
-        lambda uow: handlers.list_clocks(uow, state=state, office_id=office_id, limit=limit)
+        lambda uow: queries.list_clocks(uow, state=state, office_id=office_id, limit=limit)
     )
     return [ClockOut.of(row, now=now, standards=standards) for row in rows]
 
@@ -76,7 +76,7 @@ def list_clocks(
 def get_clock(case_id: UUID, runtime: RuntimeDep, standards: StandardsDep) -> ClockOut:
     """The clock of one case."""
     now = runtime.clock.now()
-    row = runtime.run(lambda uow: handlers.get_clock(uow, case_id))
+    row = runtime.run(lambda uow: queries.get_clock(uow, case_id))
     return ClockOut.of(row, now=now, standards=standards)
 
 
@@ -110,14 +110,14 @@ def create_subscription(body: SubscriptionIn, runtime: RuntimeDep) -> Subscripti
                     code="webhook_address_refused",
                 ) from exc
     return SubscriptionSecretOut.with_secret(
-        runtime.run(lambda uow: handlers.create_subscription(uow, body))
+        runtime.run(lambda uow: subscribers.create_subscription(uow, body))
     )
 
 
 @router.get("/subscriptions", tags=["webhooks"], summary="Webhook subscriptions")
 def list_subscriptions(runtime: RuntimeDep, active: bool | None = None) -> list[SubscriptionOut]:
     """Every subscription, oldest first."""
-    rows = runtime.run(lambda uow: handlers.list_subscriptions(uow, active=active))
+    rows = runtime.run(lambda uow: subscribers.list_subscriptions(uow, active=active))
     return [SubscriptionOut.of(row) for row in rows]
 
 
@@ -129,7 +129,7 @@ def list_subscriptions(runtime: RuntimeDep, active: bool | None = None) -> list[
 def deactivate_subscription(subscription_id: UUID, runtime: RuntimeDep) -> SubscriptionOut:
     """Nothing more is sent to it; the log keeps what was."""
     return SubscriptionOut.of(
-        runtime.run(lambda uow: handlers.deactivate_subscription(uow, subscription_id))
+        runtime.run(lambda uow: subscribers.deactivate_subscription(uow, subscription_id))
     )
 
 
@@ -141,7 +141,7 @@ def deactivate_subscription(subscription_id: UUID, runtime: RuntimeDep) -> Subsc
 def renew_signing_secret(subscription_id: UUID, runtime: RuntimeDep) -> SubscriptionSecretOut:
     """The old secret stops signing at once; the new one is shown only in this answer."""
     return SubscriptionSecretOut.with_secret(
-        runtime.run(lambda uow: handlers.renew_signing_secret(uow, subscription_id))
+        runtime.run(lambda uow: subscribers.renew_signing_secret(uow, subscription_id))
     )
 
 
@@ -155,7 +155,7 @@ def list_notifications(
 ) -> list[NotificationOut]:
     """What was sent to whom, newest first: status, attempts, last error, HTTP status."""
     rows = runtime.run(
-        lambda uow: handlers.list_notifications(
+        lambda uow: subscribers.list_notifications(
             uow, status=status_filter, case_id=case_id, subscription_id=subscription_id, limit=limit
         )
     )
@@ -165,8 +165,8 @@ def list_notifications(
 @router.get("/clocks/{case_id}/timeline", tags=["clocks"], summary="One case's timeline")
 def get_timeline(case_id: UUID, runtime: RuntimeDep) -> list[TimelineOut]:
     """Every step of the case in order, with who did it."""
-    runtime.run(lambda uow: handlers.get_clock(uow, case_id))
-    rows = runtime.run(lambda uow: handlers.timeline(uow, case_id))
+    runtime.run(lambda uow: queries.get_clock(uow, case_id))
+    rows = runtime.run(lambda uow: queries.timeline(uow, case_id))
     return [
         TimelineOut(
             event_id=r.event_id,
@@ -188,7 +188,7 @@ def list_alerts(
 ) -> list[AlertOut]:
     """Warnings newest first, with the rung of the ladder each has reached."""
     rows = runtime.run(
-        lambda uow: handlers.list_alerts(uow, office_id=office_id, open_only=open_only, limit=limit)
+        lambda uow: alerting.list_alerts(uow, office_id=office_id, open_only=open_only, limit=limit)
     )
     return [AlertOut.of(row) for row in rows]
 
@@ -200,7 +200,7 @@ def acknowledge_alert(
     """Take charge of a warning as the signed-in user (`by` is ignored); it climbs the
     ladder no further. 409 when done before."""
     del body  # its `by` is kept for older clients only: the actor is who is signed in
-    return AlertOut.of(runtime.run(lambda uow: handlers.acknowledge(uow, alert_id, actor)))
+    return AlertOut.of(runtime.run(lambda uow: alerting.acknowledge(uow, alert_id, actor)))
 
 
 # The feed's numbers are a 64-bit column: a larger one (or a wrong header) names no entry.
@@ -235,7 +235,7 @@ async def feed(
         while True:
             entries = await asyncio.to_thread(
                 runtime.run,
-                partial(handlers.feed_after, seq=cursor, office_id=office_id, limit=100),
+                partial(announcements.feed_after, seq=cursor, office_id=office_id, limit=100),
             )
             for entry in entries:
                 cursor = entry.seq or cursor
@@ -262,7 +262,7 @@ def _report_lines(
         raise NotFound(f"no standards file for office {office_id!r}", code="office_not_found")
     return evaluation_report(
         runtime.run(
-            lambda uow: handlers.evaluated_cases(uow, standards, office_id=office_id, months=months)
+            lambda uow: queries.evaluated_cases(uow, standards, office_id=office_id, months=months)
         ),
         period,
     )

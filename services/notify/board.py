@@ -20,7 +20,7 @@ from babel.dates import format_date
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from services.notify import complaints, handlers
+from services.notify import announcements, case_clocks, complaints, queries
 from services.notify.board_map import map_items, map_settings
 from services.notify.domain import (
     ALL_DISTRICTS,
@@ -169,7 +169,7 @@ def _matches(clock: ClockOut, filters: Filters, now: datetime) -> bool:
     )
 
 
-def _alert_views(rows: Sequence[handlers.AlertWithEvent]) -> list[AlertView]:
+def _alert_views(rows: Sequence[queries.AlertWithEvent]) -> list[AlertView]:
     return [AlertView(alert=AlertOut.of(alert), payload=payload) for alert, payload in rows]
 
 
@@ -208,7 +208,7 @@ def board(
     filters = Filters(district, service, hazard, stage, within, sort, after)
     now = runtime.clock.now()
     rows = runtime.run(
-        lambda uow: handlers.list_clocks(
+        lambda uow: queries.list_clocks(
             uow, state=ClockFilter.OPEN, office_id=office_id, limit=MOST_OPEN
         )
     )
@@ -236,12 +236,12 @@ def board(
     if part == "rows":
         return pages.render(request, "board_rows.html", title="", **context)
     alerts = _alert_views(
-        runtime.run(lambda uow: handlers.alerts_with_events(uow, office_id=office_id, limit=50))
+        runtime.run(lambda uow: queries.alerts_with_events(uow, office_id=office_id, limit=50))
     )
     by_case = {c.case_id: c for c in clocks}
     missing = {a.alert.case_id for a in alerts} - set(by_case)
     if missing:
-        for row in runtime.run(lambda uow: handlers.clocks_by_id(uow, missing)):
+        for row in runtime.run(lambda uow: queries.clocks_by_id(uow, missing)):
             by_case[row.case_id] = ClockOut.of(row, now=now, standards=standards)
     return pages.render(
         request,
@@ -265,7 +265,7 @@ def board(
         warn_of=_warn_class,
         feed_url="feed?"
         + urlencode(
-            {"after": runtime.run(handlers.last_feed_seq)}
+            {"after": runtime.run(announcements.last_feed_seq)}
             | ({"office_id": office_id} if office_id else {})
         ),
         event_codes=NOTIFY_EVENT_TYPES,
@@ -336,11 +336,11 @@ def case_page(
     acknowledgement, the delivery as notify saw it, and the timeline."""
     lang = choose_language(request)
     now = runtime.clock.now()
-    row = runtime.run(lambda uow: handlers.get_clock(uow, case_id))
-    steps = runtime.run(lambda uow: handlers.timeline(uow, case_id))
+    row = runtime.run(lambda uow: queries.get_clock(uow, case_id))
+    steps = runtime.run(lambda uow: queries.timeline(uow, case_id))
     alerts = _alert_views(
         runtime.run(
-            lambda uow: handlers.alerts_with_events(
+            lambda uow: queries.alerts_with_events(
                 uow, office_id=row.office_id, case_id=case_id, open_only=False, limit=200
             )
         )
@@ -360,7 +360,7 @@ def case_page(
         alerts=alerts,
         alert_cases={clock.case_id: clock},
         delivery_steps=[s for s in steps if s.event_type.startswith(("Dispatch", "Delivery"))],
-        case_records=[s for s in steps if s.event_type in handlers.CASE_RECORD_EVENTS],
+        case_records=[s for s in steps if s.event_type in case_clocks.CASE_RECORD_EVENTS],
         links=_links(request, runtime, case_id, row.case_type),
         map_items=map_items([row], [clock], now),
         map_settings=map_settings(
@@ -408,7 +408,7 @@ def report_page(
     lang = choose_language(request)
     office_id = office_scope(request) or office_id
     cases = runtime.run(
-        lambda uow: handlers.evaluated_cases(uow, standards, office_id=office_id, months=None)
+        lambda uow: queries.evaluated_cases(uow, standards, office_id=office_id, months=None)
     )
     lines: list[ReportLine] = evaluation_report(cases, Period.MONTH)
     halves: list[ReportLine] = evaluation_report(cases, Period.HALF)

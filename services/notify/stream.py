@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from services.notify import handlers
+from services.notify import alerting, announcements, case_clocks
 from services.notify.settings import notify_settings
 from services.notify.standards import Standards
 from shared.events import AnyEvent
@@ -30,7 +30,7 @@ def subscriptions(standards: Standards) -> tuple[Subscription, ...]:
     """
 
     def handle(uow: UnitOfWork, event: AnyEvent) -> None:
-        handlers.apply_event(uow, event, standards)
+        case_clocks.apply_event(uow, event, standards)
 
     return tuple(Subscription(topic=topic, handle=handle) for topic in ALL_TOPICS)
 
@@ -54,7 +54,7 @@ async def tick_clocks(runtime: ServiceRuntime, standards: Standards | None = Non
     while True:
         try:
             emitted = await asyncio.to_thread(
-                runtime.run, lambda uow: handlers.tick(uow, standards)
+                runtime.run, lambda uow: alerting.tick(uow, standards)
             )
         except asyncio.CancelledError:
             raise
@@ -62,5 +62,5 @@ async def tick_clocks(runtime: ServiceRuntime, standards: Standards | None = Non
             log.exception("tick failed; retrying in %.1fs", interval_s)
         else:
             for event in emitted:
-                log.info("%s for case %s", handlers.event_type_of(event), event.case_id)
+                log.info("%s for case %s", announcements.event_type_of(event), event.case_id)
         await asyncio.sleep(interval_s)

@@ -32,10 +32,11 @@ from uuid import UUID
 import aiosmtplib
 import httpx
 
-from services.notify import handlers
+from services.notify import subscribers
+from services.notify.announcements import alert_summary
 from services.notify.egress import guarded_client
-from services.notify.handlers import OutgoingWebhook, alert_summary
 from services.notify.settings import NotifySettings, notify_settings
+from services.notify.subscribers import OutgoingWebhook
 from shared.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
@@ -205,7 +206,7 @@ async def deliver(
         )
     await asyncio.to_thread(
         runtime.run,
-        lambda uow: handlers.record_delivery_attempt(
+        lambda uow: subscribers.record_delivery_attempt(
             uow,
             item.notification_id,
             response_status=result.response_status,
@@ -241,7 +242,7 @@ async def send_notifications(runtime: ServiceRuntime) -> None:
                 due: list[OutgoingWebhook] = []
                 if room > 0:
                     claim = partial(
-                        handlers.claim_due_notifications,
+                        subscribers.claim_due_notifications,
                         limit=room,
                         lease=lease,
                         exclude=frozenset(in_flight),

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from services.logistics import alerts, allocation, catalogue, documents, queries, ui
+from services.logistics import alerts, allocation, catalogue, documents, queries
 from services.logistics.app import create_app
 from services.logistics.models import (
     HandoverIn,
@@ -24,6 +24,7 @@ from services.logistics.models import (
     WarehouseRow,
 )
 from services.logistics.settings import LogisticsSettings, OfficeHead
+from services.logistics.ui.common import pages
 from shared.auth import Role
 from shared.clock import FixedClock
 from shared.events import DispatchPlanned
@@ -388,7 +389,7 @@ def test_the_stock_card_workbook_has_the_opening_balance_and_every_movement_type
     )  # fmt: skip
     content = documents.stock_card_xlsx(
         card, "Gudang Tenggarong", settings(runtime).zone("kukar"),
-        lambda kind: ui.pages.word("id", "movement", kind),
+        lambda kind: pages.word("id", "movement", kind),
     )  # fmt: skip
     sheet = sheet_of(content)
     assert sheet["A1"].value == "KARTU STOK: Family-Kit (FAMILY-KIT), satuan pcs"

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from services.logistics import allocation, documents, procurement, queries, ui
+from services.logistics import allocation, documents, procurement, queries
 from services.logistics.models import (
     GoodsReceiptIn,
     HandoverIn,
@@ -20,6 +20,7 @@ from services.logistics.models import (
     PurchaseRequestIn,
     ReceiptLineIn,
 )
+from services.logistics.ui.procurement import follow_page
 from shared.events import CaseType, DispatchPlanned, EventBase, NeedLine
 from shared.events_programs import (
     DeliveryReturned,
@@ -410,7 +411,7 @@ def test_the_followed_procurements_page_newest_first_by_stage_each_once(
         after = None
         while True:
             page = runtime.run(
-                lambda uow, after=after: ui.follow_page(  # type: ignore[misc]
+                lambda uow, after=after: follow_page(  # type: ignore[misc]
                     uow,
                     stage=stage,
                     after=after,

@@ -27,13 +27,14 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from services.logistics import alerts, allocation, procurement, ui
+from services.logistics import alerts, allocation, procurement
 from services.logistics.models import (
     MinimumLevelIn,
     ProcurementLineIn,
     PurchaseOrderIn,
     PurchaseRequestOut,
 )
+from services.logistics.ui.procurement import clock_of
 from shared.auth import AuthSettings, Role
 from shared.passwords import hash_password
 from shared.runtime import ServiceRuntime
@@ -360,21 +361,21 @@ def request_out(**changes: Any) -> PurchaseRequestOut:
 def test_the_clock_runs_to_the_end_of_the_day_needed_in_the_offices_zone() -> None:
     wita = ZoneInfo("Asia/Makassar")
     out = request_out(needed_by=TODAY + timedelta(days=2))
-    clock = ui.clock_of(out, wita, NOW)
+    clock = clock_of(out, wita, NOW)
     assert clock.deadline == datetime(2026, 11, 25, 16, 0, tzinfo=UTC)  # midnight WITA
     assert (clock.basis, clock.late) == ("needed_by", False)
-    assert ui.clock_of(out, wita, datetime(2026, 11, 25, 16, 1, tzinfo=UTC)).late
+    assert clock_of(out, wita, datetime(2026, 11, 25, 16, 1, tzinfo=UTC)).late
     done_in_time = request_out(needed_by=TODAY, completed_at=NOW + timedelta(hours=3))
-    assert not ui.clock_of(done_in_time, wita, NOW + timedelta(days=30)).late
+    assert not clock_of(done_in_time, wita, NOW + timedelta(days=30)).late
 
 
 def test_an_open_procurement_past_its_standard_by_hours_is_late_before_a_whole_day() -> None:
     wita = ZoneInfo("Asia/Makassar")
     out = request_out(source="permakanan_round", standard_days=60, lead_time_days=60)
     deadline = NOW + timedelta(days=60)
-    assert ui.clock_of(out, wita, deadline - timedelta(hours=1)).late is False
-    assert ui.clock_of(out, wita, deadline + timedelta(hours=1)).late is True
-    assert ui.clock_of(request_out(), wita, NOW).deadline is None
+    assert clock_of(out, wita, deadline - timedelta(hours=1)).late is False
+    assert clock_of(out, wita, deadline + timedelta(hours=1)).late is True
+    assert clock_of(request_out(), wita, NOW).deadline is None
 
 
 def test_a_procurement_a_program_waits_for_says_so_and_names_its_purpose(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from services.notify import handlers
+from services.notify import alerting
 from services.notify.app import create_app
 from services.notify.settings import NotifySettings
 from shared.auth import Role
@@ -80,7 +80,7 @@ def test_an_office_subscribes_to_and_sees_only_its_own_events(tmp_path: Path) ->
         event = reported(uuid.uuid4(), office_id=office, at=clock.now())
         assert any(runtime.apply_event("test", s.handle, event) for s in runtime.subscriptions)
     clock.set(clock.now() + timedelta(hours=5))  # the first stage of both cases is overdue
-    overdue = runtime.run(lambda uow: handlers.tick(uow, app.state.standards))
+    overdue = runtime.run(lambda uow: alerting.tick(uow, app.state.standards))
     assert {e.office_id for e in overdue if isinstance(e, StageOverdue)} == {"kukar", "balangan"}
 
     assert [s["id"] for s in client.get("/subscriptions", headers=balangan).json()] == [
@@ -133,7 +133,7 @@ def test_the_signed_in_user_is_recorded_as_acknowledging_a_warning_not_a_typed_n
     event = reported(uuid.uuid4(), office_id="kukar", at=clock.now())
     assert any(runtime.apply_event("test", s.handle, event) for s in runtime.subscriptions)
     clock.set(clock.now() + timedelta(hours=5))
-    runtime.run(lambda uow: handlers.tick(uow, app.state.standards))
+    runtime.run(lambda uow: alerting.tick(uow, app.state.standards))
     sari = signed_in_as(settings.auth, "Sari", "sari-01", Role.COORDINATOR)
     alert = client.get("/alerts", headers=sari).json()[0]["id"]
 

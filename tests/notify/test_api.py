@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from services.notify.app import create_app
-from services.notify.handlers import new_signing_secret
 from services.notify.settings import NotifySettings
+from services.notify.subscribers import new_signing_secret
 from shared.clock import FixedClock
 from shared.events import (
     DeliveryArrived,

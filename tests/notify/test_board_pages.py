@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from services.notify import board, handlers
+from services.notify import alerting, board, case_clocks
 from services.notify.app import router
 from services.notify.board import PAGE_SIZE, board_router
 from services.notify.migrations import HISTORY
@@ -111,7 +111,7 @@ def make_runtime(tmp_path: Path, clock: FixedClock, **settings: object) -> Servi
 def play(runtime: ServiceRuntime, standards: Standards, *events: EventBase) -> None:
     for event in events:
         runtime.apply_event(
-            "notify:t", lambda uow, e: handlers.apply_event(uow, e, standards), event
+            "notify:t", lambda uow, e: case_clocks.apply_event(uow, e, standards), event
         )
 
 
@@ -169,7 +169,7 @@ class Office:
             ),
         )  # fmt: skip
         self.clock.set(NOW)
-        self.runtime.run(lambda uow: handlers.tick(uow, self.standards))
+        self.runtime.run(lambda uow: alerting.tick(uow, self.standards))
         self.app = app_for(self.runtime, self.standards)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from services.notify import handlers
+from services.notify import alerting, case_clocks, queries, subscribers
 from services.notify.domain import ALL_DISTRICTS, evaluation_report
 from services.notify.migrations import HISTORY
 from services.notify.models import ClockFilter, ClockRow, NotifyTable, SubscriptionIn
@@ -94,16 +94,16 @@ def runtime(database_url: str, clock: FixedClock) -> Iterator[ServiceRuntime]:
 
 def apply(runtime: ServiceRuntime, standards: Standards, event: AnyEvent) -> bool:
     return runtime.apply_event(
-        CONSUMER, lambda uow, e: handlers.apply_event(uow, e, standards), event
+        CONSUMER, lambda uow, e: case_clocks.apply_event(uow, e, standards), event
     )
 
 
 def tick(runtime: ServiceRuntime, standards: Standards) -> list[EventBase]:
-    return runtime.run(lambda uow: handlers.tick(uow, standards))
+    return runtime.run(lambda uow: alerting.tick(uow, standards))
 
 
 def clock_of(runtime: ServiceRuntime, case_id: uuid.UUID) -> ClockRow:
-    return runtime.run(lambda uow: handlers.get_clock(uow, case_id))
+    return runtime.run(lambda uow: queries.get_clock(uow, case_id))
 
 
 def envelope(case: uuid.UUID, at: datetime, producer: str, **extra: Any) -> dict[str, Any]:
@@ -189,7 +189,7 @@ def subscribe(runtime: ServiceRuntime, role: str | None, types: list[str]) -> uu
     body = SubscriptionIn.model_validate(
         {"url": "http://127.0.0.1:9/h", "office_id": "kukar", "role": role, "event_types": types}
     )
-    return runtime.run(lambda uow: handlers.create_subscription(uow, body)).id
+    return runtime.run(lambda uow: subscribers.create_subscription(uow, body)).id
 
 
 # --- the four case kinds ----------------------------------------------------------------
@@ -326,7 +326,9 @@ def test_a_stop_event_for_an_unknown_case_is_dead_lettered_with_the_reason(
     # reason if it never comes.
     with pytest.raises(NotApplicableYet) as refused:
         runtime.claim_and_apply(
-            CONSUMER, lambda uow, e: handlers.apply_event(uow, e, standards), arrived(stray, START)
+            CONSUMER,
+            lambda uow, e: case_clocks.apply_event(uow, e, standards),
+            arrived(stray, START),
         )
     assert refused.value.dead_letter_reason == "unknown_case"
     assert str(stray) in refused.value.detail
@@ -335,7 +337,7 @@ def test_a_stop_event_for_an_unknown_case_is_dead_lettered_with_the_reason(
     with pytest.raises(NotApplicableYet) as passed:
         runtime.claim_and_apply(
             CONSUMER,
-            lambda uow, e: handlers.apply_event(uow, e, standards),
+            lambda uow, e: case_clocks.apply_event(uow, e, standards),
             departed(stray, START),
         )
     assert passed.value.dead_letter_reason is None
@@ -383,11 +385,11 @@ def test_an_unacknowledged_warning_climbs_the_ladder_and_an_acknowledged_one_sto
     clock.set(START + 4 * HOUR + MINUTE)
     tick(runtime, standards)
     open_alerts = runtime.run(
-        lambda uow: handlers.list_alerts(uow, office_id="kukar", open_only=True, limit=9)
+        lambda uow: alerting.list_alerts(uow, office_id="kukar", open_only=True, limit=9)
     )
     alerts = {a.case_id: a for a in open_alerts}
     assert {a.level for a in alerts.values()} == {0}
-    runtime.run(lambda uow: handlers.acknowledge(uow, alerts[first].id, "Kasi Rahmat"))
+    runtime.run(lambda uow: alerting.acknowledge(uow, alerts[first].id, "Kasi Rahmat"))
 
     clock.set(START + 4 * HOUR + MINUTE + 29 * MINUTE)
     assert not [e for e in tick(runtime, standards) if isinstance(e, AlertEscalated)]
@@ -405,7 +407,7 @@ def test_an_unacknowledged_warning_climbs_the_ladder_and_an_acknowledged_one_sto
     assert not [e for e in tick(runtime, standards) if isinstance(e, AlertEscalated)]
 
     def received(subscription: uuid.UUID, case: uuid.UUID) -> list[str]:
-        rows = runtime.run(lambda uow: handlers.list_notifications(
+        rows = runtime.run(lambda uow: subscribers.list_notifications(
             uow, status=None, case_id=case, subscription_id=subscription, limit=50))  # fmt: skip
         return sorted(r.event_type for r in rows)
 
@@ -415,9 +417,9 @@ def test_an_unacknowledged_warning_climbs_the_ladder_and_an_acknowledged_one_sto
     assert received(kabid, second) == ["AlertEscalated"]
     assert received(kadis, second) == ["AlertEscalated"]
     with pytest.raises(Conflict, match="was acknowledged"):
-        runtime.run(lambda uow: handlers.acknowledge(uow, alerts[first].id, "someone else"))
+        runtime.run(lambda uow: alerting.acknowledge(uow, alerts[first].id, "someone else"))
     with pytest.raises(NotFound, match="no alert"):
-        runtime.run(lambda uow: handlers.acknowledge(uow, uuid.uuid4(), "someone"))
+        runtime.run(lambda uow: alerting.acknowledge(uow, uuid.uuid4(), "someone"))
 
 
 # --- replay and the simulated month -------------------------------------------------
@@ -470,9 +472,9 @@ def play(
 
 def snapshot(runtime: ServiceRuntime) -> dict[uuid.UUID, tuple[Any, ...]]:
     """What the events alone decide about each clock."""
-    rows = runtime.run(lambda uow: handlers.list_clocks(
+    rows = runtime.run(lambda uow: queries.list_clocks(
         uow, state=ClockFilter.CLOSED, office_id=None, limit=500))  # fmt: skip
-    rows = [*rows, *runtime.run(lambda uow: handlers.list_clocks(
+    rows = [*rows, *runtime.run(lambda uow: queries.list_clocks(
         uow, state=ClockFilter.OPEN, office_id=None, limit=500))]  # fmt: skip
     return {
         r.case_id: (r.service_code, r.started_at, r.deadline, r.stopped_at, r.outcome,
@@ -511,7 +513,7 @@ def test_a_simulated_month_gives_the_warnings_breaches_and_figures_computed_here
 
     # Report figures, computed here from the scenario itself.
     report = runtime.run(
-        lambda uow: handlers.evaluated_cases(uow, standards, office_id="kukar", months=None)
+        lambda uow: queries.evaluated_cases(uow, standards, office_id="kukar", months=None)
     )
     lines = {(line.period, line.district): line for line in evaluation_report(report)}
     by_district: dict[str, list[float]] = {}

@@ -20,7 +20,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from services.notify import handlers
+from services.notify import alerting, case_clocks, subscribers
 from services.notify.app import router
 from services.notify.board import board_router
 from services.notify.domain import NotificationStatus
@@ -133,18 +133,18 @@ async def test_a_warning_is_mailed_once_while_a_dead_webhook_fails_on_its_own(
         # Port 9 (discard) refuses at once: every attempt fails.
         {"url": "http://127.0.0.1:9/hook", "event_types": ["StageOverdue"]}
     )
-    mail_id = runtime.run(lambda uow: handlers.create_subscription(uow, mail)).id
-    dead_id = runtime.run(lambda uow: handlers.create_subscription(uow, dead)).id
+    mail_id = runtime.run(lambda uow: subscribers.create_subscription(uow, mail)).id
+    dead_id = runtime.run(lambda uow: subscribers.create_subscription(uow, dead)).id
     case = uuid.uuid4()
     runtime.apply_event(
-        "notify:t", lambda uow, e: handlers.apply_event(uow, e, standards), report(case)
+        "notify:t", lambda uow, e: case_clocks.apply_event(uow, e, standards), report(case)
     )
     clock.set(START + 5 * HOUR)
-    [overdue] = [e for e in runtime.run(lambda uow: handlers.tick(uow, standards))
+    [overdue] = [e for e in runtime.run(lambda uow: alerting.tick(uow, standards))
                  if type(e).__name__ == "StageOverdue"]  # fmt: skip
 
     def statuses() -> dict[uuid.UUID, tuple[NotificationStatus, int]]:
-        rows = runtime.run(lambda uow: handlers.list_notifications(
+        rows = runtime.run(lambda uow: subscribers.list_notifications(
             uow, status=None, case_id=case, subscription_id=None, limit=10))  # fmt: skip
         return {r.subscription_id: (r.status, r.attempts) for r in rows}
 
@@ -182,10 +182,10 @@ def test_the_live_feed_streams_announced_events_and_resumes_after_the_last_id(
     runtime = make_runtime(tmp_path, clock, 25)
     case = uuid.uuid4()
     runtime.apply_event(
-        "notify:t", lambda uow, e: handlers.apply_event(uow, e, standards), report(case)
+        "notify:t", lambda uow, e: case_clocks.apply_event(uow, e, standards), report(case)
     )
     clock.set(START + 13 * HOUR)
-    raised = runtime.run(lambda uow: handlers.tick(uow, standards))
+    raised = runtime.run(lambda uow: alerting.tick(uow, standards))
     app = FastAPI()
     app.state.runtime, app.state.standards = runtime, standards
     install_error_handlers(app)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
-from services.notify import handlers
+from services.notify import queries
 from services.notify.complaints import ComplaintClock, complaint_figures
 from services.notify.domain import Outcome, Period
 from services.notify.standards import load_standards
@@ -85,7 +85,7 @@ def test_a_complaint_clock_runs_from_receipt_to_the_answer_in_the_offices_workin
     case = uuid.uuid4()
     friday = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)  # Friday 09.00 WITA
     play(runtime, standards, received(case, friday))
-    row = runtime.run(lambda uow: handlers.get_clock(uow, case))
+    row = runtime.run(lambda uow: queries.get_clock(uow, case))
     assert (row.service_code, row.case_type, row.label) == (
         "complaint_handling",
         "complaint",
@@ -94,7 +94,7 @@ def test_a_complaint_clock_runs_from_receipt_to_the_answer_in_the_offices_workin
     # Five working days after Friday: Mon..Fri of the next week, to the end of that Friday.
     assert row.deadline.astimezone(WITA) == datetime(2026, 12, 5, 0, 0, tzinfo=WITA)
     play(runtime, standards, answered(case, friday + 3 * DAY))
-    row = runtime.run(lambda uow: handlers.get_clock(uow, case))
+    row = runtime.run(lambda uow: queries.get_clock(uow, case))
     assert row.outcome == "met"
     runtime.engine.dispose()
 

@@ -18,7 +18,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from services.notify import handlers
+from services.notify import alerting
 from services.notify.app import ACCESS, router
 from services.notify.board import board_router
 from services.notify.board_map import map_router
@@ -154,7 +154,7 @@ def test_a_signed_in_coordinator_acknowledges_a_warning_from_the_board(
         )
         assert not browser.find_elements(By.CSS_SELECTOR, f'[data-alert="{alert_id}"] button')
         acknowledged = office.runtime.run(
-            lambda uow: handlers.list_alerts(uow, office_id="kukar", open_only=False, limit=50)
+            lambda uow: alerting.list_alerts(uow, office_id="kukar", open_only=False, limit=50)
         )
         assert [a.acknowledged_by for a in acknowledged if str(a.id) == alert_id] == [
             "Sari Koordinator"

@@ -19,7 +19,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from services.notify import handlers
+from services.notify import alerting, case_clocks, subscribers
 from services.notify.app import create_app
 from services.notify.domain import NotificationStatus
 from services.notify.models import NotificationOut, SubscriptionIn
@@ -131,16 +131,16 @@ def mail_one_warning(
     subscription = SubscriptionIn.model_validate(
         {"channel": "email", "email": "kabid@dinsos.example", "event_types": ["StageOverdue"]}
     )
-    runtime.run(lambda uow: handlers.create_subscription(uow, subscription))
+    runtime.run(lambda uow: subscribers.create_subscription(uow, subscription))
     case = uuid.uuid4()
     runtime.apply_event(
-        "notify:t", lambda uow, e: handlers.apply_event(uow, e, standards), report(case)
+        "notify:t", lambda uow, e: case_clocks.apply_event(uow, e, standards), report(case)
     )
     clock.set(START + 5 * HOUR)
-    runtime.run(lambda uow: handlers.tick(uow, standards))
+    runtime.run(lambda uow: alerting.tick(uow, standards))
 
     def notification() -> NotificationOut:
-        [row] = runtime.run(lambda uow: handlers.list_notifications(
+        [row] = runtime.run(lambda uow: subscribers.list_notifications(
             uow, status=None, case_id=case, subscription_id=None, limit=10))  # fmt: skip
         return NotificationOut.model_validate(row, from_attributes=True)
 

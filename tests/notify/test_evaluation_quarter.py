@@ -25,7 +25,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from services.notify import handlers
+from services.notify import case_clocks, queries
 from services.notify.app import router
 from services.notify.domain import ALL_DISTRICTS, Period, evaluation_report
 from services.notify.standards import Standards, load_standards
@@ -239,11 +239,11 @@ def test_a_simulated_quarter_gives_evaluation_figures_with_open_and_never_served
     for event in events:
         clock.set(event.occurred_at)
         assert runtime.apply_event(
-            "notify:quarter", lambda uow, e: handlers.apply_event(uow, e, standards), event
+            "notify:quarter", lambda uow, e: case_clocks.apply_event(uow, e, standards), event
         )
     clock.set(evaluated_at)
     evaluated = runtime.run(
-        lambda uow: handlers.evaluated_cases(uow, standards, office_id=office, months=None)
+        lambda uow: queries.evaluated_cases(uow, standards, office_id=office, months=None)
     )
     assert len(evaluated) == len(cases)  # every case, open or closed
 

@@ -14,13 +14,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from services.notify import handlers
+from services.notify import alerting, case_clocks, queries, subscribers
 from services.notify.domain import NotificationStatus, Outcome
-from services.notify.handlers import OutgoingWebhook
 from services.notify.migrations import HISTORY
 from services.notify.models import ClockRow, NotificationRow, NotifyTable, SubscriptionIn
 from services.notify.settings import NotifySettings
 from services.notify.standards import Standards, load_standards
+from services.notify.subscribers import OutgoingWebhook
 from services.notify.webhooks import send_notifications
 from shared.clock import FixedClock
 from shared.events import (
@@ -130,17 +130,17 @@ def rejected(case_id: uuid.UUID, at: datetime) -> IncidentRejected:
 def apply(runtime: ServiceRuntime, standards: Standards, event: AnyEvent) -> bool:
     """Apply as the stream does: once per event id, in one transaction."""
     return runtime.apply_event(
-        CONSUMER, lambda uow, e: handlers.apply_event(uow, e, standards), event
+        CONSUMER, lambda uow, e: case_clocks.apply_event(uow, e, standards), event
     )
 
 
 def tick(runtime: ServiceRuntime) -> list[EventBase]:
     """The deadline events of a tick (stage delays and escalations are tested apart)."""
-    return [e for e in runtime.run(handlers.tick) if type(e).__name__.startswith("Response")]
+    return [e for e in runtime.run(alerting.tick) if type(e).__name__.startswith("Response")]
 
 
 def clock_of(runtime: ServiceRuntime, case_id: uuid.UUID) -> ClockRow:
-    return runtime.run(lambda uow: handlers.get_clock(uow, case_id))
+    return runtime.run(lambda uow: queries.get_clock(uow, case_id))
 
 
 def announced(runtime: ServiceRuntime, case_id: uuid.UUID) -> list[AnyEvent]:
@@ -165,13 +165,13 @@ def subscribe(
     body = SubscriptionIn.model_validate(
         {"url": url, "office_id": office_id, "event_types": event_types}
     )
-    return runtime.run(lambda uow: handlers.create_subscription(uow, body)).id
+    return runtime.run(lambda uow: subscribers.create_subscription(uow, body)).id
 
 
 def notifications(runtime: ServiceRuntime, case_id: uuid.UUID) -> list[NotificationRow]:
     return list(
         runtime.run(
-            lambda uow: handlers.list_notifications(
+            lambda uow: subscribers.list_notifications(
                 uow, status=None, case_id=case_id, subscription_id=None, limit=100
             )
         )
@@ -264,7 +264,7 @@ def test_a_step_that_came_before_its_cases_report_joins_the_timeline_when_it_com
     assert not apply(runtime, standards, verified)
     assert apply(runtime, standards, reported(case))
     assert apply(runtime, standards, verified)
-    steps = runtime.run(lambda uow: [row.event_type for row in handlers.timeline(uow, case)])
+    steps = runtime.run(lambda uow: [row.event_type for row in queries.timeline(uow, case)])
     assert sorted(steps) == ["IncidentReported", "IncidentVerified"]
 
 
@@ -333,7 +333,7 @@ def test_an_event_for_a_case_without_a_clock_is_refused_for_the_dead_letter_topi
 ) -> None:
     with pytest.raises(NotApplicableYet) as refused:  # dead-lettered if it stays so
         runtime.claim_and_apply(
-            CONSUMER, lambda uow, e: handlers.apply_event(uow, e, standards), event
+            CONSUMER, lambda uow, e: case_clocks.apply_event(uow, e, standards), event
         )
     assert refused.value.dead_letter_reason == "unknown_case"
     assert str(event.case_id) in refused.value.detail
@@ -374,13 +374,13 @@ def test_an_event_naming_another_offices_case_is_dead_lettered_and_changes_nothi
     case = uuid.uuid4()
     apply(runtime, standards, reported(case))
     before = clock_of(runtime, case).model_dump()
-    timeline = runtime.run(lambda uow: list(handlers.timeline(uow, case)))
+    timeline = runtime.run(lambda uow: list(queries.timeline(uow, case)))
     event = foreign(case)
     with pytest.raises(PermanentEventError) as refused:
         apply(runtime, standards, event)
     assert refused.value.reason == "other_office"
     assert clock_of(runtime, case).model_dump() == before
-    assert runtime.run(lambda uow: list(handlers.timeline(uow, case))) == timeline
+    assert runtime.run(lambda uow: list(queries.timeline(uow, case))) == timeline
     assert announced(runtime, case) == []
 
 
@@ -391,8 +391,10 @@ def test_stopping_or_cancelling_another_offices_clock_is_dead_lettered(
     apply(runtime, standards, reported(case))
     foreign_rejection = rejected(case, REPORTED + HOUR).model_copy(update={"office_id": "balangan"})
     for stop in (
-        lambda uow: handlers.stop_clock(uow, arrived(case, REPORTED + HOUR, office_id="balangan")),
-        lambda uow: handlers.cancel_clock(uow, foreign_rejection),
+        lambda uow: case_clocks.stop_clock(
+            uow, arrived(case, REPORTED + HOUR, office_id="balangan")
+        ),
+        lambda uow: case_clocks.cancel_clock(uow, foreign_rejection),
     ):
         with pytest.raises(PermanentEventError) as refused:
             runtime.run(stop)
@@ -460,7 +462,7 @@ def test_notifications_are_queued_only_for_matching_active_subscriptions(
     subscribe(runtime, url, ["ResponseDeadlineBreached"], office_id="balangan")
     subscribe(runtime, url, ["ResponseClockStopped"])
     gone = subscribe(runtime, url, ["ResponseDeadlineBreached"])
-    runtime.run(lambda uow: handlers.deactivate_subscription(uow, gone))
+    runtime.run(lambda uow: subscribers.deactivate_subscription(uow, gone))
 
     case = uuid.uuid4()
     apply(runtime, standards, reported(case))
@@ -501,23 +503,24 @@ def test_deactivating_a_subscription_fails_what_still_waits_for_it(
     sub = subscribe(runtime, "http://127.0.0.1:9/hooks", ["ResponseClockStopped"])
     apply(runtime, standards, reported(case))
     apply(runtime, standards, arrived(case, REPORTED + HOUR))
-    assert not runtime.run(lambda uow: handlers.deactivate_subscription(uow, sub)).active
+    assert not runtime.run(lambda uow: subscribers.deactivate_subscription(uow, sub)).active
     [row] = notifications(runtime, case)
     assert (row.status, row.last_error) == (NotificationStatus.FAILED, "subscription deactivated")
     assert (
-        runtime.run(lambda uow: handlers.claim_due_notifications(uow, limit=10, lease=HOUR)) == []
+        runtime.run(lambda uow: subscribers.claim_due_notifications(uow, limit=10, lease=HOUR))
+        == []
     )
 
 
 def claim(runtime: ServiceRuntime) -> list[OutgoingWebhook]:
     return runtime.run(
-        lambda uow: handlers.claim_due_notifications(uow, limit=10, lease=timedelta(minutes=1))
+        lambda uow: subscribers.claim_due_notifications(uow, limit=10, lease=timedelta(minutes=1))
     )
 
 
 def fail(runtime: ServiceRuntime, notification_id: uuid.UUID) -> NotificationRow | None:
     def work(uow: UnitOfWork) -> NotificationRow | None:
-        return handlers.record_delivery_attempt(
+        return subscribers.record_delivery_attempt(
             uow,
             notification_id,
             response_status=503,

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from services.notify import handlers
+from services.notify import subscribers
 from services.notify.app import create_app
 from services.notify.domain import NotificationStatus
 from services.notify.egress import (
@@ -192,7 +192,7 @@ def queue(runtime: ServiceRuntime, url: str) -> tuple[uuid.UUID, str]:
     body = SubscriptionIn.model_validate({"url": url, "event_types": ["StageOverdue"]})
 
     def work(uow: UnitOfWork) -> tuple[uuid.UUID, str]:
-        subscription = handlers.create_subscription(uow, body)
+        subscription = subscribers.create_subscription(uow, body)
         uow.session.flush()  # no ORM relationship orders the two inserts
         notification = NotificationRow(
             subscription_id=subscription.id,

@@ -21,7 +21,7 @@ from services.intake.models import ReportIn
 from services.intake.settings import IntakeSettings
 from services.logistics import queries as logistics_queries
 from services.logistics.migrations import HISTORY as LOGISTICS_HISTORY
-from services.notify import handlers as notify_handlers
+from services.notify import case_clocks as notify_case_clocks
 from services.notify.settings import NotifySettings
 from services.notify.standards import load_standards
 from shared.admin.__main__ import main
@@ -104,7 +104,7 @@ def seeded_notify(url: str) -> ServiceRuntime:
         for event in (reported(case_id), arrived(case_id, REPORTED + timedelta(hours=3))):
             runtime.apply_event(
                 "notify:test",
-                lambda uow, e: notify_handlers.apply_event(uow, e, standards),
+                lambda uow, e: notify_case_clocks.apply_event(uow, e, standards),
                 event,
             )
     return runtime

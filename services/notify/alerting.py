@@ -1,0 +1,214 @@
+"""The passing of time and the warnings it raises: the ticker's due warnings and
+breaches, overdue stages, predicted breaches, and escalation of warnings nobody
+acknowledged; acknowledging a warning; listing them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlmodel import col, select
+
+from services.notify import domain
+from services.notify.announcements import NotifyEventT, announce, clock_event
+from services.notify.domain import Breach
+from services.notify.models import AlertRow, ClockRow
+from services.notify.standards import Standards
+from shared.auth import visible_to_caller
+from shared.events import EventBase, ResponseDeadlineAtRisk, ResponseDeadlineBreached
+from shared.events_alerts import AlertAcknowledged, AlertEscalated, BreachPredicted, StageOverdue
+from shared.http import Conflict, NotFound
+from shared.runtime import UnitOfWork
+
+# --- the passing of time ------------------------------------------------------------
+
+
+def tick(uow: UnitOfWork, standards: Standards | None = None) -> list[EventBase]:
+    """Raise what is due at `uow.now()`: warnings and breaches, overdue stages, predicted
+    breaches, and escalations of warnings nobody acknowledged; returns the events."""
+    now = uow.now()
+    # Every open clock: stages and predictions fall due apart from next_alert_at. SKIP
+    # LOCKED leaves a clock being stopped
+    # by the consumer right now to the next tick instead of waiting for it.
+    rows = uow.session.exec(
+        select(ClockRow)
+        .where(col(ClockRow.stopped_at).is_(None))
+        .order_by(col(ClockRow.deadline))
+        .with_for_update(skip_locked=True)
+    ).all()
+    emitted: list[EventBase] = []
+    for row in rows:
+        state = row.state()
+        for alert in domain.due_alerts(state, now):
+            state = domain.record(state, alert)
+            emitted.append(announce(uow, _alert_event(row, alert, now)))
+        row.apply(state, now=now)
+        emitted.extend(_stage_alerts(uow, row, now))
+        emitted.extend(_predicted_breach(uow, row, now))
+        uow.session.add(row)
+    emitted.extend(escalate(uow, standards))
+    return emitted
+
+
+def _stage_alerts(uow: UnitOfWork, row: ClockRow, now: datetime) -> list[EventBase]:
+    stages = row.stage_list()
+    late = domain.overdue_stages(stages, now)
+    if not late:
+        return []
+    events: list[EventBase] = []
+    for stage in late:
+        events.append(
+            announce(
+                uow,
+                clock_event(
+                    StageOverdue,
+                    row,
+                    causation_id=row.last_event_id,
+                    now=now,
+                    stage=stage.name,
+                    due_at=stage.due_at,
+                    deadline=row.deadline,
+                ),
+            )
+        )
+    late_names = {stage.name for stage in late}
+    row.set_stages([replace(s, overdue_raised=True) if s.name in late_names else s for s in stages])
+    return events
+
+
+def _predicted_breach(uow: UnitOfWork, row: ClockRow, now: datetime) -> list[EventBase]:
+    if row.breach_predicted_at is not None or row.breached_at is not None:
+        return []
+    predicted = domain.predict_arrival(
+        now=now,
+        departed_at=row.departed_at,
+        distance_km=row.distance_km,
+        speed_kmh=row.travel_speed_kmh,
+    )
+    if predicted is None or row.arrived_at is not None:
+        return []
+    row.predicted_arrival = max(predicted, row.predicted_arrival or predicted)
+    if not domain.breach_predicted(row.predicted_arrival, row.deadline):
+        return []
+    row.breach_predicted_at = now
+    event = clock_event(
+        BreachPredicted,
+        row,
+        causation_id=row.last_event_id,
+        now=now,
+        predicted_arrival=row.predicted_arrival,
+        deadline=row.deadline,
+    )
+    return [announce(uow, event)]
+
+
+# --- acknowledgement and escalation ---------------------------------------------------
+
+
+def escalate(uow: UnitOfWork, standards: Standards | None) -> list[EventBase]:
+    """Move every unacknowledged warning of a still-open case up one rung once the
+    office's acknowledgement time has passed on its current rung."""
+    now = uow.now()
+    pending = uow.session.exec(
+        select(AlertRow, ClockRow)
+        .join(ClockRow, col(ClockRow.case_id) == col(AlertRow.case_id))
+        .where(
+            col(AlertRow.acknowledged_at).is_(None),
+            col(AlertRow.level) < len(domain.LADDER) - 1,
+            col(ClockRow.stopped_at).is_(None),
+        )
+        .order_by(col(AlertRow.raised_at))
+        .with_for_update(skip_locked=True, of=AlertRow)
+    ).all()
+    emitted: list[EventBase] = []
+    for alert, _clock in pending:
+        minutes = (
+            standards.for_office(alert.office_id).escalation.after_minutes if standards else 30
+        )
+        rung = domain.escalation_due(
+            level=alert.level,
+            since=alert.level_since,
+            acknowledged=False,
+            now=now,
+            after=timedelta(minutes=minutes),
+        )
+        if rung is None:
+            continue
+        alert.level, alert.level_since = rung, now
+        uow.session.add(alert)
+        event = _warning_event(AlertEscalated, alert, now, to_role=domain.LADDER[rung], level=rung)
+        emitted.append(announce(uow, event, role=domain.LADDER[rung]))
+    return emitted
+
+
+def acknowledge(uow: UnitOfWork, alert_id: UUID, by: str) -> AlertRow:
+    """Someone takes charge of a warning: its escalation stops. Acknowledging twice is
+    refused (409) so the log names the first who acted."""
+    alert = uow.session.get(AlertRow, alert_id, with_for_update=True)
+    if alert is None or not visible_to_caller(alert.office_id):
+        raise NotFound(f"no alert {alert_id}", code="alert_not_found")
+    if alert.acknowledged_at is not None:
+        raise Conflict(
+            f"alert {alert_id} was acknowledged by {alert.acknowledged_by} "
+            f"at {alert.acknowledged_at.isoformat()}",
+            code="already_acknowledged",
+        )
+    now = uow.now()
+    alert.acknowledged_at, alert.acknowledged_by = now, by
+    uow.session.add(alert)
+    announce(
+        uow, _warning_event(AlertAcknowledged, alert, now, acknowledged_by=by, level=alert.level)
+    )
+    return alert
+
+
+def _warning_event(
+    kind: type[NotifyEventT], alert: AlertRow, now: datetime, **payload: Any
+) -> NotifyEventT:
+    """An event about a warning: its case and chain, caused by the warning."""
+    return kind.following(
+        office_id=alert.office_id,
+        case_id=alert.case_id,
+        correlation_id=alert.correlation_id,
+        causation_id=alert.id,
+        producer="notify",
+        occurred_at=now,
+        alert_id=alert.id,
+        alert_type=alert.event_type,
+        **payload,
+    )
+
+
+def list_alerts(
+    uow: UnitOfWork, *, office_id: str | None, open_only: bool, limit: int
+) -> Sequence[AlertRow]:
+    """Warnings newest first; `open_only`: not acknowledged yet."""
+    query = select(AlertRow).order_by(col(AlertRow.raised_at).desc()).limit(limit)
+    if office_id is not None:
+        query = query.where(AlertRow.office_id == office_id)
+    if open_only:
+        query = query.where(col(AlertRow.acknowledged_at).is_(None))
+    return uow.session.exec(query).all()
+
+
+def _alert_event(row: ClockRow, alert: domain.Alert, now: datetime) -> EventBase:
+    if isinstance(alert, Breach):
+        return clock_event(
+            ResponseDeadlineBreached,
+            row,
+            causation_id=row.last_event_id,
+            now=now,
+            deadline=alert.deadline,
+        )
+    return clock_event(
+        ResponseDeadlineAtRisk,
+        row,
+        causation_id=row.last_event_id,
+        now=now,
+        deadline=alert.deadline,
+        threshold=alert.threshold,
+        seconds_remaining=alert.seconds_remaining,
+    )

@@ -1,0 +1,118 @@
+"""Reading what the clocks recorded, for the API, the board and the reports: clocks,
+warnings with their events, a case's timeline, the cases an evaluation counts."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+from uuid import UUID
+
+from sqlmodel import col, select
+
+from services.notify import domain
+from services.notify.models import AlertRow, ClockFilter, ClockRow, FeedRow, TimelineRow
+from services.notify.standards import Standards
+from shared.auth import visible_to_caller
+from shared.http import NotFound
+from shared.runtime import UnitOfWork
+
+# --- reading clocks -----------------------------------------------------------------
+
+
+def list_clocks(
+    uow: UnitOfWork, *, state: ClockFilter, office_id: str | None, limit: int
+) -> Sequence[ClockRow]:
+    """Open clocks soonest deadline first; closed ones most recently stopped first."""
+    query = select(ClockRow).limit(limit)
+    if state is ClockFilter.OPEN:
+        query = query.where(col(ClockRow.stopped_at).is_(None)).order_by(col(ClockRow.deadline))
+    else:
+        query = query.where(col(ClockRow.stopped_at).is_not(None)).order_by(
+            col(ClockRow.stopped_at).desc()
+        )
+    if office_id is not None:
+        query = query.where(ClockRow.office_id == office_id)
+    return uow.session.exec(query).all()
+
+
+def clocks_by_id(uow: UnitOfWork, case_ids: Collection[UUID]) -> Sequence[ClockRow]:
+    """The clocks of these cases (for naming the cases of warnings)."""
+    return uow.session.exec(select(ClockRow).where(col(ClockRow.case_id).in_(case_ids))).all()
+
+
+# A warning and the payload of the event that raised it (what a screen puts in words).
+AlertWithEvent = tuple[AlertRow, dict[str, Any]]
+
+
+def alerts_with_events(
+    uow: UnitOfWork,
+    *,
+    office_id: str | None,
+    case_id: UUID | None = None,
+    open_only: bool = True,
+    limit: int,
+) -> list[AlertWithEvent]:
+    """Warnings newest first with their event's payload (kept in the feed under the same
+    event id), so a screen says which stage is late instead of a stored sentence."""
+    query = (
+        select(AlertRow, FeedRow.payload)
+        .join(FeedRow, col(FeedRow.event_id) == col(AlertRow.id), isouter=True)
+        .order_by(col(AlertRow.raised_at).desc())
+        .limit(limit)
+    )
+    if office_id is not None:
+        query = query.where(AlertRow.office_id == office_id)
+    if case_id is not None:
+        query = query.where(AlertRow.case_id == case_id)
+    if open_only:
+        query = query.where(col(AlertRow.acknowledged_at).is_(None))
+    return [(alert, dict(payload or {})) for alert, payload in uow.session.exec(query).all()]
+
+
+def get_clock(uow: UnitOfWork, case_id: UUID) -> ClockRow:
+    """The case's clock, or 404 (also another office's: answered as an unknown case)."""
+    row = uow.session.get(ClockRow, case_id)
+    if row is None or not visible_to_caller(row.office_id):
+        raise NotFound(f"no response clock for case {case_id}", code="clock_not_found")
+    return row
+
+
+# --- timeline and reports ------------------------------------------------------------
+
+
+def timeline(uow: UnitOfWork, case_id: UUID) -> Sequence[TimelineRow]:
+    """The case's steps in the order they happened (404 when notify has no clock)."""
+    get_clock(uow, case_id)
+    return uow.session.exec(
+        select(TimelineRow)
+        .where(TimelineRow.case_id == case_id)
+        .order_by(col(TimelineRow.occurred_at), col(TimelineRow.event_type))
+    ).all()
+
+
+def evaluated_cases(
+    uow: UnitOfWork, standards: Standards, *, office_id: str, months: Collection[str] | None
+) -> list[domain.EvaluatedCase]:
+    """Every clock of the office, open or stopped, served or not, as evaluations count
+    them: by the day its deadline fell in the office's time zone (`months` keeps those
+    whose deadline month is listed), judged at the unit of work's now."""
+    zone = standards.for_office(office_id).zone
+    now = uow.now()
+    rows = uow.session.exec(select(ClockRow).where(ClockRow.office_id == office_id)).all()
+    cases = []
+    for row in rows:
+        deadline_day = row.deadline.astimezone(zone).date()
+        if months is not None and f"{deadline_day:%Y-%m}" not in months:
+            continue
+        verdict = domain.verdict(row.state(), row.deadline, now)
+        served = verdict in (domain.Verdict.MET, domain.Verdict.LATE)
+        cases.append(
+            domain.EvaluatedCase(
+                service_code=row.service_code,
+                deadline_day=deadline_day,
+                district=row.district or domain.UNKNOWN_DISTRICT,
+                verdict=verdict,
+                response_seconds=(row.response_seconds or 0.0) if served else None,
+            )
+        )
+    return cases
