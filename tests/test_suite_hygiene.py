@@ -121,6 +121,7 @@ def figures(request):
     pytester.syspathinsert(root)
     # Only the plugins this run needs: loading every installed one costs seconds per process.
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.setenv("PYTHONPATH", str(root))  # `tests` is the checkout's, not installed
     result = pytester.run(
         sys.executable,
         "-m",

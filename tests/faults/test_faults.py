@@ -501,6 +501,7 @@ def test_a_stopping_notify_ends_its_open_live_feeds_cleanly_instead_of_cutting_t
         lines = pool.submit(follow_feed)
         assert feed_open.wait(timeout=30), "the feed sent nothing"
         notify.process.send_signal(signal.SIGTERM)
-        assert notify.process.wait(timeout=30) == 0
+        # uvicorn stops cleanly, then re-raises the signal it caught: exit by SIGTERM.
+        assert notify.process.wait(timeout=30) in (0, -signal.SIGTERM)
         assert ": keep-alive" in lines.result(timeout=5)
     running.restart("notify")

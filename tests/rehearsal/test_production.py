@@ -41,6 +41,7 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -528,6 +529,21 @@ def verify_incident(office: Office, browser: WebDriver, incident_id: str, item: 
     click_and_load(
         browser, browser.find_element(By.CSS_SELECTOR, f'a[href="/koordinator/{incident_id}"]')
     )
+    # Kukar's standard (000): the leadership's disposition comes before validation.
+    browser.find_element(By.ID, "disposition-by").send_keys("Drs. H. Hamly")
+    browser.find_element(By.ID, "disposition-position").send_keys("Kepala Dinas Sosial")
+    browser.find_element(By.ID, "disposition-instruction").send_keys("Validasi, siapkan logistik")
+    browser.find_element(By.ID, "disposition-submit").click()
+
+    def disposition_listed() -> bool:
+        try:
+            found = browser.find_elements(By.ID, "disposition-list")
+            return bool(found) and "Drs. H. Hamly" in found[0].text
+        except StaleElementReferenceException:  # the page was reloading
+            return False
+
+    wait_for(disposition_listed, timeout_s=30, what="the disposition on the report page")
+    office.say("STEP the leadership's disposition recorded on the report page (Kukar, 000)")
     (line,) = browser.find_elements(By.CSS_SELECTOR, "#need-lines .need-line")
     line.find_element(By.NAME, "item_code").send_keys(item)
     quantity = line.find_element(By.NAME, "quantity")
