@@ -1,6 +1,7 @@
 """What distribution's use cases share: the `Policy` they are given, the office-scoped
 lookup behind every `get_*` (another office's record answers as unknown), the office's
-zone, and opening a delivery for a released dispatch (relief and sandang both do).
+zone, opening a delivery for a released dispatch (relief and sandang both do), and the
+`ProgramHooks` through which the delivery state machine reaches a program.
 
 Imports no other use-case module; each of them imports this one."""
 
@@ -17,6 +18,7 @@ from sqlmodel import select
 
 from services.distribution.domain import DeliveryKind, DeliveryStatus
 from services.distribution.models import (
+    CompletionIn,
     DeliveryRow,
     ProgramRow,
     RecipientRow,
@@ -26,7 +28,7 @@ from services.distribution.models import (
 from services.distribution.privacy import PersonalDataVault
 from shared.auth import visible_to_caller
 from shared.clock import DEFAULT_OFFICE_ZONE
-from shared.events import DeliveryScheduled, DispatchReleased
+from shared.events import CaseType, DeliveryScheduled, DispatchReleased
 from shared.http import NotFound
 from shared.kafka import PermanentEventError
 from shared.runtime import UnitOfWork
@@ -46,6 +48,20 @@ class Policy:
     max_image_bytes: int
     vault: PersonalDataVault
     zone_for: Callable[[str | None], ZoneInfo]  # the zone each office keeps its dates in
+
+
+@dataclass(frozen=True)
+class ProgramHooks:
+    """What the delivery state machine (`deliveries.py`) calls in a program's module at
+    the steps that change the program's own records, so that it never names a program.
+    Relief deliveries have none."""
+
+    case_type: CaseType  # the case a released dispatch of this program's goods names
+    on_released: Callable[[UnitOfWork, DispatchReleased], None]
+    # A delivery handed over (after DeliveryCompleted is emitted).
+    on_handed_over: Callable[[UnitOfWork, DeliveryRow, CompletionIn], None] | None = None
+    # A delivery settled: handed over (after on_handed_over), or its goods returned.
+    on_settled: Callable[[UnitOfWork, DeliveryRow], None] | None = None
 
 
 OfficeRecord = TypeVar("OfficeRecord", RecipientRow, ProgramRow, SandangRequestRow, RunRow)

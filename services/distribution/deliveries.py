@@ -9,14 +9,15 @@ and the event announcing it commit together (the outbox), or neither does."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, TypeVar
 from uuid import UUID
 
 from sqlmodel import col, select
 
-from services.distribution.common import Policy, open_released_delivery
+from services.distribution.common import Policy, ProgramHooks, open_released_delivery
 from services.distribution.domain import (
     DeliveryKind,
     DeliveryStatus,
@@ -41,7 +42,7 @@ from services.distribution.models import (
     ReturnIn,
     StepReceiptRow,
 )
-from services.distribution.permakanan import on_round_released, settle_round
+from services.distribution.permakanan import PERMAKANAN_HOOKS
 from services.distribution.proof import (
     record_proof,
     refuse_expired_goods,
@@ -49,7 +50,7 @@ from services.distribution.proof import (
     store_signature,
 )
 from services.distribution.registry import get_recipient
-from services.distribution.sandang import on_sandang_released, record_handover
+from services.distribution.sandang import SANDANG_HOOKS
 from shared.auth import scoped_office, visible_to_caller
 from shared.events import (
     AnyEvent,
@@ -69,25 +70,36 @@ from shared.runtime import UnitOfWork
 E = TypeVar("E", bound=EventBase)
 
 
+# Each program's hooks by the kind of its deliveries: the steps below call them and never
+# name a program. Relief (incident) deliveries have none.
+PROGRAM_HOOKS: Mapping[DeliveryKind, ProgramHooks] = MappingProxyType(
+    {DeliveryKind.PERMAKANAN: PERMAKANAN_HOOKS, DeliveryKind.SANDANG: SANDANG_HOOKS}
+)
+
+
+def _settled(uow: UnitOfWork, row: DeliveryRow) -> None:
+    """Tell the delivery's program that it is settled (handed over or returned)."""
+    hooks = PROGRAM_HOOKS.get(row.kind)
+    if hooks is not None and hooks.on_settled is not None:
+        hooks.on_settled(uow, row)
+
+
 def on_dispatch_released(uow: UnitOfWork, event: AnyEvent) -> None:
     """A released dispatch: for an incident, open its delivery (one per dispatch, however
-    often it comes); for a permakanan round, its parcels are ready; for a sandang
-    request, open the handover delivery.
+    often it comes); for a program's case, its hook (a permakanan round's parcels are
+    ready; a sandang request's handover delivery opens).
 
     The dispatches topic also carries plans and shortages: nothing leaves the warehouse
     for those, so there is nothing to deliver.
     """
     if not isinstance(event, DispatchReleased):
         return
-    if event.case_type is CaseType.PERMAKANAN_ROUND:
-        on_round_released(uow, event)
+    if event.case_type is CaseType.INCIDENT:
+        open_released_delivery(uow, event, kind=DeliveryKind.INCIDENT, destination_row=None)
         return
-    if event.case_type is CaseType.SANDANG_REQUEST:
-        on_sandang_released(uow, event)
-        return
-    if event.case_type is not CaseType.INCIDENT:
-        return
-    open_released_delivery(uow, event, kind=DeliveryKind.INCIDENT, destination_row=None)
+    for hooks in PROGRAM_HOOKS.values():
+        if hooks.case_type is event.case_type:
+            hooks.on_released(uow, event)
 
 
 def get_delivery(uow: UnitOfWork, delivery_id: UUID, *, for_update: bool = False) -> DeliveryRow:
@@ -230,9 +242,10 @@ def complete(
     row.received_by = completion.received_by
     row.received_relation = completion.relation
     _announce(uow, row, DeliveryCompleted, now, received_by=completion.received_by)
-    if row.kind is DeliveryKind.SANDANG:
-        record_handover(uow, row, completion)
-    settle_round(uow, row)
+    hooks = PROGRAM_HOOKS.get(row.kind)
+    if hooks is not None and hooks.on_handed_over is not None:
+        hooks.on_handed_over(uow, row, completion)
+    _settled(uow, row)
     return row
 
 
@@ -372,7 +385,7 @@ def return_goods(uow: UnitOfWork, delivery_id: UUID, body: ReturnIn) -> Delivery
         condition=body.condition,
         reason=row.failure_reason or "failed delivery",
     )
-    settle_round(uow, row)
+    _settled(uow, row)
     return row
 
 

@@ -12,7 +12,7 @@ from uuid import UUID
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from services.distribution.common import OFFICE_ZONE, Policy, office_record
+from services.distribution.common import OFFICE_ZONE, Policy, ProgramHooks, office_record
 from services.distribution.domain import (
     DeliveryKind,
     DeliveryStatus,
@@ -479,3 +479,10 @@ def settle_round(uow: UnitOfWork, delivery: DeliveryRow) -> None:
     round_row.last_event_id = completed.event_id
     uow.session.add(round_row)
     uow.emit(completed)
+
+
+# A round's parcels are readied by its released goods; the round completes when every
+# parcel is settled.
+PERMAKANAN_HOOKS = ProgramHooks(
+    case_type=CaseType.PERMAKANAN_ROUND, on_released=on_round_released, on_settled=settle_round
+)

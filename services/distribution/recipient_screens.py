@@ -1,7 +1,7 @@
 """The office's screens for the recipient list: the registry searched and paged (NIK
 masked), registering one person with what permakanan's requirements ask, importing the
 office's spreadsheet with the report of refused rows, and recording the office's
-decision on a program's list. Every rule stays in the use cases (`handlers`,
+decision on a program's list. Every rule stays in the use cases (`registry`,
 `recipients`): a refusal comes back in place, with its words."""
 
 from __future__ import annotations

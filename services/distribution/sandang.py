@@ -10,7 +10,12 @@ from uuid import UUID, uuid4
 
 from sqlmodel import col, select
 
-from services.distribution.common import Policy, office_record, open_released_delivery
+from services.distribution.common import (
+    Policy,
+    ProgramHooks,
+    office_record,
+    open_released_delivery,
+)
 from services.distribution.domain import DeliveryKind
 from services.distribution.models import (
     CompletionIn,
@@ -230,3 +235,12 @@ def _need_lines(lines: list[dict[str, Any]]) -> list[NeedLine]:
     for line in lines:
         totals[line["item_code"]] += int(line["quantity"])
     return [NeedLine(item_code=item, quantity=qty) for item, qty in sorted(totals.items())]
+
+
+# A request's released goods open its handover delivery, whose completion leaves the
+# BAST; goods returned after a failed handover leave the request as it is.
+SANDANG_HOOKS = ProgramHooks(
+    case_type=CaseType.SANDANG_REQUEST,
+    on_released=on_sandang_released,
+    on_handed_over=record_handover,
+)

@@ -482,10 +482,10 @@ def test_a_permakanan_parcel_past_its_expiry_is_not_handed_over(
         runtime.run(lambda uow: deliveries.complete(uow, second.id, proof(second), policy=policy))
     assert refused.value.error_code == "goods_expired"
     assert "expired 2026-01-06" in str(refused.value)
-    assert handlers_status(runtime, second.id) is not DeliveryStatus.DELIVERED
+    assert delivery_status(runtime, second.id) is not DeliveryStatus.DELIVERED
 
 
-def handlers_status(runtime: ServiceRuntime, delivery_id: uuid.UUID) -> DeliveryStatus:
+def delivery_status(runtime: ServiceRuntime, delivery_id: uuid.UUID) -> DeliveryStatus:
     return runtime.run(lambda uow: deliveries.get_delivery(uow, delivery_id).status)
 
 
