@@ -25,7 +25,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from services.distribution import handlers as distribution_handlers
+from services.distribution import deliveries
 from services.distribution.app import create_app as create_distribution
 from services.intake.app import create_app as create_intake
 from services.intake.settings import IntakeSettings
@@ -590,7 +590,7 @@ def distribution_service(database_url: str, tmp_path: Path) -> Service:
     def delivery(*steps: str) -> str:
         """An incident delivery opened from a released dispatch, walked through `steps`."""
         event = released(uuid.uuid4())
-        runtime.run(lambda uow: distribution_handlers.on_dispatch_released(uow, event))
+        runtime.run(lambda uow: deliveries.on_dispatch_released(uow, event))
         params = {"case_id": str(event.case_id)}
         (opened,) = client.get("/deliveries", params=params).json()
         bodies: dict[str, Body | None] = {

@@ -25,7 +25,7 @@ from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from services.distribution import handlers as distribution_handlers
+from services.distribution import deliveries
 from services.distribution.app import create_app as create_distribution
 from services.intake.app import create_app as create_intake
 from services.intake.models import IncidentRow
@@ -617,7 +617,7 @@ def distribution(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
     def opened_delivery(office: str) -> dict[str, Any]:
         """An incident delivery, opened as the released dispatch arrives."""
         event = released(uuid.uuid4()).model_copy(update={"office_id": office})
-        runtime.run(lambda uow: distribution_handlers.on_dispatch_released(uow, event))
+        runtime.run(lambda uow: deliveries.on_dispatch_released(uow, event))
         params = {"case_id": str(event.case_id)}
         (opened,) = offices[office].call("GET", "/deliveries", params=params)
         return dict(opened)
@@ -642,7 +642,7 @@ def distribution(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
         event = release_for(
             uuid.UUID(request_id), CaseType.SANDANG_REQUEST, [("SARUNG", 20)]
         ).model_copy(update={"office_id": office})
-        runtime.run(lambda uow: distribution_handlers.on_dispatch_released(uow, event))
+        runtime.run(lambda uow: deliveries.on_dispatch_released(uow, event))
         (opened,) = offices[office].call("GET", "/deliveries", params={"case_id": request_id})
         walk_delivery(office, str(opened["id"]), {"lat": -0.4301, "lon": 116.9822})
         request = offices[office].call("GET", f"/sandang/requests/{request_id}")

@@ -14,14 +14,18 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel
 
 from services.distribution import (
-    handlers,
+    deliveries,
+    permakanan,
     program_screens,
     recipient_api,
     recipient_screens,
+    registry,
+    runs,
+    sandang,
     screens,
 )
+from services.distribution.common import Policy
 from services.distribution.domain import DeliveryKind, DeliveryStatus
-from services.distribution.handlers import Policy
 from services.distribution.migrations import HISTORY
 from services.distribution.models import (
     ArrivalIn,
@@ -105,8 +109,8 @@ def may_reveal(request: Request) -> bool:
 def register(body: RecipientIn, runtime: RuntimeDep, policy: PolicyDep) -> RecipientOut:
     """A person (with NIK) or an institution, with an address in the office's regency and
     coordinates in Indonesia. Personal numbers come back masked."""
-    row = runtime.run(lambda uow: handlers.register_recipient(uow, policy, body))
-    return handlers.recipient_view(row, policy.vault, reveal=False)
+    row = runtime.run(lambda uow: registry.register_recipient(uow, policy, body))
+    return registry.recipient_view(row, policy.vault, reveal=False)
 
 
 @router.get("/recipients", tags=["registry"], summary="Recipients, by name")
@@ -119,9 +123,9 @@ def list_recipients(
 ) -> list[RecipientOut]:
     """Recipients with their personal numbers masked."""
     rows = runtime.run(
-        lambda uow: handlers.list_recipients(uow, kind=kind, flagged=flagged, limit=limit)
+        lambda uow: registry.list_recipients(uow, kind=kind, flagged=flagged, limit=limit)
     )
-    return [handlers.recipient_view(row, policy.vault, reveal=False) for row in rows]
+    return [registry.recipient_view(row, policy.vault, reveal=False) for row in rows]
 
 
 @router.get("/recipients/{recipient_id}", tags=["registry"], summary="One recipient")
@@ -147,7 +151,7 @@ def get_recipient(
         raise Unprocessable("say why the numbers are read (purpose)", code="purpose_required")
 
     def read(uow: UnitOfWork) -> RecipientOut:
-        row = handlers.get_recipient(uow, recipient_id)
+        row = registry.get_recipient(uow, recipient_id)
         if reveal:
             uow.audit(
                 action="PersonalDataRead",
@@ -156,7 +160,7 @@ def get_recipient(
                 office_id=row.office_id,
                 details={"purpose": purpose, "fields": ["nik", "kk_number", "phone"]},
             )
-        return handlers.recipient_view(row, policy.vault, reveal=reveal)
+        return registry.recipient_view(row, policy.vault, reveal=reveal)
 
     return allowance.spend(recipient_id, purpose, read) if reveal else runtime.run(read)
 
@@ -167,8 +171,8 @@ def correct(
 ) -> RecipientOut:
     """A data subject's correction (UU PDP 27/2022): the fields given are checked as at
     registration and replaced; the audit trail records which fields changed and why."""
-    row = runtime.run(lambda uow: handlers.correct_recipient(uow, policy, recipient_id, body))
-    return handlers.recipient_view(row, policy.vault, reveal=False)
+    row = runtime.run(lambda uow: registry.correct_recipient(uow, policy, recipient_id, body))
+    return registry.recipient_view(row, policy.vault, reveal=False)
 
 
 @router.get(
@@ -189,7 +193,7 @@ def personal_data(
     return allowance.spend(
         recipient_id,
         purpose,
-        lambda uow: handlers.personal_data_export(uow, policy, recipient_id, purpose),
+        lambda uow: registry.personal_data_export(uow, policy, recipient_id, purpose),
     )
 
 
@@ -200,8 +204,8 @@ def personal_data(
 )
 def verify(recipient_id: UUID, runtime: RuntimeDep, policy: PolicyDep) -> RecipientOut:
     """Marks the recipient verified and clears a review flag."""
-    row = runtime.run(lambda uow: handlers.verify_recipient(uow, recipient_id))
-    return handlers.recipient_view(row, policy.vault, reveal=False)
+    row = runtime.run(lambda uow: registry.verify_recipient(uow, recipient_id))
+    return registry.recipient_view(row, policy.vault, reveal=False)
 
 
 # --- permakanan -----------------------------------------------------------------------
@@ -214,7 +218,7 @@ def _program_out(uow: UnitOfWork, program: ProgramRow) -> ProgramOut:
         start_date=program.start_date,
         parcel=program.parcel_lines(),
         hub=program.hub(),
-        rounds=[handlers.round_view(r) for r in handlers.rounds_of(uow, program.id)],
+        rounds=[permakanan.round_view(r) for r in permakanan.rounds_of(uow, program.id)],
     )
 
 
@@ -225,7 +229,7 @@ def create_program(body: ProgramIn, runtime: RuntimeDep, policy: PolicyDep) -> P
     """The program and its 6 rounds, every 2 months from `start_date`."""
 
     def work(uow: UnitOfWork) -> ProgramOut:
-        program = handlers.create_program(uow, policy, body)
+        program = permakanan.create_program(uow, policy, body)
         uow.session.flush()
         return _program_out(uow, program)
 
@@ -236,14 +240,14 @@ def create_program(body: ProgramIn, runtime: RuntimeDep, policy: PolicyDep) -> P
 def list_programs(runtime: RuntimeDep) -> list[ProgramOut]:
     """Every program of the caller's office, the latest start first, with its rounds."""
     return runtime.run(
-        lambda uow: [_program_out(uow, program) for program in handlers.list_programs(uow)]
+        lambda uow: [_program_out(uow, program) for program in permakanan.list_programs(uow)]
     )
 
 
 @router.get("/permakanan/programs/{program_id}", tags=["permakanan"], summary="One program")
 def get_program(program_id: UUID, runtime: RuntimeDep) -> ProgramOut:
     """The program with each round's status and tally."""
-    return runtime.run(lambda uow: _program_out(uow, handlers.get_program(uow, program_id)))
+    return runtime.run(lambda uow: _program_out(uow, permakanan.get_program(uow, program_id)))
 
 
 def _enrolment_out(row: EnrolmentRow) -> EnrolmentOut:
@@ -262,7 +266,7 @@ def enrol(program_id: UUID, body: EnrolmentIn, runtime: RuntimeDep) -> Enrolment
 
     def work(uow: UnitOfWork) -> EnrolmentRow:
         today = uow.now().astimezone(runtime.settings.zone(scoped_office())).date()
-        return handlers.enrol(uow, program_id, body, today=today)
+        return permakanan.enrol(uow, program_id, body, today=today)
 
     return _enrolment_out(runtime.run(work))
 
@@ -278,8 +282,8 @@ def enrolments(
     """Active recipients, waiting candidates, ended enrolments."""
 
     def of_program(uow: UnitOfWork) -> list[EnrolmentRow]:
-        handlers.get_program(uow, program_id)  # 404 for an unknown or another office's
-        return handlers.enrolments_of(uow, program_id, status)
+        permakanan.get_program(uow, program_id)  # 404 for an unknown or another office's
+        return permakanan.enrolments_of(uow, program_id, status)
 
     rows = runtime.run(of_program)
     return [_enrolment_out(row) for row in rows]
@@ -299,7 +303,7 @@ class ReplacementOut(BaseModel):
 )
 def replace(program_id: UUID, body: ReplacementIn, runtime: RuntimeDep) -> ReplacementOut:
     """Ends the enrolment and activates the next verified candidate."""
-    ended, successor = runtime.run(lambda uow: handlers.replace_recipient(uow, program_id, body))
+    ended, successor = runtime.run(lambda uow: permakanan.replace_recipient(uow, program_id, body))
     return ReplacementOut(
         ended=_enrolment_out(ended),
         replacement=_enrolment_out(successor) if successor else None,
@@ -318,8 +322,8 @@ def open_round(
     period to its last day (office's date): outside it `422 round_outside_window`, unless
     the body carries `override: {by, reason}`, recorded with the round and audited."""
     override = body.override if body is not None else None
-    return handlers.round_view(
-        runtime.run(lambda uow: handlers.open_round(uow, policy, round_id, override))
+    return permakanan.round_view(
+        runtime.run(lambda uow: permakanan.open_round(uow, policy, round_id, override))
     )
 
 
@@ -328,7 +332,7 @@ def open_round(
 )
 def evaluate(round_id: UUID, runtime: RuntimeDep) -> EvaluationOut:
     """Delivered, returned and open parcels, failures by reason, recipients to review."""
-    return runtime.run(lambda uow: handlers.evaluate_round(uow, round_id))
+    return runtime.run(lambda uow: permakanan.evaluate_round(uow, round_id))
 
 
 # --- sandang --------------------------------------------------------------------------
@@ -341,7 +345,7 @@ def request_sandang(
     """An institution's needs list for a budget year, filed before that year starts
     (T-1; `422 budget_year_started` otherwise). The goods are asked for when procurement
     starts (`POST /sandang/requests/{id}/procurement`)."""
-    row = runtime.run(lambda uow: handlers.request_sandang(uow, policy, body))
+    row = runtime.run(lambda uow: sandang.request_sandang(uow, policy, body))
     return SandangRequestOut.model_validate(row, from_attributes=True)
 
 
@@ -355,7 +359,7 @@ def start_sandang_procurement(
 ) -> SandangRequestOut:
     """Procurement starts: the decree's 3 months to the handover run from now, and
     logistics is asked for the goods. Once only (`409 procurement_already_started`)."""
-    row = runtime.run(lambda uow: handlers.start_sandang_procurement(uow, request_id, body))
+    row = runtime.run(lambda uow: sandang.start_sandang_procurement(uow, request_id, body))
     return SandangRequestOut.model_validate(row, from_attributes=True)
 
 
@@ -366,21 +370,21 @@ def list_sandang(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[SandangRequestOut]:
     """The caller's office's requests, optionally in one state."""
-    rows = runtime.run(lambda uow: handlers.list_sandang_requests(uow, status=status, limit=limit))
+    rows = runtime.run(lambda uow: sandang.list_sandang_requests(uow, status=status, limit=limit))
     return [SandangRequestOut.model_validate(row, from_attributes=True) for row in rows]
 
 
 @router.get("/sandang/requests/{request_id}", tags=["sandang"], summary="One request")
 def get_sandang(request_id: UUID, runtime: RuntimeDep) -> SandangRequestOut:
     """Requested, goods released (handover delivery open) or handed over."""
-    row = runtime.run(lambda uow: handlers.get_sandang_request(uow, request_id))
+    row = runtime.run(lambda uow: sandang.get_sandang_request(uow, request_id))
     return SandangRequestOut.model_validate(row, from_attributes=True)
 
 
 @router.get("/sandang/handovers/{handover_id}", tags=["sandang"], summary="A handover (BAST)")
 def get_handover(handover_id: UUID, runtime: RuntimeDep) -> HandoverOut:
     """The handover record of clothing at an institution."""
-    row = runtime.run(lambda uow: handlers.get_handover(uow, handover_id))
+    row = runtime.run(lambda uow: sandang.get_handover(uow, handover_id))
     return HandoverOut.model_validate(row, from_attributes=True)
 
 
@@ -397,7 +401,7 @@ def list_deliveries(
 ) -> list[DeliveryOut]:
     """Deliveries in every state, optionally of one case, kind or state."""
     rows = runtime.run(
-        lambda uow: handlers.list_deliveries(
+        lambda uow: deliveries.list_deliveries(
             uow, status=status_filter, case_id=case_id, limit=limit, kind=kind
         )
     )
@@ -407,7 +411,7 @@ def list_deliveries(
 @router.get("/deliveries/{delivery_id}", tags=["deliveries"], summary="One delivery")
 def get_delivery(delivery_id: UUID, runtime: RuntimeDep) -> DeliveryOut:
     """A delivery with the time of each step taken."""
-    return DeliveryOut.of(runtime.run(lambda uow: handlers.get_delivery(uow, delivery_id)))
+    return DeliveryOut.of(runtime.run(lambda uow: deliveries.get_delivery(uow, delivery_id)))
 
 
 StepKey = Annotated[
@@ -434,13 +438,13 @@ def take_step(
         if key is None:
             return DeliveryOut.of(apply(uow))
         # Lock first: a resend racing its original waits here, then finds its receipt.
-        handlers.get_delivery(uow, delivery_id, for_update=True)
-        earlier = handlers.answered_step(uow, key, delivery_id, step)
+        deliveries.get_delivery(uow, delivery_id, for_update=True)
+        earlier = deliveries.answered_step(uow, key, delivery_id, step)
         if earlier is not None:
             return DeliveryOut.model_validate(earlier)
         row = apply(uow)
         answer = DeliveryOut.of(row)
-        handlers.remember_step(uow, key, row, step, answer.model_dump(mode="json"))
+        deliveries.remember_step(uow, key, row, step, answer.model_dump(mode="json"))
         return answer
 
     return runtime.run(work)
@@ -453,7 +457,7 @@ def take_step(
 )
 def assign(delivery_id: UUID, assignment: AssignmentIn, runtime: RuntimeDep) -> DeliveryOut:
     """Assign a created delivery to a team; sending it again changes nothing."""
-    return DeliveryOut.of(runtime.run(lambda uow: handlers.assign(uow, delivery_id, assignment)))
+    return DeliveryOut.of(runtime.run(lambda uow: deliveries.assign(uow, delivery_id, assignment)))
 
 
 @router.post(
@@ -464,7 +468,7 @@ def assign(delivery_id: UUID, assignment: AssignmentIn, runtime: RuntimeDep) -> 
 def depart(delivery_id: UUID, runtime: RuntimeDep, key: StepKey = None) -> DeliveryOut:
     """Mark an assigned delivery in transit; sending it again changes nothing."""
     return take_step(
-        runtime, delivery_id, "departure", key, lambda uow: handlers.depart(uow, delivery_id)
+        runtime, delivery_id, "departure", key, lambda uow: deliveries.depart(uow, delivery_id)
     )
 
 
@@ -486,7 +490,7 @@ def arrive(
         delivery_id,
         "arrival",
         key,
-        lambda uow: handlers.arrive(
+        lambda uow: deliveries.arrive(
             uow,
             delivery_id,
             arrival,
@@ -514,7 +518,7 @@ def complete(
         delivery_id,
         "completion",
         key,
-        lambda uow: handlers.complete(uow, delivery_id, completion, policy=policy),
+        lambda uow: deliveries.complete(uow, delivery_id, completion, policy=policy),
     )
 
 
@@ -534,7 +538,7 @@ def upload_photo(
         delivery_id,
         "photo",
         key,
-        lambda uow: handlers.upload_photo(uow, policy, delivery_id, data),
+        lambda uow: deliveries.upload_photo(uow, policy, delivery_id, data),
     )
 
 
@@ -549,7 +553,7 @@ def proof_image(delivery_id: UUID, purpose: str, runtime: RuntimeDep) -> Respons
     """The image as uploaded (after checking)."""
     if purpose not in ("photo", "signature"):
         raise Unprocessable("ask for photo or signature", code="unknown_proof")
-    image = runtime.run(lambda uow: handlers.proof_image(uow, delivery_id, purpose))
+    image = runtime.run(lambda uow: deliveries.proof_image(uow, delivery_id, purpose))
     return Response(content=image.data, media_type=image.content_type)
 
 
@@ -563,7 +567,7 @@ def fail(
 ) -> DeliveryOut:
     """Close a delivery that has not been handed over, with the reason."""
     return take_step(
-        runtime, delivery_id, "failure", key, lambda uow: handlers.fail(uow, delivery_id, failure)
+        runtime, delivery_id, "failure", key, lambda uow: deliveries.fail(uow, delivery_id, failure)
     )
 
 
@@ -572,7 +576,7 @@ def fail(
 )
 def reattempt(delivery_id: UUID, runtime: RuntimeDep) -> DeliveryOut:
     """A new delivery of the same goods to the same recipient (answered with it)."""
-    return DeliveryOut.of(runtime.run(lambda uow: handlers.reattempt(uow, delivery_id)))
+    return DeliveryOut.of(runtime.run(lambda uow: deliveries.reattempt(uow, delivery_id)))
 
 
 @router.post(
@@ -580,14 +584,14 @@ def reattempt(delivery_id: UUID, runtime: RuntimeDep) -> DeliveryOut:
 )
 def return_goods(delivery_id: UUID, body: ReturnIn, runtime: RuntimeDep) -> DeliveryOut:
     """The failed delivery's goods go back to their warehouse (DeliveryReturned)."""
-    return DeliveryOut.of(runtime.run(lambda uow: handlers.return_goods(uow, delivery_id, body)))
+    return DeliveryOut.of(runtime.run(lambda uow: deliveries.return_goods(uow, delivery_id, body)))
 
 
 # --- runs -----------------------------------------------------------------------------
 
 
 def _run_out(uow: UnitOfWork, run: RunRow) -> RunOut:
-    stops = handlers.run_stops(uow, run)
+    stops = runs.run_stops(uow, run)
     return RunOut(
         id=run.id,
         team=run.team,
@@ -616,7 +620,7 @@ def create_run(body: RunIn, runtime: RuntimeDep, policy: PolicyDep) -> RunOut:
     """Ordered by nearest neighbour + 2-opt on geodesic distance; each delivery assigned."""
 
     def work(uow: UnitOfWork) -> RunOut:
-        run = handlers.create_run(uow, body, office_id=scoped_office() or policy.office_id)
+        run = runs.create_run(uow, body, office_id=scoped_office() or policy.office_id)
         uow.session.flush()
         return _run_out(uow, run)
 
@@ -627,14 +631,14 @@ def create_run(body: RunIn, runtime: RuntimeDep, policy: PolicyDep) -> RunOut:
 def list_runs(runtime: RuntimeDep, on: date, team: str | None = None) -> list[RunOut]:
     """The runs on `on` (of one team, if given)."""
     return runtime.run(
-        lambda uow: [_run_out(uow, run) for run in handlers.runs_for(uow, team=team, on=on)]
+        lambda uow: [_run_out(uow, run) for run in runs.runs_for(uow, team=team, on=on)]
     )
 
 
 @router.get("/runs/{run_id}", tags=["runs"], summary="One run in visiting order")
 def get_run(run_id: UUID, runtime: RuntimeDep) -> RunOut:
     """Stops in order with each leg and the total distance."""
-    return runtime.run(lambda uow: _run_out(uow, handlers.get_run(uow, run_id)))
+    return runtime.run(lambda uow: _run_out(uow, runs.get_run(uow, run_id)))
 
 
 @router.post("/runs/{run_id}/departure", tags=["runs"], summary="The vehicle leaves")
@@ -642,7 +646,7 @@ def depart_run(run_id: UUID, runtime: RuntimeDep) -> RunOut:
     """Every assigned delivery of the run goes in transit; again changes nothing."""
 
     def work(uow: UnitOfWork) -> RunOut:
-        return _run_out(uow, handlers.depart_run(uow, run_id))
+        return _run_out(uow, runs.depart_run(uow, run_id))
 
     return runtime.run(work)
 
@@ -656,7 +660,7 @@ def depart_run(run_id: UUID, runtime: RuntimeDep) -> RunOut:
 )
 def run_map(run_id: UUID, runtime: RuntimeDep) -> Response:
     """An SVG of the start and the stops in visiting order (no tiles: works offline)."""
-    svg = runtime.run(lambda uow: screens.run_svg(_run_out(uow, handlers.get_run(uow, run_id))))
+    svg = runtime.run(lambda uow: screens.run_svg(_run_out(uow, runs.get_run(uow, run_id))))
     return Response(content=svg, media_type="image/svg+xml")
 
 
@@ -691,22 +695,22 @@ def field_screen(
         today = now.astimezone(zone).date()
         start_of_day = datetime.combine(today, time.min, tzinfo=zone)
         incidents: list[screens.Stop] = []
-        runs: list[screens.Run] = []
+        team_runs: list[screens.Run] = []
         if chosen:
             incidents = screens.incident_stops(
-                handlers.incident_work(uow, team=chosen, settled_since=start_of_day)
+                runs.incident_work(uow, team=chosen, settled_since=start_of_day)
             )
-            runs = [
-                screens.run_view(run, handlers.run_stops(uow, run))
-                for run in handlers.runs_for(uow, team=chosen, on=today)
+            team_runs = [
+                screens.run_view(run, runs.run_stops(uow, run))
+                for run in runs.runs_for(uow, team=chosen, on=today)
             ]
         return screens.field_context(
             nav=program_screens.office_nav(request),
             team=chosen,
-            teams=handlers.teams_at_work(uow, on=today),
+            teams=runs.teams_at_work(uow, on=today),
             today=today,
             incidents=incidents,
-            runs=runs,
+            runs=team_runs,
         )
 
     return screens.pages.render(request, "field.html", **runtime.run(work))

@@ -1,8 +1,8 @@
 """Where permakanan's eligibility rule (`eligibility.py`) meets the registry: the facts a
 registration carries, how they are stored (the register's id sealed like the NIK), the
 refusal of an ineligible enrolment, and the office's decision on the list an enrolment
-names. Imported by `handlers` (single registrations, enrolments) and `recipients`
-(imports, decisions)."""
+names. Imported by `registry` (single registrations), `permakanan` (enrolments) and
+`recipients` (imports, decisions)."""
 
 from __future__ import annotations
 

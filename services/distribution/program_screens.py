@@ -21,9 +21,9 @@ from fastapi.responses import FileResponse, HTMLResponse
 from sqlalchemy import func, or_
 from sqlmodel import col, select
 
-from services.distribution import handlers
+from services.distribution import permakanan, runs, sandang
+from services.distribution.common import Policy
 from services.distribution.domain import DeliveryKind, DeliveryStatus
-from services.distribution.handlers import Policy
 from services.distribution.models import (
     DeliveryRow,
     EnrolmentRow,
@@ -147,7 +147,7 @@ def round_lines(rounds: list[RoundRow], today: date) -> list[RoundLine]:
     """Each round with its window, and where today stands in it."""
     lines = []
     for row in rounds:
-        first, last = handlers.round_window(row)
+        first, last = permakanan.round_window(row)
         window = "now" if first <= today <= last else ("later" if today < first else "passed")
         lines.append(RoundLine(row=row, opens_from=first, opens_until=last, window=window))
     return lines
@@ -172,9 +172,9 @@ def programs_screen(request: Request, runtime: RuntimeDep) -> HTMLResponse:
     """The office's permakanan programs, each with its active recipients and next round."""
 
     def work(uow: UnitOfWork) -> dict[str, Any]:
-        programs = handlers.list_programs(uow)
+        programs = permakanan.list_programs(uow)
         counts = _active_counts(uow, [p.id for p in programs])
-        rounds = {p.id: handlers.rounds_of(uow, p.id) for p in programs}
+        rounds = {p.id: permakanan.rounds_of(uow, p.id) for p in programs}
         return {
             "programs": [
                 {
@@ -200,12 +200,12 @@ def program_screen(program_id: UUID, request: Request, runtime: RuntimeDep) -> H
     a reason outside the window)."""
 
     def work(uow: UnitOfWork) -> dict[str, Any]:
-        program = handlers.get_program(uow, program_id)
+        program = permakanan.get_program(uow, program_id)
         today = _office_today(uow, runtime)
         return {
             "program": program,
             "today": today,
-            "rounds": round_lines(handlers.rounds_of(uow, program.id), today),
+            "rounds": round_lines(permakanan.rounds_of(uow, program.id), today),
             "active": _active_counts(uow, [program.id])[program.id],
         }
 
@@ -228,7 +228,7 @@ def enrolment_screen(
     wanted = (q or "").strip()
 
     def work(uow: UnitOfWork) -> dict[str, Any]:
-        program = handlers.get_program(uow, program_id)
+        program = permakanan.get_program(uow, program_id)
         enrolled = uow.session.exec(
             select(EnrolmentRow, RecipientRow)
             .join(RecipientRow, col(RecipientRow.id) == col(EnrolmentRow.recipient_id))
@@ -275,8 +275,8 @@ def round_screen(round_id: UUID, request: Request, runtime: RuntimeDep) -> HTMLR
     """The round's parcels: to whom, where, in which state, and why one failed."""
 
     def work(uow: UnitOfWork) -> dict[str, Any]:
-        round_row = handlers.get_round(uow, round_id)
-        program = handlers.get_program(uow, round_row.program_id)
+        round_row = permakanan.get_round(uow, round_id)
+        program = permakanan.get_program(uow, round_row.program_id)
         parcels = uow.session.exec(
             select(DeliveryRow, RecipientRow)
             .join(RecipientRow, col(RecipientRow.id) == col(DeliveryRow.recipient_id))
@@ -284,7 +284,7 @@ def round_screen(round_id: UUID, request: Request, runtime: RuntimeDep) -> HTMLR
             .order_by(col(RecipientRow.name), col(DeliveryRow.attempt))
         ).all()
         counts = Counter(row.status.value for row, _ in parcels)
-        first, last = handlers.round_window(round_row)
+        first, last = permakanan.round_window(round_row)
         return {
             "program": program,
             "round": round_row,
@@ -314,7 +314,7 @@ def sandang_screen(request: Request, runtime: RuntimeDep) -> HTMLResponse:
                 RecipientRow.office_id,
             )
         ).all()
-        requests = handlers.list_sandang_requests(uow)
+        requests = sandang.list_sandang_requests(uow)
         names = {row.id: row.name for row in institutions}
         delivery_ids = [r.delivery_id for r in requests if r.delivery_id]
         deliveries = {
@@ -388,7 +388,7 @@ def relief_screen(request: Request, runtime: RuntimeDep) -> HTMLResponse:
 
         return {
             "waiting": incident((DeliveryStatus.CREATED,)),
-            "under_way": incident(handlers.OPEN_FOR_THE_TEAM),
+            "under_way": incident(runs.OPEN_FOR_THE_TEAM),
             "teams": known_teams(uow),
         }
 

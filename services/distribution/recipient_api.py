@@ -10,8 +10,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, UploadFile
 
-from services.distribution import handlers, recipients
-from services.distribution.handlers import Policy
+from services.distribution import recipients, registry
+from services.distribution.common import Policy
 from services.distribution.models import EligibilityIn, RecipientOut
 from services.distribution.recipients import (
     DecisionIn,
@@ -99,7 +99,7 @@ def eligibility(recipient_id: UUID, runtime: RuntimeDep) -> EligibilityOut:
     """Each requirement of 000 the person does not meet on the office's date, quoted."""
     today = office_today(runtime)
     return runtime.run(
-        lambda uow: recipients.eligibility_of(handlers.get_recipient(uow, recipient_id), on=today)
+        lambda uow: recipients.eligibility_of(registry.get_recipient(uow, recipient_id), on=today)
     )
 
 
@@ -116,7 +116,7 @@ def record_eligibility(
     row = runtime.run(
         lambda uow: recipients.record_eligibility(uow, policy, recipient_id, body, today=today)
     )
-    return handlers.recipient_view(row, policy.vault, reveal=False)
+    return registry.recipient_view(row, policy.vault, reveal=False)
 
 
 @router.post(

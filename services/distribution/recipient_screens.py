@@ -1,7 +1,7 @@
 """The office's screens for the recipient list: the registry searched and paged (NIK
 masked), registering one person with what permakanan's requirements ask, importing the
 office's spreadsheet with the report of refused rows, and recording the office's
-decision on a program's list. Every rule stays in the use cases (`handlers`,
+decision on a program's list. Every rule stays in the use cases (`registry`,
 `recipients`): a refusal comes back in place, with its words."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from markupsafe import Markup
 from pydantic import ValidationError
 from sqlmodel import col, select
 
-from services.distribution import handlers, recipients
+from services.distribution import recipients, registry
 from services.distribution.eligibility import SocialRegister, permakanan_ineligibility
 from services.distribution.eligibility_rules import facts_of
 from services.distribution.models import (
@@ -227,7 +227,7 @@ async def register(request: Request, runtime: RuntimeDep) -> HTMLResponse | Redi
     policy = request.app.state.policy
     try:
         body = _form_to_recipient(typed)
-        row = runtime.run(lambda uow: handlers.register_recipient(uow, policy, body))
+        row = runtime.run(lambda uow: registry.register_recipient(uow, policy, body))
     except ValidationError as invalid:
         words = "; ".join(
             f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"

@@ -21,7 +21,8 @@ from pydantic import BaseModel, Field, StringConstraints, ValidationError
 from sqlalchemy import func, or_
 from sqlmodel import col, select
 
-from services.distribution import handlers
+from services.distribution import permakanan, registry
+from services.distribution.common import Policy
 from services.distribution.eligibility import (
     DECREE_WORDS,
     Ineligibility,
@@ -33,7 +34,6 @@ from services.distribution.eligibility_rules import (
     eligibility_columns,
     facts_of,
 )
-from services.distribution.handlers import Policy
 from services.distribution.models import (
     AddressIn,
     EligibilityIn,
@@ -133,7 +133,7 @@ def import_recipients(
             first_row_of_nik.setdefault(nik, number)
             try:
                 body = row_to_recipient(cells, sheet.register_from_header)
-                recipient = handlers.register_recipient(uow, policy, body)
+                recipient = registry.register_recipient(uow, policy, body)
             except RowRefused as problem:
                 refused.append(RefusedRow(row=number, error=problem.code, detail=str(problem)))
                 continue
@@ -315,7 +315,7 @@ def record_eligibility(
 ) -> RecipientRow:
     """Replace a person's standing (a new DTKS extract, a PKH decision): audited with the
     fields that changed, never their values."""
-    row = handlers.get_recipient(uow, recipient_id)
+    row = registry.get_recipient(uow, recipient_id)
     if row.kind is not RecipientKind.PERSON:
         raise Unprocessable("only persons receive permakanan", code="not_a_person")
     if body.birth_date is not None:
@@ -379,13 +379,13 @@ def record_decision(
     person who cannot be enrolled (not eligible, not verified, under review, unknown)
     refuses the whole decision, 422 `decision_recipients_refused` naming each: a decree
     is recorded as signed, not in part."""
-    program = handlers.get_program(uow, program_id)
+    program = permakanan.get_program(uow, program_id)
     if body.decided_on > today:
         raise Unprocessable("the decision's date is in the future", code="decided_in_future")
     if len(set(body.recipient_ids)) != len(body.recipient_ids):
         raise Unprocessable("a recipient is listed twice", code="duplicate_recipient")
     for recipient_id in body.recipient_ids:
-        handlers.get_recipient(uow, recipient_id)  # 404 for an unknown or another office's
+        registry.get_recipient(uow, recipient_id)  # 404 for an unknown or another office's
     taken = uow.session.exec(
         select(ListDecisionRow.id).where(
             ListDecisionRow.program_id == program_id, ListDecisionRow.number == body.number
@@ -409,7 +409,7 @@ def record_decision(
     problems: list[str] = []
     for recipient_id in body.recipient_ids:
         try:
-            enrolment = handlers.enrol(
+            enrolment = permakanan.enrol(
                 uow, program_id, EnrolmentIn(recipient_id=recipient_id), today=today
             )
         except DomainError as refused:
@@ -444,7 +444,7 @@ def record_decision(
 
 def decisions_of(uow: UnitOfWork, program_id: UUID) -> Sequence[ListDecisionRow]:
     """A program's decisions, oldest first."""
-    handlers.get_program(uow, program_id)
+    permakanan.get_program(uow, program_id)
     return uow.session.exec(
         select(ListDecisionRow)
         .where(ListDecisionRow.program_id == program_id)

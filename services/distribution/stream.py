@@ -3,16 +3,14 @@ incidents on intake's (only to name them on the field team's screen)."""
 
 from __future__ import annotations
 
-from services.distribution import handlers
+from services.distribution import deliveries, runs
 from shared.events import DispatchReleased, IncidentReported
 from shared.runtime import Subscription
 from shared.topics import DISPATCHES, INCIDENTS
 
 SUBSCRIPTIONS = [
     Subscription(
-        topic=DISPATCHES, handle=handlers.on_dispatch_released, acts_on=(DispatchReleased,)
+        topic=DISPATCHES, handle=deliveries.on_dispatch_released, acts_on=(DispatchReleased,)
     ),
-    Subscription(
-        topic=INCIDENTS, handle=handlers.on_incident_reported, acts_on=(IncidentReported,)
-    ),
+    Subscription(topic=INCIDENTS, handle=runs.on_incident_reported, acts_on=(IncidentReported,)),
 ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
-from services.distribution import handlers
+from services.distribution import deliveries, runs
 from services.distribution.models import AssignmentIn
 from shared.events import (
     Address,
@@ -92,11 +92,11 @@ def relief(
     )
 
     def work(uow: UnitOfWork) -> uuid.UUID:
-        handlers.on_incident_reported(uow, report)
-        handlers.on_dispatch_released(uow, release)
+        runs.on_incident_reported(uow, report)
+        deliveries.on_dispatch_released(uow, release)
         uow.session.flush()
-        [delivery] = handlers.list_deliveries(uow, status=None, case_id=report.case_id, limit=2)
-        handlers.assign(uow, delivery.id, AssignmentIn(team=team))
+        [delivery] = deliveries.list_deliveries(uow, status=None, case_id=report.case_id, limit=2)
+        deliveries.assign(uow, delivery.id, AssignmentIn(team=team))
         return delivery.id
 
     return runtime.run(work)

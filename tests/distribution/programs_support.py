@@ -16,9 +16,9 @@ from cryptography.fernet import Fernet
 from PIL import Image
 from sqlalchemy import select
 
-from services.distribution import handlers
+from services.distribution import registry
 from services.distribution.app import build_policy
-from services.distribution.handlers import Policy
+from services.distribution.common import Policy
 from services.distribution.migrations import HISTORY
 from services.distribution.models import (
     AddressIn,
@@ -118,7 +118,7 @@ def institution(name: str = "Panti Asuhan Harapan Bangsa") -> RecipientIn:
 
 
 def register(runtime: ServiceRuntime, policy: Policy, body: RecipientIn) -> RecipientRow:
-    return runtime.run(lambda uow: handlers.register_recipient(uow, policy, body))
+    return runtime.run(lambda uow: registry.register_recipient(uow, policy, body))
 
 
 def release_for(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from services.distribution import handlers
+from services.distribution import deliveries
 from services.distribution.app import create_app
 from services.distribution.settings import DistributionSettings
 from shared.auth import Role
@@ -164,7 +164,7 @@ def test_another_offices_handover_photo_signature_and_parcels_stay_out_of_reach(
     round_id = program["rounds"][0]["id"]
     assert client.post(f"/permakanan/rounds/{round_id}/opening", headers=kukar).status_code == 200
     release = release_for(uuid.UUID(round_id), CaseType.PERMAKANAN_ROUND, [("RICE-5KG", 2)])
-    runtime.run(lambda uow: handlers.on_dispatch_released(uow, release))
+    runtime.run(lambda uow: deliveries.on_dispatch_released(uow, release))
     parcels = client.get("/deliveries", params={"case_id": round_id}, headers=kukar).json()
     photographed, other = (parcel["id"] for parcel in parcels)
     uploaded = client.post(

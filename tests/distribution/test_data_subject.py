@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 from pydantic import ValidationError
 
-from services.distribution import handlers
-from services.distribution.handlers import Policy
+from services.distribution import registry
+from services.distribution.common import Policy
 from services.distribution.models import AddressIn, CorrectionIn
 from shared.audit import acting_as
 from shared.clock import FixedClock
@@ -31,7 +31,7 @@ def test_a_correction_is_checked_saved_and_audited_without_its_values(
     row = register(runtime, policy, person(1))
     with acting_as("kabid", "request:PATCH /recipients/x r-9"):
         runtime.run(
-            lambda uow: handlers.correct_recipient(
+            lambda uow: registry.correct_recipient(
                 uow,
                 policy,
                 row.id,
@@ -43,8 +43,8 @@ def test_a_correction_is_checked_saved_and_audited_without_its_values(
             )
         )
     shown = runtime.run(
-        lambda uow: handlers.recipient_view(
-            handlers.get_recipient(uow, row.id), policy.vault, reveal=True
+        lambda uow: registry.recipient_view(
+            registry.get_recipient(uow, row.id), policy.vault, reveal=True
         )
     )
     assert (shown.phone, shown.village) == ("081298765432", "Panji")
@@ -76,9 +76,9 @@ def test_a_bad_correction_is_refused_and_changes_nothing(
     runtime, policy = service
     row = register(runtime, policy, person(2))
     with pytest.raises(error) as caught:
-        runtime.run(lambda uow: handlers.correct_recipient(uow, policy, row.id, correction))
+        runtime.run(lambda uow: registry.correct_recipient(uow, policy, row.id, correction))
     assert caught.value.error_code == code  # type: ignore[attr-defined]
-    after = runtime.run(lambda uow: handlers.get_recipient(uow, row.id))
+    after = runtime.run(lambda uow: registry.get_recipient(uow, row.id))
     assert (after.village, after.nik_hash) == (row.village, row.nik_hash)
     assert (
         runtime.run(lambda uow: runtime.audit_trail.list(uow.session, entity_id=str(row.id))) == []
@@ -93,7 +93,7 @@ def test_a_nik_already_registered_to_someone_else_is_refused(
     other = register(runtime, policy, person(4))
     with pytest.raises(Conflict):
         runtime.run(
-            lambda uow: handlers.correct_recipient(
+            lambda uow: registry.correct_recipient(
                 uow, policy, other.id, CorrectionIn(nik=nik(3), reason="typo")
             )
         )
@@ -121,7 +121,7 @@ def test_an_export_holds_everything_and_who_read_it(
         )
     with acting_as("admin", "request:GET /recipients/x/personal-data r-2"):
         export = runtime.run(
-            lambda uow: handlers.personal_data_export(uow, policy, row.id, "permintaan subjek")
+            lambda uow: registry.personal_data_export(uow, policy, row.id, "permintaan subjek")
         )
     assert export["recipient"]["nik"] == nik(5)  # in clear: it is the person's own data
     assert export["access_log"][0]["actor"] == "kabid"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from services.distribution import handlers
+from services.distribution import deliveries
 from services.distribution.domain import DeliveryStatus
 from services.distribution.migrations import HISTORY
 from services.distribution.models import (
@@ -123,22 +123,22 @@ def outbox(runtime: ServiceRuntime) -> list[AnyEvent]:
 def deliveries_of(runtime: ServiceRuntime, case_id: uuid.UUID) -> list[DeliveryRow]:
     return list(
         runtime.run(
-            lambda uow: handlers.list_deliveries(uow, status=None, case_id=case_id, limit=100)
+            lambda uow: deliveries.list_deliveries(uow, status=None, case_id=case_id, limit=100)
         )
     )
 
 
 def schedule(runtime: ServiceRuntime, event: DispatchReleased) -> DeliveryRow:
-    runtime.run(lambda uow: handlers.on_dispatch_released(uow, event))
+    runtime.run(lambda uow: deliveries.on_dispatch_released(uow, event))
     (row,) = deliveries_of(runtime, event.case_id)
     return row
 
 
 def walk_to_arrival(runtime: ServiceRuntime, delivery_id: uuid.UUID) -> DeliveryRow:
-    runtime.run(lambda uow: handlers.assign(uow, delivery_id, AssignmentIn(team="Tagana 2")))
-    runtime.run(lambda uow: handlers.depart(uow, delivery_id))
+    runtime.run(lambda uow: deliveries.assign(uow, delivery_id, AssignmentIn(team="Tagana 2")))
+    runtime.run(lambda uow: deliveries.depart(uow, delivery_id))
     return runtime.run(
-        lambda uow: handlers.arrive(
+        lambda uow: deliveries.arrive(
             uow, delivery_id, ArrivalIn(position=NEAR_DESTINATION), tolerance_m=TOLERANCE_M
         )
     )
@@ -172,8 +172,8 @@ def test_a_dispatch_released_twice_opens_one_delivery(runtime: ServiceRuntime) -
     first = released()
     # The same release re-announced under a new event id (a replay upstream).
     again = released(case_id=first.case_id, dispatch_id=first.dispatch_id)
-    runtime.run(lambda uow: handlers.on_dispatch_released(uow, first))
-    runtime.run(lambda uow: handlers.on_dispatch_released(uow, again))
+    runtime.run(lambda uow: deliveries.on_dispatch_released(uow, first))
+    runtime.run(lambda uow: deliveries.on_dispatch_released(uow, again))
     assert len(deliveries_of(runtime, first.case_id)) == 1
     assert [type(e) for e in outbox(runtime)] == [DeliveryScheduled]
 
@@ -181,15 +181,15 @@ def test_a_dispatch_released_twice_opens_one_delivery(runtime: ServiceRuntime) -
 def test_the_same_event_delivered_twice_is_applied_once(runtime: ServiceRuntime) -> None:
     event = released()
     consumer = f"distribution:{DISPATCHES.name}"
-    assert runtime.apply_event(consumer, handlers.on_dispatch_released, event) is True
-    assert runtime.apply_event(consumer, handlers.on_dispatch_released, event) is False
+    assert runtime.apply_event(consumer, deliveries.on_dispatch_released, event) is True
+    assert runtime.apply_event(consumer, deliveries.on_dispatch_released, event) is False
     assert len(deliveries_of(runtime, event.case_id)) == 1
 
 
 def test_two_dispatches_for_one_incident_are_two_deliveries(runtime: ServiceRuntime) -> None:
     case_id = uuid.uuid4()
-    runtime.run(lambda uow: handlers.on_dispatch_released(uow, released(case_id)))
-    runtime.run(lambda uow: handlers.on_dispatch_released(uow, released(case_id)))
+    runtime.run(lambda uow: deliveries.on_dispatch_released(uow, released(case_id)))
+    runtime.run(lambda uow: deliveries.on_dispatch_released(uow, released(case_id)))
     assert len(deliveries_of(runtime, case_id)) == 2
 
 
@@ -207,7 +207,7 @@ def test_plans_and_shortages_on_the_topic_are_ignored(runtime: ServiceRuntime) -
         distance_km=16.8,
         lines=released().lines,
     )
-    runtime.run(lambda uow: handlers.on_dispatch_released(uow, plan))
+    runtime.run(lambda uow: deliveries.on_dispatch_released(uow, plan))
     assert deliveries_of(runtime, case_id) == []
     assert outbox(runtime) == []
 
@@ -219,23 +219,23 @@ def test_full_path_stores_each_step_and_announces_it_in_order(
     delivery_id = schedule(runtime, release).id
 
     clock.advance(timedelta(minutes=10))
-    runtime.run(lambda uow: handlers.assign(uow, delivery_id, AssignmentIn(team="Tagana 2")))
+    runtime.run(lambda uow: deliveries.assign(uow, delivery_id, AssignmentIn(team="Tagana 2")))
     clock.advance(timedelta(minutes=20))
-    runtime.run(lambda uow: handlers.depart(uow, delivery_id))
+    runtime.run(lambda uow: deliveries.depart(uow, delivery_id))
     clock.advance(timedelta(hours=2))
     runtime.run(
-        lambda uow: handlers.arrive(
+        lambda uow: deliveries.arrive(
             uow, delivery_id, ArrivalIn(position=NEAR_DESTINATION), tolerance_m=TOLERANCE_M
         )
     )
     clock.advance(timedelta(minutes=30))
     done = runtime.run(
-        lambda uow: handlers.complete(
+        lambda uow: deliveries.complete(
             uow, delivery_id, CompletionIn(received_by="Kepala Desa Loa Janan Ilir")
         )
     )
 
-    stored = runtime.run(lambda uow: handlers.get_delivery(uow, delivery_id))
+    stored = runtime.run(lambda uow: deliveries.get_delivery(uow, delivery_id))
     assert stored.status is DeliveryStatus.DELIVERED
     assert done.status is DeliveryStatus.DELIVERED
     assert stored.team == "Tagana 2"
@@ -280,7 +280,7 @@ def test_repeating_a_step_changes_nothing_and_announces_nothing(
     clock.advance(timedelta(minutes=5))
     # The phone lost the answer and posts again, from a slightly different fix.
     again = runtime.run(
-        lambda uow: handlers.arrive(
+        lambda uow: deliveries.arrive(
             uow, delivery_id, ArrivalIn(position=DESTINATION), tolerance_m=TOLERANCE_M
         )
     )
@@ -292,17 +292,17 @@ def test_repeating_a_step_changes_nothing_and_announces_nothing(
 
 def test_arrival_too_far_is_refused_and_stores_nothing(runtime: ServiceRuntime) -> None:
     delivery_id = schedule(runtime, released()).id
-    runtime.run(lambda uow: handlers.assign(uow, delivery_id, AssignmentIn(team="Tagana 2")))
-    runtime.run(lambda uow: handlers.depart(uow, delivery_id))
+    runtime.run(lambda uow: deliveries.assign(uow, delivery_id, AssignmentIn(team="Tagana 2")))
+    runtime.run(lambda uow: deliveries.depart(uow, delivery_id))
     before = outbox(runtime)
     with pytest.raises(Unprocessable) as refused:
         runtime.run(
-            lambda uow: handlers.arrive(
+            lambda uow: deliveries.arrive(
                 uow, delivery_id, ArrivalIn(position=WAREHOUSE), tolerance_m=TOLERANCE_M
             )
         )
     assert refused.value.error_code == "arrival_too_far"
-    stored = runtime.run(lambda uow: handlers.get_delivery(uow, delivery_id))
+    stored = runtime.run(lambda uow: deliveries.get_delivery(uow, delivery_id))
     assert stored.status is DeliveryStatus.IN_TRANSIT
     assert (stored.arrived_at, stored.arrival_lat, stored.arrival_distance_m) == (None,) * 3
     assert outbox(runtime) == before
@@ -312,10 +312,10 @@ def test_failure_in_transit_keeps_the_reason_and_closes_the_delivery(
     runtime: ServiceRuntime,
 ) -> None:
     delivery_id = schedule(runtime, released()).id
-    runtime.run(lambda uow: handlers.assign(uow, delivery_id, AssignmentIn(team="Tagana 2")))
-    runtime.run(lambda uow: handlers.depart(uow, delivery_id))
+    runtime.run(lambda uow: deliveries.assign(uow, delivery_id, AssignmentIn(team="Tagana 2")))
+    runtime.run(lambda uow: deliveries.depart(uow, delivery_id))
     failed = runtime.run(
-        lambda uow: handlers.fail(
+        lambda uow: deliveries.fail(
             uow, delivery_id, FailureIn(reason="jembatan putus, road cut by the flood")
         )
     )
@@ -328,7 +328,9 @@ def test_failure_in_transit_keeps_the_reason_and_closes_the_delivery(
 
     with pytest.raises(Conflict) as refused:
         runtime.run(
-            lambda uow: handlers.complete(uow, delivery_id, CompletionIn(received_by="Kepala Desa"))
+            lambda uow: deliveries.complete(
+                uow, delivery_id, CompletionIn(received_by="Kepala Desa")
+            )
         )
     assert refused.value.error_code == "invalid_delivery_transition"
     assert len(outbox(runtime)) == 4
@@ -338,17 +340,17 @@ def test_a_handed_over_delivery_cannot_fail(runtime: ServiceRuntime) -> None:
     delivery_id = schedule(runtime, released()).id
     walk_to_arrival(runtime, delivery_id)
     runtime.run(
-        lambda uow: handlers.complete(uow, delivery_id, CompletionIn(received_by="Kepala Desa"))
+        lambda uow: deliveries.complete(uow, delivery_id, CompletionIn(received_by="Kepala Desa"))
     )
     with pytest.raises(Conflict):
-        runtime.run(lambda uow: handlers.fail(uow, delivery_id, FailureIn(reason="lost")))
-    stored = runtime.run(lambda uow: handlers.get_delivery(uow, delivery_id))
+        runtime.run(lambda uow: deliveries.fail(uow, delivery_id, FailureIn(reason="lost")))
+    stored = runtime.run(lambda uow: deliveries.get_delivery(uow, delivery_id))
     assert (stored.status, stored.failure_reason) == (DeliveryStatus.DELIVERED, None)
 
 
 def test_a_step_on_an_unknown_delivery_is_not_found(runtime: ServiceRuntime) -> None:
     with pytest.raises(NotFound) as missing:
-        runtime.run(lambda uow: handlers.depart(uow, uuid.uuid4()))
+        runtime.run(lambda uow: deliveries.depart(uow, uuid.uuid4()))
     assert missing.value.error_code == "delivery_not_found"
 
 
@@ -358,21 +360,21 @@ def test_list_filters_by_state_and_incident_newest_first(
     case_id = uuid.uuid4()
     older = schedule(runtime, released(case_id)).id
     clock.advance(timedelta(minutes=1))
-    runtime.run(lambda uow: handlers.on_dispatch_released(uow, released(case_id)))
+    runtime.run(lambda uow: deliveries.on_dispatch_released(uow, released(case_id)))
     other_case = schedule(runtime, released()).id
-    runtime.run(lambda uow: handlers.assign(uow, older, AssignmentIn(team="Tagana 1")))
+    runtime.run(lambda uow: deliveries.assign(uow, older, AssignmentIn(team="Tagana 1")))
 
     listed = deliveries_of(runtime, case_id)
     assert [row.id for row in listed][1:] == [older]
     assert other_case not in [row.id for row in listed]
     assigned = runtime.run(
-        lambda uow: handlers.list_deliveries(
+        lambda uow: deliveries.list_deliveries(
             uow, status=DeliveryStatus.ASSIGNED, case_id=case_id, limit=10
         )
     )
     assert [row.id for row in assigned] == [older]
     created = runtime.run(
-        lambda uow: handlers.list_deliveries(
+        lambda uow: deliveries.list_deliveries(
             uow, status=DeliveryStatus.CREATED, case_id=None, limit=10
         )
     )

@@ -15,9 +15,9 @@ from uuid import UUID
 
 import pytest
 
-from services.distribution import handlers
+from services.distribution import deliveries, permakanan, registry, runs
+from services.distribution.common import Policy
 from services.distribution.domain import DeliveryStatus, FailureReason, Resolution
-from services.distribution.handlers import Policy
 from services.distribution.models import (
     CompletionIn,
     DeliveryRow,
@@ -82,7 +82,7 @@ def service(database_url: str, clock: FixedClock) -> Iterator[tuple[ServiceRunti
 
 def ready_parcels(runtime: ServiceRuntime, round_id: UUID) -> list[DeliveryRow]:
     rows = runtime.run(
-        lambda uow: handlers.list_deliveries(
+        lambda uow: deliveries.list_deliveries(
             uow, status=DeliveryStatus.CREATED, case_id=round_id, limit=1000
         )
     )
@@ -110,17 +110,17 @@ def drive_runs(
             start=HUB,
             delivery_ids=[r.id for r in batch],
         )
-        run = runtime.run(partial(handlers.create_run, body=body, office_id="kukar"))
+        run = runtime.run(partial(runs.create_run, body=body, office_id="kukar"))
         assert run.total_km > 0 and len(run.stops) == len(batch)
 
         def visit(uow: UnitOfWork, run_id: UUID = run.id) -> list[DeliveryRow]:
-            handlers.depart_run(uow, run_id)
-            run_row = handlers.get_run(uow, run_id)
+            runs.depart_run(uow, run_id)
+            run_row = runs.get_run(uow, run_id)
             failures: list[DeliveryRow] = []
-            for row, _person in handlers.run_stops(uow, run_row):
+            for row, _person in runs.run_stops(uow, run_row):
                 reason = on_door[row.id]
                 if reason is None:
-                    handlers.complete(
+                    deliveries.complete(
                         uow,
                         row.id,
                         CompletionIn(
@@ -132,7 +132,7 @@ def drive_runs(
                         policy=policy,
                     )
                 else:
-                    failures.append(handlers.fail(uow, row.id, FailureIn(reason_code=reason)))
+                    failures.append(deliveries.fail(uow, row.id, FailureIn(reason_code=reason)))
             return failures
 
         failed += runtime.run(visit)
@@ -163,7 +163,7 @@ def test_one_permakanan_year_for_200_recipients_accounts_for_every_parcel(
     rng = random.Random(2026)
 
     def register_everyone(uow: UnitOfWork) -> tuple[UUID, list[UUID], list[UUID]]:
-        program = handlers.create_program(
+        program = permakanan.create_program(
             uow,
             policy,
             ProgramIn(name="Permakanan 2026", start_date=START.date(), parcel=PARCEL, hub=HUB),
@@ -171,16 +171,16 @@ def test_one_permakanan_year_for_200_recipients_accounts_for_every_parcel(
         active: list[UUID] = []
         waiting: list[UUID] = []
         for serial in range(1, RECIPIENTS + CANDIDATES + 1):
-            row = handlers.register_recipient(uow, policy, person(serial, rng=rng))
+            row = registry.register_recipient(uow, policy, person(serial, rng=rng))
             uow.session.flush()
-            handlers.enrol(
+            permakanan.enrol(
                 uow, program.id, EnrolmentIn(recipient_id=row.id, as_candidate=serial > RECIPIENTS)
             )
             (active if serial <= RECIPIENTS else waiting).append(row.id)
         return program.id, active, waiting
 
     program_id, _, candidates = runtime.run(register_everyone)
-    rounds = runtime.run(lambda uow: handlers.rounds_of(uow, program_id))
+    rounds = runtime.run(lambda uow: permakanan.rounds_of(uow, program_id))
     assert len(rounds) == 6
     assert (rounds[0].period_start, rounds[-1].period_end) == (
         START.date(),
@@ -191,7 +191,7 @@ def test_one_permakanan_year_for_200_recipients_accounts_for_every_parcel(
     for plan in rounds:
         day = datetime.combine(plan.period_start, datetime.min.time(), tzinfo=UTC)
         clock.set(day - timedelta(days=3) + timedelta(hours=1))
-        runtime.run(partial(handlers.open_round, policy=policy, round_id=plan.id))
+        runtime.run(partial(permakanan.open_round, policy=policy, round_id=plan.id))
         requested = next(
             parse_event(raw)
             for raw in reversed(outbox_raw(runtime))
@@ -208,8 +208,8 @@ def test_one_permakanan_year_for_200_recipients_accounts_for_every_parcel(
             lots_per_item=2,
             at=day,
         )
-        assert runtime.apply_event(CONSUMER, handlers.on_dispatch_released, release)
-        assert not runtime.apply_event(CONSUMER, handlers.on_dispatch_released, release)
+        assert runtime.apply_event(CONSUMER, deliveries.on_dispatch_released, release)
+        assert not runtime.apply_event(CONSUMER, deliveries.on_dispatch_released, release)
 
         clock.set(day + timedelta(hours=2))
         first_visit = ready_parcels(runtime, plan.id)
@@ -223,10 +223,12 @@ def test_one_permakanan_year_for_200_recipients_accounts_for_every_parcel(
         clock.set(day + timedelta(days=1))
         for row in failed:
             if row.failure_code in RETRYABLE:
-                runtime.run(partial(handlers.reattempt, delivery_id=row.id))
+                runtime.run(partial(deliveries.reattempt, delivery_id=row.id))
             else:
                 back_to_stock = ReturnIn(condition="good")
-                runtime.run(partial(handlers.return_goods, delivery_id=row.id, body=back_to_stock))
+                runtime.run(
+                    partial(deliveries.return_goods, delivery_id=row.id, body=back_to_stock)
+                )
         second_visit = ready_parcels(runtime, plan.id)
         assert all(r.attempt == 2 for r in second_visit)
         doors = {
@@ -236,9 +238,9 @@ def test_one_permakanan_year_for_200_recipients_accounts_for_every_parcel(
         for row in drive_runs(
             runtime, policy, second_visit, on_door=doors, day=day + timedelta(days=1)
         ):
-            runtime.run(partial(handlers.return_goods, delivery_id=row.id, body=ReturnIn()))
+            runtime.run(partial(deliveries.return_goods, delivery_id=row.id, body=ReturnIn()))
 
-        evaluation = runtime.run(partial(handlers.evaluate_round, round_id=plan.id))
+        evaluation = runtime.run(partial(permakanan.evaluate_round, round_id=plan.id))
         assert evaluation.open == 0
         assert evaluation.round.status is RoundStatus.COMPLETED
         assert evaluation.round.delivered + evaluation.round.returned == evaluation.round.recipients
@@ -247,7 +249,7 @@ def test_one_permakanan_year_for_200_recipients_accounts_for_every_parcel(
         for recipient_id in evaluation.to_review:
             ended, successor = runtime.run(
                 partial(
-                    handlers.replace_recipient,
+                    permakanan.replace_recipient,
                     program_id=program_id,
                     body=ReplacementIn(recipient_id=recipient_id, reason="no longer qualifies"),
                 )
@@ -258,9 +260,9 @@ def test_one_permakanan_year_for_200_recipients_accounts_for_every_parcel(
 
     # --- accounting over the whole year -------------------------------------------------
     events = outbox(runtime)
-    final_rounds = runtime.run(lambda uow: handlers.rounds_of(uow, program_id))
+    final_rounds = runtime.run(lambda uow: permakanan.rounds_of(uow, program_id))
     everything = runtime.run(
-        lambda uow: handlers.list_deliveries(uow, status=None, case_id=None, limit=10_000)
+        lambda uow: deliveries.list_deliveries(uow, status=None, case_id=None, limit=10_000)
     )
     by_round: dict[UUID, list[DeliveryRow]] = {}
     for row in everything:

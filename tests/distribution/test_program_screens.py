@@ -29,7 +29,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select
 
-from services.distribution import handlers
+from services.distribution import deliveries, runs
 from services.distribution.app import create_app
 from services.distribution.settings import DistributionSettings
 from shared.auth import TOKEN_COOKIE, AuthSettings, Principal, Role, issue_token
@@ -484,9 +484,9 @@ def _apply(runtime: ServiceRuntime, event: DispatchReleased | IncidentReported) 
     """An event applied as distribution's agent applies it (logistics and intake are not
     running here)."""
     if isinstance(event, IncidentReported):
-        runtime.run(lambda uow: handlers.on_incident_reported(uow, event))
+        runtime.run(lambda uow: runs.on_incident_reported(uow, event))
     else:
-        runtime.run(lambda uow: handlers.on_dispatch_released(uow, event))
+        runtime.run(lambda uow: deliveries.on_dispatch_released(uow, event))
 
 
 def _waiting_relief(runtime: ServiceRuntime, village: str) -> str:
@@ -496,7 +496,7 @@ def _waiting_relief(runtime: ServiceRuntime, village: str) -> str:
     _apply(runtime, release)
 
     def delivery_of(uow: UnitOfWork) -> str:
-        [row] = handlers.list_deliveries(uow, status=None, case_id=report.case_id, limit=2)
+        [row] = deliveries.list_deliveries(uow, status=None, case_id=report.case_id, limit=2)
         return str(row.id)
 
     return runtime.run(delivery_of)

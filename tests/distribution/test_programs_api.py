@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from services.distribution import handlers
+from services.distribution import deliveries
 from services.distribution.app import create_app
 from services.distribution.models import RunIn
 from services.distribution.privacy import KEY_FILE, load_data_keys
@@ -134,7 +134,7 @@ def test_field_steps_over_http_photo_upload_and_repeat_confirmation(client: Test
     )
     assert client.post(f"/permakanan/rounds/{round_id}/opening").json()["status"] == "open"
     release = release_for(uuid.UUID(round_id), CaseType.PERMAKANAN_ROUND, [("RICE-5KG", 4)])
-    runtime.run(lambda uow: handlers.on_dispatch_released(uow, release))
+    runtime.run(lambda uow: deliveries.on_dispatch_released(uow, release))
     parcels = client.get("/deliveries", params={"case_id": round_id}).json()
     run_body = RunIn(
         team="Tim A",

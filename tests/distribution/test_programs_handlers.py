@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from services.distribution import handlers
+from services.distribution import deliveries, permakanan, registry, runs, sandang
+from services.distribution.common import Policy
 from services.distribution.domain import (
     DeliveryKind,
     DeliveryStatus,
@@ -23,7 +24,6 @@ from services.distribution.domain import (
     Resolution,
     leg_km,
 )
-from services.distribution.handlers import Policy
 from services.distribution.models import (
     AddressIn,
     ArrivalIn,
@@ -107,13 +107,13 @@ def test_numbers_are_stored_encrypted_and_shown_masked(
     clear = (nik(3), "6402060000000003", "081200000003")
     assert not any(number in " ".join(stored) for number in clear)
     assert policy.vault.decrypt(stored[0]) == nik(3)
-    masked = handlers.recipient_view(row, policy.vault, reveal=False)
+    masked = registry.recipient_view(row, policy.vault, reveal=False)
     assert (masked.nik, masked.kk, masked.phone) == (
         "64020601******03",
         "64020600******03",
         "0812******03",
     )
-    revealed = handlers.recipient_view(row, policy.vault, reveal=True)
+    revealed = registry.recipient_view(row, policy.vault, reveal=True)
     assert (revealed.nik, revealed.phone) == (nik(3), "081200000003")
     assert (masked.village, masked.village_code, masked.regency) == (
         "Timbau",
@@ -159,7 +159,7 @@ def test_bad_registrations_are_refused_and_store_nothing(
         assert refused.value.error_code == code, overrides
         assert nik(7) not in refused.value.detail
         assert (
-            runtime.run(lambda uow: handlers.list_recipients(uow, kind=None, flagged=None, limit=9))
+            runtime.run(lambda uow: registry.list_recipients(uow, kind=None, flagged=None, limit=9))
             == []
         )
     with pytest.raises(Unprocessable) as misspelt:
@@ -174,7 +174,7 @@ def test_bad_registrations_are_refused_and_store_nothing(
 
 def new_program(runtime: ServiceRuntime, policy: Policy) -> ProgramRow:
     body = ProgramIn(name="Permakanan Lansia 2026", start_date=START.date(), parcel=PARCEL, hub=HUB)
-    return runtime.run(lambda uow: handlers.create_program(uow, policy, body))
+    return runtime.run(lambda uow: permakanan.create_program(uow, policy, body))
 
 
 def enrol_people(
@@ -189,7 +189,7 @@ def enrol_people(
     for row in people:
         runtime.run(
             partial(
-                handlers.enrol,
+                permakanan.enrol,
                 program_id=program.id,
                 body=EnrolmentIn(recipient_id=row.id, as_candidate=candidate),
             )
@@ -198,13 +198,13 @@ def enrol_people(
 
 
 def round_number(runtime: ServiceRuntime, program: ProgramRow, number: int) -> RoundRow:
-    return runtime.run(lambda uow: handlers.rounds_of(uow, program.id))[number - 1]
+    return runtime.run(lambda uow: permakanan.rounds_of(uow, program.id))[number - 1]
 
 
 def parcels(runtime: ServiceRuntime, round_id: uuid.UUID) -> list[DeliveryRow]:
     return list(
         runtime.run(
-            lambda uow: handlers.list_deliveries(uow, status=None, case_id=round_id, limit=1000)
+            lambda uow: deliveries.list_deliveries(uow, status=None, case_id=round_id, limit=1000)
         )
     )
 
@@ -215,14 +215,14 @@ def opened_and_released(
     program = new_program(runtime, policy)
     enrolled = enrol_people(runtime, policy, program, range(1, people + 1))
     first = round_number(runtime, program, 1)
-    runtime.run(lambda uow: handlers.open_round(uow, policy, first.id))
+    runtime.run(lambda uow: permakanan.open_round(uow, policy, first.id))
     release = release_for(
         first.id,
         CaseType.PERMAKANAN_ROUND,
         [("RICE-5KG", 2 * people), ("OIL-1L", people)],
         expires_on=expires_on,
     )
-    runtime.run(lambda uow: handlers.on_dispatch_released(uow, release))
+    runtime.run(lambda uow: deliveries.on_dispatch_released(uow, release))
     return program, round_number(runtime, program, 1), enrolled
 
 
@@ -234,8 +234,8 @@ def test_opening_a_round_creates_a_parcel_per_recipient_and_asks_for_the_goods(
     people = enrol_people(runtime, policy, program, range(1, 4))
     enrol_people(runtime, policy, program, range(50, 52), candidate=True)
     first = round_number(runtime, program, 1)
-    runtime.run(lambda uow: handlers.open_round(uow, policy, first.id))
-    again = runtime.run(lambda uow: handlers.open_round(uow, policy, first.id))
+    runtime.run(lambda uow: permakanan.open_round(uow, policy, first.id))
+    again = runtime.run(lambda uow: permakanan.open_round(uow, policy, first.id))
     assert again.status is RoundStatus.OPEN and again.recipients == 3
 
     rows = parcels(runtime, first.id)
@@ -268,11 +268,11 @@ def test_rounds_open_in_order_and_parcels_wait_for_the_goods(
     enrol_people(runtime, policy, program, range(1, 3))
     with pytest.raises(Conflict) as early:
         runtime.run(
-            lambda uow: handlers.open_round(uow, policy, round_number(runtime, program, 2).id)
+            lambda uow: permakanan.open_round(uow, policy, round_number(runtime, program, 2).id)
         )
     assert early.value.error_code == "previous_round_not_open"
     first = round_number(runtime, program, 1)
-    runtime.run(lambda uow: handlers.open_round(uow, policy, first.id))
+    runtime.run(lambda uow: permakanan.open_round(uow, policy, first.id))
     waiting = parcels(runtime, first.id)[0]
     run = RunIn(
         team="Tim A",
@@ -282,7 +282,7 @@ def test_rounds_open_in_order_and_parcels_wait_for_the_goods(
         delivery_ids=[waiting.id],
     )
     with pytest.raises(Conflict) as not_yet:
-        runtime.run(lambda uow: handlers.create_run(uow, run, office_id="kukar"))
+        runtime.run(lambda uow: runs.create_run(uow, run, office_id="kukar"))
     assert not_yet.value.error_code == "goods_not_released"
 
 
@@ -296,15 +296,15 @@ def test_every_two_months_a_round_opens_only_in_its_window_or_with_a_recorded_ov
     program = new_program(runtime, policy)
     enrol_people(runtime, policy, program, range(1, 3))
     first, second = round_number(runtime, program, 1), round_number(runtime, program, 2)
-    runtime.run(lambda uow: handlers.open_round(uow, policy, first.id))
+    runtime.run(lambda uow: permakanan.open_round(uow, policy, first.id))
     with pytest.raises(Unprocessable) as early:
-        runtime.run(lambda uow: handlers.open_round(uow, policy, second.id))
+        runtime.run(lambda uow: permakanan.open_round(uow, policy, second.id))
     assert early.value.error_code == "round_outside_window"
     assert str(second.period_start) in early.value.detail
     assert round_number(runtime, program, 2).status is RoundStatus.PLANNED
 
     override = OpeningOverride(by="Kepala Dinas", reason="anggaran dua putaran cair bersamaan")
-    opened = runtime.run(lambda uow: handlers.open_round(uow, policy, second.id, override))
+    opened = runtime.run(lambda uow: permakanan.open_round(uow, policy, second.id, override))
     assert opened.status is RoundStatus.OPEN
     assert (opened.opening_override_by, opened.opening_override_reason) == (
         "Kepala Dinas", "anggaran dua putaran cair bersamaan",
@@ -321,7 +321,7 @@ def test_every_two_months_a_round_opens_only_in_its_window_or_with_a_recorded_ov
     # Inside its window no override is needed, and none is recorded.
     third = round_number(runtime, program, 3)
     clock.set(datetime.combine(third.period_start, datetime.min.time(), UTC) - timedelta(days=29))
-    in_window = runtime.run(lambda uow: handlers.open_round(uow, policy, third.id))
+    in_window = runtime.run(lambda uow: permakanan.open_round(uow, policy, third.id))
     assert in_window.status is RoundStatus.OPEN and in_window.opening_override_by is None
 
 
@@ -347,16 +347,16 @@ def test_a_partial_release_readies_the_parcels_it_covers_and_the_rest_wait(
     program = new_program(runtime, policy)
     enrol_people(runtime, policy, program, range(1, 5))
     first = round_number(runtime, program, 1)
-    runtime.run(lambda uow: handlers.open_round(uow, policy, first.id))
+    runtime.run(lambda uow: permakanan.open_round(uow, policy, first.id))
     part = release_for(first.id, CaseType.PERMAKANAN_ROUND, [("RICE-5KG", 5), ("OIL-1L", 4)])
-    runtime.run(lambda uow: handlers.on_dispatch_released(uow, part))
+    runtime.run(lambda uow: deliveries.on_dispatch_released(uow, part))
     assert sum(r.goods_ready_at is not None for r in parcels(runtime, first.id)) == 2
     # The same release re-announced under a new event id readies nothing more.
     again = part.model_copy(update={"event_id": uuid.uuid4()})
-    runtime.run(lambda uow: handlers.on_dispatch_released(uow, again))
+    runtime.run(lambda uow: deliveries.on_dispatch_released(uow, again))
     assert sum(r.goods_ready_at is not None for r in parcels(runtime, first.id)) == 2
     rest = release_for(first.id, CaseType.PERMAKANAN_ROUND, [("RICE-5KG", 4), ("OIL-1L", 2)])
-    runtime.run(lambda uow: handlers.on_dispatch_released(uow, rest))
+    runtime.run(lambda uow: deliveries.on_dispatch_released(uow, rest))
     assert all(r.goods_ready_at is not None for r in parcels(runtime, first.id))
 
 
@@ -366,7 +366,7 @@ def test_a_release_for_an_unknown_round_is_dead_lettered(
     runtime, _ = service
     release = release_for(uuid.uuid4(), CaseType.PERMAKANAN_ROUND, [("RICE-5KG", 2)])
     with pytest.raises(PermanentEventError) as refused:
-        runtime.run(lambda uow: handlers.on_dispatch_released(uow, release))
+        runtime.run(lambda uow: deliveries.on_dispatch_released(uow, release))
     assert refused.value.reason == "unknown_round"
 
 
@@ -383,7 +383,7 @@ def test_a_run_orders_its_stops_and_assigns_them_to_the_team(
         start=HUB,
         delivery_ids=[r.id for r in rows],
     )
-    run = runtime.run(lambda uow: handlers.create_run(uow, body, office_id="kukar"))
+    run = runtime.run(lambda uow: runs.create_run(uow, body, office_id="kukar"))
     assert sorted(run.stops) == sorted(str(r.id) for r in rows)
     assert run.total_km == pytest.approx(sum(run.legs_km))
     in_given_order = sum(
@@ -393,20 +393,20 @@ def test_a_run_orders_its_stops_and_assigns_them_to_the_team(
         )
     )
     assert run.total_km <= in_given_order + 1e-9
-    stops = runtime.run(lambda uow: handlers.run_stops(uow, run))
+    stops = runtime.run(lambda uow: runs.run_stops(uow, run))
     assert [str(row.id) for row, _ in stops] == run.stops
     assert all(row.status is DeliveryStatus.ASSIGNED and row.team == "Tim A" for row, _ in stops)
     (planned,) = [e for e in outbox(runtime) if isinstance(e, DeliveryRunPlanned)]
     assert (planned.run_id, planned.case_id, planned.team) == (run.id, first.id, "Tim A")
     assert [str(i) for i in planned.delivery_ids] == run.stops
     with pytest.raises(Conflict) as twice:
-        runtime.run(lambda uow: handlers.create_run(uow, body, office_id="kukar"))
+        runtime.run(lambda uow: runs.create_run(uow, body, office_id="kukar"))
     assert twice.value.error_code == "delivery_not_assignable"
-    runtime.run(lambda uow: handlers.depart_run(uow, run.id))
-    runtime.run(lambda uow: handlers.depart_run(uow, run.id))
+    runtime.run(lambda uow: runs.depart_run(uow, run.id))
+    runtime.run(lambda uow: runs.depart_run(uow, run.id))
     (departed,) = [e for e in outbox(runtime) if isinstance(e, DeliveryRunDeparted)]
     assert departed.causation_id == planned.event_id and len(departed.delivery_ids) == 6
-    assert {row.status for row, _ in runtime.run(lambda uow: handlers.run_stops(uow, run))} == {
+    assert {row.status for row, _ in runtime.run(lambda uow: runs.run_stops(uow, run))} == {
         DeliveryStatus.IN_TRANSIT
     }
 
@@ -435,7 +435,7 @@ def test_bad_runs_are_refused(service: tuple[ServiceRuntime, Policy]) -> None:
     ]
     for body, code in cases:
         with pytest.raises((Unprocessable, NotFound)) as refused:
-            runtime.run(partial(handlers.create_run, body=body, office_id="kukar"))
+            runtime.run(partial(runs.create_run, body=body, office_id="kukar"))
         assert refused.value.error_code == code
     assert all(r.status is DeliveryStatus.CREATED for r in parcels(runtime, first.id))
 
@@ -452,8 +452,8 @@ def on_the_road(
         start=HUB,
         delivery_ids=[r.id for r in rows],
     )
-    run = runtime.run(lambda uow: handlers.create_run(uow, body, office_id="kukar"))
-    runtime.run(lambda uow: handlers.depart_run(uow, run.id))
+    run = runtime.run(lambda uow: runs.create_run(uow, body, office_id="kukar"))
+    runtime.run(lambda uow: runs.depart_run(uow, run.id))
     return first, parcels(runtime, first.id)
 
 
@@ -476,17 +476,17 @@ def test_a_permakanan_parcel_past_its_expiry_is_not_handed_over(
     runtime, policy = service
     _, (first, second) = on_the_road(runtime, policy, people=2, expires_on=date(2026, 1, 6))
     assert first.lots and {lot["expires_on"] for lot in first.lots} == {"2026-01-06"}
-    runtime.run(lambda uow: handlers.complete(uow, first.id, proof(first), policy=policy))
+    runtime.run(lambda uow: deliveries.complete(uow, first.id, proof(first), policy=policy))
     clock.set(datetime(2026, 1, 6, 16, 30, tzinfo=UTC))  # 7 Jan 00:30 WITA
     with pytest.raises(Unprocessable) as refused:
-        runtime.run(lambda uow: handlers.complete(uow, second.id, proof(second), policy=policy))
+        runtime.run(lambda uow: deliveries.complete(uow, second.id, proof(second), policy=policy))
     assert refused.value.error_code == "goods_expired"
     assert "expired 2026-01-06" in str(refused.value)
-    assert handlers_status(runtime, second.id) is not DeliveryStatus.DELIVERED
+    assert delivery_status(runtime, second.id) is not DeliveryStatus.DELIVERED
 
 
-def handlers_status(runtime: ServiceRuntime, delivery_id: uuid.UUID) -> DeliveryStatus:
-    return runtime.run(lambda uow: handlers.get_delivery(uow, delivery_id).status)
+def delivery_status(runtime: ServiceRuntime, delivery_id: uuid.UUID) -> DeliveryStatus:
+    return runtime.run(lambda uow: deliveries.get_delivery(uow, delivery_id).status)
 
 
 def test_proof_of_delivery_is_kept_and_a_far_position_flagged(
@@ -496,7 +496,7 @@ def test_proof_of_delivery_is_kept_and_a_far_position_flagged(
     _, rows = on_the_road(runtime, policy, people=2)
     near, far = rows
     clock.advance(timedelta(hours=2))
-    done = runtime.run(lambda uow: handlers.complete(uow, near.id, proof(near), policy=policy))
+    done = runtime.run(lambda uow: deliveries.complete(uow, near.id, proof(near), policy=policy))
     assert (done.status, done.received_by, done.received_relation) == (
         DeliveryStatus.DELIVERED,
         "Ibu Siti",
@@ -510,10 +510,10 @@ def test_proof_of_delivery_is_kept_and_a_far_position_flagged(
     assert done.delivered_at == START + timedelta(hours=2)
     away = GeoPoint(lat=far.destination_lat + 0.01, lon=far.destination_lon)
     flagged = runtime.run(
-        lambda uow: handlers.complete(uow, far.id, proof(far, position=away), policy=policy)
+        lambda uow: deliveries.complete(uow, far.id, proof(far, position=away), policy=policy)
     )
     assert flagged.far_from_address and flagged.proof_distance_m == pytest.approx(1106, abs=5)
-    image = runtime.run(lambda uow: handlers.proof_image(uow, near.id, "signature"))
+    image = runtime.run(lambda uow: deliveries.proof_image(uow, near.id, "signature"))
     assert image.content_type == "image/png" and image.data.startswith(b"\x89PNG")
 
 
@@ -536,14 +536,14 @@ def test_incomplete_proof_is_refused_and_changes_nothing(
         with pytest.raises(Unprocessable) as refused:
             runtime.run(
                 partial(
-                    handlers.complete,
+                    deliveries.complete,
                     delivery_id=rows[0].id,
                     completion=proof(rows[0], **overrides),
                     policy=policy,
                 )
             )
         assert refused.value.error_code == code, overrides
-        stored = runtime.run(lambda uow: handlers.get_delivery(uow, rows[0].id))
+        stored = runtime.run(lambda uow: deliveries.get_delivery(uow, rows[0].id))
         assert (stored.status, stored.has_signature) == (DeliveryStatus.IN_TRANSIT, False)
         assert outbox(runtime) == before
 
@@ -553,17 +553,17 @@ def test_a_photo_can_stand_in_for_the_signature(service: tuple[ServiceRuntime, P
     _, rows = on_the_road(runtime, policy, people=1)
     row = rows[0]
     with pytest.raises(Unprocessable) as fake:
-        runtime.run(lambda uow: handlers.upload_photo(uow, policy, row.id, b"GIF89a not really"))
+        runtime.run(lambda uow: deliveries.upload_photo(uow, policy, row.id, b"GIF89a not really"))
     assert fake.value.error_code == "not_an_image"
-    runtime.run(lambda uow: handlers.upload_photo(uow, policy, row.id, png_bytes(64, 48)))
+    runtime.run(lambda uow: deliveries.upload_photo(uow, policy, row.id, png_bytes(64, 48)))
     done = runtime.run(
-        lambda uow: handlers.complete(
+        lambda uow: deliveries.complete(
             uow, row.id, proof(row, signature_png_base64=None), policy=policy
         )
     )
     assert done.has_photo and not done.has_signature and done.status is DeliveryStatus.DELIVERED
     with pytest.raises(Conflict) as late:
-        runtime.run(lambda uow: handlers.upload_photo(uow, policy, row.id, png_bytes()))
+        runtime.run(lambda uow: deliveries.upload_photo(uow, policy, row.id, png_bytes()))
     assert late.value.error_code == "delivery_settled"
 
 
@@ -575,17 +575,17 @@ def test_a_handover_picture_declaring_too_many_pixels_is_refused_and_nothing_is_
     row = rows[0]
     bomb = png_declaring(50_000, 50_000)
     with pytest.raises(Unprocessable) as photo:
-        runtime.run(lambda uow: handlers.upload_photo(uow, policy, row.id, bomb))
+        runtime.run(lambda uow: deliveries.upload_photo(uow, policy, row.id, bomb))
     assert photo.value.error_code == "image_too_many_pixels"
     as_signature = "data:image/png;base64," + base64.b64encode(bomb).decode()
     with pytest.raises(Unprocessable) as signature:
         runtime.run(
-            lambda uow: handlers.complete(
+            lambda uow: deliveries.complete(
                 uow, row.id, proof(row, signature_png_base64=as_signature), policy=policy
             )
         )
     assert signature.value.error_code == "image_too_many_pixels"
-    stored = runtime.run(lambda uow: handlers.get_delivery(uow, row.id))
+    stored = runtime.run(lambda uow: deliveries.get_delivery(uow, row.id))
     assert (stored.has_photo, stored.has_signature) == (False, False)
 
 
@@ -595,8 +595,8 @@ def test_a_stored_handover_photo_keeps_no_gps_position_or_device(
     runtime, policy = service
     _, rows = on_the_road(runtime, policy, people=1)
     row = rows[0]
-    runtime.run(lambda uow: handlers.upload_photo(uow, policy, row.id, phone_photo((40, 20))))
-    image = runtime.run(lambda uow: handlers.proof_image(uow, row.id, "photo"))
+    runtime.run(lambda uow: deliveries.upload_photo(uow, policy, row.id, phone_photo((40, 20))))
+    image = runtime.run(lambda uow: deliveries.proof_image(uow, row.id, "photo"))
     exif, carried, size = metadata_of(image.data)
     assert (exif, carried, image.content_type) == ({}, set(), "image/jpeg")
     assert b"Samsung" not in image.data
@@ -608,23 +608,25 @@ def test_confirming_twice_is_a_no_op_and_after_failure_is_refused(
 ) -> None:
     runtime, policy = service
     _, (delivered, failed) = on_the_road(runtime, policy, people=2)
-    runtime.run(lambda uow: handlers.complete(uow, delivered.id, proof(delivered), policy=policy))
+    runtime.run(lambda uow: deliveries.complete(uow, delivered.id, proof(delivered), policy=policy))
     events = outbox(runtime)
     clock.advance(timedelta(minutes=3))
     again = runtime.run(
-        lambda uow: handlers.complete(
+        lambda uow: deliveries.complete(
             uow, delivered.id, proof(delivered, received_by="Other"), policy=policy
         )
     )
     assert (again.received_by, again.delivered_at) == ("Ibu Siti", START)
     assert outbox(runtime) == events
     runtime.run(
-        lambda uow: handlers.fail(uow, failed.id, FailureIn(reason_code=FailureReason.NOT_AT_HOME))
+        lambda uow: deliveries.fail(
+            uow, failed.id, FailureIn(reason_code=FailureReason.NOT_AT_HOME)
+        )
     )
     with pytest.raises(Conflict) as after_failure:
-        runtime.run(lambda uow: handlers.complete(uow, failed.id, proof(failed), policy=policy))
+        runtime.run(lambda uow: deliveries.complete(uow, failed.id, proof(failed), policy=policy))
     assert after_failure.value.error_code == "invalid_delivery_transition"
-    assert runtime.run(lambda uow: handlers.get_delivery(uow, failed.id)).received_by is None
+    assert runtime.run(lambda uow: deliveries.get_delivery(uow, failed.id)).received_by is None
 
 
 def test_a_program_failure_needs_a_structured_reason(
@@ -633,7 +635,9 @@ def test_a_program_failure_needs_a_structured_reason(
     runtime, policy = service
     _, rows = on_the_road(runtime, policy, people=1)
     with pytest.raises(Unprocessable) as refused:
-        runtime.run(lambda uow: handlers.fail(uow, rows[0].id, FailureIn(reason="tidak ada orang")))
+        runtime.run(
+            lambda uow: deliveries.fail(uow, rows[0].id, FailureIn(reason="tidak ada orang"))
+        )
     assert refused.value.error_code == "failure_reason_required"
 
 
@@ -643,10 +647,10 @@ def test_deceased_flags_the_recipient_and_the_goods_must_go_back(
     runtime, policy = service
     first, (row, *_) = on_the_road(runtime, policy, people=2)
     runtime.run(
-        lambda uow: handlers.fail(uow, row.id, FailureIn(reason_code=FailureReason.DECEASED))
+        lambda uow: deliveries.fail(uow, row.id, FailureIn(reason_code=FailureReason.DECEASED))
     )
     recipient = runtime.run(
-        lambda uow: handlers.get_recipient(uow, row.recipient_id or uuid.uuid4())
+        lambda uow: registry.get_recipient(uow, row.recipient_id or uuid.uuid4())
     )
     assert recipient.review_reason == "deceased" and recipient.flagged_at == START
     flagged = [e for e in outbox(runtime) if isinstance(e, RecipientFlaggedForReview)]
@@ -656,10 +660,10 @@ def test_deceased_flags_the_recipient_and_the_goods_must_go_back(
         and flagged[0].reason == "deceased"
     )
     with pytest.raises(Conflict) as pointless:
-        runtime.run(lambda uow: handlers.reattempt(uow, row.id))
+        runtime.run(lambda uow: deliveries.reattempt(uow, row.id))
     assert pointless.value.error_code == "reattempt_pointless"
-    returned = runtime.run(lambda uow: handlers.return_goods(uow, row.id, ReturnIn()))
-    runtime.run(lambda uow: handlers.return_goods(uow, row.id, ReturnIn()))
+    returned = runtime.run(lambda uow: deliveries.return_goods(uow, row.id, ReturnIn()))
+    runtime.run(lambda uow: deliveries.return_goods(uow, row.id, ReturnIn()))
     assert returned.resolution is Resolution.RETURNED
     (back,) = [e for e in outbox(runtime) if isinstance(e, DeliveryReturned)]
     assert back.delivery_id == row.id and back.warehouse_code == "GUDANG-TGR"
@@ -669,7 +673,7 @@ def test_deceased_flags_the_recipient_and_the_goods_must_go_back(
         ("OIL-1L", 1),
     }
     assert all(line.lot_id is not None for line in back.lines)
-    evaluation = runtime.run(lambda uow: handlers.evaluate_round(uow, first.id))
+    evaluation = runtime.run(lambda uow: permakanan.evaluate_round(uow, first.id))
     assert evaluation.to_review == [recipient.id] and evaluation.failures == {"deceased": 1}
     assert (evaluation.open, evaluation.round.returned) == (1, 0)
 
@@ -680,10 +684,12 @@ def test_not_at_home_is_reattempted_as_a_new_delivery_then_the_round_completes(
     runtime, policy = service
     first, (missed, reached) = on_the_road(runtime, policy, people=2)
     runtime.run(
-        lambda uow: handlers.fail(uow, missed.id, FailureIn(reason_code=FailureReason.NOT_AT_HOME))
+        lambda uow: deliveries.fail(
+            uow, missed.id, FailureIn(reason_code=FailureReason.NOT_AT_HOME)
+        )
     )
-    again = runtime.run(lambda uow: handlers.reattempt(uow, missed.id))
-    same = runtime.run(lambda uow: handlers.reattempt(uow, missed.id))
+    again = runtime.run(lambda uow: deliveries.reattempt(uow, missed.id))
+    same = runtime.run(lambda uow: deliveries.reattempt(uow, missed.id))
     assert same.id == again.id
     assert (again.attempt, again.previous_attempt_id, again.recipient_id) == (
         2,
@@ -692,21 +698,21 @@ def test_not_at_home_is_reattempted_as_a_new_delivery_then_the_round_completes(
     )
     assert again.goods_ready_at is not None and again.lots == missed.lots
     with pytest.raises(Conflict) as returned:
-        runtime.run(lambda uow: handlers.return_goods(uow, missed.id, ReturnIn()))
+        runtime.run(lambda uow: deliveries.return_goods(uow, missed.id, ReturnIn()))
     assert returned.value.error_code == "already_reattempted"
-    runtime.run(lambda uow: handlers.complete(uow, reached.id, proof(reached), policy=policy))
+    runtime.run(lambda uow: deliveries.complete(uow, reached.id, proof(reached), policy=policy))
     assert not any(isinstance(e, PermakananRoundCompleted) for e in outbox(runtime))
     body = RunIn(
         team="Tim B", vehicle="KT 2", run_date=START.date(), start=HUB, delivery_ids=[again.id]
     )
-    run = runtime.run(lambda uow: handlers.create_run(uow, body, office_id="kukar"))
-    runtime.run(lambda uow: handlers.depart_run(uow, run.id))
+    run = runtime.run(lambda uow: runs.create_run(uow, body, office_id="kukar"))
+    runtime.run(lambda uow: runs.depart_run(uow, run.id))
     runtime.run(
-        lambda uow: handlers.arrive(
+        lambda uow: deliveries.arrive(
             uow, again.id, ArrivalIn(position=again.destination()), tolerance_m=2000
         )
     )
-    runtime.run(lambda uow: handlers.complete(uow, again.id, proof(again), policy=policy))
+    runtime.run(lambda uow: deliveries.complete(uow, again.id, proof(again), policy=policy))
     (completed,) = [e for e in outbox(runtime) if isinstance(e, PermakananRoundCompleted)]
     assert (completed.case_id, completed.round_number, completed.delivered, completed.returned) == (
         first.id,
@@ -714,7 +720,7 @@ def test_not_at_home_is_reattempted_as_a_new_delivery_then_the_round_completes(
         2,
         0,
     )
-    stored = runtime.run(lambda uow: handlers.get_round(uow, first.id))
+    stored = runtime.run(lambda uow: permakanan.get_round(uow, first.id))
     assert (stored.status, stored.delivered, stored.returned) == (RoundStatus.COMPLETED, 2, 0)
 
 
@@ -731,22 +737,24 @@ def test_a_recipient_who_no_longer_qualifies_is_replaced_by_the_next_verified_ca
     enrol_people(runtime, policy, program, range(42, 43), candidate=True)
     with pytest.raises(Unprocessable) as not_verified:
         runtime.run(
-            lambda uow: handlers.enrol(uow, program.id, EnrolmentIn(recipient_id=unverified.id))
+            lambda uow: permakanan.enrol(uow, program.id, EnrolmentIn(recipient_id=unverified.id))
         )
     assert not_verified.value.error_code == "recipient_not_verified"
 
     body = ReplacementIn(recipient_id=leaving.id, reason="meninggal dunia")
-    ended, successor = runtime.run(lambda uow: handlers.replace_recipient(uow, program.id, body))
+    ended, successor = runtime.run(lambda uow: permakanan.replace_recipient(uow, program.id, body))
     assert ended.status is EnrolmentStatus.ENDED and successor is not None
     assert successor.recipient_id == first_in_line.id and successor.status is EnrolmentStatus.ACTIVE
-    _, again_successor = runtime.run(lambda uow: handlers.replace_recipient(uow, program.id, body))
+    _, again_successor = runtime.run(
+        lambda uow: permakanan.replace_recipient(uow, program.id, body)
+    )
     assert again_successor is not None and again_successor.id == successor.id
     active = runtime.run(
-        lambda uow: handlers.enrolments_of(uow, program.id, EnrolmentStatus.ACTIVE)
+        lambda uow: permakanan.enrolments_of(uow, program.id, EnrolmentStatus.ACTIVE)
     )
     assert {e.recipient_id for e in active} == {staying.id, first_in_line.id}
     first = round_number(runtime, program, 1)
-    runtime.run(lambda uow: handlers.open_round(uow, policy, first.id))
+    runtime.run(lambda uow: permakanan.open_round(uow, policy, first.id))
     assert {r.recipient_id for r in parcels(runtime, first.id)} == {staying.id, first_in_line.id}
 
 
@@ -768,7 +776,7 @@ def test_sandang_request_release_and_handover_leave_a_bast(
         needed_by=START.date() + timedelta(days=30),
         budget_year=2027,
     )
-    request = runtime.run(lambda uow: handlers.request_sandang(uow, policy, body))
+    request = runtime.run(lambda uow: sandang.request_sandang(uow, policy, body))
     (requested,) = outbox(runtime)
     assert isinstance(requested, SandangRequested)
     assert (requested.case_id, requested.case_type, requested.institution_name) == (
@@ -777,7 +785,7 @@ def test_sandang_request_release_and_handover_leave_a_bast(
         "Panti Asuhan Harapan Bangsa",
     )
     start = ProcurementStartIn(started_by="Kabid Linjamsos")
-    runtime.run(lambda uow: handlers.start_sandang_procurement(uow, request.id, start))
+    runtime.run(lambda uow: sandang.start_sandang_procurement(uow, request.id, start))
     _, started, goods = outbox(runtime)
     assert isinstance(started, SandangProcurementStarted) and isinstance(goods, GoodsRequested)
     assert goods.purpose == "sandang_request" and goods.destination == panti.position()
@@ -785,8 +793,8 @@ def test_sandang_request_release_and_handover_leave_a_bast(
     release = release_for(
         request.id, CaseType.SANDANG_REQUEST, [("SARUNG", 30), ("KAOS-ANAK", 45)], lots_per_item=2
     )
-    runtime.run(lambda uow: handlers.on_dispatch_released(uow, release))
-    runtime.run(lambda uow: handlers.on_dispatch_released(uow, release))
+    runtime.run(lambda uow: deliveries.on_dispatch_released(uow, release))
+    runtime.run(lambda uow: deliveries.on_dispatch_released(uow, release))
     (delivery,) = parcels(runtime, request.id)
     assert (delivery.kind, delivery.recipient_id, delivery.dispatch_id) == (
         DeliveryKind.SANDANG,
@@ -797,21 +805,21 @@ def test_sandang_request_release_and_handover_leave_a_bast(
     body_run = RunIn(
         team="Tim S", vehicle="KT 3", run_date=START.date(), start=HUB, delivery_ids=[delivery.id]
     )
-    run = runtime.run(lambda uow: handlers.create_run(uow, body_run, office_id="kukar"))
-    runtime.run(lambda uow: handlers.depart_run(uow, run.id))
+    run = runtime.run(lambda uow: runs.create_run(uow, body_run, office_id="kukar"))
+    runtime.run(lambda uow: runs.depart_run(uow, run.id))
     clock.advance(timedelta(hours=1))
     runtime.run(
-        lambda uow: handlers.complete(
+        lambda uow: deliveries.complete(
             uow,
             delivery.id,
             proof(delivery, received_by="Ibu Kepala Panti", relation="kepala panti"),
             policy=policy,
         )
     )
-    stored = runtime.run(lambda uow: handlers.get_sandang_request(uow, request.id))
+    stored = runtime.run(lambda uow: sandang.get_sandang_request(uow, request.id))
     assert stored.status is SandangStatus.HANDED_OVER and stored.handover_id is not None
     handover = runtime.run(
-        lambda uow: handlers.get_handover(uow, stored.handover_id or uuid.uuid4())
+        lambda uow: sandang.get_handover(uow, stored.handover_id or uuid.uuid4())
     )
     assert handover.number.startswith("BAST/KUKAR/20260105/")
     assert (handover.received_by, handover.relation, handover.handed_over_by) == (
@@ -846,10 +854,10 @@ def test_a_sandang_request_is_filed_before_its_budget_year_starts_t_minus_1(
         )
 
     with pytest.raises(Unprocessable) as refused:
-        runtime.run(lambda uow: handlers.request_sandang(uow, policy, body(2026)))
+        runtime.run(lambda uow: sandang.request_sandang(uow, policy, body(2026)))
     assert refused.value.error_code == "budget_year_started"
     assert "2027" in refused.value.detail
-    filed = runtime.run(lambda uow: handlers.request_sandang(uow, policy, body(2027)))
+    filed = runtime.run(lambda uow: sandang.request_sandang(uow, policy, body(2027)))
     assert (filed.budget_year, filed.status) == (2027, SandangStatus.REQUESTED)
     (requested,) = outbox(runtime)
     assert isinstance(requested, SandangRequested) and requested.budget_year == 2027
@@ -868,11 +876,11 @@ def test_sandangs_three_months_start_with_procurement_which_starts_once(
         needed_by=date(2027, 3, 1),
         budget_year=2027,
     )
-    request = runtime.run(lambda uow: handlers.request_sandang(uow, policy, body))
+    request = runtime.run(lambda uow: sandang.request_sandang(uow, policy, body))
     assert not [e for e in outbox(runtime) if isinstance(e, GoodsRequested)]
     clock.set(datetime(2027, 1, 11, 1, 0, tzinfo=UTC))
     start = ProcurementStartIn(started_by="Kabid Linjamsos")
-    started = runtime.run(lambda uow: handlers.start_sandang_procurement(uow, request.id, start))
+    started = runtime.run(lambda uow: sandang.start_sandang_procurement(uow, request.id, start))
     assert (started.status, started.procurement_started_at, started.procurement_started_by) == (
         SandangStatus.PROCUREMENT, clock.now(), "Kabid Linjamsos",
     )  # fmt: skip
@@ -883,7 +891,7 @@ def test_sandangs_three_months_start_with_procurement_which_starts_once(
     (goods,) = [e for e in outbox(runtime) if isinstance(e, GoodsRequested)]
     assert goods.causation_id == announced.event_id and goods.case_id == request.id
     with pytest.raises(Conflict) as again:
-        runtime.run(lambda uow: handlers.start_sandang_procurement(uow, request.id, start))
+        runtime.run(lambda uow: sandang.start_sandang_procurement(uow, request.id, start))
     assert again.value.error_code == "procurement_already_started"
 
 
@@ -897,7 +905,7 @@ def test_sandang_for_a_person_is_refused(service: tuple[ServiceRuntime, Policy])
         budget_year=2027,
     )
     with pytest.raises(Unprocessable) as refused:
-        runtime.run(lambda uow: handlers.request_sandang(uow, policy, body))
+        runtime.run(lambda uow: sandang.request_sandang(uow, policy, body))
     assert refused.value.error_code == "not_an_institution"
     assert outbox(runtime) == []
 
@@ -906,9 +914,9 @@ def test_no_event_carries_a_nik_kk_or_phone(service: tuple[ServiceRuntime, Polic
     runtime, policy = service
     _, rows = on_the_road(runtime, policy, people=3)
     runtime.run(
-        lambda uow: handlers.fail(uow, rows[0].id, FailureIn(reason_code=FailureReason.MOVED))
+        lambda uow: deliveries.fail(uow, rows[0].id, FailureIn(reason_code=FailureReason.MOVED))
     )
-    runtime.run(lambda uow: handlers.return_goods(uow, rows[0].id, ReturnIn(condition="damaged")))
+    runtime.run(lambda uow: deliveries.return_goods(uow, rows[0].id, ReturnIn(condition="damaged")))
     raw = b" ".join(outbox_raw(runtime))
     assert b"RecipientFlaggedForReview" in raw and b"DeliveryReturned" in raw
     for serial in range(1, 4):
@@ -926,11 +934,11 @@ def test_a_release_naming_another_offices_round_is_dead_lettered_and_readies_not
     program = new_program(runtime, policy)
     enrol_people(runtime, policy, program, range(1, 3))
     first = round_number(runtime, program, 1)
-    runtime.run(lambda uow: handlers.open_round(uow, policy, first.id))
+    runtime.run(lambda uow: permakanan.open_round(uow, policy, first.id))
     release = release_for(first.id, CaseType.PERMAKANAN_ROUND, [("RICE-5KG", 4)])
     foreign = release.model_copy(update={"office_id": "balangan"})
     with pytest.raises(PermanentEventError) as refused:
-        runtime.run(lambda uow: handlers.on_dispatch_released(uow, foreign))
+        runtime.run(lambda uow: deliveries.on_dispatch_released(uow, foreign))
     assert refused.value.reason == "other_office"
     assert all(r.goods_ready_at is None for r in parcels(runtime, first.id))
     assert round_number(runtime, program, 1).dispatch_ids == []
@@ -947,11 +955,11 @@ def test_a_release_naming_another_offices_sandang_request_is_dead_lettered(
         needed_by=START.date() + timedelta(days=30),
         budget_year=2027,
     )
-    request = runtime.run(lambda uow: handlers.request_sandang(uow, policy, body))
+    request = runtime.run(lambda uow: sandang.request_sandang(uow, policy, body))
     release = release_for(request.id, CaseType.SANDANG_REQUEST, [("SARUNG", 30)])
     foreign = release.model_copy(update={"office_id": "balangan"})
     with pytest.raises(PermanentEventError) as refused:
-        runtime.run(lambda uow: handlers.on_dispatch_released(uow, foreign))
+        runtime.run(lambda uow: deliveries.on_dispatch_released(uow, foreign))
     assert refused.value.reason == "other_office"
     assert parcels(runtime, request.id) == []
 
@@ -962,12 +970,12 @@ def test_a_release_naming_a_dispatch_delivered_for_another_office_is_dead_letter
     runtime, _ = service
     case_id = uuid.uuid4()
     release = release_for(case_id, CaseType.INCIDENT, [("RICE-5KG", 10)])
-    runtime.run(lambda uow: handlers.on_dispatch_released(uow, release))
+    runtime.run(lambda uow: deliveries.on_dispatch_released(uow, release))
     foreign = release.model_copy(
         update={"event_id": uuid.uuid4(), "office_id": "balangan", "case_id": uuid.uuid4()}
     )
     with pytest.raises(PermanentEventError) as refused:
-        runtime.run(lambda uow: handlers.on_dispatch_released(uow, foreign))
+        runtime.run(lambda uow: deliveries.on_dispatch_released(uow, foreign))
     assert refused.value.reason == "other_office"
     assert parcels(runtime, foreign.case_id) == []
     (delivery,) = parcels(runtime, case_id)

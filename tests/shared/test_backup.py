@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from services.distribution import handlers as distribution_handlers
+from services.distribution import deliveries, registry
 from services.distribution.app import build_policy
 from services.intake import handlers as intake_handlers
 from services.intake.models import ReportIn
@@ -83,13 +83,11 @@ def seeded_distribution(url: str) -> ServiceRuntime:
     for serial in (1, 2):
         body = person(serial)
         runtime.run(
-            lambda uow, b=body: distribution_handlers.register_recipient(uow, policy, b)  # type: ignore[misc]
+            lambda uow, b=body: registry.register_recipient(uow, policy, b)  # type: ignore[misc]
         )
     for _ in range(2):  # an incident's released goods: a delivery to make
         release = release_for(uuid.uuid4(), CaseType.INCIDENT, [("RICE-5KG", 10)])
-        runtime.apply_event(
-            "distribution:test", distribution_handlers.on_dispatch_released, release
-        )
+        runtime.apply_event("distribution:test", deliveries.on_dispatch_released, release)
     return runtime
 
 
