@@ -97,7 +97,7 @@ USERS = {
 PASSWORD = "Latihan-produksi-2026!"
 # The story of one incident on the topics, each event once.
 STORY = {
-    INCIDENTS.name: ["IncidentReported", "IncidentVerified"],
+    INCIDENTS.name: ["IncidentReported", "DispositionRecorded", "IncidentVerified"],
     DISPATCHES.name: ["DispatchPlanned", "DispatchReleased"],
     DELIVERIES.name: [
         "DeliveryScheduled",
