@@ -43,8 +43,9 @@ from shared.auth import (
 from shared.clock import Clock
 from shared.csrf import CSRF_POLICY, CsrfGuard, csrf_router
 from shared.db import Messaging, create_db_engine, ping, read_transaction, run_transaction
+from shared.errors import Conflict
 from shared.events import AnyEvent, EventBase, parse_event
-from shared.http import Conflict, RequestGuard, SecurityHeaders, install_error_handlers
+from shared.http import RequestGuard, SecurityHeaders, install_error_handlers
 from shared.kafka import (
     DeadLetterSink,
     HopTimes,

@@ -50,6 +50,7 @@ from services.logistics.models import (
 )
 from services.logistics.settings import LogisticsSettings
 from services.logistics.tenancy import check_case_of_event_office, record_of_callers_office
+from shared.errors import Conflict
 from shared.events import (
     AnyEvent,
     CaseType,
@@ -65,7 +66,6 @@ from shared.events import (
     StockShortageDetected,
 )
 from shared.events_stock import MovementKind
-from shared.http import Conflict
 from shared.runtime import UnitOfWork
 
 # Lots read per round trip while allocating: most needs are met by the first few lots.

@@ -30,9 +30,9 @@ from services.logistics.models import (
     WarehouseRow,
 )
 from services.logistics.tenancy import record_of_callers_office
+from shared.errors import Unprocessable
 from shared.events import CaseType, EventBase
 from shared.events_stock import LotQuarantined, MovementKind, StockMoved
-from shared.http import Unprocessable
 from shared.runtime import UnitOfWork
 
 # Core views of tables, for set-based updates and sums that the ORM types poorly.

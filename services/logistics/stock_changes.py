@@ -53,8 +53,8 @@ from services.logistics.models import (
 )
 from services.logistics.settings import LogisticsSettings
 from services.logistics.tenancy import warehouse_visible
+from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events_stock import MovementKind
-from shared.http import Conflict, NotFound, Unprocessable
 from shared.runtime import UnitOfWork
 
 

@@ -67,7 +67,8 @@ from services.logistics.settings import LogisticsSettings
 from shared.actors import ActingUserName
 from shared.auth import scoped_office
 from shared.csrf import csrf_field
-from shared.http import DomainError, NotFound, Unprocessable
+from shared.errors import DomainError, NotFound, Unprocessable
+from shared.http import status_of
 from shared.pages import LANGUAGES, Lang, Pages, choose_language, translations
 from shared.runtime import RuntimeDep, UnitOfWork
 
@@ -438,7 +439,7 @@ def stock_card(  # noqa: PLR0917 - FastAPI passes query parameters by keyword an
         except DomainError as exc:
             context["refusal"] = exc
             return render(
-                request, "card.html", "/ui/stock-card", status_code=exc.status_code, **context
+                request, "card.html", "/ui/stock-card", status_code=status_of(exc), **context
             )
         numbered = [(f"{number:07d}", line) for number, line in enumerate(card.lines, start=1)]
         context["card"] = card
@@ -595,7 +596,7 @@ async def receive(
             runtime,
             typed=_typed(str(order_id), form),
             refusal=exc,
-            status_code=exc.status_code,
+            status_code=status_of(exc),
             only=order_id if from_procurement else None,
         )
     if from_procurement:
@@ -690,7 +691,7 @@ async def post_count(
             warehouse_code or None,
             typed=_typed("count", form),
             refusal=exc,
-            status_code=exc.status_code,
+            status_code=status_of(exc),
         )
     return RedirectResponse(
         _back("/ui/counts", warehouse_code=warehouse_code, done="counted"), status_code=303

@@ -31,6 +31,7 @@ from services.notify.models import (
 )
 from services.notify.standards import EMERGENCY_RELIEF, ServiceStandard, Standards
 from shared.auth import scoped_office, visible_to_caller
+from shared.errors import Conflict, Forbidden, NotFound
 from shared.events import (
     Address,
     AnyEvent,
@@ -59,7 +60,6 @@ from shared.events_programs import (
     SandangRequested,
 )
 from shared.events_stock import PurchaseRequested
-from shared.http import Conflict, Forbidden, NotFound
 from shared.kafka import NotApplicableYet, PermanentEventError
 from shared.pages import translations
 from shared.regions import AddressProblem, regions

@@ -20,6 +20,7 @@ from services.logistics.models import (
     PurchaseRequestIn,
     ReceiptLineIn,
 )
+from shared.errors import Conflict, Unprocessable
 from shared.events import CaseType, DispatchPlanned, EventBase, NeedLine
 from shared.events_programs import (
     DeliveryReturned,
@@ -34,7 +35,6 @@ from shared.events_stock import (
     ProcurementCompleted,
     PurchaseRequested,
 )
-from shared.http import Conflict, Unprocessable
 from shared.kafka import PermanentEventError
 from shared.runtime import ServiceRuntime
 from tests.logistics.support import (
