@@ -25,7 +25,7 @@ from services.logistics.domain import (
     LotStock,
     Site,
     WarehousePick,
-    issue_date_problem,
+    check_issue_date,
     plan_allocation,
 )
 from services.logistics.ledger import (
@@ -369,9 +369,7 @@ def release_dispatch(
     lines = [DispatchLine.model_validate(line) for line in dispatch.lines]
     for line in sorted(lines, key=lambda line: str(line.lot_id)):
         lot = locked_lot(uow, line.lot_id)
-        problem = issue_date_problem(lot.expires_on, today)
-        if problem is not None:
-            raise Conflict(f"lot {lot.id}: {problem}; cancel and re-plan", code="lot_expired")
+        check_issue_date(lot.id, lot.expires_on, today)
         issue_guarded(uow, lot, line.quantity, today, reserved_too=True)
         record(
             uow,

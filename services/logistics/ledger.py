@@ -21,7 +21,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from services.logistics.buffer import check_minimum
-from services.logistics.domain import backdated_decrease_problem
+from services.logistics.domain import check_backdated_decrease
 from services.logistics.models import (
     LogisticsTable,
     LotCondition,
@@ -204,11 +204,13 @@ def change_on_hand(
                 code=refused_code,
             )
         if effective_on < today:
-            problem = backdated_decrease_problem(
-                lot.received_on, effective_on, _balances_from(uow, lot.id, effective_on), -delta
+            check_backdated_decrease(
+                lot.received_on,
+                effective_on,
+                _balances_from(uow, lot.id, effective_on),
+                -delta,
+                code=refused_code,
             )
-            if problem is not None:
-                raise Unprocessable(problem, code=refused_code)
     lot.on_hand += delta
     uow.session.add(lot)
     movement = record(uow, lot, kind, effective_on=effective_on, on_hand_delta=delta, **notes)

@@ -488,6 +488,7 @@ def receive_goods(
                 f"{line.item_code} is not on order {order.number}", code="not_ordered"
             )
         decision = receipt_decision(
+            item_code=line.item_code,
             delivered=line.delivered,
             accepted=line.accepted,
             reject_reason=line.reject_reason,
@@ -495,8 +496,6 @@ def receive_goods(
             expires_on=line.expires_on,
             today=today,
         )
-        if isinstance(decision, str):
-            raise Unprocessable(f"{line.item_code}: {decision}", code="receipt_refused")
         remaining[line.item_code] -= decision.accepted
         decisions.append((line, decision))
     request = get_request(uow, order.request_id, for_update=True)
