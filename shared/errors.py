@@ -65,3 +65,13 @@ class LimitReached(DomainError):
     """The caller used up an allowance (reveals of personal numbers per day, ...)."""
 
     code = "limit_reached"
+
+
+class PermanentEventError(DomainError):
+    """A well-formed event this service can never apply (unknown case, another office's
+    lot), refused with a `reason` of its own: the consume pipeline dead-letters it with
+    that reason, as it does any other `DomainError` met while applying an event."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail, code=reason)
+        self.reason = reason

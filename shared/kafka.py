@@ -38,17 +38,6 @@ from shared.settings import KafkaSettings
 log = logging.getLogger(__name__)
 
 
-class PermanentEventError(DomainError):
-    """A well-formed event this service can never apply (unknown case, broken invariant).
-
-    Raised by handlers; the consume pipeline dead-letters the message with `reason`, as it
-    does any other `DomainError` (its code is the reason)."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail, code=reason)
-        self.reason = reason
-
-
 class NotApplicableYet(Exception):
     """A well-formed event that cannot be applied yet: a step of a case whose start event
     has not arrived. Topics are ordered one by one, not across each other, and after a

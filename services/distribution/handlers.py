@@ -90,7 +90,7 @@ from services.distribution.models import (
 from services.distribution.privacy import PersonalDataVault
 from shared.auth import scoped_office, visible_to_caller
 from shared.clock import DEFAULT_OFFICE_ZONE
-from shared.errors import Conflict, NotFound, Unprocessable
+from shared.errors import Conflict, NotFound, PermanentEventError, Unprocessable
 from shared.events import (
     AnyEvent,
     CaseType,
@@ -118,7 +118,6 @@ from shared.events_programs import (
     SandangProcurementStarted,
     SandangRequested,
 )
-from shared.kafka import PermanentEventError
 from shared.privacy import mask_number, mask_phone
 from shared.regions import (
     AddressProblem,

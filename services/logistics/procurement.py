@@ -43,7 +43,7 @@ from services.logistics.tenancy import (
     record_of_callers_office,
 )
 from shared.auth import scoped_office
-from shared.errors import Conflict, Unprocessable
+from shared.errors import Conflict, PermanentEventError, Unprocessable
 from shared.events import AnyEvent, CaseType, EventBase, NeedLine, parse_event, serialize_event
 from shared.events_programs import DeliveryReturned, GoodsRequested
 from shared.events_stock import (
@@ -56,7 +56,6 @@ from shared.events_stock import (
     ReceivedLine,
     RejectedLine,
 )
-from shared.kafka import PermanentEventError
 from shared.runtime import UnitOfWork
 
 RequestSource = Literal["permakanan_round", "sandang_request", "shortage", "buffer_stock"]

@@ -31,7 +31,7 @@ from services.notify.models import (
 )
 from services.notify.standards import EMERGENCY_RELIEF, ServiceStandard, Standards
 from shared.auth import scoped_office, visible_to_caller
-from shared.errors import Conflict, Forbidden, NotFound
+from shared.errors import Conflict, Forbidden, NotFound, PermanentEventError
 from shared.events import (
     Address,
     AnyEvent,
@@ -60,7 +60,7 @@ from shared.events_programs import (
     SandangRequested,
 )
 from shared.events_stock import PurchaseRequested
-from shared.kafka import NotApplicableYet, PermanentEventError
+from shared.kafka import NotApplicableYet
 from shared.pages import translations
 from shared.regions import AddressProblem, regions
 from shared.runtime import UnitOfWork

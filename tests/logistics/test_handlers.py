@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from services.logistics import allocation, catalogue, queries, stock_changes
 from services.logistics.models import AdjustmentIn, DispatchRow, ShortageRow, WarehouseIn
-from shared.errors import Conflict, Unprocessable
+from shared.errors import Conflict, PermanentEventError, Unprocessable
 from shared.events import (
     DispatchPlanned,
     EventBase,
@@ -20,7 +20,6 @@ from shared.events import (
     StockShortageDetected,
 )
 from shared.events_stock import MovementKind
-from shared.kafka import PermanentEventError
 from shared.runtime import ServiceRuntime
 from tests.logistics.support import (
     NOW,

@@ -20,7 +20,7 @@ from services.logistics.models import (
     PurchaseRequestIn,
     ReceiptLineIn,
 )
-from shared.errors import Conflict, Unprocessable
+from shared.errors import Conflict, PermanentEventError, Unprocessable
 from shared.events import CaseType, DispatchPlanned, EventBase, NeedLine
 from shared.events_programs import (
     DeliveryReturned,
@@ -35,7 +35,6 @@ from shared.events_stock import (
     ProcurementCompleted,
     PurchaseRequested,
 )
-from shared.kafka import PermanentEventError
 from shared.runtime import ServiceRuntime
 from tests.logistics.support import (
     NOW,

@@ -12,9 +12,9 @@ from fastapi import FastAPI
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
 from shared.db import read_transaction
-from shared.errors import Conflict, Unprocessable
+from shared.errors import Conflict, PermanentEventError, Unprocessable
 from shared.events import GeoPoint, IncidentRejected, NeedLine, serialize_event
-from shared.kafka import NotApplicableYet, PermanentEventError
+from shared.kafka import NotApplicableYet
 from shared.metrics import metrics_registry, render
 from shared.runtime import EventUseCase, ServiceRuntime, Subscription, UnitOfWork
 from shared.settings import CommonSettings, KafkaSettings, ServiceSettings
