@@ -1,6 +1,7 @@
-"""HTTP conventions shared by the four APIs: domain errors mapped once to
-`{"error": code, "detail": ...}` with the right status, and validation errors in the same
-shape, with malformed JSON told apart from a valid document with bad fields.
+"""HTTP conventions shared by the four APIs: domain errors (`shared.errors`) mapped once
+to `{"error": code, "detail": ...}` with the right status (`ERROR_STATUS`), and validation
+errors in the same shape, with malformed JSON told apart from a valid document with bad
+fields.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import secrets
 from collections.abc import Iterator
 from decimal import Decimal
 from types import UnionType
-from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
+from typing import Annotated, Any, Union, get_args, get_origin
 from urllib.parse import unquote_plus
 
 from fastapi import FastAPI, Request
@@ -23,6 +24,16 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.db import is_transient_db_error
+from shared.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    LimitReached,
+    NotFound,
+    Oversized,
+    Unprocessable,
+    UnsupportedFormat,
+)
 from shared.nip import INVALID_NIP
 from shared.text import allows_line_breaks, control_character
 
@@ -146,44 +157,27 @@ class ErrorBody(BaseModel):
     detail: Any = Field(description="What was wrong, for a person.")
 
 
-class DomainError(Exception):
-    """An expected refusal from a use case; subclasses set `code` and `status_code`."""
-
-    code: ClassVar[str] = "domain_error"
-    status_code: ClassVar[int] = 400
-
-    def __init__(self, detail: str, *, code: str | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.error_code = code or type(self).code
-
-
-class NotFound(DomainError):
-    """The id names nothing this service holds."""
-
-    code = "not_found"
-    status_code = 404
+# The one place a refusal gets its HTTP status; a subclass answers as its nearest listed
+# ancestor (a `PhotoTooLarge(Oversized)` is a 413).
+ERROR_STATUS: dict[type[DomainError], int] = {
+    NotFound: 404,
+    Forbidden: 403,
+    Conflict: 409,
+    Unprocessable: 422,
+    Oversized: 413,
+    UnsupportedFormat: 415,
+    LimitReached: 429,
+    DomainError: 400,
+}
 
 
-class Forbidden(DomainError):
-    """The caller is signed in but their role may not do this."""
-
-    code = "forbidden"
-    status_code = 403
-
-
-class Conflict(DomainError):
-    """The request is valid but clashes with the current state."""
-
-    code = "conflict"
-    status_code = 409
-
-
-class Unprocessable(DomainError):
-    """The request is well-formed but breaks a domain rule."""
-
-    code = "unprocessable"
-    status_code = 422
+def status_of(error: DomainError) -> int:
+    """The HTTP status that answers `error`: its nearest class in `ERROR_STATUS`."""
+    for kind in type(error).__mro__:
+        status = ERROR_STATUS.get(kind)
+        if status is not None:
+            return status
+    return ERROR_STATUS[DomainError]
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -200,7 +194,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
         return JSONResponse(
-            status_code=exc.status_code, content={"error": exc.error_code, "detail": exc.detail}
+            status_code=status_of(exc), content={"error": exc.error_code, "detail": exc.detail}
         )
 
     @app.exception_handler(RequestValidationError)

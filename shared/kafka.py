@@ -31,22 +31,11 @@ from shared.db import (
     read_transaction,
     run_transaction,
 )
+from shared.errors import DomainError
 from shared.events import AnyEvent, EventRejected, parse_event
 from shared.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
-
-
-class PermanentEventError(Exception):
-    """A well-formed event this service can never apply (unknown case, broken invariant).
-
-    Raised by handlers; the consume pipeline dead-letters the message with `reason`.
-    """
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
 
 
 class NotApplicableYet(Exception):
@@ -374,7 +363,9 @@ async def consume_one(
     """Parse, apply and never raise. Returns the outcome: applied, dead_lettered.
 
     - undecodable / invalid / unknown type or version → dead-letter at once;
-    - `PermanentEventError` from the handler → dead-letter at once;
+    - a refusal from the handler (`shared.errors.DomainError`, `PermanentEventError`
+      among them) → dead-letter at once, its code as the reason: the same event would be
+      refused again, so retrying it only delays the partition and logs a crash;
     - a transient database or broker failure → retry with capped backoff, forever:
       a message is never dead-lettered because PostgreSQL was down;
     - any other exception (a bug) → a few retries, then dead-letter, so one bad message
@@ -393,9 +384,14 @@ async def consume_one(
     while True:
         try:
             await asyncio.to_thread(handle, event)
-        except PermanentEventError as exc:
+        except DomainError as refused:
+            log.info("refused %s: %s (%s)", event.event_id, refused.error_code, refused.detail)
             await dlq.send(
-                raw, meta, reason=exc.reason, detail=exc.detail, event_id=str(event.event_id)
+                raw,
+                meta,
+                reason=refused.error_code,
+                detail=refused.detail,
+                event_id=str(event.event_id),
             )
             return "dead_lettered"
         except asyncio.CancelledError:

@@ -43,8 +43,9 @@ from shared.auth import (
 from shared.clock import Clock
 from shared.csrf import CSRF_POLICY, CsrfGuard, csrf_router
 from shared.db import Messaging, create_db_engine, ping, read_transaction, run_transaction
+from shared.errors import Conflict, DomainError
 from shared.events import AnyEvent, EventBase, parse_event
-from shared.http import Conflict, RequestGuard, SecurityHeaders, install_error_handlers
+from shared.http import RequestGuard, SecurityHeaders, install_error_handlers
 from shared.kafka import (
     DeadLetterSink,
     HopTimes,
@@ -219,8 +220,9 @@ class ServiceRuntime:
         # handler itself (parse, transaction, commit).
         self.hops: dict[str, HopTimes] = {"relay": HopTimes()}
         self._loop: asyncio.AbstractEventLoop | None = None
-        # Parked events given up on, waiting for the event loop to dead-letter them.
-        self._given_up: list[tuple[Any, NotApplicableYet]] = []
+        # Parked events finished with, waiting for the event loop to log them and, where
+        # a reason is given, dead-letter them: (row, dead-letter reason or None, detail).
+        self._given_up: list[tuple[Any, str | None, str]] = []
 
     # --- units of work ----------------------------------------------------------------
 
@@ -367,9 +369,10 @@ class ServiceRuntime:
 
     def retry_parked(self) -> int:
         """Try every parked event again, oldest first; returns how many are still parked.
-        Applied (or found applied meanwhile): forgotten. Still not applicable after
-        `DINSOS_NOT_YET_WAIT_S`: dropped (unclaimed: a later copy applies) or returned to
-        be dead-lettered, as the handler said."""
+        Applied (or found applied meanwhile): forgotten. Refused (`DomainError`): to be
+        dead-lettered with the refusal's code, like a refusal on the stream. Still not
+        applicable after `DINSOS_NOT_YET_WAIT_S`: dropped (unclaimed: a later copy
+        applies) or to be dead-lettered, as the handler said."""
         subscriptions = {s.topic.name: s for s in self.subscriptions}
         parked = read_transaction(self.engine, self.messaging.parked_events)
         # Real time, as parked_at is: a drill's clock must not keep an event parked.
@@ -389,7 +392,10 @@ class ServiceRuntime:
                     left += 1
                     continue
                 self.outcomes["parked_given_up"] += 1
-                self._given_up.append((row, exc))
+                self._given_up.append((row, exc.dead_letter_reason, exc.detail))
+            except DomainError as refused:
+                # The start came and the step is refused: trying again changes nothing.
+                self._given_up.append((row, refused.error_code, refused.detail))
             run_transaction(
                 self.engine,
                 partial(self.messaging.unpark, consumer=row.consumer, event_id=row.event_id),
@@ -402,16 +408,16 @@ class ServiceRuntime:
             try:
                 await asyncio.to_thread(self.retry_parked)
                 while self._given_up and self.dlq is not None:
-                    row, exc = self._given_up.pop(0)
-                    log.error("gave up on parked %s: %s", row.event_id, exc.detail)
-                    if exc.dead_letter_reason is not None:
+                    row, reason, detail = self._given_up.pop(0)
+                    log.error("gave up on parked %s: %s", row.event_id, detail)
+                    if reason is not None:
                         await self.dlq.send(
                             row.payload,
                             MessageMeta(
                                 row.topic, row.source_partition, row.source_offset, row.message_key
                             ),
-                            reason=exc.dead_letter_reason,
-                            detail=exc.detail,
+                            reason=reason,
+                            detail=detail,
                             event_id=row.event_id,
                         )
                         self.outcomes["dead_lettered"] += 1

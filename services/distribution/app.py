@@ -68,7 +68,8 @@ from services.distribution.stream import SUBSCRIPTIONS
 from shared.auth import Access, Role, scoped_office
 from shared.auth import Policy as AccessPolicy
 from shared.clock import Clock
-from shared.http import ERROR_RESPONSES, Forbidden, Unprocessable
+from shared.errors import Forbidden, Unprocessable
+from shared.http import ERROR_RESPONSES
 from shared.openapi import file_answer
 from shared.pages import assets_router
 from shared.runtime import RuntimeDep, ServiceRuntime, UnitOfWork, create_service_api

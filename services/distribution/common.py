@@ -28,9 +28,8 @@ from services.distribution.models import (
 from services.distribution.privacy import PersonalDataVault
 from shared.auth import visible_to_caller
 from shared.clock import DEFAULT_OFFICE_ZONE
+from shared.errors import NotFound, PermanentEventError
 from shared.events import CaseType, DeliveryScheduled, DispatchReleased
-from shared.http import NotFound
-from shared.kafka import PermanentEventError
 from shared.runtime import UnitOfWork
 
 OFFICE_ZONE = ZoneInfo(DEFAULT_OFFICE_ZONE)

@@ -52,6 +52,7 @@ from services.distribution.proof import (
 from services.distribution.registry import get_recipient
 from services.distribution.sandang import SANDANG_HOOKS
 from shared.auth import scoped_office, visible_to_caller
+from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import (
     AnyEvent,
     CaseType,
@@ -64,7 +65,6 @@ from shared.events import (
     EventBase,
 )
 from shared.events_programs import DeliveryReturned, RecipientFlaggedForReview, ReturnedLine
-from shared.http import Conflict, NotFound, Unprocessable
 from shared.runtime import UnitOfWork
 
 E = TypeVar("E", bound=EventBase)

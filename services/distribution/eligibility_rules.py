@@ -23,7 +23,7 @@ from services.distribution.models import (
     RecipientKind,
     RecipientRow,
 )
-from shared.http import NotFound, Unprocessable
+from shared.errors import NotFound, Unprocessable
 from shared.privacy import PersonalDataVault, mask_number
 from shared.regions import InvalidNik, check_nik
 from shared.runtime import UnitOfWork

@@ -43,14 +43,13 @@ from services.distribution.models import (
 )
 from services.distribution.registry import get_recipient
 from shared.auth import scoped_office, visible_to_caller
+from shared.errors import Conflict, NotFound, PermanentEventError, Unprocessable
 from shared.events import CaseType, DispatchReleased, NeedLine
 from shared.events_programs import (
     GoodsRequested,
     PermakananRoundCompleted,
     PermakananRoundScheduled,
 )
-from shared.http import Conflict, NotFound, Unprocessable
-from shared.kafka import PermanentEventError
 from shared.runtime import UnitOfWork
 
 

@@ -35,8 +35,9 @@ from services.distribution.screens import pages
 from shared.auth import Access, Role, scoped_office
 from shared.auth import Policy as AccessPolicy
 from shared.csrf import csrf_field
+from shared.errors import DomainError
 from shared.events import GeoPoint
-from shared.http import DomainError
+from shared.http import status_of
 from shared.pages import choose_language
 from shared.privacy import mask_number
 from shared.runtime import RuntimeDep, UnitOfWork
@@ -241,7 +242,7 @@ async def register(request: Request, runtime: RuntimeDep) -> HTMLResponse | Redi
             request,
             typed=typed,
             refusal=(refused.error_code, refused.detail),
-            status_code=refused.status_code,
+            status_code=status_of(refused),
         )
     return RedirectResponse(
         "/ui/recipients?" + urlencode({"q": row.name, "done": "registered"}), status_code=303
@@ -284,7 +285,7 @@ def import_file(
         return pages.render(
             request,
             "recipient_import_report.html",
-            status_code=refused.status_code,
+            status_code=status_of(refused),
             report=None,
             refusal=(refused.error_code, refused.detail),
         )
@@ -412,7 +413,7 @@ async def decide(request: Request, runtime: RuntimeDep) -> HTMLResponse | Redire
             program_id=program_id,
             typed=typed,
             refusal=(refused.error_code, refused.detail),
-            status_code=refused.status_code,
+            status_code=status_of(refused),
         )
     return RedirectResponse(
         "/ui/permakanan/decisions?" + urlencode({"program": str(program_id), "done": "decided"}),

@@ -46,16 +46,16 @@ from services.distribution.models import (
 )
 from services.distribution.spreadsheet import Cell, FileRefused, parse_day, parse_flag, read_sheet
 from shared.auth import scoped_office
+from shared.errors import Conflict, DomainError, Oversized, Unprocessable
 from shared.events import GeoPoint, ShortText
-from shared.http import ApiModel, Conflict, DomainError, Unprocessable
+from shared.http import ApiModel
 from shared.runtime import UnitOfWork
 
 
-class TooLarge(DomainError):
+class TooLarge(Oversized):
     """413: the file is larger, or has more rows, than an import takes."""
 
     code = "file_too_large"
-    status_code = 413
 
 
 # --- import -------------------------------------------------------------------------------

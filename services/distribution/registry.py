@@ -33,7 +33,7 @@ from services.distribution.models import (
 )
 from services.distribution.privacy import PersonalDataVault
 from shared.auth import scoped_office, visible_to_caller
-from shared.http import Conflict, Unprocessable
+from shared.errors import Conflict, Unprocessable
 from shared.privacy import mask_number, mask_phone
 from shared.regions import (
     AddressProblem,

@@ -25,7 +25,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from services.distribution.models import PersonalDataRevealRow
 from services.distribution.settings import DistributionSettings
 from shared.auth import Principal
-from shared.http import DomainError
+from shared.errors import LimitReached
 from shared.runtime import RuntimeDep, ServiceRuntime, UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -35,11 +35,10 @@ LIMIT_REACHED = "PersonalDataRevealLimitReached"
 Result = TypeVar("Result")
 
 
-class RevealLimitReached(DomainError):
+class RevealLimitReached(LimitReached):
     """The user has seen as many personal numbers today as the office allows."""
 
     code: ClassVar[str] = "reveal_limit"
-    status_code: ClassVar[int] = 429
 
 
 def count_reveal(uow: UnitOfWork, *, subject: str, day: date, limit: int) -> int:

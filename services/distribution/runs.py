@@ -28,9 +28,9 @@ from services.distribution.models import (
     RunStatus,
 )
 from shared.auth import scoped_office
+from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import AnyEvent, EventBase, IncidentReported
 from shared.events_programs import DeliveryRunDeparted, DeliveryRunPlanned
-from shared.http import Conflict, NotFound, Unprocessable
 from shared.runtime import UnitOfWork
 
 E = TypeVar("E", bound=EventBase)

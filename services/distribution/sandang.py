@@ -29,6 +29,7 @@ from services.distribution.models import (
 )
 from services.distribution.registry import get_recipient
 from shared.auth import scoped_office, visible_to_caller
+from shared.errors import Conflict, NotFound, PermanentEventError, Unprocessable
 from shared.events import CaseType, DispatchReleased, NeedLine
 from shared.events_programs import (
     GoodsRequested,
@@ -36,8 +37,6 @@ from shared.events_programs import (
     SandangProcurementStarted,
     SandangRequested,
 )
-from shared.http import Conflict, NotFound, Unprocessable
-from shared.kafka import PermanentEventError
 from shared.runtime import UnitOfWork
 
 

@@ -48,7 +48,8 @@ from services.intake.settings import IntakeSettings, get_settings
 from shared.actors import ActingUserName, attributed
 from shared.auth import Access, Policy, Role, office_scope
 from shared.clock import Clock
-from shared.http import ERROR_RESPONSES, ErrorBody, Forbidden, NotFound
+from shared.errors import Forbidden, NotFound
+from shared.http import ERROR_RESPONSES, ErrorBody, status_of
 from shared.openapi import file_answer
 from shared.pages import assets_router
 from shared.privacy import PersonalDataVault
@@ -339,7 +340,7 @@ NO_CACHE = {"Cache-Control": "no-cache"}
 async def _address_refused(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AddressRefused)
     return JSONResponse(
-        status_code=exc.status_code,
+        status_code=status_of(exc),
         content={
             "error": exc.error_code,
             "detail": exc.detail,

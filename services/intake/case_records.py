@@ -45,6 +45,13 @@ from services.intake.settings import IntakeSettings
 from shared.actors import ActingUserName
 from shared.auth import Access, Policy, Role, visible_to_caller
 from shared.db import UTCDateTime
+from shared.errors import (
+    Conflict,
+    NotFound,
+    Oversized,
+    Unprocessable,
+    UnsupportedFormat,
+)
 from shared.events import LongText, ShortText
 from shared.events_field import (
     DispositionRecorded,
@@ -54,15 +61,7 @@ from shared.events_field import (
     EmergencyStatusDeclared,
     IncidentDocumentAttached,
 )
-from shared.http import (
-    ERROR_RESPONSES,
-    ApiModel,
-    Conflict,
-    DomainError,
-    ErrorBody,
-    NotFound,
-    Unprocessable,
-)
+from shared.http import ERROR_RESPONSES, ApiModel, ErrorBody
 from shared.images import DEFAULT_MAX_PIXELS, NotAPicture, TooManyPixels, clean_picture
 from shared.openapi import file_answer
 from shared.runtime import RuntimeDep, UnitOfWork
@@ -214,18 +213,16 @@ PDF_END_WINDOW = 1024
 PICTURE_TYPES = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png")}
 
 
-class DocumentTooLarge(DomainError):
+class DocumentTooLarge(Oversized):
     """The upload is over INTAKE_DOCUMENT_MAX_BYTES."""
 
     code: ClassVar[str] = "document_too_large"
-    status_code: ClassVar[int] = 413
 
 
-class UnsupportedDocument(DomainError):
+class UnsupportedDocument(UnsupportedFormat):
     """The bytes are not a PDF, JPEG or PNG, whatever the name or content type says."""
 
     code: ClassVar[str] = "unsupported_document"
-    status_code: ClassVar[int] = 415
 
 
 @dataclass(frozen=True)

@@ -39,8 +39,9 @@ from services.intake.handlers import ReportPolicy
 from shared.actors import ActingUserName
 from shared.auth import Access, Policy, Role, office_scope
 from shared.csrf import csrf_token
+from shared.errors import NotFound
 from shared.events_complaints import COMPLAINT_CHANNELS
-from shared.http import ERROR_RESPONSES, ErrorBody, NotFound
+from shared.http import ERROR_RESPONSES, ErrorBody
 from shared.pages import Pages
 from shared.runtime import RuntimeDep, ServiceRuntime, UnitOfWork
 

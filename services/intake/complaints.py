@@ -33,6 +33,7 @@ from services.intake import handlers
 from services.intake.models import IntakeTable
 from shared.auth import visible_to_caller
 from shared.db import UTCDateTime
+from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import CaseType, EventBase, ShortText
 from shared.events_complaints import (
     ComplaintAnswered,
@@ -41,7 +42,7 @@ from shared.events_complaints import (
     ComplaintHandlingStarted,
     ComplaintReceived,
 )
-from shared.http import ApiModel, Conflict, NotFound, Unprocessable
+from shared.http import ApiModel
 from shared.privacy import PersonalDataVault, mask_phone
 from shared.runtime import UnitOfWork
 from shared.signin_state import SignInThrottle

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 from uuid import UUID
 
+from shared.errors import Conflict, Oversized, Unprocessable, UnsupportedFormat
 from shared.events import Address, GeoPoint, HazardType
 from shared.geo import distance_km, outside_indonesia_detail, within_indonesia
-from shared.http import Conflict, DomainError, Unprocessable
 from shared.images import DEFAULT_MAX_PIXELS, NotAPicture, TooManyPixels, clean_picture
 from shared.regions import AddressProblem, InvalidNik, Region, Regions, check_nik
 from shared.regions import postal_code_well_formed as _postal_code_well_formed
@@ -328,18 +328,16 @@ PHOTO_FORMATS = {
 }
 
 
-class PhotoTooLarge(DomainError):
+class PhotoTooLarge(Oversized):
     """The upload is over the size limit."""
 
     code: ClassVar[str] = "photo_too_large"
-    status_code: ClassVar[int] = 413
 
 
-class NotAnImage(DomainError):
+class NotAnImage(UnsupportedFormat):
     """The bytes are not a JPEG, PNG or WebP picture, whatever the content type says."""
 
     code: ClassVar[str] = "not_an_image"
-    status_code: ClassVar[int] = 415
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ from services.intake.models import (
 from services.intake.privacy import reporter_vault, sealed_phone
 from services.intake.settings import IntakeSettings
 from shared.auth import visible_to_caller
+from shared.errors import NotFound, Unprocessable
 from shared.events import (
     GeoPoint,
     IncidentRejected,
@@ -55,7 +56,6 @@ from shared.events import (
     Reporter,
 )
 from shared.events_field import IncidentUpdated, ReportLinkedToIncident
-from shared.http import NotFound, Unprocessable
 from shared.privacy import PersonalDataVault
 from shared.regions import Region, Regions, regions
 from shared.runtime import UnitOfWork

@@ -18,7 +18,7 @@ from services.intake.handlers import ReportPolicy
 from services.intake.settings import IntakeSettings
 from shared.auth import Access, Policy, Role
 from shared.csrf import csrf_token
-from shared.http import NotFound, Unprocessable
+from shared.errors import NotFound, Unprocessable
 from shared.pages import Pages
 from shared.runtime import RuntimeDep
 

@@ -34,9 +34,9 @@ from services.logistics.models import (
 )
 from services.logistics.settings import LogisticsSettings
 from services.logistics.tenancy import in_callers_warehouses
+from shared.errors import Unprocessable
 from shared.events import CaseType
 from shared.events_stock import LotNearExpiry
-from shared.http import Unprocessable
 from shared.runtime import UnitOfWork
 
 if TYPE_CHECKING:

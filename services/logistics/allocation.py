@@ -25,7 +25,7 @@ from services.logistics.domain import (
     LotStock,
     Site,
     WarehousePick,
-    issue_date_problem,
+    check_issue_date,
     plan_allocation,
 )
 from services.logistics.ledger import (
@@ -50,6 +50,7 @@ from services.logistics.models import (
 )
 from services.logistics.settings import LogisticsSettings
 from services.logistics.tenancy import check_case_of_event_office, record_of_callers_office
+from shared.errors import Conflict
 from shared.events import (
     AnyEvent,
     CaseType,
@@ -65,7 +66,6 @@ from shared.events import (
     StockShortageDetected,
 )
 from shared.events_stock import MovementKind
-from shared.http import Conflict
 from shared.runtime import UnitOfWork
 
 # Lots read per round trip while allocating: most needs are met by the first few lots.
@@ -369,9 +369,7 @@ def release_dispatch(
     lines = [DispatchLine.model_validate(line) for line in dispatch.lines]
     for line in sorted(lines, key=lambda line: str(line.lot_id)):
         lot = locked_lot(uow, line.lot_id)
-        problem = issue_date_problem(lot.expires_on, today)
-        if problem is not None:
-            raise Conflict(f"lot {lot.id}: {problem}; cancel and re-plan", code="lot_expired")
+        check_issue_date(lot.id, lot.expires_on, today)
         issue_guarded(uow, lot, line.quantity, today, reserved_too=True)
         record(
             uow,

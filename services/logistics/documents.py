@@ -31,8 +31,8 @@ from services.logistics.models import (
 )
 from services.logistics.settings import OfficeHead
 from shared.auth import visible_to_caller
+from shared.errors import Conflict, NotFound
 from shared.exports import Column, Kind, xlsx
-from shared.http import Conflict, NotFound
 from shared.nip import printed_nip
 from shared.pdf import FONT, date_in_words, long_date, new_document, table, zone_name
 from shared.runtime import UnitOfWork

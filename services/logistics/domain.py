@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Literal
 from uuid import UUID
 
+from shared.errors import Conflict, Unprocessable
 from shared.events import GeoPoint
 from shared.geo import distance_km
 
@@ -234,56 +235,77 @@ def total_by_item(takes: Iterable[Take]) -> Mapping[str, int]:
     return totals
 
 
-def receipt_problem(received_on: date, expires_on: date | None, today: date) -> str | None:
-    """Why a receipt cannot be booked, or None: goods must not arrive from the future, and
-    expired goods are refused at the door (the decree: not expired, 000)."""
+def check_receipt(received_on: date, expires_on: date | None, today: date) -> None:
+    """Refuse a receipt that cannot be booked (Unprocessable `receipt_refused`): goods
+    must not arrive from the future, and expired goods are refused at the door (the
+    decree: not expired, 000)."""
     if received_on > today:
-        return f"received_on {received_on} is after today ({today})"
-    if expires_on is not None and expires_on <= today:
-        return f"lot expired on {expires_on}; expired goods are refused at receipt"
-    return None
-
-
-def adjustment_problem(on_hand: int, reserved: int, delta: int) -> str | None:
-    """Why a correction cannot be booked, or None: stock never goes below zero or below
-    what is already promised to a dispatch."""
-    if delta == 0:
-        return "an adjustment of 0 changes nothing"
-    if on_hand + delta < 0:
-        return f"lot holds {on_hand}; removing {-delta} would make it negative"
-    if on_hand + delta < reserved:
-        return (
-            f"{reserved} units of this lot are reserved for dispatches; "
-            f"on hand cannot go to {on_hand + delta}"
+        raise Unprocessable(
+            f"received_on {received_on} is after today ({today})", code="receipt_refused"
         )
-    return None
+    if expires_on is not None and expires_on <= today:
+        raise Unprocessable(
+            f"lot expired on {expires_on}; expired goods are refused at receipt",
+            code="receipt_refused",
+        )
 
 
-def backdated_decrease_problem(
-    received_on: date, effective_on: date, balances_from_then: Sequence[int], decrease: int
-) -> str | None:
-    """Why a decrease dated `effective_on` cannot be posted, or None.
+def check_adjustment(on_hand: int, reserved: int, delta: int) -> None:
+    """Refuse a correction that cannot be booked (Unprocessable `adjustment_refused`):
+    stock never goes below zero or below what is already promised to a dispatch."""
+    if delta == 0:
+        raise Unprocessable("an adjustment of 0 changes nothing", code="adjustment_refused")
+    if on_hand + delta < 0:
+        raise Unprocessable(
+            f"lot holds {on_hand}; removing {-delta} would make it negative",
+            code="adjustment_refused",
+        )
+    if on_hand + delta < reserved:
+        raise Unprocessable(
+            f"{reserved} units of this lot are reserved for dispatches; "
+            f"on hand cannot go to {on_hand + delta}",
+            code="adjustment_refused",
+        )
+
+
+def check_backdated_decrease(
+    received_on: date,
+    effective_on: date,
+    balances_from_then: Sequence[int],
+    decrease: int,
+    *,
+    code: str,
+) -> None:
+    """Refuse a decrease dated `effective_on` that cannot be posted (Unprocessable with
+    `code`, the refusal code of the use case that asked).
 
     `balances_from_then` are the lot's running on-hand balances at and after that date
     (the balance just before it first). A back-dated decrease lowers every later balance,
     so it is refused if any of them would go below zero: history is never rewritten into
     a state where goods left a lot that did not hold them."""
     if effective_on < received_on:
-        return f"the lot was received on {received_on}; nothing left it on {effective_on}"
+        raise Unprocessable(
+            f"the lot was received on {received_on}; nothing left it on {effective_on}",
+            code=code,
+        )
     lowest = min(balances_from_then, default=0)
     if lowest - decrease < 0:
-        return (
+        raise Unprocessable(
             f"on or after {effective_on} the lot held as little as {lowest}; "
-            f"taking {decrease} then would make its history negative"
+            f"taking {decrease} then would make its history negative",
+            code=code,
         )
-    return None
 
 
-def issue_date_problem(expires_on: date | None, effective_on: date) -> str | None:
-    """Why goods of a lot cannot leave on `effective_on` (back-dated or not), or None."""
+def check_issue_date(lot_id: UUID, expires_on: date | None, effective_on: date) -> None:
+    """Refuse to issue goods of a reserved lot that expired by `effective_on` (back-dated
+    or not): Conflict `lot_expired`, the dispatch must be cancelled and planned again."""
     if expires_on is not None and expires_on <= effective_on:
-        return f"the lot expired on {expires_on}; it cannot be issued on {effective_on}"
-    return None
+        raise Conflict(
+            f"lot {lot_id}: the lot expired on {expires_on}; it cannot be issued on "
+            f"{effective_on}; cancel and re-plan",
+            code="lot_expired",
+        )
 
 
 @dataclass(frozen=True)
@@ -301,19 +323,27 @@ class CountLine:
         return self.counted - self.book
 
 
-def count_problem(lines: Sequence[CountLine]) -> str | None:
-    """Why a count cannot be posted, or None. A lot being picked (units reserved for a
-    dispatch) cannot be counted: its goods are moving between shelf and truck."""
+def check_count(lines: Sequence[CountLine]) -> None:
+    """Refuse a count that cannot be posted: a lot listed twice or counted below zero
+    (Unprocessable `count_refused`), or a lot being picked (Conflict `lot_being_picked`:
+    units reserved for a dispatch are moving between shelf and truck; count it later)."""
     seen: set[UUID] = set()
     for line in lines:
         if line.lot_id in seen:
-            return f"lot {line.lot_id} appears twice in the count"
+            raise Unprocessable(
+                f"lot {line.lot_id} appears twice in the count", code="count_refused"
+            )
         seen.add(line.lot_id)
         if line.counted < 0:
-            return f"lot {line.lot_id}: a counted quantity cannot be negative"
+            raise Unprocessable(
+                f"lot {line.lot_id}: a counted quantity cannot be negative",
+                code="count_refused",
+            )
         if line.reserved > 0:
-            return f"lot {line.lot_id} is being picked ({line.reserved} reserved); count it later"
-    return None
+            raise Conflict(
+                f"lot {line.lot_id} is being picked ({line.reserved} reserved); count it later",
+                code="lot_being_picked",
+            )
 
 
 def days_to_expiry(expires_on: date, today: date) -> int:
@@ -353,28 +383,36 @@ class ReceiptDecision:
 
 def receipt_decision(
     *,
+    item_code: str,
     delivered: int,
     accepted: int,
     reject_reason: Literal["short", "damaged", "expired", "other"] | None,
     still_ordered: int,
     expires_on: date | None,
     today: date,
-) -> ReceiptDecision | str:
-    """Check one delivered line against the order: a decision, or why it is refused.
+) -> ReceiptDecision:
+    """Check one delivered line of `item_code` against the order: what is booked and what
+    is refused at the door, or Unprocessable `receipt_refused` when the line is wrong.
 
     Expired goods (or goods expiring today) are refused whatever the keeper accepted; more
     than is still on order is an error (the supplier must be asked, not the books bent)."""
+
+    def wrong(problem: str) -> Unprocessable:
+        return Unprocessable(f"{item_code}: {problem}", code="receipt_refused")
+
     if delivered <= 0:
-        return "delivered quantity must be positive"
+        raise wrong("delivered quantity must be positive")
     if accepted < 0 or accepted > delivered:
-        return f"accepted must be between 0 and delivered ({delivered})"
+        raise wrong(f"accepted must be between 0 and delivered ({delivered})")
     if expires_on is not None and expires_on <= today:
         return ReceiptDecision(accepted=0, rejected=delivered, reason="expired")
     if accepted > still_ordered:
-        return f"accepting {accepted} exceeds the {still_ordered} still on order"
+        raise wrong(f"accepting {accepted} exceeds the {still_ordered} still on order")
     rejected = delivered - accepted
     if rejected and reject_reason is None:
-        return f"{rejected} units not accepted: give a reason (short, damaged, expired, other)"
+        raise wrong(
+            f"{rejected} units not accepted: give a reason (short, damaged, expired, other)"
+        )
     return ReceiptDecision(
         accepted=accepted, rejected=rejected, reason=reject_reason if rejected else None
     )

@@ -21,7 +21,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from services.logistics.buffer import check_minimum
-from services.logistics.domain import backdated_decrease_problem
+from services.logistics.domain import check_backdated_decrease
 from services.logistics.models import (
     LogisticsTable,
     LotCondition,
@@ -30,9 +30,9 @@ from services.logistics.models import (
     WarehouseRow,
 )
 from services.logistics.tenancy import record_of_callers_office
+from shared.errors import Unprocessable
 from shared.events import CaseType, EventBase
 from shared.events_stock import LotQuarantined, MovementKind, StockMoved
-from shared.http import Unprocessable
 from shared.runtime import UnitOfWork
 
 # Core views of tables, for set-based updates and sums that the ORM types poorly.
@@ -204,11 +204,13 @@ def change_on_hand(
                 code=refused_code,
             )
         if effective_on < today:
-            problem = backdated_decrease_problem(
-                lot.received_on, effective_on, _balances_from(uow, lot.id, effective_on), -delta
+            check_backdated_decrease(
+                lot.received_on,
+                effective_on,
+                _balances_from(uow, lot.id, effective_on),
+                -delta,
+                code=refused_code,
             )
-            if problem is not None:
-                raise Unprocessable(problem, code=refused_code)
     lot.on_hand += delta
     uow.session.add(lot)
     movement = record(uow, lot, kind, effective_on=effective_on, on_hand_delta=delta, **notes)

@@ -43,6 +43,7 @@ from services.logistics.tenancy import (
     record_of_callers_office,
 )
 from shared.auth import scoped_office
+from shared.errors import Conflict, PermanentEventError, Unprocessable
 from shared.events import AnyEvent, CaseType, EventBase, NeedLine, parse_event, serialize_event
 from shared.events_programs import DeliveryReturned, GoodsRequested
 from shared.events_stock import (
@@ -55,8 +56,6 @@ from shared.events_stock import (
     ReceivedLine,
     RejectedLine,
 )
-from shared.http import Conflict, Unprocessable
-from shared.kafka import PermanentEventError
 from shared.runtime import UnitOfWork
 
 RequestSource = Literal["permakanan_round", "sandang_request", "shortage", "buffer_stock"]
@@ -488,6 +487,7 @@ def receive_goods(
                 f"{line.item_code} is not on order {order.number}", code="not_ordered"
             )
         decision = receipt_decision(
+            item_code=line.item_code,
             delivered=line.delivered,
             accepted=line.accepted,
             reject_reason=line.reject_reason,
@@ -495,8 +495,6 @@ def receive_goods(
             expires_on=line.expires_on,
             today=today,
         )
-        if isinstance(decision, str):
-            raise Unprocessable(f"{line.item_code}: {decision}", code="receipt_refused")
         remaining[line.item_code] -= decision.accepted
         decisions.append((line, decision))
     request = get_request(uow, order.request_id, for_update=True)

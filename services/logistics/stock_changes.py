@@ -21,9 +21,9 @@ from services.logistics.catalogue import (
 )
 from services.logistics.domain import (
     CountLine,
-    adjustment_problem,
-    count_problem,
-    receipt_problem,
+    check_adjustment,
+    check_count,
+    check_receipt,
     take_in_issue_order,
 )
 from services.logistics.ledger import (
@@ -53,8 +53,8 @@ from services.logistics.models import (
 )
 from services.logistics.settings import LogisticsSettings
 from services.logistics.tenancy import warehouse_visible
+from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events_stock import MovementKind
-from shared.http import Conflict, NotFound, Unprocessable
 from shared.runtime import UnitOfWork
 
 
@@ -71,9 +71,7 @@ def receive_lot(
     known_item(uow, body.item_code)
     warehouse = known_warehouse(uow, body.warehouse_code)
     today = local_today(uow, settings, warehouse.office_id)
-    problem = receipt_problem(body.received_on, body.expires_on, today)
-    if problem is not None:
-        raise Unprocessable(problem, code="receipt_refused")
+    check_receipt(body.received_on, body.expires_on, today)
     lot = new_lot(
         uow,
         item_code=body.item_code,
@@ -104,9 +102,7 @@ def adjust_lot(
     """Correct a lot's quantity with a reason; history is never edited, only added to. A
     back-dated correction is refused if it would make the lot's past balance negative."""
     lot = locked_lot(uow, lot_id)
-    problem = adjustment_problem(lot.on_hand, lot.reserved, body.delta)
-    if problem is not None:
-        raise Unprocessable(problem, code="adjustment_refused")
+    check_adjustment(lot.on_hand, lot.reserved, body.delta)
     change_on_hand(
         uow,
         lot,
@@ -306,10 +302,7 @@ def post_count(uow: UnitOfWork, body: CountIn, settings: LogisticsSettings) -> S
         )
         for line in body.lines
     ]
-    problem = count_problem(lines)
-    if problem is not None:
-        code = "lot_being_picked" if "being picked" in problem else "count_refused"
-        raise (Conflict if code == "lot_being_picked" else Unprocessable)(problem, code=code)
+    check_count(lines)
     count_id = uuid4()
     reference = f"OPNAME-{str(count_id)[:8].upper()}"
     for line in lines:

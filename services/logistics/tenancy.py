@@ -26,9 +26,8 @@ from services.logistics.models import (
     WarehouseRow,
 )
 from shared.auth import scoped_office, visible_to_caller
+from shared.errors import NotFound, PermanentEventError, Unprocessable
 from shared.events import EventBase
-from shared.http import NotFound, Unprocessable
-from shared.kafka import PermanentEventError
 from shared.runtime import UnitOfWork
 
 WAREHOUSE: Table = LogisticsTable.metadata.tables["warehouse"]

@@ -45,8 +45,9 @@ from services.notify.webhooks import send_notifications
 from shared.actors import ActingUserName
 from shared.auth import Access, Policy, Role
 from shared.clock import Clock
+from shared.errors import NotFound, Unprocessable
 from shared.exports import XLSX_MEDIA_TYPE
-from shared.http import ERROR_RESPONSES, NotFound, Unprocessable
+from shared.http import ERROR_RESPONSES
 from shared.openapi import file_answer
 from shared.pages import assets_router
 from shared.runtime import Figure, RuntimeDep, ServiceRuntime, create_service_api

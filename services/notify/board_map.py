@@ -22,7 +22,8 @@ from fastapi.responses import FileResponse
 from services.notify.models import ClockOut, ClockRow
 from services.notify.settings import NotifySettings, notify_settings
 from services.notify.tenancy import OfficeFilter
-from shared.http import NotFound, allow_images_from
+from shared.errors import NotFound
+from shared.http import allow_images_from
 from shared.pages import SHARED_DIR
 
 BOUNDARIES: Final = SHARED_DIR / "regions_data" / "boundaries"

@@ -16,6 +16,7 @@ from services.notify.announcements import announce, clock_event, event_type_of, 
 from services.notify.domain import ClockState
 from services.notify.models import ClockRow, TimelineRow
 from services.notify.standards import EMERGENCY_RELIEF, ServiceStandard, Standards
+from shared.errors import PermanentEventError
 from shared.events import (
     Address,
     AnyEvent,
@@ -41,7 +42,7 @@ from shared.events_programs import (
     SandangRequested,
 )
 from shared.events_stock import PurchaseRequested
-from shared.kafka import NotApplicableYet, PermanentEventError
+from shared.kafka import NotApplicableYet
 from shared.regions import AddressProblem, regions
 from shared.runtime import UnitOfWork
 

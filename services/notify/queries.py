@@ -13,7 +13,7 @@ from services.notify import domain
 from services.notify.models import AlertRow, ClockFilter, ClockRow, FeedRow, TimelineRow
 from services.notify.standards import Standards
 from shared.auth import visible_to_caller
-from shared.http import NotFound
+from shared.errors import NotFound
 from shared.runtime import UnitOfWork
 
 # --- reading clocks -----------------------------------------------------------------

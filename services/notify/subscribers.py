@@ -18,7 +18,7 @@ from services.notify import domain
 from services.notify.domain import NotificationStatus
 from services.notify.models import NotificationRow, SubscriptionIn, SubscriptionRow
 from shared.auth import scoped_office
-from shared.http import Conflict, Forbidden, NotFound
+from shared.errors import Conflict, Forbidden, NotFound
 from shared.runtime import UnitOfWork
 
 # --- subscriptions ------------------------------------------------------------------

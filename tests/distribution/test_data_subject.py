@@ -14,7 +14,7 @@ from services.distribution.common import Policy
 from services.distribution.models import AddressIn, CorrectionIn
 from shared.audit import acting_as
 from shared.clock import FixedClock
-from shared.http import Conflict, Unprocessable
+from shared.errors import Conflict, Unprocessable
 from shared.runtime import ServiceRuntime
 from tests.distribution.programs_support import START, make_runtime, nik, person, register
 

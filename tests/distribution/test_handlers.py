@@ -25,6 +25,7 @@ from services.distribution.models import (
 from services.distribution.settings import DistributionSettings
 from services.distribution.stream import SUBSCRIPTIONS
 from shared.clock import FixedClock
+from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import (
     AnyEvent,
     DeliveryArrived,
@@ -39,7 +40,6 @@ from shared.events import (
     GeoPoint,
     parse_event,
 )
-from shared.http import Conflict, NotFound, Unprocessable
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
 from shared.topics import DISPATCHES

@@ -46,6 +46,7 @@ from services.distribution.models import (
     SandangStatus,
 )
 from shared.clock import FixedClock
+from shared.errors import Conflict, NotFound, PermanentEventError, Unprocessable
 from shared.events import CaseType, GeoPoint, NeedLine
 from shared.events_programs import (
     DeliveryReturned,
@@ -59,8 +60,6 @@ from shared.events_programs import (
     SandangProcurementStarted,
     SandangRequested,
 )
-from shared.http import Conflict, NotFound, Unprocessable
-from shared.kafka import PermanentEventError
 from shared.runtime import ServiceRuntime
 from tests.distribution.programs_support import (
     HUB,

@@ -29,6 +29,7 @@ from services.intake.complaints import (
 )
 from services.intake.settings import IntakeSettings
 from shared.auth import Role
+from shared.errors import Conflict
 from shared.events import CaseType
 from shared.events_complaints import (
     ComplaintAnswered,
@@ -36,7 +37,6 @@ from shared.events_complaints import (
     ComplaintHandlingStarted,
     ComplaintReceived,
 )
-from shared.http import Conflict
 from shared.tansu import TansuBroker
 from tests.intake.test_api import events_of, report
 from tests.support.access import signed_in, token_for

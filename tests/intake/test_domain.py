@@ -30,9 +30,9 @@ from services.intake.domain import (
     nik_digest,
 )
 from services.intake.settings import IntakeSettings
+from shared.errors import Unprocessable
 from shared.events import Address, GeoPoint, HazardType
 from shared.geo import distance_km
-from shared.http import Unprocessable
 from shared.regions import regions
 from shared.settings import CommonSettings
 
@@ -244,7 +244,7 @@ def test_a_picture_over_the_limit_is_too_large() -> None:
     data = picture("PNG", (400, 400))
     with pytest.raises(PhotoTooLarge) as refused:
         inspect_photo(data, len(data) - 1)
-    assert refused.value.status_code == 413
+    assert refused.value.error_code == "photo_too_large"
 
 
 @settings(max_examples=60, deadline=None)

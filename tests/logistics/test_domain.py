@@ -19,10 +19,12 @@ from services.logistics.domain import (
     IssueOrderBroken,
     LotStock,
     Site,
-    adjustment_problem,
-    backdated_decrease_problem,
     buffer_for_households,
-    count_problem,
+    check_adjustment,
+    check_backdated_decrease,
+    check_count,
+    check_issue_date,
+    check_receipt,
     due_early,
     is_near_expiry,
     issue_key,
@@ -31,10 +33,10 @@ from services.logistics.domain import (
     pick_lots,
     plan_allocation,
     receipt_decision,
-    receipt_problem,
     reorder_suggestion,
     take_in_issue_order,
 )
+from shared.errors import Conflict, Unprocessable
 from shared.events import GeoPoint
 
 TODAY = date(2026, 11, 23)
@@ -144,13 +146,17 @@ def test_reports_shortfall_when_only_expired_stock_is_left() -> None:
 
 
 def test_receipt_and_adjustment_rules() -> None:
-    assert receipt_problem(TODAY, None, TODAY) is None
-    assert "after today" in (receipt_problem(TODAY + timedelta(days=1), None, TODAY) or "")
-    assert "expired" in (receipt_problem(TODAY, TODAY, TODAY) or "")
-    assert adjustment_problem(10, 0, -10) is None
-    assert "negative" in (adjustment_problem(10, 0, -11) or "")
-    assert "reserved" in (adjustment_problem(10, 8, -5) or "")
-    assert "changes nothing" in (adjustment_problem(10, 0, 0) or "")
+    check_receipt(TODAY, None, TODAY)
+    with pytest.raises(Unprocessable, match="after today") as future:
+        check_receipt(TODAY + timedelta(days=1), None, TODAY)
+    assert future.value.error_code == "receipt_refused"
+    with pytest.raises(Unprocessable, match="expired"):
+        check_receipt(TODAY, TODAY, TODAY)
+    check_adjustment(10, 0, -10)
+    for delta, reserved, said in ((-11, 0, "negative"), (-5, 8, "reserved"), (0, 0, "nothing")):
+        with pytest.raises(Unprocessable, match=said) as refused:
+            check_adjustment(10, reserved, delta)
+        assert refused.value.error_code == "adjustment_refused"
 
 
 lots_strategy = st.lists(
@@ -305,22 +311,30 @@ def test_a_stream_out_of_issue_order_is_refused_not_followed() -> None:
 def test_backdated_decrease_may_not_make_history_negative() -> None:
     received = date(2026, 1, 1)
     # Balance 10 before 1 March, then 2 after an issue of 8 on 5 March.
-    assert backdated_decrease_problem(received, date(2026, 3, 1), [10, 2], 2) is None
-    assert "negative" in (backdated_decrease_problem(received, date(2026, 3, 1), [10, 2], 3) or "")
-    assert "received" in (backdated_decrease_problem(received, date(2025, 12, 1), [0], 1) or "")
+    check_backdated_decrease(received, date(2026, 3, 1), [10, 2], 2, code="refused")
+    with pytest.raises(Unprocessable, match="negative") as negative:
+        check_backdated_decrease(received, date(2026, 3, 1), [10, 2], 3, code="correction_refused")
+    assert negative.value.error_code == "correction_refused"
+    with pytest.raises(Unprocessable, match="received"):
+        check_backdated_decrease(received, date(2025, 12, 1), [0], 1, code="refused")
 
 
 def test_a_lot_being_picked_cannot_be_counted() -> None:
     lot_id = uuid.uuid4()
-    assert count_problem([CountLine(lot_id, book=10, counted=9, reserved=0)]) is None
-    assert "being picked" in (count_problem([CountLine(lot_id, 10, 9, reserved=3)]) or "")
+    check_count([CountLine(lot_id, book=10, counted=9, reserved=0)])
+    with pytest.raises(Conflict, match="being picked") as picking:
+        check_count([CountLine(lot_id, 10, 9, reserved=3)])
+    assert picking.value.error_code == "lot_being_picked"
     twice = [CountLine(lot_id, 10, 9, 0), CountLine(lot_id, 10, 8, 0)]
-    assert "twice" in (count_problem(twice) or "")
+    with pytest.raises(Unprocessable, match="twice") as listed_twice:
+        check_count(twice)
+    assert listed_twice.value.error_code == "count_refused"
     assert CountLine(lot_id, book=10, counted=7, reserved=0).difference == -3
 
 
 def test_goods_receipt_decisions() -> None:
     ok = receipt_decision(
+        item_code="RICE-5KG",
         delivered=10,
         accepted=8,
         reject_reason="damaged",
@@ -328,8 +342,9 @@ def test_goods_receipt_decisions() -> None:
         expires_on=None,
         today=TODAY,
     )
-    assert not isinstance(ok, str) and (ok.accepted, ok.rejected, ok.reason) == (8, 2, "damaged")
+    assert (ok.accepted, ok.rejected, ok.reason) == (8, 2, "damaged")
     expired = receipt_decision(
+        item_code="RICE-5KG",
         delivered=10,
         accepted=10,
         reject_reason=None,
@@ -337,25 +352,36 @@ def test_goods_receipt_decisions() -> None:
         expires_on=TODAY,
         today=TODAY,
     )
-    assert not isinstance(expired, str) and (expired.accepted, expired.reason) == (0, "expired")
-    no_reason = receipt_decision(
-        delivered=10,
-        accepted=8,
-        reject_reason=None,
-        still_ordered=10,
-        expires_on=None,
-        today=TODAY,
-    )
-    assert isinstance(no_reason, str) and "reason" in no_reason
-    too_many = receipt_decision(
-        delivered=12,
-        accepted=12,
-        reject_reason=None,
-        still_ordered=10,
-        expires_on=None,
-        today=TODAY,
-    )
-    assert isinstance(too_many, str) and "still on order" in too_many
+    assert (expired.accepted, expired.reason) == (0, "expired")
+    with pytest.raises(Unprocessable, match="RICE-5KG: 2 units not accepted: give a reason"):
+        receipt_decision(
+            item_code="RICE-5KG",
+            delivered=10,
+            accepted=8,
+            reject_reason=None,
+            still_ordered=10,
+            expires_on=None,
+            today=TODAY,
+        )
+    with pytest.raises(Unprocessable, match="still on order") as too_many:
+        receipt_decision(
+            item_code="RICE-5KG",
+            delivered=12,
+            accepted=12,
+            reject_reason=None,
+            still_ordered=10,
+            expires_on=None,
+            today=TODAY,
+        )
+    assert too_many.value.error_code == "receipt_refused"
+
+
+def test_an_expired_lot_cannot_be_issued_and_the_dispatch_must_be_replanned() -> None:
+    lot_id = uuid.uuid4()
+    check_issue_date(lot_id, TODAY + timedelta(days=1), TODAY)
+    with pytest.raises(Conflict, match="cancel and re-plan") as expired:
+        check_issue_date(lot_id, TODAY, TODAY)
+    assert expired.value.error_code == "lot_expired"
 
 
 def test_buffer_reorder_expiry_and_lead_time_rules() -> None:

@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from services.logistics import allocation, catalogue, queries, stock_changes
 from services.logistics.models import AdjustmentIn, DispatchRow, ShortageRow, WarehouseIn
+from shared.errors import Conflict, PermanentEventError, Unprocessable
 from shared.events import (
     DispatchPlanned,
     EventBase,
@@ -19,8 +20,6 @@ from shared.events import (
     StockShortageDetected,
 )
 from shared.events_stock import MovementKind
-from shared.http import Conflict, Unprocessable
-from shared.kafka import PermanentEventError
 from shared.runtime import ServiceRuntime
 from tests.logistics.support import (
     NOW,

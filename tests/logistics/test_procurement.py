@@ -21,6 +21,7 @@ from services.logistics.models import (
     ReceiptLineIn,
 )
 from services.logistics.ui.procurement import follow_page
+from shared.errors import Conflict, PermanentEventError, Unprocessable
 from shared.events import CaseType, DispatchPlanned, EventBase, NeedLine
 from shared.events_programs import (
     DeliveryReturned,
@@ -35,8 +36,6 @@ from shared.events_stock import (
     ProcurementCompleted,
     PurchaseRequested,
 )
-from shared.http import Conflict, Unprocessable
-from shared.kafka import PermanentEventError
 from shared.runtime import ServiceRuntime
 from tests.logistics.support import (
     NOW,

@@ -21,6 +21,7 @@ from services.notify.models import ClockFilter, ClockRow, NotifyTable, Subscript
 from services.notify.settings import NotifySettings
 from services.notify.standards import Standards, load_standards
 from shared.clock import FixedClock
+from shared.errors import Conflict, NotFound
 from shared.events import (
     Address,
     AnyEvent,
@@ -47,7 +48,6 @@ from shared.events_programs import (
     SandangRequested,
 )
 from shared.events_stock import ProcurementCompleted, ProcurementLine, PurchaseRequested
-from shared.http import Conflict, NotFound
 from shared.kafka import NotApplicableYet
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings

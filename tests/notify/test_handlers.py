@@ -23,6 +23,7 @@ from services.notify.standards import Standards, load_standards
 from services.notify.subscribers import OutgoingWebhook
 from services.notify.webhooks import send_notifications
 from shared.clock import FixedClock
+from shared.errors import PermanentEventError
 from shared.events import (
     AnyEvent,
     DeliveryArrived,
@@ -40,7 +41,7 @@ from shared.events import (
     ResponseDeadlineBreached,
     parse_event,
 )
-from shared.kafka import NotApplicableYet, PermanentEventError
+from shared.kafka import NotApplicableYet
 from shared.runtime import ServiceRuntime, UnitOfWork
 from shared.settings import CommonSettings
 from tests.support.kafka import eventually

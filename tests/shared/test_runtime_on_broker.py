@@ -11,10 +11,12 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
+from shared.db import read_transaction
+from shared.errors import Conflict, PermanentEventError, Unprocessable
 from shared.events import GeoPoint, IncidentRejected, NeedLine, serialize_event
-from shared.kafka import PermanentEventError
+from shared.kafka import NotApplicableYet
 from shared.metrics import metrics_registry, render
-from shared.runtime import ServiceRuntime, Subscription, UnitOfWork
+from shared.runtime import EventUseCase, ServiceRuntime, Subscription, UnitOfWork
 from shared.settings import CommonSettings, KafkaSettings, ServiceSettings
 from shared.tansu import TansuBroker
 from shared.topics import INCIDENTS
@@ -112,6 +114,106 @@ async def test_applies_once_dead_letters_poison_and_carries_on(
         await eventually(
             lambda: samples(render(metrics_registry(runtime)).decode())[dead_lettered] == 3
         )
+
+
+def _runtime(
+    name: str, broker: TansuBroker, database_url: str, handle: EventUseCase
+) -> ServiceRuntime:
+    settings = ServiceSettings(
+        database_url=database_url,
+        common=CommonSettings(environment="test"),
+        kafka=KafkaSettings(bootstrap_servers=broker.bootstrap_servers),
+    )
+    return ServiceRuntime(
+        name=f"{name}{uuid.uuid4().hex[:8]}",
+        settings=settings,
+        metadata=MetaData(),
+        subscriptions=[Subscription(topic=INCIDENTS, handle=handle)],
+    )
+
+
+async def test_a_domain_refusal_of_an_event_is_dead_lettered_at_once_with_its_code(
+    broker: TansuBroker, database_url: str
+) -> None:
+    # A rule's refusal is an answer, not a crash: the same event would be refused again,
+    # so it goes to the dead letters on the first try, its code as the reason.
+    refused, after = uuid.uuid4(), uuid.uuid4()
+    attempts: list[uuid.UUID] = []
+    applied: list[uuid.UUID] = []
+
+    def refuse_one(uow: UnitOfWork, event: object) -> None:
+        assert isinstance(event, IncidentRejected)
+        if event.case_id == refused:
+            attempts.append(event.case_id)
+            raise Conflict("the delivery already arrived", code="invalid_delivery_transition")
+        if event.case_id == after:
+            applied.append(event.case_id)
+
+    runtime = _runtime("refuser", broker, database_url, refuse_one)
+    runtime.create_tables()
+    key = str(refused).encode()
+    async with runtime.lifespan(FastAPI()):
+        for case in (refused, after):
+            await send_raw(
+                broker.bootstrap_servers,
+                INCIDENTS.name,
+                serialize_event(_rejected(case)),
+                str(case).encode(),
+            )
+        dead = await collect(
+            broker.bootstrap_servers, INCIDENTS.dlq, match=lambda r: r.key == key, count=1
+        )
+        await eventually(lambda: applied == [after])
+    headers = {name: value.decode() for name, value in dead[0].headers}
+    assert (headers["dlq.reason"], headers["dlq.detail"]) == (
+        "invalid_delivery_transition",
+        "the delivery already arrived",
+    )
+    assert attempts == [refused], "a refusal is not tried again"
+
+
+async def test_a_parked_event_refused_once_its_start_arrives_is_dead_lettered_with_its_code(
+    broker: TansuBroker, database_url: str
+) -> None:
+    # The step waited for its start; once the start is there the rule refuses the step.
+    # It must leave the parked events for the dead letters, not be tried every second.
+    case = uuid.uuid4()
+    started: set[uuid.UUID] = set()
+
+    def step_after_start(uow: UnitOfWork, event: object) -> None:
+        assert isinstance(event, IncidentRejected)
+        if event.case_id != case:
+            return
+        if event.reason == "start":
+            started.add(case)
+        elif case not in started:
+            raise NotApplicableYet(f"{case} not started")
+        else:
+            raise Unprocessable("the step names no stop of the case", code="unknown_stop")
+
+    runtime = _runtime("parkref", broker, database_url, step_after_start)
+    runtime.create_tables()
+    key = str(case).encode()
+    async with runtime.lifespan(FastAPI()):
+        for reason in ("step", "start"):
+            await send_raw(
+                broker.bootstrap_servers,
+                INCIDENTS.name,
+                serialize_event(_rejected(case, reason)),
+                key,
+            )
+        dead = await collect(
+            broker.bootstrap_servers, INCIDENTS.dlq, match=lambda r: r.key == key, count=1
+        )
+        await eventually(
+            lambda: not read_transaction(runtime.engine, runtime.messaging.parked_events)
+        )
+    assert len(dead) == 1, "the refused step is dead-lettered"
+    headers = {name: value.decode() for name, value in dead[0].headers}
+    assert (headers["dlq.reason"], headers["dlq.detail"]) == (
+        "unknown_stop",
+        "the step names no stop of the case",
+    )
 
 
 async def test_outbox_rows_reach_the_topic_in_order(broker: TansuBroker, database_url: str) -> None:

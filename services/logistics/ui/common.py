@@ -21,7 +21,7 @@ from markupsafe import Markup
 from services.logistics.models import IncidentPlaceRow, PickList
 from services.logistics.settings import LogisticsSettings
 from shared.csrf import csrf_field
-from shared.http import DomainError
+from shared.errors import DomainError
 from shared.pages import LANGUAGES, Lang, Pages, choose_language, translations
 from shared.runtime import RuntimeDep, UnitOfWork
 

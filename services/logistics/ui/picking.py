@@ -15,7 +15,7 @@ from services.logistics.models import DispatchStatus, IncidentPlaceRow, PickList
 from services.logistics.ui.common import dispatch_name, redirect_after, render, settings_of
 from shared.actors import ActingUserName
 from shared.auth import scoped_office
-from shared.http import NotFound
+from shared.errors import NotFound
 from shared.pages import choose_language
 from shared.runtime import RuntimeDep, UnitOfWork
 

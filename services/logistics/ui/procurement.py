@@ -39,7 +39,7 @@ from services.logistics.ui.common import (
     settings_of,
 )
 from shared.auth import scoped_office
-from shared.http import NotFound
+from shared.errors import NotFound
 from shared.pages import Lang, choose_language
 from shared.runtime import RuntimeDep, UnitOfWork
 

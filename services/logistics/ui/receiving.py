@@ -29,7 +29,8 @@ from services.logistics.ui.common import explain, page_url, pages, settings_of, 
 from shared.actors import ActingUserName
 from shared.auth import scoped_office
 from shared.csrf import csrf_field
-from shared.http import DomainError, Unprocessable
+from shared.errors import DomainError, Unprocessable
+from shared.http import status_of
 from shared.pages import choose_language
 from shared.runtime import RuntimeDep, UnitOfWork
 
@@ -185,7 +186,7 @@ async def receive(
             runtime,
             typed=_typed(str(order_id), form),
             refusal=exc,
-            status_code=exc.status_code,
+            status_code=status_of(exc),
             only=order_id if from_procurement else None,
         )
     if from_procurement:
@@ -280,7 +281,7 @@ async def post_count(
             warehouse_code or None,
             typed=_typed("count", form),
             refusal=exc,
-            status_code=exc.status_code,
+            status_code=status_of(exc),
         )
     return RedirectResponse(
         page_url("/ui/counts", warehouse_code=warehouse_code, done="counted"), status_code=303

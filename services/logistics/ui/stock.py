@@ -27,7 +27,8 @@ from services.logistics.ui.common import (
     settings_of,
 )
 from shared.auth import scoped_office
-from shared.http import DomainError
+from shared.errors import DomainError
+from shared.http import status_of
 from shared.runtime import RuntimeDep, UnitOfWork
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -175,7 +176,7 @@ def stock_card(  # noqa: PLR0917 - FastAPI passes query parameters by keyword an
         except DomainError as exc:
             context["refusal"] = exc
             return render(
-                request, "card.html", "/ui/stock-card", status_code=exc.status_code, **context
+                request, "card.html", "/ui/stock-card", status_code=status_of(exc), **context
             )
         numbered = [(f"{number:07d}", line) for number, line in enumerate(card.lines, start=1)]
         context["card"] = card
