@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field as SQLField
 from sqlmodel import col, select
 
-from services.intake import case_records, handlers
+from services.intake import case_records, handlers, inbox
 from services.intake.domain import (
     CLOCK_DRIFT_ALLOWANCE,
     IncidentStatus,
@@ -410,6 +410,7 @@ def field_assessment_page(incident_id: UUID, request: Request, runtime: RuntimeD
         incident=incident,
         assessments=assessments,
         csrf=csrf_token(request),
+        items=inbox.COMMON_ITEMS,
         current=FIELD_PAGES,
     )
 

@@ -24,7 +24,8 @@ from tests.intake.test_case_records import Offices, make_offices
 
 @pytest.fixture
 def offices(database_url: str, tmp_path: Path) -> Offices:
-    return make_offices(database_url, tmp_path)
+    # Each report opens its own incident (two floods at one point are two cases here).
+    return make_offices(database_url, tmp_path, duplicate_radius_m=0)
 
 
 def assessment(**overrides: Any) -> dict[str, Any]:
@@ -278,3 +279,53 @@ def test_verifying_without_needs_and_without_an_assessment_is_refused(offices: O
     assert refused.status_code == 422, refused.text
     assert refused.json()["error"] == "assessed_needs_missing"
     assert offices.events(IncidentVerified) == []
+
+
+# --- the screens (rendered on the server; the browser test drives the forms) -----------
+
+
+def test_the_field_teams_list_offers_the_offices_open_incidents_with_their_latest_assessment(
+    offices: Offices,
+) -> None:
+    assessed, fresh = offices.file("balangan"), offices.file("balangan")
+    elsewhere = offices.file("kukar")
+    assert post(offices, assessed, assessment()).status_code == 201
+
+    page = offices.client.get(
+        "/lapor/kajian?lang=id", headers=offices.user(Role.FIELD_TEAM, "balangan")
+    )
+
+    assert page.status_code == 200
+    assert f"/lapor/kajian/{assessed}" in page.text and f"/lapor/kajian/{fresh}" in page.text
+    assert elsewhere not in page.text
+    assert "Terakhir:" in page.text and "oleh Tagana Kecamatan Paringin" in page.text
+    assert "Belum dikaji" in page.text
+
+
+def test_the_coordinators_report_page_starts_verifying_from_the_latest_assessments_needs(
+    offices: Offices,
+) -> None:
+    incident = offices.file("balangan")
+    assert post(offices, incident, assessment()).status_code == 201
+
+    page = offices.client.get(
+        f"/koordinator/{incident}?lang=en", headers=offices.user(Role.COORDINATOR, "balangan")
+    )
+
+    assert page.status_code == 200
+    verify_form = page.text.split('id="verify-form"', 1)[1].split("</form>", 1)[0]
+    assert 'value="FAMILY-KIT"' in verify_form and 'value="35"' in verify_form
+    # The reporter asked for 40 RICE-5KG; the assessment found 24 are needed.
+    assert 'value="24"' in verify_form and 'value="40"' not in verify_form
+    assert "those of the rapid assessment of" in page.text
+
+
+def test_another_offices_incident_has_no_assessment_page(offices: Offices) -> None:
+    kukar_incident = offices.file("kukar")
+
+    page = offices.client.get(
+        f"/lapor/kajian/{kukar_incident}", headers=offices.user(Role.FIELD_TEAM, "balangan")
+    )
+
+    assert page.status_code == 404
+    assert "/lapor/kajian" in page.text
