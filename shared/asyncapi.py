@@ -42,6 +42,7 @@ PUBLISHED_BY: dict[str, tuple[str, ...]] = {
         "IncidentDocumentAttached",
         "DispositionRecorded",
         "EmergencyStatusDeclared",
+        "RapidAssessmentRecorded",
     ),
     "logistics": (
         "DispatchPlanned",

@@ -1,6 +1,6 @@
 """intake's contracts beyond the first report: follow-ups and duplicates of an incident,
 and the records an audited office keeps on it (documents, the leadership's disposition,
-the emergency-status decision).
+the emergency-status decision, Tagana's rapid assessment).
 
 Published on intake's topic, keyed by the incident (`case_id`). None carries the
 reporter's phone or NIK: those stay in intake.
@@ -9,13 +9,14 @@ reporter's phone or NIK: those stay in intake.
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import date
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 from uuid import UUID
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from shared.events import EventBase, LongText, NeedLine, Reporter, ShortText
+from shared.events import Contract, EventBase, LongText, NeedLine, Reporter, ShortText
 
 
 class IncidentUpdated(EventBase):
@@ -136,4 +137,124 @@ class EmergencyStatusDeclared(EventBase):
     def _ends_after_it_starts(self) -> Self:
         if self.ends_on < self.starts_on:
             raise ValueError("ends_on is before starts_on")
+        return self
+
+
+# --- Tagana's rapid assessment (issue 15 item 10) ----------------------------------------
+
+# A head or house count as counted on site: a whole number, 0 when none were found.
+Count = Annotated[int, Field(ge=0, le=10_000_000)]
+
+
+class HouseDamage(Contract):
+    """Damage found on site: houses by the usual three grades (rusak berat, sedang,
+    ringan) and the public facilities (schools, clinics, places of worship, bridges)."""
+
+    houses_heavy: Count = Field(default=0, description="Houses heavily damaged (rusak berat).")
+    houses_moderate: Count = Field(
+        default=0, description="Houses moderately damaged (rusak sedang)."
+    )
+    houses_light: Count = Field(default=0, description="Houses lightly damaged (rusak ringan).")
+    public_facilities: Count = Field(default=0, description="Public facilities damaged.")
+    public_facilities_note: LongText = Field(
+        default="", description="Which ones, e.g. 'SDN 2 Sukarame, jembatan desa'."
+    )
+
+
+class AffectedPeople(Contract):
+    """The people affected, with the vulnerable groups the response protects first (004:
+    "Perlindungan terhadap kelompok rentan") and those displaced; each group is part of
+    `people`, so none may exceed it (see `count_problems`)."""
+
+    people: Count = Field(default=0, description="People affected in all.")
+    households: Count = Field(
+        default=0, description="Families (KK) affected; not more than the people."
+    )
+    elderly: Count = Field(default=0, description="Elderly people (lansia, 60 and over).")
+    disabled: Count = Field(default=0, description="People with disabilities.")
+    under_five: Count = Field(default=0, description="Children under five (balita).")
+    pregnant_or_breastfeeding: Count = Field(
+        default=0, description="Pregnant or breastfeeding women."
+    )
+    displaced: Count = Field(default=0, description="People who left their homes (pengungsi).")
+
+
+# The groups counted within `AffectedPeople.people`.
+PEOPLE_GROUPS = ("elderly", "disabled", "under_five", "pregnant_or_breastfeeding", "displaced")
+
+
+@dataclass(frozen=True)
+class CountProblem:
+    """A count that cannot be right: a part larger than its whole."""
+
+    field: str
+    code: str
+    message: str
+
+
+def count_problems(affected: AffectedPeople) -> list[CountProblem]:
+    """What is impossible in the counts: more families than people, or a group of the
+    affected larger than all of them. The groups may overlap (an elderly person with a
+    disability is counted in both), so only each alone is held against the total."""
+    problems = []
+    if affected.households > affected.people:
+        problems.append(
+            CountProblem(
+                "households",
+                "households_exceed_people",
+                f"{affected.households} families (KK) but {affected.people} people: each "
+                "family is at least one person",
+            )
+        )
+    for group in PEOPLE_GROUPS:
+        counted: int = getattr(affected, group)
+        if counted > affected.people:
+            problems.append(
+                CountProblem(
+                    group,
+                    "group_exceeds_people",
+                    f"{group} {counted} is more than the {affected.people} people affected",
+                )
+            )
+    return problems
+
+
+class Shelter(Contract):
+    """Where displaced people stay (a posko, a school, a mosque, tents)."""
+
+    name: ShortText = Field(description="e.g. 'Balai Desa Sukarame'.")
+    capacity: Count = Field(description="How many people it can hold.")
+    location: ShortText = Field(description="Where it is, e.g. 'RT 03, dekat masjid'.")
+
+
+class RapidAssessmentRecorded(EventBase):
+    """A Tagana team's rapid assessment of the incident `case_id` (004: "Pengkajian secara
+    cepat dan tepat terhadap lokasi, kerusakan dan sumberdaya"; 001: "Pendataan Tim
+    Tagana"): damage, people affected by vulnerable group, the displaced and their
+    shelters, resources on site and the needs found. A later assessment gives the newer
+    picture; the latest by `assessed_at` counts."""
+
+    event_type: Literal["RapidAssessmentRecorded"] = "RapidAssessmentRecorded"
+    assessment_id: UUID
+    team: ShortText = Field(description="The team that assessed, e.g. 'Tagana Tenggarong'.")
+    assessed_at: AwareDatetime = Field(description="When it was assessed on site.")
+    damage: HouseDamage
+    affected: AffectedPeople
+    shelters: tuple[Shelter, ...] = Field(default=(), max_length=50)
+    resources_on_site: LongText = Field(
+        default="", description="What is already there: posko, field kitchen, boats, clinic."
+    )
+    site_conditions: LongText = Field(
+        default="", description="The location: access, water level, what still threatens."
+    )
+    needs: tuple[NeedLine, ...] = Field(
+        default=(), max_length=100, description="The needs found, one line per item."
+    )
+    recorded_by: ShortText = Field(description="The signed-in user who recorded it.")
+
+    @model_validator(mode="after")
+    def _parts_within_their_whole(self) -> Self:
+        problems = count_problems(self.affected)
+        if problems:
+            raise ValueError("; ".join(problem.message for problem in problems))
         return self

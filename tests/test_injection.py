@@ -179,6 +179,23 @@ def intake_service(database_url: str, tmp_path: Path) -> Service:
             "instruction": f"Kabid Linjamsos: validasi {next(serial)}"
         }
 
+    def rapid_assessment() -> tuple[str, Body]:
+        return f"/incidents/{incident()}/assessments", {
+            "client_assessment_id": str(uuid.uuid4()),
+            "team": f"Tagana Tenggarong {next(serial)}",
+            "assessed_at": (datetime.now(UTC) - timedelta(minutes=30)).isoformat(),
+            "damage": {
+                "houses_heavy": 3,
+                "public_facilities": 1,
+                "public_facilities_note": "SDN 2",
+            },
+            "affected": {"people": 120, "households": 35, "displaced": 40},
+            "shelters": [{"name": "Balai Desa", "capacity": 60, "location": "RT 03"}],
+            "resources_on_site": "Dapur umum",
+            "site_conditions": "Jalan tergenang",
+            "needs": [{"item_code": "RICE-5KG", "quantity": 24}],
+        }
+
     def emergency_status() -> tuple[str, Body]:
         return f"/incidents/{incident()}/emergency-statuses", {
             "phase": "response",
@@ -234,6 +251,7 @@ def intake_service(database_url: str, tmp_path: Path) -> Service:
             "POST /incidents/{incident_id}/rejection": [rejection],
             "POST /incidents/{incident_id}/dispositions": [disposition],
             "POST /incidents/{incident_id}/emergency-statuses": [emergency_status],
+            "POST /incidents/{incident_id}/assessments": [rapid_assessment],
         },
         query_defaults={},
         skip_queries=set(),

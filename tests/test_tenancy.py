@@ -149,6 +149,19 @@ def intake(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
             "households_affected": 35,
         }
 
+    def client_assessment_id(office: str) -> str:
+        body = rapid_assessment(str(uuid.uuid4()))
+        offices[office].call("POST", f"/incidents/{incident(office)}/assessments", json=body)
+        return str(body["client_assessment_id"])
+
+    def rapid_assessment(client_assessment_id: str) -> Body:
+        return {
+            "client_assessment_id": client_assessment_id,
+            "team": "Tagana Tenggarong",
+            "affected": {"people": 120, "households": 35, "displaced": 40},
+            "needs": [{"item_code": "RICE-5KG", "quantity": 24}],
+        }
+
     def photo(office: str) -> str:
         files = {"photo": ("banjir.png", png_bytes(), "image/png")}
         url = f"/incidents/{incident(office)}/photos"
@@ -184,12 +197,14 @@ def intake(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
             "document_id": document,
             "client_report_id": client_report_id,
             "client_update_id": client_update_id,
+            "client_assessment_id": client_assessment_id,
             "office_id": lambda office: office,
             "entity_id": incident,
         },
         office_keys={
             "client_report_id": "a phone's id for resending its report",
             "client_update_id": "a phone's id for resending its follow-up",
+            "client_assessment_id": "a phone's id for resending its rapid assessment",
         },
         requests={
             "POST /reports": lambda id_: {
@@ -197,6 +212,9 @@ def intake(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
             },
             "POST /incidents/{incident_id}/updates": lambda id_: {
                 "json": update(id_("client_update_id"))
+            },
+            "POST /incidents/{incident_id}/assessments": lambda id_: {
+                "json": rapid_assessment(id_("client_assessment_id"))
             },
             "POST /incidents/{incident_id}/photos": lambda _: {
                 "files": {"photo": ("banjir.png", png_bytes(), "image/png")}

@@ -22,7 +22,7 @@ from fastapi import (
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.exc import IntegrityError
 
-from services.intake import case_records, handlers
+from services.intake import assessment, case_records, handlers
 from services.intake.complaint_routes import COMPLAINT_ACCESS, install_complaints
 from services.intake.domain import AddressRefused, IncidentStatus, geocoding_query, inspect_photo
 from services.intake.geocoding import Geocoder, geocoder_from
@@ -369,14 +369,19 @@ def verify(
     The signed-in user is recorded as the one who verified (`verified_by` is ignored).
     In an office of INTAKE_DISPOSITION_REQUIRED_OFFICES (default Kukar, whose standard
     reads "Disposisi pimpinan dan validasi informasi") a report without a recorded
-    disposition is refused (409 `disposition_required`)."""
+    disposition is refused (409 `disposition_required`). Without `assessed_needs`, the
+    needs of the incident's latest rapid assessment are sent (422
+    `assessed_needs_missing` when there is none or it lists none)."""
     decision = attributed(decision, actor, "verified_by")
     # An office whose standard puts the leadership's disposition first (000) verifies
     # only after it is recorded: 409 `disposition_required` (services/intake/case_records.py).
     required = case_records.intake_settings(request).disposition_required_offices
+    # Needs left out are the latest rapid assessment's (services/intake/assessment.py).
     return IncidentOut.of(
         runtime.run(
-            lambda uow: case_records.verify_after_disposition(uow, incident_id, decision, required)
+            lambda uow: assessment.verify_with_latest_assessment(
+                uow, incident_id, decision, required
+            )
         ),
         policy.vault,
     )
@@ -455,6 +460,8 @@ ACCESS: Policy = {
     "POST /incidents/{incident_id}/rejection": Access.of(Role.COORDINATOR),
     # Documents, disposition, emergency status (services/intake/case_records.py).
     **case_records.CASE_RECORDS_ACCESS,
+    # Tagana's rapid assessment: API and the field team's pages (services/intake/assessment.py).
+    **assessment.ASSESSMENT_ACCESS,
     # The coordinator's inbox and report page (services/intake/screens.py).
     **COORDINATOR_SCREENS,
     # Complaints: the staff's API and screens, the complainant's public lookup.
@@ -499,6 +506,7 @@ def create_app(
     api.add_exception_handler(AddressRefused, _address_refused)
     api.include_router(router)
     api.include_router(case_records.records_router)
+    api.include_router(assessment.assessment_router)
     api.include_router(page_router)
     api.state.pages = make_pages(settings.office_timezone)
     api.include_router(screens_router)

@@ -559,13 +559,20 @@ def verify_incident(uow: UnitOfWork, incident_id: UUID, decision: VerificationIn
     """Validate a report with the needs to send; logistics takes it from here."""
     row = get_incident(uow, incident_id, for_update=True)
     ensure_open_for_decision(row.status)
+    needs = decision.assessed_needs
+    if not needs:
+        raise Unprocessable(
+            "give assessed_needs: the request names none and no rapid assessment of this "
+            "incident lists any",
+            code="assessed_needs_missing",
+        )
     destination, corrected = destination_for_verification(row.location(), decision.location)
     now = uow.now()
     row.status = IncidentStatus.VERIFIED
     row.lat, row.lon = destination.lat, destination.lon
     if corrected is not None:
         row.location_source = corrected
-    row.assessed_needs = [need.model_dump(mode="json") for need in decision.assessed_needs]
+    row.assessed_needs = [need.model_dump(mode="json") for need in needs]
     row.decided_by, row.decided_at = decision.verified_by, now
     uow.session.add(row)
     uow.emit(
@@ -576,7 +583,7 @@ def verify_incident(uow: UnitOfWork, incident_id: UUID, decision: VerificationIn
             occurred_at=now,
             reported_at=row.reported_at,
             destination=destination,
-            assessed_needs=merge_lines(decision.assessed_needs),
+            assessed_needs=merge_lines(needs),
             verified_by=decision.verified_by,
         )
     )

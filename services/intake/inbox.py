@@ -42,6 +42,19 @@ PAGE_SIZE = 20
 THUMBNAILS_IN_LIST = 3
 
 
+# Catalogue codes offered while typing (the phone form offers the same); logistics owns
+# the catalogue, so any well-formed code may be sent and a missing one becomes a shortfall.
+COMMON_ITEMS = (
+    "RICE-5KG",
+    "INSTANT-NOODLE",
+    "MINERAL-WATER",
+    "FAMILY-KIT",
+    "TENT-FAMILY",
+    "VELBED",
+    "BLANKET",
+)
+
+
 @dataclass(frozen=True)
 class Reporter:
     """Who sent a report, as a screen shows them: the phone masked, never in full."""

@@ -206,7 +206,13 @@ class VerificationIn(ApiModel):
     """The coordinator's validation: what to send, and optionally where exactly."""
 
     verified_by: ShortText = ignored_actor_field()
-    assessed_needs: list[NeedLine] = Field(min_length=1, max_length=100)
+    assessed_needs: list[NeedLine] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="What to send. Omitted: the needs of the incident's latest rapid "
+        "assessment (422 `assessed_needs_missing` when it has none).",
+    )
     location: IndonesianPoint | None = Field(
         default=None, description="Corrected or missing position of the incident."
     )

@@ -13,7 +13,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
-from services.intake import case_records, inbox
+from services.intake import assessment, case_records, inbox
 from services.intake.handlers import ReportPolicy
 from services.intake.settings import IntakeSettings
 from shared.auth import Access, Policy, Role
@@ -26,17 +26,8 @@ HERE = Path(__file__).parent
 INBOX = "/koordinator"
 SCRIPT = HERE / "static" / "koordinator.js"
 STYLES = HERE / "static" / "koordinator.css"
-# Catalogue codes offered while typing (the phone form offers the same); logistics owns
-# the catalogue, so any well-formed code may be sent and a missing one becomes a shortfall.
-COMMON_ITEMS = (
-    "RICE-5KG",
-    "INSTANT-NOODLE",
-    "MINERAL-WATER",
-    "FAMILY-KIT",
-    "TENT-FAMILY",
-    "VELBED",
-    "BLANKET",
-)
+# Catalogue codes offered while typing (services/intake/inbox.py).
+COMMON_ITEMS = inbox.COMMON_ITEMS
 
 screens_router = APIRouter(include_in_schema=False)
 
@@ -130,8 +121,10 @@ def report_page(incident_id: UUID, request: Request, runtime: RuntimeDep) -> HTM
         settings: IntakeSettings = request.app.state.intake_settings
         required = settings.disposition_required_offices
         records = runtime.run(lambda uow: case_records.records_of(uow, incident_id, required))
+        assessments = runtime.run(lambda uow: assessment.assessments_of(uow, incident_id))
     except NotFound:
         return _render(request, "missing.html", status_code=404, current=INBOX)
+    latest_needs = assessments[-1].need_lines if assessments else []
     return _render(
         request,
         "report.html",
@@ -142,7 +135,14 @@ def report_page(incident_id: UUID, request: Request, runtime: RuntimeDep) -> HTM
         now=runtime.clock.now(),
         csrf=csrf_token(request),
         office_zone=runtime.settings.office_timezone,
-        items=sorted({*COMMON_ITEMS, *(line.item_code for line in report.stated_needs)}),
+        assessments=assessments,
+        # The verify form starts from the latest rapid assessment's needs, else from the
+        # reporter's; the API takes the same when the form is sent without lines.
+        prefill=latest_needs or report.stated_needs,
+        prefilled_from=assessments[-1] if latest_needs else None,
+        items=sorted(
+            {*COMMON_ITEMS, *(line.item_code for line in [*report.stated_needs, *latest_needs])}
+        ),
     )
 
 

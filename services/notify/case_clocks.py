@@ -35,6 +35,7 @@ from shared.events_field import (
     EmergencyStatusDeclared,
     IncidentDocumentAttached,
     IncidentUpdated,
+    RapidAssessmentRecorded,
 )
 from shared.events_programs import (
     PermakananRoundScheduled,
@@ -259,7 +260,12 @@ def _actor_of(event: EventBase) -> str | None:
 # intake's records of a case (documents, the disposition, the emergency status): shown on
 # the case page beside the clock, their codes put into words there.
 CASE_RECORD_EVENTS = frozenset(
-    {"IncidentDocumentAttached", "DispositionRecorded", "EmergencyStatusDeclared"}
+    {
+        "IncidentDocumentAttached",
+        "DispositionRecorded",
+        "EmergencyStatusDeclared",
+        "RapidAssessmentRecorded",
+    }
 )
 
 
@@ -275,6 +281,17 @@ def _case_record_detail(event: EventBase) -> str | None:
             # The days as an ISO 8601 interval, e.g. 2026-11-28/2026-12-11.
             f"{event.phase.value}: {event.decree_number} · {event.starts_on.isoformat()}/"
             f"{event.ends_on.isoformat()}"
+        )
+    if isinstance(event, RapidAssessmentRecorded):
+        # Numbers only, the screens put them into words: people/KK/displaced/houses
+        # heavily/moderately/lightly damaged.
+        counted, damage = event.affected, event.damage
+        return "/".join(
+            str(number)
+            for number in (
+                *(counted.people, counted.households, counted.displaced),
+                *(damage.houses_heavy, damage.houses_moderate, damage.houses_light),
+            )
         )
     return None
 

@@ -3,9 +3,9 @@
 
 from pathlib import Path
 
-# Tables kept beside their use cases (complaints, a case's records); importing them adds
-# them to IntakeTable.metadata.
-from services.intake import case_records, complaints  # noqa: F401
+# Tables kept beside their use cases (complaints, a case's records, rapid assessments);
+# importing them adds them to IntakeTable.metadata.
+from services.intake import assessment, case_records, complaints  # noqa: F401
 from services.intake.models import IntakeTable
 from shared.migrations import MigrationHistory
 
