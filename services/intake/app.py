@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.intake import assessment, case_records, handlers
 from services.intake.complaint_routes import COMPLAINT_ACCESS, install_complaints
+from services.intake.dependencies import InCallersOffice, intake_settings
 from services.intake.domain import AddressRefused, IncidentStatus, geocoding_query, inspect_photo
 from services.intake.geocoding import Geocoder, geocoder_from
 from services.intake.migrations import HISTORY
@@ -65,15 +66,6 @@ def get_geocoder(request: Request) -> Geocoder:
 
 
 GeocoderDep = Annotated[Geocoder, Depends(get_geocoder)]
-
-
-def incident_in_callers_office(incident_id: UUID, runtime: RuntimeDep) -> None:
-    """An incident of another office is answered as unknown (tenancy): exactly as an
-    unknown id is, so the answer tells nothing."""
-    runtime.run(lambda uow: handlers.get_incident(uow, incident_id))
-
-
-InCallersOffice = [Depends(incident_in_callers_office)]
 
 
 def get_policy(request: Request) -> handlers.ReportPolicy:
@@ -236,7 +228,7 @@ async def upload_photo(
     most INTAKE_PHOTO_MAX_BYTES and 40 megapixels (422 `photo_too_many_pixels`). It is
     stored re-encoded without EXIF/XMP/ICC metadata (no GPS position, no device), turned
     upright first. The same picture sent again returns the first (200)."""
-    settings: IntakeSettings = request.app.state.intake_settings
+    settings = intake_settings(request)
     limit = settings.photo_max_bytes
     data = await photo.read(limit + 1)
     facts = inspect_photo(data, limit)
@@ -294,7 +286,7 @@ def list_photos(incident_id: UUID, runtime: RuntimeDep) -> list[PhotoOut]:
 def get_photo(photo_id: UUID, request: Request, runtime: RuntimeDep) -> FileResponse:
     """The picture as stored: upright, without its metadata."""
     row = runtime.run(lambda uow: handlers.get_photo(uow, photo_id))
-    settings: IntakeSettings = request.app.state.intake_settings
+    settings = intake_settings(request)
     path = settings.resolved_photo_dir() / str(row.incident_id) / row.file_name
     if not path.is_file():
         raise NotFound(
@@ -375,7 +367,7 @@ def verify(
     decision = attributed(decision, actor, "verified_by")
     # An office whose standard puts the leadership's disposition first (000) verifies
     # only after it is recorded: 409 `disposition_required` (services/intake/case_records.py).
-    required = case_records.intake_settings(request).disposition_required_offices
+    required = intake_settings(request).disposition_required_offices
     # Needs left out are the latest rapid assessment's (services/intake/assessment.py).
     return IncidentOut.of(
         runtime.run(

@@ -32,6 +32,7 @@ from sqlmodel import Field as SQLField
 from sqlmodel import col, select
 
 from services.intake import case_records, handlers, inbox
+from services.intake.dependencies import InCallersOffice
 from services.intake.domain import (
     CLOCK_DRIFT_ALLOWANCE,
     IncidentStatus,
@@ -299,7 +300,7 @@ SCRIPT = Path(__file__).parent / "static" / "assessment.js"
 
 @assessment_router.post(
     "/incidents/{incident_id}/assessments",
-    dependencies=case_records.InCallersOffice,
+    dependencies=InCallersOffice,
     status_code=status.HTTP_201_CREATED,
     tags=["case records"],
     summary="Record a rapid assessment (Tagana)",
@@ -334,7 +335,7 @@ def add_assessment(
 
 @assessment_router.get(
     "/incidents/{incident_id}/assessments",
-    dependencies=case_records.InCallersOffice,
+    dependencies=InCallersOffice,
     tags=["case records"],
     summary="An incident's rapid assessments, the latest last",
 )

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, TypeVar
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Response, UploadFile, status
 from fastapi.responses import FileResponse
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import Column, Date, UniqueConstraint
@@ -34,6 +34,7 @@ from sqlmodel import Field as SQLField
 from sqlmodel import col, select
 
 from services.intake import handlers
+from services.intake.dependencies import InCallersOffice, SettingsDep
 from services.intake.domain import (
     CLOCK_DRIFT_ALLOWANCE,
     IncidentStatus,
@@ -41,7 +42,6 @@ from services.intake.domain import (
     ensure_open_for_follow_up,
 )
 from services.intake.models import IncidentRow, IntakeTable, VerificationIn
-from services.intake.settings import IntakeSettings
 from shared.actors import ActingUserName
 from shared.auth import Access, Policy, Role, visible_to_caller
 from shared.db import UTCDateTime
@@ -506,23 +506,6 @@ def _of_incident(
 # --- HTTP -------------------------------------------------------------------------------
 
 records_router = APIRouter(responses=ERROR_RESPONSES)
-
-
-def intake_settings(request: Request) -> IntakeSettings:
-    """The settings this app was built with."""
-    settings: IntakeSettings = request.app.state.intake_settings
-    return settings
-
-
-SettingsDep = Annotated[IntakeSettings, Depends(intake_settings)]
-
-
-def _in_callers_office(incident_id: UUID, runtime: RuntimeDep) -> None:
-    """Another office's incident is answered as an unknown one (tenancy)."""
-    runtime.run(lambda uow: handlers.get_incident(uow, incident_id))
-
-
-InCallersOffice = [Depends(_in_callers_office)]
 
 
 @records_router.post(

@@ -14,8 +14,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from services.intake import assessment, case_records, inbox
+from services.intake.dependencies import intake_settings
 from services.intake.handlers import ReportPolicy
-from services.intake.settings import IntakeSettings
 from shared.auth import Access, Policy, Role
 from shared.csrf import csrf_token
 from shared.errors import NotFound, Unprocessable
@@ -118,7 +118,7 @@ def report_page(incident_id: UUID, request: Request, runtime: RuntimeDep) -> HTM
                 uow, incident_id, vault=policy.vault, hierarchy=policy.hierarchy
             )
         )
-        settings: IntakeSettings = request.app.state.intake_settings
+        settings = intake_settings(request)
         required = settings.disposition_required_offices
         records = runtime.run(lambda uow: case_records.records_of(uow, incident_id, required))
         assessments = runtime.run(lambda uow: assessment.assessments_of(uow, incident_id))
