@@ -12,6 +12,9 @@ anyway (the client's clock, the outbox rows' `created_at`, the record timestamps
 relays' producers set, logistics' `processed_event.processed_at`, written when its
 transaction starts, and when the watcher reads the DispatchPlanned), plus each service's
 own running totals from /health (time waiting for an event, handling it, relaying).
+Last, the CPU time (user + system, from /proc/<pid>/stat) each service process used in
+the burst, per incident, less an idle baseline: the CPU the same processes use over the
+same wall time with no incidents (relay polling, timers, consumer heartbeats).
 Prints the figures; asserts nothing about time (figures belong here, not in tests).
 
     python -m bench.pipeline [--sequential 50] [--burst 100]
@@ -22,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import os
 import sqlite3
 import statistics
 import tempfile
@@ -290,6 +294,94 @@ def describe_breakdown(breakdown: Breakdown, indent: str = "") -> str:
     return "\n".join(indent + line for line in lines)
 
 
+# --- CPU per incident ----------------------------------------------------------------
+
+# After the last DispatchPlanned is seen, notify and the relays still act on the burst's
+# events; the CPU window stays open this long so their work counts as the incidents'.
+SETTLE_S = 3.0
+
+
+def cpu_seconds_from_stat(stat: str, ticks_per_second: int) -> float:
+    """User + system CPU seconds from the text of /proc/<pid>/stat.
+
+    The command name (field 2) is in parentheses and may hold spaces or ')', so the
+    fields are counted from the last ')': utime and stime are fields 14 and 15 (proc(5)).
+    """
+    after_name = stat[stat.rindex(")") + 1 :].split()
+    # after_name[0] is field 3 (state), so field n is after_name[n - 3].
+    utime, stime = int(after_name[11]), int(after_name[12])
+    return (utime + stime) / ticks_per_second
+
+
+def _process_tree(pid: int) -> list[int]:
+    """`pid` and every live descendant (a service could spawn workers)."""
+    pids, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        pids.append(current)
+        for children in Path(f"/proc/{current}/task").glob("*/children"):
+            try:
+                pending += [int(child) for child in children.read_text().split()]
+            except FileNotFoundError:  # the thread ended between glob and read
+                continue
+    return pids
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """CPU seconds used so far by a process and its live descendants."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for member in _process_tree(pid):
+        try:
+            total += cpu_seconds_from_stat(Path(f"/proc/{member}/stat").read_text(), ticks)
+        except FileNotFoundError:  # it exited since it was listed
+            continue
+    return total
+
+
+def services_cpu(stack: Stack) -> dict[str, float]:
+    """Each service's CPU seconds so far."""
+    return {name: process_cpu_seconds(stack.services[name].process.pid) for name in SERVICES}
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """CPU seconds per service between two readings."""
+    return {name: after[name] - before[name] for name in after}
+
+
+@dataclass
+class CpuFigures:
+    """What `describe_cpu` prints: CPU seconds per service in the burst's window and in
+    an idle window of the same length."""
+
+    incidents: int
+    window_s: float
+    burst: dict[str, float]
+    idle: dict[str, float]
+
+
+def describe_cpu(figures: CpuFigures) -> str:
+    """Per service and in total: CPU ms of the burst less the idle baseline, and per
+    incident."""
+    lines = [
+        f"CPU per incident, burst of {figures.incidents}: user + system from /proc/<pid>/stat "
+        f"over {figures.window_s:.1f} s (burst until every DispatchPlanned is seen, "
+        f"+ {SETTLE_S:.0f} s for the events after it), less an idle baseline (the same "
+        f"processes over {figures.window_s:.1f} s with no incidents)",
+        f"  {'service':<14} {'burst ms':>10} {'idle ms':>10} {'work ms':>10} {'ms/incident':>12}",
+    ]
+    rows = [*SERVICES, "total"]
+    burst = {**figures.burst, "total": sum(figures.burst.values())}
+    idle = {**figures.idle, "total": sum(figures.idle.values())}
+    for name in rows:
+        work_ms = 1000 * (burst[name] - idle[name])
+        lines.append(
+            f"  {name:<14} {1000 * burst[name]:10.0f} {1000 * idle[name]:10.0f} "
+            f"{work_ms:10.0f} {work_ms / figures.incidents:12.1f}"
+        )
+    return "\n".join(lines)
+
+
 def load_stock(logistics: str, incidents: int) -> None:
     today = office_today()
     with httpx.Client(base_url=logistics, timeout=30) as client:
@@ -340,6 +432,8 @@ async def run(sequential: int, burst: int) -> dict[str, Any]:
                     trips.append(trip)
                 seq_after = await service_hops(stack)
 
+                await asyncio.sleep(SETTLE_S)  # the sequential phase's tail, out of the window
+                cpu_before = services_cpu(stack)
                 started = time.perf_counter()
                 results = await asyncio.gather(
                     *(report_and_verify(client, intake) for _ in range(burst))
@@ -347,6 +441,12 @@ async def run(sequential: int, burst: int) -> dict[str, Any]:
                 await watcher.wait_for([t.case_id for t in results])
                 burst_s = time.perf_counter() - started
                 burst_after = await service_hops(stack)
+                await asyncio.sleep(SETTLE_S)
+                cpu_after = services_cpu(stack)
+                window_s = time.perf_counter() - started
+                # The idle baseline: the same wall time, nothing sent.
+                await asyncio.sleep(window_s)
+                cpu_idle_end = services_cpu(stack)
         finally:
             await watcher.stop()
         return {
@@ -360,6 +460,12 @@ async def run(sequential: int, burst: int) -> dict[str, Any]:
             ),
             "burst_hops": Breakdown(
                 hop_breakdown(Path(tmp), watcher, results), seq_after, burst_after
+            ),
+            "cpu": CpuFigures(
+                incidents=burst,
+                window_s=window_s,
+                burst=cpu_used(cpu_before, cpu_after),
+                idle=cpu_used(cpu_after, cpu_idle_end),
             ),
         }
 
@@ -385,6 +491,8 @@ def main() -> None:
     print()
     print(f"where one incident's time goes in the burst of {figures['burst']}:")
     print(describe_breakdown(figures["burst_hops"], "  "))
+    print()
+    print(describe_cpu(figures["cpu"]))
 
 
 if __name__ == "__main__":
