@@ -169,6 +169,7 @@ def test_the_evaluation_counts_the_cases_lacking_a_required_document_and_which_k
         lines = client.get("/reports?office_id=kukar&month=2026-11").json()
         page = text_of(client.get("/reports/view?office_id=kukar").text)
         english = text_of(client.get("/reports/view?office_id=kukar&lang=en").text)
+        exported = client.get("/reports.csv?office_id=kukar").content.decode("utf-8-sig")
     relief = {
         line["district"]: line for line in lines if line["service_code"] == "emergency_relief"
     }
@@ -180,3 +181,7 @@ def test_the_evaluation_counts_the_cases_lacking_a_required_document_and_which_k
     assert relief["Sebulu"]["missing_documents"] == {"request_letter": 2}
     assert "5 kasus: Surat permohonan (5)" in page
     assert "5 cases: Request letter (5)" in english
+    header, *rows = (row.split(";") for row in exported.splitlines())
+    total = next(row for row in rows if row[1] == "emergency_relief" and row[3].startswith("("))
+    assert header[-2:] == ["Dokumen belum lengkap", "Dokumen yang kurang"]
+    assert total[-2:] == ["5", "Surat permohonan (5)"]
