@@ -298,6 +298,11 @@ def _service_in_words(code: str) -> str:
     return pages.word("id", "service", code)
 
 
+def _document_in_words(code: str) -> str:
+    """A document kind as an Indonesian office's files name it."""
+    return pages.word("id", "document_kind", code)
+
+
 @router.get(
     "/reports.csv",
     tags=["reports"],
@@ -315,7 +320,9 @@ def get_report_csv(
     """The same figures, one row per service, period and district, for Excel in
     Indonesian: `;` between cells, decimal commas, a UTF-8 byte-order mark."""
     text = report_csv(
-        _report_lines(runtime, standards, office_id, month, period), _service_in_words
+        _report_lines(runtime, standards, office_id, month, period),
+        _service_in_words,
+        _document_in_words,
     )
     return Response(
         text,
@@ -345,6 +352,7 @@ def get_report_xlsx(
         _report_lines(runtime, standards, office_id, month, period),
         _service_in_words,
         caption=(_report_title(office), office.source),
+        document_name=_document_in_words,
     )
     return Response(
         content,

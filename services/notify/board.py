@@ -28,6 +28,7 @@ from services.notify.domain import (
     Period,
     ReportLine,
     evaluation_report,
+    missing_documents,
 )
 from services.notify.models import (
     NOTIFY_EVENT_TYPES,
@@ -361,6 +362,17 @@ def case_page(
         alert_cases={clock.case_id: clock},
         delivery_steps=[s for s in steps if s.event_type.startswith(("Dispatch", "Delivery"))],
         case_records=[s for s in steps if s.event_type in case_clocks.CASE_RECORD_EVENTS],
+        missing_documents=[
+            pages.word(lang, "document_kind", kind)
+            for kind in missing_documents(
+                queries.required_documents(standards, row.office_id, row.service_code),
+                [
+                    queries.document_kind_of(s)
+                    for s in steps
+                    if s.event_type == queries.DOCUMENT_ATTACHED
+                ],
+            )
+        ],
         links=_links(request, runtime, case_id, row.case_type),
         map_items=map_items([row], [clock], now),
         map_settings=map_settings(

@@ -14,7 +14,7 @@ import itertools
 import math
 import statistics
 from collections.abc import Container, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 
@@ -400,6 +400,16 @@ class EvaluatedCase:
     district: str
     verdict: Verdict
     response_seconds: float | None  # served cases only
+    # The kinds of document its decree asks for that the case has not got (in the
+    # decree's order); empty when complete or when the decree asks for none.
+    missing_documents: tuple[str, ...] = ()
+
+
+def missing_documents(required: Sequence[str], attached: Iterable[str]) -> tuple[str, ...]:
+    """The required document kinds not among those attached, in the order required (the
+    decree's); a kind attached twice or not required changes nothing."""
+    seen = frozenset(attached)
+    return tuple(dict.fromkeys(kind for kind in required if kind not in seen))
 
 
 ALL_DISTRICTS = "*"
@@ -415,6 +425,9 @@ class ReportLine:
     served: met, late and unserved. The share within the standard is met over due (None
     when nothing is due yet). Median and p90 are over the served cases (None when none):
     an unserved case has no response time, and is counted in `unserved` instead.
+    `lacking_documents` counts the cases (any verdict but cancelled: a rejected report
+    owes no file) still missing a document the decree asks for; `missing_documents`
+    says which kinds, each with how many of those cases lack it.
     """
 
     service_code: str
@@ -429,6 +442,8 @@ class ReportLine:
     share_within: float | None
     median_seconds: float | None
     p90_seconds: float | None
+    lacking_documents: int = 0
+    missing_documents: dict[str, int] = field(default_factory=dict)
 
 
 def nearest_rank(values: Sequence[float], fraction: float) -> float:
@@ -457,6 +472,11 @@ def evaluation_report(
         counts = {v: sum(1 for c in members if c.verdict is v) for v in Verdict}
         due = sum(counts[v] for v in JUDGED)
         seconds = [c.response_seconds for c in members if c.response_seconds is not None]
+        lacking = [c for c in members if c.missing_documents and c.verdict is not Verdict.CANCELLED]
+        missing: dict[str, int] = {}
+        for case in lacking:
+            for kind in case.missing_documents:
+                missing[kind] = missing.get(kind, 0) + 1
         lines.append(
             ReportLine(
                 service_code=service_code,
@@ -471,6 +491,8 @@ def evaluation_report(
                 share_within=counts[Verdict.MET] / due if due else None,
                 median_seconds=statistics.median(seconds) if seconds else None,
                 p90_seconds=nearest_rank(seconds, 0.9) if seconds else None,
+                lacking_documents=len(lacking),
+                missing_documents=missing,
             )
         )
     # All-districts line first within a period, then districts by name.

@@ -11,10 +11,12 @@ from sqlmodel import col, select
 
 from services.notify import domain
 from services.notify.models import AlertRow, ClockFilter, ClockRow, FeedRow, TimelineRow
-from services.notify.standards import Standards
+from services.notify.standards import OfficeStandard, Standards
 from shared.auth import visible_to_caller
 from shared.errors import NotFound
 from shared.runtime import UnitOfWork
+
+DOCUMENT_ATTACHED = "IncidentDocumentAttached"
 
 # --- reading clocks -----------------------------------------------------------------
 
@@ -96,9 +98,11 @@ def evaluated_cases(
     """Every clock of the office, open or stopped, served or not, as evaluations count
     them: by the day its deadline fell in the office's time zone (`months` keeps those
     whose deadline month is listed), judged at the unit of work's now."""
-    zone = standards.for_office(office_id).zone
+    office = standards.for_office(office_id)
+    zone = office.zone
     now = uow.now()
     rows = uow.session.exec(select(ClockRow).where(ClockRow.office_id == office_id)).all()
+    attached = documents_attached(uow, office_id)
     cases = []
     for row in rows:
         deadline_day = row.deadline.astimezone(zone).date()
@@ -113,6 +117,40 @@ def evaluated_cases(
                 district=row.district or domain.UNKNOWN_DISTRICT,
                 verdict=verdict,
                 response_seconds=(row.response_seconds or 0.0) if served else None,
+                missing_documents=domain.missing_documents(
+                    _required_documents(office, row.service_code), attached.get(row.case_id, ())
+                ),
             )
         )
     return cases
+
+
+def _required_documents(office: OfficeStandard, service_code: str) -> tuple[str, ...]:
+    service = office.services.get(service_code)
+    return () if service is None else tuple(kind.value for kind in service.required_documents)
+
+
+def required_documents(standards: Standards, office_id: str, service_code: str) -> tuple[str, ...]:
+    """The document kinds the office's decree asks of a case of this service."""
+    return _required_documents(standards.for_office(office_id), service_code)
+
+
+def document_kind_of(step: TimelineRow) -> str:
+    """The kind of an IncidentDocumentAttached step, kept as its detail's code
+    (`kind: title`, see `case_clocks`)."""
+    return (step.detail or "").split(":", 1)[0]
+
+
+def documents_attached(uow: UnitOfWork, office_id: str) -> dict[UUID, list[str]]:
+    """The kinds of document attached to each case of the office, read from the steps
+    notify kept of intake's IncidentDocumentAttached."""
+    steps = uow.session.exec(
+        select(TimelineRow)
+        .join(ClockRow, col(ClockRow.case_id) == col(TimelineRow.case_id))
+        .where(ClockRow.office_id == office_id)
+        .where(TimelineRow.event_type == DOCUMENT_ATTACHED)
+    ).all()
+    kinds: dict[UUID, list[str]] = {}
+    for step in steps:
+        kinds.setdefault(step.case_id, []).append(document_kind_of(step))
+    return kinds

@@ -36,6 +36,7 @@ from pydantic import (
 
 from services.notify.domain import Unit
 from shared.events import event_types
+from shared.events_field import DocumentKind
 
 # The service every incident is clocked against: emergency relief within 1x24 hours (1 x 24 jam).
 EMERGENCY_RELIEF = "emergency_relief"
@@ -140,6 +141,11 @@ class ServiceStandard(_StandardModel):
     )
     travel_speed_kmh: float = Field(
         default=30.0, gt=0, le=200, description="Average road speed for predicted arrival."
+    )
+    required_documents: tuple[DocumentKind, ...] = Field(
+        default=(),
+        description="Document kinds the decree asks of every case of this service (quote "
+        "its words in a comment); a case without one is counted in the evaluation.",
     )
 
     @field_validator("warn_at")

@@ -20,7 +20,7 @@ from shared.events_field import (
     EmergencyStatusDeclared,
     IncidentDocumentAttached,
 )
-from tests.notify.test_board_pages import NOW, Office, play, text_of
+from tests.notify.test_board_pages import NOW, Office, incident, play, text_of
 from tests.notify.test_cases import HOUR, envelope
 
 
@@ -108,3 +108,80 @@ def test_another_case_shows_no_records_of_this_one(office: Office) -> None:
     with TestClient(office.app) as client:
         page = client.get(f"/cases/{office.loa_kulu}")
     assert "Catatan kasus" not in text_of(page.text)
+
+
+def _attached(case: uuid.UUID, kind: DocumentKind, title: str) -> IncidentDocumentAttached:
+    return IncidentDocumentAttached.following(
+        **envelope(case, NOW - 20 * HOUR, "intake"),
+        document_id=uuid.uuid4(),
+        kind=kind,
+        title=title,
+        media_type="application/pdf",
+        size_bytes=40_000,
+        uploaded_by="Sari Wulandari",
+    )
+
+
+@pytest.fixture
+def kukar_cases(tmp_path: Path) -> Iterator[tuple[Office, uuid.UUID, uuid.UUID]]:
+    """Two kukar floods due this month: one with the decree's request letter, one with only
+    the camat's covering letter."""
+    office = Office(tmp_path)
+    complete, lacking = uuid.uuid4(), uuid.uuid4()
+    play(
+        office.runtime,
+        office.standards,
+        incident(complete, NOW - 22 * HOUR, district="Muara Kaman", village="Sedulang",
+                 households=4),
+        incident(lacking, NOW - 22 * HOUR, district="Sebulu", village="Sebulu Ilir",
+                 households=9),
+        # 000: "Surat Permohonan Bantuan Korban Bencana Alam dan Sosial dari Desa, ...".
+        _attached(complete, DocumentKind.REQUEST_LETTER, "Surat Permohonan Desa Sedulang"),
+        _attached(lacking, DocumentKind.COVERING_LETTER, "Surat Pengantar Camat Sebulu"),
+    )  # fmt: skip
+    yield office, complete, lacking
+    office.runtime.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("lang", "missing", "column"),
+    [
+        ("id", "Dokumen belum lengkap: Surat permohonan", "Dokumen belum lengkap"),
+        ("en", "Documents incomplete: Request letter", "Documents incomplete"),
+    ],
+)
+def test_a_case_without_the_document_its_decree_requires_says_so_on_its_page(
+    kukar_cases: tuple[Office, uuid.UUID, uuid.UUID], lang: str, missing: str, column: str
+) -> None:
+    office, complete, lacking = kukar_cases
+    with TestClient(office.app) as client:
+        lacking_page = text_of(client.get(f"/cases/{lacking}?lang={lang}").text)
+        complete_page = text_of(client.get(f"/cases/{complete}?lang={lang}").text)
+    assert missing in lacking_page
+    assert column not in complete_page
+
+
+def test_the_evaluation_counts_the_cases_lacking_a_required_document_and_which_kinds(
+    kukar_cases: tuple[Office, uuid.UUID, uuid.UUID],
+) -> None:
+    office, _, _ = kukar_cases
+    with TestClient(office.app) as client:
+        lines = client.get("/reports?office_id=kukar&month=2026-11").json()
+        page = text_of(client.get("/reports/view?office_id=kukar").text)
+        english = text_of(client.get("/reports/view?office_id=kukar&lang=en").text)
+        exported = client.get("/reports.csv?office_id=kukar").content.decode("utf-8-sig")
+    relief = {
+        line["district"]: line for line in lines if line["service_code"] == "emergency_relief"
+    }
+    # The fixture's own four floods have no request letter either: 4 + the Sebulu one.
+    assert relief["*"]["lacking_documents"] == 5
+    assert relief["*"]["missing_documents"] == {"request_letter": 5}
+    assert relief["Muara Kaman"]["lacking_documents"] == 0
+    assert relief["Muara Kaman"]["missing_documents"] == {}
+    assert relief["Sebulu"]["missing_documents"] == {"request_letter": 2}
+    assert "5 kasus: Surat permohonan (5)" in page
+    assert "5 cases: Request letter (5)" in english
+    header, *rows = (row.split(";") for row in exported.splitlines())
+    total = next(row for row in rows if row[1] == "emergency_relief" and row[3].startswith("("))
+    assert header[-2:] == ["Dokumen belum lengkap", "Dokumen yang kurang"]
+    assert total[-2:] == ["5", "Surat permohonan (5)"]

@@ -22,6 +22,7 @@ from services.notify.domain import (
     deadline_for,
     escalation_due,
     evaluation_report,
+    missing_documents,
     nearest_rank,
     overdue_stages,
     plan_stages,
@@ -316,3 +317,26 @@ def test_every_limit_an_office_files_under_its_decree_quotes_the_decrees_words()
         if service.basis == "decree" and not service.quote
     ]
     assert unquoted == []
+
+
+def test_missing_documents_are_the_required_kinds_not_attached_in_the_decrees_order() -> None:
+    required = ("covering_letter", "site_survey")  # 003: c. and d. of its Persyaratan
+    assert missing_documents(required, []) == ("covering_letter", "site_survey")
+    assert missing_documents(required, ["site_survey", "other"]) == ("covering_letter",)
+    assert missing_documents(required, ["site_survey", "covering_letter", "site_survey"]) == ()
+    assert missing_documents((), ["other"]) == ()
+
+
+def test_the_report_counts_cases_lacking_documents_and_each_missing_kind() -> None:
+    day = date(2026, 1, 15)
+    cases = [
+        EvaluatedCase("emergency_relief", day, "Muara", Verdict.MET, 3600.0,
+                      ("covering_letter", "site_survey")),
+        EvaluatedCase("emergency_relief", day, "Muara", Verdict.UNSERVED, None, ("site_survey",)),
+        EvaluatedCase("emergency_relief", day, "Muara", Verdict.PENDING, None, ()),
+        # A rejected report owes no file: not counted as lacking one.
+        EvaluatedCase("emergency_relief", day, "Muara", Verdict.CANCELLED, None, ("site_survey",)),
+    ]  # fmt: skip
+    (total, *_) = evaluation_report(cases)
+    assert total.lacking_documents == 2
+    assert total.missing_documents == {"covering_letter": 1, "site_survey": 2}

@@ -58,7 +58,7 @@ def test_a_name_that_reads_as_a_formula_is_exported_as_text(hostile: str) -> Non
     assert row[0] == f"'{hostile}"
     assert row[1] == f"'{hostile}"
     assert row[3] == f"'{hostile}"
-    assert row[4:] == ["4", "3", "1", "0", "75,0", "-0,50", "2,00", "2", "1"]
+    assert row[4:] == ["4", "3", "1", "0", "75,0", "-0,50", "2,00", "2", "1", "0", ""]
 
 
 def test_ordinary_names_are_exported_unchanged() -> None:
@@ -84,7 +84,8 @@ def test_a_number_has_a_decimal_comma_and_no_thousands_dot() -> None:
     )  # fmt: skip
     (_header, row) = rows_of(report_csv([long]))
     assert row[3:] == [
-        "(semua kecamatan)", "1200", "1000", "150", "50", "83,3", "1082,92", "2000,00", "0", "0"
+        "(semua kecamatan)", "1200", "1000", "150", "50", "83,3", "1082,92", "2000,00", "0", "0",
+        "0", "",
     ]  # fmt: skip
 
 

@@ -59,6 +59,24 @@ def test_every_shipped_file_loads_with_the_decrees_24_hours() -> None:
         assert (service.starts_on, service.stops_on) == ("IncidentReported", "DeliveryArrived")
 
 
+def test_each_office_requires_the_documents_its_decree_names_for_a_disaster_case() -> None:
+    standards = load_standards()
+    required = {
+        office_id: standards.service(office_id).required_documents
+        for office_id in ("kukar", "lubuklinggau", "oku-selatan", "balangan", "tarakan", "palu")
+    }
+    assert required == {
+        "kukar": ("request_letter",),  # 000: "Surat Permohonan Bantuan Korban Bencana ..."
+        "lubuklinggau": (
+            "tagana_data",
+        ),  # 001: "Laporan lisan / surat ...", "Pendataan Tim Tagana"
+        "oku-selatan": ("covering_letter", "site_survey"),  # 003: c. and d. of its Persyaratan
+        "balangan": (),
+        "tarakan": (),
+        "palu": (),  # the default file
+    }
+
+
 def test_offices_keep_their_own_time_zone() -> None:
     standards = load_standards()
     assert standards.for_office("kukar").time_zone == "Asia/Makassar"
@@ -154,6 +172,11 @@ def test_a_folder_from_the_settings_replaces_the_shipped_one(tmp_path: Path) -> 
             "Field required",
         ),
         ('office_name = "broken', "", "not valid TOML"),
+        (
+            GOOD + 'required_documents = ["request_leter"]\n',
+            "services.emergency_relief.required_documents.0",
+            "Input should be 'request_letter'",
+        ),
     ],
 )
 def test_a_broken_file_is_refused_naming_file_and_field(
