@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
-from uuid import UUID, uuid4
+from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 from sqlmodel import select
@@ -20,15 +19,11 @@ from services.distribution.domain import DeliveryKind, DeliveryStatus
 from services.distribution.models import (
     CompletionIn,
     DeliveryRow,
-    ProgramRow,
     RecipientRow,
-    RunRow,
-    SandangRequestRow,
 )
 from services.distribution.privacy import PersonalDataVault
-from shared.auth import visible_to_caller
 from shared.clock import DEFAULT_OFFICE_ZONE
-from shared.errors import NotFound, PermanentEventError
+from shared.errors import PermanentEventError
 from shared.events import CaseType, DeliveryScheduled, DispatchReleased
 from shared.runtime import UnitOfWork
 
@@ -61,25 +56,6 @@ class ProgramHooks:
     on_handed_over: Callable[[UnitOfWork, DeliveryRow, CompletionIn], None] | None = None
     # A delivery settled: handed over (after on_handed_over), or its goods returned.
     on_settled: Callable[[UnitOfWork, DeliveryRow], None] | None = None
-
-
-OfficeRecord = TypeVar("OfficeRecord", RecipientRow, ProgramRow, SandangRequestRow, RunRow)
-
-
-def office_record(
-    uow: UnitOfWork,
-    model: type[OfficeRecord],
-    record_id: UUID,
-    what: str,
-    *,
-    code: str | None = None,
-) -> OfficeRecord:
-    """A record by id, or 404 `<what>_not_found` when it is unknown or of another office."""
-    row = uow.session.get(model, record_id)
-    if row is None or not visible_to_caller(row.office_id):
-        error_code = f"{code or what.replace(' ', '_')}_not_found"
-        raise NotFound(f"no {what} {record_id}", code=error_code)
-    return row
 
 
 def open_released_delivery(

@@ -65,6 +65,7 @@ from shared.events import (
     EventBase,
 )
 from shared.events_programs import DeliveryReturned, RecipientFlaggedForReview, ReturnedLine
+from shared.records import record_for_caller
 from shared.runtime import UnitOfWork
 
 E = TypeVar("E", bound=EventBase)
@@ -103,16 +104,16 @@ def on_dispatch_released(uow: UnitOfWork, event: AnyEvent) -> None:
 
 
 def get_delivery(uow: UnitOfWork, delivery_id: UUID, *, for_update: bool = False) -> DeliveryRow:
-    """The delivery, or 404."""
-    query = select(DeliveryRow).where(DeliveryRow.id == delivery_id)
-    if for_update:
-        # Two phones of one team may post the same step at once: the second waits and
-        # then finds the step already done.
-        query = query.with_for_update()
-    row = uow.session.exec(query).first()
-    if row is None or not visible_to_caller(row.office_id):
-        raise NotFound(f"no delivery {delivery_id}", code="delivery_not_found")
-    return row
+    """The delivery, or 404. Locked (`for_update`) because two phones of one team may
+    post the same step at once: the second waits and then finds the step already done."""
+    return record_for_caller(
+        uow,
+        DeliveryRow,
+        delivery_id,
+        what="delivery",
+        code="delivery_not_found",
+        for_update=for_update,
+    )
 
 
 def list_deliveries(

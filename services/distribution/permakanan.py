@@ -12,7 +12,7 @@ from uuid import UUID
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from services.distribution.common import OFFICE_ZONE, Policy, ProgramHooks, office_record
+from services.distribution.common import OFFICE_ZONE, Policy, ProgramHooks
 from services.distribution.domain import (
     DeliveryKind,
     DeliveryStatus,
@@ -50,6 +50,7 @@ from shared.events_programs import (
     PermakananRoundCompleted,
     PermakananRoundScheduled,
 )
+from shared.records import record_for_caller
 from shared.runtime import UnitOfWork
 
 
@@ -80,7 +81,9 @@ def create_program(uow: UnitOfWork, policy: Policy, body: ProgramIn) -> ProgramR
 
 def get_program(uow: UnitOfWork, program_id: UUID) -> ProgramRow:
     """The program, or 404."""
-    return office_record(uow, ProgramRow, program_id, "permakanan program", code="program")
+    return record_for_caller(
+        uow, ProgramRow, program_id, what="permakanan program", code="program_not_found"
+    )
 
 
 def list_programs(uow: UnitOfWork) -> list[ProgramRow]:

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from sqlmodel import col, select
 
-from services.distribution.common import Policy, office_record
+from services.distribution.common import Policy
 from services.distribution.domain import check_in_indonesia
 from services.distribution.eligibility_rules import (
     checked_eligibility,
@@ -35,6 +35,7 @@ from services.distribution.privacy import PersonalDataVault
 from shared.auth import scoped_office, visible_to_caller
 from shared.errors import Conflict, Unprocessable
 from shared.privacy import mask_number, mask_phone
+from shared.records import record_for_caller
 from shared.regions import (
     AddressProblem,
     InvalidNik,
@@ -284,7 +285,9 @@ def recipient_view(row: RecipientRow, vault: PersonalDataVault, *, reveal: bool)
 
 def get_recipient(uow: UnitOfWork, recipient_id: UUID) -> RecipientRow:
     """The recipient, or 404."""
-    return office_record(uow, RecipientRow, recipient_id, "recipient")
+    return record_for_caller(
+        uow, RecipientRow, recipient_id, what="recipient", code="recipient_not_found"
+    )
 
 
 def list_recipients(

@@ -11,7 +11,6 @@ from uuid import UUID
 
 from sqlmodel import col, select
 
-from services.distribution.common import office_record
 from services.distribution.deliveries import assign_row, check_goods_ready, depart_row
 from services.distribution.domain import (
     DeliveryKind,
@@ -31,6 +30,7 @@ from shared.auth import scoped_office
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import AnyEvent, EventBase, IncidentReported
 from shared.events_programs import DeliveryRunDeparted, DeliveryRunPlanned
+from shared.records import record_for_caller
 from shared.runtime import UnitOfWork
 
 E = TypeVar("E", bound=EventBase)
@@ -131,7 +131,7 @@ def _announce_run(
 
 def get_run(uow: UnitOfWork, run_id: UUID) -> RunRow:
     """The run, or 404."""
-    return office_record(uow, RunRow, run_id, "run")
+    return record_for_caller(uow, RunRow, run_id, what="run", code="run_not_found")
 
 
 def run_stops(uow: UnitOfWork, run: RunRow) -> list[tuple[DeliveryRow, RecipientRow | None]]:

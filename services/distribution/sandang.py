@@ -13,7 +13,6 @@ from sqlmodel import col, select
 from services.distribution.common import (
     Policy,
     ProgramHooks,
-    office_record,
     open_released_delivery,
 )
 from services.distribution.domain import DeliveryKind
@@ -37,6 +36,7 @@ from shared.events_programs import (
     SandangProcurementStarted,
     SandangRequested,
 )
+from shared.records import record_for_caller
 from shared.runtime import UnitOfWork
 
 
@@ -140,7 +140,9 @@ def start_sandang_procurement(
 
 def get_sandang_request(uow: UnitOfWork, request_id: UUID) -> SandangRequestRow:
     """The request, or 404."""
-    return office_record(uow, SandangRequestRow, request_id, "sandang request")
+    return record_for_caller(
+        uow, SandangRequestRow, request_id, what="sandang request", code="sandang_request_not_found"
+    )
 
 
 def list_sandang_requests(

@@ -31,7 +31,6 @@ from sqlmodel import col, select
 
 from services.intake import handlers
 from services.intake.models import IntakeTable
-from shared.auth import visible_to_caller
 from shared.db import UTCDateTime
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import CaseType, EventBase, ShortText
@@ -44,6 +43,7 @@ from shared.events_complaints import (
 )
 from shared.http import ApiModel
 from shared.privacy import PersonalDataVault, mask_phone
+from shared.records import record_for_caller
 from shared.runtime import UnitOfWork
 from shared.signin_state import SignInThrottle
 from shared.text import FREE_TEXT
@@ -412,13 +412,14 @@ def record_complaint(
 
 def get_complaint(uow: UnitOfWork, complaint_id: UUID, *, for_update: bool = False) -> ComplaintRow:
     """The complaint, or 404 (also another office's: its id reveals nothing)."""
-    query = select(ComplaintRow).where(ComplaintRow.id == complaint_id)
-    if for_update:
-        query = query.with_for_update()
-    row = uow.session.exec(query).first()
-    if row is None or not visible_to_caller(row.office_id):
-        raise NotFound(f"no complaint {complaint_id}", code="complaint_not_found")
-    return row
+    return record_for_caller(
+        uow,
+        ComplaintRow,
+        complaint_id,
+        what="complaint",
+        code="complaint_not_found",
+        for_update=for_update,
+    )
 
 
 def notes_of(uow: UnitOfWork, complaint_id: UUID) -> Sequence[ComplaintNoteRow]:

@@ -57,6 +57,7 @@ from shared.events import (
 )
 from shared.events_field import IncidentUpdated, ReportLinkedToIncident
 from shared.privacy import PersonalDataVault
+from shared.records import record_for_caller
 from shared.regions import Region, Regions, regions
 from shared.runtime import UnitOfWork
 
@@ -546,13 +547,14 @@ def get_photo(uow: UnitOfWork, photo_id: UUID) -> PhotoRow:
 
 def get_incident(uow: UnitOfWork, incident_id: UUID, *, for_update: bool = False) -> IncidentRow:
     """The incident, or 404 (also for another office's: its id reveals nothing)."""
-    query = select(IncidentRow).where(IncidentRow.id == incident_id)
-    if for_update:
-        query = query.with_for_update()
-    row = uow.session.exec(query).first()
-    if row is None or not visible_to_caller(row.office_id):
-        raise NotFound(f"no incident {incident_id}", code="incident_not_found")
-    return row
+    return record_for_caller(
+        uow,
+        IncidentRow,
+        incident_id,
+        what="incident",
+        code="incident_not_found",
+        for_update=for_update,
+    )
 
 
 def verify_incident(uow: UnitOfWork, incident_id: UUID, decision: VerificationIn) -> IncidentRow:
