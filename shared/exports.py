@@ -28,6 +28,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from shared.invariants import present
+
 XLSX_MEDIA_TYPE: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -122,7 +124,7 @@ def xlsx(
     and width."""
     book = Workbook()
     sheet = book.active
-    assert sheet is not None  # a new workbook has its one sheet
+    sheet = present(sheet, "a new workbook's sheet")  # a new workbook has its one sheet
     # Excel refuses these characters in a sheet's name.
     sheet.title = "".join("-" if c in "[]:*?/\\" else c for c in title)[:31] or "Sheet"
     for line in caption:

@@ -46,6 +46,7 @@ from shared.db import Messaging, create_db_engine, ping, read_transaction, run_t
 from shared.errors import Conflict, DomainError
 from shared.events import AnyEvent, EventBase, parse_event
 from shared.http import RequestGuard, SecurityHeaders, install_error_handlers
+from shared.invariants import present
 from shared.kafka import (
     DeadLetterSink,
     HopTimes,
@@ -328,7 +329,7 @@ class ServiceRuntime:
 
         async def agent(stream: Any) -> None:
             async for message in stream.events():
-                assert self.dlq is not None
+                dlq = present(self.dlq, "the dead-letter producer (made at start)")
                 sent_at = message.message.timestamp
                 if sent_at is not None:
                     waited.add(time.time() - sent_at)
@@ -338,7 +339,7 @@ class ServiceRuntime:
                     message.value,
                     meta,
                     handle=partial(apply, raw=message.value or b"", meta=meta),
-                    dlq=self.dlq,
+                    dlq=dlq,
                 )
                 handled.add(time.perf_counter() - started)
                 self.outcomes[outcome] += 1

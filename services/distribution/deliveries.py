@@ -65,6 +65,7 @@ from shared.events import (
     EventBase,
 )
 from shared.events_programs import DeliveryReturned, RecipientFlaggedForReview, ReturnedLine
+from shared.invariants import InvariantBroken
 from shared.records import record_for_caller
 from shared.runtime import UnitOfWork
 
@@ -307,7 +308,8 @@ def fail(uow: UnitOfWork, delivery_id: UUID, failure: FailureIn) -> DeliveryRow:
     row.failure_code = failure.reason_code
     failed = _announce(uow, row, DeliveryFailed, now, reason=words.replace("_", " "))
     if row.recipient_id is not None and needs_review(failure.reason_code):
-        assert failure.reason_code is not None
+        if failure.reason_code is None:  # needs_review() is false without one
+            raise InvariantBroken(f"delivery {row.id} failed without a reason code")
         recipient = get_recipient(uow, row.recipient_id)
         if recipient.review_reason is None:
             recipient.review_reason, recipient.flagged_at = failure.reason_code.value, now

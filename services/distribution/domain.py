@@ -20,6 +20,7 @@ from shared.errors import Conflict, Unprocessable
 from shared.events import GeoPoint
 from shared.geo import distance_km, outside_indonesia_detail, within_indonesia
 from shared.images import DEFAULT_MAX_PIXELS, NotAPicture, TooManyPixels, clean_picture
+from shared.invariants import present
 
 K = TypeVar("K", bound=Hashable)
 
@@ -171,7 +172,7 @@ def check_reattempt(reason: FailureReason | None, resolution: Resolution | None)
     if resolution is Resolution.RETURNED:
         raise Conflict("the goods were already returned to the warehouse", code="already_returned")
     if reason in NO_REATTEMPT_REASONS:
-        assert reason is not None
+        reason = present(reason, "the failure's reason")
         raise Conflict(
             f"a recipient who {reason.value.replace('_', ' ')} cannot be visited again; "
             "return the goods and review the recipient",

@@ -51,6 +51,7 @@ from shared.auth import Access, Policy, Role, office_scope
 from shared.clock import Clock
 from shared.errors import Forbidden, NotFound
 from shared.http import ERROR_RESPONSES, ErrorBody, status_of
+from shared.invariants import of_type
 from shared.openapi import file_answer
 from shared.pages import assets_router
 from shared.privacy import PersonalDataVault
@@ -330,7 +331,7 @@ NO_CACHE = {"Cache-Control": "no-cache"}
 
 
 async def _address_refused(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, AddressRefused)
+    exc = of_type(exc, AddressRefused, "the handled error")
     return JSONResponse(
         status_code=status_of(exc),
         content={

@@ -42,6 +42,7 @@ from shared.csrf import csrf_token
 from shared.errors import NotFound
 from shared.events_complaints import COMPLAINT_CHANNELS
 from shared.http import ERROR_RESPONSES, ErrorBody
+from shared.invariants import of_type
 from shared.pages import Pages
 from shared.runtime import RuntimeDep, ServiceRuntime, UnitOfWork
 
@@ -184,7 +185,7 @@ def lookup(body: LookupIn, request: Request, runtime: RuntimeDep) -> ComplaintLo
 
 
 async def _lookup_locked(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, LookupLocked)
+    exc = of_type(exc, LookupLocked, "the handled error")
     return JSONResponse(
         status_code=429,
         content={"error": "too_many_attempts", "detail": str(exc)},

@@ -37,6 +37,7 @@ from services.logistics.tenancy import in_callers_warehouses
 from shared.errors import Unprocessable
 from shared.events import CaseType
 from shared.events_stock import LotNearExpiry
+from shared.invariants import of_type, present
 from shared.runtime import UnitOfWork
 
 if TYPE_CHECKING:
@@ -169,13 +170,13 @@ def scan(uow: UnitOfWork, settings: LogisticsSettings) -> dict[str, int]:
     announced = 0
     for alert in current.near_expiry:
         lot = uow.session.get(LotRow, alert.lot_id)
-        assert lot is not None
+        lot = present(lot, f"lot {alert.lot_id}")
         if lot.near_expiry_alerted:
             continue
         lot.near_expiry_alerted = True
         uow.session.add(lot)
         warehouse = uow.session.get(WarehouseRow, lot.warehouse_code)
-        assert warehouse is not None
+        warehouse = present(warehouse, f"warehouse {lot.warehouse_code}")
         uow.emit(
             LotNearExpiry(
                 event_id=uuid4(),
@@ -199,8 +200,7 @@ def scan(uow: UnitOfWork, settings: LogisticsSettings) -> dict[str, int]:
 
 async def scan_periodically(runtime: ServiceRuntime) -> None:
     """Background task: run the sweep every `alert_scan_interval_s` (after waiting one)."""
-    settings = runtime.settings
-    assert isinstance(settings, LogisticsSettings)
+    settings = of_type(runtime.settings, LogisticsSettings, "the runtime's settings")
     if settings.alert_scan_interval_s <= 0:
         return
     while True:

@@ -66,6 +66,7 @@ from shared.events import (
     StockShortageDetected,
 )
 from shared.events_stock import MovementKind
+from shared.invariants import present
 from shared.runtime import UnitOfWork
 
 # Lots read per round trip while allocating: most needs are met by the first few lots.
@@ -390,7 +391,7 @@ def release_dispatch(
     dispatch.released_at, dispatch.released_by = now, released_by
     uow.session.add(dispatch)
     warehouse = uow.session.get(WarehouseRow, dispatch.warehouse_code)
-    assert warehouse is not None  # foreign key
+    warehouse = present(warehouse, f"warehouse {dispatch.warehouse_code}")  # foreign key
     released = DispatchReleased.following(
         office_id=dispatch.office_id,
         case_id=dispatch.case_id,

@@ -76,6 +76,7 @@ from shared.auth import Access, Policy, Role
 from shared.clock import Clock
 from shared.exports import XLSX_MEDIA_TYPE
 from shared.http import ERROR_RESPONSES
+from shared.invariants import present
 from shared.openapi import file_answer
 from shared.pages import assets_router
 from shared.runtime import RuntimeDep, ServiceRuntime, UnitOfWork, create_service_api
@@ -271,7 +272,7 @@ def stock_card_xlsx(  # noqa: PLR0917 - FastAPI passes query parameters by keywo
             since=since,
         )
         warehouse = uow.session.get(WarehouseRow, warehouse_code)
-        assert warehouse is not None  # stock_card found it
+        warehouse = present(warehouse, f"warehouse {warehouse_code}")  # stock_card found it
         return card, warehouse
 
     card, warehouse = runtime.run(load)
@@ -471,7 +472,7 @@ def handover_pdf(handover_id: UUID, runtime: RuntimeDep, settings: SettingsDep) 
         row = documents.get_handover(uow, handover_id)
         dispatch = allocation.get_dispatch(uow, row.dispatch_id)
         warehouse = uow.session.get(WarehouseRow, dispatch.warehouse_code)
-        assert warehouse is not None
+        warehouse = present(warehouse, f"warehouse {dispatch.warehouse_code}")
         return row, warehouse
 
     row, warehouse = runtime.run(load)

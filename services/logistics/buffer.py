@@ -14,6 +14,7 @@ from services.logistics.domain import reorder_suggestion
 from services.logistics.models import LotCondition, LotRow, MinimumLevelRow, WarehouseRow
 from shared.events import CaseType
 from shared.events_stock import StockBelowMinimum
+from shared.invariants import present
 from shared.runtime import UnitOfWork
 
 
@@ -40,7 +41,7 @@ def check_minimum(uow: UnitOfWork, item_code: str, warehouse_code: str, decrease
     if free >= level.minimum or free + decreased_by < level.minimum:
         return
     warehouse = uow.session.get(WarehouseRow, warehouse_code)
-    assert warehouse is not None
+    warehouse = present(warehouse, f"warehouse {warehouse_code}")
     suggested = reorder_suggestion(free=free, on_order=0, minimum=level.minimum)
     uow.emit(
         StockBelowMinimum(

@@ -33,6 +33,7 @@ from services.logistics.settings import OfficeHead
 from shared.auth import visible_to_caller
 from shared.errors import Conflict, NotFound
 from shared.exports import Column, Kind, xlsx
+from shared.invariants import present
 from shared.nip import printed_nip
 from shared.pdf import FONT, date_in_words, long_date, new_document, table, zone_name
 from shared.runtime import UnitOfWork
@@ -42,12 +43,13 @@ def pick_list(uow: UnitOfWork, dispatch_id: UUID) -> PickList:
     """What to take, from which lot and shelf, for one dispatch (issue order)."""
     dispatch = allocation.get_dispatch(uow, dispatch_id)
     warehouse = uow.session.get(WarehouseRow, dispatch.warehouse_code)
-    assert warehouse is not None  # foreign key
+    warehouse = present(warehouse, f"warehouse {dispatch.warehouse_code}")  # foreign key
     lines: list[PickLine] = []
     for line in dispatch.lines:
         lot = uow.session.get(LotRow, UUID(str(line["lot_id"])))
         item = uow.session.get(ItemRow, line["item_code"])
-        assert lot is not None and item is not None  # foreign keys
+        lot = present(lot, f"lot {line['lot_id']}")  # foreign key
+        item = present(item, f"item {line['item_code']}")  # foreign key
         lines.append(
             PickLine(
                 item_code=item.code,
@@ -130,7 +132,7 @@ def record_handover(
     lines: list[dict[str, Any]] = []
     for code, quantity in sorted(totals.items()):
         item = uow.session.get(ItemRow, code)
-        assert item is not None
+        item = present(item, f"item {code}")
         lines.append(
             {"item_code": code, "item_name": item.name, "unit": item.unit, "quantity": quantity}
         )

@@ -33,6 +33,7 @@ from services.logistics.tenancy import record_of_callers_office
 from shared.errors import Unprocessable
 from shared.events import CaseType, EventBase
 from shared.events_stock import LotQuarantined, MovementKind, StockMoved
+from shared.invariants import present
 from shared.runtime import UnitOfWork
 
 # Core views of tables, for set-based updates and sums that the ORM types poorly.
@@ -282,7 +283,7 @@ def split_off(
 def emit_quarantined(uow: UnitOfWork, lot: LotRow, reason: str, cause: Cause) -> None:
     """Announce a quarantined lot (`LotQuarantined`)."""
     warehouse = uow.session.get(WarehouseRow, lot.warehouse_code)
-    assert warehouse is not None
+    warehouse = present(warehouse, f"warehouse {lot.warehouse_code}")
     uow.emit(
         LotQuarantined(
             event_id=uuid4(),
@@ -378,7 +379,7 @@ def record_core(
     )
     uow.session.add(movement)
     warehouse = uow.session.get(WarehouseRow, warehouse_code)
-    assert warehouse is not None  # foreign key
+    warehouse = present(warehouse, f"warehouse {warehouse_code}")  # foreign key
     uow.emit(
         StockMoved(
             event_id=uuid4(),

@@ -56,6 +56,7 @@ from shared.events_stock import (
     ReceivedLine,
     RejectedLine,
 )
+from shared.invariants import of_type
 from shared.runtime import UnitOfWork
 
 RequestSource = Literal["permakanan_round", "sandang_request", "shortage", "buffer_stock"]
@@ -596,7 +597,7 @@ def _complete_request_if_received(
     if pending is None:
         return
     waiting = parse_event(pending.encode())
-    assert isinstance(waiting, GoodsRequested)
+    waiting = of_type(waiting, GoodsRequested, "the request's pending event")
     needs = tuple(NeedLine.model_validate(line) for line in request.pending_lines)
     plan = allocation.plan_dispatches(
         uow,

@@ -43,6 +43,7 @@ from shared.events_programs import (
     SandangRequested,
 )
 from shared.events_stock import PurchaseRequested
+from shared.invariants import InvariantBroken
 from shared.kafka import NotApplicableYet
 from shared.regions import AddressProblem, regions
 from shared.runtime import UnitOfWork
@@ -372,7 +373,8 @@ def _stop(
     row.apply(state, now=now)
     row.last_event_id = cause.event_id
     uow.session.add(row)
-    assert state.outcome is not None  # set by stop/cancel
+    if state.outcome is None:  # stop and cancel set it
+        raise InvariantBroken(f"clock {row.case_id} stopped without an outcome")
     stopped = clock_event(
         ResponseClockStopped,
         row,

@@ -32,6 +32,7 @@ from shared.broker_log import (
     topic_layout,
 )
 from shared.db import Messaging, create_db_engine, read_transaction, run_transaction
+from shared.invariants import of_type
 from shared.kafka import create_producer
 from shared.log_check import committed_offsets
 from shared.settings import KafkaSettings, ServiceSettings
@@ -46,9 +47,7 @@ REPLAYED_FROM_HEADER = "dlq.replayed_from"
 
 def service_settings(service: str) -> ServiceSettings:
     """The service's settings, from this environment, as the service builds them."""
-    settings = SERVICE_SETTINGS[service]()
-    assert isinstance(settings, ServiceSettings)
-    return settings
+    return of_type(SERVICE_SETTINGS[service](), ServiceSettings, f"{service}'s settings")
 
 
 def bootstrap_servers(arguments: argparse.Namespace) -> str:

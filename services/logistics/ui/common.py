@@ -22,6 +22,7 @@ from services.logistics.models import IncidentPlaceRow, PickList
 from services.logistics.settings import LogisticsSettings
 from shared.csrf import csrf_field
 from shared.errors import DomainError
+from shared.invariants import of_type
 from shared.pages import LANGUAGES, Lang, Pages, choose_language, translations
 from shared.runtime import RuntimeDep, UnitOfWork
 
@@ -119,8 +120,7 @@ def explain(lang: Lang, detail: str) -> str | None:
 def settings_of(runtime: RuntimeDep) -> LogisticsSettings:
     """logistics' settings, which the runtime holds as the common type."""
     settings = runtime.settings
-    assert isinstance(settings, LogisticsSettings)
-    return settings
+    return of_type(settings, LogisticsSettings, "the runtime's settings")
 
 
 def render(request: Request, template: str, current: str, **context: Any) -> HTMLResponse:
