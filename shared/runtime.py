@@ -671,7 +671,7 @@ def audit_router() -> APIRouter:
                 uow.session, entity_id=entity_id, office_id=office_id, limit=limit
             )
         )
-        return jsonable_encoder(rows)  # type: ignore[no-any-return]
+        return jsonable_encoder(rows)  # type: ignore[no-any-return]  # FastAPI types it Any
 
     @router.get("/audit/verify")
     def audit_verify(runtime: RuntimeDep) -> dict[str, Any]:

@@ -81,7 +81,7 @@ def create_stream_app(service: str, kafka: KafkaSettings, data_dir: Path) -> fau
         producer_acks=-1,
         producer_max_request_size=kafka.max_request_size,
     )
-    app.fetch_max_wait_ms_override = kafka.fetch_max_wait_ms  # type: ignore[attr-defined]
+    app.fetch_max_wait_ms_override = kafka.fetch_max_wait_ms  # type: ignore[attr-defined]  # our own attribute on faust's app
     return app
 
 

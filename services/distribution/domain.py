@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 # geographiclib (geopy's own geodesic engine) ships no type information.
-from geographiclib.geodesic import Geodesic  # type: ignore[import-untyped]
+from geographiclib.geodesic import Geodesic  # type: ignore[import-untyped]  # geographiclib ships no types
 
 from shared.errors import Conflict, Unprocessable
 from shared.events import GeoPoint

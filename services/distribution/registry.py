@@ -192,7 +192,7 @@ def personal_data_export(
     deliveries = uow.session.exec(
         select(DeliveryRow)
         .where(DeliveryRow.recipient_id == recipient_id)
-        .order_by(DeliveryRow.created_at)  # type: ignore[arg-type]
+        .order_by(DeliveryRow.created_at)  # type: ignore[arg-type]  # a SQLModel column, typed as its Python value
     ).all()
     trail = (
         uow.audit_trail.list(uow.session, entity_id=str(recipient_id)) if uow.audit_trail else []
