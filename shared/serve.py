@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
-import threading
-from types import FrameType
 from typing import Any, Literal
 
 import uvicorn
@@ -17,23 +14,6 @@ from shared.settings import ServiceSettings
 
 # How long open HTTP requests may take to finish at shutdown, before the lifespan stops.
 HTTP_DRAIN_S = 10
-# uvicorn's exit status when the server could not start (uvicorn.main.STARTUP_FAILURE).
-STARTUP_FAILURE = 3
-
-_stopping = threading.Event()
-
-
-def stopping() -> bool:
-    """True once the process was asked to stop. An answer that never ends by itself (the
-    live feed) checks it and ends, so the drain waits for real requests only and not its
-    whole timeout for every open dashboard."""
-    return _stopping.is_set()
-
-
-class _Server(uvicorn.Server):
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        _stopping.set()
-        super().handle_exit(sig, frame)
 
 
 def configure_logging(level: str, log_format: Literal["json", "text"] = "text") -> None:
@@ -66,7 +46,4 @@ def server_options(settings: ServiceSettings) -> dict[str, Any]:
 def serve(api: FastAPI, settings: ServiceSettings) -> None:
     """Serve until SIGINT/SIGTERM; the lifespan stops agents and relay cleanly."""
     configure_logging(settings.common.log_level, settings.common.log_format)
-    server = _Server(uvicorn.Config(api, **server_options(settings)))
-    server.run()
-    if not server.started:
-        sys.exit(STARTUP_FAILURE)
+    uvicorn.run(api, **server_options(settings))

@@ -51,7 +51,6 @@ from shared.http import ERROR_RESPONSES
 from shared.openapi import file_answer
 from shared.pages import assets_router
 from shared.runtime import Figure, RuntimeDep, ServiceRuntime, create_service_api
-from shared.serve import stopping
 
 router = APIRouter(responses=ERROR_RESPONSES)
 
@@ -241,8 +240,8 @@ async def feed(
             for entry in entries:
                 cursor = entry.seq or cursor
                 yield f"id: {entry.seq}\nevent: message\ndata: {json.dumps(entry.payload)}\n\n"
-            if (not follow and not entries) or stopping():
-                return  # a stopping server: the client reconnects with Last-Event-ID
+            if not follow and not entries:
+                return
             if not entries:
                 if await request.is_disconnected():
                     return

@@ -7,8 +7,6 @@ offices run); each scenario records its figures, printed at the end of the run."
 from __future__ import annotations
 
 import itertools
-import signal
-import threading
 import time
 import uuid
 from collections import Counter
@@ -18,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
-import httpx
 import psycopg
 import pytest
 
@@ -473,35 +470,3 @@ def test_a_burst_of_dispatches_never_over_allocates_scarce_stock(
             "over_allocated": max(0, stock["reserved"] - 100),
         }
     )
-
-
-def test_a_stopping_notify_ends_its_open_live_feeds_cleanly_instead_of_cutting_them(
-    stack: tuple[Stack, dict[str, str]],
-) -> None:
-    """An open dashboard must not hold a restart for the whole drain (`HTTP_DRAIN_S`) and
-    then lose its connection mid-answer: the feed ends as a complete answer and the
-    dashboard reconnects with its Last-Event-ID to the next process."""
-    running, _ = stack
-    notify = running.services["notify"]
-    feed_open = threading.Event()
-
-    def follow_feed() -> list[str]:
-        with (
-            httpx.Client(base_url=running.url("notify"), timeout=30) as client,
-            client.stream("GET", "/feed", params={"follow": "true"}) as answer,
-        ):
-            assert answer.status_code == 200
-            lines = []
-            for line in answer.iter_lines():  # raises if the stream is cut
-                lines.append(line)
-                feed_open.set()
-            return lines
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        lines = pool.submit(follow_feed)
-        assert feed_open.wait(timeout=30), "the feed sent nothing"
-        notify.process.send_signal(signal.SIGTERM)
-        # uvicorn stops cleanly, then re-raises the signal it caught: exit by SIGTERM.
-        assert notify.process.wait(timeout=30) in (0, -signal.SIGTERM)
-        assert ": keep-alive" in lines.result(timeout=5)
-    running.restart("notify")
