@@ -29,7 +29,7 @@ from typing import IO, Self
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from shared.tansu import StoppedOnExit, free_port
+from shared.tansu import StoppedOnExit, port_to_keep
 
 log = logging.getLogger(__name__)
 
@@ -216,8 +216,8 @@ class ApacheKafka(StoppedOnExit):
         broker = cls(
             home=home,
             directory=directory,
-            port=port or free_port(),
-            controller_port=controller_port or free_port(),
+            port=port or port_to_keep(),
+            controller_port=controller_port or port_to_keep(),
             version=version,
             heap=heap,
             jvm_options=jvm_options,

@@ -24,7 +24,7 @@ import httpx
 
 from shared.apache_kafka import SERVICE_ENV as APACHE_KAFKA_SERVICE_ENV
 from shared.apache_kafka import ApacheKafka
-from shared.tansu import StoppedOnExit, TansuBroker, broker_version, free_port
+from shared.tansu import StoppedOnExit, TansuBroker, broker_version, port_to_keep
 
 SERVICES = ("intake", "logistics", "distribution", "notify")
 DEFAULT_PORTS = {"intake": 8001, "logistics": 8002, "distribution": 8003, "notify": 8004}
@@ -95,11 +95,11 @@ class Stack(StoppedOnExit):
         owns_broker = broker is None
         if broker is None:
             broker_log = (log_dir / "tansu.log").open("wb")
-            broker = TansuBroker.start(port=broker_port or free_port(), log=broker_log)
+            broker = TansuBroker.start(port=broker_port or port_to_keep(), log=broker_log)
         stack = cls(broker=broker, log_dir=log_dir, owns_broker=owns_broker)
         try:
             for name in SERVICES:
-                port = (ports or {}).get(name) or free_port()
+                port = (ports or {}).get(name) or port_to_keep()
                 env = {
                     **os.environ,
                     # The local run and the system tests run without sign-in unless the

@@ -5,6 +5,7 @@ and benchmarks. Tansu keeps everything in memory: a restart is an empty cluster.
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import time
@@ -21,6 +22,35 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_KEPT_PORTS: set[int] = set()
+
+
+def port_to_keep() -> int:
+    """A free loopback port for a process that will be restarted on the same address.
+
+    `free_port()` hands out a port from the kernel's ephemeral range, and the kernel may
+    give that same port to any other process's `free_port()` or outgoing connection in
+    the moment between a kill and the restart (tests run on several workers at once). A
+    port below that range is never handed out by the kernel, so it stays ours."""
+    try:
+        ephemeral_start = int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_start = 32768
+    for _ in range(500):
+        port = random.randrange(20000, max(20001, min(ephemeral_start, 32768)))  # noqa: S311 - a port, not a secret
+        if port in _KEPT_PORTS:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _KEPT_PORTS.add(port)
+        return port
+    raise RuntimeError("no free port below the kernel's ephemeral range")
 
 
 def wait_for_port(host: str, port: int, timeout_s: float) -> None:

@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol
 import yaml
 
 from shared.apache_kafka import ApacheKafka, wait_until_serving
-from shared.tansu import free_port
+from shared.tansu import port_to_keep
 from tests.support.databases import POSTGRES_ENV, postgres_admin_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -154,7 +154,7 @@ def _testcontainers_bed() -> Iterator[KafkaBed]:
 
     image = compose_kafka_image()
     settings: dict[str, Any] = compose()["services"]["kafka"]["environment"]
-    port = free_port()
+    port = port_to_keep()
     kafka = DockerContainer(image).with_bind_ports(9092, port)
     for key, value in settings.items():
         # The compose volume's path is left out: the image's own log directory lives in

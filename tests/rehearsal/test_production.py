@@ -53,7 +53,7 @@ from shared.auth import TOKEN_COOKIE
 from shared.clock import office_today
 from shared.events import parse_event
 from shared.stack import SERVICES
-from shared.tansu import free_port
+from shared.tansu import free_port, port_to_keep
 from shared.topics import DELIVERIES, DISPATCHES, INCIDENTS, RESPONSE_CLOCKS
 from tests.support.browser import click_and_load, csp_violations
 from tests.support.compose import compose_file, service_environment
@@ -297,7 +297,7 @@ def office(
             + ", ".join(roles.name(s) for s in SERVICES)
             + " (no superuser, each owning only its database)"
         )
-        ports = {service: free_port() for service in SERVICES}
+        ports = {service: port_to_keep() for service in SERVICES}
         used: set[str] = set()
         bootstrap: list[str] = []
 

@@ -19,10 +19,9 @@ from shared.events import IncidentRejected, serialize_event
 from shared.kafka import NotApplicableYet
 from shared.runtime import ServiceRuntime, Subscription, UnitOfWork
 from shared.settings import CommonSettings, KafkaSettings, MessagingSettings, ServiceSettings
-from shared.tansu import TansuBroker
+from shared.tansu import TansuBroker, port_to_keep
 from shared.topics import INCIDENTS, consumer_group
 from tests.support.kafka import collect, eventually, send_raw
-from tests.support.ports import port_for_a_restart
 
 
 def rejected(case: uuid.UUID, reason: str) -> IncidentRejected:
@@ -97,7 +96,7 @@ async def test_a_restarted_broker_with_the_same_cluster_id_is_refilled_from_the_
 ) -> None:
     # Tansu's own default: every start is "tansu_cluster", so only the offsets can tell.
     with (tmp_path / "tansu.log").open("wb") as log:
-        first = TansuBroker.start(port=port_for_a_restart(), log=log, cluster_id="tansu_cluster")
+        first = TansuBroker.start(port=port_to_keep(), log=log, cluster_id="tansu_cluster")
         runtime = intake_runtime(first.bootstrap_servers, database_url)
         try:
             async with runtime.lifespan(FastAPI()):
