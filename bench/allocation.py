@@ -45,8 +45,9 @@ from services.logistics.settings import LogisticsSettings
 from shared.auth import AuthSettings
 from shared.clock import FixedClock
 from shared.events import GeoPoint, IncidentVerified, NeedLine
-from shared.runtime import ServiceRuntime, UnitOfWork
+from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
+from shared.unit_of_work import UnitOfWork
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 23)

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from shared.auth import visible_to_caller
 from shared.errors import NotFound
-from shared.runtime import UnitOfWork
+from shared.unit_of_work import UnitOfWork
 
 
 class OfficeOwned(Protocol):

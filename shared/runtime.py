@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Annotated, Any, TypeVar
@@ -30,7 +30,7 @@ from sqlmodel import Session
 
 from shared.api_docs import install_api_docs
 from shared.asyncapi import ASYNCAPI_POLICY, asyncapi_router
-from shared.audit import AuditTrail, ChainBroken, acting_as, current_context
+from shared.audit import AuditTrail, ChainBroken, acting_as
 from shared.auth import (
     Access,
     AuthSettings,
@@ -67,6 +67,7 @@ from shared.openapi import operation_ids, publish_honest_openapi
 from shared.settings import CommonSettings, ServiceSettings
 from shared.streams import create_stream_app, raw_topic
 from shared.topics import ALL_TOPICS, Topic, all_topic_names
+from shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -74,64 +75,6 @@ T = TypeVar("T")
 PARKED_RETRY_S = 1.0
 # How long the stream consumer may take to stop (commit, leave its group) at shutdown.
 CONSUMER_STOP_TIMEOUT_S = 15
-
-
-@dataclass
-class UnitOfWork:
-    """One transaction of a use case: its session, its outgoing events, and the time."""
-
-    session: Session
-    messaging: Messaging
-    clock: Clock
-    audit_trail: AuditTrail | None = None
-    service: str = "service"
-    emitted: list[EventBase] = field(default_factory=list)
-
-    def emit(self, event: EventBase) -> None:
-        """Write `event` to the outbox in this transaction (published after commit), and
-        record the state change it announces in the audit trail."""
-        self.messaging.emit(self.session, event)
-        self.emitted.append(event)
-        envelope = set(EventBase.model_fields) - {"event_type"}
-        self.audit(
-            action=event.event_type,
-            entity=event.case_type.value,
-            entity_id=str(event.case_id),
-            office_id=event.office_id,
-            details={
-                "event_id": str(event.event_id),
-                **event.model_dump(mode="json", exclude=envelope | {"event_type"}),
-            },
-        )
-
-    def audit(
-        self,
-        *,
-        action: str,
-        entity: str,
-        entity_id: str,
-        office_id: str | None,
-        details: dict[str, Any] | None = None,
-    ) -> None:
-        """Record a state change that announces no event (who and from where is known).
-        `office_id` says whose users may read the entry: None only for what belongs to no
-        office (a user of all offices sees it)."""
-        if self.audit_trail is None:
-            return
-        self.audit_trail.record(
-            self.session,
-            at=self.now(),
-            context=current_context(f"service:{self.service}"),
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            office_id=office_id,
-            details=details,
-        )
-
-    def now(self) -> datetime:
-        """The current instant, from the service's clock."""
-        return self.clock.now()
 
 
 EventUseCase = Callable[[UnitOfWork, AnyEvent], None]

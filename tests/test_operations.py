@@ -30,9 +30,9 @@ from services.notify.settings import NotifySettings
 from shared.auth import Access, AuthSettings
 from shared.logs import log_handler
 from shared.privacy import PersonalDataFilter
-from shared.runtime import UnitOfWork
 from shared.settings import CommonSettings
 from shared.tansu import TansuBroker
+from shared.unit_of_work import UnitOfWork
 from tests.intake.test_api import report
 from tests.support.access import signed_in
 from tests.support.services import ready_client, settings_for

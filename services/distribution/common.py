@@ -25,7 +25,7 @@ from services.distribution.privacy import PersonalDataVault
 from shared.clock import DEFAULT_OFFICE_ZONE
 from shared.errors import PermanentEventError
 from shared.events import CaseType, DeliveryScheduled, DispatchReleased
-from shared.runtime import UnitOfWork
+from shared.unit_of_work import UnitOfWork
 
 OFFICE_ZONE = ZoneInfo(DEFAULT_OFFICE_ZONE)
 

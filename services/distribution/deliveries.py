@@ -67,7 +67,7 @@ from shared.events import (
 from shared.events_programs import DeliveryReturned, RecipientFlaggedForReview, ReturnedLine
 from shared.invariants import InvariantBroken
 from shared.records import record_for_caller
-from shared.runtime import UnitOfWork
+from shared.unit_of_work import UnitOfWork
 
 E = TypeVar("E", bound=EventBase)
 

@@ -26,7 +26,7 @@ from services.distribution.models import (
 from shared.errors import NotFound, Unprocessable
 from shared.privacy import PersonalDataVault, mask_number
 from shared.regions import InvalidNik, check_nik
-from shared.runtime import UnitOfWork
+from shared.unit_of_work import UnitOfWork
 
 OLDEST_PLAUSIBLE_AGE = 130
 

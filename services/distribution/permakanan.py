@@ -51,7 +51,7 @@ from shared.events_programs import (
     PermakananRoundScheduled,
 )
 from shared.records import record_for_caller
-from shared.runtime import UnitOfWork
+from shared.unit_of_work import UnitOfWork
 
 
 def create_program(uow: UnitOfWork, policy: Policy, body: ProgramIn) -> ProgramRow:

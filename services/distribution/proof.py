@@ -15,7 +15,7 @@ from services.distribution.common import Policy
 from services.distribution.domain import check_image, check_proof_position, expired_lots
 from services.distribution.models import CompletionIn, DeliveryRow, ProofImageRow
 from shared.errors import Unprocessable
-from shared.runtime import UnitOfWork
+from shared.unit_of_work import UnitOfWork
 
 
 def _decode_signature(encoded: str) -> bytes:

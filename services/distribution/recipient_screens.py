@@ -40,7 +40,8 @@ from shared.events import GeoPoint
 from shared.http import status_of
 from shared.pages import choose_language
 from shared.privacy import mask_number
-from shared.runtime import RuntimeDep, UnitOfWork
+from shared.runtime import RuntimeDep
+from shared.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 PAGE_SIZE: Final = 25

@@ -49,7 +49,7 @@ from shared.auth import scoped_office
 from shared.errors import Conflict, DomainError, Oversized, Unprocessable
 from shared.events import GeoPoint, ShortText
 from shared.http import ApiModel
-from shared.runtime import UnitOfWork
+from shared.unit_of_work import UnitOfWork
 
 
 class TooLarge(Oversized):

@@ -44,7 +44,7 @@ from shared.regions import (
     postal_code_well_formed,
     regions,
 )
-from shared.runtime import UnitOfWork
+from shared.unit_of_work import UnitOfWork
 
 
 def register_recipient(uow: UnitOfWork, policy: Policy, body: RecipientIn) -> RecipientRow:

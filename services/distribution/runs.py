@@ -31,7 +31,7 @@ from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import AnyEvent, EventBase, IncidentReported
 from shared.events_programs import DeliveryRunDeparted, DeliveryRunPlanned
 from shared.records import record_for_caller
-from shared.runtime import UnitOfWork
+from shared.unit_of_work import UnitOfWork
 
 E = TypeVar("E", bound=EventBase)
 

@@ -37,7 +37,7 @@ from shared.events_programs import (
     SandangRequested,
 )
 from shared.records import record_for_caller
-from shared.runtime import UnitOfWork
+from shared.unit_of_work import UnitOfWork
 
 
 def request_sandang(uow: UnitOfWork, policy: Policy, body: SandangRequestIn) -> SandangRequestRow:

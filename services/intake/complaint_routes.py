@@ -44,7 +44,8 @@ from shared.events_complaints import COMPLAINT_CHANNELS
 from shared.http import ERROR_RESPONSES, ErrorBody
 from shared.invariants import of_type
 from shared.pages import Pages
-from shared.runtime import RuntimeDep, ServiceRuntime, UnitOfWork
+from shared.runtime import RuntimeDep, ServiceRuntime
+from shared.unit_of_work import UnitOfWork
 
 HERE = Path(__file__).parent
 PUBLIC_PAGE = "/pengaduan"

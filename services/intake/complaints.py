@@ -44,9 +44,9 @@ from shared.events_complaints import (
 from shared.http import ApiModel
 from shared.privacy import PersonalDataVault, mask_phone
 from shared.records import record_for_caller
-from shared.runtime import UnitOfWork
 from shared.signin_state import SignInThrottle
 from shared.text import FREE_TEXT
+from shared.unit_of_work import UnitOfWork
 
 # --- rules (pure) -----------------------------------------------------------------------
 

@@ -59,7 +59,7 @@ from shared.events_field import IncidentUpdated, ReportLinkedToIncident
 from shared.privacy import PersonalDataVault
 from shared.records import record_for_caller
 from shared.regions import Region, Regions, regions
-from shared.runtime import UnitOfWork
+from shared.unit_of_work import UnitOfWork
 
 MAX_LINE_QUANTITY = 1_000_000
 

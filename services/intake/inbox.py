@@ -30,7 +30,7 @@ from shared.errors import Unprocessable
 from shared.events import NeedLine
 from shared.privacy import PersonalDataVault
 from shared.regions import Regions
-from shared.runtime import UnitOfWork
+from shared.unit_of_work import UnitOfWork
 
 # intake does not hold the offices' published standards (notify does, and services share
 # only events): the screens count the national 1x24 h from the report, which is the

@@ -38,7 +38,7 @@ from shared.errors import Unprocessable
 from shared.events import CaseType
 from shared.events_stock import LotNearExpiry
 from shared.invariants import of_type, present
-from shared.runtime import UnitOfWork
+from shared.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
     from shared.runtime import ServiceRuntime

@@ -67,7 +67,7 @@ from shared.events import (
 )
 from shared.events_stock import MovementKind
 from shared.invariants import present
-from shared.runtime import UnitOfWork
+from shared.unit_of_work import UnitOfWork
 
 # Lots read per round trip while allocating: most needs are met by the first few lots.
 LOT_PAGE = 8

@@ -15,7 +15,7 @@ from services.logistics.models import LotCondition, LotRow, MinimumLevelRow, War
 from shared.events import CaseType
 from shared.events_stock import StockBelowMinimum
 from shared.invariants import present
-from shared.runtime import UnitOfWork
+from shared.unit_of_work import UnitOfWork
 
 
 def free_stock(uow: UnitOfWork, item_code: str, warehouse_code: str) -> int:

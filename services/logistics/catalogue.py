@@ -26,7 +26,7 @@ from services.logistics.settings import LogisticsSettings
 from services.logistics.tenancy import of_callers_office
 from shared.auth import scoped_office, visible_to_caller
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
-from shared.runtime import UnitOfWork
+from shared.unit_of_work import UnitOfWork
 
 # A core view of the table, for the row locks that make allocations of one item take turns.
 ITEM: Table = LogisticsTable.metadata.tables["item"]

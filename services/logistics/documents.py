@@ -36,7 +36,7 @@ from shared.exports import Column, Kind, xlsx
 from shared.invariants import present
 from shared.nip import printed_nip
 from shared.pdf import FONT, date_in_words, long_date, new_document, table, zone_name
-from shared.runtime import UnitOfWork
+from shared.unit_of_work import UnitOfWork
 
 
 def pick_list(uow: UnitOfWork, dispatch_id: UUID) -> PickList:

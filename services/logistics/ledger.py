@@ -34,7 +34,7 @@ from shared.errors import Unprocessable
 from shared.events import CaseType, EventBase
 from shared.events_stock import LotQuarantined, MovementKind, StockMoved
 from shared.invariants import present
-from shared.runtime import UnitOfWork
+from shared.unit_of_work import UnitOfWork
 
 # Core views of tables, for set-based updates and sums that the ORM types poorly.
 LOT: Table = LogisticsTable.metadata.tables["lot"]

@@ -57,7 +57,7 @@ from shared.events_stock import (
     RejectedLine,
 )
 from shared.invariants import of_type
-from shared.runtime import UnitOfWork
+from shared.unit_of_work import UnitOfWork
 
 RequestSource = Literal["permakanan_round", "sandang_request", "shortage", "buffer_stock"]
 

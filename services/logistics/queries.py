@@ -33,7 +33,7 @@ from services.logistics.tenancy import (
     of_callers_office,
     record_of_callers_office,
 )
-from shared.runtime import UnitOfWork
+from shared.unit_of_work import UnitOfWork
 
 
 def list_counts(uow: UnitOfWork, *, limit: int) -> Sequence[StockCountRow]:

@@ -55,7 +55,7 @@ from services.logistics.settings import LogisticsSettings
 from services.logistics.tenancy import warehouse_visible
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events_stock import MovementKind
-from shared.runtime import UnitOfWork
+from shared.unit_of_work import UnitOfWork
 
 
 def receive_lot(

@@ -8,8 +8,9 @@ from services.logistics import allocation, procurement
 from services.logistics.settings import LogisticsSettings
 from shared.events import AnyEvent, IncidentReported, IncidentVerified
 from shared.events_programs import DeliveryReturned, GoodsRequested
-from shared.runtime import Subscription, UnitOfWork
+from shared.runtime import Subscription
 from shared.topics import DELIVERIES, INCIDENTS
+from shared.unit_of_work import UnitOfWork
 
 
 def subscriptions(settings: LogisticsSettings) -> list[Subscription]:

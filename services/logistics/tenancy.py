@@ -28,7 +28,7 @@ from services.logistics.models import (
 from shared.auth import scoped_office, visible_to_caller
 from shared.errors import NotFound, PermanentEventError, Unprocessable
 from shared.events import EventBase
-from shared.runtime import UnitOfWork
+from shared.unit_of_work import UnitOfWork
 
 WAREHOUSE: Table = LogisticsTable.metadata.tables["warehouse"]
 

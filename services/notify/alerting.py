@@ -21,7 +21,7 @@ from shared.auth import visible_to_caller
 from shared.errors import Conflict, NotFound
 from shared.events import EventBase, ResponseDeadlineAtRisk, ResponseDeadlineBreached
 from shared.events_alerts import AlertAcknowledged, AlertEscalated, BreachPredicted, StageOverdue
-from shared.runtime import UnitOfWork
+from shared.unit_of_work import UnitOfWork
 
 # --- the passing of time ------------------------------------------------------------
 

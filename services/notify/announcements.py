@@ -25,7 +25,7 @@ from services.notify.models import (
 )
 from shared.events import EventBase
 from shared.pages import translations
-from shared.runtime import UnitOfWork
+from shared.unit_of_work import UnitOfWork
 
 NotifyEventT = TypeVar("NotifyEventT", bound=EventBase)
 

@@ -46,7 +46,7 @@ from shared.events_stock import PurchaseRequested
 from shared.invariants import InvariantBroken
 from shared.kafka import NotApplicableYet
 from shared.regions import AddressProblem, regions
-from shared.runtime import UnitOfWork
+from shared.unit_of_work import UnitOfWork
 
 
 def apply_event(uow: UnitOfWork, event: AnyEvent, standards: Standards) -> None:

@@ -16,7 +16,7 @@ from sqlmodel import select
 
 from services.notify.domain import Outcome, Period, period_of
 from services.notify.models import ClockRow
-from shared.runtime import UnitOfWork
+from shared.unit_of_work import UnitOfWork
 
 COMPLAINT = "complaint"
 

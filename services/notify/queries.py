@@ -14,7 +14,7 @@ from services.notify.models import AlertRow, ClockFilter, ClockRow, FeedRow, Tim
 from services.notify.standards import OfficeStandard, Standards
 from shared.auth import visible_to_caller
 from shared.errors import NotFound
-from shared.runtime import UnitOfWork
+from shared.unit_of_work import UnitOfWork
 
 DOCUMENT_ATTACHED = "IncidentDocumentAttached"
 

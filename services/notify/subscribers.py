@@ -19,7 +19,7 @@ from services.notify.domain import NotificationStatus
 from services.notify.models import NotificationRow, SubscriptionIn, SubscriptionRow
 from shared.auth import scoped_office
 from shared.errors import Conflict, Forbidden, NotFound
-from shared.runtime import UnitOfWork
+from shared.unit_of_work import UnitOfWork
 
 # --- subscriptions ------------------------------------------------------------------
 

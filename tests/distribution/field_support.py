@@ -19,7 +19,8 @@ from shared.events import (
     NeedLine,
     Reporter,
 )
-from shared.runtime import ServiceRuntime, UnitOfWork
+from shared.runtime import ServiceRuntime
+from shared.unit_of_work import UnitOfWork
 
 TEAM = "Tagana Tenggarong 2"
 WAREHOUSE = GeoPoint(lat=-0.4170, lon=116.9930)

@@ -34,9 +34,10 @@ from services.distribution.settings import DistributionSettings
 from shared.auth import TOKEN_COOKIE, AuthSettings, Principal, Role, issue_token
 from shared.clock import office_today
 from shared.events import CaseType, GeoPoint, serialize_event
-from shared.runtime import ServiceRuntime, UnitOfWork
+from shared.runtime import ServiceRuntime
 from shared.tansu import TansuBroker
 from shared.topics import DISPATCHES
+from shared.unit_of_work import UnitOfWork
 from tests.distribution.field_support import SUKARAME, TEAM, relief
 from tests.distribution.programs_support import HUB, person, release_for
 from tests.support.access import SECRET, token_for

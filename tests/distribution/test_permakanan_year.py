@@ -39,8 +39,9 @@ from shared.events_programs import (
     PermakananRoundScheduled,
     RecipientFlaggedForReview,
 )
-from shared.runtime import ServiceRuntime, UnitOfWork
+from shared.runtime import ServiceRuntime
 from shared.topics import DISPATCHES
+from shared.unit_of_work import UnitOfWork
 from tests.distribution.programs_support import (
     HUB,
     START,

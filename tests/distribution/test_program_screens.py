@@ -35,8 +35,9 @@ from services.distribution.settings import DistributionSettings
 from shared.auth import TOKEN_COOKIE, AuthSettings, Principal, Role, issue_token
 from shared.clock import office_today
 from shared.events import CaseType, DispatchReleased, IncidentReported
-from shared.runtime import ServiceRuntime, UnitOfWork
+from shared.runtime import ServiceRuntime
 from shared.tansu import TansuBroker
+from shared.unit_of_work import UnitOfWork
 from tests.distribution.field_support import incident_events
 from tests.distribution.programs_support import HUB, institution, person, release_for, signature
 from tests.distribution.test_field_screen import free_port, ok, wait_for

@@ -33,8 +33,9 @@ from shared.clock import FixedClock
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import EventBase, IncidentReported
 from shared.events_field import IncidentUpdated, ReportLinkedToIncident
-from shared.runtime import ServiceRuntime, UnitOfWork
+from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
+from shared.unit_of_work import UnitOfWork
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 NIK = "6402065507850003"

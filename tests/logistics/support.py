@@ -17,8 +17,9 @@ from services.logistics.settings import LogisticsSettings
 from shared.clock import FixedClock
 from shared.events import EventBase, GeoPoint, IncidentVerified, NeedLine
 from shared.events_stock import StockMoved
-from shared.runtime import ServiceRuntime, UnitOfWork
+from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
+from shared.unit_of_work import UnitOfWork
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 WITA
 TODAY = date(2026, 11, 23)

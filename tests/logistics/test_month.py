@@ -29,7 +29,8 @@ from services.logistics.models import (
 from shared.events import CaseType, DispatchPlanned, EventBase, NeedLine
 from shared.events_programs import DeliveryReturned, GoodsRequested, ReturnedLine
 from shared.events_stock import LotQuarantined
-from shared.runtime import ServiceRuntime, UnitOfWork
+from shared.runtime import ServiceRuntime
+from shared.unit_of_work import UnitOfWork
 from tests.logistics.support import SITE, clock, consistent, settings, verified
 
 START = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)  # 10:00 WITA

@@ -29,7 +29,8 @@ from services.logistics.models import (
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import DispatchPlanned, EventBase, GeoPoint
 from shared.events_stock import LotQuarantined, MovementKind, StockMoved
-from shared.runtime import ServiceRuntime, UnitOfWork
+from shared.runtime import ServiceRuntime
+from shared.unit_of_work import UnitOfWork
 from tests.logistics.support import (
     TODAY,
     allocate,

@@ -42,8 +42,9 @@ from shared.events import (
     parse_event,
 )
 from shared.kafka import NotApplicableYet
-from shared.runtime import ServiceRuntime, UnitOfWork
+from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
+from shared.unit_of_work import UnitOfWork
 from tests.support.kafka import eventually
 from tests.support.webhook import webhook_receiver
 

@@ -32,8 +32,9 @@ from services.notify.settings import NotifySettings
 from services.notify.webhooks import send_notifications, signature
 from shared.auth import AuthSettings
 from shared.clock import FixedClock
-from shared.runtime import ServiceRuntime, UnitOfWork
+from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
+from shared.unit_of_work import UnitOfWork
 from tests.support.kafka import eventually
 from tests.support.webhook import ReceivedRequest, webhook_receiver
 

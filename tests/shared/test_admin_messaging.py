@@ -19,10 +19,11 @@ from shared.admin.messaging import REPLAYED_FROM_HEADER, outbox_status
 from shared.db import Messaging, create_db_engine
 from shared.events import IncidentRejected, serialize_event
 from shared.kafka import DeadLetterSink, MessageMeta, create_producer, ensure_topics
-from shared.runtime import ServiceRuntime, UnitOfWork
+from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings, KafkaSettings, ServiceSettings
 from shared.tansu import TansuBroker
 from shared.topics import INCIDENTS, all_topic_names, consumer_group
+from shared.unit_of_work import UnitOfWork
 from tests.support.databases import new_database_url
 from tests.support.kafka import collect, eventually
 

@@ -35,8 +35,9 @@ from shared.audit import (
 )
 from shared.auth import Access, AuthSettings, Role
 from shared.events import IncidentRejected
-from shared.runtime import RuntimeDep, ServiceRuntime, UnitOfWork, create_service_api
+from shared.runtime import RuntimeDep, ServiceRuntime, create_service_api
 from shared.settings import CommonSettings, ServiceSettings
+from shared.unit_of_work import UnitOfWork
 from tests.support.access import token_for
 
 NO_SIGN_IN = AuthSettings(required=False)

@@ -13,8 +13,9 @@ from sqlalchemy import MetaData, delete
 
 from shared.admin.__main__ import main
 from shared.events import IncidentRejected
-from shared.runtime import ServiceRuntime, UnitOfWork
+from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings, ServiceSettings
+from shared.unit_of_work import UnitOfWork
 
 
 def reject(uow: UnitOfWork) -> None:

@@ -29,8 +29,9 @@ from shared.admin.backup import BackupError, backup_database, restore_database
 from shared.audit import ChainCheck
 from shared.clock import FixedClock
 from shared.events import CaseType
-from shared.runtime import ServiceRuntime, UnitOfWork
+from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings, ServiceSettings
+from shared.unit_of_work import UnitOfWork
 from tests.distribution.programs_support import make_settings, person, release_for
 from tests.intake.test_handlers import report
 from tests.logistics.support import NOW, TODAY, allocate, make_runtime, receive, verified

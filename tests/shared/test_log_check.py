@@ -17,10 +17,11 @@ from sqlalchemy import MetaData, func, insert, select
 from shared.db import read_transaction
 from shared.events import IncidentRejected, serialize_event
 from shared.kafka import NotApplicableYet
-from shared.runtime import ServiceRuntime, Subscription, UnitOfWork
+from shared.runtime import ServiceRuntime, Subscription
 from shared.settings import CommonSettings, KafkaSettings, MessagingSettings, ServiceSettings
 from shared.tansu import TansuBroker, port_to_keep
 from shared.topics import INCIDENTS, consumer_group
+from shared.unit_of_work import UnitOfWork
 from tests.support.kafka import collect, eventually, send_raw
 
 

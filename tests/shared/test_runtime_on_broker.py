@@ -16,10 +16,11 @@ from shared.errors import Conflict, PermanentEventError, Unprocessable
 from shared.events import GeoPoint, IncidentRejected, NeedLine, serialize_event
 from shared.kafka import NotApplicableYet
 from shared.metrics import metrics_registry, render
-from shared.runtime import EventUseCase, ServiceRuntime, Subscription, UnitOfWork
+from shared.runtime import EventUseCase, ServiceRuntime, Subscription
 from shared.settings import CommonSettings, KafkaSettings, ServiceSettings
 from shared.tansu import TansuBroker
 from shared.topics import INCIDENTS
+from shared.unit_of_work import UnitOfWork
 from tests.support.kafka import collect, eventually, send_raw
 from tests.test_operations import samples
 

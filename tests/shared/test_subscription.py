@@ -6,8 +6,9 @@ import uuid
 from datetime import UTC, datetime
 
 from shared.events import AnyEvent, IncidentVerified
-from shared.runtime import Subscription, UnitOfWork
+from shared.runtime import Subscription
 from shared.topics import INCIDENTS
+from shared.unit_of_work import UnitOfWork
 from tests.logistics.support import verified
 from tests.notify.test_api import reported
 

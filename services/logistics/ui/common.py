@@ -24,7 +24,8 @@ from shared.csrf import csrf_field
 from shared.errors import DomainError
 from shared.invariants import of_type
 from shared.pages import LANGUAGES, Lang, Pages, choose_language, translations
-from shared.runtime import RuntimeDep, UnitOfWork
+from shared.runtime import RuntimeDep
+from shared.unit_of_work import UnitOfWork
 
 LOCALE: Final = Path(__file__).parents[1] / "locale"
 pages = Pages(Path(__file__).parents[1] / "templates", LOCALE, service_title="Gudang Dinsos")
