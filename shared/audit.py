@@ -57,7 +57,7 @@ from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
-from shared.db import UTCDateTime
+from shared.columns import UTCDateTime
 
 GENESIS = "0" * 64
 # A stored row of audit_entry or audit_head, by column name.

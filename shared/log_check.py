@@ -41,8 +41,9 @@ from shared.broker_log import (
     open_client,
 )
 from shared.clock import Clock
-from shared.db import Messaging, read_transaction, run_transaction
+from shared.db import read_transaction, run_transaction
 from shared.kafka import OutboxRelay
+from shared.outbox import Messaging
 from shared.settings import KafkaSettings, MessagingSettings
 from shared.topics import consumer_group, topic_named
 

@@ -42,7 +42,7 @@ from shared.auth import (
 )
 from shared.clock import Clock
 from shared.csrf import CSRF_POLICY, CsrfGuard, csrf_router
-from shared.db import Messaging, create_db_engine, ping, read_transaction, run_transaction
+from shared.db import create_db_engine, ping, read_transaction, run_transaction
 from shared.errors import Conflict, DomainError
 from shared.events import AnyEvent, EventBase, parse_event
 from shared.http import RequestGuard, SecurityHeaders, install_error_handlers
@@ -64,6 +64,7 @@ from shared.logs import RequestIds
 from shared.metrics import CONTENT_TYPE, HttpMetrics, metrics_registry, render
 from shared.migrations import MigrationHistory, UpgradeOutcome, upgrade
 from shared.openapi import operation_ids, publish_honest_openapi
+from shared.outbox import Messaging
 from shared.settings import CommonSettings, ServiceSettings
 from shared.streams import create_stream_app, raw_topic
 from shared.topics import ALL_TOPICS, Topic, all_topic_names

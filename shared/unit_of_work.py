@@ -13,8 +13,8 @@ from sqlmodel import Session
 
 from shared.audit import AuditTrail, current_context
 from shared.clock import Clock
-from shared.db import Messaging
 from shared.events import EventBase
+from shared.outbox import Messaging
 
 AnnouncedEvent = TypeVar("AnnouncedEvent", bound=EventBase)
 

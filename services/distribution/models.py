@@ -20,7 +20,7 @@ from services.distribution.domain import (
     Resolution,
 )
 from services.distribution.eligibility import SocialRegister
-from shared.db import UTCDateTime
+from shared.columns import UTCDateTime
 from shared.events import CaseType, DispatchLine, GeoPoint, NeedLine, ShortText
 from shared.geo import IndonesianPoint
 from shared.http import ApiModel

@@ -41,8 +41,8 @@ from services.intake.domain import (
 from services.intake.models import IncidentRow, IntakeTable, VerificationIn
 from shared.actors import ActingUserName
 from shared.auth import Access, Policy, Role, office_scope
+from shared.columns import UTCDateTime
 from shared.csrf import csrf_token
-from shared.db import UTCDateTime
 from shared.errors import NotFound, Unprocessable
 from shared.events import LongText, NeedLine, ShortText
 from shared.events_field import (

@@ -44,7 +44,7 @@ from services.intake.domain import (
 from services.intake.models import IncidentRow, IntakeTable, VerificationIn
 from shared.actors import ActingUserName
 from shared.auth import Access, Policy, Role, visible_to_caller
-from shared.db import UTCDateTime
+from shared.columns import UTCDateTime
 from shared.errors import (
     Conflict,
     NotFound,

@@ -31,7 +31,7 @@ from sqlmodel import col, select
 
 from services.intake import handlers
 from services.intake.models import IntakeTable
-from shared.db import UTCDateTime
+from shared.columns import UTCDateTime
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import CaseType, EventBase, ShortText
 from shared.events_complaints import (

@@ -16,7 +16,7 @@ from sqlmodel import SQLModel
 from services.intake.domain import IncidentStatus, LocationSource
 from services.intake.privacy import shown_phone
 from shared.actors import ignored_actor_field
-from shared.db import UTCDateTime
+from shared.columns import UTCDateTime
 from shared.events import (
     Address,
     GeoPoint,

@@ -19,7 +19,7 @@ from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
 from shared.actors import ignored_actor_field
-from shared.db import UTCDateTime
+from shared.columns import UTCDateTime
 from shared.events import GeoPoint, ItemCode, OfficeId, ShortText
 from shared.events_stock import MovementKind
 from shared.geo import IndonesianPoint

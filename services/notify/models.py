@@ -26,7 +26,7 @@ from services.notify.domain import (
     time_remaining,
 )
 from services.notify.standards import Standards
-from shared.db import UTCDateTime
+from shared.columns import UTCDateTime
 from shared.events import HazardType, OfficeId
 from shared.http import ApiModel
 

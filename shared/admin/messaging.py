@@ -31,10 +31,11 @@ from shared.broker_log import (
     read_partition,
     topic_layout,
 )
-from shared.db import Messaging, create_db_engine, read_transaction, run_transaction
+from shared.db import create_db_engine, read_transaction, run_transaction
 from shared.invariants import of_type
 from shared.kafka import create_producer
 from shared.log_check import committed_offsets
+from shared.outbox import Messaging
 from shared.settings import KafkaSettings, ServiceSettings
 from shared.stack import SERVICES
 from shared.topics import ALL_TOPICS, consumer_group, topic_named

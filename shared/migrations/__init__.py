@@ -51,7 +51,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from shared.audit import AuditTrail
-from shared.db import Messaging, create_db_engine
+from shared.db import create_db_engine
+from shared.outbox import Messaging
 
 SCRIPT_LOCATION = Path(__file__).resolve().parent
 VERSION_TABLE = "alembic_version"

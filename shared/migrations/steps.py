@@ -1,5 +1,5 @@
 """Revision steps for the tables every service keeps (the outbox and inbox of
-shared.db, the audit chain of shared.audit): each service's revision calls the step, so
+shared.outbox, the audit chain of shared.audit): each service's revision calls the step, so
 the four histories apply one and the same change.
 
 A step is frozen once released, like a revision: a later change to these tables is a
@@ -13,7 +13,7 @@ from alembic import op
 
 
 def create_tables_every_service_keeps() -> None:
-    """Revision 0001: the outbox and inbox (shared.db) and the audit chain (shared.audit),
+    """Revision 0001: the outbox and inbox (shared.outbox) and the audit chain (shared.audit),
     as they were when migrations began."""
     op.create_table(
         "audit_entry",

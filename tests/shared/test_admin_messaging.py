@@ -16,9 +16,10 @@ from sqlalchemy import MetaData, select
 
 from shared.admin.__main__ import main
 from shared.admin.messaging import REPLAYED_FROM_HEADER, outbox_status
-from shared.db import Messaging, create_db_engine
+from shared.db import create_db_engine
 from shared.events import IncidentRejected, serialize_event
 from shared.kafka import DeadLetterSink, MessageMeta, create_producer, ensure_topics
+from shared.outbox import Messaging
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings, KafkaSettings, ServiceSettings
 from shared.tansu import TansuBroker

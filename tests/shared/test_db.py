@@ -12,13 +12,8 @@ from pathlib import Path
 from sqlalchemy import MetaData, text
 from sqlalchemy.exc import OperationalError
 
-from shared.db import (
-    Messaging,
-    WriterQueue,
-    create_db_engine,
-    read_transaction,
-    run_transaction,
-)
+from shared.db import WriterQueue, create_db_engine, read_transaction, run_transaction
+from shared.outbox import Messaging
 
 
 def _start_waiter(queue: WriterQueue, order: list[str], name: str, *, urgent: bool) -> None:

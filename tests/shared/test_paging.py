@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import registry
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
-from shared.db import UTCDateTime
+from shared.columns import UTCDateTime
 from shared.errors import Unprocessable
 from shared.http import install_error_handlers
 from shared.paging import PAGED, After, Page, cursor_position, cursor_token, keyset
