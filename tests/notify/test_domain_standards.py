@@ -5,6 +5,7 @@ escalation ladder; and the report's median and p90. No I/O."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -177,11 +178,11 @@ def test_predicted_arrival_follows_the_delivery() -> None:
 
 def test_an_unacknowledged_warning_climbs_one_rung_per_wait_and_stops_at_the_top() -> None:
     wait = timedelta(minutes=30)
-    kwargs = {"since": T0, "acknowledged": False, "after": wait}
-    assert escalation_due(level=0, now=T0 + 29 * timedelta(minutes=1), **kwargs) is None  # type: ignore[arg-type]
-    assert escalation_due(level=0, now=T0 + wait, **kwargs) == 1  # type: ignore[arg-type]
-    assert escalation_due(level=1, now=T0 + wait, **kwargs) == 2  # type: ignore[arg-type]
-    assert escalation_due(level=2, now=T0 + 10 * wait, **kwargs) is None  # type: ignore[arg-type]
+    due = partial(escalation_due, since=T0, acknowledged=False, after=wait)
+    assert due(level=0, now=T0 + 29 * timedelta(minutes=1)) is None
+    assert due(level=0, now=T0 + wait) == 1
+    assert due(level=1, now=T0 + wait) == 2
+    assert due(level=2, now=T0 + 10 * wait) is None
     assert (
         escalation_due(level=0, since=T0, acknowledged=True, now=T0 + 9 * wait, after=wait) is None
     )

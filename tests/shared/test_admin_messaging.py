@@ -10,7 +10,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from fastapi import FastAPI
 from sqlalchemy import MetaData, select
 
@@ -61,8 +61,8 @@ def operator_env(monkeypatch: pytest.MonkeyPatch, broker: TansuBroker, database_
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", broker.bootstrap_servers)
 
 
-def reasons_on_topic(records: list[object]) -> list[str]:
-    return [IncidentRejected.model_validate_json(r.value).reason for r in records]  # type: ignore[attr-defined]
+def reasons_on_topic(records: list[ConsumerRecord[bytes, bytes]]) -> list[str]:
+    return [IncidentRejected.model_validate_json(r.value).reason for r in records]
 
 
 @pytest.mark.usefixtures("operator_env")

@@ -4,7 +4,7 @@ expired token never passes, and production cannot run without auth."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from shared.auth import (
 from shared.http import install_error_handlers
 from shared.passwords import hash_password, password_matches
 from tests.support.access import missing_rules, token_for, walk_matrix
+from tests.support.apps import app_of
 
 SECRET = "Zq7vN2kXw9pL4tRb8sYc3mHf6jDg1uEa5oWi0e-Tx_K"
 POLICY = {
@@ -128,7 +129,9 @@ def test_an_expired_token_is_refused(client: TestClient, settings: AuthSettings)
     ],
     ids=["other-secret", "alg-none", "wrong-audience", "wrong-issuer", "unknown-role", "garbage"],
 )
-def test_forged_tokens_are_refused(client: TestClient, forge: object) -> None:
+def test_forged_tokens_are_refused(
+    client: TestClient, forge: Callable[[dict[str, object]], str]
+) -> None:
     now = datetime.now(UTC)
     claims = {
         "sub": "mallory",
@@ -138,7 +141,7 @@ def test_forged_tokens_are_refused(client: TestClient, forge: object) -> None:
         "aud": "dinsos",
         "exp": int((now + timedelta(hours=1)).timestamp()),
     }
-    token = forge(claims)  # type: ignore[operator]
+    token = forge(claims)
     response = client.post("/lots", headers=bearer(token))
     assert (response.status_code, response.json()["error"]) == (401, "token_invalid")
 
@@ -154,13 +157,13 @@ def test_a_route_without_a_rule_is_refused_to_everyone(
     token = token_for(settings, *Role)
     response = client.get("/forgotten", headers=bearer(token))
     assert (response.status_code, response.json()["error"]) == (403, "no_access_rule")
-    assert missing_rules(client.app) == ["GET /forgotten"]  # type: ignore[arg-type]
+    assert missing_rules(app_of(client)) == ["GET /forgotten"]
 
 
 def test_the_matrix_walker_finds_no_disagreement_with_the_rules(
     client: TestClient, settings: AuthSettings
 ) -> None:
-    app: FastAPI = client.app  # type: ignore[assignment]
+    app = app_of(client)
     # /forgotten has no rule: refusing everyone there agrees with "deny by default".
     assert walk_matrix(client, app, settings) == []
 

@@ -9,6 +9,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -83,9 +84,7 @@ def seeded_distribution(url: str) -> ServiceRuntime:
     policy = build_policy(settings)
     for serial in (1, 2):
         body = person(serial)
-        runtime.run(
-            lambda uow, b=body: registry.register_recipient(uow, policy, b)  # type: ignore[misc]
-        )
+        runtime.run(partial(registry.register_recipient, policy=policy, body=body))
     for _ in range(2):  # an incident's released goods: a delivery to make
         release = release_for(uuid.uuid4(), CaseType.INCIDENT, [("RICE-5KG", 10)])
         runtime.apply_event("distribution:test", deliveries.on_dispatch_released, release)

@@ -36,6 +36,7 @@ from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
 from tests.distribution.programs_support import person
 from tests.intake.test_privacy import MASKED, PHONE, reported_twice_and_followed_up, stored_phones
+from tests.support.apps import runtime_of
 
 OLD, NEW, LOST = (Fernet.generate_key().decode() for _ in range(3))
 
@@ -161,7 +162,7 @@ def test_rewrap_names_a_value_no_key_opens_leaves_its_row_and_exits_non_zero(
         incident = reported_twice_and_followed_up(before)
     lost = PersonalDataVault(LOST.encode()).encrypt(PHONE)
     with intake(database_url, tmp_path, OLD) as client:
-        engine = client.app.state.runtime.engine  # type: ignore[attr-defined]
+        engine = runtime_of(client).engine
         with engine.begin() as connection:
             connection.execute(
                 text("UPDATE incident SET reporter_phone = :lost WHERE reporter_phone IS NOT NULL"),
@@ -200,7 +201,7 @@ def test_the_nik_lookup_finds_a_recipient_before_during_and_after_the_rotation(
         again = after.post("/recipients", json=someone)
         assert (again.status_code, again.json()["error"]) == (409, "duplicate_nik")
         shown = after.get(url, params={"reveal": "true", "purpose": "uji rotasi kunci"}).json()
-        engine = after.app.state.runtime.engine  # type: ignore[attr-defined]
+        engine = runtime_of(after).engine
         with engine.connect() as connection:
             stored_hash = connection.execute(text("SELECT nik_hash FROM recipient")).scalar_one()
     assert (shown["nik"], shown["kk"], shown["phone"], shown["social_register_id"]) == (

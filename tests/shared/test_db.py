@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import MetaData, text
 from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
 
 from shared.db import WriterQueue, create_db_engine, read_transaction, run_transaction
 from shared.outbox import Messaging
@@ -65,8 +66,8 @@ def test_a_read_only_snapshot_does_not_wait_for_the_writer(tmp_path: Path) -> No
     holding, release = threading.Event(), threading.Event()
 
     def long_writer() -> None:
-        def work(session: object) -> None:
-            session.execute(text("INSERT INTO t VALUES (2)"))  # type: ignore[attr-defined]
+        def work(session: Session) -> None:
+            session.execute(text("INSERT INTO t VALUES (2)"))
             holding.set()
             release.wait(5)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -178,7 +178,7 @@ def test_a_lockout_ends_after_its_time_and_old_failures_fall_out_of_the_window()
 # --- no timing oracle ----------------------------------------------------------------
 
 
-def scrypt_runs(action: object) -> int:
+def scrypt_runs(action: Callable[[], object]) -> int:
     """How many times hashlib.scrypt runs in this thread during `action()`."""
     runs = 0
 
@@ -189,7 +189,7 @@ def scrypt_runs(action: object) -> int:
 
     sys.setprofile(count)
     try:
-        action()  # type: ignore[operator]
+        action()
     finally:
         sys.setprofile(None)
     return runs
@@ -200,7 +200,7 @@ def test_an_unknown_user_costs_the_same_scrypt_work_as_a_known_one(users: Path) 
     request = Request({"type": "http", "headers": [], "client": ("10.1.2.3", 5000)})
     now = datetime.now(UTC)
 
-    def attempt(user: str) -> object:
+    def attempt(user: str) -> Callable[[], object]:
         return lambda: provider.sign_in(request, user, "salah", now)
 
     scrypt_runs(attempt("nobody"))  # the dummy hash is made once, on first use
