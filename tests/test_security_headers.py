@@ -25,7 +25,7 @@ from services.notify.app import create_app as notify_app
 from services.notify.settings import NotifySettings
 from shared.auth import TOKEN_COOKIE, Role
 from shared.http import API_DOCS_PATHS
-from shared.runtime import guard_requests
+from shared.service_api import guard_requests
 from shared.settings import CommonSettings, ServiceSettings
 from tests.support.access import routes_of, signed_in, token_for
 

@@ -43,7 +43,8 @@ from shared.csrf import csrf_token
 from shared.http import ERROR_RESPONSES
 from shared.pages import choose_language
 from shared.privacy import mask_number
-from shared.runtime import RuntimeDep, ServiceRuntime
+from shared.runtime import ServiceRuntime
+from shared.service_api import RuntimeDep
 from shared.unit_of_work import UnitOfWork
 
 router = APIRouter(responses=ERROR_RESPONSES, tags=["screens"])

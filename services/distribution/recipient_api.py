@@ -24,7 +24,8 @@ from services.distribution.settings import DistributionSettings
 from shared.auth import Access, Role, scoped_office
 from shared.auth import Policy as AccessPolicy
 from shared.http import ERROR_RESPONSES
-from shared.runtime import RuntimeDep, ServiceRuntime
+from shared.runtime import ServiceRuntime
+from shared.service_api import RuntimeDep
 
 router = APIRouter(responses=ERROR_RESPONSES)
 

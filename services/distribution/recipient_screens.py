@@ -40,7 +40,7 @@ from shared.events import GeoPoint
 from shared.http import status_of
 from shared.pages import choose_language
 from shared.privacy import mask_number
-from shared.runtime import RuntimeDep
+from shared.service_api import RuntimeDep
 from shared.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/ui", include_in_schema=False)

@@ -26,7 +26,8 @@ from services.distribution.models import PersonalDataRevealRow
 from services.distribution.settings import DistributionSettings
 from shared.auth import Principal
 from shared.errors import LimitReached
-from shared.runtime import RuntimeDep, ServiceRuntime
+from shared.runtime import ServiceRuntime
+from shared.service_api import RuntimeDep
 from shared.unit_of_work import UnitOfWork
 
 logger = logging.getLogger(__name__)

@@ -54,7 +54,7 @@ from shared.events_field import (
 )
 from shared.http import ERROR_RESPONSES, ApiModel
 from shared.pages import Pages
-from shared.runtime import RuntimeDep
+from shared.service_api import RuntimeDep
 from shared.unit_of_work import UnitOfWork
 
 # --- table ------------------------------------------------------------------------------

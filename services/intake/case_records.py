@@ -64,7 +64,7 @@ from shared.events_field import (
 from shared.http import ERROR_RESPONSES, ApiModel, ErrorBody
 from shared.images import DEFAULT_MAX_PIXELS, NotAPicture, TooManyPixels, clean_picture
 from shared.openapi import file_answer
-from shared.runtime import RuntimeDep
+from shared.service_api import RuntimeDep
 from shared.text import control_character
 from shared.unit_of_work import UnitOfWork
 

@@ -44,7 +44,8 @@ from shared.events_complaints import COMPLAINT_CHANNELS
 from shared.http import ERROR_RESPONSES, ErrorBody
 from shared.invariants import of_type
 from shared.pages import Pages
-from shared.runtime import RuntimeDep, ServiceRuntime
+from shared.runtime import ServiceRuntime
+from shared.service_api import RuntimeDep
 from shared.unit_of_work import UnitOfWork
 
 HERE = Path(__file__).parent

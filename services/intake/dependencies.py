@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 
 from services.intake import handlers
 from services.intake.settings import IntakeSettings
-from shared.runtime import RuntimeDep
+from shared.service_api import RuntimeDep
 
 
 def intake_settings(request: Request) -> IntakeSettings:

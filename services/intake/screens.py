@@ -20,7 +20,7 @@ from shared.auth import Access, Policy, Role
 from shared.csrf import csrf_token
 from shared.errors import NotFound, Unprocessable
 from shared.pages import Pages
-from shared.runtime import RuntimeDep
+from shared.service_api import RuntimeDep
 
 HERE = Path(__file__).parent
 INBOX = "/koordinator"

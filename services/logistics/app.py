@@ -79,7 +79,8 @@ from shared.http import ERROR_RESPONSES
 from shared.invariants import present
 from shared.openapi import file_answer
 from shared.pages import assets_router
-from shared.runtime import RuntimeDep, ServiceRuntime, create_service_api
+from shared.runtime import ServiceRuntime
+from shared.service_api import RuntimeDep, create_service_api
 from shared.unit_of_work import UnitOfWork
 
 router = APIRouter(responses=ERROR_RESPONSES)

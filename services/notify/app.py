@@ -50,7 +50,8 @@ from shared.exports import XLSX_MEDIA_TYPE
 from shared.http import ERROR_RESPONSES
 from shared.openapi import file_answer
 from shared.pages import assets_router
-from shared.runtime import Figure, RuntimeDep, ServiceRuntime, create_service_api
+from shared.runtime import Figure, ServiceRuntime
+from shared.service_api import RuntimeDep, create_service_api
 
 router = APIRouter(responses=ERROR_RESPONSES)
 

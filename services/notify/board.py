@@ -44,7 +44,7 @@ from shared.csrf import csrf_token
 from shared.errors import Unprocessable
 from shared.events import OfficeId
 from shared.pages import LANGUAGES, Lang, Pages, choose_language, translations
-from shared.runtime import RuntimeDep
+from shared.service_api import RuntimeDep
 
 board_router = APIRouter(tags=["board"])
 

@@ -30,7 +30,8 @@ from shared.demo import load_demo_data
 from shared.http import install_error_handlers
 from shared.pages import assets_router
 from shared.passwords import hash_password
-from shared.runtime import ServiceRuntime, guard_requests
+from shared.runtime import ServiceRuntime
+from shared.service_api import guard_requests
 from shared.tansu import free_port
 from tests.logistics.support import TODAY, allocate, receive, settings, verified
 from tests.logistics.test_warehouse_pages import place, reported

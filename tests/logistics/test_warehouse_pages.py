@@ -26,7 +26,8 @@ from services.logistics.models import (
 from shared.events import Address, HazardType, IncidentReported, Reporter, ReporterRole
 from shared.http import install_error_handlers
 from shared.pages import assets_router
-from shared.runtime import ServiceRuntime, guard_requests
+from shared.runtime import ServiceRuntime
+from shared.service_api import guard_requests
 from shared.unit_of_work import UnitOfWork
 from tests.logistics.support import NOW, SITE, TODAY, allocate, receive, settings, verified
 from tests.support.documents import pdf_text

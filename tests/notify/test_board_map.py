@@ -42,7 +42,8 @@ from shared.events import (
 from shared.http import install_error_handlers
 from shared.pages import ASSETS_DIR, assets_router
 from shared.regions import normalise, regions
-from shared.runtime import ServiceRuntime, guard_requests
+from shared.runtime import ServiceRuntime
+from shared.service_api import guard_requests
 from shared.settings import CommonSettings
 from tests.logistics.test_screens import uvicorn_on_a_free_port
 from tests.notify.test_board_pages import HOUR, NOW, make_runtime, play

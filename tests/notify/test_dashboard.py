@@ -26,7 +26,7 @@ from shared.auth import AuthSettings, protect
 from shared.http import install_error_handlers
 from shared.pages import assets_router
 from shared.passwords import hash_password
-from shared.runtime import guard_requests
+from shared.service_api import guard_requests
 from shared.tansu import free_port
 from tests.notify.test_board_pages import NOW, Office, incident, play
 from tests.support.access import SECRET

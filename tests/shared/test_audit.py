@@ -35,7 +35,8 @@ from shared.audit import (
 )
 from shared.auth import Access, AuthSettings, Role
 from shared.events import IncidentRejected
-from shared.runtime import RuntimeDep, ServiceRuntime, create_service_api
+from shared.runtime import ServiceRuntime
+from shared.service_api import RuntimeDep, create_service_api
 from shared.settings import CommonSettings, ServiceSettings
 from shared.unit_of_work import UnitOfWork
 from tests.support.access import token_for

@@ -17,7 +17,7 @@ from httpx2 import Response
 from shared.auth import TOKEN_COOKIE, Access, AuthSettings, Role, protect
 from shared.csrf import CSRF_POLICY, csrf_field, csrf_router, csrf_token_for
 from shared.http import install_error_handlers
-from shared.runtime import guard_requests
+from shared.service_api import guard_requests
 from shared.settings import CommonSettings
 from tests.support.access import SECRET, token_for
 

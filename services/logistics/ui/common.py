@@ -24,7 +24,7 @@ from shared.csrf import csrf_field
 from shared.errors import DomainError
 from shared.invariants import of_type
 from shared.pages import LANGUAGES, Lang, Pages, choose_language, translations
-from shared.runtime import RuntimeDep
+from shared.service_api import RuntimeDep
 from shared.unit_of_work import UnitOfWork
 
 LOCALE: Final = Path(__file__).parents[1] / "locale"

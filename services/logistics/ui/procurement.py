@@ -41,7 +41,7 @@ from services.logistics.ui.common import (
 from shared.auth import scoped_office
 from shared.errors import NotFound
 from shared.pages import Lang, choose_language
-from shared.runtime import RuntimeDep
+from shared.service_api import RuntimeDep
 from shared.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/ui", include_in_schema=False)

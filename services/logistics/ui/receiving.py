@@ -32,7 +32,7 @@ from shared.csrf import csrf_field
 from shared.errors import DomainError, Unprocessable
 from shared.http import status_of
 from shared.pages import choose_language
-from shared.runtime import RuntimeDep
+from shared.service_api import RuntimeDep
 from shared.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/ui", include_in_schema=False)

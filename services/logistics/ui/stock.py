@@ -29,7 +29,7 @@ from services.logistics.ui.common import (
 from shared.auth import scoped_office
 from shared.errors import DomainError
 from shared.http import status_of
-from shared.runtime import RuntimeDep
+from shared.service_api import RuntimeDep
 from shared.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
