@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.audit import AuditSettings
+from shared.audit_keys import AuditSettings
 from shared.auth import AuthSettings
 from shared.clock import DEFAULT_OFFICE_ZONE, Clock, OffsetFileClock, SystemClock
 from shared.offices import office_zone, unknown_zones

@@ -24,7 +24,7 @@ from services.intake.settings import IntakeSettings
 from services.logistics.settings import LogisticsSettings
 from services.notify.settings import NotifySettings
 from shared.admin.database import database_url
-from shared.audit import AuditSettings
+from shared.audit_keys import AuditSettings
 from shared.auth import AuthSettings
 from shared.runtime import CONSUMER_STOP_TIMEOUT_S
 from shared.serve import HTTP_DRAIN_S

@@ -26,7 +26,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from shared.admin.deployment import SERVICE_SETTINGS
-from shared.audit import AnchorInvalid, AuditTrail, ChainBroken, read_signed_anchor
+from shared.audit import AuditTrail, ChainBroken
+from shared.audit_keys import AnchorInvalid, read_signed_anchor
 from shared.db import create_db_engine, read_transaction
 from shared.settings import ServiceSettings
 

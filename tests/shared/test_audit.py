@@ -20,14 +20,14 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlalchemy import MetaData, delete, update
 
-from shared.audit import (
+from shared.audit import acting_as
+from shared.audit_keys import (
     DEVELOPMENT_AUDIT_KEY,
     GENESIS,
     KEYED,
     AnchorInvalid,
     AuditKey,
     AuditSettings,
-    acting_as,
     entry_hash,
     head_tag,
     keyed_entry_hash,
