@@ -361,7 +361,8 @@ def protect(
     answers 403 `no_access_rule`. Sets `request.state.principal` (see `current_user`).
     """
     # shared.identity builds on this module's settings and tokens, so it is imported here.
-    from shared.identity import IdentityProvider, identity_router  # noqa: PLC0415 - see above
+    from shared.identity import IdentityProvider  # noqa: PLC0415 - see above
+    from shared.signin_routes import identity_router  # noqa: PLC0415 - see above
 
     provider = IdentityProvider(settings, service=service)
     development_user = Principal(
