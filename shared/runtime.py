@@ -358,6 +358,13 @@ class ServiceRuntime:
         """Start database, topics, producer, relay, agents and tasks; stop them in reverse."""
         self._loop = asyncio.get_running_loop()
         await asyncio.to_thread(self.migrate)
+        if not self.settings.messaging.broker_enabled:
+            log.warning("%s runs without a broker: announcements wait in its outbox", self.name)
+            try:
+                yield
+            finally:
+                self.engine.dispose()
+            return
         await ensure_topics(self.settings.kafka, all_topic_names())
         self.producer = create_producer(self.settings.kafka, client_id=f"dinsos-{self.name}")
         await self.producer.start()

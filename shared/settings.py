@@ -60,6 +60,10 @@ class MessagingSettings(BaseSettings):
     # How long a consumer keeps trying an event whose case's start event has not arrived
     # (another topic's, maybe still being republished), parked beside the stream.
     not_yet_wait_s: float = Field(default=600.0, ge=0)
+    # Off only to test a service's HTTP API on its own: no producer, relay, log check or
+    # consumer starts; what the service announces waits in its outbox (a process with the
+    # broker on sends it later). Refused in production.
+    broker_enabled: bool = True
 
     @model_validator(mode="after")
     def _inbox_outlives_outbox(self) -> Self:
@@ -138,6 +142,15 @@ class ServiceSettings(BaseSettings):
                 f"sign-in is off (DINSOS_AUTH_REQUIRED=false) but {prefix}HOST={self.host} "
                 "would let anyone on the network act with every role. Listen on 127.0.0.1 "
                 "(the default) or turn sign-in on."
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _a_broker_in_production(self) -> Self:
+        if self.common.environment == "production" and not self.messaging.broker_enabled:
+            raise ValueError(
+                "DINSOS_BROKER_ENABLED=false is for tests of one service's API: in production "
+                "every announcement must reach the broker"
             )
         return self
 

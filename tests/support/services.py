@@ -32,6 +32,17 @@ def settings_for(cls: type[S], broker: TansuBroker, database_url: str, **extra: 
     )
 
 
+def settings_without_broker(cls: type[S], database_url: str, **extra: Any) -> S:
+    """`cls` configured to test its HTTP API alone: its own database and no broker (what
+    it announces waits in its outbox, where the test can read it)."""
+    return cls(
+        database_url=database_url,
+        common=CommonSettings(environment="test"),
+        auth=AuthSettings(required=False),
+        **{"messaging": MessagingSettings(broker_enabled=False), **extra},
+    )
+
+
 @contextmanager
 def ready_client(app: FastAPI) -> Iterator[TestClient]:
     """A client for `app`, given once /health says database, broker and consumer are up.
