@@ -209,7 +209,8 @@ async def run(incidents: int, http_seconds: float, concurrency: int) -> None:
     with tempfile.TemporaryDirectory(prefix="dinsos-compare-") as tmp:
         root = Path(tmp)
         with Stack.start(data_dir=root / "data") as stack:
-            load_stock(stack.url("logistics"), incidents + 50)
+            with httpx.Client(base_url=stack.url("logistics"), timeout=30) as logistics:
+                load_stock(logistics, incidents + 50)
             await asyncio.sleep(2.0)  # let start-up settle before "at rest"
             at_rest = {n: rss_kib(stack.services[n].process.pid) for n in SERVICES}
 

@@ -38,6 +38,7 @@ from typing import Any, NamedTuple
 
 import httpx
 from aiokafka import AIOKafkaConsumer
+from fastapi.testclient import TestClient
 
 from shared.clock import office_today
 from shared.stack import SERVICES, Stack
@@ -133,40 +134,40 @@ class PlannedWatcher:
         await self._consumer.stop()
 
 
+def report_body() -> dict[str, Any]:
+    """A Tagana team's flood report at a site no earlier report named."""
+    return {
+        "reporter": {"name": "Bench Tagana", "role": "tagana"},
+        "hazard": "flood",
+        "happened_at": (datetime.now(UTC) - timedelta(minutes=30)).isoformat(),
+        "location": distinct_site(),
+        "households_affected": 3,
+        "people_affected": 10,
+    }
+
+
+# Kukar's standard (000) puts the leadership's disposition before validation; it is
+# recorded before the verification's clock starts, so the figure stays comparable.
+DISPOSITION = {"given_by": "Bench Kadis", "position": "Kepala Dinas", "instruction": "Validasi"}
+VERIFICATION = {
+    "verified_by": "Bench",
+    "assessed_needs": [
+        {"item_code": "RICE-5KG", "quantity": 1},
+        {"item_code": "FAMILY-KIT", "quantity": 1},
+    ],
+}
+
+
 async def report_and_verify(client: httpx.AsyncClient, intake: str) -> Trip:
     """Report an incident and verify it over HTTP, as a Tagana team and a coordinator."""
     sent = time.perf_counter()
-    response = await client.post(
-        f"{intake}/reports",
-        json={
-            "reporter": {"name": "Bench Tagana", "role": "tagana"},
-            "hazard": "flood",
-            "happened_at": (datetime.now(UTC) - timedelta(minutes=30)).isoformat(),
-            "location": distinct_site(),
-            "households_affected": 3,
-            "people_affected": 10,
-        },
-    )
+    response = await client.post(f"{intake}/reports", json=report_body())
     response.raise_for_status()
     case_id = str(response.json()["id"])
-    # Kukar's standard (000) puts the leadership's disposition before validation; it is
-    # recorded before the verification's clock starts, so the figure stays comparable.
-    disposed = await client.post(
-        f"{intake}/incidents/{case_id}/dispositions",
-        json={"given_by": "Bench Kadis", "position": "Kepala Dinas", "instruction": "Validasi"},
-    )
+    disposed = await client.post(f"{intake}/incidents/{case_id}/dispositions", json=DISPOSITION)
     disposed.raise_for_status()
     verify_sent = time.perf_counter()
-    verified = await client.post(
-        f"{intake}/incidents/{case_id}/verification",
-        json={
-            "verified_by": "Bench",
-            "assessed_needs": [
-                {"item_code": "RICE-5KG", "quantity": 1},
-                {"item_code": "FAMILY-KIT", "quantity": 1},
-            ],
-        },
-    )
+    verified = await client.post(f"{intake}/incidents/{case_id}/verification", json=VERIFICATION)
     verified.raise_for_status()
     return Trip(case_id, sent, verify_sent, time.perf_counter())
 
@@ -382,31 +383,31 @@ def describe_cpu(figures: CpuFigures) -> str:
     return "\n".join(lines)
 
 
-def load_stock(logistics: str, incidents: int) -> None:
+def load_stock(client: httpx.Client | TestClient, incidents: int) -> None:
+    """A warehouse with 20 lots of each bench item, enough for `incidents` incidents."""
     today = office_today()
-    with httpx.Client(base_url=logistics, timeout=30) as client:
-        client.post(
-            "/warehouses",
-            json={
-                "code": "GDG-TGR",
-                "name": "Tenggarong",
-                "location": {"lat": -0.4186, "lon": 116.9864},
-            },
-        )
-        for code in ("RICE-5KG", "FAMILY-KIT"):
-            client.post("/items", json={"code": code, "name": code, "unit": "pcs"})
-            for age in range(20):  # 20 lots per item: FIFO has something to choose from
-                client.post(
-                    "/lots",
-                    json={
-                        "item_code": code,
-                        "warehouse_code": "GDG-TGR",
-                        "quantity": incidents // 10 + 10,
-                        "received_on": (today - timedelta(days=age + 1)).isoformat(),
-                        "source": "bench",
-                        "received_by": "bench",
-                    },
-                ).raise_for_status()
+    client.post(
+        "/warehouses",
+        json={
+            "code": "GDG-TGR",
+            "name": "Tenggarong",
+            "location": {"lat": -0.4186, "lon": 116.9864},
+        },
+    )
+    for code in ("RICE-5KG", "FAMILY-KIT"):
+        client.post("/items", json={"code": code, "name": code, "unit": "pcs"})
+        for age in range(20):  # 20 lots per item: FIFO has something to choose from
+            client.post(
+                "/lots",
+                json={
+                    "item_code": code,
+                    "warehouse_code": "GDG-TGR",
+                    "quantity": incidents // 10 + 10,
+                    "received_on": (today - timedelta(days=age + 1)).isoformat(),
+                    "source": "bench",
+                    "received_by": "bench",
+                },
+            ).raise_for_status()
 
 
 async def run(sequential: int, burst: int) -> dict[str, Any]:
@@ -414,7 +415,8 @@ async def run(sequential: int, burst: int) -> dict[str, Any]:
         tempfile.TemporaryDirectory(prefix="dinsos-bench-") as tmp,
         Stack.start(data_dir=Path(tmp)) as stack,
     ):
-        load_stock(stack.url("logistics"), sequential + burst)
+        with httpx.Client(base_url=stack.url("logistics"), timeout=30) as logistics:
+            load_stock(logistics, sequential + burst)
         watcher = PlannedWatcher(stack.broker.bootstrap_servers)
         await watcher.start()
         intake = stack.url("intake")

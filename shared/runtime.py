@@ -75,10 +75,15 @@ class Subscription:
     topic: Topic
     handle: EventUseCase
     acts_on: tuple[type[EventBase], ...] | None = None
+    # Beyond the type: whether this event can concern the use case at all (notify's clocks
+    # never concern a lot's stock movement), judged without a transaction.
+    concerns: Callable[[AnyEvent], bool] | None = None
 
     def wants(self, event: AnyEvent) -> bool:
         """Whether `event` goes to the use case."""
-        return self.acts_on is None or isinstance(event, self.acts_on)
+        if self.acts_on is not None and not isinstance(event, self.acts_on):
+            return False
+        return self.concerns is None or self.concerns(event)
 
 
 BackgroundTask = Callable[["ServiceRuntime"], Coroutine[Any, Any, None]]

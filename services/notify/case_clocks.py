@@ -90,6 +90,15 @@ def apply_event(uow: UnitOfWork, event: AnyEvent, standards: Standards) -> None:
     uow.session.add(row)
 
 
+def may_concern_a_clock(standards: Standards, event: EventBase) -> bool:
+    """Whether any clock could start on, stop on or follow `event`: not notify's own
+    announcements, and not a case kind no office's standard clocks (a lot's stock
+    movements: two per dispatch line). The rest goes to `apply_event`."""
+    if event.producer == "notify":
+        return False
+    return event.case_type.value in standards.clocked_case_types
+
+
 def _is_clocked(standards: Standards, event: EventBase) -> bool:
     """Whether the office clocks cases of the event's kind at all, and the event is not
     one that comes before the clock starts (nothing to wait for then)."""

@@ -16,6 +16,7 @@ import tomllib
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -266,6 +267,14 @@ class Standards:
     offices: Mapping[str, OfficeStandard]
     default: OfficeStandard
     holidays: Container[date] = field(default_factory=indonesian_holidays)
+
+    @cached_property
+    def clocked_case_types(self) -> frozenset[str]:
+        """Every case kind a service of some office (or of the default) clocks."""
+        standards = (self.default, *self.offices.values())
+        return frozenset(
+            service.case_type for standard in standards for service in standard.services.values()
+        )
 
     def for_office(self, office_id: str) -> OfficeStandard:
         """The office's own standard, or the default."""

@@ -33,7 +33,12 @@ def subscriptions(standards: Standards) -> tuple[Subscription, ...]:
     def handle(uow: UnitOfWork, event: AnyEvent) -> None:
         case_clocks.apply_event(uow, event, standards)
 
-    return tuple(Subscription(topic=topic, handle=handle) for topic in ALL_TOPICS)
+    def concerns(event: AnyEvent) -> bool:
+        return case_clocks.may_concern_a_clock(standards, event)
+
+    return tuple(
+        Subscription(topic=topic, handle=handle, concerns=concerns) for topic in ALL_TOPICS
+    )
 
 
 def clock_ticker(standards: Standards) -> BackgroundTask:
