@@ -506,7 +506,9 @@ class Walk:
         self.picture(desk, "board")
         desk.get(f"{self.url('notify')}/cases/{self.incident}")
         assert desk.find_element(By.TAG_NAME, "h1").text == self.case_name
-        assert desk.find_element(By.ID, "state").text == words["met"]
+        state = desk.find_element(By.ID, "state")
+        assert state.text == words["met"]
+        assert "ok" in (state.get_attribute("class") or "").split()  # green, not a warning
         self.picture(desk, "case")
         steps = desk.find_elements(By.CSS_SELECTOR, "#timeline tbody tr td:nth-child(2)")
         assert [step.text for step in steps] == words["trail"].split("|")
