@@ -4,6 +4,7 @@ levels, and an open purchase order so the receiving screen has something to chec
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
@@ -128,10 +129,13 @@ def demo_lots(today: date) -> list[dict[str, Any]]:
     ]
 
 
-def load_demo_data(logistics_url: str, today: date | None = None) -> str:
-    """Register the demo warehouses, items and lots (once); a summary of what was done."""
+def load_demo_data(
+    logistics_url: str, today: date | None = None, headers: Mapping[str, str] | None = None
+) -> str:
+    """Register the demo warehouses, items and lots (once); a summary of what was done.
+    `headers`: a keeper's sign-in, where logistics requires one."""
     today = today or office_today()
-    with httpx.Client(base_url=logistics_url, timeout=10) as client:
+    with httpx.Client(base_url=logistics_url, timeout=10, headers=headers) as client:
         created = {"warehouses": 0, "items": 0, "lots": 0}
         for warehouse in WAREHOUSES:
             created["warehouses"] += _created(client.post("/warehouses", json=warehouse))

@@ -538,6 +538,9 @@ def logistics(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
         },
         "POST /ui/picking/{dispatch_id}/sign": lambda _: {"data": {"name": "Budi"}},
         "POST /ui/picking/{dispatch_id}/release": lambda _: {"data": {"name": "Rina"}},
+        "POST /ui/picking/{dispatch_id}/handover": lambda _: {
+            "data": {"received_by": "Pak Camat", "receiver_organisation": "Posko"}
+        },
         "POST /ui/receiving/{order_id}": lambda _: {
             "data": {
                 "received_on": today.isoformat(),

@@ -25,6 +25,7 @@ from services.notify.board_map import map_items, map_settings
 from services.notify.domain import (
     ALL_DISTRICTS,
     UNKNOWN_DISTRICT,
+    Outcome,
     Period,
     ReportLine,
     evaluation_report,
@@ -175,6 +176,9 @@ def _alert_views(rows: Sequence[queries.AlertWithEvent]) -> list[AlertView]:
 
 
 def _warn_class(clock: ClockOut) -> str:
+    if clock.outcome is not None:
+        # A closed case is coloured by how it ended: it has no time left to count down.
+        return {Outcome.MET: "ok", Outcome.LATE: "late"}.get(clock.outcome, "")
     remaining = clock.seconds_remaining or 0.0
     if remaining < 0 or clock.breached:
         return "late"

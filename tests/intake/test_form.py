@@ -108,9 +108,11 @@ def incidents(base: str) -> list[dict[str, Any]]:
 def test_an_offline_report_arrives_once_when_back_online(
     browser: WebDriver, intake_url: str, tmp_path: Path
 ) -> None:
-    browser.get(f"{intake_url}/lapor?lang=en")
-    assert browser.find_element(By.ID, "submit").text == "Send report"
+    # The form speaks the phone's language, as every other screen does (chromium here
+    # asks for English); the switch link's `?lang=` wins.
     browser.get(f"{intake_url}/lapor")
+    assert browser.find_element(By.ID, "submit").text == "Send report"
+    browser.get(f"{intake_url}/lapor?lang=id")
     assert browser.find_element(By.ID, "submit").text == "Kirim laporan"
     # As on a phone that opened the form once with signal: the worker is installed, and
     # the page loaded after that is under its control.
@@ -232,7 +234,7 @@ def test_a_signed_in_phone_sends_its_report_and_photo_with_the_csrf_token(
     auth = AuthSettings(required=True, secret=SECRET, users_file=users)
     settings = intake_settings(broker, tmp_path).model_copy(update={"auth": auth})
     with served(settings) as url:
-        browser.get(f"{url}/login?next=/lapor")
+        browser.get(f"{url}/login?next=%2Flapor%3Flang%3Did")
         browser.find_element(By.ID, "username").send_keys("tagana")
         browser.find_element(By.ID, "password").send_keys("banjir-2026-tgr")
         browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
@@ -278,7 +280,7 @@ def phone_storage(browser: WebDriver) -> str:
 def test_a_sent_report_leaves_no_nik_phone_or_name_on_the_phone(
     browser: WebDriver, intake_url: str
 ) -> None:
-    browser.get(f"{intake_url}/lapor")
+    browser.get(f"{intake_url}/lapor?lang=id")
     browser.set_script_timeout(30)
     for field, value in (
         ("reporter-name", "Ibu Wati Lestari"),
@@ -308,7 +310,7 @@ def test_a_sent_report_leaves_no_nik_phone_or_name_on_the_phone(
 def test_a_report_sent_by_an_older_page_is_reduced_to_its_receipt(
     browser: WebDriver, intake_url: str
 ) -> None:
-    browser.get(f"{intake_url}/lapor")
+    browser.get(f"{intake_url}/lapor?lang=id")
     browser.set_script_timeout(30)
     browser.execute_async_script(
         """

@@ -199,6 +199,67 @@ def test_the_pick_list_pdf_names_the_incident_by_place_and_lists_lines_by_bin(
     assert re.findall(r"\b(A-2|A-10|B-1)\b", text) == ["A-2", "A-10", "B-1"]
 
 
+def released(client: TestClient, case_id: uuid.UUID) -> str:
+    """The case's dispatch, signed and released from the picking screen; its id."""
+    (dispatch,) = client.get("/dispatches", params={"case_id": str(case_id)}).json()
+    for step in ("sign", "release"):
+        answer = client.post(f"/ui/picking/{dispatch['id']}/{step}", follow_redirects=False)
+        assert answer.status_code == 303, answer.text
+    return str(dispatch["id"])
+
+
+HANDED_TO = {
+    "received_by": "Rahmat Hidayat",
+    "receiver_organisation": "Tagana Tenggarong 2",
+    "place": "Gudang Tenggarong",
+    "received_by_nip": "",
+    "handed_over_by_nip": "",
+}
+
+
+def test_a_keeper_records_the_handover_of_a_released_dispatch_and_its_bast_opens(
+    client: TestClient, flood_dispatch: uuid.UUID
+) -> None:
+    dispatch_id = released(client, flood_dispatch)
+    before = visible_text(client.get("/ui/picking").text)
+    assert "belum ada BAST" in before and "Catat serah terima (BAST)" in before
+
+    answer = client.post(f"/ui/picking/{dispatch_id}/handover", data=HANDED_TO)
+    assert answer.status_code == 200
+    assert "Serah terima dicatat: BAST siap dicetak." in visible_text(answer.text)
+    handover = client.get(f"/dispatches/{dispatch_id}/handover").json()
+    assert (handover["received_by"], handover["receiver_organisation"], handover["place"]) == (
+        "Rahmat Hidayat",
+        "Tagana Tenggarong 2",
+        "Gudang Tenggarong",
+    )
+    assert handover["handed_over_by"] == "anonymous"  # the signed-in user; nobody here
+    assert f'href="/handovers/{handover["id"]}.pdf"' in answer.text
+    bast = client.get(f"/handovers/{handover['id']}.pdf")
+    assert "Rahmat Hidayat" in pdf_text(bast.content)
+    again = client.post(f"/ui/picking/{dispatch_id}/handover", data=HANDED_TO)
+    assert "Serah terima pengiriman ini sudah dicatat." in visible_text(again.text)
+
+
+def test_a_handover_without_its_receiver_or_with_a_wrong_nip_is_refused_with_what_was_typed(
+    client: TestClient, flood_dispatch: uuid.UUID
+) -> None:
+    dispatch_id = released(client, flood_dispatch)
+    nameless = client.post(
+        f"/ui/picking/{dispatch_id}/handover?lang=en", data=HANDED_TO | {"received_by": " "}
+    )
+    assert nameless.status_code == 422
+    assert "Write who received the goods and for which organisation." in nameless.text
+    assert 'value="Tagana Tenggarong 2"' in nameless.text
+    wrong_nip = client.post(
+        f"/ui/picking/{dispatch_id}/handover?lang=en", data=HANDED_TO | {"received_by_nip": "1234"}
+    )
+    assert wrong_nip.status_code == 422
+    assert "A NIP is 18 digits" in wrong_nip.text and 'value="1234"' in wrong_nip.text
+    missing = client.get(f"/dispatches/{dispatch_id}/handover")
+    assert missing.status_code == 404  # nothing was recorded
+
+
 def test_a_search_finds_an_item_by_name_with_its_stock_by_warehouse_and_its_card(
     client: TestClient, runtime: ServiceRuntime
 ) -> None:

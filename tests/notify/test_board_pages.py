@@ -345,6 +345,27 @@ def test_the_case_page_shows_the_clock_stages_warnings_delivery_and_timeline_in_
     assert missing.status_code == 404
 
 
+def test_a_closed_case_page_is_coloured_by_how_it_ended_not_by_a_countdown(
+    office: Office,
+) -> None:
+    on_time = uuid.uuid4()
+    play(
+        office.runtime,
+        office.standards,
+        incident(on_time, NOW - 5 * HOUR, district="Tenggarong", village="Melayu", households=4),
+        verified(on_time, NOW - 4 * HOUR),
+        planned(on_time, NOW - 4 * HOUR),
+        released(on_time, NOW - 3 * HOUR),
+        departed(on_time, NOW - 2 * HOUR),
+        arrived(on_time, NOW - HOUR),
+    )
+    with TestClient(office.app) as client:
+        met = client.get(f"/cases/{on_time}")
+        late = client.get(f"/cases/{office.closed}")
+    assert re.search(r'<span class="badge ok" id="state">\s*Tepat waktu', met.text)
+    assert re.search(r'<span class="badge late" id="state">\s*Terlambat', late.text)
+
+
 def test_the_evaluation_page_names_services_months_and_districts_in_words(
     office: Office,
 ) -> None:

@@ -41,7 +41,18 @@ const TEXT = {
     people_unit: "jiwa", fix: "Perbaiki",
   },
 };
-const LANG = new URLSearchParams(location.search).get("lang") === "en" ? "en" : "id";
+// As the office's other screens choose (shared/pages.py): `?lang=` first (the switch link),
+// then the phone's own languages, Bahasa Indonesia when it asks for neither.
+function chooseLanguage() {
+  const asked = new URLSearchParams(location.search).get("lang");
+  if (asked === "en" || asked === "id") return asked;
+  for (const wish of navigator.languages || [navigator.language || ""]) {
+    const primary = wish.slice(0, 2).toLowerCase();
+    if (primary === "en" || primary === "id") return primary;
+  }
+  return "id";
+}
+const LANG = chooseLanguage();
 const t = (key) => (TEXT[LANG] && TEXT[LANG][key]) || TEXT.id[key] || key;
 const $ = (id) => document.getElementById(id);
 const RETRY_MS = 5000;

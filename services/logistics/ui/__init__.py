@@ -45,6 +45,7 @@ ACCESS: Policy = {
     "GET /ui/picking": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
     "POST /ui/picking/{dispatch_id}/sign": Access.of(Role.WAREHOUSE),
     "POST /ui/picking/{dispatch_id}/release": Access.of(Role.WAREHOUSE),
+    "POST /ui/picking/{dispatch_id}/handover": Access.of(Role.WAREHOUSE),
     "GET /ui/stock": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
     "GET /ui/stock-card": Access.of(Role.WAREHOUSE, Role.COORDINATOR),
     "GET /ui/receiving": Access.of(Role.WAREHOUSE, Role.COORDINATOR),

@@ -1,6 +1,7 @@
 """The picking screen: today's planned dispatches named by hazard and place, lines in walk
 order (printable one page per dispatch), signed off and released by the signed-in user;
-the last released ones with their pick list and BAST."""
+the last released ones with their pick list, and their BAST once the handover to whoever
+took the goods is recorded here (by the signed-in user, as the API's handover route)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,16 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
 
 from services.logistics import allocation, documents, queries
-from services.logistics.models import DispatchStatus, IncidentPlaceRow, PickList, PickSignIn
+from services.logistics.models import (
+    DispatchStatus,
+    HandoverIn,
+    IncidentPlaceRow,
+    PickList,
+    PickSignIn,
+)
 from services.logistics.ui.common import dispatch_name, redirect_after, render, settings_of
 from shared.actors import ActingUserName
 from shared.auth import scoped_office
@@ -40,11 +48,28 @@ class ReleasedCard:
     handover_id: UUID | None
 
 
+@dataclass(frozen=True)
+class HandoverTyped:
+    """A handover form the rules refused, shown again beside its dispatch as typed."""
+
+    dispatch_id: UUID
+    values: dict[str, str]
+    refused: str
+
+
 @router.get("/picking")
 def picking(request: Request, runtime: RuntimeDep) -> HTMLResponse:
     """Planned dispatches named by hazard and place, lines in walk order, to sign off and
     release; the last released ones with their pick list and BAST."""
+    return _picking_page(request, runtime)
 
+
+def _picking_page(
+    request: Request,
+    runtime: RuntimeDep,
+    handover: HandoverTyped | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
     def load(uow: UnitOfWork) -> tuple[list[DispatchCard], list[ReleasedCard]]:
         planned = queries.list_dispatches(
             uow, case_id=None, status=DispatchStatus.PLANNED, limit=50
@@ -72,14 +97,17 @@ def picking(request: Request, runtime: RuntimeDep) -> HTMLResponse:
 
     to_pick, loaded = runtime.run(load)
     lang, zone = choose_language(request), settings_of(runtime).zone(scoped_office())
-    return render(
+    page = render(
         request,
         "picking.html",
         "/ui/picking",
         dispatches=to_pick,
         released=loaded,
+        handover=handover,
         dispatch_name=lambda pick, place: dispatch_name(lang, pick, place, zone),
     )
+    page.status_code = status_code
+    return page
 
 
 @router.post("/picking/{dispatch_id}/sign")
@@ -102,4 +130,47 @@ def release(dispatch_id: UUID, runtime: RuntimeDep, actor: ActingUserName) -> Re
         "/ui/picking",
         "released",
         lambda uow: allocation.release_dispatch(uow, dispatch_id, actor, settings),
+    )
+
+
+# The handover form's boxes, as `HandoverIn` names them; the one who hands over is the
+# signed-in user, never a typed name.
+HANDOVER_FIELDS = (
+    "received_by",
+    "receiver_organisation",
+    "place",
+    "handed_over_by_nip",
+    "received_by_nip",
+)
+
+
+@router.post("/picking/{dispatch_id}/handover", response_model=None)
+async def hand_over(
+    dispatch_id: UUID, request: Request, runtime: RuntimeDep, actor: ActingUserName
+) -> RedirectResponse | HTMLResponse:
+    """Record the handover (BAST) of a released dispatch, handed over by the signed-in user
+    to the person typed in; back to the picking screen, where its PDF is linked."""
+    form = await request.form()
+    typed = {name: str(form.get(name) or "").strip() for name in HANDOVER_FIELDS}
+    try:
+        body = HandoverIn(
+            handed_over_by=actor, **{name: value or None for name, value in typed.items()}
+        )
+    except ValidationError as exc:
+        wrong = {str(error["loc"][0]) for error in exc.errors() if error["loc"]}
+        code = (
+            "invalid_nip"
+            if wrong & {"handed_over_by_nip", "received_by_nip"}
+            else ("handover_incomplete")
+        )
+        # Shown in place with what was typed (names and NIPs stay out of the address).
+        return _picking_page(
+            request, runtime, HandoverTyped(dispatch_id, typed, code), status_code=422
+        )
+    settings = settings_of(runtime)
+    return redirect_after(
+        runtime,
+        "/ui/picking",
+        "handed_over",
+        lambda uow: documents.record_handover(uow, dispatch_id, body, settings.office_heads),
     )

@@ -67,7 +67,9 @@
         const fresh = holder.querySelector("#rows");
         const rows = document.getElementById("rows");
         if (fresh && rows) {
+          rememberNames();
           rows.replaceWith(fresh);
+          rememberNames();
         }
       }
     } finally {
@@ -76,9 +78,20 @@
   }
   setInterval(refreshRows, Number(feed.dataset.refreshMs) || 30000);
 
+  // Every case name the board has shown, kept after its row goes: the news that a case's
+  // clock stopped comes when the case has already left the open cases (the rows may be
+  // refreshed in between), and must still say which case it was.
+  const knownNames = new Map();
+  function rememberNames() {
+    for (const link of document.querySelectorAll("[data-case] a.name")) {
+      knownNames.set(link.closest("[data-case]").dataset.case, link.textContent);
+    }
+  }
+  rememberNames();
+
   function caseName(caseId) {
-    const link = document.querySelector(`[data-case="${caseId}"] a.name`);
-    return link ? link.textContent : "";
+    rememberNames();
+    return knownNames.get(caseId) || "";
   }
 
   const source = new EventSource(feed.dataset.url);
