@@ -22,7 +22,9 @@ from fastapi import APIRouter
 from pydantic.json_schema import models_json_schema
 
 from shared.auth import Access, Policy
-from shared.events import SCHEMA_VERSION, EventBase, event_class, event_types
+from shared.contracts.envelope import EventBase
+from shared.contracts.union import event_class, event_types
+from shared.events import SCHEMA_VERSION
 from shared.topics import ALL_TOPICS, Topic
 
 ASYNCAPI_VERSION = "3.0.0"

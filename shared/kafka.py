@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from shared.broker_log import EVENT_ID_HEADER
+from shared.contracts.union import AnyEvent, EventRejected, parse_event
 from shared.db import (
     Acknowledgement,
     Messaging,
@@ -32,7 +33,6 @@ from shared.db import (
     run_transaction,
 )
 from shared.errors import DomainError
-from shared.events import AnyEvent, EventRejected, parse_event
 from shared.settings import KafkaSettings
 
 log = logging.getLogger(__name__)

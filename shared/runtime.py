@@ -41,10 +41,11 @@ from shared.auth import (
     scoped_office,
 )
 from shared.clock import Clock
+from shared.contracts.envelope import EventBase
+from shared.contracts.union import AnyEvent, parse_event
 from shared.csrf import CSRF_POLICY, CsrfGuard, csrf_router
 from shared.db import Messaging, create_db_engine, ping, read_transaction, run_transaction
 from shared.errors import Conflict, DomainError
-from shared.events import AnyEvent, EventBase, parse_event
 from shared.http import RequestGuard, SecurityHeaders, install_error_handlers
 from shared.invariants import present
 from shared.kafka import (

@@ -20,8 +20,9 @@ from services.distribution.domain import (
     Resolution,
 )
 from services.distribution.eligibility import SocialRegister
+from shared.contracts.envelope import CaseType, GeoPoint, NeedLine, ShortText
+from shared.contracts.logistics import DispatchLine
 from shared.db import UTCDateTime
-from shared.events import CaseType, DispatchLine, GeoPoint, NeedLine, ShortText
 from shared.geo import IndonesianPoint
 from shared.http import ApiModel
 from shared.text import FREE_TEXT

@@ -44,6 +44,15 @@ from services.intake.domain import (
 from services.intake.models import IncidentRow, IntakeTable, VerificationIn
 from shared.actors import ActingUserName
 from shared.auth import Access, Policy, Role, visible_to_caller
+from shared.contracts.envelope import LongText, ShortText
+from shared.contracts.intake import (
+    DispositionRecorded,
+    DocumentKind,
+    EmergencyLevel,
+    EmergencyPhase,
+    EmergencyStatusDeclared,
+    IncidentDocumentAttached,
+)
 from shared.db import UTCDateTime
 from shared.errors import (
     Conflict,
@@ -51,15 +60,6 @@ from shared.errors import (
     Oversized,
     Unprocessable,
     UnsupportedFormat,
-)
-from shared.events import LongText, ShortText
-from shared.events_field import (
-    DispositionRecorded,
-    DocumentKind,
-    EmergencyLevel,
-    EmergencyPhase,
-    EmergencyStatusDeclared,
-    IncidentDocumentAttached,
 )
 from shared.http import ERROR_RESPONSES, ApiModel, ErrorBody
 from shared.images import DEFAULT_MAX_PIXELS, NotAPicture, TooManyPixels, clean_picture

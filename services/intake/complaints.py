@@ -31,16 +31,16 @@ from sqlmodel import col, select
 
 from services.intake import handlers
 from services.intake.models import IntakeTable
-from shared.db import UTCDateTime
-from shared.errors import Conflict, NotFound, Unprocessable
-from shared.events import CaseType, EventBase, ShortText
-from shared.events_complaints import (
+from shared.contracts.envelope import CaseType, EventBase, ShortText
+from shared.contracts.intake import (
     ComplaintAnswered,
     ComplaintChannel,
     ComplaintClosed,
     ComplaintHandlingStarted,
     ComplaintReceived,
 )
+from shared.db import UTCDateTime
+from shared.errors import Conflict, NotFound, Unprocessable
 from shared.http import ApiModel
 from shared.privacy import PersonalDataVault, mask_phone
 from shared.records import record_for_caller

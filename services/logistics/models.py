@@ -19,9 +19,9 @@ from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
 from shared.actors import ignored_actor_field
+from shared.contracts.envelope import GeoPoint, ItemCode, OfficeId, ShortText
+from shared.contracts.logistics import MovementKind
 from shared.db import UTCDateTime
-from shared.events import GeoPoint, ItemCode, OfficeId, ShortText
-from shared.events_stock import MovementKind
 from shared.geo import IndonesianPoint
 from shared.http import ApiModel
 from shared.nip import Nip

@@ -16,33 +16,29 @@ from services.notify.announcements import announce, clock_event, event_type_of, 
 from services.notify.domain import ClockState
 from services.notify.models import ClockRow, TimelineRow
 from services.notify.standards import EMERGENCY_RELIEF, ServiceStandard, Standards
-from shared.errors import PermanentEventError
-from shared.events import (
-    Address,
-    AnyEvent,
+from shared.contracts.distribution import (
     DeliveryArrived,
     DeliveryDeparted,
-    DispatchPlanned,
-    EventBase,
-    IncidentRejected,
-    IncidentReported,
-    IncidentVerified,
-    ResponseClockStopped,
-)
-from shared.events_complaints import ComplaintReceived
-from shared.events_field import (
-    DispositionRecorded,
-    EmergencyStatusDeclared,
-    IncidentDocumentAttached,
-    IncidentUpdated,
-    RapidAssessmentRecorded,
-)
-from shared.events_programs import (
     PermakananRoundScheduled,
     SandangProcurementStarted,
     SandangRequested,
 )
-from shared.events_stock import PurchaseRequested
+from shared.contracts.envelope import Address, EventBase
+from shared.contracts.intake import (
+    ComplaintReceived,
+    DispositionRecorded,
+    EmergencyStatusDeclared,
+    IncidentDocumentAttached,
+    IncidentRejected,
+    IncidentReported,
+    IncidentUpdated,
+    IncidentVerified,
+    RapidAssessmentRecorded,
+)
+from shared.contracts.logistics import DispatchPlanned, PurchaseRequested
+from shared.contracts.notify import ResponseClockStopped
+from shared.contracts.union import AnyEvent
+from shared.errors import PermanentEventError
 from shared.invariants import InvariantBroken
 from shared.kafka import NotApplicableYet
 from shared.regions import AddressProblem, regions

@@ -26,8 +26,8 @@ from services.notify.domain import (
     time_remaining,
 )
 from services.notify.standards import Standards
+from shared.contracts.envelope import HazardType, OfficeId
 from shared.db import UTCDateTime
-from shared.events import HazardType, OfficeId
 from shared.http import ApiModel
 
 EmailAddress = Annotated[

@@ -35,8 +35,8 @@ from pydantic import (
 )
 
 from services.notify.domain import Unit
-from shared.events import event_types
-from shared.events_field import DocumentKind
+from shared.contracts.intake import DocumentKind
+from shared.contracts.union import event_types
 
 # The service every incident is clocked against: emergency relief within 1x24 hours (1 x 24 jam).
 EMERGENCY_RELIEF = "emergency_relief"

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shared.asyncapi import PUBLISHED_BY, asyncapi_document, asyncapi_json, every_contract_name
-from shared.events import EventRejected, parse_event
+from shared.contracts.union import EventRejected, parse_event
 from shared.topics import ALL_TOPICS
 from tests.contract.services import SERVICES, build_app
 

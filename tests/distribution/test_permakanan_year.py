@@ -31,14 +31,15 @@ from services.distribution.models import (
     RunIn,
 )
 from shared.clock import FixedClock
-from shared.events import CaseType, NeedLine, parse_event
-from shared.events_programs import (
+from shared.contracts.distribution import (
     DeliveryReturned,
     GoodsRequested,
     PermakananRoundCompleted,
     PermakananRoundScheduled,
     RecipientFlaggedForReview,
 )
+from shared.contracts.envelope import CaseType, NeedLine
+from shared.contracts.union import parse_event
 from shared.runtime import ServiceRuntime, UnitOfWork
 from shared.topics import DISPATCHES
 from tests.distribution.programs_support import (

@@ -21,21 +21,22 @@ from services.logistics.models import (
     ReceiptLineIn,
 )
 from services.logistics.ui.procurement import follow_page
-from shared.errors import Conflict, PermanentEventError, Unprocessable
-from shared.events import CaseType, DispatchPlanned, EventBase, NeedLine
-from shared.events_programs import (
+from shared.contracts.distribution import (
     DeliveryReturned,
     GoodsRequested,
     PermakananRoundCompleted,
     ReturnedLine,
 )
-from shared.events_stock import (
+from shared.contracts.envelope import CaseType, EventBase, NeedLine
+from shared.contracts.logistics import (
+    DispatchPlanned,
     GoodsReceived,
     LotQuarantined,
     MovementKind,
     ProcurementCompleted,
     PurchaseRequested,
 )
+from shared.errors import Conflict, PermanentEventError, Unprocessable
 from shared.runtime import ServiceRuntime
 from tests.logistics.support import (
     NOW,

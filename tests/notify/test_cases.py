@@ -21,33 +21,28 @@ from services.notify.models import ClockFilter, ClockRow, NotifyTable, Subscript
 from services.notify.settings import NotifySettings
 from services.notify.standards import Standards, load_standards
 from shared.clock import FixedClock
-from shared.errors import Conflict, NotFound
-from shared.events import (
-    Address,
-    AnyEvent,
-    CaseType,
+from shared.contracts.distribution import (
     DeliveryArrived,
     DeliveryDeparted,
-    DispatchLine,
-    DispatchPlanned,
-    DispatchReleased,
-    EventBase,
-    GeoPoint,
-    HazardType,
-    IncidentReported,
-    IncidentVerified,
-    NeedLine,
-    Reporter,
-)
-from shared.events_alerts import AlertEscalated, BreachPredicted, StageOverdue
-from shared.events_programs import (
     PermakananRoundCompleted,
     PermakananRoundScheduled,
     SandangHandedOver,
     SandangProcurementStarted,
     SandangRequested,
 )
-from shared.events_stock import ProcurementCompleted, ProcurementLine, PurchaseRequested
+from shared.contracts.envelope import Address, CaseType, EventBase, GeoPoint, HazardType, NeedLine
+from shared.contracts.intake import IncidentReported, IncidentVerified, Reporter
+from shared.contracts.logistics import (
+    DispatchLine,
+    DispatchPlanned,
+    DispatchReleased,
+    ProcurementCompleted,
+    ProcurementLine,
+    PurchaseRequested,
+)
+from shared.contracts.notify import AlertEscalated, BreachPredicted, StageOverdue
+from shared.contracts.union import AnyEvent
+from shared.errors import Conflict, NotFound
 from shared.kafka import NotApplicableYet
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings

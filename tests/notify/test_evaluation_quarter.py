@@ -30,17 +30,9 @@ from services.notify.app import router
 from services.notify.domain import ALL_DISTRICTS, Period, evaluation_report
 from services.notify.standards import Standards, load_standards
 from shared.clock import FixedClock
-from shared.events import (
-    Address,
-    DeliveryArrived,
-    EventBase,
-    GeoPoint,
-    HazardType,
-    IncidentRejected,
-    IncidentReported,
-    NeedLine,
-    Reporter,
-)
+from shared.contracts.distribution import DeliveryArrived
+from shared.contracts.envelope import Address, EventBase, GeoPoint, HazardType, NeedLine
+from shared.contracts.intake import IncidentRejected, IncidentReported, Reporter
 from shared.http import install_error_handlers
 from shared.runtime import ServiceRuntime
 from tests.notify.test_cases import make_runtime

@@ -34,7 +34,7 @@ from shared.audit import (
     read_signed_anchor,
 )
 from shared.auth import Access, AuthSettings, Role
-from shared.events import IncidentRejected
+from shared.contracts.intake import IncidentRejected
 from shared.runtime import RuntimeDep, ServiceRuntime, UnitOfWork, create_service_api
 from shared.settings import CommonSettings, ServiceSettings
 from tests.support.access import token_for

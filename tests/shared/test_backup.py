@@ -28,7 +28,7 @@ from shared.admin.__main__ import main
 from shared.admin.backup import BackupError, backup_database, restore_database
 from shared.audit import ChainCheck
 from shared.clock import FixedClock
-from shared.events import CaseType
+from shared.contracts.envelope import CaseType
 from shared.runtime import ServiceRuntime, UnitOfWork
 from shared.settings import CommonSettings, ServiceSettings
 from tests.distribution.programs_support import make_settings, person, release_for
