@@ -10,7 +10,7 @@
   which an office whose standard names it must record before a report is verified;
 - the **emergency-status decision** (004: "Penetapan status keadaan darurat bencana").
 
-Each is announced on intake's topic (`shared/events_field.py`). The routes are here,
+Each is announced on intake's topic (`shared/contracts/intake.py`). The routes are here,
 beside intake's API (`services/intake/app.py` includes `records_router`).
 """
 

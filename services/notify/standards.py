@@ -35,6 +35,7 @@ from pydantic import (
 )
 
 from services.notify.domain import Unit
+from shared.contracts import notify as notify_contracts
 from shared.contracts.intake import DocumentKind
 from shared.contracts.union import event_types
 
@@ -48,7 +49,7 @@ _EVENT_NAMES = frozenset(cls.model_fields["event_type"].default for cls in event
 _NOTIFY_EVENT_NAMES = frozenset(
     cls.model_fields["event_type"].default
     for cls in event_types()
-    if cls.__name__.startswith("Response") or cls.__module__ == "shared.events_alerts"
+    if cls.__module__ == notify_contracts.__name__
 )
 
 # Case kinds a standard may clock; house-damage proposals have no events yet.

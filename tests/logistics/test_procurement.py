@@ -36,6 +36,7 @@ from shared.contracts.logistics import (
     ProcurementCompleted,
     PurchaseRequested,
 )
+from shared.contracts.union import AnyEvent
 from shared.errors import Conflict, PermanentEventError, Unprocessable
 from shared.runtime import ServiceRuntime
 from tests.logistics.support import (
@@ -72,7 +73,7 @@ def goods_request(
     )
 
 
-def consume(runtime: ServiceRuntime, event: EventBase) -> list[EventBase]:
+def consume(runtime: ServiceRuntime, event: AnyEvent) -> list[EventBase]:
     return emitted_by(
         runtime, lambda uow: procurement.on_delivery_event(uow, event, settings(runtime))
     )

@@ -196,7 +196,7 @@ def test_every_case_kind_gets_a_clock_from_the_events_its_standard_names(
     round_id, sandang_id, purchase_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     institution = uuid.uuid4()
     lines = (NeedLine(item_code="BAJU-ANAK", quantity=30),)
-    events: list[EventBase] = [
+    events: list[AnyEvent] = [
         PermakananRoundScheduled.following(
             **envelope(round_id, START, "distribution", case_type=CaseType.PERMAKANAN_ROUND),
             program_id=uuid.uuid4(), round_number=1, period_start=date(2026, 1, 1),
@@ -420,7 +420,7 @@ def test_an_unacknowledged_warning_climbs_the_ladder_and_an_acknowledged_one_sto
 # --- replay and the simulated month -------------------------------------------------
 
 
-def incident_flow(index: int) -> tuple[uuid.UUID, list[EventBase], float | None]:
+def incident_flow(index: int) -> tuple[uuid.UUID, list[AnyEvent], float | None]:
     """Incident `index` of the month: its events and its response hours (None: no aid)."""
     case = uuid.UUID(int=10_000 + index)
     at = START + index * 20 * HOUR
@@ -428,7 +428,7 @@ def incident_flow(index: int) -> tuple[uuid.UUID, list[EventBase], float | None]
     hours = 9 + (index * 7) % 24  # 9 .. 32 h: some late
     never = index % 11 == 10
     verify_after = 5 if index % 5 == 0 else 2
-    events: list[EventBase] = [
+    events: list[AnyEvent] = [
         reported(case, at, district),
         verified(case, at + verify_after * HOUR),
         planned(case, at + (verify_after + 0.5) * HOUR),
@@ -441,7 +441,7 @@ def incident_flow(index: int) -> tuple[uuid.UUID, list[EventBase], float | None]
 
 
 def play(
-    runtime: ServiceRuntime, standards: Standards, clock: FixedClock, events: list[EventBase]
+    runtime: ServiceRuntime, standards: Standards, clock: FixedClock, events: list[AnyEvent]
 ) -> list[EventBase]:
     """Apply the events in time order, ticking before each stage-ending event and every
     12 hours up to the end of the month."""
