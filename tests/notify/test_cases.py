@@ -539,3 +539,18 @@ def test_a_simulated_month_gives_the_warnings_breaches_and_figures_computed_here
         assert snapshot(fresh) == first
     finally:
         fresh.engine.dispose()
+
+
+def test_the_timeline_names_who_started_a_sandang_procurement(
+    runtime: ServiceRuntime, standards: Standards
+) -> None:
+    request = uuid.uuid4()
+    apply(runtime, standards, SandangProcurementStarted.following(
+        **envelope(request, START, "distribution", case_type=CaseType.SANDANG_REQUEST),
+        institution_id=uuid.uuid4(), institution_name="Panti Asuhan Harapan",
+        lines=(NeedLine(item_code="BAJU-ANAK", quantity=30),), budget_year=2026,
+        started_by="Kabid Linjamsos"))  # fmt: skip
+    steps = runtime.run(lambda uow: list(queries.timeline(uow, request)))
+    assert [(step.event_type, step.actor) for step in steps] == [
+        ("SandangProcurementStarted", "Kabid Linjamsos")
+    ]
