@@ -3,6 +3,7 @@ to the `shared.contracts` package: each imported name goes to the module that de
 now (`envelope`, `intake`, `logistics`, `distribution`, `notify`, `union`).
 
     .venv/bin/python scripts/rewrite_event_imports.py FILE... [--check]
+        [--move OLD.MODULE=NEW.MODULE ...]
 
 Works on files it has never seen: it reads each file's syntax tree, so one-line and
 parenthesised multi-line `from ... import (...)` blocks, aliases (`X as Y`) and imports
@@ -10,7 +11,10 @@ indented under `if TYPE_CHECKING:` or inside a function are all handled; a trail
 comment (a `# noqa`) stays on the first import written in its place. A name this script
 does not know (one added to an old module on another branch, or `SCHEMA_VERSION`, which
 is gone) is left imported from its old module, so the import fails loudly rather than
-pointing somewhere wrong; so is a module it does not know (`shared.events_disaster_aid`).
+pointing somewhere wrong; so is a module it does not know (`shared.events_disaster_aid`),
+unless `--move shared.events_disaster_aid=shared.contracts.intake_disaster_aid` says where
+that module went: then every name imported from it goes there (a name of the old modules
+it re-exported, `EventBase` say, still goes to the module that defines it).
 Running it twice changes nothing the second time. Markdown files: the same, inside
 ```python fences. Sort and wrap the result afterwards with `ruff check --fix` and
 `ruff format`.
@@ -25,6 +29,7 @@ import io
 import re
 import sys
 import tokenize
+from collections.abc import Mapping
 from pathlib import Path
 
 OLD_MODULES = frozenset(
@@ -166,13 +171,15 @@ def _alias_text(alias: ast.alias) -> str:
     return alias.name if alias.asname is None else f"{alias.name} as {alias.asname}"
 
 
-def _replacement(node: ast.ImportFrom, indent: str, comments: list[str]) -> list[str] | None:
+def _replacement(
+    node: ast.ImportFrom, indent: str, comments: list[str], moved: Mapping[str, str]
+) -> list[str] | None:
     """The lines that replace `node`, or None when it imports nothing this script knows."""
     old_module = node.module or ""
     by_module: dict[str, list[str]] = {}
     unknown: list[str] = []
     for alias in node.names:
-        module = NEW_MODULE_OF.get(alias.name)
+        module = NEW_MODULE_OF.get(alias.name, moved.get(old_module))
         if module is None:
             unknown.append(_alias_text(alias))
         else:
@@ -189,8 +196,12 @@ def _replacement(node: ast.ImportFrom, indent: str, comments: list[str]) -> list
     return [line + "\n" for line in lines]
 
 
-def rewrite_source(source: str, *, where: str = "<source>") -> str:
-    """`source` with its imports of the old contract modules rewritten."""
+def rewrite_source(
+    source: str, *, where: str = "<source>", moved: Mapping[str, str] | None = None
+) -> str:
+    """`source` with its imports of the old contract modules (and of `moved`'s) rewritten."""
+    moved = moved or {}
+    old_modules = OLD_MODULES | moved.keys()
     try:
         tree = ast.parse(source)
     except SyntaxError as exc:
@@ -201,20 +212,20 @@ def rewrite_source(source: str, *, where: str = "<source>") -> str:
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
-                if alias.name in OLD_MODULES:
+                if alias.name in old_modules:
                     print(
                         f"{where}:{node.lineno}: `import {alias.name}` left as it is",
                         file=sys.stderr,
                     )
         if not isinstance(node, ast.ImportFrom) or node.level != 0:
             continue
-        if node.module == "shared" and any(f"shared.{a.name}" in OLD_MODULES for a in node.names):
+        if node.module == "shared" and any(f"shared.{a.name}" in old_modules for a in node.names):
             print(
                 f"{where}:{node.lineno}: `from shared import events…` left as it is",
                 file=sys.stderr,
             )
             continue
-        if node.module not in OLD_MODULES or node.end_lineno is None:
+        if node.module not in old_modules or node.end_lineno is None:
             continue
         first, last = node.lineno, node.end_lineno
         before = lines[first - 1][: node.col_offset]
@@ -225,7 +236,7 @@ def rewrite_source(source: str, *, where: str = "<source>") -> str:
                 file=sys.stderr,
             )
             continue
-        replacement = _replacement(node, before, _comments(lines, first, last))
+        replacement = _replacement(node, before, _comments(lines, first, last), moved)
         if replacement is not None:
             edits.append((first, last, replacement))
     for first, last, replacement in sorted(edits, reverse=True):
@@ -233,23 +244,27 @@ def rewrite_source(source: str, *, where: str = "<source>") -> str:
     return "".join(lines)
 
 
-def rewrite_markdown(text: str, *, where: str) -> str:
+def rewrite_markdown(text: str, *, where: str, moved: Mapping[str, str] | None = None) -> str:
     """The same rewrite inside each ```python fence of a Markdown text."""
 
     def fence(match: re.Match[str]) -> str:
-        return match.group(1) + rewrite_source(match.group(2), where=where) + match.group(3)
+        return (
+            match.group(1)
+            + rewrite_source(match.group(2), where=where, moved=moved)
+            + match.group(3)
+        )
 
     return _FENCE.sub(fence, text)
 
 
-def rewrite_file(path: Path, *, check: bool) -> bool:
+def rewrite_file(path: Path, *, check: bool, moved: Mapping[str, str] | None = None) -> bool:
     """Rewrite one file in place (unless `check`); whether it changes."""
     text = path.read_text(encoding="utf-8")
     where = str(path)
     new = (
-        rewrite_markdown(text, where=where)
+        rewrite_markdown(text, where=where, moved=moved)
         if path.suffix == ".md"
-        else rewrite_source(text, where=where)
+        else rewrite_source(text, where=where, moved=moved)
     )
     if new == text:
         return False
@@ -261,11 +276,24 @@ def rewrite_file(path: Path, *, check: bool) -> bool:
 
 def main(argv: list[str]) -> int:
     check = "--check" in argv
-    paths = [Path(arg) for arg in argv if arg != "--check"]
+    moved: dict[str, str] = {}
+    paths: list[Path] = []
+    arguments = iter(argv)
+    for argument in arguments:
+        if argument == "--move":
+            old, _, new = next(arguments, "").partition("=")
+            if not (old and new):
+                print("--move needs OLD.MODULE=NEW.MODULE", file=sys.stderr)
+                return 2
+            moved[old] = new
+        elif argument != "--check":
+            paths.append(Path(argument))
     if not paths:
         print(__doc__, file=sys.stderr)
         return 2
-    changed = [path for path in paths if path.is_file() and rewrite_file(path, check=check)]
+    changed = [
+        path for path in paths if path.is_file() and rewrite_file(path, check=check, moved=moved)
+    ]
     return 1 if check and changed else 0
 
 

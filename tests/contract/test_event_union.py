@@ -83,10 +83,25 @@ def test_every_event_a_topic_publishes_is_in_the_union() -> None:
 def test_each_service_module_holds_exactly_the_events_that_service_publishes(
     service: str,
 ) -> None:
-    module = importlib.import_module(f"shared.contracts.{service}")
-    assert sorted(cls.__name__ for cls in events_defined_in(module)) == sorted(
-        PUBLISHED_BY[service]
-    )
+    """A service's events are in `<service>.py` (or, should it grow too long, in modules
+    named `<service>_<subject>.py`), never in another service's module."""
+    own = [
+        module
+        for module in contract_modules()
+        if module.__name__.rsplit(".", 1)[-1].partition("_")[0] == service
+    ]
+    defined = [cls.__name__ for module in own for cls in events_defined_in(module)]
+    assert sorted(defined) == sorted(PUBLISHED_BY[service])
+
+
+def test_every_module_with_events_is_named_after_the_service_that_publishes_them() -> None:
+    named = [
+        module.__name__
+        for module in contract_modules()
+        if events_defined_in(module)
+        and module.__name__.rsplit(".", 1)[-1].partition("_")[0] not in SERVICE_MODULES
+    ]
+    assert named == []
 
 
 def test_the_envelope_and_union_modules_define_no_event() -> None:

@@ -55,7 +55,7 @@ AFTER = textwrap.dedent(
 )
 
 
-def rewrite(*paths: Path, check: bool = False) -> subprocess.CompletedProcess[str]:
+def rewrite(*paths: Path | str, check: bool = False) -> subprocess.CompletedProcess[str]:
     arguments = [sys.executable, str(SCRIPT), *map(str, paths), *(["--check"] if check else [])]
     return subprocess.run(arguments, capture_output=True, text=True, check=False, cwd=ROOT)
 
@@ -143,4 +143,21 @@ def _defines(module: ModuleType, name: str) -> bool:
     value = vars(module)[name]
     return getattr(value, "__module__", module.__name__) == module.__name__ or not (
         inspect.isclass(value) or inspect.isfunction(value)
+    )
+
+
+def test_move_sends_every_name_of_a_module_it_did_not_know_to_where_that_module_went(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "aid.py"
+    source.write_text(
+        "from shared.events_disaster_aid import AidPledged, EventBase as Base\n"
+        "from shared.events import ShortText\n"
+    )
+    moved = rewrite(source, "--move", "shared.events_disaster_aid=shared.contracts.intake_aid")
+    assert moved.returncode == 0
+    assert source.read_text() == (
+        "from shared.contracts.intake_aid import AidPledged\n"
+        "from shared.contracts.envelope import EventBase as Base\n"
+        "from shared.contracts.envelope import ShortText\n"
     )
