@@ -44,7 +44,8 @@ from services.logistics.models import ItemIn, LogisticsTable, WarehouseIn
 from services.logistics.settings import LogisticsSettings
 from shared.auth import AuthSettings
 from shared.clock import FixedClock
-from shared.events import GeoPoint, IncidentVerified, NeedLine
+from shared.contracts.envelope import GeoPoint, NeedLine
+from shared.contracts.intake import IncidentVerified
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
 from shared.unit_of_work import UnitOfWork

@@ -48,7 +48,7 @@ from services.logistics.settings import LogisticsSettings
 from services.notify.app import create_app as create_notify
 from services.notify.settings import NotifySettings
 from shared.auth import AuthSettings
-from shared.events import AnyEvent, parse_event
+from shared.contracts.union import AnyEvent, parse_event
 from shared.outbox import Acknowledgement
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings, MessagingSettings, ServiceSettings

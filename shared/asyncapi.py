@@ -1,5 +1,5 @@
 """The events, published for other systems: an AsyncAPI 3.0 document built from the typed
-contracts (`shared.events*`) and the topics (`shared.topics`).
+contracts (`shared.contracts`) and the topics (`shared.topics`).
 
 One channel per topic (its address is the Kafka topic name); one message per event
 type, its payload the contract's JSON Schema as pydantic validates it; one `send`
@@ -22,11 +22,15 @@ from fastapi import APIRouter
 from pydantic.json_schema import models_json_schema
 
 from shared.auth import Access, Policy
-from shared.events import SCHEMA_VERSION, EventBase, event_class, event_types
+from shared.contracts.envelope import EventBase
+from shared.contracts.union import event_class, event_types
 from shared.topics import ALL_TOPICS, Topic
 
 ASYNCAPI_VERSION = "3.0.0"
 KAFKA_BINDING_VERSION = "0.5.0"
+# The document's own version, raised when its layout changes (2: each event carries its
+# own `schema_version`, shown as a constant in its payload schema, instead of one for all).
+DOCUMENT_VERSION = "2"
 
 PUBLISHED_BY: dict[str, tuple[str, ...]] = {
     "intake": (
@@ -107,12 +111,12 @@ def asyncapi_document(producer: str | None = None) -> dict[str, Any]:
         "asyncapi": ASYNCAPI_VERSION,
         "info": {
             "title": title,
-            "version": str(SCHEMA_VERSION),
+            "version": DOCUMENT_VERSION,
             "description": "Every event the services publish on Kafka: UTF-8 JSON, keyed by "
             "the case id (`case_id`) so one case's events stay in order on one partition. "
             "Consumers dedupe on `event_id`; a message they cannot process goes to the "
-            "topic's `<topic>.dlq` twin. `schema_version` is the version of the message's "
-            "schema; a consumer refuses one it does not know.",
+            "topic's `<topic>.dlq` twin. `schema_version` is the version of that event's "
+            "schema (each event has its own); a consumer refuses one it does not know.",
         },
         "defaultContentType": "application/json",
         "channels": {_channel_id(topic): _channel(topic) for topic in topics},
@@ -188,7 +192,7 @@ def _message(contract: type[EventBase]) -> dict[str, Any]:
 
 
 def every_contract_name() -> set[str]:
-    """The name of every event contract any module registered."""
+    """The name of every event contract in the union (`shared.contracts.union.AnyEvent`)."""
     return {contract.__name__ for contract in event_types()}
 
 

@@ -1,4 +1,6 @@
-"""Database plumbing: engines for SQLite and PostgreSQL and the transactions every use
+"""Datfrom shared.contracts.envelope import EventBase
+from shared.contracts.union import serialize_event
+abase plumbing: engines for SQLite and PostgreSQL and the transactions every use
 case runs in. Column types are in `shared.columns`, the outbox and processed-event tables
 in `shared.outbox`.
 

@@ -9,7 +9,7 @@ from geopy.distance import geodesic
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from shared.events import GeoPoint
+from shared.contracts.envelope import GeoPoint
 
 # Sabang to Merauke and Miangas to Rote, with a margin for offshore islands. A point
 # outside is a typo (swapped lat/lon, a missing minus sign), not a place we serve.

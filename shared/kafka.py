@@ -24,9 +24,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from shared.broker_log import EVENT_ID_HEADER
+from shared.contracts.union import AnyEvent, EventRejected, parse_event
 from shared.db import is_transient_db_error, read_transaction, run_transaction
 from shared.errors import DomainError
-from shared.events import AnyEvent, EventRejected, parse_event
 from shared.outbox import Acknowledgement, Messaging
 from shared.settings import KafkaSettings
 

@@ -36,7 +36,8 @@ from sqlmodel import Session
 
 from shared.broker_log import AcknowledgedPartition, AcknowledgedTopic
 from shared.columns import UTCDateTime
-from shared.events import EventBase, serialize_event
+from shared.contracts.envelope import EventBase
+from shared.contracts.union import serialize_event
 from shared.topics import key_for, topic_for
 
 

@@ -28,9 +28,10 @@ from sqlmodel import Session
 
 from shared.audit import AuditTrail, acting_as
 from shared.clock import Clock
+from shared.contracts.envelope import EventBase
+from shared.contracts.union import AnyEvent, parse_event
 from shared.db import create_db_engine, ping, read_transaction, run_transaction
 from shared.errors import DomainError
-from shared.events import AnyEvent, EventBase, parse_event
 from shared.invariants import present
 from shared.kafka import (
     DeadLetterSink,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.events import EventBase
+from shared.contracts.envelope import EventBase
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from shared.audit import AuditTrail, current_context
 from shared.clock import Clock
-from shared.events import EventBase
+from shared.contracts.envelope import EventBase
 from shared.outbox import Messaging
 
 AnnouncedEvent = TypeVar("AnnouncedEvent", bound=EventBase)

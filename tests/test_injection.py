@@ -39,7 +39,8 @@ from services.notify.models import AlertRow
 from services.notify.settings import NotifySettings
 from shared.auth import AuthSettings, Role
 from shared.clock import office_today
-from shared.events import Address, GeoPoint, IncidentVerified, NeedLine
+from shared.contracts.envelope import Address, GeoPoint, NeedLine
+from shared.contracts.intake import IncidentVerified
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
 from tests.distribution.programs_support import HUB, make_settings, person, signature

@@ -40,8 +40,9 @@ from services.notify.models import AlertRow
 from services.notify.settings import NotifySettings
 from shared.auth import Access, AuthSettings, Role
 from shared.clock import office_today
+from shared.contracts.envelope import CaseType, GeoPoint, NeedLine
+from shared.contracts.intake import IncidentVerified
 from shared.errors import NotFound
-from shared.events import CaseType, GeoPoint, IncidentVerified, NeedLine
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
 from tests.distribution.programs_support import (

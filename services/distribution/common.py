@@ -23,8 +23,10 @@ from services.distribution.models import (
 )
 from services.distribution.privacy import PersonalDataVault
 from shared.clock import DEFAULT_OFFICE_ZONE
+from shared.contracts.distribution import DeliveryScheduled
+from shared.contracts.envelope import CaseType
+from shared.contracts.logistics import DispatchReleased
 from shared.errors import PermanentEventError
-from shared.events import CaseType, DeliveryScheduled, DispatchReleased
 from shared.unit_of_work import UnitOfWork
 
 OFFICE_ZONE = ZoneInfo(DEFAULT_OFFICE_ZONE)

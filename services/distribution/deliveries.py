@@ -52,19 +52,20 @@ from services.distribution.proof import (
 from services.distribution.registry import get_recipient
 from services.distribution.sandang import SANDANG_HOOKS
 from shared.auth import scoped_office, visible_to_caller
-from shared.errors import Conflict, NotFound, Unprocessable
-from shared.events import (
-    AnyEvent,
-    CaseType,
+from shared.contracts.distribution import (
     DeliveryArrived,
     DeliveryAssigned,
     DeliveryCompleted,
     DeliveryDeparted,
     DeliveryFailed,
-    DispatchReleased,
-    EventBase,
+    DeliveryReturned,
+    RecipientFlaggedForReview,
+    ReturnedLine,
 )
-from shared.events_programs import DeliveryReturned, RecipientFlaggedForReview, ReturnedLine
+from shared.contracts.envelope import CaseType, EventBase
+from shared.contracts.logistics import DispatchReleased
+from shared.contracts.union import AnyEvent
+from shared.errors import Conflict, NotFound, Unprocessable
 from shared.invariants import InvariantBroken
 from shared.records import record_for_caller
 from shared.unit_of_work import UnitOfWork

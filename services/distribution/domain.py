@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 # geographiclib (geopy's own geodesic engine) ships no type information.
 from geographiclib.geodesic import Geodesic  # type: ignore[import-untyped]  # geographiclib ships no types
 
+from shared.contracts.envelope import GeoPoint
 from shared.errors import Conflict, Unprocessable
-from shared.events import GeoPoint
 from shared.geo import distance_km, outside_indonesia_detail, within_indonesia
 from shared.images import DEFAULT_MAX_PIXELS, NotAPicture, TooManyPixels, clean_picture
 from shared.invariants import present

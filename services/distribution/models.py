@@ -21,7 +21,8 @@ from services.distribution.domain import (
 )
 from services.distribution.eligibility import SocialRegister
 from shared.columns import UTCDateTime
-from shared.events import CaseType, DispatchLine, GeoPoint, NeedLine, ShortText
+from shared.contracts.envelope import CaseType, GeoPoint, NeedLine, ShortText
+from shared.contracts.logistics import DispatchLine
 from shared.geo import IndonesianPoint
 from shared.http import ApiModel
 from shared.text import FREE_TEXT

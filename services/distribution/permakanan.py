@@ -43,13 +43,14 @@ from services.distribution.models import (
 )
 from services.distribution.registry import get_recipient
 from shared.auth import scoped_office, visible_to_caller
-from shared.errors import Conflict, NotFound, PermanentEventError, Unprocessable
-from shared.events import CaseType, DispatchReleased, NeedLine
-from shared.events_programs import (
+from shared.contracts.distribution import (
     GoodsRequested,
     PermakananRoundCompleted,
     PermakananRoundScheduled,
 )
+from shared.contracts.envelope import CaseType, NeedLine
+from shared.contracts.logistics import DispatchReleased
+from shared.errors import Conflict, NotFound, PermanentEventError, Unprocessable
 from shared.records import record_for_caller
 from shared.unit_of_work import UnitOfWork
 

@@ -34,9 +34,9 @@ from services.distribution.recipient_api import office_today, read_upload
 from services.distribution.screens import pages
 from shared.auth import Access, Role, scoped_office
 from shared.auth import Policy as AccessPolicy
+from shared.contracts.envelope import GeoPoint
 from shared.csrf import csrf_field
 from shared.errors import DomainError
-from shared.events import GeoPoint
 from shared.http import status_of
 from shared.pages import choose_language
 from shared.privacy import mask_number

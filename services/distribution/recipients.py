@@ -46,8 +46,8 @@ from services.distribution.models import (
 )
 from services.distribution.spreadsheet import Cell, FileRefused, parse_day, parse_flag, read_sheet
 from shared.auth import scoped_office
+from shared.contracts.envelope import GeoPoint, ShortText
 from shared.errors import Conflict, DomainError, Oversized, Unprocessable
-from shared.events import GeoPoint, ShortText
 from shared.http import ApiModel
 from shared.unit_of_work import UnitOfWork
 

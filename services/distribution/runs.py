@@ -27,9 +27,11 @@ from services.distribution.models import (
     RunStatus,
 )
 from shared.auth import scoped_office
+from shared.contracts.distribution import DeliveryRunDeparted, DeliveryRunPlanned
+from shared.contracts.envelope import EventBase
+from shared.contracts.intake import IncidentReported
+from shared.contracts.union import AnyEvent
 from shared.errors import Conflict, NotFound, Unprocessable
-from shared.events import AnyEvent, EventBase, IncidentReported
-from shared.events_programs import DeliveryRunDeparted, DeliveryRunPlanned
 from shared.records import record_for_caller
 from shared.unit_of_work import UnitOfWork
 

@@ -4,7 +4,8 @@ incidents on intake's (only to name them on the field team's screen)."""
 from __future__ import annotations
 
 from services.distribution import deliveries, runs
-from shared.events import DispatchReleased, IncidentReported
+from shared.contracts.intake import IncidentReported
+from shared.contracts.logistics import DispatchReleased
 from shared.runtime import Subscription
 from shared.topics import DISPATCHES, INCIDENTS
 

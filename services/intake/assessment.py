@@ -42,16 +42,16 @@ from services.intake.models import IncidentRow, IntakeTable, VerificationIn
 from shared.actors import ActingUserName
 from shared.auth import Access, Policy, Role, office_scope
 from shared.columns import UTCDateTime
-from shared.csrf import csrf_token
-from shared.errors import NotFound, Unprocessable
-from shared.events import LongText, NeedLine, ShortText
-from shared.events_field import (
+from shared.contracts.envelope import LongText, NeedLine, ShortText
+from shared.contracts.intake import (
     AffectedPeople,
     HouseDamage,
     RapidAssessmentRecorded,
     Shelter,
     count_problems,
 )
+from shared.csrf import csrf_token
+from shared.errors import NotFound, Unprocessable
 from shared.http import ERROR_RESPONSES, ApiModel
 from shared.pages import Pages
 from shared.service_api import RuntimeDep

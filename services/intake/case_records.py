@@ -10,7 +10,7 @@
   which an office whose standard names it must record before a report is verified;
 - the **emergency-status decision** (004: "Penetapan status keadaan darurat bencana").
 
-Each is announced on intake's topic (`shared/events_field.py`). The routes are here,
+Each is announced on intake's topic (`shared/contracts/intake.py`). The routes are here,
 beside intake's API (`services/intake/app.py` includes `records_router`).
 """
 
@@ -45,21 +45,21 @@ from services.intake.models import IncidentRow, IntakeTable, VerificationIn
 from shared.actors import ActingUserName
 from shared.auth import Access, Policy, Role, visible_to_caller
 from shared.columns import UTCDateTime
-from shared.errors import (
-    Conflict,
-    NotFound,
-    Oversized,
-    Unprocessable,
-    UnsupportedFormat,
-)
-from shared.events import LongText, ShortText
-from shared.events_field import (
+from shared.contracts.envelope import LongText, ShortText
+from shared.contracts.intake import (
     DispositionRecorded,
     DocumentKind,
     EmergencyLevel,
     EmergencyPhase,
     EmergencyStatusDeclared,
     IncidentDocumentAttached,
+)
+from shared.errors import (
+    Conflict,
+    NotFound,
+    Oversized,
+    Unprocessable,
+    UnsupportedFormat,
 )
 from shared.http import ERROR_RESPONSES, ApiModel, ErrorBody
 from shared.images import DEFAULT_MAX_PIXELS, NotAPicture, TooManyPixels, clean_picture

@@ -38,9 +38,9 @@ from services.intake.complaints import (
 from services.intake.handlers import ReportPolicy
 from shared.actors import ActingUserName
 from shared.auth import Access, Policy, Role, office_scope
+from shared.contracts.intake import COMPLAINT_CHANNELS
 from shared.csrf import csrf_token
 from shared.errors import NotFound
-from shared.events_complaints import COMPLAINT_CHANNELS
 from shared.http import ERROR_RESPONSES, ErrorBody
 from shared.invariants import of_type
 from shared.pages import Pages

@@ -7,7 +7,7 @@ informasi tentang proses dan hasil penanganan pengaduannya").
 The complainant's contact is personal data, kept like a reporter's phone (Fernet under
 `INTAKE_DATA_KEY`, masked in every answer); the name is kept like a reporter's name.
 Neither, nor the complaint's text, the answer or the lookup code, travels in events
-(`shared/events_complaints.py`): notify sees channels and times only.
+(`shared/contracts/intake.py`): notify sees channels and times only.
 
 States: received → in_handling (the first handling note) → answered → closed. Only an
 answered complaint can be closed; a closed one takes nothing more.
@@ -32,15 +32,15 @@ from sqlmodel import col, select
 from services.intake import handlers
 from services.intake.models import IntakeTable
 from shared.columns import UTCDateTime
-from shared.errors import Conflict, NotFound, Unprocessable
-from shared.events import CaseType, EventBase, ShortText
-from shared.events_complaints import (
+from shared.contracts.envelope import CaseType, EventBase, ShortText
+from shared.contracts.intake import (
     ComplaintAnswered,
     ComplaintChannel,
     ComplaintClosed,
     ComplaintHandlingStarted,
     ComplaintReceived,
 )
+from shared.errors import Conflict, NotFound, Unprocessable
 from shared.http import ApiModel
 from shared.privacy import PersonalDataVault, mask_phone
 from shared.records import record_for_caller

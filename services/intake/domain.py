@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 from uuid import UUID
 
+from shared.contracts.envelope import Address, GeoPoint, HazardType
 from shared.errors import Conflict, Oversized, Unprocessable, UnsupportedFormat
-from shared.events import Address, GeoPoint, HazardType
 from shared.geo import distance_km, outside_indonesia_detail, within_indonesia
 from shared.images import DEFAULT_MAX_PIXELS, NotAPicture, TooManyPixels, clean_picture
 from shared.regions import AddressProblem, InvalidNik, Region, Regions, check_nik

@@ -14,7 +14,7 @@ from geopy.exc import GeopyError
 from geopy.geocoders import Nominatim
 
 from services.intake.settings import IntakeSettings
-from shared.events import GeoPoint
+from shared.contracts.envelope import GeoPoint
 from shared.geo import within_indonesia
 
 log = logging.getLogger(__name__)

@@ -46,16 +46,16 @@ from services.intake.models import (
 from services.intake.privacy import reporter_vault, sealed_phone
 from services.intake.settings import IntakeSettings
 from shared.auth import visible_to_caller
-from shared.errors import NotFound, Unprocessable
-from shared.events import (
-    GeoPoint,
+from shared.contracts.envelope import GeoPoint, NeedLine
+from shared.contracts.intake import (
     IncidentRejected,
     IncidentReported,
+    IncidentUpdated,
     IncidentVerified,
-    NeedLine,
     Reporter,
+    ReportLinkedToIncident,
 )
-from shared.events_field import IncidentUpdated, ReportLinkedToIncident
+from shared.errors import NotFound, Unprocessable
 from shared.privacy import PersonalDataVault
 from shared.records import record_for_caller
 from shared.regions import Region, Regions, regions

@@ -26,8 +26,8 @@ from services.intake.models import (
 )
 from services.intake.privacy import shown_phone
 from shared.auth import scoped_office
+from shared.contracts.envelope import NeedLine
 from shared.errors import Unprocessable
-from shared.events import NeedLine
 from shared.privacy import PersonalDataVault
 from shared.regions import Regions
 from shared.unit_of_work import UnitOfWork

@@ -17,16 +17,16 @@ from services.intake.domain import IncidentStatus, LocationSource
 from services.intake.privacy import shown_phone
 from shared.actors import ignored_actor_field
 from shared.columns import UTCDateTime
-from shared.events import (
+from shared.contracts.envelope import (
     Address,
     GeoPoint,
     HazardType,
     LongText,
     NeedLine,
     OfficeId,
-    ReporterRole,
     ShortText,
 )
+from shared.contracts.intake import ReporterRole
 from shared.geo import IndonesianPoint
 from shared.http import ApiModel
 from shared.privacy import PersonalDataVault

@@ -34,9 +34,9 @@ from services.logistics.models import (
 )
 from services.logistics.settings import LogisticsSettings
 from services.logistics.tenancy import in_callers_warehouses
+from shared.contracts.envelope import CaseType
+from shared.contracts.logistics import LotNearExpiry
 from shared.errors import Unprocessable
-from shared.events import CaseType
-from shared.events_stock import LotNearExpiry
 from shared.invariants import of_type, present
 from shared.unit_of_work import UnitOfWork
 

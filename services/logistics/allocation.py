@@ -50,22 +50,18 @@ from services.logistics.models import (
 )
 from services.logistics.settings import LogisticsSettings
 from services.logistics.tenancy import check_case_of_event_office, record_of_callers_office
-from shared.errors import Conflict
-from shared.events import (
-    AnyEvent,
-    CaseType,
+from shared.contracts.envelope import CaseType, EventBase, GeoPoint, NeedLine
+from shared.contracts.intake import IncidentReported, IncidentVerified
+from shared.contracts.logistics import (
     DispatchLine,
     DispatchPlanned,
     DispatchReleased,
-    EventBase,
-    GeoPoint,
-    IncidentReported,
-    IncidentVerified,
-    NeedLine,
+    MovementKind,
     ShortageLine,
     StockShortageDetected,
 )
-from shared.events_stock import MovementKind
+from shared.contracts.union import AnyEvent
+from shared.errors import Conflict
 from shared.invariants import present
 from shared.unit_of_work import UnitOfWork
 

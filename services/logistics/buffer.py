@@ -12,8 +12,8 @@ from sqlmodel import col
 
 from services.logistics.domain import reorder_suggestion
 from services.logistics.models import LotCondition, LotRow, MinimumLevelRow, WarehouseRow
-from shared.events import CaseType
-from shared.events_stock import StockBelowMinimum
+from shared.contracts.envelope import CaseType
+from shared.contracts.logistics import StockBelowMinimum
 from shared.invariants import present
 from shared.unit_of_work import UnitOfWork
 

@@ -23,8 +23,8 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Literal
 from uuid import UUID
 
+from shared.contracts.envelope import GeoPoint
 from shared.errors import Conflict, Unprocessable
-from shared.events import GeoPoint
 from shared.geo import distance_km
 
 

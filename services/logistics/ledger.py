@@ -30,9 +30,9 @@ from services.logistics.models import (
     WarehouseRow,
 )
 from services.logistics.tenancy import record_of_callers_office
+from shared.contracts.envelope import CaseType, EventBase
+from shared.contracts.logistics import LotQuarantined, MovementKind, StockMoved
 from shared.errors import Unprocessable
-from shared.events import CaseType, EventBase
-from shared.events_stock import LotQuarantined, MovementKind, StockMoved
 from shared.invariants import present
 from shared.unit_of_work import UnitOfWork
 

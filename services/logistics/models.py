@@ -20,8 +20,8 @@ from sqlmodel import SQLModel
 
 from shared.actors import ignored_actor_field
 from shared.columns import UTCDateTime
-from shared.events import GeoPoint, ItemCode, OfficeId, ShortText
-from shared.events_stock import MovementKind
+from shared.contracts.envelope import GeoPoint, ItemCode, OfficeId, ShortText
+from shared.contracts.logistics import MovementKind
 from shared.geo import IndonesianPoint
 from shared.http import ApiModel
 from shared.nip import Nip

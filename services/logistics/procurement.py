@@ -43,10 +43,9 @@ from services.logistics.tenancy import (
     record_of_callers_office,
 )
 from shared.auth import scoped_office
-from shared.errors import Conflict, PermanentEventError, Unprocessable
-from shared.events import AnyEvent, CaseType, EventBase, NeedLine, parse_event, serialize_event
-from shared.events_programs import DeliveryReturned, GoodsRequested
-from shared.events_stock import (
+from shared.contracts.distribution import DeliveryReturned, GoodsRequested
+from shared.contracts.envelope import CaseType, EventBase, NeedLine
+from shared.contracts.logistics import (
     GoodsReceived,
     MovementKind,
     ProcurementCompleted,
@@ -56,6 +55,8 @@ from shared.events_stock import (
     ReceivedLine,
     RejectedLine,
 )
+from shared.contracts.union import AnyEvent, parse_event, serialize_event
+from shared.errors import Conflict, PermanentEventError, Unprocessable
 from shared.invariants import of_type
 from shared.unit_of_work import UnitOfWork
 

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 
-from shared.events import ShortText
+from shared.contracts.envelope import ShortText
 from shared.nip import Nip
 from shared.settings import ServiceSettings
 

@@ -53,8 +53,8 @@ from services.logistics.models import (
 )
 from services.logistics.settings import LogisticsSettings
 from services.logistics.tenancy import warehouse_visible
+from shared.contracts.logistics import MovementKind
 from shared.errors import Conflict, NotFound, Unprocessable
-from shared.events_stock import MovementKind
 from shared.unit_of_work import UnitOfWork
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from services.logistics import allocation, procurement
 from services.logistics.settings import LogisticsSettings
-from shared.events import AnyEvent, IncidentReported, IncidentVerified
-from shared.events_programs import DeliveryReturned, GoodsRequested
+from shared.contracts.distribution import DeliveryReturned, GoodsRequested
+from shared.contracts.intake import IncidentReported, IncidentVerified
+from shared.contracts.union import AnyEvent
 from shared.runtime import Subscription
 from shared.topics import DELIVERIES, INCIDENTS
 from shared.unit_of_work import UnitOfWork

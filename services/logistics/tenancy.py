@@ -26,8 +26,8 @@ from services.logistics.models import (
     WarehouseRow,
 )
 from shared.auth import scoped_office, visible_to_caller
+from shared.contracts.envelope import EventBase
 from shared.errors import NotFound, PermanentEventError, Unprocessable
-from shared.events import EventBase
 from shared.unit_of_work import UnitOfWork
 
 WAREHOUSE: Table = LogisticsTable.metadata.tables["warehouse"]

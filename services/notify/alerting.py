@@ -18,9 +18,16 @@ from services.notify.domain import Breach
 from services.notify.models import AlertRow, ClockRow
 from services.notify.standards import Standards
 from shared.auth import visible_to_caller
+from shared.contracts.envelope import EventBase
+from shared.contracts.notify import (
+    AlertAcknowledged,
+    AlertEscalated,
+    BreachPredicted,
+    ResponseDeadlineAtRisk,
+    ResponseDeadlineBreached,
+    StageOverdue,
+)
 from shared.errors import Conflict, NotFound
-from shared.events import EventBase, ResponseDeadlineAtRisk, ResponseDeadlineBreached
-from shared.events_alerts import AlertAcknowledged, AlertEscalated, BreachPredicted, StageOverdue
 from shared.unit_of_work import UnitOfWork
 
 # --- the passing of time ------------------------------------------------------------

@@ -23,7 +23,7 @@ from services.notify.models import (
     NotificationRow,
     SubscriptionRow,
 )
-from shared.events import EventBase
+from shared.contracts.envelope import EventBase
 from shared.pages import translations
 from shared.unit_of_work import UnitOfWork
 

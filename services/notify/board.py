@@ -41,9 +41,9 @@ from services.notify.settings import notify_settings
 from services.notify.standards import Standards
 from services.notify.tenancy import OfficeFilter
 from shared.auth import office_scope
+from shared.contracts.envelope import OfficeId
 from shared.csrf import csrf_token
 from shared.errors import Unprocessable
-from shared.events import OfficeId
 from shared.pages import LANGUAGES, Lang, Pages, choose_language, translations
 from shared.service_api import RuntimeDep
 

@@ -27,7 +27,7 @@ from services.notify.domain import (
 )
 from services.notify.standards import Standards
 from shared.columns import UTCDateTime
-from shared.events import HazardType, OfficeId
+from shared.contracts.envelope import HazardType, OfficeId
 from shared.http import ApiModel
 
 EmailAddress = Annotated[

@@ -36,8 +36,9 @@ from pydantic import (
 )
 
 from services.notify.domain import Unit
-from shared.events import event_types
-from shared.events_field import DocumentKind
+from shared.contracts import notify as notify_contracts
+from shared.contracts.intake import DocumentKind
+from shared.contracts.union import event_types
 
 # The service every incident is clocked against: emergency relief within 1x24 hours (1 x 24 jam).
 EMERGENCY_RELIEF = "emergency_relief"
@@ -49,7 +50,7 @@ _EVENT_NAMES = frozenset(cls.model_fields["event_type"].default for cls in event
 _NOTIFY_EVENT_NAMES = frozenset(
     cls.model_fields["event_type"].default
     for cls in event_types()
-    if cls.__name__.startswith("Response") or cls.__module__ == "shared.events_alerts"
+    if cls.__module__ == notify_contracts.__name__
 )
 
 # Case kinds a standard may clock; house-damage proposals have no events yet.

@@ -14,7 +14,7 @@ import logging
 from services.notify import alerting, announcements, case_clocks
 from services.notify.settings import notify_settings
 from services.notify.standards import Standards
-from shared.events import AnyEvent
+from shared.contracts.union import AnyEvent
 from shared.runtime import BackgroundTask, ServiceRuntime, Subscription
 from shared.topics import ALL_TOPICS
 from shared.unit_of_work import UnitOfWork

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from shared.auth import office_scope
+from shared.contracts.envelope import OfficeId
 from shared.errors import Forbidden
-from shared.events import OfficeId
 
 
 def office_filter(request: Request, office_id: OfficeId | None = None) -> str | None:

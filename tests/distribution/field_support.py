@@ -9,16 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from services.distribution import deliveries, runs
 from services.distribution.models import AssignmentIn
-from shared.events import (
-    Address,
-    DispatchLine,
-    DispatchReleased,
-    GeoPoint,
-    HazardType,
-    IncidentReported,
-    NeedLine,
-    Reporter,
-)
+from shared.contracts.envelope import Address, GeoPoint, HazardType, NeedLine
+from shared.contracts.intake import IncidentReported, Reporter
+from shared.contracts.logistics import DispatchLine, DispatchReleased
 from shared.runtime import ServiceRuntime
 from shared.unit_of_work import UnitOfWork
 

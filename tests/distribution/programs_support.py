@@ -32,7 +32,9 @@ from services.distribution.settings import DistributionSettings
 from services.distribution.stream import SUBSCRIPTIONS
 from shared.auth import AuthSettings
 from shared.clock import FixedClock
-from shared.events import AnyEvent, CaseType, DispatchLine, DispatchReleased, GeoPoint, parse_event
+from shared.contracts.envelope import CaseType, GeoPoint
+from shared.contracts.logistics import DispatchLine, DispatchReleased
+from shared.contracts.union import AnyEvent, parse_event
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
 

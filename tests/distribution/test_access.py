@@ -13,7 +13,7 @@ from services.distribution import deliveries
 from services.distribution.app import create_app
 from services.distribution.settings import DistributionSettings
 from shared.auth import Role
-from shared.events import CaseType
+from shared.contracts.envelope import CaseType
 from shared.runtime import ServiceRuntime
 from tests.distribution.programs_support import HUB, person, png_bytes, release_for
 from tests.support.access import matrix_problems, signed_in, token_for

@@ -15,18 +15,16 @@ from fastapi.testclient import TestClient
 
 from services.distribution.app import create_app
 from services.distribution.settings import DistributionSettings
-from shared.events import (
+from shared.contracts.distribution import (
     DeliveryArrived,
     DeliveryAssigned,
     DeliveryCompleted,
     DeliveryDeparted,
     DeliveryScheduled,
-    DispatchLine,
-    DispatchReleased,
-    GeoPoint,
-    parse_event,
-    serialize_event,
 )
+from shared.contracts.envelope import GeoPoint
+from shared.contracts.logistics import DispatchLine, DispatchReleased
+from shared.contracts.union import parse_event, serialize_event
 from shared.tansu import TansuBroker
 from shared.topics import DELIVERIES, DISPATCHES
 from tests.support.kafka import collect, eventually, send_raw

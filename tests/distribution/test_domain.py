@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.distribution.domain import DeliveryStatus, Move, check_arrival, check_transition
+from shared.contracts.envelope import GeoPoint
 from shared.errors import Conflict, Unprocessable
-from shared.events import GeoPoint
 from shared.geo import distance_km
 
 S = DeliveryStatus

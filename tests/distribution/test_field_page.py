@@ -15,7 +15,8 @@ from fastapi.testclient import TestClient
 from services.distribution.app import create_app
 from services.distribution.settings import DistributionSettings
 from shared.auth import TOKEN_COOKIE, AuthSettings, Principal, Role, issue_token
-from shared.events import HazardType, serialize_event
+from shared.contracts.envelope import HazardType
+from shared.contracts.union import serialize_event
 from shared.runtime import ServiceRuntime
 from shared.tansu import TansuBroker
 from shared.topics import DISPATCHES, INCIDENTS

@@ -33,7 +33,8 @@ from services.distribution.models import StepReceiptRow
 from services.distribution.settings import DistributionSettings
 from shared.auth import TOKEN_COOKIE, AuthSettings, Principal, Role, issue_token
 from shared.clock import office_today
-from shared.events import CaseType, GeoPoint, serialize_event
+from shared.contracts.envelope import CaseType, GeoPoint
+from shared.contracts.union import serialize_event
 from shared.runtime import ServiceRuntime
 from shared.tansu import TansuBroker
 from shared.topics import DISPATCHES

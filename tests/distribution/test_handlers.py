@@ -25,21 +25,18 @@ from services.distribution.models import (
 from services.distribution.settings import DistributionSettings
 from services.distribution.stream import SUBSCRIPTIONS
 from shared.clock import FixedClock
-from shared.errors import Conflict, NotFound, Unprocessable
-from shared.events import (
-    AnyEvent,
+from shared.contracts.distribution import (
     DeliveryArrived,
     DeliveryAssigned,
     DeliveryCompleted,
     DeliveryDeparted,
     DeliveryFailed,
     DeliveryScheduled,
-    DispatchLine,
-    DispatchPlanned,
-    DispatchReleased,
-    GeoPoint,
-    parse_event,
 )
+from shared.contracts.envelope import GeoPoint
+from shared.contracts.logistics import DispatchLine, DispatchPlanned, DispatchReleased
+from shared.contracts.union import AnyEvent, parse_event
+from shared.errors import Conflict, NotFound, Unprocessable
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
 from shared.topics import DISPATCHES

@@ -31,14 +31,15 @@ from services.distribution.models import (
     RunIn,
 )
 from shared.clock import FixedClock
-from shared.events import CaseType, NeedLine, parse_event
-from shared.events_programs import (
+from shared.contracts.distribution import (
     DeliveryReturned,
     GoodsRequested,
     PermakananRoundCompleted,
     PermakananRoundScheduled,
     RecipientFlaggedForReview,
 )
+from shared.contracts.envelope import CaseType, NeedLine
+from shared.contracts.union import parse_event
 from shared.runtime import ServiceRuntime
 from shared.topics import DISPATCHES
 from shared.unit_of_work import UnitOfWork

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from services.distribution.deliveries import PROGRAM_HOOKS
 from services.distribution.domain import DeliveryKind
-from shared.events import CaseType
+from shared.contracts.envelope import CaseType
 
 
 def test_every_program_kind_of_delivery_has_its_hooks() -> None:

@@ -34,7 +34,9 @@ from services.distribution.app import create_app
 from services.distribution.settings import DistributionSettings
 from shared.auth import TOKEN_COOKIE, AuthSettings, Principal, Role, issue_token
 from shared.clock import office_today
-from shared.events import CaseType, DispatchReleased, IncidentReported
+from shared.contracts.envelope import CaseType
+from shared.contracts.intake import IncidentReported
+from shared.contracts.logistics import DispatchReleased
 from shared.runtime import ServiceRuntime
 from shared.tansu import TansuBroker
 from shared.unit_of_work import UnitOfWork

@@ -21,7 +21,7 @@ from services.distribution.app import create_app
 from services.distribution.models import RunIn
 from services.distribution.privacy import KEY_FILE, load_data_keys
 from services.distribution.settings import DistributionSettings
-from shared.events import CaseType
+from shared.contracts.envelope import CaseType
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
 from tests.distribution.programs_support import (

@@ -35,8 +35,8 @@ from services.distribution.domain import (
     tally,
     two_opt,
 )
+from shared.contracts.envelope import GeoPoint
 from shared.errors import Conflict, Unprocessable
-from shared.events import GeoPoint
 from shared.privacy import mask_number, mask_phone
 
 HUB = GeoPoint(lat=-0.4235, lon=116.9860)

@@ -46,9 +46,7 @@ from services.distribution.models import (
     SandangStatus,
 )
 from shared.clock import FixedClock
-from shared.errors import Conflict, NotFound, PermanentEventError, Unprocessable
-from shared.events import CaseType, GeoPoint, NeedLine
-from shared.events_programs import (
+from shared.contracts.distribution import (
     DeliveryReturned,
     DeliveryRunDeparted,
     DeliveryRunPlanned,
@@ -60,6 +58,8 @@ from shared.events_programs import (
     SandangProcurementStarted,
     SandangRequested,
 )
+from shared.contracts.envelope import CaseType, GeoPoint, NeedLine
+from shared.errors import Conflict, NotFound, PermanentEventError, Unprocessable
 from shared.runtime import ServiceRuntime
 from tests.distribution.programs_support import (
     HUB,

@@ -18,14 +18,11 @@ from typing import Any
 import pytest
 
 from shared.clock import office_today
-from shared.events import (
-    DeliveryArrived,
-    DispatchPlanned,
-    DispatchReleased,
-    EventBase,
-    IncidentVerified,
-    parse_event,
-)
+from shared.contracts.distribution import DeliveryArrived
+from shared.contracts.envelope import EventBase
+from shared.contracts.intake import IncidentVerified
+from shared.contracts.logistics import DispatchPlanned, DispatchReleased
+from shared.contracts.union import parse_event
 from shared.stack import SERVICES, Stack
 from shared.topics import DELIVERIES, DISPATCHES, INCIDENTS, RESPONSE_CLOCKS
 from tests.support.kafka import collect, eventually, send_raw

@@ -20,7 +20,9 @@ import psycopg
 import pytest
 
 from shared.clock import office_today
-from shared.events import DispatchPlanned, IncidentVerified, parse_event, serialize_event
+from shared.contracts.intake import IncidentVerified
+from shared.contracts.logistics import DispatchPlanned
+from shared.contracts.union import parse_event, serialize_event
 from shared.stack import SERVICES, Stack
 from shared.topics import DELIVERIES, DISPATCHES, INCIDENTS
 from tests.support.databases import postgres_admin_url

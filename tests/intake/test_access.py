@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
 from shared.auth import Role
-from shared.events import IncidentRejected, IncidentVerified
+from shared.contracts.intake import IncidentRejected, IncidentVerified
 from tests.intake.test_api import report
 from tests.support.access import matrix_problems, signed_in, token_for
 from tests.support.case_records import record_disposition

@@ -17,8 +17,14 @@ from PIL import Image
 
 from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
-from shared.events import IncidentReported, IncidentVerified, parse_event
-from shared.events_field import DispositionRecorded, IncidentUpdated, ReportLinkedToIncident
+from shared.contracts.intake import (
+    DispositionRecorded,
+    IncidentReported,
+    IncidentUpdated,
+    IncidentVerified,
+    ReportLinkedToIncident,
+)
+from shared.contracts.union import parse_event
 from shared.tansu import TansuBroker
 from shared.topics import INCIDENTS
 from tests.support.case_records import record_disposition

@@ -17,8 +17,7 @@ from uuid import uuid4
 import pytest
 
 from shared.auth import Role
-from shared.events import IncidentVerified
-from shared.events_field import RapidAssessmentRecorded
+from shared.contracts.intake import IncidentVerified, RapidAssessmentRecorded
 from tests.intake.test_case_records import Offices, make_offices
 
 

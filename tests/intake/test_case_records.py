@@ -18,12 +18,13 @@ from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
 from shared.auth import AuthSettings, Role
 from shared.clock import FixedClock
-from shared.events import AnyEvent, IncidentVerified
-from shared.events_field import (
+from shared.contracts.intake import (
     DispositionRecorded,
     EmergencyStatusDeclared,
     IncidentDocumentAttached,
+    IncidentVerified,
 )
+from shared.contracts.union import AnyEvent
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
 from tests.intake.test_api import report

@@ -29,14 +29,14 @@ from services.intake.complaints import (
 )
 from services.intake.settings import IntakeSettings
 from shared.auth import Role
-from shared.errors import Conflict
-from shared.events import CaseType
-from shared.events_complaints import (
+from shared.contracts.envelope import CaseType
+from shared.contracts.intake import (
     ComplaintAnswered,
     ComplaintClosed,
     ComplaintHandlingStarted,
     ComplaintReceived,
 )
+from shared.errors import Conflict
 from shared.tansu import TansuBroker
 from tests.intake.test_api import events_of, report
 from tests.support.access import signed_in, token_for

@@ -30,8 +30,8 @@ from services.intake.domain import (
     nik_digest,
 )
 from services.intake.settings import IntakeSettings
+from shared.contracts.envelope import Address, GeoPoint, HazardType
 from shared.errors import Unprocessable
-from shared.events import Address, GeoPoint, HazardType
 from shared.geo import distance_km
 from shared.regions import regions
 from shared.settings import CommonSettings

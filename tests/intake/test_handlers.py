@@ -30,9 +30,9 @@ from services.intake.models import (
 )
 from services.intake.settings import IntakeSettings
 from shared.clock import FixedClock
+from shared.contracts.envelope import EventBase
+from shared.contracts.intake import IncidentReported, IncidentUpdated, ReportLinkedToIncident
 from shared.errors import Conflict, NotFound, Unprocessable
-from shared.events import EventBase, IncidentReported
-from shared.events_field import IncidentUpdated, ReportLinkedToIncident
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
 from shared.unit_of_work import UnitOfWork

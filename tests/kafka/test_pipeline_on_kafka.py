@@ -17,7 +17,7 @@ import pytest
 
 from shared.apache_kafka import SERVICE_ENV
 from shared.clock import office_today
-from shared.events import parse_event
+from shared.contracts.union import parse_event
 from shared.stack import SERVICES, Stack
 from shared.topics import DELIVERIES, DISPATCHES, INCIDENTS
 from tests.kafka.backends import KafkaBed

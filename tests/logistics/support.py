@@ -15,8 +15,9 @@ from services.logistics.migrations import HISTORY
 from services.logistics.models import ItemIn, LogisticsTable, LotIn, LotRow, WarehouseIn
 from services.logistics.settings import LogisticsSettings
 from shared.clock import FixedClock
-from shared.events import EventBase, GeoPoint, IncidentVerified, NeedLine
-from shared.events_stock import StockMoved
+from shared.contracts.envelope import EventBase, GeoPoint, NeedLine
+from shared.contracts.intake import IncidentVerified
+from shared.contracts.logistics import StockMoved
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
 from shared.unit_of_work import UnitOfWork

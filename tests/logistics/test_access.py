@@ -16,7 +16,8 @@ from services.logistics.app import create_app
 from services.logistics.settings import LogisticsSettings
 from shared.auth import Role
 from shared.clock import FixedClock
-from shared.events import DispatchReleased, GeoPoint
+from shared.contracts.envelope import GeoPoint
+from shared.contracts.logistics import DispatchReleased
 from shared.runtime import ServiceRuntime
 from tests.logistics.support import NOW, TODAY, verified
 from tests.logistics.support import settings as app_settings

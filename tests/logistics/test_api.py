@@ -15,17 +15,11 @@ from fastapi.testclient import TestClient
 from services.logistics.app import create_app
 from services.logistics.settings import LogisticsSettings
 from shared.clock import office_today
-from shared.events import (
-    CaseType,
-    DispatchPlanned,
-    DispatchReleased,
-    GeoPoint,
-    IncidentVerified,
-    NeedLine,
-    parse_event,
-    serialize_event,
-)
-from shared.events_programs import DeliveryReturned, GoodsRequested, ReturnedLine
+from shared.contracts.distribution import DeliveryReturned, GoodsRequested, ReturnedLine
+from shared.contracts.envelope import CaseType, GeoPoint, NeedLine
+from shared.contracts.intake import IncidentVerified
+from shared.contracts.logistics import DispatchPlanned, DispatchReleased
+from shared.contracts.union import parse_event, serialize_event
 from shared.tansu import TansuBroker
 from shared.topics import DELIVERIES, DISPATCHES, INCIDENTS
 from tests.support.kafka import collect, eventually, send_raw

@@ -27,9 +27,13 @@ from services.logistics.settings import LogisticsSettings, OfficeHead
 from services.logistics.ui.common import pages
 from shared.auth import Role
 from shared.clock import FixedClock
+from shared.contracts.logistics import (
+    DispatchPlanned,
+    LotNearExpiry,
+    LotQuarantined,
+    StockBelowMinimum,
+)
 from shared.errors import Conflict, NotFound, Unprocessable
-from shared.events import DispatchPlanned
-from shared.events_stock import LotNearExpiry, LotQuarantined, StockBelowMinimum
 from shared.exports import XLSX_MEDIA_TYPE
 from shared.runtime import ServiceRuntime
 from tests.logistics.support import (

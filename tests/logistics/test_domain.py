@@ -36,8 +36,8 @@ from services.logistics.domain import (
     reorder_suggestion,
     take_in_issue_order,
 )
+from shared.contracts.envelope import GeoPoint
 from shared.errors import Conflict, Unprocessable
-from shared.events import GeoPoint
 
 TODAY = date(2026, 11, 23)
 TENGGARONG = GeoPoint(lat=-0.4100, lon=116.9900)  # incident site

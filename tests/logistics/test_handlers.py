@@ -11,15 +11,10 @@ from sqlmodel import select
 
 from services.logistics import allocation, catalogue, queries, stock_changes
 from services.logistics.models import AdjustmentIn, DispatchRow, ShortageRow, WarehouseIn
+from shared.contracts.envelope import EventBase, GeoPoint
+from shared.contracts.intake import IncidentVerified
+from shared.contracts.logistics import DispatchPlanned, MovementKind, StockShortageDetected
 from shared.errors import Conflict, PermanentEventError, Unprocessable
-from shared.events import (
-    DispatchPlanned,
-    EventBase,
-    GeoPoint,
-    IncidentVerified,
-    StockShortageDetected,
-)
-from shared.events_stock import MovementKind
 from shared.runtime import ServiceRuntime
 from tests.logistics.support import (
     NOW,

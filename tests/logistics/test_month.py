@@ -26,9 +26,9 @@ from services.logistics.models import (
     ReceiptLineIn,
     TransferIn,
 )
-from shared.events import CaseType, DispatchPlanned, EventBase, NeedLine
-from shared.events_programs import DeliveryReturned, GoodsRequested, ReturnedLine
-from shared.events_stock import LotQuarantined
+from shared.contracts.distribution import DeliveryReturned, GoodsRequested, ReturnedLine
+from shared.contracts.envelope import CaseType, EventBase, NeedLine
+from shared.contracts.logistics import DispatchPlanned, LotQuarantined
 from shared.runtime import ServiceRuntime
 from shared.unit_of_work import UnitOfWork
 from tests.logistics.support import SITE, clock, consistent, settings, verified

@@ -21,21 +21,23 @@ from services.logistics.models import (
     ReceiptLineIn,
 )
 from services.logistics.ui.procurement import follow_page
-from shared.errors import Conflict, PermanentEventError, Unprocessable
-from shared.events import CaseType, DispatchPlanned, EventBase, NeedLine
-from shared.events_programs import (
+from shared.contracts.distribution import (
     DeliveryReturned,
     GoodsRequested,
     PermakananRoundCompleted,
     ReturnedLine,
 )
-from shared.events_stock import (
+from shared.contracts.envelope import CaseType, EventBase, NeedLine
+from shared.contracts.logistics import (
+    DispatchPlanned,
     GoodsReceived,
     LotQuarantined,
     MovementKind,
     ProcurementCompleted,
     PurchaseRequested,
 )
+from shared.contracts.union import AnyEvent
+from shared.errors import Conflict, PermanentEventError, Unprocessable
 from shared.runtime import ServiceRuntime
 from tests.logistics.support import (
     NOW,
@@ -71,7 +73,7 @@ def goods_request(
     )
 
 
-def consume(runtime: ServiceRuntime, event: EventBase) -> list[EventBase]:
+def consume(runtime: ServiceRuntime, event: AnyEvent) -> list[EventBase]:
     return emitted_by(
         runtime, lambda uow: procurement.on_delivery_event(uow, event, settings(runtime))
     )

@@ -26,9 +26,9 @@ from services.logistics.models import (
     TransferIn,
     WarehouseIn,
 )
+from shared.contracts.envelope import EventBase, GeoPoint
+from shared.contracts.logistics import DispatchPlanned, LotQuarantined, MovementKind, StockMoved
 from shared.errors import Conflict, NotFound, Unprocessable
-from shared.events import DispatchPlanned, EventBase, GeoPoint
-from shared.events_stock import LotQuarantined, MovementKind, StockMoved
 from shared.runtime import ServiceRuntime
 from shared.unit_of_work import UnitOfWork
 from tests.logistics.support import (

@@ -23,7 +23,8 @@ from services.logistics.models import (
     PurchaseOrderIn,
     PurchaseRequestIn,
 )
-from shared.events import Address, HazardType, IncidentReported, Reporter, ReporterRole
+from shared.contracts.envelope import Address, HazardType
+from shared.contracts.intake import IncidentReported, Reporter, ReporterRole
 from shared.http import install_error_handlers
 from shared.pages import assets_router
 from shared.runtime import ServiceRuntime

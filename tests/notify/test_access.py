@@ -14,7 +14,7 @@ from services.notify.app import create_app
 from services.notify.settings import NotifySettings
 from shared.auth import Role
 from shared.clock import FixedClock
-from shared.events_alerts import AlertAcknowledged, StageOverdue
+from shared.contracts.notify import AlertAcknowledged, StageOverdue
 from tests.notify.test_api import reported
 from tests.support.access import matrix_problems, signed_in, token_for
 from tests.support.signed import audit_entries, queued_events, signed_in_as

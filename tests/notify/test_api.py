@@ -19,20 +19,11 @@ from services.notify.app import create_app
 from services.notify.settings import NotifySettings
 from services.notify.subscribers import new_signing_secret
 from shared.clock import FixedClock
-from shared.events import (
-    DeliveryArrived,
-    EventBase,
-    GeoPoint,
-    HazardType,
-    IncidentRejected,
-    IncidentReported,
-    NeedLine,
-    Reporter,
-    ResponseClockStopped,
-    ResponseDeadlineBreached,
-    parse_event,
-    serialize_event,
-)
+from shared.contracts.distribution import DeliveryArrived
+from shared.contracts.envelope import EventBase, GeoPoint, HazardType, NeedLine
+from shared.contracts.intake import IncidentRejected, IncidentReported, Reporter
+from shared.contracts.notify import ResponseClockStopped, ResponseDeadlineBreached
+from shared.contracts.union import parse_event, serialize_event
 from shared.tansu import TansuBroker
 from shared.topics import DELIVERIES, INCIDENTS, RESPONSE_CLOCKS, Topic
 from tests.support.kafka import collect, eventually, send_raw

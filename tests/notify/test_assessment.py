@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from shared.events import NeedLine
-from shared.events_field import AffectedPeople, HouseDamage, RapidAssessmentRecorded, Shelter
+from shared.contracts.envelope import NeedLine
+from shared.contracts.intake import AffectedPeople, HouseDamage, RapidAssessmentRecorded, Shelter
 from tests.notify.test_board_pages import NOW, Office, play, text_of
 from tests.notify.test_cases import HOUR, envelope
 

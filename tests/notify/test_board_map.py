@@ -28,17 +28,9 @@ from services.notify.board_map import BOUNDARIES, map_router
 from services.notify.settings import NotifySettings
 from services.notify.standards import load_standards
 from shared.clock import FixedClock
-from shared.events import (
-    Address,
-    DispatchPlanned,
-    DispatchReleased,
-    GeoPoint,
-    HazardType,
-    IncidentReported,
-    IncidentVerified,
-    NeedLine,
-    Reporter,
-)
+from shared.contracts.envelope import Address, GeoPoint, HazardType, NeedLine
+from shared.contracts.intake import IncidentReported, IncidentVerified, Reporter
+from shared.contracts.logistics import DispatchPlanned, DispatchReleased
 from shared.http import install_error_handlers
 from shared.pages import ASSETS_DIR, assets_router
 from shared.regions import normalise, regions

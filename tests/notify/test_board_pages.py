@@ -28,18 +28,11 @@ from services.notify.models import NotifyTable
 from services.notify.settings import NotifySettings
 from services.notify.standards import Standards, load_standards
 from shared.clock import FixedClock
-from shared.events import (
-    Address,
-    CaseType,
-    EventBase,
-    HazardType,
-    IncidentReported,
-    NeedLine,
-    Reporter,
-    event_types,
-)
-from shared.events_programs import PermakananRoundScheduled
-from shared.events_stock import ProcurementLine, PurchaseRequested
+from shared.contracts.distribution import PermakananRoundScheduled
+from shared.contracts.envelope import Address, CaseType, HazardType, NeedLine
+from shared.contracts.intake import IncidentReported, Reporter
+from shared.contracts.logistics import ProcurementLine, PurchaseRequested
+from shared.contracts.union import AnyEvent, event_types
 from shared.exports import XLSX_MEDIA_TYPE
 from shared.http import install_error_handlers
 from shared.pages import Lang, assets_router, translations
@@ -108,7 +101,7 @@ def make_runtime(tmp_path: Path, clock: FixedClock, **settings: object) -> Servi
     return runtime
 
 
-def play(runtime: ServiceRuntime, standards: Standards, *events: EventBase) -> None:
+def play(runtime: ServiceRuntime, standards: Standards, *events: AnyEvent) -> None:
     for event in events:
         runtime.apply_event(
             "notify:t", lambda uow, e: case_clocks.apply_event(uow, e, standards), event

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from shared.events_field import (
+from shared.contracts.intake import (
     DispositionRecorded,
     DocumentKind,
     EmergencyLevel,

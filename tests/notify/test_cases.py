@@ -21,33 +21,28 @@ from services.notify.models import ClockFilter, ClockRow, NotifyTable, Subscript
 from services.notify.settings import NotifySettings
 from services.notify.standards import Standards, load_standards
 from shared.clock import FixedClock
-from shared.errors import Conflict, NotFound
-from shared.events import (
-    Address,
-    AnyEvent,
-    CaseType,
+from shared.contracts.distribution import (
     DeliveryArrived,
     DeliveryDeparted,
-    DispatchLine,
-    DispatchPlanned,
-    DispatchReleased,
-    EventBase,
-    GeoPoint,
-    HazardType,
-    IncidentReported,
-    IncidentVerified,
-    NeedLine,
-    Reporter,
-)
-from shared.events_alerts import AlertEscalated, BreachPredicted, StageOverdue
-from shared.events_programs import (
     PermakananRoundCompleted,
     PermakananRoundScheduled,
     SandangHandedOver,
     SandangProcurementStarted,
     SandangRequested,
 )
-from shared.events_stock import ProcurementCompleted, ProcurementLine, PurchaseRequested
+from shared.contracts.envelope import Address, CaseType, EventBase, GeoPoint, HazardType, NeedLine
+from shared.contracts.intake import IncidentReported, IncidentVerified, Reporter
+from shared.contracts.logistics import (
+    DispatchLine,
+    DispatchPlanned,
+    DispatchReleased,
+    ProcurementCompleted,
+    ProcurementLine,
+    PurchaseRequested,
+)
+from shared.contracts.notify import AlertEscalated, BreachPredicted, StageOverdue
+from shared.contracts.union import AnyEvent
+from shared.errors import Conflict, NotFound
 from shared.kafka import NotApplicableYet
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
@@ -201,7 +196,7 @@ def test_every_case_kind_gets_a_clock_from_the_events_its_standard_names(
     round_id, sandang_id, purchase_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     institution = uuid.uuid4()
     lines = (NeedLine(item_code="BAJU-ANAK", quantity=30),)
-    events: list[EventBase] = [
+    events: list[AnyEvent] = [
         PermakananRoundScheduled.following(
             **envelope(round_id, START, "distribution", case_type=CaseType.PERMAKANAN_ROUND),
             program_id=uuid.uuid4(), round_number=1, period_start=date(2026, 1, 1),
@@ -425,7 +420,7 @@ def test_an_unacknowledged_warning_climbs_the_ladder_and_an_acknowledged_one_sto
 # --- replay and the simulated month -------------------------------------------------
 
 
-def incident_flow(index: int) -> tuple[uuid.UUID, list[EventBase], float | None]:
+def incident_flow(index: int) -> tuple[uuid.UUID, list[AnyEvent], float | None]:
     """Incident `index` of the month: its events and its response hours (None: no aid)."""
     case = uuid.UUID(int=10_000 + index)
     at = START + index * 20 * HOUR
@@ -433,7 +428,7 @@ def incident_flow(index: int) -> tuple[uuid.UUID, list[EventBase], float | None]
     hours = 9 + (index * 7) % 24  # 9 .. 32 h: some late
     never = index % 11 == 10
     verify_after = 5 if index % 5 == 0 else 2
-    events: list[EventBase] = [
+    events: list[AnyEvent] = [
         reported(case, at, district),
         verified(case, at + verify_after * HOUR),
         planned(case, at + (verify_after + 0.5) * HOUR),
@@ -446,7 +441,7 @@ def incident_flow(index: int) -> tuple[uuid.UUID, list[EventBase], float | None]
 
 
 def play(
-    runtime: ServiceRuntime, standards: Standards, clock: FixedClock, events: list[EventBase]
+    runtime: ServiceRuntime, standards: Standards, clock: FixedClock, events: list[AnyEvent]
 ) -> list[EventBase]:
     """Apply the events in time order, ticking before each stage-ending event and every
     12 hours up to the end of the month."""
@@ -544,3 +539,18 @@ def test_a_simulated_month_gives_the_warnings_breaches_and_figures_computed_here
         assert snapshot(fresh) == first
     finally:
         fresh.engine.dispose()
+
+
+def test_the_timeline_names_who_started_a_sandang_procurement(
+    runtime: ServiceRuntime, standards: Standards
+) -> None:
+    request = uuid.uuid4()
+    apply(runtime, standards, SandangProcurementStarted.following(
+        **envelope(request, START, "distribution", case_type=CaseType.SANDANG_REQUEST),
+        institution_id=uuid.uuid4(), institution_name="Panti Asuhan Harapan",
+        lines=(NeedLine(item_code="BAJU-ANAK", quantity=30),), budget_year=2026,
+        started_by="Kabid Linjamsos"))  # fmt: skip
+    steps = runtime.run(lambda uow: list(queries.timeline(uow, request)))
+    assert [(step.event_type, step.actor) for step in steps] == [
+        ("SandangProcurementStarted", "Kabid Linjamsos")
+    ]

@@ -30,7 +30,8 @@ from services.notify.settings import NotifySettings
 from services.notify.standards import Standards, load_standards
 from services.notify.webhooks import send_notifications
 from shared.clock import FixedClock
-from shared.events import Address, GeoPoint, HazardType, IncidentReported, NeedLine, Reporter
+from shared.contracts.envelope import Address, GeoPoint, HazardType, NeedLine
+from shared.contracts.intake import IncidentReported, Reporter
 from shared.http import install_error_handlers
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings

@@ -17,8 +17,8 @@ from services.notify.complaints import ComplaintClock, complaint_figures
 from services.notify.domain import Outcome, Period
 from services.notify.standards import load_standards
 from shared.clock import FixedClock
-from shared.events import CaseType
-from shared.events_complaints import (
+from shared.contracts.envelope import CaseType
+from shared.contracts.intake import (
     ComplaintAnswered,
     ComplaintClosed,
     ComplaintHandlingStarted,

@@ -30,17 +30,10 @@ from services.notify.app import router
 from services.notify.domain import ALL_DISTRICTS, Period, evaluation_report
 from services.notify.standards import Standards, load_standards
 from shared.clock import FixedClock
-from shared.events import (
-    Address,
-    DeliveryArrived,
-    EventBase,
-    GeoPoint,
-    HazardType,
-    IncidentRejected,
-    IncidentReported,
-    NeedLine,
-    Reporter,
-)
+from shared.contracts.distribution import DeliveryArrived
+from shared.contracts.envelope import Address, GeoPoint, HazardType, NeedLine
+from shared.contracts.intake import IncidentRejected, IncidentReported, Reporter
+from shared.contracts.union import AnyEvent
 from shared.http import install_error_handlers
 from shared.runtime import ServiceRuntime
 from tests.notify.test_cases import make_runtime
@@ -117,7 +110,7 @@ def simulate(office: str) -> list[Case]:
     return cases
 
 
-def events_of(office: str, case: Case, evaluated_at: datetime) -> list[EventBase]:
+def events_of(office: str, case: Case, evaluated_at: datetime) -> list[AnyEvent]:
     envelope: dict[str, Any] = {
         "office_id": office,
         "case_id": case.case_id,
@@ -125,7 +118,7 @@ def events_of(office: str, case: Case, evaluated_at: datetime) -> list[EventBase
         "causation_id": None,
         "producer": "intake",
     }
-    events: list[EventBase] = [
+    events: list[AnyEvent] = [
         IncidentReported.following(
             **envelope,
             occurred_at=case.reported_at,

@@ -23,24 +23,16 @@ from services.notify.standards import Standards, load_standards
 from services.notify.subscribers import OutgoingWebhook
 from services.notify.webhooks import send_notifications
 from shared.clock import FixedClock
-from shared.errors import PermanentEventError
-from shared.events import (
-    AnyEvent,
-    DeliveryArrived,
-    DeliveryDeparted,
-    EventBase,
-    GeoPoint,
-    HazardType,
-    IncidentRejected,
-    IncidentReported,
-    IncidentVerified,
-    NeedLine,
-    Reporter,
+from shared.contracts.distribution import DeliveryArrived, DeliveryDeparted
+from shared.contracts.envelope import EventBase, GeoPoint, HazardType, NeedLine
+from shared.contracts.intake import IncidentRejected, IncidentReported, IncidentVerified, Reporter
+from shared.contracts.notify import (
     ResponseClockStopped,
     ResponseDeadlineAtRisk,
     ResponseDeadlineBreached,
-    parse_event,
 )
+from shared.contracts.union import AnyEvent, parse_event
+from shared.errors import PermanentEventError
 from shared.kafka import NotApplicableYet
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings

@@ -146,6 +146,11 @@ def test_a_folder_from_the_settings_replaces_the_shipped_one(tmp_path: Path) -> 
             "notify's own event",
         ),
         (
+            GOOD.replace('"DeliveryArrived"', '"StageOverdue"'),
+            "services.emergency_relief.stops_on",
+            "notify's own event",
+        ),
+        (
             GOOD.replace('"DeliveryArrived"', '"IncidentReported"'),
             "services.emergency_relief",
             "both 'IncidentReported'",

@@ -11,17 +11,11 @@ import pytest
 
 from services.notify.standards import Standards, load_standards
 from services.notify.stream import subscriptions
-from shared.events import (
-    AnyEvent,
-    CaseType,
-    GeoPoint,
-    HazardType,
-    IncidentReported,
-    NeedLine,
-    Reporter,
-    ResponseDeadlineAtRisk,
-)
-from shared.events_stock import MovementKind, StockMoved
+from shared.contracts.envelope import CaseType, GeoPoint, HazardType, NeedLine
+from shared.contracts.intake import IncidentReported, Reporter
+from shared.contracts.logistics import MovementKind, StockMoved
+from shared.contracts.notify import ResponseDeadlineAtRisk
+from shared.contracts.union import AnyEvent
 
 AT = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
 

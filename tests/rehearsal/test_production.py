@@ -51,7 +51,7 @@ from shared.admin.__main__ import main as admin_main
 from shared.apache_kafka import ApacheKafka
 from shared.auth import TOKEN_COOKIE
 from shared.clock import office_today
-from shared.events import parse_event
+from shared.contracts.union import parse_event
 from shared.stack import SERVICES
 from shared.tansu import free_port, port_to_keep
 from shared.topics import DELIVERIES, DISPATCHES, INCIDENTS, RESPONSE_CLOCKS

@@ -16,8 +16,9 @@ from sqlalchemy import MetaData, select
 
 from shared.admin.__main__ import main
 from shared.admin.messaging import REPLAYED_FROM_HEADER, outbox_status
+from shared.contracts.intake import IncidentRejected
+from shared.contracts.union import serialize_event
 from shared.db import create_db_engine
-from shared.events import IncidentRejected, serialize_event
 from shared.kafka import DeadLetterSink, MessageMeta, create_producer, ensure_topics
 from shared.outbox import Messaging
 from shared.runtime import ServiceRuntime

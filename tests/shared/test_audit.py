@@ -34,7 +34,7 @@ from shared.audit_keys import (
     read_signed_anchor,
 )
 from shared.auth import Access, AuthSettings, Role
-from shared.events import IncidentRejected
+from shared.contracts.intake import IncidentRejected
 from shared.runtime import ServiceRuntime
 from shared.service_api import RuntimeDep, create_service_api
 from shared.settings import CommonSettings, ServiceSettings

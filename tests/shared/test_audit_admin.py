@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import MetaData, delete
 
 from shared.admin.__main__ import main
-from shared.events import IncidentRejected
+from shared.contracts.intake import IncidentRejected
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings, ServiceSettings
 from shared.unit_of_work import UnitOfWork

@@ -29,7 +29,7 @@ from shared.admin.__main__ import main
 from shared.admin.backup import BackupError, backup_database, restore_database
 from shared.audit import ChainCheck
 from shared.clock import FixedClock
-from shared.events import CaseType
+from shared.contracts.envelope import CaseType
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings, ServiceSettings
 from shared.unit_of_work import UnitOfWork

@@ -12,7 +12,7 @@ from sqlalchemy import JSON, Column, Engine, Integer, MetaData, Table, create_en
 from sqlalchemy.exc import StatementError
 
 from shared.columns import TypedJSON
-from shared.events import NeedLine
+from shared.contracts.envelope import NeedLine
 from shared.migrations import render_item
 
 METADATA = MetaData()

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import Field
 
-from shared.events import Address, LongText, ShortText
+from shared.contracts.envelope import Address, LongText, ShortText
 from shared.http import ApiModel, RequestGuard, install_error_handlers
 
 LIMIT = 4096

@@ -14,8 +14,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import FastAPI
 from sqlalchemy import MetaData, func, insert, select
 
+from shared.contracts.intake import IncidentRejected
+from shared.contracts.union import serialize_event
 from shared.db import read_transaction
-from shared.events import IncidentRejected, serialize_event
 from shared.kafka import NotApplicableYet
 from shared.runtime import ServiceRuntime, Subscription
 from shared.settings import CommonSettings, KafkaSettings, MessagingSettings, ServiceSettings

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 
 from services.distribution.domain import DeliveryStatus, FailureReason
 from services.notify.standards import load_standards
-from shared.events import CaseType, HazardType, ReporterRole
-from shared.events_field import DocumentKind, EmergencyLevel, EmergencyPhase
+from shared.contracts.envelope import CaseType, HazardType
+from shared.contracts.intake import DocumentKind, EmergencyLevel, EmergencyPhase, ReporterRole
 from shared.pages import (
     LANGUAGES,
     Lang,

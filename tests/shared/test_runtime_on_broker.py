@@ -11,9 +11,11 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
+from shared.contracts.envelope import GeoPoint, NeedLine
+from shared.contracts.intake import IncidentRejected
+from shared.contracts.union import serialize_event
 from shared.db import read_transaction
 from shared.errors import Conflict, PermanentEventError, Unprocessable
-from shared.events import GeoPoint, IncidentRejected, NeedLine, serialize_event
 from shared.kafka import NotApplicableYet
 from shared.metrics import metrics_registry, render
 from shared.runtime import EventUseCase, ServiceRuntime, Subscription

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from shared.events import AnyEvent, IncidentVerified
+from shared.contracts.intake import IncidentVerified
+from shared.contracts.union import AnyEvent
 from shared.runtime import Subscription
 from shared.topics import INCIDENTS
 from shared.unit_of_work import UnitOfWork

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import MetaData
 
 from shared.clock import FixedClock
-from shared.events import CaseType, EventBase, IncidentRejected
-from shared.events_stock import LotQuarantined
+from shared.contracts.envelope import CaseType, EventBase
+from shared.contracts.intake import IncidentRejected
+from shared.contracts.logistics import LotQuarantined
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings, ServiceSettings
 from shared.unit_of_work import Chain, UnitOfWork

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
-from shared.events import parse_event
+from shared.contracts.union import parse_event
 from shared.settings import CommonSettings, MessagingSettings
 from tests.support.apps import runtime_of
 from tests.support.nominatim import nominatim_server

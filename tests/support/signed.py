@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from shared.auth import AuthSettings, Principal, Role, issue_token
-from shared.events import AnyEvent, parse_event
+from shared.contracts.union import AnyEvent, parse_event
 from shared.runtime import ServiceRuntime
 
 

@@ -1,9 +1,15 @@
-"""intake's contracts beyond the first report: follow-ups and duplicates of an incident,
-and the records an audited office keeps on it (documents, the leadership's disposition,
-the emergency-status decision, Tagana's rapid assessment).
+"""intake's events: a disaster report and its life (verified, rejected, followed up,
+linked to a duplicate), the records an audited office keeps on the case (documents, the
+leadership's disposition, the emergency-status decision, Tagana's rapid assessment) and
+complaints (pengaduan). Published on intake's topic, keyed by the case (`case_id`).
 
-Published on intake's topic, keyed by the incident (`case_id`). None carries the
-reporter's phone or NIK: those stay in intake.
+No personal data travels here: not a reporter's phone or NIK, not a complainant's name,
+contact or text, not a complaint's answer or lookup code (a bearer secret of the public
+page). They stay in intake; other services see what happened, when, and who on the staff
+acted.
+
+Indonesian words kept as they are: Tagana (trained disaster volunteers who report from the
+field), Lurah / Kepala Desa / Camat (village / district heads), RT (neighbourhood unit).
 """
 
 from __future__ import annotations
@@ -16,7 +22,73 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from shared.events import Contract, EventBase, LongText, NeedLine, Reporter, ShortText
+from shared.contracts.envelope import (
+    Address,
+    CaseType,
+    Contract,
+    EventBase,
+    GeoPoint,
+    HazardType,
+    LongText,
+    NeedLine,
+    ShortText,
+)
+
+
+class ReporterRole(enum.StrEnum):
+    """Who may report an incident (000, 001: RT, Lurah, Camat, Desa, Tagana)."""
+
+    TAGANA = "tagana"
+    RT = "rt"
+    LURAH = "lurah"
+    KEPALA_DESA = "kepala_desa"
+    CAMAT = "camat"
+    PUBLIC = "public"
+
+
+class Reporter(Contract):
+    """The person who reported; no contact data travels in events."""
+
+    name: ShortText = Field(description="Reporter's name as given.")
+    role: ReporterRole = Field(description="Reporter's role in the field.")
+
+
+class IncidentReported(EventBase):
+    """A disaster report was received; the response clock starts at `occurred_at`."""
+
+    event_type: Literal["IncidentReported"] = "IncidentReported"
+    schema_version: Literal[1] = 1
+    hazard: HazardType
+    happened_at: AwareDatetime = Field(description="When the disaster happened, as reported.")
+    reporter: Reporter
+    location: GeoPoint | None = Field(
+        description="Where it happened; None while an address could not be geocoded."
+    )
+    address: Address | None = Field(default=None, description="Address as reported.")
+    households_affected: int = Field(ge=0, le=10_000_000)
+    people_affected: int = Field(ge=0, le=100_000_000)
+    stated_needs: tuple[NeedLine, ...] = Field(description="Needs as the reporter stated them.")
+    description: LongText = Field(default="", description="Free text from the reporter.")
+
+
+class IncidentVerified(EventBase):
+    """A coordinator validated the report and set the needs to send."""
+
+    event_type: Literal["IncidentVerified"] = "IncidentVerified"
+    schema_version: Literal[1] = 1
+    reported_at: AwareDatetime = Field(description="When the report was received.")
+    destination: GeoPoint = Field(description="Where the aid must arrive.")
+    assessed_needs: tuple[NeedLine, ...] = Field(min_length=1, description="What to send.")
+    verified_by: ShortText
+
+
+class IncidentRejected(EventBase):
+    """A coordinator found the report invalid; nothing will be sent."""
+
+    event_type: Literal["IncidentRejected"] = "IncidentRejected"
+    schema_version: Literal[1] = 1
+    reason: LongText
+    rejected_by: ShortText
 
 
 class IncidentUpdated(EventBase):
@@ -28,6 +100,7 @@ class IncidentUpdated(EventBase):
     """
 
     event_type: Literal["IncidentUpdated"] = "IncidentUpdated"
+    schema_version: Literal[1] = 1
     update_id: UUID = Field(description="The follow-up report's id.")
     reporter: Reporter = Field(description="Who sent the follow-up.")
     households_affected: int | None = Field(
@@ -47,6 +120,7 @@ class ReportLinkedToIncident(EventBase):
     incident `case_id` instead of opening a new one."""
 
     event_type: Literal["ReportLinkedToIncident"] = "ReportLinkedToIncident"
+    schema_version: Literal[1] = 1
     report_id: UUID = Field(description="The duplicate report's own id.")
     reporter: Reporter = Field(description="Who sent the duplicate report.")
     distance_m: float = Field(
@@ -80,6 +154,7 @@ class IncidentDocumentAttached(EventBase):
     so notify can show it and an evaluation can count cases missing one."""
 
     event_type: Literal["IncidentDocumentAttached"] = "IncidentDocumentAttached"
+    schema_version: Literal[1] = 1
     document_id: UUID = Field(description="The stored document's id in intake.")
     kind: DocumentKind
     title: ShortText = Field(description="As the uploader named it, e.g. the letter's number.")
@@ -94,6 +169,7 @@ class DispositionRecorded(EventBase):
     logistics), recorded before validation."""
 
     event_type: Literal["DispositionRecorded"] = "DispositionRecorded"
+    schema_version: Literal[1] = 1
     disposition_id: UUID
     given_by: ShortText = Field(description="Who gave it, e.g. the Kepala Dinas's name.")
     position: ShortText = Field(description="Their position (jabatan).")
@@ -124,6 +200,7 @@ class EmergencyStatusDeclared(EventBase):
     (an extension, the next phase) is another event."""
 
     event_type: Literal["EmergencyStatusDeclared"] = "EmergencyStatusDeclared"
+    schema_version: Literal[1] = 1
     declaration_id: UUID
     phase: EmergencyPhase
     level: EmergencyLevel
@@ -235,6 +312,7 @@ class RapidAssessmentRecorded(EventBase):
     picture; the latest by `assessed_at` counts."""
 
     event_type: Literal["RapidAssessmentRecorded"] = "RapidAssessmentRecorded"
+    schema_version: Literal[1] = 1
     assessment_id: UUID
     team: ShortText = Field(description="The team that assessed, e.g. 'Tagana Tenggarong'.")
     assessed_at: AwareDatetime = Field(description="When it was assessed on site.")
@@ -258,3 +336,76 @@ class RapidAssessmentRecorded(EventBase):
         if problems:
             raise ValueError("; ".join(problem.message for problem in problems))
         return self
+
+
+# --- complaints (pengaduan) ------------------------------------------------------------
+
+# The channels the five decrees publish for complaints: SP4N-LAPOR (000, 002), WhatsApp
+# (000, 004), Instagram (000, 004), e-mail (001), telephone (001), in person at the office
+# (000, 002, 003, 004) and the complaint box (000, 002). Lubuklinggau's "Media Sosial"
+# (001) arrives as whatever medium it was (WhatsApp, Instagram).
+ComplaintChannel = Literal[
+    "sp4n_lapor", "whatsapp", "instagram", "email", "phone", "in_person", "complaint_box"
+]
+COMPLAINT_CHANNELS: tuple[ComplaintChannel, ...] = (
+    "sp4n_lapor",
+    "whatsapp",
+    "instagram",
+    "email",
+    "phone",
+    "in_person",
+    "complaint_box",
+)
+
+
+class _ComplaintEvent(EventBase):
+    """An event of a complaint case: `case_type` is always "complaint"."""
+
+    @model_validator(mode="after")
+    def _complaint_case(self) -> Self:
+        if self.case_type is not CaseType.COMPLAINT:
+            raise ValueError(f"a complaint's event has case_type 'complaint', not {self.case_type}")
+        return self
+
+
+class ComplaintReceived(_ComplaintEvent):
+    """Office staff recorded a complaint; `occurred_at` is when the office received it
+    (the answer's clock starts there, even when it was written down later)."""
+
+    event_type: Literal["ComplaintReceived"] = "ComplaintReceived"
+    schema_version: Literal[1] = 1
+    channel: ComplaintChannel = Field(description="How the complaint reached the office.")
+    about_incident_id: UUID | None = Field(
+        default=None, description="The incident (intake's case id) it is about, if any."
+    )
+    about_reference: ShortText | None = Field(
+        default=None,
+        description="A program delivery it is about (distribution's reference as the "
+        "complainant gave it), if any.",
+    )
+    recorded_by: ShortText = Field(description="The staff member who recorded it.")
+
+
+class ComplaintHandlingStarted(_ComplaintEvent):
+    """The first handling note: someone in the office is working on it."""
+
+    event_type: Literal["ComplaintHandlingStarted"] = "ComplaintHandlingStarted"
+    schema_version: Literal[1] = 1
+    handled_by: ShortText
+
+
+class ComplaintAnswered(_ComplaintEvent):
+    """The office answered the complainant (the answer is on the public lookup page);
+    stops the answer's clock."""
+
+    event_type: Literal["ComplaintAnswered"] = "ComplaintAnswered"
+    schema_version: Literal[1] = 1
+    answered_by: ShortText
+
+
+class ComplaintClosed(_ComplaintEvent):
+    """The answered complaint was closed: nothing more will be done on it."""
+
+    event_type: Literal["ComplaintClosed"] = "ComplaintClosed"
+    schema_version: Literal[1] = 1
+    closed_by: ShortText

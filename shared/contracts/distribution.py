@@ -1,6 +1,8 @@
-"""distribution's contracts for the recurring programs (permakanan, sandang) and for goods
-coming back. Published on distribution's topic. No personal data travels here: recipients
-appear by their registry id only.
+"""distribution's events: deliveries of released dispatches (scheduled, assigned, on the
+road, arrived, handed over, failed, returned), delivery runs, and the recurring programs
+(permakanan rounds, sandang requests) with the goods they ask logistics for. Published on
+distribution's topic. No personal data travels here: recipients appear by their registry
+id only.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from shared.events import (
+from shared.contracts.envelope import (
     Contract,
     EventBase,
     GeoPoint,
@@ -23,6 +25,61 @@ from shared.events import (
 )
 
 
+class DeliveryScheduled(EventBase):
+    """A delivery of a released dispatch to the incident location was opened."""
+
+    event_type: Literal["DeliveryScheduled"] = "DeliveryScheduled"
+    schema_version: Literal[1] = 1
+    delivery_id: UUID
+    dispatch_id: UUID
+    destination: GeoPoint
+
+
+class DeliveryAssigned(EventBase):
+    """A field team took the delivery."""
+
+    event_type: Literal["DeliveryAssigned"] = "DeliveryAssigned"
+    schema_version: Literal[1] = 1
+    delivery_id: UUID
+    team: ShortText
+
+
+class DeliveryDeparted(EventBase):
+    """The goods are on the road (in transit)."""
+
+    event_type: Literal["DeliveryDeparted"] = "DeliveryDeparted"
+    schema_version: Literal[1] = 1
+    delivery_id: UUID
+
+
+class DeliveryArrived(EventBase):
+    """The team reached the location; `occurred_at` is the arrival time."""
+
+    event_type: Literal["DeliveryArrived"] = "DeliveryArrived"
+    schema_version: Literal[1] = 1
+    delivery_id: UUID
+    position: GeoPoint
+    distance_to_destination_m: float = Field(ge=0)
+
+
+class DeliveryCompleted(EventBase):
+    """The goods were handed over at the location."""
+
+    event_type: Literal["DeliveryCompleted"] = "DeliveryCompleted"
+    schema_version: Literal[1] = 1
+    delivery_id: UUID
+    received_by: ShortText
+
+
+class DeliveryFailed(EventBase):
+    """The delivery could not be completed."""
+
+    event_type: Literal["DeliveryFailed"] = "DeliveryFailed"
+    schema_version: Literal[1] = 1
+    delivery_id: UUID
+    reason: LongText = Field(min_length=3, description="Why it failed, for the coordinator.")
+
+
 class GoodsRequested(EventBase):
     """distribution asks logistics for the goods of a program case (a permakanan round or a
     sandang request; `case_type` says which). logistics plans a dispatch from stock with
@@ -30,6 +87,7 @@ class GoodsRequested(EventBase):
     goods are received."""
 
     event_type: Literal["GoodsRequested"] = "GoodsRequested"
+    schema_version: Literal[1] = 1
     purpose: Literal["permakanan_round", "sandang_request"]
     lines: tuple[NeedLine, ...] = Field(min_length=1)
     needed_by: date = Field(description="The date the goods must be ready to go out.")
@@ -46,6 +104,7 @@ class PermakananRoundScheduled(EventBase):
     per enrolled recipient, to their home address. `case_id` is the round."""
 
     event_type: Literal["PermakananRoundScheduled"] = "PermakananRoundScheduled"
+    schema_version: Literal[1] = 1
     program_id: UUID
     round_number: int = Field(ge=1, le=6)
     period_start: date
@@ -60,6 +119,7 @@ class PermakananRoundCompleted(EventBase):
     """Every delivery of a round ended (delivered, or failed and returned)."""
 
     event_type: Literal["PermakananRoundCompleted"] = "PermakananRoundCompleted"
+    schema_version: Literal[1] = 1
     program_id: UUID
     round_number: int = Field(ge=1, le=6)
     delivered: int = Field(ge=0)
@@ -73,6 +133,7 @@ class SandangRequested(EventBase):
     (`SandangProcurementStarted`)."""
 
     event_type: Literal["SandangRequested"] = "SandangRequested"
+    schema_version: Literal[1] = 1
     institution_id: UUID
     institution_name: ShortText
     lines: tuple[NeedLine, ...] = Field(min_length=1)
@@ -87,6 +148,7 @@ class SandangProcurementStarted(EventBase):
     sampai dengan Serah Terima Barang membutuhkan waktu 3 (tiga) bulan")."""
 
     event_type: Literal["SandangProcurementStarted"] = "SandangProcurementStarted"
+    schema_version: Literal[1] = 1
     institution_id: UUID
     institution_name: ShortText
     lines: tuple[NeedLine, ...] = Field(min_length=1)
@@ -98,6 +160,7 @@ class SandangHandedOver(EventBase):
     """The clothing was handed over at the institution, with a handover record (BAST)."""
 
     event_type: Literal["SandangHandedOver"] = "SandangHandedOver"
+    schema_version: Literal[1] = 1
     institution_id: UUID
     handover_id: UUID
     received_by: ShortText
@@ -116,6 +179,7 @@ class DeliveryReturned(EventBase):
     """Goods of a failed delivery went back to the warehouse; logistics books them in."""
 
     event_type: Literal["DeliveryReturned"] = "DeliveryReturned"
+    schema_version: Literal[1] = 1
     delivery_id: UUID
     dispatch_id: UUID | None = None
     warehouse_code: ShortText
@@ -128,6 +192,7 @@ class RecipientFlaggedForReview(EventBase):
     """A failed delivery's reason (moved, deceased) puts the recipient up for review."""
 
     event_type: Literal["RecipientFlaggedForReview"] = "RecipientFlaggedForReview"
+    schema_version: Literal[1] = 1
     recipient_id: UUID
     reason: Literal["moved", "deceased", "in_hospital", "refused", "address_not_found"]
 
@@ -138,6 +203,7 @@ class DeliveryRunPlanned(EventBase):
     permakanan round sends hundreds). Incident deliveries keep `DeliveryAssigned`."""
 
     event_type: Literal["DeliveryRunPlanned"] = "DeliveryRunPlanned"
+    schema_version: Literal[1] = 1
     run_id: UUID
     team: ShortText
     vehicle: ShortText
@@ -150,5 +216,6 @@ class DeliveryRunDeparted(EventBase):
     """The run's vehicle left: these program deliveries of the case are in transit."""
 
     event_type: Literal["DeliveryRunDeparted"] = "DeliveryRunDeparted"
+    schema_version: Literal[1] = 1
     run_id: UUID
     delivery_ids: tuple[UUID, ...] = Field(min_length=1)
