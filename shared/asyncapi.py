@@ -43,6 +43,11 @@ PUBLISHED_BY: dict[str, tuple[str, ...]] = {
         "DispositionRecorded",
         "EmergencyStatusDeclared",
         "RapidAssessmentRecorded",
+        "AffectedFamiliesCounted",
+        "AidApplicationFiled",
+        "AidApplicationDocumentsCompleted",
+        "AidApplicationSettled",
+        "AidApplicationWithdrawn",
     ),
     "logistics": (
         "DispatchPlanned",

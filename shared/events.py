@@ -116,6 +116,7 @@ class CaseType(enum.StrEnum):
     PROCUREMENT = "procurement"  # a purchase request and its orders, from logistics
     STOCK = "stock"  # warehouse housekeeping not tied to a case; case_id is the lot's id
     COMPLAINT = "complaint"  # a complaint (pengaduan) recorded by office staff, from intake
+    AID_APPLICATION = "aid_application"  # a victim family's aid application, from intake
 
 
 class Reporter(Contract):
@@ -466,6 +467,7 @@ def parse_event(raw: bytes | None) -> AnyEvent:
 from shared import (  # noqa: E402, F401
     events_alerts,
     events_complaints,
+    events_disaster_aid,
     events_field,
     events_programs,
     events_stock,
