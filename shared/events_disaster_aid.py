@@ -123,6 +123,9 @@ class AidApplicationDocumentsCompleted(_AidApplicationEvent):
     starts here."""
 
     event_type: Literal["AidApplicationDocumentsCompleted"] = "AidApplicationDocumentsCompleted"
+    kind: AidKind = Field(description="Which service the application asks for.")
+    district: ShortText | None = Field(default=None, description="Kecamatan of the incident.")
+    village: ShortText | None = Field(default=None, description="Desa or kelurahan.")
     recorded_by: ShortText
 
 

@@ -305,7 +305,13 @@ def file_application(
         row.documents_complete_at, row.documents_recorded_by = filed_at, recorded_by
         uow.emit(
             AidApplicationDocumentsCompleted.caused_by(
-                filed, producer="intake", occurred_at=filed_at, recorded_by=recorded_by
+                filed,
+                producer="intake",
+                occurred_at=filed_at,
+                kind=filed.kind,
+                district=filed.district,
+                village=filed.village,
+                recorded_by=recorded_by,
             )
         )
     return row
@@ -350,14 +356,23 @@ def complete_documents(
     uow: UnitOfWork, application_id: UUID, step: StepIn, *, recorded_by: str
 ) -> AidApplicationRow:
     """The papers are complete and correct (003: "apabila persyaratan lengkap dan benar")."""
-    row, _ = _application(uow, application_id)
+    row, incident = _application(uow, application_id)
     _ensure_open(row)
     if row.documents_complete_at is not None:
         raise Conflict("the papers are already recorded complete", code="documents_already_complete")
     at = _when(step.at, uow.now(), not_before=row.filed_at, what="at")
     row.documents_complete_at, row.documents_recorded_by = at, recorded_by
     uow.session.add(row)
-    uow.emit(AidApplicationDocumentsCompleted(**_envelope(row, at), recorded_by=recorded_by))
+    address = incident.address or {}
+    uow.emit(
+        AidApplicationDocumentsCompleted(
+            **_envelope(row, at),
+            kind=row.kind,
+            district=address.get("district"),
+            village=address.get("village"),
+            recorded_by=recorded_by,
+        )
+    )
     return row
 
 

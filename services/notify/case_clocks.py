@@ -30,6 +30,7 @@ from shared.events import (
     ResponseClockStopped,
 )
 from shared.events_complaints import ComplaintReceived
+from shared.events_disaster_aid import AidApplicationDocumentsCompleted, AidApplicationFiled
 from shared.events_field import (
     DispositionRecorded,
     EmergencyStatusDeclared,
@@ -193,7 +194,25 @@ def _case_facts(event: EventBase) -> dict[str, Any]:
         return {"purchase_source": event.source}
     if isinstance(event, ComplaintReceived):
         return {"label": event.channel}  # a code: the screens put it in words
+    if isinstance(event, AidApplicationFiled | AidApplicationDocumentsCompleted):
+        return _aid_application_facts(event)
     return {}
+
+
+def _aid_application_facts(
+    event: AidApplicationFiled | AidApplicationDocumentsCompleted,
+) -> dict[str, Any]:
+    """An aid application is counted in the district of its disaster; its label is the
+    kind of aid (a code the screens put into words). Either event may start its clock
+    (Balangan's on the filing, OKU Selatan's on the papers complete)."""
+    facts: dict[str, Any] = {
+        "label": event.kind,
+        "district": event.district,
+        "village": event.village,
+    }
+    if isinstance(event, AidApplicationFiled):
+        facts |= {"hazard": event.hazard, "people_affected": event.members}
+    return facts
 
 
 def _region_names(address: Address) -> tuple[str | None, str | None]:
