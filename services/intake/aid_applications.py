@@ -37,7 +37,12 @@ from sqlmodel import col, select
 from services.intake import handlers
 from services.intake.dependencies import InCallersOffice, SettingsDep
 from services.intake.domain import CLOCK_DRIFT_ALLOWANCE, ensure_open_for_follow_up
-from services.intake.families import AffectedFamilyRow, VaultDep
+from services.intake.families import (
+    AffectedFamilyRow,
+    VaultDep,
+    family_for_change,
+    family_of_caller,
+)
 from services.intake.models import IncidentRow, IntakeTable
 from services.intake.settings import FilingLimit, IntakeSettings
 from shared.actors import ActingUserName
@@ -60,7 +65,9 @@ from shared.openapi import file_answer
 from shared.privacy import PersonalDataVault, mask_number
 from shared.runtime import RuntimeDep, UnitOfWork
 
-ApplicationStatus = Literal["filed", "documents_complete", "proposed", "granted", "declined", "withdrawn"]
+ApplicationStatus = Literal[
+    "filed", "documents_complete", "proposed", "granted", "declined", "withdrawn"
+]
 
 # --- table ------------------------------------------------------------------------------
 
@@ -103,7 +110,10 @@ class AidApplicationRow(IntakeTable, table=True):
 class AidApplicationIn(ApiModel):
     """An application as received at the office."""
 
-    family_id: UUID = Field(description="The family on the incident's list it is for.")
+    family_id: UUID = Field(
+        description="The family it is for, as listed for its incident (the incident is "
+        "the family's)."
+    )
     kind: AidKind = Field(
         description="house_damage (Balangan's assistance for a damaged house) or "
         "disaster_aid_proposal (OKU Selatan's aid proposal)."
@@ -129,8 +139,7 @@ class SettlementIn(ApiModel):
     """The office's decision on the application."""
 
     outcome: AidOutcome = Field(
-        description="proposed (entered in the Daftar Usulan Bencana Sosial), granted or "
-        "declined."
+        description="proposed (entered in the Daftar Usulan Bencana Sosial), granted or declined."
     )
     decided_by: ShortText = Field(description="Who decided, e.g. 'Kepala Dinas Sosial'.")
     reason: LongText = Field(default="", description="Why; required when declined.")
@@ -207,7 +216,7 @@ def check_filing_in_time(
         last_day = (deadline - _ONE_DAY).date()
         raise Unprocessable(
             f"filed too late: the disaster happened on {happened:%d-%m-%Y}, the last day to "
-            f"file was {last_day:%d-%m-%Y} ({limit.months} months). \"{limit.quote}\"",
+            f'file was {last_day:%d-%m-%Y} ({limit.months} months). "{limit.quote}"',
             code="filing_period_over",
         )
 
@@ -229,7 +238,6 @@ def _when(given: datetime | None, now: datetime, *, not_before: datetime, what: 
 
 def file_application(
     uow: UnitOfWork,
-    incident_id: UUID,
     application: AidApplicationIn,
     *,
     limit: FilingLimit | None,
@@ -237,23 +245,13 @@ def file_application(
     recorded_by: str,
 ) -> AidApplicationRow:
     """Record an application for a listed family, within the office's filing limit."""
-    incident = handlers.get_incident(uow, incident_id, for_update=True)
-    ensure_open_for_follow_up(incident.status)
-    family = uow.session.get(AffectedFamilyRow, application.family_id)
-    if family is None or family.incident_id != incident.id:
-        raise NotFound(
-            f"no family {application.family_id} is listed for incident {incident.id}: list "
-            "the family first (POST /incidents/{id}/families)",
-            code="family_not_found",
-        )
+    family, incident = family_for_change(uow, application.family_id)
     if application.kind == "house_damage" and application.damage is None:
         raise Unprocessable(
             "say how badly the house is damaged (heavy, moderate or light)", code="damage_missing"
         )
     now = uow.now()
-    filed_at = _when(
-        application.filed_at, now, not_before=incident.happened_at, what="filed_at"
-    )
+    filed_at = _when(application.filed_at, now, not_before=incident.happened_at, what="filed_at")
     check_filing_in_time(incident, filed_at, limit, zone)
     pending = uow.session.exec(
         select(AidApplicationRow).where(
@@ -359,7 +357,9 @@ def complete_documents(
     row, incident = _application(uow, application_id)
     _ensure_open(row)
     if row.documents_complete_at is not None:
-        raise Conflict("the papers are already recorded complete", code="documents_already_complete")
+        raise Conflict(
+            "the papers are already recorded complete", code="documents_already_complete"
+        )
     at = _when(step.at, uow.now(), not_before=row.filed_at, what="at")
     row.documents_complete_at, row.documents_recorded_by = at, recorded_by
     uow.session.add(row)
@@ -385,8 +385,8 @@ def settle(
     _ensure_open(row)
     if row.documents_complete_at is None:
         raise Conflict(
-            "record the papers complete before the decision (003: \"apabila persyaratan "
-            "lengkap dan benar\")",
+            'record the papers complete before the decision (003: "apabila persyaratan '
+            'lengkap dan benar")',
             code="documents_incomplete",
         )
     if settlement.outcome == "declined" and not settlement.reason:
@@ -483,7 +483,10 @@ DAFTAR_COLUMNS = (
     SheetColumn("Tanggal Diusulkan", Kind.DATETIME),
     SheetColumn("Diputuskan oleh"),
 )
-KIND_WORDS = {"house_damage": "Bantuan rumah rusak", "disaster_aid_proposal": "Usulan bantuan bencana"}
+KIND_WORDS = {
+    "house_damage": "Bantuan rumah rusak",
+    "disaster_aid_proposal": "Usulan bantuan bencana",
+}
 DAMAGE_WORDS = {"heavy": "Rusak berat", "moderate": "Rusak sedang", "light": "Rusak ringan"}
 HAZARD_WORDS = {
     "flood": "Banjir",
@@ -540,36 +543,34 @@ def daftar_usulan(
 aid_router = APIRouter(responses=ERROR_RESPONSES, tags=["aid applications"])
 
 
-def _limit_and_zone(settings: IntakeSettings, office_id: str) -> tuple[FilingLimit | None, ZoneInfo]:
+def _limit_and_zone(
+    settings: IntakeSettings, office_id: str
+) -> tuple[FilingLimit | None, ZoneInfo]:
     return settings.aid_filing_limits.get(office_id), settings.zone(office_id)
 
 
 @aid_router.post(
-    "/incidents/{incident_id}/aid-applications",
-    dependencies=InCallersOffice,
+    "/aid-applications",
     status_code=status.HTTP_201_CREATED,
     summary="File an aid application for an affected family",
 )
 def post_application(
-    incident_id: UUID,
     application: AidApplicationIn,
     runtime: RuntimeDep,
     settings: SettingsDep,
     vault: VaultDep,
     actor: ActingUserName,
 ) -> AidApplicationOut:
-    """For a family on the incident's list (404 `family_not_found` otherwise). In an
+    """For a family on an incident's list (404 `family_not_found` otherwise). In an
     office with a filing limit (INTAKE_AID_FILING_LIMITS; Balangan: 3 months, 004) a
     later filing is refused, 422 `filing_period_over`, quoting the decree. Announced as
     `AidApplicationFiled` (and `AidApplicationDocumentsCompleted` when the papers came
     complete)."""
 
     def file(uow: UnitOfWork) -> tuple[AidApplicationRow, AffectedFamilyRow]:
-        incident = handlers.get_incident(uow, incident_id)
+        _, incident = family_of_caller(uow, application.family_id)
         limit, zone = _limit_and_zone(settings, incident.office_id)
-        row = file_application(
-            uow, incident_id, application, limit=limit, zone=zone, recorded_by=actor
-        )
+        row = file_application(uow, application, limit=limit, zone=zone, recorded_by=actor)
         return row, _family_of(uow, row)
 
     row, family = runtime.run(file)
@@ -716,7 +717,7 @@ def _in_period(at: datetime | None, zone: ZoneInfo, first: date | None, last: da
 
 
 AID_ACCESS: Policy = {
-    "POST /incidents/{incident_id}/aid-applications": Access.of(Role.COORDINATOR),
+    "POST /aid-applications": Access.of(Role.COORDINATOR),
     "GET /incidents/{incident_id}/aid-applications": Access.of(Role.FIELD_TEAM, Role.COORDINATOR),
     "POST /aid-applications/{application_id}/documents-complete": Access.of(Role.COORDINATOR),
     "POST /aid-applications/{application_id}/settlement": Access.of(Role.COORDINATOR),

@@ -111,9 +111,7 @@ class FamilyIn(ApiModel):
     """A family as read from its KK and the head's KTP."""
 
     head_name: ShortText = Field(description="The head of family (kepala keluarga), as on the KK.")
-    kk: str = Field(
-        min_length=1, max_length=40, description="Family-card (KK) number: 16 digits."
-    )
+    kk: str = Field(min_length=1, max_length=40, description="Family-card (KK) number: 16 digits.")
     head_nik: str = Field(
         min_length=1, max_length=40, description="The head's NIK (from the KTP): 16 digits."
     )
@@ -207,9 +205,7 @@ _SIXTEEN = re.compile(r"^\d{16}$")
 
 
 def _check_groups(members: int, vulnerable: Vulnerable) -> None:
-    larger = [
-        name for name, count in vulnerable.model_dump().items() if count > members
-    ]
+    larger = [name for name, count in vulnerable.model_dump().items() if count > members]
     if larger:
         raise ValueError(
             f"{', '.join(larger)}: a vulnerable group cannot have more people than the "
@@ -346,7 +342,6 @@ def add_family(
 
 def correct_family(
     uow: UnitOfWork,
-    incident_id: UUID,
     family_id: UUID,
     correction: FamilyCorrection,
     *,
@@ -354,8 +349,7 @@ def correct_family(
     corrected_by: str,
 ) -> AffectedFamilyRow:
     """Correct a listed family (a mistyped KK, a member born, a family gone to a shelter)."""
-    incident = _open_incident(uow, incident_id)
-    row = _family(uow, incident.id, family_id)
+    row, incident = family_for_change(uow, family_id)
     given = correction.model_dump(exclude_unset=True)
     if "kk" in given and correction.kk is not None:
         kk = checked_kk(correction.kk)
@@ -383,12 +377,9 @@ def correct_family(
     return row
 
 
-def remove_family(
-    uow: UnitOfWork, incident_id: UUID, family_id: UUID, *, removed_by: str
-) -> None:
+def remove_family(uow: UnitOfWork, family_id: UUID, *, removed_by: str) -> None:
     """Take a family off the list (listed in error, or not affected after all)."""
-    incident = _open_incident(uow, incident_id)
-    row = _family(uow, incident.id, family_id)
+    row, incident = family_for_change(uow, family_id)
     # By table name: services/intake/aid_applications.py builds on this module.
     applied = table("aid_application", column("family_id"))
     named = uow.session.execute(
@@ -410,14 +401,23 @@ def _place(shelter: ShelterStatus, place: str | None) -> str | None:
     return None if shelter == "own_home" else place
 
 
-def _family(uow: UnitOfWork, incident_id: UUID, family_id: UUID) -> AffectedFamilyRow:
+def family_of_caller(uow: UnitOfWork, family_id: UUID) -> tuple[AffectedFamilyRow, IncidentRow]:
+    """A listed family and its incident, or 404 (also for another office's: its id
+    reveals nothing)."""
     row = uow.session.get(AffectedFamilyRow, family_id)
-    if row is None or row.incident_id != incident_id:
-        raise NotFound(
-            f"no family {family_id} is listed for incident {incident_id}",
-            code="family_not_found",
-        )
-    return row
+    try:
+        incident = handlers.get_incident(uow, row.incident_id) if row is not None else None
+    except NotFound:
+        incident = None
+    if row is None or incident is None:
+        raise NotFound(f"no affected family {family_id}", code="family_not_found")
+    return row, incident
+
+
+def family_for_change(uow: UnitOfWork, family_id: UUID) -> tuple[AffectedFamilyRow, IncidentRow]:
+    """A listed family whose incident is locked and still open for follow-ups."""
+    row, _ = family_of_caller(uow, family_id)
+    return row, _open_incident(uow, row.incident_id)
 
 
 def _announce_counts(uow: UnitOfWork, incident: IncidentRow, *, changed_by: str) -> None:
@@ -501,13 +501,8 @@ def post_family(
     return FamilyOut.of(row, vault)
 
 
-@families_router.patch(
-    "/incidents/{incident_id}/families/{family_id}",
-    dependencies=InCallersOffice,
-    summary="Correct an affected family",
-)
+@families_router.patch("/families/{family_id}", summary="Correct an affected family")
 def patch_family(
-    incident_id: UUID,
     family_id: UUID,
     correction: FamilyCorrection,
     runtime: RuntimeDep,
@@ -516,24 +511,20 @@ def patch_family(
 ) -> FamilyOut:
     """Only the fields given change; the same checks as listing it."""
     row = runtime.run(
-        lambda uow: correct_family(
-            uow, incident_id, family_id, correction, vault=vault, corrected_by=actor
-        )
+        lambda uow: correct_family(uow, family_id, correction, vault=vault, corrected_by=actor)
     )
     return FamilyOut.of(row, vault)
 
 
 @families_router.delete(
-    "/incidents/{incident_id}/families/{family_id}",
-    dependencies=InCallersOffice,
+    "/families/{family_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Remove an affected family from the list",
 )
-def delete_family(
-    incident_id: UUID, family_id: UUID, runtime: RuntimeDep, actor: ActingUserName
-) -> Response:
-    """The family goes off the list; the new totals are announced."""
-    runtime.run(lambda uow: remove_family(uow, incident_id, family_id, removed_by=actor))
+def delete_family(family_id: UUID, runtime: RuntimeDep, actor: ActingUserName) -> Response:
+    """The family goes off the list (409 `family_has_applications` while an aid
+    application names it); the new totals are announced."""
+    runtime.run(lambda uow: remove_family(uow, family_id, removed_by=actor))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -542,6 +533,6 @@ FAMILIES_ACCESS: Policy = {
     # Tagana's data collection lists the families; coordinators list and correct them too.
     "GET /incidents/{incident_id}/families": Access.of(*FIELD),
     "POST /incidents/{incident_id}/families": Access.of(*FIELD),
-    "PATCH /incidents/{incident_id}/families/{family_id}": Access.of(*FIELD),
-    "DELETE /incidents/{incident_id}/families/{family_id}": Access.of(*FIELD),
+    "PATCH /families/{family_id}": Access.of(*FIELD),
+    "DELETE /families/{family_id}": Access.of(*FIELD),
 }

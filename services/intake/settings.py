@@ -12,6 +12,7 @@ from pydantic_settings import SettingsConfigDict
 from shared.privacy import check_data_keys
 from shared.settings import ServiceSettings
 
+
 class FilingLimit(BaseModel):
     """How long after a disaster an office takes aid applications, in its decree's words."""
 

@@ -171,7 +171,7 @@ def test_a_correction_changes_only_what_is_given_and_a_removal_recounts(
     headers = offices.user(Role.COORDINATOR, name="Kabid Linjamsos")
 
     corrected = offices.client.patch(
-        f"/incidents/{incident}/families/{listed['id']}",
+        f"/families/{listed['id']}",
         json={"members": 6, "shelter": "own_home"},
         headers=headers,
     )
@@ -181,12 +181,14 @@ def test_a_correction_changes_only_what_is_given_and_a_removal_recounts(
     assert (body["members"], body["shelter"], body["shelter_place"]) == (6, "own_home", None)
     assert (body["head_name"], body["kk_masked"]) == ("Rusdi bin Hasan", "64020612******07")
     assert body["corrected_by"] == "Kabid Linjamsos"
-    removed = offices.client.delete(
-        f"/incidents/{incident}/families/{listed['id']}", headers=headers
-    )
+    removed = offices.client.delete(f"/families/{listed['id']}", headers=headers)
     assert removed.status_code == 204
     counts = offices.events(AffectedFamiliesCounted)
-    assert [(e.revision, e.families, e.members) for e in counts] == [(1, 1, 5), (2, 1, 6), (3, 0, 0)]
+    assert [(e.revision, e.families, e.members) for e in counts] == [
+        (1, 1, 5),
+        (2, 1, 6),
+        (3, 0, 0),
+    ]
 
 
 def test_a_correction_to_a_kk_listed_for_another_family_is_refused(offices: Offices) -> None:
@@ -197,7 +199,7 @@ def test_a_correction_to_a_kk_listed_for_another_family_is_refused(offices: Offi
     ).json()
 
     clash = offices.client.patch(
-        f"/incidents/{incident}/families/{other['id']}",
+        f"/families/{other['id']}",
         json={"kk": KK},
         headers=offices.user(Role.COORDINATOR),
     )
@@ -211,11 +213,11 @@ def test_another_offices_incident_and_families_answer_not_found(offices: Offices
     listed = add(offices, incident, family()).json()
     balangan = offices.user(Role.COORDINATOR, "balangan")
 
-    assert offices.client.get(f"/incidents/{incident}/families", headers=balangan).status_code == 404
-    assert add(offices, incident, family(), office="balangan").status_code == 404
-    removed = offices.client.delete(
-        f"/incidents/{incident}/families/{listed['id']}", headers=balangan
+    assert (
+        offices.client.get(f"/incidents/{incident}/families", headers=balangan).status_code == 404
     )
+    assert add(offices, incident, family(), office="balangan").status_code == 404
+    removed = offices.client.delete(f"/families/{listed['id']}", headers=balangan)
     assert removed.status_code == 404
     kept = UUID(listed["id"])
     assert offices.runtime.run(lambda uow: uow.session.get(AffectedFamilyRow, kept)) is not None
