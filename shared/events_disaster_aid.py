@@ -89,8 +89,7 @@ class _AidApplicationEvent(EventBase):
     def _application_case(self) -> Self:
         if self.case_type is not CaseType.AID_APPLICATION:
             raise ValueError(
-                f"an aid application's event has case_type 'aid_application', not "
-                f"{self.case_type}"
+                f"an aid application's event has case_type 'aid_application', not {self.case_type}"
             )
         return self
 
@@ -153,4 +152,3 @@ class AidApplicationWithdrawn(_AidApplicationEvent):
     event_type: Literal["AidApplicationWithdrawn"] = "AidApplicationWithdrawn"
     reason: LongText = Field(min_length=3)
     recorded_by: ShortText
-

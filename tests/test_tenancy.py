@@ -12,8 +12,8 @@ calling the service's handlers, as its consumer would.
 
 from __future__ import annotations
 
-import time
 import itertools
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta

@@ -23,7 +23,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
@@ -36,7 +36,7 @@ from sqlmodel import col, select
 
 from services.intake import handlers
 from services.intake.dependencies import InCallersOffice, SettingsDep
-from services.intake.domain import CLOCK_DRIFT_ALLOWANCE, ensure_open_for_follow_up
+from services.intake.domain import CLOCK_DRIFT_ALLOWANCE
 from services.intake.families import (
     AffectedFamilyRow,
     VaultDep,
@@ -59,7 +59,8 @@ from shared.events_disaster_aid import (
     AidOutcome,
     DamageGrade,
 )
-from shared.exports import XLSX_MEDIA_TYPE, Column as SheetColumn, Kind, xlsx
+from shared.exports import XLSX_MEDIA_TYPE, Kind, xlsx
+from shared.exports import Column as SheetColumn
 from shared.http import ERROR_RESPONSES, ApiModel
 from shared.openapi import file_answer
 from shared.privacy import PersonalDataVault, mask_number
@@ -99,8 +100,13 @@ class AidApplicationRow(IntakeTable, table=True):
         """Where the application stands."""
         if self.withdrawn_at is not None:
             return "withdrawn"
-        if self.outcome is not None:
-            return self.outcome
+        outcomes: dict[str | None, ApplicationStatus] = {
+            "proposed": "proposed",
+            "granted": "granted",
+            "declined": "declined",
+        }
+        if self.outcome in outcomes:
+            return outcomes[self.outcome]
         return "documents_complete" if self.documents_complete_at is not None else "filed"
 
 
@@ -201,7 +207,7 @@ def filing_deadline(happened_at: datetime, months: int, zone: ZoneInfo) -> datet
     return datetime.combine(last, time(0), tzinfo=zone) + _ONE_DAY
 
 
-_ONE_DAY = datetime(2000, 1, 2) - datetime(2000, 1, 1)
+_ONE_DAY = timedelta(days=1)
 
 
 def check_filing_in_time(
@@ -523,7 +529,7 @@ def daftar_usulan(
                 HAZARD_WORDS.get(item.incident.hazard.value, item.incident.hazard.value),
                 item.incident.happened_at.astimezone(zone).date(),
                 KIND_WORDS[item.row.kind],
-                DAMAGE_WORDS.get(item.row.damage or "", None),
+                DAMAGE_WORDS.get(item.row.damage or ""),
                 item.row.filed_at,
                 item.row.settled_at,
                 item.row.decided_by,
@@ -670,6 +676,7 @@ def post_withdrawal(
     responses=file_answer(XLSX_MEDIA_TYPE, description="The list of proposals"),
 )
 def get_daftar_usulan(
+    *,
     runtime: RuntimeDep,
     settings: SettingsDep,
     vault: VaultDep,

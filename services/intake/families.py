@@ -396,7 +396,7 @@ def remove_family(uow: UnitOfWork, family_id: UUID, *, removed_by: str) -> None:
     _announce_counts(uow, incident, changed_by=removed_by)
 
 
-def _place(shelter: ShelterStatus, place: str | None) -> str | None:
+def _place(shelter: str, place: str | None) -> str | None:
     # A family at home stays nowhere else: a place left from before is dropped.
     return None if shelter == "own_home" else place
 

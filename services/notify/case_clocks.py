@@ -192,11 +192,10 @@ def _case_facts(event: EventBase) -> dict[str, Any]:
         }
     if isinstance(event, PurchaseRequested):
         return {"purchase_source": event.source}
-    if isinstance(event, ComplaintReceived):
-        return {"label": event.channel}  # a code: the screens put it in words
     if isinstance(event, AidApplicationFiled | AidApplicationDocumentsCompleted):
         return _aid_application_facts(event)
-    return {}
+    # A complaint's channel is a code: the screens put it in words.
+    return {"label": event.channel} if isinstance(event, ComplaintReceived) else {}
 
 
 def _aid_application_facts(

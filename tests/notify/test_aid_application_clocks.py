@@ -12,7 +12,7 @@ import random
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -191,10 +191,8 @@ def test_an_office_that_publishes_no_such_service_gets_no_clock(
     case = uuid.uuid4()
     start = datetime(2026, 2, 6, 10, 0, tzinfo=WITA)
 
-    apply_all(
-        runtime, clock, standards,
-        [filed(office, case, start), papers(office, case, start), settled(office, case, start + HOUR)],
-    )  # fmt: skip
+    events = [filed(office, case, start), papers(office, case, start)]
+    apply_all(runtime, clock, standards, [*events, settled(office, case, start + HOUR)])
 
     assert clock_of(runtime, case) is None
 
