@@ -26,6 +26,7 @@ from services.intake import aid_applications, assessment, case_records, families
 from services.intake.complaint_routes import COMPLAINT_ACCESS, install_complaints
 from services.intake.dependencies import InCallersOffice, intake_settings
 from services.intake.domain import AddressRefused, IncidentStatus, geocoding_query, inspect_photo
+from services.intake.family_screens import FAMILY_SCREENS, family_screens_router
 from services.intake.geocoding import Geocoder, geocoder_from
 from services.intake.migrations import HISTORY
 from services.intake.models import (
@@ -458,6 +459,7 @@ ACCESS: Policy = {
     # Affected families and aid applications (families.py, aid_applications.py).
     **families.FAMILIES_ACCESS,
     **aid_applications.AID_ACCESS,
+    **FAMILY_SCREENS,
     # The coordinator's inbox and report page (services/intake/screens.py).
     **COORDINATOR_SCREENS,
     # Complaints: the staff's API and screens, the complainant's public lookup.
@@ -508,6 +510,7 @@ def create_app(
     api.include_router(page_router)
     api.state.pages = make_pages(settings.office_timezone)
     api.include_router(screens_router)
+    api.include_router(family_screens_router)
     install_complaints(api)
     api.include_router(assets_router)
     return api
