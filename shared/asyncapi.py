@@ -44,6 +44,7 @@ PUBLISHED_BY: dict[str, tuple[str, ...]] = {
         "EmergencyStatusDeclared",
         "RapidAssessmentRecorded",
         "AffectedFamiliesCounted",
+        "AffectedFamiliesListed",
         "AidApplicationFiled",
         "AidApplicationDocumentsCompleted",
         "AidApplicationSettled",

@@ -7,6 +7,8 @@ disaster services that follow the emergency (issue 15 items 11 and 13).
   (families, members, vulnerable members by group, families out of their homes): counts
   only, no name, no NIK, no KK number. It is a snapshot, so a consumer keeps the one with
   the highest `revision` and may miss or re-read any of the others.
+  `AffectedFamiliesListed` carries the list itself for the handover record's attachment:
+  heads' names, KK masked, family size, nothing else.
 - **Aid applications** (case type `aid_application`; `case_id` is the application,
   `correlation_id` its incident): Balangan's house-damage assistance (004: "Permohonan
   proposal bantuan korban bencana disampaikan dalam batas waktu paling lambat 3 (tiga)
@@ -24,7 +26,7 @@ from __future__ import annotations
 from typing import Annotated, Literal, Self
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
 from shared.events import CaseType, Contract, EventBase, HazardType, LongText, ShortText
 
@@ -69,6 +71,39 @@ class AffectedFamiliesCounted(EventBase):
         if groups.pregnant_or_breastfeeding > self.members:
             raise ValueError("a vulnerable group is larger than the members listed")
         return self
+
+
+# A KK as it may travel: the first eight and the last two digits, the rest hidden
+# (shared.privacy.mask_number). A whole number is refused by the contract itself.
+MaskedKk = Annotated[
+    str,
+    StringConstraints(pattern=r"^\d{8}\*{6}\d{2}$"),
+    Field(description="Family-card number masked, e.g. 64020612******07."),
+]
+MAX_LISTED_FAMILIES = 2000
+
+
+class FamilyOnList(Contract):
+    """One family as the handover record's attachment names it."""
+
+    head_name: ShortText = Field(description="The head of family (kepala keluarga).")
+    kk_masked: MaskedKk
+    members: Annotated[int, Field(ge=1, le=60)] = Field(description="People in the family.")
+
+
+class AffectedFamiliesListed(EventBase):
+    """The incident `case_id`'s list of affected families as it stands after a change,
+    for the list attached to the handover record (BAST) of the aid sent there. The one
+    event that carries people's names: the heads of family only, with the KK masked and
+    the family's size; never a NIK, a whole KK, an address or a vulnerable group. A
+    snapshot: a consumer keeps the highest `revision` (the same as the
+    `AffectedFamiliesCounted` announced with it)."""
+
+    event_type: Literal["AffectedFamiliesListed"] = "AffectedFamiliesListed"
+    revision: int = Field(ge=1, description="The list's change count; the highest is newest.")
+    families: tuple[FamilyOnList, ...] = Field(
+        max_length=MAX_LISTED_FAMILIES, description="In the order they were listed."
+    )
 
 
 # The two services the decrees publish: Balangan's assistance for a damaged house and OKU

@@ -40,7 +40,13 @@ from shared.auth import Access, Policy, Role
 from shared.db import UTCDateTime
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import ShortText
-from shared.events_disaster_aid import AffectedFamiliesCounted, VulnerableMembers
+from shared.events_disaster_aid import (
+    MAX_LISTED_FAMILIES,
+    AffectedFamiliesCounted,
+    AffectedFamiliesListed,
+    FamilyOnList,
+    VulnerableMembers,
+)
 from shared.http import ERROR_RESPONSES, ApiModel
 from shared.privacy import PersonalDataVault, mask_number
 from shared.regions import InvalidNik, check_nik, regions
@@ -336,7 +342,7 @@ def add_family(
         recorded_at=uow.now(),
     )
     uow.session.add(row)
-    _announce_counts(uow, incident, changed_by=recorded_by)
+    _announce_counts(uow, incident, changed_by=recorded_by, vault=vault)
     return row
 
 
@@ -373,11 +379,13 @@ def correct_family(
         raise Unprocessable(str(exc), code="group_larger_than_family") from exc
     row.corrected_by, row.corrected_at = corrected_by, uow.now()
     uow.session.add(row)
-    _announce_counts(uow, incident, changed_by=corrected_by)
+    _announce_counts(uow, incident, changed_by=corrected_by, vault=vault)
     return row
 
 
-def remove_family(uow: UnitOfWork, family_id: UUID, *, removed_by: str) -> None:
+def remove_family(
+    uow: UnitOfWork, family_id: UUID, *, removed_by: str, vault: PersonalDataVault
+) -> None:
     """Take a family off the list (listed in error, or not affected after all)."""
     row, incident = family_for_change(uow, family_id)
     # By table name: services/intake/aid_applications.py builds on this module.
@@ -393,7 +401,7 @@ def remove_family(uow: UnitOfWork, family_id: UUID, *, removed_by: str) -> None:
         )
     uow.session.delete(row)
     uow.session.flush()
-    _announce_counts(uow, incident, changed_by=removed_by)
+    _announce_counts(uow, incident, changed_by=removed_by, vault=vault)
 
 
 def _place(shelter: str, place: str | None) -> str | None:
@@ -420,14 +428,17 @@ def family_for_change(uow: UnitOfWork, family_id: UUID) -> tuple[AffectedFamilyR
     return row, _open_incident(uow, row.incident_id)
 
 
-def _announce_counts(uow: UnitOfWork, incident: IncidentRow, *, changed_by: str) -> None:
+def _announce_counts(
+    uow: UnitOfWork, incident: IncidentRow, *, changed_by: str, vault: PersonalDataVault
+) -> None:
     listing = uow.session.get(AffectedFamilyListRow, incident.id) or AffectedFamilyListRow(
         incident_id=incident.id
     )
     listing.revision += 1
     uow.session.add(listing)
     uow.session.flush()
-    totals = totals_of(families_of(uow, incident.id))
+    rows = families_of(uow, incident.id)
+    totals = totals_of(rows)
     uow.emit(
         AffectedFamiliesCounted.first(
             office_id=incident.office_id,
@@ -437,6 +448,24 @@ def _announce_counts(uow: UnitOfWork, incident: IncidentRow, *, changed_by: str)
             revision=listing.revision,
             changed_by=changed_by,
             **totals.model_dump(),
+        )
+    )
+    # For the handover record's attachment in logistics: names and masked KKs only.
+    uow.emit(
+        AffectedFamiliesListed.first(
+            office_id=incident.office_id,
+            case_id=incident.id,
+            producer="intake",
+            occurred_at=uow.now(),
+            revision=listing.revision,
+            families=[
+                FamilyOnList(
+                    head_name=row.head_name,
+                    kk_masked=mask_number(vault.decrypt(row.kk_number)),
+                    members=row.members,
+                )
+                for row in rows[:MAX_LISTED_FAMILIES]
+            ],
         )
     )
 
@@ -521,10 +550,12 @@ def patch_family(
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Remove an affected family from the list",
 )
-def delete_family(family_id: UUID, runtime: RuntimeDep, actor: ActingUserName) -> Response:
+def delete_family(
+    family_id: UUID, runtime: RuntimeDep, vault: VaultDep, actor: ActingUserName
+) -> Response:
     """The family goes off the list (409 `family_has_applications` while an aid
     application names it); the new totals are announced."""
-    runtime.run(lambda uow: remove_family(uow, family_id, removed_by=actor))
+    runtime.run(lambda uow: remove_family(uow, family_id, removed_by=actor, vault=vault))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

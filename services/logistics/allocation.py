@@ -19,6 +19,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from services.logistics.buffer import check_minimum
+from services.logistics.family_lists import keep_family_list
 from services.logistics.catalogue import local_today, lock_items, near_expiry_days
 from services.logistics.domain import (
     AllocationPlan,
@@ -65,6 +66,7 @@ from shared.events import (
     ShortageLine,
     StockShortageDetected,
 )
+from shared.events_disaster_aid import AffectedFamiliesListed
 from shared.events_stock import MovementKind
 from shared.invariants import present
 from shared.runtime import UnitOfWork
@@ -80,6 +82,8 @@ def on_incident_event(uow: UnitOfWork, event: AnyEvent, settings: LogisticsSetti
         remember_incident_place(uow, event)
     elif isinstance(event, IncidentVerified):
         allocate_for_incident(uow, event, settings)
+    elif isinstance(event, AffectedFamiliesListed):
+        keep_family_list(uow, event)  # for the BAST's attachment
 
 
 def remember_incident_place(uow: UnitOfWork, event: IncidentReported) -> None:

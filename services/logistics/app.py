@@ -20,6 +20,7 @@ from services.logistics import (
     stock_changes,
     ui,
 )
+from services.logistics.family_lists import families_of_case
 from services.logistics.migrations import HISTORY
 from services.logistics.models import (
     AdjustmentIn,
@@ -71,6 +72,7 @@ from services.logistics.models import (
 from services.logistics.settings import LogisticsSettings, get_settings
 from services.logistics.stream import subscriptions
 from services.logistics.ui.common import dispatch_name, pages
+from shared.events_disaster_aid import FamilyOnList
 from shared.actors import ActingUserName, attributed
 from shared.auth import Access, Policy, Role
 from shared.clock import Clock
@@ -468,16 +470,18 @@ def handover_of(dispatch_id: UUID, runtime: RuntimeDep) -> HandoverOut:
 def handover_pdf(handover_id: UUID, runtime: RuntimeDep, settings: SettingsDep) -> Response:
     """The handover record (Berita Acara Serah Terima) as a printable PDF."""
 
-    def load(uow: UnitOfWork) -> tuple[HandoverRow, WarehouseRow]:
+    def load(uow: UnitOfWork) -> tuple[HandoverRow, WarehouseRow, list[FamilyOnList]]:
         row = documents.get_handover(uow, handover_id)
         dispatch = allocation.get_dispatch(uow, row.dispatch_id)
         warehouse = uow.session.get(WarehouseRow, dispatch.warehouse_code)
         warehouse = present(warehouse, f"warehouse {dispatch.warehouse_code}")
-        return row, warehouse
+        families = families_of_case(uow, dispatch.case_id, warehouse.office_id)
+        return row, warehouse, families if dispatch.case_type == "incident" else []
 
-    row, warehouse = runtime.run(load)
+    row, warehouse, families = runtime.run(load)
     zone = settings.zone(warehouse.office_id)
-    return _pdf(documents.handover_pdf(row, warehouse, zone), f"bast-{handover_id}.pdf")
+    pdf = documents.handover_pdf(row, warehouse, zone, families)
+    return _pdf(pdf, f"bast-{handover_id}.pdf")
 
 
 def _pdf(content: bytes, filename: str) -> Response:

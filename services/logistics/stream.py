@@ -1,5 +1,6 @@
 """What logistics consumes: reported incidents (their hazard and place, to name them on
-the pick list), verified incidents, to allocate their needs from stock, and
+the pick list), verified incidents, to allocate their needs from stock, the lists of
+affected families (attached to the handover record), and
 distribution's goods requests and returned goods."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 from services.logistics import allocation, procurement
 from services.logistics.settings import LogisticsSettings
 from shared.events import AnyEvent, IncidentReported, IncidentVerified
+from shared.events_disaster_aid import AffectedFamiliesListed
 from shared.events_programs import DeliveryReturned, GoodsRequested
 from shared.runtime import Subscription, UnitOfWork
 from shared.topics import DELIVERIES, INCIDENTS
@@ -23,7 +25,9 @@ def subscriptions(settings: LogisticsSettings) -> list[Subscription]:
 
     return [
         Subscription(
-            topic=INCIDENTS, handle=on_incident, acts_on=(IncidentReported, IncidentVerified)
+            topic=INCIDENTS,
+            handle=on_incident,
+            acts_on=(IncidentReported, IncidentVerified, AffectedFamiliesListed),
         ),
         Subscription(
             topic=DELIVERIES, handle=on_delivery, acts_on=(GoodsRequested, DeliveryReturned)

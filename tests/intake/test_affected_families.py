@@ -9,11 +9,16 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import text
 
 from services.intake.families import AffectedFamilyRow
 from shared.auth import Role
-from shared.events_disaster_aid import AffectedFamiliesCounted
+from shared.events_disaster_aid import (
+    AffectedFamiliesCounted,
+    AffectedFamiliesListed,
+    FamilyOnList,
+)
 from tests.intake.test_api import report
 from tests.intake.test_case_records import Offices, make_offices
 
@@ -221,3 +226,24 @@ def test_another_offices_incident_and_families_answer_not_found(offices: Offices
     assert removed.status_code == 404
     kept = UUID(listed["id"])
     assert offices.runtime.run(lambda uow: uow.session.get(AffectedFamilyRow, kept)) is not None
+
+
+def test_the_list_for_the_handover_record_carries_heads_names_and_masked_kks_only(
+    offices: Offices,
+) -> None:
+    incident = offices.file()
+    add(offices, incident, family())
+
+    (listed,) = offices.events(AffectedFamiliesListed)
+
+    assert str(listed.case_id) == incident
+    assert [(f.head_name, f.kk_masked, f.members) for f in listed.families] == [
+        ("Rusdi bin Hasan", "64020612******07", 5)
+    ]
+    wire = listed.model_dump_json()
+    assert KK not in wire and NIK not in wire and "RT 05" not in wire
+
+
+def test_the_list_event_refuses_a_whole_kk_number() -> None:
+    with pytest.raises(ValidationError):
+        FamilyOnList(head_name="Rusdi", kk_masked=KK, members=5)
