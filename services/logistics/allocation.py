@@ -19,7 +19,6 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from services.logistics.buffer import check_minimum
-from services.logistics.family_lists import keep_family_list
 from services.logistics.catalogue import local_today, lock_items, near_expiry_days
 from services.logistics.domain import (
     AllocationPlan,
@@ -29,6 +28,7 @@ from services.logistics.domain import (
     check_issue_date,
     plan_allocation,
 )
+from services.logistics.family_lists import keep_family_list
 from services.logistics.ledger import (
     LOT,
     Cause,

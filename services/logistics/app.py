@@ -72,10 +72,10 @@ from services.logistics.models import (
 from services.logistics.settings import LogisticsSettings, get_settings
 from services.logistics.stream import subscriptions
 from services.logistics.ui.common import dispatch_name, pages
-from shared.events_disaster_aid import FamilyOnList
 from shared.actors import ActingUserName, attributed
 from shared.auth import Access, Policy, Role
 from shared.clock import Clock
+from shared.events_disaster_aid import FamilyOnList
 from shared.exports import XLSX_MEDIA_TYPE
 from shared.http import ERROR_RESPONSES
 from shared.invariants import present
