@@ -13,11 +13,13 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays
 import pytest
+from fastapi.testclient import TestClient
 
 from services.notify import case_clocks, queries
 from services.notify.domain import ALL_DISTRICTS, Period, evaluation_report
@@ -32,6 +34,8 @@ from shared.events_disaster_aid import (
     AidApplicationWithdrawn,
 )
 from shared.runtime import ServiceRuntime
+from tests.notify.test_board_pages import app_for, case_names, play
+from tests.notify.test_board_pages import make_runtime as board_runtime
 from tests.notify.test_cases import make_runtime
 from tests.notify.test_evaluation_quarter import OFFICES, quarter_of
 
@@ -392,3 +396,20 @@ def test_a_simulated_quarter_of_aid_applications_gives_the_evaluation_figures_pe
     if PUBLISHED[office][2] == "papers":
         never = [c for c in cases if c.fate is Fate.PAPERS_NEVER]
         assert never and len(evaluated) < len(cases)
+
+
+def test_the_board_names_an_aid_application_by_its_service_and_place(tmp_path: Path) -> None:
+    standards = load_standards()
+    start = datetime(2026, 8, 3, 9, 0, tzinfo=WITA)
+    clock = FixedClock(start)
+    board = board_runtime(tmp_path, clock)
+    play(board, standards, filed("balangan", uuid.uuid4(), start, district="Paringin"))
+    clock.set(start + HOUR)
+
+    with TestClient(app_for(board, standards)) as client:
+        names = case_names(client.get("/").text)
+        english = case_names(client.get("/?lang=en").text)
+
+    assert names == ["Penyelesaian bantuan rumah rusak · Desa, Paringin"]
+    assert english == ["Damaged-house aid (settlement) · Desa, Paringin"]
+    board.engine.dispose()
