@@ -21,7 +21,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Depends, Request, Response, status
@@ -438,36 +438,28 @@ def _announce_counts(
     uow.session.add(listing)
     uow.session.flush()
     rows = families_of(uow, incident.id)
-    totals = totals_of(rows)
+    snapshot: dict[str, Any] = {
+        "office_id": incident.office_id,
+        "case_id": incident.id,
+        "producer": "intake",
+        "occurred_at": uow.now(),
+        "revision": listing.revision,
+    }
     uow.emit(
         AffectedFamiliesCounted.first(
-            office_id=incident.office_id,
-            case_id=incident.id,
-            producer="intake",
-            occurred_at=uow.now(),
-            revision=listing.revision,
-            changed_by=changed_by,
-            **totals.model_dump(),
+            **snapshot, changed_by=changed_by, **totals_of(rows).model_dump()
         )
     )
     # For the handover record's attachment in logistics: names and masked KKs only.
-    uow.emit(
-        AffectedFamiliesListed.first(
-            office_id=incident.office_id,
-            case_id=incident.id,
-            producer="intake",
-            occurred_at=uow.now(),
-            revision=listing.revision,
-            families=[
-                FamilyOnList(
-                    head_name=row.head_name,
-                    kk_masked=mask_number(vault.decrypt(row.kk_number)),
-                    members=row.members,
-                )
-                for row in rows[:MAX_LISTED_FAMILIES]
-            ],
+    families = [
+        FamilyOnList(
+            head_name=row.head_name,
+            kk_masked=mask_number(vault.decrypt(row.kk_number)),
+            members=row.members,
         )
-    )
+        for row in rows[:MAX_LISTED_FAMILIES]
+    ]
+    uow.emit(AffectedFamiliesListed.first(**snapshot, families=families))
 
 
 @dataclass(frozen=True)
