@@ -7,14 +7,20 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
+from fastapi.testclient import TestClient
+
 from services.logistics import allocation, documents
 from services.logistics.family_lists import families_of_case
 from services.logistics.models import DispatchRow, HandoverIn, WarehouseRow
-from shared.events import DispatchPlanned
+from shared.events import DispatchPlanned, serialize_event
 from shared.events_disaster_aid import AffectedFamiliesListed, FamilyOnList
 from shared.runtime import ServiceRuntime, UnitOfWork
+from shared.tansu import TansuBroker
+from shared.topics import INCIDENTS
 from tests.logistics.support import NOW, allocate, receive, settings, verified
+from tests.logistics.test_api import client, lot, verified_event  # noqa: F401  the fixture
 from tests.logistics.test_documents import words
+from tests.support.kafka import eventually, send_raw
 
 RUSDI = FamilyOnList(head_name="Rusdi bin Hasan", kk_masked="64020612******07", members=5)
 SITI = FamilyOnList(head_name="Siti Aminah", kk_masked="64020612******11", members=3)
@@ -84,3 +90,38 @@ def test_another_offices_bast_never_shows_the_list(runtime: ServiceRuntime) -> N
     hear(runtime, listed(incident, 1, RUSDI))
 
     assert runtime.run(lambda uow: families_of_case(uow, incident, "balangan")) == []
+
+
+async def test_the_list_reaches_logistics_through_the_incidents_topic_and_prints_with_the_bast(
+    client: TestClient,  # noqa: F811  the fixture imported above
+    broker: TansuBroker,
+) -> None:
+    assert client.post("/lots", json=lot()).status_code == 201
+    incident = verified_event(10)
+    for event in (incident, listed(incident.case_id, 1, RUSDI, SITI)):
+        await send_raw(
+            broker.bootstrap_servers,
+            INCIDENTS.name,
+            serialize_event(event),
+            key=str(event.case_id).encode(),
+        )
+    (dispatch,) = await eventually(
+        lambda: client.get("/dispatches", params={"case_id": str(incident.case_id)}).json()
+    )
+    released = client.post(f"/dispatches/{dispatch['id']}/release", json={"released_by": "Rina"})
+    assert released.status_code == 200, released.text
+    handover = {
+        "handed_over_by": "Rina",
+        "received_by": "Pak Camat",
+        "receiver_organisation": "Posko",
+    }
+    bast = client.post(f"/dispatches/{dispatch['id']}/handover", json=handover).json()
+
+    def printed() -> str | None:
+        # The list travels on its own: it may land after the dispatch is planned.
+        text = words(client.get(f"/handovers/{bast['id']}.pdf").content)
+        return text if "Siti Aminah" in text else None
+
+    text = await eventually(printed)
+    assert "Rusdi bin Hasan 64020612******07 5" in text
+    assert "Jumlah: 2 KK, 8 jiwa" in text
