@@ -21,6 +21,8 @@ from shared.events_disaster_aid import (
 )
 from tests.intake.test_api import report
 from tests.intake.test_case_records import Offices, make_offices
+from tests.shared.test_data_keys import NEW, OLD, rewrap
+from tests.shared.test_data_keys import intake as api_with_key
 
 # A KK and a head's NIK issued in Tenggarong (64.02.06), the second born 1 Jan 1970.
 KK = "6402061203150007"
@@ -247,3 +249,26 @@ def test_the_list_for_the_handover_record_carries_heads_names_and_masked_kks_onl
 def test_the_list_event_refuses_a_whole_kk_number() -> None:
     with pytest.raises(ValidationError):
         FamilyOnList(head_name="Rusdi", kk_masked=KK, members=5)
+
+
+def test_after_a_key_rotation_and_rewrap_the_family_reads_and_its_kk_is_still_found(
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # `dinsos-admin data rewrap --service intake` re-encrypts the KK and NIK and recomputes
+    # the KK's keyed hash, so a family listed before the rotation is still found twice.
+    body = {**report(), "office_id": "kukar"}
+    with api_with_key(database_url, tmp_path, OLD) as before:
+        incident = before.post("/reports", json=body).json()["id"]
+        assert before.post(f"/incidents/{incident}/families", json=family()).status_code == 201
+
+    code, out, _ = rewrap("intake", database_url, f"{NEW},{OLD}", monkeypatch, capsys)
+
+    assert code == 0 and "rewrapped" in out
+    with api_with_key(database_url, tmp_path, NEW) as after:
+        listed = after.get(f"/incidents/{incident}/families").json()["families"]
+        assert [f["kk_masked"] for f in listed] == ["64020612******07"]
+        again = after.post(f"/incidents/{incident}/families", json=family())
+        assert again.json()["error"] == "family_already_listed"
