@@ -47,6 +47,12 @@ PUBLISHED_BY: dict[str, tuple[str, ...]] = {
         "DispositionRecorded",
         "EmergencyStatusDeclared",
         "RapidAssessmentRecorded",
+        "AffectedFamiliesCounted",
+        "AffectedFamiliesListed",
+        "AidApplicationFiled",
+        "AidApplicationDocumentsCompleted",
+        "AidApplicationSettled",
+        "AidApplicationWithdrawn",
     ),
     "logistics": (
         "DispatchPlanned",

@@ -12,6 +12,7 @@ calling the service's handlers, as its consumer would.
 
 from __future__ import annotations
 
+import itertools
 import time
 import uuid
 from collections.abc import Callable
@@ -189,10 +190,33 @@ def intake(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
             "files": {"document": ("surat.pdf", LETTER_PDF, "application/pdf")},
         }
 
+    serials = itertools.count(1001)
+
+    def affected_family() -> Body:
+        # A KK of Tenggarong (64.02.06) with a serial of its own: one per listing.
+        return {
+            "head_name": "Rusdi bin Hasan",
+            "kk": f"640206120315{next(serials):04d}",
+            "head_nik": "6402060101700003",
+            "members": 4,
+            "address": "RT 05",
+            "shelter": "own_home",
+        }
+
+    def family_id(office: str) -> str:
+        url = f"/incidents/{incident(office)}/families"
+        return str(offices[office].call("POST", url, json=affected_family())["id"])
+
+    def application_id(office: str) -> str:
+        body = {"family_id": family_id(office), "kind": "disaster_aid_proposal"}
+        return str(offices[office].call("POST", "/aid-applications", json=body)["id"])
+
     return app, Registry(
         kinds={
             "incident_id": incident,
             "about_incident_id": incident,
+            "family_id": family_id,
+            "application_id": application_id,
             "complaint_id": complaint_id,
             "photo_id": photo,
             "document_id": document,
@@ -235,6 +259,18 @@ def intake(database_url: str, tmp_path: Path) -> tuple[FastAPI, Registry]:
             # The complainant's public page: a code, no office's record id.
             "POST /pengaduan": lambda _: {"data": {"code": "K7QM2-XR9TD"}},
             "POST /incidents/{incident_id}/documents": lambda _: letter(),
+            "POST /incidents/{incident_id}/families": lambda _: {"json": affected_family()},
+            "PATCH /families/{family_id}": lambda _: {"json": {"members": 5}},
+            "POST /aid-applications": lambda id_: {
+                "json": {"family_id": id_("family_id"), "kind": "disaster_aid_proposal"}
+            },
+            "POST /aid-applications/{application_id}/documents-complete": lambda _: {"json": {}},
+            "POST /aid-applications/{application_id}/settlement": lambda _: {
+                "json": {"outcome": "proposed", "decided_by": "Kabid"}
+            },
+            "POST /aid-applications/{application_id}/withdrawal": lambda _: {
+                "json": {"reason": "Ditarik pemohon"}
+            },
             "POST /incidents/{incident_id}/dispositions": lambda _: {"json": DISPOSITION},
             "POST /incidents/{incident_id}/emergency-statuses": lambda _: {
                 "json": {

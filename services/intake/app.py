@@ -22,10 +22,11 @@ from fastapi import (
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.exc import IntegrityError
 
-from services.intake import assessment, case_records, handlers
+from services.intake import aid_applications, assessment, case_records, families, handlers
 from services.intake.complaint_routes import COMPLAINT_ACCESS, install_complaints
 from services.intake.dependencies import InCallersOffice, intake_settings
 from services.intake.domain import AddressRefused, IncidentStatus, geocoding_query, inspect_photo
+from services.intake.family_screens import FAMILY_SCREENS, family_screens_router
 from services.intake.geocoding import Geocoder, geocoder_from
 from services.intake.migrations import HISTORY
 from services.intake.models import (
@@ -457,6 +458,10 @@ ACCESS: Policy = {
     **case_records.CASE_RECORDS_ACCESS,
     # Tagana's rapid assessment: API and the field team's pages (services/intake/assessment.py).
     **assessment.ASSESSMENT_ACCESS,
+    # Affected families and aid applications (families.py, aid_applications.py).
+    **families.FAMILIES_ACCESS,
+    **aid_applications.AID_ACCESS,
+    **FAMILY_SCREENS,
     # The coordinator's inbox and report page (services/intake/screens.py).
     **COORDINATOR_SCREENS,
     # Complaints: the staff's API and screens, the complainant's public lookup.
@@ -502,9 +507,12 @@ def create_app(
     api.include_router(router)
     api.include_router(case_records.records_router)
     api.include_router(assessment.assessment_router)
+    api.include_router(families.families_router)
+    api.include_router(aid_applications.aid_router)
     api.include_router(page_router)
     api.state.pages = make_pages(settings.office_timezone)
     api.include_router(screens_router)
+    api.include_router(family_screens_router)
     install_complaints(api)
     api.include_router(assets_router)
     return api

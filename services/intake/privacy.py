@@ -51,6 +51,12 @@ SEALED = (
         columns=("complainant_contact", "lookup_code"),
         fingerprints={"lookup_digest": "lookup_code"},
     ),
+    # An affected family's KK and the head's NIK (services/intake/families.py).
+    SealedColumns(
+        table="affected_family",
+        columns=("kk_number", "head_nik"),
+        fingerprints={"kk_digest": "kk_number"},
+    ),
 )
 
 

@@ -6,11 +6,34 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.privacy import check_data_keys
 from shared.settings import ServiceSettings
+
+
+class FilingLimit(BaseModel):
+    """How long after a disaster an office takes aid applications, in its decree's words."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    months: int = Field(ge=1, le=60)
+    quote: str = Field(min_length=1, max_length=500)
+
+
+def balangan_filing_limit() -> dict[str, FilingLimit]:
+    """Balangan's rule (004, "Bantuan Sosial Korban Bencana", Sistem, Mekanisme dan
+    Prosedur a.): the one office of the five that publishes a filing deadline."""
+    return {
+        "balangan": FilingLimit(
+            months=3,
+            quote="Permohonan proposal bantuan korban bencana disampaikan dalam batas waktu "
+            "paling lambat 3 (tiga) bulan sejak terjadinya peristiwa bencana (Keputusan "
+            "Kepala Dinas Sosial Kabupaten Balangan Nomor 188.45/076/DINSOS-BLG/2024)",
+        )
+    }
+
 
 # Only good for development and tests: production must set its own (see the validator).
 DEVELOPMENT_NIK_KEY = "dev-only-nik-key-change-me"
@@ -46,6 +69,11 @@ class IntakeSettings(ServiceSettings):
     # refused until one is recorded. JSON list, e.g. INTAKE_DISPOSITION_REQUIRED_OFFICES=
     # '["kukar","balangan"]'; '[]' for none.
     disposition_required_offices: frozenset[str] = frozenset({"kukar"})
+    # Offices whose Standar Pelayanan sets a last day for filing an aid application after
+    # the disaster (services/intake/aid_applications.py): calendar months from the day it
+    # happened, and the decree's words quoted when a later one is refused. JSON, e.g.
+    # INTAKE_AID_FILING_LIMITS='{"balangan": {"months": 3, "quote": "..."}}'; '{}': none.
+    aid_filing_limits: dict[str, FilingLimit] = Field(default_factory=balangan_filing_limit)
 
     # A NIK is stored only as HMAC-SHA256 under this key, never in clear.
     nik_hash_key: SecretStr = SecretStr(DEVELOPMENT_NIK_KEY)

@@ -28,6 +28,7 @@ from services.logistics.domain import (
     check_issue_date,
     plan_allocation,
 )
+from services.logistics.family_lists import keep_family_list
 from services.logistics.ledger import (
     LOT,
     Cause,
@@ -52,6 +53,7 @@ from services.logistics.settings import LogisticsSettings
 from services.logistics.tenancy import check_case_of_event_office, record_of_callers_office
 from shared.contracts.envelope import CaseType, EventBase, GeoPoint, NeedLine
 from shared.contracts.intake import IncidentReported, IncidentVerified
+from shared.contracts.intake_disaster_aid import AffectedFamiliesListed
 from shared.contracts.logistics import (
     DispatchLine,
     DispatchPlanned,
@@ -76,6 +78,8 @@ def on_incident_event(uow: UnitOfWork, event: AnyEvent, settings: LogisticsSetti
         remember_incident_place(uow, event)
     elif isinstance(event, IncidentVerified):
         allocate_for_incident(uow, event, settings)
+    elif isinstance(event, AffectedFamiliesListed):
+        keep_family_list(uow, event)  # for the BAST's attachment
 
 
 def remember_incident_place(uow: UnitOfWork, event: IncidentReported) -> None:

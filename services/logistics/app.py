@@ -20,6 +20,7 @@ from services.logistics import (
     stock_changes,
     ui,
 )
+from services.logistics.family_lists import families_of_case
 from services.logistics.migrations import HISTORY
 from services.logistics.models import (
     AdjustmentIn,
@@ -74,6 +75,7 @@ from services.logistics.ui.common import dispatch_name, pages
 from shared.actors import ActingUserName, attributed
 from shared.auth import Access, Policy, Role
 from shared.clock import Clock
+from shared.contracts.intake_disaster_aid import FamilyOnList
 from shared.exports import XLSX_MEDIA_TYPE
 from shared.http import ERROR_RESPONSES
 from shared.invariants import present
@@ -470,16 +472,18 @@ def handover_of(dispatch_id: UUID, runtime: RuntimeDep) -> HandoverOut:
 def handover_pdf(handover_id: UUID, runtime: RuntimeDep, settings: SettingsDep) -> Response:
     """The handover record (Berita Acara Serah Terima) as a printable PDF."""
 
-    def load(uow: UnitOfWork) -> tuple[HandoverRow, WarehouseRow]:
+    def load(uow: UnitOfWork) -> tuple[HandoverRow, WarehouseRow, list[FamilyOnList]]:
         row = documents.get_handover(uow, handover_id)
         dispatch = allocation.get_dispatch(uow, row.dispatch_id)
         warehouse = uow.session.get(WarehouseRow, dispatch.warehouse_code)
         warehouse = present(warehouse, f"warehouse {dispatch.warehouse_code}")
-        return row, warehouse
+        families = families_of_case(uow, dispatch.case_id, warehouse.office_id)
+        return row, warehouse, families if dispatch.case_type == "incident" else []
 
-    row, warehouse = runtime.run(load)
+    row, warehouse, families = runtime.run(load)
     zone = settings.zone(warehouse.office_id)
-    return _pdf(documents.handover_pdf(row, warehouse, zone), f"bast-{handover_id}.pdf")
+    pdf = documents.handover_pdf(row, warehouse, zone, families)
+    return _pdf(pdf, f"bast-{handover_id}.pdf")
 
 
 def _pdf(content: bytes, filename: str) -> Response:

@@ -5,7 +5,7 @@ stock and the stock card (kartu stok) as Excel workbooks."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,6 +16,7 @@ from fpdf import FPDF
 from sqlmodel import select
 
 from services.logistics import allocation, queries
+from services.logistics.family_lists import family_list_page
 from services.logistics.models import (
     DispatchRow,
     DispatchStatus,
@@ -31,6 +32,7 @@ from services.logistics.models import (
 )
 from services.logistics.settings import OfficeHead
 from shared.auth import visible_to_caller
+from shared.contracts.intake_disaster_aid import FamilyOnList
 from shared.errors import Conflict, NotFound
 from shared.exports import Column, Kind, xlsx
 from shared.invariants import present
@@ -373,10 +375,16 @@ def _signatures(pdf: FPDF, row: HandoverRow, zone: ZoneInfo) -> None:
     pdf.set_y(max(after, head_top + 2 * _LINE + 30) + 3)
 
 
-def handover_pdf(row: HandoverRow, warehouse: WarehouseRow, zone: ZoneInfo) -> bytes:
+def handover_pdf(
+    row: HandoverRow,
+    warehouse: WarehouseRow,
+    zone: ZoneInfo,
+    families: Sequence[FamilyOnList] = (),
+) -> bytes:
     """The handover record, printable (Berita Acara Serah Terima Barang): place and date
     in words, both parties with name and NIP, the goods, and three signatures, the head
-    of office's ("Mengetahui") over the place for the office stamp."""
+    of office's ("Mengetahui") over the place for the office stamp; the location's
+    affected families attached on a page of their own when intake has listed them."""
     pdf = new_document("P", title=f"Berita Acara Serah Terima {row.number}")
     pdf.set_margins(20, 15, 20)
     pdf.set_auto_page_break(True, margin=15)
@@ -415,6 +423,8 @@ def handover_pdf(row: HandoverRow, warehouse: WarehouseRow, zone: ZoneInfo) -> b
     _signatures(pdf, row, zone)
     pdf.set_font(FONT, "", 7)
     pdf.cell(0, 5, f"Dicatat dalam sistem: {row.number} · {row.id}")
+    if families:
+        family_list_page(pdf, row.number, families)
     return bytes(pdf.output())
 
 

@@ -1,5 +1,6 @@
 """What logistics consumes: reported incidents (their hazard and place, to name them on
-the pick list), verified incidents, to allocate their needs from stock, and
+the pick list), verified incidents, to allocate their needs from stock, the lists of
+affected families (attached to the handover record), and
 distribution's goods requests and returned goods."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from services.logistics import allocation, procurement
 from services.logistics.settings import LogisticsSettings
 from shared.contracts.distribution import DeliveryReturned, GoodsRequested
 from shared.contracts.intake import IncidentReported, IncidentVerified
+from shared.contracts.intake_disaster_aid import AffectedFamiliesListed
 from shared.contracts.union import AnyEvent
 from shared.runtime import Subscription
 from shared.topics import DELIVERIES, INCIDENTS
@@ -25,7 +27,9 @@ def subscriptions(settings: LogisticsSettings) -> list[Subscription]:
 
     return [
         Subscription(
-            topic=INCIDENTS, handle=on_incident, acts_on=(IncidentReported, IncidentVerified)
+            topic=INCIDENTS,
+            handle=on_incident,
+            acts_on=(IncidentReported, IncidentVerified, AffectedFamiliesListed),
         ),
         Subscription(
             topic=DELIVERIES, handle=on_delivery, acts_on=(GoodsRequested, DeliveryReturned)

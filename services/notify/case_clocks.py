@@ -18,6 +18,7 @@ from services.notify.models import ClockRow, TimelineRow
 from services.notify.standards import EMERGENCY_RELIEF, ServiceStandard, Standards
 from shared.contracts import distribution as from_distribution
 from shared.contracts import intake as from_intake
+from shared.contracts import intake_disaster_aid as from_intake_disaster_aid
 from shared.contracts import logistics as from_logistics
 from shared.contracts import notify as from_notify
 from shared.contracts.distribution import (
@@ -38,6 +39,10 @@ from shared.contracts.intake import (
     IncidentUpdated,
     IncidentVerified,
     RapidAssessmentRecorded,
+)
+from shared.contracts.intake_disaster_aid import (
+    AidApplicationDocumentsCompleted,
+    AidApplicationFiled,
 )
 from shared.contracts.logistics import DispatchPlanned, PurchaseRequested
 from shared.contracts.notify import ResponseClockStopped
@@ -200,9 +205,26 @@ def _case_facts(event: EventBase) -> dict[str, Any]:
         }
     if isinstance(event, PurchaseRequested):
         return {"purchase_source": event.source}
-    if isinstance(event, ComplaintReceived):
-        return {"label": event.channel}  # a code: the screens put it in words
-    return {}
+    if isinstance(event, AidApplicationFiled | AidApplicationDocumentsCompleted):
+        return _aid_application_facts(event)
+    # A complaint's channel is a code: the screens put it in words.
+    return {"label": event.channel} if isinstance(event, ComplaintReceived) else {}
+
+
+def _aid_application_facts(
+    event: AidApplicationFiled | AidApplicationDocumentsCompleted,
+) -> dict[str, Any]:
+    """An aid application is counted in the district of its disaster; its label is the
+    kind of aid (a code the screens put into words). Either event may start its clock
+    (Balangan's on the filing, OKU Selatan's on the papers complete)."""
+    facts: dict[str, Any] = {
+        "label": event.kind,
+        "district": event.district,
+        "village": event.village,
+    }
+    if isinstance(event, AidApplicationFiled):
+        facts |= {"hazard": event.hazard, "people_affected": event.members}
+    return facts
 
 
 def _region_names(address: Address) -> tuple[str | None, str | None]:
@@ -278,6 +300,12 @@ def _actor_of(event: AnyEvent) -> str:
             | from_intake.ComplaintAnswered(answered_by=actor)
             | from_intake.ComplaintClosed(closed_by=actor)
             | from_notify.AlertAcknowledged(acknowledged_by=actor)
+            # Affected families and their aid applications.
+            | from_intake_disaster_aid.AffectedFamiliesCounted(changed_by=actor)
+            | from_intake_disaster_aid.AidApplicationFiled(recorded_by=actor)
+            | from_intake_disaster_aid.AidApplicationDocumentsCompleted(recorded_by=actor)
+            | from_intake_disaster_aid.AidApplicationSettled(decided_by=actor)
+            | from_intake_disaster_aid.AidApplicationWithdrawn(recorded_by=actor)
         ):
             return actor
         case (
@@ -289,6 +317,7 @@ def _actor_of(event: AnyEvent) -> str:
         case (
             # Done by the service itself, or by nobody the event names.
             from_logistics.DispatchPlanned()
+            | from_intake_disaster_aid.AffectedFamiliesListed()
             | from_logistics.StockShortageDetected()
             | from_logistics.StockMoved()
             | from_logistics.LotQuarantined()

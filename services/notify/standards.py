@@ -53,13 +53,13 @@ _NOTIFY_EVENT_NAMES = frozenset(
     if cls.__module__ == notify_contracts.__name__
 )
 
-# Case kinds a standard may clock; house-damage proposals have no events yet.
+# Case kinds a standard may clock (shared.events.CaseType, but for stock).
 CaseKind = Literal[
     "incident",
     "permakanan_round",
     "sandang_request",
     "procurement",
-    "house_damage_proposal",
+    "aid_application",
     "complaint",
 ]
 
@@ -104,7 +104,8 @@ class ServiceStandard(_StandardModel):
     """The time limit of one service and the events that start, stop and cancel its clock.
 
     A service with no `starts_on` is published in the decree but has no events in the
-    system yet (house-damage proposals): it is listed, and no clock can start for it.
+    system (Balangan's filing limit, a rule intake applies): it is listed, and no clock
+    can start for it.
     """
 
     name: str = Field(default="", description="The service as the decree names it.")

@@ -115,6 +115,7 @@ class CaseType(enum.StrEnum):
     PROCUREMENT = "procurement"  # a purchase request and its orders, from logistics
     STOCK = "stock"  # warehouse housekeeping not tied to a case; case_id is the lot's id
     COMPLAINT = "complaint"  # a complaint (pengaduan) recorded by office staff, from intake
+    AID_APPLICATION = "aid_application"  # a victim family's aid application, from intake
 
 
 class EventBase(Contract):

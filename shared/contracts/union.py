@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from shared.contracts import distribution, intake, logistics, notify
+from shared.contracts import distribution, intake, intake_disaster_aid, logistics, notify
 from shared.contracts.envelope import EventBase
 
 # Spelled `Union[...]` rather than `A | B | ...`: pydantic's discriminator reads it the
@@ -36,6 +36,12 @@ AnyEvent = Annotated[
         intake.ComplaintHandlingStarted,
         intake.ComplaintAnswered,
         intake.ComplaintClosed,
+        intake_disaster_aid.AffectedFamiliesCounted,
+        intake_disaster_aid.AffectedFamiliesListed,
+        intake_disaster_aid.AidApplicationFiled,
+        intake_disaster_aid.AidApplicationDocumentsCompleted,
+        intake_disaster_aid.AidApplicationSettled,
+        intake_disaster_aid.AidApplicationWithdrawn,
         # logistics
         logistics.DispatchPlanned,
         logistics.StockShortageDetected,

@@ -262,8 +262,9 @@ def test_the_five_offices_count_in_their_own_zones_and_units() -> None:
         "lubuklinggau": "Asia/Jakarta",
         "oku-selatan": "Asia/Jakarta",
     }
-    assert standards.service("oku-selatan", "house_damage_settlement").unit is Unit.WORKING_DAYS
-    assert not standards.service("balangan", "house_damage_settlement").clocked
+    assert standards.service("oku-selatan", "disaster_aid_proposal").unit is Unit.WORKING_DAYS
+    assert standards.service("balangan", "house_damage_settlement").clocked
+    assert not standards.service("balangan", "house_damage_filing").clocked
     assert standards.service("kukar", "sandang").unit is Unit.MONTHS
     assert standards.service("tarakan", "procurement").limit == 30
 
@@ -282,7 +283,7 @@ def test_oku_selatans_decree_sets_no_24_hour_rule_so_relief_runs_on_the_offices_
     # 003: "2 (dua) hari kerja, apabila persyaratan lengkap dan benar" is for the proposal.
     standards = load_standards()
     assert standards.service("oku-selatan").basis == "office_setting"
-    assert standards.for_office("oku-selatan").services["house_damage_settlement"].basis == "decree"
+    assert standards.for_office("oku-selatan").services["disaster_aid_proposal"].basis == "decree"
 
 
 def test_kukars_permakanan_and_sandang_rules_do_not_run_where_they_are_not_published() -> None:

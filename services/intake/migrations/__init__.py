@@ -5,7 +5,13 @@ from pathlib import Path
 
 # Tables kept beside their use cases (complaints, a case's records, rapid assessments);
 # importing them adds them to IntakeTable.metadata.
-from services.intake import assessment, case_records, complaints  # noqa: F401
+from services.intake import (  # noqa: F401
+    aid_applications,
+    assessment,
+    case_records,
+    complaints,
+    families,
+)
 from services.intake.models import IntakeTable
 from shared.migrations import MigrationHistory
 
