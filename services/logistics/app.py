@@ -4,8 +4,9 @@ alerts; the warehouse screens are in the `ui` package."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, status
@@ -37,6 +38,7 @@ from services.logistics.models import (
     IncidentPlaceRow,
     ItemIn,
     ItemOut,
+    ItemRow,
     ItemUpdate,
     LogisticsTable,
     LotCondition,
@@ -46,7 +48,9 @@ from services.logistics.models import (
     LotRow,
     MinimumLevelIn,
     MinimumLevelOut,
+    MinimumLevelRow,
     MovementOut,
+    MovementRow,
     OrderStatus,
     PickList,
     PickSignIn,
@@ -60,7 +64,9 @@ from services.logistics.models import (
     ReorderSuggestion,
     ReversalIn,
     ShortageOut,
+    ShortageRow,
     StockCard,
+    StockCountRow,
     StockLevel,
     TransferIn,
     TransferOut,
@@ -79,8 +85,12 @@ from shared.http import ERROR_RESPONSES
 from shared.invariants import present
 from shared.openapi import file_answer
 from shared.pages import assets_router
+from shared.paging import PAGED, After, Page, link_next_page
 from shared.runtime import RuntimeDep, ServiceRuntime, create_service_api
 from shared.unit_of_work import UnitOfWork
+
+Row = TypeVar("Row")
+Out = TypeVar("Out")
 
 router = APIRouter(responses=ERROR_RESPONSES)
 # A printable document, documented as what it is rather than JSON.
@@ -106,6 +116,14 @@ def _lot_out(row: LotRow) -> LotOut:
     return LotOut(**row.model_dump(exclude={"recorded_at"}), free=row.on_hand - row.reserved)
 
 
+def _answer(
+    request: Request, response: Response, page: Page[Row], out: Callable[[Row], Out]
+) -> list[Out]:
+    """A page of a list as its JSON array, the next page's address in `Link`."""
+    link_next_page(request, response, page)
+    return [out(row) for row in page.items]
+
+
 @router.post("/warehouses", status_code=status.HTTP_201_CREATED, tags=["catalogue"])
 def create_warehouse(body: WarehouseIn, runtime: RuntimeDep) -> WarehouseOut:
     """Register a warehouse (gudang) with its position."""
@@ -113,10 +131,17 @@ def create_warehouse(body: WarehouseIn, runtime: RuntimeDep) -> WarehouseOut:
     return _warehouse_out(runtime.run(lambda uow: catalogue.register_warehouse(uow, body, office)))
 
 
-@router.get("/warehouses", tags=["catalogue"])
-def list_warehouses(runtime: RuntimeDep) -> list[WarehouseOut]:
-    """All warehouses."""
-    return [_warehouse_out(row) for row in runtime.run(catalogue.list_warehouses)]
+@router.get("/warehouses", tags=["catalogue"], responses=PAGED)
+def list_warehouses(
+    request: Request,
+    response: Response,
+    runtime: RuntimeDep,
+    after: After = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[WarehouseOut]:
+    """The office's warehouses by code, a page at a time (`X-Total-Count`: how many)."""
+    page = runtime.run(lambda uow: catalogue.warehouses_page(uow, after=after, limit=limit))
+    return _answer(request, response, page, _warehouse_out)
 
 
 @router.post("/items", status_code=status.HTTP_201_CREATED, tags=["catalogue"])
@@ -126,11 +151,21 @@ def create_item(body: ItemIn, runtime: RuntimeDep) -> ItemOut:
     return ItemOut.model_validate(row, from_attributes=True)
 
 
-@router.get("/items", tags=["catalogue"])
-def list_items(runtime: RuntimeDep) -> list[ItemOut]:
-    """The item catalogue."""
-    rows = runtime.run(catalogue.list_items)
-    return [ItemOut.model_validate(row, from_attributes=True) for row in rows]
+@router.get("/items", tags=["catalogue"], responses=PAGED)
+def list_items(
+    request: Request,
+    response: Response,
+    runtime: RuntimeDep,
+    after: After = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+) -> list[ItemOut]:
+    """The item catalogue by code, a page at a time (`X-Total-Count`: how many)."""
+    page = runtime.run(lambda uow: catalogue.items_page(uow, after=after, limit=limit))
+    return _answer(request, response, page, _item_out)
+
+
+def _item_out(row: ItemRow) -> ItemOut:
+    return ItemOut.model_validate(row, from_attributes=True)
 
 
 @router.patch("/items/{item_code}", tags=["catalogue"])
@@ -155,25 +190,31 @@ def receive_lot(
     return _lot_out(runtime.run(lambda uow: stock_changes.receive_lot(uow, body, settings)))
 
 
-@router.get("/lots", tags=["stock"])
-def list_lots(
+@router.get("/lots", tags=["stock"], responses=PAGED)
+def list_lots(  # noqa: PLR0917 - FastAPI passes query parameters by keyword anyway
+    request: Request,
+    response: Response,
     runtime: RuntimeDep,
     item_code: str | None = None,
     warehouse_code: str | None = None,
     include_empty: bool = False,
     condition: LotCondition | None = None,
+    after: After = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[LotOut]:
-    """Lots in FIFO order (oldest received first)."""
-    rows = runtime.run(
-        lambda uow: queries.list_lots(
+    """Lots in FIFO order (by item and warehouse, oldest received first), a page at a time."""
+    page = runtime.run(
+        lambda uow: queries.lots_page(
             uow,
             item_code=item_code,
             warehouse_code=warehouse_code,
             include_empty=include_empty,
             condition=condition,
+            after=after,
+            limit=limit,
         )
     )
-    return [_lot_out(row) for row in rows]
+    return _answer(request, response, page, _lot_out)
 
 
 @router.get("/lots/{lot_id}", tags=["stock"])
@@ -224,7 +265,7 @@ def reverse(
     """Correct a mistaken receipt, adjustment or return by its reversing entry."""
     body = attributed(body, actor, "reversed_by")
     row = runtime.run(lambda uow: stock_changes.reverse_movement(uow, movement_id, body, settings))
-    return MovementOut.model_validate(row, from_attributes=True)
+    return _movement_out(row)
 
 
 @router.get("/stock-card", tags=["stock"])
@@ -311,21 +352,38 @@ def count(
     """Post a stock count (opname): differences become adjustments approved by the
     signed-in user (`counted_by` stays as typed: who stood at the shelf)."""
     body = attributed(body, actor, "approved_by")
-    row = runtime.run(lambda uow: stock_changes.post_count(uow, body, settings))
+    return _count_out(runtime.run(lambda uow: stock_changes.post_count(uow, body, settings)))
+
+
+@router.get("/counts", tags=["stock"], responses=PAGED)
+def counts(
+    request: Request,
+    response: Response,
+    runtime: RuntimeDep,
+    after: After = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[CountOut]:
+    """Stock counts, newest first, a page at a time."""
+    page = runtime.run(lambda uow: queries.list_counts(uow, after=after, limit=limit))
+    return _answer(request, response, page, _count_out)
+
+
+def _count_out(row: StockCountRow) -> CountOut:
     return CountOut.model_validate(row, from_attributes=True)
 
 
-@router.get("/counts", tags=["stock"])
-def counts(runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[CountOut]:
-    """Stock counts, newest first."""
-    rows = runtime.run(lambda uow: queries.list_counts(uow, limit=limit))
-    return [CountOut.model_validate(row, from_attributes=True) for row in rows]
-
-
-@router.get("/stock", tags=["stock"])
-def stock(runtime: RuntimeDep) -> list[StockLevel]:
-    """On hand, reserved and free per warehouse and item."""
-    return runtime.run(queries.stock_levels)
+@router.get("/stock", tags=["stock"], responses=PAGED)
+def stock(
+    request: Request,
+    response: Response,
+    runtime: RuntimeDep,
+    after: After = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[StockLevel]:
+    """On hand, reserved and free per warehouse and item, by warehouse then item, a page
+    at a time."""
+    page = runtime.run(lambda uow: queries.stock_page(uow, after=after, limit=limit))
+    return _answer(request, response, page, lambda level: level)
 
 
 @router.get(
@@ -343,32 +401,46 @@ def audit(runtime: RuntimeDep) -> dict[str, Any]:
     return {"consistent": not disagreements, "disagreements": disagreements}
 
 
-@router.get("/movements", tags=["stock"])
-def movements(
+@router.get("/movements", tags=["stock"], responses=PAGED)
+def movements(  # noqa: PLR0917 - FastAPI passes query parameters by keyword anyway
+    request: Request,
+    response: Response,
     runtime: RuntimeDep,
     lot_id: UUID | None = None,
     dispatch_id: UUID | None = None,
+    after: After = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[MovementOut]:
-    """The stock ledger, oldest first."""
-    rows = runtime.run(
-        lambda uow: queries.list_movements(uow, lot_id=lot_id, dispatch_id=dispatch_id, limit=limit)
+    """The stock ledger, oldest first, a page at a time."""
+    page = runtime.run(
+        lambda uow: queries.list_movements(
+            uow, lot_id=lot_id, dispatch_id=dispatch_id, after=after, limit=limit
+        )
     )
-    return [MovementOut.model_validate(row, from_attributes=True) for row in rows]
+    return _answer(request, response, page, _movement_out)
 
 
-@router.get("/dispatches", tags=["dispatches"])
-def list_dispatches(
+def _movement_out(row: MovementRow) -> MovementOut:
+    return MovementOut.model_validate(row, from_attributes=True)
+
+
+@router.get("/dispatches", tags=["dispatches"], responses=PAGED)
+def list_dispatches(  # noqa: PLR0917 - FastAPI passes query parameters by keyword anyway
+    request: Request,
+    response: Response,
     runtime: RuntimeDep,
     case_id: UUID | None = None,
     status_filter: Annotated[DispatchStatus | None, Query(alias="status")] = None,
+    after: After = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[DispatchOut]:
-    """Planned and released dispatches, newest first."""
-    rows = runtime.run(
-        lambda uow: queries.list_dispatches(uow, case_id=case_id, status=status_filter, limit=limit)
+    """Planned and released dispatches, newest first, a page at a time."""
+    page = runtime.run(
+        lambda uow: queries.list_dispatches(
+            uow, case_id=case_id, status=status_filter, after=after, limit=limit
+        )
     )
-    return [DispatchOut.of(row) for row in rows]
+    return _answer(request, response, page, DispatchOut.of)
 
 
 @router.get("/dispatches/{dispatch_id}", tags=["dispatches"])
@@ -506,17 +578,24 @@ def create_request(
     )
 
 
-@router.get("/purchase-requests", tags=["procurement"])
-def list_requests(
-    runtime: RuntimeDep, settings: SettingsDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+@router.get("/purchase-requests", tags=["procurement"], responses=PAGED)
+def list_requests(  # noqa: PLR0917 - FastAPI passes query parameters by keyword anyway
+    request: Request,
+    response: Response,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    after: After = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[PurchaseRequestOut]:
-    """Purchase requests with their lead time against the standard."""
-    return runtime.run(
-        lambda uow: [
-            procurement.request_out(uow, row, settings)
-            for row in procurement.list_requests(uow, limit=limit)
-        ]
-    )
+    """Purchase requests, newest first, with their lead time against the standard, a
+    page at a time."""
+
+    def work(uow: UnitOfWork) -> Page[PurchaseRequestOut]:
+        page = procurement.list_requests(uow, after=after, limit=limit)
+        outs = [procurement.request_out(uow, row, settings) for row in page.items]
+        return Page(items=outs, next_after=page.next_after)
+
+    return _answer(request, response, runtime.run(work), lambda out: out)
 
 
 @router.get("/purchase-requests/{request_id}", tags=["procurement"])
@@ -535,15 +614,20 @@ def place_order(
     return _order_out(runtime.run(lambda uow: procurement.place_order(uow, body, settings)))
 
 
-@router.get("/purchase-orders", tags=["procurement"])
-def list_orders(
+@router.get("/purchase-orders", tags=["procurement"], responses=PAGED)
+def list_orders(  # noqa: PLR0917 - FastAPI passes query parameters by keyword anyway
+    request: Request,
+    response: Response,
     runtime: RuntimeDep,
     status_filter: Annotated[OrderStatus | None, Query(alias="status")] = None,
+    after: After = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[PurchaseOrderOut]:
-    """Orders, soonest expected first."""
-    rows = runtime.run(lambda uow: procurement.list_orders(uow, status=status_filter, limit=limit))
-    return [_order_out(row) for row in rows]
+    """Orders, soonest expected first, a page at a time."""
+    page = runtime.run(
+        lambda uow: procurement.list_orders(uow, status=status_filter, after=after, limit=limit)
+    )
+    return _answer(request, response, page, _order_out)
 
 
 @router.post(
@@ -589,21 +673,38 @@ def _order_out(row: PurchaseOrderRow) -> PurchaseOrderOut:
 def set_minimum(body: MinimumLevelIn, runtime: RuntimeDep) -> MinimumLevelOut:
     """Set the buffer level of an item in a warehouse (a number, or households x ration x
     days)."""
-    row = runtime.run(lambda uow: alerts.set_minimum(uow, body))
+    return _minimum_out(runtime.run(lambda uow: alerts.set_minimum(uow, body)))
+
+
+@router.get("/minimum-levels", tags=["buffer stock"], responses=PAGED)
+def minimum_levels(
+    request: Request,
+    response: Response,
+    runtime: RuntimeDep,
+    after: After = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[MinimumLevelOut]:
+    """Buffer levels by warehouse and item, a page at a time."""
+    page = runtime.run(lambda uow: alerts.minimums_page(uow, after=after, limit=limit))
+    return _answer(request, response, page, _minimum_out)
+
+
+def _minimum_out(row: MinimumLevelRow) -> MinimumLevelOut:
     return MinimumLevelOut.model_validate(row, from_attributes=True)
 
 
-@router.get("/minimum-levels", tags=["buffer stock"])
-def minimum_levels(runtime: RuntimeDep) -> list[MinimumLevelOut]:
-    """All buffer levels."""
-    rows = runtime.run(alerts.list_minimums)
-    return [MinimumLevelOut.model_validate(row, from_attributes=True) for row in rows]
-
-
-@router.get("/reorder-suggestions", tags=["buffer stock"])
-def reorder(runtime: RuntimeDep) -> list[ReorderSuggestion]:
-    """Items whose free stock is below the buffer level, and what to order."""
-    return runtime.run(alerts.reorder_suggestions)
+@router.get("/reorder-suggestions", tags=["buffer stock"], responses=PAGED)
+def reorder(
+    request: Request,
+    response: Response,
+    runtime: RuntimeDep,
+    after: After = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[ReorderSuggestion]:
+    """Items whose free stock is below the buffer level, and what to order, by warehouse
+    and item, a page at a time."""
+    page = runtime.run(lambda uow: alerts.reorder_page(uow, after=after, limit=limit))
+    return _answer(request, response, page, lambda suggestion: suggestion)
 
 
 @router.get("/alerts", tags=["buffer stock"])
@@ -618,15 +719,25 @@ def scan(runtime: RuntimeDep, settings: SettingsDep) -> dict[str, int]:
     return runtime.run(lambda uow: alerts.scan(uow, settings))
 
 
-@router.get("/shortages", tags=["dispatches"])
-def shortages(
+@router.get("/shortages", tags=["dispatches"], responses=PAGED)
+def shortages(  # noqa: PLR0917 - FastAPI passes query parameters by keyword anyway
+    request: Request,
+    response: Response,
     runtime: RuntimeDep,
     case_id: UUID | None = None,
+    after: After = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[ShortageOut]:
-    """Needs of verified incidents that no warehouse could cover."""
-    rows = runtime.run(lambda uow: queries.list_shortages(uow, case_id=case_id, limit=limit))
-    return [ShortageOut.model_validate(row, from_attributes=True) for row in rows]
+    """Needs of verified incidents that no warehouse could cover, newest first, a page at
+    a time."""
+    page = runtime.run(
+        lambda uow: queries.list_shortages(uow, case_id=case_id, after=after, limit=limit)
+    )
+    return _answer(request, response, page, _shortage_out)
+
+
+def _shortage_out(row: ShortageRow) -> ShortageOut:
+    return ShortageOut.model_validate(row, from_attributes=True)
 
 
 # Who may call what; a route missing here is refused to everyone (tests/logistics/test_access).

@@ -10,13 +10,19 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID, uuid4
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import func, or_
 from sqlmodel import col, select
 
 from services.logistics import allocation, catalogue, ledger, stock_changes
 from services.logistics.catalogue import local_today
-from services.logistics.domain import AllocationPlan, ReceiptDecision, lead_time, receipt_decision
-from services.logistics.ledger import Cause
+from services.logistics.domain import (
+    AllocationPlan,
+    ReceiptDecision,
+    Refused,
+    lead_time,
+    receipt_decision,
+)
+from services.logistics.lists import ORDERS_SOONEST_EXPECTED, REQUESTS_NEWEST_FIRST, page_of
 from services.logistics.models import (
     DispatchRow,
     GoodsReceiptIn,
@@ -57,7 +63,8 @@ from shared.events_stock import (
     RejectedLine,
 )
 from shared.invariants import of_type
-from shared.unit_of_work import UnitOfWork
+from shared.paging import Page, keyset
+from shared.unit_of_work import Chain, UnitOfWork
 
 RequestSource = Literal["permakanan_round", "sandang_request", "shortage", "buffer_stock"]
 
@@ -131,7 +138,7 @@ def book_return(uow: UnitOfWork, event: DeliveryReturned, settings: LogisticsSet
         raise PermanentEventError(
             "other_office", f"dispatch {dispatch.id} is of office {dispatch.office_id}"
         )
-    cause = Cause.of(event)
+    cause = Chain.of(event)
     for line in event.lines:
         lot_id = line.lot_id or _lot_of_dispatch(dispatch, line.item_code)
         if lot_id is None:
@@ -270,21 +277,16 @@ def raise_request(
         else [],
     )
     uow.session.add(row)
-    uow.emit(
-        PurchaseRequested(
-            event_id=uuid4(),
-            occurred_at=now,
-            office_id=office_id,
-            case_id=request_id,
-            case_type=CaseType.PROCUREMENT,
-            correlation_id=row.correlation_id,
-            causation_id=causation_id,
-            producer="logistics",
-            source=source,
-            source_case_id=source_case_id,
-            lines=tuple(ProcurementLine(item_code=c, quantity=q) for c, q in lines),
-            needed_by=needed_by,
-        )
+    uow.announce(
+        PurchaseRequested,
+        after=Chain(row.correlation_id, causation_id),
+        office_id=office_id,
+        case_id=request_id,
+        case_type=CaseType.PROCUREMENT,
+        source=source,
+        source_case_id=source_case_id,
+        lines=tuple(ProcurementLine(item_code=c, quantity=q) for c, q in lines),
+        needed_by=needed_by,
     )
     return row
 
@@ -326,14 +328,12 @@ def get_request(
     )
 
 
-def list_requests(uow: UnitOfWork, *, limit: int) -> Sequence[PurchaseRequestRow]:
-    """Purchase requests, newest first."""
-    query = (
-        select(PurchaseRequestRow)
-        .order_by(col(PurchaseRequestRow.requested_at).desc())
-        .limit(limit)
-    )
-    return uow.session.exec(of_callers_office(query, PurchaseRequestRow.office_id)).all()
+def list_requests(
+    uow: UnitOfWork, *, after: str | None = None, limit: int
+) -> Page[PurchaseRequestRow]:
+    """Purchase requests, newest first, a page at a time."""
+    query = of_callers_office(select(PurchaseRequestRow), PurchaseRequestRow.office_id)
+    return page_of(uow, query, REQUESTS_NEWEST_FIRST, after=after, limit=limit)
 
 
 def request_out(
@@ -404,15 +404,13 @@ def place_order(
         select(PurchaseOrderRow.id).where(PurchaseOrderRow.number == body.number)
     ).first():
         raise Conflict(f"order number {body.number} is taken", code="order_exists")
-    now = uow.now()
-    placed = PurchaseOrderPlaced(
-        event_id=uuid4(),
-        occurred_at=now,
+    # A person's action continuing the request's chain: no event of ours caused it.
+    placed = uow.announce(
+        PurchaseOrderPlaced,
+        after=Chain(correlation_id=request.correlation_id),
         office_id=request.office_id,
         case_id=request.id,
         case_type=CaseType.PROCUREMENT,
-        correlation_id=request.correlation_id,
-        producer="logistics",
         order_id=uuid4(),
         order_number=body.number,
         supplier=body.supplier,
@@ -432,11 +430,10 @@ def place_order(
             {"item_code": line.item_code, "ordered": line.quantity, "accepted": 0}
             for line in body.lines
         ],
-        placed_at=now,
+        placed_at=placed.occurred_at,
         placed_event_id=placed.event_id,
     )
     uow.session.add(row)
-    uow.emit(placed)
     return row
 
 
@@ -453,16 +450,13 @@ def get_order(uow: UnitOfWork, order_id: UUID, *, for_update: bool = False) -> P
 
 
 def list_orders(
-    uow: UnitOfWork, *, status: OrderStatus | None, limit: int
-) -> Sequence[PurchaseOrderRow]:
-    """Orders, soonest expected first."""
-    query = in_callers_warehouses(
-        select(PurchaseOrderRow).order_by(col(PurchaseOrderRow.expected_on)).limit(limit),
-        PurchaseOrderRow.warehouse_code,
-    )
+    uow: UnitOfWork, *, status: OrderStatus | None, after: str | None = None, limit: int
+) -> Page[PurchaseOrderRow]:
+    """Orders, soonest expected first, a page at a time."""
+    query = in_callers_warehouses(select(PurchaseOrderRow), PurchaseOrderRow.warehouse_code)
     if status is not None:
         query = query.where(PurchaseOrderRow.status == status)
-    return uow.session.exec(query).all()
+    return page_of(uow, query, ORDERS_SOONEST_EXPECTED, after=after, limit=limit)
 
 
 def receive_goods(
@@ -477,9 +471,7 @@ def receive_goods(
         raise Conflict(f"purchase order {order.number} is closed", code="order_closed")
     today = catalogue.warehouse_today(uow, settings, order.warehouse_code)
     if body.received_on > today:
-        raise Unprocessable(
-            f"received_on {body.received_on} is after today", code="receipt_refused"
-        )
+        raise Refused(f"received_on {body.received_on} is after today", code="received_in_future")
     remaining = {line["item_code"]: line["ordered"] - line["accepted"] for line in order.lines}
     decisions: list[tuple[Any, ReceiptDecision]] = []
     for line in body.lines:
@@ -499,7 +491,7 @@ def receive_goods(
         remaining[line.item_code] -= decision.accepted
         decisions.append((line, decision))
     request = get_request(uow, order.request_id, for_update=True)
-    cause = Cause(correlation_id=request.correlation_id, causation_id=order.placed_event_id)
+    cause = Chain(correlation_id=request.correlation_id, causation_id=order.placed_event_id)
     accepted: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
     for line, decision in decisions:
@@ -548,22 +540,18 @@ def receive_goods(
         recorded_at=uow.now(),
     )
     uow.session.add(receipt)
-    received = GoodsReceived(
-        event_id=uuid4(),
-        occurred_at=uow.now(),
+    received = uow.announce(
+        GoodsReceived,
+        after=cause,
         office_id=request.office_id,
         case_id=request.id,
         case_type=CaseType.PROCUREMENT,
-        correlation_id=request.correlation_id,
-        causation_id=order.placed_event_id,
-        producer="logistics",
         order_id=order.id,
         receipt_id=receipt.id,
         accepted=tuple(ReceivedLine.model_validate(a) for a in accepted),
         rejected=tuple(RejectedLine.model_validate(r) for r in rejected),
         order_complete=complete,
     )
-    uow.emit(received)
     uow.session.flush()
     _complete_request_if_received(uow, request, received, settings)
     return receipt
@@ -586,14 +574,7 @@ def _complete_request_if_received(
     pending = request.pending_goods_request
     request.pending_goods_request = None
     uow.session.add(request)
-    uow.emit(
-        ProcurementCompleted.caused_by(
-            cause,
-            producer="logistics",
-            occurred_at=uow.now(),
-            source_case_id=request.source_case_id,
-        )
-    )
+    uow.announce(ProcurementCompleted, after=cause, source_case_id=request.source_case_id)
     if pending is None:
         return
     waiting = parse_event(pending.encode())
@@ -627,23 +608,12 @@ def requests_newest_first(
     """The caller's office's purchase requests, newest first, after a keyset cursor
     (requested_at, id) so a request raised while someone pages does not shift the next
     page; only the completed or only the open ones when `completed` says."""
-    query = select(PurchaseRequestRow).order_by(
-        col(PurchaseRequestRow.requested_at).desc(), col(PurchaseRequestRow.id).desc()
-    )
+    query = select(PurchaseRequestRow)
     if completed is not None:
         wanted = RequestStatus.COMPLETED if completed else RequestStatus.OPEN
         query = query.where(PurchaseRequestRow.status == wanted)
-    if after is not None:
-        moment, request_id = after
-        query = query.where(
-            or_(
-                col(PurchaseRequestRow.requested_at) < moment,
-                and_(
-                    col(PurchaseRequestRow.requested_at) == moment,
-                    col(PurchaseRequestRow.id) < request_id,
-                ),
-            )
-        )
+    order = REQUESTS_NEWEST_FIRST
+    query = keyset(query, order.columns, newest_first=order.newest_first, after=after)
     return uow.session.exec(
         of_callers_office(query.limit(limit), PurchaseRequestRow.office_id)
     ).all()

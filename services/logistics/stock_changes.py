@@ -21,14 +21,14 @@ from services.logistics.catalogue import (
 )
 from services.logistics.domain import (
     CountLine,
+    Refused,
     check_adjustment,
     check_count,
     check_receipt,
+    short_lot,
     take_in_issue_order,
 )
 from services.logistics.ledger import (
-    NO_CAUSE,
-    Cause,
     change_on_hand,
     emit_quarantined,
     issue_guarded,
@@ -55,7 +55,7 @@ from services.logistics.settings import LogisticsSettings
 from services.logistics.tenancy import warehouse_visible
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events_stock import MovementKind
-from shared.unit_of_work import UnitOfWork
+from shared.unit_of_work import A_PERSON_STARTS_IT, Chain, UnitOfWork
 
 
 def receive_lot(
@@ -64,7 +64,7 @@ def receive_lot(
     settings: LogisticsSettings,
     *,
     reference: str | None = None,
-    cause: Cause = NO_CAUSE,
+    cause: Chain = A_PERSON_STARTS_IT,
 ) -> LotRow:
     """Book goods received as a new lot, with its receipt in the ledger (dated the day the
     goods arrived, so the stock card shows them then)."""
@@ -171,7 +171,7 @@ def quarantine_lot(
     body: QuarantineIn,
     settings: LogisticsSettings,
     *,
-    cause: Cause = NO_CAUSE,
+    cause: Chain = A_PERSON_STARTS_IT,
 ) -> LotRow:
     """Set free units of a lot aside as damaged, expired or recalled: they move to a
     quarantined lot of their own, which stays on the stock card and is never issued."""
@@ -283,14 +283,15 @@ def post_count(uow: UnitOfWork, body: CountIn, settings: LogisticsSettings) -> S
     today = local_today(uow, settings, warehouse.office_id)
     counted_on = body.counted_on or today
     if counted_on > today:
-        raise Unprocessable(f"a count cannot be dated after today ({today})", code="count_refused")
+        raise Refused(f"a count cannot be dated after today ({today})", code="count_in_future")
     lots: dict[UUID, LotRow] = {}
     for lot_id in sorted({line.lot_id for line in body.lines}, key=str):
         lot = locked_lot(uow, lot_id)
         if lot.warehouse_code != body.warehouse_code:
-            raise Unprocessable(
+            raise Refused(
                 f"lot {lot_id} is in {lot.warehouse_code}, not {body.warehouse_code}",
-                code="count_refused",
+                code="lot_in_other_warehouse",
+                lot=short_lot(lot_id),
             )
         lots[lot_id] = lot
     lines = [

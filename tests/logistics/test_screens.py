@@ -310,6 +310,6 @@ def test_a_signed_in_keeper_signs_a_pick_list_and_a_page_on_another_port_cannot(
 def handlers_released(runtime: ServiceRuntime) -> list[tuple[str, str | None]]:
     """Status and releaser of every dispatch, as the database holds them."""
     rows = runtime.run(
-        lambda uow: queries.list_dispatches(uow, case_id=None, status=None, limit=10)
+        lambda uow: queries.list_dispatches(uow, case_id=None, status=None, limit=10).items
     )
     return [(row.status.value, row.released_by) for row in rows]

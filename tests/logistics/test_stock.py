@@ -65,7 +65,11 @@ def card(runtime: ServiceRuntime, as_of: date, item: str = "RICE-5KG", warehouse
 def movements(runtime: ServiceRuntime, lot_id: uuid.UUID) -> list[MovementRow]:
     return list(
         runtime.run(
-            lambda uow: queries.list_movements(uow, lot_id=lot_id, dispatch_id=None, limit=100)
+            lambda uow: (
+                queries.list_movements(
+                    uow, lot_id=lot_id, dispatch_id=None, after=None, limit=100
+                ).items
+            )
         )
     )
 

@@ -247,7 +247,8 @@ def new_request(
     lang = choose_language(request)
 
     def load(uow: UnitOfWork) -> list[CaseChoice]:
-        shortages = queries.list_shortages(uow, case_id=None, limit=200)
+        # The newest unmet needs: the cases a new request most likely serves.
+        shortages = queries.list_shortages(uow, case_id=None, limit=200).items
         places = queries.incident_places(uow, [row.case_id for row in shortages])
         cases: dict[UUID, CaseChoice] = {}
         for row in shortages:
@@ -381,7 +382,7 @@ def procurement_detail(request: Request, request_id: UUID, runtime: RuntimeDep) 
         if row.source_case_id is not None:
             for dispatch in queries.list_dispatches(
                 uow, case_id=row.source_case_id, status=None, limit=20
-            ):
+            ).items:
                 try:
                     handover: HandoverRow | None = documents.handover_of(uow, dispatch.id)
                 except NotFound:
