@@ -19,19 +19,16 @@ from services.logistics.domain import (
     reorder_suggestion,
 )
 from services.logistics.lists import MINIMUMS_BY_PLACE, page_of
-from services.logistics.models import (
+from services.logistics.models.catalogue import (
     Alerts,
-    LotCondition,
-    LotRow,
     MinimumLevelIn,
     MinimumLevelRow,
     NearExpiryAlert,
-    OrderStatus,
-    PurchaseOrderRow,
-    QuarantineIn,
     ReorderSuggestion,
     WarehouseRow,
 )
+from services.logistics.models.procurement import OrderStatus, PurchaseOrderRow
+from services.logistics.models.stock import LotCondition, LotRow, QuarantineIn
 from services.logistics.settings import LogisticsSettings
 from services.logistics.tenancy import in_callers_warehouses
 from shared.errors import Unprocessable

@@ -39,14 +39,14 @@ from services.logistics.ledger import (
     release_reserved,
     reserve_guarded,
 )
-from services.logistics.models import (
-    ISSUABLE_PREDICATE,
+from services.logistics.models.catalogue import WarehouseRow
+from services.logistics.models.dispatch import (
     DispatchRow,
     DispatchStatus,
     IncidentPlaceRow,
     ShortageRow,
-    WarehouseRow,
 )
+from services.logistics.models.stock import ISSUABLE_PREDICATE
 from services.logistics.settings import LogisticsSettings
 from services.logistics.tenancy import check_case_of_event_office, record_of_callers_office
 from shared.errors import Conflict

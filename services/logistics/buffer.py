@@ -11,7 +11,8 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col
 
 from services.logistics.domain import reorder_suggestion
-from services.logistics.models import LotCondition, LotRow, MinimumLevelRow, WarehouseRow
+from services.logistics.models.catalogue import MinimumLevelRow, WarehouseRow
+from services.logistics.models.stock import LotCondition, LotRow
 from shared.events import CaseType
 from shared.events_stock import StockBelowMinimum
 from shared.invariants import present

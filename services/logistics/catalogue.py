@@ -16,16 +16,15 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from services.logistics.ledger import locked_lot
 from services.logistics.lists import ITEMS_BY_CODE, WAREHOUSES_BY_CODE, page_of
-from services.logistics.models import (
+from services.logistics.models.base import LogisticsTable
+from services.logistics.models.catalogue import (
     ItemIn,
     ItemRow,
     ItemUpdate,
-    LogisticsTable,
-    LotPlacement,
-    LotRow,
     WarehouseIn,
     WarehouseRow,
 )
+from services.logistics.models.stock import LotPlacement, LotRow
 from services.logistics.settings import LogisticsSettings
 from services.logistics.tenancy import of_callers_office
 from shared.auth import scoped_office, visible_to_caller

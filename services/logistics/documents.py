@@ -16,19 +16,17 @@ from fpdf import FPDF
 from sqlmodel import select
 
 from services.logistics import allocation, queries
-from services.logistics.models import (
+from services.logistics.models.catalogue import ItemRow, WarehouseRow
+from services.logistics.models.dispatch import (
     DispatchRow,
     DispatchStatus,
     HandoverIn,
     HandoverRow,
-    ItemRow,
-    LotRow,
     PickLine,
     PickList,
     PickSignIn,
-    StockCard,
-    WarehouseRow,
 )
+from services.logistics.models.stock import LotRow, StockCard
 from services.logistics.settings import OfficeHead
 from shared.auth import visible_to_caller
 from shared.errors import Conflict, NotFound

@@ -22,13 +22,9 @@ from sqlmodel import col, select
 
 from services.logistics.buffer import check_minimum
 from services.logistics.domain import check_backdated_decrease
-from services.logistics.models import (
-    LogisticsTable,
-    LotCondition,
-    LotRow,
-    MovementRow,
-    WarehouseRow,
-)
+from services.logistics.models.base import LogisticsTable
+from services.logistics.models.catalogue import WarehouseRow
+from services.logistics.models.stock import LotCondition, LotRow, MovementRow
 from services.logistics.tenancy import record_of_callers_office
 from shared.errors import Unprocessable
 from shared.events import CaseType

@@ -14,18 +14,10 @@ from uuid import UUID
 from sqlmodel import col
 from sqlmodel.sql.expression import SelectOfScalar
 
-from services.logistics.models import (
-    DispatchRow,
-    ItemRow,
-    LotRow,
-    MinimumLevelRow,
-    MovementRow,
-    PurchaseOrderRow,
-    PurchaseRequestRow,
-    ShortageRow,
-    StockCountRow,
-    WarehouseRow,
-)
+from services.logistics.models.catalogue import ItemRow, MinimumLevelRow, WarehouseRow
+from services.logistics.models.dispatch import DispatchRow, ShortageRow
+from services.logistics.models.procurement import PurchaseOrderRow, PurchaseRequestRow
+from services.logistics.models.stock import LotRow, MovementRow, StockCountRow
 from shared.paging import Page, Position, cursor_position, keyset
 from shared.unit_of_work import UnitOfWork
 

@@ -23,15 +23,11 @@ from services.logistics.domain import (
     receipt_decision,
 )
 from services.logistics.lists import ORDERS_SOONEST_EXPECTED, REQUESTS_NEWEST_FIRST, page_of
-from services.logistics.models import (
-    DispatchRow,
+from services.logistics.models.catalogue import WarehouseRow
+from services.logistics.models.dispatch import DispatchRow, HandoverRow
+from services.logistics.models.procurement import (
     GoodsReceiptIn,
     GoodsReceiptRow,
-    HandoverRow,
-    LotCondition,
-    LotIn,
-    LotRow,
-    MovementRow,
     OrderStatus,
     PurchaseOrderIn,
     PurchaseOrderRow,
@@ -39,8 +35,8 @@ from services.logistics.models import (
     PurchaseRequestOut,
     PurchaseRequestRow,
     RequestStatus,
-    WarehouseRow,
 )
+from services.logistics.models.stock import LotCondition, LotIn, LotRow, MovementRow
 from services.logistics.settings import LogisticsSettings
 from services.logistics.tenancy import (
     check_case_of_callers_office,

@@ -24,14 +24,16 @@ from services.logistics.lists import (
     SHORTAGES_NEWEST_FIRST,
     page_of,
 )
-from services.logistics.models import (
+from services.logistics.models.dispatch import (
     DispatchRow,
     DispatchStatus,
     IncidentPlaceRow,
+    ShortageRow,
+)
+from services.logistics.models.stock import (
     LotCondition,
     LotRow,
     MovementRow,
-    ShortageRow,
     StockCard,
     StockCardLine,
     StockCountRow,

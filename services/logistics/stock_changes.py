@@ -38,7 +38,7 @@ from services.logistics.ledger import (
     record,
     split_off,
 )
-from services.logistics.models import (
+from services.logistics.models.stock import (
     AdjustmentIn,
     CountIn,
     LotCondition,

@@ -12,7 +12,9 @@ import pytest
 
 from services.logistics import allocation, catalogue, queries, stock_changes
 from services.logistics.migrations import HISTORY
-from services.logistics.models import ItemIn, LogisticsTable, LotIn, LotRow, WarehouseIn
+from services.logistics.models.base import LogisticsTable
+from services.logistics.models.catalogue import ItemIn, WarehouseIn
+from services.logistics.models.stock import LotIn, LotRow
 from services.logistics.settings import LogisticsSettings
 from shared.clock import FixedClock
 from shared.events import EventBase, GeoPoint, IncidentVerified, NeedLine

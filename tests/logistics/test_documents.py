@@ -15,14 +15,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from services.logistics import alerts, allocation, catalogue, documents, queries
 from services.logistics.app import create_app
-from services.logistics.models import (
-    HandoverIn,
-    ItemUpdate,
-    LotPlacement,
-    MinimumLevelIn,
-    PickSignIn,
-    WarehouseRow,
-)
+from services.logistics.models.catalogue import ItemUpdate, MinimumLevelIn, WarehouseRow
+from services.logistics.models.dispatch import HandoverIn, PickSignIn
+from services.logistics.models.stock import LotPlacement
 from services.logistics.settings import LogisticsSettings, OfficeHead
 from services.logistics.ui.common import pages
 from shared.auth import Role

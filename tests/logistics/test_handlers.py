@@ -10,7 +10,9 @@ import pytest
 from sqlmodel import select
 
 from services.logistics import allocation, catalogue, queries, stock_changes
-from services.logistics.models import AdjustmentIn, DispatchRow, ShortageRow, WarehouseIn
+from services.logistics.models.catalogue import WarehouseIn
+from services.logistics.models.dispatch import DispatchRow, ShortageRow
+from services.logistics.models.stock import AdjustmentIn
 from shared.errors import Conflict, PermanentEventError, Unprocessable
 from shared.events import (
     DispatchPlanned,

@@ -18,14 +18,13 @@ from fastapi.testclient import TestClient
 
 from services.logistics import alerts, procurement, stock_changes, ui
 from services.logistics.app import router
-from services.logistics.models import (
-    CountIn,
-    CountLineIn,
-    MinimumLevelIn,
+from services.logistics.models.catalogue import MinimumLevelIn
+from services.logistics.models.procurement import (
     ProcurementLineIn,
     PurchaseOrderIn,
     PurchaseRequestIn,
 )
+from services.logistics.models.stock import CountIn, CountLineIn
 from shared.http import install_error_handlers
 from shared.paging import cursor_token
 from shared.runtime import ServiceRuntime, guard_requests

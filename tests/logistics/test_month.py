@@ -14,18 +14,14 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 from services.logistics import allocation, procurement, queries, stock_changes
-from services.logistics.models import (
-    CountIn,
-    CountLineIn,
+from services.logistics.models.procurement import (
     GoodsReceiptIn,
-    LotRow,
     ProcurementLineIn,
     PurchaseOrderIn,
     PurchaseRequestIn,
-    QuarantineIn,
     ReceiptLineIn,
-    TransferIn,
 )
+from services.logistics.models.stock import CountIn, CountLineIn, LotRow, QuarantineIn, TransferIn
 from shared.events import CaseType, DispatchPlanned, EventBase, NeedLine
 from shared.events_programs import DeliveryReturned, GoodsRequested, ReturnedLine
 from shared.events_stock import LotQuarantined

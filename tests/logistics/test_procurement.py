@@ -11,15 +11,15 @@ from datetime import date, timedelta
 import pytest
 
 from services.logistics import allocation, documents, procurement, queries
-from services.logistics.models import (
+from services.logistics.models.dispatch import HandoverIn
+from services.logistics.models.procurement import (
     GoodsReceiptIn,
-    HandoverIn,
-    LotRow,
     ProcurementLineIn,
     PurchaseOrderIn,
     PurchaseRequestIn,
     ReceiptLineIn,
 )
+from services.logistics.models.stock import LotRow
 from services.logistics.ui.procurement import follow_page
 from shared.errors import Conflict, PermanentEventError, Unprocessable
 from shared.events import CaseType, DispatchPlanned, EventBase, NeedLine

@@ -28,8 +28,8 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from services.logistics import alerts, allocation, procurement
-from services.logistics.models import (
-    MinimumLevelIn,
+from services.logistics.models.catalogue import MinimumLevelIn
+from services.logistics.models.procurement import (
     ProcurementLineIn,
     PurchaseOrderIn,
     PurchaseRequestOut,

@@ -24,7 +24,11 @@ from selenium.webdriver.remote.webelement import WebElement
 
 from services.logistics import allocation, procurement, queries, ui
 from services.logistics.app import ACCESS, router
-from services.logistics.models import ProcurementLineIn, PurchaseOrderIn, PurchaseRequestIn
+from services.logistics.models.procurement import (
+    ProcurementLineIn,
+    PurchaseOrderIn,
+    PurchaseRequestIn,
+)
 from shared.auth import AuthSettings, protect
 from shared.demo import load_demo_data
 from shared.http import install_error_handlers

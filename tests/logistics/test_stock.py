@@ -14,17 +14,17 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from services.logistics import allocation, catalogue, queries, stock_changes
-from services.logistics.models import (
+from services.logistics.models.catalogue import WarehouseIn
+from services.logistics.models.dispatch import DispatchRow
+from services.logistics.models.stock import (
     AdjustmentIn,
     CountIn,
     CountLineIn,
-    DispatchRow,
     LotRow,
     MovementRow,
     QuarantineIn,
     ReversalIn,
     TransferIn,
-    WarehouseIn,
 )
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import DispatchPlanned, EventBase, GeoPoint

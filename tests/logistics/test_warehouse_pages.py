@@ -17,12 +17,12 @@ from fastapi.testclient import TestClient
 
 from services.logistics import allocation, catalogue, procurement, queries, ui
 from services.logistics.app import router
-from services.logistics.models import (
-    LotPlacement,
+from services.logistics.models.procurement import (
     ProcurementLineIn,
     PurchaseOrderIn,
     PurchaseRequestIn,
 )
+from services.logistics.models.stock import LotPlacement
 from services.logistics.ui import common
 from shared.events import Address, HazardType, IncidentReported, Reporter, ReporterRole
 from shared.http import install_error_handlers

@@ -3,7 +3,7 @@
 
 from pathlib import Path
 
-from services.logistics.models import LogisticsTable
+from services.logistics.models.base import LogisticsTable
 from shared.migrations import MigrationHistory
 
 HISTORY = MigrationHistory(

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
 
 from services.logistics.domain import short_lot
-from services.logistics.models import IncidentPlaceRow, PickList
+from services.logistics.models.dispatch import IncidentPlaceRow, PickList
 from services.logistics.settings import LogisticsSettings
 from shared import paging
 from shared.csrf import csrf_field

@@ -11,7 +11,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from services.logistics import allocation, documents, queries
-from services.logistics.models import DispatchStatus, IncidentPlaceRow, PickList, PickSignIn
+from services.logistics.models.dispatch import (
+    DispatchStatus,
+    IncidentPlaceRow,
+    PickList,
+    PickSignIn,
+)
 from services.logistics.ui.common import (
     After,
     Page,

@@ -16,15 +16,17 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from services.logistics import catalogue, documents, procurement, queries
-from services.logistics.models import (
+from services.logistics.models.dispatch import (
     DispatchRow,
-    GoodsReceiptRow,
     HandoverRow,
     IncidentPlaceRow,
+    ShortageRow,
+)
+from services.logistics.models.procurement import (
+    GoodsReceiptRow,
     PurchaseOrderRow,
     PurchaseRequestOut,
     PurchaseRequestRow,
-    ShortageRow,
 )
 from services.logistics.procurement import PROCUREMENT_STAGES, ProcurementStage
 from services.logistics.settings import LogisticsSettings

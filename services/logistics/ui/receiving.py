@@ -18,15 +18,13 @@ from starlette.datastructures import FormData
 
 from services.logistics import catalogue, procurement, queries, stock_changes
 from services.logistics.domain import short_lot
-from services.logistics.models import (
-    CountIn,
-    CountLineIn,
+from services.logistics.models.procurement import (
     GoodsReceiptIn,
-    LotRow,
     OrderStatus,
     PurchaseOrderRow,
     ReceiptLineIn,
 )
+from services.logistics.models.stock import CountIn, CountLineIn, LotRow
 from services.logistics.ui.common import (
     PAGE_SIZE,
     After,

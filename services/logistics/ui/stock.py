@@ -14,7 +14,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
 from services.logistics import alerts, catalogue, queries
-from services.logistics.models import ItemRow, LotPlacement, LotRow
+from services.logistics.models.catalogue import ItemRow
+from services.logistics.models.stock import LotPlacement, LotRow
 from services.logistics.ui.common import (
     PAGE_SIZE,
     After,
