@@ -16,10 +16,12 @@ from services.logistics import (
     allocation,
     catalogue,
     documents,
+    pdfs,
     procurement,
     queries,
     stock_changes,
     ui,
+    workbooks,
 )
 from services.logistics.migrations import HISTORY
 from services.logistics.models.base import LogisticsTable
@@ -324,7 +326,7 @@ def stock_card_xlsx(  # noqa: PLR0917 - FastAPI passes query parameters by keywo
         return card, warehouse
 
     card, warehouse = runtime.run(load)
-    content = documents.stock_card_xlsx(
+    content = workbooks.stock_card_xlsx(
         card,
         warehouse.name,
         settings.zone(warehouse.office_id),
@@ -397,7 +399,7 @@ def stock(
 )
 def stock_xlsx(runtime: RuntimeDep) -> Response:
     """The stock as an Excel workbook, one row per warehouse and item."""
-    return _xlsx(runtime.run(documents.stock_xlsx), "stok.xlsx")
+    return _xlsx(runtime.run(workbooks.stock_xlsx), "stok.xlsx")
 
 
 @router.get("/stock/audit", tags=["stock"])
@@ -503,7 +505,7 @@ def pick_list_pdf(dispatch_id: UUID, runtime: RuntimeDep, settings: SettingsDep)
     pick, place, office_id = runtime.run(load)
     zone = settings.zone(office_id)
     incident = dispatch_name("id", pick, place, zone)
-    return _pdf(documents.pick_list_pdf(pick, zone, incident), f"pick-list-{dispatch_id}.pdf")
+    return _pdf(pdfs.pick_list_pdf(pick, zone, incident), f"pick-list-{dispatch_id}.pdf")
 
 
 @router.post("/dispatches/{dispatch_id}/pick-list/sign", tags=["dispatches"])
@@ -556,7 +558,7 @@ def handover_pdf(handover_id: UUID, runtime: RuntimeDep, settings: SettingsDep) 
 
     row, warehouse = runtime.run(load)
     zone = settings.zone(warehouse.office_id)
-    return _pdf(documents.handover_pdf(row, warehouse, zone), f"bast-{handover_id}.pdf")
+    return _pdf(pdfs.handover_pdf(row, warehouse, zone), f"bast-{handover_id}.pdf")
 
 
 def _pdf(content: bytes, filename: str) -> Response:

@@ -1,29 +1,27 @@
-"""logistics' procurement use cases (pengadaan through third-party suppliers, 000) and the
-program goods it serves: purchase requests, orders, goods receipts that accept partial
-deliveries and refuse short, damaged or expired goods, and distribution's requests for
-permakanan and sandang goods and returned deliveries."""
+"""logistics' procurement use cases (pengadaan through third-party suppliers, 000):
+purchase requests, orders, goods receipts that accept partial deliveries and refuse
+short, damaged or expired goods, and the request completed once its goods are in
+(planning the program goods that waited for them)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, Literal
 from uuid import UUID, uuid4
 
-from sqlalchemy import func, or_
+from sqlalchemy import func
 from sqlmodel import col, select
 
-from services.logistics import allocation, catalogue, ledger, stock_changes
+from services.logistics import allocation, catalogue, stock_changes
 from services.logistics.catalogue import local_today
 from services.logistics.domain import (
-    AllocationPlan,
     ReceiptDecision,
     Refused,
     lead_time,
     receipt_decision,
 )
 from services.logistics.lists import ORDERS_SOONEST_EXPECTED, REQUESTS_NEWEST_FIRST, page_of
-from services.logistics.models.catalogue import WarehouseRow
 from services.logistics.models.dispatch import DispatchRow, HandoverRow
 from services.logistics.models.procurement import (
     GoodsReceiptIn,
@@ -36,7 +34,7 @@ from services.logistics.models.procurement import (
     PurchaseRequestRow,
     RequestStatus,
 )
-from services.logistics.models.stock import LotCondition, LotIn, LotRow, MovementRow
+from services.logistics.models.stock import LotIn
 from services.logistics.settings import LogisticsSettings
 from services.logistics.tenancy import (
     check_case_of_callers_office,
@@ -45,12 +43,11 @@ from services.logistics.tenancy import (
     record_of_callers_office,
 )
 from shared.auth import scoped_office
-from shared.errors import Conflict, PermanentEventError, Unprocessable
-from shared.events import AnyEvent, CaseType, EventBase, NeedLine, parse_event, serialize_event
-from shared.events_programs import DeliveryReturned, GoodsRequested
+from shared.errors import Conflict, Unprocessable
+from shared.events import CaseType, EventBase, NeedLine, parse_event, serialize_event
+from shared.events_programs import GoodsRequested
 from shared.events_stock import (
     GoodsReceived,
-    MovementKind,
     ProcurementCompleted,
     ProcurementLine,
     PurchaseOrderPlaced,
@@ -59,22 +56,10 @@ from shared.events_stock import (
     RejectedLine,
 )
 from shared.invariants import of_type
-from shared.paging import Page, keyset
+from shared.paging import Page
 from shared.unit_of_work import Chain, UnitOfWork
 
 RequestSource = Literal["permakanan_round", "sandang_request", "shortage", "buffer_stock"]
-
-
-# --- distribution's topic -----------------------------------------------------------------
-
-
-def on_delivery_event(uow: UnitOfWork, event: AnyEvent, settings: LogisticsSettings) -> None:
-    """Deliveries topic: goods requests and returned goods concern logistics; the rest of
-    distribution's events do not."""
-    if isinstance(event, GoodsRequested):
-        plan_goods_request(uow, event, settings)
-    elif isinstance(event, DeliveryReturned):
-        book_return(uow, event, settings)
 
 
 def program_goods_last_until(event: GoodsRequested, settings: LogisticsSettings) -> date:
@@ -83,162 +68,6 @@ def program_goods_last_until(event: GoodsRequested, settings: LogisticsSettings)
     the door, 000), and never less than the day due out plus the delivery margin."""
     margin = event.needed_by + timedelta(days=settings.program_delivery_days)
     return max(margin, event.keep_until) if event.keep_until is not None else margin
-
-
-def plan_goods_request(uow: UnitOfWork, event: GoodsRequested, settings: LogisticsSettings) -> None:
-    """Plan a dispatch from stock for a permakanan round or sandang request (same case),
-    and raise a purchase request for what is missing; that part is planned once the
-    goods are received. A lot must stay good until the goods are due out plus the
-    program's delivery margin."""
-    must_last_until = program_goods_last_until(event, settings)
-    plan = allocation.plan_dispatches(
-        uow,
-        cause=event,
-        needs=event.lines,
-        destination=event.destination,
-        must_last_until=must_last_until,
-        today=local_today(uow, settings, event.office_id),
-        reason=f"{event.purpose} {event.case_id} needs goods by {event.needed_by}",
-    )
-    unknown = [s for s in plan.shortfalls if s.reason == "unknown_item"]
-    missing = [s for s in plan.shortfalls if s.reason == "insufficient_stock"]
-    if unknown:
-        # Nothing can be bought that the catalogue does not know: the coordinator sees it.
-        allocation.announce_shortfalls(
-            uow, event, AllocationPlan(picks=(), shortfalls=tuple(unknown))
-        )
-    if missing:
-        raise_request(
-            uow,
-            office_id=event.office_id,
-            source=event.purpose,
-            source_case_id=event.case_id,
-            correlation_id=event.correlation_id,
-            causation_id=event.event_id,
-            lines=[(s.item_code, s.missing) for s in missing],
-            needed_by=event.needed_by,
-            requested_by="logistics (goods request)",
-            pending=event,
-        )
-
-
-def book_return(uow: UnitOfWork, event: DeliveryReturned, settings: LogisticsSettings) -> None:
-    """Goods of a failed delivery come back: a RETURN entry on the lot they left, or, when
-    damaged, a quarantined lot of their own. Never more than was issued from that lot for
-    that dispatch."""
-    today = local_today(uow, settings, event.office_id)
-    dispatch = uow.session.get(DispatchRow, event.dispatch_id) if event.dispatch_id else None
-    if event.dispatch_id is not None and dispatch is None:
-        raise PermanentEventError("unknown_dispatch", f"no dispatch {event.dispatch_id}")
-    if dispatch is not None and dispatch.office_id != event.office_id:
-        raise PermanentEventError(
-            "other_office", f"dispatch {dispatch.id} is of office {dispatch.office_id}"
-        )
-    cause = Chain.of(event)
-    for line in event.lines:
-        lot_id = line.lot_id or _lot_of_dispatch(dispatch, line.item_code)
-        if lot_id is None:
-            raise PermanentEventError(
-                "unknown_lot", f"{line.item_code}: no lot given and none found on the dispatch"
-            )
-        lot = uow.session.get(LotRow, lot_id)
-        if lot is None:
-            raise PermanentEventError("unknown_lot", f"no lot {lot_id}")
-        warehouse = uow.session.get(WarehouseRow, lot.warehouse_code)
-        if warehouse is None or warehouse.office_id != event.office_id:
-            raise PermanentEventError(
-                "other_office", f"lot {lot_id} is not in a warehouse of office {event.office_id}"
-            )
-        if lot.item_code != line.item_code:
-            raise PermanentEventError(
-                "wrong_item", f"lot {lot_id} holds {lot.item_code}, not {line.item_code}"
-            )
-        if event.dispatch_id is not None:
-            returnable = _returnable(uow, event.dispatch_id, lot_id)
-            if line.quantity > returnable:
-                raise PermanentEventError(
-                    "over_return",
-                    f"{line.quantity} returned to lot {lot_id} but only {returnable} "
-                    f"left it for dispatch {event.dispatch_id}",
-                )
-        lot = ledger.locked_lot(uow, lot_id)
-        reason = f"returned from delivery {event.delivery_id}: {event.reason}"
-        if event.condition == "good" and lot.condition == LotCondition.GOOD:
-            ledger.change_on_hand(
-                uow,
-                lot,
-                line.quantity,
-                MovementKind.RETURN,
-                effective_on=today,
-                today=today,
-                reference=f"delivery {str(event.delivery_id)[:8]}",
-                reason=reason,
-                actor="distribution",
-                refused_code="return_refused",
-                cause=cause,
-                dispatch_id=event.dispatch_id,
-            )
-            continue
-        held = ledger.part_of(
-            uow,
-            lot,
-            line.quantity,
-            source=f"return of delivery {str(event.delivery_id)[:8]}: {lot.source}",
-        )
-        held.condition = LotCondition.QUARANTINED.value
-        held.quarantine_reason = "damaged"
-        uow.session.add(held)
-        ledger.record(
-            uow,
-            held,
-            MovementKind.RETURN,
-            on_hand_delta=line.quantity,
-            effective_on=today,
-            dispatch_id=event.dispatch_id,
-            reference=f"delivery {str(event.delivery_id)[:8]}",
-            reason=reason,
-            actor="distribution",
-            cause=cause,
-        )
-        ledger.emit_quarantined(uow, held, "damaged", cause)
-
-
-def _lot_of_dispatch(dispatch: DispatchRow | None, item_code: str) -> UUID | None:
-    if dispatch is None:
-        return None
-    for line in dispatch.lines:
-        if line["item_code"] == item_code:
-            return UUID(str(line["lot_id"]))
-    return None
-
-
-def _returnable(uow: UnitOfWork, dispatch_id: UUID, lot_id: UUID) -> int:
-    """Units issued from a lot for a dispatch, minus what already came back (to the lot
-    itself or, when damaged, to a quarantined lot split from it)."""
-    issued = -sum(
-        uow.session.exec(
-            select(MovementRow.on_hand_delta).where(
-                MovementRow.dispatch_id == dispatch_id,
-                MovementRow.lot_id == lot_id,
-                MovementRow.kind == MovementKind.ISSUE,
-            )
-        ).all()
-    )
-    returned = sum(
-        uow.session.exec(
-            select(MovementRow.on_hand_delta)
-            .join(LotRow, col(LotRow.id) == col(MovementRow.lot_id))
-            .where(
-                MovementRow.dispatch_id == dispatch_id,
-                MovementRow.kind == MovementKind.RETURN,
-                or_(col(LotRow.id) == lot_id, col(LotRow.parent_lot_id) == lot_id),
-            )
-        ).all()
-    )
-    return issued - returned
-
-
-# --- purchase requests --------------------------------------------------------------------
 
 
 def raise_request(
@@ -366,9 +195,6 @@ def request_out(
         overdue=measured.overdue,
         waiting_dispatch=row.pending_goods_request is not None,
     )
-
-
-# --- purchase orders and receipts -----------------------------------------------------------
 
 
 def place_order(
@@ -586,81 +412,3 @@ def _complete_request_if_received(
         reason=f"{waiting.purpose} {waiting.case_id}: procured goods arrived",
     )
     allocation.announce_shortfalls(uow, waiting, plan)
-
-
-# --- following a procurement (the screens' reading) -------------------------------------
-
-ProcurementStage = Literal["to_order", "on_order", "completed"]
-PROCUREMENT_STAGES: tuple[ProcurementStage, ...] = ("to_order", "on_order", "completed")
-
-
-def requests_newest_first(
-    uow: UnitOfWork,
-    *,
-    completed: bool | None,
-    after: tuple[datetime, UUID] | None,
-    limit: int,
-) -> Sequence[PurchaseRequestRow]:
-    """The caller's office's purchase requests, newest first, after a keyset cursor
-    (requested_at, id) so a request raised while someone pages does not shift the next
-    page; only the completed or only the open ones when `completed` says."""
-    query = select(PurchaseRequestRow)
-    if completed is not None:
-        wanted = RequestStatus.COMPLETED if completed else RequestStatus.OPEN
-        query = query.where(PurchaseRequestRow.status == wanted)
-    order = REQUESTS_NEWEST_FIRST
-    query = keyset(query, order.columns, newest_first=order.newest_first, after=after)
-    return uow.session.exec(
-        of_callers_office(query.limit(limit), PurchaseRequestRow.office_id)
-    ).all()
-
-
-def orders_of_requests(
-    uow: UnitOfWork, request_ids: Sequence[UUID]
-) -> dict[UUID, list[PurchaseOrderRow]]:
-    """The orders placed for each of these requests, oldest first (one query)."""
-    found: dict[UUID, list[PurchaseOrderRow]] = {request_id: [] for request_id in request_ids}
-    if not request_ids:
-        return found
-    rows = uow.session.exec(
-        select(PurchaseOrderRow)
-        .where(col(PurchaseOrderRow.request_id).in_(list(request_ids)))
-        .order_by(col(PurchaseOrderRow.placed_at), col(PurchaseOrderRow.number))
-    ).all()
-    for row in rows:
-        found[row.request_id].append(row)
-    return found
-
-
-def receipts_of_orders(uow: UnitOfWork, order_ids: Sequence[UUID]) -> list[GoodsReceiptRow]:
-    """The goods receipts of these orders, in the order they were recorded."""
-    if not order_ids:
-        return []
-    return list(
-        uow.session.exec(
-            select(GoodsReceiptRow)
-            .where(col(GoodsReceiptRow.order_id).in_(list(order_ids)))
-            .order_by(col(GoodsReceiptRow.recorded_at), col(GoodsReceiptRow.id))
-        ).all()
-    )
-
-
-def ordered_per_item(orders: Sequence[PurchaseOrderRow]) -> dict[str, tuple[int, int]]:
-    """(ordered, accepted) per item over the orders of one request."""
-    totals: dict[str, tuple[int, int]] = {}
-    for order in orders:
-        for line in order.lines:
-            ordered, accepted = totals.get(line["item_code"], (0, 0))
-            totals[line["item_code"]] = (ordered + line["ordered"], accepted + line["accepted"])
-    return totals
-
-
-def stage_of(request: PurchaseRequestRow, orders: Sequence[PurchaseOrderRow]) -> ProcurementStage:
-    """Where a procurement stands for the people following it: something still to order
-    from a supplier, everything on order and awaiting delivery, or all received."""
-    if request.status is RequestStatus.COMPLETED:
-        return "completed"
-    totals = ordered_per_item(orders)
-    if any(totals.get(line["item_code"], (0, 0))[0] < line["quantity"] for line in request.lines):
-        return "to_order"
-    return "on_order"

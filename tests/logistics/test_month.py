@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
-from services.logistics import allocation, procurement, queries, stock_changes
+from services.logistics import allocation, procurement, program_goods, queries, stock_changes
 from services.logistics.models.procurement import (
     GoodsReceiptIn,
     ProcurementLineIn,
@@ -149,7 +149,7 @@ def test_a_month_of_work_and_the_stock_card_agrees_with_the_shelves(
             destination=SITE,
         )
         events = emitted(
-            lambda uow: procurement.on_delivery_event(uow, round_request, settings(runtime))
+            lambda uow: program_goods.on_delivery_event(uow, round_request, settings(runtime))
         )
         pending.extend(e for e in events if isinstance(e, DispatchPlanned))
 
@@ -190,7 +190,7 @@ def test_a_month_of_work_and_the_stock_card_agrees_with_the_shelves(
                 reason="rumah kosong",
             )
             events = emitted(
-                lambda uow, back=back: procurement.on_delivery_event(uow, back, settings(runtime))
+                lambda uow, back=back: program_goods.on_delivery_event(uow, back, settings(runtime))
             )
             held = [e.lot_id for e in events if isinstance(e, LotQuarantined)]
             shelves[held[0] if held else line.lot_id] += quantity

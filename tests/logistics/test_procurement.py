@@ -10,7 +10,14 @@ from datetime import date, timedelta
 
 import pytest
 
-from services.logistics import allocation, documents, procurement, queries
+from services.logistics import (
+    allocation,
+    documents,
+    procurement,
+    procurement_progress,
+    program_goods,
+    queries,
+)
 from services.logistics.models.dispatch import HandoverIn
 from services.logistics.models.procurement import (
     GoodsReceiptIn,
@@ -73,7 +80,7 @@ def goods_request(
 
 def consume(runtime: ServiceRuntime, event: EventBase) -> list[EventBase]:
     return emitted_by(
-        runtime, lambda uow: procurement.on_delivery_event(uow, event, settings(runtime))
+        runtime, lambda uow: program_goods.on_delivery_event(uow, event, settings(runtime))
     )
 
 
@@ -405,12 +412,14 @@ def test_the_followed_procurements_page_newest_first_by_stage_each_once(
     stamped = {
         row.id: row.requested_at
         for row in runtime.run(
-            lambda uow: procurement.requests_newest_first(uow, completed=None, after=None, limit=99)
+            lambda uow: procurement_progress.requests_newest_first(
+                uow, completed=None, after=None, limit=99
+            )
         )
     }
     newest_first = sorted(ids, key=lambda id_: (stamped[id_], id_), reverse=True)
 
-    def pages(stage: procurement.ProcurementStage | None) -> list[list[uuid.UUID]]:
+    def pages(stage: procurement_progress.ProcurementStage | None) -> list[list[uuid.UUID]]:
         seen: list[list[uuid.UUID]] = []
         after = None
         while True:

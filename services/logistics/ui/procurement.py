@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
-from services.logistics import catalogue, documents, procurement, queries
+from services.logistics import catalogue, documents, procurement, procurement_progress, queries
 from services.logistics.models.dispatch import (
     DispatchRow,
     HandoverRow,
@@ -28,7 +28,7 @@ from services.logistics.models.procurement import (
     PurchaseRequestOut,
     PurchaseRequestRow,
 )
-from services.logistics.procurement import PROCUREMENT_STAGES, ProcurementStage
+from services.logistics.procurement_progress import PROCUREMENT_STAGES, ProcurementStage
 from services.logistics.settings import LogisticsSettings
 from services.logistics.ui.common import (
     PAGE_SIZE,
@@ -115,7 +115,7 @@ def _followed(
     settings: LogisticsSettings,
     zone: ZoneInfo,
 ) -> list[Followed]:
-    orders = procurement.orders_of_requests(uow, [row.id for row in rows])
+    orders = procurement_progress.orders_of_requests(uow, [row.id for row in rows])
     places = queries.incident_places(
         uow, [row.source_case_id for row in rows if row.source_case_id is not None]
     )
@@ -127,7 +127,7 @@ def _followed(
                 request=row,
                 out=out,
                 orders=orders[row.id],
-                stage=procurement.stage_of(row, orders[row.id]),
+                stage=procurement_progress.stage_of(row, orders[row.id]),
                 clock=clock_of(out, zone, uow.now()),
                 place=places.get(row.source_case_id) if row.source_case_id else None,
             )
@@ -153,7 +153,7 @@ def follow_page(
     batch = max(limit + 1, batch)
     shown: list[Followed] = []
     while len(shown) <= limit:
-        rows = procurement.requests_newest_first(
+        rows = procurement_progress.requests_newest_first(
             uow,
             completed=None if stage is None else stage == "completed",
             after=cursor,
@@ -374,8 +374,10 @@ def procurement_detail(request: Request, request_id: UUID, runtime: RuntimeDep) 
     def load(uow: UnitOfWork) -> Detail:
         row = procurement.get_request(uow, request_id)
         (followed,) = _followed(uow, [row], settings, zone)
-        receipts = procurement.receipts_of_orders(uow, [order.id for order in followed.orders])
-        totals = procurement.ordered_per_item(followed.orders)
+        receipts = procurement_progress.receipts_of_orders(
+            uow, [order.id for order in followed.orders]
+        )
+        totals = procurement_progress.ordered_per_item(followed.orders)
         lines = [
             RequestLine(line["item_code"], line["quantity"], *totals.get(line["item_code"], (0, 0)))
             for line in row.lines
