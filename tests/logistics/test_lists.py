@@ -17,7 +17,6 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from services.logistics import alerts, procurement, stock_changes, ui
-from services.logistics.app import router
 from services.logistics.models.catalogue import MinimumLevelIn
 from services.logistics.models.procurement import (
     ProcurementLineIn,
@@ -25,6 +24,7 @@ from services.logistics.models.procurement import (
     PurchaseRequestIn,
 )
 from services.logistics.models.stock import CountIn, CountLineIn
+from services.logistics.routes import router
 from shared.http import install_error_handlers
 from shared.paging import cursor_token
 from shared.runtime import ServiceRuntime, guard_requests

@@ -23,12 +23,13 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 
 from services.logistics import allocation, procurement, queries, ui
-from services.logistics.app import ACCESS, router
+from services.logistics.app import ACCESS
 from services.logistics.models.procurement import (
     ProcurementLineIn,
     PurchaseOrderIn,
     PurchaseRequestIn,
 )
+from services.logistics.routes import router
 from shared.auth import AuthSettings, protect
 from shared.demo import load_demo_data
 from shared.http import install_error_handlers

@@ -16,13 +16,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from services.logistics import allocation, catalogue, procurement, queries, ui
-from services.logistics.app import router
 from services.logistics.models.procurement import (
     ProcurementLineIn,
     PurchaseOrderIn,
     PurchaseRequestIn,
 )
 from services.logistics.models.stock import LotPlacement
+from services.logistics.routes import router
 from services.logistics.ui import common
 from shared.events import Address, HazardType, IncidentReported, Reporter, ReporterRole
 from shared.http import install_error_handlers
