@@ -112,8 +112,8 @@ def _suggestions(
         select(PurchaseOrderRow).where(PurchaseOrderRow.status == OrderStatus.OPEN)
     ).all():
         for line in order.lines:
-            key = (line["item_code"], order.warehouse_code)
-            on_order[key] = on_order.get(key, 0) + line["ordered"] - line["accepted"]
+            key = (line.item_code, order.warehouse_code)
+            on_order[key] = on_order.get(key, 0) + line.ordered - line.accepted
     suggestions: list[ReorderSuggestion] = []
     for level in levels:
         if stop_after is not None and len(suggestions) >= stop_after:

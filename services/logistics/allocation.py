@@ -325,7 +325,7 @@ def _reserve_pick(
             dest_lat=destination.lat,
             dest_lon=destination.lon,
             distance_km=planned.distance_km,
-            lines=[line.model_dump(mode="json") for line in lines],
+            lines=list(lines),
             planned_at=planned.occurred_at,
             planned_event_id=planned.event_id,
         )
@@ -361,7 +361,7 @@ def release_dispatch(
             else "dispatch_cancelled",
         )
     today = local_today(uow, settings, dispatch.office_id)
-    lines = [DispatchLine.model_validate(line) for line in dispatch.lines]
+    lines = list(dispatch.lines)
     for line in sorted(lines, key=lambda line: str(line.lot_id)):
         lot = locked_lot(uow, line.lot_id)
         check_issue_date(lot.id, lot.expires_on, today)
@@ -418,7 +418,7 @@ def cancel_dispatch(
             code="dispatch_not_planned",
         )
     for line in sorted(
-        (DispatchLine.model_validate(line) for line in dispatch.lines),
+        dispatch.lines,
         key=lambda line: str(line.lot_id),
     ):
         lot = locked_lot(uow, line.lot_id)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
 from uuid import UUID, uuid4
 
 from sqlmodel import select
@@ -16,6 +15,7 @@ from services.logistics.models.catalogue import ItemRow, WarehouseRow
 from services.logistics.models.dispatch import (
     DispatchRow,
     DispatchStatus,
+    HandedOverLine,
     HandoverIn,
     HandoverRow,
     PickLine,
@@ -37,10 +37,10 @@ def pick_list(uow: UnitOfWork, dispatch_id: UUID) -> PickList:
     warehouse = present(warehouse, f"warehouse {dispatch.warehouse_code}")  # foreign key
     lines: list[PickLine] = []
     for line in dispatch.lines:
-        lot = uow.session.get(LotRow, UUID(str(line["lot_id"])))
-        item = uow.session.get(ItemRow, line["item_code"])
-        lot = present(lot, f"lot {line['lot_id']}")  # foreign key
-        item = present(item, f"item {line['item_code']}")  # foreign key
+        lot = uow.session.get(LotRow, line.lot_id)
+        item = uow.session.get(ItemRow, line.item_code)
+        lot = present(lot, f"lot {line.lot_id}")  # foreign key
+        item = present(item, f"item {line.item_code}")  # foreign key
         lines.append(
             PickLine(
                 item_code=item.code,
@@ -48,7 +48,7 @@ def pick_list(uow: UnitOfWork, dispatch_id: UUID) -> PickList:
                 unit=item.unit,
                 lot_id=lot.id,
                 bin_location=lot.bin_location,
-                quantity=int(line["quantity"]),
+                quantity=line.quantity,
                 received_on=lot.received_on,
                 expires_on=lot.expires_on,
             )
@@ -119,13 +119,13 @@ def record_handover(
         )
     totals: dict[str, int] = {}
     for line in dispatch.lines:
-        totals[line["item_code"]] = totals.get(line["item_code"], 0) + int(line["quantity"])
-    lines: list[dict[str, Any]] = []
+        totals[line.item_code] = totals.get(line.item_code, 0) + line.quantity
+    lines: list[HandedOverLine] = []
     for code, quantity in sorted(totals.items()):
         item = uow.session.get(ItemRow, code)
         item = present(item, f"item {code}")
         lines.append(
-            {"item_code": code, "item_name": item.name, "unit": item.unit, "quantity": quantity}
+            HandedOverLine(item_code=code, item_name=item.name, unit=item.unit, quantity=quantity)
         )
     now = uow.now()
     handover_id = uuid4()

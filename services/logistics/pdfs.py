@@ -11,10 +11,7 @@ from fpdf import FPDF
 
 from services.logistics.documents import walk_order
 from services.logistics.models.catalogue import WarehouseRow
-from services.logistics.models.dispatch import (
-    HandoverRow,
-    PickList,
-)
+from services.logistics.models.dispatch import HandoverRow, PickList
 from shared.nip import printed_nip
 from shared.pdf import FONT, date_in_words, long_date, new_document, table, zone_name
 
@@ -241,7 +238,7 @@ def handover_pdf(row: HandoverRow, warehouse: WarehouseRow, zone: ZoneInfo) -> b
         ("No", "Nama barang", "Kode", "Jumlah", "Satuan"),
         (12, 78, 35, 20, 25),
         [
-            (i, line["item_name"][:44], line["item_code"], line["quantity"], line["unit"])
+            (i, line.item_name[:44], line.item_code, line.quantity, line.unit)
             for i, line in enumerate(row.lines, start=1)
         ],
     )

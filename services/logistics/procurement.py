@@ -15,17 +15,13 @@ from sqlmodel import col, select
 
 from services.logistics import allocation, catalogue, stock_changes
 from services.logistics.catalogue import local_today
-from services.logistics.domain import (
-    ReceiptDecision,
-    Refused,
-    lead_time,
-    receipt_decision,
-)
+from services.logistics.domain import ReceiptDecision, Refused, lead_time, receipt_decision
 from services.logistics.lists import ORDERS_SOONEST_EXPECTED, REQUESTS_NEWEST_FIRST, page_of
 from services.logistics.models.dispatch import DispatchRow, HandoverRow
 from services.logistics.models.procurement import (
     GoodsReceiptIn,
     GoodsReceiptRow,
+    OrderLine,
     OrderStatus,
     PurchaseOrderIn,
     PurchaseOrderRow,
@@ -55,7 +51,7 @@ from shared.events_stock import (
     ReceivedLine,
     RejectedLine,
 )
-from shared.invariants import of_type
+from shared.invariants import of_type, present
 from shared.paging import Page
 from shared.unit_of_work import Chain, UnitOfWork
 
@@ -92,12 +88,12 @@ def raise_request(
         source=source,
         source_case_id=source_case_id,
         correlation_id=correlation_id or request_id,
-        lines=[{"item_code": code, "quantity": quantity} for code, quantity in lines],
+        lines=[ProcurementLine(item_code=code, quantity=quantity) for code, quantity in lines],
         needed_by=needed_by,
         requested_by=requested_by,
         requested_at=now,
         pending_goods_request=serialize_event(pending).decode() if pending else None,
-        pending_lines=[{"item_code": code, "quantity": quantity} for code, quantity in lines]
+        pending_lines=[NeedLine(item_code=code, quantity=quantity) for code, quantity in lines]
         if pending
         else [],
     )
@@ -110,7 +106,7 @@ def raise_request(
         case_type=CaseType.PROCUREMENT,
         source=source,
         source_case_id=source_case_id,
-        lines=tuple(ProcurementLine(item_code=c, quantity=q) for c, q in lines),
+        lines=tuple(row.lines),
         needed_by=needed_by,
     )
     return row
@@ -211,7 +207,7 @@ def place_order(
             "for these goods",
             code="warehouse_of_other_office",
         )
-    requested = {line["item_code"] for line in request.lines}
+    requested = {line.item_code for line in request.lines}
     codes = [line.item_code for line in body.lines]
     if len(set(codes)) != len(codes):
         raise Unprocessable("an item appears twice in the order", code="duplicate_item")
@@ -249,7 +245,7 @@ def place_order(
         warehouse_code=body.warehouse_code,
         expected_on=body.expected_on,
         lines=[
-            {"item_code": line.item_code, "ordered": line.quantity, "accepted": 0}
+            OrderLine(item_code=line.item_code, ordered=line.quantity, accepted=0)
             for line in body.lines
         ],
         placed_at=placed.occurred_at,
@@ -294,7 +290,7 @@ def receive_goods(
     today = catalogue.warehouse_today(uow, settings, order.warehouse_code)
     if body.received_on > today:
         raise Refused(f"received_on {body.received_on} is after today", code="received_in_future")
-    remaining = {line["item_code"]: line["ordered"] - line["accepted"] for line in order.lines}
+    remaining = {line.item_code: line.ordered - line.accepted for line in order.lines}
     decisions: list[tuple[Any, ReceiptDecision]] = []
     for line in body.lines:
         if line.item_code not in remaining:
@@ -314,8 +310,8 @@ def receive_goods(
         decisions.append((line, decision))
     request = get_request(uow, order.request_id, for_update=True)
     cause = Chain(correlation_id=request.correlation_id, causation_id=order.placed_event_id)
-    accepted: list[dict[str, Any]] = []
-    rejected: list[dict[str, Any]] = []
+    accepted: list[ReceivedLine] = []
+    rejected: list[RejectedLine] = []
     for line, decision in decisions:
         if decision.accepted:
             lot = stock_changes.receive_lot(
@@ -335,18 +331,19 @@ def receive_goods(
                 cause=cause,
             )
             accepted.append(
-                {"item_code": line.item_code, "quantity": decision.accepted, "lot_id": str(lot.id)}
+                ReceivedLine(item_code=line.item_code, quantity=decision.accepted, lot_id=lot.id)
             )
         if decision.rejected:
             rejected.append(
-                {
-                    "item_code": line.item_code,
-                    "quantity": decision.rejected,
-                    "reason": decision.reason,
-                }
+                RejectedLine(
+                    item_code=line.item_code,
+                    quantity=decision.rejected,
+                    reason=present(decision.reason, "the reason of a refused line"),
+                )
             )
     order.lines = [
-        {**line, "accepted": line["ordered"] - remaining[line["item_code"]]} for line in order.lines
+        line.model_copy(update={"accepted": line.ordered - remaining[line.item_code]})
+        for line in order.lines
     ]
     complete = all(value == 0 for value in remaining.values())
     if complete:
@@ -370,8 +367,8 @@ def receive_goods(
         case_type=CaseType.PROCUREMENT,
         order_id=order.id,
         receipt_id=receipt.id,
-        accepted=tuple(ReceivedLine.model_validate(a) for a in accepted),
-        rejected=tuple(RejectedLine.model_validate(r) for r in rejected),
+        accepted=tuple(accepted),
+        rejected=tuple(rejected),
         order_complete=complete,
     )
     uow.session.flush()
@@ -388,8 +385,8 @@ def _complete_request_if_received(
     accepted: dict[str, int] = {}
     for order in orders:
         for line in order.lines:
-            accepted[line["item_code"]] = accepted.get(line["item_code"], 0) + line["accepted"]
-    if any(accepted.get(line["item_code"], 0) < line["quantity"] for line in request.lines):
+            accepted[line.item_code] = accepted.get(line.item_code, 0) + line.accepted
+    if any(accepted.get(line.item_code, 0) < line.quantity for line in request.lines):
         return
     request.status = RequestStatus.COMPLETED
     request.completed_at = uow.now()
@@ -401,7 +398,7 @@ def _complete_request_if_received(
         return
     waiting = parse_event(pending.encode())
     waiting = of_type(waiting, GoodsRequested, "the request's pending event")
-    needs = tuple(NeedLine.model_validate(line) for line in request.pending_lines)
+    needs = tuple(request.pending_lines)
     plan = allocation.plan_dispatches(
         uow,
         cause=waiting,

@@ -17,9 +17,7 @@ from services.logistics.models.procurement import (
     PurchaseRequestRow,
     RequestStatus,
 )
-from services.logistics.tenancy import (
-    of_callers_office,
-)
+from services.logistics.tenancy import of_callers_office
 from shared.paging import keyset
 from shared.unit_of_work import UnitOfWork
 
@@ -85,8 +83,8 @@ def ordered_per_item(orders: Sequence[PurchaseOrderRow]) -> dict[str, tuple[int,
     totals: dict[str, tuple[int, int]] = {}
     for order in orders:
         for line in order.lines:
-            ordered, accepted = totals.get(line["item_code"], (0, 0))
-            totals[line["item_code"]] = (ordered + line["ordered"], accepted + line["accepted"])
+            ordered, accepted = totals.get(line.item_code, (0, 0))
+            totals[line.item_code] = (ordered + line.ordered, accepted + line.accepted)
     return totals
 
 
@@ -96,6 +94,6 @@ def stage_of(request: PurchaseRequestRow, orders: Sequence[PurchaseOrderRow]) ->
     if request.status is RequestStatus.COMPLETED:
         return "completed"
     totals = ordered_per_item(orders)
-    if any(totals.get(line["item_code"], (0, 0))[0] < line["quantity"] for line in request.lines):
+    if any(totals.get(line.item_code, (0, 0))[0] < line.quantity for line in request.lines):
         return "to_order"
     return "on_order"

@@ -11,9 +11,7 @@ from sqlmodel import col, select
 
 from services.logistics import allocation, ledger
 from services.logistics.catalogue import local_today
-from services.logistics.domain import (
-    AllocationPlan,
-)
+from services.logistics.domain import AllocationPlan
 from services.logistics.models.catalogue import WarehouseRow
 from services.logistics.models.dispatch import DispatchRow
 from services.logistics.models.stock import LotCondition, LotRow, MovementRow
@@ -22,9 +20,7 @@ from services.logistics.settings import LogisticsSettings
 from shared.errors import PermanentEventError
 from shared.events import AnyEvent
 from shared.events_programs import DeliveryReturned, GoodsRequested
-from shared.events_stock import (
-    MovementKind,
-)
+from shared.events_stock import MovementKind
 from shared.unit_of_work import Chain, UnitOfWork
 
 
@@ -159,8 +155,8 @@ def _lot_of_dispatch(dispatch: DispatchRow | None, item_code: str) -> UUID | Non
     if dispatch is None:
         return None
     for line in dispatch.lines:
-        if line["item_code"] == item_code:
-            return UUID(str(line["lot_id"]))
+        if line.item_code == item_code:
+            return line.lot_id
     return None
 
 

@@ -5,7 +5,6 @@ stock change, its ledger entries and the events it causes commit together."""
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID, uuid4
 
 from sqlmodel import select
@@ -40,6 +39,7 @@ from services.logistics.ledger import (
 )
 from services.logistics.models.stock import (
     AdjustmentIn,
+    CountedLot,
     CountIn,
     LotCondition,
     LotIn,
@@ -49,6 +49,7 @@ from services.logistics.models.stock import (
     ReversalIn,
     StockCountRow,
     TransferIn,
+    TransferredLot,
     TransferRow,
 )
 from services.logistics.settings import LogisticsSettings
@@ -227,7 +228,7 @@ def transfer_stock(uow: UnitOfWork, body: TransferIn, settings: LogisticsSetting
         )
     transfer_id = uuid4()
     reference = f"TRF-{str(transfer_id)[:8].upper()}"
-    lines: list[dict[str, Any]] = []
+    lines: list[TransferredLot] = []
     for take in takes:
         source = locked_lot(uow, take.lot.lot_id)
         issue_guarded(uow, source, take.quantity, today, reserved_too=False)
@@ -258,9 +259,7 @@ def transfer_stock(uow: UnitOfWork, body: TransferIn, settings: LogisticsSetting
             reason=f"from {body.from_warehouse}",
             actor=body.moved_by,
         )
-        lines.append(
-            {"from_lot": str(source.id), "to_lot": str(arrived.id), "quantity": take.quantity}
-        )
+        lines.append(TransferredLot(from_lot=source.id, to_lot=arrived.id, quantity=take.quantity))
     row = TransferRow(
         id=transfer_id,
         from_warehouse=body.from_warehouse,
@@ -328,13 +327,13 @@ def post_count(uow: UnitOfWork, body: CountIn, settings: LogisticsSettings) -> S
         approved_by=body.approved_by,
         reason=body.reason,
         lines=[
-            {
-                "lot_id": str(line.lot_id),
-                "item_code": lots[line.lot_id].item_code,
-                "book": line.book,
-                "counted": line.counted,
-                "difference": line.difference,
-            }
+            CountedLot(
+                lot_id=line.lot_id,
+                item_code=lots[line.lot_id].item_code,
+                book=line.book,
+                counted=line.counted,
+                difference=line.difference,
+            )
             for line in lines
         ],
         recorded_at=uow.now(),

@@ -78,7 +78,7 @@ def test_pick_list_signed_then_released_then_handed_over_with_printable_papers(
     )
     handover = runtime.run(lambda uow: documents.record_handover(uow, dispatch_id, early))
     assert handover.number.startswith("BAST/")
-    assert [(line["item_code"], line["quantity"]) for line in handover.lines] == [("FAMILY-KIT", 8)]
+    assert [(line.item_code, line.quantity) for line in handover.lines] == [("FAMILY-KIT", 8)]
     with pytest.raises(Conflict) as twice:
         runtime.run(lambda uow: documents.record_handover(uow, dispatch_id, early))
     assert twice.value.error_code == "handover_exists"

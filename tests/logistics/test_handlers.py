@@ -175,7 +175,7 @@ def test_concurrent_allocations_never_over_allocate(runtime: ServiceRuntime) -> 
     dispatches = runtime.run(
         lambda uow: queries.list_dispatches(uow, case_id=None, status=None, limit=100).items
     )
-    assert sum(line["quantity"] for d in dispatches for line in d.lines) == 50
+    assert sum(line.quantity for d in dispatches for line in d.lines) == 50
     assert runtime.run(queries.ledger_disagreements) == []
 
 

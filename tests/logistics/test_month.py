@@ -105,7 +105,7 @@ def test_a_month_of_work_and_the_stock_card_agrees_with_the_shelves(
             )
         )
         for accepted in receipt.accepted:
-            shelves[uuid.UUID(accepted["lot_id"])] += accepted["quantity"]
+            shelves[accepted.lot_id] += accepted.quantity
 
     deliver(
         day(2),
@@ -168,8 +168,8 @@ def test_a_month_of_work_and_the_stock_card_agrees_with_the_shelves(
             )
         )
         for part in moved.lines:
-            shelves[uuid.UUID(part["from_lot"])] -= part["quantity"]
-            shelves[uuid.UUID(part["to_lot"])] += part["quantity"]
+            shelves[part.from_lot] -= part.quantity
+            shelves[part.to_lot] += part.quantity
 
     def returns(_today: date) -> None:
         failed = released[0]
@@ -252,8 +252,8 @@ def test_a_month_of_work_and_the_stock_card_agrees_with_the_shelves(
             settings(runtime),
         )
     )
-    assert [(line["lot_id"], line["difference"]) for line in count.lines if line["difference"]] == [
-        (str(losses[0]), -2)
+    assert [(line.lot_id, line.difference) for line in count.lines if line.difference] == [
+        (losses[0], -2)
     ]
     assert len(released) == 10  # nine incidents and the permakanan round
     for item in ("RICE-5KG", "FAMILY-KIT"):

@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Any
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, Field
-from sqlalchemy import JSON, Column
+from sqlalchemy import Column
 from sqlmodel import Field as SQLField
 
 from services.logistics.models.base import LogisticsTable
 from shared.actors import ignored_actor_field
-from shared.columns import UTCDateTime
-from shared.events import GeoPoint, ShortText
+from shared.columns import TypedJSON, UTCDateTime
+from shared.events import DispatchLine, GeoPoint, ShortText
 from shared.http import ApiModel
 from shared.nip import Nip
 
@@ -48,7 +47,9 @@ class DispatchRow(LogisticsTable, table=True):
     dest_lat: float
     dest_lon: float
     distance_km: float
-    lines: list[dict[str, Any]] = SQLField(sa_column=Column(JSON, nullable=False))
+    lines: list[DispatchLine] = SQLField(
+        sa_column=Column(TypedJSON(list[DispatchLine]), nullable=False)
+    )
     planned_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
     planned_event_id: UUID
     released_at: datetime | None = SQLField(default=None, sa_column=Column(UTCDateTime))
@@ -88,6 +89,15 @@ class ShortageRow(LogisticsTable, table=True):
     detected_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
 
 
+class HandedOverLine(BaseModel):
+    """One item of a handover record, named and counted as the paper prints it."""
+
+    item_code: str
+    item_name: str
+    unit: str
+    quantity: int
+
+
 class HandoverRow(LogisticsTable, table=True):
     """A handover record (BAST, berita acara serah terima): what, how much, from whom, to
     whom, when. One per dispatch."""
@@ -101,7 +111,9 @@ class HandoverRow(LogisticsTable, table=True):
     received_by: str = SQLField(max_length=200)
     receiver_organisation: str = SQLField(max_length=200)
     handed_over_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
-    lines: list[dict[str, Any]] = SQLField(sa_column=Column(JSON, nullable=False))
+    lines: list[HandedOverLine] = SQLField(
+        sa_column=Column(TypedJSON(list[HandedOverLine]), nullable=False)
+    )
     # The signers as the paper prints them (004: signed and stamped), kept as they were on
     # the day: a head of office who moves on does not change yesterday's BAST. None on
     # records from before: the paper leaves a line to write on.
@@ -239,7 +251,7 @@ class HandoverOut(BaseModel):
     received_by: str
     receiver_organisation: str
     handed_over_at: datetime
-    lines: list[dict[str, Any]]
+    lines: list[HandedOverLine]
     handed_over_by_nip: str | None
     received_by_nip: str | None
     place: str | None

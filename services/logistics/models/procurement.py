@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, Field, StringConstraints
-from sqlalchemy import JSON, Column
+from sqlalchemy import Column
 from sqlmodel import Field as SQLField
 
 from services.logistics.models.base import LogisticsTable, WarehouseCode
 from shared.actors import ignored_actor_field
-from shared.columns import UTCDateTime
-from shared.events import ItemCode, ShortText
+from shared.columns import TypedJSON, UTCDateTime
+from shared.events import ItemCode, NeedLine, ShortText
+from shared.events_stock import ProcurementLine, ReceivedLine, RejectedLine
 from shared.http import ApiModel
 
 
@@ -36,7 +37,9 @@ class PurchaseRequestRow(LogisticsTable, table=True):
     source: str = SQLField(max_length=30)
     source_case_id: UUID | None = SQLField(default=None, index=True)
     correlation_id: UUID
-    lines: list[dict[str, Any]] = SQLField(sa_column=Column(JSON, nullable=False))
+    lines: list[ProcurementLine] = SQLField(
+        sa_column=Column(TypedJSON(list[ProcurementLine]), nullable=False)
+    )
     needed_by: date | None = None
     status: RequestStatus = SQLField(default=RequestStatus.OPEN, max_length=20)
     requested_by: str = SQLField(max_length=200)
@@ -44,8 +47,8 @@ class PurchaseRequestRow(LogisticsTable, table=True):
     completed_at: datetime | None = SQLField(default=None, sa_column=Column(UTCDateTime))
     # A GoodsRequested waiting for these goods: its JSON, planned once they arrive.
     pending_goods_request: str | None = None
-    pending_lines: list[dict[str, Any]] = SQLField(
-        default_factory=list, sa_column=Column(JSON, nullable=False)
+    pending_lines: list[NeedLine] = SQLField(
+        default_factory=list, sa_column=Column(TypedJSON(list[NeedLine]), nullable=False)
     )
 
 
@@ -54,6 +57,14 @@ class OrderStatus(enum.StrEnum):
 
     OPEN = "open"
     CLOSED = "closed"
+
+
+class OrderLine(BaseModel):
+    """One item of an order: how many were ordered and how many accepted so far."""
+
+    item_code: str
+    ordered: int
+    accepted: int
 
 
 class PurchaseOrderRow(LogisticsTable, table=True):
@@ -68,8 +79,7 @@ class PurchaseOrderRow(LogisticsTable, table=True):
     warehouse_code: str = SQLField(foreign_key="warehouse.code", max_length=40)
     expected_on: date
     status: OrderStatus = SQLField(default=OrderStatus.OPEN, max_length=20)
-    # [{item_code, ordered, accepted}]
-    lines: list[dict[str, Any]] = SQLField(sa_column=Column(JSON, nullable=False))
+    lines: list[OrderLine] = SQLField(sa_column=Column(TypedJSON(list[OrderLine]), nullable=False))
     placed_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
     placed_event_id: UUID
 
@@ -83,8 +93,12 @@ class GoodsReceiptRow(LogisticsTable, table=True):
     order_id: UUID = SQLField(foreign_key="purchase_order.id", index=True)
     received_on: date
     received_by: str = SQLField(max_length=200)
-    accepted: list[dict[str, Any]] = SQLField(sa_column=Column(JSON, nullable=False))
-    rejected: list[dict[str, Any]] = SQLField(sa_column=Column(JSON, nullable=False))
+    accepted: list[ReceivedLine] = SQLField(
+        sa_column=Column(TypedJSON(list[ReceivedLine]), nullable=False)
+    )
+    rejected: list[RejectedLine] = SQLField(
+        sa_column=Column(TypedJSON(list[RejectedLine]), nullable=False)
+    )
     recorded_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
 
 
@@ -111,7 +125,7 @@ class PurchaseRequestOut(BaseModel):
     id: UUID
     source: str
     source_case_id: UUID | None
-    lines: list[dict[str, Any]]
+    lines: list[ProcurementLine]
     needed_by: date | None
     status: RequestStatus
     requested_by: str
@@ -147,7 +161,7 @@ class PurchaseOrderOut(BaseModel):
     warehouse_code: str
     expected_on: date
     status: OrderStatus
-    lines: list[dict[str, Any]]
+    lines: list[OrderLine]
     placed_at: datetime
 
 
@@ -179,6 +193,6 @@ class GoodsReceiptOut(BaseModel):
     order_id: UUID
     received_on: date
     received_by: str
-    accepted: list[dict[str, Any]]
-    rejected: list[dict[str, Any]]
+    accepted: list[ReceivedLine]
+    rejected: list[RejectedLine]
     order_status: OrderStatus

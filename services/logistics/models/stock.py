@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, Field, StringConstraints
-from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, Column, Index, UniqueConstraint, text
 from sqlmodel import Field as SQLField
 
 from services.logistics.models.base import LogisticsTable, Reason, WarehouseCode
 from shared.actors import ignored_actor_field
-from shared.columns import UTCDateTime
+from shared.columns import TypedJSON, UTCDateTime
 from shared.events import ItemCode, ShortText
 from shared.events_stock import MovementKind
 from shared.http import ApiModel
@@ -118,6 +118,17 @@ class MovementRow(LogisticsTable, table=True):
     recorded_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
 
 
+class CountedLot(BaseModel):
+    """One lot of a posted count: the books against the shelf, and the difference
+    adjusted."""
+
+    lot_id: UUID
+    item_code: str
+    book: int
+    counted: int
+    difference: int
+
+
 class StockCountRow(LogisticsTable, table=True):
     """A stock count (stock opname) of some lots of one warehouse, and who approved the
     adjustment it posted."""
@@ -130,8 +141,18 @@ class StockCountRow(LogisticsTable, table=True):
     counted_by: str = SQLField(max_length=200)
     approved_by: str = SQLField(max_length=200)
     reason: str = SQLField(max_length=500)
-    lines: list[dict[str, Any]] = SQLField(sa_column=Column(JSON, nullable=False))
+    lines: list[CountedLot] = SQLField(
+        sa_column=Column(TypedJSON(list[CountedLot]), nullable=False)
+    )
     recorded_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class TransferredLot(BaseModel):
+    """Units of one lot moved: the lot they left and the lot they arrived as."""
+
+    from_lot: UUID
+    to_lot: UUID
+    quantity: int
 
 
 class TransferRow(LogisticsTable, table=True):
@@ -145,7 +166,9 @@ class TransferRow(LogisticsTable, table=True):
     item_code: str = SQLField(max_length=40)
     quantity: int
     moved_by: str = SQLField(max_length=200)
-    lines: list[dict[str, Any]] = SQLField(sa_column=Column(JSON, nullable=False))
+    lines: list[TransferredLot] = SQLField(
+        sa_column=Column(TypedJSON(list[TransferredLot]), nullable=False)
+    )
     recorded_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
 
 
@@ -237,7 +260,7 @@ class TransferOut(BaseModel):
     item_code: str
     quantity: int
     moved_by: str
-    lines: list[dict[str, Any]]
+    lines: list[TransferredLot]
     recorded_at: datetime
 
 
@@ -271,7 +294,7 @@ class CountOut(BaseModel):
     counted_by: str
     approved_by: str
     reason: str
-    lines: list[dict[str, Any]]
+    lines: list[CountedLot]
     recorded_at: datetime
 
 

@@ -337,8 +337,8 @@ def _history(
             receipt.received_by,
             {
                 "number": numbers.get(receipt.order_id, ""),
-                "accepted": sum(line["quantity"] for line in receipt.accepted),
-                "rejected": sum(line["quantity"] for line in receipt.rejected),
+                "accepted": sum(line.quantity for line in receipt.accepted),
+                "rejected": sum(line.quantity for line in receipt.rejected),
             },
         )
         for receipt in receipts
@@ -379,7 +379,7 @@ def procurement_detail(request: Request, request_id: UUID, runtime: RuntimeDep) 
         )
         totals = procurement_progress.ordered_per_item(followed.orders)
         lines = [
-            RequestLine(line["item_code"], line["quantity"], *totals.get(line["item_code"], (0, 0)))
+            RequestLine(line.item_code, line.quantity, *totals.get(line.item_code, (0, 0)))
             for line in row.lines
         ]
         dispatches: list[tuple[DispatchRow, HandoverRow | None]] = []
