@@ -201,7 +201,7 @@ def test_the_picking_screen_offers_the_next_page_of_dispatches(
 
 
 def test_a_damaged_cursor_on_a_screen_starts_again_at_the_first_page(client: TestClient) -> None:
-    for screen in ("/ui/picking", "/ui/receiving"):
+    for screen in ("/ui/picking", "/ui/receiving", "/ui/stock"):
         answer = client.get(screen, params={"after": "damaged"}, follow_redirects=False)
         assert answer.status_code == 303, screen
         assert answer.headers["location"] == screen
