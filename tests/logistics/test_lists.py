@@ -13,10 +13,9 @@ from functools import partial
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from services.logistics import alerts, procurement, stock_changes, ui
+from services.logistics import alerts, procurement, stock_changes
 from services.logistics.models.catalogue import MinimumLevelIn
 from services.logistics.models.procurement import (
     ProcurementLineIn,
@@ -24,12 +23,10 @@ from services.logistics.models.procurement import (
     PurchaseRequestIn,
 )
 from services.logistics.models.stock import CountIn, CountLineIn
-from services.logistics.routes import router
-from shared.http import install_error_handlers
 from shared.paging import cursor_token
-from shared.runtime import ServiceRuntime, guard_requests
+from shared.runtime import ServiceRuntime
 from shared.unit_of_work import UnitOfWork
-from tests.logistics.support import TODAY, allocate, receive, settings, verified
+from tests.logistics.support import TODAY, allocate, receive, settings, unsigned_client, verified
 
 LISTS = (
     "/warehouses",
@@ -50,13 +47,7 @@ LISTS = (
 @pytest.fixture
 def client(runtime: ServiceRuntime) -> Iterator[TestClient]:
     """logistics' API and screens on `runtime`, without sign-in."""
-    app = FastAPI()
-    app.state.runtime = runtime
-    guard_requests(app, service=runtime.name, common=runtime.settings.common)
-    install_error_handlers(app)
-    app.include_router(router)
-    app.include_router(ui.router)
-    with TestClient(app) as test_client:
+    with unsigned_client(runtime) as test_client:
         yield test_client
 
 

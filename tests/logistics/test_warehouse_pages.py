@@ -12,24 +12,29 @@ from datetime import date, timedelta
 from html.parser import HTMLParser
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from services.logistics import allocation, catalogue, procurement, queries, ui
+from services.logistics import allocation, catalogue, procurement, queries
 from services.logistics.models.procurement import (
     ProcurementLineIn,
     PurchaseOrderIn,
     PurchaseRequestIn,
 )
 from services.logistics.models.stock import LotPlacement
-from services.logistics.routes import router
 from services.logistics.ui import common
 from shared.events import Address, HazardType, IncidentReported, Reporter, ReporterRole
-from shared.http import install_error_handlers
-from shared.pages import assets_router
-from shared.runtime import ServiceRuntime, guard_requests
+from shared.runtime import ServiceRuntime
 from shared.unit_of_work import UnitOfWork
-from tests.logistics.support import NOW, SITE, TODAY, allocate, receive, settings, verified
+from tests.logistics.support import (
+    NOW,
+    SITE,
+    TODAY,
+    allocate,
+    receive,
+    settings,
+    unsigned_client,
+    verified,
+)
 from tests.support.documents import pdf_text
 
 
@@ -67,16 +72,8 @@ def visible_text(html: str) -> str:
 
 @pytest.fixture
 def client(runtime: ServiceRuntime) -> Iterator[TestClient]:
-    """logistics' API and pages on `runtime`, without sign-in (the access rules have their
-    own tests)."""
-    app = FastAPI()
-    app.state.runtime = runtime
-    guard_requests(app, service=runtime.name, common=runtime.settings.common)
-    install_error_handlers(app)
-    app.include_router(router)
-    app.include_router(ui.router)
-    app.include_router(assets_router)
-    with TestClient(app) as test_client:
+    """logistics' API and screens on `runtime`, without sign-in."""
+    with unsigned_client(runtime) as test_client:
         yield test_client
 
 
