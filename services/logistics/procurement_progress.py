@@ -4,7 +4,6 @@ their orders and receipts, what was ordered and accepted per item."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
@@ -18,7 +17,7 @@ from services.logistics.models.procurement import (
     RequestStatus,
 )
 from services.logistics.tenancy import of_callers_office
-from shared.paging import keyset
+from shared.paging import Position, keyset
 from shared.unit_of_work import UnitOfWork
 
 ProcurementStage = Literal["to_order", "on_order", "completed"]
@@ -31,7 +30,7 @@ def requests_newest_first(
     uow: UnitOfWork,
     *,
     completed: bool | None,
-    after: tuple[datetime, UUID] | None,
+    after: Position | None,
     limit: int,
 ) -> Sequence[PurchaseRequestRow]:
     """The caller's office's purchase requests, newest first, after a keyset cursor

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from services.logistics import catalogue, documents, procurement, procurement_progress, queries
+from services.logistics.lists import REQUESTS_NEWEST_FIRST
 from services.logistics.models.dispatch import (
     DispatchRow,
     HandoverRow,
@@ -41,8 +42,9 @@ from services.logistics.ui.common import (
     settings_of,
 )
 from shared.auth import scoped_office
-from shared.errors import NotFound
+from shared.errors import NotFound, Unprocessable
 from shared.pages import Lang, choose_language
+from shared.paging import Position, cursor_position, cursor_token
 from shared.runtime import RuntimeDep
 from shared.unit_of_work import UnitOfWork
 
@@ -94,18 +96,12 @@ class Followed:
     place: IncidentPlaceRow | None
 
 
-def _cursor(row: PurchaseRequestRow) -> str:
-    return f"{row.requested_at.isoformat()}|{row.id}"
-
-
-def _after_cursor(after: str | None) -> tuple[datetime, UUID] | None:
-    """A list cursor back into (requested_at, id); a damaged one starts from the top."""
-    if not after or "|" not in after:
-        return None
-    moment, _, request_id = after.partition("|")
+def _after_cursor(after: str | None) -> Position | None:
+    """The position a list cursor (`GET /purchase-requests`'s own) stands for; a damaged
+    one starts from the top."""
     try:
-        return datetime.fromisoformat(moment), UUID(request_id)
-    except ValueError:
+        return cursor_position(after, REQUESTS_NEWEST_FIRST.types)
+    except Unprocessable:
         return None
 
 
@@ -166,9 +162,13 @@ def follow_page(
         )
         if len(rows) < batch:
             break
-        cursor = (rows[-1].requested_at, rows[-1].id)
+        cursor = REQUESTS_NEWEST_FIRST.position(rows[-1])
     rows_shown = shown[:limit]
-    next_after = _cursor(rows_shown[-1].request) if len(shown) > limit else None
+    next_after = (
+        cursor_token(REQUESTS_NEWEST_FIRST.position(rows_shown[-1].request))
+        if len(shown) > limit
+        else None
+    )
     return Page(rows=rows_shown, next_after=next_after, after=after)
 
 
