@@ -40,7 +40,8 @@ from sqlmodel import Session
 
 from services.logistics import allocation, catalogue
 from services.logistics.migrations import HISTORY
-from services.logistics.models import ItemIn, LogisticsTable, WarehouseIn
+from services.logistics.models.base import LogisticsTable
+from services.logistics.models.catalogue import ItemIn, WarehouseIn
 from services.logistics.settings import LogisticsSettings
 from shared.auth import AuthSettings
 from shared.clock import FixedClock

@@ -8,7 +8,6 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
-from uuid import uuid4
 
 from sqlmodel import col, select
 
@@ -19,25 +18,24 @@ from services.logistics.domain import (
     is_near_expiry,
     reorder_suggestion,
 )
-from services.logistics.models import (
+from services.logistics.lists import MINIMUMS_BY_PLACE, page_of
+from services.logistics.models.catalogue import (
     Alerts,
-    LotCondition,
-    LotRow,
     MinimumLevelIn,
     MinimumLevelRow,
     NearExpiryAlert,
-    OrderStatus,
-    PurchaseOrderRow,
-    QuarantineIn,
     ReorderSuggestion,
     WarehouseRow,
 )
+from services.logistics.models.procurement import OrderStatus, PurchaseOrderRow
+from services.logistics.models.stock import LotCondition, LotRow, QuarantineIn
 from services.logistics.settings import LogisticsSettings
 from services.logistics.tenancy import in_callers_warehouses
 from shared.contracts.envelope import CaseType
 from shared.contracts.logistics import LotNearExpiry
 from shared.errors import Unprocessable
 from shared.invariants import of_type, present
+from shared.paging import Page, cursor_position, keyset
 from shared.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
@@ -79,18 +77,47 @@ def list_minimums(uow: UnitOfWork) -> Sequence[MinimumLevelRow]:
     return uow.session.exec(in_callers_warehouses(query, MinimumLevelRow.warehouse_code)).all()
 
 
+def minimums_page(uow: UnitOfWork, *, after: str | None, limit: int) -> Page[MinimumLevelRow]:
+    """The buffer levels of the caller's office's warehouses by warehouse and item, a
+    page at a time."""
+    query = in_callers_warehouses(select(MinimumLevelRow), MinimumLevelRow.warehouse_code)
+    return page_of(uow, query, MINIMUMS_BY_PLACE, after=after, limit=limit)
+
+
+def reorder_page(uow: UnitOfWork, *, after: str | None, limit: int) -> Page[ReorderSuggestion]:
+    """The reorder suggestions by warehouse and item, a page at a time. Whether a level
+    is short is known only after reading its stock, so the buffer levels after the
+    cursor are read in their order until the page is full (an office has one level per
+    item and warehouse: a bounded walk)."""
+    position = cursor_position(after, MINIMUMS_BY_PLACE.types)
+    query = in_callers_warehouses(select(MinimumLevelRow), MinimumLevelRow.warehouse_code)
+    levels = uow.session.exec(
+        keyset(query, MINIMUMS_BY_PLACE.columns, newest_first=False, after=position)
+    ).all()
+    suggestions = _suggestions(uow, levels, stop_after=limit + 1)
+    return Page.of(suggestions, limit, lambda row: (row.warehouse_code, row.item_code))
+
+
 def reorder_suggestions(uow: UnitOfWork) -> list[ReorderSuggestion]:
     """Items whose free stock (on hand minus reserved, good lots) is below their buffer
     level, with what to order beyond what is already on order."""
+    return _suggestions(uow, list_minimums(uow), stop_after=None)
+
+
+def _suggestions(
+    uow: UnitOfWork, levels: Sequence[MinimumLevelRow], *, stop_after: int | None
+) -> list[ReorderSuggestion]:
     on_order: dict[tuple[str, str], int] = {}
     for order in uow.session.exec(
         select(PurchaseOrderRow).where(PurchaseOrderRow.status == OrderStatus.OPEN)
     ).all():
         for line in order.lines:
-            key = (line["item_code"], order.warehouse_code)
-            on_order[key] = on_order.get(key, 0) + line["ordered"] - line["accepted"]
-    suggestions = []
-    for level in list_minimums(uow):
+            key = (line.item_code, order.warehouse_code)
+            on_order[key] = on_order.get(key, 0) + line.ordered - line.accepted
+    suggestions: list[ReorderSuggestion] = []
+    for level in levels:
+        if stop_after is not None and len(suggestions) >= stop_after:
+            break
         free = buffer.free_stock(uow, level.item_code, level.warehouse_code)
         if free >= level.minimum:
             continue
@@ -177,22 +204,18 @@ def scan(uow: UnitOfWork, settings: LogisticsSettings) -> dict[str, int]:
         uow.session.add(lot)
         warehouse = uow.session.get(WarehouseRow, lot.warehouse_code)
         warehouse = present(warehouse, f"warehouse {lot.warehouse_code}")
-        uow.emit(
-            LotNearExpiry(
-                event_id=uuid4(),
-                occurred_at=uow.now(),
-                office_id=warehouse.office_id,
-                case_id=lot.id,
-                case_type=CaseType.STOCK,
-                correlation_id=lot.id,
-                producer="logistics",
-                lot_id=lot.id,
-                warehouse_code=lot.warehouse_code,
-                item_code=lot.item_code,
-                expires_on=alert.expires_on,
-                days_left=alert.days_left,
-                quantity=alert.free,
-            )
+        # The sweep (a timer) starts a chain of its own on the lot.
+        uow.announce(
+            LotNearExpiry,
+            office_id=warehouse.office_id,
+            case_id=lot.id,
+            case_type=CaseType.STOCK,
+            lot_id=lot.id,
+            warehouse_code=lot.warehouse_code,
+            item_code=lot.item_code,
+            expires_on=alert.expires_on,
+            days_left=alert.days_left,
+            quantity=alert.free,
         )
         announced += 1
     return {"quarantined": len(current.expired), "near_expiry_announced": announced}

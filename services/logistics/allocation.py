@@ -31,7 +31,6 @@ from services.logistics.domain import (
 from services.logistics.family_lists import keep_family_list
 from services.logistics.ledger import (
     LOT,
-    Cause,
     EntryDetails,
     LotPosition,
     issue_guarded,
@@ -41,14 +40,14 @@ from services.logistics.ledger import (
     release_reserved,
     reserve_guarded,
 )
-from services.logistics.models import (
-    ISSUABLE_PREDICATE,
+from services.logistics.models.catalogue import WarehouseRow
+from services.logistics.models.dispatch import (
     DispatchRow,
     DispatchStatus,
     IncidentPlaceRow,
     ShortageRow,
-    WarehouseRow,
 )
+from services.logistics.models.stock import ISSUABLE_PREDICATE
 from services.logistics.settings import LogisticsSettings
 from services.logistics.tenancy import check_case_of_event_office, record_of_callers_office
 from shared.contracts.envelope import CaseType, EventBase, GeoPoint, NeedLine
@@ -65,7 +64,7 @@ from shared.contracts.logistics import (
 from shared.contracts.union import AnyEvent
 from shared.errors import Conflict
 from shared.invariants import present
-from shared.unit_of_work import UnitOfWork
+from shared.unit_of_work import Chain, UnitOfWork
 
 # Lots read per round trip while allocating: most needs are met by the first few lots.
 LOT_PAGE = 8
@@ -188,22 +187,19 @@ def announce_shortfalls(uow: UnitOfWork, cause: EventBase, plan: AllocationPlan)
                 detected_at=now,
             )
         )
-    uow.emit(
-        StockShortageDetected.caused_by(
-            cause,
-            producer="logistics",
-            occurred_at=now,
-            lines=tuple(
-                ShortageLine(
-                    item_code=s.item_code,
-                    requested=s.requested,
-                    allocated=s.allocated,
-                    missing=s.missing,
-                    reason=s.reason,
-                )
-                for s in plan.shortfalls
-            ),
-        )
+    uow.announce(
+        StockShortageDetected,
+        after=cause,
+        lines=tuple(
+            ShortageLine(
+                item_code=s.item_code,
+                requested=s.requested,
+                allocated=s.allocated,
+                missing=s.missing,
+                reason=s.reason,
+            )
+            for s in plan.shortfalls
+        ),
     )
 
 
@@ -294,7 +290,7 @@ def _reserve_pick(
                 reference=f"dispatch {str(dispatch_id)[:8]}",
                 reason=reason,
                 actor="allocation",
-                cause=Cause.of(cause),
+                cause=Chain.of(cause),
             ),
         )
     lines = tuple(
@@ -307,10 +303,9 @@ def _reserve_pick(
         )
         for take in pick.takes
     )
-    planned = DispatchPlanned.caused_by(
-        cause,
-        producer="logistics",
-        occurred_at=uow.now(),
+    planned = uow.announce(
+        DispatchPlanned,
+        after=cause,
         dispatch_id=dispatch_id,
         warehouse_code=pick.site.code,
         origin=pick.site.location,
@@ -330,12 +325,11 @@ def _reserve_pick(
             dest_lat=destination.lat,
             dest_lon=destination.lon,
             distance_km=planned.distance_km,
-            lines=[line.model_dump(mode="json") for line in lines],
+            lines=list(lines),
             planned_at=planned.occurred_at,
             planned_event_id=planned.event_id,
         )
     )
-    uow.emit(planned)
     for item_code, quantity in _quantities(lines).items():
         check_minimum(uow, item_code, pick.site.code, decreased_by=quantity)
 
@@ -367,7 +361,7 @@ def release_dispatch(
             else "dispatch_cancelled",
         )
     today = local_today(uow, settings, dispatch.office_id)
-    lines = [DispatchLine.model_validate(line) for line in dispatch.lines]
+    lines = list(dispatch.lines)
     for line in sorted(lines, key=lambda line: str(line.lot_id)):
         lot = locked_lot(uow, line.lot_id)
         check_issue_date(lot.id, lot.expires_on, today)
@@ -384,7 +378,7 @@ def release_dispatch(
             reference=f"dispatch {str(dispatch.id)[:8]}",
             reason="loaded for dispatch",
             actor=released_by,
-            cause=Cause(dispatch.correlation_id, dispatch.planned_event_id),
+            cause=_planned(dispatch),
         )
     now = uow.now()
     dispatch.status = DispatchStatus.RELEASED
@@ -392,13 +386,12 @@ def release_dispatch(
     uow.session.add(dispatch)
     warehouse = uow.session.get(WarehouseRow, dispatch.warehouse_code)
     warehouse = present(warehouse, f"warehouse {dispatch.warehouse_code}")  # foreign key
-    released = DispatchReleased.following(
+    uow.announce(
+        DispatchReleased,
+        after=_planned(dispatch),
         office_id=dispatch.office_id,
         case_id=dispatch.case_id,
-        correlation_id=dispatch.correlation_id,
-        causation_id=dispatch.planned_event_id,
-        producer="logistics",
-        occurred_at=now,
+        case_type=CaseType(dispatch.case_type),
         dispatch_id=dispatch.id,
         warehouse_code=dispatch.warehouse_code,
         origin=warehouse.location(),
@@ -406,8 +399,12 @@ def release_dispatch(
         lines=tuple(lines),
         released_by=released_by,
     )
-    uow.emit(released.model_copy(update={"case_type": CaseType(dispatch.case_type)}))
     return dispatch
+
+
+def _planned(dispatch: DispatchRow) -> Chain:
+    """What a dispatch's later steps follow: its `DispatchPlanned`, in its case's chain."""
+    return Chain(dispatch.correlation_id, dispatch.planned_event_id)
 
 
 def cancel_dispatch(
@@ -421,7 +418,7 @@ def cancel_dispatch(
             code="dispatch_not_planned",
         )
     for line in sorted(
-        (DispatchLine.model_validate(line) for line in dispatch.lines),
+        dispatch.lines,
         key=lambda line: str(line.lot_id),
     ):
         lot = locked_lot(uow, line.lot_id)
@@ -437,7 +434,7 @@ def cancel_dispatch(
             reference=f"dispatch {str(dispatch.id)[:8]}",
             reason="dispatch cancelled",
             actor=cancelled_by,
-            cause=Cause(dispatch.correlation_id, dispatch.planned_event_id),
+            cause=_planned(dispatch),
         )
     dispatch.status = DispatchStatus.CANCELLED
     uow.session.add(dispatch)

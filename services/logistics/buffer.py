@@ -4,14 +4,15 @@ reorder suggestions and the daily alerts are in `alerts.py`."""
 
 from __future__ import annotations
 
-from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import col
 
 from services.logistics.domain import reorder_suggestion
-from services.logistics.models import LotCondition, LotRow, MinimumLevelRow, WarehouseRow
+from services.logistics.models.catalogue import MinimumLevelRow, WarehouseRow
+from services.logistics.models.stock import LotCondition, LotRow
 from shared.contracts.envelope import CaseType
 from shared.contracts.logistics import StockBelowMinimum
 from shared.invariants import present
@@ -43,21 +44,18 @@ def check_minimum(uow: UnitOfWork, item_code: str, warehouse_code: str, decrease
     warehouse = uow.session.get(WarehouseRow, warehouse_code)
     warehouse = present(warehouse, f"warehouse {warehouse_code}")
     suggested = reorder_suggestion(free=free, on_order=0, minimum=level.minimum)
-    uow.emit(
-        StockBelowMinimum(
-            event_id=uuid4(),
-            occurred_at=uow.now(),
-            office_id=warehouse.office_id,
-            case_id=stock_case(item_code, warehouse_code),
-            case_type=CaseType.STOCK,
-            correlation_id=stock_case(item_code, warehouse_code),
-            producer="logistics",
-            warehouse_code=warehouse_code,
-            item_code=item_code,
-            available=max(free, 0),
-            minimum=level.minimum,
-            suggested_order=max(suggested, 1),
-        )
+    # A crossing starts a chain of its own on the item's stock case (whatever lowered
+    # the stock is in its `StockMoved`).
+    uow.announce(
+        StockBelowMinimum,
+        office_id=warehouse.office_id,
+        case_id=stock_case(item_code, warehouse_code),
+        case_type=CaseType.STOCK,
+        warehouse_code=warehouse_code,
+        item_code=item_code,
+        available=max(free, 0),
+        minimum=level.minimum,
+        suggested_order=max(suggested, 1),
     )
 
 

@@ -4,28 +4,32 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Table
+from sqlalchemy import Table, func
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from services.logistics.ledger import locked_lot
-from services.logistics.models import (
+from services.logistics.lists import ITEMS_BY_CODE, WAREHOUSES_BY_CODE, page_of
+from services.logistics.models.base import LogisticsTable
+from services.logistics.models.catalogue import (
     ItemIn,
     ItemRow,
     ItemUpdate,
-    LogisticsTable,
-    LotPlacement,
-    LotRow,
     WarehouseIn,
     WarehouseRow,
 )
+from services.logistics.models.stock import LotPlacement, LotRow
 from services.logistics.settings import LogisticsSettings
 from services.logistics.tenancy import of_callers_office
 from shared.auth import scoped_office, visible_to_caller
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
+from shared.paging import Page
 from shared.unit_of_work import UnitOfWork
 
 # A core view of the table, for the row locks that make allocations of one item take turns.
@@ -105,6 +109,27 @@ def list_warehouses(uow: UnitOfWork) -> Sequence[WarehouseRow]:
 def list_items(uow: UnitOfWork) -> Sequence[ItemRow]:
     """The catalogue by code."""
     return uow.session.exec(select(ItemRow).order_by(col(ItemRow.code))).all()
+
+
+def warehouses_page(uow: UnitOfWork, *, after: str | None, limit: int) -> Page[WarehouseRow]:
+    """The caller's office's warehouses by code, a page at a time, with their number (an
+    office has a handful: counting them is cheap)."""
+    query = of_callers_office(select(WarehouseRow), WarehouseRow.office_id)
+    page = page_of(uow, query, WAREHOUSES_BY_CODE, after=after, limit=limit)
+    return replace(page, total=_count(uow, query))
+
+
+def items_page(uow: UnitOfWork, *, after: str | None, limit: int) -> Page[ItemRow]:
+    """The catalogue by code, a page at a time, with its size (hundreds at most)."""
+    query = select(ItemRow)
+    page = page_of(uow, query, ITEMS_BY_CODE, after=after, limit=limit)
+    return replace(page, total=_count(uow, query))
+
+
+def _count(uow: UnitOfWork, query: SelectOfScalar[Any]) -> int:
+    return int(
+        uow.session.execute(sa_select(func.count()).select_from(query.subquery())).scalar_one()
+    )
 
 
 def known_item(uow: UnitOfWork, item_code: str) -> ItemRow:

@@ -28,6 +28,16 @@ from shared.errors import Conflict, Unprocessable
 from shared.geo import distance_km
 
 
+class Refused(Unprocessable):
+    """A broken rule with the particulars (an item, a quantity, a lot) a screen needs to
+    say it in its reader's language, keyed by `code`; `detail` says it in English for
+    the API and the logs."""
+
+    def __init__(self, detail: str, *, code: str, **facts: str | int) -> None:
+        super().__init__(detail, code=code)
+        self.facts = facts
+
+
 @dataclass(frozen=True)
 class LotStock:
     """What a lot holds that nobody has claimed yet."""
@@ -236,17 +246,17 @@ def total_by_item(takes: Iterable[Take]) -> Mapping[str, int]:
 
 
 def check_receipt(received_on: date, expires_on: date | None, today: date) -> None:
-    """Refuse a receipt that cannot be booked (Unprocessable `receipt_refused`): goods
-    must not arrive from the future, and expired goods are refused at the door (the
-    decree: not expired, 000)."""
+    """Refuse a receipt that cannot be booked: goods must not arrive from the future
+    (`received_in_future`), and expired goods are refused at the door (the decree: not
+    expired, 000; `expired_at_receipt`)."""
     if received_on > today:
-        raise Unprocessable(
-            f"received_on {received_on} is after today ({today})", code="receipt_refused"
+        raise Refused(
+            f"received_on {received_on} is after today ({today})", code="received_in_future"
         )
     if expires_on is not None and expires_on <= today:
-        raise Unprocessable(
+        raise Refused(
             f"lot expired on {expires_on}; expired goods are refused at receipt",
-            code="receipt_refused",
+            code="expired_at_receipt",
         )
 
 
@@ -324,26 +334,35 @@ class CountLine:
 
 
 def check_count(lines: Sequence[CountLine]) -> None:
-    """Refuse a count that cannot be posted: a lot listed twice or counted below zero
-    (Unprocessable `count_refused`), or a lot being picked (Conflict `lot_being_picked`:
-    units reserved for a dispatch are moving between shelf and truck; count it later)."""
+    """Refuse a count that cannot be posted: a lot listed twice (`lot_counted_twice`) or
+    counted below zero (`count_negative`), or a lot being picked (Conflict
+    `lot_being_picked`: units reserved for a dispatch are moving between shelf and truck;
+    count it later)."""
     seen: set[UUID] = set()
     for line in lines:
         if line.lot_id in seen:
-            raise Unprocessable(
-                f"lot {line.lot_id} appears twice in the count", code="count_refused"
+            raise Refused(
+                f"lot {line.lot_id} appears twice in the count",
+                code="lot_counted_twice",
+                lot=short_lot(line.lot_id),
             )
         seen.add(line.lot_id)
         if line.counted < 0:
-            raise Unprocessable(
+            raise Refused(
                 f"lot {line.lot_id}: a counted quantity cannot be negative",
-                code="count_refused",
+                code="count_negative",
+                lot=short_lot(line.lot_id),
             )
         if line.reserved > 0:
             raise Conflict(
                 f"lot {line.lot_id} is being picked ({line.reserved} reserved); count it later",
                 code="lot_being_picked",
             )
+
+
+def short_lot(lot_id: UUID) -> str:
+    """A lot's id as a keeper reads it off a label: its first eight characters."""
+    return str(lot_id)[:8].upper()
 
 
 def days_to_expiry(expires_on: date, today: date) -> int:
@@ -392,26 +411,39 @@ def receipt_decision(
     today: date,
 ) -> ReceiptDecision:
     """Check one delivered line of `item_code` against the order: what is booked and what
-    is refused at the door, or Unprocessable `receipt_refused` when the line is wrong.
+    is refused at the door, or a `Refused` naming what is wrong with the line
+    (`delivered_not_positive`, `accepted_out_of_range`, `accepted_over_order`,
+    `rejection_reason_missing`).
 
     Expired goods (or goods expiring today) are refused whatever the keeper accepted; more
     than is still on order is an error (the supplier must be asked, not the books bent)."""
 
-    def wrong(problem: str) -> Unprocessable:
-        return Unprocessable(f"{item_code}: {problem}", code="receipt_refused")
+    def wrong(problem: str, code: str, **facts: int) -> Refused:
+        return Refused(f"{item_code}: {problem}", code=code, item=item_code, **facts)
 
     if delivered <= 0:
-        raise wrong("delivered quantity must be positive")
+        raise wrong("delivered quantity must be positive", "delivered_not_positive")
     if accepted < 0 or accepted > delivered:
-        raise wrong(f"accepted must be between 0 and delivered ({delivered})")
+        raise wrong(
+            f"accepted must be between 0 and delivered ({delivered})",
+            "accepted_out_of_range",
+            delivered=delivered,
+        )
     if expires_on is not None and expires_on <= today:
         return ReceiptDecision(accepted=0, rejected=delivered, reason="expired")
     if accepted > still_ordered:
-        raise wrong(f"accepting {accepted} exceeds the {still_ordered} still on order")
+        raise wrong(
+            f"accepting {accepted} exceeds the {still_ordered} still on order",
+            "accepted_over_order",
+            accepted=accepted,
+            still=still_ordered,
+        )
     rejected = delivered - accepted
     if rejected and reject_reason is None:
         raise wrong(
-            f"{rejected} units not accepted: give a reason (short, damaged, expired, other)"
+            f"{rejected} units not accepted: give a reason (short, damaged, expired, other)",
+            "rejection_reason_missing",
+            rejected=rejected,
         )
     return ReceiptDecision(
         accepted=accepted, rejected=rejected, reason=reject_reason if rejected else None

@@ -19,7 +19,7 @@ from fpdf import FPDF
 from sqlalchemy import JSON, Column
 from sqlmodel import Field as SQLField
 
-from services.logistics.models import LogisticsTable
+from services.logistics.models.base import LogisticsTable
 from shared.columns import UTCDateTime
 from shared.contracts.intake_disaster_aid import AffectedFamiliesListed, FamilyOnList
 from shared.pdf import FONT, table

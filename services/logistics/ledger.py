@@ -22,19 +22,15 @@ from sqlmodel import col, select
 
 from services.logistics.buffer import check_minimum
 from services.logistics.domain import check_backdated_decrease
-from services.logistics.models import (
-    LogisticsTable,
-    LotCondition,
-    LotRow,
-    MovementRow,
-    WarehouseRow,
-)
+from services.logistics.models.base import LogisticsTable
+from services.logistics.models.catalogue import WarehouseRow
+from services.logistics.models.stock import LotCondition, LotRow, MovementRow
 from services.logistics.tenancy import record_of_callers_office
-from shared.contracts.envelope import CaseType, EventBase
+from shared.contracts.envelope import CaseType
 from shared.contracts.logistics import LotQuarantined, MovementKind, StockMoved
 from shared.errors import Unprocessable
 from shared.invariants import present
-from shared.unit_of_work import UnitOfWork
+from shared.unit_of_work import A_PERSON_STARTS_IT, Chain, UnitOfWork
 
 # Core views of tables, for set-based updates and sums that the ORM types poorly.
 LOT: Table = LogisticsTable.metadata.tables["lot"]
@@ -44,23 +40,6 @@ MOVEMENT: Table = LogisticsTable.metadata.tables["stock_movement"]
 class StockInvariantBroken(RuntimeError):
     """A guarded stock update matched no row although the lot was locked: a bug, never an
     expected outcome, so the transaction is rolled back rather than half-applied."""
-
-
-@dataclass(frozen=True)
-class Cause:
-    """Why a movement happened, for the envelope of its `StockMoved`: the event or case
-    that started the chain, if any."""
-
-    correlation_id: UUID | None = None
-    causation_id: UUID | None = None
-
-    @classmethod
-    def of(cls, event: EventBase) -> Cause:
-        """Movements caused by `event`."""
-        return cls(correlation_id=event.correlation_id, causation_id=event.event_id)
-
-
-NO_CAUSE = Cause()
 
 
 def locked_lot(uow: UnitOfWork, lot_id: UUID) -> LotRow:
@@ -248,7 +227,7 @@ def split_off(
     today: date,
     reason: str,
     actor: str,
-    cause: Cause,
+    cause: Chain,
 ) -> LotRow:
     """Move free units of a locked lot into a new lot of the same goods (same dates and
     source) in the same warehouse: an out and an in entry, net zero on the stock card."""
@@ -280,26 +259,22 @@ def split_off(
     return part
 
 
-def emit_quarantined(uow: UnitOfWork, lot: LotRow, reason: str, cause: Cause) -> None:
-    """Announce a quarantined lot (`LotQuarantined`)."""
+def emit_quarantined(uow: UnitOfWork, lot: LotRow, reason: str, cause: Chain) -> None:
+    """Announce a quarantined lot (`LotQuarantined`), on the case of the lot it was split
+    from (a chain without a correlation of its own continues that lot's)."""
     warehouse = uow.session.get(WarehouseRow, lot.warehouse_code)
     warehouse = present(warehouse, f"warehouse {lot.warehouse_code}")
-    uow.emit(
-        LotQuarantined(
-            event_id=uuid4(),
-            occurred_at=uow.now(),
-            office_id=warehouse.office_id,
-            case_id=lot.parent_lot_id or lot.id,
-            case_type=CaseType.STOCK,
-            correlation_id=cause.correlation_id or lot.parent_lot_id or lot.id,
-            causation_id=cause.causation_id,
-            producer="logistics",
-            lot_id=lot.id,
-            warehouse_code=lot.warehouse_code,
-            item_code=lot.item_code,
-            quantity=lot.on_hand,
-            reason=reason,
-        )
+    uow.announce(
+        LotQuarantined,
+        after=cause,
+        office_id=warehouse.office_id,
+        case_id=lot.parent_lot_id or lot.id,
+        case_type=CaseType.STOCK,
+        lot_id=lot.id,
+        warehouse_code=lot.warehouse_code,
+        item_code=lot.item_code,
+        quantity=lot.on_hand,
+        reason=reason,
     )
 
 
@@ -312,7 +287,7 @@ class EntryNotes(TypedDict, total=False):
     reverses_id: UUID | None
     reason: str
     actor: str
-    cause: Cause
+    cause: Chain
 
 
 class EntryDetails(EntryNotes, total=False):
@@ -359,7 +334,7 @@ def record_core(
     on_hand_delta = details.get("on_hand_delta", 0)
     reserved_delta = details.get("reserved_delta", 0)
     reference = details.get("reference")
-    cause = details.get("cause", NO_CAUSE)
+    cause = details.get("cause", A_PERSON_STARTS_IT)
     movement = MovementRow(
         id=uuid4(),
         lot_id=lot_id,
@@ -380,28 +355,23 @@ def record_core(
     uow.session.add(movement)
     warehouse = uow.session.get(WarehouseRow, warehouse_code)
     warehouse = present(warehouse, f"warehouse {warehouse_code}")  # foreign key
-    uow.emit(
-        StockMoved(
-            event_id=uuid4(),
-            occurred_at=uow.now(),
-            office_id=warehouse.office_id,
-            case_id=lot_id,
-            case_type=CaseType.STOCK,
-            correlation_id=cause.correlation_id or lot_id,
-            causation_id=cause.causation_id,
-            producer="logistics",
-            movement_id=movement.id,
-            kind=kind,
-            warehouse_code=warehouse_code,
-            item_code=item_code,
-            lot_id=lot_id,
-            on_hand_delta=on_hand_delta,
-            reserved_delta=reserved_delta,
-            on_hand_after=position.on_hand_after,
-            effective_on=effective_on,
-            reference=movement.reference,
-            reason=movement.reason[:2000],
-        )
+    uow.announce(
+        StockMoved,
+        after=cause,
+        office_id=warehouse.office_id,
+        case_id=lot_id,
+        case_type=CaseType.STOCK,
+        movement_id=movement.id,
+        kind=kind,
+        warehouse_code=warehouse_code,
+        item_code=item_code,
+        lot_id=lot_id,
+        on_hand_delta=on_hand_delta,
+        reserved_delta=reserved_delta,
+        on_hand_after=position.on_hand_after,
+        effective_on=effective_on,
+        reference=movement.reference,
+        reason=movement.reason[:2000],
     )
     return movement
 

@@ -1,31 +1,27 @@
-"""logistics' procurement use cases (pengadaan through third-party suppliers, 000) and the
-program goods it serves: purchase requests, orders, goods receipts that accept partial
-deliveries and refuse short, damaged or expired goods, and distribution's requests for
-permakanan and sandang goods and returned deliveries."""
+"""logistics' procurement use cases (pengadaan through third-party suppliers, 000):
+purchase requests, orders, goods receipts that accept partial deliveries and refuse
+short, damaged or expired goods, and the request completed once its goods are in
+(planning the program goods that waited for them)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, Literal
 from uuid import UUID, uuid4
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import func
 from sqlmodel import col, select
 
-from services.logistics import allocation, catalogue, ledger, stock_changes
+from services.logistics import allocation, catalogue, stock_changes
 from services.logistics.catalogue import local_today
-from services.logistics.domain import AllocationPlan, ReceiptDecision, lead_time, receipt_decision
-from services.logistics.ledger import Cause
-from services.logistics.models import (
-    DispatchRow,
+from services.logistics.domain import ReceiptDecision, Refused, lead_time, receipt_decision
+from services.logistics.lists import ORDERS_SOONEST_EXPECTED, REQUESTS_NEWEST_FIRST, page_of
+from services.logistics.models.dispatch import DispatchRow, HandoverRow
+from services.logistics.models.procurement import (
     GoodsReceiptIn,
     GoodsReceiptRow,
-    HandoverRow,
-    LotCondition,
-    LotIn,
-    LotRow,
-    MovementRow,
+    OrderLine,
     OrderStatus,
     PurchaseOrderIn,
     PurchaseOrderRow,
@@ -33,8 +29,8 @@ from services.logistics.models import (
     PurchaseRequestOut,
     PurchaseRequestRow,
     RequestStatus,
-    WarehouseRow,
 )
+from services.logistics.models.stock import LotIn
 from services.logistics.settings import LogisticsSettings
 from services.logistics.tenancy import (
     check_case_of_callers_office,
@@ -43,11 +39,10 @@ from services.logistics.tenancy import (
     record_of_callers_office,
 )
 from shared.auth import scoped_office
-from shared.contracts.distribution import DeliveryReturned, GoodsRequested
+from shared.contracts.distribution import GoodsRequested
 from shared.contracts.envelope import CaseType, EventBase, NeedLine
 from shared.contracts.logistics import (
     GoodsReceived,
-    MovementKind,
     ProcurementCompleted,
     ProcurementLine,
     PurchaseOrderPlaced,
@@ -55,24 +50,13 @@ from shared.contracts.logistics import (
     ReceivedLine,
     RejectedLine,
 )
-from shared.contracts.union import AnyEvent, parse_event, serialize_event
-from shared.errors import Conflict, PermanentEventError, Unprocessable
-from shared.invariants import of_type
-from shared.unit_of_work import UnitOfWork
+from shared.contracts.union import parse_event, serialize_event
+from shared.errors import Conflict, Unprocessable
+from shared.invariants import of_type, present
+from shared.paging import Page
+from shared.unit_of_work import Chain, UnitOfWork
 
 RequestSource = Literal["permakanan_round", "sandang_request", "shortage", "buffer_stock"]
-
-
-# --- distribution's topic -----------------------------------------------------------------
-
-
-def on_delivery_event(uow: UnitOfWork, event: AnyEvent, settings: LogisticsSettings) -> None:
-    """Deliveries topic: goods requests and returned goods concern logistics; the rest of
-    distribution's events do not."""
-    if isinstance(event, GoodsRequested):
-        plan_goods_request(uow, event, settings)
-    elif isinstance(event, DeliveryReturned):
-        book_return(uow, event, settings)
 
 
 def program_goods_last_until(event: GoodsRequested, settings: LogisticsSettings) -> date:
@@ -81,162 +65,6 @@ def program_goods_last_until(event: GoodsRequested, settings: LogisticsSettings)
     the door, 000), and never less than the day due out plus the delivery margin."""
     margin = event.needed_by + timedelta(days=settings.program_delivery_days)
     return max(margin, event.keep_until) if event.keep_until is not None else margin
-
-
-def plan_goods_request(uow: UnitOfWork, event: GoodsRequested, settings: LogisticsSettings) -> None:
-    """Plan a dispatch from stock for a permakanan round or sandang request (same case),
-    and raise a purchase request for what is missing; that part is planned once the
-    goods are received. A lot must stay good until the goods are due out plus the
-    program's delivery margin."""
-    must_last_until = program_goods_last_until(event, settings)
-    plan = allocation.plan_dispatches(
-        uow,
-        cause=event,
-        needs=event.lines,
-        destination=event.destination,
-        must_last_until=must_last_until,
-        today=local_today(uow, settings, event.office_id),
-        reason=f"{event.purpose} {event.case_id} needs goods by {event.needed_by}",
-    )
-    unknown = [s for s in plan.shortfalls if s.reason == "unknown_item"]
-    missing = [s for s in plan.shortfalls if s.reason == "insufficient_stock"]
-    if unknown:
-        # Nothing can be bought that the catalogue does not know: the coordinator sees it.
-        allocation.announce_shortfalls(
-            uow, event, AllocationPlan(picks=(), shortfalls=tuple(unknown))
-        )
-    if missing:
-        raise_request(
-            uow,
-            office_id=event.office_id,
-            source=event.purpose,
-            source_case_id=event.case_id,
-            correlation_id=event.correlation_id,
-            causation_id=event.event_id,
-            lines=[(s.item_code, s.missing) for s in missing],
-            needed_by=event.needed_by,
-            requested_by="logistics (goods request)",
-            pending=event,
-        )
-
-
-def book_return(uow: UnitOfWork, event: DeliveryReturned, settings: LogisticsSettings) -> None:
-    """Goods of a failed delivery come back: a RETURN entry on the lot they left, or, when
-    damaged, a quarantined lot of their own. Never more than was issued from that lot for
-    that dispatch."""
-    today = local_today(uow, settings, event.office_id)
-    dispatch = uow.session.get(DispatchRow, event.dispatch_id) if event.dispatch_id else None
-    if event.dispatch_id is not None and dispatch is None:
-        raise PermanentEventError("unknown_dispatch", f"no dispatch {event.dispatch_id}")
-    if dispatch is not None and dispatch.office_id != event.office_id:
-        raise PermanentEventError(
-            "other_office", f"dispatch {dispatch.id} is of office {dispatch.office_id}"
-        )
-    cause = Cause.of(event)
-    for line in event.lines:
-        lot_id = line.lot_id or _lot_of_dispatch(dispatch, line.item_code)
-        if lot_id is None:
-            raise PermanentEventError(
-                "unknown_lot", f"{line.item_code}: no lot given and none found on the dispatch"
-            )
-        lot = uow.session.get(LotRow, lot_id)
-        if lot is None:
-            raise PermanentEventError("unknown_lot", f"no lot {lot_id}")
-        warehouse = uow.session.get(WarehouseRow, lot.warehouse_code)
-        if warehouse is None or warehouse.office_id != event.office_id:
-            raise PermanentEventError(
-                "other_office", f"lot {lot_id} is not in a warehouse of office {event.office_id}"
-            )
-        if lot.item_code != line.item_code:
-            raise PermanentEventError(
-                "wrong_item", f"lot {lot_id} holds {lot.item_code}, not {line.item_code}"
-            )
-        if event.dispatch_id is not None:
-            returnable = _returnable(uow, event.dispatch_id, lot_id)
-            if line.quantity > returnable:
-                raise PermanentEventError(
-                    "over_return",
-                    f"{line.quantity} returned to lot {lot_id} but only {returnable} "
-                    f"left it for dispatch {event.dispatch_id}",
-                )
-        lot = ledger.locked_lot(uow, lot_id)
-        reason = f"returned from delivery {event.delivery_id}: {event.reason}"
-        if event.condition == "good" and lot.condition == LotCondition.GOOD:
-            ledger.change_on_hand(
-                uow,
-                lot,
-                line.quantity,
-                MovementKind.RETURN,
-                effective_on=today,
-                today=today,
-                reference=f"delivery {str(event.delivery_id)[:8]}",
-                reason=reason,
-                actor="distribution",
-                refused_code="return_refused",
-                cause=cause,
-                dispatch_id=event.dispatch_id,
-            )
-            continue
-        held = ledger.part_of(
-            uow,
-            lot,
-            line.quantity,
-            source=f"return of delivery {str(event.delivery_id)[:8]}: {lot.source}",
-        )
-        held.condition = LotCondition.QUARANTINED.value
-        held.quarantine_reason = "damaged"
-        uow.session.add(held)
-        ledger.record(
-            uow,
-            held,
-            MovementKind.RETURN,
-            on_hand_delta=line.quantity,
-            effective_on=today,
-            dispatch_id=event.dispatch_id,
-            reference=f"delivery {str(event.delivery_id)[:8]}",
-            reason=reason,
-            actor="distribution",
-            cause=cause,
-        )
-        ledger.emit_quarantined(uow, held, "damaged", cause)
-
-
-def _lot_of_dispatch(dispatch: DispatchRow | None, item_code: str) -> UUID | None:
-    if dispatch is None:
-        return None
-    for line in dispatch.lines:
-        if line["item_code"] == item_code:
-            return UUID(str(line["lot_id"]))
-    return None
-
-
-def _returnable(uow: UnitOfWork, dispatch_id: UUID, lot_id: UUID) -> int:
-    """Units issued from a lot for a dispatch, minus what already came back (to the lot
-    itself or, when damaged, to a quarantined lot split from it)."""
-    issued = -sum(
-        uow.session.exec(
-            select(MovementRow.on_hand_delta).where(
-                MovementRow.dispatch_id == dispatch_id,
-                MovementRow.lot_id == lot_id,
-                MovementRow.kind == MovementKind.ISSUE,
-            )
-        ).all()
-    )
-    returned = sum(
-        uow.session.exec(
-            select(MovementRow.on_hand_delta)
-            .join(LotRow, col(LotRow.id) == col(MovementRow.lot_id))
-            .where(
-                MovementRow.dispatch_id == dispatch_id,
-                MovementRow.kind == MovementKind.RETURN,
-                or_(col(LotRow.id) == lot_id, col(LotRow.parent_lot_id) == lot_id),
-            )
-        ).all()
-    )
-    return issued - returned
-
-
-# --- purchase requests --------------------------------------------------------------------
 
 
 def raise_request(
@@ -261,31 +89,26 @@ def raise_request(
         source=source,
         source_case_id=source_case_id,
         correlation_id=correlation_id or request_id,
-        lines=[{"item_code": code, "quantity": quantity} for code, quantity in lines],
+        lines=[ProcurementLine(item_code=code, quantity=quantity) for code, quantity in lines],
         needed_by=needed_by,
         requested_by=requested_by,
         requested_at=now,
         pending_goods_request=serialize_event(pending).decode() if pending else None,
-        pending_lines=[{"item_code": code, "quantity": quantity} for code, quantity in lines]
+        pending_lines=[NeedLine(item_code=code, quantity=quantity) for code, quantity in lines]
         if pending
         else [],
     )
     uow.session.add(row)
-    uow.emit(
-        PurchaseRequested(
-            event_id=uuid4(),
-            occurred_at=now,
-            office_id=office_id,
-            case_id=request_id,
-            case_type=CaseType.PROCUREMENT,
-            correlation_id=row.correlation_id,
-            causation_id=causation_id,
-            producer="logistics",
-            source=source,
-            source_case_id=source_case_id,
-            lines=tuple(ProcurementLine(item_code=c, quantity=q) for c, q in lines),
-            needed_by=needed_by,
-        )
+    uow.announce(
+        PurchaseRequested,
+        after=Chain(row.correlation_id, causation_id),
+        office_id=office_id,
+        case_id=request_id,
+        case_type=CaseType.PROCUREMENT,
+        source=source,
+        source_case_id=source_case_id,
+        lines=tuple(row.lines),
+        needed_by=needed_by,
     )
     return row
 
@@ -327,14 +150,12 @@ def get_request(
     )
 
 
-def list_requests(uow: UnitOfWork, *, limit: int) -> Sequence[PurchaseRequestRow]:
-    """Purchase requests, newest first."""
-    query = (
-        select(PurchaseRequestRow)
-        .order_by(col(PurchaseRequestRow.requested_at).desc())
-        .limit(limit)
-    )
-    return uow.session.exec(of_callers_office(query, PurchaseRequestRow.office_id)).all()
+def list_requests(
+    uow: UnitOfWork, *, after: str | None = None, limit: int
+) -> Page[PurchaseRequestRow]:
+    """Purchase requests, newest first, a page at a time."""
+    query = of_callers_office(select(PurchaseRequestRow), PurchaseRequestRow.office_id)
+    return page_of(uow, query, REQUESTS_NEWEST_FIRST, after=after, limit=limit)
 
 
 def request_out(
@@ -373,9 +194,6 @@ def request_out(
     )
 
 
-# --- purchase orders and receipts -----------------------------------------------------------
-
-
 def place_order(
     uow: UnitOfWork, body: PurchaseOrderIn, settings: LogisticsSettings
 ) -> PurchaseOrderRow:
@@ -390,7 +208,7 @@ def place_order(
             "for these goods",
             code="warehouse_of_other_office",
         )
-    requested = {line["item_code"] for line in request.lines}
+    requested = {line.item_code for line in request.lines}
     codes = [line.item_code for line in body.lines]
     if len(set(codes)) != len(codes):
         raise Unprocessable("an item appears twice in the order", code="duplicate_item")
@@ -405,15 +223,13 @@ def place_order(
         select(PurchaseOrderRow.id).where(PurchaseOrderRow.number == body.number)
     ).first():
         raise Conflict(f"order number {body.number} is taken", code="order_exists")
-    now = uow.now()
-    placed = PurchaseOrderPlaced(
-        event_id=uuid4(),
-        occurred_at=now,
+    # A person's action continuing the request's chain: no event of ours caused it.
+    placed = uow.announce(
+        PurchaseOrderPlaced,
+        after=Chain(correlation_id=request.correlation_id),
         office_id=request.office_id,
         case_id=request.id,
         case_type=CaseType.PROCUREMENT,
-        correlation_id=request.correlation_id,
-        producer="logistics",
         order_id=uuid4(),
         order_number=body.number,
         supplier=body.supplier,
@@ -430,14 +246,13 @@ def place_order(
         warehouse_code=body.warehouse_code,
         expected_on=body.expected_on,
         lines=[
-            {"item_code": line.item_code, "ordered": line.quantity, "accepted": 0}
+            OrderLine(item_code=line.item_code, ordered=line.quantity, accepted=0)
             for line in body.lines
         ],
-        placed_at=now,
+        placed_at=placed.occurred_at,
         placed_event_id=placed.event_id,
     )
     uow.session.add(row)
-    uow.emit(placed)
     return row
 
 
@@ -454,16 +269,13 @@ def get_order(uow: UnitOfWork, order_id: UUID, *, for_update: bool = False) -> P
 
 
 def list_orders(
-    uow: UnitOfWork, *, status: OrderStatus | None, limit: int
-) -> Sequence[PurchaseOrderRow]:
-    """Orders, soonest expected first."""
-    query = in_callers_warehouses(
-        select(PurchaseOrderRow).order_by(col(PurchaseOrderRow.expected_on)).limit(limit),
-        PurchaseOrderRow.warehouse_code,
-    )
+    uow: UnitOfWork, *, status: OrderStatus | None, after: str | None = None, limit: int
+) -> Page[PurchaseOrderRow]:
+    """Orders, soonest expected first, a page at a time."""
+    query = in_callers_warehouses(select(PurchaseOrderRow), PurchaseOrderRow.warehouse_code)
     if status is not None:
         query = query.where(PurchaseOrderRow.status == status)
-    return uow.session.exec(query).all()
+    return page_of(uow, query, ORDERS_SOONEST_EXPECTED, after=after, limit=limit)
 
 
 def receive_goods(
@@ -478,10 +290,8 @@ def receive_goods(
         raise Conflict(f"purchase order {order.number} is closed", code="order_closed")
     today = catalogue.warehouse_today(uow, settings, order.warehouse_code)
     if body.received_on > today:
-        raise Unprocessable(
-            f"received_on {body.received_on} is after today", code="receipt_refused"
-        )
-    remaining = {line["item_code"]: line["ordered"] - line["accepted"] for line in order.lines}
+        raise Refused(f"received_on {body.received_on} is after today", code="received_in_future")
+    remaining = {line.item_code: line.ordered - line.accepted for line in order.lines}
     decisions: list[tuple[Any, ReceiptDecision]] = []
     for line in body.lines:
         if line.item_code not in remaining:
@@ -500,9 +310,9 @@ def receive_goods(
         remaining[line.item_code] -= decision.accepted
         decisions.append((line, decision))
     request = get_request(uow, order.request_id, for_update=True)
-    cause = Cause(correlation_id=request.correlation_id, causation_id=order.placed_event_id)
-    accepted: list[dict[str, Any]] = []
-    rejected: list[dict[str, Any]] = []
+    cause = Chain(correlation_id=request.correlation_id, causation_id=order.placed_event_id)
+    accepted: list[ReceivedLine] = []
+    rejected: list[RejectedLine] = []
     for line, decision in decisions:
         if decision.accepted:
             lot = stock_changes.receive_lot(
@@ -522,18 +332,19 @@ def receive_goods(
                 cause=cause,
             )
             accepted.append(
-                {"item_code": line.item_code, "quantity": decision.accepted, "lot_id": str(lot.id)}
+                ReceivedLine(item_code=line.item_code, quantity=decision.accepted, lot_id=lot.id)
             )
         if decision.rejected:
             rejected.append(
-                {
-                    "item_code": line.item_code,
-                    "quantity": decision.rejected,
-                    "reason": decision.reason,
-                }
+                RejectedLine(
+                    item_code=line.item_code,
+                    quantity=decision.rejected,
+                    reason=present(decision.reason, "the reason of a refused line"),
+                )
             )
     order.lines = [
-        {**line, "accepted": line["ordered"] - remaining[line["item_code"]]} for line in order.lines
+        line.model_copy(update={"accepted": line.ordered - remaining[line.item_code]})
+        for line in order.lines
     ]
     complete = all(value == 0 for value in remaining.values())
     if complete:
@@ -549,22 +360,18 @@ def receive_goods(
         recorded_at=uow.now(),
     )
     uow.session.add(receipt)
-    received = GoodsReceived(
-        event_id=uuid4(),
-        occurred_at=uow.now(),
+    received = uow.announce(
+        GoodsReceived,
+        after=cause,
         office_id=request.office_id,
         case_id=request.id,
         case_type=CaseType.PROCUREMENT,
-        correlation_id=request.correlation_id,
-        causation_id=order.placed_event_id,
-        producer="logistics",
         order_id=order.id,
         receipt_id=receipt.id,
-        accepted=tuple(ReceivedLine.model_validate(a) for a in accepted),
-        rejected=tuple(RejectedLine.model_validate(r) for r in rejected),
+        accepted=tuple(accepted),
+        rejected=tuple(rejected),
         order_complete=complete,
     )
-    uow.emit(received)
     uow.session.flush()
     _complete_request_if_received(uow, request, received, settings)
     return receipt
@@ -579,27 +386,20 @@ def _complete_request_if_received(
     accepted: dict[str, int] = {}
     for order in orders:
         for line in order.lines:
-            accepted[line["item_code"]] = accepted.get(line["item_code"], 0) + line["accepted"]
-    if any(accepted.get(line["item_code"], 0) < line["quantity"] for line in request.lines):
+            accepted[line.item_code] = accepted.get(line.item_code, 0) + line.accepted
+    if any(accepted.get(line.item_code, 0) < line.quantity for line in request.lines):
         return
     request.status = RequestStatus.COMPLETED
     request.completed_at = uow.now()
     pending = request.pending_goods_request
     request.pending_goods_request = None
     uow.session.add(request)
-    uow.emit(
-        ProcurementCompleted.caused_by(
-            cause,
-            producer="logistics",
-            occurred_at=uow.now(),
-            source_case_id=request.source_case_id,
-        )
-    )
+    uow.announce(ProcurementCompleted, after=cause, source_case_id=request.source_case_id)
     if pending is None:
         return
     waiting = parse_event(pending.encode())
     waiting = of_type(waiting, GoodsRequested, "the request's pending event")
-    needs = tuple(NeedLine.model_validate(line) for line in request.pending_lines)
+    needs = tuple(request.pending_lines)
     plan = allocation.plan_dispatches(
         uow,
         cause=waiting,
@@ -610,92 +410,3 @@ def _complete_request_if_received(
         reason=f"{waiting.purpose} {waiting.case_id}: procured goods arrived",
     )
     allocation.announce_shortfalls(uow, waiting, plan)
-
-
-# --- following a procurement (the screens' reading) -------------------------------------
-
-ProcurementStage = Literal["to_order", "on_order", "completed"]
-PROCUREMENT_STAGES: tuple[ProcurementStage, ...] = ("to_order", "on_order", "completed")
-
-
-def requests_newest_first(
-    uow: UnitOfWork,
-    *,
-    completed: bool | None,
-    after: tuple[datetime, UUID] | None,
-    limit: int,
-) -> Sequence[PurchaseRequestRow]:
-    """The caller's office's purchase requests, newest first, after a keyset cursor
-    (requested_at, id) so a request raised while someone pages does not shift the next
-    page; only the completed or only the open ones when `completed` says."""
-    query = select(PurchaseRequestRow).order_by(
-        col(PurchaseRequestRow.requested_at).desc(), col(PurchaseRequestRow.id).desc()
-    )
-    if completed is not None:
-        wanted = RequestStatus.COMPLETED if completed else RequestStatus.OPEN
-        query = query.where(PurchaseRequestRow.status == wanted)
-    if after is not None:
-        moment, request_id = after
-        query = query.where(
-            or_(
-                col(PurchaseRequestRow.requested_at) < moment,
-                and_(
-                    col(PurchaseRequestRow.requested_at) == moment,
-                    col(PurchaseRequestRow.id) < request_id,
-                ),
-            )
-        )
-    return uow.session.exec(
-        of_callers_office(query.limit(limit), PurchaseRequestRow.office_id)
-    ).all()
-
-
-def orders_of_requests(
-    uow: UnitOfWork, request_ids: Sequence[UUID]
-) -> dict[UUID, list[PurchaseOrderRow]]:
-    """The orders placed for each of these requests, oldest first (one query)."""
-    found: dict[UUID, list[PurchaseOrderRow]] = {request_id: [] for request_id in request_ids}
-    if not request_ids:
-        return found
-    rows = uow.session.exec(
-        select(PurchaseOrderRow)
-        .where(col(PurchaseOrderRow.request_id).in_(list(request_ids)))
-        .order_by(col(PurchaseOrderRow.placed_at), col(PurchaseOrderRow.number))
-    ).all()
-    for row in rows:
-        found[row.request_id].append(row)
-    return found
-
-
-def receipts_of_orders(uow: UnitOfWork, order_ids: Sequence[UUID]) -> list[GoodsReceiptRow]:
-    """The goods receipts of these orders, in the order they were recorded."""
-    if not order_ids:
-        return []
-    return list(
-        uow.session.exec(
-            select(GoodsReceiptRow)
-            .where(col(GoodsReceiptRow.order_id).in_(list(order_ids)))
-            .order_by(col(GoodsReceiptRow.recorded_at), col(GoodsReceiptRow.id))
-        ).all()
-    )
-
-
-def ordered_per_item(orders: Sequence[PurchaseOrderRow]) -> dict[str, tuple[int, int]]:
-    """(ordered, accepted) per item over the orders of one request."""
-    totals: dict[str, tuple[int, int]] = {}
-    for order in orders:
-        for line in order.lines:
-            ordered, accepted = totals.get(line["item_code"], (0, 0))
-            totals[line["item_code"]] = (ordered + line["ordered"], accepted + line["accepted"])
-    return totals
-
-
-def stage_of(request: PurchaseRequestRow, orders: Sequence[PurchaseOrderRow]) -> ProcurementStage:
-    """Where a procurement stands for the people following it: something still to order
-    from a supplier, everything on order and awaiting delivery, or all received."""
-    if request.status is RequestStatus.COMPLETED:
-        return "completed"
-    totals = ordered_per_item(orders)
-    if any(totals.get(line["item_code"], (0, 0))[0] < line["quantity"] for line in request.lines):
-        return "to_order"
-    return "on_order"

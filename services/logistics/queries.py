@@ -9,20 +9,31 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, case, func
+from sqlalchemy import Select, and_, case, func
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from services.logistics.catalogue import ITEM, known_item, known_warehouse
 from services.logistics.ledger import LOT, MOVEMENT, ledger_order
-from services.logistics.models import (
+from services.logistics.lists import (
+    COUNTS_NEWEST_FIRST,
+    DISPATCHES_NEWEST_FIRST,
+    LOTS_FIFO,
+    MOVEMENTS_IN_LEDGER_ORDER,
+    SHORTAGES_NEWEST_FIRST,
+    page_of,
+)
+from services.logistics.models.dispatch import (
     DispatchRow,
     DispatchStatus,
     IncidentPlaceRow,
+    ShortageRow,
+)
+from services.logistics.models.stock import (
     LotCondition,
     LotRow,
     MovementRow,
-    ShortageRow,
     StockCard,
     StockCardLine,
     StockCountRow,
@@ -33,13 +44,14 @@ from services.logistics.tenancy import (
     of_callers_office,
     record_of_callers_office,
 )
+from shared.paging import Page, cursor_position, keyset
 from shared.unit_of_work import UnitOfWork
 
 
-def list_counts(uow: UnitOfWork, *, limit: int) -> Sequence[StockCountRow]:
-    """Stock counts, newest first."""
-    query = select(StockCountRow).order_by(col(StockCountRow.recorded_at).desc()).limit(limit)
-    return uow.session.exec(in_callers_warehouses(query, StockCountRow.warehouse_code)).all()
+def list_counts(uow: UnitOfWork, *, after: str | None, limit: int) -> Page[StockCountRow]:
+    """Stock counts, newest first, a page at a time."""
+    query = in_callers_warehouses(select(StockCountRow), StockCountRow.warehouse_code)
+    return page_of(uow, query, COUNTS_NEWEST_FIRST, after=after, limit=limit)
 
 
 def list_lots(
@@ -50,10 +62,44 @@ def list_lots(
     include_empty: bool,
     condition: LotCondition | None = None,
 ) -> Sequence[LotRow]:
-    """Lots in FIFO order."""
-    query = select(LotRow).order_by(
-        col(LotRow.item_code), col(LotRow.warehouse_code), col(LotRow.received_on), col(LotRow.id)
+    """Every lot that matches, in FIFO order (a warehouse's count sheet, a search)."""
+    query = _lots(
+        item_code=item_code,
+        warehouse_code=warehouse_code,
+        include_empty=include_empty,
+        condition=condition,
     )
+    return uow.session.exec(query.order_by(*LOTS_FIFO.columns)).all()
+
+
+def lots_page(
+    uow: UnitOfWork,
+    *,
+    item_code: str | None,
+    warehouse_code: str | None,
+    include_empty: bool,
+    condition: LotCondition | None,
+    after: str | None,
+    limit: int,
+) -> Page[LotRow]:
+    """The lots that match in FIFO order, a page at a time."""
+    query = _lots(
+        item_code=item_code,
+        warehouse_code=warehouse_code,
+        include_empty=include_empty,
+        condition=condition,
+    )
+    return page_of(uow, query, LOTS_FIFO, after=after, limit=limit)
+
+
+def _lots(
+    *,
+    item_code: str | None,
+    warehouse_code: str | None,
+    include_empty: bool,
+    condition: LotCondition | None,
+) -> SelectOfScalar[LotRow]:
+    query = select(LotRow)
     if item_code is not None:
         query = query.where(LotRow.item_code == item_code)
     if warehouse_code is not None:
@@ -62,7 +108,7 @@ def list_lots(
         query = query.where(LotRow.condition == condition)
     if not include_empty:
         query = query.where(LotRow.on_hand > 0)
-    return uow.session.exec(in_callers_warehouses(query, LotRow.warehouse_code)).all()
+    return in_callers_warehouses(query, LotRow.warehouse_code)
 
 
 def get_lot(uow: UnitOfWork, lot_id: UUID) -> LotRow:
@@ -71,7 +117,27 @@ def get_lot(uow: UnitOfWork, lot_id: UUID) -> LotRow:
 
 
 def stock_levels(uow: UnitOfWork) -> list[StockLevel]:
-    """On hand, reserved, quarantined and free per warehouse and item."""
+    """On hand, reserved, quarantined and free per warehouse and item (every row)."""
+    query = _stock_query().order_by(LOT.c.warehouse_code, LOT.c.item_code)
+    return _levels(uow.session.execute(query).all())
+
+
+def stock_page(uow: UnitOfWork, *, after: str | None, limit: int) -> Page[StockLevel]:
+    """The stock levels by warehouse and item, a page at a time: the cursor is a
+    (warehouse, item) pair, which is also what the rows are grouped by, so the page starts
+    before grouping and reads only its own lots."""
+    position = cursor_position(after, (str, str))
+    query = keyset(
+        _stock_query(),
+        (LOT.c.warehouse_code, LOT.c.item_code),
+        newest_first=False,
+        after=position,
+    )
+    levels = _levels(uow.session.execute(query.limit(limit + 1)).all())
+    return Page.of(levels, limit, lambda level: (level.warehouse_code, level.item_code))
+
+
+def _stock_query() -> Select[Any]:
     good = LOT.c.condition == LotCondition.GOOD.value
     query = (
         sa_select(
@@ -86,9 +152,11 @@ def stock_levels(uow: UnitOfWork) -> list[StockLevel]:
         .join(ITEM, ITEM.c.code == LOT.c.item_code)
         .where(LOT.c.on_hand > 0)
         .group_by(LOT.c.warehouse_code, LOT.c.item_code, ITEM.c.unit)
-        .order_by(LOT.c.warehouse_code, LOT.c.item_code)
     )
-    query = in_callers_warehouses(query, LOT.c.warehouse_code)
+    return in_callers_warehouses(query, LOT.c.warehouse_code)
+
+
+def _levels(rows: Sequence[Any]) -> list[StockLevel]:
     return [
         StockLevel(
             warehouse_code=wh,
@@ -100,24 +168,25 @@ def stock_levels(uow: UnitOfWork) -> list[StockLevel]:
             free=int(good_on_hand) - int(reserved),
             lots=int(lots),
         )
-        for wh, item, unit, on_hand, reserved, good_on_hand, lots in uow.session.execute(
-            query
-        ).all()
+        for wh, item, unit, on_hand, reserved, good_on_hand, lots in rows
     ]
 
 
 def list_movements(
-    uow: UnitOfWork, *, lot_id: UUID | None, dispatch_id: UUID | None, limit: int
-) -> Sequence[MovementRow]:
-    """Ledger entries, oldest first."""
-    query = in_callers_warehouses(
-        select(MovementRow).order_by(*ledger_order()), MovementRow.warehouse_code
-    )
+    uow: UnitOfWork,
+    *,
+    lot_id: UUID | None,
+    dispatch_id: UUID | None,
+    after: str | None,
+    limit: int,
+) -> Page[MovementRow]:
+    """Ledger entries in ledger order (oldest first), a page at a time."""
+    query = in_callers_warehouses(select(MovementRow), MovementRow.warehouse_code)
     if lot_id is not None:
         query = query.where(MovementRow.lot_id == lot_id)
     if dispatch_id is not None:
         query = query.where(MovementRow.dispatch_id == dispatch_id)
-    return uow.session.exec(query.limit(limit)).all()
+    return page_of(uow, query, MOVEMENTS_IN_LEDGER_ORDER, after=after, limit=limit)
 
 
 def stock_card(
@@ -230,26 +299,27 @@ def incident_places(uow: UnitOfWork, case_ids: Sequence[UUID]) -> dict[UUID, Inc
 
 
 def list_dispatches(
-    uow: UnitOfWork, *, case_id: UUID | None, status: DispatchStatus | None, limit: int
-) -> Sequence[DispatchRow]:
-    """Newest first."""
-    query = of_callers_office(
-        select(DispatchRow).order_by(col(DispatchRow.planned_at).desc()).limit(limit),
-        DispatchRow.office_id,
-    )
+    uow: UnitOfWork,
+    *,
+    case_id: UUID | None,
+    status: DispatchStatus | None,
+    after: str | None = None,
+    limit: int,
+) -> Page[DispatchRow]:
+    """Dispatches, newest planned first, a page at a time."""
+    query = of_callers_office(select(DispatchRow), DispatchRow.office_id)
     if case_id is not None:
         query = query.where(DispatchRow.case_id == case_id)
     if status is not None:
         query = query.where(DispatchRow.status == status)
-    return uow.session.exec(query).all()
+    return page_of(uow, query, DISPATCHES_NEWEST_FIRST, after=after, limit=limit)
 
 
-def list_shortages(uow: UnitOfWork, *, case_id: UUID | None, limit: int) -> Sequence[ShortageRow]:
-    """Unmet needs, newest first."""
-    query = of_callers_office(
-        select(ShortageRow).order_by(col(ShortageRow.detected_at).desc()).limit(limit),
-        ShortageRow.office_id,
-    )
+def list_shortages(
+    uow: UnitOfWork, *, case_id: UUID | None, after: str | None = None, limit: int
+) -> Page[ShortageRow]:
+    """Unmet needs, newest first, a page at a time."""
+    query = of_callers_office(select(ShortageRow), ShortageRow.office_id)
     if case_id is not None:
         query = query.where(ShortageRow.case_id == case_id)
-    return uow.session.exec(query).all()
+    return page_of(uow, query, SHORTAGES_NEWEST_FIRST, after=after, limit=limit)

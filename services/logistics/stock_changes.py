@@ -5,7 +5,6 @@ stock change, its ledger entries and the events it causes commit together."""
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID, uuid4
 
 from sqlmodel import select
@@ -21,14 +20,14 @@ from services.logistics.catalogue import (
 )
 from services.logistics.domain import (
     CountLine,
+    Refused,
     check_adjustment,
     check_count,
     check_receipt,
+    short_lot,
     take_in_issue_order,
 )
 from services.logistics.ledger import (
-    NO_CAUSE,
-    Cause,
     change_on_hand,
     emit_quarantined,
     issue_guarded,
@@ -38,8 +37,9 @@ from services.logistics.ledger import (
     record,
     split_off,
 )
-from services.logistics.models import (
+from services.logistics.models.stock import (
     AdjustmentIn,
+    CountedLot,
     CountIn,
     LotCondition,
     LotIn,
@@ -49,13 +49,14 @@ from services.logistics.models import (
     ReversalIn,
     StockCountRow,
     TransferIn,
+    TransferredLot,
     TransferRow,
 )
 from services.logistics.settings import LogisticsSettings
 from services.logistics.tenancy import warehouse_visible
 from shared.contracts.logistics import MovementKind
 from shared.errors import Conflict, NotFound, Unprocessable
-from shared.unit_of_work import UnitOfWork
+from shared.unit_of_work import A_PERSON_STARTS_IT, Chain, UnitOfWork
 
 
 def receive_lot(
@@ -64,7 +65,7 @@ def receive_lot(
     settings: LogisticsSettings,
     *,
     reference: str | None = None,
-    cause: Cause = NO_CAUSE,
+    cause: Chain = A_PERSON_STARTS_IT,
 ) -> LotRow:
     """Book goods received as a new lot, with its receipt in the ledger (dated the day the
     goods arrived, so the stock card shows them then)."""
@@ -171,7 +172,7 @@ def quarantine_lot(
     body: QuarantineIn,
     settings: LogisticsSettings,
     *,
-    cause: Cause = NO_CAUSE,
+    cause: Chain = A_PERSON_STARTS_IT,
 ) -> LotRow:
     """Set free units of a lot aside as damaged, expired or recalled: they move to a
     quarantined lot of their own, which stays on the stock card and is never issued."""
@@ -227,7 +228,7 @@ def transfer_stock(uow: UnitOfWork, body: TransferIn, settings: LogisticsSetting
         )
     transfer_id = uuid4()
     reference = f"TRF-{str(transfer_id)[:8].upper()}"
-    lines: list[dict[str, Any]] = []
+    lines: list[TransferredLot] = []
     for take in takes:
         source = locked_lot(uow, take.lot.lot_id)
         issue_guarded(uow, source, take.quantity, today, reserved_too=False)
@@ -258,9 +259,7 @@ def transfer_stock(uow: UnitOfWork, body: TransferIn, settings: LogisticsSetting
             reason=f"from {body.from_warehouse}",
             actor=body.moved_by,
         )
-        lines.append(
-            {"from_lot": str(source.id), "to_lot": str(arrived.id), "quantity": take.quantity}
-        )
+        lines.append(TransferredLot(from_lot=source.id, to_lot=arrived.id, quantity=take.quantity))
     row = TransferRow(
         id=transfer_id,
         from_warehouse=body.from_warehouse,
@@ -283,14 +282,15 @@ def post_count(uow: UnitOfWork, body: CountIn, settings: LogisticsSettings) -> S
     today = local_today(uow, settings, warehouse.office_id)
     counted_on = body.counted_on or today
     if counted_on > today:
-        raise Unprocessable(f"a count cannot be dated after today ({today})", code="count_refused")
+        raise Refused(f"a count cannot be dated after today ({today})", code="count_in_future")
     lots: dict[UUID, LotRow] = {}
     for lot_id in sorted({line.lot_id for line in body.lines}, key=str):
         lot = locked_lot(uow, lot_id)
         if lot.warehouse_code != body.warehouse_code:
-            raise Unprocessable(
+            raise Refused(
                 f"lot {lot_id} is in {lot.warehouse_code}, not {body.warehouse_code}",
-                code="count_refused",
+                code="lot_in_other_warehouse",
+                lot=short_lot(lot_id),
             )
         lots[lot_id] = lot
     lines = [
@@ -327,13 +327,13 @@ def post_count(uow: UnitOfWork, body: CountIn, settings: LogisticsSettings) -> S
         approved_by=body.approved_by,
         reason=body.reason,
         lines=[
-            {
-                "lot_id": str(line.lot_id),
-                "item_code": lots[line.lot_id].item_code,
-                "book": line.book,
-                "counted": line.counted,
-                "difference": line.difference,
-            }
+            CountedLot(
+                lot_id=line.lot_id,
+                item_code=lots[line.lot_id].item_code,
+                book=line.book,
+                counted=line.counted,
+                difference=line.difference,
+            )
             for line in lines
         ],
         recorded_at=uow.now(),

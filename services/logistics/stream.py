@@ -5,7 +5,7 @@ distribution's goods requests and returned goods."""
 
 from __future__ import annotations
 
-from services.logistics import allocation, procurement
+from services.logistics import allocation, program_goods
 from services.logistics.settings import LogisticsSettings
 from shared.contracts.distribution import DeliveryReturned, GoodsRequested
 from shared.contracts.intake import IncidentReported, IncidentVerified
@@ -23,7 +23,7 @@ def subscriptions(settings: LogisticsSettings) -> list[Subscription]:
         allocation.on_incident_event(uow, event, settings)
 
     def on_delivery(uow: UnitOfWork, event: AnyEvent) -> None:
-        procurement.on_delivery_event(uow, event, settings)
+        program_goods.on_delivery_event(uow, event, settings)
 
     return [
         Subscription(

@@ -16,15 +16,11 @@ from sqlalchemy import ColumnElement, Select, Table
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
-from services.logistics.models import (
-    DispatchRow,
-    LogisticsTable,
-    LotRow,
-    PurchaseOrderRow,
-    PurchaseRequestRow,
-    ShortageRow,
-    WarehouseRow,
-)
+from services.logistics.models.base import LogisticsTable
+from services.logistics.models.catalogue import WarehouseRow
+from services.logistics.models.dispatch import DispatchRow, ShortageRow
+from services.logistics.models.procurement import PurchaseOrderRow, PurchaseRequestRow
+from services.logistics.models.stock import LotRow
 from shared.auth import scoped_office, visible_to_caller
 from shared.contracts.envelope import EventBase
 from shared.errors import NotFound, PermanentEventError, Unprocessable

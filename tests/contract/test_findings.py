@@ -19,7 +19,7 @@ from services.distribution.models import (
     RunIn,
 )
 from services.intake.models import ReportIn, VerificationIn
-from services.logistics.models import WarehouseIn
+from services.logistics.models.catalogue import WarehouseIn
 from services.notify.app import create_app as create_notify
 from services.notify.settings import NotifySettings
 from shared.auth import Role

@@ -9,16 +9,23 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
-from services.logistics import allocation, catalogue, queries, stock_changes
+from services.logistics import allocation, catalogue, queries, routes, stock_changes, ui
 from services.logistics.migrations import HISTORY
-from services.logistics.models import ItemIn, LogisticsTable, LotIn, LotRow, WarehouseIn
+from services.logistics.models.base import LogisticsTable
+from services.logistics.models.catalogue import ItemIn, WarehouseIn
+from services.logistics.models.stock import LotIn, LotRow
 from services.logistics.settings import LogisticsSettings
 from shared.clock import FixedClock
 from shared.contracts.envelope import EventBase, GeoPoint, NeedLine
 from shared.contracts.intake import IncidentVerified
 from shared.contracts.logistics import StockMoved
+from shared.http import install_error_handlers
+from shared.pages import assets_router
 from shared.runtime import ServiceRuntime
+from shared.service_api import guard_requests
 from shared.settings import CommonSettings
 from shared.unit_of_work import UnitOfWork
 
@@ -59,6 +66,19 @@ def make_runtime(database_url: str) -> ServiceRuntime:
         item = ItemIn(code=code, name=code.title(), unit="pcs")
         service.run(lambda uow, item=item: catalogue.register_item(uow, item))  # type: ignore[misc]
     return service
+
+
+def unsigned_client(runtime: ServiceRuntime) -> TestClient:
+    """logistics' API and screens on `runtime`, without sign-in (the access rules have
+    their own tests); use it in a `with` block."""
+    app = FastAPI()
+    app.state.runtime = runtime
+    guard_requests(app, service=runtime.name, common=runtime.settings.common)
+    install_error_handlers(app)
+    app.include_router(routes.router)
+    app.include_router(ui.router)
+    app.include_router(assets_router)
+    return TestClient(app)
 
 
 def settings(runtime: ServiceRuntime) -> LogisticsSettings:

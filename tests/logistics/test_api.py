@@ -170,8 +170,8 @@ BAD_RECEIPTS: list[tuple[dict[str, Any], int, str]] = [
     (lot(quantity=0), 422, "invalid_request"),
     (lot(item_code="NASI"), 422, "unknown_item"),
     (lot(warehouse_code="GDG-XXX"), 422, "unknown_warehouse"),
-    (lot(expires_on=TODAY.isoformat()), 422, "receipt_refused"),
-    (lot(received_on=(TODAY + timedelta(days=3)).isoformat()), 422, "receipt_refused"),
+    (lot(expires_on=TODAY.isoformat()), 422, "expired_at_receipt"),
+    (lot(received_on=(TODAY + timedelta(days=3)).isoformat()), 422, "received_in_future"),
     (lot(received_on="yesterday"), 422, "invalid_request"),
     (lot(colour="red"), 422, "invalid_request"),
 ]

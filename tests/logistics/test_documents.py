@@ -13,16 +13,11 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from services.logistics import alerts, allocation, catalogue, documents, queries
+from services.logistics import alerts, allocation, catalogue, documents, pdfs, queries, workbooks
 from services.logistics.app import create_app
-from services.logistics.models import (
-    HandoverIn,
-    ItemUpdate,
-    LotPlacement,
-    MinimumLevelIn,
-    PickSignIn,
-    WarehouseRow,
-)
+from services.logistics.models.catalogue import ItemUpdate, MinimumLevelIn, WarehouseRow
+from services.logistics.models.dispatch import HandoverIn, PickSignIn
+from services.logistics.models.stock import LotPlacement
 from services.logistics.settings import LogisticsSettings, OfficeHead
 from services.logistics.ui.common import pages
 from shared.auth import Role
@@ -79,7 +74,7 @@ def test_pick_list_signed_then_released_then_handed_over_with_printable_papers(
         runtime.run(
             lambda uow: documents.sign_pick_list(uow, dispatch_id, PickSignIn(picked_by="Budi"))
         )
-    pdf = documents.pick_list_pdf(signed, settings(runtime).zone())
+    pdf = pdfs.pick_list_pdf(signed, settings(runtime).zone())
     assert pdf.startswith(b"%PDF") and len(pdf) > 800
 
     runtime.run(
@@ -87,13 +82,13 @@ def test_pick_list_signed_then_released_then_handed_over_with_printable_papers(
     )
     handover = runtime.run(lambda uow: documents.record_handover(uow, dispatch_id, early))
     assert handover.number.startswith("BAST/")
-    assert [(line["item_code"], line["quantity"]) for line in handover.lines] == [("FAMILY-KIT", 8)]
+    assert [(line.item_code, line.quantity) for line in handover.lines] == [("FAMILY-KIT", 8)]
     with pytest.raises(Conflict) as twice:
         runtime.run(lambda uow: documents.record_handover(uow, dispatch_id, early))
     assert twice.value.error_code == "handover_exists"
     warehouse = runtime.run(lambda uow: uow.session.get(WarehouseRow, "GDG-TGR"))
     assert warehouse is not None
-    bast = documents.handover_pdf(handover, warehouse, settings(runtime).zone())
+    bast = pdfs.handover_pdf(handover, warehouse, settings(runtime).zone())
     assert bast.startswith(b"%PDF")
     with pytest.raises(NotFound):
         runtime.run(lambda uow: documents.get_handover(uow, newer))
@@ -215,7 +210,7 @@ def test_bast_is_signed_by_both_parties_with_nip_and_known_by_the_head_over_the_
     )  # fmt: skip
     warehouse = runtime.run(lambda uow: uow.session.get(WarehouseRow, "GDG-TGR"))
     assert warehouse is not None
-    text = words(documents.handover_pdf(row, warehouse, settings(runtime).zone("kukar")))
+    text = words(pdfs.handover_pdf(row, warehouse, settings(runtime).zone("kukar")))
     # NOW is Monday 23 November 2026, 10.00 in Tenggarong (WITA).
     assert (
         "Pada hari ini Senin tanggal dua puluh tiga bulan November tahun dua ribu dua puluh "
@@ -245,7 +240,7 @@ def test_bast_without_a_configured_head_or_nip_leaves_lines_to_write_on(
     assert (row.head_name, row.head_nip, row.place, row.handed_over_by_nip) == (None,) * 4
     warehouse = runtime.run(lambda uow: uow.session.get(WarehouseRow, "GDG-TGR"))
     assert warehouse is not None
-    text = words(documents.handover_pdf(row, warehouse, settings(runtime).zone("kukar")))
+    text = words(pdfs.handover_pdf(row, warehouse, settings(runtime).zone("kukar")))
     blank = "...................................."
     assert f"bertempat di {blank}" in text
     assert f"Nama : Rina NIP : {blank}" in text
@@ -277,7 +272,7 @@ def test_the_pick_list_prints_names_outside_latin_1_as_typed(runtime: ServiceRun
     dispatch_id = released_dispatch(runtime)
     pick = runtime.run(lambda uow: documents.pick_list(uow, dispatch_id))
     pick = pick.model_copy(update={"warehouse_name": "Gudang Đặng Ṭenggarong"})
-    text = words(documents.pick_list_pdf(pick, settings(runtime).zone(), "Banjir · Ŋgurah"))
+    text = words(pdfs.pick_list_pdf(pick, settings(runtime).zone(), "Banjir · Ŋgurah"))
     assert "GDG-TGR - Gudang Đặng Ṭenggarong" in text and "Kasus: Banjir · Ŋgurah" in text
 
 
@@ -391,7 +386,7 @@ def test_the_stock_card_workbook_has_the_opening_balance_and_every_movement_type
             since=date(2026, 6, 1),
         )
     )  # fmt: skip
-    content = documents.stock_card_xlsx(
+    content = workbooks.stock_card_xlsx(
         card, "Gudang Tenggarong", settings(runtime).zone("kukar"),
         lambda kind: pages.word("id", "movement", kind),
     )  # fmt: skip

@@ -149,9 +149,10 @@ def test_receipt_and_adjustment_rules() -> None:
     check_receipt(TODAY, None, TODAY)
     with pytest.raises(Unprocessable, match="after today") as future:
         check_receipt(TODAY + timedelta(days=1), None, TODAY)
-    assert future.value.error_code == "receipt_refused"
-    with pytest.raises(Unprocessable, match="expired"):
+    assert future.value.error_code == "received_in_future"
+    with pytest.raises(Unprocessable, match="expired") as expired:
         check_receipt(TODAY, TODAY, TODAY)
+    assert expired.value.error_code == "expired_at_receipt"
     check_adjustment(10, 0, -10)
     for delta, reserved, said in ((-11, 0, "negative"), (-5, 8, "reserved"), (0, 0, "nothing")):
         with pytest.raises(Unprocessable, match=said) as refused:
@@ -328,7 +329,7 @@ def test_a_lot_being_picked_cannot_be_counted() -> None:
     twice = [CountLine(lot_id, 10, 9, 0), CountLine(lot_id, 10, 8, 0)]
     with pytest.raises(Unprocessable, match="twice") as listed_twice:
         check_count(twice)
-    assert listed_twice.value.error_code == "count_refused"
+    assert listed_twice.value.error_code == "lot_counted_twice"
     assert CountLine(lot_id, book=10, counted=7, reserved=0).difference == -3
 
 
@@ -373,7 +374,7 @@ def test_goods_receipt_decisions() -> None:
             expires_on=None,
             today=TODAY,
         )
-    assert too_many.value.error_code == "receipt_refused"
+    assert too_many.value.error_code == "accepted_over_order"
 
 
 def test_an_expired_lot_cannot_be_issued_and_the_dispatch_must_be_replanned() -> None:

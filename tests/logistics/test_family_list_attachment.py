@@ -9,9 +9,10 @@ from datetime import date
 
 from fastapi.testclient import TestClient
 
-from services.logistics import allocation, documents
+from services.logistics import allocation, documents, pdfs
 from services.logistics.family_lists import families_of_case
-from services.logistics.models import DispatchRow, HandoverIn, WarehouseRow
+from services.logistics.models.catalogue import WarehouseRow
+from services.logistics.models.dispatch import DispatchRow, HandoverIn
 from shared.contracts.intake_disaster_aid import AffectedFamiliesListed, FamilyOnList
 from shared.contracts.logistics import DispatchPlanned
 from shared.contracts.union import serialize_event
@@ -69,7 +70,7 @@ def test_the_bast_of_aid_sent_to_an_incident_attaches_its_families_with_kk_maske
 
     warehouse, families = runtime.run(load)
     assert warehouse is not None
-    text = words(documents.handover_pdf(handover, warehouse, settings(runtime).zone(), families))
+    text = words(pdfs.handover_pdf(handover, warehouse, settings(runtime).zone(), families))
 
     assert f"LAMPIRAN BERITA ACARA SERAH TERIMA {handover.number}" in text
     assert "Rusdi bin Hasan 64020612******07 5" in text

@@ -10,7 +10,9 @@ import pytest
 from sqlmodel import select
 
 from services.logistics import allocation, catalogue, queries, stock_changes
-from services.logistics.models import AdjustmentIn, DispatchRow, ShortageRow, WarehouseIn
+from services.logistics.models.catalogue import WarehouseIn
+from services.logistics.models.dispatch import DispatchRow, ShortageRow
+from services.logistics.models.stock import AdjustmentIn
 from shared.contracts.envelope import EventBase, GeoPoint
 from shared.contracts.intake import IncidentVerified
 from shared.contracts.logistics import DispatchPlanned, MovementKind, StockShortageDetected
@@ -62,8 +64,10 @@ def test_allocation_reserves_the_oldest_unexpired_lot_and_release_issues_it(
     kinds = [
         m.kind
         for m in runtime.run(
-            lambda uow: queries.list_movements(
-                uow, lot_id=None, dispatch_id=planned.dispatch_id, limit=100
+            lambda uow: (
+                queries.list_movements(
+                    uow, lot_id=None, dispatch_id=planned.dispatch_id, after=None, limit=100
+                ).items
             )
         )
     ]
@@ -84,7 +88,7 @@ def test_shortage_is_announced_and_nothing_is_reserved_for_an_unknown_item(
         ("VELBED", 0, 3, "unknown_item"),
     ]
     shortages = runtime.run(
-        lambda uow: queries.list_shortages(uow, case_id=shortage.case_id, limit=10)
+        lambda uow: queries.list_shortages(uow, case_id=shortage.case_id, limit=10).items
     )
     assert len(shortages) == 2
 
@@ -164,9 +168,9 @@ def test_concurrent_allocations_never_over_allocate(runtime: ServiceRuntime) -> 
     assert sum(line.quantity for p in planned for line in p.lines) == 50
     assert sorted(missing) == [6] + [7] * 4  # one got the last unit, four got nothing
     dispatches = runtime.run(
-        lambda uow: queries.list_dispatches(uow, case_id=None, status=None, limit=100)
+        lambda uow: queries.list_dispatches(uow, case_id=None, status=None, limit=100).items
     )
-    assert sum(line["quantity"] for d in dispatches for line in d.lines) == 50
+    assert sum(line.quantity for d in dispatches for line in d.lines) == 50
     assert runtime.run(queries.ledger_disagreements) == []
 
 

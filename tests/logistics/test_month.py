@@ -13,19 +13,15 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
-from services.logistics import allocation, procurement, queries, stock_changes
-from services.logistics.models import (
-    CountIn,
-    CountLineIn,
+from services.logistics import allocation, procurement, program_goods, queries, stock_changes
+from services.logistics.models.procurement import (
     GoodsReceiptIn,
-    LotRow,
     ProcurementLineIn,
     PurchaseOrderIn,
     PurchaseRequestIn,
-    QuarantineIn,
     ReceiptLineIn,
-    TransferIn,
 )
+from services.logistics.models.stock import CountIn, CountLineIn, LotRow, QuarantineIn, TransferIn
 from shared.contracts.distribution import DeliveryReturned, GoodsRequested, ReturnedLine
 from shared.contracts.envelope import CaseType, EventBase, NeedLine
 from shared.contracts.logistics import DispatchPlanned, LotQuarantined
@@ -109,7 +105,7 @@ def test_a_month_of_work_and_the_stock_card_agrees_with_the_shelves(
             )
         )
         for accepted in receipt.accepted:
-            shelves[uuid.UUID(accepted["lot_id"])] += accepted["quantity"]
+            shelves[accepted.lot_id] += accepted.quantity
 
     deliver(
         day(2),
@@ -153,7 +149,7 @@ def test_a_month_of_work_and_the_stock_card_agrees_with_the_shelves(
             destination=SITE,
         )
         events = emitted(
-            lambda uow: procurement.on_delivery_event(uow, round_request, settings(runtime))
+            lambda uow: program_goods.on_delivery_event(uow, round_request, settings(runtime))
         )
         pending.extend(e for e in events if isinstance(e, DispatchPlanned))
 
@@ -172,8 +168,8 @@ def test_a_month_of_work_and_the_stock_card_agrees_with_the_shelves(
             )
         )
         for part in moved.lines:
-            shelves[uuid.UUID(part["from_lot"])] -= part["quantity"]
-            shelves[uuid.UUID(part["to_lot"])] += part["quantity"]
+            shelves[part.from_lot] -= part.quantity
+            shelves[part.to_lot] += part.quantity
 
     def returns(_today: date) -> None:
         failed = released[0]
@@ -194,7 +190,7 @@ def test_a_month_of_work_and_the_stock_card_agrees_with_the_shelves(
                 reason="rumah kosong",
             )
             events = emitted(
-                lambda uow, back=back: procurement.on_delivery_event(uow, back, settings(runtime))
+                lambda uow, back=back: program_goods.on_delivery_event(uow, back, settings(runtime))
             )
             held = [e.lot_id for e in events if isinstance(e, LotQuarantined)]
             shelves[held[0] if held else line.lot_id] += quantity
@@ -256,8 +252,8 @@ def test_a_month_of_work_and_the_stock_card_agrees_with_the_shelves(
             settings(runtime),
         )
     )
-    assert [(line["lot_id"], line["difference"]) for line in count.lines if line["difference"]] == [
-        (str(losses[0]), -2)
+    assert [(line.lot_id, line.difference) for line in count.lines if line.difference] == [
+        (losses[0], -2)
     ]
     assert len(released) == 10  # nine incidents and the permakanan round
     for item in ("RICE-5KG", "FAMILY-KIT"):

@@ -10,16 +10,23 @@ from datetime import date, timedelta
 
 import pytest
 
-from services.logistics import allocation, documents, procurement, queries
-from services.logistics.models import (
+from services.logistics import (
+    allocation,
+    documents,
+    procurement,
+    procurement_progress,
+    program_goods,
+    queries,
+)
+from services.logistics.models.dispatch import HandoverIn
+from services.logistics.models.procurement import (
     GoodsReceiptIn,
-    HandoverIn,
-    LotRow,
     ProcurementLineIn,
     PurchaseOrderIn,
     PurchaseRequestIn,
     ReceiptLineIn,
 )
+from services.logistics.models.stock import LotRow
 from services.logistics.ui.procurement import follow_page
 from shared.contracts.distribution import (
     DeliveryReturned,
@@ -75,7 +82,7 @@ def goods_request(
 
 def consume(runtime: ServiceRuntime, event: AnyEvent) -> list[EventBase]:
     return emitted_by(
-        runtime, lambda uow: procurement.on_delivery_event(uow, event, settings(runtime))
+        runtime, lambda uow: program_goods.on_delivery_event(uow, event, settings(runtime))
     )
 
 
@@ -159,7 +166,7 @@ def test_goods_request_is_planned_from_stock_and_the_rest_bought_then_planned(
     requests = runtime.run(
         lambda uow: [
             procurement.request_out(uow, r, settings(runtime))
-            for r in procurement.list_requests(uow, limit=5)
+            for r in procurement.list_requests(uow, limit=5).items
         ]
     )
     assert [(r.status, r.lead_time_days, r.standard_days, r.overdue) for r in requests] == [
@@ -194,9 +201,12 @@ def test_bad_receipts_are_refused_and_change_nothing(runtime: ServiceRuntime) ->
     order_id = order(runtime, asked.case_id, ("FAMILY-KIT", 20))
     refusals = [
         (ReceiptLineIn(item_code="RICE-5KG", delivered=5, accepted=5), "not_ordered"),
-        (ReceiptLineIn(item_code="FAMILY-KIT", delivered=25, accepted=25), "receipt_refused"),
-        (ReceiptLineIn(item_code="FAMILY-KIT", delivered=10, accepted=8), "receipt_refused"),
-        (ReceiptLineIn(item_code="FAMILY-KIT", delivered=5, accepted=6), "receipt_refused"),
+        (ReceiptLineIn(item_code="FAMILY-KIT", delivered=25, accepted=25), "accepted_over_order"),
+        (
+            ReceiptLineIn(item_code="FAMILY-KIT", delivered=10, accepted=8),
+            "rejection_reason_missing",
+        ),
+        (ReceiptLineIn(item_code="FAMILY-KIT", delivered=5, accepted=6), "accepted_out_of_range"),
     ]
     for line, code in refusals:
         with pytest.raises(Unprocessable) as refused:
@@ -270,8 +280,10 @@ def test_returned_goods_go_back_to_their_lot_or_into_quarantine(runtime: Service
     kinds = [
         m.kind
         for m in runtime.run(
-            lambda uow: queries.list_movements(
-                uow, lot_id=None, dispatch_id=planned.dispatch_id, limit=20
+            lambda uow: (
+                queries.list_movements(
+                    uow, lot_id=None, dispatch_id=planned.dispatch_id, after=None, limit=20
+                ).items
             )
         )
     ]
@@ -324,7 +336,7 @@ def test_sandang_lead_time_runs_from_request_to_handover_against_three_months(
         (row,) = runtime.run(
             lambda uow: [
                 procurement.request_out(uow, r, settings(runtime))
-                for r in procurement.list_requests(uow, limit=5)
+                for r in procurement.list_requests(uow, limit=5).items
             ]
         )
         return row.lead_time_days, row.handed_over_at is not None, row.overdue
@@ -361,7 +373,7 @@ def test_a_goods_request_naming_another_offices_case_is_dead_lettered(
     with pytest.raises(PermanentEventError) as refused:
         consume(runtime, foreign)
     assert refused.value.reason == "other_office"
-    requests = runtime.run(lambda uow: procurement.list_requests(uow, limit=10))
+    requests = runtime.run(lambda uow: procurement.list_requests(uow, limit=10).items)
     assert requests == []
 
 
@@ -402,12 +414,14 @@ def test_the_followed_procurements_page_newest_first_by_stage_each_once(
     stamped = {
         row.id: row.requested_at
         for row in runtime.run(
-            lambda uow: procurement.requests_newest_first(uow, completed=None, after=None, limit=99)
+            lambda uow: procurement_progress.requests_newest_first(
+                uow, completed=None, after=None, limit=99
+            )
         )
     }
     newest_first = sorted(ids, key=lambda id_: (stamped[id_], id_), reverse=True)
 
-    def pages(stage: procurement.ProcurementStage | None) -> list[list[uuid.UUID]]:
+    def pages(stage: procurement_progress.ProcurementStage | None) -> list[list[uuid.UUID]]:
         seen: list[list[uuid.UUID]] = []
         after = None
         while True:

@@ -27,9 +27,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from services.logistics import alerts, allocation, procurement
-from services.logistics.models import (
-    MinimumLevelIn,
+from services.logistics import alerts, allocation, procurement, program_goods
+from services.logistics.models.catalogue import MinimumLevelIn
+from services.logistics.models.procurement import (
     ProcurementLineIn,
     PurchaseOrderIn,
     PurchaseRequestOut,
@@ -384,7 +384,7 @@ def test_a_procurement_a_program_waits_for_says_so_and_names_its_purpose(
 ) -> None:
     # Nothing in stock: the whole request is bought, and the program's dispatch waits.
     request = goods_request(("FAMILY-KIT", 12))
-    runtime.run(lambda uow: procurement.plan_goods_request(uow, request, settings(runtime)))
+    runtime.run(lambda uow: program_goods.plan_goods_request(uow, request, settings(runtime)))
     (raised,) = client.get("/purchase-requests").json()
     page = client.get(f"/ui/procurement/{raised['id']}?lang=id")
     assert page.status_code == 200

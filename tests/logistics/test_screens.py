@@ -23,8 +23,13 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 
 from services.logistics import allocation, procurement, queries, ui
-from services.logistics.app import ACCESS, router
-from services.logistics.models import ProcurementLineIn, PurchaseOrderIn, PurchaseRequestIn
+from services.logistics.app import ACCESS
+from services.logistics.models.procurement import (
+    ProcurementLineIn,
+    PurchaseOrderIn,
+    PurchaseRequestIn,
+)
+from services.logistics.routes import router
 from shared.auth import AuthSettings, protect
 from shared.demo import load_demo_data
 from shared.http import install_error_handlers
@@ -311,6 +316,6 @@ def test_a_signed_in_keeper_signs_a_pick_list_and_a_page_on_another_port_cannot(
 def handlers_released(runtime: ServiceRuntime) -> list[tuple[str, str | None]]:
     """Status and releaser of every dispatch, as the database holds them."""
     rows = runtime.run(
-        lambda uow: queries.list_dispatches(uow, case_id=None, status=None, limit=10)
+        lambda uow: queries.list_dispatches(uow, case_id=None, status=None, limit=10).items
     )
     return [(row.status.value, row.released_by) for row in rows]

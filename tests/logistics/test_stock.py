@@ -14,17 +14,19 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from services.logistics import allocation, catalogue, queries, stock_changes
-from services.logistics.models import (
+from services.logistics.models.catalogue import WarehouseIn
+from services.logistics.models.dispatch import DispatchRow
+from services.logistics.models.stock import (
     AdjustmentIn,
+    CountedLot,
     CountIn,
     CountLineIn,
-    DispatchRow,
     LotRow,
     MovementRow,
     QuarantineIn,
     ReversalIn,
+    StockCountRow,
     TransferIn,
-    WarehouseIn,
 )
 from shared.contracts.envelope import EventBase, GeoPoint
 from shared.contracts.logistics import DispatchPlanned, LotQuarantined, MovementKind, StockMoved
@@ -65,7 +67,11 @@ def card(runtime: ServiceRuntime, as_of: date, item: str = "RICE-5KG", warehouse
 def movements(runtime: ServiceRuntime, lot_id: uuid.UUID) -> list[MovementRow]:
     return list(
         runtime.run(
-            lambda uow: queries.list_movements(uow, lot_id=lot_id, dispatch_id=None, limit=100)
+            lambda uow: (
+                queries.list_movements(
+                    uow, lot_id=lot_id, dispatch_id=None, after=None, limit=100
+                ).items
+            )
         )
     )
 
@@ -222,10 +228,7 @@ def test_transfer_moves_the_oldest_usable_goods_keeping_their_dates(
         moved_by="Pak Gudang",
     )
     transfer = runtime.run(lambda uow: stock_changes.transfer_stock(uow, body, settings(runtime)))
-    assert [(line["from_lot"], line["quantity"]) for line in transfer.lines] == [
-        (str(old), 10),
-        (str(new), 5),
-    ]
+    assert [(line.from_lot, line.quantity) for line in transfer.lines] == [(old, 10), (new, 5)]
     arrived = runtime.run(
         lambda uow: queries.list_lots(
             uow, item_code="RICE-5KG", warehouse_code="GDG-SMD", include_empty=False
@@ -288,7 +291,7 @@ def test_count_posts_the_differences_and_refuses_a_lot_being_picked(
     other = receive(runtime, 5, date(2026, 4, 1), warehouse="GDG-SMD")
     allocate(runtime, verified(("FAMILY-KIT", 2)))
 
-    def count(*lines: tuple[uuid.UUID, int]) -> object:
+    def count(*lines: tuple[uuid.UUID, int]) -> StockCountRow:
         body = CountIn(
             warehouse_code="GDG-TGR",
             counted_by="Rina",
@@ -308,14 +311,8 @@ def test_count_posts_the_differences_and_refuses_a_lot_being_picked(
     assert lot_state(runtime, counted_lot) == (40, 0)  # nothing changed by the refusals
 
     posted = count((counted_lot, 38))
-    assert posted.lines == [  # type: ignore[attr-defined]
-        {
-            "lot_id": str(counted_lot),
-            "item_code": "RICE-5KG",
-            "book": 40,
-            "counted": 38,
-            "difference": -2,
-        }
+    assert posted.lines == [
+        CountedLot(lot_id=counted_lot, item_code="RICE-5KG", book=40, counted=38, difference=-2)
     ]
     assert lot_state(runtime, counted_lot) == (38, 0)
     (_, adjustment) = movements(runtime, counted_lot)

@@ -12,25 +12,30 @@ from datetime import date, timedelta
 from html.parser import HTMLParser
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from services.logistics import allocation, catalogue, procurement, queries, ui
-from services.logistics.app import router
-from services.logistics.models import (
-    LotPlacement,
+from services.logistics import allocation, catalogue, procurement, queries
+from services.logistics.models.procurement import (
     ProcurementLineIn,
     PurchaseOrderIn,
     PurchaseRequestIn,
 )
+from services.logistics.models.stock import LotPlacement
+from services.logistics.ui import common
 from shared.contracts.envelope import Address, HazardType
 from shared.contracts.intake import IncidentReported, Reporter, ReporterRole
-from shared.http import install_error_handlers
-from shared.pages import assets_router
 from shared.runtime import ServiceRuntime
-from shared.service_api import guard_requests
 from shared.unit_of_work import UnitOfWork
-from tests.logistics.support import NOW, SITE, TODAY, allocate, receive, settings, verified
+from tests.logistics.support import (
+    NOW,
+    SITE,
+    TODAY,
+    allocate,
+    receive,
+    settings,
+    unsigned_client,
+    verified,
+)
 from tests.support.documents import pdf_text
 
 
@@ -68,16 +73,8 @@ def visible_text(html: str) -> str:
 
 @pytest.fixture
 def client(runtime: ServiceRuntime) -> Iterator[TestClient]:
-    """logistics' API and pages on `runtime`, without sign-in (the access rules have their
-    own tests)."""
-    app = FastAPI()
-    app.state.runtime = runtime
-    guard_requests(app, service=runtime.name, common=runtime.settings.common)
-    install_error_handlers(app)
-    app.include_router(router)
-    app.include_router(ui.router)
-    app.include_router(assets_router)
-    with TestClient(app) as test_client:
+    """logistics' API and screens on `runtime`, without sign-in."""
+    with unsigned_client(runtime) as test_client:
         yield test_client
 
 
@@ -426,6 +423,29 @@ def test_a_refused_delivery_is_shown_in_place_in_words_with_what_was_typed(
     assert 'id="bin-0" maxlength="40" value="B-07"' in answer.text
 
 
+def test_a_refused_delivery_line_is_worded_by_its_code_in_the_pages_language_not_in_english(
+    client: TestClient, open_order: uuid.UUID
+) -> None:
+    in_indonesian = client.post(f"/ui/receiving/{open_order}", data=receipt_form())
+    assert "FAMILY-KIT: 5 tidak diterima baik; pilih alasan sisanya." in in_indonesian.text
+    assert "give a reason" not in in_indonesian.text  # the rule's English detail
+    too_many = receipt_form(delivered="60", accepted="55")
+    in_english = client.post(f"/ui/receiving/{open_order}?lang=en", data=too_many)
+    assert "FAMILY-KIT: 55 accepted but only 50 still on order; ask the supplier." in (
+        in_english.text
+    )
+    assert 'data-refused="accepted_over_order"' in in_english.text
+
+
+def test_a_refusal_is_explained_from_its_code_and_facts_whatever_its_english_says() -> None:
+    facts = {"item": "RICE-5KG", "rejected": 3}
+    assert common.explain("id", "rejection_reason_missing", facts) == (
+        "RICE-5KG: 3 tidak diterima baik; pilih alasan sisanya."
+    )
+    assert common.explain("id", "rejection_reason_missing", None) is None  # no facts
+    assert common.explain("en", "order_closed", {}) is None  # its headline says it all
+
+
 def test_a_received_delivery_goes_to_its_bin_and_the_order_shows_what_came(
     client: TestClient, runtime: ServiceRuntime, open_order: uuid.UUID
 ) -> None:
@@ -465,7 +485,8 @@ def test_a_refused_count_keeps_the_counted_numbers_and_says_why(
     )
     assert answer.status_code == 422
     assert 'value="27"' in answer.text and 'value="Rina"' in answer.text
-    assert "Rule:" in answer.text
+    assert "Write the reason of the count (at least 3 letters)." in answer.text
+    assert "Rule:" not in answer.text  # the rule's English only for a code without words
     assert runtime.run(lambda uow: queries.get_lot(uow, lot)).on_hand == 30
 
 

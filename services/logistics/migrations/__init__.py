@@ -5,7 +5,7 @@ from pathlib import Path
 
 # The affected families' lists live beside their use (services/logistics/family_lists.py).
 from services.logistics import family_lists  # noqa: F401
-from services.logistics.models import LogisticsTable
+from services.logistics.models.base import LogisticsTable
 from shared.migrations import MigrationHistory
 
 HISTORY = MigrationHistory(

@@ -3,13 +3,11 @@ and words, rendering, paging, naming a dispatch or a lot, and running a button's
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Final, Generic, TypeVar
 from urllib.parse import urlencode
-from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -18,12 +16,15 @@ from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
 
-from services.logistics.models import IncidentPlaceRow, PickList
+from services.logistics.domain import short_lot
+from services.logistics.models.dispatch import IncidentPlaceRow, PickList
 from services.logistics.settings import LogisticsSettings
+from shared import paging
 from shared.csrf import csrf_field
 from shared.errors import DomainError
 from shared.invariants import of_type
 from shared.pages import LANGUAGES, Lang, Pages, choose_language, translations
+from shared.paging import MAX_CURSOR_LENGTH
 from shared.service_api import RuntimeDep
 from shared.unit_of_work import UnitOfWork
 
@@ -36,7 +37,7 @@ CATALOGS: Final = {lang: translations(lang, LOCALE) for lang in LANGUAGES}
 # Rows on one page of a long list; `?limit=` may ask for fewer or more, within reason.
 PAGE_SIZE: Final = 50
 PageSize = Annotated[int, Query(ge=1, le=200)]
-After = Annotated[str | None, Query(max_length=120)]
+After = Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)]
 Row = TypeVar("Row")
 
 
@@ -47,6 +48,11 @@ class Page(Generic[Row]):
     rows: list[Row]
     next_after: str | None
     after: str | None
+
+
+def screen_page(page: paging.Page[Row], after: str | None) -> Page[Row]:
+    """A page the database cut (`shared.paging`), as the screens' pager shows it."""
+    return Page(rows=list(page.items), next_after=page.next_after, after=after)
 
 
 def page_of(
@@ -83,39 +89,39 @@ def dispatch_name(
     return " · ".join(parts)
 
 
-def short_lot(lot_id: UUID) -> str:
-    """A lot's id as a keeper reads it off a label: its first eight characters."""
-    return str(lot_id)[:8].upper()
-
-
-# The rules explain a refused delivery line in English (services/logistics/domain.py);
-# these are the ones a keeper meets at the bay, in the keeper's words.
-RECEIPT_EXPLANATIONS: Final = (
-    (
-        re.compile(r"^(?P<item>\S+): (?P<rejected>\d+) units not accepted: give a reason"),
-        "%(item)s: %(rejected)s not accepted; choose the reason for the rest.",
+# The particulars of a rule's refusal in the keeper's words, by the refusal's code, filled
+# from its facts (`domain.Refused`); the headline of every code the screens meet is in
+# `templates/macros.html`. The English `detail` is shown only for a code known to neither.
+PARTICULARS: Final = {
+    "delivered_not_positive": "%(item)s: write how many came.",
+    "accepted_out_of_range": (
+        "%(item)s: accepted must be between 0 and the %(delivered)s delivered."
     ),
-    (
-        re.compile(
-            r"^(?P<item>\S+): accepted must be between 0 and delivered \((?P<delivered>\d+)\)"
-        ),
-        "%(item)s: accepted must be between 0 and the %(delivered)s delivered.",
+    "accepted_over_order": (
+        "%(item)s: %(accepted)s accepted but only %(still)s still on order; ask the supplier."
     ),
-    (
-        re.compile(r"^(?P<item>\S+): accepting (?P<accepted>\d+) exceeds the (?P<still>\d+) still"),
-        "%(item)s: %(accepted)s accepted but only %(still)s still on order; ask the supplier.",
+    "rejection_reason_missing": (
+        "%(item)s: %(rejected)s not accepted; choose the reason for the rest."
     ),
-    (re.compile(r"^received_on .* is after today"), "The day received cannot be after today."),
-)
+    "received_in_future": "The day received cannot be after today.",
+    "expired_at_receipt": "Expired goods are refused at the door.",
+    "lot_counted_twice": "Lot %(lot)s is on the sheet twice.",
+    "count_negative": "Lot %(lot)s: a count cannot be below zero.",
+    "count_in_future": "A count cannot be dated after today.",
+    "lot_in_other_warehouse": "Lot %(lot)s is in another warehouse.",
+}
 
 
-def explain(lang: Lang, detail: str) -> str | None:
-    """A rule's refusal in the keeper's words, where the screen knows it."""
-    for pattern, message in RECEIPT_EXPLANATIONS:
-        found = pattern.match(detail)
-        if found:
-            return str(CATALOGS[lang].gettext(message)) % found.groupdict()
-    return None
+def explain(lang: Lang, code: str, facts: Mapping[str, object] | None) -> str | None:
+    """The particulars of a refusal with this code in the keeper's words, where the screen
+    knows them and the refusal carries the facts they need."""
+    words = PARTICULARS.get(code)
+    if words is None:
+        return None
+    try:
+        return str(CATALOGS[lang].gettext(words)) % dict(facts or {})
+    except (KeyError, TypeError):  # a refusal of that code without its facts
+        return None
 
 
 def settings_of(runtime: RuntimeDep) -> LogisticsSettings:
@@ -129,7 +135,7 @@ def render(request: Request, template: str, current: str, **context: Any) -> HTM
     return pages.render(
         request,
         template,
-        explain=lambda detail: explain(choose_language(request), detail),
+        explain=lambda code, facts=None: explain(choose_language(request), code, facts),
         current=current,
         csrf=Markup(csrf_field(request)),  # noqa: S704 - built by shared.csrf from a hex token
         short_lot=short_lot,
@@ -143,9 +149,9 @@ def page_url(path: str, **params: object) -> str:
     return f"{path}?{urlencode(query)}" if query else path
 
 
-def pager_query(params: dict[str, object], limit: int) -> dict[str, object]:
+def pager_query(params: dict[str, object], limit: int, usual: int = PAGE_SIZE) -> dict[str, object]:
     """The query of a page's "next page" link: its filters, and its size if not the usual."""
-    return params if limit == PAGE_SIZE else {**params, "limit": limit}
+    return params if limit == usual else {**params, "limit": limit}
 
 
 def redirect_after(

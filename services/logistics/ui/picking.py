@@ -13,22 +13,34 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
 from services.logistics import allocation, documents, queries
-from services.logistics.models import (
+from services.logistics.models.dispatch import (
     DispatchStatus,
     HandoverIn,
     IncidentPlaceRow,
     PickList,
     PickSignIn,
 )
-from services.logistics.ui.common import dispatch_name, redirect_after, render, settings_of
+from services.logistics.ui.common import (
+    After,
+    Page,
+    PageSize,
+    dispatch_name,
+    pager_query,
+    redirect_after,
+    render,
+    settings_of,
+)
 from shared.actors import ActingUserName
 from shared.auth import scoped_office
-from shared.errors import NotFound
+from shared.errors import NotFound, Unprocessable
 from shared.pages import choose_language
 from shared.service_api import RuntimeDep
 from shared.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
+
+# Dispatches on one page of the picking screen: each is a printed page of its own.
+PICKING_PAGE = 20
 
 
 @dataclass(frozen=True)
@@ -57,11 +69,14 @@ class HandoverTyped:
     refused: str
 
 
-@router.get("/picking")
-def picking(request: Request, runtime: RuntimeDep) -> HTMLResponse:
-    """Planned dispatches named by hazard and place, lines in walk order, to sign off and
-    release; the last released ones with their pick list and BAST."""
-    return _picking_page(request, runtime)
+@router.get("/picking", response_model=None)
+def picking(
+    request: Request, runtime: RuntimeDep, after: After = None, limit: PageSize = PICKING_PAGE
+) -> HTMLResponse | RedirectResponse:
+    """Planned dispatches named by hazard and place, newest first, a page at a time, lines
+    in walk order, to sign off and release; the last released ones with their pick list
+    and BAST."""
+    return _picking_page(request, runtime, after=after, limit=limit)
 
 
 def _picking_page(
@@ -69,20 +84,23 @@ def _picking_page(
     runtime: RuntimeDep,
     handover: HandoverTyped | None = None,
     status_code: int = 200,
-) -> HTMLResponse:
-    def load(uow: UnitOfWork) -> tuple[list[DispatchCard], list[ReleasedCard]]:
+    *,
+    after: str | None = None,
+    limit: int = PICKING_PAGE,
+) -> HTMLResponse | RedirectResponse:
+    def load(uow: UnitOfWork) -> tuple[Page[DispatchCard], list[ReleasedCard]]:
         planned = queries.list_dispatches(
-            uow, case_id=None, status=DispatchStatus.PLANNED, limit=50
+            uow, case_id=None, status=DispatchStatus.PLANNED, after=after, limit=limit
         )
         released = queries.list_dispatches(
             uow, case_id=None, status=DispatchStatus.RELEASED, limit=10
-        )
-        places = queries.incident_places(uow, [row.case_id for row in (*planned, *released)])
+        ).items
+        places = queries.incident_places(uow, [row.case_id for row in (*planned.items, *released)])
         to_pick = [
             DispatchCard(
                 documents.walk_order(documents.pick_list(uow, row.id)), places.get(row.case_id)
             )
-            for row in planned
+            for row in planned.items
         ]
         loaded = []
         for row in released:
@@ -93,15 +111,24 @@ def _picking_page(
             loaded.append(
                 ReleasedCard(documents.pick_list(uow, row.id), places.get(row.case_id), handover_id)
             )
-        return to_pick, loaded
+        cards = Page(rows=to_pick, next_after=planned.next_after, after=after)
+        return cards, loaded
 
-    to_pick, loaded = runtime.run(load)
+    try:
+        to_pick, loaded = runtime.run(load)
+    except Unprocessable as refused:
+        if refused.error_code != "bad_cursor":
+            raise
+        # A cursor from an old bookmark: the first page rather than an error.
+        return RedirectResponse("/ui/picking", status_code=303)
     lang, zone = choose_language(request), settings_of(runtime).zone(scoped_office())
     page = render(
         request,
         "picking.html",
         "/ui/picking",
-        dispatches=to_pick,
+        dispatches=to_pick.rows,
+        page=to_pick,
+        pager_params=pager_query({}, limit, PICKING_PAGE),
         released=loaded,
         handover=handover,
         dispatch_name=lambda pick, place: dispatch_name(lang, pick, place, zone),

@@ -15,18 +15,21 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
-from services.logistics import catalogue, documents, procurement, queries
-from services.logistics.models import (
+from services.logistics import catalogue, documents, procurement, procurement_progress, queries
+from services.logistics.lists import REQUESTS_NEWEST_FIRST
+from services.logistics.models.dispatch import (
     DispatchRow,
-    GoodsReceiptRow,
     HandoverRow,
     IncidentPlaceRow,
+    ShortageRow,
+)
+from services.logistics.models.procurement import (
+    GoodsReceiptRow,
     PurchaseOrderRow,
     PurchaseRequestOut,
     PurchaseRequestRow,
-    ShortageRow,
 )
-from services.logistics.procurement import PROCUREMENT_STAGES, ProcurementStage
+from services.logistics.procurement_progress import PROCUREMENT_STAGES, ProcurementStage
 from services.logistics.settings import LogisticsSettings
 from services.logistics.ui.common import (
     PAGE_SIZE,
@@ -39,8 +42,9 @@ from services.logistics.ui.common import (
     settings_of,
 )
 from shared.auth import scoped_office
-from shared.errors import NotFound
+from shared.errors import NotFound, Unprocessable
 from shared.pages import Lang, choose_language
+from shared.paging import Position, cursor_position, cursor_token
 from shared.service_api import RuntimeDep
 from shared.unit_of_work import UnitOfWork
 
@@ -92,18 +96,12 @@ class Followed:
     place: IncidentPlaceRow | None
 
 
-def _cursor(row: PurchaseRequestRow) -> str:
-    return f"{row.requested_at.isoformat()}|{row.id}"
-
-
-def _after_cursor(after: str | None) -> tuple[datetime, UUID] | None:
-    """A list cursor back into (requested_at, id); a damaged one starts from the top."""
-    if not after or "|" not in after:
-        return None
-    moment, _, request_id = after.partition("|")
+def _after_cursor(after: str | None) -> Position | None:
+    """The position a list cursor (`GET /purchase-requests`'s own) stands for; a damaged
+    one starts from the top."""
     try:
-        return datetime.fromisoformat(moment), UUID(request_id)
-    except ValueError:
+        return cursor_position(after, REQUESTS_NEWEST_FIRST.types)
+    except Unprocessable:
         return None
 
 
@@ -113,7 +111,7 @@ def _followed(
     settings: LogisticsSettings,
     zone: ZoneInfo,
 ) -> list[Followed]:
-    orders = procurement.orders_of_requests(uow, [row.id for row in rows])
+    orders = procurement_progress.orders_of_requests(uow, [row.id for row in rows])
     places = queries.incident_places(
         uow, [row.source_case_id for row in rows if row.source_case_id is not None]
     )
@@ -125,7 +123,7 @@ def _followed(
                 request=row,
                 out=out,
                 orders=orders[row.id],
-                stage=procurement.stage_of(row, orders[row.id]),
+                stage=procurement_progress.stage_of(row, orders[row.id]),
                 clock=clock_of(out, zone, uow.now()),
                 place=places.get(row.source_case_id) if row.source_case_id else None,
             )
@@ -151,7 +149,7 @@ def follow_page(
     batch = max(limit + 1, batch)
     shown: list[Followed] = []
     while len(shown) <= limit:
-        rows = procurement.requests_newest_first(
+        rows = procurement_progress.requests_newest_first(
             uow,
             completed=None if stage is None else stage == "completed",
             after=cursor,
@@ -164,9 +162,13 @@ def follow_page(
         )
         if len(rows) < batch:
             break
-        cursor = (rows[-1].requested_at, rows[-1].id)
+        cursor = REQUESTS_NEWEST_FIRST.position(rows[-1])
     rows_shown = shown[:limit]
-    next_after = _cursor(rows_shown[-1].request) if len(shown) > limit else None
+    next_after = (
+        cursor_token(REQUESTS_NEWEST_FIRST.position(rows_shown[-1].request))
+        if len(shown) > limit
+        else None
+    )
     return Page(rows=rows_shown, next_after=next_after, after=after)
 
 
@@ -247,7 +249,8 @@ def new_request(
     lang = choose_language(request)
 
     def load(uow: UnitOfWork) -> list[CaseChoice]:
-        shortages = queries.list_shortages(uow, case_id=None, limit=200)
+        # The newest unmet needs: the cases a new request most likely serves.
+        shortages = queries.list_shortages(uow, case_id=None, limit=200).items
         places = queries.incident_places(uow, [row.case_id for row in shortages])
         cases: dict[UUID, CaseChoice] = {}
         for row in shortages:
@@ -334,8 +337,8 @@ def _history(
             receipt.received_by,
             {
                 "number": numbers.get(receipt.order_id, ""),
-                "accepted": sum(line["quantity"] for line in receipt.accepted),
-                "rejected": sum(line["quantity"] for line in receipt.rejected),
+                "accepted": sum(line.quantity for line in receipt.accepted),
+                "rejected": sum(line.quantity for line in receipt.rejected),
             },
         )
         for receipt in receipts
@@ -371,17 +374,19 @@ def procurement_detail(request: Request, request_id: UUID, runtime: RuntimeDep) 
     def load(uow: UnitOfWork) -> Detail:
         row = procurement.get_request(uow, request_id)
         (followed,) = _followed(uow, [row], settings, zone)
-        receipts = procurement.receipts_of_orders(uow, [order.id for order in followed.orders])
-        totals = procurement.ordered_per_item(followed.orders)
+        receipts = procurement_progress.receipts_of_orders(
+            uow, [order.id for order in followed.orders]
+        )
+        totals = procurement_progress.ordered_per_item(followed.orders)
         lines = [
-            RequestLine(line["item_code"], line["quantity"], *totals.get(line["item_code"], (0, 0)))
+            RequestLine(line.item_code, line.quantity, *totals.get(line.item_code, (0, 0)))
             for line in row.lines
         ]
         dispatches: list[tuple[DispatchRow, HandoverRow | None]] = []
         if row.source_case_id is not None:
             for dispatch in queries.list_dispatches(
                 uow, case_id=row.source_case_id, status=None, limit=20
-            ):
+            ).items:
                 try:
                     handover: HandoverRow | None = documents.handover_of(uow, dispatch.id)
                 except NotFound:

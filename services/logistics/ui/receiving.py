@@ -17,19 +17,30 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from services.logistics import catalogue, procurement, queries, stock_changes
-from services.logistics.models import (
-    CountIn,
-    CountLineIn,
+from services.logistics.domain import short_lot
+from services.logistics.models.procurement import (
     GoodsReceiptIn,
-    LotRow,
     OrderStatus,
+    PurchaseOrderRow,
     ReceiptLineIn,
 )
-from services.logistics.ui.common import explain, page_url, pages, settings_of, short_lot
+from services.logistics.models.stock import CountIn, CountLineIn, LotRow
+from services.logistics.ui.common import (
+    PAGE_SIZE,
+    After,
+    Page,
+    PageSize,
+    explain,
+    page_url,
+    pager_query,
+    pages,
+    screen_page,
+    settings_of,
+)
 from shared.actors import ActingUserName
 from shared.auth import scoped_office
 from shared.csrf import csrf_field
-from shared.errors import DomainError, Unprocessable
+from shared.errors import DomainError, NotFound, Unprocessable
 from shared.http import status_of
 from shared.pages import choose_language
 from shared.service_api import RuntimeDep
@@ -72,13 +83,29 @@ def _receiving_page(
     refusal: DomainError | None = None,
     status_code: int = 200,
     only: UUID | None = None,
-) -> HTMLResponse:
-    orders = runtime.run(
-        lambda uow: procurement.list_orders(uow, status=OrderStatus.OPEN, limit=50)
-    )
+    after: str | None = None,
+    limit: int = PAGE_SIZE,
+) -> HTMLResponse | RedirectResponse:
+    page: Page[PurchaseOrderRow] | None = None
     if only is not None:
         # Opened from a procurement: that order alone, and back to the procurement after.
-        orders = [order for order in orders if order.id == only]
+        orders = runtime.run(lambda uow: _open_order(uow, only))
+    else:
+        try:
+            page = screen_page(
+                runtime.run(
+                    lambda uow: procurement.list_orders(
+                        uow, status=OrderStatus.OPEN, after=after, limit=limit
+                    )
+                ),
+                after,
+            )
+        except Unprocessable as refused:
+            if refused.error_code != "bad_cursor":
+                raise
+            # A cursor from an old bookmark: the first page rather than an error.
+            return RedirectResponse("/ui/receiving", status_code=303)
+        orders = page.rows
     office = scoped_office()  # read here: the unit of work may run in another thread
     today = runtime.run(lambda uow: catalogue.local_today(uow, settings_of(runtime), office))
     names = {item.code: item.name for item in runtime.run(catalogue.list_items)}
@@ -86,7 +113,7 @@ def _receiving_page(
         request,
         "receiving.html",
         status_code=status_code,
-        explain=lambda detail: explain(choose_language(request), detail),
+        explain=lambda code, facts=None: explain(choose_language(request), code, facts),
         current="/ui/receiving",
         csrf=Markup(csrf_field(request)),  # noqa: S704 - built by shared.csrf from a hex token
         orders=orders,
@@ -96,14 +123,32 @@ def _receiving_page(
         refusal=refusal,
         reject_reasons=REJECT_REASONS,
         only=only,
+        page=page,
+        pager_params=pager_query({}, limit),
     )
 
 
-@router.get("/receiving")
-def receiving(request: Request, runtime: RuntimeDep, order: UUID | None = None) -> HTMLResponse:
-    """Open purchase orders, each with a form to check a delivery in; with `order`, that
-    order alone (opened from its procurement, which the keeper returns to)."""
-    return _receiving_page(request, runtime, only=order)
+def _open_order(uow: UnitOfWork, order_id: UUID) -> list[PurchaseOrderRow]:
+    """The order if it is still open (and the caller's), else nothing to receive."""
+    try:
+        order = procurement.get_order(uow, order_id)
+    except NotFound:
+        return []
+    return [order] if order.status == OrderStatus.OPEN else []
+
+
+@router.get("/receiving", response_model=None)
+def receiving(
+    request: Request,
+    runtime: RuntimeDep,
+    order: UUID | None = None,
+    after: After = None,
+    limit: PageSize = PAGE_SIZE,
+) -> HTMLResponse | RedirectResponse:
+    """Open purchase orders, soonest expected first, a page at a time, each with a form to
+    check a delivery in; with `order`, that order alone (opened from its procurement,
+    which the keeper returns to)."""
+    return _receiving_page(request, runtime, only=order, after=after, limit=limit)
 
 
 class FormRefused(Unprocessable):
@@ -189,6 +234,9 @@ async def receive(
             refusal=exc,
             status_code=status_of(exc),
             only=order_id if from_procurement else None,
+            # The page the keeper was on, so the refused order is shown again beside its
+            # reason; a damaged value there only sends the keeper to the first page.
+            after=str(form.get("after", "")) or None,
         )
     if from_procurement:
         # The id comes from the order just received, never from the form: no open redirect.
@@ -221,7 +269,7 @@ def _counts_page(
         request,
         "counts.html",
         status_code=status_code,
-        explain=lambda detail: explain(choose_language(request), detail),
+        explain=lambda code, facts=None: explain(choose_language(request), code, facts),
         current="/ui/counts",
         csrf=Markup(csrf_field(request)),  # noqa: S704 - built by shared.csrf from a hex token
         short_lot=short_lot,

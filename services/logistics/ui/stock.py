@@ -14,7 +14,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
 from services.logistics import alerts, catalogue, queries
-from services.logistics.models import ItemRow, LotPlacement, LotRow
+from services.logistics.models.catalogue import ItemRow
+from services.logistics.models.stock import LotPlacement, LotRow
 from services.logistics.ui.common import (
     PAGE_SIZE,
     After,
@@ -24,10 +25,11 @@ from services.logistics.ui.common import (
     pager_query,
     redirect_after,
     render,
+    screen_page,
     settings_of,
 )
 from shared.auth import scoped_office
-from shared.errors import DomainError
+from shared.errors import DomainError, Unprocessable
 from shared.http import status_of
 from shared.service_api import RuntimeDep
 from shared.unit_of_work import UnitOfWork
@@ -121,14 +123,20 @@ async def place_lot(lot_id: UUID, request: Request, runtime: RuntimeDep) -> Redi
 # --- stock and the stock card ----------------------------------------------------------
 
 
-@router.get("/stock")
+@router.get("/stock", response_model=None)
 def stock(
     request: Request, runtime: RuntimeDep, after: After = None, limit: PageSize = PAGE_SIZE
-) -> HTMLResponse:
-    """Stock by warehouse and item, a page at a time."""
-    levels = runtime.run(queries.stock_levels)
+) -> HTMLResponse | RedirectResponse:
+    """Stock by warehouse and item, a page at a time (the cursor of `GET /stock`)."""
+    try:
+        levels = runtime.run(lambda uow: queries.stock_page(uow, after=after, limit=limit))
+    except Unprocessable as refused:
+        if refused.error_code != "bad_cursor":
+            raise
+        # A cursor from an old bookmark: the first page rather than an error.
+        return RedirectResponse("/ui/stock", status_code=303)
     names = {item.code: item.name for item in runtime.run(catalogue.list_items)}
-    page = page_of(levels, lambda level: f"{level.warehouse_code}/{level.item_code}", after, limit)
+    page = screen_page(levels, after)
     return render(
         request,
         "stock.html",
