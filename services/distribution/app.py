@@ -72,6 +72,7 @@ from shared.errors import Forbidden, Unprocessable
 from shared.http import ERROR_RESPONSES
 from shared.openapi import file_answer
 from shared.pages import assets_router
+from shared.paging import PAGED, After, Page, link_next_page
 from shared.runtime import RuntimeDep, ServiceRuntime, create_service_api
 from shared.unit_of_work import UnitOfWork
 
@@ -115,19 +116,40 @@ def register(body: RecipientIn, runtime: RuntimeDep, policy: PolicyDep) -> Recip
     return registry.recipient_view(row, policy.vault, reveal=False)
 
 
-@router.get("/recipients", tags=["registry"], summary="Recipients, by name")
+@router.get("/recipients", tags=["registry"], summary="Recipients, by name", responses=PAGED)
 def list_recipients(
+    *,
+    request: Request,
+    response: Response,
     runtime: RuntimeDep,
     policy: PolicyDep,
+    q: Annotated[
+        str,
+        Query(
+            max_length=100, description="A part of the name, village or district, or the whole NIK."
+        ),
+    ] = "",
     kind: RecipientKind | None = None,
     flagged: Annotated[bool | None, Query(description="Only those up for review.")] = None,
+    after: After = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[RecipientOut]:
-    """Recipients with their personal numbers masked."""
-    rows = runtime.run(
-        lambda uow: registry.list_recipients(uow, kind=kind, flagged=flagged, limit=limit)
+    """Recipients with their personal numbers masked, by name; `X-Total-Count` says how
+    many match."""
+    page = runtime.run(
+        lambda uow: registry.list_recipients(
+            uow,
+            policy.vault,
+            query=q,
+            kind=kind,
+            flagged=flagged,
+            after=after,
+            limit=limit,
+            count=True,
+        )
     )
-    return [registry.recipient_view(row, policy.vault, reveal=False) for row in rows]
+    link_next_page(request, response, page)
+    return [registry.recipient_view(row, policy.vault, reveal=False) for row in page.items]
 
 
 @router.get("/recipients/{recipient_id}", tags=["registry"], summary="One recipient")
@@ -238,12 +260,25 @@ def create_program(body: ProgramIn, runtime: RuntimeDep, policy: PolicyDep) -> P
     return runtime.run(work)
 
 
-@router.get("/permakanan/programs", tags=["permakanan"], summary="The office's programs")
-def list_programs(runtime: RuntimeDep) -> list[ProgramOut]:
-    """Every program of the caller's office, the latest start first, with its rounds."""
-    return runtime.run(
-        lambda uow: [_program_out(uow, program) for program in permakanan.list_programs(uow)]
-    )
+@router.get(
+    "/permakanan/programs", tags=["permakanan"], summary="The office's programs", responses=PAGED
+)
+def list_programs(
+    *,
+    request: Request,
+    response: Response,
+    runtime: RuntimeDep,
+    after: After = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[ProgramOut]:
+    """The caller's office's programs, the latest start first, with their rounds."""
+
+    def work(uow: UnitOfWork) -> list[ProgramOut]:
+        page = permakanan.list_programs(uow, after=after, limit=limit)
+        link_next_page(request, response, page)
+        return [_program_out(uow, program) for program in page.items]
+
+    return runtime.run(work)
 
 
 @router.get("/permakanan/programs/{program_id}", tags=["permakanan"], summary="One program")
@@ -277,18 +312,28 @@ def enrol(program_id: UUID, body: EnrolmentIn, runtime: RuntimeDep) -> Enrolment
     "/permakanan/programs/{program_id}/enrolments",
     tags=["permakanan"],
     summary="Enrolments in queue order",
+    responses=PAGED,
 )
 def enrolments(
-    program_id: UUID, runtime: RuntimeDep, status: EnrolmentStatus | None = None
+    program_id: UUID,
+    *,
+    request: Request,
+    response: Response,
+    runtime: RuntimeDep,
+    status: EnrolmentStatus | None = None,
+    after: After = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[EnrolmentOut]:
-    """Active recipients, waiting candidates, ended enrolments."""
+    """Active recipients, waiting candidates, ended enrolments; `X-Total-Count` says how
+    many match."""
 
-    def of_program(uow: UnitOfWork) -> list[EnrolmentRow]:
+    def of_program(uow: UnitOfWork) -> Page[EnrolmentRow]:
         permakanan.get_program(uow, program_id)  # 404 for an unknown or another office's
-        return permakanan.enrolments_of(uow, program_id, status)
+        return permakanan.enrolments_of(uow, program_id, status, after=after, limit=limit)
 
-    rows = runtime.run(of_program)
-    return [_enrolment_out(row) for row in rows]
+    page = runtime.run(of_program)
+    link_next_page(request, response, page)
+    return [_enrolment_out(row) for row in page.items]
 
 
 class ReplacementOut(BaseModel):
@@ -365,15 +410,27 @@ def start_sandang_procurement(
     return SandangRequestOut.model_validate(row, from_attributes=True)
 
 
-@router.get("/sandang/requests", tags=["sandang"], summary="Clothing requests, newest first")
+@router.get(
+    "/sandang/requests",
+    tags=["sandang"],
+    summary="Clothing requests, newest first",
+    responses=PAGED,
+)
 def list_sandang(
+    *,
+    request: Request,
+    response: Response,
     runtime: RuntimeDep,
     status: SandangStatus | None = None,
+    after: After = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[SandangRequestOut]:
     """The caller's office's requests, optionally in one state."""
-    rows = runtime.run(lambda uow: sandang.list_sandang_requests(uow, status=status, limit=limit))
-    return [SandangRequestOut.model_validate(row, from_attributes=True) for row in rows]
+    page = runtime.run(
+        lambda uow: sandang.list_sandang_requests(uow, status=status, after=after, limit=limit)
+    )
+    link_next_page(request, response, page)
+    return [SandangRequestOut.model_validate(row, from_attributes=True) for row in page.items]
 
 
 @router.get("/sandang/requests/{request_id}", tags=["sandang"], summary="One request")
@@ -393,21 +450,26 @@ def get_handover(handover_id: UUID, runtime: RuntimeDep) -> HandoverOut:
 # --- deliveries -----------------------------------------------------------------------
 
 
-@router.get("/deliveries", tags=["deliveries"], summary="Deliveries, newest first")
+@router.get("/deliveries", tags=["deliveries"], summary="Deliveries, newest first", responses=PAGED)
 def list_deliveries(
+    *,
+    request: Request,
+    response: Response,
     runtime: RuntimeDep,
     status_filter: Annotated[DeliveryStatus | None, Query(alias="status")] = None,
     case_id: Annotated[UUID | None, Query(description="Incident, round or request.")] = None,
     kind: DeliveryKind | None = None,
+    after: After = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[DeliveryOut]:
     """Deliveries in every state, optionally of one case, kind or state."""
-    rows = runtime.run(
+    page = runtime.run(
         lambda uow: deliveries.list_deliveries(
-            uow, status=status_filter, case_id=case_id, limit=limit, kind=kind
+            uow, status=status_filter, case_id=case_id, after=after, limit=limit, kind=kind
         )
     )
-    return [DeliveryOut.of(row) for row in rows]
+    link_next_page(request, response, page)
+    return [DeliveryOut.of(row) for row in page.items]
 
 
 @router.get("/deliveries/{delivery_id}", tags=["deliveries"], summary="One delivery")
@@ -629,12 +691,25 @@ def create_run(body: RunIn, runtime: RuntimeDep, policy: PolicyDep) -> RunOut:
     return runtime.run(work)
 
 
-@router.get("/runs", tags=["runs"], summary="Runs of a day")
-def list_runs(runtime: RuntimeDep, on: date, team: str | None = None) -> list[RunOut]:
-    """The runs on `on` (of one team, if given)."""
-    return runtime.run(
-        lambda uow: [_run_out(uow, run) for run in runs.runs_for(uow, team=team, on=on)]
-    )
+@router.get("/runs", tags=["runs"], summary="Runs of a day", responses=PAGED)
+def list_runs(
+    *,
+    request: Request,
+    response: Response,
+    runtime: RuntimeDep,
+    on: date,
+    team: str | None = None,
+    after: After = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[RunOut]:
+    """The runs on `on` (of one team, if given), in the order they were made."""
+
+    def work(uow: UnitOfWork) -> list[RunOut]:
+        page = runs.runs_for(uow, team=team, on=on, after=after, limit=limit)
+        link_next_page(request, response, page)
+        return [_run_out(uow, run) for run in page.items]
+
+    return runtime.run(work)
 
 
 @router.get("/runs/{run_id}", tags=["runs"], summary="One run in visiting order")
@@ -704,7 +779,7 @@ def field_screen(
             )
             team_runs = [
                 screens.run_view(run, runs.run_stops(uow, run))
-                for run in runs.runs_for(uow, team=chosen, on=today)
+                for run in runs.runs_for(uow, team=chosen, on=today).items
             ]
         return screens.field_context(
             nav=program_screens.office_nav(request),

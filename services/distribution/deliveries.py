@@ -9,7 +9,7 @@ and the event announcing it commit together (the outbox), or neither does."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -32,6 +32,7 @@ from services.distribution.domain import (
     check_transition,
     needs_review,
 )
+from services.distribution.listing import page_of
 from services.distribution.models import (
     ArrivalIn,
     AssignmentIn,
@@ -66,6 +67,7 @@ from shared.events import (
 )
 from shared.events_programs import DeliveryReturned, RecipientFlaggedForReview, ReturnedLine
 from shared.invariants import InvariantBroken
+from shared.paging import Page
 from shared.records import record_for_caller
 from shared.unit_of_work import UnitOfWork
 
@@ -122,15 +124,12 @@ def list_deliveries(
     *,
     status: DeliveryStatus | None,
     case_id: UUID | None,
+    after: str | None = None,
     limit: int,
     kind: DeliveryKind | None = None,
-) -> Sequence[DeliveryRow]:
-    """Newest deliveries first."""
-    query = (
-        select(DeliveryRow)
-        .order_by(col(DeliveryRow.created_at).desc(), col(DeliveryRow.id))
-        .limit(limit)
-    )
+) -> Page[DeliveryRow]:
+    """A page of deliveries, the newest first."""
+    query = select(DeliveryRow)
     if status is not None:
         query = query.where(DeliveryRow.status == status)
     if case_id is not None:
@@ -139,7 +138,10 @@ def list_deliveries(
         query = query.where(DeliveryRow.kind == kind)
     if (scope := scoped_office()) is not None:
         query = query.where(DeliveryRow.office_id == scope)
-    return uow.session.exec(query).all()
+    key = (col(DeliveryRow.created_at), col(DeliveryRow.id))
+    return page_of(
+        uow.session, query, key, types=(datetime, UUID), after=after, limit=limit, newest_first=True
+    )
 
 
 def check_goods_ready(row: DeliveryRow) -> None:

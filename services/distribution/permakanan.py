@@ -6,10 +6,10 @@ parcels, its evaluation, and its completion once every parcel is settled."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import func
+from sqlalchemy import and_, func
 from sqlmodel import col, select
 
 from services.distribution.common import OFFICE_ZONE, Policy, ProgramHooks
@@ -25,6 +25,7 @@ from services.distribution.domain import (
     tally,
 )
 from services.distribution.eligibility_rules import decision_of, refuse_ineligible
+from services.distribution.listing import page_of
 from services.distribution.models import (
     DeliveryRow,
     EnrolmentIn,
@@ -50,6 +51,7 @@ from shared.events_programs import (
     PermakananRoundCompleted,
     PermakananRoundScheduled,
 )
+from shared.paging import Page
 from shared.records import record_for_caller
 from shared.unit_of_work import UnitOfWork
 
@@ -86,12 +88,15 @@ def get_program(uow: UnitOfWork, program_id: UUID) -> ProgramRow:
     )
 
 
-def list_programs(uow: UnitOfWork) -> list[ProgramRow]:
-    """The caller's office's programs, the latest start first."""
-    query = select(ProgramRow).order_by(col(ProgramRow.start_date).desc(), col(ProgramRow.id))
+def list_programs(uow: UnitOfWork, *, after: str | None, limit: int) -> Page[ProgramRow]:
+    """A page of the caller's office's programs, the latest start first."""
+    query = select(ProgramRow)
     if (scope := scoped_office()) is not None:
         query = query.where(ProgramRow.office_id == scope)
-    return list(uow.session.exec(query).all())
+    key = (col(ProgramRow.start_date), col(ProgramRow.id))
+    return page_of(
+        uow.session, query, key, types=(date, UUID), after=after, limit=limit, newest_first=True
+    )
 
 
 def rounds_of(uow: UnitOfWork, program_id: UUID) -> list[RoundRow]:
@@ -163,17 +168,29 @@ def enrol(
 
 
 def enrolments_of(
-    uow: UnitOfWork, program_id: UUID, status: EnrolmentStatus | None = None
-) -> list[EnrolmentRow]:
-    """A program's enrolments, in queue order."""
-    query = (
-        select(EnrolmentRow)
-        .where(EnrolmentRow.program_id == program_id)
-        .order_by(col(EnrolmentRow.queued_at), col(EnrolmentRow.id))
-    )
+    uow: UnitOfWork,
+    program_id: UUID,
+    status: EnrolmentStatus | None = None,
+    *,
+    after: str | None = None,
+    limit: int,
+) -> Page[EnrolmentRow]:
+    """A page of a program's enrolments, in queue order, with how many match (counted on
+    the program's index)."""
+    condition = and_(col(EnrolmentRow.program_id) == program_id)
     if status is not None:
-        query = query.where(EnrolmentRow.status == status)
-    return list(uow.session.exec(query).all())
+        condition = and_(condition, col(EnrolmentRow.status) == status)
+    total = uow.session.exec(select(func.count()).select_from(EnrolmentRow).where(condition))
+    key = (col(EnrolmentRow.queued_at), col(EnrolmentRow.id))
+    return page_of(
+        uow.session,
+        select(EnrolmentRow).where(condition),
+        key,
+        types=(datetime, UUID),
+        after=after,
+        limit=limit,
+        total=total.one(),
+    )
 
 
 # How long before its period a round may be opened: its goods are asked for at opening

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Query, Request, Response, UploadFile
 
 from services.distribution import recipients, registry
 from services.distribution.common import Policy
@@ -24,6 +24,7 @@ from services.distribution.settings import DistributionSettings
 from shared.auth import Access, Role, scoped_office
 from shared.auth import Policy as AccessPolicy
 from shared.http import ERROR_RESPONSES
+from shared.paging import PAGED, After, link_next_page
 from shared.runtime import RuntimeDep, ServiceRuntime
 
 router = APIRouter(responses=ERROR_RESPONSES)
@@ -139,11 +140,23 @@ def record_decision(program_id: UUID, body: DecisionIn, runtime: RuntimeDep) -> 
     "/permakanan/programs/{program_id}/decisions",
     tags=["permakanan"],
     summary="The office's decisions on a program's list",
+    responses=PAGED,
 )
-def decisions(program_id: UUID, runtime: RuntimeDep) -> list[DecisionOut]:
+def decisions(
+    program_id: UUID,
+    *,
+    request: Request,
+    response: Response,
+    runtime: RuntimeDep,
+    after: After = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[DecisionOut]:
     """Oldest first."""
-    rows = runtime.run(lambda uow: list(recipients.decisions_of(uow, program_id)))
-    return [recipients.decision_view(row) for row in rows]
+    page = runtime.run(
+        lambda uow: recipients.decisions_of(uow, program_id, after=after, limit=limit)
+    )
+    link_next_page(request, response, page)
+    return [recipients.decision_view(row) for row in page.items]
 
 
 ACCESS: AccessPolicy = {

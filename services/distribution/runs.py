@@ -4,7 +4,6 @@ holds outside a run, named by the incident's hazard and place."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -18,6 +17,7 @@ from services.distribution.domain import (
     check_in_indonesia,
     plan_route,
 )
+from services.distribution.listing import page_of
 from services.distribution.models import (
     DeliveryRow,
     IncidentPlaceRow,
@@ -30,6 +30,7 @@ from shared.auth import scoped_office
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import AnyEvent, EventBase, IncidentReported
 from shared.events_programs import DeliveryRunDeparted, DeliveryRunPlanned
+from shared.paging import Page
 from shared.records import record_for_caller
 from shared.unit_of_work import UnitOfWork
 
@@ -174,14 +175,17 @@ def depart_run(uow: UnitOfWork, run_id: UUID) -> RunRow:
     return run
 
 
-def runs_for(uow: UnitOfWork, *, team: str | None, on: date) -> Sequence[RunRow]:
-    """The runs of a day (of one team, if given)."""
-    query = select(RunRow).where(RunRow.run_date == on).order_by(col(RunRow.created_at))
+def runs_for(
+    uow: UnitOfWork, *, team: str | None, on: date, after: str | None = None, limit: int = 50
+) -> Page[RunRow]:
+    """A page of the runs of a day (of one team, if given), in the order they were made."""
+    query = select(RunRow).where(RunRow.run_date == on)
     if (scope := scoped_office()) is not None:
         query = query.where(RunRow.office_id == scope)
     if team is not None:
         query = query.where(RunRow.team == team)
-    return uow.session.exec(query).all()
+    key = (col(RunRow.created_at), col(RunRow.id))
+    return page_of(uow.session, query, key, types=(datetime, UUID), after=after, limit=limit)
 
 
 def on_incident_reported(uow: UnitOfWork, event: AnyEvent) -> None:

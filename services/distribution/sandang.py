@@ -5,6 +5,7 @@ the goods are released, and the BAST a completed handover leaves."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -16,6 +17,7 @@ from services.distribution.common import (
     open_released_delivery,
 )
 from services.distribution.domain import DeliveryKind
+from services.distribution.listing import page_of
 from services.distribution.models import (
     CompletionIn,
     DeliveryRow,
@@ -36,6 +38,7 @@ from shared.events_programs import (
     SandangProcurementStarted,
     SandangRequested,
 )
+from shared.paging import Page
 from shared.records import record_for_caller
 from shared.unit_of_work import UnitOfWork
 
@@ -146,19 +149,18 @@ def get_sandang_request(uow: UnitOfWork, request_id: UUID) -> SandangRequestRow:
 
 
 def list_sandang_requests(
-    uow: UnitOfWork, *, status: SandangStatus | None = None, limit: int = 200
-) -> list[SandangRequestRow]:
-    """The caller's office's clothing requests, newest first."""
-    query = (
-        select(SandangRequestRow)
-        .order_by(col(SandangRequestRow.created_at).desc(), col(SandangRequestRow.id))
-        .limit(limit)
-    )
+    uow: UnitOfWork, *, status: SandangStatus | None = None, after: str | None, limit: int
+) -> Page[SandangRequestRow]:
+    """A page of the caller's office's clothing requests, newest first."""
+    query = select(SandangRequestRow)
     if status is not None:
         query = query.where(SandangRequestRow.status == status)
     if (scope := scoped_office()) is not None:
         query = query.where(SandangRequestRow.office_id == scope)
-    return list(uow.session.exec(query).all())
+    key = (col(SandangRequestRow.created_at), col(SandangRequestRow.id))
+    return page_of(
+        uow.session, query, key, types=(datetime, UUID), after=after, limit=limit, newest_first=True
+    )
 
 
 def get_handover(uow: UnitOfWork, handover_id: UUID) -> HandoverRow:

@@ -89,8 +89,8 @@ class Run:
     stops: list[Stop]
 
 
-def _lines(row: DeliveryRow) -> list[tuple[str, int]]:
-    """Quantities per item (a released dispatch lists one line per lot)."""
+def item_lines(row: DeliveryRow) -> list[tuple[str, int]]:
+    """Quantities per item code, by code (a released dispatch lists one line per lot)."""
     totals: Counter[str] = Counter()
     for line in row.lines:
         totals[str(line["item_code"])] += int(line["quantity"])
@@ -124,7 +124,7 @@ def _stop(
         hazard=place.hazard if place else ("other" if row.kind is DeliveryKind.INCIDENT else None),
         recipient=person.name if person else None,
         place=where,
-        lines=_lines(row),
+        lines=item_lines(row),
         lat=row.destination_lat,
         lon=row.destination_lon,
         leg_km=leg_km,

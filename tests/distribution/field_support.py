@@ -96,7 +96,9 @@ def relief(
         runs.on_incident_reported(uow, report)
         deliveries.on_dispatch_released(uow, release)
         uow.session.flush()
-        [delivery] = deliveries.list_deliveries(uow, status=None, case_id=report.case_id, limit=2)
+        [delivery] = deliveries.list_deliveries(
+            uow, status=None, case_id=report.case_id, limit=2
+        ).items
         deliveries.assign(uow, delivery.id, AssignmentIn(team=team))
         return delivery.id
 

@@ -83,8 +83,10 @@ def service(database_url: str, clock: FixedClock) -> Iterator[tuple[ServiceRunti
 
 def ready_parcels(runtime: ServiceRuntime, round_id: UUID) -> list[DeliveryRow]:
     rows = runtime.run(
-        lambda uow: deliveries.list_deliveries(
-            uow, status=DeliveryStatus.CREATED, case_id=round_id, limit=1000
+        lambda uow: (
+            deliveries.list_deliveries(
+                uow, status=DeliveryStatus.CREATED, case_id=round_id, limit=1000
+            ).items
         )
     )
     # Runs by village then position: one vehicle covers neighbouring stops.
@@ -263,7 +265,7 @@ def test_one_permakanan_year_for_200_recipients_accounts_for_every_parcel(
     events = outbox(runtime)
     final_rounds = runtime.run(lambda uow: permakanan.rounds_of(uow, program_id))
     everything = runtime.run(
-        lambda uow: deliveries.list_deliveries(uow, status=None, case_id=None, limit=10_000)
+        lambda uow: deliveries.list_deliveries(uow, status=None, case_id=None, limit=10_000).items
     )
     by_round: dict[UUID, list[DeliveryRow]] = {}
     for row in everything:

@@ -497,7 +497,7 @@ def _waiting_relief(runtime: ServiceRuntime, village: str) -> str:
     _apply(runtime, release)
 
     def delivery_of(uow: UnitOfWork) -> str:
-        [row] = deliveries.list_deliveries(uow, status=None, case_id=report.case_id, limit=2)
+        [row] = deliveries.list_deliveries(uow, status=None, case_id=report.case_id, limit=2).items
         return str(row.id)
 
     return runtime.run(delivery_of)

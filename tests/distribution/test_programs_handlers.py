@@ -158,7 +158,7 @@ def test_bad_registrations_are_refused_and_store_nothing(
         assert refused.value.error_code == code, overrides
         assert nik(7) not in refused.value.detail
         assert (
-            runtime.run(lambda uow: registry.list_recipients(uow, kind=None, flagged=None, limit=9))
+            runtime.run(lambda uow: registry.list_recipients(uow, policy.vault, limit=9).items)
             == []
         )
     with pytest.raises(Unprocessable) as misspelt:
@@ -203,7 +203,9 @@ def round_number(runtime: ServiceRuntime, program: ProgramRow, number: int) -> R
 def parcels(runtime: ServiceRuntime, round_id: uuid.UUID) -> list[DeliveryRow]:
     return list(
         runtime.run(
-            lambda uow: deliveries.list_deliveries(uow, status=None, case_id=round_id, limit=1000)
+            lambda uow: (
+                deliveries.list_deliveries(uow, status=None, case_id=round_id, limit=1000).items
+            )
         )
     )
 
@@ -749,7 +751,9 @@ def test_a_recipient_who_no_longer_qualifies_is_replaced_by_the_next_verified_ca
     )
     assert again_successor is not None and again_successor.id == successor.id
     active = runtime.run(
-        lambda uow: permakanan.enrolments_of(uow, program.id, EnrolmentStatus.ACTIVE)
+        lambda uow: (
+            permakanan.enrolments_of(uow, program.id, EnrolmentStatus.ACTIVE, limit=1000).items
+        )
     )
     assert {e.recipient_id for e in active} == {staying.id, first_in_line.id}
     first = round_number(runtime, program, 1)
