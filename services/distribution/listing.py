@@ -52,8 +52,9 @@ def pager_links(request: Request, page: Page[Any]) -> dict[str, str | None]:
     there is one); the screen's other query parameters (a search) are kept."""
     kept = [(name, value) for name, value in request.query_params.multi_items() if name != "after"]
     path = request.url.path
+    first = f"{path}?{urlencode(kept)}" if kept else path
     return {
-        "first_url": f"{path}?{urlencode(kept)}" if "after" in request.query_params else None,
+        "first_url": first if "after" in request.query_params else None,
         "next_url": f"{path}?{urlencode([*kept, ('after', page.next_after)])}"
         if page.next_after
         else None,

@@ -6,9 +6,8 @@ office's decision on the list enrolling everyone it names or no one."""
 
 from __future__ import annotations
 
-import re
-
 import io
+import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -320,6 +319,9 @@ def test_the_decision_screen_records_the_ticked_people_and_shows_a_refusal_in_pl
     )
     assert refused.status_code == 422
     assert 'data-refused="decision_recipients_refused"' in refused.text
+    # The page's words for the code; the service's English detail is not shown beside them.
+    assert "Sebagian penerima yang ditetapkan tidak dapat didaftarkan" in refused.text
+    assert "cannot be enrolled" not in refused.text
     assert "B-200/DINSOS/LJS/01/2026" in refused.text  # the form as typed
     done = client.post(
         "/ui/permakanan/decisions", data={**form, "recipient_id": [fine]}, follow_redirects=False
