@@ -31,7 +31,7 @@ from services.distribution.models import (
     RecipientKind,
     RecipientRow,
 )
-from services.distribution.recipient_api import office_today, read_upload
+from services.distribution.routes.recipient_lists import office_today, read_upload
 from services.distribution.screens import pages
 from shared.auth import Access, Role, scoped_office
 from shared.auth import Policy as AccessPolicy

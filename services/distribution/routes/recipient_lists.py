@@ -1,6 +1,7 @@
 """HTTP routes of the recipient list: spreadsheet import, a person's standing against
 permakanan's requirements, and the office's decision on a program's list. The use cases
-are in `recipients.py`."""
+are in `recipients.py`. (Routes by recipient list; the registry's own are in
+`routes/registry.py`.)"""
 
 from __future__ import annotations
 
@@ -8,10 +9,9 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Query, Request, Response, UploadFile
 
 from services.distribution import recipients, registry
-from services.distribution.common import Policy
 from services.distribution.models import EligibilityIn, RecipientOut
 from services.distribution.recipients import (
     DecisionIn,
@@ -20,6 +20,7 @@ from services.distribution.recipients import (
     ImportReport,
     TooLarge,
 )
+from services.distribution.routes.dependencies import PolicyDep, SettingsDep
 from services.distribution.settings import DistributionSettings
 from shared.auth import Access, Role, scoped_office
 from shared.auth import Policy as AccessPolicy
@@ -28,20 +29,6 @@ from shared.paging import PAGED, After, link_next_page
 from shared.runtime import RuntimeDep, ServiceRuntime
 
 router = APIRouter(responses=ERROR_RESPONSES)
-
-
-def _policy(request: Request) -> Policy:
-    policy: Policy = request.app.state.policy
-    return policy
-
-
-def _settings(request: Request) -> DistributionSettings:
-    settings: DistributionSettings = request.app.state.settings
-    return settings
-
-
-PolicyDep = Annotated[Policy, Depends(_policy)]
-SettingsDep = Annotated[DistributionSettings, Depends(_settings)]
 
 
 def office_today(runtime: ServiceRuntime) -> date:
