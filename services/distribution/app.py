@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from services.distribution import program_screens, recipient_screens
 from services.distribution.common import Policy
 from services.distribution.migrations import HISTORY
-from services.distribution.models import DistributionTable
+from services.distribution.models.base import DistributionTable
 from services.distribution.privacy import recipient_vault
 from services.distribution.routes import (
     deliveries,

@@ -16,11 +16,8 @@ from zoneinfo import ZoneInfo
 from sqlmodel import select
 
 from services.distribution.domain import DeliveryKind, DeliveryStatus
-from services.distribution.models import (
-    CompletionIn,
-    DeliveryRow,
-    RecipientRow,
-)
+from services.distribution.models.deliveries import CompletionIn, DeliveryRow
+from services.distribution.models.registry import RecipientRow
 from services.distribution.privacy import PersonalDataVault
 from shared.clock import DEFAULT_OFFICE_ZONE
 from shared.errors import PermanentEventError

@@ -33,7 +33,7 @@ from services.distribution.domain import (
     needs_review,
 )
 from services.distribution.listing import page_of
-from services.distribution.models import (
+from services.distribution.models.deliveries import (
     ArrivalIn,
     AssignmentIn,
     CompletionIn,

@@ -26,8 +26,8 @@ from services.distribution.domain import (
 )
 from services.distribution.eligibility_rules import decision_of, refuse_ineligible
 from services.distribution.listing import page_of
-from services.distribution.models import (
-    DeliveryRow,
+from services.distribution.models.deliveries import DeliveryRow
+from services.distribution.models.permakanan import (
     EnrolmentIn,
     EnrolmentRow,
     EnrolmentStatus,
@@ -35,13 +35,12 @@ from services.distribution.models import (
     OpeningOverride,
     ProgramIn,
     ProgramRow,
-    RecipientKind,
-    RecipientRow,
     ReplacementIn,
     RoundOut,
     RoundRow,
     RoundStatus,
 )
+from services.distribution.models.registry import RecipientKind, RecipientRow
 from services.distribution.registry import get_recipient
 from shared.auth import scoped_office, visible_to_caller
 from shared.errors import Conflict, NotFound, PermanentEventError, Unprocessable

@@ -25,18 +25,16 @@ from services.distribution import permakanan, runs, sandang
 from services.distribution.common import Policy
 from services.distribution.domain import DeliveryKind, DeliveryStatus
 from services.distribution.listing import ScreenAfter, page_of, pager_links
-from services.distribution.models import (
-    DeliveryRow,
+from services.distribution.models.deliveries import DeliveryRow, IncidentPlaceRow
+from services.distribution.models.permakanan import (
     EnrolmentRow,
     EnrolmentStatus,
-    HandoverRow,
-    IncidentPlaceRow,
-    RecipientKind,
-    RecipientRow,
     RoundRow,
     RoundStatus,
-    RunRow,
 )
+from services.distribution.models.registry import RecipientKind, RecipientRow
+from services.distribution.models.runs import RunRow
+from services.distribution.models.sandang import HandoverRow
 from services.distribution.screens import item_lines, pages, place_words
 from shared.auth import Access, Role, scoped_office
 from shared.auth import Policy as AccessPolicy

@@ -23,10 +23,10 @@ from services.distribution import recipients, registry
 from services.distribution.eligibility import SocialRegister, permakanan_ineligibility
 from services.distribution.eligibility_rules import facts_of
 from services.distribution.listing import ScreenAfter, pager_links
-from services.distribution.models import (
+from services.distribution.models.permakanan import ProgramRow
+from services.distribution.models.registry import (
     AddressIn,
     EligibilityIn,
-    ProgramRow,
     RecipientIn,
     RecipientKind,
     RecipientRow,

@@ -33,12 +33,10 @@ from services.distribution.eligibility_rules import (
     facts_of,
 )
 from services.distribution.listing import page_of
-from services.distribution.models import (
+from services.distribution.models.permakanan import EnrolmentIn, EnrolmentStatus, ListDecisionRow
+from services.distribution.models.registry import (
     AddressIn,
     EligibilityIn,
-    EnrolmentIn,
-    EnrolmentStatus,
-    ListDecisionRow,
     RecipientIn,
     RecipientKind,
     RecipientRow,

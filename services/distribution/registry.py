@@ -22,11 +22,11 @@ from services.distribution.eligibility_rules import (
     mask_register_id,
 )
 from services.distribution.listing import page_of
-from services.distribution.models import (
+from services.distribution.models.deliveries import DeliveryRow
+from services.distribution.models.permakanan import EnrolmentRow
+from services.distribution.models.registry import (
     AddressIn,
     CorrectionIn,
-    DeliveryRow,
-    EnrolmentRow,
     RecipientIn,
     RecipientKind,
     RecipientOut,

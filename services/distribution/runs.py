@@ -18,14 +18,9 @@ from services.distribution.domain import (
     plan_route,
 )
 from services.distribution.listing import page_of
-from services.distribution.models import (
-    DeliveryRow,
-    IncidentPlaceRow,
-    RecipientRow,
-    RunIn,
-    RunRow,
-    RunStatus,
-)
+from services.distribution.models.deliveries import DeliveryRow, IncidentPlaceRow
+from services.distribution.models.registry import RecipientRow
+from services.distribution.models.runs import RunIn, RunRow, RunStatus
 from shared.auth import scoped_office
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import AnyEvent, EventBase, IncidentReported

@@ -18,12 +18,11 @@ from services.distribution.common import (
 )
 from services.distribution.domain import DeliveryKind
 from services.distribution.listing import page_of
-from services.distribution.models import (
-    CompletionIn,
-    DeliveryRow,
+from services.distribution.models.deliveries import CompletionIn, DeliveryRow
+from services.distribution.models.registry import RecipientKind
+from services.distribution.models.sandang import (
     HandoverRow,
     ProcurementStartIn,
-    RecipientKind,
     SandangRequestIn,
     SandangRequestRow,
     SandangStatus,

@@ -16,13 +16,9 @@ from urllib.parse import quote
 from uuid import UUID
 
 from services.distribution.domain import DeliveryKind, DeliveryStatus, FailureReason
-from services.distribution.models import (
-    DeliveryRow,
-    IncidentPlaceRow,
-    RecipientRow,
-    RunOut,
-    RunRow,
-)
+from services.distribution.models.deliveries import DeliveryRow, IncidentPlaceRow
+from services.distribution.models.registry import RecipientRow
+from services.distribution.models.runs import RunOut, RunRow
 from shared.pages import Pages
 
 pages = Pages(

@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from services.distribution import deliveries, runs
-from services.distribution.models import AssignmentIn
+from services.distribution.models.deliveries import AssignmentIn
 from shared.events import (
     Address,
     DispatchLine,

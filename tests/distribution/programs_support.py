@@ -20,9 +20,9 @@ from services.distribution import registry
 from services.distribution.app import build_policy
 from services.distribution.common import Policy
 from services.distribution.migrations import HISTORY
-from services.distribution.models import (
+from services.distribution.models.base import DistributionTable
+from services.distribution.models.registry import (
     AddressIn,
-    DistributionTable,
     EligibilityIn,
     RecipientIn,
     RecipientKind,

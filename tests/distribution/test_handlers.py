@@ -14,12 +14,12 @@ from sqlalchemy import select
 from services.distribution import deliveries
 from services.distribution.domain import DeliveryStatus
 from services.distribution.migrations import HISTORY
-from services.distribution.models import (
+from services.distribution.models.base import DistributionTable
+from services.distribution.models.deliveries import (
     ArrivalIn,
     AssignmentIn,
     CompletionIn,
     DeliveryRow,
-    DistributionTable,
     FailureIn,
 )
 from services.distribution.settings import DistributionSettings

@@ -18,18 +18,15 @@ import pytest
 from services.distribution import deliveries, permakanan, registry, runs
 from services.distribution.common import Policy
 from services.distribution.domain import DeliveryStatus, FailureReason, Resolution
-from services.distribution.models import (
-    CompletionIn,
-    DeliveryRow,
+from services.distribution.models.deliveries import CompletionIn, DeliveryRow, FailureIn, ReturnIn
+from services.distribution.models.permakanan import (
     EnrolmentIn,
     EnrolmentStatus,
-    FailureIn,
     ProgramIn,
     ReplacementIn,
-    ReturnIn,
     RoundStatus,
-    RunIn,
 )
+from services.distribution.models.runs import RunIn
 from shared.clock import FixedClock
 from shared.events import CaseType, NeedLine, parse_event
 from shared.events_programs import (

@@ -24,27 +24,26 @@ from services.distribution.domain import (
     Resolution,
     leg_km,
 )
-from services.distribution.models import (
-    AddressIn,
+from services.distribution.models.deliveries import (
     ArrivalIn,
     CompletionIn,
     DeliveryRow,
+    FailureIn,
+    ReturnIn,
+)
+from services.distribution.models.permakanan import (
     EnrolmentIn,
     EnrolmentStatus,
-    FailureIn,
     OpeningOverride,
-    ProcurementStartIn,
     ProgramIn,
     ProgramRow,
-    RecipientRow,
     ReplacementIn,
-    ReturnIn,
     RoundRow,
     RoundStatus,
-    RunIn,
-    SandangRequestIn,
-    SandangStatus,
 )
+from services.distribution.models.registry import AddressIn, RecipientRow
+from services.distribution.models.runs import RunIn
+from services.distribution.models.sandang import ProcurementStartIn, SandangRequestIn, SandangStatus
 from shared.clock import FixedClock
 from shared.errors import Conflict, NotFound, PermanentEventError, Unprocessable
 from shared.events import CaseType, GeoPoint, NeedLine

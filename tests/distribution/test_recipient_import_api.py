@@ -18,7 +18,8 @@ from openpyxl import Workbook
 from sqlmodel import Session, select
 
 from services.distribution.app import create_app
-from services.distribution.models import EnrolmentRow, RecipientRow
+from services.distribution.models.permakanan import EnrolmentRow
+from services.distribution.models.registry import RecipientRow
 from shared.clock import office_today
 from tests.distribution.programs_support import HUB, make_settings, nik, person
 

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from services.distribution import deliveries
 from services.distribution.domain import DeliveryKind, DeliveryStatus
-from services.distribution.models import (
+from services.distribution.models.deliveries import (
     ArrivalIn,
     AssignmentIn,
     CompletionIn,

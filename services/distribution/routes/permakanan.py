@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from services.distribution import permakanan
-from services.distribution.models import (
+from services.distribution.models.permakanan import (
     EnrolmentIn,
     EnrolmentOut,
     EnrolmentRow,

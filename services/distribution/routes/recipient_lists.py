@@ -12,7 +12,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response, UploadFile
 
 from services.distribution import recipients, registry
-from services.distribution.models import EligibilityIn, RecipientOut
+from services.distribution.models.registry import EligibilityIn, RecipientOut
 from services.distribution.recipients import (
     DecisionIn,
     DecisionOut,

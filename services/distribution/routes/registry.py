@@ -12,7 +12,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from services.distribution import registry
-from services.distribution.models import CorrectionIn, RecipientIn, RecipientKind, RecipientOut
+from services.distribution.models.registry import (
+    CorrectionIn,
+    RecipientIn,
+    RecipientKind,
+    RecipientOut,
+)
 from services.distribution.reveals import RevealAllowanceDep
 from services.distribution.routes.dependencies import PolicyDep
 from shared.auth import Access, Role

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from services.distribution import runs, screens
-from services.distribution.models import RunIn, RunOut, RunRow, StopOut
+from services.distribution.models.runs import RunIn, RunOut, RunRow, StopOut
 from services.distribution.routes.dependencies import PolicyDep
 from shared.auth import Access, Role, scoped_office
 from shared.auth import Policy as AccessPolicy

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from services.distribution import sandang
-from services.distribution.models import (
+from services.distribution.models.sandang import (
     HandoverOut,
     ProcurementStartIn,
     SandangRequestIn,

@@ -1,0 +1,29 @@
+"""The base of distribution's tables (their own metadata, in distribution's own database)
+and the column kinds they share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, Column
+from sqlalchemy.orm import registry
+from sqlmodel import Field as SQLField
+from sqlmodel import SQLModel
+
+from shared.columns import UTCDateTime
+
+
+class DistributionTable(SQLModel, registry=registry()):
+    """Base of distribution's tables: their own metadata, in distribution's own database."""
+
+
+def json_column() -> Any:
+    """A JSON column, required."""
+    return SQLField(sa_column=Column(JSON, nullable=False))
+
+
+def moment_column(*, index: bool = False, nullable: bool = True) -> Any:
+    """A UTC timestamp column (None until the moment comes, unless `nullable=False`)."""
+    if nullable:
+        return SQLField(default=None, sa_column=Column(UTCDateTime, index=index))
+    return SQLField(sa_column=Column(UTCDateTime, nullable=False, index=index))
