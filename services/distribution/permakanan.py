@@ -6,13 +6,13 @@ parcels, its evaluation, and its completion once every parcel is settled."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from uuid import UUID
 
-from sqlalchemy import and_, func
+from sqlalchemy import func
 from sqlmodel import col, select
 
-from services.distribution.common import OFFICE_ZONE, Policy, ProgramHooks
+from services.distribution.common import Policy, ProgramHooks
 from services.distribution.domain import (
     DeliveryKind,
     DeliveryStatus,
@@ -24,24 +24,20 @@ from services.distribution.domain import (
     share_lots,
     tally,
 )
-from services.distribution.eligibility_rules import decision_of, refuse_ineligible
 from services.distribution.listing import page_of
 from services.distribution.models.deliveries import DeliveryRow
 from services.distribution.models.permakanan import (
-    EnrolmentIn,
     EnrolmentRow,
     EnrolmentStatus,
     EvaluationOut,
     OpeningOverride,
     ProgramIn,
     ProgramRow,
-    ReplacementIn,
     RoundOut,
     RoundRow,
     RoundStatus,
 )
-from services.distribution.models.registry import RecipientKind, RecipientRow
-from services.distribution.registry import get_recipient
+from services.distribution.models.registry import RecipientRow
 from shared.auth import scoped_office, visible_to_caller
 from shared.errors import Conflict, NotFound, PermanentEventError, Unprocessable
 from shared.events import CaseType, DispatchReleased, NeedLine
@@ -122,74 +118,6 @@ def get_round(uow: UnitOfWork, round_id: UUID, *, for_update: bool = False) -> R
 def round_view(row: RoundRow) -> RoundOut:
     """The API view of a round."""
     return RoundOut.model_validate(row, from_attributes=True)
-
-
-def enrol(
-    uow: UnitOfWork, program_id: UUID, body: EnrolmentIn, *, today: date | None = None
-) -> EnrolmentRow:
-    """Enrol a verified person who meets permakanan's requirements (or queue them as a
-    candidate); enrolling again changes nothing and answers with the enrolment as it is.
-    `today` is the office's date (the age of 60 counts from it)."""
-    get_program(uow, program_id)
-    recipient = get_recipient(uow, body.recipient_id)
-    if recipient.kind is not RecipientKind.PERSON:
-        raise Unprocessable("only persons receive permakanan", code="not_a_person")
-    if not recipient.verified:
-        raise Unprocessable(
-            "the recipient has not been verified at home yet", code="recipient_not_verified"
-        )
-    if recipient.review_reason is not None:
-        raise Conflict(
-            f"the recipient is under review ({recipient.review_reason})",
-            code="recipient_under_review",
-        )
-    refuse_ineligible(recipient, on=today or uow.now().astimezone(OFFICE_ZONE).date())
-    if body.decision_id is not None:
-        decision_of(uow, program_id, body.decision_id)
-    existing = uow.session.exec(
-        select(EnrolmentRow).where(
-            EnrolmentRow.program_id == program_id, EnrolmentRow.recipient_id == body.recipient_id
-        )
-    ).first()
-    if existing is not None:
-        return existing
-    now = uow.now()
-    row = EnrolmentRow(
-        program_id=program_id,
-        recipient_id=body.recipient_id,
-        status=EnrolmentStatus.CANDIDATE if body.as_candidate else EnrolmentStatus.ACTIVE,
-        queued_at=now,
-        active_from=None if body.as_candidate else now,
-        decision_id=body.decision_id,
-    )
-    uow.session.add(row)
-    return row
-
-
-def enrolments_of(
-    uow: UnitOfWork,
-    program_id: UUID,
-    status: EnrolmentStatus | None = None,
-    *,
-    after: str | None = None,
-    limit: int,
-) -> Page[EnrolmentRow]:
-    """A page of a program's enrolments, in queue order, with how many match (counted on
-    the program's index)."""
-    condition = and_(col(EnrolmentRow.program_id) == program_id)
-    if status is not None:
-        condition = and_(condition, col(EnrolmentRow.status) == status)
-    total = uow.session.exec(select(func.count()).select_from(EnrolmentRow).where(condition))
-    key = (col(EnrolmentRow.queued_at), col(EnrolmentRow.id))
-    return page_of(
-        uow.session,
-        select(EnrolmentRow).where(condition),
-        key,
-        types=(datetime, UUID),
-        after=after,
-        limit=limit,
-        total=total.one(),
-    )
 
 
 # How long before its period a round may be opened: its goods are asked for at opening
@@ -402,50 +330,6 @@ def evaluate_round(uow: UnitOfWork, round_id: UUID) -> EvaluationOut:
         to_review=to_review,
         failures=dict(failures),
     )
-
-
-def replace_recipient(
-    uow: UnitOfWork, program_id: UUID, body: ReplacementIn
-) -> tuple[EnrolmentRow, EnrolmentRow | None]:
-    """End the enrolment of a recipient who no longer qualifies and activate the next
-    verified candidate not under review (None when the queue is empty). Asking again
-    answers with the same pair."""
-    get_program(uow, program_id)
-    ended = uow.session.exec(
-        select(EnrolmentRow)
-        .where(
-            EnrolmentRow.program_id == program_id, EnrolmentRow.recipient_id == body.recipient_id
-        )
-        .with_for_update()
-    ).first()
-    if ended is None:
-        raise NotFound("the recipient is not enrolled in this program", code="not_enrolled")
-    if ended.status is EnrolmentStatus.ENDED:
-        successor = uow.session.get(EnrolmentRow, ended.replaced_by) if ended.replaced_by else None
-        return ended, successor
-    if ended.status is EnrolmentStatus.CANDIDATE:
-        raise Conflict("a candidate is not receiving yet", code="not_active")
-    now = uow.now()
-    successor = uow.session.exec(
-        select(EnrolmentRow)
-        .join(RecipientRow, col(RecipientRow.id) == col(EnrolmentRow.recipient_id))
-        .where(
-            EnrolmentRow.program_id == program_id,
-            EnrolmentRow.status == EnrolmentStatus.CANDIDATE,
-            col(RecipientRow.verified).is_(True),
-            col(RecipientRow.review_reason).is_(None),
-        )
-        .order_by(col(EnrolmentRow.queued_at), col(EnrolmentRow.id))
-        .limit(1)
-        .with_for_update()
-    ).first()
-    ended.status, ended.ended_at, ended.end_reason = EnrolmentStatus.ENDED, now, body.reason
-    if successor is not None:
-        successor.status, successor.active_from = EnrolmentStatus.ACTIVE, now
-        successor.replaces, ended.replaced_by = ended.id, successor.id
-        uow.session.add(successor)
-    uow.session.add(ended)
-    return ended, successor
 
 
 def settle_round(uow: UnitOfWork, delivery: DeliveryRow) -> None:

@@ -19,7 +19,7 @@ from uuid import UUID, uuid4
 from pydantic import BaseModel, Field, StringConstraints, ValidationError
 from sqlmodel import col, select
 
-from services.distribution import permakanan, registry
+from services.distribution import enrolments, permakanan, registry
 from services.distribution.common import Policy
 from services.distribution.eligibility import (
     DECREE_WORDS,
@@ -407,7 +407,7 @@ def record_decision(
     problems: list[str] = []
     for recipient_id in body.recipient_ids:
         try:
-            enrolment = permakanan.enrol(
+            enrolment = enrolments.enrol(
                 uow, program_id, EnrolmentIn(recipient_id=recipient_id), today=today
             )
         except DomainError as refused:

@@ -15,7 +15,7 @@ from uuid import UUID
 
 import pytest
 
-from services.distribution import deliveries, permakanan, registry, runs
+from services.distribution import deliveries, enrolments, permakanan, registry, runs
 from services.distribution.common import Policy
 from services.distribution.domain import DeliveryStatus, FailureReason, Resolution
 from services.distribution.models.deliveries import CompletionIn, DeliveryRow, FailureIn, ReturnIn
@@ -173,7 +173,7 @@ def test_one_permakanan_year_for_200_recipients_accounts_for_every_parcel(
         for serial in range(1, RECIPIENTS + CANDIDATES + 1):
             row = registry.register_recipient(uow, policy, person(serial, rng=rng))
             uow.session.flush()
-            permakanan.enrol(
+            enrolments.enrol(
                 uow, program.id, EnrolmentIn(recipient_id=row.id, as_candidate=serial > RECIPIENTS)
             )
             (active if serial <= RECIPIENTS else waiting).append(row.id)
@@ -249,7 +249,7 @@ def test_one_permakanan_year_for_200_recipients_accounts_for_every_parcel(
         for recipient_id in evaluation.to_review:
             ended, successor = runtime.run(
                 partial(
-                    permakanan.replace_recipient,
+                    enrolments.replace_recipient,
                     program_id=program_id,
                     body=ReplacementIn(recipient_id=recipient_id, reason="no longer qualifies"),
                 )

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from services.distribution import deliveries, permakanan, registry, runs, sandang
+from services.distribution import deliveries, enrolments, permakanan, registry, runs, sandang
 from services.distribution.common import Policy
 from services.distribution.domain import (
     DeliveryKind,
@@ -187,7 +187,7 @@ def enrol_people(
     for row in people:
         runtime.run(
             partial(
-                permakanan.enrol,
+                enrolments.enrol,
                 program_id=program.id,
                 body=EnrolmentIn(recipient_id=row.id, as_candidate=candidate),
             )
@@ -737,21 +737,21 @@ def test_a_recipient_who_no_longer_qualifies_is_replaced_by_the_next_verified_ca
     enrol_people(runtime, policy, program, range(42, 43), candidate=True)
     with pytest.raises(Unprocessable) as not_verified:
         runtime.run(
-            lambda uow: permakanan.enrol(uow, program.id, EnrolmentIn(recipient_id=unverified.id))
+            lambda uow: enrolments.enrol(uow, program.id, EnrolmentIn(recipient_id=unverified.id))
         )
     assert not_verified.value.error_code == "recipient_not_verified"
 
     body = ReplacementIn(recipient_id=leaving.id, reason="meninggal dunia")
-    ended, successor = runtime.run(lambda uow: permakanan.replace_recipient(uow, program.id, body))
+    ended, successor = runtime.run(lambda uow: enrolments.replace_recipient(uow, program.id, body))
     assert ended.status is EnrolmentStatus.ENDED and successor is not None
     assert successor.recipient_id == first_in_line.id and successor.status is EnrolmentStatus.ACTIVE
     _, again_successor = runtime.run(
-        lambda uow: permakanan.replace_recipient(uow, program.id, body)
+        lambda uow: enrolments.replace_recipient(uow, program.id, body)
     )
     assert again_successor is not None and again_successor.id == successor.id
     active = runtime.run(
         lambda uow: (
-            permakanan.enrolments_of(uow, program.id, EnrolmentStatus.ACTIVE, limit=1000).items
+            enrolments.enrolments_of(uow, program.id, EnrolmentStatus.ACTIVE, limit=1000).items
         )
     )
     assert {e.recipient_id for e in active} == {staying.id, first_in_line.id}

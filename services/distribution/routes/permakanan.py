@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from services.distribution import enrolments as enrolling
 from services.distribution import permakanan
 from services.distribution.models.permakanan import (
     EnrolmentIn,
@@ -104,7 +105,7 @@ def enrol(program_id: UUID, body: EnrolmentIn, runtime: RuntimeDep) -> Enrolment
 
     def work(uow: UnitOfWork) -> EnrolmentRow:
         today = uow.now().astimezone(runtime.settings.zone(scoped_office())).date()
-        return permakanan.enrol(uow, program_id, body, today=today)
+        return enrolling.enrol(uow, program_id, body, today=today)
 
     return _enrolment_out(runtime.run(work))
 
@@ -130,7 +131,7 @@ def enrolments(
 
     def of_program(uow: UnitOfWork) -> Page[EnrolmentRow]:
         permakanan.get_program(uow, program_id)  # 404 for an unknown or another office's
-        return permakanan.enrolments_of(uow, program_id, status, after=after, limit=limit)
+        return enrolling.enrolments_of(uow, program_id, status, after=after, limit=limit)
 
     page = runtime.run(of_program)
     link_next_page(request, response, page)
@@ -151,7 +152,7 @@ class ReplacementOut(BaseModel):
 )
 def replace(program_id: UUID, body: ReplacementIn, runtime: RuntimeDep) -> ReplacementOut:
     """Ends the enrolment and activates the next verified candidate."""
-    ended, successor = runtime.run(lambda uow: permakanan.replace_recipient(uow, program_id, body))
+    ended, successor = runtime.run(lambda uow: enrolling.replace_recipient(uow, program_id, body))
     return ReplacementOut(
         ended=_enrolment_out(ended), replacement=_enrolment_out(successor) if successor else None
     )
