@@ -78,9 +78,9 @@ def open_released_delivery(
     now: datetime = uow.now()
     destination = destination_row.position() if destination_row else event.destination
     delivery_id = uuid4()
-    scheduled = DeliveryScheduled.caused_by(
-        event,
-        producer="distribution",
+    scheduled = uow.announce(
+        DeliveryScheduled,
+        after=event,
         occurred_at=now,
         delivery_id=delivery_id,
         dispatch_id=event.dispatch_id,
@@ -99,7 +99,7 @@ def open_released_delivery(
         origin_lon=event.origin.lon,
         destination_lat=destination.lat,
         destination_lon=destination.lon,
-        lines=[line.model_dump(mode="json") for line in event.lines],
+        lines=list(event.lines),
         recipient_id=destination_row.id if destination_row else None,
         goods_ready_at=now,
         status=DeliveryStatus.CREATED,
@@ -107,5 +107,4 @@ def open_released_delivery(
         last_event_id=scheduled.event_id,
     )
     uow.session.add(row)
-    uow.emit(scheduled)
     return row

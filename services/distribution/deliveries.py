@@ -62,6 +62,7 @@ from shared.events import (
     DeliveryCompleted,
     DeliveryDeparted,
     DeliveryFailed,
+    DispatchLine,
     DispatchReleased,
     EventBase,
 )
@@ -69,7 +70,7 @@ from shared.events_programs import DeliveryReturned, RecipientFlaggedForReview, 
 from shared.invariants import InvariantBroken
 from shared.paging import Page
 from shared.records import record_for_caller
-from shared.unit_of_work import UnitOfWork
+from shared.unit_of_work import Chain, UnitOfWork
 
 E = TypeVar("E", bound=EventBase)
 
@@ -316,14 +317,12 @@ def fail(uow: UnitOfWork, delivery_id: UUID, failure: FailureIn) -> DeliveryRow:
         if recipient.review_reason is None:
             recipient.review_reason, recipient.flagged_at = failure.reason_code.value, now
             uow.session.add(recipient)
-            uow.emit(
-                RecipientFlaggedForReview.caused_by(
-                    failed,
-                    producer="distribution",
-                    occurred_at=now,
-                    recipient_id=recipient.id,
-                    reason=failure.reason_code.value,
-                )
+            uow.announce(
+                RecipientFlaggedForReview,
+                after=failed,
+                occurred_at=now,
+                recipient_id=recipient.id,
+                reason=failure.reason_code.value,
             )
     return row
 
@@ -398,17 +397,17 @@ def _returned_lines(row: DeliveryRow) -> list[ReturnedLine]:
     if row.lots is not None:
         return [
             ReturnedLine(
-                item_code=lot["item_code"],
-                quantity=int(lot["quantity"]),
-                lot_id=UUID(lot["lot_id"]) if lot["lot_id"] else None,
+                item_code=lot.item_code,
+                quantity=lot.quantity,
+                lot_id=UUID(lot.lot_id) if lot.lot_id else None,
             )
             for lot in row.lots
         ]
     return [
         ReturnedLine(
-            item_code=line["item_code"],
-            quantity=int(line["quantity"]),
-            lot_id=UUID(line["lot_id"]) if line.get("lot_id") else None,
+            item_code=line.item_code,
+            quantity=line.quantity,
+            lot_id=line.lot_id if isinstance(line, DispatchLine) else None,
         )
         for line in row.lines
     ]
@@ -418,12 +417,11 @@ def _announce(
     uow: UnitOfWork, row: DeliveryRow, event_type: type[E], now: datetime, **payload: Any
 ) -> E:
     """Emit the event of the step just taken, caused by the delivery's previous event."""
-    event = event_type.following(
+    event = uow.announce(
+        event_type,
+        after=Chain(correlation_id=row.correlation_id, causation_id=row.last_event_id),
         office_id=row.office_id,
         case_id=row.case_id,
-        correlation_id=row.correlation_id,
-        causation_id=row.last_event_id,
-        producer="distribution",
         occurred_at=now,
         case_type=row.case_type,
         delivery_id=row.id,
@@ -431,7 +429,6 @@ def _announce(
     )
     row.last_event_id = event.event_id
     uow.session.add(row)
-    uow.emit(event)
     return event
 
 

@@ -25,7 +25,7 @@ from services.distribution.domain import (
     tally,
 )
 from services.distribution.listing import page_of
-from services.distribution.models.deliveries import DeliveryRow
+from services.distribution.models.deliveries import DeliveryRow, ParcelLot
 from services.distribution.models.permakanan import (
     EnrolmentRow,
     EnrolmentStatus,
@@ -48,7 +48,7 @@ from shared.events_programs import (
 )
 from shared.paging import Page
 from shared.records import record_for_caller
-from shared.unit_of_work import UnitOfWork
+from shared.unit_of_work import Chain, UnitOfWork
 
 
 def create_program(uow: UnitOfWork, policy: Policy, body: ProgramIn) -> ProgramRow:
@@ -58,7 +58,7 @@ def create_program(uow: UnitOfWork, policy: Policy, body: ProgramIn) -> ProgramR
         office_id=scoped_office() or policy.office_id,
         name=body.name,
         start_date=body.start_date,
-        parcel=[line.model_dump(mode="json") for line in body.parcel],
+        parcel=list(body.parcel),
         hub_lat=body.hub.lat,
         hub_lon=body.hub.lon,
         created_at=uow.now(),
@@ -192,11 +192,11 @@ def open_round(
                 "window": [first_day.isoformat(), last_day.isoformat()],
             },
         )
-    parcel = program.parcel_lines()
-    scheduled = PermakananRoundScheduled.first(
+    parcel = program.parcel
+    scheduled = uow.announce(
+        PermakananRoundScheduled,
         office_id=program.office_id,
         case_id=round_row.id,
-        producer="distribution",
         occurred_at=now,
         case_type=CaseType.PERMAKANAN_ROUND,
         program_id=program.id,
@@ -206,9 +206,9 @@ def open_round(
         recipients=len(people),
         program_name=program.name,
     )
-    requested = GoodsRequested.caused_by(
-        scheduled,
-        producer="distribution",
+    requested = uow.announce(
+        GoodsRequested,
+        after=scheduled,
         occurred_at=now,
         purpose="permakanan_round",
         lines=tuple(
@@ -238,8 +238,6 @@ def open_round(
     round_row.status, round_row.opened_at, round_row.recipients = RoundStatus.OPEN, now, len(people)
     round_row.last_event_id = requested.event_id
     uow.session.add(round_row)
-    uow.emit(scheduled)
-    uow.emit(requested)
     return round_row
 
 
@@ -275,39 +273,31 @@ def on_round_released(uow: UnitOfWork, event: DispatchReleased) -> None:
         # only the parcels it fully covers; the others wait for the next one.
         covered = parcels_covered(
             [(line.item_code, line.quantity) for line in event.lines],
-            [(line["item_code"], int(line["quantity"])) for line in waiting[0].lines],
+            [(line.item_code, line.quantity) for line in waiting[0].lines],
         )
         waiting = waiting[:covered]
     now = uow.now()
     shares = share_lots(
         [(line.item_code, str(line.lot_id), line.quantity) for line in event.lines],
-        [
-            (row.id, line["item_code"], int(line["quantity"]))
-            for row in waiting
-            for line in row.lines
-        ],
+        [(row.id, line.item_code, line.quantity) for row in waiting for line in row.lines],
     )
     expiry = {str(line.lot_id): line.expires_on for line in event.lines}
     for row in waiting:
         row.goods_ready_at, row.warehouse_code = now, event.warehouse_code
         row.origin_lat, row.origin_lon = event.origin.lat, event.origin.lon
         row.lots = [
-            {
-                "item_code": s.item_code,
-                "lot_id": s.lot_id,
-                "quantity": s.quantity,
-                "expires_on": _iso(expiry.get(s.lot_id or "")),
-            }
+            ParcelLot(
+                item_code=s.item_code,
+                lot_id=s.lot_id,
+                quantity=s.quantity,
+                expires_on=expiry.get(s.lot_id or ""),
+            )
             for s in shares.get(row.id, [])
         ]
         uow.session.add(row)
     if round_row.status is RoundStatus.OPEN:
         round_row.status, round_row.goods_released_at = RoundStatus.GOODS_RELEASED, now
         uow.session.add(round_row)
-
-
-def _iso(day: date | None) -> str | None:
-    return day.isoformat() if day is not None else None
 
 
 def evaluate_round(uow: UnitOfWork, round_id: UUID) -> EvaluationOut:
@@ -363,12 +353,11 @@ def settle_round(uow: UnitOfWork, delivery: DeliveryRow) -> None:
         ]
     )
     now = uow.now()
-    completed = PermakananRoundCompleted.following(
+    completed = uow.announce(
+        PermakananRoundCompleted,
+        after=Chain(correlation_id=round_row.id, causation_id=delivery.last_event_id),
         office_id=delivery.office_id,
         case_id=round_row.id,
-        correlation_id=round_row.id,
-        causation_id=delivery.last_event_id,
-        producer="distribution",
         occurred_at=now,
         case_type=CaseType.PERMAKANAN_ROUND,
         program_id=round_row.program_id,
@@ -380,7 +369,6 @@ def settle_round(uow: UnitOfWork, delivery: DeliveryRow) -> None:
     round_row.delivered, round_row.returned = counted.delivered, counted.returned
     round_row.last_event_id = completed.event_id
     uow.session.add(round_row)
-    uow.emit(completed)
 
 
 # A round's parcels are readied by its released goods; the round completes when every

@@ -27,7 +27,7 @@ from shared.events import AnyEvent, EventBase, IncidentReported
 from shared.events_programs import DeliveryRunDeparted, DeliveryRunPlanned
 from shared.paging import Page
 from shared.records import record_for_caller
-from shared.unit_of_work import UnitOfWork
+from shared.unit_of_work import Chain, UnitOfWork
 
 E = TypeVar("E", bound=EventBase)
 
@@ -107,12 +107,11 @@ def _announce_run(
 ) -> E:
     """One event for a run's program deliveries of one case, continuing their chain."""
     first = rows[0]
-    event = event_type.following(
+    event = uow.announce(
+        event_type,
+        after=Chain(correlation_id=first.correlation_id, causation_id=first.last_event_id),
         office_id=first.office_id,
         case_id=first.case_id,
-        correlation_id=first.correlation_id,
-        causation_id=first.last_event_id,
-        producer="distribution",
         occurred_at=now,
         case_type=first.case_type,
         delivery_ids=tuple(row.id for row in rows),
@@ -121,7 +120,6 @@ def _announce_run(
     for row in rows:
         row.last_event_id = event.event_id
         uow.session.add(row)
-    uow.emit(event)
     return event
 
 

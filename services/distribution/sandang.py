@@ -5,8 +5,8 @@ the goods are released, and the BAST a completed handover leaves."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 from uuid import UUID, uuid4
 
 from sqlmodel import col, select
@@ -30,7 +30,7 @@ from services.distribution.models.sandang import (
 from services.distribution.registry import get_recipient
 from shared.auth import scoped_office, visible_to_caller
 from shared.errors import Conflict, NotFound, PermanentEventError, Unprocessable
-from shared.events import CaseType, DispatchReleased, NeedLine
+from shared.events import CaseType, DispatchLine, DispatchReleased, NeedLine
 from shared.events_programs import (
     GoodsRequested,
     SandangHandedOver,
@@ -39,7 +39,7 @@ from shared.events_programs import (
 )
 from shared.paging import Page
 from shared.records import record_for_caller
-from shared.unit_of_work import UnitOfWork
+from shared.unit_of_work import Chain, UnitOfWork
 
 
 def request_sandang(uow: UnitOfWork, policy: Policy, body: SandangRequestIn) -> SandangRequestRow:
@@ -63,10 +63,10 @@ def request_sandang(uow: UnitOfWork, policy: Policy, body: SandangRequestIn) -> 
         )
     request_id = uuid4()
     lines = tuple(body.lines)
-    requested = SandangRequested.first(
+    requested = uow.announce(
+        SandangRequested,
         office_id=office_id,
         case_id=request_id,
-        producer="distribution",
         occurred_at=now,
         case_type=CaseType.SANDANG_REQUEST,
         institution_id=institution.id,
@@ -78,14 +78,13 @@ def request_sandang(uow: UnitOfWork, policy: Policy, body: SandangRequestIn) -> 
         id=request_id,
         office_id=office_id,
         institution_id=institution.id,
-        lines=[line.model_dump(mode="json") for line in lines],
+        lines=list(lines),
         needed_by=body.needed_by,
         budget_year=body.budget_year,
         created_at=now,
         last_event_id=requested.event_id,
     )
     uow.session.add(row)
-    uow.emit(requested)
     return row
 
 
@@ -109,11 +108,11 @@ def start_sandang_procurement(
         )
     institution = get_recipient(uow, request.institution_id)
     now = uow.now()
-    lines = tuple(NeedLine.model_validate(line) for line in request.lines)
-    started = SandangProcurementStarted.first(
+    lines = tuple(request.lines)
+    started = uow.announce(
+        SandangProcurementStarted,
         office_id=request.office_id,
         case_id=request.id,
-        producer="distribution",
         occurred_at=now,
         case_type=CaseType.SANDANG_REQUEST,
         institution_id=institution.id,
@@ -122,9 +121,9 @@ def start_sandang_procurement(
         budget_year=request.budget_year,
         started_by=body.started_by,
     )
-    goods = GoodsRequested.caused_by(
-        started,
-        producer="distribution",
+    goods = uow.announce(
+        GoodsRequested,
+        after=started,
         occurred_at=now,
         purpose="sandang_request",
         lines=lines,
@@ -135,8 +134,6 @@ def start_sandang_procurement(
     request.procurement_started_at, request.procurement_started_by = now, body.started_by
     request.last_event_id = goods.event_id
     uow.session.add(request)
-    uow.emit(started)
-    uow.emit(goods)
     return request
 
 
@@ -208,34 +205,31 @@ def record_handover(uow: UnitOfWork, delivery: DeliveryRow, completion: Completi
             received_by=completion.received_by,
             relation=completion.relation or "",
             handed_over_by=delivery.team,
-            lines=[line.model_dump(mode="json") for line in lines],
+            lines=lines,
             handed_over_at=now,
         )
     )
     request.status, request.handover_id = SandangStatus.HANDED_OVER, handover_id
     uow.session.add(request)
-    uow.emit(
-        SandangHandedOver.following(
-            office_id=delivery.office_id,
-            case_id=request.id,
-            correlation_id=request.id,
-            causation_id=delivery.last_event_id,
-            producer="distribution",
-            occurred_at=now,
-            case_type=CaseType.SANDANG_REQUEST,
-            institution_id=request.institution_id,
-            handover_id=handover_id,
-            received_by=completion.received_by,
-            lines=tuple(lines),
-        )
+    uow.announce(
+        SandangHandedOver,
+        after=Chain(correlation_id=request.id, causation_id=delivery.last_event_id),
+        office_id=delivery.office_id,
+        case_id=request.id,
+        occurred_at=now,
+        case_type=CaseType.SANDANG_REQUEST,
+        institution_id=request.institution_id,
+        handover_id=handover_id,
+        received_by=completion.received_by,
+        lines=tuple(lines),
     )
 
 
-def _need_lines(lines: list[dict[str, Any]]) -> list[NeedLine]:
+def _need_lines(lines: Sequence[DispatchLine | NeedLine]) -> list[NeedLine]:
     """Quantities per item, summed over lots."""
     totals: Counter[str] = Counter()
     for line in lines:
-        totals[line["item_code"]] += int(line["quantity"])
+        totals[line.item_code] += line.quantity
     return [NeedLine(item_code=item, quantity=qty) for item, qty in sorted(totals.items())]
 
 

@@ -89,7 +89,7 @@ def item_lines(row: DeliveryRow) -> list[tuple[str, int]]:
     """Quantities per item code, by code (a released dispatch lists one line per lot)."""
     totals: Counter[str] = Counter()
     for line in row.lines:
-        totals[str(line["item_code"])] += int(line["quantity"])
+        totals[line.item_code] += line.quantity
     return sorted(totals.items())
 
 

@@ -336,8 +336,8 @@ def test_a_release_for_the_round_readies_every_parcel_with_its_lots(
     assert all(r.dispatch_id is None for r in rows)
     for row in rows:
         assert row.lots is not None
-        assert sum(lot["quantity"] for lot in row.lots if lot["item_code"] == "RICE-5KG") == 2
-        assert all(lot["lot_id"] for lot in row.lots)
+        assert sum(lot.quantity for lot in row.lots if lot.item_code == "RICE-5KG") == 2
+        assert all(lot.lot_id for lot in row.lots)
 
 
 def test_a_partial_release_readies_the_parcels_it_covers_and_the_rest_wait(
@@ -475,7 +475,7 @@ def test_a_permakanan_parcel_past_its_expiry_is_not_handed_over(
     # of 6 Jan (WITA); the team arrives on the 7th.
     runtime, policy = service
     _, (first, second) = on_the_road(runtime, policy, people=2, expires_on=date(2026, 1, 6))
-    assert first.lots and {lot["expires_on"] for lot in first.lots} == {"2026-01-06"}
+    assert first.lots and {lot.expires_on for lot in first.lots} == {date(2026, 1, 6)}
     runtime.run(lambda uow: deliveries.complete(uow, first.id, proof(first), policy=policy))
     clock.set(datetime(2026, 1, 6, 16, 30, tzinfo=UTC))  # 7 Jan 00:30 WITA
     with pytest.raises(Unprocessable) as refused:
@@ -829,7 +829,7 @@ def test_sandang_request_release_and_handover_leave_a_bast(
         "kepala panti",
         "Tim S",
     )
-    assert sorted((line["item_code"], line["quantity"]) for line in handover.lines) == [
+    assert sorted((line.item_code, line.quantity) for line in handover.lines) == [
         ("KAOS-ANAK", 45),
         ("SARUNG", 30),
     ]

@@ -10,7 +10,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
-from shared.columns import UTCDateTime
+from shared.columns import TypedJSON, UTCDateTime
 
 
 class DistributionTable(SQLModel, registry=registry()):
@@ -20,6 +20,14 @@ class DistributionTable(SQLModel, registry=registry()):
 def json_column() -> Any:
     """A JSON column, required."""
     return SQLField(sa_column=Column(JSON, nullable=False))
+
+
+def typed_json_column(value_type: Any, *, nullable: bool = False) -> Any:
+    """A JSON column read back as `value_type` (`shared.columns.TypedJSON`): the DDL is
+    plain JSON's."""
+    if nullable:
+        return SQLField(default=None, sa_column=Column(TypedJSON(value_type)))
+    return SQLField(sa_column=Column(TypedJSON(value_type), nullable=False))
 
 
 def moment_column(*, index: bool = False, nullable: bool = True) -> Any:

@@ -4,20 +4,38 @@ the incident's place, and the field steps' API shapes."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal, Self
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
-from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
+from sqlalchemy import Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field as SQLField
 
 from services.distribution.domain import DeliveryKind, DeliveryStatus, FailureReason, Resolution
-from services.distribution.models.base import DistributionTable, json_column, moment_column
+from services.distribution.models.base import (
+    DistributionTable,
+    json_column,
+    moment_column,
+    typed_json_column,
+)
 from shared.events import CaseType, DispatchLine, GeoPoint, NeedLine, ShortText
 from shared.geo import IndonesianPoint
 from shared.http import ApiModel
 from shared.text import FREE_TEXT
+
+# A released dispatch's line (with its lot) or a program parcel's (item and quantity).
+DeliveryLine = Annotated[DispatchLine | NeedLine, Field(union_mode="left_to_right")]
+
+
+class ParcelLot(BaseModel):
+    """The part of one released lot a program parcel carries (its expiry is checked at
+    the handover)."""
+
+    item_code: str
+    lot_id: str | None
+    quantity: int
+    expires_on: date | None
 
 
 class DeliveryRow(DistributionTable, table=True):
@@ -42,8 +60,8 @@ class DeliveryRow(DistributionTable, table=True):
     destination_lon: float
     # Incident and sandang: the released DispatchLines. Permakanan: the parcel's
     # NeedLines, with `lots` saying which lots they came from once released.
-    lines: list[dict[str, Any]] = json_column()
-    lots: list[dict[str, Any]] | None = SQLField(default=None, sa_column=Column(JSON))
+    lines: list[DeliveryLine] = typed_json_column(list[DeliveryLine])
+    lots: list[ParcelLot] | None = typed_json_column(list[ParcelLot], nullable=True)
     recipient_id: UUID | None = SQLField(default=None, index=True)
     attempt: int = 1
     previous_attempt_id: UUID | None = None
@@ -207,7 +225,7 @@ class DeliveryOut(BaseModel):
     origin: GeoPoint | None
     destination: GeoPoint
     lines: list[DispatchLine | NeedLine]
-    lots: list[dict[str, Any]] | None
+    lots: list[ParcelLot] | None
     recipient_id: UUID | None
     attempt: int
     previous_attempt_id: UUID | None
@@ -237,10 +255,7 @@ class DeliveryOut(BaseModel):
     @classmethod
     def of(cls, row: DeliveryRow) -> DeliveryOut:
         """The API view of a row."""
-        lines: list[DispatchLine | NeedLine] = [
-            DispatchLine.model_validate(line) if "lot_id" in line else NeedLine.model_validate(line)
-            for line in row.lines
-        ]
+        lines: list[DispatchLine | NeedLine] = list(row.lines)
         return cls(
             id=row.id,
             office_id=row.office_id,

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field as SQLField
 
-from services.distribution.models.base import DistributionTable, json_column, moment_column
+from services.distribution.models.base import DistributionTable, moment_column, typed_json_column
 from shared.events import GeoPoint, NeedLine, ShortText
 from shared.geo import IndonesianPoint
 from shared.http import ApiModel
@@ -37,7 +37,7 @@ class ProgramRow(DistributionTable, table=True):
     office_id: str = SQLField(index=True, max_length=40)
     name: str = SQLField(max_length=200)
     start_date: date
-    parcel: list[dict[str, Any]] = json_column()
+    parcel: list[NeedLine] = typed_json_column(list[NeedLine])
     hub_lat: float
     hub_lon: float
     created_at: datetime = moment_column(nullable=False)
@@ -45,10 +45,6 @@ class ProgramRow(DistributionTable, table=True):
     def hub(self) -> GeoPoint:
         """Where the goods are collected before the runs (a GoodsRequested destination)."""
         return GeoPoint(lat=self.hub_lat, lon=self.hub_lon)
-
-    def parcel_lines(self) -> list[NeedLine]:
-        """One recipient's parcel."""
-        return [NeedLine.model_validate(line) for line in self.parcel]
 
 
 class RoundRow(DistributionTable, table=True):

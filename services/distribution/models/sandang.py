@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Any
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, Field
 from sqlmodel import Field as SQLField
 
-from services.distribution.models.base import DistributionTable, json_column, moment_column
+from services.distribution.models.base import DistributionTable, moment_column, typed_json_column
 from shared.events import NeedLine
 from shared.http import ApiModel
 
@@ -34,7 +33,7 @@ class SandangRequestRow(DistributionTable, table=True):
     id: UUID = SQLField(default_factory=uuid4, primary_key=True)
     office_id: str = SQLField(index=True, max_length=40)
     institution_id: UUID = SQLField(index=True)
-    lines: list[dict[str, Any]] = json_column()
+    lines: list[NeedLine] = typed_json_column(list[NeedLine])
     needed_by: date
     # The budget year (tahun anggaran) it is filed for, a year ahead (000: T-1); None
     # only for requests filed before the field existed.
@@ -62,7 +61,7 @@ class HandoverRow(DistributionTable, table=True):
     received_by: str = SQLField(max_length=200)
     relation: str = SQLField(max_length=200)
     handed_over_by: str | None = SQLField(default=None, max_length=200)
-    lines: list[dict[str, Any]] = json_column()
+    lines: list[NeedLine] = typed_json_column(list[NeedLine])
     handed_over_at: datetime = moment_column(nullable=False)
 
 

@@ -42,7 +42,7 @@ def _program_out(uow: UnitOfWork, program: ProgramRow) -> ProgramOut:
         id=program.id,
         name=program.name,
         start_date=program.start_date,
-        parcel=program.parcel_lines(),
+        parcel=list(program.parcel),
         hub=program.hub(),
         rounds=[permakanan.round_view(r) for r in permakanan.rounds_of(uow, program.id)],
     )
