@@ -331,8 +331,13 @@ def list_recipients(
     )
 
 
+def is_whole_nik(query: str) -> bool:
+    """Whether a search is a person's whole NIK (looked up by its keyed hash)."""
+    return re.fullmatch(r"\d{16}", query.strip()) is not None
+
+
 def _search_condition(vault: PersonalDataVault, wanted: str) -> Any:
-    if re.fullmatch(r"\d{16}", wanted):
+    if is_whole_nik(wanted):
         return col(RecipientRow.nik_hash).in_(vault.fingerprints(wanted))
     if not wanted:
         return true()

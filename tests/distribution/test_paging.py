@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from services.distribution.app import create_app
 from shared.paging import cursor_token
 from shared.runtime import ServiceRuntime
-from tests.distribution.programs_support import HUB, make_settings, person
+from tests.distribution.programs_support import create_program, make_settings, person
 
 NEXT = re.compile(r'<([^>]+)>; rel="next"')
 
@@ -80,16 +80,8 @@ def test_an_exact_fit_ends_on_a_full_page_without_a_link(client: TestClient) -> 
 def test_programs_page_from_the_latest_start_back_to_the_first(client: TestClient) -> None:
     start = date(2026, 1, 5)
     for month in range(5):
-        created = client.post(
-            "/permakanan/programs",
-            json={
-                "name": f"Permakanan {month}",
-                "start_date": (start + timedelta(days=31 * month)).isoformat(),
-                "parcel": [{"item_code": "RICE-5KG", "quantity": 2}],
-                "hub": HUB.model_dump(),
-            },
-        )
-        assert created.status_code == 201, created.text
+        day = (start + timedelta(days=31 * month)).isoformat()
+        create_program(client, name=f"Permakanan {month}", start_date=day)
 
     pages = every_page(client, "/permakanan/programs", limit=2)
 
@@ -100,15 +92,7 @@ def test_programs_page_from_the_latest_start_back_to_the_first(client: TestClien
 
 
 def test_enrolments_page_in_queue_order_with_the_programs_count(client: TestClient) -> None:
-    program = client.post(
-        "/permakanan/programs",
-        json={
-            "name": "Permakanan 2026",
-            "start_date": "2026-01-05",
-            "parcel": [{"item_code": "RICE-5KG", "quantity": 2}],
-            "hub": HUB.model_dump(),
-        },
-    ).json()
+    program = create_program(client)
     people = register_people(client, range(1, 6))
     url = f"/permakanan/programs/{program['id']}/enrolments"
     for someone in people:

@@ -21,7 +21,7 @@ from shared.clock import office_today
 from shared.runtime import ServiceRuntime
 from shared.unit_of_work import UnitOfWork
 from tests.distribution.field_support import incident_events
-from tests.distribution.programs_support import HUB, institution, make_settings, person
+from tests.distribution.programs_support import HUB, institution, make_settings, nik, person
 from tests.support.access import SECRET, token_for
 
 AUTH = AuthSettings(required=True, secret=SECRET)
@@ -254,3 +254,18 @@ def test_the_relief_screen_pages_the_waiting_relief_oldest_first(client: TestCli
     shown = re.findall(r"<h2>Banjir · (Desa \d+), Tenggarong</h2>", first + second)
     assert shown == villages
     assert 'id="next-page"' not in second and 'id="first-page" href="/relief"' in second
+
+
+def test_only_a_coordinator_or_office_admin_may_look_a_recipient_up_by_nik(
+    client: TestClient,
+) -> None:
+    created(client.post("/recipients", headers=KUKAR, json=person(31).model_dump(mode="json")))
+    field_team = as_user("kukar", Role.FIELD_TEAM)
+
+    by_team = client.get("/recipients", headers=field_team, params={"q": nik(31)})
+    by_name = client.get("/recipients", headers=field_team, params={"q": "penerima 031"})
+    by_coordinator = client.get("/recipients", headers=KUKAR, params={"q": nik(31)})
+
+    error(by_team, 403, "forbidden")
+    assert [row["name"] for row in created(by_name)] == ["Penerima 031"]
+    assert [row["name"] for row in created(by_coordinator)] == ["Penerima 031"]

@@ -67,7 +67,10 @@ def list_recipients(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[RecipientOut]:
     """Recipients with their personal numbers masked, by name; `X-Total-Count` says how
-    many match."""
+    many match. Looking a person up by the whole NIK is for a coordinator or an office
+    admin (403 otherwise): it tells whether that NIK is registered."""
+    if registry.is_whole_nik(q) and not may_reveal(request):
+        raise Forbidden("only a coordinator or office admin may look a person up by NIK")
     page = runtime.run(
         lambda uow: registry.list_recipients(
             uow,
