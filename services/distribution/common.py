@@ -16,11 +16,8 @@ from zoneinfo import ZoneInfo
 from sqlmodel import select
 
 from services.distribution.domain import DeliveryKind, DeliveryStatus
-from services.distribution.models import (
-    CompletionIn,
-    DeliveryRow,
-    RecipientRow,
-)
+from services.distribution.models.deliveries import CompletionIn, DeliveryRow
+from services.distribution.models.registry import RecipientRow
 from services.distribution.privacy import PersonalDataVault
 from shared.clock import DEFAULT_OFFICE_ZONE
 from shared.contracts.distribution import DeliveryScheduled
@@ -83,9 +80,9 @@ def open_released_delivery(
     now: datetime = uow.now()
     destination = destination_row.position() if destination_row else event.destination
     delivery_id = uuid4()
-    scheduled = DeliveryScheduled.caused_by(
-        event,
-        producer="distribution",
+    scheduled = uow.announce(
+        DeliveryScheduled,
+        after=event,
         occurred_at=now,
         delivery_id=delivery_id,
         dispatch_id=event.dispatch_id,
@@ -104,7 +101,7 @@ def open_released_delivery(
         origin_lon=event.origin.lon,
         destination_lat=destination.lat,
         destination_lon=destination.lon,
-        lines=[line.model_dump(mode="json") for line in event.lines],
+        lines=list(event.lines),
         recipient_id=destination_row.id if destination_row else None,
         goods_ready_at=now,
         status=DeliveryStatus.CREATED,
@@ -112,5 +109,4 @@ def open_released_delivery(
         last_event_id=scheduled.event_id,
     )
     uow.session.add(row)
-    uow.emit(scheduled)
     return row

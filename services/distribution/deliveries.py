@@ -9,7 +9,7 @@ and the event announcing it commit together (the outbox), or neither does."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -32,7 +32,8 @@ from services.distribution.domain import (
     check_transition,
     needs_review,
 )
-from services.distribution.models import (
+from services.distribution.listing import page_of
+from services.distribution.models.deliveries import (
     ArrivalIn,
     AssignmentIn,
     CompletionIn,
@@ -63,12 +64,13 @@ from shared.contracts.distribution import (
     ReturnedLine,
 )
 from shared.contracts.envelope import CaseType, EventBase
-from shared.contracts.logistics import DispatchReleased
+from shared.contracts.logistics import DispatchLine, DispatchReleased
 from shared.contracts.union import AnyEvent
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.invariants import InvariantBroken
+from shared.paging import Page
 from shared.records import record_for_caller
-from shared.unit_of_work import UnitOfWork
+from shared.unit_of_work import Chain, UnitOfWork
 
 E = TypeVar("E", bound=EventBase)
 
@@ -123,15 +125,12 @@ def list_deliveries(
     *,
     status: DeliveryStatus | None,
     case_id: UUID | None,
+    after: str | None = None,
     limit: int,
     kind: DeliveryKind | None = None,
-) -> Sequence[DeliveryRow]:
-    """Newest deliveries first."""
-    query = (
-        select(DeliveryRow)
-        .order_by(col(DeliveryRow.created_at).desc(), col(DeliveryRow.id))
-        .limit(limit)
-    )
+) -> Page[DeliveryRow]:
+    """A page of deliveries, the newest first."""
+    query = select(DeliveryRow)
     if status is not None:
         query = query.where(DeliveryRow.status == status)
     if case_id is not None:
@@ -140,7 +139,10 @@ def list_deliveries(
         query = query.where(DeliveryRow.kind == kind)
     if (scope := scoped_office()) is not None:
         query = query.where(DeliveryRow.office_id == scope)
-    return uow.session.exec(query).all()
+    key = (col(DeliveryRow.created_at), col(DeliveryRow.id))
+    return page_of(
+        uow.session, query, key, types=(datetime, UUID), after=after, limit=limit, newest_first=True
+    )
 
 
 def check_goods_ready(row: DeliveryRow) -> None:
@@ -315,14 +317,12 @@ def fail(uow: UnitOfWork, delivery_id: UUID, failure: FailureIn) -> DeliveryRow:
         if recipient.review_reason is None:
             recipient.review_reason, recipient.flagged_at = failure.reason_code.value, now
             uow.session.add(recipient)
-            uow.emit(
-                RecipientFlaggedForReview.caused_by(
-                    failed,
-                    producer="distribution",
-                    occurred_at=now,
-                    recipient_id=recipient.id,
-                    reason=failure.reason_code.value,
-                )
+            uow.announce(
+                RecipientFlaggedForReview,
+                after=failed,
+                occurred_at=now,
+                recipient_id=recipient.id,
+                reason=failure.reason_code.value,
             )
     return row
 
@@ -397,17 +397,17 @@ def _returned_lines(row: DeliveryRow) -> list[ReturnedLine]:
     if row.lots is not None:
         return [
             ReturnedLine(
-                item_code=lot["item_code"],
-                quantity=int(lot["quantity"]),
-                lot_id=UUID(lot["lot_id"]) if lot["lot_id"] else None,
+                item_code=lot.item_code,
+                quantity=lot.quantity,
+                lot_id=UUID(lot.lot_id) if lot.lot_id else None,
             )
             for lot in row.lots
         ]
     return [
         ReturnedLine(
-            item_code=line["item_code"],
-            quantity=int(line["quantity"]),
-            lot_id=UUID(line["lot_id"]) if line.get("lot_id") else None,
+            item_code=line.item_code,
+            quantity=line.quantity,
+            lot_id=line.lot_id if isinstance(line, DispatchLine) else None,
         )
         for line in row.lines
     ]
@@ -417,12 +417,11 @@ def _announce(
     uow: UnitOfWork, row: DeliveryRow, event_type: type[E], now: datetime, **payload: Any
 ) -> E:
     """Emit the event of the step just taken, caused by the delivery's previous event."""
-    event = event_type.following(
+    event = uow.announce(
+        event_type,
+        after=Chain(correlation_id=row.correlation_id, causation_id=row.last_event_id),
         office_id=row.office_id,
         case_id=row.case_id,
-        correlation_id=row.correlation_id,
-        causation_id=row.last_event_id,
-        producer="distribution",
         occurred_at=now,
         case_type=row.case_type,
         delivery_id=row.id,
@@ -430,7 +429,6 @@ def _announce(
     )
     row.last_event_id = event.event_id
     uow.session.add(row)
-    uow.emit(event)
     return event
 
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 import calendar
 import enum
 import itertools
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Protocol, TypeVar
 
 # geographiclib (geopy's own geodesic engine) ships no type information.
 from geographiclib.geodesic import Geodesic  # type: ignore[import-untyped]  # geographiclib ships no types
@@ -457,12 +457,19 @@ def check_image(data: bytes, *, max_bytes: int, max_pixels: int = DEFAULT_MAX_PI
     )
 
 
-def expired_lots(lots: Sequence[Mapping[str, Any]], on: date) -> list[tuple[str, str, str]]:
+class Lot(Protocol):
+    """A part of a released lot, as a parcel carries it."""
+
+    item_code: str
+    lot_id: str | None
+    expires_on: date | None
+
+
+def expired_lots(lots: Sequence[Lot], on: date) -> list[tuple[str, str, str]]:
     """(item, lot id, expiry) of the parcel's lots that have expired by `on` (expiry on or
     before that day); lots whose expiry is unknown or absent are not counted."""
-    expired = []
-    for lot in lots:
-        expires_on = lot.get("expires_on")
-        if expires_on and date.fromisoformat(str(expires_on)) <= on:
-            expired.append((str(lot["item_code"]), str(lot.get("lot_id") or ""), str(expires_on)))
-    return expired
+    return [
+        (lot.item_code, lot.lot_id or "", lot.expires_on.isoformat())
+        for lot in lots
+        if lot.expires_on is not None and lot.expires_on <= on
+    ]

@@ -16,9 +16,9 @@ from services.distribution.eligibility import (
     Ineligibility,
     permakanan_ineligibility,
 )
-from services.distribution.models import (
+from services.distribution.models.permakanan import ListDecisionRow
+from services.distribution.models.registry import (
     EligibilityIn,
-    ListDecisionRow,
     RecipientIn,
     RecipientKind,
     RecipientRow,

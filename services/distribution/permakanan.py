@@ -12,7 +12,7 @@ from uuid import UUID
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from services.distribution.common import OFFICE_ZONE, Policy, ProgramHooks
+from services.distribution.common import Policy, ProgramHooks
 from services.distribution.domain import (
     DeliveryKind,
     DeliveryStatus,
@@ -24,24 +24,20 @@ from services.distribution.domain import (
     share_lots,
     tally,
 )
-from services.distribution.eligibility_rules import decision_of, refuse_ineligible
-from services.distribution.models import (
-    DeliveryRow,
-    EnrolmentIn,
+from services.distribution.listing import page_of
+from services.distribution.models.deliveries import DeliveryRow, ParcelLot
+from services.distribution.models.permakanan import (
     EnrolmentRow,
     EnrolmentStatus,
     EvaluationOut,
     OpeningOverride,
     ProgramIn,
     ProgramRow,
-    RecipientKind,
-    RecipientRow,
-    ReplacementIn,
     RoundOut,
     RoundRow,
     RoundStatus,
 )
-from services.distribution.registry import get_recipient
+from services.distribution.models.registry import RecipientRow
 from shared.auth import scoped_office, visible_to_caller
 from shared.contracts.distribution import (
     GoodsRequested,
@@ -51,8 +47,9 @@ from shared.contracts.distribution import (
 from shared.contracts.envelope import CaseType, NeedLine
 from shared.contracts.logistics import DispatchReleased
 from shared.errors import Conflict, NotFound, PermanentEventError, Unprocessable
+from shared.paging import Page
 from shared.records import record_for_caller
-from shared.unit_of_work import UnitOfWork
+from shared.unit_of_work import Chain, UnitOfWork
 
 
 def create_program(uow: UnitOfWork, policy: Policy, body: ProgramIn) -> ProgramRow:
@@ -62,7 +59,7 @@ def create_program(uow: UnitOfWork, policy: Policy, body: ProgramIn) -> ProgramR
         office_id=scoped_office() or policy.office_id,
         name=body.name,
         start_date=body.start_date,
-        parcel=[line.model_dump(mode="json") for line in body.parcel],
+        parcel=list(body.parcel),
         hub_lat=body.hub.lat,
         hub_lon=body.hub.lon,
         created_at=uow.now(),
@@ -87,12 +84,15 @@ def get_program(uow: UnitOfWork, program_id: UUID) -> ProgramRow:
     )
 
 
-def list_programs(uow: UnitOfWork) -> list[ProgramRow]:
-    """The caller's office's programs, the latest start first."""
-    query = select(ProgramRow).order_by(col(ProgramRow.start_date).desc(), col(ProgramRow.id))
+def list_programs(uow: UnitOfWork, *, after: str | None, limit: int) -> Page[ProgramRow]:
+    """A page of the caller's office's programs, the latest start first."""
+    query = select(ProgramRow)
     if (scope := scoped_office()) is not None:
         query = query.where(ProgramRow.office_id == scope)
-    return list(uow.session.exec(query).all())
+    key = (col(ProgramRow.start_date), col(ProgramRow.id))
+    return page_of(
+        uow.session, query, key, types=(date, UUID), after=after, limit=limit, newest_first=True
+    )
 
 
 def rounds_of(uow: UnitOfWork, program_id: UUID) -> list[RoundRow]:
@@ -119,62 +119,6 @@ def get_round(uow: UnitOfWork, round_id: UUID, *, for_update: bool = False) -> R
 def round_view(row: RoundRow) -> RoundOut:
     """The API view of a round."""
     return RoundOut.model_validate(row, from_attributes=True)
-
-
-def enrol(
-    uow: UnitOfWork, program_id: UUID, body: EnrolmentIn, *, today: date | None = None
-) -> EnrolmentRow:
-    """Enrol a verified person who meets permakanan's requirements (or queue them as a
-    candidate); enrolling again changes nothing and answers with the enrolment as it is.
-    `today` is the office's date (the age of 60 counts from it)."""
-    get_program(uow, program_id)
-    recipient = get_recipient(uow, body.recipient_id)
-    if recipient.kind is not RecipientKind.PERSON:
-        raise Unprocessable("only persons receive permakanan", code="not_a_person")
-    if not recipient.verified:
-        raise Unprocessable(
-            "the recipient has not been verified at home yet", code="recipient_not_verified"
-        )
-    if recipient.review_reason is not None:
-        raise Conflict(
-            f"the recipient is under review ({recipient.review_reason})",
-            code="recipient_under_review",
-        )
-    refuse_ineligible(recipient, on=today or uow.now().astimezone(OFFICE_ZONE).date())
-    if body.decision_id is not None:
-        decision_of(uow, program_id, body.decision_id)
-    existing = uow.session.exec(
-        select(EnrolmentRow).where(
-            EnrolmentRow.program_id == program_id, EnrolmentRow.recipient_id == body.recipient_id
-        )
-    ).first()
-    if existing is not None:
-        return existing
-    now = uow.now()
-    row = EnrolmentRow(
-        program_id=program_id,
-        recipient_id=body.recipient_id,
-        status=EnrolmentStatus.CANDIDATE if body.as_candidate else EnrolmentStatus.ACTIVE,
-        queued_at=now,
-        active_from=None if body.as_candidate else now,
-        decision_id=body.decision_id,
-    )
-    uow.session.add(row)
-    return row
-
-
-def enrolments_of(
-    uow: UnitOfWork, program_id: UUID, status: EnrolmentStatus | None = None
-) -> list[EnrolmentRow]:
-    """A program's enrolments, in queue order."""
-    query = (
-        select(EnrolmentRow)
-        .where(EnrolmentRow.program_id == program_id)
-        .order_by(col(EnrolmentRow.queued_at), col(EnrolmentRow.id))
-    )
-    if status is not None:
-        query = query.where(EnrolmentRow.status == status)
-    return list(uow.session.exec(query).all())
 
 
 # How long before its period a round may be opened: its goods are asked for at opening
@@ -249,11 +193,11 @@ def open_round(
                 "window": [first_day.isoformat(), last_day.isoformat()],
             },
         )
-    parcel = program.parcel_lines()
-    scheduled = PermakananRoundScheduled.first(
+    parcel = program.parcel
+    scheduled = uow.announce(
+        PermakananRoundScheduled,
         office_id=program.office_id,
         case_id=round_row.id,
-        producer="distribution",
         occurred_at=now,
         case_type=CaseType.PERMAKANAN_ROUND,
         program_id=program.id,
@@ -263,9 +207,9 @@ def open_round(
         recipients=len(people),
         program_name=program.name,
     )
-    requested = GoodsRequested.caused_by(
-        scheduled,
-        producer="distribution",
+    requested = uow.announce(
+        GoodsRequested,
+        after=scheduled,
         occurred_at=now,
         purpose="permakanan_round",
         lines=tuple(
@@ -295,8 +239,6 @@ def open_round(
     round_row.status, round_row.opened_at, round_row.recipients = RoundStatus.OPEN, now, len(people)
     round_row.last_event_id = requested.event_id
     uow.session.add(round_row)
-    uow.emit(scheduled)
-    uow.emit(requested)
     return round_row
 
 
@@ -332,39 +274,31 @@ def on_round_released(uow: UnitOfWork, event: DispatchReleased) -> None:
         # only the parcels it fully covers; the others wait for the next one.
         covered = parcels_covered(
             [(line.item_code, line.quantity) for line in event.lines],
-            [(line["item_code"], int(line["quantity"])) for line in waiting[0].lines],
+            [(line.item_code, line.quantity) for line in waiting[0].lines],
         )
         waiting = waiting[:covered]
     now = uow.now()
     shares = share_lots(
         [(line.item_code, str(line.lot_id), line.quantity) for line in event.lines],
-        [
-            (row.id, line["item_code"], int(line["quantity"]))
-            for row in waiting
-            for line in row.lines
-        ],
+        [(row.id, line.item_code, line.quantity) for row in waiting for line in row.lines],
     )
     expiry = {str(line.lot_id): line.expires_on for line in event.lines}
     for row in waiting:
         row.goods_ready_at, row.warehouse_code = now, event.warehouse_code
         row.origin_lat, row.origin_lon = event.origin.lat, event.origin.lon
         row.lots = [
-            {
-                "item_code": s.item_code,
-                "lot_id": s.lot_id,
-                "quantity": s.quantity,
-                "expires_on": _iso(expiry.get(s.lot_id or "")),
-            }
+            ParcelLot(
+                item_code=s.item_code,
+                lot_id=s.lot_id,
+                quantity=s.quantity,
+                expires_on=expiry.get(s.lot_id or ""),
+            )
             for s in shares.get(row.id, [])
         ]
         uow.session.add(row)
     if round_row.status is RoundStatus.OPEN:
         round_row.status, round_row.goods_released_at = RoundStatus.GOODS_RELEASED, now
         uow.session.add(round_row)
-
-
-def _iso(day: date | None) -> str | None:
-    return day.isoformat() if day is not None else None
 
 
 def evaluate_round(uow: UnitOfWork, round_id: UUID) -> EvaluationOut:
@@ -387,50 +321,6 @@ def evaluate_round(uow: UnitOfWork, round_id: UUID) -> EvaluationOut:
         to_review=to_review,
         failures=dict(failures),
     )
-
-
-def replace_recipient(
-    uow: UnitOfWork, program_id: UUID, body: ReplacementIn
-) -> tuple[EnrolmentRow, EnrolmentRow | None]:
-    """End the enrolment of a recipient who no longer qualifies and activate the next
-    verified candidate not under review (None when the queue is empty). Asking again
-    answers with the same pair."""
-    get_program(uow, program_id)
-    ended = uow.session.exec(
-        select(EnrolmentRow)
-        .where(
-            EnrolmentRow.program_id == program_id, EnrolmentRow.recipient_id == body.recipient_id
-        )
-        .with_for_update()
-    ).first()
-    if ended is None:
-        raise NotFound("the recipient is not enrolled in this program", code="not_enrolled")
-    if ended.status is EnrolmentStatus.ENDED:
-        successor = uow.session.get(EnrolmentRow, ended.replaced_by) if ended.replaced_by else None
-        return ended, successor
-    if ended.status is EnrolmentStatus.CANDIDATE:
-        raise Conflict("a candidate is not receiving yet", code="not_active")
-    now = uow.now()
-    successor = uow.session.exec(
-        select(EnrolmentRow)
-        .join(RecipientRow, col(RecipientRow.id) == col(EnrolmentRow.recipient_id))
-        .where(
-            EnrolmentRow.program_id == program_id,
-            EnrolmentRow.status == EnrolmentStatus.CANDIDATE,
-            col(RecipientRow.verified).is_(True),
-            col(RecipientRow.review_reason).is_(None),
-        )
-        .order_by(col(EnrolmentRow.queued_at), col(EnrolmentRow.id))
-        .limit(1)
-        .with_for_update()
-    ).first()
-    ended.status, ended.ended_at, ended.end_reason = EnrolmentStatus.ENDED, now, body.reason
-    if successor is not None:
-        successor.status, successor.active_from = EnrolmentStatus.ACTIVE, now
-        successor.replaces, ended.replaced_by = ended.id, successor.id
-        uow.session.add(successor)
-    uow.session.add(ended)
-    return ended, successor
 
 
 def settle_round(uow: UnitOfWork, delivery: DeliveryRow) -> None:
@@ -464,12 +354,11 @@ def settle_round(uow: UnitOfWork, delivery: DeliveryRow) -> None:
         ]
     )
     now = uow.now()
-    completed = PermakananRoundCompleted.following(
+    completed = uow.announce(
+        PermakananRoundCompleted,
+        after=Chain(correlation_id=round_row.id, causation_id=delivery.last_event_id),
         office_id=delivery.office_id,
         case_id=round_row.id,
-        correlation_id=round_row.id,
-        causation_id=delivery.last_event_id,
-        producer="distribution",
         occurred_at=now,
         case_type=CaseType.PERMAKANAN_ROUND,
         program_id=round_row.program_id,
@@ -481,7 +370,6 @@ def settle_round(uow: UnitOfWork, delivery: DeliveryRow) -> None:
     round_row.delivered, round_row.returned = counted.delivered, counted.returned
     round_row.last_event_id = completed.event_id
     uow.session.add(round_row)
-    uow.emit(completed)
 
 
 # A round's parcels are readied by its released goods; the round completes when every

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Final
 from uuid import UUID
@@ -24,19 +24,18 @@ from sqlmodel import col, select
 from services.distribution import permakanan, runs, sandang
 from services.distribution.common import Policy
 from services.distribution.domain import DeliveryKind, DeliveryStatus
-from services.distribution.models import (
-    DeliveryRow,
+from services.distribution.listing import ScreenAfter, page_of, pager_links
+from services.distribution.models.deliveries import DeliveryRow, IncidentPlaceRow
+from services.distribution.models.permakanan import (
     EnrolmentRow,
     EnrolmentStatus,
-    HandoverRow,
-    IncidentPlaceRow,
-    RecipientKind,
-    RecipientRow,
     RoundRow,
     RoundStatus,
-    RunRow,
 )
-from services.distribution.screens import pages, place_words
+from services.distribution.models.registry import RecipientKind, RecipientRow
+from services.distribution.models.runs import RunRow
+from services.distribution.models.sandang import HandoverRow
+from services.distribution.screens import item_lines, pages, place_words
 from shared.auth import Access, Role, scoped_office
 from shared.auth import Policy as AccessPolicy
 from shared.csrf import csrf_token
@@ -51,6 +50,9 @@ router = APIRouter(responses=ERROR_RESPONSES, tags=["screens"])
 
 STATIC: Final = Path(__file__).with_name("static")
 SEARCH_LIMIT: Final = 50
+SCREEN_PAGE: Final = 50
+UNDER_WAY_SHOWN: Final = 500
+WAITING: Final = (DeliveryStatus.CREATED,)
 OFFICE_ROLES: Final = (Role.COORDINATOR, Role.OFFICE_ADMIN)
 
 
@@ -155,6 +157,18 @@ def round_lines(rounds: list[RoundRow], today: date) -> list[RoundLine]:
     return lines
 
 
+def _enrolment_statuses(
+    uow: UnitOfWork, program_id: UUID, recipient_ids: list[UUID]
+) -> dict[UUID, EnrolmentStatus]:
+    rows = uow.session.exec(
+        select(EnrolmentRow.recipient_id, EnrolmentRow.status).where(
+            EnrolmentRow.program_id == program_id,
+            col(EnrolmentRow.recipient_id).in_(recipient_ids),
+        )
+    ).all()
+    return {recipient_id: EnrolmentStatus(status) for recipient_id, status in rows}
+
+
 def _active_counts(uow: UnitOfWork, program_ids: list[UUID]) -> Counter[UUID]:
     if not program_ids:
         return Counter()
@@ -170,11 +184,14 @@ def _active_counts(uow: UnitOfWork, program_ids: list[UUID]) -> Counter[UUID]:
 
 
 @router.get("/programs", summary="Permakanan programs (screen)", response_class=HTMLResponse)
-def programs_screen(request: Request, runtime: RuntimeDep) -> HTMLResponse:
+def programs_screen(
+    request: Request, runtime: RuntimeDep, after: ScreenAfter = None
+) -> HTMLResponse:
     """The office's permakanan programs, each with its active recipients and next round."""
 
     def work(uow: UnitOfWork) -> dict[str, Any]:
-        programs = permakanan.list_programs(uow)
+        page = permakanan.list_programs(uow, after=after, limit=SCREEN_PAGE)
+        programs = page.items
         counts = _active_counts(uow, [p.id for p in programs])
         rounds = {p.id: permakanan.rounds_of(uow, p.id) for p in programs}
         return {
@@ -188,7 +205,8 @@ def programs_screen(request: Request, runtime: RuntimeDep) -> HTMLResponse:
                     "opened": sum(r.status is not RoundStatus.PLANNED for r in rounds[p.id]),
                 }
                 for p in programs
-            ]
+            ],
+            "pager": pager_links(request, page),
         }
 
     return render(request, "programs.html", "/programs", **runtime.run(work))
@@ -224,20 +242,29 @@ def enrolment_screen(
     request: Request,
     runtime: RuntimeDep,
     q: Annotated[str | None, Query(max_length=100, description="Name or village.")] = None,
+    after: ScreenAfter = None,
 ) -> HTMLResponse:
-    """Who is enrolled, and registered persons found by name or village to enrol."""
+    """Who is enrolled (a page at a time), and registered persons found by name or
+    village to enrol."""
     policy: Policy = request.app.state.policy
     wanted = (q or "").strip()
 
     def work(uow: UnitOfWork) -> dict[str, Any]:
         program = permakanan.get_program(uow, program_id)
-        enrolled = uow.session.exec(
+        enrolled = page_of(
+            uow.session,
             select(EnrolmentRow, RecipientRow)
             .join(RecipientRow, col(RecipientRow.id) == col(EnrolmentRow.recipient_id))
-            .where(EnrolmentRow.program_id == program.id)
-            .order_by(col(EnrolmentRow.queued_at), col(EnrolmentRow.id))
-        ).all()
-        status_of = {row.recipient_id: row.status for row, _ in enrolled}
+            .where(EnrolmentRow.program_id == program.id),
+            (col(EnrolmentRow.queued_at), col(EnrolmentRow.id)),
+            types=(datetime, UUID),
+            after=after,
+            limit=SCREEN_PAGE,
+            position_of=lambda pair: (pair[0].queued_at, pair[0].id),
+            total=uow.session.exec(
+                select(func.count()).where(EnrolmentRow.program_id == program.id)
+            ).one(),
+        )
         found: list[Person] = []
         if wanted:
             pattern = f"%{wanted.lower()}%"
@@ -254,10 +281,9 @@ def enrolment_screen(
                 .order_by(col(RecipientRow.name), col(RecipientRow.id))
                 .limit(SEARCH_LIMIT)
             )
-            found = [
-                _person(row, policy, status_of.get(row.id))
-                for row in uow.session.exec(_office(query, RecipientRow.office_id)).all()
-            ]
+            people = uow.session.exec(_office(query, RecipientRow.office_id)).all()
+            status_of = _enrolment_statuses(uow, program.id, [row.id for row in people])
+            found = [_person(row, policy, status_of.get(row.id)) for row in people]
         return {
             "program": program,
             "q": wanted,
@@ -265,35 +291,53 @@ def enrolment_screen(
             "search_limit": SEARCH_LIMIT,
             "enrolled": [
                 (enrolment, _person(person, policy, enrolment.status))
-                for enrolment, person in enrolled
+                for enrolment, person in enrolled.items
             ],
+            "pager": pager_links(request, enrolled),
+            "enrolled_total": enrolled.total,
         }
 
     return render(request, "enrolments.html", "/programs", **runtime.run(work))
 
 
 @router.get("/rounds/{round_id}", summary="A round's parcels (screen)", response_class=HTMLResponse)
-def round_screen(round_id: UUID, request: Request, runtime: RuntimeDep) -> HTMLResponse:
-    """The round's parcels: to whom, where, in which state, and why one failed."""
+def round_screen(
+    round_id: UUID, request: Request, runtime: RuntimeDep, after: ScreenAfter = None
+) -> HTMLResponse:
+    """The round's parcels, by recipient's name a page at a time: to whom, where, in
+    which state, and why one failed; the counts by state are of the whole round."""
 
     def work(uow: UnitOfWork) -> dict[str, Any]:
         round_row = permakanan.get_round(uow, round_id)
         program = permakanan.get_program(uow, round_row.program_id)
-        parcels = uow.session.exec(
+        parcels = page_of(
+            uow.session,
             select(DeliveryRow, RecipientRow)
             .join(RecipientRow, col(RecipientRow.id) == col(DeliveryRow.recipient_id))
-            .where(DeliveryRow.case_id == round_row.id)
-            .order_by(col(RecipientRow.name), col(DeliveryRow.attempt))
-        ).all()
-        counts = Counter(row.status.value for row, _ in parcels)
+            .where(DeliveryRow.case_id == round_row.id),
+            (col(RecipientRow.name), col(DeliveryRow.attempt), col(DeliveryRow.id)),
+            types=(str, int, UUID),
+            after=after,
+            limit=SCREEN_PAGE,
+            position_of=lambda pair: (pair[1].name, pair[0].attempt, pair[0].id),
+        )
+        counts = dict(
+            uow.session.exec(
+                select(DeliveryRow.status, func.count())
+                .where(DeliveryRow.case_id == round_row.id)
+                .group_by(col(DeliveryRow.status))
+            ).all()
+        )
         first, last = permakanan.round_window(round_row)
         return {
             "program": program,
             "round": round_row,
             "opens_from": first,
             "opens_until": last,
-            "parcels": parcels,
-            "counts": [(s.value, counts[s.value]) for s in DeliveryStatus if counts[s.value]],
+            "parcels": parcels.items,
+            "counts": [(s.value, counts[s]) for s in DeliveryStatus if counts.get(s)],
+            "pager": pager_links(request, parcels),
+            "parcels_total": sum(counts.values()),
         }
 
     return render(request, "round.html", "/programs", **runtime.run(work))
@@ -303,7 +347,9 @@ def round_screen(round_id: UUID, request: Request, runtime: RuntimeDep) -> HTMLR
 
 
 @router.get("/sandang", summary="Sandang requests (screen)", response_class=HTMLResponse)
-def sandang_screen(request: Request, runtime: RuntimeDep) -> HTMLResponse:
+def sandang_screen(
+    request: Request, runtime: RuntimeDep, after: ScreenAfter = None
+) -> HTMLResponse:
     """Record an institution's request for a budget year; start its procurement (the
     decree's 3 months run from there); follow it to the handover (BAST)."""
 
@@ -316,7 +362,8 @@ def sandang_screen(request: Request, runtime: RuntimeDep) -> HTMLResponse:
                 RecipientRow.office_id,
             )
         ).all()
-        requests = sandang.list_sandang_requests(uow)
+        page = sandang.list_sandang_requests(uow, after=after, limit=SCREEN_PAGE)
+        requests = page.items
         names = {row.id: row.name for row in institutions}
         delivery_ids = [r.delivery_id for r in requests if r.delivery_id]
         deliveries = {
@@ -344,6 +391,7 @@ def sandang_screen(request: Request, runtime: RuntimeDep) -> HTMLResponse:
                 for r in requests
             ],
             "next_year": _office_today(uow, runtime).year + 1,
+            "pager": pager_links(request, page),
         }
 
     return render(request, "sandang.html", "/sandang", **runtime.run(work))
@@ -353,13 +401,13 @@ def sandang_screen(request: Request, runtime: RuntimeDep) -> HTMLResponse:
 
 
 @router.get("/relief", summary="Relief waiting for a team (screen)", response_class=HTMLResponse)
-def relief_screen(request: Request, runtime: RuntimeDep) -> HTMLResponse:
+def relief_screen(request: Request, runtime: RuntimeDep, after: ScreenAfter = None) -> HTMLResponse:
     """Relief deliveries whose goods left the warehouse and that no team has taken yet,
-    oldest first, each given to a team through the API; below, the relief the teams are
-    on."""
+    oldest first a page at a time, each given to a team through the API; below, the
+    relief the teams are on."""
 
     def work(uow: UnitOfWork) -> dict[str, Any]:
-        def incident(statuses: tuple[DeliveryStatus, ...]) -> Any:
+        def incident(statuses: tuple[DeliveryStatus, ...], after: str | None) -> Any:
             query = (
                 select(DeliveryRow, IncidentPlaceRow)
                 .join(
@@ -371,9 +419,18 @@ def relief_screen(request: Request, runtime: RuntimeDep) -> HTMLResponse:
                     DeliveryRow.kind == DeliveryKind.INCIDENT,
                     col(DeliveryRow.status).in_(statuses),
                 )
-                .order_by(col(DeliveryRow.created_at), col(DeliveryRow.id))
             )
-            return [
+            page = page_of(
+                uow.session,
+                _office(query, DeliveryRow.office_id),
+                (col(DeliveryRow.created_at), col(DeliveryRow.id)),
+                types=(datetime, UUID),
+                after=after,
+                # Relief under way is what the teams hold now: all of it, on one page.
+                limit=SCREEN_PAGE if statuses == WAITING else UNDER_WAY_SHOWN,
+                position_of=lambda pair: (pair[0].created_at, pair[0].id),
+            )
+            return page, [
                 {
                     "row": row,
                     "hazard": place.hazard if place else "other",
@@ -383,25 +440,21 @@ def relief_screen(request: Request, runtime: RuntimeDep) -> HTMLResponse:
                         row.destination_lat,
                         row.destination_lon,
                     ),
-                    "lines": sorted(_item_totals(row).items()),
+                    "lines": item_lines(row),
                 }
-                for row, place in uow.session.exec(_office(query, DeliveryRow.office_id)).all()
+                for row, place in page.items
             ]
 
+        waiting_page, waiting = incident(WAITING, after)
+        _, under_way = incident(runs.OPEN_FOR_THE_TEAM, None)
         return {
-            "waiting": incident((DeliveryStatus.CREATED,)),
-            "under_way": incident(runs.OPEN_FOR_THE_TEAM),
+            "waiting": waiting,
+            "under_way": under_way,
             "teams": known_teams(uow),
+            "pager": pager_links(request, waiting_page),
         }
 
     return render(request, "relief.html", "/relief", **runtime.run(work))
-
-
-def _item_totals(row: DeliveryRow) -> Counter[str]:
-    totals: Counter[str] = Counter()
-    for line in row.lines:
-        totals[str(line["item_code"])] += int(line["quantity"])
-    return totals
 
 
 def known_teams(uow: UnitOfWork) -> list[str]:

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from services.distribution.common import Policy
 from services.distribution.domain import check_image, check_proof_position, expired_lots
-from services.distribution.models import CompletionIn, DeliveryRow, ProofImageRow
+from services.distribution.models.deliveries import CompletionIn, DeliveryRow, ProofImageRow
 from shared.errors import Unprocessable
 from shared.unit_of_work import UnitOfWork
 

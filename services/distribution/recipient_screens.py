@@ -22,15 +22,16 @@ from sqlmodel import col, select
 from services.distribution import recipients, registry
 from services.distribution.eligibility import SocialRegister, permakanan_ineligibility
 from services.distribution.eligibility_rules import facts_of
-from services.distribution.models import (
+from services.distribution.listing import ScreenAfter, pager_links
+from services.distribution.models.permakanan import ProgramRow
+from services.distribution.models.registry import (
     AddressIn,
     EligibilityIn,
-    ProgramRow,
     RecipientIn,
     RecipientKind,
     RecipientRow,
 )
-from services.distribution.recipient_api import office_today, read_upload
+from services.distribution.routes.recipient_lists import office_today, read_upload
 from services.distribution.screens import pages
 from shared.auth import Access, Role, scoped_office
 from shared.auth import Policy as AccessPolicy
@@ -39,12 +40,15 @@ from shared.csrf import csrf_field
 from shared.errors import DomainError
 from shared.http import status_of
 from shared.pages import choose_language
+from shared.paging import Page
 from shared.privacy import mask_number
 from shared.service_api import RuntimeDep
 from shared.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 PAGE_SIZE: Final = 25
+# A program's list is decided a few times a year: a page holds all of them.
+DECISIONS_SHOWN: Final = 200
 STATIC: Final = Path(__file__).with_name("static")
 # A changed script or style sheet must reach the office's browsers on the next visit.
 NO_CACHE: Final = {"Cache-Control": "no-cache"}
@@ -111,38 +115,34 @@ def _listed(row: RecipientRow, vault: Any, today: date) -> Listed:
 
 @router.get("/recipients")
 def recipient_list(
-    request: Request, runtime: RuntimeDep, q: str = "", page: int = 1, done: str = ""
+    request: Request,
+    runtime: RuntimeDep,
+    q: str = "",
+    after: ScreenAfter = None,
+    done: str = "",
 ) -> HTMLResponse:
-    """Search by name, village or district, or by the whole NIK; 25 a page."""
+    """Search by name, village or district, or by the whole NIK; 25 a page, the next
+    page after the last name shown (a cursor that is not ours: 422 `bad_cursor`)."""
     policy = request.app.state.policy
-    page = max(page, 1)
     query = q.strip()[:100]
     today = office_today(runtime)
 
-    def load(uow: UnitOfWork) -> tuple[list[Listed], int]:
-        rows, total = recipients.search_recipients(
-            uow, policy, query=query, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+    def load(uow: UnitOfWork) -> tuple[list[Listed], Page[RecipientRow]]:
+        page = registry.list_recipients(
+            uow, policy.vault, query=query, after=after, limit=PAGE_SIZE, count=True
         )
-        return [_listed(row, policy.vault, today) for row in rows], total
+        return [_listed(row, policy.vault, today) for row in page.items], page
 
-    listed, total = runtime.run(load)
-    pages_count = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-
-    def page_url(number: int) -> str:
-        return "/ui/recipients?" + urlencode({"q": query, "page": number})
-
+    listed, page = runtime.run(load)
     return render(
         request,
         "recipients.html",
         "/ui/recipients",
         recipients=listed,
-        total=total,
+        total=page.total or 0,
         query=query,
-        page=page,
-        pages_count=pages_count,
-        previous_url=page_url(page - 1) if page > 1 else None,
-        next_url=page_url(page + 1) if page < pages_count else None,
         done=done,
+        pager=pager_links(request, page),
     )
 
 
@@ -340,7 +340,9 @@ def _decision_page(
         if (scope := scoped_office()) is not None:
             people_query = people_query.where(RecipientRow.office_id == scope)
         people = [_listed(row, policy.vault, today) for row in uow.session.exec(people_query)]
-        decided = list(recipients.decisions_of(uow, chosen.id)) if chosen else []
+        decided = (
+            recipients.decisions_of(uow, chosen.id, limit=DECISIONS_SHOWN).items if chosen else []
+        )
         return {"programs": programs, "chosen": chosen, "people": people, "decided": decided}
 
     return render(

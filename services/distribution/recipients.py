@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, Field, StringConstraints, ValidationError
-from sqlalchemy import func, or_
 from sqlmodel import col, select
 
-from services.distribution import permakanan, registry
+from services.distribution import enrolments, permakanan, registry
 from services.distribution.common import Policy
 from services.distribution.eligibility import (
     DECREE_WORDS,
@@ -34,12 +32,11 @@ from services.distribution.eligibility_rules import (
     eligibility_columns,
     facts_of,
 )
-from services.distribution.models import (
+from services.distribution.listing import page_of
+from services.distribution.models.permakanan import EnrolmentIn, EnrolmentStatus, ListDecisionRow
+from services.distribution.models.registry import (
     AddressIn,
     EligibilityIn,
-    EnrolmentIn,
-    EnrolmentStatus,
-    ListDecisionRow,
     RecipientIn,
     RecipientKind,
     RecipientRow,
@@ -49,6 +46,7 @@ from shared.auth import scoped_office
 from shared.contracts.envelope import GeoPoint, ShortText
 from shared.errors import Conflict, DomainError, Oversized, Unprocessable
 from shared.http import ApiModel
+from shared.paging import Page
 from shared.unit_of_work import UnitOfWork
 
 
@@ -409,7 +407,7 @@ def record_decision(
     problems: list[str] = []
     for recipient_id in body.recipient_ids:
         try:
-            enrolment = permakanan.enrol(
+            enrolment = enrolments.enrol(
                 uow, program_id, EnrolmentIn(recipient_id=recipient_id), today=today
             )
         except DomainError as refused:
@@ -442,50 +440,20 @@ def record_decision(
     return decision
 
 
-def decisions_of(uow: UnitOfWork, program_id: UUID) -> Sequence[ListDecisionRow]:
-    """A program's decisions, oldest first."""
+def decisions_of(
+    uow: UnitOfWork, program_id: UUID, *, after: str | None = None, limit: int
+) -> Page[ListDecisionRow]:
+    """A page of a program's decisions, oldest first."""
     permakanan.get_program(uow, program_id)
-    return uow.session.exec(
-        select(ListDecisionRow)
-        .where(ListDecisionRow.program_id == program_id)
-        .order_by(col(ListDecisionRow.decided_on), col(ListDecisionRow.recorded_at))
-    ).all()
+    query = select(ListDecisionRow).where(ListDecisionRow.program_id == program_id)
+    key = (
+        col(ListDecisionRow.decided_on),
+        col(ListDecisionRow.recorded_at),
+        col(ListDecisionRow.id),
+    )
+    return page_of(uow.session, query, key, types=(date, datetime, UUID), after=after, limit=limit)
 
 
 def decision_view(row: ListDecisionRow) -> DecisionOut:
     """The API view of a decision."""
     return DecisionOut.model_validate(row, from_attributes=True)
-
-
-# --- the registry, searched and paged -------------------------------------------------------
-
-
-def search_recipients(
-    uow: UnitOfWork, policy: Policy, *, query: str, offset: int, limit: int
-) -> tuple[Sequence[RecipientRow], int]:
-    """Recipients of the caller's office by name, village or district (a part of it), or
-    exactly by a 16-digit NIK (through its keyed hash: the NIK is never searched in
-    clear); with the total for paging."""
-    condition: Any = True
-    wanted = query.strip()
-    if re.fullmatch(r"\d{16}", wanted):
-        condition = col(RecipientRow.nik_hash).in_(policy.vault.fingerprints(wanted))
-    elif wanted:
-        # What was typed is searched as typed: its % and _ are not wildcards.
-        literal = wanted.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{literal}%"
-        condition = or_(
-            func.lower(RecipientRow.name).like(pattern, escape="\\"),
-            func.lower(RecipientRow.village).like(pattern, escape="\\"),
-            func.lower(RecipientRow.district).like(pattern, escape="\\"),
-        )
-    base = select(RecipientRow).where(condition)
-    counted = select(func.count()).select_from(RecipientRow).where(condition)
-    if (scope := scoped_office()) is not None:
-        base = base.where(RecipientRow.office_id == scope)
-        counted = counted.where(RecipientRow.office_id == scope)
-    total = uow.session.exec(counted).one()
-    rows = uow.session.exec(
-        base.order_by(col(RecipientRow.name), col(RecipientRow.id)).offset(offset).limit(limit)
-    ).all()
-    return rows, int(total)

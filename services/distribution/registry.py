@@ -7,11 +7,11 @@ the office's decision, search) are in `recipients.py`."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy import and_, func, or_, true
 from sqlmodel import col, select
 
 from services.distribution.common import Policy
@@ -21,11 +21,12 @@ from services.distribution.eligibility_rules import (
     eligibility_columns,
     mask_register_id,
 )
-from services.distribution.models import (
+from services.distribution.listing import page_of
+from services.distribution.models.deliveries import DeliveryRow
+from services.distribution.models.permakanan import EnrolmentRow
+from services.distribution.models.registry import (
     AddressIn,
     CorrectionIn,
-    DeliveryRow,
-    EnrolmentRow,
     RecipientIn,
     RecipientKind,
     RecipientOut,
@@ -34,6 +35,7 @@ from services.distribution.models import (
 from services.distribution.privacy import PersonalDataVault
 from shared.auth import scoped_office, visible_to_caller
 from shared.errors import Conflict, Unprocessable
+from shared.paging import Page
 from shared.privacy import mask_number, mask_phone
 from shared.records import record_for_caller
 from shared.regions import (
@@ -291,19 +293,62 @@ def get_recipient(uow: UnitOfWork, recipient_id: UUID) -> RecipientRow:
 
 
 def list_recipients(
-    uow: UnitOfWork, *, kind: RecipientKind | None, flagged: bool | None, limit: int
-) -> Sequence[RecipientRow]:
-    """Recipients by name; `flagged` lists those up for review."""
-    query = select(RecipientRow).order_by(col(RecipientRow.name)).limit(limit)
+    uow: UnitOfWork,
+    vault: PersonalDataVault,
+    *,
+    query: str = "",
+    kind: RecipientKind | None = None,
+    flagged: bool | None = None,
+    after: str | None = None,
+    limit: int,
+    count: bool = False,
+) -> Page[RecipientRow]:
+    """A page of the caller's office's recipients by name, found by a part of their
+    name, village or district, or exactly by a 16-digit NIK (through its keyed hash: the
+    NIK is never searched in clear); `flagged` lists those up for review. `count` adds
+    how many match (the office's rows: its index keeps it cheap)."""
+    condition = _search_condition(vault, query.strip())
     if (scope := scoped_office()) is not None:
-        query = query.where(RecipientRow.office_id == scope)
+        condition = and_(condition, col(RecipientRow.office_id) == scope)
     if kind is not None:
-        query = query.where(RecipientRow.kind == kind)
-    if flagged is True:
-        query = query.where(col(RecipientRow.review_reason).is_not(None))
-    elif flagged is False:
-        query = query.where(col(RecipientRow.review_reason).is_(None))
-    return uow.session.exec(query).all()
+        condition = and_(condition, col(RecipientRow.kind) == kind)
+    if flagged is not None:
+        reviewed = col(RecipientRow.review_reason)
+        condition = and_(condition, reviewed.is_not(None) if flagged else reviewed.is_(None))
+    total = (
+        uow.session.exec(select(func.count()).select_from(RecipientRow).where(condition)).one()
+        if count
+        else None
+    )
+    return page_of(
+        uow.session,
+        select(RecipientRow).where(condition),
+        (col(RecipientRow.name), col(RecipientRow.id)),
+        types=(str, UUID),
+        after=after,
+        limit=limit,
+        total=total,
+    )
+
+
+def is_whole_nik(query: str) -> bool:
+    """Whether a search is a person's whole NIK (looked up by its keyed hash)."""
+    return re.fullmatch(r"\d{16}", query.strip()) is not None
+
+
+def _search_condition(vault: PersonalDataVault, wanted: str) -> Any:
+    if is_whole_nik(wanted):
+        return col(RecipientRow.nik_hash).in_(vault.fingerprints(wanted))
+    if not wanted:
+        return true()
+    # What was typed is searched as typed: its % and _ are not wildcards.
+    literal = wanted.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{literal}%"
+    return or_(
+        func.lower(RecipientRow.name).like(pattern, escape="\\"),
+        func.lower(RecipientRow.village).like(pattern, escape="\\"),
+        func.lower(RecipientRow.district).like(pattern, escape="\\"),
+    )
 
 
 def verify_recipient(uow: UnitOfWork, recipient_id: UUID) -> RecipientRow:

@@ -22,7 +22,7 @@ from fastapi import Depends, Request
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from services.distribution.models import PersonalDataRevealRow
+from services.distribution.models.registry import PersonalDataRevealRow
 from services.distribution.settings import DistributionSettings
 from shared.auth import Principal
 from shared.errors import LimitReached

@@ -4,7 +4,6 @@ holds outside a run, named by the incident's hazard and place."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -18,22 +17,19 @@ from services.distribution.domain import (
     check_in_indonesia,
     plan_route,
 )
-from services.distribution.models import (
-    DeliveryRow,
-    IncidentPlaceRow,
-    RecipientRow,
-    RunIn,
-    RunRow,
-    RunStatus,
-)
+from services.distribution.listing import page_of
+from services.distribution.models.deliveries import DeliveryRow, IncidentPlaceRow
+from services.distribution.models.registry import RecipientRow
+from services.distribution.models.runs import RunIn, RunRow, RunStatus
 from shared.auth import scoped_office
 from shared.contracts.distribution import DeliveryRunDeparted, DeliveryRunPlanned
 from shared.contracts.envelope import EventBase
 from shared.contracts.intake import IncidentReported
 from shared.contracts.union import AnyEvent
 from shared.errors import Conflict, NotFound, Unprocessable
+from shared.paging import Page
 from shared.records import record_for_caller
-from shared.unit_of_work import UnitOfWork
+from shared.unit_of_work import Chain, UnitOfWork
 
 E = TypeVar("E", bound=EventBase)
 
@@ -113,12 +109,11 @@ def _announce_run(
 ) -> E:
     """One event for a run's program deliveries of one case, continuing their chain."""
     first = rows[0]
-    event = event_type.following(
+    event = uow.announce(
+        event_type,
+        after=Chain(correlation_id=first.correlation_id, causation_id=first.last_event_id),
         office_id=first.office_id,
         case_id=first.case_id,
-        correlation_id=first.correlation_id,
-        causation_id=first.last_event_id,
-        producer="distribution",
         occurred_at=now,
         case_type=first.case_type,
         delivery_ids=tuple(row.id for row in rows),
@@ -127,7 +122,6 @@ def _announce_run(
     for row in rows:
         row.last_event_id = event.event_id
         uow.session.add(row)
-    uow.emit(event)
     return event
 
 
@@ -176,14 +170,17 @@ def depart_run(uow: UnitOfWork, run_id: UUID) -> RunRow:
     return run
 
 
-def runs_for(uow: UnitOfWork, *, team: str | None, on: date) -> Sequence[RunRow]:
-    """The runs of a day (of one team, if given)."""
-    query = select(RunRow).where(RunRow.run_date == on).order_by(col(RunRow.created_at))
+def runs_for(
+    uow: UnitOfWork, *, team: str | None, on: date, after: str | None = None, limit: int = 50
+) -> Page[RunRow]:
+    """A page of the runs of a day (of one team, if given), in the order they were made."""
+    query = select(RunRow).where(RunRow.run_date == on)
     if (scope := scoped_office()) is not None:
         query = query.where(RunRow.office_id == scope)
     if team is not None:
         query = query.where(RunRow.team == team)
-    return uow.session.exec(query).all()
+    key = (col(RunRow.created_at), col(RunRow.id))
+    return page_of(uow.session, query, key, types=(datetime, UUID), after=after, limit=limit)
 
 
 def on_incident_reported(uow: UnitOfWork, event: AnyEvent) -> None:

@@ -5,7 +5,8 @@ the goods are released, and the BAST a completed handover leaves."""
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from collections.abc import Sequence
+from datetime import datetime
 from uuid import UUID, uuid4
 
 from sqlmodel import col, select
@@ -16,12 +17,12 @@ from services.distribution.common import (
     open_released_delivery,
 )
 from services.distribution.domain import DeliveryKind
-from services.distribution.models import (
-    CompletionIn,
-    DeliveryRow,
+from services.distribution.listing import page_of
+from services.distribution.models.deliveries import CompletionIn, DeliveryRow
+from services.distribution.models.registry import RecipientKind
+from services.distribution.models.sandang import (
     HandoverRow,
     ProcurementStartIn,
-    RecipientKind,
     SandangRequestIn,
     SandangRequestRow,
     SandangStatus,
@@ -35,10 +36,11 @@ from shared.contracts.distribution import (
     SandangRequested,
 )
 from shared.contracts.envelope import CaseType, NeedLine
-from shared.contracts.logistics import DispatchReleased
+from shared.contracts.logistics import DispatchLine, DispatchReleased
 from shared.errors import Conflict, NotFound, PermanentEventError, Unprocessable
+from shared.paging import Page
 from shared.records import record_for_caller
-from shared.unit_of_work import UnitOfWork
+from shared.unit_of_work import Chain, UnitOfWork
 
 
 def request_sandang(uow: UnitOfWork, policy: Policy, body: SandangRequestIn) -> SandangRequestRow:
@@ -62,10 +64,10 @@ def request_sandang(uow: UnitOfWork, policy: Policy, body: SandangRequestIn) -> 
         )
     request_id = uuid4()
     lines = tuple(body.lines)
-    requested = SandangRequested.first(
+    requested = uow.announce(
+        SandangRequested,
         office_id=office_id,
         case_id=request_id,
-        producer="distribution",
         occurred_at=now,
         case_type=CaseType.SANDANG_REQUEST,
         institution_id=institution.id,
@@ -77,14 +79,13 @@ def request_sandang(uow: UnitOfWork, policy: Policy, body: SandangRequestIn) -> 
         id=request_id,
         office_id=office_id,
         institution_id=institution.id,
-        lines=[line.model_dump(mode="json") for line in lines],
+        lines=list(lines),
         needed_by=body.needed_by,
         budget_year=body.budget_year,
         created_at=now,
         last_event_id=requested.event_id,
     )
     uow.session.add(row)
-    uow.emit(requested)
     return row
 
 
@@ -108,11 +109,11 @@ def start_sandang_procurement(
         )
     institution = get_recipient(uow, request.institution_id)
     now = uow.now()
-    lines = tuple(NeedLine.model_validate(line) for line in request.lines)
-    started = SandangProcurementStarted.first(
+    lines = tuple(request.lines)
+    started = uow.announce(
+        SandangProcurementStarted,
         office_id=request.office_id,
         case_id=request.id,
-        producer="distribution",
         occurred_at=now,
         case_type=CaseType.SANDANG_REQUEST,
         institution_id=institution.id,
@@ -121,9 +122,9 @@ def start_sandang_procurement(
         budget_year=request.budget_year,
         started_by=body.started_by,
     )
-    goods = GoodsRequested.caused_by(
-        started,
-        producer="distribution",
+    goods = uow.announce(
+        GoodsRequested,
+        after=started,
         occurred_at=now,
         purpose="sandang_request",
         lines=lines,
@@ -134,8 +135,6 @@ def start_sandang_procurement(
     request.procurement_started_at, request.procurement_started_by = now, body.started_by
     request.last_event_id = goods.event_id
     uow.session.add(request)
-    uow.emit(started)
-    uow.emit(goods)
     return request
 
 
@@ -147,19 +146,18 @@ def get_sandang_request(uow: UnitOfWork, request_id: UUID) -> SandangRequestRow:
 
 
 def list_sandang_requests(
-    uow: UnitOfWork, *, status: SandangStatus | None = None, limit: int = 200
-) -> list[SandangRequestRow]:
-    """The caller's office's clothing requests, newest first."""
-    query = (
-        select(SandangRequestRow)
-        .order_by(col(SandangRequestRow.created_at).desc(), col(SandangRequestRow.id))
-        .limit(limit)
-    )
+    uow: UnitOfWork, *, status: SandangStatus | None = None, after: str | None, limit: int
+) -> Page[SandangRequestRow]:
+    """A page of the caller's office's clothing requests, newest first."""
+    query = select(SandangRequestRow)
     if status is not None:
         query = query.where(SandangRequestRow.status == status)
     if (scope := scoped_office()) is not None:
         query = query.where(SandangRequestRow.office_id == scope)
-    return list(uow.session.exec(query).all())
+    key = (col(SandangRequestRow.created_at), col(SandangRequestRow.id))
+    return page_of(
+        uow.session, query, key, types=(datetime, UUID), after=after, limit=limit, newest_first=True
+    )
 
 
 def get_handover(uow: UnitOfWork, handover_id: UUID) -> HandoverRow:
@@ -208,34 +206,31 @@ def record_handover(uow: UnitOfWork, delivery: DeliveryRow, completion: Completi
             received_by=completion.received_by,
             relation=completion.relation or "",
             handed_over_by=delivery.team,
-            lines=[line.model_dump(mode="json") for line in lines],
+            lines=lines,
             handed_over_at=now,
         )
     )
     request.status, request.handover_id = SandangStatus.HANDED_OVER, handover_id
     uow.session.add(request)
-    uow.emit(
-        SandangHandedOver.following(
-            office_id=delivery.office_id,
-            case_id=request.id,
-            correlation_id=request.id,
-            causation_id=delivery.last_event_id,
-            producer="distribution",
-            occurred_at=now,
-            case_type=CaseType.SANDANG_REQUEST,
-            institution_id=request.institution_id,
-            handover_id=handover_id,
-            received_by=completion.received_by,
-            lines=tuple(lines),
-        )
+    uow.announce(
+        SandangHandedOver,
+        after=Chain(correlation_id=request.id, causation_id=delivery.last_event_id),
+        office_id=delivery.office_id,
+        case_id=request.id,
+        occurred_at=now,
+        case_type=CaseType.SANDANG_REQUEST,
+        institution_id=request.institution_id,
+        handover_id=handover_id,
+        received_by=completion.received_by,
+        lines=tuple(lines),
     )
 
 
-def _need_lines(lines: list[dict[str, Any]]) -> list[NeedLine]:
+def _need_lines(lines: Sequence[DispatchLine | NeedLine]) -> list[NeedLine]:
     """Quantities per item, summed over lots."""
     totals: Counter[str] = Counter()
     for line in lines:
-        totals[line["item_code"]] += int(line["quantity"])
+        totals[line.item_code] += line.quantity
     return [NeedLine(item_code=item, quantity=qty) for item, qty in sorted(totals.items())]
 
 

@@ -16,13 +16,9 @@ from urllib.parse import quote
 from uuid import UUID
 
 from services.distribution.domain import DeliveryKind, DeliveryStatus, FailureReason
-from services.distribution.models import (
-    DeliveryRow,
-    IncidentPlaceRow,
-    RecipientRow,
-    RunOut,
-    RunRow,
-)
+from services.distribution.models.deliveries import DeliveryRow, IncidentPlaceRow
+from services.distribution.models.registry import RecipientRow
+from services.distribution.models.runs import RunOut, RunRow
 from shared.pages import Pages
 
 pages = Pages(
@@ -89,11 +85,11 @@ class Run:
     stops: list[Stop]
 
 
-def _lines(row: DeliveryRow) -> list[tuple[str, int]]:
-    """Quantities per item (a released dispatch lists one line per lot)."""
+def item_lines(row: DeliveryRow) -> list[tuple[str, int]]:
+    """Quantities per item code, by code (a released dispatch lists one line per lot)."""
     totals: Counter[str] = Counter()
     for line in row.lines:
-        totals[str(line["item_code"])] += int(line["quantity"])
+        totals[line.item_code] += line.quantity
     return sorted(totals.items())
 
 
@@ -124,7 +120,7 @@ def _stop(
         hazard=place.hazard if place else ("other" if row.kind is DeliveryKind.INCIDENT else None),
         recipient=person.name if person else None,
         place=where,
-        lines=_lines(row),
+        lines=item_lines(row),
         lat=row.destination_lat,
         lon=row.destination_lon,
         leg_km=leg_km,

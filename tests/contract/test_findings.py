@@ -10,14 +10,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, ValidationError
 
-from services.distribution.models import (
-    ArrivalIn,
-    CompletionIn,
-    CorrectionIn,
-    ProgramIn,
-    RecipientIn,
-    RunIn,
-)
+from services.distribution.models.deliveries import ArrivalIn, CompletionIn
+from services.distribution.models.permakanan import ProgramIn
+from services.distribution.models.registry import CorrectionIn, RecipientIn
+from services.distribution.models.runs import RunIn
 from services.intake.models import ReportIn, VerificationIn
 from services.logistics.models.catalogue import WarehouseIn
 from services.notify.app import create_app as create_notify

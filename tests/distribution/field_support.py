@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from services.distribution import deliveries, runs
-from services.distribution.models import AssignmentIn
+from services.distribution.models.deliveries import AssignmentIn
 from shared.contracts.envelope import Address, GeoPoint, HazardType, NeedLine
 from shared.contracts.intake import IncidentReported, Reporter
 from shared.contracts.logistics import DispatchLine, DispatchReleased
@@ -89,7 +89,9 @@ def relief(
         runs.on_incident_reported(uow, report)
         deliveries.on_dispatch_released(uow, release)
         uow.session.flush()
-        [delivery] = deliveries.list_deliveries(uow, status=None, case_id=report.case_id, limit=2)
+        [delivery] = deliveries.list_deliveries(
+            uow, status=None, case_id=report.case_id, limit=2
+        ).items
         deliveries.assign(uow, delivery.id, AssignmentIn(team=team))
         return delivery.id
 

@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any
 
 from cryptography.fernet import Fernet
+from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import select
 
@@ -20,9 +21,9 @@ from services.distribution import registry
 from services.distribution.app import build_policy
 from services.distribution.common import Policy
 from services.distribution.migrations import HISTORY
-from services.distribution.models import (
+from services.distribution.models.base import DistributionTable
+from services.distribution.models.registry import (
     AddressIn,
-    DistributionTable,
     EligibilityIn,
     RecipientIn,
     RecipientKind,
@@ -188,3 +189,21 @@ def png_bytes(width: int = 40, height: int = 20) -> bytes:
 @cache
 def signature() -> str:
     return "data:image/png;base64," + base64.b64encode(png_bytes()).decode()
+
+
+def create_program(
+    client: TestClient, *, name: str = "Permakanan 2026", start_date: str = "2026-01-05"
+) -> dict[str, Any]:
+    """A program of one rice parcel a recipient, made over HTTP."""
+    created = client.post(
+        "/permakanan/programs",
+        json={
+            "name": name,
+            "start_date": start_date,
+            "parcel": [{"item_code": "RICE-5KG", "quantity": 2}],
+            "hub": HUB.model_dump(),
+        },
+    )
+    assert created.status_code == 201, created.text
+    program: dict[str, Any] = created.json()
+    return program

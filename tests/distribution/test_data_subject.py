@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from services.distribution import registry
 from services.distribution.common import Policy
-from services.distribution.models import AddressIn, CorrectionIn
+from services.distribution.models.registry import AddressIn, CorrectionIn
 from shared.audit import acting_as
 from shared.clock import FixedClock
 from shared.errors import Conflict, Unprocessable

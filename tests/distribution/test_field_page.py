@@ -66,10 +66,11 @@ def test_the_screen_shows_the_teams_relief_named_in_words_with_goods_and_a_geo_l
     assert "<h1>Tugas hari ini</h1>" in page.text
     assert f'data-delivery="{delivery_id}" data-status="assigned"' in page.text
     assert "<h3>Banjir · Sukarame, Tenggarong</h3>" in page.text
-    assert (
-        "<b>40</b> \N{MULTIPLICATION SIGN} RICE-5KG" in page.text
-    )  # two lots of one item read as one line
-    assert "<b>5</b> \N{MULTIPLICATION SIGN} TARP-4X6" in page.text
+    # Two lots of one item read as one line, the item by its name, its code beside it.
+    rice = '<b>40</b> \N{MULTIPLICATION SIGN} Beras 5 kg <small class="muted item-code">RICE-5KG'
+    assert rice in page.text
+    # The events carry only codes: an item distribution has no name for stays its code.
+    assert "<b>5</b> \N{MULTIPLICATION SIGN} TARP-4X6</li>" in page.text
     assert (
         'href="geo:-0.421000,116.987000?q=-0.421000,116.987000'
         '(Banjir%20%C2%B7%20Sukarame%2C%20Tenggarong)"'
@@ -86,6 +87,7 @@ def test_the_screen_speaks_english_when_asked(client: TestClient) -> None:
     assert "<h3>Landslide · Sukarame, Tenggarong</h3>" in page.text
     assert "(Landslide%20%C2%B7%20Sukarame%2C%20Tenggarong)" in page.text
     assert "Open in navigation" in page.text and "Tanah longsor" not in page.text
+    assert "Rice, 5 kg" in page.text and "Beras" not in page.text
 
 
 def test_only_the_teams_own_offices_relief_is_on_its_screen(client: TestClient) -> None:

@@ -29,7 +29,7 @@ from selenium.webdriver.support.ui import Select
 from sqlmodel import select
 
 from services.distribution.app import create_app
-from services.distribution.models import StepReceiptRow
+from services.distribution.models.deliveries import StepReceiptRow
 from services.distribution.settings import DistributionSettings
 from shared.auth import TOKEN_COOKIE, AuthSettings, Principal, Role, issue_token
 from shared.clock import office_today

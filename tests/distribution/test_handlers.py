@@ -14,12 +14,12 @@ from sqlalchemy import select
 from services.distribution import deliveries
 from services.distribution.domain import DeliveryStatus
 from services.distribution.migrations import HISTORY
-from services.distribution.models import (
+from services.distribution.models.base import DistributionTable
+from services.distribution.models.deliveries import (
     ArrivalIn,
     AssignmentIn,
     CompletionIn,
     DeliveryRow,
-    DistributionTable,
     FailureIn,
 )
 from services.distribution.settings import DistributionSettings
@@ -120,7 +120,9 @@ def outbox(runtime: ServiceRuntime) -> list[AnyEvent]:
 def deliveries_of(runtime: ServiceRuntime, case_id: uuid.UUID) -> list[DeliveryRow]:
     return list(
         runtime.run(
-            lambda uow: deliveries.list_deliveries(uow, status=None, case_id=case_id, limit=100)
+            lambda uow: (
+                deliveries.list_deliveries(uow, status=None, case_id=case_id, limit=100).items
+            )
         )
     )
 
@@ -365,14 +367,18 @@ def test_list_filters_by_state_and_incident_newest_first(
     assert [row.id for row in listed][1:] == [older]
     assert other_case not in [row.id for row in listed]
     assigned = runtime.run(
-        lambda uow: deliveries.list_deliveries(
-            uow, status=DeliveryStatus.ASSIGNED, case_id=case_id, limit=10
+        lambda uow: (
+            deliveries.list_deliveries(
+                uow, status=DeliveryStatus.ASSIGNED, case_id=case_id, limit=10
+            ).items
         )
     )
     assert [row.id for row in assigned] == [older]
     created = runtime.run(
-        lambda uow: deliveries.list_deliveries(
-            uow, status=DeliveryStatus.CREATED, case_id=None, limit=10
+        lambda uow: (
+            deliveries.list_deliveries(
+                uow, status=DeliveryStatus.CREATED, case_id=None, limit=10
+            ).items
         )
     )
     assert older not in [row.id for row in created]

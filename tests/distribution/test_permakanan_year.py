@@ -15,21 +15,18 @@ from uuid import UUID
 
 import pytest
 
-from services.distribution import deliveries, permakanan, registry, runs
+from services.distribution import deliveries, enrolments, permakanan, registry, runs
 from services.distribution.common import Policy
 from services.distribution.domain import DeliveryStatus, FailureReason, Resolution
-from services.distribution.models import (
-    CompletionIn,
-    DeliveryRow,
+from services.distribution.models.deliveries import CompletionIn, DeliveryRow, FailureIn, ReturnIn
+from services.distribution.models.permakanan import (
     EnrolmentIn,
     EnrolmentStatus,
-    FailureIn,
     ProgramIn,
     ReplacementIn,
-    ReturnIn,
     RoundStatus,
-    RunIn,
 )
+from services.distribution.models.runs import RunIn
 from shared.clock import FixedClock
 from shared.contracts.distribution import (
     DeliveryReturned,
@@ -84,8 +81,10 @@ def service(database_url: str, clock: FixedClock) -> Iterator[tuple[ServiceRunti
 
 def ready_parcels(runtime: ServiceRuntime, round_id: UUID) -> list[DeliveryRow]:
     rows = runtime.run(
-        lambda uow: deliveries.list_deliveries(
-            uow, status=DeliveryStatus.CREATED, case_id=round_id, limit=1000
+        lambda uow: (
+            deliveries.list_deliveries(
+                uow, status=DeliveryStatus.CREATED, case_id=round_id, limit=1000
+            ).items
         )
     )
     # Runs by village then position: one vehicle covers neighbouring stops.
@@ -175,7 +174,7 @@ def test_one_permakanan_year_for_200_recipients_accounts_for_every_parcel(
         for serial in range(1, RECIPIENTS + CANDIDATES + 1):
             row = registry.register_recipient(uow, policy, person(serial, rng=rng))
             uow.session.flush()
-            permakanan.enrol(
+            enrolments.enrol(
                 uow, program.id, EnrolmentIn(recipient_id=row.id, as_candidate=serial > RECIPIENTS)
             )
             (active if serial <= RECIPIENTS else waiting).append(row.id)
@@ -251,7 +250,7 @@ def test_one_permakanan_year_for_200_recipients_accounts_for_every_parcel(
         for recipient_id in evaluation.to_review:
             ended, successor = runtime.run(
                 partial(
-                    permakanan.replace_recipient,
+                    enrolments.replace_recipient,
                     program_id=program_id,
                     body=ReplacementIn(recipient_id=recipient_id, reason="no longer qualifies"),
                 )
@@ -264,7 +263,7 @@ def test_one_permakanan_year_for_200_recipients_accounts_for_every_parcel(
     events = outbox(runtime)
     final_rounds = runtime.run(lambda uow: permakanan.rounds_of(uow, program_id))
     everything = runtime.run(
-        lambda uow: deliveries.list_deliveries(uow, status=None, case_id=None, limit=10_000)
+        lambda uow: deliveries.list_deliveries(uow, status=None, case_id=None, limit=10_000).items
     )
     by_round: dict[UUID, list[DeliveryRow]] = {}
     for row in everything:

@@ -5,6 +5,7 @@ unknown ids and bad filters clearly, keep the NIK masked and escape what was typ
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -12,12 +13,15 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from services.distribution import deliveries, runs
 from services.distribution.app import create_app
 from services.distribution.settings import DistributionSettings
 from shared.auth import AuthSettings, Role
 from shared.clock import office_today
 from shared.runtime import ServiceRuntime
-from tests.distribution.programs_support import HUB, institution, make_settings, person
+from shared.unit_of_work import UnitOfWork
+from tests.distribution.field_support import incident_events
+from tests.distribution.programs_support import HUB, institution, make_settings, nik, person
 from tests.support.access import SECRET, token_for
 
 AUTH = AuthSettings(required=True, secret=SECRET)
@@ -209,3 +213,59 @@ def test_only_a_coordinator_gives_relief_to_a_team_and_a_field_team_sees_no_offi
     assert 'href="/programs"' not in field  # no links to screens the team may not open
     coordinator_field = client.get("/field", headers=KUKAR, params={"team": "Tim A"}).text
     assert 'href="/relief"' in coordinator_field and 'href="/programs"' in coordinator_field
+
+
+def waiting_relief(runtime: ServiceRuntime, village: str) -> None:
+    """An incident's relief whose goods left the warehouse, not yet given to a team."""
+    report, release = incident_events(village=village)
+
+    def work(uow: UnitOfWork) -> None:
+        runs.on_incident_reported(uow, report)
+        deliveries.on_dispatch_released(uow, release)
+
+    runtime.run(work)
+
+
+def test_the_relief_screen_names_the_goods_in_the_pages_language_with_the_code_beside(
+    client: TestClient,
+) -> None:
+    waiting_relief(client.app.state.runtime, "Sukarame")  # type: ignore[attr-defined]  # a FastAPI app
+
+    indonesian = client.get("/relief", headers=KUKAR).text
+    english = client.get("/relief", headers=KUKAR, params={"lang": "en"}).text
+
+    assert 'Beras 5 kg <small class="muted item-code">RICE-5KG</small>' in indonesian
+    assert 'Rice, 5 kg <small class="muted item-code">RICE-5KG</small>' in english
+    # The events carry only codes: an item distribution has no name for stays its code.
+    assert "\N{MULTIPLICATION SIGN} TARP-4X6</li>" in indonesian
+
+
+def test_the_relief_screen_pages_the_waiting_relief_oldest_first(client: TestClient) -> None:
+    runtime: ServiceRuntime = client.app.state.runtime  # type: ignore[attr-defined]  # a FastAPI app
+    villages = [f"Desa {n:02d}" for n in range(53)]  # 50 a page
+    for village in villages:
+        waiting_relief(runtime, village)
+
+    first = client.get("/relief", headers=KUKAR).text
+    next_url = re.search(r'id="next-page" href="([^"]+)"', first)
+    assert next_url is not None
+    second = client.get(next_url.group(1).replace("&amp;", "&"), headers=KUKAR).text
+
+    shown = re.findall(r"<h2>Banjir · (Desa \d+), Tenggarong</h2>", first + second)
+    assert shown == villages
+    assert 'id="next-page"' not in second and 'id="first-page" href="/relief"' in second
+
+
+def test_only_a_coordinator_or_office_admin_may_look_a_recipient_up_by_nik(
+    client: TestClient,
+) -> None:
+    created(client.post("/recipients", headers=KUKAR, json=person(31).model_dump(mode="json")))
+    field_team = as_user("kukar", Role.FIELD_TEAM)
+
+    by_team = client.get("/recipients", headers=field_team, params={"q": nik(31)})
+    by_name = client.get("/recipients", headers=field_team, params={"q": "penerima 031"})
+    by_coordinator = client.get("/recipients", headers=KUKAR, params={"q": nik(31)})
+
+    error(by_team, 403, "forbidden")
+    assert [row["name"] for row in created(by_name)] == ["Penerima 031"]
+    assert [row["name"] for row in created(by_coordinator)] == ["Penerima 031"]

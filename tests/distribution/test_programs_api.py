@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from services.distribution import deliveries
 from services.distribution.app import create_app
-from services.distribution.models import RunIn
+from services.distribution.models.runs import RunIn
 from services.distribution.privacy import KEY_FILE, load_data_keys
 from services.distribution.settings import DistributionSettings
 from shared.contracts.envelope import CaseType

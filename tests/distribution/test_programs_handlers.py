@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from services.distribution import deliveries, permakanan, registry, runs, sandang
+from services.distribution import deliveries, enrolments, permakanan, registry, runs, sandang
 from services.distribution.common import Policy
 from services.distribution.domain import (
     DeliveryKind,
@@ -24,27 +24,26 @@ from services.distribution.domain import (
     Resolution,
     leg_km,
 )
-from services.distribution.models import (
-    AddressIn,
+from services.distribution.models.deliveries import (
     ArrivalIn,
     CompletionIn,
     DeliveryRow,
+    FailureIn,
+    ReturnIn,
+)
+from services.distribution.models.permakanan import (
     EnrolmentIn,
     EnrolmentStatus,
-    FailureIn,
     OpeningOverride,
-    ProcurementStartIn,
     ProgramIn,
     ProgramRow,
-    RecipientRow,
     ReplacementIn,
-    ReturnIn,
     RoundRow,
     RoundStatus,
-    RunIn,
-    SandangRequestIn,
-    SandangStatus,
 )
+from services.distribution.models.registry import AddressIn, RecipientRow
+from services.distribution.models.runs import RunIn
+from services.distribution.models.sandang import ProcurementStartIn, SandangRequestIn, SandangStatus
 from shared.clock import FixedClock
 from shared.contracts.distribution import (
     DeliveryReturned,
@@ -158,7 +157,7 @@ def test_bad_registrations_are_refused_and_store_nothing(
         assert refused.value.error_code == code, overrides
         assert nik(7) not in refused.value.detail
         assert (
-            runtime.run(lambda uow: registry.list_recipients(uow, kind=None, flagged=None, limit=9))
+            runtime.run(lambda uow: registry.list_recipients(uow, policy.vault, limit=9).items)
             == []
         )
     with pytest.raises(Unprocessable) as misspelt:
@@ -188,7 +187,7 @@ def enrol_people(
     for row in people:
         runtime.run(
             partial(
-                permakanan.enrol,
+                enrolments.enrol,
                 program_id=program.id,
                 body=EnrolmentIn(recipient_id=row.id, as_candidate=candidate),
             )
@@ -203,7 +202,9 @@ def round_number(runtime: ServiceRuntime, program: ProgramRow, number: int) -> R
 def parcels(runtime: ServiceRuntime, round_id: uuid.UUID) -> list[DeliveryRow]:
     return list(
         runtime.run(
-            lambda uow: deliveries.list_deliveries(uow, status=None, case_id=round_id, limit=1000)
+            lambda uow: (
+                deliveries.list_deliveries(uow, status=None, case_id=round_id, limit=1000).items
+            )
         )
     )
 
@@ -335,8 +336,8 @@ def test_a_release_for_the_round_readies_every_parcel_with_its_lots(
     assert all(r.dispatch_id is None for r in rows)
     for row in rows:
         assert row.lots is not None
-        assert sum(lot["quantity"] for lot in row.lots if lot["item_code"] == "RICE-5KG") == 2
-        assert all(lot["lot_id"] for lot in row.lots)
+        assert sum(lot.quantity for lot in row.lots if lot.item_code == "RICE-5KG") == 2
+        assert all(lot.lot_id for lot in row.lots)
 
 
 def test_a_partial_release_readies_the_parcels_it_covers_and_the_rest_wait(
@@ -474,7 +475,7 @@ def test_a_permakanan_parcel_past_its_expiry_is_not_handed_over(
     # of 6 Jan (WITA); the team arrives on the 7th.
     runtime, policy = service
     _, (first, second) = on_the_road(runtime, policy, people=2, expires_on=date(2026, 1, 6))
-    assert first.lots and {lot["expires_on"] for lot in first.lots} == {"2026-01-06"}
+    assert first.lots and {lot.expires_on for lot in first.lots} == {date(2026, 1, 6)}
     runtime.run(lambda uow: deliveries.complete(uow, first.id, proof(first), policy=policy))
     clock.set(datetime(2026, 1, 6, 16, 30, tzinfo=UTC))  # 7 Jan 00:30 WITA
     with pytest.raises(Unprocessable) as refused:
@@ -736,20 +737,22 @@ def test_a_recipient_who_no_longer_qualifies_is_replaced_by_the_next_verified_ca
     enrol_people(runtime, policy, program, range(42, 43), candidate=True)
     with pytest.raises(Unprocessable) as not_verified:
         runtime.run(
-            lambda uow: permakanan.enrol(uow, program.id, EnrolmentIn(recipient_id=unverified.id))
+            lambda uow: enrolments.enrol(uow, program.id, EnrolmentIn(recipient_id=unverified.id))
         )
     assert not_verified.value.error_code == "recipient_not_verified"
 
     body = ReplacementIn(recipient_id=leaving.id, reason="meninggal dunia")
-    ended, successor = runtime.run(lambda uow: permakanan.replace_recipient(uow, program.id, body))
+    ended, successor = runtime.run(lambda uow: enrolments.replace_recipient(uow, program.id, body))
     assert ended.status is EnrolmentStatus.ENDED and successor is not None
     assert successor.recipient_id == first_in_line.id and successor.status is EnrolmentStatus.ACTIVE
     _, again_successor = runtime.run(
-        lambda uow: permakanan.replace_recipient(uow, program.id, body)
+        lambda uow: enrolments.replace_recipient(uow, program.id, body)
     )
     assert again_successor is not None and again_successor.id == successor.id
     active = runtime.run(
-        lambda uow: permakanan.enrolments_of(uow, program.id, EnrolmentStatus.ACTIVE)
+        lambda uow: (
+            enrolments.enrolments_of(uow, program.id, EnrolmentStatus.ACTIVE, limit=1000).items
+        )
     )
     assert {e.recipient_id for e in active} == {staying.id, first_in_line.id}
     first = round_number(runtime, program, 1)
@@ -826,7 +829,7 @@ def test_sandang_request_release_and_handover_leave_a_bast(
         "kepala panti",
         "Tim S",
     )
-    assert sorted((line["item_code"], line["quantity"]) for line in handover.lines) == [
+    assert sorted((line.item_code, line.quantity) for line in handover.lines) == [
         ("KAOS-ANAK", 45),
         ("SARUNG", 30),
     ]

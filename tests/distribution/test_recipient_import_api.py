@@ -7,6 +7,7 @@ office's decision on the list enrolling everyone it names or no one."""
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -17,9 +18,10 @@ from openpyxl import Workbook
 from sqlmodel import Session, select
 
 from services.distribution.app import create_app
-from services.distribution.models import EnrolmentRow, RecipientRow
+from services.distribution.models.permakanan import EnrolmentRow
+from services.distribution.models.registry import RecipientRow
 from shared.clock import office_today
-from tests.distribution.programs_support import HUB, make_settings, nik, person
+from tests.distribution.programs_support import create_program, make_settings, nik, person
 
 HEADER = "NIK;Nama;Tanggal Lahir;Alamat;Desa/Kelurahan;Kecamatan;Lintang;Bujur;ID DTKS;PKH"
 
@@ -172,21 +174,6 @@ def test_an_upload_without_a_file_is_refused(client: TestClient) -> None:
     assert response.status_code == 422
 
 
-def programme(client: TestClient) -> str:
-    created = client.post(
-        "/permakanan/programs",
-        json={
-            "name": "Permakanan 2026",
-            "start_date": "2026-01-05",
-            "parcel": [{"item_code": "RICE-5KG", "quantity": 2}],
-            "hub": HUB.model_dump(),
-        },
-    )
-    assert created.status_code == 201, created.text
-    program_id: str = created.json()["id"]
-    return program_id
-
-
 def register(client: TestClient, serial: int, **eligibility: Any) -> str:
     body = person(serial).model_dump(mode="json")
     body["eligibility"].update(eligibility)
@@ -199,7 +186,7 @@ def register(client: TestClient, serial: int, **eligibility: Any) -> str:
 def test_enrolment_of_a_pkh_recipient_not_in_any_register_is_refused_with_each_reason(
     client: TestClient,
 ) -> None:
-    program_id = programme(client)
+    program_id = create_program(client)["id"]
     someone = register(client, 1, social_register=None, social_register_id=None, receives_pkh=True)
     refused = client.post(
         f"/permakanan/programs/{program_id}/enrolments", json={"recipient_id": someone}
@@ -234,7 +221,7 @@ def test_a_birth_date_in_the_future_is_refused_at_registration(client: TestClien
 def test_the_offices_decision_enrols_everyone_it_lists_naming_the_decision(
     client: TestClient,
 ) -> None:
-    program_id = programme(client)
+    program_id = create_program(client)["id"]
     people = [register(client, serial) for serial in (1, 2, 3)]
     decision = {
         "number": "B-123/DINSOS/LJS/01/2026",
@@ -256,7 +243,7 @@ def test_the_offices_decision_enrols_everyone_it_lists_naming_the_decision(
 
 
 def test_a_decision_listing_one_ineligible_person_records_nothing(client: TestClient) -> None:
-    program_id = programme(client)
+    program_id = create_program(client)["id"]
     fine = register(client, 1)
     in_sembako = register(client, 2, receives_sembako=True)
     refused = client.post(
@@ -276,7 +263,7 @@ def test_a_decision_listing_one_ineligible_person_records_nothing(client: TestCl
 
 
 def test_a_decision_dated_in_the_future_is_refused(client: TestClient) -> None:
-    program_id = programme(client)
+    program_id = create_program(client)["id"]
     refused = client.post(
         f"/permakanan/programs/{program_id}/decisions",
         json={
@@ -302,7 +289,7 @@ def test_an_empty_register_id_cell_imports_the_person_as_not_in_any_register(
 def test_the_decision_screen_records_the_ticked_people_and_shows_a_refusal_in_place(
     client: TestClient,
 ) -> None:
-    program_id = programme(client)
+    program_id = create_program(client)["id"]
     fine, in_pkh = register(client, 1), register(client, 2, receives_pkh=True)
     page = client.get("/ui/permakanan/decisions", params={"lang": "en"})
     assert page.status_code == 200
@@ -318,6 +305,9 @@ def test_the_decision_screen_records_the_ticked_people_and_shows_a_refusal_in_pl
     )
     assert refused.status_code == 422
     assert 'data-refused="decision_recipients_refused"' in refused.text
+    # The page's words for the code; the service's English detail is not shown beside them.
+    assert "Sebagian penerima yang ditetapkan tidak dapat didaftarkan" in refused.text
+    assert "cannot be enrolled" not in refused.text
     assert "B-200/DINSOS/LJS/01/2026" in refused.text  # the form as typed
     done = client.post(
         "/ui/permakanan/decisions", data={**form, "recipient_id": [fine]}, follow_redirects=False
@@ -337,9 +327,11 @@ def test_the_list_screen_finds_people_by_a_part_of_their_name_or_their_whole_nik
     first = client.get("/ui/recipients", params={"q": "lansia", "lang": "en"})
     assert first.status_code == 200
     assert first.text.count("<tr data-recipient=") == 25
-    assert "page 1 of 2" in first.text
+    assert "26 recipients" in first.text
     assert nik(1) not in first.text and "64020601******01" in first.text
-    second = client.get("/ui/recipients", params={"q": "lansia", "page": 2})
+    next_page = re.search(r'id="next-page" href="([^"]+)"', first.text)
+    assert next_page is not None
+    second = client.get(next_page.group(1).replace("&amp;", "&"))
     assert second.text.count("<tr data-recipient=") == 1
     by_nik = client.get("/ui/recipients", params={"q": nik(7)})
     assert by_nik.text.count("<tr data-recipient=") == 1

@@ -3,7 +3,7 @@
 
 from pathlib import Path
 
-from services.distribution.models import DistributionTable
+from services.distribution.models.base import DistributionTable
 from shared.migrations import MigrationHistory
 
 HISTORY = MigrationHistory(

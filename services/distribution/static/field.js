@@ -167,11 +167,16 @@ function receipt(step) {
   li.className = step.state;
   let text = `${word(step.step)} · ${clock(step.created)} · ${word(step.state)}`;
   if (step.state === "refused") {
-    const why = WORDS[`err_${step.error}`] || word("err_other");
-    text += `: ${why}`;
-    const detail = document.createElement("small");
-    detail.textContent = step.detail;
-    li.append(text, " ", detail);
+    // Words in the page's language for the code; the service's English detail only when
+    // the screen has none for it.
+    const why = WORDS[`err_${step.error}`];
+    text += `: ${why || word("err_other")}`;
+    li.append(text);
+    if (!why && step.detail) {
+      const detail = document.createElement("small");
+      detail.textContent = step.detail;
+      li.append(" ", detail);
+    }
     const forget = document.createElement("button");
     forget.type = "button";
     forget.className = "secondary forget";

@@ -1,7 +1,7 @@
 // The office's program and relief screens (vanilla JS, no build): each action is posted
 // to the JSON API with the page's CSRF token, and the answer is put into words. The API
-// holds every rule; a refusal shows its reason in words with the API's own detail beneath,
-// and leaves what was typed as it was. After a change the page is loaded again, so what
+// holds every rule; a refusal shows its reason in words keyed by its code (the API's
+// English detail only for a code without words), and leaves what was typed as it was. After a change the page is loaded again, so what
 // it shows is what the service holds; the outcome is carried over the reload.
 "use strict";
 (() => {
@@ -27,23 +27,23 @@
     return { ok: false, error: answer.error || "other", detail: answer.detail };
   }
 
-  // The API's detail as a line of text: a sentence, or for a 422 the fields it names.
-  function describe(detail) {
-    if (typeof detail === "string") return detail;
-    if (Array.isArray(detail)) {
-      return detail.map((problem) => {
-        const path = (problem.loc || []).filter((part) => part !== "body");
-        const named = path.map((part) => (typeof part === "number"
-          ? `${word("line")} ${part + 1}` : word(`field_${part}`))).join(" › ");
-        return `${named}: ${problem.msg || ""}`;
-      }).join("; ");
-    }
-    return "";
+  // The fields a 422 names, in the page's language (the service's English message is
+  // left out: the words for the code say what is wrong).
+  function fieldsNamed(detail) {
+    if (!Array.isArray(detail)) return "";
+    return detail.map((problem) => (problem.loc || []).filter((part) => part !== "body")
+      .map((part) => (typeof part === "number" ? `${word("line")} ${part + 1}` : word(`field_${part}`)))
+      .join(" › ")).filter(Boolean).join("; ");
   }
 
+  // Words in the page's language keyed by the refusal's code; the service's own (English)
+  // detail only for a code the page has no words for.
   function refusalText(result) {
-    const words = WORDS[`err_${result.error}`] || word("err_other");
-    return { words, detail: describe(result.detail) };
+    const words = WORDS[`err_${result.error}`];
+    if (result.error === "invalid_request") return { words, detail: fieldsNamed(result.detail) };
+    if (words) return { words, detail: "" };
+    const detail = typeof result.detail === "string" ? result.detail : fieldsNamed(result.detail);
+    return { words: word("err_other"), detail };
   }
 
   function notice(box, kind, words, detail) {

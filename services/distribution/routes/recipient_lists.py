@@ -1,6 +1,7 @@
 """HTTP routes of the recipient list: spreadsheet import, a person's standing against
 permakanan's requirements, and the office's decision on a program's list. The use cases
-are in `recipients.py`."""
+are in `recipients.py`. (Routes by recipient list; the registry's own are in
+`routes/registry.py`.)"""
 
 from __future__ import annotations
 
@@ -8,11 +9,10 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, UploadFile
+from fastapi import APIRouter, Query, Request, Response, UploadFile
 
 from services.distribution import recipients, registry
-from services.distribution.common import Policy
-from services.distribution.models import EligibilityIn, RecipientOut
+from services.distribution.models.registry import EligibilityIn, RecipientOut
 from services.distribution.recipients import (
     DecisionIn,
     DecisionOut,
@@ -20,28 +20,16 @@ from services.distribution.recipients import (
     ImportReport,
     TooLarge,
 )
+from services.distribution.routes.dependencies import PolicyDep, SettingsDep
 from services.distribution.settings import DistributionSettings
 from shared.auth import Access, Role, scoped_office
 from shared.auth import Policy as AccessPolicy
 from shared.http import ERROR_RESPONSES
+from shared.paging import PAGED, After, link_next_page
 from shared.runtime import ServiceRuntime
 from shared.service_api import RuntimeDep
 
 router = APIRouter(responses=ERROR_RESPONSES)
-
-
-def _policy(request: Request) -> Policy:
-    policy: Policy = request.app.state.policy
-    return policy
-
-
-def _settings(request: Request) -> DistributionSettings:
-    settings: DistributionSettings = request.app.state.settings
-    return settings
-
-
-PolicyDep = Annotated[Policy, Depends(_policy)]
-SettingsDep = Annotated[DistributionSettings, Depends(_settings)]
 
 
 def office_today(runtime: ServiceRuntime) -> date:
@@ -140,11 +128,23 @@ def record_decision(program_id: UUID, body: DecisionIn, runtime: RuntimeDep) -> 
     "/permakanan/programs/{program_id}/decisions",
     tags=["permakanan"],
     summary="The office's decisions on a program's list",
+    responses=PAGED,
 )
-def decisions(program_id: UUID, runtime: RuntimeDep) -> list[DecisionOut]:
+def decisions(
+    program_id: UUID,
+    *,
+    request: Request,
+    response: Response,
+    runtime: RuntimeDep,
+    after: After = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[DecisionOut]:
     """Oldest first."""
-    rows = runtime.run(lambda uow: list(recipients.decisions_of(uow, program_id)))
-    return [recipients.decision_view(row) for row in rows]
+    page = runtime.run(
+        lambda uow: recipients.decisions_of(uow, program_id, after=after, limit=limit)
+    )
+    link_next_page(request, response, page)
+    return [recipients.decision_view(row) for row in page.items]
 
 
 ACCESS: AccessPolicy = {

@@ -1,0 +1,1 @@
+"""distribution's HTTP API, one module per resource, each with its router and its `ACCESS`."""
