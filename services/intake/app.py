@@ -54,6 +54,7 @@ from shared.http import ERROR_RESPONSES, ErrorBody, status_of
 from shared.invariants import of_type
 from shared.openapi import file_answer
 from shared.pages import assets_router
+from shared.paging import PAGED, After, link_next_page
 from shared.privacy import PersonalDataVault
 from shared.runtime import RuntimeDep, ServiceRuntime, create_service_api
 from shared.unit_of_work import UnitOfWork
@@ -403,27 +404,31 @@ def reject(
     )
 
 
-@router.get("/incidents", tags=["incidents"], summary="Incidents, newest first")
+@router.get("/incidents", tags=["incidents"], summary="Incidents, newest first", responses=PAGED)
 def list_incidents(
     *,
     request: Request,
+    response: Response,
     runtime: RuntimeDep,
     policy: PolicyDep,
     status_filter: Annotated[IncidentStatus | None, Query(alias="status")] = None,
     office_id: str | None = None,
+    after: After = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[IncidentOut]:
-    """Reported, verified and rejected incidents (of the caller's office only)."""
+    """Reported, verified and rejected incidents (of the caller's office only), a page
+    at a time: the next page is in the `Link` header."""
     scope = office_scope(request)
     if scope is not None and office_id not in (None, scope):
         raise Forbidden("you see your own office's incidents only", code="other_office")
     office_id = scope or office_id
-    rows = runtime.run(
+    page = runtime.run(
         lambda uow: handlers.list_incidents(
-            uow, status=status_filter, office_id=office_id, limit=limit
+            uow, status=status_filter, office_id=office_id, after=after, limit=limit
         )
     )
-    return [IncidentOut.of(row, policy.vault) for row in rows]
+    link_next_page(request, response, page)
+    return [IncidentOut.of(row, policy.vault) for row in page.items]
 
 
 @router.get(

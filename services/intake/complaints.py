@@ -25,7 +25,7 @@ from typing import Annotated, TypeVar
 from uuid import UUID, uuid4
 
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
-from sqlalchemy import Column
+from sqlalchemy import Column, ColumnElement, func
 from sqlmodel import Field as SQLField
 from sqlmodel import col, select
 
@@ -42,6 +42,7 @@ from shared.events_complaints import (
     ComplaintReceived,
 )
 from shared.http import ApiModel
+from shared.paging import Page, cursor_position, keyset
 from shared.privacy import PersonalDataVault, mask_phone
 from shared.records import record_for_caller
 from shared.signin_state import SignInThrottle
@@ -501,18 +502,31 @@ def close_complaint(uow: UnitOfWork, complaint_id: UUID, actor: str) -> Complain
 
 
 def list_complaints(
-    uow: UnitOfWork, *, office_id: str | None, statuses: Sequence[ComplaintStatus], limit: int
-) -> Sequence[ComplaintRow]:
-    """Complaints in `statuses`: open ones oldest first (the first to run out of time),
-    answered and closed ones newest first."""
-    query = select(ComplaintRow).where(col(ComplaintRow.status).in_(list(statuses)))
+    uow: UnitOfWork,
+    *,
+    office_id: str | None,
+    statuses: Sequence[ComplaintStatus],
+    after: str | None,
+    limit: int,
+) -> Page[ComplaintRow]:
+    """Complaints in `statuses`, a page of `limit` after the cursor `after`: open ones
+    oldest first (the first to run out of time), answered and closed ones newest first;
+    with how many match (a count on the indexed office and status)."""
+    position = cursor_position(after, (datetime, UUID))
+    conditions: list[ColumnElement[bool]] = [col(ComplaintRow.status).in_(list(statuses))]
     if office_id is not None:
-        query = query.where(ComplaintRow.office_id == office_id)
-    if all(status in OPEN_STATUSES for status in statuses):
-        query = query.order_by(col(ComplaintRow.received_at))
-    else:
-        query = query.order_by(col(ComplaintRow.received_at).desc())
-    return uow.session.exec(query.limit(limit)).all()
+        conditions.append(col(ComplaintRow.office_id) == office_id)
+    query = keyset(
+        select(ComplaintRow).where(*conditions),
+        (col(ComplaintRow.received_at), col(ComplaintRow.id)),
+        newest_first=not all(status in OPEN_STATUSES for status in statuses),
+        after=position,
+    )
+    rows = uow.session.exec(query.limit(limit + 1)).all()
+    total = uow.session.exec(
+        select(func.count()).select_from(ComplaintRow).where(*conditions)
+    ).one()
+    return Page.of(rows, limit, lambda row: (row.received_at, row.id), total=int(total))
 
 
 def find_by_code(uow: UnitOfWork, code: str, vault: PersonalDataVault) -> ComplaintRow | None:

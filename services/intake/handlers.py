@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
-from sqlalchemy import and_, or_
+from sqlalchemy import ColumnElement, and_, func, or_
 from sqlmodel import col, select
 
 from services.intake.domain import (
@@ -56,6 +56,7 @@ from shared.events import (
     Reporter,
 )
 from shared.events_field import IncidentUpdated, ReportLinkedToIncident
+from shared.paging import Page, cursor_position, keyset
 from shared.privacy import PersonalDataVault
 from shared.records import record_for_caller
 from shared.regions import Region, Regions, regions
@@ -615,15 +616,30 @@ def reject_incident(uow: UnitOfWork, incident_id: UUID, decision: RejectionIn) -
 
 
 def list_incidents(
-    uow: UnitOfWork, *, status: IncidentStatus | None, office_id: str | None, limit: int
-) -> Sequence[IncidentRow]:
-    """Newest reports first."""
-    query = select(IncidentRow).order_by(col(IncidentRow.reported_at).desc()).limit(limit)
+    uow: UnitOfWork,
+    *,
+    status: IncidentStatus | None,
+    office_id: str | None,
+    after: str | None,
+    limit: int,
+) -> Page[IncidentRow]:
+    """Newest reports first, a page of `limit` after the cursor `after`, with how many
+    match (a count on the indexed office and status)."""
+    position = cursor_position(after, (datetime, UUID))
+    conditions: list[ColumnElement[bool]] = []
     if status is not None:
-        query = query.where(IncidentRow.status == status)
+        conditions.append(col(IncidentRow.status) == status)
     if office_id is not None:
-        query = query.where(IncidentRow.office_id == office_id)
-    return uow.session.exec(query).all()
+        conditions.append(col(IncidentRow.office_id) == office_id)
+    query = keyset(
+        select(IncidentRow).where(*conditions),
+        (col(IncidentRow.reported_at), col(IncidentRow.id)),
+        newest_first=True,
+        after=position,
+    )
+    rows = uow.session.exec(query.limit(limit + 1)).all()
+    total = uow.session.exec(select(func.count()).select_from(IncidentRow).where(*conditions)).one()
+    return Page.of(rows, limit, lambda row: (row.reported_at, row.id), total=int(total))
 
 
 def merge_lines(lines: Sequence[NeedLine]) -> tuple[NeedLine, ...]:

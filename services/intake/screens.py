@@ -20,6 +20,7 @@ from shared.auth import Access, Policy, Role
 from shared.csrf import csrf_token
 from shared.errors import NotFound, Unprocessable
 from shared.pages import Pages
+from shared.paging import After
 from shared.runtime import RuntimeDep
 
 HERE = Path(__file__).parent
@@ -69,7 +70,7 @@ def home(request: Request) -> HTMLResponse:
 def inbox_page(
     request: Request,
     runtime: RuntimeDep,
-    after: Annotated[str | None, Query(max_length=200)] = None,
+    after: After = None,
     limit: Annotated[int, Query(ge=1, le=100)] = inbox.PAGE_SIZE,
 ) -> HTMLResponse:
     """Reports waiting for a decision, oldest first, a page at a time (`?after=`)."""

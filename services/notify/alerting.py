@@ -4,13 +4,13 @@ acknowledged; acknowledging a warning; listing them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlmodel import col, select
+from sqlalchemy import ColumnElement
+from sqlmodel import col, func, select
 
 from services.notify import domain
 from services.notify.announcements import NotifyEventT, announce, clock_event
@@ -21,6 +21,7 @@ from shared.auth import visible_to_caller
 from shared.errors import Conflict, NotFound
 from shared.events import EventBase, ResponseDeadlineAtRisk, ResponseDeadlineBreached
 from shared.events_alerts import AlertAcknowledged, AlertEscalated, BreachPredicted, StageOverdue
+from shared.paging import Page, cursor_position, keyset
 from shared.unit_of_work import UnitOfWork
 
 # --- the passing of time ------------------------------------------------------------
@@ -183,15 +184,24 @@ def _warning_event(
 
 
 def list_alerts(
-    uow: UnitOfWork, *, office_id: str | None, open_only: bool, limit: int
-) -> Sequence[AlertRow]:
-    """Warnings newest first; `open_only`: not acknowledged yet."""
-    query = select(AlertRow).order_by(col(AlertRow.raised_at).desc()).limit(limit)
+    uow: UnitOfWork, *, office_id: str | None, open_only: bool, after: str | None, limit: int
+) -> Page[AlertRow]:
+    """Warnings newest first; `open_only`: not acknowledged yet; a page of `limit` after
+    the cursor `after`."""
+    conditions: list[ColumnElement[bool]] = []
     if office_id is not None:
-        query = query.where(AlertRow.office_id == office_id)
+        conditions.append(col(AlertRow.office_id) == office_id)
     if open_only:
-        query = query.where(col(AlertRow.acknowledged_at).is_(None))
-    return uow.session.exec(query).all()
+        conditions.append(col(AlertRow.acknowledged_at).is_(None))
+    query = keyset(
+        select(AlertRow).where(*conditions),
+        (col(AlertRow.raised_at), col(AlertRow.id)),
+        newest_first=True,
+        after=cursor_position(after, (datetime, UUID)),
+    )
+    rows = uow.session.exec(query.limit(limit + 1)).all()
+    total = uow.session.exec(select(func.count()).select_from(AlertRow).where(*conditions)).one()
+    return Page.of(rows, limit, lambda row: (row.raised_at, row.id), total=int(total))
 
 
 def _alert_event(row: ClockRow, alert: domain.Alert, now: datetime) -> EventBase:

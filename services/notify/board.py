@@ -210,9 +210,9 @@ def board(
     now = runtime.clock.now()
     rows = runtime.run(
         lambda uow: queries.list_clocks(
-            uow, state=ClockFilter.OPEN, office_id=office_id, limit=MOST_OPEN
+            uow, state=ClockFilter.OPEN, office_id=office_id, after=None, limit=MOST_OPEN
         )
-    )
+    ).items
     clocks = [ClockOut.of(row, now=now, standards=standards) for row in rows]
     words = lambda kind, code: pages.word(lang, kind, code)  # noqa: E731  a short adapter
     chosen = sorted(

@@ -385,8 +385,10 @@ def test_an_unacknowledged_warning_climbs_the_ladder_and_an_acknowledged_one_sto
     clock.set(START + 4 * HOUR + MINUTE)
     tick(runtime, standards)
     open_alerts = runtime.run(
-        lambda uow: alerting.list_alerts(uow, office_id="kukar", open_only=True, limit=9)
-    )
+        lambda uow: alerting.list_alerts(
+            uow, office_id="kukar", open_only=True, after=None, limit=9
+        )
+    ).items
     alerts = {a.case_id: a for a in open_alerts}
     assert {a.level for a in alerts.values()} == {0}
     runtime.run(lambda uow: alerting.acknowledge(uow, alerts[first].id, "Kasi Rahmat"))
@@ -408,7 +410,8 @@ def test_an_unacknowledged_warning_climbs_the_ladder_and_an_acknowledged_one_sto
 
     def received(subscription: uuid.UUID, case: uuid.UUID) -> list[str]:
         rows = runtime.run(lambda uow: subscribers.list_notifications(
-            uow, status=None, case_id=case, subscription_id=subscription, limit=50))  # fmt: skip
+            uow, status=None, case_id=case, subscription_id=subscription, after=None, limit=50
+        )).items  # fmt: skip
         return sorted(r.event_type for r in rows)
 
     assert received(field, first) == ["StageOverdue"]
@@ -472,10 +475,10 @@ def play(
 
 def snapshot(runtime: ServiceRuntime) -> dict[uuid.UUID, tuple[Any, ...]]:
     """What the events alone decide about each clock."""
-    rows = runtime.run(lambda uow: queries.list_clocks(
-        uow, state=ClockFilter.CLOSED, office_id=None, limit=500))  # fmt: skip
+    rows = [*runtime.run(lambda uow: queries.list_clocks(
+        uow, state=ClockFilter.CLOSED, office_id=None, after=None, limit=500)).items]  # fmt: skip
     rows = [*rows, *runtime.run(lambda uow: queries.list_clocks(
-        uow, state=ClockFilter.OPEN, office_id=None, limit=500))]  # fmt: skip
+        uow, state=ClockFilter.OPEN, office_id=None, after=None, limit=500)).items]  # fmt: skip
     return {
         r.case_id: (r.service_code, r.started_at, r.deadline, r.stopped_at, r.outcome,
                     r.response_seconds, r.district, r.distance_km, r.departed_at,
