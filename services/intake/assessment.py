@@ -236,23 +236,20 @@ def record_assessment(
         recorded_at=now,
     )
     uow.session.add(row)
-    uow.emit(
-        RapidAssessmentRecorded.first(
-            office_id=incident.office_id,
-            case_id=incident.id,
-            producer="intake",
-            occurred_at=now,
-            assessment_id=row.id,
-            team=row.team,
-            assessed_at=assessed_at,
-            damage=assessment.damage,
-            affected=assessment.affected,
-            shelters=tuple(assessment.shelters),
-            resources_on_site=row.resources_on_site,
-            site_conditions=row.site_conditions,
-            needs=tuple(assessment.needs),
-            recorded_by=recorded_by,
-        )
+    uow.announce(
+        RapidAssessmentRecorded,
+        office_id=incident.office_id,
+        case_id=incident.id,
+        assessment_id=row.id,
+        team=row.team,
+        assessed_at=assessed_at,
+        damage=assessment.damage,
+        affected=assessment.affected,
+        shelters=tuple(assessment.shelters),
+        resources_on_site=row.resources_on_site,
+        site_conditions=row.site_conditions,
+        needs=tuple(assessment.needs),
+        recorded_by=recorded_by,
     )
     return row, True
 

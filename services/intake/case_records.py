@@ -330,19 +330,17 @@ def attach_document(
     )
     handlers.keep_file(document_dir / str(incident.id) / row.file_name, facts.data)
     uow.session.add(row)
-    uow.emit(
-        IncidentDocumentAttached.first(
-            office_id=incident.office_id,
-            case_id=incident.id,
-            producer="intake",
-            occurred_at=row.uploaded_at,
-            document_id=row.id,
-            kind=kind,
-            title=title,
-            media_type=facts.media_type,
-            size_bytes=row.size_bytes,
-            uploaded_by=uploaded_by,
-        )
+    uow.announce(
+        IncidentDocumentAttached,
+        office_id=incident.office_id,
+        case_id=incident.id,
+        occurred_at=row.uploaded_at,
+        document_id=row.id,
+        kind=kind,
+        title=title,
+        media_type=facts.media_type,
+        size_bytes=row.size_bytes,
+        uploaded_by=uploaded_by,
     )
     return row, True
 
@@ -386,19 +384,16 @@ def record_disposition(
         recorded_at=now,
     )
     uow.session.add(row)
-    uow.emit(
-        DispositionRecorded.first(
-            office_id=incident.office_id,
-            case_id=incident.id,
-            producer="intake",
-            occurred_at=now,
-            disposition_id=row.id,
-            given_by=row.given_by,
-            position=row.position,
-            instruction=row.instruction,
-            given_at=given_at,
-            recorded_by=recorded_by,
-        )
+    uow.announce(
+        DispositionRecorded,
+        office_id=incident.office_id,
+        case_id=incident.id,
+        disposition_id=row.id,
+        given_by=row.given_by,
+        position=row.position,
+        instruction=row.instruction,
+        given_at=given_at,
+        recorded_by=recorded_by,
     )
     return row
 
@@ -425,16 +420,13 @@ def declare_emergency_status(
         **declared.model_dump(),
     )
     uow.session.add(row)
-    uow.emit(
-        EmergencyStatusDeclared.first(
-            office_id=incident.office_id,
-            case_id=incident.id,
-            producer="intake",
-            occurred_at=now,
-            declaration_id=row.id,
-            recorded_by=recorded_by,
-            **declared.model_dump(),
-        )
+    uow.announce(
+        EmergencyStatusDeclared,
+        office_id=incident.office_id,
+        case_id=incident.id,
+        declaration_id=row.id,
+        recorded_by=recorded_by,
+        **declared.model_dump(),
     )
     return row
 

@@ -21,7 +21,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, TypeVar
+from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
@@ -337,9 +337,6 @@ class ComplaintLookupOut(BaseModel):
 # --- use cases ------------------------------------------------------------------------------
 
 
-ComplaintEventT = TypeVar("ComplaintEventT", bound=EventBase)
-
-
 @dataclass(frozen=True)
 class Recorded:
     """A complaint just recorded, and its lookup code (in clear, to hand over)."""
@@ -348,14 +345,20 @@ class Recorded:
     code: str
 
 
-def _event_of(
-    kind: type[ComplaintEventT], row: ComplaintRow, at: datetime, **payload: object
-) -> ComplaintEventT:
-    return kind.first(
+def _announce(
+    uow: UnitOfWork,
+    kind: type[EventBase],
+    row: ComplaintRow,
+    *,
+    occurred_at: datetime | None = None,
+    **payload: Any,
+) -> None:
+    """Announce a step of the complaint: a person's action on it starts each chain."""
+    uow.announce(
+        kind,
         office_id=row.office_id,
         case_id=row.id,
-        producer="intake",
-        occurred_at=at,
+        occurred_at=occurred_at,
         case_type=CaseType.COMPLAINT,
         **payload,
     )
@@ -397,16 +400,15 @@ def record_complaint(
         lookup_code=vault.encrypt(code),
     )
     uow.session.add(row)
-    uow.emit(
-        _event_of(
-            ComplaintReceived,
-            row,
-            received_at,
-            channel=body.channel,
-            about_incident_id=body.about_incident_id,
-            about_reference=body.about_reference,
-            recorded_by=actor,
-        )
+    _announce(
+        uow,
+        ComplaintReceived,
+        row,
+        occurred_at=received_at,
+        channel=body.channel,
+        about_incident_id=body.about_incident_id,
+        about_reference=body.about_reference,
+        recorded_by=actor,
     )
     return Recorded(row, code)
 
@@ -470,7 +472,7 @@ def add_note(uow: UnitOfWork, complaint_id: UUID, body: NoteIn, actor: str) -> C
     if after is not status:
         row.status = after
         row.handling_started_at = now
-        uow.emit(_event_of(ComplaintHandlingStarted, row, now, handled_by=actor))
+        _announce(uow, ComplaintHandlingStarted, row, handled_by=actor)
     uow.session.add(row)
     return row
 
@@ -485,7 +487,7 @@ def answer_complaint(
     row.status = ComplaintStatus.ANSWERED
     row.answer, row.answered_at, row.answered_by = body.text, now, actor
     uow.session.add(row)
-    uow.emit(_event_of(ComplaintAnswered, row, now, answered_by=actor))
+    _announce(uow, ComplaintAnswered, row, answered_by=actor)
     return row
 
 
@@ -497,7 +499,7 @@ def close_complaint(uow: UnitOfWork, complaint_id: UUID, actor: str) -> Complain
     row.status = ComplaintStatus.CLOSED
     row.closed_at, row.closed_by = now, actor
     uow.session.add(row)
-    uow.emit(_event_of(ComplaintClosed, row, now, closed_by=actor))
+    _announce(uow, ComplaintClosed, row, closed_by=actor)
     return row
 
 

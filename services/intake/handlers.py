@@ -205,22 +205,20 @@ def report_incident(
     )
     first_report.reporter_nik_hash = nik_hash
     uow.session.add(first_report)
-    uow.emit(
-        IncidentReported.first(
-            office_id=office_id,
-            case_id=row.id,
-            producer="intake",
-            occurred_at=received_at,
-            hazard=report.hazard,
-            happened_at=report.happened_at,
-            reporter=Reporter(name=report.reporter.name, role=report.reporter.role),
-            location=location,
-            address=report.address,
-            households_affected=report.households_affected,
-            people_affected=report.people_affected,
-            stated_needs=tuple(report.stated_needs),
-            description=report.description,
-        )
+    uow.announce(
+        IncidentReported,
+        office_id=office_id,
+        case_id=row.id,
+        occurred_at=received_at,
+        hazard=report.hazard,
+        happened_at=report.happened_at,
+        reporter=Reporter(name=report.reporter.name, role=report.reporter.role),
+        location=location,
+        address=report.address,
+        households_affected=report.households_affected,
+        people_affected=report.people_affected,
+        stated_needs=tuple(report.stated_needs),
+        description=report.description,
     )
     return ReportResult(row, first_report, ReportOutcome.CREATED)
 
@@ -306,17 +304,15 @@ def _link(
     row.reporter_nik_hash = nik_hash
     row.distance_m, row.minutes_apart = match.distance_m, match.minutes_apart
     uow.session.add(row)
-    uow.emit(
-        ReportLinkedToIncident.first(
-            office_id=office_id,
-            case_id=incident.id,
-            producer="intake",
-            occurred_at=received_at,
-            report_id=row.id,
-            reporter=Reporter(name=report.reporter.name, role=report.reporter.role),
-            distance_m=match.distance_m,
-            minutes_apart=match.minutes_apart,
-        )
+    uow.announce(
+        ReportLinkedToIncident,
+        office_id=office_id,
+        case_id=incident.id,
+        occurred_at=received_at,
+        report_id=row.id,
+        reporter=Reporter(name=report.reporter.name, role=report.reporter.role),
+        distance_m=match.distance_m,
+        minutes_apart=match.minutes_apart,
     )
     return ReportResult(incident, row, ReportOutcome.LINKED)
 
@@ -457,19 +453,16 @@ def follow_up(
             need.model_dump(mode="json") for need in merge_lines([*stated, *added])
         ]
     uow.session.add(incident)
-    uow.emit(
-        IncidentUpdated.first(
-            office_id=incident.office_id,
-            case_id=incident.id,
-            producer="intake",
-            occurred_at=now,
-            update_id=row.id,
-            reporter=Reporter(name=update.reporter.name, role=update.reporter.role),
-            households_affected=update.households_affected,
-            people_affected=update.people_affected,
-            added_needs=added,
-            note=update.note,
-        )
+    uow.announce(
+        IncidentUpdated,
+        office_id=incident.office_id,
+        case_id=incident.id,
+        update_id=row.id,
+        reporter=Reporter(name=update.reporter.name, role=update.reporter.role),
+        households_affected=update.households_affected,
+        people_affected=update.people_affected,
+        added_needs=added,
+        note=update.note,
     )
     return row, True
 
@@ -578,17 +571,14 @@ def verify_incident(uow: UnitOfWork, incident_id: UUID, decision: VerificationIn
     row.assessed_needs = [need.model_dump(mode="json") for need in needs]
     row.decided_by, row.decided_at = decision.verified_by, now
     uow.session.add(row)
-    uow.emit(
-        IncidentVerified.first(
-            office_id=row.office_id,
-            case_id=row.id,
-            producer="intake",
-            occurred_at=now,
-            reported_at=row.reported_at,
-            destination=destination,
-            assessed_needs=merge_lines(needs),
-            verified_by=decision.verified_by,
-        )
+    uow.announce(
+        IncidentVerified,
+        office_id=row.office_id,
+        case_id=row.id,
+        reported_at=row.reported_at,
+        destination=destination,
+        assessed_needs=merge_lines(needs),
+        verified_by=decision.verified_by,
     )
     return row
 
@@ -602,15 +592,12 @@ def reject_incident(uow: UnitOfWork, incident_id: UUID, decision: RejectionIn) -
     row.rejection_reason = decision.reason
     row.decided_by, row.decided_at = decision.rejected_by, now
     uow.session.add(row)
-    uow.emit(
-        IncidentRejected.first(
-            office_id=row.office_id,
-            case_id=row.id,
-            producer="intake",
-            occurred_at=now,
-            reason=decision.reason,
-            rejected_by=decision.rejected_by,
-        )
+    uow.announce(
+        IncidentRejected,
+        office_id=row.office_id,
+        case_id=row.id,
+        reason=decision.reason,
+        rejected_by=decision.rejected_by,
     )
     return row
 
