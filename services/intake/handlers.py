@@ -272,7 +272,7 @@ def _as_reported(
         "address": report.address.model_dump(mode="json") if report.address else None,
         "households_affected": report.households_affected,
         "people_affected": report.people_affected,
-        "stated_needs": [need.model_dump(mode="json") for need in report.stated_needs],
+        "stated_needs": list(report.stated_needs),
         "description": report.description,
     }
 
@@ -439,7 +439,7 @@ def follow_up(
         ),
         households_affected=update.households_affected,
         people_affected=update.people_affected,
-        added_needs=[need.model_dump(mode="json") for need in added],
+        added_needs=list(added),
         note=update.note,
     )
     uow.session.add(row)
@@ -448,10 +448,7 @@ def follow_up(
     if update.people_affected is not None:
         incident.people_affected = update.people_affected
     if added:
-        stated = [NeedLine.model_validate(n) for n in incident.stated_needs]
-        incident.stated_needs = [
-            need.model_dump(mode="json") for need in merge_lines([*stated, *added])
-        ]
+        incident.stated_needs = list(merge_lines([*incident.stated_needs, *added]))
     uow.session.add(incident)
     uow.announce(
         IncidentUpdated,
@@ -568,7 +565,7 @@ def verify_incident(uow: UnitOfWork, incident_id: UUID, decision: VerificationIn
     row.lat, row.lon = destination.lat, destination.lon
     if corrected is not None:
         row.location_source = corrected
-    row.assessed_needs = [need.model_dump(mode="json") for need in needs]
+    row.assessed_needs = list(needs)
     row.decided_by, row.decided_at = decision.verified_by, now
     uow.session.add(row)
     uow.announce(

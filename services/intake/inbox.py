@@ -120,11 +120,11 @@ class ReportView:
 
     @property
     def stated_needs(self) -> list[NeedLine]:
-        return [NeedLine.model_validate(line) for line in self.incident.stated_needs]
+        return list(self.incident.stated_needs)
 
     @property
     def assessed_needs(self) -> list[NeedLine]:
-        return [NeedLine.model_validate(line) for line in self.incident.assessed_needs or []]
+        return list(self.incident.assessed_needs or [])
 
     @property
     def geo_uri(self) -> str | None:
@@ -276,7 +276,7 @@ def _views(
                     reporter=_reporter(update, vault),
                     households_affected=update.households_affected,
                     people_affected=update.people_affected,
-                    added_needs=[NeedLine.model_validate(n) for n in update.added_needs],
+                    added_needs=list(update.added_needs),
                     note=update.note,
                 )
             )

@@ -125,7 +125,7 @@ def report_page(incident_id: UUID, request: Request, runtime: RuntimeDep) -> HTM
         assessments = runtime.run(lambda uow: assessment.assessments_of(uow, incident_id))
     except NotFound:
         return _render(request, "missing.html", status_code=404, current=INBOX)
-    latest_needs = assessments[-1].need_lines if assessments else []
+    latest_needs = list(assessments[-1].needs) if assessments else []
     return _render(
         request,
         "report.html",

@@ -226,9 +226,9 @@ def test_a_follow_up_updates_the_incident_and_is_announced_once(
     ]
     incident = runtime.run(lambda uow: handlers.get_incident(uow, incident_id))
     assert (incident.people_affected, incident.households_affected) == (230, 42)
-    assert incident.stated_needs == [
-        {"item_code": "RICE-5KG", "quantity": 50},
-        {"item_code": "BLANKET", "quantity": 50},
+    assert [(n.item_code, n.quantity) for n in incident.stated_needs] == [
+        ("RICE-5KG", 50),
+        ("BLANKET", 50),
     ]
 
     again, again_events = runtime.run(work)

@@ -370,7 +370,7 @@ def test_the_late_stage_is_named_and_a_far_delivery_predicts_the_breach(
         e for e in tick(runtime, standards) if isinstance(e, BreachPredicted | StageOverdue)
     ]
     row = clock_of(runtime, case)
-    assert [s["name"] for s in row.stages if s["done_at"]] == ["verified"]
+    assert [s.name for s in row.stages if s.done_at] == ["verified"]
 
 
 def test_an_unacknowledged_warning_climbs_the_ladder_and_an_acknowledged_one_stops(
@@ -482,7 +482,7 @@ def snapshot(runtime: ServiceRuntime) -> dict[uuid.UUID, tuple[Any, ...]]:
     return {
         r.case_id: (r.service_code, r.started_at, r.deadline, r.stopped_at, r.outcome,
                     r.response_seconds, r.district, r.distance_km, r.departed_at,
-                    [(s["name"], s["due_at"], s["done_at"]) for s in r.stages])
+                    [(s.name, s.due_at, s.done_at) for s in r.stages])
         for r in rows
     }  # fmt: skip
 
