@@ -14,18 +14,19 @@ from fastapi import APIRouter, FastAPI, Form, Query, Request, Response, status
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from sqlalchemy.exc import IntegrityError
 
-from services.intake.complaints import (
-    OPEN_STATUSES,
+from services.intake.complaint_models import (
     AnswerIn,
     ComplaintIn,
     ComplaintLookupOut,
     ComplaintOut,
     ComplaintRow,
-    ComplaintStatus,
-    LookupGuard,
     LookupIn,
-    LookupLocked,
     NoteIn,
+)
+from services.intake.complaint_rules import OPEN_STATUSES, ComplaintStatus
+from services.intake.complaints import (
+    LookupGuard,
+    LookupLocked,
     add_note,
     answer_complaint,
     close_complaint,
