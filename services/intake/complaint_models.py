@@ -20,9 +20,7 @@ from services.intake.complaint_rules import (
 from services.intake.models import IntakeTable
 from shared.columns import UTCDateTime
 from shared.events import ShortText
-from shared.events_complaints import (
-    ComplaintChannel,
-)
+from shared.events_complaints import ComplaintChannel
 from shared.http import ApiModel
 from shared.privacy import PersonalDataVault
 from shared.text import FREE_TEXT
