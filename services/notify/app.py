@@ -13,23 +13,21 @@ from uuid import UUID
 
 from fastapi import APIRouter, FastAPI, Query, Request, status
 from fastapi.responses import Response, StreamingResponse
-from sqlalchemy import ColumnElement, func, select
-from sqlmodel import Session, col
 
 from services.notify import alerting, announcements, queries, subscribers
 from services.notify.board import StandardsDep, board_router, pages
 from services.notify.board_map import map_router
-from services.notify.domain import NotificationStatus, Period, ReportLine, evaluation_report
+from services.notify.domain import NotificationStatus
 from services.notify.egress import AddressRefused, check_webhook_host
+from services.notify.evaluation import Period, ReportLine, evaluation_report
+from services.notify.figures import NOTIFY_FIGURES
 from services.notify.migrations import HISTORY
 from services.notify.models import (
     AcknowledgeIn,
     AlertOut,
     ClockFilter,
     ClockOut,
-    ClockRow,
     NotificationOut,
-    NotificationRow,
     NotifyTable,
     SubscriptionIn,
     SubscriptionOut,
@@ -51,7 +49,7 @@ from shared.http import ERROR_RESPONSES
 from shared.openapi import file_answer
 from shared.pages import assets_router
 from shared.paging import PAGED, After, link_next_page
-from shared.runtime import Figure, RuntimeDep, ServiceRuntime, create_service_api
+from shared.runtime import RuntimeDep, ServiceRuntime, create_service_api
 
 router = APIRouter(responses=ERROR_RESPONSES)
 
@@ -457,54 +455,6 @@ ACCESS: Policy = {
     "GET /map.js": Access.anyone(),
     "GET /map/base.geojson": Access.of(*WATCH),
 }
-
-
-def _count(
-    session: Session, rows: type[ClockRow | NotificationRow], *conditions: ColumnElement[bool]
-) -> float:
-    query = select(func.count()).select_from(rows).where(*conditions)
-    return float(session.execute(query).scalar_one())
-
-
-# Notify's gauges on /metrics: what a coordinator's dashboard would alert on.
-NOTIFY_FIGURES = (
-    Figure(
-        "open_clocks",
-        "Response clocks running (not yet stopped), every office.",
-        lambda session: _count(session, ClockRow, col(ClockRow.stopped_at).is_(None)),
-    ),
-    Figure(
-        "open_clocks_breached",
-        "Running response clocks already past their deadline.",
-        lambda session: _count(
-            session,
-            ClockRow,
-            col(ClockRow.stopped_at).is_(None),
-            col(ClockRow.breached_at).is_not(None),
-        ),
-    ),
-    Figure(
-        "clocks_breached",
-        "Response clocks ever breached (running or stopped late), kept in the database.",
-        lambda session: _count(session, ClockRow, col(ClockRow.breached_at).is_not(None)),
-    ),
-    # A warning nobody received is as bad as none: a mail server refusing the login or a
-    # dead webhook shows here before a coordinator misses an alert.
-    Figure(
-        "notifications_pending",
-        "Webhooks and e-mails not yet delivered (due now or waiting for a retry).",
-        lambda session: _count(
-            session, NotificationRow, col(NotificationRow.status) == NotificationStatus.PENDING
-        ),
-    ),
-    Figure(
-        "notifications_failed",
-        "Webhooks and e-mails given up after every attempt (see /notifications?status=failed).",
-        lambda session: _count(
-            session, NotificationRow, col(NotificationRow.status) == NotificationStatus.FAILED
-        ),
-    ),
-)
 
 
 def create_app(settings: NotifySettings | None = None, *, clock: Clock | None = None) -> FastAPI:

@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.notify import announcements, case_clocks, complaints, queries
 from services.notify.board_map import map_items, map_settings
-from services.notify.domain import (
+from services.notify.evaluation import (
     ALL_DISTRICTS,
     UNKNOWN_DISTRICT,
     Period,

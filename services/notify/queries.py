@@ -11,7 +11,7 @@ from uuid import UUID
 from sqlalchemy import ColumnElement
 from sqlmodel import col, func, select
 
-from services.notify import domain
+from services.notify import evaluation
 from services.notify.models import AlertRow, ClockFilter, ClockRow, FeedRow, TimelineRow
 from services.notify.standards import OfficeStandard, Standards
 from shared.auth import visible_to_caller
@@ -109,7 +109,7 @@ def timeline(uow: UnitOfWork, case_id: UUID) -> Sequence[TimelineRow]:
 
 def evaluated_cases(
     uow: UnitOfWork, standards: Standards, *, office_id: str, months: Collection[str] | None
-) -> list[domain.EvaluatedCase]:
+) -> list[evaluation.EvaluatedCase]:
     """Every clock of the office, open or stopped, served or not, as evaluations count
     them: by the day its deadline fell in the office's time zone (`months` keeps those
     whose deadline month is listed), judged at the unit of work's now."""
@@ -123,16 +123,16 @@ def evaluated_cases(
         deadline_day = row.deadline.astimezone(zone).date()
         if months is not None and f"{deadline_day:%Y-%m}" not in months:
             continue
-        verdict = domain.verdict(row.state(), row.deadline, now)
-        served = verdict in (domain.Verdict.MET, domain.Verdict.LATE)
+        verdict = evaluation.verdict(row.state(), row.deadline, now)
+        served = verdict in (evaluation.Verdict.MET, evaluation.Verdict.LATE)
         cases.append(
-            domain.EvaluatedCase(
+            evaluation.EvaluatedCase(
                 service_code=row.service_code,
                 deadline_day=deadline_day,
-                district=row.district or domain.UNKNOWN_DISTRICT,
+                district=row.district or evaluation.UNKNOWN_DISTRICT,
                 verdict=verdict,
                 response_seconds=(row.response_seconds or 0.0) if served else None,
-                missing_documents=domain.missing_documents(
+                missing_documents=evaluation.missing_documents(
                     _required_documents(office, row.service_code), attached.get(row.case_id, ())
                 ),
             )

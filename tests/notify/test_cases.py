@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from services.notify import alerting, case_clocks, queries, subscribers
-from services.notify.domain import ALL_DISTRICTS, evaluation_report
+from services.notify.evaluation import ALL_DISTRICTS, evaluation_report
 from services.notify.migrations import HISTORY
 from services.notify.models import ClockFilter, ClockRow, NotifyTable, SubscriptionIn
 from services.notify.settings import NotifySettings
