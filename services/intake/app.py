@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated, TypeVar
 from uuid import UUID
 
@@ -44,7 +43,15 @@ from services.intake.models import (
     ReportOutcome,
     VerificationIn,
 )
+from services.intake.phone_form import page_router
 from services.intake.privacy import encrypting_clear_phones_at_start
+from services.intake.reports import (
+    ReportResult,
+    check_report,
+    find_resent,
+    linked_reports,
+    report_incident,
+)
 from services.intake.screens import COORDINATOR_SCREENS, make_pages, screens_router
 from services.intake.settings import IntakeSettings, get_settings
 from shared.actors import ActingUserName, attributed
@@ -55,6 +62,7 @@ from shared.http import ERROR_RESPONSES, ErrorBody, status_of
 from shared.invariants import of_type
 from shared.openapi import file_answer
 from shared.pages import assets_router
+from shared.paging import PAGED, After, link_next_page
 from shared.privacy import PersonalDataVault
 from shared.runtime import ServiceRuntime
 from shared.service_api import RuntimeDep, create_service_api
@@ -107,23 +115,23 @@ def submit_report(
     resent = None
     if report.client_report_id is not None:
         client_id = report.client_report_id
-        resent = runtime.run(lambda uow: handlers.find_resent(uow, office_id, client_id))
+        resent = runtime.run(lambda uow: find_resent(uow, office_id, client_id))
     if resent is None:
         # Refuse a wrong address before asking the geocoder about it.
-        handlers.check_report(report, policy.hierarchy)
+        check_report(report, policy.hierarchy)
         geocoded = None
         if report.location is None and report.address is not None:
             geocoded = geocoder.locate(geocoding_query(report.address))
         try:
             resent = runtime.run(
-                lambda uow: handlers.report_incident(uow, report, office_id, geocoded, policy)
+                lambda uow: report_incident(uow, report, office_id, geocoded, policy)
             )
         except IntegrityError:
             # The same phone resent the report while the first copy was being stored.
             if report.client_report_id is None:
                 raise
             client_id = report.client_report_id
-            found = runtime.run(lambda uow: handlers.find_resent(uow, office_id, client_id))
+            found = runtime.run(lambda uow: find_resent(uow, office_id, client_id))
             if found is None:
                 raise
             resent = found
@@ -132,7 +140,7 @@ def submit_report(
     return answer_for(resent, policy.vault)
 
 
-def answer_for(result: handlers.ReportResult, vault: PersonalDataVault) -> ReportAnswer:
+def answer_for(result: ReportResult, vault: PersonalDataVault) -> ReportAnswer:
     """What the reporter is told, in Bahasa Indonesia and English."""
     incident, report = result.incident, result.report
     linked = report is not None and report.linked
@@ -170,7 +178,7 @@ def list_linked_reports(
     incident_id: UUID, runtime: RuntimeDep, policy: PolicyDep
 ) -> list[LinkedReportOut]:
     """Other reports of the same event, joined to this incident."""
-    rows = runtime.run(lambda uow: handlers.linked_reports(uow, incident_id))
+    rows = runtime.run(lambda uow: linked_reports(uow, incident_id))
     return [LinkedReportOut.of(row, policy.vault) for row in rows]
 
 
@@ -299,40 +307,6 @@ def get_photo(photo_id: UUID, request: Request, runtime: RuntimeDep) -> FileResp
     return FileResponse(path, media_type=row.media_type)
 
 
-# --- the phone form ---------------------------------------------------------------------
-
-STATIC = Path(__file__).parent / "static"
-page_router = APIRouter(include_in_schema=False)
-
-
-@page_router.get("/lapor")
-def report_form() -> FileResponse:
-    """The phone report form (Bahasa Indonesia; `?lang=en` for English)."""
-    return FileResponse(STATIC / "lapor.html", media_type="text/html", headers=NO_CACHE)
-
-
-@page_router.get("/lapor.js")
-def report_form_script() -> FileResponse:
-    """The form's script: outbox, sending, GPS."""
-    return FileResponse(STATIC / "lapor.js", media_type="text/javascript", headers=NO_CACHE)
-
-
-@page_router.get("/lapor.css")
-def report_form_styles() -> FileResponse:
-    """The form's styles (a file: the CSP allows no inline style)."""
-    return FileResponse(STATIC / "lapor.css", media_type="text/css", headers=NO_CACHE)
-
-
-@page_router.get("/sw.js")
-def service_worker() -> FileResponse:
-    """The service worker that keeps the form available offline (scope `/`)."""
-    return FileResponse(STATIC / "sw.js", media_type="text/javascript", headers=NO_CACHE)
-
-
-# The service worker decides what is kept offline; the HTTP cache must not serve stale code.
-NO_CACHE = {"Cache-Control": "no-cache"}
-
-
 async def _address_refused(_request: Request, exc: Exception) -> JSONResponse:
     exc = of_type(exc, AddressRefused, "the handled error")
     return JSONResponse(
@@ -405,27 +379,31 @@ def reject(
     )
 
 
-@router.get("/incidents", tags=["incidents"], summary="Incidents, newest first")
+@router.get("/incidents", tags=["incidents"], summary="Incidents, newest first", responses=PAGED)
 def list_incidents(
     *,
     request: Request,
+    response: Response,
     runtime: RuntimeDep,
     policy: PolicyDep,
     status_filter: Annotated[IncidentStatus | None, Query(alias="status")] = None,
     office_id: str | None = None,
+    after: After = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[IncidentOut]:
-    """Reported, verified and rejected incidents (of the caller's office only)."""
+    """Reported, verified and rejected incidents (of the caller's office only), a page
+    at a time: the next page is in the `Link` header."""
     scope = office_scope(request)
     if scope is not None and office_id not in (None, scope):
         raise Forbidden("you see your own office's incidents only", code="other_office")
     office_id = scope or office_id
-    rows = runtime.run(
+    page = runtime.run(
         lambda uow: handlers.list_incidents(
-            uow, status=status_filter, office_id=office_id, limit=limit
+            uow, status=status_filter, office_id=office_id, after=after, limit=limit
         )
     )
-    return [IncidentOut.of(row, policy.vault) for row in rows]
+    link_next_page(request, response, page)
+    return [IncidentOut.of(row, policy.vault) for row in page.items]
 
 
 @router.get(

@@ -20,13 +20,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import AwareDatetime, BaseModel, Field
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import Column, UniqueConstraint
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field as SQLField
 from sqlmodel import col, select
@@ -38,10 +38,10 @@ from services.intake.domain import (
     IncidentStatus,
     ensure_open_for_follow_up,
 )
-from services.intake.models import IncidentRow, IntakeTable, VerificationIn
+from services.intake.models import NEED_LINES, IncidentRow, IntakeTable, VerificationIn
 from shared.actors import ActingUserName
 from shared.auth import Access, Policy, Role, office_scope
-from shared.columns import UTCDateTime
+from shared.columns import TypedJSON, UTCDateTime
 from shared.contracts.envelope import LongText, NeedLine, ShortText
 from shared.contracts.intake import (
     AffectedPeople,
@@ -84,10 +84,10 @@ class AssessmentRow(IntakeTable, table=True):
     under_five: int
     pregnant_or_breastfeeding: int
     displaced: int
-    shelters: list[dict[str, Any]] = SQLField(sa_column=Column(JSON, nullable=False))
+    shelters: list[Shelter] = SQLField(sa_column=Column(TypedJSON(list[Shelter]), nullable=False))
     resources_on_site: str = SQLField(max_length=2000)
     site_conditions: str = SQLField(max_length=2000)
-    needs: list[dict[str, Any]] = SQLField(sa_column=Column(JSON, nullable=False))
+    needs: list[NeedLine] = SQLField(sa_column=Column(NEED_LINES, nullable=False))
     recorded_by: str = SQLField(max_length=200)
     recorded_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
 
@@ -102,16 +102,6 @@ class AssessmentRow(IntakeTable, table=True):
         return AffectedPeople.model_validate(
             self.model_dump(include=set(AffectedPeople.model_fields))
         )
-
-    @property
-    def need_lines(self) -> list[NeedLine]:
-        """The needs found, as lines."""
-        return [NeedLine.model_validate(line) for line in self.needs]
-
-    @property
-    def shelter_list(self) -> list[Shelter]:
-        """Where the displaced stay."""
-        return [Shelter.model_validate(shelter) for shelter in self.shelters]
 
 
 # --- API shapes -------------------------------------------------------------------------
@@ -176,10 +166,10 @@ class RapidAssessmentOut(BaseModel):
             assessed_at=row.assessed_at,
             damage=row.damage,
             affected=row.affected,
-            shelters=row.shelter_list,
+            shelters=list(row.shelters),
             resources_on_site=row.resources_on_site,
             site_conditions=row.site_conditions,
-            needs=row.need_lines,
+            needs=list(row.needs),
             recorded_by=row.recorded_by,
             recorded_at=row.recorded_at,
         )
@@ -228,31 +218,28 @@ def record_assessment(
         assessed_at=assessed_at,
         **assessment.damage.model_dump(),
         **assessment.affected.model_dump(),
-        shelters=[shelter.model_dump(mode="json") for shelter in assessment.shelters],
+        shelters=list(assessment.shelters),
         resources_on_site=assessment.resources_on_site,
         site_conditions=assessment.site_conditions,
-        needs=[line.model_dump(mode="json") for line in assessment.needs],
+        needs=list(assessment.needs),
         recorded_by=recorded_by,
         recorded_at=now,
     )
     uow.session.add(row)
-    uow.emit(
-        RapidAssessmentRecorded.first(
-            office_id=incident.office_id,
-            case_id=incident.id,
-            producer="intake",
-            occurred_at=now,
-            assessment_id=row.id,
-            team=row.team,
-            assessed_at=assessed_at,
-            damage=assessment.damage,
-            affected=assessment.affected,
-            shelters=tuple(assessment.shelters),
-            resources_on_site=row.resources_on_site,
-            site_conditions=row.site_conditions,
-            needs=tuple(assessment.needs),
-            recorded_by=recorded_by,
-        )
+    uow.announce(
+        RapidAssessmentRecorded,
+        office_id=incident.office_id,
+        case_id=incident.id,
+        assessment_id=row.id,
+        team=row.team,
+        assessed_at=assessed_at,
+        damage=assessment.damage,
+        affected=assessment.affected,
+        shelters=tuple(assessment.shelters),
+        resources_on_site=row.resources_on_site,
+        site_conditions=row.site_conditions,
+        needs=tuple(assessment.needs),
+        recorded_by=recorded_by,
     )
     return row, True
 
@@ -288,7 +275,7 @@ def verify_with_latest_assessment(
     if decision.assessed_needs is None:
         latest = latest_assessment(uow, incident_id)
         if latest is not None and latest.needs:
-            decision = decision.model_copy(update={"assessed_needs": latest.need_lines})
+            decision = decision.model_copy(update={"assessed_needs": list(latest.needs)})
     return case_records.verify_after_disposition(uow, incident_id, decision, required_offices)
 
 

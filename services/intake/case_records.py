@@ -17,277 +17,58 @@ beside intake's API (`services/intake/app.py` includes `records_router`).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, TypeVar
+from typing import Annotated, Any, TypeVar
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, File, Form, Response, UploadFile, status
 from fastapi.responses import FileResponse
-from pydantic import AwareDatetime, BaseModel, Field
-from sqlalchemy import Column, Date, UniqueConstraint
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field as SQLField
 from sqlmodel import col, select
 
 from services.intake import handlers
+from services.intake.case_record_models import (
+    DispositionIn,
+    DispositionOut,
+    DispositionRow,
+    DocumentOut,
+    DocumentRow,
+    EmergencyStatusIn,
+    EmergencyStatusOut,
+    EmergencyStatusRow,
+)
 from services.intake.dependencies import InCallersOffice, SettingsDep
+from services.intake.document_files import (
+    DocumentFacts,
+    inspect_document,
+    plain_text,
+)
 from services.intake.domain import (
     CLOCK_DRIFT_ALLOWANCE,
     IncidentStatus,
     ensure_open_for_decision,
     ensure_open_for_follow_up,
 )
-from services.intake.models import IncidentRow, IntakeTable, VerificationIn
+from services.intake.models import IncidentRow, VerificationIn
 from shared.actors import ActingUserName
 from shared.auth import Access, Policy, Role, visible_to_caller
-from shared.columns import UTCDateTime
-from shared.contracts.envelope import LongText, ShortText
 from shared.contracts.intake import (
     DispositionRecorded,
     DocumentKind,
-    EmergencyLevel,
-    EmergencyPhase,
     EmergencyStatusDeclared,
     IncidentDocumentAttached,
 )
 from shared.errors import (
     Conflict,
     NotFound,
-    Oversized,
     Unprocessable,
-    UnsupportedFormat,
 )
-from shared.http import ERROR_RESPONSES, ApiModel, ErrorBody
-from shared.images import DEFAULT_MAX_PIXELS, NotAPicture, TooManyPixels, clean_picture
+from shared.http import ERROR_RESPONSES, ErrorBody
 from shared.openapi import file_answer
 from shared.service_api import RuntimeDep
-from shared.text import control_character
 from shared.unit_of_work import UnitOfWork
-
-# --- tables -----------------------------------------------------------------------------
-
-
-class DocumentRow(IntakeTable, table=True):
-    """A document of the case; the bytes are on disk, named by their hash."""
-
-    __tablename__ = "incident_document"
-    __table_args__ = (UniqueConstraint("incident_id", "sha256"),)
-
-    id: UUID = SQLField(default_factory=uuid4, primary_key=True)
-    incident_id: UUID = SQLField(index=True)
-    kind: DocumentKind = SQLField(max_length=30)
-    title: str = SQLField(max_length=200)
-    media_type: str = SQLField(max_length=40)
-    extension: str = SQLField(max_length=8)
-    size_bytes: int
-    sha256: str = SQLField(max_length=64)
-    uploaded_by: str = SQLField(max_length=200)
-    uploaded_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
-
-    @property
-    def file_name(self) -> str:
-        """Name of the file under the incident's document folder."""
-        return f"{self.sha256}.{self.extension}"
-
-
-class DispositionRow(IntakeTable, table=True):
-    """The leadership's disposition on a report, as recorded from the paper."""
-
-    __tablename__ = "incident_disposition"
-
-    id: UUID = SQLField(default_factory=uuid4, primary_key=True)
-    incident_id: UUID = SQLField(index=True)
-    given_by: str = SQLField(max_length=200)
-    position: str = SQLField(max_length=200)
-    instruction: str = SQLField(max_length=2000)
-    given_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
-    recorded_by: str = SQLField(max_length=200)
-    recorded_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
-
-
-class EmergencyStatusRow(IntakeTable, table=True):
-    """An emergency status declared for the incident's area, as the decree says."""
-
-    __tablename__ = "incident_emergency_status"
-
-    id: UUID = SQLField(default_factory=uuid4, primary_key=True)
-    incident_id: UUID = SQLField(index=True)
-    phase: EmergencyPhase = SQLField(max_length=20)
-    level: EmergencyLevel = SQLField(max_length=20)
-    declared_by: str = SQLField(max_length=200)
-    decree_number: str = SQLField(max_length=200)
-    starts_on: date = SQLField(sa_column=Column(Date, nullable=False))
-    ends_on: date = SQLField(sa_column=Column(Date, nullable=False))
-    recorded_by: str = SQLField(max_length=200)
-    recorded_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
-
-
-# --- API shapes -------------------------------------------------------------------------
-
-
-class DocumentOut(BaseModel):
-    """A stored document and where to fetch it."""
-
-    id: UUID
-    incident_id: UUID
-    kind: DocumentKind
-    title: str
-    media_type: str
-    size_bytes: int
-    sha256: str
-    uploaded_by: str
-    uploaded_at: datetime
-    url: str
-
-    @classmethod
-    def of(cls, row: DocumentRow) -> DocumentOut:
-        """The API view of a document."""
-        return cls.model_validate(row.model_dump() | {"url": f"/documents/{row.id}"})
-
-
-class DispositionIn(ApiModel):
-    """The leadership's disposition, as written on the report or its routing slip."""
-
-    given_by: ShortText = Field(description="Who gave it, e.g. the Kepala Dinas's name.")
-    position: ShortText = Field(description="Their position (jabatan), e.g. 'Kepala Dinas'.")
-    instruction: Annotated[LongText, Field(min_length=3)] = Field(
-        description="The instruction as written, e.g. 'Kabid Linjamsos: validasi dan siapkan "
-        "logistik'."
-    )
-    given_at: AwareDatetime | None = Field(
-        default=None, description="When it was given; omitted: now. Not in the future."
-    )
-
-
-class DispositionOut(BaseModel):
-    """A recorded disposition."""
-
-    id: UUID
-    incident_id: UUID
-    given_by: str
-    position: str
-    instruction: str
-    given_at: datetime
-    recorded_by: str
-    recorded_at: datetime
-
-
-class EmergencyStatusIn(ApiModel):
-    """An emergency-status decision (penetapan status keadaan darurat bencana)."""
-
-    phase: EmergencyPhase = Field(
-        description="alert (siaga darurat), response (tanggap darurat) or transition "
-        "(transisi darurat ke pemulihan)."
-    )
-    level: EmergencyLevel = Field(description="The government that declared it.")
-    declared_by: ShortText = Field(description="Who declared it, e.g. 'Bupati Balangan'.")
-    decree_number: ShortText = Field(description="Nomor surat keputusan.")
-    starts_on: date = Field(description="First day of the status.")
-    ends_on: date = Field(description="Last day of the status; not before `starts_on`.")
-
-
-class EmergencyStatusOut(BaseModel):
-    """A recorded emergency-status decision."""
-
-    id: UUID
-    incident_id: UUID
-    phase: EmergencyPhase
-    level: EmergencyLevel
-    declared_by: str
-    decree_number: str
-    starts_on: date
-    ends_on: date
-    recorded_by: str
-    recorded_at: datetime
-
-
-# --- documents: what a file must be -----------------------------------------------------
-
-PDF_MAGIC = b"%PDF-"
-# A PDF ends with `%%EOF` (and perhaps a line break or some padding); one cut off by a
-# dropped upload does not, and would not open in the auditor's viewer.
-PDF_END_WINDOW = 1024
-PICTURE_TYPES = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png")}
-
-
-class DocumentTooLarge(Oversized):
-    """The upload is over INTAKE_DOCUMENT_MAX_BYTES."""
-
-    code: ClassVar[str] = "document_too_large"
-
-
-class UnsupportedDocument(UnsupportedFormat):
-    """The bytes are not a PDF, JPEG or PNG, whatever the name or content type says."""
-
-    code: ClassVar[str] = "unsupported_document"
-
-
-@dataclass(frozen=True)
-class DocumentFacts:
-    """An accepted document as it is stored."""
-
-    media_type: str
-    extension: str
-    sha256: str
-    data: bytes
-
-
-def inspect_document(
-    data: bytes,
-    max_bytes: int,
-    *,
-    declared_type: str | None,
-    file_name: str | None,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-) -> DocumentFacts:
-    """Accept a document only if it is small enough and its bytes really are a PDF (by
-    its magic bytes and its end), or a JPEG or PNG picture (decoded, and kept re-encoded
-    without EXIF: a phone's picture of a letter carries where it was taken)."""
-    if len(data) > max_bytes:
-        raise DocumentTooLarge(f"the document is over the limit of {max_bytes // 1024} KiB")
-    if not data:
-        raise Unprocessable("the document file is empty", code="document_empty")
-    if data.startswith(PDF_MAGIC):
-        if b"%%EOF" not in data[-PDF_END_WINDOW:]:
-            raise Unprocessable(
-                "the PDF is cut short: it does not end with %%EOF; send the whole file",
-                code="pdf_incomplete",
-            )
-        return _facts("application/pdf", "pdf", data)
-    if declared_type == "application/pdf" or (file_name or "").lower().endswith(".pdf"):
-        raise UnsupportedDocument(
-            "the file is named or declared a PDF but its bytes do not begin with %PDF-",
-            code="not_a_pdf",
-        )
-    try:
-        picture = clean_picture(data, max_pixels=max_pixels)
-    except TooManyPixels as exc:
-        raise Unprocessable(str(exc), code="document_too_many_pixels") from exc
-    except NotAPicture as exc:
-        raise UnsupportedDocument(f"send a PDF, JPEG or PNG ({exc})") from exc
-    if picture.format not in PICTURE_TYPES:
-        raise UnsupportedDocument(f"send a PDF, JPEG or PNG, not {picture.format}")
-    media_type, extension = PICTURE_TYPES[picture.format]
-    return _facts(media_type, extension, picture.data)
-
-
-def _facts(media_type: str, extension: str, data: bytes) -> DocumentFacts:
-    return DocumentFacts(media_type, extension, hashlib.sha256(data).hexdigest(), data)
-
-
-def plain_text(value: str, field: str) -> str:
-    """A form field's text (multipart fields skip the JSON bodies' check), stripped."""
-    found = control_character(value, free_text=False)
-    if found is not None:
-        raise Unprocessable(
-            f"control character {found} is not allowed (in {field})", code="control_character"
-        )
-    return value.strip()
-
 
 # --- use cases --------------------------------------------------------------------------
 
@@ -330,19 +111,17 @@ def attach_document(
     )
     handlers.keep_file(document_dir / str(incident.id) / row.file_name, facts.data)
     uow.session.add(row)
-    uow.emit(
-        IncidentDocumentAttached.first(
-            office_id=incident.office_id,
-            case_id=incident.id,
-            producer="intake",
-            occurred_at=row.uploaded_at,
-            document_id=row.id,
-            kind=kind,
-            title=title,
-            media_type=facts.media_type,
-            size_bytes=row.size_bytes,
-            uploaded_by=uploaded_by,
-        )
+    uow.announce(
+        IncidentDocumentAttached,
+        office_id=incident.office_id,
+        case_id=incident.id,
+        occurred_at=row.uploaded_at,
+        document_id=row.id,
+        kind=kind,
+        title=title,
+        media_type=facts.media_type,
+        size_bytes=row.size_bytes,
+        uploaded_by=uploaded_by,
     )
     return row, True
 
@@ -386,19 +165,16 @@ def record_disposition(
         recorded_at=now,
     )
     uow.session.add(row)
-    uow.emit(
-        DispositionRecorded.first(
-            office_id=incident.office_id,
-            case_id=incident.id,
-            producer="intake",
-            occurred_at=now,
-            disposition_id=row.id,
-            given_by=row.given_by,
-            position=row.position,
-            instruction=row.instruction,
-            given_at=given_at,
-            recorded_by=recorded_by,
-        )
+    uow.announce(
+        DispositionRecorded,
+        office_id=incident.office_id,
+        case_id=incident.id,
+        disposition_id=row.id,
+        given_by=row.given_by,
+        position=row.position,
+        instruction=row.instruction,
+        given_at=given_at,
+        recorded_by=recorded_by,
     )
     return row
 
@@ -425,16 +201,13 @@ def declare_emergency_status(
         **declared.model_dump(),
     )
     uow.session.add(row)
-    uow.emit(
-        EmergencyStatusDeclared.first(
-            office_id=incident.office_id,
-            case_id=incident.id,
-            producer="intake",
-            occurred_at=now,
-            declaration_id=row.id,
-            recorded_by=recorded_by,
-            **declared.model_dump(),
-        )
+    uow.announce(
+        EmergencyStatusDeclared,
+        office_id=incident.office_id,
+        case_id=incident.id,
+        declaration_id=row.id,
+        recorded_by=recorded_by,
+        **declared.model_dump(),
     )
     return row
 

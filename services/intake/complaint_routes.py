@@ -7,24 +7,26 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from uuid import UUID
 
-from fastapi import APIRouter, FastAPI, Form, Query, Request, status
+from fastapi import APIRouter, FastAPI, Form, Query, Request, Response, status
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from sqlalchemy.exc import IntegrityError
 
-from services.intake.complaints import (
-    OPEN_STATUSES,
+from services.intake.complaint_models import (
     AnswerIn,
     ComplaintIn,
     ComplaintLookupOut,
     ComplaintOut,
     ComplaintRow,
-    ComplaintStatus,
-    LookupGuard,
     LookupIn,
-    LookupLocked,
     NoteIn,
+)
+from services.intake.complaint_rules import OPEN_STATUSES, ComplaintStatus
+from services.intake.complaints import (
+    LookupGuard,
+    LookupLocked,
     add_note,
     answer_complaint,
     close_complaint,
@@ -40,10 +42,11 @@ from shared.actors import ActingUserName
 from shared.auth import Access, Policy, Role, office_scope
 from shared.contracts.intake import COMPLAINT_CHANNELS
 from shared.csrf import csrf_token
-from shared.errors import NotFound
+from shared.errors import NotFound, Unprocessable
 from shared.http import ERROR_RESPONSES, ErrorBody
 from shared.invariants import of_type
 from shared.pages import Pages
+from shared.paging import PAGED, After, link_next_page
 from shared.runtime import ServiceRuntime
 from shared.service_api import RuntimeDep
 from shared.unit_of_work import UnitOfWork
@@ -51,6 +54,8 @@ from shared.unit_of_work import UnitOfWork
 HERE = Path(__file__).parent
 PUBLIC_PAGE = "/pengaduan"
 STAFF_LIST = "/pengaduan/kelola"
+# Complaints on one page of the staff list; the rest are a "next page" away.
+STAFF_PAGE_SIZE = 50
 SCRIPT = HERE / "static" / "pengaduan.js"
 STYLES = HERE / "static" / "pengaduan.css"
 
@@ -107,22 +112,28 @@ def record(
     return ComplaintOut.of(recorded.row, [], vault)
 
 
-@api_router.get("/complaints", summary="Complaints of the office")
+@api_router.get("/complaints", summary="Complaints of the office", responses=PAGED)
 def list_(
+    *,
     request: Request,
+    response: Response,
     runtime: RuntimeDep,
     view: Annotated[str, Query(pattern=r"^(open|answered|closed|all)$")] = "open",
+    after: After = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[ComplaintOut]:
     """Open complaints oldest first (`view=open`), or answered, closed or all, newest
-    first; of the caller's office only."""
+    first; of the caller's office only; a page at a time (the next is in `Link`)."""
     office_id = office_scope(request)
     vault = _policy(request).vault
 
     def read(uow: UnitOfWork) -> list[ComplaintOut]:
-        rows = list_complaints(uow, office_id=office_id, statuses=VIEWS[view], limit=limit)
-        notes = notes_by_complaint(uow, [row.id for row in rows])
-        return [ComplaintOut.of(row, notes[row.id], vault) for row in rows]
+        page = list_complaints(
+            uow, office_id=office_id, statuses=VIEWS[view], after=after, limit=limit
+        )
+        link_next_page(request, response, page)
+        notes = notes_by_complaint(uow, [row.id for row in page.items])
+        return [ComplaintOut.of(row, notes[row.id], vault) for row in page.items]
 
     return runtime.run(read)
 
@@ -252,19 +263,46 @@ def staff_list(
     request: Request,
     runtime: RuntimeDep,
     view: Annotated[str, Query(pattern=r"^(open|answered|closed|all)$")] = "open",
+    after: After = None,
 ) -> HTMLResponse:
-    """The office's complaints: open ones first by how long they have waited."""
+    """The office's complaints: open ones first by how long they have waited, a page at a
+    time (`?after=`, the API's cursor)."""
     office_id = office_scope(request)
-    rows = runtime.run(
-        lambda uow: list_complaints(uow, office_id=office_id, statuses=VIEWS[view], limit=200)
-    )
+    try:
+        page = runtime.run(
+            lambda uow: list_complaints(
+                uow, office_id=office_id, statuses=VIEWS[view], after=after, limit=STAFF_PAGE_SIZE
+            )
+        )
+    except Unprocessable:
+        return _render(
+            request,
+            "complaints.html",
+            status_code=422,
+            complaints=[],
+            refused=True,
+            view=view,
+            views=tuple(VIEWS),
+            now=runtime.clock.now(),
+            next_url=None,
+            first_url=f"{STAFF_LIST}?{urlencode({'view': view})}",
+            current=STAFF_LIST,
+        )
     return _render(
         request,
         "complaints.html",
-        complaints=rows,
+        complaints=page.items,
+        refused=False,
+        total=page.total,
         view=view,
         views=tuple(VIEWS),
         now=runtime.clock.now(),
+        next_url=(
+            f"{STAFF_LIST}?{urlencode({'view': view, 'after': page.next_after})}"
+            if page.next_after
+            else None
+        ),
+        first_url=f"{STAFF_LIST}?{urlencode({'view': view})}" if after else None,
         current=STAFF_LIST,
     )
 

@@ -5,15 +5,13 @@ the time left on the 24-hour clock; read in one transaction per page, never chan
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy import ColumnElement, func
 from sqlmodel import col, select
 
 from services.intake.domain import IncidentStatus
@@ -27,7 +25,7 @@ from services.intake.models import (
 from services.intake.privacy import shown_phone
 from shared.auth import scoped_office
 from shared.contracts.envelope import NeedLine
-from shared.errors import Unprocessable
+from shared.paging import Page, cursor_position, keyset
 from shared.privacy import PersonalDataVault
 from shared.regions import Regions
 from shared.unit_of_work import UnitOfWork
@@ -122,11 +120,11 @@ class ReportView:
 
     @property
     def stated_needs(self) -> list[NeedLine]:
-        return [NeedLine.model_validate(line) for line in self.incident.stated_needs]
+        return list(self.incident.stated_needs)
 
     @property
     def assessed_needs(self) -> list[NeedLine]:
-        return [NeedLine.model_validate(line) for line in self.incident.assessed_needs or []]
+        return list(self.incident.assessed_needs or [])
 
     @property
     def geo_uri(self) -> str | None:
@@ -142,27 +140,6 @@ class InboxPage:
     reports: list[ReportView]
     waiting: int  # in the whole office, not only on this page
     next_cursor: str | None
-
-
-def encode_cursor(reported_at: datetime, incident_id: UUID) -> str:
-    """The position after one report, as an opaque `?after=` value."""
-    raw = f"{reported_at.isoformat()}|{incident_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    """The position a cursor names, or 422 `bad_cursor` (a link typed or cut short)."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        moment, _, identifier = raw.partition("|")
-        at, incident_id = datetime.fromisoformat(moment), UUID(identifier)
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise Unprocessable(
-            "the page link is damaged; start again from the first page", code="bad_cursor"
-        ) from exc
-    if at.tzinfo is None:
-        raise Unprocessable("the page link is damaged (no time zone)", code="bad_cursor")
-    return at, incident_id
 
 
 def place_name(
@@ -216,29 +193,24 @@ def inbox(
     waiting_filter: list[ColumnElement[bool]] = [col(IncidentRow.status) == IncidentStatus.REPORTED]
     if office is not None:  # None: the local development user, who sees every office
         waiting_filter.append(col(IncidentRow.office_id) == office)
-    query = select(IncidentRow).where(*waiting_filter)
-    if after is not None:
-        at, last_id = decode_cursor(after)
-        reported_at = col(IncidentRow.reported_at)
-        query = query.where(
-            or_(reported_at > at, and_(reported_at == at, col(IncidentRow.id) > last_id))
-        )
-    rows = list(
-        uow.session.exec(
-            query.order_by(col(IncidentRow.reported_at), col(IncidentRow.id)).limit(limit + 1)
-        ).all()
+    query = keyset(
+        select(IncidentRow).where(*waiting_filter),
+        (col(IncidentRow.reported_at), col(IncidentRow.id)),
+        newest_first=False,
+        after=cursor_position(after, (datetime, UUID)),
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
+    page = Page.of(
+        uow.session.exec(query.limit(limit + 1)).all(),
+        limit,
+        lambda row: (row.reported_at, row.id),
+    )
     waiting = uow.session.exec(
         select(func.count()).select_from(IncidentRow).where(*waiting_filter)
     ).one()
-    views = _views(uow, rows, vault, hierarchy, with_follow_ups=False)
-    last = rows[-1] if rows else None
     return InboxPage(
-        reports=views,
+        reports=_views(uow, page.items, vault, hierarchy, with_follow_ups=False),
         waiting=int(waiting),
-        next_cursor=encode_cursor(last.reported_at, last.id) if more and last else None,
+        next_cursor=page.next_after,
     )
 
 
@@ -304,7 +276,7 @@ def _views(
                     reporter=_reporter(update, vault),
                     households_affected=update.households_affected,
                     people_affected=update.people_affected,
-                    added_needs=[NeedLine.model_validate(n) for n in update.added_needs],
+                    added_needs=list(update.added_needs),
                     note=update.note,
                 )
             )

@@ -16,7 +16,7 @@ from sqlmodel import SQLModel
 from services.intake.domain import IncidentStatus, LocationSource
 from services.intake.privacy import shown_phone
 from shared.actors import ignored_actor_field
-from shared.columns import UTCDateTime
+from shared.columns import TypedJSON, UTCDateTime
 from shared.contracts.envelope import (
     Address,
     GeoPoint,
@@ -35,6 +35,10 @@ from shared.text import FREE_TEXT
 
 class IntakeTable(SQLModel, registry=registry()):
     """Base of intake's tables: their own metadata, in intake's own database."""
+
+
+# Lines of goods (item and quantity) as a JSON column read back as `NeedLine`s.
+NEED_LINES = TypedJSON(list[NeedLine])
 
 
 class IncidentRow(IntakeTable, table=True):
@@ -61,9 +65,9 @@ class IncidentRow(IntakeTable, table=True):
     address: dict[str, Any] | None = SQLField(default=None, sa_column=Column(JSON))
     households_affected: int
     people_affected: int
-    stated_needs: list[dict[str, Any]] = SQLField(sa_column=Column(JSON, nullable=False))
+    stated_needs: list[NeedLine] = SQLField(sa_column=Column(NEED_LINES, nullable=False))
     description: str = SQLField(default="", max_length=2000)
-    assessed_needs: list[dict[str, Any]] | None = SQLField(default=None, sa_column=Column(JSON))
+    assessed_needs: list[NeedLine] | None = SQLField(default=None, sa_column=Column(NEED_LINES))
     decided_by: str | None = SQLField(default=None, max_length=200)
     decided_at: datetime | None = SQLField(default=None, sa_column=Column(UTCDateTime))
     rejection_reason: str | None = SQLField(default=None, max_length=2000)
@@ -102,7 +106,7 @@ class FieldReportRow(IntakeTable, table=True):
     address: dict[str, Any] | None = SQLField(default=None, sa_column=Column(JSON))
     households_affected: int
     people_affected: int
-    stated_needs: list[dict[str, Any]] = SQLField(sa_column=Column(JSON, nullable=False))
+    stated_needs: list[NeedLine] = SQLField(sa_column=Column(NEED_LINES, nullable=False))
     description: str = SQLField(default="", max_length=2000)
     distance_m: float | None = None
     minutes_apart: float | None = None
@@ -124,7 +128,7 @@ class IncidentUpdateRow(IntakeTable, table=True):
     reporter_nik_hash: str | None = SQLField(default=None, max_length=64)
     households_affected: int | None = None
     people_affected: int | None = None
-    added_needs: list[dict[str, Any]] = SQLField(sa_column=Column(JSON, nullable=False))
+    added_needs: list[NeedLine] = SQLField(sa_column=Column(NEED_LINES, nullable=False))
     note: str = SQLField(default="", max_length=2000)
 
 
@@ -284,13 +288,9 @@ class IncidentOut(BaseModel):
             address=Address.model_validate(row.address) if row.address else None,
             households_affected=row.households_affected,
             people_affected=row.people_affected,
-            stated_needs=[NeedLine.model_validate(n) for n in row.stated_needs],
+            stated_needs=list(row.stated_needs),
             description=row.description,
-            assessed_needs=(
-                [NeedLine.model_validate(n) for n in row.assessed_needs]
-                if row.assessed_needs is not None
-                else None
-            ),
+            assessed_needs=list(row.assessed_needs) if row.assessed_needs is not None else None,
             decided_by=row.decided_by,
             decided_at=row.decided_at,
             rejection_reason=row.rejection_reason,

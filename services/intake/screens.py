@@ -20,6 +20,7 @@ from shared.auth import Access, Policy, Role
 from shared.csrf import csrf_token
 from shared.errors import NotFound, Unprocessable
 from shared.pages import Pages
+from shared.paging import After
 from shared.service_api import RuntimeDep
 
 HERE = Path(__file__).parent
@@ -69,7 +70,7 @@ def home(request: Request) -> HTMLResponse:
 def inbox_page(
     request: Request,
     runtime: RuntimeDep,
-    after: Annotated[str | None, Query(max_length=200)] = None,
+    after: After = None,
     limit: Annotated[int, Query(ge=1, le=100)] = inbox.PAGE_SIZE,
 ) -> HTMLResponse:
     """Reports waiting for a decision, oldest first, a page at a time (`?after=`)."""
@@ -124,7 +125,7 @@ def report_page(incident_id: UUID, request: Request, runtime: RuntimeDep) -> HTM
         assessments = runtime.run(lambda uow: assessment.assessments_of(uow, incident_id))
     except NotFound:
         return _render(request, "missing.html", status_code=404, current=INBOX)
-    latest_needs = assessments[-1].need_lines if assessments else []
+    latest_needs = list(assessments[-1].needs) if assessments else []
     return _render(
         request,
         "report.html",

@@ -4,16 +4,15 @@ acknowledged; acknowledging a warning; listing them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID
 
-from sqlmodel import col, select
+from sqlalchemy import ColumnElement
+from sqlmodel import col, func, select
 
 from services.notify import domain
-from services.notify.announcements import NotifyEventT, announce, clock_event
+from services.notify.announcements import announce_for_clock, announce_for_warning
 from services.notify.domain import Breach
 from services.notify.models import AlertRow, ClockRow
 from services.notify.standards import Standards
@@ -28,6 +27,7 @@ from shared.contracts.notify import (
     StageOverdue,
 )
 from shared.errors import Conflict, NotFound
+from shared.paging import Page, cursor_position, keyset
 from shared.unit_of_work import UnitOfWork
 
 # --- the passing of time ------------------------------------------------------------
@@ -51,7 +51,7 @@ def tick(uow: UnitOfWork, standards: Standards | None = None) -> list[EventBase]
         state = row.state()
         for alert in domain.due_alerts(state, now):
             state = domain.record(state, alert)
-            emitted.append(announce(uow, _alert_event(row, alert, now)))
+            emitted.append(_announce_alert(uow, row, alert))
         row.apply(state, now=now)
         emitted.extend(_stage_alerts(uow, row, now))
         emitted.extend(_predicted_breach(uow, row, now))
@@ -68,17 +68,14 @@ def _stage_alerts(uow: UnitOfWork, row: ClockRow, now: datetime) -> list[EventBa
     events: list[EventBase] = []
     for stage in late:
         events.append(
-            announce(
+            announce_for_clock(
                 uow,
-                clock_event(
-                    StageOverdue,
-                    row,
-                    causation_id=row.last_event_id,
-                    now=now,
-                    stage=stage.name,
-                    due_at=stage.due_at,
-                    deadline=row.deadline,
-                ),
+                StageOverdue,
+                row,
+                cause_id=row.last_event_id,
+                stage=stage.name,
+                due_at=stage.due_at,
+                deadline=row.deadline,
             )
         )
     late_names = {stage.name for stage in late}
@@ -101,15 +98,16 @@ def _predicted_breach(uow: UnitOfWork, row: ClockRow, now: datetime) -> list[Eve
     if not domain.breach_predicted(row.predicted_arrival, row.deadline):
         return []
     row.breach_predicted_at = now
-    event = clock_event(
-        BreachPredicted,
-        row,
-        causation_id=row.last_event_id,
-        now=now,
-        predicted_arrival=row.predicted_arrival,
-        deadline=row.deadline,
-    )
-    return [announce(uow, event)]
+    return [
+        announce_for_clock(
+            uow,
+            BreachPredicted,
+            row,
+            cause_id=row.last_event_id,
+            predicted_arrival=row.predicted_arrival,
+            deadline=row.deadline,
+        )
+    ]
 
 
 # --- acknowledgement and escalation ---------------------------------------------------
@@ -146,8 +144,16 @@ def escalate(uow: UnitOfWork, standards: Standards | None) -> list[EventBase]:
             continue
         alert.level, alert.level_since = rung, now
         uow.session.add(alert)
-        event = _warning_event(AlertEscalated, alert, now, to_role=domain.LADDER[rung], level=rung)
-        emitted.append(announce(uow, event, role=domain.LADDER[rung]))
+        emitted.append(
+            announce_for_warning(
+                uow,
+                AlertEscalated,
+                alert,
+                role=domain.LADDER[rung],
+                to_role=domain.LADDER[rung],
+                level=rung,
+            )
+        )
     return emitted
 
 
@@ -166,55 +172,45 @@ def acknowledge(uow: UnitOfWork, alert_id: UUID, by: str) -> AlertRow:
     now = uow.now()
     alert.acknowledged_at, alert.acknowledged_by = now, by
     uow.session.add(alert)
-    announce(
-        uow, _warning_event(AlertAcknowledged, alert, now, acknowledged_by=by, level=alert.level)
-    )
+    announce_for_warning(uow, AlertAcknowledged, alert, acknowledged_by=by, level=alert.level)
     return alert
 
 
-def _warning_event(
-    kind: type[NotifyEventT], alert: AlertRow, now: datetime, **payload: Any
-) -> NotifyEventT:
-    """An event about a warning: its case and chain, caused by the warning."""
-    return kind.following(
-        office_id=alert.office_id,
-        case_id=alert.case_id,
-        correlation_id=alert.correlation_id,
-        causation_id=alert.id,
-        producer="notify",
-        occurred_at=now,
-        alert_id=alert.id,
-        alert_type=alert.event_type,
-        **payload,
-    )
-
-
 def list_alerts(
-    uow: UnitOfWork, *, office_id: str | None, open_only: bool, limit: int
-) -> Sequence[AlertRow]:
-    """Warnings newest first; `open_only`: not acknowledged yet."""
-    query = select(AlertRow).order_by(col(AlertRow.raised_at).desc()).limit(limit)
+    uow: UnitOfWork, *, office_id: str | None, open_only: bool, after: str | None, limit: int
+) -> Page[AlertRow]:
+    """Warnings newest first; `open_only`: not acknowledged yet; a page of `limit` after
+    the cursor `after`."""
+    conditions: list[ColumnElement[bool]] = []
     if office_id is not None:
-        query = query.where(AlertRow.office_id == office_id)
+        conditions.append(col(AlertRow.office_id) == office_id)
     if open_only:
-        query = query.where(col(AlertRow.acknowledged_at).is_(None))
-    return uow.session.exec(query).all()
+        conditions.append(col(AlertRow.acknowledged_at).is_(None))
+    query = keyset(
+        select(AlertRow).where(*conditions),
+        (col(AlertRow.raised_at), col(AlertRow.id)),
+        newest_first=True,
+        after=cursor_position(after, (datetime, UUID)),
+    )
+    rows = uow.session.exec(query.limit(limit + 1)).all()
+    total = uow.session.exec(select(func.count()).select_from(AlertRow).where(*conditions)).one()
+    return Page.of(rows, limit, lambda row: (row.raised_at, row.id), total=int(total))
 
 
-def _alert_event(row: ClockRow, alert: domain.Alert, now: datetime) -> EventBase:
+def _announce_alert(uow: UnitOfWork, row: ClockRow, alert: domain.Alert) -> EventBase:
     if isinstance(alert, Breach):
-        return clock_event(
+        return announce_for_clock(
+            uow,
             ResponseDeadlineBreached,
             row,
-            causation_id=row.last_event_id,
-            now=now,
+            cause_id=row.last_event_id,
             deadline=alert.deadline,
         )
-    return clock_event(
+    return announce_for_clock(
+        uow,
         ResponseDeadlineAtRisk,
         row,
-        causation_id=row.last_event_id,
-        now=now,
+        cause_id=row.last_event_id,
         deadline=alert.deadline,
         threshold=alert.threshold,
         seconds_remaining=alert.seconds_remaining,

@@ -1,13 +1,13 @@
-"""What notify announces and the live feed it writes. `announce` is the one way out for
-notify's own events: in the same unit of work as the change that caused it, the event
-goes to the outbox and the feed, a warning opens an acknowledgement, and a notification
-is queued for every subscription that wants it."""
+"""What notify announces and the live feed it writes. `announce_for_clock` and
+`announce_for_warning` are the one way out for notify's own events: in the same unit of
+work as the change that caused it, the event goes to the outbox (`uow.announce`) and the
+feed, a warning opens an acknowledgement, and a notification is queued for every
+subscription that wants it."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -25,25 +25,51 @@ from services.notify.models import (
 )
 from shared.contracts.envelope import EventBase
 from shared.pages import translations
-from shared.unit_of_work import UnitOfWork
+from shared.unit_of_work import Chain, UnitOfWork
 
 NotifyEventT = TypeVar("NotifyEventT", bound=EventBase)
 
 
-def clock_event(
-    kind: type[NotifyEventT], row: ClockRow, *, causation_id: UUID, now: datetime, **payload: Any
+def announce_for_clock(
+    uow: UnitOfWork,
+    kind: type[NotifyEventT],
+    row: ClockRow,
+    *,
+    cause_id: UUID | None,
+    **payload: Any,
 ) -> NotifyEventT:
-    """An event about `row`'s clock: the envelope comes from the clock, the rest is given."""
-    return kind.following(
+    """`announce` an event about `row`'s clock: in the clock's chain, caused by
+    `cause_id` (the event that moved the clock last, or the one stopping it)."""
+    event = uow.announce(
+        kind,
+        after=Chain(correlation_id=row.correlation_id, causation_id=cause_id),
         office_id=row.office_id,
         case_id=row.case_id,
-        correlation_id=row.correlation_id,
-        causation_id=causation_id,
-        producer="notify",
-        occurred_at=now,
         service_code=row.service_code,
         **payload,
     )
+    return _spread(uow, event)
+
+
+def announce_for_warning(
+    uow: UnitOfWork,
+    kind: type[NotifyEventT],
+    alert: AlertRow,
+    *,
+    role: str | None = None,
+    **payload: Any,
+) -> NotifyEventT:
+    """`announce` an event about a warning: its case and chain, caused by the warning."""
+    event = uow.announce(
+        kind,
+        after=Chain(correlation_id=alert.correlation_id, causation_id=alert.id),
+        office_id=alert.office_id,
+        case_id=alert.case_id,
+        alert_id=alert.id,
+        alert_type=alert.event_type,
+        **payload,
+    )
+    return _spread(uow, event, role=role)
 
 
 def event_type_of(event: EventBase) -> str:
@@ -52,14 +78,14 @@ def event_type_of(event: EventBase) -> str:
     return name
 
 
-def announce(uow: UnitOfWork, event: EventBase, *, role: str | None = None) -> EventBase:
-    """Emit a notify event, add it to the live feed, open an acknowledgement for a
-    warning, and queue it for every active subscription that wants it.
+def _spread(uow: UnitOfWork, event: NotifyEventT, *, role: str | None = None) -> NotifyEventT:
+    """After the unit of work announced `event`: add it to the live feed, open an
+    acknowledgement for a warning, and queue it for every active subscription that wants
+    it.
 
     A warning reaches the first rung (and role-less subscriptions); an escalation reaches
     subscriptions of its `role` (and role-less ones) that asked for `AlertEscalated`.
     """
-    uow.emit(event)
     event_type = event_type_of(event)
     now = uow.now()
     payload = json.loads(event.model_dump_json())

@@ -13,23 +13,21 @@ from uuid import UUID
 
 from fastapi import APIRouter, FastAPI, Query, Request, status
 from fastapi.responses import Response, StreamingResponse
-from sqlalchemy import ColumnElement, func, select
-from sqlmodel import Session, col
 
 from services.notify import alerting, announcements, queries, subscribers
 from services.notify.board import StandardsDep, board_router, pages
 from services.notify.board_map import map_router
-from services.notify.domain import NotificationStatus, Period, ReportLine, evaluation_report
+from services.notify.domain import NotificationStatus
 from services.notify.egress import AddressRefused, check_webhook_host
+from services.notify.evaluation import Period, ReportLine, evaluation_report
+from services.notify.figures import NOTIFY_FIGURES
 from services.notify.migrations import HISTORY
 from services.notify.models import (
     AcknowledgeIn,
     AlertOut,
     ClockFilter,
     ClockOut,
-    ClockRow,
     NotificationOut,
-    NotificationRow,
     NotifyTable,
     SubscriptionIn,
     SubscriptionOut,
@@ -50,27 +48,36 @@ from shared.exports import XLSX_MEDIA_TYPE
 from shared.http import ERROR_RESPONSES
 from shared.openapi import file_answer
 from shared.pages import assets_router
-from shared.runtime import Figure, ServiceRuntime
+from shared.paging import PAGED, After, link_next_page
+from shared.runtime import ServiceRuntime
 from shared.service_api import RuntimeDep, create_service_api
 
 router = APIRouter(responses=ERROR_RESPONSES)
 
 
-@router.get("/clocks", tags=["clocks"], summary="Response clocks, open or closed")
+@router.get("/clocks", tags=["clocks"], summary="Response clocks, open or closed", responses=PAGED)
 def list_clocks(
+    *,
+    request: Request,
+    response: Response,
     runtime: RuntimeDep,
     standards: StandardsDep,
     office_id: OfficeFilter,
     state: ClockFilter = ClockFilter.OPEN,
+    after: After = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[ClockOut]:
     """Open clocks soonest deadline first, with the time remaining (negative when
-    overdue); closed ones most recent first, with their outcome and response time."""
+    overdue); closed ones most recent first, with their outcome and response time. A page
+    at a time: the next is in the `Link` header."""
     now = runtime.clock.now()
-    rows = runtime.run(
-        lambda uow: queries.list_clocks(uow, state=state, office_id=office_id, limit=limit)
+    page = runtime.run(
+        lambda uow: queries.list_clocks(
+            uow, state=state, office_id=office_id, after=after, limit=limit
+        )
     )
-    return [ClockOut.of(row, now=now, standards=standards) for row in rows]
+    link_next_page(request, response, page)
+    return [ClockOut.of(row, now=now, standards=standards) for row in page.items]
 
 
 @router.get("/clocks/{case_id}", tags=["clocks"], summary="One incident's response clock")
@@ -115,11 +122,22 @@ def create_subscription(body: SubscriptionIn, runtime: RuntimeDep) -> Subscripti
     )
 
 
-@router.get("/subscriptions", tags=["webhooks"], summary="Webhook subscriptions")
-def list_subscriptions(runtime: RuntimeDep, active: bool | None = None) -> list[SubscriptionOut]:
-    """Every subscription, oldest first."""
-    rows = runtime.run(lambda uow: subscribers.list_subscriptions(uow, active=active))
-    return [SubscriptionOut.of(row) for row in rows]
+@router.get("/subscriptions", tags=["webhooks"], summary="Webhook subscriptions", responses=PAGED)
+def list_subscriptions(
+    *,
+    request: Request,
+    response: Response,
+    runtime: RuntimeDep,
+    active: bool | None = None,
+    after: After = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[SubscriptionOut]:
+    """Every subscription, oldest first, a page at a time (the next is in `Link`)."""
+    page = runtime.run(
+        lambda uow: subscribers.list_subscriptions(uow, active=active, after=after, limit=limit)
+    )
+    link_next_page(request, response, page)
+    return [SubscriptionOut.of(row) for row in page.items]
 
 
 @router.delete(
@@ -146,21 +164,34 @@ def renew_signing_secret(subscription_id: UUID, runtime: RuntimeDep) -> Subscrip
     )
 
 
-@router.get("/notifications", tags=["webhooks"], summary="The log of notifications")
+@router.get(
+    "/notifications", tags=["webhooks"], summary="The log of notifications", responses=PAGED
+)
 def list_notifications(
+    *,
+    request: Request,
+    response: Response,
     runtime: RuntimeDep,
     status_filter: Annotated[NotificationStatus | None, Query(alias="status")] = None,
     case_id: UUID | None = None,
     subscription_id: UUID | None = None,
+    after: After = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[NotificationOut]:
-    """What was sent to whom, newest first: status, attempts, last error, HTTP status."""
-    rows = runtime.run(
+    """What was sent to whom, newest first: status, attempts, last error, HTTP status; a
+    page at a time (the next is in `Link`)."""
+    page = runtime.run(
         lambda uow: subscribers.list_notifications(
-            uow, status=status_filter, case_id=case_id, subscription_id=subscription_id, limit=limit
+            uow,
+            status=status_filter,
+            case_id=case_id,
+            subscription_id=subscription_id,
+            after=after,
+            limit=limit,
         )
     )
-    return [NotificationOut.of(row) for row in rows]
+    link_next_page(request, response, page)
+    return [NotificationOut.of(row) for row in page.items]
 
 
 @router.get("/clocks/{case_id}/timeline", tags=["clocks"], summary="One case's timeline")
@@ -180,18 +211,26 @@ def get_timeline(case_id: UUID, runtime: RuntimeDep) -> list[TimelineOut]:
     ]
 
 
-@router.get("/alerts", tags=["alerts"], summary="Warnings and their escalation")
+@router.get("/alerts", tags=["alerts"], summary="Warnings and their escalation", responses=PAGED)
 def list_alerts(
+    *,
+    request: Request,
+    response: Response,
     runtime: RuntimeDep,
     office_id: OfficeFilter,
     open_only: bool = False,
+    after: After = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AlertOut]:
-    """Warnings newest first, with the rung of the ladder each has reached."""
-    rows = runtime.run(
-        lambda uow: alerting.list_alerts(uow, office_id=office_id, open_only=open_only, limit=limit)
+    """Warnings newest first, with the rung of the ladder each has reached; a page at a
+    time (the next is in `Link`)."""
+    page = runtime.run(
+        lambda uow: alerting.list_alerts(
+            uow, office_id=office_id, open_only=open_only, after=after, limit=limit
+        )
     )
-    return [AlertOut.of(row) for row in rows]
+    link_next_page(request, response, page)
+    return [AlertOut.of(row) for row in page.items]
 
 
 @router.post("/alerts/{alert_id}/ack", tags=["alerts"], summary="Acknowledge a warning")
@@ -417,54 +456,6 @@ ACCESS: Policy = {
     "GET /map.js": Access.anyone(),
     "GET /map/base.geojson": Access.of(*WATCH),
 }
-
-
-def _count(
-    session: Session, rows: type[ClockRow | NotificationRow], *conditions: ColumnElement[bool]
-) -> float:
-    query = select(func.count()).select_from(rows).where(*conditions)
-    return float(session.execute(query).scalar_one())
-
-
-# Notify's gauges on /metrics: what a coordinator's dashboard would alert on.
-NOTIFY_FIGURES = (
-    Figure(
-        "open_clocks",
-        "Response clocks running (not yet stopped), every office.",
-        lambda session: _count(session, ClockRow, col(ClockRow.stopped_at).is_(None)),
-    ),
-    Figure(
-        "open_clocks_breached",
-        "Running response clocks already past their deadline.",
-        lambda session: _count(
-            session,
-            ClockRow,
-            col(ClockRow.stopped_at).is_(None),
-            col(ClockRow.breached_at).is_not(None),
-        ),
-    ),
-    Figure(
-        "clocks_breached",
-        "Response clocks ever breached (running or stopped late), kept in the database.",
-        lambda session: _count(session, ClockRow, col(ClockRow.breached_at).is_not(None)),
-    ),
-    # A warning nobody received is as bad as none: a mail server refusing the login or a
-    # dead webhook shows here before a coordinator misses an alert.
-    Figure(
-        "notifications_pending",
-        "Webhooks and e-mails not yet delivered (due now or waiting for a retry).",
-        lambda session: _count(
-            session, NotificationRow, col(NotificationRow.status) == NotificationStatus.PENDING
-        ),
-    ),
-    Figure(
-        "notifications_failed",
-        "Webhooks and e-mails given up after every attempt (see /notifications?status=failed).",
-        lambda session: _count(
-            session, NotificationRow, col(NotificationRow.status) == NotificationStatus.FAILED
-        ),
-    ),
-)
 
 
 def create_app(settings: NotifySettings | None = None, *, clock: Clock | None = None) -> FastAPI:

@@ -22,10 +22,10 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.notify import announcements, case_clocks, complaints, queries
 from services.notify.board_map import map_items, map_settings
-from services.notify.domain import (
+from services.notify.domain import Outcome
+from services.notify.evaluation import (
     ALL_DISTRICTS,
     UNKNOWN_DISTRICT,
-    Outcome,
     Period,
     ReportLine,
     evaluation_report,
@@ -214,9 +214,9 @@ def board(
     now = runtime.clock.now()
     rows = runtime.run(
         lambda uow: queries.list_clocks(
-            uow, state=ClockFilter.OPEN, office_id=office_id, limit=MOST_OPEN
+            uow, state=ClockFilter.OPEN, office_id=office_id, after=None, limit=MOST_OPEN
         )
-    )
+    ).items
     clocks = [ClockOut.of(row, now=now, standards=standards) for row in rows]
     words = lambda kind, code: pages.word(lang, kind, code)  # noqa: E731  a short adapter
     chosen = sorted(

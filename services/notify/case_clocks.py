@@ -12,7 +12,7 @@ from typing import Any, assert_never
 from sqlmodel import select
 
 from services.notify import domain
-from services.notify.announcements import announce, clock_event, event_type_of, in_words
+from services.notify.announcements import announce_for_clock, event_type_of, in_words
 from services.notify.domain import ClockState
 from services.notify.models import ClockRow, TimelineRow
 from services.notify.standards import EMERGENCY_RELIEF, ServiceStandard, Standards
@@ -467,14 +467,12 @@ def _stop(
     uow.session.add(row)
     if state.outcome is None:  # stop and cancel set it
         raise InvariantBroken(f"clock {row.case_id} stopped without an outcome")
-    stopped = clock_event(
+    return announce_for_clock(
+        uow,
         ResponseClockStopped,
         row,
-        causation_id=cause.event_id,
-        now=now,
+        cause_id=cause.event_id,
         outcome=state.outcome.value,
         response_seconds=domain.response_time(state).total_seconds(),
         target_seconds=row.target_seconds,
     )
-    announce(uow, stopped)
-    return stopped

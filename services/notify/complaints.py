@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
-from services.notify.domain import Outcome, Period, period_of
+from services.notify.domain import Outcome
+from services.notify.evaluation import Period, period_of
 from services.notify.models import ClockRow
 from shared.unit_of_work import UnitOfWork
 

@@ -26,7 +26,7 @@ from services.notify.domain import (
     time_remaining,
 )
 from services.notify.standards import Standards
-from shared.columns import UTCDateTime
+from shared.columns import TypedJSON, UTCDateTime
 from shared.contracts.envelope import HazardType, OfficeId
 from shared.http import ApiModel
 
@@ -109,9 +109,9 @@ class ClockRow(NotifyTable, table=True):
     travel_speed_kmh: float = 30.0
     predicted_arrival: datetime | None = SQLField(default=None, sa_column=Column(UTCDateTime))
     breach_predicted_at: datetime | None = SQLField(default=None, sa_column=Column(UTCDateTime))
-    # [{name, ends_on, due_at, done_at, overdue_raised}], in order.
-    stages: list[dict[str, Any]] = SQLField(
-        default_factory=list, sa_column=Column(JSON, nullable=False)
+    # The legs of the case, in order (JSON of `Stage`s).
+    stages: list[Stage] = SQLField(
+        default_factory=list, sa_column=Column(TypedJSON(list[Stage]), nullable=False)
     )
     correlation_id: UUID
     # The event that last changed this clock: the cause of the events the ticker emits.
@@ -142,29 +142,11 @@ class ClockRow(NotifyTable, table=True):
 
     def stage_list(self) -> list[Stage]:
         """The stages as domain values."""
-        return [
-            Stage(
-                name=item["name"],
-                ends_on=item["ends_on"],
-                due_at=datetime.fromisoformat(item["due_at"]),
-                done_at=datetime.fromisoformat(item["done_at"]) if item["done_at"] else None,
-                overdue_raised=item["overdue_raised"],
-            )
-            for item in self.stages
-        ]
+        return list(self.stages)
 
     def set_stages(self, stages: list[Stage]) -> None:
         """Store the stages (a new list: JSON columns track assignment only)."""
-        self.stages = [
-            {
-                "name": s.name,
-                "ends_on": s.ends_on,
-                "due_at": s.due_at.isoformat(),
-                "done_at": s.done_at.isoformat() if s.done_at else None,
-                "overdue_raised": s.overdue_raised,
-            }
-            for s in stages
-        ]
+        self.stages = list(stages)
 
 
 class TimelineRow(NotifyTable, table=True):

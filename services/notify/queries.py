@@ -4,16 +4,19 @@ warnings with their events, a case's timeline, the cases an evaluation counts.""
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlmodel import col, select
+from sqlalchemy import ColumnElement
+from sqlmodel import col, func, select
 
-from services.notify import domain
+from services.notify import evaluation
 from services.notify.models import AlertRow, ClockFilter, ClockRow, FeedRow, TimelineRow
 from services.notify.standards import OfficeStandard, Standards
 from shared.auth import visible_to_caller
 from shared.errors import NotFound
+from shared.paging import Page, cursor_position, keyset
 from shared.unit_of_work import UnitOfWork
 
 DOCUMENT_ATTACHED = "IncidentDocumentAttached"
@@ -22,19 +25,31 @@ DOCUMENT_ATTACHED = "IncidentDocumentAttached"
 
 
 def list_clocks(
-    uow: UnitOfWork, *, state: ClockFilter, office_id: str | None, limit: int
-) -> Sequence[ClockRow]:
-    """Open clocks soonest deadline first; closed ones most recently stopped first."""
-    query = select(ClockRow).limit(limit)
-    if state is ClockFilter.OPEN:
-        query = query.where(col(ClockRow.stopped_at).is_(None)).order_by(col(ClockRow.deadline))
-    else:
-        query = query.where(col(ClockRow.stopped_at).is_not(None)).order_by(
-            col(ClockRow.stopped_at).desc()
-        )
+    uow: UnitOfWork, *, state: ClockFilter, office_id: str | None, after: str | None, limit: int
+) -> Page[ClockRow]:
+    """Open clocks soonest deadline first; closed ones most recently stopped first; a page
+    of `limit` after the cursor `after`, with how many match (indexed columns)."""
+    open_clocks = state is ClockFilter.OPEN
+    sort = col(ClockRow.deadline) if open_clocks else col(ClockRow.stopped_at)
+    stopped = col(ClockRow.stopped_at)
+    conditions: list[ColumnElement[bool]] = [
+        stopped.is_(None) if open_clocks else stopped.is_not(None)
+    ]
     if office_id is not None:
-        query = query.where(ClockRow.office_id == office_id)
-    return uow.session.exec(query).all()
+        conditions.append(col(ClockRow.office_id) == office_id)
+    query = keyset(
+        select(ClockRow).where(*conditions),
+        (sort, col(ClockRow.case_id)),
+        newest_first=not open_clocks,
+        after=cursor_position(after, (datetime, UUID)),
+    )
+    rows = uow.session.exec(query.limit(limit + 1)).all()
+    total = uow.session.exec(select(func.count()).select_from(ClockRow).where(*conditions)).one()
+
+    def position(row: ClockRow) -> tuple[datetime | None, UUID]:
+        return (row.deadline if open_clocks else row.stopped_at), row.case_id
+
+    return Page.of(rows, limit, position, total=int(total))
 
 
 def clocks_by_id(uow: UnitOfWork, case_ids: Collection[UUID]) -> Sequence[ClockRow]:
@@ -94,7 +109,7 @@ def timeline(uow: UnitOfWork, case_id: UUID) -> Sequence[TimelineRow]:
 
 def evaluated_cases(
     uow: UnitOfWork, standards: Standards, *, office_id: str, months: Collection[str] | None
-) -> list[domain.EvaluatedCase]:
+) -> list[evaluation.EvaluatedCase]:
     """Every clock of the office, open or stopped, served or not, as evaluations count
     them: by the day its deadline fell in the office's time zone (`months` keeps those
     whose deadline month is listed), judged at the unit of work's now."""
@@ -108,16 +123,16 @@ def evaluated_cases(
         deadline_day = row.deadline.astimezone(zone).date()
         if months is not None and f"{deadline_day:%Y-%m}" not in months:
             continue
-        verdict = domain.verdict(row.state(), row.deadline, now)
-        served = verdict in (domain.Verdict.MET, domain.Verdict.LATE)
+        verdict = evaluation.verdict(row.state(), row.deadline, now)
+        served = verdict in (evaluation.Verdict.MET, evaluation.Verdict.LATE)
         cases.append(
-            domain.EvaluatedCase(
+            evaluation.EvaluatedCase(
                 service_code=row.service_code,
                 deadline_day=deadline_day,
-                district=row.district or domain.UNKNOWN_DISTRICT,
+                district=row.district or evaluation.UNKNOWN_DISTRICT,
                 verdict=verdict,
                 response_seconds=(row.response_seconds or 0.0) if served else None,
-                missing_documents=domain.missing_documents(
+                missing_documents=evaluation.missing_documents(
                     _required_documents(office, row.service_code), attached.get(row.case_id, ())
                 ),
             )

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 from babel.numbers import format_decimal
 
-from services.notify.domain import ALL_DISTRICTS, UNKNOWN_DISTRICT, ReportLine
+from services.notify.evaluation import ALL_DISTRICTS, UNKNOWN_DISTRICT, ReportLine
 from shared.exports import Column, Kind, xlsx
 from shared.pdf import FONT, new_document, table
 from shared.text import spreadsheet_safe

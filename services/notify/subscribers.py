@@ -6,12 +6,12 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, func, update
 from sqlmodel import col, select
 
 from services.notify import domain
@@ -19,6 +19,7 @@ from services.notify.domain import NotificationStatus
 from services.notify.models import NotificationRow, SubscriptionIn, SubscriptionRow
 from shared.auth import scoped_office
 from shared.errors import Conflict, Forbidden, NotFound
+from shared.paging import Page, cursor_position, keyset
 from shared.unit_of_work import UnitOfWork
 
 # --- subscriptions ------------------------------------------------------------------
@@ -66,14 +67,27 @@ def renew_signing_secret(uow: UnitOfWork, subscription_id: UUID) -> Subscription
     return row
 
 
-def list_subscriptions(uow: UnitOfWork, *, active: bool | None) -> Sequence[SubscriptionRow]:
-    """The caller's office's subscriptions, oldest first."""
-    query = select(SubscriptionRow).order_by(col(SubscriptionRow.created_at))
+def list_subscriptions(
+    uow: UnitOfWork, *, active: bool | None, after: str | None, limit: int
+) -> Page[SubscriptionRow]:
+    """The caller's office's subscriptions, oldest first, a page of `limit` after the
+    cursor `after`, with how many match."""
+    conditions: list[ColumnElement[bool]] = []
     if (scope := scoped_office()) is not None:
-        query = query.where(SubscriptionRow.office_id == scope)
+        conditions.append(col(SubscriptionRow.office_id) == scope)
     if active is not None:
-        query = query.where(SubscriptionRow.active == active)
-    return uow.session.exec(query).all()
+        conditions.append(col(SubscriptionRow.active) == active)
+    query = keyset(
+        select(SubscriptionRow).where(*conditions),
+        (col(SubscriptionRow.created_at), col(SubscriptionRow.id)),
+        newest_first=False,
+        after=cursor_position(after, (datetime, UUID)),
+    )
+    rows = uow.session.exec(query.limit(limit + 1)).all()
+    total = uow.session.exec(
+        select(func.count()).select_from(SubscriptionRow).where(*conditions)
+    ).one()
+    return Page.of(rows, limit, lambda row: (row.created_at, row.id), total=int(total))
 
 
 def deactivate_subscription(uow: UnitOfWork, subscription_id: UUID) -> SubscriptionRow:
@@ -114,10 +128,13 @@ def list_notifications(
     status: NotificationStatus | None,
     case_id: UUID | None,
     subscription_id: UUID | None,
+    after: str | None,
     limit: int,
-) -> Sequence[NotificationRow]:
-    """The log of notifications to the caller's office's subscriptions, newest first."""
-    query = select(NotificationRow).order_by(col(NotificationRow.created_at).desc()).limit(limit)
+) -> Page[NotificationRow]:
+    """The log of notifications to the caller's office's subscriptions, newest first, a
+    page of `limit` after the cursor `after`. Not counted: the log grows with every event
+    and endpoint, and a count would read all of it on every page."""
+    query = select(NotificationRow)
     if (scope := scoped_office()) is not None:
         callers = select(SubscriptionRow.id).where(SubscriptionRow.office_id == scope)
         query = query.where(col(NotificationRow.subscription_id).in_(callers))
@@ -127,7 +144,14 @@ def list_notifications(
         query = query.where(NotificationRow.case_id == case_id)
     if subscription_id is not None:
         query = query.where(NotificationRow.subscription_id == subscription_id)
-    return uow.session.exec(query).all()
+    query = keyset(
+        query,
+        (col(NotificationRow.created_at), col(NotificationRow.id)),
+        newest_first=True,
+        after=cursor_position(after, (datetime, UUID)),
+    )
+    rows = uow.session.exec(query.limit(limit + 1)).all()
+    return Page.of(rows, limit, lambda row: (row.created_at, row.id))
 
 
 @dataclass(frozen=True)

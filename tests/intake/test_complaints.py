@@ -15,10 +15,9 @@ from sqlalchemy import text
 
 from services.intake import complaints
 from services.intake.app import create_app
-from services.intake.complaints import (
+from services.intake.complaint_rules import (
     LOOKUP_ALPHABET,
     ComplaintStatus,
-    LookupGuard,
     check_answerable,
     check_closable,
     masked_contact,
@@ -27,6 +26,7 @@ from services.intake.complaints import (
     shown_lookup_code,
     status_after_note,
 )
+from services.intake.complaints import LookupGuard
 from services.intake.settings import IntakeSettings
 from shared.auth import Role
 from shared.contracts.envelope import CaseType

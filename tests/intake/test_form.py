@@ -207,7 +207,12 @@ def test_an_offline_report_arrives_once_when_back_online(
         lambda: [item for item in outbox(browser) if item["state"] == "refused"],
         "the misspelt village is refused",
     )
-    assert "did you mean Sukarame" in refused[0]["text"]
+    # In the form's language, keyed by the refusal's code, with the region data's spelling.
+    assert (
+        "Desa/kelurahan tidak dikenal di kecamatan itu. Maksud Anda: Sukarame?"
+        in (refused[0]["text"])
+    )
+    assert "did you mean" not in refused[0]["text"]
     browser.execute_script("document.querySelector('#outbox button.fix').click()")
     village = browser.find_element(By.ID, "village")
     wait_until(lambda: village.get_attribute("value") == "Sukaramee", "the report is back")

@@ -5,9 +5,11 @@ in through the API, as the field and the page's script send them."""
 from __future__ import annotations
 
 import io
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,6 +25,7 @@ from shared.auth import AuthSettings, Role
 from shared.clock import FixedClock
 from shared.settings import CommonSettings
 from tests.intake.test_api import report
+from tests.intake.test_complaints import complaint
 from tests.support.access import SECRET, token_for
 from tests.support.case_records import record_disposition
 from tests.support.signed import signed_in_as
@@ -319,3 +322,59 @@ def test_the_front_page_links_the_report_form_and_the_inbox(office: Office) -> N
 
     assert front.status_code == 200
     assert 'href="/lapor"' in front.text and 'href="/koordinator"' in front.text
+
+
+def page_words(html: str, marker: str = "data-messages") -> dict[str, Any]:
+    """The words a page hands its script (`data-messages='{...}'`; `marker`: a pattern
+    ending in the attribute's name, for a page with more than one)."""
+    found = re.search(rf"{marker}='([^']*)'", html)
+    assert found is not None, marker
+    words: dict[str, Any] = json.loads(unescape(found.group(1)))
+    return words
+
+
+# What the API may answer the report page's two decisions with, beside a form's fields.
+DECISION_REFUSALS = (
+    "incident_already_decided",
+    "disposition_required",
+    "assessed_needs_missing",
+    "incident_not_found",
+    "destination_unknown",
+    "location_outside_indonesia",
+    "quantity_too_large",
+    "csrf",
+    "forbidden_role",
+    "not_authenticated",
+    "database_unavailable",
+    "control_character",
+)
+
+
+def test_the_report_page_words_every_refusal_of_a_decision_in_indonesian(office: Office) -> None:
+    incident = office.file()
+
+    decision = r'id="decision"[^>]*? data-messages'
+    indonesian = page_words(office.page(f"/koordinator/{incident}").text, decision)["errors"]
+    english = page_words(office.page(f"/koordinator/{incident}?lang=en").text, decision)["errors"]
+
+    assert set(DECISION_REFUSALS) <= set(indonesian)
+    assert [code for code in DECISION_REFUSALS if indonesian[code] == english[code]] == []
+    assert indonesian["assessed_needs_missing"].startswith("Belum ada kajian cepat")
+
+
+@pytest.mark.parametrize("path", ["/pengaduan/kelola/baru", "complaint"])
+def test_the_complaint_pages_word_an_unanswering_database_in_indonesian(
+    office: Office, path: str
+) -> None:
+    if path == "complaint":
+        recorded = office.client.post(
+            "/complaints",
+            json=complaint(),
+            headers=office.as_role(Role.COORDINATOR),
+        )
+        assert recorded.status_code == 201, recorded.text
+        path = f"/pengaduan/kelola/{recorded.json()['id']}"
+
+    words = page_words(office.page(path).text)["errors"]
+
+    assert words["database_unavailable"].startswith("Basis data server tidak menjawab")

@@ -22,7 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.notify import case_clocks, queries
-from services.notify.domain import ALL_DISTRICTS, Period, evaluation_report
+from services.notify.evaluation import ALL_DISTRICTS, Period, evaluation_report
 from services.notify.models import ClockRow
 from services.notify.standards import Standards, load_standards
 from shared.clock import FixedClock

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import uuid
 from collections.abc import Iterator
@@ -458,3 +459,25 @@ def test_every_event_a_timeline_can_show_has_words_in_both_languages(lang: Lang)
     catalog = translations(lang, Path(board.__file__).with_name("locale"))
     names = [kind.model_fields["event_type"].default for kind in event_types()]
     assert [name for name in names if catalog.pgettext("event", name) == name] == []
+
+
+def refusal_words(html: str) -> dict[str, str]:
+    """The refusals the Acknowledge buttons' script puts in words, by error code."""
+    found = re.search(r"data-refusals='([^']*)'", html)
+    assert found is not None
+    words: dict[str, str] = json.loads(unescape(found.group(1)))
+    return words
+
+
+def test_the_board_and_the_case_page_word_an_acknowledgement_refusal_by_its_code(
+    office: Office,
+) -> None:
+    with TestClient(office.app) as client:
+        board = refusal_words(client.get("/").text)
+        case = refusal_words(client.get(f"/cases/{office.sukarame}").text)
+        english = refusal_words(client.get("/?lang=en").text)
+
+    assert board == case
+    assert board["already_acknowledged"].startswith("Peringatan ini sudah ditanggapi")
+    assert english["already_acknowledged"].startswith("Someone has acknowledged")
+    assert {"alert_not_found", "csrf", "forbidden_role", "not_authenticated"} <= set(board)

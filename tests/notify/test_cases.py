@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from services.notify import alerting, case_clocks, queries, subscribers
-from services.notify.domain import ALL_DISTRICTS, evaluation_report
+from services.notify.evaluation import ALL_DISTRICTS, evaluation_report
 from services.notify.migrations import HISTORY
 from services.notify.models import ClockFilter, ClockRow, NotifyTable, SubscriptionIn
 from services.notify.settings import NotifySettings
@@ -365,7 +365,7 @@ def test_the_late_stage_is_named_and_a_far_delivery_predicts_the_breach(
         e for e in tick(runtime, standards) if isinstance(e, BreachPredicted | StageOverdue)
     ]
     row = clock_of(runtime, case)
-    assert [s["name"] for s in row.stages if s["done_at"]] == ["verified"]
+    assert [s.name for s in row.stages if s.done_at] == ["verified"]
 
 
 def test_an_unacknowledged_warning_climbs_the_ladder_and_an_acknowledged_one_stops(
@@ -380,8 +380,10 @@ def test_an_unacknowledged_warning_climbs_the_ladder_and_an_acknowledged_one_sto
     clock.set(START + 4 * HOUR + MINUTE)
     tick(runtime, standards)
     open_alerts = runtime.run(
-        lambda uow: alerting.list_alerts(uow, office_id="kukar", open_only=True, limit=9)
-    )
+        lambda uow: alerting.list_alerts(
+            uow, office_id="kukar", open_only=True, after=None, limit=9
+        )
+    ).items
     alerts = {a.case_id: a for a in open_alerts}
     assert {a.level for a in alerts.values()} == {0}
     runtime.run(lambda uow: alerting.acknowledge(uow, alerts[first].id, "Kasi Rahmat"))
@@ -403,7 +405,8 @@ def test_an_unacknowledged_warning_climbs_the_ladder_and_an_acknowledged_one_sto
 
     def received(subscription: uuid.UUID, case: uuid.UUID) -> list[str]:
         rows = runtime.run(lambda uow: subscribers.list_notifications(
-            uow, status=None, case_id=case, subscription_id=subscription, limit=50))  # fmt: skip
+            uow, status=None, case_id=case, subscription_id=subscription, after=None, limit=50
+        )).items  # fmt: skip
         return sorted(r.event_type for r in rows)
 
     assert received(field, first) == ["StageOverdue"]
@@ -467,14 +470,14 @@ def play(
 
 def snapshot(runtime: ServiceRuntime) -> dict[uuid.UUID, tuple[Any, ...]]:
     """What the events alone decide about each clock."""
-    rows = runtime.run(lambda uow: queries.list_clocks(
-        uow, state=ClockFilter.CLOSED, office_id=None, limit=500))  # fmt: skip
+    rows = [*runtime.run(lambda uow: queries.list_clocks(
+        uow, state=ClockFilter.CLOSED, office_id=None, after=None, limit=500)).items]  # fmt: skip
     rows = [*rows, *runtime.run(lambda uow: queries.list_clocks(
-        uow, state=ClockFilter.OPEN, office_id=None, limit=500))]  # fmt: skip
+        uow, state=ClockFilter.OPEN, office_id=None, after=None, limit=500)).items]  # fmt: skip
     return {
         r.case_id: (r.service_code, r.started_at, r.deadline, r.stopped_at, r.outcome,
                     r.response_seconds, r.district, r.distance_km, r.departed_at,
-                    [(s["name"], s["due_at"], s["done_at"]) for s in r.stages])
+                    [(s.name, s.due_at, s.done_at) for s in r.stages])
         for r in rows
     }  # fmt: skip
 

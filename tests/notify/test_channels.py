@@ -146,7 +146,8 @@ async def test_a_warning_is_mailed_once_while_a_dead_webhook_fails_on_its_own(
 
     def statuses() -> dict[uuid.UUID, tuple[NotificationStatus, int]]:
         rows = runtime.run(lambda uow: subscribers.list_notifications(
-            uow, status=None, case_id=case, subscription_id=None, limit=10))  # fmt: skip
+            uow, status=None, case_id=case, subscription_id=None, after=None, limit=10
+        )).items  # fmt: skip
         return {r.subscription_id: (r.status, r.attempts) for r in rows}
 
     sender = asyncio.create_task(send_notifications(runtime))

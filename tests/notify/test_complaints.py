@@ -14,7 +14,8 @@ from fastapi.testclient import TestClient
 
 from services.notify import queries
 from services.notify.complaints import ComplaintClock, complaint_figures
-from services.notify.domain import Outcome, Period
+from services.notify.domain import Outcome
+from services.notify.evaluation import Period
 from services.notify.standards import load_standards
 from shared.clock import FixedClock
 from shared.contracts.envelope import CaseType

@@ -154,8 +154,10 @@ def test_a_signed_in_coordinator_acknowledges_a_warning_from_the_board(
         )
         assert not browser.find_elements(By.CSS_SELECTOR, f'[data-alert="{alert_id}"] button')
         acknowledged = office.runtime.run(
-            lambda uow: alerting.list_alerts(uow, office_id="kukar", open_only=False, limit=50)
-        )
+            lambda uow: alerting.list_alerts(
+                uow, office_id="kukar", open_only=False, after=None, limit=50
+            )
+        ).items
         assert [a.acknowledged_by for a in acknowledged if str(a.id) == alert_id] == [
             "Sari Koordinator"
         ]

@@ -11,23 +11,25 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from services.notify.domain import (
-    ALL_DISTRICTS,
-    EvaluatedCase,
-    Period,
     Unit,
-    Verdict,
     add_working_days,
     breach_predicted,
     complete_stages,
     current_stage,
     deadline_for,
     escalation_due,
-    evaluation_report,
-    missing_documents,
-    nearest_rank,
     overdue_stages,
     plan_stages,
     predict_arrival,
+)
+from services.notify.evaluation import (
+    ALL_DISTRICTS,
+    EvaluatedCase,
+    Period,
+    Verdict,
+    evaluation_report,
+    missing_documents,
+    nearest_rank,
 )
 from services.notify.standards import (
     OfficeCalendar,

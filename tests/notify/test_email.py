@@ -141,7 +141,8 @@ def mail_one_warning(
 
     def notification() -> NotificationOut:
         [row] = runtime.run(lambda uow: subscribers.list_notifications(
-            uow, status=None, case_id=case, subscription_id=None, limit=10))  # fmt: skip
+            uow, status=None, case_id=case, subscription_id=None, after=None, limit=10
+        )).items  # fmt: skip
         return NotificationOut.model_validate(row, from_attributes=True)
 
     return notification

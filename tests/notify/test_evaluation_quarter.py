@@ -27,7 +27,7 @@ from fastapi.testclient import TestClient
 
 from services.notify import case_clocks, queries
 from services.notify.app import router
-from services.notify.domain import ALL_DISTRICTS, Period, evaluation_report
+from services.notify.evaluation import ALL_DISTRICTS, Period, evaluation_report
 from services.notify.standards import Standards, load_standards
 from shared.clock import FixedClock
 from shared.contracts.distribution import DeliveryArrived

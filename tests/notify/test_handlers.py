@@ -166,9 +166,9 @@ def notifications(runtime: ServiceRuntime, case_id: uuid.UUID) -> list[Notificat
     return list(
         runtime.run(
             lambda uow: subscribers.list_notifications(
-                uow, status=None, case_id=case_id, subscription_id=None, limit=100
+                uow, status=None, case_id=case_id, subscription_id=None, after=None, limit=100
             )
-        )
+        ).items
     )
 
 

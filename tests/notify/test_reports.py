@@ -13,7 +13,7 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from services.notify.domain import ReportLine
+from services.notify.evaluation import ReportLine
 from services.notify.reports import report_csv, report_pdf, report_xlsx
 from shared.text import spreadsheet_safe
 from tests.support.documents import pdf_text

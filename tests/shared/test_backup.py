@@ -18,6 +18,7 @@ import pytest
 from services.distribution import deliveries, registry
 from services.distribution.app import build_policy
 from services.intake import handlers as intake_handlers
+from services.intake import reports as intake_reports
 from services.intake.models import ReportIn
 from services.intake.settings import IntakeSettings
 from services.logistics import queries as logistics_queries
@@ -64,7 +65,7 @@ def seeded_intake(url: str) -> ServiceRuntime:
         body = report(happened_at=(NOW - timedelta(hours=hours_ago)).isoformat())
 
         def submit(uow: UnitOfWork, body: ReportIn = body) -> None:
-            intake_handlers.report_incident(uow, body, "kukar", None, policy)
+            intake_reports.report_incident(uow, body, "kukar", None, policy)
 
         runtime.run(submit)
     return runtime

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from services.distribution.recipients import TooLarge
 from services.distribution.reveals import RevealLimitReached
-from services.intake.case_records import DocumentTooLarge, UnsupportedDocument
+from services.intake.document_files import DocumentTooLarge, UnsupportedDocument
 from services.intake.domain import NotAnImage, PhotoTooLarge
 from shared.errors import (
     Conflict,

@@ -144,14 +144,82 @@ async function flush() {
   }
 }
 
+// A refusal in the form's language, by the API's error code; the API's English detail
+// only for a code this page has no words for.
+const REFUSALS = {
+  en: {
+    happened_in_future: "The time it happened lies in the future: check the date and time.",
+    happened_too_long_ago: "It happened too long ago to be reported here: contact the office.",
+    location_missing: "Give the GPS position or the address down to the village.",
+    location_outside_indonesia: "That position is outside Indonesia: check the latitude and longitude.",
+    postal_code_malformed: "The postal code is five digits (10000 to 99999).",
+    province_not_found: "The province is not known.",
+    regency_not_found: "The regency/city is not known in that province.",
+    district_not_found: "The district (kecamatan) is not known in that regency.",
+    village_not_found: "The village is not known in that district.",
+    nik_not_16_digits: "A NIK is exactly 16 digits.",
+    nik_unknown_region: "The NIK's first six digits are not a known district.",
+    nik_impossible_birth_date: "Digits 7 to 12 of the NIK are not a birth date.",
+    nik_zero_serial: "The last four digits of a NIK cannot be 0000.",
+    quantity_too_large: "More than 1,000,000 units of one item: check the quantities.",
+    other_office: "A report is filed with your own office.",
+    invalid_request: "Check these fields:",
+    control_character: "The text holds a character that cannot be stored; retype it.",
+    forbidden_role: "Your account may not send reports.",
+    csrf: "This page no longer matches your sign-in: reload it.",
+    photo_too_large: "The photo is too large: choose a smaller one.",
+    body_too_large: "The photo is too large: choose a smaller one.",
+    not_an_image: "The file is not a JPEG, PNG or WebP picture.",
+    photo_too_many_pixels: "The picture has too many pixels: send a smaller one.",
+    photo_empty: "The photo file is empty.",
+    incident_not_found: "The report is not in your office.",
+    did_you_mean: "Did you mean:",
+  },
+  id: {
+    happened_in_future: "Waktu kejadian ada di masa depan: periksa tanggal dan jamnya.",
+    happened_too_long_ago: "Kejadian ini terlalu lama untuk dilaporkan di sini: hubungi kantor Dinas Sosial.",
+    location_missing: "Isi posisi GPS atau alamat sampai desa/kelurahan.",
+    location_outside_indonesia: "Posisi itu di luar Indonesia: periksa lintang dan bujurnya.",
+    postal_code_malformed: "Kode pos terdiri dari lima angka (10000 sampai 99999).",
+    province_not_found: "Provinsi tidak dikenal.",
+    regency_not_found: "Kabupaten/kota tidak dikenal di provinsi itu.",
+    district_not_found: "Kecamatan tidak dikenal di kabupaten itu.",
+    village_not_found: "Desa/kelurahan tidak dikenal di kecamatan itu.",
+    nik_not_16_digits: "NIK terdiri dari tepat 16 angka.",
+    nik_unknown_region: "Enam angka pertama NIK bukan kode kecamatan yang dikenal.",
+    nik_impossible_birth_date: "Angka ke-7 sampai ke-12 NIK bukan tanggal lahir.",
+    nik_zero_serial: "Empat angka terakhir NIK tidak boleh 0000.",
+    quantity_too_large: "Lebih dari 1.000.000 unit untuk satu barang: periksa jumlahnya.",
+    other_office: "Laporan diajukan ke kantor Anda sendiri.",
+    invalid_request: "Periksa isian ini:",
+    control_character: "Teks berisi karakter yang tidak dapat disimpan; ketik ulang.",
+    forbidden_role: "Akun Anda tidak boleh mengirim laporan.",
+    csrf: "Halaman ini tidak cocok lagi dengan sesi masuk Anda: muat ulang halaman.",
+    photo_too_large: "Foto terlalu besar: pilih foto yang lebih kecil.",
+    body_too_large: "Foto terlalu besar: pilih foto yang lebih kecil.",
+    not_an_image: "Berkas bukan gambar JPEG, PNG, atau WebP.",
+    photo_too_many_pixels: "Gambar terlalu banyak piksel: kirim yang lebih kecil.",
+    photo_empty: "Berkas foto kosong.",
+    incident_not_found: "Laporan tidak ada di kantor Anda.",
+    did_you_mean: "Maksud Anda:",
+  },
+};
+
 function describe(body) {
+  const code = body && body.error;
+  const words = REFUSALS[LANG] || REFUSALS.id;
   const detail = body && body.detail;
-  const text = typeof detail === "string" ? detail
-    : Array.isArray(detail) ? detail.map((d) => `${(d.loc || []).slice(1).join(".")}: ${d.msg}`).join("; ")
-    : JSON.stringify(detail);
-  const hint = body && body.suggestions && body.suggestions.length && !text.includes("did you mean")
-    ? ` (${body.suggestions.join(", ")})` : "";
-  return `${(body && body.error) || "error"}: ${text}${hint}`;
+  const hint = body && body.suggestions && body.suggestions.length
+    ? ` ${words.did_you_mean} ${body.suggestions.join(", ")}?` : "";
+  if (code === "invalid_request" && Array.isArray(detail)) {
+    const fields = detail.map((d) => (d.loc || []).slice(1).join(".")).filter(Boolean);
+    return `${words.invalid_request} ${[...new Set(fields)].join(", ")}`;
+  }
+  if (code && words[code]) return `${words[code]}${hint}`;
+  // A code without words here: the API's own (English) detail, so nothing is hidden.
+  const text = typeof detail === "string" ? detail : JSON.stringify(detail);
+  const englishHint = hint && !text.includes("did you mean") ? hint : "";
+  return `${code || "error"}: ${text}${englishHint}`;
 }
 
 // True when the connection worked (whatever the answer), false to try again later.

@@ -7,6 +7,7 @@
   const csrf = document.querySelector('meta[name="csrf-token"]');
   const words = document.getElementById("words");
   const problem = document.getElementById("ack-error");
+  const refusals = JSON.parse(words.dataset.refusals || "{}");
 
   function say(template, values) {
     return template.replace(/\{(\w+)\}/g, (_, key) => values[key] ?? "");
@@ -24,7 +25,10 @@
       });
       const answer = await response.json().catch(() => ({}));
       if (!response.ok) {
-        throw new Error(answer.detail || answer.error || String(response.status));
+        // In the page's language by the error code; the API's English detail only as
+        // a fallback for a code the page has no words for.
+        const said = refusals[answer.error] || answer.detail || answer.error;
+        throw new Error(said || String(response.status));
       }
       const done = button.nextElementSibling;
       done.textContent = say(words.dataset.ackDone, {who: answer.acknowledged_by});
