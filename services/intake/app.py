@@ -21,7 +21,13 @@ from fastapi import (
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.exc import IntegrityError
 
-from services.intake import aid_applications, assessment, case_records, families, handlers
+from services.intake import (
+    aid_application_routes,
+    assessment,
+    case_records,
+    family_routes,
+    handlers,
+)
 from services.intake.complaint_routes import COMPLAINT_ACCESS, install_complaints
 from services.intake.dependencies import InCallersOffice, intake_settings
 from services.intake.domain import AddressRefused, IncidentStatus, geocoding_query, inspect_photo
@@ -436,9 +442,9 @@ ACCESS: Policy = {
     **case_records.CASE_RECORDS_ACCESS,
     # Tagana's rapid assessment: API and the field team's pages (services/intake/assessment.py).
     **assessment.ASSESSMENT_ACCESS,
-    # Affected families and aid applications (families.py, aid_applications.py).
-    **families.FAMILIES_ACCESS,
-    **aid_applications.AID_ACCESS,
+    # Affected families and aid applications (family_routes.py, aid_application_routes.py).
+    **family_routes.FAMILIES_ACCESS,
+    **aid_application_routes.AID_ACCESS,
     **FAMILY_SCREENS,
     # The coordinator's inbox and report page (services/intake/screens.py).
     **COORDINATOR_SCREENS,
@@ -485,8 +491,8 @@ def create_app(
     api.include_router(router)
     api.include_router(case_records.records_router)
     api.include_router(assessment.assessment_router)
-    api.include_router(families.families_router)
-    api.include_router(aid_applications.aid_router)
+    api.include_router(family_routes.families_router)
+    api.include_router(aid_application_routes.aid_router)
     api.include_router(page_router)
     api.state.pages = make_pages(settings.office_timezone)
     api.include_router(screens_router)

@@ -20,25 +20,26 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Depends, Request, Response, status
-from pydantic import BaseModel, Field, model_validator
-from sqlalchemy import Column, UniqueConstraint, column, func, table
+from sqlalchemy import column, func, table
 from sqlalchemy import select as sa_select
-from sqlmodel import Field as SQLField
 from sqlmodel import col, select
 
 from services.intake import handlers
-from services.intake.dependencies import InCallersOffice
 from services.intake.domain import ensure_open_for_follow_up
-from services.intake.models import IncidentRow, IntakeTable
-from shared.actors import ActingUserName
-from shared.auth import Access, Policy, Role
-from shared.columns import UTCDateTime
-from shared.contracts.envelope import ShortText
+from services.intake.family_models import (
+    AffectedFamilyListRow,
+    AffectedFamilyRow,
+    FamilyCorrection,
+    FamilyIn,
+    FamilyTotals,
+    Vulnerable,
+    check_groups,
+    vulnerable_of,
+)
+from services.intake.models import IncidentRow
 from shared.contracts.intake_disaster_aid import (
     MAX_LISTED_FAMILIES,
     AffectedFamiliesCounted,
@@ -47,10 +48,8 @@ from shared.contracts.intake_disaster_aid import (
     VulnerableMembers,
 )
 from shared.errors import Conflict, NotFound, Unprocessable
-from shared.http import ERROR_RESPONSES, ApiModel
 from shared.privacy import PersonalDataVault, mask_number
 from shared.regions import InvalidNik, check_nik, regions
-from shared.service_api import RuntimeDep
 from shared.unit_of_work import UnitOfWork
 
 # Where a family stays now: its own home, with relatives, in an evacuation shelter
@@ -58,166 +57,9 @@ from shared.unit_of_work import UnitOfWork
 ShelterStatus = Literal["own_home", "relatives", "evacuation_shelter", "other"]
 MAX_MEMBERS = 60
 
-# --- tables -----------------------------------------------------------------------------
-
-
-class AffectedFamilyRow(IntakeTable, table=True):
-    """A family an incident affected; KK and NIK as Fernet tokens, the KK also as a keyed
-    hash so a family listed twice is found without decrypting every row."""
-
-    __tablename__ = "affected_family"
-    __table_args__ = (UniqueConstraint("incident_id", "kk_digest"),)
-
-    id: UUID = SQLField(default_factory=uuid4, primary_key=True)
-    incident_id: UUID = SQLField(index=True)
-    head_name: str = SQLField(max_length=200)
-    kk_number: str = SQLField(max_length=500)
-    kk_digest: str = SQLField(max_length=64)
-    head_nik: str = SQLField(max_length=500)
-    members: int
-    elderly: int = 0
-    disabled: int = 0
-    under_five: int = 0
-    pregnant_or_breastfeeding: int = 0
-    address: str = SQLField(max_length=200)
-    shelter: str = SQLField(max_length=30)  # a ShelterStatus
-    shelter_place: str | None = SQLField(default=None, max_length=200)
-    recorded_by: str = SQLField(max_length=200)
-    recorded_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
-    corrected_by: str | None = SQLField(default=None, max_length=200)
-    corrected_at: datetime | None = SQLField(default=None, sa_column=Column(UTCDateTime))
-
-
-class AffectedFamilyListRow(IntakeTable, table=True):
-    """How many times an incident's list has changed: the `revision` of its counts."""
-
-    __tablename__ = "affected_family_list"
-
-    incident_id: UUID = SQLField(primary_key=True)
-    revision: int = 0
-
-
-# --- API shapes -------------------------------------------------------------------------
-
-Members = Annotated[int, Field(ge=1, le=MAX_MEMBERS)]
-GroupCount = Annotated[int, Field(ge=0, le=MAX_MEMBERS)]
-
-
-class Vulnerable(ApiModel):
-    """How many members are in each vulnerable group (one person may be in two)."""
-
-    elderly: GroupCount = Field(default=0, description="60 and over (lansia).")
-    disabled: GroupCount = Field(default=0, description="With a disability.")
-    under_five: GroupCount = Field(default=0, description="Under five (balita).")
-    pregnant_or_breastfeeding: GroupCount = Field(
-        default=0, description="Pregnant or breastfeeding (ibu hamil/menyusui)."
-    )
-
-
-class FamilyIn(ApiModel):
-    """A family as read from its KK and the head's KTP."""
-
-    head_name: ShortText = Field(description="The head of family (kepala keluarga), as on the KK.")
-    kk: str = Field(min_length=1, max_length=40, description="Family-card (KK) number: 16 digits.")
-    head_nik: str = Field(
-        min_length=1, max_length=40, description="The head's NIK (from the KTP): 16 digits."
-    )
-    members: Members = Field(description="People in the family, the head included.")
-    vulnerable: Vulnerable = Field(default_factory=Vulnerable)
-    address: ShortText = Field(description="Street and RT/RW, e.g. 'Jl. Sungai, RT 03/RW 01'.")
-    shelter: ShelterStatus = Field(description="Where the family stays now.")
-    shelter_place: ShortText | None = Field(
-        default=None, description="Which shelter or whose house, when not at home."
-    )
-
-    @model_validator(mode="after")
-    def _groups_within_family(self) -> FamilyIn:
-        _check_groups(self.members, self.vulnerable)
-        return self
-
-
-class FamilyCorrection(ApiModel):
-    """What to correct; fields left out stay as they are. KK and NIK are given whole
-    (the answers only ever show them masked)."""
-
-    head_name: ShortText | None = None
-    kk: str | None = Field(default=None, min_length=1, max_length=40)
-    head_nik: str | None = Field(default=None, min_length=1, max_length=40)
-    members: Members | None = None
-    vulnerable: Vulnerable | None = None
-    address: ShortText | None = None
-    shelter: ShelterStatus | None = None
-    shelter_place: ShortText | None = None
-
-
-class FamilyOut(BaseModel):
-    """A listed family; KK and NIK masked."""
-
-    id: UUID
-    incident_id: UUID
-    head_name: str
-    kk_masked: str = Field(description="e.g. 64020655******03.")
-    head_nik_masked: str
-    members: int
-    vulnerable: VulnerableMembers
-    address: str
-    shelter: ShelterStatus
-    shelter_place: str | None
-    recorded_by: str
-    recorded_at: datetime
-    corrected_by: str | None
-    corrected_at: datetime | None
-
-    @classmethod
-    def of(cls, row: AffectedFamilyRow, vault: PersonalDataVault) -> FamilyOut:
-        """The API view of a row (decrypting only to mask)."""
-        return cls(
-            id=row.id,
-            incident_id=row.incident_id,
-            head_name=row.head_name,
-            kk_masked=mask_number(vault.decrypt(row.kk_number)),
-            head_nik_masked=mask_number(vault.decrypt(row.head_nik)),
-            members=row.members,
-            vulnerable=vulnerable_of(row),
-            address=row.address,
-            shelter=row.shelter,
-            shelter_place=row.shelter_place,
-            recorded_by=row.recorded_by,
-            recorded_at=row.recorded_at,
-            corrected_by=row.corrected_by,
-            corrected_at=row.corrected_at,
-        )
-
-
-class FamilyTotals(BaseModel):
-    """The incident's list in numbers."""
-
-    families: int
-    members: int
-    vulnerable: VulnerableMembers
-    out_of_home: int
-
-
-class FamilyListOut(BaseModel):
-    """An incident's affected families, in the order they were listed, and their totals."""
-
-    incident_id: UUID
-    families: list[FamilyOut]
-    totals: FamilyTotals
-
-
 # --- rules ------------------------------------------------------------------------------
 
 _SIXTEEN = re.compile(r"^\d{16}$")
-
-
-def _check_groups(members: int, vulnerable: Vulnerable) -> None:
-    larger = [name for name, count in vulnerable.model_dump().items() if count > members]
-    if larger:
-        raise ValueError(
-            f"{', '.join(larger)}: a vulnerable group cannot have more people than the "
-            f"family's {members} members"
-        )
 
 
 def checked_kk(kk: str) -> str:
@@ -246,16 +88,6 @@ def checked_nik(nik: str) -> str:
     except InvalidNik as exc:
         raise Unprocessable(f"the head's NIK is not valid: {exc}", code="invalid_nik") from exc
     return number
-
-
-def vulnerable_of(row: AffectedFamilyRow) -> VulnerableMembers:
-    """A row's vulnerable members."""
-    return VulnerableMembers(
-        elderly=row.elderly,
-        disabled=row.disabled,
-        under_five=row.under_five,
-        pregnant_or_breastfeeding=row.pregnant_or_breastfeeding,
-    )
 
 
 def totals_of(rows: Sequence[AffectedFamilyRow]) -> FamilyTotals:
@@ -375,7 +207,7 @@ def correct_family(
         place = correction.shelter_place if "shelter_place" in given else row.shelter_place
         row.shelter_place = _place(row.shelter, place)
     try:
-        _check_groups(row.members, Vulnerable(**vulnerable_of(row).model_dump()))
+        check_groups(row.members, Vulnerable(**vulnerable_of(row).model_dump()))
     except ValueError as exc:
         raise Unprocessable(str(exc), code="group_larger_than_family") from exc
     row.corrected_by, row.corrected_at = corrected_by, uow.now()
@@ -475,88 +307,3 @@ def family_list(uow: UnitOfWork, incident_id: UUID) -> FamilyList:
     """The incident's families and their totals."""
     rows = families_of(uow, incident_id)
     return FamilyList(rows, totals_of(rows))
-
-
-# --- HTTP -------------------------------------------------------------------------------
-
-
-def intake_vault(request: Request) -> PersonalDataVault:
-    """intake's vault (INTAKE_DATA_KEY), built with the app's report policy."""
-    policy: handlers.ReportPolicy = request.app.state.report_policy
-    return policy.vault
-
-
-VaultDep = Annotated[PersonalDataVault, Depends(intake_vault)]
-families_router = APIRouter(responses=ERROR_RESPONSES, tags=["affected families"])
-
-
-@families_router.get(
-    "/incidents/{incident_id}/families",
-    dependencies=InCallersOffice,
-    summary="An incident's affected families",
-)
-def list_families(incident_id: UUID, runtime: RuntimeDep, vault: VaultDep) -> FamilyListOut:
-    """Each family (KK and NIK masked), in the order listed, and the totals."""
-    listed = runtime.run(lambda uow: family_list(uow, incident_id))
-    return FamilyListOut(
-        incident_id=incident_id,
-        families=[FamilyOut.of(row, vault) for row in listed.rows],
-        totals=listed.totals,
-    )
-
-
-@families_router.post(
-    "/incidents/{incident_id}/families",
-    dependencies=InCallersOffice,
-    status_code=status.HTTP_201_CREATED,
-    summary="List an affected family",
-)
-def post_family(
-    incident_id: UUID, family: FamilyIn, runtime: RuntimeDep, vault: VaultDep, actor: ActingUserName
-) -> FamilyOut:
-    """422 `invalid_kk` / `invalid_nik` for a number that cannot be real (the answer
-    never repeats it), 409 `family_already_listed` for a KK this incident lists already,
-    409 `incident_closed` on a rejected report. Announced as `AffectedFamiliesCounted`."""
-    row = runtime.run(
-        lambda uow: add_family(uow, incident_id, family, vault=vault, recorded_by=actor)
-    )
-    return FamilyOut.of(row, vault)
-
-
-@families_router.patch("/families/{family_id}", summary="Correct an affected family")
-def patch_family(
-    family_id: UUID,
-    correction: FamilyCorrection,
-    runtime: RuntimeDep,
-    vault: VaultDep,
-    actor: ActingUserName,
-) -> FamilyOut:
-    """Only the fields given change; the same checks as listing it."""
-    row = runtime.run(
-        lambda uow: correct_family(uow, family_id, correction, vault=vault, corrected_by=actor)
-    )
-    return FamilyOut.of(row, vault)
-
-
-@families_router.delete(
-    "/families/{family_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    summary="Remove an affected family from the list",
-)
-def delete_family(
-    family_id: UUID, runtime: RuntimeDep, vault: VaultDep, actor: ActingUserName
-) -> Response:
-    """The family goes off the list (409 `family_has_applications` while an aid
-    application names it); the new totals are announced."""
-    runtime.run(lambda uow: remove_family(uow, family_id, removed_by=actor, vault=vault))
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-FIELD = (Role.FIELD_TEAM, Role.COORDINATOR)
-FAMILIES_ACCESS: Policy = {
-    # Tagana's data collection lists the families; coordinators list and correct them too.
-    "GET /incidents/{incident_id}/families": Access.of(*FIELD),
-    "POST /incidents/{incident_id}/families": Access.of(*FIELD),
-    "PATCH /families/{family_id}": Access.of(*FIELD),
-    "DELETE /families/{family_id}": Access.of(*FIELD),
-}

@@ -13,8 +13,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from services.intake import handlers
-from services.intake.aid_applications import AidApplicationOut, applications
-from services.intake.families import FamilyOut, family_list, intake_vault
+from services.intake.aid_application_models import AidApplicationOut
+from services.intake.aid_applications import applications
+from services.intake.families import family_list
+from services.intake.family_models import FamilyOut
+from services.intake.family_routes import intake_vault
 from services.intake.screens import INBOX
 from shared.auth import Access, Policy, Role
 from shared.csrf import csrf_token

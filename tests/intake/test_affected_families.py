@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import text
 
-from services.intake.families import AffectedFamilyRow
+from services.intake.family_models import AffectedFamilyRow
 from shared.auth import Role
 from shared.contracts.intake_disaster_aid import (
     AffectedFamiliesCounted,
