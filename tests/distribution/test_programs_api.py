@@ -32,6 +32,7 @@ from tests.distribution.programs_support import (
     png_bytes,
     release_for,
 )
+from tests.support.apps import runtime_of
 
 
 @pytest.fixture
@@ -107,7 +108,7 @@ def test_registry_over_http_masks_reveals_and_refuses_clearly(client: TestClient
 
 
 def test_field_steps_over_http_photo_upload_and_repeat_confirmation(client: TestClient) -> None:
-    runtime: ServiceRuntime = client.app.state.runtime  # type: ignore[attr-defined]
+    runtime = runtime_of(client)
     people = [
         client.post("/recipients", json=person(s).model_dump(mode="json")).json() for s in (1, 2)
     ]

@@ -18,6 +18,7 @@ from shared.auth import Role
 from shared.clock import FixedClock
 from tests.distribution.programs_support import person
 from tests.support.access import signed_in
+from tests.support.apps import state_of
 from tests.support.signed import signed_in_as
 
 # 10:00 WITA: the office day runs until 16:00 UTC.
@@ -52,7 +53,7 @@ def test_reveals_past_the_daily_limit_answer_429_and_alert_the_coordinator(
     office: tuple[TestClient, FixedClock, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     client, _, recipient = office
-    auth = client.app.state.settings.auth  # type: ignore[attr-defined]
+    auth = state_of(client, "settings").auth
     sari = signed_in_as(auth, "Sari", "sari-01", Role.COORDINATOR)
     url = f"/recipients/{recipient}"
     # Reveals and exports share the allowance.
@@ -84,7 +85,7 @@ def test_the_allowance_starts_again_on_the_next_office_day(
     office: tuple[TestClient, FixedClock, str],
 ) -> None:
     client, clock, recipient = office
-    auth = client.app.state.settings.auth  # type: ignore[attr-defined]
+    auth = state_of(client, "settings").auth
     sari = signed_in_as(auth, "Sari", "sari-01", Role.COORDINATOR)
     url = f"/recipients/{recipient}"
     for _ in range(LIMIT):

@@ -27,6 +27,7 @@ from shared.auth import AuthSettings
 from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings
 from tests.intake.test_api import report
+from tests.support.apps import runtime_of, state_of
 
 PHONE = "+62812345678"
 MASKED = "+628******78"
@@ -48,7 +49,7 @@ def client(database_url: str, tmp_path: Path) -> Iterator[TestClient]:
 
 
 def stored_phones(client: TestClient) -> dict[str, list[str]]:
-    runtime: ServiceRuntime = client.app.state.runtime  # type: ignore[attr-defined]
+    runtime = runtime_of(client)
     with runtime.engine.connect() as connection:
         return {
             name: list(
@@ -61,7 +62,7 @@ def stored_phones(client: TestClient) -> dict[str, list[str]]:
 
 
 def policy_of(client: TestClient) -> ReportPolicy:
-    policy: ReportPolicy = client.app.state.report_policy  # type: ignore[attr-defined]
+    policy: ReportPolicy = state_of(client, "report_policy")
     return policy
 
 
@@ -105,7 +106,7 @@ def test_phones_stored_in_clear_before_are_encrypted_once_at_start(
     client: TestClient,
 ) -> None:
     incident = reported_twice_and_followed_up(client)
-    runtime: ServiceRuntime = client.app.state.runtime  # type: ignore[attr-defined]
+    runtime = runtime_of(client)
     with runtime.engine.begin() as connection:  # as the rows were before encryption
         for name in PHONE_TABLES:
             connection.execute(text(f"UPDATE {name} SET reporter_phone = :p"), {"p": PHONE})

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 
 import pytest
 from fastapi import FastAPI
@@ -61,10 +62,10 @@ def make_runtime(database_url: str) -> ServiceRuntime:
         ("GDG-SMD", "Gudang Samarinda", -0.50, 117.15),
     ):
         body = WarehouseIn(code=code, name=name, location=GeoPoint(lat=lat, lon=lon))
-        service.run(lambda uow, body=body: catalogue.register_warehouse(uow, body, "kukar"))  # type: ignore[misc]
+        service.run(partial(catalogue.register_warehouse, body=body, default_office="kukar"))
     for code in ("RICE-5KG", "FAMILY-KIT"):
         item = ItemIn(code=code, name=code.title(), unit="pcs")
-        service.run(lambda uow, item=item: catalogue.register_item(uow, item))  # type: ignore[misc]
+        service.run(partial(catalogue.register_item, body=item))
     return service
 
 

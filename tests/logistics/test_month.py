@@ -12,6 +12,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 
 from services.logistics import allocation, procurement, program_goods, queries, stock_changes
 from services.logistics.models.procurement import (
@@ -259,8 +260,12 @@ def test_a_month_of_work_and_the_stock_card_agrees_with_the_shelves(
     for item in ("RICE-5KG", "FAMILY-KIT"):
         for warehouse in ("GDG-TGR", "GDG-SMD"):
             card = runtime.run(
-                lambda uow, item=item, warehouse=warehouse: queries.stock_card(  # type: ignore[misc]
-                    uow, item_code=item, warehouse_code=warehouse, as_of=today, since=None
+                partial(
+                    queries.stock_card,
+                    item_code=item,
+                    warehouse_code=warehouse,
+                    as_of=today,
+                    since=None,
                 )
             )
             on_shelves = sum(

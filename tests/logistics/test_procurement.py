@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
+from functools import partial
 
 import pytest
 
@@ -426,8 +427,8 @@ def test_the_followed_procurements_page_newest_first_by_stage_each_once(
         after = None
         while True:
             page = runtime.run(
-                lambda uow, after=after: follow_page(  # type: ignore[misc]
-                    uow,
+                partial(
+                    follow_page,
                     stage=stage,
                     after=after,
                     limit=2,

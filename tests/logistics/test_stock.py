@@ -25,6 +25,7 @@ from services.logistics.models.stock import (
     MovementRow,
     QuarantineIn,
     ReversalIn,
+    StockCard,
     StockCountRow,
     TransferIn,
 )
@@ -56,7 +57,9 @@ def adjust(
     return runtime.run(lambda uow: stock_changes.adjust_lot(uow, lot_id, body, settings(runtime)))
 
 
-def card(runtime: ServiceRuntime, as_of: date, item: str = "RICE-5KG", warehouse: str = "GDG-TGR"):  # type: ignore[no-untyped-def]
+def card(
+    runtime: ServiceRuntime, as_of: date, item: str = "RICE-5KG", warehouse: str = "GDG-TGR"
+) -> StockCard:
     return runtime.run(
         lambda uow: queries.stock_card(
             uow, item_code=item, warehouse_code=warehouse, as_of=as_of, since=None

@@ -115,11 +115,12 @@ def test_the_last_page_has_no_next_cursor_and_an_exact_fit_gives_no_empty_page(
     "token",
     [
         "not base64 at all!",
-        cursor_token(("yesterday", uuid.uuid4())),
+        cursor_token(("yesterday", uuid.UUID(int=7))),
         cursor_token((START,)),
         cursor_token((START, "not-a-uuid")),
         "W10",  # an empty list
     ],
+    ids=["not-base64", "not-a-time", "one-value-short", "not-a-uuid", "empty-list"],
 )
 def test_a_cursor_this_list_did_not_give_out_is_refused_as_bad_cursor(token: str) -> None:
     with pytest.raises(Unprocessable) as refused:
