@@ -381,7 +381,7 @@ def test_a_step_taken_without_a_signal_waits_on_the_phone_and_is_sent_once_it_re
     wait_for(
         lambda: browser.execute_async_script(
             "const done = arguments[arguments.length - 1];"
-            "caches.open('field-v1').then((c) => c.match(location.pathname + location.search))"
+            "caches.open('field-v2').then((c) => c.match(location.pathname + location.search))"
             ".then((r) => done(Boolean(r)), () => done(false));"
         )
     )

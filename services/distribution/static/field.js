@@ -15,36 +15,12 @@ const KEEP_RECEIPTS_MS = 2 * 24 * 3600 * 1000; // yesterday's work stays readabl
 
 // --- the outbox ---------------------------------------------------------------------------
 
-function openOutbox() {
-  return new Promise((resolve, reject) => {
-    const request = indexedDB.open("field", 1);
-    request.onupgradeneeded = () => request.result.createObjectStore("steps", { keyPath: "key" });
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-}
+const outbox = phoneOutbox.open("field", "steps", "key");
+const saveStep = outbox.put;
+const allSteps = outbox.all;
+const forgetStep = outbox.forget;
 
-async function store(mode, action) {
-  const db = await openOutbox();
-  return new Promise((resolve, reject) => {
-    const tx = db.transaction("steps", mode);
-    const request = action(tx.objectStore("steps"));
-    tx.oncomplete = () => { db.close(); resolve(request.result); };
-    tx.onerror = () => { db.close(); reject(tx.error); };
-  });
-}
-
-const saveStep = (step) => store("readwrite", (s) => s.put(step));
-const allSteps = () => store("readonly", (s) => s.getAll());
-const forgetStep = (key) => store("readwrite", (s) => s.delete(key));
-
-function newKey() {
-  if (crypto.randomUUID) return crypto.randomUUID();
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
-  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
+const newKey = phoneOutbox.newId;
 
 let lastCreated = 0;
 // On the phone before anything else: nothing is lost if the signal or the battery goes.

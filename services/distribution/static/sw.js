@@ -2,8 +2,8 @@
 // script and styles. Network first, so a new list of stops is picked up; the cached copy
 // when the network fails or is too slow. Steps are not touched: the page's outbox decides
 // when to send them.
-const CACHE = "field-v1";
-const SHELL = ["/field", "/field/app.js", "/field/field.css", "/assets/dinsos.css", "/auth/session.js"];
+const CACHE = "field-v2";
+const SHELL = ["/field", "/assets/phone-outbox.js", "/field/app.js", "/field/field.css", "/assets/dinsos.css", "/auth/session.js"];
 const SLOW_NETWORK_MS = 4000;
 
 self.addEventListener("install", (event) => {

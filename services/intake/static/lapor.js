@@ -71,27 +71,9 @@ function translate() {
 
 // --- the outbox ---------------------------------------------------------------------------
 
-function openOutbox() {
-  return new Promise((resolve, reject) => {
-    const request = indexedDB.open("lapor", 1);
-    request.onupgradeneeded = () => request.result.createObjectStore("outbox", { keyPath: "id" });
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-}
-
-async function store(mode, action) {
-  const db = await openOutbox();
-  return new Promise((resolve, reject) => {
-    const tx = db.transaction("outbox", mode);
-    const request = action(tx.objectStore("outbox"));
-    tx.oncomplete = () => { db.close(); resolve(request.result); };
-    tx.onerror = () => { db.close(); reject(tx.error); };
-  });
-}
-
-const saveItem = (item) => store("readwrite", (s) => s.put(item));
-const allItems = () => store("readonly", (s) => s.getAll());
+const outbox = phoneOutbox.open("lapor", "outbox", "id");
+const saveItem = outbox.put;
+const allItems = outbox.all;
 
 // Reports sent by an older version of this page kept everything: reduce them to receipts.
 async function forgetSentReports() {
@@ -103,13 +85,7 @@ async function forgetSentReports() {
   }
 }
 
-function newId() {
-  if (crypto.randomUUID) return crypto.randomUUID();
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
-  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
+const newId = phoneOutbox.newId;
 
 // --- sending ----------------------------------------------------------------------------
 
@@ -368,7 +344,7 @@ async function correct(item) {
     row.querySelector(".need-qty").value = need.quantity;
   }
   $("form-error").textContent = item.error;
-  await store("readwrite", (s) => s.delete(item.id));
+  await outbox.forget(item.id);
   await render();
   window.scrollTo(0, 0);
 }

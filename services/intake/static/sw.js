@@ -1,8 +1,8 @@
 // Keeps the report form usable without a connection. Network first (so a new version is
 // picked up), the cached copy when the network fails or is too slow. API calls are not
 // touched: the page's outbox decides when to send them.
-const CACHE = "lapor-v2";
-const SHELL = ["/lapor", "/lapor.js", "/lapor.css", "/auth/session.js"];
+const CACHE = "lapor-v3";
+const SHELL = ["/lapor", "/assets/phone-outbox.js", "/lapor.js", "/lapor.css", "/auth/session.js"];
 const SLOW_NETWORK_MS = 4000;
 
 self.addEventListener("install", (event) => {
