@@ -16,7 +16,6 @@ from services.notify.announcements import announce_for_clock, announce_for_warni
 from services.notify.domain import Breach
 from services.notify.models import AlertRow, ClockRow
 from services.notify.standards import Standards
-from shared.auth import visible_to_caller
 from shared.contracts.envelope import EventBase
 from shared.contracts.notify import (
     AlertAcknowledged,
@@ -26,8 +25,9 @@ from shared.contracts.notify import (
     ResponseDeadlineBreached,
     StageOverdue,
 )
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict
 from shared.paging import Page, cursor_position, keyset
+from shared.records import record_for_caller
 from shared.unit_of_work import UnitOfWork
 
 # --- the passing of time ------------------------------------------------------------
@@ -160,9 +160,9 @@ def escalate(uow: UnitOfWork, standards: Standards | None) -> list[EventBase]:
 def acknowledge(uow: UnitOfWork, alert_id: UUID, by: str) -> AlertRow:
     """Someone takes charge of a warning: its escalation stops. Acknowledging twice is
     refused (409) so the log names the first who acted."""
-    alert = uow.session.get(AlertRow, alert_id, with_for_update=True)
-    if alert is None or not visible_to_caller(alert.office_id):
-        raise NotFound(f"no alert {alert_id}", code="alert_not_found")
+    alert = record_for_caller(
+        uow, AlertRow, alert_id, what="alert", code="alert_not_found", for_update=True
+    )
     if alert.acknowledged_at is not None:
         raise Conflict(
             f"alert {alert_id} was acknowledged by {alert.acknowledged_by} "

@@ -14,9 +14,8 @@ from sqlmodel import col, func, select
 from services.notify import evaluation
 from services.notify.models import AlertRow, ClockFilter, ClockRow, FeedRow, TimelineRow
 from services.notify.standards import OfficeStandard, Standards
-from shared.auth import visible_to_caller
-from shared.errors import NotFound
 from shared.paging import Page, cursor_position, keyset
+from shared.records import record_for_caller
 from shared.unit_of_work import UnitOfWork
 
 DOCUMENT_ATTACHED = "IncidentDocumentAttached"
@@ -88,10 +87,9 @@ def alerts_with_events(
 
 def get_clock(uow: UnitOfWork, case_id: UUID) -> ClockRow:
     """The case's clock, or 404 (also another office's: answered as an unknown case)."""
-    row = uow.session.get(ClockRow, case_id)
-    if row is None or not visible_to_caller(row.office_id):
-        raise NotFound(f"no response clock for case {case_id}", code="clock_not_found")
-    return row
+    return record_for_caller(
+        uow, ClockRow, case_id, what="response clock for case", code="clock_not_found"
+    )
 
 
 # --- timeline and reports ------------------------------------------------------------
