@@ -238,6 +238,48 @@ def intake_service(database_url: str, tmp_path: Path) -> Service:
     def lookup() -> tuple[str, Body]:
         return "/complaints/lookup", {"code": recorded()["lookup_code"]}
 
+    def affected_family() -> tuple[str, Body]:
+        n = next(serial)
+        # A KK of Tenggarong (64.02.06) with a serial of its own: one per listing.
+        return f"/incidents/{incident()}/families", {
+            "head_name": f"Rusdi bin Hasan {n}",
+            "kk": f"640206120315{n % 10000:04d}",
+            "head_nik": NIK_TENGGARONG,
+            "members": 4,
+            "address": f"RT {n}",
+            "shelter": "own_home",
+        }
+
+    def family() -> str:
+        url, body = affected_family()
+        return str(created(client.post(url, json=body))["id"])
+
+    def family_correction() -> tuple[str, Body]:
+        return f"/families/{family()}", {"members": 5, "address": f"RT {next(serial)}"}
+
+    def aid_application() -> tuple[str, Body]:
+        return "/aid-applications", {"family_id": family(), "kind": "disaster_aid_proposal"}
+
+    def filed() -> str:
+        url, body = aid_application()
+        return str(created(client.post(url, json=body))["id"])
+
+    def documents_complete() -> tuple[str, Body]:
+        return f"/aid-applications/{filed()}/documents-complete", {}
+
+    def settlement() -> tuple[str, Body]:
+        filed_id = filed()
+        created(client.post(f"/aid-applications/{filed_id}/documents-complete", json={}))
+        return f"/aid-applications/{filed_id}/settlement", {
+            "outcome": "proposed",
+            "decided_by": f"Kabid Linjamsos {next(serial)}",
+        }
+
+    def withdrawal() -> tuple[str, Body]:
+        return f"/aid-applications/{filed()}/withdrawal", {
+            "reason": f"Ditarik pemohon {next(serial)}"
+        }
+
     return Service(
         app=app,
         client=client,
@@ -253,6 +295,12 @@ def intake_service(database_url: str, tmp_path: Path) -> Service:
             "POST /incidents/{incident_id}/dispositions": [disposition],
             "POST /incidents/{incident_id}/emergency-statuses": [emergency_status],
             "POST /incidents/{incident_id}/assessments": [rapid_assessment],
+            "POST /incidents/{incident_id}/families": [affected_family],
+            "PATCH /families/{family_id}": [family_correction],
+            "POST /aid-applications": [aid_application],
+            "POST /aid-applications/{application_id}/documents-complete": [documents_complete],
+            "POST /aid-applications/{application_id}/settlement": [settlement],
+            "POST /aid-applications/{application_id}/withdrawal": [withdrawal],
         },
         query_defaults={},
         skip_queries=set(),

@@ -187,7 +187,9 @@ def get_daftar_usulan(
     request: Request,
     office_id: Annotated[
         str | None,
-        Query(min_length=2, max_length=40, description="The office; omitted: the caller's."),
+        Query(
+            pattern=r"^[a-z0-9][a-z0-9-]{1,39}$", description="The office; omitted: the caller's."
+        ),
     ] = None,
     proposed_from: Annotated[date | None, Query(description="First day of proposal.")] = None,
     proposed_to: Annotated[date | None, Query(description="Last day of proposal.")] = None,
