@@ -182,7 +182,7 @@ def depart_row(uow: UnitOfWork, row: DeliveryRow) -> DeliveryRow:
         return row
     now: datetime = uow.now()
     row.status, row.departed_at = DeliveryStatus.IN_TRANSIT, now
-    _announce(uow, row, DeliveryDeparted, now)
+    _announce(uow, row, DeliveryDeparted, now, team=row.team)
     return row
 
 
@@ -217,6 +217,7 @@ def arrive(
         row,
         DeliveryArrived,
         now,
+        team=row.team,
         position=arrival.position,
         distance_to_destination_m=distance_m,
     )

@@ -309,6 +309,11 @@ def _actor_of(event: AnyEvent) -> str:
         ):
             return actor
         case (
+            from_distribution.DeliveryDeparted(team=team)
+            | from_distribution.DeliveryArrived(team=team)
+        ):
+            return team or event.producer  # a delivery set off before a team was assigned
+        case (
             from_intake.IncidentReported(reporter=reporter)
             | from_intake.IncidentUpdated(reporter=reporter)
             | from_intake.ReportLinkedToIncident(reporter=reporter)
@@ -328,8 +333,6 @@ def _actor_of(event: AnyEvent) -> str:
             | from_logistics.GoodsReceived()
             | from_logistics.ProcurementCompleted()
             | from_distribution.DeliveryScheduled()
-            | from_distribution.DeliveryDeparted()
-            | from_distribution.DeliveryArrived()
             | from_distribution.DeliveryFailed()
             | from_distribution.DeliveryReturned()
             | from_distribution.DeliveryRunDeparted()

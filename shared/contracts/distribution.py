@@ -50,6 +50,9 @@ class DeliveryDeparted(EventBase):
     event_type: Literal["DeliveryDeparted"] = "DeliveryDeparted"
     schema_version: Literal[1] = 1
     delivery_id: UUID
+    team: ShortText | None = Field(
+        default=None, description="The field team that set off, when one was assigned."
+    )
 
 
 class DeliveryArrived(EventBase):
@@ -58,6 +61,9 @@ class DeliveryArrived(EventBase):
     event_type: Literal["DeliveryArrived"] = "DeliveryArrived"
     schema_version: Literal[1] = 1
     delivery_id: UUID
+    team: ShortText | None = Field(
+        default=None, description="The field team that arrived, when one was assigned."
+    )
     position: GeoPoint
     distance_to_destination_m: float = Field(ge=0)
 

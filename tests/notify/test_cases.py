@@ -557,3 +557,36 @@ def test_the_timeline_names_who_started_a_sandang_procurement(
     assert [(step.event_type, step.actor) for step in steps] == [
         ("SandangProcurementStarted", "Kabid Linjamsos")
     ]
+
+
+def test_the_timeline_names_the_field_team_that_set_off_and_arrived(
+    runtime: ServiceRuntime, standards: Standards
+) -> None:
+    case = uuid.uuid4()
+    apply(runtime, standards, reported(case, START))
+    team = "Tagana Tenggarong 2"
+    apply(runtime, standards, DeliveryDeparted.following(
+        **envelope(case, START + timedelta(hours=3), "distribution"), delivery_id=case,
+        team=team))  # fmt: skip
+    apply(runtime, standards, DeliveryArrived.following(
+        **envelope(case, START + timedelta(hours=5), "distribution"), delivery_id=case,
+        team=team, position=SITE, distance_to_destination_m=20.0))  # fmt: skip
+
+    steps = runtime.run(lambda uow: list(queries.timeline(uow, case)))
+
+    assert [(step.event_type, step.actor) for step in steps][1:] == [
+        ("DeliveryDeparted", team),
+        ("DeliveryArrived", team),
+    ]
+
+
+def test_a_departure_without_an_assigned_team_is_credited_to_the_service(
+    runtime: ServiceRuntime, standards: Standards
+) -> None:
+    case = uuid.uuid4()
+    apply(runtime, standards, reported(case, START))
+    apply(runtime, standards, departed(case, START + timedelta(hours=3)))
+
+    steps = runtime.run(lambda uow: list(queries.timeline(uow, case)))
+
+    assert (steps[-1].event_type, steps[-1].actor) == ("DeliveryDeparted", "distribution")
