@@ -12,9 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
@@ -50,7 +49,8 @@ from shared.migrations import MigrationHistory, UpgradeOutcome, upgrade
 from shared.outbox import Messaging
 from shared.settings import ServiceSettings
 from shared.streams import create_stream_app, raw_topic
-from shared.topics import ALL_TOPICS, Topic, all_topic_names
+from shared.subscriptions import BackgroundTask, EventUseCase, Figure, Subscription
+from shared.topics import ALL_TOPICS, all_topic_names
 from shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -59,45 +59,6 @@ T = TypeVar("T")
 PARKED_RETRY_S = 1.0
 # How long the stream consumer may take to stop (commit, leave its group) at shutdown.
 CONSUMER_STOP_TIMEOUT_S = 15
-
-
-EventUseCase = Callable[[UnitOfWork, AnyEvent], None]
-
-
-@dataclass(frozen=True)
-class Subscription:
-    """A topic a service consumes and the use case each of its events goes to.
-
-    `acts_on` names the event types the use case does something with; the others on the
-    topic are passed over without a transaction (None: every type goes to `handle`). A
-    topic carries every step of a case, and most steps concern one consumer only, so this
-    halves the transactions in front of the allocation."""
-
-    topic: Topic
-    handle: EventUseCase
-    acts_on: tuple[type[EventBase], ...] | None = None
-    # Beyond the type: whether this event can concern the use case at all (notify's clocks
-    # never concern a lot's stock movement), judged without a transaction.
-    concerns: Callable[[AnyEvent], bool] | None = None
-
-    def wants(self, event: AnyEvent) -> bool:
-        """Whether `event` goes to the use case."""
-        if self.acts_on is not None and not isinstance(event, self.acts_on):
-            return False
-        return self.concerns is None or self.concerns(event)
-
-
-BackgroundTask = Callable[["ServiceRuntime"], Coroutine[Any, Any, None]]
-
-
-@dataclass(frozen=True)
-class Figure:
-    """A gauge a service adds to /metrics: `name` (prefixed `dinsos_`), its help text,
-    and how to read its value in a read-only transaction."""
-
-    name: str
-    help: str
-    read: Callable[[Session], float]
 
 
 class ServiceRuntime:

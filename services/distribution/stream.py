@@ -6,7 +6,7 @@ from __future__ import annotations
 from services.distribution import deliveries, runs
 from shared.contracts.intake import IncidentReported
 from shared.contracts.logistics import DispatchReleased
-from shared.runtime import Subscription
+from shared.subscriptions import Subscription
 from shared.topics import DISPATCHES, INCIDENTS
 
 SUBSCRIPTIONS = [

@@ -17,7 +17,8 @@ from shared.db import run_transaction
 from shared.privacy import PersonalDataVault, SealedColumns, load_data_keys, mask_phone
 
 if TYPE_CHECKING:
-    from shared.runtime import BackgroundTask, ServiceRuntime
+    from shared.runtime import ServiceRuntime
+    from shared.subscriptions import BackgroundTask
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from shared.contracts.distribution import DeliveryReturned, GoodsRequested
 from shared.contracts.intake import IncidentReported, IncidentVerified
 from shared.contracts.intake_disaster_aid import AffectedFamiliesListed
 from shared.contracts.union import AnyEvent
-from shared.runtime import Subscription
+from shared.subscriptions import Subscription
 from shared.topics import DELIVERIES, INCIDENTS
 from shared.unit_of_work import UnitOfWork
 

@@ -11,7 +11,7 @@ from services.notify.models import (
     ClockRow,
     NotificationRow,
 )
-from shared.runtime import Figure
+from shared.subscriptions import Figure
 
 
 def _count(

@@ -15,7 +15,8 @@ from services.notify import alerting, announcements, case_clocks
 from services.notify.settings import notify_settings
 from services.notify.standards import Standards
 from shared.contracts.union import AnyEvent
-from shared.runtime import BackgroundTask, ServiceRuntime, Subscription
+from shared.runtime import ServiceRuntime
+from shared.subscriptions import BackgroundTask, Subscription
 from shared.topics import ALL_TOPICS
 from shared.unit_of_work import UnitOfWork
 

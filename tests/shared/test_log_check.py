@@ -18,8 +18,9 @@ from shared.contracts.intake import IncidentRejected
 from shared.contracts.union import serialize_event
 from shared.db import read_transaction
 from shared.kafka import NotApplicableYet
-from shared.runtime import ServiceRuntime, Subscription
+from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings, KafkaSettings, MessagingSettings, ServiceSettings
+from shared.subscriptions import Subscription
 from shared.tansu import TansuBroker, port_to_keep
 from shared.topics import INCIDENTS, consumer_group
 from shared.unit_of_work import UnitOfWork

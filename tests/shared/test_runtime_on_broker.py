@@ -18,8 +18,9 @@ from shared.db import read_transaction
 from shared.errors import Conflict, PermanentEventError, Unprocessable
 from shared.kafka import NotApplicableYet
 from shared.metrics import metrics_registry, render
-from shared.runtime import EventUseCase, ServiceRuntime, Subscription
+from shared.runtime import ServiceRuntime
 from shared.settings import CommonSettings, KafkaSettings, ServiceSettings
+from shared.subscriptions import EventUseCase, Subscription
 from shared.tansu import TansuBroker
 from shared.topics import INCIDENTS
 from shared.unit_of_work import UnitOfWork

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from shared.contracts.intake import IncidentVerified
 from shared.contracts.union import AnyEvent
-from shared.runtime import Subscription
+from shared.subscriptions import Subscription
 from shared.topics import INCIDENTS
 from shared.unit_of_work import UnitOfWork
 from tests.logistics.support import verified
