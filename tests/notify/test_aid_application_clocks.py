@@ -10,9 +10,8 @@ from __future__ import annotations
 import enum
 import random
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -37,28 +36,10 @@ from shared.contracts.union import AnyEvent
 from shared.runtime import ServiceRuntime
 from tests.notify.test_board_pages import app_for, case_names, play
 from tests.notify.test_board_pages import make_runtime as board_runtime
-from tests.notify.test_cases import make_runtime
 from tests.notify.test_evaluation_quarter import OFFICES, quarter_of
 
 HOUR = timedelta(hours=1)
 WIB, WITA = ZoneInfo("Asia/Jakarta"), ZoneInfo("Asia/Makassar")
-
-
-@pytest.fixture(scope="module")
-def standards() -> Standards:
-    return load_standards()
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(datetime(2025, 12, 1, tzinfo=UTC))
-
-
-@pytest.fixture
-def runtime(database_url: str, clock: FixedClock) -> Iterator[ServiceRuntime]:
-    runtime = make_runtime(database_url, clock)
-    yield runtime
-    runtime.engine.dispose()
 
 
 def envelope(office: str, case_id: uuid.UUID, incident_id: uuid.UUID) -> dict[str, Any]:

@@ -15,9 +15,8 @@ import math
 import random
 import statistics
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,7 +27,7 @@ from fastapi.testclient import TestClient
 from services.notify import case_clocks, queries
 from services.notify.app import router
 from services.notify.evaluation import ALL_DISTRICTS, Period, evaluation_report
-from services.notify.standards import Standards, load_standards
+from services.notify.standards import Standards
 from shared.clock import FixedClock
 from shared.contracts.distribution import DeliveryArrived
 from shared.contracts.envelope import Address, GeoPoint, HazardType, NeedLine
@@ -36,7 +35,6 @@ from shared.contracts.intake import IncidentRejected, IncidentReported, Reporter
 from shared.contracts.union import AnyEvent
 from shared.http import install_error_handlers
 from shared.runtime import ServiceRuntime
-from tests.notify.test_cases import make_runtime
 
 HOUR = timedelta(hours=1)
 SITE = GeoPoint(lat=-2.0, lon=115.5)
@@ -196,23 +194,6 @@ def expected_figures(
                 line.pending += 1
             line.due = line.met + line.late + line.unserved
     return figures, times
-
-
-@pytest.fixture(scope="module")
-def standards() -> Standards:
-    return load_standards()
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(datetime(2025, 12, 1, tzinfo=UTC))
-
-
-@pytest.fixture
-def runtime(database_url: str, clock: FixedClock) -> Iterator[ServiceRuntime]:
-    runtime = make_runtime(database_url, clock)
-    yield runtime
-    runtime.engine.dispose()
 
 
 @pytest.mark.parametrize("office", sorted(OFFICES))
